@@ -1,1 +1,41 @@
-export const hello: string = "tsdb";
+// @strata/tsdb: the Prometheus TSDB block format. Layers, bottom up:
+// encoding → chunkenc → chunks / index / tombstones / meta → block.
+export { FormatError, type FormatErrorCode } from "./encoding/errors.ts";
+export { crc32c } from "./encoding/crc32c.ts";
+export { Decbuf } from "./encoding/decbuf.ts";
+export { Encbuf, uvarintSize } from "./encoding/encbuf.ts";
+export { BitReader, BitWriter } from "./encoding/bstream.ts";
+export { compareStrings, compareBytes, utf8Encode, isValidUtf8 } from "./encoding/utf8.ts";
+export { STALE_NAN, isStaleNaN } from "./encoding/float-bits.ts";
+export { MemorySource, readAll, type ByteSource, type ByteSink, type BlockSource, type BlockSink } from "./encoding/source.ts";
+export { MemoryBlock } from "./encoding/memory-block.ts";
+
+export { compareLabels, labelsEqual, labelsFrom, labelsToString, getLabel, goQuote, METRIC_NAME, type Label, type Labels } from "./labels/labels.ts";
+export { formatGoFloat } from "./labels/go-format.ts";
+
+export { Encoding, encodingName, chunkNumSamples, isFloatEncoding, isHistogramEncoding, type Chunk, type ChunkMeta } from "./chunkenc/chunk.ts";
+export { decodeXOR, encodeXOR, xorNumSamples, XOREncoder, XORIterator } from "./chunkenc/xor.ts";
+export { AggrType, decodeAggrChunk, encodeAggrChunk, aggrNumSamples } from "./chunkenc/aggr.ts";
+export * from "./chunkenc/histogram-types.ts";
+export { histogramChunkHeader } from "./chunkenc/histogram-meta.ts";
+export { HistogramIterator, decodeHistogramChunk, encodeHistogramChunk } from "./chunkenc/histogram.ts";
+export { FloatHistogramIterator, decodeFloatHistogramChunk, encodeFloatHistogramChunk } from "./chunkenc/float-histogram.ts";
+export { reencodeChunk, chunkSamples, type SampleFilter, type TimedChunk } from "./chunkenc/reencode.ts";
+
+export * from "./chunks/format.ts";
+export { ChunkReader } from "./chunks/reader.ts";
+export { ChunkWriter } from "./chunks/writer.ts";
+
+export { IndexReader, type SeriesEntry } from "./index/reader.ts";
+export { IndexWriter } from "./index/writer.ts";
+export type { TOC } from "./index/format.ts";
+
+export { Tombstones, decodeTombstones, encodeTombstones, readTombstones, isDeleted, EMPTY_TOMBSTONES, type Interval } from "./tombstones/tombstones.ts";
+
+export * from "./meta/meta.ts";
+export * from "./meta/markers.ts";
+export { newUlid, isUlid, ulidTime, compareUlids } from "./meta/ulid.ts";
+
+export { BlockReader, readMeta, type BlockSeries, type SeriesOptions } from "./block/reader.ts";
+export { BlockWriter, type ChunkToWrite, type BlockStats, type WrittenBlock } from "./block/writer.ts";
+export { rewriteBlock, type RewriteOptions } from "./block/rewrite.ts";

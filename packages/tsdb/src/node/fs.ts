@@ -104,7 +104,9 @@ export class DirBlockSource implements BlockSource {
 export class DirBlockSink implements BlockSink {
   readonly tmpDir: string;
   readonly finalDir: string;
+  readonly ulid: string;
   constructor(parent: string, ulid: string) {
+    this.ulid = ulid;
     this.finalDir = join(parent, ulid);
     this.tmpDir = this.finalDir + ".tmp-for-creation";
   }

@@ -1,0 +1,85 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { FormatError } from "@strata/tsdb";
+import { dumpCommand } from "./commands/dump.ts";
+import { inspectCommand } from "./commands/inspect.ts";
+import { rewriteCommand } from "./commands/rewrite.ts";
+
+/** A command: its usage line, its options, and what it does with them. */
+export interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig["options"]>;
+  run(positionals: string[], values: Record<string, unknown>): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  dump: dumpCommand,
+  inspect: inspectCommand,
+  rewrite: rewriteCommand,
+};
+
+/** Error for bad command-line use: printed without a stack, exit code 2. */
+export class UsageError extends Error {}
+
+function help(): string {
+  const lines = ["strata: Prometheus TSDB block tooling (event-driven compactor toolkit)", "", "Usage: strata <command> [options]", "", "Commands:"];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  lines.push("", "Run `strata <command> --help` for a command's options.");
+  return lines.join("\n");
+}
+
+function commandHelp(name: string, c: Command): string {
+  const lines = [`Usage: strata ${c.usage}`, "", c.summary];
+  const opts = Object.entries(c.options);
+  if (opts.length) {
+    lines.push("", "Options:");
+    for (const [k, o] of opts) lines.push(`  --${k}${o.type === "string" ? " <value>" : ""}`);
+  }
+  return lines.join("\n") + (name ? "" : "");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(help() + "\n");
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`strata: unknown command ${JSON.stringify(name)}\n\n${help()}\n`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { ...cmd.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+    });
+    if (values.help) {
+      process.stdout.write(commandHelp(name, cmd) + "\n");
+      return 0;
+    }
+    return await cmd.run(positionals, values);
+  } catch (e) {
+    return reportError(name, e);
+  }
+}
+
+/** Bad input is reported as one line naming what was wrong; only bugs get a stack. */
+function reportError(name: string, e: unknown): number {
+  if (e instanceof FormatError) {
+    process.stderr.write(`strata ${name}: ${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith?.("ERR_PARSE_ARGS")) {
+    process.stderr.write(`strata ${name}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const errno = e as NodeJS.ErrnoException;
+  if (errno.code === "ENOENT" || errno.code === "EACCES" || errno.code === "ENOTDIR") {
+    process.stderr.write(`strata ${name}: ${errno.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`strata ${name}: internal error: ${(e as Error).stack ?? String(e)}\n`);
+  return 70;
+}

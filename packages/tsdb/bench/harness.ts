@@ -1,0 +1,37 @@
+/**
+ * Shared bench plumbing: each benchmark runs in its own child process so that its peak
+ * memory (maxRSS) is its own, and prints one JSON line of results that the runner tabulates.
+ */
+export interface BenchResult {
+  name: string;
+  /** Samples processed (0 when not applicable). */
+  samples: number;
+  bytes: number;
+  seconds: number;
+  /** Peak resident memory of the benchmark's process, MiB (filled in by the child). */
+  peakMiB?: number;
+  target?: string;
+}
+
+export function peakRssMiB(): number {
+  // resourceUsage().maxRSS is in KiB on Linux.
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Run fn a few times after a warm-up and keep the best time (least disturbed by the other core's work). */
+export async function best<T>(runs: number, fn: () => Promise<T> | T): Promise<{ seconds: number; result: T }> {
+  let result = await fn();
+  let bestS = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    result = await fn();
+    const s = (performance.now() - t0) / 1000;
+    if (s < bestS) bestS = s;
+  }
+  return { seconds: bestS, result };
+}
+
+export function emit(results: BenchResult[]): void {
+  const peak = peakRssMiB();
+  for (const r of results) process.stdout.write(JSON.stringify({ ...r, peakMiB: r.peakMiB ?? peak }) + "\n");
+}

@@ -1,0 +1,26 @@
+/**
+ * `npm run bench`: runs each benchmark in its own process (so peak memory is per benchmark)
+ * and prints throughput and peak RSS in one table.
+ */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { BenchResult } from "./harness.ts";
+
+const benches = ["crc.ts", "xor.ts", "block-read.ts"];
+const only = process.argv.slice(2);
+const rows: BenchResult[] = [];
+for (const file of benches) {
+  if (only.length && !only.some((o) => file.startsWith(o))) continue;
+  const path = fileURLToPath(new URL(file, import.meta.url));
+  const out = execFileSync(process.execPath, [path], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+  for (const line of out.split("\n")) if (line.startsWith("{")) rows.push(JSON.parse(line) as BenchResult);
+}
+
+const fmt = (n: number, d = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(d));
+console.log(`node ${process.version}, ${process.arch}, one core per benchmark`);
+console.log(`${"benchmark".padEnd(38)}${"M samples/s".padStart(13)}${"MB/s".padStart(10)}${"seconds".padStart(10)}${"peak MiB".padStart(10)}  target`);
+for (const r of rows) {
+  const msps = r.samples ? fmt(r.samples / r.seconds / 1e6) : "-";
+  const mbs = r.bytes ? fmt(r.bytes / r.seconds / 1e6) : "-";
+  console.log(`${r.name.padEnd(38)}${msps.padStart(13)}${mbs.padStart(10)}${r.seconds.toFixed(3).padStart(10)}${fmt(r.peakMiB ?? 0).padStart(10)}  ${r.target ?? ""}`);
+}

@@ -1,0 +1,83 @@
+import type { BlockSource } from "../encoding/source.ts";
+import { FormatError } from "../encoding/errors.ts";
+import { utf8Decode } from "../encoding/utf8.ts";
+import type { ChunkMeta } from "../chunkenc/chunk.ts";
+import type { Label } from "../labels/labels.ts";
+import { IndexReader } from "../index/reader.ts";
+import { ChunkReader } from "../chunks/reader.ts";
+import { readTombstones, type Tombstones, type Interval } from "../tombstones/tombstones.ts";
+import { parseMeta, type BlockMeta } from "../meta/meta.ts";
+
+/** One series of a block: its labels, its chunk metas and (when requested) the chunk bytes. */
+export interface BlockSeries {
+  /** Series id in the block's index (offset/16). */
+  id: number;
+  labels: Label[];
+  chunks: ChunkMeta[];
+  /** Tombstone intervals for this series, if any. */
+  deleted: readonly Interval[] | undefined;
+}
+
+export interface SeriesOptions {
+  /** Read chunk bytes into `chunks[i].chunk` (default true). */
+  withChunks?: boolean;
+  /** Window for sequential index reads (bytes). */
+  indexWindow?: number;
+}
+
+/**
+ * A block opened for reading through a BlockSource. Memory: the symbol table, the postings
+ * offset table and the tombstones, plus one read-ahead window per file; series and chunks
+ * stream in index order.
+ */
+export class BlockReader {
+  readonly source: BlockSource;
+  readonly meta: BlockMeta;
+  readonly index: IndexReader;
+  readonly chunks: ChunkReader;
+  readonly tombstones: Tombstones;
+
+  private constructor(source: BlockSource, meta: BlockMeta, index: IndexReader, chunks: ChunkReader, tombstones: Tombstones) {
+    this.source = source;
+    this.meta = meta;
+    this.index = index;
+    this.chunks = chunks;
+    this.tombstones = tombstones;
+  }
+
+  static async open(source: BlockSource): Promise<BlockReader> {
+    const meta = await readMeta(source);
+    const indexSrc = await source.open("index");
+    const index = await IndexReader.open(indexSrc, { file: "index" });
+    const chunks = await ChunkReader.open(source);
+    const tombstones = await readTombstones(source);
+    return new BlockReader(source, meta, index, chunks, tombstones);
+  }
+
+  /** Series in index order (sorted by labels), each with its chunks. */
+  async *series(opts: SeriesOptions = {}): AsyncGenerator<BlockSeries> {
+    const withChunks = opts.withChunks ?? true;
+    for await (const s of this.index.iterSeries({ windowSize: opts.indexWindow })) {
+      if (withChunks) {
+        for (const c of s.chunks) c.chunk = await this.chunks.chunk(c.ref);
+      }
+      yield { id: s.id, labels: s.labels, chunks: s.chunks, deleted: this.tombstones.get(s.id) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.chunks.close();
+    await this.index.close?.();
+  }
+}
+
+export async function readMeta(source: BlockSource): Promise<BlockMeta> {
+  const src = await source.tryOpen("meta.json");
+  if (!src) throw new FormatError("invalid-value", "block has no meta.json (incomplete upload?)", { file: `${source.name}/meta.json` });
+  try {
+    const bytes = await src.read(0, src.size);
+    return parseMeta(utf8Decode(bytes, 0, bytes.length), `${source.name}/meta.json`);
+  } finally {
+    await src.close?.();
+  }
+}

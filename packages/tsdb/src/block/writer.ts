@@ -1,0 +1,155 @@
+import type { BlockSink, ByteSink } from "../encoding/source.ts";
+import { FormatError } from "../encoding/errors.ts";
+import { utf8Encode } from "../encoding/utf8.ts";
+import { uvarintSize } from "../encoding/encbuf.ts";
+import { Encoding, chunkNumSamples, isFloatEncoding, isHistogramEncoding, type Chunk } from "../chunkenc/chunk.ts";
+import { aggrNumSamples } from "../chunkenc/aggr.ts";
+import type { Labels } from "../labels/labels.ts";
+import { IndexWriter } from "../index/writer.ts";
+import { ChunkWriter } from "../chunks/writer.ts";
+import { EMPTY_TOMBSTONES } from "../tombstones/tombstones.ts";
+import { serializeMeta, type BlockMeta } from "../meta/meta.ts";
+
+/** A chunk to write: its bytes and its first/last sample times. */
+export interface ChunkToWrite {
+  minTime: number;
+  maxTime: number;
+  chunk: Chunk;
+}
+
+export interface BlockWriterOptions {
+  /** Max bytes per chunk segment (default 512 MiB, as Prometheus). */
+  segmentSize?: number;
+}
+
+export interface BlockStats {
+  numSamples: bigint;
+  numFloatSamples: bigint;
+  numHistogramSamples: bigint;
+  numSeries: bigint;
+  numChunks: bigint;
+}
+
+/** What the writer measured while writing, for meta.json and Thanos' index_stats. */
+export interface WrittenBlock {
+  meta: BlockMeta;
+  files: { relPath: string; size: number }[];
+  seriesMaxSize: number;
+  chunkMaxSize: number;
+}
+
+/**
+ * Streams a block out: symbols first (sorted), then series in label order, each with its
+ * chunks, then `finish(meta)` writes the index tail, `meta.json` and an empty tombstones
+ * file. Chunks go to segment files as they arrive; memory holds only the index's symbols
+ * and postings.
+ */
+export class BlockWriter {
+  private readonly sink: BlockSink;
+  private readonly chunkWriter: ChunkWriter;
+  private indexSink: ByteSink | undefined;
+  private index: IndexWriter | undefined;
+  private stage: "symbols" | "series" | "done" = "symbols";
+  private numSamples = 0;
+  private numFloat = 0;
+  private numHist = 0;
+  private numSeries = 0;
+  private numChunks = 0;
+  private chunkMaxSize = 0;
+  private readonly refs: { ref: number; minTime: number; maxTime: number }[] = [];
+
+  constructor(sink: BlockSink, opts: BlockWriterOptions = {}) {
+    this.sink = sink;
+    this.chunkWriter = new ChunkWriter(sink, { segmentSize: opts.segmentSize });
+  }
+
+  /** All symbols the series will use, strictly ascending in Go order. Call once, first. */
+  async addSymbols(symbols: Iterable<string>): Promise<void> {
+    if (this.stage !== "symbols") throw new FormatError("out-of-order", "symbols must be added once, before any series");
+    this.indexSink = await this.sink.create("index");
+    this.index = new IndexWriter(this.indexSink);
+    await this.index.addSymbols(symbols);
+    this.stage = "series";
+  }
+
+  /** Add a series (in label order) with its chunks (in time order, not overlapping). Series without chunks are skipped. */
+  async addSeries(labels: Labels, chunks: readonly ChunkToWrite[]): Promise<void> {
+    if (this.stage !== "series" || !this.index) throw new FormatError("out-of-order", "addSymbols must be called before addSeries");
+    if (chunks.length === 0) return;
+    const metas = this.refs;
+    metas.length = 0;
+    for (const c of chunks) {
+      const ref = await this.chunkWriter.write(c.chunk);
+      metas.push({ ref, minTime: c.minTime, maxTime: c.maxTime });
+      const n = numSamplesOf(c.chunk);
+      this.numSamples += n;
+      if (isFloatEncoding(c.chunk.encoding)) this.numFloat += n;
+      else if (isHistogramEncoding(c.chunk.encoding)) this.numHist += n;
+      // Thanos estimates chunk_max_size from ref gaps, i.e. whole records; the exact record
+      // size is what a store gateway must fetch.
+      const recordSize = uvarintSize(c.chunk.data.length) + 1 + c.chunk.data.length + 4;
+      if (recordSize > this.chunkMaxSize) this.chunkMaxSize = recordSize;
+    }
+    await this.index.addSeries(labels, metas);
+    this.numSeries++;
+    this.numChunks += chunks.length;
+  }
+
+  stats(): BlockStats {
+    return {
+      numSamples: BigInt(this.numSamples),
+      numFloatSamples: BigInt(this.numFloat),
+      numHistogramSamples: BigInt(this.numHist),
+      numSeries: BigInt(this.numSeries),
+      numChunks: BigInt(this.numChunks),
+    };
+  }
+
+  /**
+   * Close the index and segments, then write meta.json (stats filled in here, Thanos
+   * `files`/`index_stats` refreshed when a thanos section is present) and the tombstones.
+   */
+  async finish(meta: BlockMeta): Promise<WrittenBlock> {
+    if (this.stage !== "series" || !this.index || !this.indexSink) throw new FormatError("out-of-order", "finish called before addSymbols or twice");
+    this.stage = "done";
+    const idx = await this.index.close();
+    await this.indexSink.close();
+    const segments = await this.chunkWriter.close();
+    const files = [...segments.map((s) => ({ relPath: `chunks/${s.name}`, size: s.size })), { relPath: "index", size: idx.size }];
+    const s = this.stats();
+    const out: BlockMeta = {
+      ...meta,
+      stats: {
+        numSamples: s.numSamples,
+        numFloatSamples: s.numFloatSamples,
+        numHistogramSamples: s.numHistogramSamples,
+        numSeries: s.numSeries,
+        numChunks: s.numChunks,
+      },
+      version: 1,
+    };
+    if (out.thanos) {
+      out.thanos = {
+        ...out.thanos,
+        segment_files: segments.map((x) => x.name),
+        files: [...files.map((f) => ({ rel_path: f.relPath, size_bytes: f.size })), { rel_path: "meta.json" }].sort((a, b) =>
+          a.rel_path < b.rel_path ? -1 : a.rel_path > b.rel_path ? 1 : 0,
+        ),
+        index_stats: { series_max_size: idx.seriesMaxSize, chunk_max_size: this.chunkMaxSize },
+      };
+    }
+    await writeWhole(this.sink, "meta.json", utf8Encode(serializeMeta(out, { style: out.thanos ? "thanos" : "prometheus" })));
+    await writeWhole(this.sink, "tombstones", EMPTY_TOMBSTONES);
+    return { meta: out, files, seriesMaxSize: idx.seriesMaxSize, chunkMaxSize: this.chunkMaxSize };
+  }
+}
+
+function numSamplesOf(c: Chunk): number {
+  return c.encoding === Encoding.Aggr ? aggrNumSamples(c.data) : chunkNumSamples(c);
+}
+
+export async function writeWhole(sink: BlockSink, relPath: string, bytes: Uint8Array): Promise<void> {
+  const f = await sink.create(relPath);
+  await f.write(bytes);
+  await f.close();
+}
