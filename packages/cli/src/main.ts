@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(help() + "\n");
-    return name ? 0 : 2;
+    return 0;
   }
   const cmd = commands[name];
   if (!cmd) {

@@ -193,3 +193,141 @@ export function subtractPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
   }
   return out.slice(0, n);
 }
+
+/** What PostingsBuilder.build() returns: every pair's list, laid out in (name, value) order. */
+export interface BuiltPostings {
+  /** Number of distinct (name, value) pairs. */
+  pairs: number;
+  /** Name and value symbol ordinals of the k-th pair in (name, value) order. */
+  names: Uint32Array;
+  values: Uint32Array;
+  /** ids.subarray(start[k], start[k + 1]) is the k-th pair's list, ascending. */
+  start: Float64Array;
+  ids: Uint32Array;
+}
+
+const EMPTY_SLOT = 0xffffffff;
+
+/**
+ * Accumulates postings for an index writer in O(postings + pairs) typed-array memory:
+ * distinct (nameOrdinal, valueOrdinal) pairs live in an open-addressing hash table
+ * (no per-pair objects), each series appends its pair indices to one log, and build()
+ * radix-sorts pairs by (name, value) and counting-sorts the log into one id array.
+ */
+export class PostingsBuilder {
+  private slots = new Uint32Array(1 << 12).fill(EMPTY_SLOT);
+  private mask = (1 << 12) - 1;
+  private readonly pairName = new U32List(1024);
+  private readonly pairValue = new U32List(1024);
+  private readonly pairCount = new U32List(1024);
+  private readonly log = new U32List(4096);
+  private readonly seriesEnd = new U32List(1024);
+  readonly seriesIds = new U32List(1024);
+
+  get numPairs(): number {
+    return this.pairName.length;
+  }
+
+  /** Index of pair (name, value), created on first use. */
+  pair(name: number, value: number): number {
+    const names = this.pairName.a;
+    const values = this.pairValue.a;
+    let i = hashPair(name, value) & this.mask;
+    for (;;) {
+      const p = this.slots[i];
+      if (p === EMPTY_SLOT) break;
+      if (names[p] === name && values[p] === value) return p;
+      i = (i + 1) & this.mask;
+    }
+    const p = this.pairName.length;
+    this.pairName.push(name);
+    this.pairValue.push(value);
+    this.pairCount.push(0);
+    this.slots[i] = p;
+    if (2 * this.pairName.length > this.slots.length) this.grow();
+    return p;
+  }
+
+  private grow(): void {
+    const size = this.slots.length * 2;
+    const slots = new Uint32Array(size).fill(EMPTY_SLOT);
+    const mask = size - 1;
+    const names = this.pairName.a;
+    const values = this.pairValue.a;
+    for (let p = 0; p < this.pairName.length; p++) {
+      let i = hashPair(names[p], values[p]) & mask;
+      while (slots[i] !== EMPTY_SLOT) i = (i + 1) & mask;
+      slots[i] = p;
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+
+  /** Record series `id` (ids must ascend) carrying pairs[0..n). */
+  addSeries(id: number, pairs: Uint32Array, n: number): void {
+    this.seriesIds.push(id);
+    const counts = this.pairCount.a;
+    for (let i = 0; i < n; i++) {
+      counts[pairs[i]]++;
+      this.log.push(pairs[i]);
+    }
+    this.seriesEnd.push(this.log.length);
+  }
+
+  /** Lay out all lists. `numSymbols` bounds the ordinals (radix sort buckets). Frees the log. */
+  build(numSymbols: number): BuiltPostings {
+    const pairs = this.pairName.length;
+    const pn = this.pairName.a;
+    const pv = this.pairValue.a;
+    // LSD radix sort of pair indices: by value, then stably by name.
+    const byValue = countingSort(identity(pairs), pv, numSymbols);
+    const order = countingSort(byValue, pn, numSymbols);
+    const names = new Uint32Array(pairs);
+    const values = new Uint32Array(pairs);
+    const start = new Float64Array(pairs + 1);
+    const cursor = new Float64Array(pairs);
+    const counts = this.pairCount.a;
+    for (let k = 0; k < pairs; k++) {
+      const p = order[k];
+      names[k] = pn[p];
+      values[k] = pv[p];
+      start[k + 1] = start[k] + counts[p];
+      cursor[p] = start[k];
+    }
+    // Series are visited in id order, so every list comes out ascending.
+    const ids = new Uint32Array(this.log.length);
+    const log = this.log.a;
+    const ends = this.seriesEnd.a;
+    const sids = this.seriesIds.a;
+    for (let s = 0, j = 0; s < this.seriesIds.length; s++) {
+      const id = sids[s];
+      for (const end = ends[s]; j < end; j++) ids[cursor[log[j]]++] = id;
+    }
+    this.log.a = new Uint32Array(0);
+    this.log.length = 0;
+    this.slots = new Uint32Array(0);
+    return { pairs, names, values, start, ids };
+  }
+}
+
+function hashPair(name: number, value: number): number {
+  let h = Math.imul(name, 0x9e3779b1) ^ value;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  return (h ^ (h >>> 13)) >>> 0;
+}
+
+function identity(n: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
+/** Stable sort of `items` by key[item], keys < range. */
+function countingSort(items: Uint32Array, key: Uint32Array, range: number): Uint32Array {
+  const pos = new Uint32Array(range + 1);
+  for (let i = 0; i < items.length; i++) pos[key[items[i]] + 1]++;
+  for (let k = 0; k < range; k++) pos[k + 1] += pos[k];
+  const out = new Uint32Array(items.length);
+  for (let i = 0; i < items.length; i++) out[pos[key[items[i]]]++] = items[i];
+  return out;
+}

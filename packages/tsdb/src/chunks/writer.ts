@@ -1,0 +1,230 @@
+import type { Chunk, ChunkMeta } from "../chunkenc/chunk.ts";
+import { crc32c } from "../encoding/crc32c.ts";
+import { uvarintSize } from "../encoding/encbuf.ts";
+import { FormatError } from "../encoding/errors.ts";
+import type { BlockSink, ByteSink } from "../encoding/source.ts";
+import {
+  CHUNKS_FORMAT_V1,
+  CHUNK_CRC_SIZE,
+  DEFAULT_SEGMENT_SIZE,
+  MAGIC_CHUNKS,
+  MAX_CHUNK_LENGTH_FIELD_SIZE,
+  SEGMENT_HEADER_SIZE,
+  packChunkRef,
+  segmentFileName,
+  segmentPath,
+  type SegmentInfo,
+} from "./format.ts";
+
+export type { SegmentInfo };
+
+export interface ChunkWriterOptions {
+  /** Target segment size in bytes (default 512 MiB; ≤ 0 means the default, as in Prometheus). At most 2^32. */
+  segmentSize?: number;
+  /** Bytes collected before one sink write (default 1 MiB). */
+  bufferSize?: number;
+}
+
+const TWO_32 = 4294967296;
+/** Bytes Prometheus budgets per chunk when deciding where to cut: max varint + encoding + CRC. */
+const RECORD_OVERHEAD = MAX_CHUNK_LENGTH_FIELD_SIZE + 1 + CHUNK_CRC_SIZE;
+
+/**
+ * Writes chunk segment files `chunks/000001`, `000002`, … into a BlockSink, after
+ * Prometheus' chunks.Writer. Records are `uvarint len | encoding | data | BE32 CRC32C`,
+ * where the CRC covers the encoding byte and the data. Writes are coalesced into one
+ * buffer, so the sink sees ~bufferSize writes rather than one per chunk; chunks larger
+ * than the buffer go to the sink directly.
+ *
+ * Segment cutting follows `WriteChunks` exactly, including its budgeting of 5 bytes for
+ * every length prefix: call `writeChunks` with one series' chunks to get byte-identical
+ * segment boundaries to Prometheus' compactor; `write` is `writeChunks` of one chunk.
+ */
+export class ChunkWriter {
+  private readonly sink: BlockSink;
+  private readonly segmentSize: number;
+  private readonly buf: Uint8Array;
+  private bufLen = 0;
+  private out: ByteSink | undefined;
+  private outName = "";
+  /** Bytes in the current segment, header and buffered bytes included (Go's `w.n`). 0 = no segment yet. */
+  private n = 0;
+  private readonly finished: SegmentInfo[] = [];
+  private closed = false;
+  private readonly one = new Uint8Array(1);
+
+  constructor(sink: BlockSink, opts: ChunkWriterOptions = {}) {
+    this.sink = sink;
+    let size = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+    if (!(size > 0)) size = DEFAULT_SEGMENT_SIZE;
+    if (!Number.isInteger(size) || size > TWO_32) {
+      throw new RangeError(`segment size ${size} must be an integer ≤ 2^32 (refs hold 32-bit offsets)`);
+    }
+    this.segmentSize = size;
+    const bufferSize = opts.bufferSize ?? 1 << 20;
+    this.buf = new Uint8Array(Math.max(bufferSize, 64));
+  }
+
+  /** Append one chunk and return its ref (segmentIndex * 2^32 + offset). */
+  async write(chunk: Chunk): Promise<number> {
+    if (this.closed) throw new Error("ChunkWriter: write after close");
+    // WriteChunks' rule for a one-chunk call: cut only when the segment already holds
+    // records and this chunk's budget would overflow it.
+    const n = this.n;
+    if (n === 0 || (n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + chunk.data.length > this.segmentSize)) await this.cut();
+    const ref = this.tryAppend(chunk);
+    return ref >= 0 ? ref : this.appendSlow(chunk);
+  }
+
+  /**
+   * Append the chunks of one series and set each meta's `ref`, as Go's WriteChunks does.
+   * Every meta must carry its `chunk`.
+   */
+  async writeChunks(metas: ChunkMeta[]): Promise<void> {
+    if (this.closed) throw new Error("ChunkWriter: write after close");
+    // Go decides every cut up front from the size at call start, then writes.
+    const startN = this.n;
+    let batchSize = 0;
+    let firstBatch = true;
+    for (let i = 0; i < metas.length; i++) {
+      const chunk = metas[i].chunk;
+      if (chunk === undefined) throw new Error(`ChunkWriter: chunk meta ${i} has no chunk bytes`);
+      const budget = RECORD_OVERHEAD + chunk.data.length;
+      batchSize += budget;
+      // Never cut before the first chunk of a call onto a fresh segment (no empty segments)…
+      let cut = i !== 0 && batchSize + SEGMENT_HEADER_SIZE > this.segmentSize;
+      // …but when the segment already holds data, measure the first batch against it.
+      if (firstBatch && startN > SEGMENT_HEADER_SIZE) {
+        cut = batchSize + startN > this.segmentSize;
+        if (cut) firstBatch = false;
+      }
+      if (cut) batchSize = budget;
+      if (this.n === 0 || cut) await this.cut();
+      const ref = this.tryAppend(chunk);
+      metas[i].ref = ref >= 0 ? ref : await this.appendSlow(chunk);
+    }
+  }
+
+  /** Flush and close the last segment; returns every segment written, in order. */
+  async close(): Promise<SegmentInfo[]> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.finishSegment();
+    }
+    return this.finished.slice();
+  }
+
+  /** Abandon the segment being written (best effort); finished segments stay. */
+  async abort(): Promise<void> {
+    this.closed = true;
+    const out = this.out;
+    this.out = undefined;
+    this.bufLen = 0;
+    if (out?.abort) await out.abort();
+  }
+
+  private async cut(): Promise<void> {
+    await this.finishSegment();
+    const name = segmentFileName(this.finished.length + 1);
+    this.out = await this.sink.create(segmentPath(name));
+    this.outName = name;
+    const b = this.buf;
+    b[0] = (MAGIC_CHUNKS >>> 24) & 0xff;
+    b[1] = (MAGIC_CHUNKS >>> 16) & 0xff;
+    b[2] = (MAGIC_CHUNKS >>> 8) & 0xff;
+    b[3] = MAGIC_CHUNKS & 0xff;
+    b[4] = CHUNKS_FORMAT_V1;
+    b[5] = b[6] = b[7] = 0;
+    this.bufLen = SEGMENT_HEADER_SIZE;
+    this.n = SEGMENT_HEADER_SIZE;
+  }
+
+  private async finishSegment(): Promise<void> {
+    const out = this.out;
+    if (out === undefined) return;
+    await this.flush();
+    await out.close();
+    this.finished.push({ name: this.outName, size: this.n });
+    this.out = undefined;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.bufLen === 0) return;
+    // Sinks keep no reference once write resolves, so the buffer can be reused after.
+    await this.out!.write(this.buf.subarray(0, this.bufLen));
+    this.bufLen = 0;
+  }
+
+  /** Ref the next record gets; checks the offset fits the ref's 32 bits. */
+  private nextRef(): number {
+    if (this.n >= TWO_32) {
+      throw new FormatError("invalid-size", "chunk offset does not fit the 32-bit ref field", {
+        file: segmentPath(this.outName),
+        offset: this.n,
+      });
+    }
+    return packChunkRef(this.finished.length, this.n);
+  }
+
+  /** Append a record that fits the buffer's free space, synchronously; -1 if it does not fit. */
+  private tryAppend(chunk: Chunk): number {
+    const data = chunk.data;
+    const len = data.length;
+    const recLen = uvarintSize(len) + 1 + len + CHUNK_CRC_SIZE;
+    const b = this.buf;
+    if (recLen > b.length - this.bufLen) return -1;
+    const ref = this.nextRef();
+    let p = this.bufLen;
+    let v = len;
+    while (v >= 0x80) {
+      b[p++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    const encAt = p + 1;
+    b[p] = v;
+    b[encAt] = chunk.encoding;
+    b.set(data, encAt + 1);
+    p = encAt + 1 + len;
+    const crc = crc32c(b, encAt, p);
+    b[p] = crc >>> 24;
+    b[p + 1] = (crc >>> 16) & 0xff;
+    b[p + 2] = (crc >>> 8) & 0xff;
+    b[p + 3] = crc & 0xff;
+    this.bufLen = p + CHUNK_CRC_SIZE;
+    this.n += recLen;
+    return ref;
+  }
+
+  /** Append a record that needs a flush first or bypasses the buffer (larger than it). */
+  private async appendSlow(chunk: Chunk): Promise<number> {
+    const data = chunk.data;
+    const len = data.length;
+    if (len > 0xffffffff) throw new RangeError(`chunk of ${len} bytes exceeds the 32-bit length field`);
+    await this.flush();
+    const ref = this.tryAppend(chunk);
+    if (ref >= 0) return ref;
+    // Prefix and encoding byte, then the data straight from the caller, then the CRC.
+    const r = this.nextRef();
+    const b = this.buf;
+    let p = 0;
+    let v = len;
+    while (v >= 0x80) {
+      b[p++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    b[p++] = v;
+    b[p++] = chunk.encoding;
+    this.bufLen = p;
+    await this.flush();
+    await this.out!.write(data);
+    this.one[0] = chunk.encoding;
+    const crc = crc32c(data, 0, len, crc32c(this.one, 0, 1));
+    b[0] = crc >>> 24;
+    b[1] = (crc >>> 16) & 0xff;
+    b[2] = (crc >>> 8) & 0xff;
+    b[3] = crc & 0xff;
+    this.bufLen = CHUNK_CRC_SIZE;
+    this.n += p + len + CHUNK_CRC_SIZE;
+    return r;
+  }
+}

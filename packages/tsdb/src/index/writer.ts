@@ -1,0 +1,424 @@
+/**
+ * Streaming index writer (format V2, as Prometheus ≥ 3.7 writes it: no legacy label
+ * index sections). Bytes go to the sink strictly in file order through a ~1 MiB buffer;
+ * nothing is ever re-read or patched, so the sink can be an S3 multipart upload.
+ *
+ * Sections whose length precedes their entries (symbol table, postings offset table) are
+ * sized before they are written, from data already in memory. Postings are not re-derived
+ * by re-reading the series section as Prometheus does; instead each series records the
+ * pair indices of its labels (4 bytes per label) in a PostingsBuilder, which lays out all
+ * lists at close(). Memory is O(symbols + postings), never O(block).
+ */
+import { crc32c } from "../encoding/crc32c.ts";
+import { Encbuf, uvarintSize } from "../encoding/encbuf.ts";
+import { FormatError } from "../encoding/errors.ts";
+import type { ByteSink } from "../encoding/source.ts";
+import { compareStrings, utf8Length } from "../encoding/utf8.ts";
+import type { ChunkMeta } from "../chunkenc/chunk.ts";
+import { compareLabels, labelsToString, type Labels } from "../labels/labels.ts";
+import {
+  FORMAT_V2,
+  INDEX_FILE,
+  MAGIC_INDEX,
+  MAX_U32,
+  POSTINGS_ALIGN,
+  SERIES_ALIGN,
+  checkIndexSize,
+  checkSectionLength,
+  encodeToc,
+  paddingFor,
+  seriesIdForOffset,
+  type TOC,
+} from "./format.ts";
+import { PostingsBuilder } from "./postings.ts";
+
+const FLUSH_AT = 1 << 20;
+const TWO32 = 4294967296;
+
+export interface IndexWriterResult {
+  /** Bytes written. */
+  size: number;
+  numSeries: number;
+  toc: TOC;
+  /**
+   * Thanos `index_stats.series_max_size`, computed as T: pkg/block/index.go does: the largest
+   * distance between consecutive series starts (entry + padding; the last entry is not
+   * measured). 0 with fewer than two series, where Thanos leaves the field unset.
+   */
+  seriesMaxSize: number;
+  /**
+   * Thanos `index_stats.chunk_max_size`, also as GatherIndexHealthStats computes it: the
+   * largest ref distance between chunk i and i+1 of a series, for i < #chunks−2, within one
+   * segment. 0 when nothing was measured.
+   */
+  chunkMaxSize: number;
+}
+
+type Stage = "init" | "series" | "closed";
+
+export class IndexWriter {
+  private readonly sink: ByteSink;
+  private readonly file = INDEX_FILE;
+  private readonly flushAt: number;
+  private readonly buf: Encbuf;
+  private readonly entry = new Encbuf(512);
+  private flushed = 0;
+  /** Running CRC over buf[crcFrom, …) and flushed bytes since beginCrc(); -1 when off. */
+  private crcFrom = -1;
+  private crcAcc = 0;
+  private stage: Stage = "init";
+  private readonly toc: TOC = { symbols: 0, series: 0, labelIndices: 0, labelIndicesTable: 0, postings: 0, postingsTable: 0 };
+
+  private symbolIndex = new Map<string, number>();
+  private symbolList: string[] = [];
+  private symbolBytes = new Uint32Array(0);
+
+  private lastLabels: Labels | undefined;
+  private lastChunkRef = 0;
+  private lastSeriesOffset = -1;
+  private seriesMaxSize = 0;
+  private chunkMaxSize = 0;
+  private refScratch = new Uint32Array(64);
+  /** Symbol refs and pair indices of the previous series' labels, by position. */
+  private lastRefs = new Uint32Array(32);
+  private lastPairs = new Uint32Array(16);
+
+  private readonly postings = new PostingsBuilder();
+
+  /** `flushSize`: bytes buffered before each sink write (default 1 MiB). */
+  constructor(sink: ByteSink, opts: { flushSize?: number } = {}) {
+    this.sink = sink;
+    this.flushAt = Math.max(64, opts.flushSize ?? FLUSH_AT);
+    this.buf = new Encbuf(this.flushAt + 1024);
+    this.buf.putBE32(MAGIC_INDEX);
+    this.buf.putU8(FORMAT_V2);
+  }
+
+  private get pos(): number {
+    return this.flushed + this.buf.len;
+  }
+
+  /** Add the symbol table. Call once, before any series, with strings strictly ascending in Go (bytewise UTF-8) order. */
+  async addSymbols(symbols: Iterable<string>): Promise<void> {
+    if (this.stage !== "init") throw new Error("IndexWriter.addSymbols: symbols were already written");
+    const list: string[] = [];
+    let bytes = 4; // the count field
+    let prev: string | undefined;
+    for (const s of symbols) {
+      if (typeof s !== "string" || !(s as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+        throw new FormatError("invalid-value", "symbol is not a well-formed Unicode string", { file: this.file, found: JSON.stringify(s) });
+      }
+      if (prev !== undefined && compareStrings(s, prev) <= 0) {
+        throw new FormatError("out-of-order", "symbols not strictly ascending", {
+          file: this.file,
+          expected: `> ${JSON.stringify(prev)}`,
+          found: JSON.stringify(s),
+        });
+      }
+      list.push(s);
+      prev = s;
+    }
+    const lens = new Uint32Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const n = utf8Length(list[i]);
+      lens[i] = n;
+      bytes += uvarintSize(n) + n;
+    }
+    checkSectionLength(bytes, "symbol table", this.pos, this.file);
+    const index = new Map<string, number>();
+    for (let i = 0; i < list.length; i++) index.set(list[i], i);
+    this.symbolList = list;
+    this.symbolBytes = lens;
+    this.symbolIndex = index;
+    this.stage = "series";
+
+    this.toc.symbols = this.pos;
+    this.buf.putBE32(bytes);
+    this.beginCrc();
+    this.buf.putBE32(list.length);
+    for (let i = 0; i < list.length; i++) {
+      this.buf.putUvarintStr(list[i]);
+      if (this.buf.len >= this.flushAt) await this.flush();
+    }
+    this.buf.putBE32(this.endCrc());
+    this.toc.series = this.pos;
+  }
+
+  /**
+   * Append a series. Series must come in strictly increasing labels.Compare order, with
+   * sorted unique non-empty label names that (like the values) are all symbols. Chunk metas
+   * must be ordered (minT ≤ maxT, minT > previous maxT) with refs non-decreasing across the
+   * whole index. Returns the series id (entry offset / 16).
+   */
+  async addSeries(labels: Labels, chunks: readonly ChunkMeta[]): Promise<number> {
+    if (this.stage === "init") await this.addSymbols([]);
+    if (this.stage !== "series") throw new Error("IndexWriter.addSeries: writer is closed");
+    const file = this.file;
+    const n = labels.length;
+    if (n === 0) throw new FormatError("invalid-value", "series has no labels", { file, offset: this.pos });
+    if (this.lastLabels !== undefined && compareLabels(labels, this.lastLabels) <= 0) {
+      throw new FormatError("out-of-order", "series not in strictly increasing label order", {
+        file,
+        offset: this.pos,
+        expected: `> ${labelsToString(this.lastLabels)}`,
+        found: labelsToString(labels),
+      });
+    }
+    if (this.refScratch.length < 3 * n) this.refScratch = new Uint32Array(6 * n);
+    const refs = this.refScratch;
+    // Sorted neighbours share leading labels: reuse their refs and pair indices instead of
+    // hashing the strings again (refs[2n + i] holds the pair index, or MAX_U32 if unknown).
+    const prev = this.lastLabels;
+    const prevN = prev === undefined ? 0 : prev.length;
+    const prevPairs = this.lastPairs;
+    for (let i = 0; i < n; i++) {
+      const { name, value } = labels[i];
+      if (i > 0 && compareStrings(name, labels[i - 1].name) <= 0) {
+        throw new FormatError("out-of-order", "label names not sorted and unique", {
+          file,
+          expected: `> ${JSON.stringify(labels[i - 1].name)}`,
+          found: `${JSON.stringify(name)} in ${labelsToString(labels)}`,
+        });
+      }
+      if (i < prevN && prev![i].name === name && prev![i].value === value) {
+        refs[2 * i] = this.lastRefs[2 * i];
+        refs[2 * i + 1] = this.lastRefs[2 * i + 1];
+        refs[2 * n + i] = prevPairs[i];
+        continue;
+      }
+      refs[2 * n + i] = MAX_U32;
+      if (name === "") throw new FormatError("invalid-value", "empty label name", { file, found: labelsToString(labels) });
+      const nr = this.symbolIndex.get(name);
+      const vr = this.symbolIndex.get(value);
+      if (nr === undefined || vr === undefined) {
+        throw new FormatError("invalid-value", "label string missing from the symbol table", {
+          file,
+          found: `${JSON.stringify(nr === undefined ? name : value)} in ${labelsToString(labels)}`,
+        });
+      }
+      refs[2 * i] = nr;
+      refs[2 * i + 1] = vr;
+    }
+    this.checkChunks(labels, chunks);
+
+    const pad = paddingFor(this.pos, SERIES_ALIGN);
+    const offset = this.pos + pad;
+    const id = seriesIdForOffset(offset, file);
+
+    // Everything is valid: only now touch the output.
+    this.buf.putZeros(pad);
+
+    const e = this.entry;
+    e.reset();
+    e.putUvarint(n);
+    for (let i = 0; i < 2 * n; i++) e.putUvarint(refs[i]);
+    e.putUvarint(chunks.length);
+    if (chunks.length > 0) {
+      const c0 = chunks[0];
+      e.putVarint(c0.minTime);
+      e.putUvarint(c0.maxTime - c0.minTime);
+      e.putUvarint(c0.ref);
+      for (let i = 1; i < chunks.length; i++) {
+        const c = chunks[i];
+        const p = chunks[i - 1];
+        e.putUvarint(c.minTime - p.maxTime);
+        e.putUvarint(c.maxTime - c.minTime);
+        e.putVarint(c.ref - p.ref);
+      }
+    }
+    this.buf.putUvarint(e.len);
+    this.buf.putBytes(e.bytes());
+    this.buf.putBE32(crc32c(e.b, 0, e.len));
+
+    // Postings bookkeeping (pair indices go to refs[2n …) and are kept for the next series).
+    if (this.lastPairs.length < n) this.lastPairs = new Uint32Array(2 * n);
+    if (this.lastRefs.length < 2 * n) this.lastRefs = new Uint32Array(4 * n);
+    for (let i = 0; i < n; i++) {
+      if (refs[2 * n + i] === MAX_U32) refs[2 * n + i] = this.postings.pair(refs[2 * i], refs[2 * i + 1]);
+      this.lastPairs[i] = refs[2 * n + i];
+      this.lastRefs[2 * i] = refs[2 * i];
+      this.lastRefs[2 * i + 1] = refs[2 * i + 1];
+    }
+    this.postings.addSeries(id, refs.subarray(2 * n, 3 * n), n);
+
+    if (this.lastSeriesOffset >= 0 && offset - this.lastSeriesOffset > this.seriesMaxSize) this.seriesMaxSize = offset - this.lastSeriesOffset;
+    this.lastSeriesOffset = offset;
+    this.lastLabels = labels.slice();
+    if (chunks.length > 0) this.lastChunkRef = chunks[chunks.length - 1].ref;
+    this.measureChunks(chunks);
+
+    if (this.buf.len >= this.flushAt) await this.flush();
+    return id;
+  }
+
+  private checkChunks(labels: Labels, chunks: readonly ChunkMeta[]): void {
+    const file = this.file;
+    const where = (i: number) => `chunk ${i} of ${labelsToString(labels)}`;
+    let lastRef = this.lastChunkRef;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i];
+      if (!Number.isSafeInteger(c.minTime) || !Number.isSafeInteger(c.maxTime) || !Number.isSafeInteger(c.ref) || c.ref < 0) {
+        throw new FormatError("invalid-value", "chunk meta fields must be safe integers (ref ≥ 0)", {
+          file,
+          found: `${where(i)}: ref=${c.ref} minT=${c.minTime} maxT=${c.maxTime}`,
+        });
+      }
+      if (c.maxTime < c.minTime) {
+        throw new FormatError("invalid-value", "chunk maxT below minT", { file, expected: `maxT ≥ ${c.minTime}`, found: `maxT=${c.maxTime} (${where(i)})` });
+      }
+      if (i > 0 && c.minTime <= chunks[i - 1].maxTime) {
+        throw new FormatError("out-of-order", "chunks overlap or are unsorted", {
+          file,
+          expected: `minT > previous maxT ${chunks[i - 1].maxTime}`,
+          found: `minT=${c.minTime} (${where(i)})`,
+        });
+      }
+      if (c.ref < lastRef) {
+        throw new FormatError("out-of-order", "chunk refs decrease", { file, expected: `ref ≥ ${lastRef}`, found: `ref=${c.ref} (${where(i)})` });
+      }
+      lastRef = c.ref;
+    }
+  }
+
+  /** Thanos' chunk size estimate (see IndexWriterResult.chunkMaxSize), quirks included. */
+  private measureChunks(chunks: readonly ChunkMeta[]): void {
+    for (let i = 0; i < chunks.length - 2; i++) {
+      const a = chunks[i].ref;
+      const b = chunks[i + 1].ref;
+      if (Math.floor(a / TWO32) !== Math.floor(b / TWO32)) continue;
+      const d = (b % TWO32) - (a % TWO32);
+      if (d > this.chunkMaxSize) this.chunkMaxSize = d;
+    }
+  }
+
+  /**
+   * Write postings, the postings offset table and the TOC, and flush everything to the
+   * sink. The sink stays open: whoever created it closes (or aborts) it.
+   */
+  async close(): Promise<IndexWriterResult> {
+    if (this.stage === "init") await this.addSymbols([]);
+    if (this.stage !== "series") throw new Error("IndexWriter.close: already closed");
+    this.stage = "closed";
+    const file = this.file;
+    const numSeries = this.postings.seriesIds.length;
+
+    // ≥ 3.7 layout: no label indices; both "label" TOC fields alias the postings ones.
+    this.toc.labelIndices = this.toc.postings = this.pos;
+    this.buf.putZeros(paddingFor(this.pos, POSTINGS_ALIGN));
+
+    // Pairs in (name, value) order (symbol ordinals sort like the strings), lists laid out.
+    const built = this.postings.build(this.symbolList.length);
+    const pairs = built.pairs;
+    const start = built.start;
+    const all = built.ids;
+
+    // Postings lists: the all-postings key ("", "") first, then each pair; contiguous.
+    const offsets = new Float64Array(pairs + 1);
+    offsets[0] = this.pos;
+    await this.writePostings(this.postings.seriesIds.view());
+    for (let k = 0; k < pairs; k++) {
+      offsets[k + 1] = this.pos;
+      const list = all.subarray(start[k], start[k + 1]);
+      if (4 * list.length < this.flushAt) this.putPostings(list, 0, list.length);
+      else await this.writePostings(list);
+      if (this.buf.len >= this.flushAt) await this.flush();
+    }
+
+    // Postings offset table, sized up front.
+    this.toc.labelIndicesTable = this.toc.postingsTable = this.pos;
+    const names = this.symbolList;
+    const nb = this.symbolBytes;
+    let len = 4 + 3 + uvarintSize(offsets[0]);
+    for (let k = 0; k < pairs; k++) {
+      const nm = built.names[k];
+      const v = built.values[k];
+      len += 1 + uvarintSize(nb[nm]) + nb[nm] + uvarintSize(nb[v]) + nb[v] + uvarintSize(offsets[k + 1]);
+    }
+    checkSectionLength(len, "postings offset table", this.pos, file);
+    this.buf.putBE32(len);
+    this.beginCrc();
+    this.buf.putBE32(pairs + 1);
+    this.buf.putU8(2);
+    this.buf.putUvarint(0);
+    this.buf.putUvarint(0);
+    this.buf.putUvarint(offsets[0]);
+    for (let k = 0; k < pairs; k++) {
+      this.buf.putU8(2);
+      this.buf.putUvarintStr(names[built.names[k]]);
+      this.buf.putUvarintStr(names[built.values[k]]);
+      this.buf.putUvarint(offsets[k + 1]);
+      if (this.buf.len >= this.flushAt) await this.flush();
+    }
+    this.buf.putBE32(this.endCrc());
+
+    encodeToc(this.buf, this.toc);
+    await this.flush();
+    return {
+      size: this.flushed,
+      numSeries,
+      toc: { ...this.toc },
+      seriesMaxSize: numSeries >= 2 ? this.seriesMaxSize : 0,
+      chunkMaxSize: this.chunkMaxSize,
+    };
+  }
+
+  /** Append ids[from, to) as one whole postings list, without flushing. */
+  private putPostings(ids: Uint32Array, from: number, to: number): void {
+    const n = to - from;
+    const b = this.buf;
+    b.reserve(12 + 4 * n);
+    b.putBE32(4 + 4 * n);
+    const crcStart = b.len;
+    b.putBE32(n);
+    this.putIds(ids, from, to);
+    b.putBE32(crc32c(b.b, crcStart, b.len));
+  }
+
+  /** A postings list of any size, flushing as the buffer fills. */
+  private async writePostings(ids: Uint32Array): Promise<void> {
+    const n = ids.length;
+    checkSectionLength(4 + 4 * n, "postings list", this.pos, this.file);
+    this.buf.putBE32(4 + 4 * n);
+    this.beginCrc();
+    this.buf.putBE32(n);
+    const step = Math.ceil(this.flushAt / 4);
+    for (let i = 0; i < n; i += step) {
+      this.putIds(ids, i, Math.min(n, i + step));
+      if (this.buf.len >= this.flushAt) await this.flush();
+    }
+    this.buf.putBE32(this.endCrc());
+  }
+
+  private putIds(ids: Uint32Array, from: number, to: number): void {
+    const b = this.buf;
+    b.reserve(4 * (to - from));
+    const v = b.view;
+    let p = b.len;
+    for (let i = from; i < to; i++, p += 4) v.setUint32(p, ids[i], false);
+    b.len = p;
+  }
+
+  private beginCrc(): void {
+    this.crcFrom = this.buf.len;
+    this.crcAcc = 0;
+  }
+
+  private endCrc(): number {
+    const c = crc32c(this.buf.b, this.crcFrom, this.buf.len, this.crcAcc);
+    this.crcFrom = -1;
+    return c;
+  }
+
+  private async flush(): Promise<void> {
+    const b = this.buf;
+    checkIndexSize(this.flushed + b.len, this.file);
+    if (b.len === 0) return;
+    if (this.crcFrom >= 0) {
+      this.crcAcc = crc32c(b.b, this.crcFrom, b.len, this.crcAcc);
+      this.crcFrom = 0;
+    }
+    await this.sink.write(b.bytes());
+    this.flushed += b.len;
+    b.reset();
+  }
+}

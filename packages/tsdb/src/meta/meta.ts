@@ -1,0 +1,332 @@
+/**
+ * meta.json: the Prometheus BlockMeta (P: tsdb/block.go) plus Thanos' `thanos` section
+ * (T: pkg/block/metadata/meta.go). Parsing validates with zod and reads the uint64
+ * stats losslessly as bigint; serialising reproduces Go's bytes (field order, omitempty,
+ * tab indentation, HTML escaping).
+ */
+import { z } from "zod";
+import { FormatError } from "../encoding/errors.ts";
+import { compareStrings } from "../encoding/utf8.ts";
+import { GoStruct, goMarshal, goTime, opaqueJson, RFC3339, type GoJson } from "./go-json.ts";
+import { isUlid } from "./ulid.ts";
+
+export const META_FILE = "meta.json";
+export const META_VERSION_1 = 1;
+
+export interface BlockStats {
+  numSamples?: bigint;
+  /** Since Prometheus v3.6. */
+  numFloatSamples?: bigint;
+  /** Since Prometheus v3.6. */
+  numHistogramSamples?: bigint;
+  numSeries?: bigint;
+  numChunks?: bigint;
+  numTombstones?: bigint;
+}
+
+export interface BlockDesc {
+  ulid: string;
+  minTime: number;
+  maxTime: number;
+}
+
+export interface BlockMetaCompaction {
+  level: number;
+  /** Level-1 ancestors, sorted. */
+  sources?: string[];
+  deletable?: boolean;
+  /** Direct inputs, in input order. */
+  parents?: BlockDesc[];
+  failed?: boolean;
+  /** Sorted: "from-out-of-order", "from-stale-series", "from-selected-series". */
+  hints?: string[];
+}
+
+export interface ThanosFile {
+  rel_path: string;
+  /** Absent for meta.json itself. */
+  size_bytes?: number;
+  hash?: { hashFunc: string; value: string };
+}
+
+export interface ThanosRewrite {
+  sources?: string[];
+  /** Go DeletionRequest structs, kept as decoded (key order preserved on output). */
+  deletions_applied?: unknown[];
+  /** Go relabel.Config structs, kept as decoded. */
+  relabels_applied?: unknown[];
+}
+
+export interface ThanosMeta {
+  /** 0 or absent means 1. */
+  version?: 0 | 1;
+  /** External labels. Written as `null` when null/undefined (Go nil map). */
+  labels?: Record<string, string> | null;
+  /** Absent means resolution 0 (raw). */
+  downsample?: { resolution: number };
+  source?: string;
+  /** Deprecated; chunk file names ("000001"), sorted. */
+  segment_files?: string[];
+  files?: ThanosFile[];
+  rewrites?: ThanosRewrite[];
+  index_stats?: { series_max_size?: number; chunk_max_size?: number };
+  /** Free-form; objects are written with sorted keys, as Go re-encodes a decoded `any`. */
+  extensions?: unknown;
+  /** RFC 3339; absent is Go's zero time. */
+  upload_time?: string;
+}
+
+export interface BlockMeta {
+  ulid: string;
+  minTime: number;
+  /** Exclusive. */
+  maxTime: number;
+  stats: BlockStats;
+  compaction: BlockMetaCompaction;
+  version: 1;
+  thanos?: ThanosMeta;
+}
+
+// --- schemas -------------------------------------------------------------------------
+
+/** Go leaves a field at its zero value on `null`; for optional fields that is "absent". */
+function absentIfNull<T extends z.ZodType>(s: T) {
+  return z.preprocess((v) => (v === null ? undefined : v), s.optional());
+}
+
+const Int = z.int();
+const Ulid = z
+  .string()
+  .refine(isUlid, { message: "not a ULID" })
+  .transform((s) => s.toUpperCase());
+const Uint64 = z.bigint().min(0n).max(0xffffffffffffffffn);
+
+export const BlockStatsSchema = z.object({
+  numSamples: Uint64.optional(),
+  numFloatSamples: Uint64.optional(),
+  numHistogramSamples: Uint64.optional(),
+  numSeries: Uint64.optional(),
+  numChunks: Uint64.optional(),
+  numTombstones: Uint64.optional(),
+});
+
+export const BlockDescSchema = z.object({ ulid: Ulid, minTime: Int, maxTime: Int });
+
+export const BlockMetaCompactionSchema = z.object({
+  level: Int,
+  sources: absentIfNull(z.array(Ulid)),
+  deletable: absentIfNull(z.boolean()),
+  parents: absentIfNull(z.array(BlockDescSchema)),
+  failed: absentIfNull(z.boolean()),
+  hints: absentIfNull(z.array(z.string())),
+});
+
+const ThanosFileSchema = z.object({
+  rel_path: z.string(),
+  size_bytes: absentIfNull(Int),
+  hash: absentIfNull(z.object({ hashFunc: z.string(), value: z.string() })),
+});
+
+const ThanosRewriteSchema = z.object({
+  sources: absentIfNull(z.array(Ulid)),
+  deletions_applied: absentIfNull(z.array(z.unknown())),
+  relabels_applied: absentIfNull(z.array(z.unknown())),
+});
+
+export const ThanosMetaSchema = z.object({
+  version: absentIfNull(z.union([z.literal(0), z.literal(1)], { error: "Thanos meta version must be 0 or 1" })),
+  labels: z.record(z.string(), z.string()).nullable().optional(),
+  downsample: absentIfNull(z.object({ resolution: Int })),
+  source: absentIfNull(z.string()),
+  segment_files: absentIfNull(z.array(z.string())),
+  files: absentIfNull(z.array(ThanosFileSchema)),
+  rewrites: absentIfNull(z.array(ThanosRewriteSchema)),
+  index_stats: absentIfNull(z.object({ series_max_size: absentIfNull(Int), chunk_max_size: absentIfNull(Int) })),
+  extensions: z.unknown().optional(),
+  upload_time: absentIfNull(z.string().regex(RFC3339, { message: "not an RFC 3339 time" })),
+});
+
+export const BlockMetaSchema = z.object({
+  ulid: Ulid,
+  minTime: Int,
+  maxTime: Int,
+  stats: z.preprocess((v) => v ?? {}, BlockStatsSchema),
+  compaction: BlockMetaCompactionSchema,
+  version: z.literal(META_VERSION_1, { error: "meta.json version must be 1" }),
+  thanos: absentIfNull(ThanosMetaSchema),
+});
+
+// Compile-time check that the schema's output is the documented BlockMeta.
+type Assert<T extends true> = T;
+export type _BlockMetaSchemaMatches = Assert<z.output<typeof BlockMetaSchema> extends BlockMeta ? true : false>;
+
+// --- parsing -------------------------------------------------------------------------
+
+const STATS_KEYS = new Set(["numSamples", "numFloatSamples", "numHistogramSamples", "numSeries", "numChunks", "numTombstones"]);
+const UINT_TEXT = /^(?:0|[1-9][0-9]*)$/;
+
+/**
+ * Parse meta.json text (or its UTF-8 bytes). Accepts any key order and ignores unknown
+ * keys, as Go does; ULIDs are normalised to upper case. Throws FormatError
+ * (`invalid-value`, naming the field path) on bad JSON, a schema violation, version ≠ 1
+ * or a Thanos version other than 0/1.
+ */
+export function parseMeta(text: string | Uint8Array, file = META_FILE): BlockMeta {
+  // Remember the raw text of every stats-like number, keyed by the object holding it,
+  // so the uint64 counters are read from source digits rather than rounded doubles.
+  const raw = new Map<object, Map<string, string>>();
+  const root = parseJsonText(text, file, function (this: unknown, key, value, ctx) {
+    if (typeof value === "number" && STATS_KEYS.has(key) && ctx?.source !== undefined) {
+      const holder = this as object;
+      let m = raw.get(holder);
+      if (m === undefined) raw.set(holder, (m = new Map()));
+      m.set(key, ctx.source);
+    }
+    return value;
+  });
+  if (root !== null && typeof root === "object" && !Array.isArray(root)) {
+    const stats = (root as Record<string, unknown>).stats;
+    if (stats !== null && typeof stats === "object" && !Array.isArray(stats)) {
+      const texts = raw.get(stats);
+      const st = stats as Record<string, unknown>;
+      for (const k of STATS_KEYS) {
+        const v = st[k];
+        if (v === undefined) continue;
+        const src = texts?.get(k);
+        if (typeof v !== "number" || src === undefined || !UINT_TEXT.test(src)) {
+          throw new FormatError("invalid-value", `stats.${k}: must be an unsigned 64-bit integer`, {
+            file,
+            found: src ?? JSON.stringify(v),
+          });
+        }
+        st[k] = BigInt(src);
+      }
+    }
+  }
+  return validateJson(BlockMetaSchema, root, file) as BlockMeta;
+}
+
+type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
+
+/** JSON.parse with a FormatError on malformed input. Bytes are decoded as UTF-8 (a BOM is an error, as in Go). */
+export function parseJsonText(text: string | Uint8Array, file: string, reviver?: Reviver): unknown {
+  const s = typeof text === "string" ? text : new TextDecoder("utf-8", { ignoreBOM: true }).decode(text);
+  try {
+    return JSON.parse(s, reviver as Parameters<typeof JSON.parse>[1]);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new FormatError("invalid-value", `not valid JSON: ${e.message}`, { file });
+    throw e;
+  }
+}
+
+/** Run a zod schema and turn the first issue into a FormatError naming the field path. */
+export function validateJson<T extends z.ZodType>(schema: T, value: unknown, file: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = formatPath(issue.path);
+  throw new FormatError("invalid-value", `${path || "(root)"}: ${issue.message}`, { file });
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let s = "";
+  for (const p of path) {
+    if (typeof p === "number") s += `[${p}]`;
+    else s += s ? `.${String(p)}` : String(p);
+  }
+  return s;
+}
+
+// --- serialising ---------------------------------------------------------------------
+
+export interface SerializeMetaOptions {
+  /**
+   * "prometheus": exactly what Prometheus' writeMetaFile writes (no `thanos` key, no
+   * trailing newline). "thanos": Thanos' Meta.Write (`thanos` always present, zero values
+   * filled in, trailing "\n").
+   */
+  style: "prometheus" | "thanos";
+}
+
+/** meta.json bytes (as a string) identical to the Go writer of the chosen style. */
+export function serializeMeta(meta: BlockMeta, opts: SerializeMetaOptions): string {
+  const root = new GoStruct()
+    .set("ulid", meta.ulid)
+    .set("minTime", meta.minTime)
+    .set("maxTime", meta.maxTime)
+    .set("stats", statsJson(meta.stats))
+    .set("compaction", compactionJson(meta.compaction))
+    .set("version", meta.version);
+  if (opts.style === "prometheus") return goMarshal(root, "\t");
+  root.set("thanos", thanosJson(meta.thanos ?? {}));
+  return goMarshal(root, "\t") + "\n";
+}
+
+function statsJson(s: BlockStats | undefined): GoStruct {
+  const o = new GoStruct();
+  if (!s) return o;
+  for (const k of STATS_KEYS) {
+    const v = s[k as keyof BlockStats] as bigint | number | undefined;
+    if (v !== undefined && v !== 0n && v !== 0) o.set(k, v);
+  }
+  return o;
+}
+
+function compactionJson(c: BlockMetaCompaction): GoStruct {
+  const o = new GoStruct().set("level", c.level);
+  if (c.sources?.length) o.set("sources", c.sources);
+  if (c.deletable) o.set("deletable", true);
+  if (c.parents?.length) {
+    o.set(
+      "parents",
+      c.parents.map((p) => new GoStruct().set("ulid", p.ulid).set("minTime", p.minTime).set("maxTime", p.maxTime)),
+    );
+  }
+  if (c.failed) o.set("failed", true);
+  if (c.hints?.length) o.set("hints", c.hints);
+  return o;
+}
+
+function thanosJson(t: ThanosMeta): GoStruct {
+  const o = new GoStruct();
+  if (t.version) o.set("version", t.version);
+  o.set("labels", t.labels ? sortedMap(t.labels) : null);
+  o.set("downsample", new GoStruct().set("resolution", t.downsample?.resolution ?? 0));
+  o.set("source", t.source ?? "");
+  if (t.segment_files?.length) o.set("segment_files", t.segment_files);
+  if (t.files?.length) {
+    o.set(
+      "files",
+      t.files.map((f) => {
+        const fo = new GoStruct().set("rel_path", f.rel_path);
+        if (f.size_bytes) fo.set("size_bytes", f.size_bytes);
+        if (f.hash) fo.set("hash", new GoStruct().set("hashFunc", f.hash.hashFunc).set("value", f.hash.value));
+        return fo;
+      }),
+    );
+  }
+  if (t.rewrites?.length) {
+    o.set(
+      "rewrites",
+      t.rewrites.map((r) => {
+        const ro = new GoStruct();
+        if (r.sources?.length) ro.set("sources", r.sources);
+        if (r.deletions_applied?.length) ro.set("deletions_applied", opaqueJson(r.deletions_applied, true));
+        if (r.relabels_applied?.length) ro.set("relabels_applied", opaqueJson(r.relabels_applied, true));
+        return ro;
+      }),
+    );
+  }
+  const is = new GoStruct();
+  if (t.index_stats?.series_max_size) is.set("series_max_size", t.index_stats.series_max_size);
+  if (t.index_stats?.chunk_max_size) is.set("chunk_max_size", t.index_stats.chunk_max_size);
+  o.set("index_stats", is);
+  if (t.extensions !== undefined && t.extensions !== null) o.set("extensions", opaqueJson(t.extensions, false));
+  o.set("upload_time", goTime(t.upload_time));
+  return o;
+}
+
+function sortedMap(m: Record<string, string>): GoStruct {
+  const keys = Object.keys(m).sort(compareStrings);
+  return new GoStruct(keys.map((k): [string, GoJson] => [k, m[k]]));
+}
