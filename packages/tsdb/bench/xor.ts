@@ -1,4 +1,5 @@
 import { decodeXOR, encodeXOR, XORIterator } from "../src/chunkenc/xor.ts";
+import { emit, type BenchResult as HarnessResult } from "./harness.ts";
 
 /**
  * XOR chunk codec throughput on a realistic mix of 120-sample chunks: counters scraped
@@ -6,10 +7,7 @@ import { decodeXOR, encodeXOR, XORIterator } from "../src/chunkenc/xor.ts";
  * gauges, constant series and irregularly timed series.
  */
 
-export interface BenchResult {
-  name: string;
-  samples: number;
-  seconds: number;
+export interface XorBenchResult extends HarnessResult {
   samplesPerSec: number;
   mbPerSec: number;
 }
@@ -77,11 +75,11 @@ function now(): number {
   return performance.now() / 1000;
 }
 
-function result(name: string, samples: number, seconds: number, bytes: number): BenchResult {
-  return { name, samples, seconds, samplesPerSec: samples / seconds, mbPerSec: bytes / seconds / 1e6 };
+function result(name: string, samples: number, seconds: number, bytes: number, target: string): XorBenchResult {
+  return { name, samples, bytes, seconds, samplesPerSec: samples / seconds, mbPerSec: bytes / seconds / 1e6, target };
 }
 
-export async function benchXor(chunks = 90_000, runs = 5): Promise<BenchResult[]> {
+export async function benchXor(chunks = 90_000, runs = 5): Promise<XorBenchResult[]> {
   const { ts, vs } = makeXorDataSet(chunks);
   const n = chunks * SAMPLES_PER_CHUNK;
   const encoded: Uint8Array[] = new Array(chunks);
@@ -137,9 +135,9 @@ export async function benchXor(chunks = 90_000, runs = 5): Promise<BenchResult[]
   const itr = best(iterateAll);
   const bytes = enc.value;
   const out = [
-    result("xor encode", n, enc.seconds, bytes),
-    result("xor decode", dec.value, dec.seconds, bytes),
-    result("xor iterate", itr.value, itr.seconds, bytes),
+    result("xor encode (120-sample chunks)", n, enc.seconds, bytes, "≥ 20 M samples/s"),
+    result("xor decode (120-sample chunks)", dec.value, dec.seconds, bytes, "≥ 50 M samples/s"),
+    result("xor iterate (XORIterator)", itr.value, itr.seconds, bytes, ""),
   ];
   const got = itr.value;
   if (got !== n || dec.value !== n) throw new Error(`bench decoded ${got} samples, expected ${n}`);
@@ -148,11 +146,12 @@ export async function benchXor(chunks = 90_000, runs = 5): Promise<BenchResult[]
 
 if (import.meta.main) {
   const rows = await benchXor();
-  const fmt = (x: number, d = 1) => x.toFixed(d).padStart(10);
-  console.log(`${"benchmark".padEnd(14)}${"samples".padStart(12)}${"seconds".padStart(10)}${"Msamples/s".padStart(12)}${"MB/s".padStart(10)}`);
+  // A table for people; JSON lines (via emit) for bench/run.ts, which ignores the rest.
+  console.log(`${"benchmark".padEnd(32)}${"samples".padStart(11)}${"seconds".padStart(9)}${"M/s".padStart(8)}${"MB/s".padStart(8)}`);
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(14)}${String(r.samples).padStart(12)}${fmt(r.seconds, 3)}${fmt(r.samplesPerSec / 1e6).padStart(12)}${fmt(r.mbPerSec)}`,
+      `${r.name.padEnd(32)}${String(r.samples).padStart(11)}${r.seconds.toFixed(3).padStart(9)}${(r.samplesPerSec / 1e6).toFixed(1).padStart(8)}${r.mbPerSec.toFixed(1).padStart(8)}`,
     );
   }
+  emit(rows);
 }

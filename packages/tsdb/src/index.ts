@@ -37,5 +37,5 @@ export * from "./meta/markers.ts";
 export { newUlid, isUlid, ulidTime, compareUlids } from "./meta/ulid.ts";
 
 export { BlockReader, readMeta, type BlockSeries, type SeriesOptions } from "./block/reader.ts";
-export { BlockWriter, type ChunkToWrite, type BlockStats, type WrittenBlock } from "./block/writer.ts";
+export { BlockWriter, type ChunkToWrite, type WrittenBlock } from "./block/writer.ts";
 export { rewriteBlock, type RewriteOptions } from "./block/rewrite.ts";

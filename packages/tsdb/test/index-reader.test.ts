@@ -140,6 +140,7 @@ describe("IndexReader on a promtool 2.42 index (legacy label index sections)", (
   });
 });
 
+// fixtures/index-v1/index is prometheus/prometheus tsdb/testdata/index_format_v1/index (at d15adb9ad7e5).
 describe("IndexReader on Prometheus' V1 fixture (tsdb/testdata/index_format_v1)", () => {
   it("reads offsets-as-ids, offset symbol refs and the unsorted offset table", async () => {
     const r = await open(fixture("index-v1/index"));

@@ -389,9 +389,13 @@ describe("meta.md", () => {
   });
 });
 
-// Interop: meta.json written by the Debian promtool (Prometheus 2.42), when available.
+// Interop: meta.json written by the Debian promtool (Prometheus 2.42).
 const haveProm = spawnSync("promtool", ["--version"]).status === 0;
-describe.skipIf(!haveProm)("promtool-written meta.json", () => {
+// Never skipped: CI installs promtool (.ci/setup); its absence is a failure, not a pass.
+describe("promtool-written meta.json", () => {
+  it("has promtool installed", () => {
+    expect(haveProm, "promtool not found: run `bash .ci/setup`").toBe(true);
+  });
   const dir = haveProm ? mkdtempSync(join(tmpdir(), "strata-meta-")) : "";
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import type { Labels } from "../labels/labels.ts";
 import { IndexWriter } from "../index/writer.ts";
 import { ChunkWriter } from "../chunks/writer.ts";
 import { EMPTY_TOMBSTONES } from "../tombstones/tombstones.ts";
-import { serializeMeta, type BlockMeta } from "../meta/meta.ts";
+import { serializeMeta, type BlockMeta, type BlockStats } from "../meta/meta.ts";
 
 /** A chunk to write: its bytes and its first/last sample times. */
 export interface ChunkToWrite {
@@ -20,14 +20,6 @@ export interface ChunkToWrite {
 export interface BlockWriterOptions {
   /** Max bytes per chunk segment (default 512 MiB, as Prometheus). */
   segmentSize?: number;
-}
-
-export interface BlockStats {
-  numSamples: bigint;
-  numFloatSamples: bigint;
-  numHistogramSamples: bigint;
-  numSeries: bigint;
-  numChunks: bigint;
 }
 
 /** What the writer measured while writing, for meta.json and Thanos' index_stats. */
@@ -116,18 +108,7 @@ export class BlockWriter {
     await this.indexSink.close();
     const segments = await this.chunkWriter.close();
     const files = [...segments.map((s) => ({ relPath: `chunks/${s.name}`, size: s.size })), { relPath: "index", size: idx.size }];
-    const s = this.stats();
-    const out: BlockMeta = {
-      ...meta,
-      stats: {
-        numSamples: s.numSamples,
-        numFloatSamples: s.numFloatSamples,
-        numHistogramSamples: s.numHistogramSamples,
-        numSeries: s.numSeries,
-        numChunks: s.numChunks,
-      },
-      version: 1,
-    };
+    const out: BlockMeta = { ...meta, stats: this.stats(), version: 1 };
     if (out.thanos) {
       out.thanos = {
         ...out.thanos,

@@ -36,9 +36,10 @@ const F_BUCKETS = 3;
 export class FloatHistogramIterator {
   t = 0;
   /**
-   * The current histogram. The same object (and bucket arrays) is overwritten by every
-   * next(); spans and custom values are shared by all samples of the chunk. Use
-   * cloneFloatHistogram to keep it.
+   * The current histogram. Reused: the same object (and bucket arrays) is overwritten by
+   * every next() within a chunk, and reset() starts a new object. Spans and custom values
+   * are shared by all samples of the chunk; treat them as read-only. Use cloneFloatHistogram
+   * to keep a sample.
    */
   h: FloatHistogram = blank();
   numSamples = 0;

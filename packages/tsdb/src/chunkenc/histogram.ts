@@ -34,9 +34,10 @@ export class HistogramIterator {
   /** Time of the current sample. */
   t = 0;
   /**
-   * The current histogram. The same object (and bucket arrays) is overwritten by every
-   * next(); spans and custom values are shared by all samples of the chunk. Use
-   * cloneHistogram to keep it.
+   * The current histogram. Reused: the same object (and bucket arrays) is overwritten by
+   * every next() within a chunk, and reset() starts a new object. Spans and custom values
+   * are shared by all samples of the chunk; treat them as read-only. Use cloneHistogram
+   * to keep a sample.
    */
   h: Histogram = blank();
   numSamples = 0;

@@ -57,19 +57,15 @@ function writeClass(w: BitWriter, k: number, v: number): void {
   const n = WIDTH[k];
   if (k <= 6) {
     const prefix = ((1 << k) - 1) << 1;
-    w.writeBits(prefix * 2 ** n + (v < 0 ? v + FULL[k] : v), k + 1 + n);
+    w.writeBits(prefix * FULL[k] + (v < 0 ? v + FULL[k] : v), k + 1 + n);
     return;
   }
   w.writeBits(0xfe, 8);
   writeSigned(w, v, n);
 }
 
-/** Low n bits of v's two's complement. */
+/** Low n (> 32) bits of v's two's complement. */
 function writeSigned(w: BitWriter, v: number, n: number): void {
-  if (n <= 32) {
-    w.writeBits(v, n); // writeBits masks, which two's-complements small negatives
-    return;
-  }
   const hi = Math.floor(v / TWO32);
   w.writeBits64(hi >>> 0, v - hi * TWO32, n);
 }

@@ -26,10 +26,10 @@ export function xorNumSamples(data: Uint8Array): number {
 
 // ---------------------------------------------------------------------------------
 // Decoding. The chunk is first turned into big-endian 32-bit words followed by zero
-// words, so `peek` can always fetch the 32 bits at any bit position with two loads and
-// no bounds checks. A sample consumes at most 4+64+2+11+64 bits and `peek` looks at
-// most 96 bits past a sample's last read position, so 16 zero words of padding cover
-// the overrun before the per-sample `pos > endBit` check catches truncation.
+// words, so `peek` can fetch the 32 bits at any bit position with two loads and no
+// bounds checks. A sample's reads end at most 145 bits (4+64 dod, 2+11+64 value) after
+// its start, plus one word of peek lookahead; since every sample starts inside the data
+// (checked after each one), 16 zero words of padding cover every read.
 // ---------------------------------------------------------------------------------
 
 const PAD_WORDS = 16;
@@ -98,28 +98,20 @@ let decodedBeforeError = 0;
 
 function truncated(data: Uint8Array, n: number, i: number, startBit: number): never {
   decodedBeforeError = i;
-  return failAt(
-    new FormatError("invalid-size", `XOR chunk ends inside sample ${i}`, {
-      offset: startBit >>> 3,
-      expected: `${n} samples`,
-      found: `${i} complete samples in ${data.length} bytes`,
-    }),
-  );
+  throw new FormatError("invalid-size", `XOR chunk ends inside sample ${i}`, {
+    offset: startBit >>> 3,
+    expected: `${n} samples`,
+    found: `${i} complete samples in ${data.length} bytes`,
+  });
 }
 
 function badWindow(i: number, startBit: number, l: number, sig: number): never {
   decodedBeforeError = i;
-  return failAt(
-    new FormatError("invalid-value", `XOR value window of sample ${i} exceeds 64 bits`, {
-      offset: startBit >>> 3,
-      expected: "leading + significant ≤ 64",
-      found: `${l} + ${sig}`,
-    }),
-  );
-}
-
-function failAt(e: FormatError): never {
-  throw e;
+  throw new FormatError("invalid-value", `XOR value window of sample ${i} exceeds 64 bits`, {
+    offset: startBit >>> 3,
+    expected: "leading + significant ≤ 64",
+    found: `${l} + ${sig}`,
+  });
 }
 
 /**
@@ -143,6 +135,7 @@ function decodeCore(data: Uint8Array, n: number, ts: Float64Array, v32: Int32Arr
   ts[o] = t;
   v32[2 * o] = lo;
   v32[2 * o + 1] = hi;
+  decodedBeforeError = 1;
 
   let tDelta = 0;
   // Value window: L leading zeros, sig significant bits, T trailing zeros, and the masks

@@ -263,11 +263,11 @@ export class PostingsBuilder {
     this.mask = mask;
   }
 
-  /** Record series `id` (ids must ascend) carrying pairs[0..n). */
-  addSeries(id: number, pairs: Uint32Array, n: number): void {
+  /** Record series `id` (ids must ascend) carrying pairs[from..to). */
+  addSeries(id: number, pairs: Uint32Array, from: number, to: number): void {
     this.seriesIds.push(id);
     const counts = this.pairCount.a;
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < to; i++) {
       counts[pairs[i]]++;
       this.log.push(pairs[i]);
     }

@@ -33,6 +33,7 @@ import {
 import { PostingsBuilder } from "./postings.ts";
 
 const FLUSH_AT = 1 << 20;
+const MAX_VARINT32 = 5;
 const TWO32 = 4294967296;
 
 export interface IndexWriterResult {
@@ -61,7 +62,6 @@ export class IndexWriter {
   private readonly file = INDEX_FILE;
   private readonly flushAt: number;
   private readonly buf: Encbuf;
-  private readonly entry = new Encbuf(512);
   private flushed = 0;
   /** Running CRC over buf[crcFrom, …) and flushed bytes since beginCrc(); -1 when off. */
   private crcFrom = -1;
@@ -188,7 +188,8 @@ export class IndexWriter {
       }
       refs[2 * n + i] = MAX_U32;
       if (name === "") throw new FormatError("invalid-value", "empty label name", { file, found: labelsToString(labels) });
-      const nr = this.symbolIndex.get(name);
+      // Names repeat far more than values: reuse the neighbour's name ref when it matches.
+      const nr = i < prevN && prev![i].name === name ? this.lastRefs[2 * i] : this.symbolIndex.get(name);
       const vr = this.symbolIndex.get(value);
       if (nr === undefined || vr === undefined) {
         throw new FormatError("invalid-value", "label string missing from the symbol table", {
@@ -208,8 +209,12 @@ export class IndexWriter {
     // Everything is valid: only now touch the output.
     this.buf.putZeros(pad);
 
-    const e = this.entry;
-    e.reset();
+    // Encode the body in place after room for a 5-byte len varint, then close the gap.
+    const e = this.buf;
+    e.reserve(MAX_VARINT32);
+    const lenAt = e.len;
+    e.len += MAX_VARINT32;
+    const bodyAt = e.len;
     e.putUvarint(n);
     for (let i = 0; i < 2 * n; i++) e.putUvarint(refs[i]);
     e.putUvarint(chunks.length);
@@ -226,9 +231,12 @@ export class IndexWriter {
         e.putVarint(c.ref - p.ref);
       }
     }
-    this.buf.putUvarint(e.len);
-    this.buf.putBytes(e.bytes());
-    this.buf.putBE32(crc32c(e.b, 0, e.len));
+    const bodyLen = e.len - bodyAt;
+    e.len = lenAt;
+    e.putUvarint(bodyLen);
+    if (e.len !== bodyAt) e.b.copyWithin(e.len, bodyAt, bodyAt + bodyLen);
+    e.len += bodyLen;
+    e.putBE32(crc32c(e.b, e.len - bodyLen, e.len));
 
     // Postings bookkeeping (pair indices go to refs[2n …) and are kept for the next series).
     if (this.lastPairs.length < n) this.lastPairs = new Uint32Array(2 * n);
@@ -239,7 +247,7 @@ export class IndexWriter {
       this.lastRefs[2 * i] = refs[2 * i];
       this.lastRefs[2 * i + 1] = refs[2 * i + 1];
     }
-    this.postings.addSeries(id, refs.subarray(2 * n, 3 * n), n);
+    this.postings.addSeries(id, refs, 2 * n, 3 * n);
 
     if (this.lastSeriesOffset >= 0 && offset - this.lastSeriesOffset > this.seriesMaxSize) this.seriesMaxSize = offset - this.lastSeriesOffset;
     this.lastSeriesOffset = offset;
