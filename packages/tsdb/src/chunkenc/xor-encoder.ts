@@ -13,12 +13,13 @@ export const XOR_MAX_SAMPLES = 65535;
 // dods) go through the field-based putBits.
 // ---------------------------------------------------------------------------------
 
-const f64 = new Float64Array(1);
-const u32 = new Int32Array(f64.buffer);
-
 /** Worst case bits per sample: 4+64 for the dod, 2+11+64 for the value. */
 const MAX_SAMPLE_BITS = 145;
 
+/**
+ * Incremental XOR chunk writer with Prometheus' appender semantics. reset() starts a new
+ * chunk; bytes() copies out the chunk so far (header included) and appending may go on.
+ */
 export class XOREncoder {
   private w = new Int32Array(64);
   private wi = 0;
@@ -64,6 +65,9 @@ export class XOREncoder {
    * Float64Array: low at 2i, high at 2i+1).
    */
   appendRange(ts: Float64Array, v32: Int32Array, start: number, end: number): void {
+    if (start < 0 || end < start || end > ts.length || 2 * end > v32.length) {
+      throw new RangeError(`XOREncoder.appendRange: [${start}, ${end}) outside ts ${ts.length} / values ${v32.length / 2}`);
+    }
     if (this.n + (end - start) > XOR_MAX_SAMPLES) throw new RangeError("XOR chunk capacity (65535 samples) exceeded");
     const needWords = this.wi + 8 + Math.ceil(((end - start) * MAX_SAMPLE_BITS) / 32);
     if (needWords > this.w.length) {

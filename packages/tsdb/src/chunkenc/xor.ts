@@ -173,18 +173,14 @@ function decodeCore(data: Uint8Array, n: number, ts: Float64Array, v32: Int32Arr
       } else {
         const ones = Math.clz32(~x);
         let dod: number;
-        if (ones === 1) {
-          dod = (x >>> 16) & 0x3fff;
-          if (dod > 0x2000) dod -= 0x4000;
-          pos += 16;
-        } else if (ones === 2) {
-          dod = (x >>> 12) & 0x1ffff;
-          if (dod > 0x10000) dod -= 0x20000;
-          pos += 20;
-        } else if (ones === 3) {
-          dod = (x >>> 8) & 0xfffff;
-          if (dod > 0x80000) dod -= 0x100000;
-          pos += 24;
+        if (ones < 4) {
+          // Prefixes 10 / 110 / 1110 carry 14 / 17 / 20 bits; computed without branching
+          // on the bucket, which is unpredictable for irregular scrapes.
+          const nb = 11 + 3 * ones;
+          const u = (x >>> (20 - 4 * ones)) & ((1 << nb) - 1);
+          // Payloads above 2^(nb-1) are negative (the buckets are -(2^(nb-1)-1)..2^(nb-1)).
+          dod = u - ((((1 << (nb - 1)) - u) >> 31) & (1 << nb));
+          pos += 12 + 4 * ones;
         } else {
           // 64-bit two's complement dod: signed high half, unsigned low half.
           dod = peek(w, pos + 4) * 4294967296 + (peek(w, pos + 36) >>> 0);
