@@ -3,6 +3,11 @@ import { FormatError } from "@strata/tsdb";
 import { dumpCommand } from "./commands/dump.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { rewriteCommand } from "./commands/rewrite.ts";
+import { verifyCommand } from "./commands/verify.ts";
+import { planCommand } from "./commands/plan.ts";
+import { compactCommand } from "./commands/compact.ts";
+import { downsampleCommand } from "./commands/downsample.ts";
+import { indexCommand } from "./commands/bucket-index.ts";
 
 /** A command: its usage line, its options, and what it does with them. */
 export interface Command {
@@ -16,6 +21,11 @@ const commands: Record<string, Command> = {
   dump: dumpCommand,
   inspect: inspectCommand,
   rewrite: rewriteCommand,
+  verify: verifyCommand,
+  plan: planCommand,
+  compact: compactCommand,
+  downsample: downsampleCommand,
+  index: indexCommand,
 };
 
 /** Error for bad command-line use: printed without a stack, exit code 2. */

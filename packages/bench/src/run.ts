@@ -3,15 +3,24 @@
  * and prints throughput and peak RSS in one table.
  */
 import { execFileSync } from "node:child_process";
+import { readdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchResult } from "./harness.ts";
 
-const benches = ["crc.ts", "xor.ts", "block-read.ts"];
+// Every packages/<pkg>/bench/<name>.bench.ts; `npm run bench -- xor block` runs a subset.
+const packagesDir = fileURLToPath(new URL("../../", import.meta.url));
+const benches: string[] = [];
+for (const pkg of readdirSync(packagesDir).sort()) {
+  const dir = join(packagesDir, pkg, "bench");
+  if (!existsSync(dir)) continue;
+  for (const f of readdirSync(dir).sort()) if (f.endsWith(".bench.ts")) benches.push(join(dir, f));
+}
 const only = process.argv.slice(2);
 const rows: BenchResult[] = [];
-for (const file of benches) {
+for (const path of benches) {
+  const file = path.slice(path.lastIndexOf("/") + 1);
   if (only.length && !only.some((o) => file.startsWith(o))) continue;
-  const path = fileURLToPath(new URL(file, import.meta.url));
   const out = execFileSync(process.execPath, [path], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
   for (const line of out.split("\n")) if (line.startsWith("{")) rows.push(JSON.parse(line) as BenchResult);
 }

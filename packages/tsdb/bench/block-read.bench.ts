@@ -14,7 +14,7 @@ import { decodeXOR, encodeXOR } from "../src/chunkenc/xor.ts";
 import { compareStrings } from "../src/encoding/utf8.ts";
 import { newUlid } from "../src/meta/ulid.ts";
 import { DirBlockSink, DirBlockSource } from "../src/node/fs.ts";
-import { emit, type BenchResult } from "./harness.ts";
+import { emit, type BenchResult } from "@strata/bench";
 
 const SERIES = 10_000;
 const SAMPLES = 1_440; // 6h at 15s

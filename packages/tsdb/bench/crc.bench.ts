@@ -1,5 +1,5 @@
 import { crc32c } from "../src/encoding/crc32c.ts";
-import { best, emit, type BenchResult } from "./harness.ts";
+import { best, emit, type BenchResult } from "@strata/bench";
 
 export async function benchCrc(): Promise<BenchResult[]> {
   const buf = new Uint8Array(64 << 20).map((_, i) => (i * 2654435761) >>> 24);

@@ -1,5 +1,5 @@
 import { decodeXOR, encodeXOR, XORIterator } from "../src/chunkenc/xor.ts";
-import { emit, type BenchResult as HarnessResult } from "./harness.ts";
+import { emit, type BenchResult as HarnessResult } from "@strata/bench";
 
 /**
  * XOR chunk codec throughput on a realistic mix of 120-sample chunks: counters scraped
