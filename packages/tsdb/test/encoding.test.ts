@@ -48,6 +48,14 @@ describe("varints", () => {
     for (const v of signed) expect([d.varint(), d.varint()]).toEqual([v, v === 0 ? 0 : -v]);
     expect(d.remaining()).toBe(0);
   });
+  it("keep the sign of signed varints beyond 2^53 (magnitude rounds, sign must not)", () => {
+    const e = new Encbuf();
+    e.putBytes(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])); // zigzag of MinInt64
+    e.putBytes(new Uint8Array([0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f])); // zigzag of -(2^61)+... (odd)
+    const d = new Decbuf(e.bytes());
+    expect(d.varint()).toBe(-(2 ** 63));
+    expect(d.varint()).toBeLessThan(-(2 ** 60));
+  });
   it("match Go's encoding of known values", () => {
     const e = new Encbuf();
     e.putVarint(1000); // zigzag 2000 = 0x7d0

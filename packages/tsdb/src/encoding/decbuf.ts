@@ -149,9 +149,11 @@ export class Decbuf {
 
   /** Zigzag signed varint (Go binary.Varint). */
   varint(): number {
+    // The zigzag sign is bit 0 of the first byte; take it from there, because above 2^53
+    // the decoded magnitude is rounded and its parity (the sign) would be lost.
+    const negative = this.pos < this.end && (this.b[this.pos] & 1) === 1;
     const ux = this.uvarint();
-    // ux is exact below 2^53; zigzag via arithmetic, never 32-bit bit ops.
-    return ux % 2 === 0 ? ux / 2 : -(ux + 1) / 2;
+    return negative ? -(ux + 1) / 2 : ux / 2;
   }
 
   bytes(n: number): Uint8Array {
