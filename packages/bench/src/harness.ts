@@ -10,7 +10,20 @@ export interface BenchResult {
   seconds: number;
   /** Peak resident memory of the benchmark's process, MiB (filled in by the child). */
   peakMiB?: number;
+  /** Resident memory once modules were loaded, before the work (see markBaseline). */
+  baseMiB?: number;
   target?: string;
+}
+
+let baseline: number | undefined;
+
+/**
+ * Record the process's resident memory before the measured work. Under Node's type
+ * stripping the runtime alone is ~95 MiB (Node ~41, the TypeScript stripper's WASM ~18,
+ * zod ~19), which a bundled Lambda does not pay; peak minus this is the work's own memory.
+ */
+export function markBaseline(): void {
+  baseline = process.memoryUsage().rss / 2 ** 20;
 }
 
 export function peakRssMiB(): number {
@@ -33,5 +46,5 @@ export async function best<T>(runs: number, fn: () => Promise<T> | T): Promise<{
 
 export function emit(results: BenchResult[]): void {
   const peak = peakRssMiB();
-  for (const r of results) process.stdout.write(JSON.stringify({ ...r, peakMiB: r.peakMiB ?? peak }) + "\n");
+  for (const r of results) process.stdout.write(JSON.stringify({ ...r, peakMiB: r.peakMiB ?? peak, baseMiB: r.baseMiB ?? baseline }) + "\n");
 }

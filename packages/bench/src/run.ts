@@ -26,10 +26,10 @@ for (const path of benches) {
 }
 
 const fmt = (n: number, d = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(d));
-console.log(`node ${process.version}, ${process.arch}, one core per benchmark`);
-console.log(`${"benchmark".padEnd(38)}${"M samples/s".padStart(13)}${"MB/s".padStart(10)}${"seconds".padStart(10)}${"peak MiB".padStart(10)}  target`);
+console.log(`node ${process.version}, ${process.arch}, one process per benchmark; base = RSS after loading modules, before the work`);
+console.log(`${"benchmark".padEnd(38)}${"M samples/s".padStart(13)}${"MB/s".padStart(10)}${"seconds".padStart(10)}${"peak MiB".padStart(10)}${"base MiB".padStart(10)}  target`);
 for (const r of rows) {
   const msps = r.samples ? fmt(r.samples / r.seconds / 1e6) : "-";
   const mbs = r.bytes ? fmt(r.bytes / r.seconds / 1e6) : "-";
-  console.log(`${r.name.padEnd(38)}${msps.padStart(13)}${mbs.padStart(10)}${r.seconds.toFixed(3).padStart(10)}${fmt(r.peakMiB ?? 0).padStart(10)}  ${r.target ?? ""}`);
+  console.log(`${r.name.padEnd(38)}${msps.padStart(13)}${mbs.padStart(10)}${r.seconds.toFixed(3).padStart(10)}${fmt(r.peakMiB ?? 0).padStart(10)}${(r.baseMiB === undefined ? "-" : fmt(r.baseMiB)).padStart(10)}  ${r.target ?? ""}`);
 }

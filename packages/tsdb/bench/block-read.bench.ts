@@ -14,7 +14,7 @@ import { decodeXOR, encodeXOR } from "../src/chunkenc/xor.ts";
 import { compareStrings } from "../src/encoding/utf8.ts";
 import { newUlid } from "../src/meta/ulid.ts";
 import { DirBlockSink, DirBlockSource } from "../src/node/fs.ts";
-import { emit, type BenchResult } from "@strata/bench";
+import { emit, markBaseline, type BenchResult } from "@strata/bench";
 
 const SERIES = 10_000;
 const SAMPLES = 1_440; // 6h at 15s
@@ -107,5 +107,8 @@ export async function benchBlockRead(): Promise<BenchResult[]> {
 if (import.meta.main) {
   const make = process.argv.indexOf("--make");
   if (make > 0) process.stdout.write((await makeBenchBlock(process.argv[make + 1])) + "\n");
-  else emit(await benchBlockRead());
+  else {
+    markBaseline();
+    emit(await benchBlockRead());
+  }
 }

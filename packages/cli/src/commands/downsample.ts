@@ -1,12 +1,33 @@
+import { mkdir, stat } from "node:fs/promises";
+import { newUlid } from "@strata/tsdb";
+import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
+import { downsampleBlock, parseResolution } from "@strata/downsample";
 import type { Command } from "../main.ts";
 import { UsageError } from "../main.ts";
 
-// Placeholder until its engine lands; replaced by the owning issue's work.
 export const downsampleCommand: Command = {
-  summary: "downsample a block to 5m or 1h resolution",
+  summary: "downsample a block to 5m or 1h resolution (Thanos aggregate chunks); prints the new block's directory",
   usage: "downsample <block-dir> --resolution 5m|1h --out <dir>",
-  options: {},
-  async run() {
-    throw new UsageError("not implemented yet");
+  options: { resolution: { type: "string" }, out: { type: "string" } },
+  async run([dir], values) {
+    if (!dir) throw new UsageError("a block directory is required");
+    const resText = values.resolution as string | undefined;
+    if (!resText) throw new UsageError("--resolution 5m|1h is required");
+    const resolution = parseResolution(resText);
+    if (resolution === undefined) throw new UsageError(`--resolution must be 5m or 1h, got ${JSON.stringify(resText)}`);
+    const outDir = values.out as string | undefined;
+    if (!outDir) throw new UsageError("--out <dir> is required");
+    const st = await stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new UsageError(`${dir}: not a directory`);
+    await mkdir(outDir, { recursive: true });
+    const sink = new DirBlockSink(outDir, newUlid());
+    try {
+      await downsampleBlock(new DirBlockSource(dir), sink, { resolution, ulid: sink.ulid });
+      process.stdout.write((await sink.commit()) + "\n");
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    }
+    return 0;
   },
 };

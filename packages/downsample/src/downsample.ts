@@ -1,0 +1,206 @@
+/**
+ * The downsampling engine: one block in (raw or already downsampled), one block out at a
+ * coarser resolution, series by series, as Thanos' compactor writes it (T: pkg/compact/
+ * downsample/downsample.go Downsample, streamed_block_writer.go). Works through the
+ * BlockSource/BlockSink ports only.
+ */
+import {
+  BlockReader,
+  BlockWriter,
+  Encoding,
+  FormatError,
+  decodeAggrChunk,
+  labelsToString,
+  newUlid,
+  type BlockMeta,
+  type BlockSink,
+  type BlockSource,
+  type ChunkMeta,
+  type ChunkToWrite,
+  type Labels,
+  type WrittenBlock,
+} from "@strata/tsdb";
+import { RES_5M, RES_RAW, type TargetResolution } from "./resolution.ts";
+import { FloatRun, unsupportedEncoding } from "./samples.ts";
+import { FloatScratch, downsampleRawFloat } from "./float-raw.ts";
+import { AggrScratch, downsampleFloatAggr, type AggrParts } from "./float-aggr.ts";
+
+export interface DownsampleOptions {
+  resolution: TargetResolution;
+  /** ULID of the new block (default: a fresh one). */
+  ulid?: string;
+  /** Max bytes per chunk segment (default as Prometheus). */
+  segmentSize?: number;
+}
+
+/** The resolution a block's meta declares (0 = raw). */
+export function blockResolution(meta: BlockMeta): number {
+  return meta.thanos?.downsample?.resolution ?? RES_RAW;
+}
+
+/**
+ * Downsample the block behind `input` to `opts.resolution` and write the result into
+ * `sink` (the caller commits or aborts it). Tombstones are not applied, as in Thanos
+ * (object-store blocks carry none; deletions are rewrites).
+ */
+export async function downsampleBlock(input: BlockSource, sink: BlockSink, opts: DownsampleOptions): Promise<WrittenBlock> {
+  const reader = await BlockReader.open(input);
+  try {
+    const inRes = blockResolution(reader.meta);
+    if (opts.resolution !== 300_000 && opts.resolution !== 3_600_000) {
+      throw new RangeError(`target resolution must be 300000 (5m) or 3600000 (1h), got ${opts.resolution}`);
+    }
+    if (inRes >= opts.resolution) {
+      throw new FormatError("invalid-value", `block ${reader.meta.ulid} is at resolution ${inRes} ms; cannot downsample to ${opts.resolution} ms`, {
+        file: `${input.name}/meta.json`,
+        expected: `thanos.downsample.resolution < ${opts.resolution}`,
+        found: String(inRes),
+      });
+    }
+    const writer = new BlockWriter(sink, { segmentSize: opts.segmentSize });
+    await writer.addSymbols(reader.index.symbols);
+    const ds = new SeriesDownsampler(inRes, opts.resolution);
+    for await (const s of reader.series()) {
+      if (s.chunks.length === 0) continue;
+      let out: ChunkToWrite[];
+      try {
+        out = ds.series(s.chunks);
+      } catch (e) {
+        throw inSeries(e, input.name, s.labels);
+      }
+      await writer.addSeries(s.labels, out);
+    }
+    return await writer.finish(outputMeta(reader.meta, opts.ulid ?? newUlid(), opts.resolution));
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Thanos' output meta: the input's (time range, compaction level, sources, parents,
+ * external labels kept) with a new ULID, the target resolution and source "compactor".
+ * The writer recomputes stats, segment files, files and index stats.
+ */
+export function outputMeta(input: BlockMeta, ulid: string, resolution: number): BlockMeta {
+  const thanos = input.thanos ?? {};
+  return {
+    ...input,
+    ulid,
+    version: 1,
+    stats: {},
+    thanos: {
+      ...thanos,
+      version: 1,
+      labels: thanos.labels ?? {},
+      downsample: { resolution },
+      source: "compactor",
+    },
+  };
+}
+
+function inSeries(e: unknown, block: string, labels: Labels): unknown {
+  if (!(e instanceof FormatError)) return e;
+  return new FormatError(e.code, `series ${labelsToString(labels)}: ${e.detail}`, {
+    file: e.file ?? `${block}/chunks`,
+    offset: e.offset,
+    expected: e.expected,
+    found: e.found,
+  });
+}
+
+/** Per-series work with buffers reused across series: memory is one series' samples. */
+class SeriesDownsampler {
+  private readonly inRes: number;
+  private readonly outRes: number;
+  private readonly run = new FloatRun();
+  private readonly fs = new FloatScratch();
+  private readonly as = new AggrScratch();
+  private readonly out: ChunkToWrite[] = [];
+
+  constructor(inRes: number, outRes: number) {
+    this.inRes = inRes;
+    this.outRes = outRes;
+  }
+
+  /** The output chunks of one series (a reused array). */
+  series(chunks: readonly ChunkMeta[]): ChunkToWrite[] {
+    for (let i = 1; i < chunks.length; i++) {
+      if (chunks[i - 1].maxTime >= chunks[i].minTime) {
+        throw new FormatError("out-of-order", `chunks ${i - 1} and ${i} overlap`, {
+          expected: "chunks ordered by time and not overlapping",
+          found: `[${chunks[i - 1].minTime}, ${chunks[i - 1].maxTime}] then [${chunks[i].minTime}, ${chunks[i].maxTime}]`,
+        });
+      }
+    }
+    this.out.length = 0;
+    if (this.inRes === RES_RAW) this.raw(chunks);
+    else this.aggregated(chunks);
+    return this.out;
+  }
+
+  private raw(chunks: readonly ChunkMeta[]): void {
+    const run = this.run;
+    run.clear();
+    for (const c of chunks) {
+      const chunk = c.chunk!;
+      if (chunk.encoding === Encoding.XOR) run.appendXOR(chunk.data);
+      else if (chunk.encoding === Encoding.Histogram || chunk.encoding === Encoding.FloatHistogram) throw histogramsNotImplemented();
+      else throw unsupportedEncoding(`chunk at ref ${c.ref}`, chunk.encoding);
+    }
+    downsampleRawFloat(run, this.outRes, this.out, this.fs);
+  }
+
+  private aggregated(chunks: readonly ChunkMeta[]): void {
+    const parts: AggrParts[] = [];
+    let mint = 0;
+    let maxt = 0;
+    for (const c of chunks) {
+      const chunk = c.chunk!;
+      if (chunk.encoding !== Encoding.Aggr) {
+        // Downsampled blocks written by old Thanos versions may hold plain chunks
+        // (thanos#5272): empty ones are dropped, others re-downsampled to 5m first.
+        if (chunk.encoding !== Encoding.XOR) {
+          if (chunk.encoding === Encoding.Histogram || chunk.encoding === Encoding.FloatHistogram) throw histogramsNotImplemented();
+          throw unsupportedEncoding(`chunk at ref ${c.ref}`, chunk.encoding);
+        }
+        this.run.clear();
+        this.run.appendXOR(chunk.data);
+        if (this.run.n === 0) continue;
+        const fixed: ChunkToWrite[] = [];
+        downsampleRawFloat(this.run, RES_5M, fixed, this.fs);
+        for (const f of fixed) {
+          if (parts.length === 0) mint = f.minTime;
+          parts.push(decodeAggrChunk(f.chunk.data));
+          maxt = f.maxTime;
+        }
+        continue;
+      }
+      let p: AggrParts;
+      try {
+        p = decodeAggrChunk(chunk.data);
+      } catch (e) {
+        if (e instanceof FormatError) throw new FormatError(e.code, `aggregate chunk at ref ${c.ref}: ${e.detail}`, { expected: e.expected, found: e.found });
+        throw e;
+      }
+      if (isHistogramAggr(p)) throw histogramsNotImplemented();
+      if (parts.length === 0) mint = c.minTime;
+      parts.push(p);
+      maxt = c.maxTime;
+    }
+    if (parts.length === 0) return;
+    downsampleFloatAggr(parts, mint, maxt, this.inRes, this.outRes, this.out, this.fs, this.as);
+  }
+}
+
+function isHistogramAggr(p: AggrParts): boolean {
+  const c = p[4];
+  return c !== undefined && (c.encoding === Encoding.Histogram || c.encoding === Encoding.FloatHistogram);
+}
+
+function histogramsNotImplemented(): FormatError {
+  return new FormatError("unknown-encoding", "native histogram downsampling is not implemented yet", {
+    expected: "float (XOR) series",
+    found: "a native histogram chunk",
+  });
+}
+

@@ -1,0 +1,148 @@
+/**
+ * Raw float samples → Thanos aggregate chunks (T: DownsampleRaw, downsampleRawLoop,
+ * downsampleFloatBatch, downsampleBatch, floatAggregator). One pass per batch fills
+ * per-window scratch arrays; five XOR encoders then take them in bulk.
+ */
+import { AggrType, Encoding, XOREncoder, encodeAggrChunk, type Chunk, type ChunkToWrite } from "@strata/tsdb";
+import { ASSUMED_RAW_INTERVAL, currentWindow, targetChunkCount } from "./resolution.ts";
+import type { FloatRun } from "./samples.ts";
+
+const MAX_FLOAT = Number.MAX_VALUE;
+
+/** Per-window outputs and the encoders, reused across batches and series. */
+export class FloatScratch {
+  /** Window timestamps and the four plain aggregates. */
+  wt = new Float64Array(256);
+  vals = [new Float64Array(256), new Float64Array(256), new Float64Array(256), new Float64Array(256)];
+  /** Counter chunk samples: first raw, one per window, last raw. */
+  cts = new Float64Array(258);
+  cvs = new Float64Array(258);
+  private readonly enc = new XOREncoder();
+  private readonly views = new WeakMap<Float64Array, Int32Array>();
+
+  ensure(windows: number): void {
+    if (windows + 2 <= this.cts.length) return;
+    let c = this.wt.length;
+    while (c < windows + 2) c *= 2;
+    this.wt = new Float64Array(c);
+    this.vals = [new Float64Array(c), new Float64Array(c), new Float64Array(c), new Float64Array(c)];
+    this.cts = new Float64Array(c + 2);
+    this.cvs = new Float64Array(c + 2);
+  }
+
+  /** One XOR sub-chunk of [0, n) of the given times and values. */
+  xor(ts: Float64Array, vs: Float64Array, n: number): Chunk {
+    this.enc.reset();
+    let v32 = this.views.get(vs);
+    if (v32 === undefined) this.views.set(vs, (v32 = new Int32Array(vs.buffer, vs.byteOffset, vs.length * 2)));
+    this.enc.appendRange(ts, v32, 0, n);
+    return { encoding: Encoding.XOR, data: this.enc.bytes() };
+  }
+}
+
+/**
+ * Downsample one run of raw float samples (already expanded: stale markers and
+ * backwards samples gone) into aggregate chunks appended to `out`.
+ */
+export function downsampleRawFloat(run: FloatRun, resolution: number, out: ChunkToWrite[], s: FloatScratch): void {
+  const n = run.n;
+  if (n === 0) return;
+  const ts = run.ts;
+  const vs = run.vs;
+  const numChunks = targetChunkCount(ts[0], ts[n - 1], ASSUMED_RAW_INTERVAL, resolution, n);
+  const batchSize = Math.trunc(n / numChunks) + 1;
+  let i = 0;
+  while (i < n) {
+    let j = Math.min(i + batchSize, n);
+    // A batch ends with the window of its last sample, so windows never straddle chunks.
+    const curW = currentWindow(ts[j - 1], resolution);
+    while (j < n && ts[j] <= curW) j++;
+    const c = floatBatch(ts, vs, i, j, resolution, s);
+    if (c) out.push(c);
+    i = j;
+  }
+}
+
+/**
+ * One aggregate chunk from samples [from, to), NaN values left out (Thanos drops every
+ * NaN from a batch after choosing its bounds). Undefined when nothing is left.
+ */
+function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number, res: number, s: FloatScratch): ChunkToWrite | undefined {
+  let first = from;
+  while (first < to && vs[first] !== vs[first]) first++;
+  if (first === to) return undefined;
+  let last = to - 1;
+  while (vs[last] !== vs[last]) last--;
+  const lastT = ts[last];
+  s.ensure(to - from);
+  const wt = s.wt;
+  const [cnt, sum, mn, mx] = s.vals;
+  const cts = s.cts;
+  const cvs = s.cvs;
+  // The counter chunk opens with the first raw value at its own time.
+  cts[0] = ts[first];
+  cvs[0] = vs[first];
+  let nc = 1;
+  let nw = 0;
+  let nextT = -1;
+  let count = 0;
+  let total = 0;
+  let wsum = 0;
+  let wmin = MAX_FLOAT;
+  let wmax = -MAX_FLOAT;
+  let counter = 0;
+  let prev = 0;
+  for (let k = first; k <= last; k++) {
+    const v = vs[k];
+    if (v !== v) continue;
+    const t = ts[k];
+    if (t > nextT) {
+      if (nextT !== -1) {
+        wt[nw] = nextT;
+        cnt[nw] = count;
+        sum[nw] = wsum;
+        mn[nw] = wmin;
+        mx[nw] = wmax;
+        nw++;
+        cts[nc] = nextT;
+        cvs[nc] = counter;
+        nc++;
+      }
+      count = 0;
+      wsum = 0;
+      wmin = MAX_FLOAT;
+      wmax = -MAX_FLOAT;
+      // The last window is stamped with the batch's last sample, not its end.
+      const w = currentWindow(t, res);
+      nextT = w < lastT ? w : lastT;
+    }
+    if (total > 0) counter += v < prev ? v : v - prev;
+    else counter = v;
+    prev = v;
+    wsum += v;
+    count++;
+    total++;
+    if (v < wmin) wmin = v;
+    if (v > wmax) wmax = v;
+  }
+  wt[nw] = nextT;
+  cnt[nw] = count;
+  sum[nw] = wsum;
+  mn[nw] = wmin;
+  mx[nw] = wmax;
+  nw++;
+  cts[nc] = nextT;
+  cvs[nc] = counter;
+  nc++;
+  // The last raw value closes the counter chunk under the repeated last timestamp.
+  cts[nc] = nextT;
+  cvs[nc] = vs[last];
+  nc++;
+  const parts: Chunk[] = [];
+  parts[AggrType.Count] = s.xor(wt, cnt, nw);
+  parts[AggrType.Sum] = s.xor(wt, sum, nw);
+  parts[AggrType.Min] = s.xor(wt, mn, nw);
+  parts[AggrType.Max] = s.xor(wt, mx, nw);
+  parts[AggrType.Counter] = s.xor(cts, cvs, nc);
+  return { minTime: wt[0], maxTime: wt[nw - 1], chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(parts) } };
+}

@@ -1,0 +1,47 @@
+/**
+ * Verifying a healthy block from disk: every index section, every chunk read, CRC-checked
+ * and decoded, postings cross-checked. The block (~50 MB) is built in a child process so
+ * this process's peak memory is the verifier's alone.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DirBlockSource } from "@strata/tsdb/node";
+import { emit, markBaseline, type BenchResult } from "@strata/bench";
+import { makeBenchBlock } from "../../tsdb/bench/block-read.bench.ts";
+import { verifyBlock } from "../src/verify.ts";
+
+const SERIES = 3_600; // × 2 metrics × 1440 samples ≈ 50 MB of index + chunks
+
+export async function benchVerify(): Promise<BenchResult[]> {
+  const parent = await mkdtemp(join(tmpdir(), "strata-bench-"));
+  try {
+    const dir = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--make", parent], { encoding: "utf8" }).trim();
+    let best = Infinity;
+    let bytes = 0;
+    let samples = 0;
+    for (let run = 0; run < 4; run++) {
+      const t0 = performance.now();
+      const r = await verifyBlock(new DirBlockSource(dir));
+      const s = (performance.now() - t0) / 1000;
+      if (!r.ok || r.problems.length) throw new Error(`bench block did not verify: ${JSON.stringify(r.problems.slice(0, 3))}`);
+      bytes = r.stats.indexBytes + r.stats.chunkBytes;
+      samples = r.stats.samples;
+      best = Math.min(best, s);
+    }
+    return [{ name: "verify healthy block (all checks)", samples, bytes, seconds: best, target: "≥ 100 MB/s, < 100 MiB peak" }];
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  const make = process.argv.indexOf("--make");
+  if (make > 0) process.stdout.write((await makeBenchBlock(process.argv[make + 1], SERIES)) + "\n");
+  else {
+    markBaseline();
+    emit(await benchVerify());
+  }
+}
