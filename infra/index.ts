@@ -1,5 +1,14 @@
-// AWS resources for Strata (SST v4 components). Empty until the pipeline issue: the bucket
-// with its meta.json notification, the jobs queue and DLQ, the worker and the schedule.
-export async function deploy(): Promise<Record<string, never>> {
-  return {};
+// AWS resources for Strata (SST v4 components), composed for sst.config.ts's run().
+import { createBucket, notifyUploads } from "./bucket.ts";
+import { createWorker } from "./functions.ts";
+import { createQueues } from "./queues.ts";
+import { createSchedules } from "./schedules.ts";
+
+export async function deploy() {
+  const { jobs, dlq } = createQueues();
+  const bucket = createBucket();
+  notifyUploads(bucket, jobs);
+  createWorker(bucket, jobs);
+  createSchedules(bucket, jobs);
+  return { bucket: bucket.name, queue: jobs.url, dlq: dlq.url };
 }

@@ -1,12 +1,85 @@
+// Subpath imports keep the AWS SDK out of the CLI's start-up (openStore loads it for s3:// only).
+import { BucketUrlError, openStore } from "@strata/bucket/url";
+import { BucketLayout, ROOT_TENANT } from "@strata/bucket/layout";
+import { BucketIndexUpdater, IndexConflict } from "@strata/bucket/bucket-index/updater";
+import { BucketIndexCorrupted, type BucketIndex } from "@strata/bucket/bucket-index/schema";
+import type { ObjectStore } from "@strata/bucket/store";
 import type { Command } from "../main.ts";
 import { UsageError } from "../main.ts";
 
-// Placeholder until its engine lands; replaced by the owning issue's work.
+/** `strata index rebuild|show <bucket-url>`: the Mimir bucket index of one tenant or all. */
 export const indexCommand: Command = {
   summary: "rebuild or show a tenant's bucket index (bucket-index.json.gz)",
-  usage: "index rebuild|show <bucket-url> [--tenant T]",
-  options: {},
-  async run() {
-    throw new UsageError("not implemented yet");
+  usage: "index rebuild <bucket-url> [--tenant T] | index show <bucket-url> --tenant T [--json]   (file:///dir or s3://bucket[/prefix]; S3 endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)",
+  options: { tenant: { type: "string" }, json: { type: "boolean" }, "root-tenant": { type: "string" } },
+  async run([action, url, ...extra], values) {
+    if (action !== "rebuild" && action !== "show") throw new UsageError(`expected "rebuild" or "show", got ${JSON.stringify(action ?? "")}`);
+    if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
+    if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    const tenant = values.tenant as string | undefined;
+    const layout = new BucketLayout({ rootTenant: (values["root-tenant"] as string | undefined) ?? ROOT_TENANT });
+    let store: ObjectStore;
+    try {
+      store = await openStore(url);
+    } catch (e) {
+      if (e instanceof BucketUrlError) throw new UsageError(e.message);
+      throw e;
+    }
+    try {
+      if (action === "rebuild") return await rebuild(store, layout, tenant);
+      if (!tenant) throw new UsageError("show needs --tenant (use the root tenant name, default __root__, for a Thanos-style bucket)");
+      return await show(store, layout, tenant, values.json === true);
+    } catch (e) {
+      if (e instanceof BucketIndexCorrupted || e instanceof IndexConflict) {
+        process.stderr.write(`strata index: ${e.message}\n`);
+        return 1;
+      }
+      throw e;
+    } finally {
+      await store.close?.();
+    }
   },
 };
+
+async function rebuild(store: ObjectStore, layout: BucketLayout, tenant: string | undefined): Promise<number> {
+  const tenants = tenant ? [tenant] : await layout.listTenants(store);
+  if (tenants.length === 0) {
+    process.stderr.write(`strata index: ${store.url}: no tenants (no blocks) found\n`);
+    return 1;
+  }
+  const up = new BucketIndexUpdater(store, { layout });
+  for (const t of tenants) {
+    const r = await up.rebuild(t);
+    const marks = r.index.block_deletion_marks.length;
+    process.stdout.write(`${t}: ${r.index.blocks.length} blocks, ${marks} deletion marks -> ${store.url}/${layout.indexKey(t)}\n`);
+    for (const [id, why] of r.partials) process.stdout.write(`  skipped partial block ${id}: ${why}\n`);
+  }
+  return 0;
+}
+
+async function show(store: ObjectStore, layout: BucketLayout, tenant: string, json: boolean): Promise<number> {
+  const cur = await new BucketIndexUpdater(store, { layout }).read(tenant);
+  if (!cur) {
+    process.stderr.write(`strata index: ${store.url}/${layout.indexKey(tenant)}: no bucket index (run \`strata index rebuild\`)\n`);
+    return 1;
+  }
+  process.stdout.write(json ? JSON.stringify(cur.index, null, 2) + "\n" : render(tenant, cur.index));
+  return 0;
+}
+
+function render(tenant: string, idx: BucketIndex): string {
+  const marked = new Map(idx.block_deletion_marks.map((m) => [m.block_id, m.deletion_time]));
+  const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+  const lines = [
+    `tenant ${tenant}: version ${idx.version}, ${idx.blocks.length} blocks, ${idx.block_deletion_marks.length} deletion marks, updated ${iso(idx.updated_at * 1000)}`,
+    ["BLOCK", "MIN TIME", "MAX TIME", "LEVEL", "SOURCE", "SHARD", "UPLOADED", "DELETION MARK"].join("\t"),
+  ];
+  const blocks = [...idx.blocks].sort((a, b) => a.min_time - b.min_time || (a.block_id < b.block_id ? -1 : 1));
+  for (const b of blocks) {
+    const del = marked.get(b.block_id);
+    lines.push(
+      [b.block_id, iso(b.min_time), iso(b.max_time), b.compaction_level ?? "-", b.source ?? "-", b.compactor_shard_id ?? "-", iso(b.uploaded_at * 1000), del === undefined ? "-" : iso(del * 1000)].join("\t"),
+    );
+  }
+  return lines.join("\n") + "\n";
+}

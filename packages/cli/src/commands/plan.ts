@@ -1,12 +1,182 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { DELETION_MARK_FILE, isUlid, META_FILE, NO_COMPACT_MARK_FILE, parseMarker, parseMeta } from "@strata/tsdb";
+import { planAll, type BlockMetaWithMarks, type PlannerOptions, type PlanAllResult, type SkippedBlock } from "@strata/compact";
 import type { Command } from "../main.ts";
 import { UsageError } from "../main.ts";
 
-// Placeholder until its engine lands; replaced by the owning issue's work.
+/** What `strata plan` found in a directory before planning. */
+export interface ScannedBucket {
+  blocks: BlockMetaWithMarks[];
+  /** Directories that are not plannable blocks (no or bad meta.json), with why. */
+  skipped: (SkippedBlock & { tenant: string; dir: string })[];
+  /** Unreadable markers (treated as absent, as Thanos does). */
+  warnings: string[];
+}
+
 export const planCommand: Command = {
   summary: "print the compaction groups and plans for a directory of blocks",
-  usage: "plan <dir>",
-  options: {},
-  async run() {
-    throw new UsageError("not implemented yet");
+  usage:
+    "plan <dir> [--json] [--replica-label L]... [--ranges 1h,2h,8h,2d,14d] [--shards N] [--split-groups N] [--split-min-series N] [--split-min-index-bytes N] [--max-index-bytes N]",
+  options: {
+    json: { type: "boolean" },
+    "replica-label": { type: "string", multiple: true },
+    ranges: { type: "string" },
+    shards: { type: "string" },
+    "split-groups": { type: "string" },
+    "split-min-series": { type: "string" },
+    "split-min-index-bytes": { type: "string" },
+    "max-index-bytes": { type: "string" },
+  },
+  async run([dir, ...extra], values) {
+    if (!dir) throw new UsageError("a directory of blocks is required");
+    if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    const st = await stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new UsageError(`${dir}: not a directory`);
+    const opts = plannerOptions(values);
+    const scan = await scanBucket(dir);
+    let result: PlanAllResult;
+    try {
+      result = planAll(scan.blocks, opts);
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (values.json) process.stdout.write(JSON.stringify(toJson(scan, result), null, 2) + "\n");
+    else process.stdout.write(render(scan, result));
+    return 0;
   },
 };
+
+function positiveInt(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** A Prometheus-style duration ("2h", "14d", "90m") in milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^([0-9]+)(ms|s|m|h|d|w)$/.exec(s.trim());
+  if (!m) throw new UsageError(`--ranges: ${JSON.stringify(s)} is not a duration like 2h or 14d`);
+  return Number(m[1]) * UNITS[m[2]];
+}
+
+function plannerOptions(values: Record<string, unknown>): PlannerOptions {
+  const opts: PlannerOptions = {};
+  if (values.ranges !== undefined) opts.ranges = String(values.ranges).split(",").map(parseDuration);
+  const labels = values["replica-label"] as string[] | undefined;
+  if (labels?.length) opts.replicaLabels = labels;
+  const shards = positiveInt("shards", values.shards);
+  const groups = positiveInt("split-groups", values["split-groups"]);
+  const minSeries = positiveInt("split-min-series", values["split-min-series"]);
+  const minIndex = positiveInt("split-min-index-bytes", values["split-min-index-bytes"]);
+  if (shards !== undefined) opts.split = { shardCount: shards, splitGroups: groups, minSeries, minIndexBytes: minIndex };
+  else if (groups !== undefined || minSeries !== undefined || minIndex !== undefined) throw new UsageError("--split-* options need --shards");
+  const max = positiveInt("max-index-bytes", values["max-index-bytes"]);
+  if (max !== undefined) opts.maxIndexBytes = max;
+  return opts;
+}
+
+/** Read a local bucket: `<ULID>/` blocks at the top, or `<tenant>/<ULID>/`. */
+export async function scanBucket(root: string): Promise<ScannedBucket> {
+  const out: ScannedBucket = { blocks: [], skipped: [], warnings: [] };
+  for (const e of (await readdir(root, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!e.isDirectory()) continue;
+    if (isUlid(e.name)) await scanBlock(join(root, e.name), e.name, "", out);
+    else {
+      for (const b of (await readdir(join(root, e.name), { withFileTypes: true })).sort((x, y) => (x.name < y.name ? -1 : 1))) {
+        if (b.isDirectory() && isUlid(b.name)) await scanBlock(join(root, e.name, b.name), b.name, e.name, out);
+      }
+    }
+  }
+  return out;
+}
+
+async function readIfExists(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+async function scanBlock(dir: string, name: string, tenant: string, out: ScannedBucket): Promise<void> {
+  const text = await readIfExists(join(dir, META_FILE));
+  if (!text) {
+    out.skipped.push({ ulid: name.toUpperCase(), tenant, dir, reason: "no meta.json (partial upload)" });
+    return;
+  }
+  let meta;
+  try {
+    meta = parseMeta(text, join(dir, META_FILE));
+  } catch (e) {
+    out.skipped.push({ ulid: name.toUpperCase(), tenant, dir, reason: `unreadable meta.json: ${(e as Error).message}` });
+    return;
+  }
+  if (meta.ulid !== name.toUpperCase()) {
+    out.skipped.push({ ulid: name.toUpperCase(), tenant, dir, reason: `meta.json names block ${meta.ulid}, not its directory` });
+    return;
+  }
+  const block: BlockMetaWithMarks = { meta, tenant };
+  for (const [file, flag] of [
+    [NO_COMPACT_MARK_FILE, "noCompact"],
+    [DELETION_MARK_FILE, "deletionMarked"],
+  ] as const) {
+    const mark = await readIfExists(join(dir, file));
+    if (!mark) continue;
+    try {
+      parseMarker(file, mark);
+      block[flag] = true;
+    } catch (e) {
+      out.warnings.push(`${join(dir, file)}: ignored: ${(e as Error).message}`);
+    }
+  }
+  const idx = await stat(join(dir, "index")).catch(() => undefined);
+  if (idx?.isFile()) block.indexBytes = idx.size;
+  out.blocks.push(block);
+}
+
+function toJson(scan: ScannedBucket, r: PlanAllResult): unknown {
+  return {
+    groups: r.groups.map((g) => ({
+      key: g.group.key,
+      tenant: g.group.tenant,
+      labels: g.group.labels,
+      resolution: g.group.resolution,
+      mode: g.mode,
+      blocks: g.group.blocks.map((b) => b.ulid),
+      plans: g.plans,
+      outdated: g.outdated,
+      skipped: g.skipped,
+    })),
+    skipped: scan.skipped,
+    warnings: scan.warnings,
+  };
+}
+
+const fmtTime = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+const fmtDur = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms}ms`);
+
+function render(scan: ScannedBucket, r: PlanAllResult): string {
+  const out: string[] = [];
+  for (const g of r.groups) {
+    const labels = Object.entries(g.group.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",");
+    out.push(`Group ${g.group.key}${g.group.tenant ? `  tenant ${g.group.tenant}` : ""}  {${labels}}  resolution ${g.group.resolution}ms  ${g.group.blocks.length} block(s), ${g.mode}`);
+    if (g.plans.length === 0) out.push("  no plans");
+    for (const p of g.plans) {
+      const extra = p.kind === "split" ? ` into ${p.shardCount} shards${p.splitGroup && p.splitGroup !== "1_of_1" ? ` (split group ${p.splitGroup})` : ""}` : p.shardId ? ` shard ${p.shardId}` : "";
+      out.push(`  plan ${p.kind}${extra}: ${fmtTime(p.window.minTime)} .. ${fmtTime(p.window.maxTime)}  (${fmtDur(p.range)} range, level ${p.level})  ${p.reason}`);
+      for (const u of p.inputs) out.push(`    ${u}`);
+    }
+    for (const o of g.outdated) out.push(`  outdated ${o.ulid}: sources covered by ${o.coveredBy.join(", ")}`);
+    for (const s of g.skipped) out.push(`  skipped ${s.ulid}: ${s.reason}`);
+  }
+  for (const s of scan.skipped) out.push(`Skipped ${s.dir}: ${s.reason}`);
+  for (const w of scan.warnings) out.push(`Warning: ${w}`);
+  out.push(`${r.groups.length} group(s), ${r.plans.length} plan(s)`);
+  return out.join("\n") + "\n";
+}

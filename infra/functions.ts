@@ -1,0 +1,33 @@
+// The worker: the jobs queue's only subscriber, with partial batch responses.
+import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY, WORKER_MEMORY, WORKER_STORAGE, WORKER_TIMEOUT_SECONDS } from "./sizing.ts";
+
+/** What every Strata function gets: its bucket and queue, by link (IAM) and by name (env). */
+export function strataFunction(bucket: sst.aws.Bucket, jobs: sst.aws.Queue, service: string) {
+  return {
+    runtime: "nodejs24.x" as const,
+    architecture: "arm64" as const,
+    link: [bucket, jobs],
+    environment: {
+      STRATA_BUCKET: bucket.name,
+      STRATA_QUEUE_URL: jobs.url,
+      POWERTOOLS_SERVICE_NAME: service,
+      POWERTOOLS_METRICS_NAMESPACE: "Strata",
+    },
+  };
+}
+
+export function createWorker(bucket: sst.aws.Bucket, jobs: sst.aws.Queue) {
+  return jobs.subscribe(
+    {
+      ...strataFunction(bucket, jobs, "strata-worker"),
+      handler: "functions/worker.handler",
+      timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
+      memory: WORKER_MEMORY,
+      storage: WORKER_STORAGE,
+    },
+    {
+      batch: { size: WORKER_BATCH_SIZE, partialResponses: true },
+      transform: { eventSourceMapping: { scalingConfig: { maximumConcurrency: WORKER_MAX_CONCURRENCY } } },
+    },
+  );
+}

@@ -1,0 +1,272 @@
+/**
+ * The tsdb read/write ports over an object store, so verification and compaction read a
+ * block in place (ranged GETs) and write one straight into the bucket.
+ *
+ * Reads are served from fixed-size pages kept in a byte-bounded LRU shared by all
+ * objects of a source. Missing pages are fetched in runs: every page requested in the
+ * same tick is collected, neighbours closer than `maxGapPages` are merged, and each run is
+ * one GET. Concurrent requests for a page in flight share that GET.
+ */
+import { META_FILE, type BlockSink, type BlockSource, type ByteSink, type ByteSource } from "@strata/tsdb";
+import { ObjectNotFound, listAll, type ObjectStore, type ObjectWriter } from "./store.ts";
+
+export interface RangeCacheOptions {
+  /** Upper bound of cached bytes (default 64 MiB). */
+  maxBytes?: number;
+  /** Page size in bytes (default 256 KiB): the unit of fetching and caching. */
+  pageSize?: number;
+  /** Missing pages at most this many pages apart are fetched by one GET (default 4). */
+  maxGapPages?: number;
+}
+
+/** A byte-bounded LRU of object pages. */
+export class RangeCache {
+  readonly maxBytes: number;
+  readonly pageSize: number;
+  readonly maxGapPages: number;
+  private readonly pages = new Map<string, Uint8Array>();
+  private bytes = 0;
+  /** Counters for tests and benchmarks. */
+  readonly stats = { hits: 0, misses: 0, gets: 0, fetchedBytes: 0 };
+
+  constructor(opts: RangeCacheOptions = {}) {
+    this.maxBytes = opts.maxBytes ?? 64 << 20;
+    this.pageSize = opts.pageSize ?? 256 << 10;
+    this.maxGapPages = opts.maxGapPages ?? 4;
+    if (!(this.pageSize > 0 && Number.isInteger(this.pageSize))) throw new RangeError(`page size must be a positive integer, got ${this.pageSize}`);
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  get(k: string): Uint8Array | undefined {
+    const v = this.pages.get(k);
+    if (v) {
+      this.pages.delete(k);
+      this.pages.set(k, v);
+    }
+    return v;
+  }
+
+  set(k: string, v: Uint8Array): void {
+    if (v.length > this.maxBytes) return;
+    const old = this.pages.get(k);
+    if (old) {
+      this.pages.delete(k);
+      this.bytes -= old.length;
+    }
+    this.pages.set(k, v);
+    this.bytes += v.length;
+    for (const [key, val] of this.pages) {
+      if (this.bytes <= this.maxBytes) break;
+      this.pages.delete(key);
+      this.bytes -= val.length;
+    }
+  }
+}
+
+/** One object as a ByteSource. `size` must be known (from a HEAD or a listing). */
+export class StoreByteSource implements ByteSource {
+  readonly store: ObjectStore;
+  readonly key: string;
+  readonly size: number;
+  private readonly cache: RangeCache;
+  private readonly inflight = new Map<number, Promise<Uint8Array>>();
+  private pending: { page: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+
+  constructor(store: ObjectStore, key: string, size: number, cache: RangeCache = new RangeCache()) {
+    this.store = store;
+    this.key = key;
+    this.size = size;
+    this.cache = cache;
+  }
+
+  static async open(store: ObjectStore, key: string, cache?: RangeCache): Promise<StoreByteSource | undefined> {
+    const h = await store.head(key, { etag: false });
+    return h ? new StoreByteSource(store, key, h.size, cache) : undefined;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.size)) {
+      throw new RangeError(`${this.store.url}/${this.key}: read [${offset}, ${offset + length}) outside object of ${this.size} bytes`);
+    }
+    if (length === 0) return new Uint8Array(0);
+    const ps = this.cache.pageSize;
+    const first = Math.floor(offset / ps);
+    const last = Math.floor((offset + length - 1) / ps);
+    const pages = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => this.page(first + i)));
+    const start = offset - first * ps;
+    if (pages.length === 1) return pages[0].subarray(start, start + length);
+    const out = new Uint8Array(length);
+    let o = 0;
+    for (let i = 0; i < pages.length; i++) {
+      const p = pages[i];
+      const from = i === 0 ? start : 0;
+      const to = Math.min(p.length, from + (length - o));
+      out.set(p.subarray(from, to), o);
+      o += to - from;
+    }
+    return out;
+  }
+
+  private page(n: number): Promise<Uint8Array> {
+    const k = `${this.store.url}\0${this.key}\0${n}`;
+    const hit = this.cache.get(k);
+    if (hit) {
+      this.cache.stats.hits++;
+      return Promise.resolve(hit);
+    }
+    const fl = this.inflight.get(n);
+    if (fl) return fl;
+    this.cache.stats.misses++;
+    const p = new Promise<Uint8Array>((resolve, reject) => this.pending.push({ page: n, resolve, reject }));
+    this.inflight.set(n, p);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      // Collect every page asked for in this tick, then fetch them in merged runs.
+      setImmediate(() => this.flush());
+    }
+    return p;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const reqs = this.pending.sort((a, b) => a.page - b.page);
+    this.pending = [];
+    let i = 0;
+    while (i < reqs.length) {
+      let j = i;
+      while (j + 1 < reqs.length && reqs[j + 1].page - reqs[j].page <= this.cache.maxGapPages + 1) j++;
+      void this.fetchRun(reqs.slice(i, j + 1));
+      i = j + 1;
+    }
+  }
+
+  private async fetchRun(run: { page: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[]): Promise<void> {
+    const ps = this.cache.pageSize;
+    const from = run[0].page * ps;
+    const to = Math.min(this.size, (run[run.length - 1].page + 1) * ps);
+    try {
+      this.cache.stats.gets++;
+      const r = await this.store.get(this.key, { offset: from, length: to - from });
+      if (!r) throw new ObjectNotFound(this.key, `${this.store.url}/`);
+      this.cache.stats.fetchedBytes += r.body.length;
+      // Cache every page of the run, gap pages included: they cost nothing more now.
+      for (let p = run[0].page; p <= run[run.length - 1].page; p++) {
+        const s = p * ps - from;
+        const bytes = r.body.slice(s, Math.min(r.body.length, s + ps));
+        this.cache.set(`${this.store.url}\0${this.key}\0${p}`, bytes);
+        const req = run.find((x) => x.page === p);
+        if (req) {
+          this.inflight.delete(p);
+          req.resolve(bytes);
+        }
+      }
+    } catch (e) {
+      for (const req of run) {
+        this.inflight.delete(req.page);
+        req.reject(e);
+      }
+    }
+  }
+}
+
+/** A block directory in a bucket (`<prefix>` = `<tenant>/<ULID>/`) as a BlockSource. */
+export class StoreBlockSource implements BlockSource {
+  readonly store: ObjectStore;
+  readonly prefix: string;
+  readonly name: string;
+  readonly cache: RangeCache;
+
+  constructor(store: ObjectStore, prefix: string, cache: RangeCache = new RangeCache()) {
+    this.store = store;
+    this.prefix = prefix.endsWith("/") ? prefix : prefix + "/";
+    this.name = `${store.url}/${this.prefix.slice(0, -1)}`;
+    this.cache = cache;
+  }
+
+  async open(relPath: string): Promise<ByteSource> {
+    const s = await this.tryOpen(relPath);
+    if (!s) throw new ObjectNotFound(this.prefix + relPath, `${this.store.url}/`);
+    return s;
+  }
+
+  tryOpen(relPath: string): Promise<ByteSource | undefined> {
+    return StoreByteSource.open(this.store, this.prefix + relPath, this.cache);
+  }
+
+  async listChunkFiles(): Promise<string[]> {
+    const names: string[] = [];
+    const p = this.prefix + "chunks/";
+    for await (const o of listAll(this.store, p)) {
+      const rest = o.key.slice(p.length);
+      if (!rest.includes("/")) names.push(rest);
+    }
+    return names.sort();
+  }
+}
+
+/**
+ * Writes a new block's files into the bucket under `<prefix>`. Chunk segments and the
+ * index stream to the store as they are written (multipart on S3); meta.json is held back
+ * and written by `commit()` after every other file is stored, so the block becomes
+ * visible only when whole. Tombstones are dropped, as on upload.
+ */
+export class StoreBlockSink implements BlockSink {
+  readonly store: ObjectStore;
+  readonly prefix: string;
+  private readonly open = new Set<ObjectWriter>();
+  private readonly stored: Promise<string>[] = [];
+  private meta?: Uint8Array;
+  private readonly partSize?: number;
+
+  constructor(store: ObjectStore, prefix: string, opts: { partSize?: number } = {}) {
+    this.store = store;
+    this.prefix = prefix.endsWith("/") ? prefix : prefix + "/";
+    this.partSize = opts.partSize;
+  }
+
+  async create(relPath: string): Promise<ByteSink> {
+    if (relPath === META_FILE || relPath === "tombstones") {
+      const parts: Uint8Array[] = [];
+      return {
+        write: async (b) => void parts.push(b.slice()),
+        close: async () => {
+          if (relPath === META_FILE) this.meta = Buffer.concat(parts);
+        },
+      };
+    }
+    const w = await this.store.createWriter(this.prefix + relPath, { partSize: this.partSize });
+    this.open.add(w);
+    this.stored.push(w.done);
+    return {
+      write: (b) => w.write(b),
+      close: async () => {
+        await w.close();
+        this.open.delete(w);
+      },
+      abort: async () => {
+        this.open.delete(w);
+        await w.abort?.();
+      },
+    };
+  }
+
+  /** Stores meta.json once every other file is stored. Fails if any file is still open. */
+  async commit(): Promise<void> {
+    if (this.open.size > 0) throw new Error(`${this.store.url}/${this.prefix}: commit with ${this.open.size} file(s) still open`);
+    await Promise.all(this.stored);
+    if (!this.meta) throw new Error(`${this.store.url}/${this.prefix}: commit without a meta.json`);
+    await this.store.put(this.prefix + META_FILE, this.meta, { contentType: "application/json" });
+  }
+
+  /** Abandons the block: aborts open uploads and deletes what was stored (meta.json never was). */
+  async abort(): Promise<void> {
+    for (const w of this.open) await w.abort?.();
+    this.open.clear();
+    await Promise.allSettled(this.stored);
+    for await (const o of listAll(this.store, this.prefix)) await this.store.delete(o.key);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Where things live in a bucket: `<tenant>/<ULID>/meta.json|index|chunks/NNNNNN`, marker
+ * files next to the block and mirrored to `<tenant>/markers/<ULID>-<marker>` (Mimir's
+ * global markers, so index updates list one prefix), and `<tenant>/bucket-index.json.gz`.
+ * Thanos-style buckets keep blocks at the root: they are the one "root tenant", whose
+ * keys have no tenant prefix.
+ *
+ * Block upload is chunks → index → meta.json last (a block is complete when its
+ * meta.json exists); deletion is meta.json first, the deletion mark last.
+ */
+import {
+  DELETION_MARK_FILE,
+  META_FILE,
+  NO_COMPACT_MARK_FILE,
+  isUlid,
+  serializeMarker,
+  type BlockSource,
+  type MarkerFile,
+  type MarkerTypes,
+} from "@strata/tsdb";
+import { listAll, listPrefixes, uploadFrom, type ObjectStore } from "./store.ts";
+
+/** The default name of the tenant whose blocks sit at the bucket root. */
+export const ROOT_TENANT = "__root__";
+export const BUCKET_INDEX_FILE = "bucket-index.json.gz";
+export const MARKERS_DIR = "markers";
+export const LEASES_DIR = "leases";
+/** Markers Mimir mirrors to the global location. */
+export const GLOBAL_MARKERS: readonly MarkerFile[] = [DELETION_MARK_FILE, NO_COMPACT_MARK_FILE];
+
+export class BucketLayout {
+  readonly rootTenant: string;
+  constructor(opts: { rootTenant?: string } = {}) {
+    this.rootTenant = opts.rootTenant ?? ROOT_TENANT;
+  }
+
+  tenantPrefix(tenant: string): string {
+    if (tenant === this.rootTenant) return "";
+    if (!tenant || tenant.includes("/") || tenant === "." || tenant === ".." || isUlid(tenant)) {
+      throw new RangeError(`invalid tenant ${JSON.stringify(tenant)}`);
+    }
+    return tenant + "/";
+  }
+  blockPrefix(tenant: string, id: string): string {
+    return `${this.tenantPrefix(tenant)}${id}/`;
+  }
+  blockFile(tenant: string, id: string, rel: string): string {
+    return this.blockPrefix(tenant, id) + rel;
+  }
+  metaKey(tenant: string, id: string): string {
+    return this.blockFile(tenant, id, META_FILE);
+  }
+  indexKey(tenant: string): string {
+    return this.tenantPrefix(tenant) + BUCKET_INDEX_FILE;
+  }
+  markersPrefix(tenant: string): string {
+    return `${this.tenantPrefix(tenant)}${MARKERS_DIR}/`;
+  }
+  globalMarkerKey(tenant: string, id: string, file: MarkerFile): string {
+    return `${this.markersPrefix(tenant)}${id}-${file}`;
+  }
+  leaseKey(tenant: string, name: string): string {
+    if (!/^[A-Za-z0-9._:=@+-]+$/.test(name)) throw new RangeError(`invalid lease name ${JSON.stringify(name)}`);
+    return `${this.tenantPrefix(tenant)}${LEASES_DIR}/${name}.json`;
+  }
+
+  /** Parses `<ULID>-<marker>` from a global marker key's last segment. */
+  parseGlobalMarker(name: string): { id: string; file: MarkerFile } | undefined {
+    const base = name.slice(name.lastIndexOf("/") + 1);
+    const dash = base.indexOf("-");
+    const id = base.slice(0, dash);
+    const file = base.slice(dash + 1) as MarkerFile;
+    return dash === 26 && isUlid(id) && GLOBAL_MARKERS.includes(file) ? { id: id.toUpperCase(), file } : undefined;
+  }
+
+  /** Tenants with at least one object; the root tenant when ULID directories sit at the root. */
+  async listTenants(store: ObjectStore): Promise<string[]> {
+    const out: string[] = [];
+    let root = false;
+    for (const p of await listPrefixes(store, "")) {
+      const name = p.slice(0, -1);
+      if (isUlid(name) || name === MARKERS_DIR || name === LEASES_DIR) root = true;
+      else if (!name.startsWith(".") && !name.startsWith("__")) out.push(name);
+    }
+    if (root) out.unshift(this.rootTenant);
+    return out;
+  }
+
+  /** Block ids with any object under `<tenant>/<ULID>/` (complete or not). */
+  async listBlockIds(store: ObjectStore, tenant: string): Promise<string[]> {
+    const tp = this.tenantPrefix(tenant);
+    const ids: string[] = [];
+    for (const p of await listPrefixes(store, tp)) {
+      const name = p.slice(tp.length, -1);
+      if (isUlid(name)) ids.push(name.toUpperCase());
+    }
+    return ids.sort();
+  }
+}
+
+/**
+ * Uploads a local block (a BlockSource) in the order that makes it visible only when
+ * whole: chunk segments, then index, then meta.json. Tombstones are not uploaded (as
+ * Thanos and Mimir): an uploaded block is immutable and must have them applied.
+ */
+export async function uploadBlock(
+  store: ObjectStore,
+  layout: BucketLayout,
+  tenant: string,
+  id: string,
+  src: BlockSource,
+  opts: { partSize?: number } = {},
+): Promise<void> {
+  for (const name of await src.listChunkFiles()) {
+    await uploadFile(store, layout.blockFile(tenant, id, `chunks/${name}`), src, `chunks/${name}`, opts.partSize);
+  }
+  await uploadFile(store, layout.blockFile(tenant, id, "index"), src, "index", opts.partSize);
+  await uploadFile(store, layout.metaKey(tenant, id), src, META_FILE, opts.partSize);
+}
+
+async function uploadFile(store: ObjectStore, key: string, src: BlockSource, rel: string, partSize?: number): Promise<void> {
+  const f = await src.open(rel);
+  try {
+    await uploadFrom(store, key, f, { partSize });
+  } finally {
+    await f.close?.();
+  }
+}
+
+/**
+ * Deletes a block: meta.json first (so nobody sees a complete block any more), then every
+ * other file, the deletion mark last, then its global marker mirrors.
+ */
+export async function deleteBlock(store: ObjectStore, layout: BucketLayout, tenant: string, id: string): Promise<void> {
+  const prefix = layout.blockPrefix(tenant, id);
+  await store.delete(prefix + META_FILE);
+  const rest: string[] = [];
+  for await (const o of listAll(store, prefix)) if (o.key !== prefix + DELETION_MARK_FILE) rest.push(o.key);
+  for (const k of rest) await store.delete(k);
+  await store.delete(prefix + DELETION_MARK_FILE);
+  for (const m of GLOBAL_MARKERS) await store.delete(layout.globalMarkerKey(tenant, id, m));
+}
+
+/** Writes a marker next to the block and, for deletion and no-compact marks, to the global location too. */
+export async function writeMarker<F extends MarkerFile>(
+  store: ObjectStore,
+  layout: BucketLayout,
+  tenant: string,
+  id: string,
+  file: F,
+  mark: MarkerTypes[F],
+): Promise<void> {
+  const body = serializeMarker(file, mark);
+  await store.put(layout.blockFile(tenant, id, file), body, { contentType: "application/json" });
+  if (GLOBAL_MARKERS.includes(file)) await store.put(layout.globalMarkerKey(tenant, id, file), body, { contentType: "application/json" });
+}
+
+/** Removes a marker and its global mirror. */
+export async function deleteMarker(store: ObjectStore, layout: BucketLayout, tenant: string, id: string, file: MarkerFile): Promise<void> {
+  await store.delete(layout.blockFile(tenant, id, file));
+  if (GLOBAL_MARKERS.includes(file)) await store.delete(layout.globalMarkerKey(tenant, id, file));
+}

@@ -1,0 +1,174 @@
+/**
+ * The object store port: the few operations Strata needs from S3 (or a directory that
+ * behaves like it). Conditional writes are part of the contract, not an optimisation:
+ * the bucket index and the job leases are only safe because `ifNoneMatch: "*"` and
+ * `ifMatch` are enforced atomically by the store.
+ */
+import { compareStrings, type ByteSink, type ByteSource } from "@strata/tsdb";
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Modification time, as the store reports it (S3: second precision). */
+  lastModified: Date;
+  /** Present on head/get; listings may omit it. */
+  etag?: string;
+}
+
+export interface GetResult extends ObjectInfo {
+  /**
+   * The object's ETag. For a ranged read the filesystem store gives it only when already
+   * known ("" otherwise) rather than hash a whole segment file to answer a small read.
+   */
+  etag: string;
+  /** The whole object, or the requested range. */
+  body: Uint8Array;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface PutOptions {
+  /** Create only: fails with PreconditionFailed when the key exists. */
+  ifNoneMatch?: "*";
+  /** Compare-and-swap: fails with PreconditionFailed unless the current ETag is this one (absent counts as a mismatch). */
+  ifMatch?: string;
+  contentType?: string;
+}
+
+export interface UploadOptions {
+  ifNoneMatch?: "*";
+  /** Multipart part size in bytes (S3 minimum 5 MiB). */
+  partSize?: number;
+  contentType?: string;
+}
+
+export interface ListOptions {
+  /** "/" lists one level: deeper keys are folded into `prefixes`. */
+  delimiter?: "/";
+  /** Opaque token from a previous page. */
+  token?: string;
+  /** Page size (default and maximum 1000). */
+  maxKeys?: number;
+}
+
+export interface ListPage {
+  /** Objects in UTF-8 byte order of their keys. */
+  objects: ObjectInfo[];
+  /** Common prefixes (each ending in the delimiter), when a delimiter was given. */
+  prefixes: string[];
+  /** Set when there are more results. */
+  next?: string;
+}
+
+/**
+ * A conditional write or delete lost: the value callers branch on (not thrown by the
+ * stores), so that compare-and-swap loops read as plain control flow.
+ */
+export class PreconditionFailed extends Error {
+  readonly key: string;
+  readonly condition: string;
+  /** S3 409 ConditionalRequestConflict: a concurrent conditional operation; retry after re-reading. */
+  readonly conflict: boolean;
+  constructor(key: string, condition: string, conflict = false) {
+    super(`${key}: precondition failed (${condition})${conflict ? " [409 conflict]" : ""}`);
+    this.name = "PreconditionFailed";
+    this.key = key;
+    this.condition = condition;
+    this.conflict = conflict;
+  }
+}
+
+/** Thrown by `mustGet` and by sources opened on missing objects. */
+export class ObjectNotFound extends Error {
+  readonly key: string;
+  constructor(key: string, where = "") {
+    super(`${where}${key}: no such object`);
+    this.name = "ObjectNotFound";
+    this.key = key;
+  }
+}
+
+export interface ObjectStore {
+  /** A human name for errors: the bucket URL. */
+  readonly url: string;
+  /** The whole object or a byte range; undefined when absent. A range outside the object is a RangeError. */
+  get(key: string, range?: ByteRange): Promise<GetResult | undefined>;
+  /** Size, time and ETag; with `{ etag: false }` a store may skip computing the ETag (filesystem) and give "". */
+  head(key: string, opts?: { etag?: boolean }): Promise<(ObjectInfo & { etag: string }) | undefined>;
+  /** Small objects in one request. Resolves to the new ETag, or PreconditionFailed. */
+  put(key: string, body: Uint8Array | string, opts?: PutOptions): Promise<string | PreconditionFailed>;
+  /**
+   * A streaming writer for large objects (S3: multipart upload). The object appears,
+   * whole, when `close()` resolves; `abort()` leaves nothing behind. `close()` rejects with
+   * PreconditionFailed when `ifNoneMatch` was given and the key appeared meanwhile.
+   */
+  createWriter(key: string, opts?: UploadOptions): Promise<ObjectWriter>;
+  list(prefix: string, opts?: ListOptions): Promise<ListPage>;
+  /** Deleting an absent key is not an error, unless `ifMatch` is given. */
+  delete(key: string, opts?: { ifMatch?: string }): Promise<void | PreconditionFailed>;
+  close?(): Promise<void>;
+}
+
+export interface ObjectWriter extends ByteSink {
+  /** Resolves once the object is stored, to its ETag. */
+  readonly done: Promise<string>;
+}
+
+/** Every object under a prefix, across pages. */
+export async function* listAll(store: ObjectStore, prefix: string, opts: Omit<ListOptions, "token"> = {}): AsyncGenerator<ObjectInfo> {
+  let token: string | undefined;
+  do {
+    const page = await store.list(prefix, { ...opts, token });
+    yield* page.objects;
+    token = page.next;
+  } while (token !== undefined);
+}
+
+/** Common prefixes one level below `prefix` (delimiter "/"), across pages. */
+export async function listPrefixes(store: ObjectStore, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await store.list(prefix, { delimiter: "/", token });
+    out.push(...page.prefixes);
+    token = page.next;
+  } while (token !== undefined);
+  return out;
+}
+
+/** get(), with a clear error when the object is missing. */
+export async function mustGet(store: ObjectStore, key: string, range?: ByteRange): Promise<GetResult> {
+  const r = await store.get(key, range);
+  if (!r) throw new ObjectNotFound(key, `${store.url}/`);
+  return r;
+}
+
+/** Upload a ByteSource (a local file, a buffer) through a streaming writer, `partSize` bytes at a time. */
+export async function uploadFrom(store: ObjectStore, key: string, src: ByteSource, opts: UploadOptions = {}): Promise<string> {
+  const w = await store.createWriter(key, opts);
+  const step = opts.partSize ?? 8 << 20;
+  try {
+    for (let off = 0; off < src.size; off += step) {
+      await w.write(await src.read(off, Math.min(step, src.size - off)));
+    }
+  } catch (e) {
+    await w.abort?.();
+    throw e;
+  }
+  await w.close();
+  return w.done;
+}
+
+/** ETags compare without quotes or a weak prefix. */
+export function normalizeEtag(etag: string): string {
+  let e = etag.trim();
+  if (e.startsWith("W/")) e = e.slice(2);
+  if (e.length >= 2 && e.startsWith('"') && e.endsWith('"')) e = e.slice(1, -1);
+  return e;
+}
+
+/** Byte order of UTF-8 keys, as S3 lists them. */
+export const compareKeys = compareStrings;

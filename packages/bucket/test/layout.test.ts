@@ -1,0 +1,135 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DELETION_MARK_FILE, NO_COMPACT_MARK_FILE, NO_DOWNSAMPLE_MARK_FILE } from "@strata/tsdb";
+import {
+  BucketLayout,
+  FsStore,
+  LeaseManager,
+  RangeCache,
+  backoffRetryStrategy,
+  deleteBlock,
+  deleteMarker,
+  listAll,
+  openStore,
+  parseBucketUrl,
+  writeMarker,
+  type ObjectStore,
+} from "../src/index.ts";
+import { testUlid } from "./fixtures.ts";
+
+let root: string;
+let store: FsStore;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "strata-layout-"));
+  store = new FsStore(root);
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function keys(s: ObjectStore, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of listAll(s, prefix)) out.push(o.key);
+  return out;
+}
+
+describe("bucket URLs", () => {
+  it("parses file:// and s3:// URLs and rejects anything else with the reason", async () => {
+    expect(parseBucketUrl("file:///data/bucket/")).toEqual({ kind: "file", path: "/data/bucket" });
+    expect(parseBucketUrl("s3://my-bucket")).toEqual({ kind: "s3", bucket: "my-bucket", prefix: "" });
+    expect(parseBucketUrl("s3://my-bucket/a/b/")).toEqual({ kind: "s3", bucket: "my-bucket", prefix: "a/b" });
+    expect(() => parseBucketUrl("gs://x")).toThrow(/unknown scheme/);
+    expect(() => parseBucketUrl("s3://UPPER")).toThrow(/not a valid S3 bucket name/);
+    expect(() => parseBucketUrl("s3://bkt/a//b")).toThrow(/empty path segment/);
+    expect(() => parseBucketUrl("file://host/x")).toThrow(/invalid bucket URL/);
+    expect((await openStore(`file://${root}`)).url).toBe(`file://${root}`);
+    expect((await openStore("s3://bkt/pre")).url).toBe("s3://bkt/pre");
+  });
+});
+
+describe("bucket layout", () => {
+  const layout = new BucketLayout();
+  const id = testUlid(1);
+
+  it("names keys as Mimir and Thanos do, with the root tenant at the bucket root", () => {
+    expect(layout.metaKey("t1", id)).toBe(`t1/${id}/meta.json`);
+    expect(layout.metaKey("__root__", id)).toBe(`${id}/meta.json`);
+    expect(layout.indexKey("t1")).toBe("t1/bucket-index.json.gz");
+    expect(layout.globalMarkerKey("t1", id, DELETION_MARK_FILE)).toBe(`t1/markers/${id}-deletion-mark.json`);
+    expect(layout.globalMarkerKey("t1", id, NO_COMPACT_MARK_FILE)).toBe(`t1/markers/${id}-no-compact-mark.json`);
+    expect(layout.parseGlobalMarker(`t1/markers/${id}-deletion-mark.json`)).toEqual({ id, file: DELETION_MARK_FILE });
+    expect(layout.parseGlobalMarker(`t1/markers/${id}-other.json`)).toBeUndefined();
+    expect(new BucketLayout({ rootTenant: "anonymous" }).indexKey("anonymous")).toBe("bucket-index.json.gz");
+    expect(() => layout.tenantPrefix("a/b")).toThrow(/invalid tenant/);
+    expect(() => layout.tenantPrefix(id)).toThrow(/invalid tenant/);
+  });
+
+  it("mirrors deletion and no-compact marks to the global location, and removes both", async () => {
+    await writeMarker(store, layout, "t1", id, DELETION_MARK_FILE, { id, version: 1, deletion_time: 5 });
+    await writeMarker(store, layout, "t1", id, NO_COMPACT_MARK_FILE, { id, version: 1, no_compact_time: 6, reason: "manual" });
+    await writeMarker(store, layout, "t1", id, NO_DOWNSAMPLE_MARK_FILE, { id, version: 1, no_downsample_time: 7, reason: "manual" });
+    expect(await keys(store, "t1/markers/")).toEqual([`t1/markers/${id}-deletion-mark.json`, `t1/markers/${id}-no-compact-mark.json`]);
+    expect(new TextDecoder().decode((await store.get(`t1/markers/${id}-deletion-mark.json`))!.body)).toBe(`{"id":"${id}","version":1,"deletion_time":5}`);
+    await deleteMarker(store, layout, "t1", id, NO_COMPACT_MARK_FILE);
+    expect(await keys(store, "t1/markers/")).toEqual([`t1/markers/${id}-deletion-mark.json`]);
+  });
+
+  it("lists tenants and blocks, and deletes a block meta.json first and its deletion mark last", async () => {
+    for (const f of ["chunks/000001", "chunks/000002", "index", "meta.json"]) await store.put(layout.blockFile("t1", id, f), f);
+    await store.put(layout.metaKey("__root__", testUlid(2)), "{}");
+    await store.put(layout.metaKey("t2", testUlid(3)), "{}");
+    expect(await layout.listTenants(store)).toEqual(["__root__", "t1", "t2"]);
+    expect(await layout.listBlockIds(store, "t1")).toEqual([id]);
+    const ops: string[] = [];
+    const recording = new Proxy(store, {
+      get: (t, p, r) => (p === "delete" ? (k: string, o?: object) => (ops.push(k), t.delete(k, o)) : Reflect.get(t, p, r)),
+    });
+    await deleteBlock(recording, layout, "t1", id);
+    expect(ops[0]).toBe(`t1/${id}/meta.json`);
+    expect(ops.slice(-3)).toEqual([`t1/${id}/deletion-mark.json`, `t1/markers/${id}-deletion-mark.json`, `t1/markers/${id}-no-compact-mark.json`]);
+    expect(await keys(store, "t1/")).toEqual([]);
+    expect(await layout.listTenants(store)).toEqual(["__root__", "t2"]);
+  });
+});
+
+describe("small parts", () => {
+  it("RangeCache evicts least recently used pages to stay under its byte limit", () => {
+    const c = new RangeCache({ maxBytes: 30, pageSize: 10 });
+    c.set("a", new Uint8Array(10));
+    c.set("b", new Uint8Array(10));
+    c.set("c", new Uint8Array(10));
+    c.get("a");
+    c.set("d", new Uint8Array(10));
+    expect(c.get("b")).toBeUndefined();
+    expect(c.get("a")).toBeDefined();
+    expect(c.size).toBe(30);
+    c.set("huge", new Uint8Array(31));
+    expect(c.get("huge")).toBeUndefined();
+  });
+
+  it("the S3 retry policy retries server and throttling errors with bounded backoff, never client errors", async () => {
+    const s = backoffRetryStrategy({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 150 });
+    let t = await s.acquireInitialRetryToken("");
+    t = await s.refreshRetryTokenForRetry(t, { errorType: "THROTTLING" });
+    expect(t.getRetryCount()).toBe(1);
+    expect(t.getRetryDelay()).toBeLessThanOrEqual(100);
+    t = await s.refreshRetryTokenForRetry(t, { errorType: "SERVER_ERROR", retryAfterHint: new Date(Date.now() + 10_000) });
+    expect(t.getRetryDelay()).toBeLessThanOrEqual(150);
+    await expect(s.refreshRetryTokenForRetry(t, { errorType: "TRANSIENT", error: new Error("boom") })).rejects.toThrow("boom");
+    await expect(s.refreshRetryTokenForRetry(await s.acquireInitialRetryToken(""), { errorType: "CLIENT_ERROR" })).rejects.toThrow();
+  });
+
+  it("a lease whose object is not a lease record is taken over; a released lease is re-acquired", async () => {
+    const m = new LeaseManager(store);
+    await store.put("leases/garbage.json", "not json");
+    const r = await m.acquire("leases/garbage.json", "w1", 1000);
+    expect(r.acquired && r.takenOver).toBe(true);
+    if (!r.acquired) return;
+    expect(await m.release(r.lease)).toBeUndefined();
+    const again = await m.acquire("leases/garbage.json", "w2", 1000);
+    expect(again.acquired && again.takenOver).toBe(true);
+    await expect(m.acquire("x", "w", 0)).rejects.toThrow(RangeError);
+  });
+});

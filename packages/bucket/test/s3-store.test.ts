@@ -1,0 +1,103 @@
+import { describe, expect, it, beforeAll, afterAll } from "vitest";
+import { startS3Emulator, EMULATOR_CREDENTIALS, EMULATOR_REGION, type S3Emulator } from "@strata/local";
+import { S3Store, parseBucketUrl, type RetryOptions } from "../src/index.ts";
+import { conditionalWriteViolations, storeContract } from "./contract.ts";
+
+const BUCKET = "strata-contract";
+
+function s3(endpoint: string, retry: RetryOptions = { baseDelayMs: 5, maxDelayMs: 50 }, prefix = ""): S3Store {
+  return new S3Store({
+    bucket: BUCKET,
+    prefix,
+    clientConfig: { endpoint, credentials: EMULATOR_CREDENTIALS, region: EMULATOR_REGION },
+    retry,
+    partSize: 5 << 20,
+  });
+}
+
+let emu: S3Emulator | undefined;
+async function emulator(): Promise<S3Emulator> {
+  emu ??= await startS3Emulator({ buckets: [BUCKET] });
+  return emu;
+}
+afterAll(async () => {
+  await emu?.stop();
+});
+
+storeContract("S3 over the wire (fauxqs 2.4.1 behind the conditional-write proxy)", async () => {
+  const e = await emulator();
+  const opened: S3Store[] = [];
+  const make = () => {
+    const st = s3(e.endpoint);
+    opened.push(st);
+    return st;
+  };
+  return {
+    store: make(),
+    another: make,
+    partSize: 5 << 20,
+    cleanup: async () => {
+      for (const st of opened) await st.close();
+    },
+  };
+});
+
+describe("S3 store over the emulator", () => {
+  let e: S3Emulator;
+  beforeAll(async () => {
+    e = await emulator();
+  });
+
+  it("the raw emulator (no proxy) violates the conditional-write contract, so the suite cannot pass without the proxy", async () => {
+    const raw = s3(e.rawEndpoint);
+    const violations = await conditionalWriteViolations(raw, `raw-${Date.now()}`);
+    await raw.close();
+    expect(violations).toContain("If-None-Match * on an existing key succeeded");
+    expect(violations).toContain("If-Match with a wrong ETag succeeded");
+    // And through the proxy, the same checks pass (the contract suite asserts this too).
+    const viaProxy = s3(e.endpoint);
+    expect(await conditionalWriteViolations(viaProxy, `proxied-${Date.now()}`)).toEqual([]);
+    await viaProxy.close();
+  });
+
+  it("retries 503 SlowDown and 500s with backoff, and gives up after maxAttempts", async () => {
+    const st = s3(e.endpoint, { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 });
+    await st.put("retry/obj", "payload");
+    e.proxy.injectFault({ method: "GET", path: /\/retry\/obj$/, status: 503, code: "SlowDown", count: 2 });
+    e.proxy.injectFault({ method: "GET", path: /\/retry\/obj$/, status: 500, code: "InternalError", count: 1 });
+    const before = e.proxy.stats.faults;
+    expect(new TextDecoder().decode((await st.get("retry/obj"))!.body)).toBe("payload");
+    expect(e.proxy.stats.faults - before).toBe(3);
+    e.proxy.injectFault({ method: "GET", path: /\/retry\/obj$/, status: 503, code: "SlowDown", count: 10 });
+    await expect(st.get("retry/obj")).rejects.toMatchObject({ name: "SlowDown" });
+    e.proxy.clearFaults();
+    // A lost condition is an answer, not a transient error: no retry.
+    const f = e.proxy.stats.forwarded;
+    const r = await st.put("retry/obj", "x", { ifNoneMatch: "*" });
+    expect(r).toMatchObject({ name: "PreconditionFailed" });
+    expect(e.proxy.stats.forwarded).toBe(f);
+    await st.close();
+  });
+
+  it("maps a 409 ConditionalRequestConflict to a PreconditionFailed marked as a conflict", async () => {
+    const st = s3(e.endpoint);
+    e.proxy.injectFault({ method: "PUT", path: /\/conflict\/obj$/, status: 409, code: "ConditionalRequestConflict" });
+    const r = await st.put("conflict/obj", "x", { ifNoneMatch: "*" });
+    expect(r).toMatchObject({ name: "PreconditionFailed", conflict: true });
+    expect(await st.put("conflict/obj", "x", { ifNoneMatch: "*" })).toMatch(/^"/);
+    await st.close();
+  });
+
+  it("keeps keys under the URL's prefix", async () => {
+    const u = parseBucketUrl(`s3://${BUCKET}/some/prefix`);
+    expect(u).toEqual({ kind: "s3", bucket: BUCKET, prefix: "some/prefix" });
+    const st = s3(e.endpoint, undefined, "some/prefix");
+    await st.put("a/b", "x");
+    expect((await st.list("a/")).objects.map((o) => o.key)).toEqual(["a/b"]);
+    const root = s3(e.endpoint);
+    expect(await root.head("some/prefix/a/b")).toBeDefined();
+    expect(st.url).toBe(`s3://${BUCKET}/some/prefix`);
+    await st.close();
+    await root.close();
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * One input block as a stream of output series in label order: its series with the
+ * replica labels removed, the chunks of each trimmed to the block's (and the output's)
+ * time range and with its tombstones applied. Chunks untouched by either are passed on as
+ * the reader returned them (views: valid until the stream advances); touched chunks are
+ * re-encoded with only the surviving samples, as Prometheus' compactor does.
+ *
+ * Removing labels can change the order of series, and can make two series of one block
+ * the same (both replicas in one block). A block that has none of the replica labels is
+ * read front to back; one that has them is read through a sorted list of (labels without
+ * replica labels, series id) built in one pass over its index, which costs memory per
+ * series (like the postings the writer keeps) but never per sample.
+ */
+import { compareLabels, isDeleted, reencodeChunk, type BlockReader, type ChunkMeta, type ChunkToWrite, type Interval, type Label } from "@strata/tsdb";
+
+/** A series as an input offers it: its (stripped) labels and one chunk list per replica. */
+export interface InputSeries {
+  labels: Label[];
+  replicas: ChunkToWrite[][];
+}
+
+export interface InputStreamOptions {
+  replicaLabels: readonly string[];
+  /** Inclusive time window of samples to keep. */
+  minT: number;
+  maxT: number;
+}
+
+export interface InputCounters {
+  seriesRead: number;
+  chunksRead: number;
+  /** Chunks re-encoded because a tombstone or the time window cut through them. */
+  trimmedChunks: number;
+  /** Chunks dropped whole (outside the window or fully deleted). */
+  droppedChunks: number;
+}
+
+export class InputStream {
+  readonly reader: BlockReader;
+  readonly index: number;
+  head: InputSeries | undefined;
+  readonly counters: InputCounters = { seriesRead: 0, chunksRead: 0, trimmedChunks: 0, droppedChunks: 0 };
+  private readonly opts: InputStreamOptions;
+  private readonly replicaSet: Set<string>;
+  private seq: AsyncGenerator<{ labels: Label[]; chunks: ChunkMeta[]; deleted: readonly Interval[] | undefined }> | undefined;
+  private sorted: { labels: Label[]; id: number }[] | undefined;
+  private pos = 0;
+
+  constructor(reader: BlockReader, index: number, opts: InputStreamOptions) {
+    this.reader = reader;
+    this.index = index;
+    this.opts = opts;
+    this.replicaSet = new Set(opts.replicaLabels);
+  }
+
+  /** Prepare and read the first series. */
+  async start(): Promise<void> {
+    const names = new Set(this.reader.index.labelNames());
+    const needsSort = this.opts.replicaLabels.some((l) => names.has(l));
+    if (needsSort) {
+      const list: { labels: Label[]; id: number }[] = [];
+      for await (const s of this.reader.series({ withChunks: false })) list.push({ labels: this.strip(s.labels), id: s.id });
+      // Stable: equal label sets keep index order, so replica order is deterministic.
+      list.sort((a, b) => compareLabels(a.labels, b.labels) || a.id - b.id);
+      this.sorted = list;
+    } else {
+      this.seq = this.reader.series();
+    }
+    await this.advance();
+  }
+
+  /** Move to the next output series (head undefined at the end). */
+  async advance(): Promise<void> {
+    if (this.seq) {
+      const r = await this.seq.next();
+      if (r.done) {
+        this.head = undefined;
+        return;
+      }
+      this.counters.seriesRead++;
+      this.head = { labels: r.value.labels, replicas: [this.prepare(r.value.chunks, r.value.deleted)] };
+      return;
+    }
+    const list = this.sorted!;
+    if (this.pos >= list.length) {
+      this.head = undefined;
+      return;
+    }
+    const labels = list[this.pos].labels;
+    const replicas: ChunkToWrite[][] = [];
+    while (this.pos < list.length && compareLabels(list[this.pos].labels, labels) === 0) {
+      const id = list[this.pos++].id;
+      const entry = await this.reader.index.series(id);
+      for (const c of entry.chunks) {
+        const chunk = await this.reader.chunks.chunk(c.ref);
+        // Random reads may reuse the reader's window: keep our own copy.
+        c.chunk = { encoding: chunk.encoding, data: chunk.data.slice() };
+      }
+      this.counters.seriesRead++;
+      replicas.push(this.prepare(entry.chunks, this.reader.tombstones.get(id)));
+    }
+    this.head = { labels, replicas };
+  }
+
+  private strip(ls: Label[]): Label[] {
+    if (this.replicaSet.size === 0) return ls;
+    return ls.filter((l) => !this.replicaSet.has(l.name));
+  }
+
+  /** Window and tombstones applied; untouched chunks keep their bytes. */
+  private prepare(chunks: readonly ChunkMeta[], deleted: readonly Interval[] | undefined): ChunkToWrite[] {
+    const { minT, maxT } = this.opts;
+    const out: ChunkToWrite[] = [];
+    for (const c of chunks) {
+      this.counters.chunksRead++;
+      if (c.maxTime < minT || c.minTime > maxT) {
+        this.counters.droppedChunks++;
+        continue;
+      }
+      const cut = c.minTime < minT || c.maxTime > maxT;
+      let touched = false;
+      if (deleted) for (const iv of deleted) if (iv.mint <= c.maxTime && iv.maxt >= c.minTime) touched = true;
+      if (!cut && !touched) {
+        out.push({ minTime: c.minTime, maxTime: c.maxTime, chunk: c.chunk! });
+        continue;
+      }
+      const r = reencodeChunk(c.chunk!, (t) => t >= minT && t <= maxT && !isDeleted(deleted, t));
+      if (!r) {
+        this.counters.droppedChunks++;
+        continue;
+      }
+      this.counters.trimmedChunks++;
+      out.push({ minTime: Number.isNaN(r.minTime) ? c.minTime : r.minTime, maxTime: Number.isNaN(r.maxTime) ? c.maxTime : r.maxTime, chunk: r.chunk });
+    }
+    return out;
+  }
+}

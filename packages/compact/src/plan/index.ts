@@ -1,0 +1,5 @@
+export * from "./schema.ts";
+export * from "./options.ts";
+export { planGroup, planAll, type GroupPlan, type PlanAllResult } from "./planner.ts";
+export { estimateIndexBytes, guardIndexSize } from "./index-guard.ts";
+export { splitByRange, groupByRange, overlappingRuns, rangeStart } from "./windows.ts";

@@ -1,0 +1,131 @@
+/**
+ * The planner: groups in, plans out, no I/O. Per group: deletion-marked blocks are left
+ * alone, outdated blocks (sources covered by other blocks) are reported for deletion and
+ * not planned, then the group is planned leveled (Thanos) or split-and-merge (Mimir), and
+ * every plan passes the large-index guard.
+ */
+import { compareStrings } from "@strata/tsdb";
+import { groupBlocks, groupId, parseShardLabelValue, type BlockMetaWithMarks, type Group, type GroupBlock } from "../group/group.ts";
+import { findOutdated, type OutdatedBlock } from "../group/outdated.ts";
+import type { Draft } from "./draft.ts";
+import { guardIndexSize } from "./index-guard.ts";
+import { planLeveled } from "./leveled.ts";
+import { resolveOptions, type PlannerOptions, type ResolvedOptions } from "./options.ts";
+import type { Plan, PlanKind, SkippedBlock } from "./schema.ts";
+import { planSplitMerge } from "./split-merge.ts";
+import { anyOverlap, maxLevel, spanOf } from "./windows.ts";
+
+export interface GroupPlan {
+  plans: Plan[];
+  /** Blocks whose sources other blocks cover: to be marked for deletion. */
+  outdated: OutdatedBlock[];
+  skipped: SkippedBlock[];
+  /** How the group was planned. */
+  mode: "leveled" | "split-merge";
+}
+
+export interface PlanAllResult {
+  groups: (GroupPlan & { group: Group })[];
+  /** Every plan of every group, in group order. */
+  plans: Plan[];
+}
+
+const KIND_ORDER: Record<PlanKind, number> = { vertical: 0, split: 1, merge: 2, tombstones: 3 };
+
+function isResolved(o: PlannerOptions | ResolvedOptions | undefined): o is ResolvedOptions {
+  return o !== undefined && "indexLimit" in o;
+}
+
+/** Plan one group. Pure; the same group and options always give the same result. */
+export function planGroup(group: Group, options?: PlannerOptions | ResolvedOptions): GroupPlan {
+  const opts = isResolved(options) ? options : resolveOptions(options);
+  const skipped: SkippedBlock[] = [];
+  const live: GroupBlock[] = [];
+  for (const b of group.blocks) {
+    if (b.deletionMarked) skipped.push({ ulid: b.ulid, reason: "deletion-mark.json present" });
+    else live.push(b);
+  }
+  const outdated = findOutdated(live);
+  const gone = new Set(outdated.map((o) => o.ulid));
+  const blocks = gone.size ? live.filter((b) => !gone.has(b.ulid)) : live;
+
+  const split = splitMode(blocks, opts);
+  const { drafts, skipped: s2 } = split ? planSplitMerge(blocks, opts, split.shardCount, split.splitGroups) : planLeveled(blocks, opts);
+  skipped.push(...s2);
+
+  const plans: Plan[] = [];
+  for (const d of drafts) {
+    const g = guardIndexSize(d, opts.indexLimit);
+    skipped.push(...g.skipped);
+    if (g.draft) plans.push(toPlan(group, g.draft, g.estimatedIndexBytes));
+  }
+  plans.sort(comparePlans);
+  return { plans, outdated, skipped, mode: split ? "split-merge" : "leveled" };
+}
+
+/** Group the metas and plan every group. */
+export function planAll(metas: readonly BlockMetaWithMarks[], options: PlannerOptions = {}): PlanAllResult {
+  const opts = resolveOptions(options);
+  const groups = groupBlocks(metas, { replicaLabels: opts.replicaLabels });
+  const out: PlanAllResult = { groups: [], plans: [] };
+  for (const group of groups) {
+    const r = planGroup(group, opts);
+    out.groups.push({ group, ...r });
+    out.plans.push(...r.plans);
+  }
+  return out;
+}
+
+/** Split-and-merge settings for the group, or undefined to plan it leveled. */
+function splitMode(blocks: readonly GroupBlock[], opts: ResolvedOptions): { shardCount: number; splitGroups: number } | undefined {
+  let maxSeries = 0;
+  let maxIndex = 0;
+  let existingShards = 0;
+  for (const b of blocks) {
+    if (b.numSeries > maxSeries) maxSeries = b.numSeries;
+    if ((b.indexBytes ?? 0) > maxIndex) maxIndex = b.indexBytes!;
+    if (b.shardId) existingShards = Math.max(existingShards, parseShardLabelValue(b.shardId)?.count ?? 0);
+  }
+  const s = opts.split;
+  if (s) {
+    const noThreshold = s.minSeries === undefined && s.minIndexBytes === undefined;
+    const crossed = (s.minSeries !== undefined && maxSeries >= s.minSeries) || (s.minIndexBytes !== undefined && maxIndex >= s.minIndexBytes);
+    if (noThreshold || crossed || existingShards > 0) return { shardCount: s.shardCount, splitGroups: s.splitGroups ?? 1 };
+    return undefined;
+  }
+  // Sharded blocks (from Mimir, or from the index guard) must keep merging shard by shard.
+  return existingShards > 0 ? { shardCount: existingShards, splitGroups: 1 } : undefined;
+}
+
+function toPlan(group: Group, d: Draft, est: number | undefined): Plan {
+  const window = spanOf(d.blocks);
+  const shard = d.shardId ?? d.splitGroup ?? "";
+  const plan: Plan = {
+    id: `${groupId(group)}/${d.kind}/${d.range}/${window.minTime}-${window.maxTime}${shard ? `/${shard}` : ""}`,
+    tenant: group.tenant,
+    groupKey: group.key,
+    kind: d.kind,
+    window,
+    range: d.range,
+    level: maxLevel(d.blocks) + 1,
+    inputs: d.blocks.map((b) => b.ulid),
+    overlapping: anyOverlap(d.blocks),
+    labels: { ...group.labels },
+    resolution: group.resolution,
+    reason: d.reason,
+  };
+  if (d.shardCount !== undefined) plan.shardCount = d.shardCount;
+  if (d.splitGroup !== undefined) plan.splitGroup = d.splitGroup;
+  if (d.shardId !== undefined) plan.shardId = d.shardId;
+  if (est !== undefined) plan.estimatedIndexBytes = est;
+  return plan;
+}
+
+function comparePlans(a: Plan, b: Plan): number {
+  return (
+    a.range - b.range ||
+    a.window.minTime - b.window.minTime ||
+    KIND_ORDER[a.kind] - KIND_ORDER[b.kind] ||
+    compareStrings(a.shardId ?? a.splitGroup ?? "", b.shardId ?? b.splitGroup ?? "")
+  );
+}

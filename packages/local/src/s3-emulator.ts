@@ -1,0 +1,64 @@
+/**
+ * The local S3: fauxqs (an in-process SNS/SQS/S3 emulator) listening on 127.0.0.1,
+ * fronted by the conditional-write enforcing proxy. Clients use `endpoint`; `rawEndpoint`
+ * reaches fauxqs directly and exists only so tests can prove the proxy is needed.
+ */
+import { buildApp } from "fauxqs";
+import { ConditionalWriteProxy } from "./conditional-proxy.ts";
+
+export interface S3EmulatorOptions {
+  /** Buckets to create at start. */
+  buckets?: string[];
+  /** Port for the proxy (default: ephemeral). */
+  port?: number;
+}
+
+export interface S3Emulator {
+  /** Path-style endpoint with conditional writes enforced: give this to clients. */
+  readonly endpoint: string;
+  /** fauxqs itself (ignores If-Match / If-None-Match). */
+  readonly rawEndpoint: string;
+  readonly proxy: ConditionalWriteProxy;
+  /** Environment for a child process (CLI) to reach this emulator. */
+  env(): Record<string, string>;
+  createBucket(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Credentials the emulator accepts (it does not verify signatures). */
+export const EMULATOR_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" } as const;
+export const EMULATOR_REGION = "us-east-1";
+
+export async function startS3Emulator(opts: S3EmulatorOptions = {}): Promise<S3Emulator> {
+  const app = buildApp({ logger: false });
+  const rawEndpoint = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+  const proxy = new ConditionalWriteProxy(rawEndpoint);
+  let endpoint: string;
+  try {
+    endpoint = await proxy.start(opts.port ?? 0);
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  const createBucket = async (name: string) => {
+    const r = await fetch(`${rawEndpoint}/${encodeURIComponent(name)}`, { method: "PUT" });
+    if (!r.ok) throw new Error(`creating bucket ${name} on the emulator: HTTP ${r.status} ${await r.text()}`);
+  };
+  for (const b of opts.buckets ?? []) await createBucket(b);
+  return {
+    endpoint,
+    rawEndpoint,
+    proxy,
+    createBucket,
+    env: () => ({
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+      AWS_REGION: EMULATOR_REGION,
+    }),
+    async stop() {
+      await proxy.stop();
+      await app.close();
+    },
+  };
+}

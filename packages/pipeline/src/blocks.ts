@@ -1,0 +1,106 @@
+/**
+ * Pure rules over a tenant's block set, the basis of every idempotency check: which block
+ * already holds a plan's output, which downsampled block already exists, which blocks
+ * retention expires.
+ */
+import { createHash } from "node:crypto";
+import type { BlockMeta } from "@strata/tsdb";
+import type { PipelineConfig } from "./config.ts";
+import type { LiveBlock } from "./ports.ts";
+
+export function resolutionOf(meta: BlockMeta): number {
+  return meta.thanos?.downsample?.resolution ?? 0;
+}
+
+/** The level-1 blocks whose data this block holds (a level-1 block is its own source). */
+export function sourcesOf(meta: BlockMeta): readonly string[] {
+  const s = meta.compaction.sources;
+  return s && s.length > 0 ? s : [meta.ulid];
+}
+
+export function sameExternalLabels(a: BlockMeta, b: BlockMeta): boolean {
+  const la = a.thanos?.labels ?? {};
+  const lb = b.thanos?.labels ?? {};
+  const ka = Object.keys(la);
+  return ka.length === Object.keys(lb).length && ka.every((k) => lb[k] === la[k]);
+}
+
+/**
+ * A live block, other than the inputs, that already holds all of the inputs' data: same
+ * resolution and external labels, and its sources include every source of every input
+ * (Thanos' deduplication rule). Its existence means the plan already ran (or a larger plan
+ * superseded it), so the inputs only need their deletion marks.
+ */
+export function findCoveringBlock(live: readonly LiveBlock[], inputs: readonly BlockMeta[]): BlockMeta | undefined {
+  if (inputs.length === 0) return undefined;
+  const inputIds = new Set(inputs.map((m) => m.ulid));
+  const needed = new Set(inputs.flatMap((m) => sourcesOf(m)));
+  const ref = inputs[0];
+  for (const { meta, deletionTime } of live) {
+    if (deletionTime !== undefined || inputIds.has(meta.ulid)) continue;
+    if (resolutionOf(meta) !== resolutionOf(ref) || !sameExternalLabels(meta, ref)) continue;
+    const have = new Set(sourcesOf(meta));
+    if ([...needed].every((s) => have.has(s))) return meta;
+  }
+  return undefined;
+}
+
+/**
+ * Blocks whose data another live block already holds (same resolution and labels, sources a
+ * subset; of identical twins the smaller ULID stays). They arise when a compaction ran twice
+ * (a crash after the upload but before the index update) or two overlapping plans both ran;
+ * marking them for deletion is how those cases converge.
+ */
+export function redundantBlocks(live: readonly LiveBlock[]): { block: BlockMeta; coveredBy: BlockMeta }[] {
+  const active = live.filter((b) => b.deletionTime === undefined).map((b) => b.meta);
+  const bySource = new Map<string, BlockMeta[]>();
+  for (const m of active) for (const s of sourcesOf(m)) bySource.set(s, [...(bySource.get(s) ?? []), m]);
+  const out: { block: BlockMeta; coveredBy: BlockMeta }[] = [];
+  for (const a of active) {
+    const mine = sourcesOf(a);
+    for (const b of bySource.get(mine[0]) ?? []) {
+      if (b === a || resolutionOf(b) !== resolutionOf(a) || !sameExternalLabels(a, b)) continue;
+      const theirs = new Set(sourcesOf(b));
+      if (!mine.every((s) => theirs.has(s))) continue;
+      if (theirs.size > mine.length || b.ulid < a.ulid) {
+        out.push({ block: a, coveredBy: b });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** The downsampled twin of `source` at `resolution`, if one was already written. */
+export function findDownsampled(live: readonly LiveBlock[], source: BlockMeta, resolution: number): BlockMeta | undefined {
+  const want = sourcesOf(source);
+  for (const { meta } of live) {
+    if (resolutionOf(meta) !== resolution || !sameExternalLabels(meta, source)) continue;
+    if (meta.minTime !== source.minTime || meta.maxTime !== source.maxTime) continue;
+    const have = new Set(sourcesOf(meta));
+    if (want.every((s) => have.has(s))) return meta;
+  }
+  return undefined;
+}
+
+/** Blocks past their resolution's retention (0 = keep forever), not yet marked for deletion. */
+export function expiredBlocks(live: readonly LiveBlock[], nowMs: number, retention: PipelineConfig["retention"]): BlockMeta[] {
+  const out: BlockMeta[] = [];
+  for (const { meta, deletionTime } of live) {
+    if (deletionTime !== undefined) continue;
+    const keep = retention[resolutionOf(meta) as keyof typeof retention];
+    if (keep === undefined || keep === 0) continue;
+    if (meta.maxTime + keep < nowMs) out.push(meta);
+  }
+  return out;
+}
+
+/** A short, key-safe name for a compaction plan's lease: the same inputs give the same lease. */
+export function compactLeaseName(groupKey: string, blocks: readonly string[]): string {
+  const h = createHash("sha256").update(groupKey).update("\0").update([...blocks].sort().join(",")).digest("hex");
+  return `compact-${h.slice(0, 32)}`;
+}
+
+export function downsampleLeaseName(block: string, resolution: number): string {
+  return `downsample-${block}-${resolution}`;
+}

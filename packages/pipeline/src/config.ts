@@ -1,0 +1,57 @@
+/**
+ * Pipeline settings: retention per resolution, the delete delay, the partial-upload age and
+ * the job lease TTL. Lambda reads them from the environment (`configFromEnv`), tests and the
+ * local runtime pass them directly.
+ */
+import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "./messages.ts";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export interface PipelineConfig {
+  /** Milliseconds of data kept per resolution (keyed by resolution in ms); 0 keeps forever. */
+  retention: { [RESOLUTION_RAW]: number; [RESOLUTION_5M]: number; [RESOLUTION_1H]: number };
+  /** How long a block marked for deletion stays readable (store gateways and queries in flight). */
+  deleteDelayMs: number;
+  /** A block directory without meta.json untouched for this long is an abandoned upload. */
+  partialUploadAgeMs: number;
+  /** Must exceed the worker's timeout and stay well under the queue's visibility timeout. */
+  leaseTtlMs: number;
+}
+
+export const DEFAULT_CONFIG: PipelineConfig = {
+  retention: { [RESOLUTION_RAW]: 0, [RESOLUTION_5M]: 0, [RESOLUTION_1H]: 0 },
+  deleteDelayMs: 48 * HOUR, // Thanos' --delete-delay default
+  partialUploadAgeMs: 2 * DAY, // Thanos' PartialUploadThresholdAge
+  leaseTtlMs: 16 * MINUTE, // the 15-minute worker timeout plus a margin
+};
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: MINUTE, h: HOUR, d: DAY };
+
+/** "0", "90s", "15m", "48h", "30d" → milliseconds. */
+export function parseDuration(text: string, name: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m || (m[2] === undefined && m[1] !== "0")) {
+    throw new Error(`${name}: expected a duration like 0, 90s, 15m, 48h or 30d, found ${JSON.stringify(text)}`);
+  }
+  return Number(m[1]) * UNITS[m[2] ?? "ms"];
+}
+
+/**
+ * Settings from `STRATA_RETENTION_RAW`, `STRATA_RETENTION_5M`, `STRATA_RETENTION_1H`,
+ * `STRATA_DELETE_DELAY`, `STRATA_PARTIAL_UPLOAD_AGE`, `STRATA_LEASE_TTL`; unset ones keep defaults.
+ */
+export function configFromEnv(env: Record<string, string | undefined>): PipelineConfig {
+  const d = (name: string, fallback: number) => (env[name] === undefined || env[name] === "" ? fallback : parseDuration(env[name]!, name));
+  return {
+    retention: {
+      [RESOLUTION_RAW]: d("STRATA_RETENTION_RAW", DEFAULT_CONFIG.retention[RESOLUTION_RAW]),
+      [RESOLUTION_5M]: d("STRATA_RETENTION_5M", DEFAULT_CONFIG.retention[RESOLUTION_5M]),
+      [RESOLUTION_1H]: d("STRATA_RETENTION_1H", DEFAULT_CONFIG.retention[RESOLUTION_1H]),
+    },
+    deleteDelayMs: d("STRATA_DELETE_DELAY", DEFAULT_CONFIG.deleteDelayMs),
+    partialUploadAgeMs: d("STRATA_PARTIAL_UPLOAD_AGE", DEFAULT_CONFIG.partialUploadAgeMs),
+    leaseTtlMs: d("STRATA_LEASE_TTL", DEFAULT_CONFIG.leaseTtlMs),
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * compact: run one plan under its lease, index the output, then mark the inputs for deletion.
+ * The output's own upload event (its meta.json) verifies and indexes it again and re-plans its
+ * group, which is how the next level happens without any polling.
+ *
+ * Idempotency (at-least-once delivery, retries after a crash at any step, duplicate plans):
+ *  - Two workers on one plan: the lease (keyed by group and inputs) admits one; the other acks.
+ *  - Crash after the output was uploaded: the retry finds a live block whose sources include
+ *    every input's sources ("covering" block) and skips straight to the deletion marks, so
+ *    no second output is written and no sample is lost (the inputs stay until marked).
+ *  - Crash mid-upload: the output has no meta.json, so it is not live; the retry compacts
+ *    again under a new ULID and the cleanup job removes the partial directory later.
+ *  - Inputs changed since planning (one deleted or marked, none covering): the plan is stale;
+ *    re-plan the group instead of compacting a subset.
+ *  - Two overlapping plans that both ran (lease expired, or successive plannings): the larger
+ *    output covers the smaller one, which the next planning marks like any covered block.
+ *  - Marks are create-if-absent and index updates idempotent, so repeating them converges.
+ */
+import type { BlockMeta } from "@strata/tsdb";
+import { compactLeaseName, findCoveringBlock } from "../blocks.ts";
+import type { CompactJob } from "../messages.ts";
+import type { JobContext, JobResult } from "./context.ts";
+import { enqueue, markDeleted, withLease } from "./context.ts";
+
+export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobResult> {
+  const result = await withLease(ctx, job.tenant, compactLeaseName(job.groupKey, job.blocks), () => compactUnderLease(ctx, job));
+  return result ?? { status: "skipped", reason: "another worker holds the plan's lease" };
+}
+
+async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobResult> {
+  const { engines, index } = ctx.deps;
+  const live = await index.blocks(job.tenant);
+  const byId = new Map(live.map((b) => [b.meta.ulid, b]));
+  const inputs = job.blocks.map((id) => byId.get(id));
+  const present = inputs.filter((b) => b !== undefined);
+
+  let output: BlockMeta | undefined = findCoveringBlock(live, present.map((b) => b.meta));
+  if (output) {
+    ctx.log.info("compact-output-exists", { output: output.ulid });
+  } else {
+    if (present.length !== inputs.length || present.some((b) => b.deletionTime !== undefined)) {
+      const enqueued = await enqueue(ctx, [{ type: "plan", tenant: job.tenant, groupKey: job.groupKey }]);
+      return { status: "skipped", reason: "inputs changed since planning; re-planning the group", enqueued };
+    }
+    output = await engines.compact(job.tenant, job);
+    ctx.log.info("compacted", { output: output.ulid, inputs: job.blocks.length });
+  }
+
+  // Only after the output is uploaded and indexed may the inputs go.
+  await index.addBlock(job.tenant, output);
+  for (const b of present) {
+    if (b.deletionTime === undefined) await markDeleted(ctx, { tenant: job.tenant, block: b.meta.ulid }, `compacted into ${output.ulid}`);
+  }
+  return { status: "done" };
+}

@@ -1,0 +1,48 @@
+/**
+ * downsample: write the 5m (from raw) or 1h (from 5m) twin of one block under a lease, and
+ * index it. The source stays (retention applies per resolution); the output's own upload event
+ * verifies it and re-plans, which is how 5m blocks later get their 1h twin.
+ *
+ * Idempotency: the lease admits one worker per (block, resolution); a retry after the output
+ * was uploaded finds the twin (same time range, sources and labels) and only re-indexes it; a
+ * crash mid-upload leaves a partial directory for the cleanup job and the retry writes anew.
+ */
+import { downsampleLeaseName, findDownsampled, resolutionOf } from "../blocks.ts";
+import type { DownsampleJob } from "../messages.ts";
+import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "../messages.ts";
+import type { JobContext, JobResult } from "./context.ts";
+import { withLease } from "./context.ts";
+
+/** The resolution a block must have to be downsampled to `target`. */
+const SOURCE_RESOLUTION: Record<DownsampleJob["resolution"], number> = {
+  [RESOLUTION_5M]: RESOLUTION_RAW,
+  [RESOLUTION_1H]: RESOLUTION_5M,
+};
+
+export async function runDownsample(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
+  const result = await withLease(ctx, job.tenant, downsampleLeaseName(job.block, job.resolution), () => downsampleUnderLease(ctx, job));
+  return result ?? { status: "skipped", reason: "another worker holds the block's downsampling lease" };
+}
+
+async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
+  const { engines, index } = ctx.deps;
+  const live = await index.blocks(job.tenant);
+  const source = live.find((b) => b.meta.ulid === job.block);
+  if (!source) return { status: "skipped", reason: "block no longer exists" };
+  if (source.deletionTime !== undefined) return { status: "skipped", reason: "block is marked for deletion" };
+  const have = resolutionOf(source.meta);
+  if (have !== SOURCE_RESOLUTION[job.resolution]) {
+    // A producer bug, not a transient state: fail so the message ends in the DLQ for a person.
+    throw new Error(`downsample to ${job.resolution} ms needs a block at ${SOURCE_RESOLUTION[job.resolution]} ms; block ${job.block} is at ${have} ms`);
+  }
+
+  let output = findDownsampled(live, source.meta, job.resolution);
+  if (output) {
+    ctx.log.info("downsample-output-exists", { output: output.ulid });
+  } else {
+    output = await engines.downsample({ tenant: job.tenant, block: job.block }, job.resolution);
+    ctx.log.info("downsampled", { output: output.ulid, resolution: job.resolution });
+  }
+  await index.addBlock(job.tenant, output);
+  return { status: "done" };
+}

@@ -1,0 +1,24 @@
+/**
+ * retention: mark the tenant's blocks past their resolution's retention for deletion (the
+ * cleanup job deletes them after the delete delay). Without a tenant, fan out one job per tenant.
+ *
+ * Idempotency: expiry is a pure function of (block, now, settings) and only ever grows; blocks
+ * already marked are skipped and marks are create-if-absent.
+ */
+import { expiredBlocks } from "../blocks.ts";
+import type { RetentionJob } from "../messages.ts";
+import type { JobContext, JobResult } from "./context.ts";
+import { enqueue, markDeleted } from "./context.ts";
+
+export async function runRetention(ctx: JobContext, job: RetentionJob): Promise<JobResult> {
+  if (job.tenant === undefined) {
+    const tenants = await ctx.deps.storage.listTenants();
+    return { status: "done", enqueued: await enqueue(ctx, tenants.map((tenant) => ({ type: "retention" as const, tenant }))) };
+  }
+  const tenant = job.tenant;
+  const { index, clock, config } = ctx.deps;
+  const expired = expiredBlocks(await index.blocks(tenant), clock.now(), config.retention);
+  for (const meta of expired) await markDeleted(ctx, { tenant, block: meta.ulid }, "retention");
+  if (expired.length > 0) ctx.log.info("retention-marked", { blocks: expired.map((m) => m.ulid) });
+  return { status: "done" };
+}

@@ -1,0 +1,283 @@
+/**
+ * The queue's message contract. One SQS body is one of three things:
+ *  - an S3 event notification (`Records`), sent by the bucket's `notify` rule for
+ *    `ObjectCreated:*` on keys ending in `meta.json`;
+ *  - the `s3:TestEvent` S3 sends whenever the notification configuration changes;
+ *  - a Strata job: a discriminated union on `type`, with `version: 1`.
+ * Everything is validated here, at the edge; a bad body throws `MessageError`, which fails
+ * only its own record (partial batch response) and, after the queue's retries, lands in the DLQ.
+ */
+import { z } from "zod";
+import { isUlid, META_FILE } from "@strata/tsdb";
+
+export const JOB_MESSAGE_VERSION = 1;
+
+/**
+ * Blocks at the bucket root (`<ULID>/meta.json`, Thanos single-tenant layout) belong to this
+ * tenant: the empty prefix. No real tenant can collide with it.
+ */
+export const ROOT_TENANT = "";
+
+/** Thanos' downsampling resolutions in milliseconds: raw, 5 minutes, 1 hour. */
+export const RESOLUTION_RAW = 0;
+export const RESOLUTION_5M = 300_000;
+export const RESOLUTION_1H = 3_600_000;
+
+// --- shared field schemas ----------------------------------------------------------
+
+/** A canonical (upper-case) ULID: block directories are named exactly so. */
+export const BlockIdSchema = z
+  .string()
+  .refine((s) => isUlid(s) && s === s.toUpperCase(), { message: "not a canonical (upper-case) ULID" });
+
+/** Mimir's rule (no `/`, not `.` or `..`, at most 150 bytes); "" is the bucket-root tenant. */
+export const TenantSchema = z
+  .string()
+  .max(150, { message: "tenant longer than 150 characters" })
+  .refine((t) => !t.includes("/"), { message: "tenant must not contain '/'" })
+  .refine((t) => t !== "." && t !== "..", { message: "tenant must not be '.' or '..'" });
+
+/** Target resolution of a downsampling job (raw is not a target). */
+export const DownsampleResolutionSchema = z.union([z.literal(RESOLUTION_5M), z.literal(RESOLUTION_1H)], {
+  error: `resolution must be ${RESOLUTION_5M} (5m) or ${RESOLUTION_1H} (1h) milliseconds`,
+});
+
+// --- Strata job messages -----------------------------------------------------------
+
+const version = z.literal(JOB_MESSAGE_VERSION);
+/** Optional correlation id (for example set by `strata replay`); logs fall back to the SQS message id. */
+const id = z.string().min(1).max(200).optional();
+
+export const VerifyJobSchema = z.strictObject({ version, id, type: z.literal("verify"), tenant: TenantSchema, block: BlockIdSchema });
+
+export const CompactJobSchema = z.strictObject({
+  version,
+  id,
+  type: z.literal("compact"),
+  tenant: TenantSchema,
+  groupKey: z.string().min(1),
+  /** The plan's input blocks: the lease key and the idempotency check are derived from them. */
+  blocks: z
+    .array(BlockIdSchema)
+    .min(1)
+    .refine((b) => new Set(b).size === b.length, { message: "input blocks must be distinct" }),
+  /** The planner's plan, opaque to the pipeline (the compaction engine validates it). */
+  plan: z.record(z.string(), z.unknown()),
+});
+
+export const DownsampleJobSchema = z.strictObject({
+  version,
+  id,
+  type: z.literal("downsample"),
+  tenant: TenantSchema,
+  block: BlockIdSchema,
+  resolution: DownsampleResolutionSchema,
+});
+
+/** Run the planner for one group, or for every group of the tenant. */
+export const PlanJobSchema = z.strictObject({ version, id, type: z.literal("plan"), tenant: TenantSchema, groupKey: z.string().min(1).optional() });
+
+/** Apply retention; without a tenant, fan out one retention job per tenant. */
+export const RetentionJobSchema = z.strictObject({ version, id, type: z.literal("retention"), tenant: TenantSchema.optional() });
+
+/** Delete blocks past the delete delay and mark stale partial uploads; without a tenant, fan out. */
+export const CleanupJobSchema = z.strictObject({ version, id, type: z.literal("cleanup"), tenant: TenantSchema.optional() });
+
+/** Rebuild the tenant's bucket index from a listing, then re-plan it (catches missed events). */
+export const IndexSyncJobSchema = z.strictObject({ version, id, type: z.literal("index-sync"), tenant: TenantSchema });
+
+export const JobSchema = z.discriminatedUnion("type", [
+  VerifyJobSchema,
+  CompactJobSchema,
+  DownsampleJobSchema,
+  PlanJobSchema,
+  RetentionJobSchema,
+  CleanupJobSchema,
+  IndexSyncJobSchema,
+]);
+
+export type VerifyJob = z.infer<typeof VerifyJobSchema>;
+export type CompactJob = z.infer<typeof CompactJobSchema>;
+export type DownsampleJob = z.infer<typeof DownsampleJobSchema>;
+export type PlanJob = z.infer<typeof PlanJobSchema>;
+export type RetentionJob = z.infer<typeof RetentionJobSchema>;
+export type CleanupJob = z.infer<typeof CleanupJobSchema>;
+export type IndexSyncJob = z.infer<typeof IndexSyncJobSchema>;
+export type Job = z.infer<typeof JobSchema>;
+export type JobType = Job["type"];
+export type DownsampleResolution = z.infer<typeof DownsampleResolutionSchema>;
+
+export const JOB_TYPES: readonly JobType[] = ["verify", "compact", "downsample", "plan", "retention", "cleanup", "index-sync"];
+
+// --- S3 event notifications --------------------------------------------------------
+
+// Loose objects: S3 adds fields over time (eventVersion 2.1 → 2.3); only what we use is checked.
+const S3EventRecordSchema = z.looseObject({
+  eventSource: z.literal("aws:s3"),
+  eventName: z.string().min(1),
+  eventTime: z.string().min(1),
+  awsRegion: z.string().optional(),
+  s3: z.looseObject({
+    configurationId: z.string().optional(),
+    bucket: z.looseObject({ name: z.string().min(1) }),
+    object: z.looseObject({
+      key: z.string().min(1),
+      size: z.number().int().nonnegative().optional(),
+      eTag: z.string().optional(),
+      versionId: z.string().optional(),
+      sequencer: z.string().optional(),
+    }),
+  }),
+});
+
+const S3EventSchema = z.looseObject({ Records: z.array(S3EventRecordSchema).min(1, { message: "no records" }) });
+
+const S3TestEventSchema = z.looseObject({
+  Service: z.literal("Amazon S3"),
+  Event: z.literal("s3:TestEvent"),
+  Bucket: z.string(),
+  Time: z.string().optional(),
+});
+
+/** A completed block upload: its `meta.json` was created. */
+export interface BlockUpload {
+  tenant: string;
+  block: string;
+  bucket: string;
+  /** The decoded object key. */
+  key: string;
+  eventName: string;
+  eventTime: string;
+  eTag?: string;
+  sequencer?: string;
+}
+
+/** A well-formed record that is not a block upload (acknowledged, logged, not retried). */
+export interface IgnoredRecord {
+  bucket: string;
+  key: string;
+  eventName: string;
+  reason: string;
+}
+
+export type ParsedMessage =
+  | { kind: "s3"; records: BlockUpload[]; ignored: IgnoredRecord[] }
+  | { kind: "test-event"; bucket: string }
+  | { kind: "job"; job: Job };
+
+export interface MessageIssue {
+  /** Dotted path into the body, e.g. `Records.0.s3.object.key`; "" for the body itself. */
+  path: string;
+  message: string;
+}
+
+/** A queue body that cannot be processed as it is: retrying will not help, the DLQ will keep it. */
+export class MessageError extends Error {
+  override readonly name = "MessageError";
+  readonly issues: readonly MessageIssue[];
+  constructor(summary: string, issues: readonly MessageIssue[] = []) {
+    const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+    super(detail ? `${summary}: ${detail}` : summary);
+    this.issues = issues;
+  }
+}
+
+/** S3 URL-encodes keys in notifications, with `+` for a space. */
+export function decodeS3Key(raw: string): string {
+  return decodeURIComponent(raw.replace(/\+/g, " "));
+}
+
+/**
+ * The block a key names, if it is `<tenant>/<ULID>/meta.json` or `<ULID>/meta.json`;
+ * otherwise the reason it is not.
+ */
+export function blockOfMetaKey(key: string): { tenant: string; block: string } | { reason: string } {
+  const parts = key.split("/");
+  if (parts[parts.length - 1] !== META_FILE) return { reason: `not a ${META_FILE}` };
+  if (parts.length !== 2 && parts.length !== 3) return { reason: `expected <tenant>/<ULID>/${META_FILE} or <ULID>/${META_FILE}` };
+  const block = parts[parts.length - 2];
+  if (!BlockIdSchema.safeParse(block).success) return { reason: `directory "${block}" is not a canonical ULID` };
+  const tenant = parts.length === 3 ? parts[0] : ROOT_TENANT;
+  if (parts.length === 3) {
+    const t = TenantSchema.safeParse(tenant);
+    if (!t.success || tenant === "") return { reason: `"${tenant}" is not a valid tenant` };
+  }
+  return { tenant, block };
+}
+
+/** Parse one SQS message body. Throws `MessageError` naming every problem and where it is. */
+export function parseQueueBody(body: string): ParsedMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (e) {
+    throw new MessageError(`body is not JSON (${(e as Error).message}); it starts ${JSON.stringify(body.slice(0, 60))}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new MessageError(`body must be a JSON object, found ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`);
+  }
+  const obj = value as Record<string, unknown>;
+  if ("Records" in obj) return parseS3Event(obj);
+  if (obj.Event === "s3:TestEvent") {
+    const t = S3TestEventSchema.safeParse(obj);
+    if (!t.success) throw new MessageError("invalid s3:TestEvent", zodIssues(t.error));
+    return { kind: "test-event", bucket: t.data.Bucket };
+  }
+  if ("type" in obj || "version" in obj) return { kind: "job", job: parseJob(obj) };
+  throw new MessageError(
+    `unrecognised message: expected an S3 event notification (Records), an s3:TestEvent, or a Strata job ({version, type, …}); found keys [${Object.keys(obj).join(", ")}]`,
+  );
+}
+
+/** Validate a job object (already JSON-decoded). */
+export function parseJob(value: unknown): Job {
+  const obj = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+  if (obj.version !== JOB_MESSAGE_VERSION) {
+    throw new MessageError(`unsupported job message version ${JSON.stringify(obj.version)}: this worker reads version ${JOB_MESSAGE_VERSION}`);
+  }
+  if (typeof obj.type !== "string" || !(JOB_TYPES as readonly string[]).includes(obj.type)) {
+    throw new MessageError(`unknown job type ${JSON.stringify(obj.type)}: expected one of ${JOB_TYPES.join(", ")}`);
+  }
+  const r = JobSchema.safeParse(obj);
+  if (!r.success) throw new MessageError(`invalid ${obj.type} job`, zodIssues(r.error));
+  return r.data;
+}
+
+/** The body a producer sends: validated, so no invalid job ever reaches the queue. */
+export function encodeJob(job: Job): string {
+  return JSON.stringify(parseJob(job));
+}
+
+function parseS3Event(obj: Record<string, unknown>): ParsedMessage {
+  const r = S3EventSchema.safeParse(obj);
+  if (!r.success) throw new MessageError("invalid S3 event notification", zodIssues(r.error));
+  const records: BlockUpload[] = [];
+  const ignored: IgnoredRecord[] = [];
+  r.data.Records.forEach((rec, i) => {
+    const bucket = rec.s3.bucket.name;
+    let key: string;
+    try {
+      key = decodeS3Key(rec.s3.object.key);
+    } catch {
+      throw new MessageError("invalid S3 event notification", [
+        { path: `Records.${i}.s3.object.key`, message: `not a URL-encoded key: ${JSON.stringify(rec.s3.object.key)}` },
+      ]);
+    }
+    const base = { bucket, key, eventName: rec.eventName };
+    if (!rec.eventName.startsWith("ObjectCreated:")) {
+      ignored.push({ ...base, reason: "not an ObjectCreated event" });
+      return;
+    }
+    const b = blockOfMetaKey(key);
+    if ("reason" in b) {
+      ignored.push({ ...base, reason: b.reason });
+      return;
+    }
+    records.push({ ...base, ...b, eventTime: rec.eventTime, eTag: rec.s3.object.eTag, sequencer: rec.s3.object.sequencer });
+  });
+  return { kind: "s3", records, ignored };
+}
+
+function zodIssues(error: z.ZodError): MessageIssue[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+}

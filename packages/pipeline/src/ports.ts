@@ -1,0 +1,151 @@
+/**
+ * What the worker needs from the world, as small interfaces. Lambda binds them to S3, SQS and
+ * Powertools (functions/adapters.ts), the local runtime to the emulator, tests to in-memory
+ * fakes. The engine and storage members are bound to @strata/verify, @strata/compact,
+ * @strata/downsample and @strata/bucket; the pipeline itself only orchestrates.
+ */
+import type { BlockMeta, BlockSource, DeletionMark, NoCompactMark } from "@strata/tsdb";
+import type { PipelineConfig } from "./config.ts";
+import type { CompactJob, DownsampleResolution, Job } from "./messages.ts";
+
+export interface BlockRef {
+  tenant: string;
+  block: string;
+}
+
+export interface JobQueue {
+  /** Enqueue one job (validated by the adapter with `encodeJob`). */
+  send(job: Job): Promise<void>;
+}
+
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+export type LogFields = Record<string, unknown>;
+
+/** Structured logging: one JSON line per event, carrying the bound fields (tenant, block, job id). */
+export interface Logger {
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line. */
+  child(fields: LogFields): Logger;
+}
+
+export interface Metrics {
+  count(name: string, value?: number): void;
+}
+
+/** An indexed (so verified) block whose meta.json still exists, with the markers next to it. */
+export interface LiveBlock {
+  meta: BlockMeta;
+  /** Unix seconds, when the block carries a deletion mark. */
+  deletionTime?: number;
+  noCompact?: NoCompactMark;
+}
+
+/** One block directory as a listing sees it (for cleanup). */
+export interface BlockListing {
+  block: string;
+  hasMeta: boolean;
+  /** Milliseconds since the epoch: the newest object under the directory. */
+  lastModified: number;
+  /** Unix seconds, when a deletion mark exists. */
+  deletionTime?: number;
+}
+
+export interface Storage {
+  /** The block's files for reading in place (ranged GETs). */
+  openBlock(ref: BlockRef): Promise<BlockSource>;
+  /** Undefined when meta.json does not exist (deleted, or not yet uploaded). */
+  readMeta(ref: BlockRef): Promise<BlockMeta | undefined>;
+  readMarkers(ref: BlockRef): Promise<{ deletion?: DeletionMark; noCompact?: NoCompactMark }>;
+  listBlocks(tenant: string): Promise<BlockListing[]>;
+  listTenants(): Promise<string[]>;
+  /** Create-if-absent: an existing mark is kept, so a retry never moves its time. */
+  markNoCompact(ref: BlockRef, mark: NoCompactMark): Promise<void>;
+  /** Create-if-absent, as above (the delete delay counts from the first mark). */
+  markForDeletion(ref: BlockRef, mark: DeletionMark): Promise<void>;
+  /** Write (or overwrite) a report object next to the block. */
+  putReport(ref: BlockRef, name: string, body: string): Promise<void>;
+  /** meta.json first (the block turns partial), the deletion mark last; missing objects are fine. */
+  deleteBlock(ref: BlockRef): Promise<void>;
+}
+
+/** The tenant's bucket index; every update is a compare-and-swap, safe under concurrent writers. */
+export interface BucketIndex {
+  /**
+   * The tenant's indexed blocks with their full meta.json (the index entry lacks sources and
+   * labels; metas are immutable, so a binding may cache them) and markers. Only verified blocks
+   * are ever indexed, so planning and retention never see an unverified or quarantined block.
+   */
+  blocks(tenant: string): Promise<LiveBlock[]>;
+  /** Add or replace the block (idempotent). */
+  addBlock(tenant: string, meta: BlockMeta): Promise<void>;
+  /** Record a deletion mark (idempotent). */
+  markDeleted(tenant: string, block: string, deletionTime: number): Promise<void>;
+  /** Drop a deleted block and its mark (idempotent). */
+  removeBlock(tenant: string, block: string): Promise<void>;
+  /** Rebuild from a listing of the bucket. */
+  rebuild(tenant: string): Promise<void>;
+}
+
+export interface Lease {
+  release(): Promise<void>;
+}
+
+export interface Leases {
+  /**
+   * Take the tenant's lease called `name` (a short token safe in an object key); undefined
+   * when another owner holds it unexpired.
+   */
+  acquire(tenant: string, name: string, ttlMs: number): Promise<Lease | undefined>;
+}
+
+export type VerifyOutcome = { ok: true; meta: BlockMeta } | { ok: false; reason: string; report: string };
+
+export interface PlannedCompaction {
+  groupKey: string;
+  blocks: string[];
+  plan: Record<string, unknown>;
+}
+
+export interface PlannedDownsample {
+  block: string;
+  resolution: DownsampleResolution;
+}
+
+export interface PlanOutcome {
+  /** Independent plans: no block appears in two of them. */
+  compactions: PlannedCompaction[];
+  downsamples: PlannedDownsample[];
+}
+
+export interface Engines {
+  verify(source: BlockSource, ref: BlockRef): Promise<VerifyOutcome>;
+  /** The compaction group a block belongs to (resolution and external labels). */
+  groupKey(meta: BlockMeta): string;
+  /**
+   * Plans over the tenant's live blocks (blocks with a deletion mark are already filtered
+   * out; no-compact ones are passed so that they can still be downsampled).
+   */
+  plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string): Promise<PlanOutcome>;
+  /** Run a plan; the output is fully uploaded (meta.json last) when this resolves. */
+  compact(tenant: string, job: CompactJob): Promise<BlockMeta>;
+  /** Downsample one block; the output is fully uploaded (meta.json last) when this resolves. */
+  downsample(ref: BlockRef, resolution: DownsampleResolution): Promise<BlockMeta>;
+}
+
+export interface WorkerDeps {
+  storage: Storage;
+  index: BucketIndex;
+  leases: Leases;
+  engines: Engines;
+  queue: JobQueue;
+  clock: Clock;
+  log: Logger;
+  metrics?: Metrics;
+  config: PipelineConfig;
+}

@@ -1,0 +1,105 @@
+/**
+ * The worker's record handler: parse one queue body, dispatch to its job, log one line per
+ * job. It throws when the record must be retried (a bad body, a failed job); the Lambda shell
+ * (functions/worker.ts) turns that into this record's entry in `batchItemFailures`, so a
+ * failure never takes the rest of its batch with it.
+ */
+import type { Job } from "./messages.ts";
+import { JOB_MESSAGE_VERSION, MessageError, parseQueueBody } from "./messages.ts";
+import type { LogFields, WorkerDeps } from "./ports.ts";
+import type { JobContext, JobResult } from "./jobs/context.ts";
+import { runCleanup } from "./jobs/cleanup.ts";
+import { runCompact } from "./jobs/compact.ts";
+import { runDownsample } from "./jobs/downsample.ts";
+import { runIndexSync } from "./jobs/index-sync.ts";
+import { runPlan } from "./jobs/plan.ts";
+import { runRetention } from "./jobs/retention.ts";
+import { runVerify } from "./jobs/verify.ts";
+
+/** Where a record came from, for log correlation and retry awareness. */
+export interface RecordMeta {
+  messageId?: string;
+  /** SQS ApproximateReceiveCount: 1 on the first delivery. */
+  receiveCount?: number;
+}
+
+export interface RecordOutcome {
+  kind: "s3" | "test-event" | "job";
+  results: JobResult[];
+}
+
+export async function handleRecord(body: string, deps: WorkerDeps, meta: RecordMeta = {}): Promise<RecordOutcome> {
+  const log = deps.log.child(compact({ messageId: meta.messageId, receiveCount: meta.receiveCount }));
+  let parsed;
+  try {
+    parsed = parseQueueBody(body);
+  } catch (e) {
+    if (e instanceof MessageError) {
+      log.error("message-invalid", { error: e.message, issues: e.issues });
+      deps.metrics?.count("message.invalid");
+    }
+    throw e;
+  }
+
+  switch (parsed.kind) {
+    case "test-event":
+      // Sent by S3 on every notification configuration change (each deploy touching notify).
+      log.info("s3-test-event-ignored", { bucket: parsed.bucket });
+      return { kind: "test-event", results: [] };
+    case "s3": {
+      for (const r of parsed.ignored) log.info("s3-record-ignored", { bucket: r.bucket, key: r.key, eventName: r.eventName, reason: r.reason });
+      const results: JobResult[] = [];
+      // Records run in order; a failure fails the message, and the retry repeats the earlier
+      // records harmlessly (verify is idempotent).
+      for (const [i, r] of parsed.records.entries()) {
+        const job: Job = { version: JOB_MESSAGE_VERSION, type: "verify", tenant: r.tenant, block: r.block };
+        const jobId = parsed.records.length > 1 ? `${meta.messageId ?? "s3"}#${i}` : (meta.messageId ?? "s3");
+        results.push(await runJob(job, jobId, deps, log.child({ key: r.key, eTag: r.eTag, sequencer: r.sequencer })));
+      }
+      return { kind: "s3", results };
+    }
+    case "job":
+      return { kind: "job", results: [await runJob(parsed.job, parsed.job.id ?? meta.messageId ?? "job", deps, log)] };
+  }
+}
+
+/** Run one job with its log context bound; logs and counts the outcome, rethrows failures. */
+export async function runJob(job: Job, jobId: string, deps: WorkerDeps, parentLog = deps.log): Promise<JobResult> {
+  const log = parentLog.child(compact({ jobId, job: job.type, tenant: job.tenant, block: "block" in job ? job.block : undefined }));
+  const ctx: JobContext = { deps, log, jobId };
+  const started = deps.clock.now();
+  try {
+    const result = await dispatch(ctx, job);
+    log.info("job-" + result.status, compact({ reason: result.reason, enqueued: result.enqueued, durationMs: deps.clock.now() - started }));
+    deps.metrics?.count(`job.${job.type}.${result.status}`);
+    return result;
+  } catch (e) {
+    log.error("job-failed", { error: e instanceof Error ? e.message : String(e), durationMs: deps.clock.now() - started });
+    deps.metrics?.count(`job.${job.type}.failed`);
+    throw e;
+  }
+}
+
+function dispatch(ctx: JobContext, job: Job): Promise<JobResult> {
+  switch (job.type) {
+    case "verify":
+      return runVerify(ctx, job);
+    case "compact":
+      return runCompact(ctx, job);
+    case "downsample":
+      return runDownsample(ctx, job);
+    case "plan":
+      return runPlan(ctx, job);
+    case "retention":
+      return runRetention(ctx, job);
+    case "cleanup":
+      return runCleanup(ctx, job);
+    case "index-sync":
+      return runIndexSync(ctx, job);
+  }
+}
+
+/** Drop undefined fields so log lines carry only what is known. */
+function compact(fields: LogFields): LogFields {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}

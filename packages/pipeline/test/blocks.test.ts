@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { expiredBlocks, findCoveringBlock, findDownsampled, redundantBlocks, type LiveBlock } from "@strata/pipeline";
+import { T0, meta, twoHourBlock } from "./fakes.ts";
+
+const live = (...metas: ReturnType<typeof meta>[]): LiveBlock[] => metas.map((m) => ({ meta: m }));
+
+describe("block-set rules", () => {
+  const [a, b, c] = [0, 1, 2].map((i) => twoHourBlock(i));
+  const ab = meta({ minTime: a.minTime, maxTime: b.maxTime, level: 2, sources: [a.ulid, b.ulid] });
+  const abc = meta({ minTime: a.minTime, maxTime: c.maxTime, level: 2, sources: [a.ulid, b.ulid, c.ulid] });
+
+  it("finds the block covering a plan's inputs, only with equal labels and resolution", () => {
+    expect(findCoveringBlock(live(a, b, ab), [a, b])?.ulid).toBe(ab.ulid);
+    expect(findCoveringBlock(live(a, b, c, ab), [a, b, c])).toBeUndefined();
+    const otherLabels = meta({ ...ab, ulid: undefined, sources: [a.ulid, b.ulid], labels: { cluster: "b" } });
+    expect(findCoveringBlock(live(a, b, otherLabels), [a, b])).toBeUndefined();
+    const downsampled = meta({ ...ab, ulid: undefined, sources: [a.ulid, b.ulid], resolution: 300_000 });
+    expect(findCoveringBlock(live(a, b, downsampled), [a, b])).toBeUndefined();
+    expect(findCoveringBlock([{ meta: ab, deletionTime: 1 }, ...live(a, b)], [a, b])).toBeUndefined();
+  });
+
+  it("marks blocks covered by another, and exactly one of identical twins", () => {
+    const twin = meta({ ...ab, ulid: undefined, sources: [a.ulid, b.ulid] });
+    const r = redundantBlocks(live(a, b, c, ab, twin, abc));
+    // Everything but abc is covered; each by a block holding all of its sources.
+    expect(r.map((x) => x.block.ulid).sort()).toEqual([a, b, c, ab, twin].map((m) => m.ulid).sort());
+    for (const { block, coveredBy } of r) {
+      expect(coveredBy.ulid).not.toBe(block.ulid);
+      expect(block.compaction.sources!.every((s) => coveredBy.compaction.sources!.includes(s))).toBe(true);
+    }
+    expect(redundantBlocks(live(a, b, c))).toEqual([]);
+    const keep = ab.ulid < twin.ulid ? ab : twin;
+    expect(redundantBlocks(live(ab, twin)).map((x) => [x.block.ulid, x.coveredBy.ulid])).toEqual([[keep === ab ? twin.ulid : ab.ulid, keep.ulid]]);
+  });
+
+  it("finds a block's downsampled twin", () => {
+    const twin5m = meta({ ...abc, ulid: undefined, sources: [a.ulid, b.ulid, c.ulid], resolution: 300_000 });
+    expect(findDownsampled(live(abc, twin5m), abc, 300_000)?.ulid).toBe(twin5m.ulid);
+    expect(findDownsampled(live(abc, twin5m), abc, 3_600_000)).toBeUndefined();
+    expect(findDownsampled(live(abc, twin5m), ab, 300_000)).toBeUndefined();
+  });
+
+  it("expires blocks per resolution; 0 keeps forever", () => {
+    const now = T0 + 10 * 24 * 3_600_000;
+    const raw = twoHourBlock(0);
+    const fiveMin = meta({ minTime: T0, maxTime: T0 + 7_200_000, resolution: 300_000 });
+    const retention = { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 };
+    expect(expiredBlocks(live(raw, fiveMin), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
+    expect(expiredBlocks([{ meta: raw, deletionTime: 5 }], now, retention)).toEqual([]);
+  });
+});

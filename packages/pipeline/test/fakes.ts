@@ -1,0 +1,398 @@
+/**
+ * In-memory implementations of the pipeline's own ports (not of any SDK): a bucket with
+ * markers, an index and leases; engines whose behaviour a test scripts; a recording queue, a
+ * settable clock and a capturing logger. Enough to run every job end to end.
+ */
+import { createHash } from "node:crypto";
+import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { MemoryBlock, newUlid, type BlockMeta, type BlockSource, type DeletionMark, type NoCompactMark } from "@strata/tsdb";
+import {
+  DEFAULT_CONFIG,
+  encodeJob,
+  jsonLogger,
+  type BlockListing,
+  type BlockRef,
+  type BucketIndex,
+  type CompactJob,
+  type DownsampleResolution,
+  type Engines,
+  type Job,
+  type Lease,
+  type Leases,
+  type LiveBlock,
+  type PipelineConfig,
+  type PlanOutcome,
+  type Storage,
+  type VerifyOutcome,
+  type WorkerDeps,
+} from "@strata/pipeline";
+
+const HOUR = 3_600_000;
+export const T0 = Date.UTC(2026, 0, 1);
+
+let seq = 0;
+/** A distinct, time-ordered canonical ULID. */
+export function ulid(timeMs = T0): string {
+  const r = new Uint8Array(10);
+  new DataView(r.buffer).setUint32(6, ++seq);
+  return newUlid(timeMs, r);
+}
+
+export function meta(opts: {
+  ulid?: string;
+  minTime: number;
+  maxTime: number;
+  level?: number;
+  sources?: string[];
+  resolution?: number;
+  labels?: Record<string, string>;
+}): BlockMeta {
+  const id = opts.ulid ?? ulid(opts.minTime);
+  return {
+    ulid: id,
+    minTime: opts.minTime,
+    maxTime: opts.maxTime,
+    stats: { numSamples: 100n },
+    compaction: { level: opts.level ?? 1, sources: opts.sources ?? [id] },
+    version: 1,
+    thanos: { labels: opts.labels ?? { cluster: "a" }, downsample: { resolution: opts.resolution ?? 0 }, source: "test" },
+  };
+}
+
+/** A 2h level-1 block starting `i` hours after T0. */
+export function twoHourBlock(i: number, labels?: Record<string, string>): BlockMeta {
+  return meta({ minTime: T0 + 2 * i * HOUR, maxTime: T0 + 2 * (i + 1) * HOUR, labels });
+}
+
+interface StoredBlock {
+  meta?: BlockMeta;
+  deletion?: DeletionMark;
+  noCompact?: NoCompactMark;
+  reports: Map<string, string>;
+  lastModified: number;
+}
+
+export class FakeBucket implements Storage, BucketIndex, Leases {
+  readonly dirs = new Map<string, StoredBlock>();
+  readonly index = new Map<string, Map<string, { meta: BlockMeta; deletionTime?: number }>>();
+  readonly leases = new Map<string, string>();
+  readonly rebuilt: string[] = [];
+  readonly deleted: string[] = [];
+  /** Make the next N calls of a method throw (fault injection). */
+  readonly faults = new Map<string, number>();
+
+  private readonly clock: { now(): number };
+  constructor(clock: { now(): number }) {
+    this.clock = clock;
+  }
+
+  private key(ref: BlockRef): string {
+    return ref.tenant ? `${ref.tenant}/${ref.block}` : ref.block;
+  }
+  private fault(name: string): void {
+    const n = this.faults.get(name) ?? 0;
+    if (n > 0) {
+      this.faults.set(name, n - 1);
+      throw new Error(`injected fault in ${name}`);
+    }
+  }
+  private dir(ref: BlockRef): StoredBlock {
+    let b = this.dirs.get(this.key(ref));
+    if (!b) this.dirs.set(this.key(ref), (b = { reports: new Map(), lastModified: this.clock.now() }));
+    return b;
+  }
+
+  /** Upload a complete block (meta.json last). */
+  upload(tenant: string, m: BlockMeta): BlockRef {
+    const ref = { tenant, block: m.ulid };
+    this.dir(ref).meta = m;
+    return ref;
+  }
+  /** A block uploaded and already verified (indexed). */
+  async uploadIndexed(tenant: string, m: BlockMeta): Promise<BlockRef> {
+    const ref = this.upload(tenant, m);
+    await this.addBlock(tenant, m);
+    return ref;
+  }
+  /** An upload that never wrote meta.json. */
+  partial(tenant: string, block: string, lastModified: number): void {
+    this.dirs.set(this.key({ tenant, block }), { reports: new Map(), lastModified });
+  }
+  get(ref: BlockRef): StoredBlock | undefined {
+    return this.dirs.get(this.key(ref));
+  }
+  indexed(tenant: string): string[] {
+    return [...(this.index.get(tenant)?.keys() ?? [])].sort();
+  }
+  /** Indexed blocks without a deletion mark in the index: what a store gateway would query. */
+  queryable(tenant: string): string[] {
+    return [...(this.index.get(tenant) ?? [])].filter(([, e]) => e.deletionTime === undefined).map(([k]) => k).sort();
+  }
+  /** The whole state, for "nothing changed" comparisons. */
+  snapshot(): string {
+    return JSON.stringify([[...this.dirs], [...this.index].map(([t, m]) => [t, [...m]])], (_k, v) =>
+      typeof v === "bigint" ? v.toString() : v instanceof Map ? [...v] : v,
+    );
+  }
+
+  // Storage
+  async openBlock(ref: BlockRef): Promise<BlockSource> {
+    if (!this.get(ref)?.meta) throw new Error(`no block ${this.key(ref)}`);
+    return new MemoryBlock(this.key(ref));
+  }
+  async readMeta(ref: BlockRef) {
+    return this.get(ref)?.meta;
+  }
+  async readMarkers(ref: BlockRef) {
+    const b = this.get(ref);
+    return { deletion: b?.deletion, noCompact: b?.noCompact };
+  }
+  async listBlocks(tenant: string): Promise<BlockListing[]> {
+    return [...this.dirs]
+      .filter(([k]) => this.tenantOf(k) === tenant)
+      .map(([k, b]) => ({ block: k.split("/").pop()!, hasMeta: !!b.meta, lastModified: b.lastModified, deletionTime: b.deletion?.deletion_time }));
+  }
+  async listTenants() {
+    return [...new Set([...this.dirs.keys()].map((k) => this.tenantOf(k)))].sort();
+  }
+  async markNoCompact(ref: BlockRef, mark: NoCompactMark) {
+    this.dir(ref).noCompact ??= mark;
+  }
+  async markForDeletion(ref: BlockRef, mark: DeletionMark) {
+    this.fault("markForDeletion");
+    this.dir(ref).deletion ??= mark;
+  }
+  async putReport(ref: BlockRef, name: string, body: string) {
+    this.dir(ref).reports.set(name, body);
+  }
+  async deleteBlock(ref: BlockRef) {
+    this.dirs.delete(this.key(ref));
+    this.deleted.push(this.key(ref));
+  }
+  private tenantOf(key: string): string {
+    const parts = key.split("/");
+    return parts.length === 2 ? parts[0] : "";
+  }
+
+  // BucketIndex
+  private tenantIndex(tenant: string) {
+    let t = this.index.get(tenant);
+    if (!t) this.index.set(tenant, (t = new Map()));
+    return t;
+  }
+  async blocks(tenant: string): Promise<LiveBlock[]> {
+    const out: LiveBlock[] = [];
+    for (const id of this.index.get(tenant)?.keys() ?? []) {
+      const b = this.get({ tenant, block: id });
+      if (b?.meta) out.push({ meta: b.meta, deletionTime: b.deletion?.deletion_time, noCompact: b.noCompact });
+    }
+    return out;
+  }
+  async addBlock(tenant: string, m: BlockMeta) {
+    this.fault("addBlock");
+    const t = this.tenantIndex(tenant);
+    t.set(m.ulid, { meta: m, deletionTime: t.get(m.ulid)?.deletionTime });
+  }
+  async markDeleted(tenant: string, block: string, deletionTime: number) {
+    const e = this.tenantIndex(tenant).get(block);
+    if (e) e.deletionTime = deletionTime;
+  }
+  async removeBlock(tenant: string, block: string) {
+    this.tenantIndex(tenant).delete(block);
+  }
+  async rebuild(tenant: string) {
+    this.rebuilt.push(tenant);
+  }
+
+  // Leases
+  async acquire(tenant: string, name: string): Promise<Lease | undefined> {
+    const key = `${tenant}/${name}`;
+    if (this.leases.has(key)) return undefined;
+    this.leases.set(key, "me");
+    return { release: async () => void this.leases.delete(key) };
+  }
+}
+
+/** Engines whose results a test scripts; calls are recorded. */
+export class FakeEngines implements Engines {
+  readonly calls: string[] = [];
+  /** Blocks (ULIDs) the verifier rejects, with the reason. */
+  readonly broken = new Map<string, string>();
+  /** Blocks whose verification throws (an engine crash). */
+  readonly crashing = new Set<string>();
+  /** What the next plan() returns (then reset), or a function of the blocks. */
+  planner: (tenant: string, blocks: readonly LiveBlock[], groupKey?: string) => PlanOutcome = () => ({ compactions: [], downsamples: [] });
+
+  private readonly bucket: FakeBucket;
+  constructor(bucket: FakeBucket) {
+    this.bucket = bucket;
+  }
+
+  async verify(_source: BlockSource, ref: BlockRef): Promise<VerifyOutcome> {
+    this.calls.push(`verify ${ref.block}`);
+    if (this.crashing.has(ref.block)) throw new Error(`verifier crashed on ${ref.block}`);
+    const reason = this.broken.get(ref.block);
+    if (reason) return { ok: false, reason, report: JSON.stringify({ block: ref.block, problems: [reason] }) };
+    return { ok: true, meta: (await this.bucket.readMeta(ref))! };
+  }
+  groupKey(m: BlockMeta): string {
+    const res = m.thanos?.downsample?.resolution ?? 0;
+    return `${res}@${JSON.stringify(m.thanos?.labels ?? {})}`;
+  }
+  async plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string): Promise<PlanOutcome> {
+    this.calls.push(`plan ${groupKey ?? "*"} (${blocks.length} blocks)`);
+    return this.planner(tenant, blocks, groupKey);
+  }
+  async compact(tenant: string, job: CompactJob): Promise<BlockMeta> {
+    this.calls.push(`compact ${job.blocks.join(",")}`);
+    const inputs = job.blocks.map((b) => this.bucket.get({ tenant, block: b })!.meta!);
+    const out = meta({
+      minTime: Math.min(...inputs.map((m) => m.minTime)),
+      maxTime: Math.max(...inputs.map((m) => m.maxTime)),
+      level: Math.max(...inputs.map((m) => m.compaction.level)) + 1,
+      sources: [...new Set(inputs.flatMap((m) => m.compaction.sources ?? [m.ulid]))].sort(),
+      labels: inputs[0].thanos?.labels ?? undefined,
+      resolution: inputs[0].thanos?.downsample?.resolution,
+    });
+    this.bucket.upload(tenant, out);
+    return out;
+  }
+  async downsample(ref: BlockRef, resolution: DownsampleResolution): Promise<BlockMeta> {
+    this.calls.push(`downsample ${ref.block} ${resolution}`);
+    const src = this.bucket.get(ref)!.meta!;
+    const out = meta({ ...src, ulid: undefined, resolution, labels: src.thanos?.labels ?? undefined, sources: src.compaction.sources, level: src.compaction.level });
+    this.bucket.upload(ref.tenant, out);
+    return out;
+  }
+}
+
+export class RecordingQueue {
+  readonly sent: Job[] = [];
+  readonly bodies: string[] = [];
+  async send(job: Job): Promise<void> {
+    this.bodies.push(encodeJob(job)); // the adapter's validation: an invalid job fails here
+    this.sent.push(job);
+  }
+  /** Take what was sent so far. */
+  drain(): string[] {
+    const b = this.bodies.splice(0);
+    this.sent.splice(0);
+    return b;
+  }
+}
+
+export interface Harness {
+  deps: WorkerDeps;
+  bucket: FakeBucket;
+  engines: FakeEngines;
+  queue: RecordingQueue;
+  clock: { t: number; now(): number };
+  lines: Record<string, unknown>[];
+}
+
+export function harness(config: Partial<PipelineConfig> = {}): Harness {
+  const clock = {
+    t: T0 + 48 * HOUR,
+    now() {
+      return this.t;
+    },
+  };
+  const bucket = new FakeBucket(clock);
+  const engines = new FakeEngines(bucket);
+  const queue = new RecordingQueue();
+  const lines: Record<string, unknown>[] = [];
+  const deps: WorkerDeps = {
+    storage: bucket,
+    index: bucket,
+    leases: bucket,
+    engines,
+    queue,
+    clock,
+    log: jsonLogger((l) => lines.push(JSON.parse(l)), {}, () => clock.now()),
+    config: { ...DEFAULT_CONFIG, ...config },
+  };
+  return { deps, bucket, engines, queue, clock, lines };
+}
+
+// --- real-format AWS events --------------------------------------------------------
+
+const QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:strata-production-JobsQueue-abcd";
+let msg = 0;
+
+/** An SQS record exactly as the Lambda event source mapping delivers it. */
+export function sqsRecord(body: string, opts: { messageId?: string; receiveCount?: number } = {}): SQSRecord {
+  const sent = String(T0 + ++msg);
+  return {
+    messageId: opts.messageId ?? `059f36b4-87a3-44ab-83d2-${String(msg).padStart(12, "0")}`,
+    receiptHandle: `AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a${msg}...`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(opts.receiveCount ?? 1),
+      SentTimestamp: sent,
+      SenderId: "AIDAIENQZJOLO23YVJ4VO",
+      ApproximateFirstReceiveTimestamp: sent,
+    },
+    messageAttributes: {},
+    md5OfBody: createHash("md5").update(body).digest("hex"),
+    eventSource: "aws:sqs",
+    eventSourceARN: QUEUE_ARN,
+    awsRegion: "us-east-1",
+  };
+}
+
+export function sqsEvent(...records: SQSRecord[]): SQSEvent {
+  return { Records: records };
+}
+
+/** The S3 notification body for created objects, keys URL-encoded as S3 does (`+` for space). */
+export function s3EventBody(keys: string[], opts: { eventName?: string; bucket?: string; encode?: boolean } = {}): string {
+  const bucket = opts.bucket ?? "strata-blocks";
+  return JSON.stringify({
+    Records: keys.map((key, i) => ({
+      eventVersion: "2.1",
+      eventSource: "aws:s3",
+      awsRegion: "us-east-1",
+      eventTime: "2026-01-03T00:00:00.000Z",
+      eventName: opts.eventName ?? "ObjectCreated:Put",
+      userIdentity: { principalId: "AWS:AIDAINPONIXQXHT3IKHL2" },
+      requestParameters: { sourceIPAddress: "205.255.255.255" },
+      responseElements: { "x-amz-request-id": "D82B88E5F771F645", "x-amz-id-2": "vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQjryTjKlc5aLWGVHPZLj5NeC6qMa0emYBDXOo6QBU0Wo=" },
+      s3: {
+        s3SchemaVersion: "1.0",
+        configurationId: "BlockUploaded",
+        bucket: { name: bucket, ownerIdentity: { principalId: "A3I5XTEXAMAI3E" }, arn: `arn:aws:s3:::${bucket}` },
+        object: {
+          key: opts.encode === false ? key : encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+"),
+          size: 1024,
+          eTag: "d41d8cd98f00b204e9800998ecf8427e",
+          sequencer: `0055AED6DCD9028${i}`,
+        },
+      },
+    })),
+  });
+}
+
+/** The body S3 sends when a notification configuration is saved (AWS's documented sample). */
+export const S3_TEST_EVENT = JSON.stringify({
+  Service: "Amazon S3",
+  Event: "s3:TestEvent",
+  Time: "2014-10-13T15:57:02.089Z",
+  Bucket: "strata-blocks",
+  RequestId: "5582815E1AEA5ADF",
+  HostId: "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+});
+
+export const lambdaContext: Context = {
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: "strata-production-JobsSubscriber",
+  functionVersion: "$LATEST",
+  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:strata-production-JobsSubscriber",
+  memoryLimitInMB: "3008",
+  awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
+  logGroupName: "/aws/lambda/strata-production-JobsSubscriber",
+  logStreamName: "2026/01/03/[$LATEST]abcdef",
+  getRemainingTimeInMillis: () => 900_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_CONFIG, configFromEnv, jsonLogger, runSchedule } from "@strata/pipeline";
+import { harness, twoHourBlock } from "./fakes.ts";
+
+describe("settings", () => {
+  it("reads durations from the environment and keeps defaults for the rest", () => {
+    const c = configFromEnv({ STRATA_RETENTION_RAW: "30d", STRATA_DELETE_DELAY: "12h", STRATA_LEASE_TTL: "" });
+    expect(c.retention[0]).toBe(30 * 86_400_000);
+    expect(c.retention[300_000]).toBe(0);
+    expect(c.deleteDelayMs).toBe(12 * 3_600_000);
+    expect(c.leaseTtlMs).toBe(DEFAULT_CONFIG.leaseTtlMs);
+    expect(() => configFromEnv({ STRATA_DELETE_DELAY: "2 days" })).toThrow('STRATA_DELETE_DELAY: expected a duration like 0, 90s, 15m, 48h or 30d, found "2 days"');
+    expect(() => configFromEnv({ STRATA_DELETE_DELAY: "15" })).toThrow("STRATA_DELETE_DELAY");
+  });
+});
+
+describe("jsonLogger", () => {
+  it("writes one JSON object per line with the bound fields", () => {
+    const lines: string[] = [];
+    const log = jsonLogger((l) => lines.push(l), { service: "strata" }, () => 0).child({ tenant: "t", jobId: "m-1" });
+    log.info("job-done", { block: "B", bytes: 12n });
+    log.error("job-failed", { error: "boom" });
+    expect(lines.every((l) => !l.includes("\n"))).toBe(true);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { time: "1970-01-01T00:00:00.000Z", level: "info", event: "job-done", service: "strata", tenant: "t", jobId: "m-1", block: "B", bytes: "12" },
+      { time: "1970-01-01T00:00:00.000Z", level: "error", event: "job-failed", service: "strata", tenant: "t", jobId: "m-1", error: "boom" },
+    ]);
+  });
+});
+
+describe("runSchedule", () => {
+  it("enqueues retention, cleanup and index-sync for every tenant", async () => {
+    const h = harness();
+    h.bucket.upload("team a", twoHourBlock(0));
+    h.bucket.upload("", twoHourBlock(1));
+    expect(await runSchedule(h.deps)).toEqual({ tenants: 2, enqueued: 6 });
+    expect(h.queue.sent.map((j) => `${j.type}:${j.tenant}`)).toEqual([
+      "retention:",
+      "cleanup:",
+      "index-sync:",
+      "retention:team a",
+      "cleanup:team a",
+      "index-sync:team a",
+    ]);
+  });
+});
