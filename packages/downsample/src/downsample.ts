@@ -23,7 +23,9 @@ import {
 import { RES_5M, RES_RAW, type TargetResolution } from "./resolution.ts";
 import { FloatRun, unsupportedEncoding } from "./samples.ts";
 import { FloatScratch, downsampleRawFloat } from "./float-raw.ts";
-import { AggrScratch, downsampleFloatAggr, type AggrParts } from "./float-aggr.ts";
+import { AggrScratch, countSamples, downsampleFloatAggr, type AggrParts } from "./float-aggr.ts";
+import { HistogramRun, downsampleRawHistogram, histogramAggrBatch, isHistogramAggr } from "./histogram.ts";
+import { targetChunkCount } from "./resolution.ts";
 
 export interface DownsampleOptions {
   resolution: TargetResolution;
@@ -115,6 +117,7 @@ class SeriesDownsampler {
   private readonly run = new FloatRun();
   private readonly fs = new FloatScratch();
   private readonly as = new AggrScratch();
+  private readonly hrun = new HistogramRun();
   private readonly out: ChunkToWrite[] = [];
 
   constructor(inRes: number, outRes: number) {
@@ -139,68 +142,101 @@ class SeriesDownsampler {
   }
 
   private raw(chunks: readonly ChunkMeta[]): void {
-    const run = this.run;
-    run.clear();
+    // Thanos cuts the series into runs of float and of histogram chunks and downsamples
+    // each run on its own.
+    this.run.clear();
+    this.hrun.clear();
+    let hist: boolean | undefined;
     for (const c of chunks) {
       const chunk = c.chunk!;
-      if (chunk.encoding === Encoding.XOR) run.appendXOR(chunk.data);
-      else if (chunk.encoding === Encoding.Histogram || chunk.encoding === Encoding.FloatHistogram) throw histogramsNotImplemented();
-      else throw unsupportedEncoding(`chunk at ref ${c.ref}`, chunk.encoding);
+      const isHist = isHistogramChunk(chunk.encoding);
+      if (!isHist && chunk.encoding !== Encoding.XOR) throw unsupportedEncoding(`chunk at ref ${c.ref}`, chunk.encoding);
+      if (hist !== undefined && isHist !== hist) this.flushRaw(hist);
+      hist = isHist;
+      if (isHist) atRef(c.ref, () => this.hrun.append(chunk));
+      else this.run.appendXOR(chunk.data);
     }
-    downsampleRawFloat(run, this.outRes, this.out, this.fs);
+    if (hist !== undefined) this.flushRaw(hist);
+  }
+
+  private flushRaw(hist: boolean): void {
+    if (hist) {
+      downsampleRawHistogram(this.hrun, this.outRes, this.out);
+      this.hrun.clear();
+    } else {
+      downsampleRawFloat(this.run, this.outRes, this.out, this.fs);
+      this.run.clear();
+    }
   }
 
   private aggregated(chunks: readonly ChunkMeta[]): void {
-    const parts: AggrParts[] = [];
+    let parts: AggrParts[] = [];
+    let hist = false;
     let mint = 0;
     let maxt = 0;
+    const add = (p: AggrParts, minTime: number, maxTime: number) => {
+      const isHist = isHistogramAggr(p);
+      if (parts.length > 0 && isHist !== hist) {
+        this.flushAggr(parts, mint, maxt, hist);
+        parts = [];
+      }
+      if (parts.length === 0) mint = minTime;
+      hist = isHist;
+      parts.push(p);
+      maxt = maxTime;
+    };
     for (const c of chunks) {
       const chunk = c.chunk!;
       if (chunk.encoding !== Encoding.Aggr) {
         // Downsampled blocks written by old Thanos versions may hold plain chunks
         // (thanos#5272): empty ones are dropped, others re-downsampled to 5m first.
-        if (chunk.encoding !== Encoding.XOR) {
-          if (chunk.encoding === Encoding.Histogram || chunk.encoding === Encoding.FloatHistogram) throw histogramsNotImplemented();
+        const fixed: ChunkToWrite[] = [];
+        if (chunk.encoding === Encoding.XOR) {
+          this.run.clear();
+          this.run.appendXOR(chunk.data);
+          downsampleRawFloat(this.run, RES_5M, fixed, this.fs);
+        } else if (isHistogramChunk(chunk.encoding)) {
+          this.hrun.clear();
+          atRef(c.ref, () => this.hrun.append(chunk));
+          downsampleRawHistogram(this.hrun, RES_5M, fixed);
+        } else {
           throw unsupportedEncoding(`chunk at ref ${c.ref}`, chunk.encoding);
         }
-        this.run.clear();
-        this.run.appendXOR(chunk.data);
-        if (this.run.n === 0) continue;
-        const fixed: ChunkToWrite[] = [];
-        downsampleRawFloat(this.run, RES_5M, fixed, this.fs);
-        for (const f of fixed) {
-          if (parts.length === 0) mint = f.minTime;
-          parts.push(decodeAggrChunk(f.chunk.data));
-          maxt = f.maxTime;
-        }
+        for (const f of fixed) add(decodeAggrChunk(f.chunk.data), f.minTime, f.maxTime);
         continue;
       }
-      let p: AggrParts;
-      try {
-        p = decodeAggrChunk(chunk.data);
-      } catch (e) {
-        if (e instanceof FormatError) throw new FormatError(e.code, `aggregate chunk at ref ${c.ref}: ${e.detail}`, { expected: e.expected, found: e.found });
-        throw e;
-      }
-      if (isHistogramAggr(p)) throw histogramsNotImplemented();
-      if (parts.length === 0) mint = c.minTime;
-      parts.push(p);
-      maxt = c.maxTime;
+      add(atRef(c.ref, () => decodeAggrChunk(chunk.data)), c.minTime, c.maxTime);
     }
-    if (parts.length === 0) return;
-    downsampleFloatAggr(parts, mint, maxt, this.inRes, this.outRes, this.out, this.fs, this.as);
+    if (parts.length > 0) this.flushAggr(parts, mint, maxt, hist);
+  }
+
+  private flushAggr(parts: AggrParts[], mint: number, maxt: number, hist: boolean): void {
+    if (!hist) {
+      downsampleFloatAggr(parts, mint, maxt, this.inRes, this.outRes, this.out, this.fs, this.as);
+      return;
+    }
+    let numSamples = 0;
+    for (const p of parts) numSamples += countSamples(p);
+    const numChunks = targetChunkCount(mint, maxt, this.inRes, this.outRes, numSamples);
+    // As for floats: one input chunk per batch where Thanos would ask for batches of none.
+    const batchSize = Math.max(1, Math.trunc(parts.length / numChunks));
+    for (let i = 0; i < parts.length; i += batchSize) {
+      this.out.push(histogramAggrBatch(parts.slice(i, i + batchSize), this.outRes, this.fs, this.as.run));
+    }
   }
 }
 
-function isHistogramAggr(p: AggrParts): boolean {
-  const c = p[4];
-  return c !== undefined && (c.encoding === Encoding.Histogram || c.encoding === Encoding.FloatHistogram);
+function isHistogramChunk(encoding: number): boolean {
+  return encoding === Encoding.Histogram || encoding === Encoding.FloatHistogram;
 }
 
-function histogramsNotImplemented(): FormatError {
-  return new FormatError("unknown-encoding", "native histogram downsampling is not implemented yet", {
-    expected: "float (XOR) series",
-    found: "a native histogram chunk",
-  });
+/** Run fn, naming the chunk in any FormatError it throws. */
+function atRef<T>(ref: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(e.code, `chunk at ref ${ref}: ${e.detail}`, { expected: e.expected, found: e.found });
+    throw e;
+  }
 }
 

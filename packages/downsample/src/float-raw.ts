@@ -84,56 +84,44 @@ function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number
   cvs[0] = vs[first];
   let nc = 1;
   let nw = 0;
-  let nextT = -1;
-  let count = 0;
-  let total = 0;
-  let wsum = 0;
-  let wmin = MAX_FLOAT;
-  let wmax = -MAX_FLOAT;
-  let counter = 0;
-  let prev = 0;
-  for (let k = first; k <= last; k++) {
-    const v = vs[k];
-    if (v !== v) continue;
-    const t = ts[k];
-    if (t > nextT) {
-      if (nextT !== -1) {
-        wt[nw] = nextT;
-        cnt[nw] = count;
-        sum[nw] = wsum;
-        mn[nw] = wmin;
-        mx[nw] = wmax;
-        nw++;
-        cts[nc] = nextT;
-        cvs[nc] = counter;
-        nc++;
-      }
-      count = 0;
-      wsum = 0;
-      wmin = MAX_FLOAT;
-      wmax = -MAX_FLOAT;
-      // The last window is stamped with the batch's last sample, not its end.
-      const w = currentWindow(t, res);
-      nextT = w < lastT ? w : lastT;
+  let counter = vs[first];
+  let prev = counter;
+  // One window per outer iteration; the inner loop is the hot one (no window test per
+  // branch). NaNs are skipped everywhere, and never open a window.
+  let k = first;
+  while (k <= last) {
+    const t0 = ts[k];
+    const w = currentWindow(t0, res);
+    // The last window is stamped with the batch's last sample, not its end.
+    const end = w < lastT ? w : lastT;
+    let count = 0;
+    let wsum = 0;
+    let wmin = MAX_FLOAT;
+    let wmax = -MAX_FLOAT;
+    for (; k <= last; k++) {
+      if (ts[k] > end) break;
+      const v = vs[k];
+      if (v !== v) continue;
+      // The first sample sets the counter (∞ − ∞ must not make it NaN).
+      if (k !== first) counter += v < prev ? v : v - prev;
+      prev = v;
+      wsum += v;
+      count++;
+      if (v < wmin) wmin = v;
+      if (v > wmax) wmax = v;
     }
-    if (total > 0) counter += v < prev ? v : v - prev;
-    else counter = v;
-    prev = v;
-    wsum += v;
-    count++;
-    total++;
-    if (v < wmin) wmin = v;
-    if (v > wmax) wmax = v;
+    wt[nw] = end;
+    cnt[nw] = count;
+    sum[nw] = wsum;
+    mn[nw] = wmin;
+    mx[nw] = wmax;
+    nw++;
+    cts[nc] = end;
+    cvs[nc] = counter;
+    nc++;
+    while (k <= last && vs[k] !== vs[k]) k++;
   }
-  wt[nw] = nextT;
-  cnt[nw] = count;
-  sum[nw] = wsum;
-  mn[nw] = wmin;
-  mx[nw] = wmax;
-  nw++;
-  cts[nc] = nextT;
-  cvs[nc] = counter;
-  nc++;
+  const nextT = wt[nw - 1];
   // The last raw value closes the counter chunk under the repeated last timestamp.
   cts[nc] = nextT;
   cvs[nc] = vs[last];

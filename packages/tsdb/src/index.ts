@@ -39,3 +39,4 @@ export { newUlid, isUlid, ulidTime, compareUlids } from "./meta/ulid.ts";
 export { BlockReader, readMeta, type BlockSeries, type SeriesOptions } from "./block/reader.ts";
 export { BlockWriter, type ChunkToWrite, type WrittenBlock } from "./block/writer.ts";
 export { rewriteBlock, type RewriteOptions } from "./block/rewrite.ts";
+export { copyToSchema, copyFloatHistogram, addFloatHistogram, subFloatHistogram, detectReset, reduceBuckets, targetBucketIndex } from "./chunkenc/float-histogram-ops.ts";
