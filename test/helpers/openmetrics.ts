@@ -22,18 +22,9 @@
 // - Series are separated into blocks at multiples of 2h (epoch ms); a block's
 //   minTime is its first sample and maxTime its last sample + 1.
 import { writeFile } from "node:fs/promises";
+import { mulberry32 } from "@strata/testkit";
 
-/** A small, fast, seedable PRNG (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "@strata/testkit";
 
 export interface OpenMetricsFeatures {
   /** Counters drop back to 0 or a small value now and then. */

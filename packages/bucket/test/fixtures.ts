@@ -12,15 +12,9 @@ import {
   type BlockSource,
   type Label,
 } from "@strata/tsdb";
+import { mulberry32 as rng } from "@strata/testkit";
 
-export function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from "@strata/testkit";
 
 /** Writes a block of `n` random series into `sink`; returns its meta. */
 export async function writeTestBlock(sink: BlockSink, ulid: string, n = 50, seed = 1, segmentSize?: number): Promise<BlockMeta> {

@@ -1,5 +1,6 @@
 import { decodeXOR, encodeXOR, XORIterator } from "../src/chunkenc/xor.ts";
 import { emit, type BenchResult as HarnessResult } from "@strata/bench";
+import { mulberry32 } from "@strata/testkit";
 
 /**
  * XOR chunk codec throughput on a realistic mix of 120-sample chunks: counters scraped
@@ -14,16 +15,6 @@ export interface XorBenchResult extends HarnessResult {
 
 const SAMPLES_PER_CHUNK = 120;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface XorDataSet {
   ts: Float64Array;

@@ -15,16 +15,8 @@ import {
   type Label,
   type BlockMeta,
 } from "../src/index.ts";
+import { mulberry32 as rng } from "@strata/testkit";
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TestSeries {
   labels: Label[];

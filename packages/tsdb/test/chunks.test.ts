@@ -20,17 +20,8 @@ import { crc32c } from "../src/encoding/crc32c.ts";
 import { FormatError } from "../src/encoding/errors.ts";
 import { concat, MemoryBlock } from "../src/encoding/memory-block.ts";
 import type { BlockSink, BlockSource, ByteSink, ByteSource } from "../src/encoding/source.ts";
+import { mulberry32 } from "@strata/testkit";
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function unhex(s: string): Uint8Array {
   const h = s.replace(/[^0-9a-fA-F]/g, "");

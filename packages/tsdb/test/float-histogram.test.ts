@@ -12,6 +12,7 @@ import {
   type FloatHistogramSample,
   type Span,
 } from "../src/chunkenc/histogram-types.ts";
+import { mulberry32 } from "@strata/testkit";
 
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
@@ -21,15 +22,6 @@ function unhex(s: string): Uint8Array {
 }
 function bitsOf(v: number): string {
   return floatHi(v).toString(16).padStart(8, "0") + floatLo().toString(16).padStart(8, "0");
-}
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function fhist(p: Partial<Omit<FloatHistogram, "positiveBuckets" | "negativeBuckets">> & { positiveBuckets?: number[]; negativeBuckets?: number[] }): FloatHistogram {

@@ -17,20 +17,11 @@ import {
   subtractPostings,
   unionPostings,
 } from "../src/index/postings.ts";
+import { mulberry32 } from "@strata/testkit";
 
 const fixture = (p: string) => new Uint8Array(readFileSync(new URL(`fixtures/${p}`, import.meta.url)));
 const open = (b: Uint8Array) => IndexReader.open(new MemorySource(b));
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function collect(r: IndexReader, windowSize?: number): Promise<SeriesEntry[]> {
   const out: SeriesEntry[] = [];

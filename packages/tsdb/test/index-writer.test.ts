@@ -15,19 +15,10 @@ import {
 } from "../src/index/format.ts";
 import { IndexReader } from "../src/index/reader.ts";
 import { IndexWriter, type IndexWriterResult } from "../src/index/writer.ts";
+import { mulberry32 } from "@strata/testkit";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class RecordingSink implements ByteSink {
   parts: Uint8Array[] = [];

@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { compareUlids, isUlid, newUlid, normalizeUlid, ulidTime, ULID_ALPHABET, ULID_MAX_TIME } from "../src/meta/ulid.ts";
+import { mulberry32 } from "@strata/testkit";
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Independent reference: the 128-bit value as a BigInt, printed 5 bits at a time. */
 function referenceUlid(time: number, random: Uint8Array): string {

@@ -4,20 +4,11 @@ import { BitReader, BitWriter } from "../src/encoding/bstream.ts";
 import { FormatError } from "../src/encoding/errors.ts";
 import { decodeXOR, encodeXOR, XOR_MAX_SAMPLES, xorNumSamples, XOREncoder, XORIterator } from "../src/chunkenc/xor.ts";
 import { decodeXOR2, xor2NumSamples } from "../src/chunkenc/xor2.ts";
+import { mulberry32 } from "@strata/testkit";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const unhex = (s: string) => new Uint8Array(Buffer.from(s.replace(/[^0-9a-fA-F]/g, ""), "hex"));
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Samples with values held as bit patterns (i32 halves: lo at 2i, hi at 2i+1). */
 interface Series {

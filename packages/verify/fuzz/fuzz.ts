@@ -7,17 +7,9 @@
 import { BlockWriter, Encoding, MemoryBlock, compareStrings, encodeXOR, newUlid, type BlockMeta } from "@strata/tsdb";
 import { verifyBlock } from "../src/verify.ts";
 import type { VerifyReport } from "../src/report.ts";
+import { mulberry32 } from "@strata/testkit";
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "@strata/testkit";
 
 /** A small healthy block: `series` series of a few metrics, XOR chunks of 30 samples, Thanos meta. */
 export async function makeFuzzBlock(series = 40, seed = 1): Promise<MemoryBlock> {
