@@ -18,9 +18,11 @@ import {
   type ByteSource,
 } from "@strata/tsdb";
 import { Code, type Problems } from "./report.ts";
+import { fillWindow, newStore } from "./window.ts";
 
 const TWO_32 = 4294967296;
 const WINDOW = 1 << 20;
+const EMPTY = new Uint8Array(0);
 
 interface Segment {
   name: string;
@@ -31,9 +33,14 @@ interface Segment {
   broken: boolean;
   win: Uint8Array;
   winStart: number;
+  /** The window buffer refilled in place (sources with readInto; allocated on first use). */
+  store: Uint8Array | undefined;
 }
 
-/** A chunk record as stored: encoding, data (a view, valid until the next read) and the stored CRC. */
+/**
+ * A chunk record as stored: encoding, data and the stored CRC. `data` is a view into the
+ * segment's window, which the next read may refill in place: use or copy it before then.
+ */
 export interface ChunkRecord {
   encoding: number;
   data: Uint8Array;
@@ -67,7 +74,7 @@ export class Segments {
     const list: Segment[] = [];
     for (const name of names) {
       const path = segmentPath(name);
-      const s: Segment = { name, path, size: 0, src: undefined, broken: true, win: new Uint8Array(0), winStart: 0 };
+      const s: Segment = { name, path, size: 0, src: undefined, broken: true, win: EMPTY, winStart: 0, store: undefined };
       list.push(s);
       try {
         s.src = await block.open(path);
@@ -155,7 +162,11 @@ export class Segments {
 
   private async fill(s: Segment, off: number, min: number): Promise<void> {
     const n = Math.min(s.size - off, Math.max(WINDOW, min));
-    s.win = await s.src!.read(off, n);
+    const src = s.src!;
+    s.win = EMPTY; // nothing half-refilled is served if the read fails
+    s.store ??= newStore(src, s.size, WINDOW);
+    // A record longer than the window gets a fresh buffer of its own; the window stays reusable.
+    s.win = await fillWindow(src, off, n, s.store);
     s.winStart = off;
   }
 }

@@ -103,17 +103,19 @@ export async function checkSeries(
       const minT = s.minT[i];
       const maxT = s.maxT[i];
       const ref = s.ref[i];
-      const where = `chunk ${i} [${minT}, ${maxT}]`;
-      if (minT > maxT) problems.add({ ...at, series: name(), code: Code.ChunkTimeInverted, message: `${where}: minTime after maxTime`, expected: "minTime ≤ maxTime" });
+      // Built only when reported: number-to-string conversions land in V8's old space, and
+      // per chunk they were most of the verifier's heap growth.
+      const where = (): string => `chunk ${i} [${minT}, ${maxT}]`;
+      if (minT > maxT) problems.add({ ...at, series: name(), code: Code.ChunkTimeInverted, message: `${where()}: minTime after maxTime`, expected: "minTime ≤ maxTime" });
       if (i > 0 && minT <= s.maxT[i - 1]) overlap = true;
       if (range) {
         const cls = classifyChunk(minT, maxT, range.minTime, range.maxTime);
         if (cls !== "inside") {
           const code = cls === "complete-outside" ? Code.CompleteOutsideChunks : cls === "issue347" ? Code.Issue347OutsideChunks : cls === "outside" ? Code.OutsideChunks : Code.ChunkEndsAtMaxTime;
-          problems.add({ ...at, series: name(), code, message: `${where} not inside the block's time range`, expected: `within [${range.minTime}, ${range.maxTime})`, found: `[${minT}, ${maxT}]` });
+          problems.add({ ...at, series: name(), code, message: `${where()} not inside the block's time range`, expected: `within [${range.minTime}, ${range.maxTime})`, found: `[${minT}, ${maxT}]` });
         }
       }
-      if (ref < lastRef) problems.add({ ...at, series: name(), code: Code.ChunkRefsOutOfOrder, message: `${where}: chunk ref decreases`, expected: `≥ ${lastRef}`, found: String(ref) });
+      if (ref < lastRef) problems.add({ ...at, series: name(), code: Code.ChunkRefsOutOfOrder, message: `${where()}: chunk ref decreases`, expected: `≥ ${lastRef}`, found: String(ref) });
       lastRef = ref;
       crcs[i] = NaN;
       lens[i] = NaN;
@@ -134,11 +136,11 @@ export async function checkSeries(
         if (v.problem) {
           chunksIntact = false;
           const seg = segs.list[Math.floor(ref / 4294967296)];
-          problems.add({ ...v.problem, file: seg.path, offset: ref % 4294967296, series: name(), message: `${where}: ${v.problem.message}` });
+          problems.add({ ...v.problem, file: seg.path, offset: ref % 4294967296, series: name(), message: `${where()}: ${v.problem.message}` });
         }
       } catch (e) {
         chunksIntact = false;
-        problems.fromError(e, { series: name(), what: where, code: e instanceof RefError ? Code.ChunkRefOutOfRange : undefined });
+        problems.fromError(e, { series: name(), what: where(), code: e instanceof RefError ? Code.ChunkRefOutOfRange : undefined });
       }
     }
     if (overlap) {

@@ -27,8 +27,9 @@ export interface SeriesOptions {
 
 /**
  * A block opened for reading through a BlockSource. Memory: the symbol table, the postings
- * offset table and the tombstones, plus one read-ahead window per file; series and chunks
- * stream in index order.
+ * offset table and the tombstones, plus the read windows (one for the index, one per chunk
+ * segment and up to two holding the current series' views, all refilled in place); series
+ * and chunks stream in index order.
  */
 export class BlockReader {
   readonly source: BlockSource;
@@ -45,20 +46,28 @@ export class BlockReader {
     this.tombstones = tombstones;
   }
 
-  static async open(source: BlockSource): Promise<BlockReader> {
+  /** `chunkWindow`: bytes per chunk read window (default DEFAULT_WINDOW_SIZE, 1 MiB). */
+  static async open(source: BlockSource, opts: { chunkWindow?: number } = {}): Promise<BlockReader> {
     const meta = await readMeta(source);
     const indexSrc = await source.open("index");
     const index = await IndexReader.open(indexSrc, { file: "index" });
-    const chunks = await ChunkReader.open(source);
+    const chunks = await ChunkReader.open(source, { windowSize: opts.chunkWindow });
     const tombstones = await readTombstones(source);
     return new BlockReader(source, meta, index, chunks, tombstones);
   }
 
-  /** Series in index order (sorted by labels), each with its chunks. */
+  /**
+   * Series in index order (sorted by labels), each with its chunks. Chunk bytes
+   * (`chunks[i].chunk.data`) are views into the chunk reader's windows, valid until the
+   * next series is requested: the windows are then refilled in place. Copy (`slice()`)
+   * what must outlive that. Run one chunk-reading walk per reader at a time.
+   */
   async *series(opts: SeriesOptions = {}): AsyncGenerator<BlockSeries> {
     const withChunks = opts.withChunks ?? true;
     for await (const s of this.index.iterSeries({ windowSize: opts.indexWindow })) {
       if (withChunks) {
+        // The previous series' views are no longer in use (the caller asked for the next one).
+        this.chunks.releaseViews();
         for (const c of s.chunks) c.chunk = await this.chunks.chunk(c.ref);
       }
       yield { id: s.id, labels: s.labels, chunks: s.chunks, deleted: this.tombstones.get(s.id) };

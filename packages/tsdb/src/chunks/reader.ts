@@ -16,12 +16,20 @@ import {
 } from "./format.ts";
 
 export interface ChunkReaderOptions {
-  /** Bytes fetched per read-ahead window (default 4 MiB). */
+  /** Bytes fetched per read-ahead window (default 1 MiB). */
   windowSize?: number;
 }
 
-export const DEFAULT_WINDOW_SIZE = 4 << 20;
+/** 1 MiB: as fast as bigger windows from a file, and a reader holds two of them. */
+export const DEFAULT_WINDOW_SIZE = 1 << 20;
 const TWO_32 = 4294967296;
+
+/** A window buffer of `windowSize` bytes that can be refilled in place. */
+interface WindowBuf {
+  readonly buf: Uint8Array;
+  /** A view into it was handed out since the last releaseViews(): it must not be overwritten. */
+  pinned: boolean;
+}
 
 interface Segment {
   readonly name: string;
@@ -30,8 +38,14 @@ interface Segment {
   readonly src: ByteSource;
   /** Absolute offset of win[0]. */
   winStart: number;
+  /** The window's bytes: a view of `wb.buf`, or (sources without readInto) a fresh read. */
   win: Uint8Array | undefined;
+  /** The reusable buffer behind `win`, when the source can fill one in place. */
+  wb: WindowBuf | undefined;
 }
+
+/** Pinned buffers replaced in their segment and spare ones kept for reuse: a few, so memory stays bounded. */
+const MAX_KEPT = 2;
 
 /**
  * Random access to a block's chunk records by ref, over any BlockSource (local file,
@@ -39,6 +53,14 @@ interface Segment {
  * `windowSize` bytes starting at the requested record, so walking refs in increasing
  * order costs one source read per window and never loads a whole 512 MiB segment.
  * A record longer than the window is fetched by a read of its own.
+ *
+ * Buffers and views: `chunk()` returns `data` as a view into a window buffer, which the
+ * reader refills in place (via `ByteSource.readInto`) to avoid a fresh multi-MiB buffer per
+ * window. A buffer it has handed a view out of is never overwritten until `releaseViews()`
+ * is called; until then a refill takes another buffer. So a caller that never calls
+ * `releaseViews()` keeps every view valid for as long as it holds it (at the cost of a
+ * new window buffer per refill), and a sequential walk that releases once per series
+ * (`BlockReader.series()`) cycles through two buffers and makes no garbage.
  *
  * Every length is checked against the segment size before anything is read or
  * allocated, and every record's CRC32C is verified.
@@ -48,11 +70,20 @@ export class ChunkReader {
   readonly segments: readonly SegmentInfo[];
   private readonly segs: Segment[];
   private readonly windowSize: number;
+  /** Capacity of a window buffer: the window size, or less when every segment is smaller. */
+  private readonly bufSize: number;
+  /** Pinned buffers no segment uses any more; they become spare on releaseViews(). */
+  private readonly retired: WindowBuf[] = [];
+  /** Unpinned buffers ready to be filled. */
+  private readonly spare: WindowBuf[] = [];
   private closed = false;
 
   private constructor(segs: Segment[], windowSize: number) {
     this.segs = segs;
     this.windowSize = windowSize;
+    let largest = 0;
+    for (const s of segs) largest = Math.max(largest, s.size);
+    this.bufSize = Math.min(windowSize, largest);
     this.segments = segs.map((s) => ({ name: s.name, size: s.size }));
   }
 
@@ -74,7 +105,7 @@ export class ChunkReader {
     try {
       if (failure !== undefined) throw failure;
       const segs = names.map(
-        (name, i): Segment => ({ name, path: segmentPath(name), size: sources[i].size, src: sources[i], winStart: 0, win: undefined }),
+        (name, i): Segment => ({ name, path: segmentPath(name), size: sources[i].size, src: sources[i], winStart: 0, win: undefined, wb: undefined }),
       );
       await Promise.all(segs.map(checkHeader));
       return new ChunkReader(segs, windowSize);
@@ -85,8 +116,9 @@ export class ChunkReader {
   }
 
   /**
-   * The chunk at `ref`. `data` may be a view into the segment's read-ahead window:
-   * copy it if it must outlive the next `chunk()` call on this reader.
+   * The chunk at `ref`. `data` is a view into a read window (or a buffer of its own): it
+   * stays valid until `releaseViews()` is called, and for as long as it is held when that
+   * is never called. Copy it (`slice()`) to keep it past a release.
    */
   async chunk(ref: number): Promise<Chunk> {
     if (this.closed) throw new Error("ChunkReader: read after close");
@@ -151,12 +183,14 @@ export class ChunkReader {
       });
     }
 
+    let fromWindow = true;
     if (end > base + win.length) {
       if (end - off <= this.windowSize) {
         win = await this.fill(s, off);
       } else {
-        // Bigger than a window: its own read, leaving the window as it was.
+        // Bigger than a window: its own read (a fresh buffer), leaving the window as it was.
         win = await s.src.read(off, end - off);
+        fromWindow = false;
       }
       base = off;
       p = varintLen;
@@ -174,20 +208,59 @@ export class ChunkReader {
         found: hex32(actual),
       });
     }
+    if (fromWindow && s.wb !== undefined) s.wb.pinned = true;
     return { encoding: win[encAt], data: win.subarray(encAt + 1, dataEnd) };
+  }
+
+  /**
+   * Declare that no view returned by `chunk()` so far is in use any more, so their window
+   * buffers may be refilled. Call only when no `chunk()` call is pending.
+   */
+  releaseViews(): void {
+    for (const s of this.segs) if (s.wb !== undefined) s.wb.pinned = false;
+    for (const wb of this.retired) {
+      wb.pinned = false;
+      if (this.spare.length < MAX_KEPT) this.spare.push(wb);
+    }
+    this.retired.length = 0;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const s of this.segs) s.win = undefined;
+    for (const s of this.segs) {
+      s.win = undefined;
+      s.wb = undefined;
+    }
+    this.retired.length = 0;
+    this.spare.length = 0;
     await Promise.all(this.segs.map((s) => s.src.close?.()));
   }
 
   /** Replace the segment's window with `windowSize` bytes from `off` (fewer at the end). */
   private async fill(s: Segment, off: number): Promise<Uint8Array> {
     const n = Math.min(this.windowSize, s.size - off);
-    const win = await s.src.read(off, n);
+    s.win = undefined;
+    if (s.src.readInto === undefined) {
+      const win = await s.src.read(off, n);
+      s.win = win;
+      s.winStart = off;
+      return win;
+    }
+    let wb = s.wb;
+    s.wb = undefined;
+    if (wb !== undefined && wb.pinned) {
+      // Views into it may still be in use: set it aside until releaseViews().
+      if (this.retired.length === MAX_KEPT) this.retired.shift();
+      this.retired.push(wb);
+      wb = undefined;
+    }
+    wb ??= this.spare.pop() ?? { buf: new Uint8Array(this.bufSize), pinned: false };
+    // Pinned from now on, so that a concurrent chunk() call can never refill it under us.
+    wb.pinned = true;
+    const win = wb.buf.subarray(0, n);
+    await s.src.readInto(off, win);
+    s.wb = wb;
     s.win = win;
     s.winStart = off;
     return win;

@@ -11,6 +11,12 @@ export interface ByteSource {
    * The result may be a view into a shared buffer: copy it to keep it past the next read.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: fill all of `dst` with the bytes from `offset` (same range rules as `read`).
+   * Lets a reader refill one buffer it owns instead of receiving a fresh one per read, so a
+   * sequential scan makes no garbage; readers fall back to `read` when it is absent.
+   */
+  readInto?(offset: number, dst: Uint8Array): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -50,12 +56,28 @@ export class MemorySource implements ByteSource {
     checkRange(offset, length, this.bytes.length);
     return this.bytes.subarray(offset, offset + length);
   }
+  async readInto(offset: number, dst: Uint8Array): Promise<void> {
+    checkRange(offset, dst.length, this.bytes.length);
+    dst.set(this.bytes.subarray(offset, offset + dst.length));
+  }
 }
 
 export function checkRange(offset: number, length: number, size: number): void {
   if (!(offset >= 0 && length >= 0 && offset + length <= size)) {
     throw new RangeError(`read [${offset}, ${offset + length}) outside object of ${size} bytes`);
   }
+}
+
+/**
+ * `length` bytes from `offset`: filled into the caller's `buf` (a view of it is returned,
+ * valid until `buf` is filled again) when the source has `readInto` and `buf` is big
+ * enough, otherwise whatever `read` returns.
+ */
+export async function readReusing(src: ByteSource, offset: number, length: number, buf: Uint8Array | undefined): Promise<Uint8Array> {
+  if (src.readInto === undefined || buf === undefined || buf.length < length) return src.read(offset, length);
+  const dst = buf.subarray(0, length);
+  await src.readInto(offset, dst);
+  return dst;
 }
 
 /** Read a whole (small) source into memory. */

@@ -11,7 +11,7 @@
  */
 import { Decbuf } from "../encoding/decbuf.ts";
 import { FormatError } from "../encoding/errors.ts";
-import type { ByteSource } from "../encoding/source.ts";
+import { readReusing, type ByteSource } from "../encoding/source.ts";
 import { compareStrings, utf8Decode } from "../encoding/utf8.ts";
 import type { ChunkMeta } from "../chunkenc/chunk.ts";
 import type { Label } from "../labels/labels.ts";
@@ -324,16 +324,20 @@ export class IndexReader {
   /**
    * All series in file (= id) order, reading the series section front to back in windows
    * of `windowSize` bytes. Verifies each entry's CRC and the zero padding between entries.
+   * One window buffer is refilled in place (when the source has `readInto`): entries are
+   * decoded into new objects before they are yielded, so nothing keeps a view of it.
    */
   async *iterSeries(opts: { windowSize?: number } = {}): AsyncGenerator<SeriesEntry> {
     const ws = Math.max(opts.windowSize ?? 1 << 20, 64);
     const { start, end } = this.seriesSectionRange();
     const v1 = this.version === FORMAT_V1;
+    // Never bigger than the section; an entry longer than the window gets a read of its own.
+    const buf = this.src.readInto !== undefined && end > start ? new Uint8Array(Math.min(ws, end - start)) : undefined;
     let win: Uint8Array = new Uint8Array(0);
     let winStart = start;
     let d = new Decbuf(win);
     const load = async (from: number, min: number) => {
-      win = await this.src.read(from, Math.min(end - from, Math.max(ws, min)));
+      win = await readReusing(this.src, from, Math.min(end - from, Math.max(ws, min)), buf);
       winStart = from;
       d = new Decbuf(win, { base: from, file: this.file });
     };

@@ -27,13 +27,24 @@ export class FileSource implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(offset, length, this.size);
     const buf = new Uint8Array(length);
+    await this.fill(offset, buf);
+    return buf;
+  }
+
+  /** Fill `dst` from `offset` in place: readers that refill one window use this and make no garbage. */
+  async readInto(offset: number, dst: Uint8Array): Promise<void> {
+    checkRange(offset, dst.length, this.size);
+    await this.fill(offset, dst);
+  }
+
+  private async fill(offset: number, dst: Uint8Array): Promise<void> {
+    const length = dst.length;
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+      const { bytesRead } = await this.fh.read(dst, done, length - done, offset + done);
       if (bytesRead === 0) throw new RangeError(`${this.path}: unexpected end of file at ${offset + done}`);
       done += bytesRead;
     }
-    return buf;
   }
 
   async close(): Promise<void> {
