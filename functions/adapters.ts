@@ -1,24 +1,23 @@
 /**
- * The real bindings of the pipeline's ports in Lambda: SQS for the job queue, Powertools for
- * logs and metrics, the system clock, settings from the environment. Storage, the bucket
- * index, leases and the engines are bound to @strata/bucket, @strata/verify, @strata/compact
- * and @strata/downsample when those land; until then they fail loudly, naming what is missing.
+ * The real bindings of the pipeline's ports in Lambda: the bucket through @strata/bucket's
+ * S3Store (storage, bucket index, leases, and the engines reading and writing blocks in
+ * place), SQS for the job queue, Powertools for logs and metrics, the system clock, settings
+ * from the environment.
  */
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { Metrics as PowertoolsMetrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { S3Store } from "@strata/bucket/s3/s3-store";
 import {
+  bindPipeline,
   configFromEnv,
+  engineSettingsFromEnv,
   encodeJob,
-  type BucketIndex,
   type Clock,
-  type Engines,
   type JobQueue,
-  type Leases,
   type LogFields,
   type Logger,
   type Metrics,
-  type Storage,
   type WorkerDeps,
 } from "@strata/pipeline";
 
@@ -66,18 +65,6 @@ export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
   return { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) };
 }
 
-/** A port whose every method rejects with a message naming the port and the missing binding. */
-export function unwired<T extends object>(port: string, binding: string): T {
-  return new Proxy({} as T, {
-    get(_target, prop) {
-      if (prop === "then") return undefined; // not a thenable
-      return () => {
-        throw new Error(`${port}.${String(prop)} is not wired yet: it is bound to ${binding} when that package lands`);
-      };
-    },
-  });
-}
-
 export interface LambdaRuntime {
   deps: WorkerDeps;
   logger: PowertoolsLogger;
@@ -88,17 +75,14 @@ export interface LambdaRuntime {
 export function lambdaRuntime(env: Env = process.env): LambdaRuntime {
   const logger = new PowertoolsLogger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? "strata" });
   const metrics = new PowertoolsMetrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "Strata", serviceName: "strata" });
-  const bucket = required(env, "STRATA_BUCKET");
-  const deps: WorkerDeps = {
-    storage: unwired<Storage>("storage", `@strata/bucket (bucket ${bucket})`),
-    index: unwired<BucketIndex>("index", "@strata/bucket"),
-    leases: unwired<Leases>("leases", "@strata/bucket"),
-    engines: unwired<Engines>("engines", "@strata/verify, @strata/compact and @strata/downsample"),
+  const deps: WorkerDeps = bindPipeline({
+    store: new S3Store({ bucket: required(env, "STRATA_BUCKET") }),
     queue: sqsJobQueue(sqsClient(env), required(env, "STRATA_QUEUE_URL")),
     clock: systemClock,
     log: powertoolsLogger(logger),
     metrics: powertoolsMetrics(metrics),
     config: configFromEnv(env),
-  };
+    engine: engineSettingsFromEnv(env),
+  });
   return { deps, logger, metrics };
 }

@@ -1,5 +1,7 @@
 // The blocks bucket and its single notification rule: a block is complete when its meta.json
 // exists (uploaded last), so that object's creation is the pipeline's trigger.
+// The rule itself is shared with the local runtime's notification bridge.
+import { UPLOAD_NOTIFICATION } from "../packages/pipeline/src/notify-rule.ts";
 
 export function createBucket(): sst.aws.Bucket {
   const bucket = new sst.aws.Bucket("Blocks");
@@ -18,6 +20,8 @@ export function createBucket(): sst.aws.Bucket {
  */
 export function notifyUploads(bucket: sst.aws.Bucket, jobs: sst.aws.Queue): void {
   bucket.notify({
-    notifications: [{ name: "BlockUploaded", queue: jobs, events: ["s3:ObjectCreated:*"], filterSuffix: "meta.json" }],
+    notifications: [
+      { name: UPLOAD_NOTIFICATION.name, queue: jobs, events: [...UPLOAD_NOTIFICATION.events], filterSuffix: UPLOAD_NOTIFICATION.filterSuffix },
+    ],
   });
 }

@@ -8,6 +8,9 @@ import { planCommand } from "./commands/plan.ts";
 import { compactCommand } from "./commands/compact.ts";
 import { downsampleCommand } from "./commands/downsample.ts";
 import { indexCommand } from "./commands/bucket-index.ts";
+import { localCommand } from "./commands/local.ts";
+import { replayCommand } from "./commands/replay.ts";
+import { statusCommand } from "./commands/status.ts";
 
 /** A command: its usage line, its options, and what it does with them. */
 export interface Command {
@@ -26,6 +29,9 @@ const commands: Record<string, Command> = {
   compact: compactCommand,
   downsample: downsampleCommand,
   index: indexCommand,
+  local: localCommand,
+  replay: replayCommand,
+  status: statusCommand,
 };
 
 /** Error for bad command-line use: printed without a stack, exit code 2. */

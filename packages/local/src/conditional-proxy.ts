@@ -21,6 +21,26 @@ export interface Fault {
   count?: number;
 }
 
+/** A successful object creation seen by the proxy (what S3 would notify about). */
+export interface ObjectWritten {
+  bucket: string;
+  /** The decoded object key. */
+  key: string;
+  /** As in an S3 event record: `ObjectCreated:Put`, `ObjectCreated:Copy`, `ObjectCreated:CompleteMultipartUpload`. */
+  eventName: string;
+}
+
+/** Faults at a rate instead of a count: each S3 request (never SQS) is answered with the error with probability `rate`. */
+export interface RandomFaults {
+  rate: number;
+  /** A number in [0, 1) per call (a seeded generator, for reproducible runs). */
+  random: () => number;
+  status?: number;
+  code?: string;
+  /** Told about each injected fault (for logs). */
+  onFault?: (method: string, path: string, status: number) => void;
+}
+
 export interface ProxyStats {
   forwarded: number;
   preconditionFailed: number;
@@ -54,6 +74,8 @@ export class ConditionalWriteProxy {
   private readonly mutex = new KeyedMutex();
   private server?: Server;
   private url?: string;
+  private readonly writeListeners: ((w: ObjectWritten) => void)[] = [];
+  private random?: RandomFaults;
 
   constructor(upstream: string) {
     this.upstream = new URL(upstream);
@@ -96,6 +118,17 @@ export class ConditionalWriteProxy {
 
   clearFaults(): void {
     this.faults.length = 0;
+    this.random = undefined;
+  }
+
+  /** Answer S3 requests with an error at a rate (SQS requests through the proxy are never faulted). */
+  setRandomFaults(f: RandomFaults | undefined): void {
+    this.random = f;
+  }
+
+  /** Called after every successful PutObject, CopyObject and CompleteMultipartUpload (after the answer was sent). */
+  onObjectWritten(listener: (w: ObjectWritten) => void): void {
+    this.writeListeners.push(listener);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -107,6 +140,15 @@ export class ConditionalWriteProxy {
       this.stats.faults++;
       req.resume();
       sendError(res, req, fault.status, fault.code, "injected by the strata test proxy");
+      return;
+    }
+    const rf = this.random;
+    if (rf && rf.rate > 0 && !isSqsRequest(req) && rf.random() < rf.rate) {
+      const status = rf.status ?? 503;
+      this.stats.faults++;
+      req.resume();
+      sendError(res, req, status, rf.code ?? "SlowDown", "injected by the strata test proxy");
+      rf.onFault?.(method, url.pathname, status);
       return;
     }
     const segments = url.pathname.split("/").filter((s) => s !== "");
@@ -122,6 +164,7 @@ export class ConditionalWriteProxy {
       return;
     }
     const release = await this.mutex.acquire(url.pathname);
+    let written: ObjectWritten | undefined;
     try {
       const ifNoneMatch = header(req, "if-none-match");
       const ifMatch = header(req, "if-match");
@@ -148,10 +191,12 @@ export class ConditionalWriteProxy {
           }
         }
       }
-      await this.forward(req, res);
+      const status = await this.forward(req, res);
+      if (status === 200 && this.writeListeners.length > 0) written = createdEvent(method, q, req, segments);
     } finally {
       release();
     }
+    if (written) for (const l of this.writeListeners) l(written);
   }
 
   private headEtag(path: string, orig: IncomingMessage): Promise<string | undefined> {
@@ -176,8 +221,8 @@ export class ConditionalWriteProxy {
     });
   }
 
-  /** Pipes the request upstream and the answer back; resolves when the answer is fully sent. */
-  private forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Pipes the request upstream and the answer back; resolves to the status when the answer is fully sent. */
+  private forward(req: IncomingMessage, res: ServerResponse): Promise<number> {
     this.stats.forwarded++;
     return new Promise((resolve, reject) => {
       const up = httpRequest(
@@ -186,13 +231,29 @@ export class ConditionalWriteProxy {
           res.writeHead(ures.statusCode ?? 502, ures.headers);
           ures.pipe(res);
           ures.on("error", reject);
-          res.on("close", () => resolve());
+          res.on("close", () => resolve(ures.statusCode ?? 502));
         },
       );
       up.on("error", reject);
       req.pipe(up);
     });
   }
+}
+
+/** SQS's JSON protocol (`X-Amz-Target: AmazonSQS.*`) or its query protocol (`Action=` form). */
+function isSqsRequest(req: IncomingMessage): boolean {
+  const target = header(req, "x-amz-target");
+  if (target?.startsWith("AmazonSQS")) return true;
+  return (header(req, "content-type") ?? "").startsWith("application/x-www-form-urlencoded") && req.method === "POST";
+}
+
+/** The S3 event a successful mutation stands for, if it creates an object. */
+function createdEvent(method: string, q: URLSearchParams, req: IncomingMessage, segments: string[]): ObjectWritten | undefined {
+  let eventName: string | undefined;
+  if (method === "PUT") eventName = header(req, "x-amz-copy-source") ? "ObjectCreated:Copy" : "ObjectCreated:Put";
+  else if (method === "POST" && q.has("uploadId")) eventName = "ObjectCreated:CompleteMultipartUpload";
+  if (!eventName) return undefined;
+  return { bucket: decodeURIComponent(segments[0]), key: segments.slice(1).map(decodeURIComponent).join("/"), eventName };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -1,3 +1,10 @@
-// @strata/local: the local runtime. For now: the S3 emulator harness.
-export { ConditionalWriteProxy, type Fault, type ProxyStats } from "./conditional-proxy.ts";
+// @strata/local: the local runtime (S3 + SQS emulator, Lambda-like poller, S3 notifications,
+// the worker and scheduled handlers) and its pieces.
+export { ConditionalWriteProxy, type Fault, type ProxyStats, type ObjectWritten, type RandomFaults } from "./conditional-proxy.ts";
 export { startS3Emulator, EMULATOR_CREDENTIALS, EMULATOR_REGION, type S3Emulator, type S3EmulatorOptions } from "./s3-emulator.ts";
+export type { LocalRuntime, LocalRuntimeOptions, RuntimeFaults } from "./contract.ts";
+export { startLocalRuntime, queueDepth, LOCAL_SETTINGS, DEFAULT_PORT, DEFAULT_BUCKET, JOBS_QUEUE, DLQ_QUEUE } from "./runtime.ts";
+export { SqsEventSourcePoller, toSqsRecord, lambdaContext, type PollerOptions, type InvocationOutcome, type SqsBatchHandler } from "./sqs-poller.ts";
+export { encodeS3EventKey, s3EventBody, s3TestEventBody, shouldNotify, type CreatedObject } from "./notifications.ts";
+export { KillSwitch, WorkerKilled, seededRandom } from "./faults.ts";
+export { uploadDemoBlocks, type DemoOptions } from "./demo.ts";

@@ -28,17 +28,22 @@ export function sameExternalLabels(a: BlockMeta, b: BlockMeta): boolean {
 /**
  * A live block, other than the inputs, that already holds all of the inputs' data: same
  * resolution and external labels, and its sources include every source of every input
- * (Thanos' deduplication rule). Its existence means the plan already ran (or a larger plan
+ * (Thanos' deduplication rule; `sameGroup` lets the engines' replica-aware grouping decide,
+ * so the deduplicated output of an HA pair covers both replicas). Its existence means the plan already ran (or a larger plan
  * superseded it), so the inputs only need their deletion marks.
  */
-export function findCoveringBlock(live: readonly LiveBlock[], inputs: readonly BlockMeta[]): BlockMeta | undefined {
+export function findCoveringBlock(
+  live: readonly LiveBlock[],
+  inputs: readonly BlockMeta[],
+  sameGroup: (a: BlockMeta, b: BlockMeta) => boolean = (a, b) => resolutionOf(a) === resolutionOf(b) && sameExternalLabels(a, b),
+): BlockMeta | undefined {
   if (inputs.length === 0) return undefined;
   const inputIds = new Set(inputs.map((m) => m.ulid));
   const needed = new Set(inputs.flatMap((m) => sourcesOf(m)));
   const ref = inputs[0];
   for (const { meta, deletionTime } of live) {
     if (deletionTime !== undefined || inputIds.has(meta.ulid)) continue;
-    if (resolutionOf(meta) !== resolutionOf(ref) || !sameExternalLabels(meta, ref)) continue;
+    if (!sameGroup(meta, ref)) continue;
     const have = new Set(sourcesOf(meta));
     if ([...needed].every((s) => have.has(s))) return meta;
   }

@@ -38,6 +38,51 @@ export function parseDuration(text: string, name: string): number {
   return Number(m[1]) * UNITS[m[2] ?? "ms"];
 }
 
+/** How the engines plan and merge: the compaction ranges, HA replica labels, the dedup mode. */
+export interface EngineSettings {
+  /** Thanos' compaction set: base range first, then the target ranges (ms). Default 1h, 2h, 8h, 2d, 14d. */
+  ranges: readonly number[];
+  /** External (or series) labels that tell HA replicas apart; their blocks are merged into one. */
+  replicaLabels: readonly string[];
+  /** "penalty" (Thanos' HA dedup, the default once replica labels are set) or "1:1" (Prometheus' merge). */
+  dedup: "1:1" | "penalty";
+}
+
+/**
+ * How the worker is fed from the queue. In AWS these live in infra/sizing.ts (the event source
+ * mapping and the queue); the local runtime's poller takes them from here, with the same defaults.
+ */
+export interface QueueSettings {
+  /** Messages per handler invocation (Lambda's BatchSize). */
+  batchSize: number;
+  /** Long-poll wait of each ReceiveMessage, seconds (Lambda's pollers use 20). */
+  waitTimeSeconds: number;
+  /** The jobs queue's visibility timeout, seconds: how long a failed or abandoned message stays hidden. */
+  visibilityTimeoutSeconds: number;
+  /** Deliveries before a message moves to the DLQ. */
+  maxReceiveCount: number;
+}
+
+/** Everything that tunes a running pipeline: job settings, engine settings, queue settings. */
+export type PipelineSettings = PipelineConfig & EngineSettings & QueueSettings;
+
+export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
+  ranges: [HOUR, 2 * HOUR, 8 * HOUR, 2 * DAY, 14 * DAY],
+  replicaLabels: [],
+  dedup: "1:1",
+};
+
+/** Ranges like "1h,2h,8h,2d,14d" and a comma-separated label list; unset ones keep defaults. */
+export function engineSettingsFromEnv(env: Record<string, string | undefined>): EngineSettings {
+  const ranges = env.STRATA_COMPACTION_RANGES
+    ? env.STRATA_COMPACTION_RANGES.split(",").map((r) => parseDuration(r, "STRATA_COMPACTION_RANGES"))
+    : DEFAULT_ENGINE_SETTINGS.ranges;
+  const replicaLabels = env.STRATA_REPLICA_LABELS ? env.STRATA_REPLICA_LABELS.split(",").map((l) => l.trim()).filter(Boolean) : [];
+  const dedup = env.STRATA_DEDUP ?? (replicaLabels.length > 0 ? "penalty" : "1:1");
+  if (dedup !== "1:1" && dedup !== "penalty") throw new Error(`STRATA_DEDUP: expected 1:1 or penalty, found ${JSON.stringify(dedup)}`);
+  return { ranges, replicaLabels, dedup };
+}
+
 /**
  * Settings from `STRATA_RETENTION_RAW`, `STRATA_RETENTION_5M`, `STRATA_RETENTION_1H`,
  * `STRATA_DELETE_DELAY`, `STRATA_PARTIAL_UPLOAD_AGE`, `STRATA_LEASE_TTL`; unset ones keep defaults.

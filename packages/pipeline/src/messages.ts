@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { isUlid, META_FILE } from "@strata/tsdb";
+import { PlanSchema } from "@strata/compact/plan/schema";
 
 export const JOB_MESSAGE_VERSION = 1;
 
@@ -50,20 +51,29 @@ const id = z.string().min(1).max(200).optional();
 
 export const VerifyJobSchema = z.strictObject({ version, id, type: z.literal("verify"), tenant: TenantSchema, block: BlockIdSchema });
 
-export const CompactJobSchema = z.strictObject({
-  version,
-  id,
-  type: z.literal("compact"),
-  tenant: TenantSchema,
-  groupKey: z.string().min(1),
-  /** The plan's input blocks: the lease key and the idempotency check are derived from them. */
-  blocks: z
-    .array(BlockIdSchema)
-    .min(1)
-    .refine((b) => new Set(b).size === b.length, { message: "input blocks must be distinct" }),
-  /** The planner's plan, opaque to the pipeline (the compaction engine validates it). */
-  plan: z.record(z.string(), z.unknown()),
-});
+export const CompactJobSchema = z
+  .strictObject({
+    version,
+    id,
+    type: z.literal("compact"),
+    tenant: TenantSchema,
+    groupKey: z.string().min(1),
+    /** The plan's input blocks: the lease key and the idempotency check are derived from them. */
+    blocks: z
+      .array(BlockIdSchema)
+      .min(1)
+      .refine((b) => new Set(b).size === b.length, { message: "input blocks must be distinct" }),
+    /** The compaction planner's plan (`@strata/compact` PlanSchema), run as it is by the engine. */
+    plan: PlanSchema,
+  })
+  .superRefine((j, ctx) => {
+    // The envelope and the plan must describe the same work: the lease is keyed on the envelope.
+    const a = [...j.blocks].sort().join(",");
+    const b = [...j.plan.inputs].sort().join(",");
+    if (a !== b) ctx.addIssue({ code: "custom", path: ["plan", "inputs"], message: `plan inputs [${b}] differ from the job's blocks [${a}]` });
+    if (j.plan.groupKey !== j.groupKey) ctx.addIssue({ code: "custom", path: ["plan", "groupKey"], message: `plan group ${j.plan.groupKey} differs from the job's ${j.groupKey}` });
+    if (j.plan.tenant !== j.tenant) ctx.addIssue({ code: "custom", path: ["plan", "tenant"], message: `plan tenant ${JSON.stringify(j.plan.tenant)} differs from the job's ${JSON.stringify(j.tenant)}` });
+  });
 
 export const DownsampleJobSchema = z.strictObject({
   version,

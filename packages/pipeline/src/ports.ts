@@ -5,6 +5,7 @@
  * @strata/downsample and @strata/bucket; the pipeline itself only orchestrates.
  */
 import type { BlockMeta, BlockSource, DeletionMark, NoCompactMark } from "@strata/tsdb";
+import type { Plan } from "@strata/compact/plan/schema";
 import type { PipelineConfig } from "./config.ts";
 import type { CompactJob, DownsampleResolution, Job } from "./messages.ts";
 
@@ -109,7 +110,8 @@ export type VerifyOutcome = { ok: true; meta: BlockMeta } | { ok: false; reason:
 export interface PlannedCompaction {
   groupKey: string;
   blocks: string[];
-  plan: Record<string, unknown>;
+  /** The compaction planner's plan; it travels in the compact job as it is. */
+  plan: Plan;
 }
 
 export interface PlannedDownsample {
@@ -121,6 +123,11 @@ export interface PlanOutcome {
   /** Independent plans: no block appears in two of them. */
   compactions: PlannedCompaction[];
   downsamples: PlannedDownsample[];
+  /**
+   * Blocks whose data another live block of their group already holds (the planner's view:
+   * replica- and shard-aware), to be marked for deletion.
+   */
+  outdated?: { block: string; coveredBy: string }[];
 }
 
 export interface Engines {
@@ -129,11 +136,18 @@ export interface Engines {
   groupKey(meta: BlockMeta): string;
   /**
    * Plans over the tenant's live blocks (blocks with a deletion mark are already filtered
-   * out; no-compact ones are passed so that they can still be downsampled).
+   * out; no-compact ones are passed so that they can still be downsampled). `all` is every
+   * indexed block of the tenant, for rules that look across groups (a block's downsampled twin
+   * lives in another resolution's group).
    */
-  plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string): Promise<PlanOutcome>;
-  /** Run a plan; the output is fully uploaded (meta.json last) when this resolves. */
-  compact(tenant: string, job: CompactJob): Promise<BlockMeta>;
+  plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string, all?: readonly LiveBlock[]): Promise<PlanOutcome>;
+  /**
+   * Run a plan; the output is fully uploaded (meta.json last) when this resolves. Undefined
+   * when the merge left no sample at all (everything deleted by tombstones): no block is written.
+   */
+  compact(tenant: string, job: CompactJob): Promise<BlockMeta | undefined>;
+  /** Whether two blocks belong to one compaction group (resolution, labels minus replica labels). */
+  sameGroup?(a: BlockMeta, b: BlockMeta): boolean;
   /** Downsample one block; the output is fully uploaded (meta.json last) when this resolves. */
   downsample(ref: BlockRef, resolution: DownsampleResolution): Promise<BlockMeta>;
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Plan } from "@strata/compact";
 import { MemoryBlock, newUlid, type BlockMeta, type BlockSource, type DeletionMark, type NoCompactMark } from "@strata/tsdb";
 import {
   DEFAULT_CONFIG,
@@ -56,6 +57,30 @@ export function meta(opts: {
     compaction: { level: opts.level ?? 1, sources: opts.sources ?? [id] },
     version: 1,
     thanos: { labels: opts.labels ?? { cluster: "a" }, downsample: { resolution: opts.resolution ?? 0 }, source: "test" },
+  };
+}
+
+/** A group key in Thanos' shape (`<resolution>@<decimal hash>`), from the labels' JSON. */
+export function fakeGroupKey(labels: Record<string, string>, resolution = 0): string {
+  const h = createHash("sha256").update(JSON.stringify(labels)).digest();
+  return `${resolution}@${h.readUInt32BE(0)}`;
+}
+
+/** A valid planner plan (PlanSchema) over the given inputs, as the compaction planner would send it. */
+export function planFor(tenant: string, groupKey: string, blocks: readonly string[]): Plan {
+  return {
+    id: `${tenant}/${groupKey}/merge/${blocks.join(",")}`,
+    tenant,
+    groupKey,
+    kind: "merge",
+    window: { minTime: 0, maxTime: 1 },
+    range: 8 * HOUR,
+    level: 2,
+    inputs: [...blocks],
+    overlapping: false,
+    labels: {},
+    resolution: 0,
+    reason: "test",
   };
 }
 
@@ -236,14 +261,13 @@ export class FakeEngines implements Engines {
     return { ok: true, meta: (await this.bucket.readMeta(ref))! };
   }
   groupKey(m: BlockMeta): string {
-    const res = m.thanos?.downsample?.resolution ?? 0;
-    return `${res}@${JSON.stringify(m.thanos?.labels ?? {})}`;
+    return fakeGroupKey(m.thanos?.labels ?? {}, m.thanos?.downsample?.resolution ?? 0);
   }
   async plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string): Promise<PlanOutcome> {
     this.calls.push(`plan ${groupKey ?? "*"} (${blocks.length} blocks)`);
     return this.planner(tenant, blocks, groupKey);
   }
-  async compact(tenant: string, job: CompactJob): Promise<BlockMeta> {
+  async compact(tenant: string, job: CompactJob): Promise<BlockMeta | undefined> {
     this.calls.push(`compact ${job.blocks.join(",")}`);
     const inputs = job.blocks.map((b) => this.bucket.get({ tenant, block: b })!.meta!);
     const out = meta({

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { MessageError, ROOT_TENANT, decodeS3Key, encodeJob, parseQueueBody, type Job, type ParsedMessage } from "@strata/pipeline";
-import { S3_TEST_EVENT, s3EventBody, ulid } from "./fakes.ts";
+import { S3_TEST_EVENT, fakeGroupKey, planFor, s3EventBody, ulid } from "./fakes.ts";
 
 const B = ulid();
 const B2 = ulid();
+const B3 = ulid();
 
 function s3(body: string) {
   const m = parseQueueBody(body);
@@ -103,9 +104,10 @@ describe("S3 event notifications", () => {
 });
 
 describe("job messages", () => {
+  const G = fakeGroupKey({});
   const jobs: Job[] = [
     { version: 1, type: "verify", tenant: "team-a", block: B },
-    { version: 1, type: "compact", tenant: "team-a", groupKey: "0@{}", blocks: [B, B2], plan: { ranges: [1, 2] } },
+    { version: 1, type: "compact", tenant: "team-a", groupKey: G, blocks: [B, B2], plan: planFor("team-a", G, [B, B2]) },
     { version: 1, type: "downsample", tenant: "", block: B, resolution: 300_000 },
     { version: 1, type: "downsample", tenant: "t", block: B, resolution: 3_600_000, id: "replay-1" },
     { version: 1, type: "plan", tenant: "team-a" },
@@ -128,8 +130,13 @@ describe("job messages", () => {
     ["bad ULID", { version: 1, type: "verify", tenant: "t", block: "01J" }, "invalid verify job: block: not a canonical (upper-case) ULID"],
     ["tenant with /", { version: 1, type: "index-sync", tenant: "a/b" }, "invalid index-sync job: tenant: tenant must not contain '/'"],
     ["typo'd field", { version: 1, type: "plan", tennant: "t" }, 'invalid plan job: tenant: Invalid input: expected string, received undefined; Unrecognized key: "tennant"'],
-    ["duplicate inputs", { version: 1, type: "compact", tenant: "t", groupKey: "g", blocks: [B, B], plan: {} }, "invalid compact job: blocks: input blocks must be distinct"],
-    ["plan not an object", { version: 1, type: "compact", tenant: "t", groupKey: "g", blocks: [B], plan: [1] }, "invalid compact job: plan: Invalid input: expected record, received array"],
+    ["duplicate inputs", { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B, B], plan: planFor("t", G, [B, B]) }, "invalid compact job: blocks: input blocks must be distinct"],
+    ["plan not an object", { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B], plan: [1] }, "invalid compact job: plan: Invalid input: expected object, received array"],
+    [
+      "plan for other blocks",
+      { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B, B2], plan: planFor("t", G, [B2, B3]) },
+      `invalid compact job: plan.inputs: plan inputs [${B2},${B3}] differ from the job's blocks [${B},${B2}]`,
+    ],
     ["resolution", { version: 1, type: "downsample", tenant: "t", block: B, resolution: 60_000 }, "invalid downsample job: resolution: resolution must be 300000 (5m) or 3600000 (1h) milliseconds"],
   ])("rejects a job with a bad %s", (_name, body, message) => {
     expect(messageError(JSON.stringify(body)).message).toBe(message);

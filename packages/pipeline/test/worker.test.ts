@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { FullBatchFailureError } from "@aws-lambda-powertools/batch";
 import { QUARANTINE_REASON, VERIFY_REPORT_FILE, encodeJob, type Job } from "@strata/pipeline";
 import { createWorkerHandler } from "../../../functions/worker.ts";
-import { S3_TEST_EVENT, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "./fakes.ts";
+import { S3_TEST_EVENT, fakeGroupKey, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "./fakes.ts";
 
 const job = (j: Job) => encodeJob(j);
 
@@ -80,7 +80,7 @@ describe("verify", () => {
     const h = harness();
     const blocks = [0, 1, 2, 3].map((i) => h.bucket.upload("t", twoHourBlock(i)));
     h.engines.planner = (_t, live, groupKey) => ({
-      compactions: live.length === 4 ? [{ groupKey: groupKey!, blocks: live.map((b) => b.meta.ulid).sort(), plan: { kind: "leveled" } }] : [],
+      compactions: live.length === 4 ? [{ groupKey: groupKey!, blocks: live.map((b) => b.meta.ulid).sort(), plan: planFor("t", groupKey!, live.map((b) => b.meta.ulid).sort()) }] : [],
       downsamples: [{ block: blocks[0].block, resolution: 300_000 }],
     });
     expect(await run(h, blocks.map((b) => s3EventBody([`t/${b.block}/meta.json`])))).toEqual([]);
@@ -88,7 +88,7 @@ describe("verify", () => {
     expect(h.bucket.indexed("t")).toEqual(blocks.map((b) => b.block).sort());
     const compacts = h.queue.sent.filter((j) => j.type === "compact");
     expect(compacts).toHaveLength(1);
-    expect(compacts[0]).toMatchObject({ version: 1, tenant: "t", groupKey: '0@{"cluster":"a"}', blocks: blocks.map((b) => b.block).sort() });
+    expect(compacts[0]).toMatchObject({ version: 1, tenant: "t", groupKey: fakeGroupKey({ cluster: "a" }), blocks: blocks.map((b) => b.block).sort() });
     expect(h.queue.sent.filter((j) => j.type === "downsample")).toHaveLength(4);
     const done = h.lines.filter((l) => l.event === "job-done");
     expect(done).toHaveLength(4);
@@ -132,10 +132,12 @@ describe("verify", () => {
 });
 
 describe("compact", () => {
+  const G = fakeGroupKey({ cluster: "a" });
   async function setup() {
     const h = harness();
     const inputs = await Promise.all([0, 1, 2, 3].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
-    const compact: Job = { version: 1, type: "compact", tenant: "t", groupKey: "g", blocks: inputs.map((b) => b.block), plan: {} };
+    const blocks = inputs.map((b) => b.block);
+    const compact: Job = { version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) };
     return { h, inputs, compact };
   }
 
@@ -171,13 +173,17 @@ describe("compact", () => {
     expect(h.bucket.snapshot()).toBe(before);
   });
 
-  it("acknowledges a plan whose lease another worker holds", async () => {
+  it("fails (for a later retry) a plan whose lease another worker holds, then compacts once it is free", async () => {
     const { h, compact } = await setup();
-    const held = await h.bucket.acquire("t", (await import("@strata/pipeline")).compactLeaseName("g", (compact as { blocks: string[] }).blocks));
+    const held = await h.bucket.acquire("t", (await import("@strata/pipeline")).compactLeaseName(G, (compact as { blocks: string[] }).blocks));
     expect(held).toBeDefined();
-    expect(await run(h, [job(compact)])).toEqual([]);
+    // Acknowledging would lose the plan if the holder died; the record must come back.
+    expect(await run(h, [job(compact)])).toEqual(["0"]);
     expect(h.engines.calls).toEqual([]);
-    expect(h.lines.find((l) => l.event === "job-skipped")!.reason).toBe("another worker holds the plan's lease");
+    // The holder died: its lease expired (released here); the redelivered record compacts.
+    await held!.release();
+    expect(await run(h, [job(compact)])).toEqual([]);
+    expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toHaveLength(1);
   });
 
   it("re-plans the group when an input vanished since planning", async () => {
@@ -185,7 +191,7 @@ describe("compact", () => {
     await h.bucket.deleteBlock(inputs[2]);
     expect(await run(h, [job(compact)])).toEqual([]);
     expect(h.engines.calls).toEqual([]);
-    expect(h.queue.sent).toEqual([{ version: 1, type: "plan", tenant: "t", groupKey: "g" }]);
+    expect(h.queue.sent).toEqual([{ version: 1, type: "plan", tenant: "t", groupKey: G }]);
   });
 });
 
@@ -254,7 +260,9 @@ describe("convergence through events", () => {
   it("a compaction repeated after a crash before indexing leaves one output once the group is re-planned", async () => {
     const h = harness();
     const inputs = await Promise.all([0, 1].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
-    const compact: Job = { version: 1, type: "compact", tenant: "t", groupKey: '0@{"cluster":"a"}', blocks: inputs.map((b) => b.block), plan: {} };
+    const G = fakeGroupKey({ cluster: "a" });
+    const blocks = inputs.map((b) => b.block);
+    const compact: Job = { version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) };
     h.bucket.faults.set("addBlock", 1); // the output is uploaded, then indexing fails
     expect(await run(h, [job(compact)])).toEqual(["0"]);
     expect(await run(h, [job(compact)])).toEqual([]); // not visible in the index: compacts again
@@ -274,7 +282,8 @@ describe("convergence through events", () => {
     h.engines.planner = (_t, live, groupKey) => {
       const byLevel = new Map<number, string[]>();
       for (const b of live) byLevel.set(b.meta.compaction.level, [...(byLevel.get(b.meta.compaction.level) ?? []), b.meta.ulid]);
-      const compactions = [...byLevel.values()].filter((ids) => ids.length >= 4).map((ids) => ({ groupKey: groupKey!, blocks: ids.sort().slice(0, 4), plan: {} }));
+      const compactions = [...byLevel.values()].filter((ids) => ids.length >= 4).map((ids) => ids.sort().slice(0, 4))
+        .map((ids) => ({ groupKey: groupKey!, blocks: ids, plan: planFor("team a", groupKey!, ids) }));
       return { compactions, downsamples: [] };
     };
     // The "bucket notification": every uploaded meta.json becomes an S3 event on the queue.

@@ -11,7 +11,18 @@
  * replica labels, series id) built in one pass over its index, which costs memory per
  * series (like the postings the writer keeps) but never per sample.
  */
-import { compareLabels, isDeleted, reencodeChunk, type BlockReader, type ChunkMeta, type ChunkToWrite, type Interval, type Label } from "@strata/tsdb";
+import {
+  ChunkReader,
+  compareLabels,
+  isDeleted,
+  reencodeChunk,
+  type BlockReader,
+  type BlockSeries,
+  type ChunkMeta,
+  type ChunkToWrite,
+  type Interval,
+  type Label,
+} from "@strata/tsdb";
 
 /** A series as an input offers it: its (stripped) labels and one chunk list per replica. */
 export interface InputSeries {
@@ -42,7 +53,7 @@ export class InputStream {
   readonly counters: InputCounters = { seriesRead: 0, chunksRead: 0, trimmedChunks: 0, droppedChunks: 0 };
   private readonly opts: InputStreamOptions;
   private readonly replicaSet: Set<string>;
-  private seq: AsyncGenerator<{ labels: Label[]; chunks: ChunkMeta[]; deleted: readonly Interval[] | undefined }> | undefined;
+  private seq: AsyncGenerator<BlockSeries> | undefined;
   private sorted: { labels: Label[]; id: number }[] | undefined;
   private pos = 0;
 
@@ -64,7 +75,8 @@ export class InputStream {
       list.sort((a, b) => compareLabels(a.labels, b.labels) || a.id - b.id);
       this.sorted = list;
     } else {
-      this.seq = this.reader.series();
+      // Records, so chunks copied unchanged are written without computing their CRC again.
+      this.seq = this.reader.series({ withRecords: true });
     }
     await this.advance();
   }
@@ -78,7 +90,7 @@ export class InputStream {
         return;
       }
       this.counters.seriesRead++;
-      this.head = { labels: r.value.labels, replicas: [this.prepare(r.value.chunks, r.value.deleted)] };
+      this.head = { labels: r.value.labels, replicas: [this.prepare(r.value.chunks, r.value.deleted, r.value.records)] };
       return;
     }
     const list = this.sorted!;
@@ -91,13 +103,15 @@ export class InputStream {
     while (this.pos < list.length && compareLabels(list[this.pos].labels, labels) === 0) {
       const id = list[this.pos++].id;
       const entry = await this.reader.index.series(id);
+      const records: Uint8Array[] = [];
       for (const c of entry.chunks) {
-        const chunk = await this.reader.chunks.chunk(c.ref);
         // Random reads may reuse the reader's window: keep our own copy.
-        c.chunk = { encoding: chunk.encoding, data: chunk.data.slice() };
+        const rec = (await this.reader.chunks.record(c.ref)).slice();
+        records.push(rec);
+        c.chunk = ChunkReader.chunkOfRecord(rec);
       }
       this.counters.seriesRead++;
-      replicas.push(this.prepare(entry.chunks, this.reader.tombstones.get(id)));
+      replicas.push(this.prepare(entry.chunks, this.reader.tombstones.get(id), records));
     }
     this.head = { labels, replicas };
   }
@@ -108,10 +122,11 @@ export class InputStream {
   }
 
   /** Window and tombstones applied; untouched chunks keep their bytes. */
-  private prepare(chunks: readonly ChunkMeta[], deleted: readonly Interval[] | undefined): ChunkToWrite[] {
+  private prepare(chunks: readonly ChunkMeta[], deleted: readonly Interval[] | undefined, records: readonly Uint8Array[] | undefined): ChunkToWrite[] {
     const { minT, maxT } = this.opts;
     const out: ChunkToWrite[] = [];
-    for (const c of chunks) {
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i];
       this.counters.chunksRead++;
       if (c.maxTime < minT || c.minTime > maxT) {
         this.counters.droppedChunks++;
@@ -121,7 +136,8 @@ export class InputStream {
       let touched = false;
       if (deleted) for (const iv of deleted) if (iv.mint <= c.maxTime && iv.maxt >= c.minTime) touched = true;
       if (!cut && !touched) {
-        out.push({ minTime: c.minTime, maxTime: c.maxTime, chunk: c.chunk! });
+        // Unchanged: its stored record (when read) goes to the output as is.
+        out.push({ minTime: c.minTime, maxTime: c.maxTime, chunk: c.chunk!, record: records?.[i] });
         continue;
       }
       const r = reencodeChunk(c.chunk!, (t) => t >= minT && t <= maxT && !isDeleted(deleted, t));

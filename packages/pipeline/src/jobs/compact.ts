@@ -4,7 +4,9 @@
  * group, which is how the next level happens without any polling.
  *
  * Idempotency (at-least-once delivery, retries after a crash at any step, duplicate plans):
- *  - Two workers on one plan: the lease (keyed by group and inputs) admits one; the other acks.
+ *  - Two workers on one plan: the lease (keyed by group and inputs) admits one; the other's
+ *    record fails and comes back after the visibility timeout, to find the output (or, if the
+ *    holder died, an expired lease).
  *  - Crash after the output was uploaded: the retry finds a live block whose sources include
  *    every input's sources ("covering" block) and skips straight to the deletion marks, so
  *    no second output is written and no sample is lost (the inputs stay until marked).
@@ -23,8 +25,7 @@ import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted, withLease } from "./context.ts";
 
 export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobResult> {
-  const result = await withLease(ctx, job.tenant, compactLeaseName(job.groupKey, job.blocks), () => compactUnderLease(ctx, job));
-  return result ?? { status: "skipped", reason: "another worker holds the plan's lease" };
+  return withLease(ctx, job.tenant, compactLeaseName(job.groupKey, job.blocks), () => compactUnderLease(ctx, job));
 }
 
 async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobResult> {
@@ -34,7 +35,8 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
   const inputs = job.blocks.map((id) => byId.get(id));
   const present = inputs.filter((b) => b !== undefined);
 
-  let output: BlockMeta | undefined = findCoveringBlock(live, present.map((b) => b.meta));
+  const sameGroup = engines.sameGroup?.bind(engines);
+  let output: BlockMeta | undefined = findCoveringBlock(live, present.map((b) => b.meta), sameGroup);
   if (output) {
     ctx.log.info("compact-output-exists", { output: output.ulid });
   } else {
@@ -42,14 +44,16 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
       const enqueued = await enqueue(ctx, [{ type: "plan", tenant: job.tenant, groupKey: job.groupKey }]);
       return { status: "skipped", reason: "inputs changed since planning; re-planning the group", enqueued };
     }
+    ctx.log.info("compaction-started", { inputs: job.blocks, plan: job.plan.id });
     output = await engines.compact(job.tenant, job);
-    ctx.log.info("compacted", { output: output.ulid, inputs: job.blocks.length });
+    ctx.log.info("compacted", { output: output?.ulid ?? null, inputs: job.blocks.length });
   }
 
   // Only after the output is uploaded and indexed may the inputs go.
-  await index.addBlock(job.tenant, output);
+  if (output) await index.addBlock(job.tenant, output);
+  const details = output ? `compacted into ${output.ulid}` : "compacted to nothing (every sample deleted)";
   for (const b of present) {
-    if (b.deletionTime === undefined) await markDeleted(ctx, { tenant: job.tenant, block: b.meta.ulid }, `compacted into ${output.ulid}`);
+    if (b.deletionTime === undefined) await markDeleted(ctx, { tenant: job.tenant, block: b.meta.ulid }, details);
   }
   return { status: "done" };
 }

@@ -29,14 +29,19 @@ export async function enqueue(ctx: JobContext, jobs: readonly WithoutVersion<Job
 }
 
 /**
- * Run `fn` under the tenant's lease `name`, or return undefined when another worker holds it.
- * Skipping is safe: the holder's own message stays on the queue until it succeeds, so if the
- * holder dies, its message comes back after the visibility timeout, by which time the lease
- * (TTL < visibility timeout) has expired and the retry takes it.
+ * Another worker holds the lease. The record fails (and is retried after the visibility
+ * timeout) rather than being acknowledged: with duplicate delivery the holder may be running
+ * from a copy of this very message, and if it dies, acknowledging here would lose the plan.
+ * On the retry the lease (TTL < visibility timeout) has expired or the output exists.
  */
-export async function withLease<T>(ctx: JobContext, tenant: string, name: string, fn: () => Promise<T>): Promise<T | undefined> {
+export class LeaseBusyError extends Error {
+  override name = "LeaseBusyError";
+}
+
+/** Run `fn` under the tenant's lease `name`; throws LeaseBusyError when another worker holds it. */
+export async function withLease<T>(ctx: JobContext, tenant: string, name: string, fn: () => Promise<T>): Promise<T> {
   const lease: Lease | undefined = await ctx.deps.leases.acquire(tenant, name, ctx.deps.config.leaseTtlMs);
-  if (!lease) return undefined;
+  if (!lease) throw new LeaseBusyError(`lease ${name} of tenant ${JSON.stringify(tenant)} is held by another worker; retry after the visibility timeout`);
   try {
     return await fn();
   } finally {
@@ -56,4 +61,5 @@ export async function markDeleted(ctx: JobContext, ref: BlockRef, details: strin
   await ctx.deps.storage.markForDeletion(ref, mark);
   const stored = (await ctx.deps.storage.readMarkers(ref)).deletion;
   await ctx.deps.index.markDeleted(ref.tenant, ref.block, stored?.deletion_time ?? now);
+  ctx.log.info("marked-for-deletion", { block: ref.block, details: stored?.details ?? details });
 }

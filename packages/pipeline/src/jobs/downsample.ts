@@ -20,8 +20,7 @@ const SOURCE_RESOLUTION: Record<DownsampleJob["resolution"], number> = {
 };
 
 export async function runDownsample(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
-  const result = await withLease(ctx, job.tenant, downsampleLeaseName(job.block, job.resolution), () => downsampleUnderLease(ctx, job));
-  return result ?? { status: "skipped", reason: "another worker holds the block's downsampling lease" };
+  return withLease(ctx, job.tenant, downsampleLeaseName(job.block, job.resolution), () => downsampleUnderLease(ctx, job));
 }
 
 async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {

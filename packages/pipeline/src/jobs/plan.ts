@@ -26,7 +26,11 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   const gone = new Set(redundant.map((r) => r.block.ulid));
   // Blocks marked for deletion are already covered by another block: never plan them again.
   const inGroup = inGroup0.filter((b) => b.deletionTime === undefined && !gone.has(b.meta.ulid));
-  const outcome = await engines.plan(tenant, inGroup, groupKey);
+  const outcome = await engines.plan(tenant, inGroup, groupKey, all);
+  // The planner's own view of covered blocks (replica- and shard-aware): its covering block
+  // is indexed (planning sees only indexed blocks), so marking is safe.
+  const outdated = (outcome.outdated ?? []).filter((o) => !gone.has(o.block));
+  for (const o of outdated) await markDeleted(ctx, { tenant, block: o.block }, `covered by ${o.coveredBy}`);
   const n = await enqueue(ctx, [
     ...outcome.compactions.map((c) => ({ type: "compact" as const, tenant, groupKey: c.groupKey, blocks: c.blocks, plan: c.plan })),
     ...outcome.downsamples.map((d) => ({ type: "downsample" as const, tenant, block: d.block, resolution: d.resolution })),
@@ -34,7 +38,7 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   ctx.log.info("planned", {
     groupKey,
     blocks: inGroup.length,
-    redundant: redundant.length,
+    redundant: redundant.length + outdated.length,
     compactions: outcome.compactions.length,
     downsamples: outcome.downsamples.length,
   });

@@ -16,6 +16,11 @@ export interface BlockSeries {
   chunks: ChunkMeta[];
   /** Tombstone intervals for this series, if any. */
   deleted: readonly Interval[] | undefined;
+  /**
+   * With `withRecords`: each chunk's whole stored record (CRC verified), parallel to
+   * `chunks`, for `ChunkToWrite.record`; `chunks[i].chunk` is then a view into it.
+   */
+  records?: Uint8Array[];
 }
 
 export interface SeriesOptions {
@@ -23,6 +28,8 @@ export interface SeriesOptions {
   withChunks?: boolean;
   /** Window for sequential index reads (bytes). */
   indexWindow?: number;
+  /** Also return each chunk's stored record (`BlockSeries.records`), to copy it unchanged. Implies `withChunks`. */
+  withRecords?: boolean;
 }
 
 /**
@@ -63,14 +70,30 @@ export class BlockReader {
    * what must outlive that. Run one chunk-reading walk per reader at a time.
    */
   async *series(opts: SeriesOptions = {}): AsyncGenerator<BlockSeries> {
-    const withChunks = opts.withChunks ?? true;
+    const withRecords = opts.withRecords ?? false;
+    const withChunks = withRecords || (opts.withChunks ?? true);
+    const cr = this.chunks;
     for await (const s of this.index.iterSeries({ windowSize: opts.indexWindow })) {
+      let records: Uint8Array[] | undefined;
       if (withChunks) {
         // The previous series' views are no longer in use (the caller asked for the next one).
-        this.chunks.releaseViews();
-        for (const c of s.chunks) c.chunk = await this.chunks.chunk(c.ref);
+        cr.releaseViews();
+        // Records within the current window are read without waiting; only a refill awaits.
+        if (withRecords) {
+          records = new Array<Uint8Array>(s.chunks.length);
+          for (let i = 0; i < s.chunks.length; i++) {
+            const c = s.chunks[i];
+            const rec = cr.tryRecord(c.ref) ?? (await cr.record(c.ref));
+            records[i] = rec;
+            c.chunk = ChunkReader.chunkOfRecord(rec);
+          }
+        } else {
+          for (const c of s.chunks) c.chunk = cr.tryChunk(c.ref) ?? (await cr.chunk(c.ref));
+        }
       }
-      yield { id: s.id, labels: s.labels, chunks: s.chunks, deleted: this.tombstones.get(s.id) };
+      const out: BlockSeries = { id: s.id, labels: s.labels, chunks: s.chunks, deleted: this.tombstones.get(s.id) };
+      if (records !== undefined) out.records = records;
+      yield out;
     }
   }
 

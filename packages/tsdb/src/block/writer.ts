@@ -15,6 +15,12 @@ export interface ChunkToWrite {
   minTime: number;
   maxTime: number;
   chunk: Chunk;
+  /**
+   * The chunk's whole stored record exactly as read (`ChunkReader.record()`: length
+   * prefix, encoding, data, verified CRC32C), when it is copied unchanged from another
+   * block: written as is, so its checksum is not computed again. Must frame `chunk`.
+   */
+  record?: Uint8Array;
 }
 
 export interface BlockWriterOptions {
@@ -49,6 +55,7 @@ export class BlockWriter {
   private numChunks = 0;
   private chunkMaxSize = 0;
   private readonly refs: { ref: number; minTime: number; maxTime: number }[] = [];
+  private readonly metaPool: { ref: number; minTime: number; maxTime: number }[] = [];
 
   constructor(sink: BlockSink, opts: BlockWriterOptions = {}) {
     this.sink = sink;
@@ -69,10 +76,21 @@ export class BlockWriter {
     if (this.stage !== "series" || !this.index) throw new FormatError("out-of-order", "addSymbols must be called before addSeries");
     if (chunks.length === 0) return;
     const metas = this.refs;
+    // Meta objects are reused across series: the index writer keeps none of them.
+    const pool = this.metaPool;
+    while (pool.length < chunks.length) pool.push({ ref: 0, minTime: 0, maxTime: 0 });
     metas.length = 0;
-    for (const c of chunks) {
-      const ref = await this.chunkWriter.write(c.chunk);
-      metas.push({ ref, minTime: c.minTime, maxTime: c.maxTime });
+    const cw = this.chunkWriter;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i];
+      // Synchronous while the segment buffer has room; the sink is awaited only to flush or cut.
+      let ref = cw.tryWrite(c.chunk, c.record);
+      if (ref < 0) ref = await cw.write(c.chunk, c.record);
+      const m = pool[i];
+      metas.push(m);
+      m.ref = ref;
+      m.minTime = c.minTime;
+      m.maxTime = c.maxTime;
       const n = numSamplesOf(c.chunk);
       this.numSamples += n;
       if (isFloatEncoding(c.chunk.encoding)) this.numFloat += n;

@@ -42,6 +42,16 @@ interface Segment {
   win: Uint8Array | undefined;
   /** The reusable buffer behind `win`, when the source can fill one in place. */
   wb: WindowBuf | undefined;
+  /** The next window, being read ahead while the current one is consumed (sequential walks). */
+  ahead: Ahead | undefined;
+}
+
+/** A window read ahead: `n` bytes from `start` into `wb`, ready when `done` resolves. */
+interface Ahead {
+  readonly start: number;
+  readonly n: number;
+  readonly wb: WindowBuf;
+  readonly done: Promise<void>;
 }
 
 /** Pinned buffers replaced in their segment and spare ones kept for reuse: a few, so memory stays bounded. */
@@ -52,7 +62,13 @@ const MAX_KEPT = 2;
  * memory, object store). Each segment keeps one read-ahead window: a miss reads
  * `windowSize` bytes starting at the requested record, so walking refs in increasing
  * order costs one source read per window and never loads a whole 512 MiB segment.
- * A record longer than the window is fetched by a read of its own.
+ * A record longer than the window is fetched by a read of its own. On a sequential walk
+ * (windows above 64 KiB, sources with `readInto`) the next window is read ahead while
+ * the current one is consumed, so the walk does not wait for the source.
+ *
+ * Fast paths: `tryChunk`/`tryRecord` answer synchronously when the window holds the
+ * record (the common case), so a walk awaits only on refills; `record()` returns the whole
+ * stored record, CRC verified, for a writer to copy as is (`ChunkWriter.write(c, record)`).
  *
  * Buffers and views: `chunk()` returns `data` as a view into a window buffer, which the
  * reader refills in place (via `ByteSource.readInto`) to avoid a fresh multi-MiB buffer per
@@ -60,7 +76,8 @@ const MAX_KEPT = 2;
  * is called; until then a refill takes another buffer. So a caller that never calls
  * `releaseViews()` keeps every view valid for as long as it holds it (at the cost of a
  * new window buffer per refill), and a sequential walk that releases once per series
- * (`BlockReader.series()`) cycles through two buffers and makes no garbage.
+ * (`BlockReader.series()`) cycles through two buffers (three with read-ahead) and makes
+ * no garbage.
  *
  * Every length is checked against the segment size before anything is read or
  * allocated, and every record's CRC32C is verified.
@@ -77,6 +94,13 @@ export class ChunkReader {
   /** Unpinned buffers ready to be filled. */
   private readonly spare: WindowBuf[] = [];
   private closed = false;
+  // Set by segmentOf/parseLength and read at once, before any await (no allocation per
+  // record): the ref's offset in its segment; the record's start, encoding byte and data
+  // end in the window it was located in (the CRC follows the data).
+  private refOff = 0;
+  private recAt = 0;
+  private encAt = 0;
+  private dataEnd = 0;
 
   private constructor(segs: Segment[], windowSize: number) {
     this.segs = segs;
@@ -105,7 +129,7 @@ export class ChunkReader {
     try {
       if (failure !== undefined) throw failure;
       const segs = names.map(
-        (name, i): Segment => ({ name, path: segmentPath(name), size: sources[i].size, src: sources[i], winStart: 0, win: undefined, wb: undefined }),
+        (name, i): Segment => ({ name, path: segmentPath(name), size: sources[i].size, src: sources[i], winStart: 0, win: undefined, wb: undefined, ahead: undefined }),
       );
       await Promise.all(segs.map(checkHeader));
       return new ChunkReader(segs, windowSize);
@@ -121,6 +145,49 @@ export class ChunkReader {
    * is never called. Copy it (`slice()`) to keep it past a release.
    */
   async chunk(ref: number): Promise<Chunk> {
+    const c = this.tryChunk(ref);
+    if (c !== undefined) return c;
+    return (await this.load(ref, false)) as Chunk;
+  }
+
+  /**
+   * `chunk(ref)` without waiting, when the segment's current window holds the whole record
+   * (the common case of a walk in ref order); undefined when a read is due (then call
+   * `chunk`). Same checks, errors and view rules as `chunk`.
+   */
+  tryChunk(ref: number): Chunk | undefined {
+    const win = this.inWindow(ref);
+    if (win === undefined) return undefined;
+    return { encoding: win[this.encAt], data: win.subarray(this.encAt + 1, this.dataEnd) };
+  }
+
+  /**
+   * The whole stored record at `ref` (`uvarint len | encoding | data | BE32 CRC32C`), its
+   * CRC verified: what a writer copies as is (`ChunkWriter.write(chunk, record)`) to move a
+   * chunk without recomputing its checksum. Same view rules as `chunk`.
+   */
+  async record(ref: number): Promise<Uint8Array> {
+    const r = this.tryRecord(ref);
+    if (r !== undefined) return r;
+    return (await this.load(ref, true)) as Uint8Array;
+  }
+
+  /** `record(ref)` without waiting, or undefined when a read is due (see `tryChunk`). */
+  tryRecord(ref: number): Uint8Array | undefined {
+    const win = this.inWindow(ref);
+    if (win === undefined) return undefined;
+    return win.subarray(this.recAt, this.dataEnd + CHUNK_CRC_SIZE);
+  }
+
+  /** The chunk a record (as `record()` returns it) holds: `data` is a view into the record. */
+  static chunkOfRecord(record: Uint8Array): Chunk {
+    let p = 0;
+    while (p < MAX_CHUNK_LENGTH_FIELD_SIZE && record[p] >= 0x80) p++;
+    return { encoding: record[p + 1], data: record.subarray(p + 2, record.length - CHUNK_CRC_SIZE) };
+  }
+
+  /** Segment of a ref, checked; the offset inside it goes to `this.refOff`. */
+  private segmentOf(ref: number): Segment {
     if (this.closed) throw new Error("ChunkReader: read after close");
     if (!(Number.isSafeInteger(ref) && ref >= 0)) {
       throw new FormatError("invalid-value", "chunk ref is not a non-negative integer", { file: "chunks", found: String(ref) });
@@ -142,26 +209,77 @@ export class ChunkReader {
         expected: `${SEGMENT_HEADER_SIZE} ≤ offset < ${s.size}`,
       });
     }
+    this.refOff = off;
+    return s;
+  }
 
+  /** The synchronous path: the window holding the verified record at `ref` (positions set), or undefined. */
+  private inWindow(ref: number): Uint8Array | undefined {
+    const s = this.segmentOf(ref);
+    const off = this.refOff;
+    const win = s.win;
+    const base = s.winStart;
+    if (win === undefined || off < base || Math.min(off + MAX_CHUNK_LENGTH_FIELD_SIZE, s.size) > base + win.length) return undefined;
+    const end = this.parseLength(s, off, win, base);
+    if (end > base + win.length) return undefined;
+    this.verify(s, off, win, base);
+    if (s.wb !== undefined) s.wb.pinned = true;
+    return win;
+  }
+
+  /**
+   * The asynchronous path: refill the window (or read a record bigger than it), locate and
+   * verify the record, and return it whole or as a chunk, before any other call can move
+   * the positions.
+   */
+  private async load(ref: number, asRecord: boolean): Promise<Chunk | Uint8Array> {
+    const s = this.segmentOf(ref);
+    const off = this.refOff;
     // The length prefix: make sure the window holds it (or the segment's last bytes).
     const lenEnd = Math.min(off + MAX_CHUNK_LENGTH_FIELD_SIZE, s.size);
     let win = s.win;
     let base = s.winStart;
     if (win === undefined || off < base || lenEnd > base + win.length) {
-      win = await this.fill(s, off);
-      base = off;
+      // The window starts at `off`, or earlier when it was read ahead.
+      ({ win, start: base } = await this.fill(s, off, true));
     }
-    let p = off - base;
+    const end = this.parseLength(s, off, win, base);
+    let fromWindow = true;
+    if (end > base + win.length) {
+      if (end - off <= this.windowSize) {
+        win = (await this.fill(s, off, false)).win;
+      } else {
+        // Bigger than a window: its own read (a fresh buffer), leaving the window as it was.
+        win = await s.src.read(off, end - off);
+        fromWindow = false;
+      }
+      base = off;
+      // Same bytes, new place: locate the record again in the window in hand.
+      this.parseLength(s, off, win, base);
+    }
+    this.verify(s, off, win, base);
+    if (fromWindow && s.wb !== undefined) s.wb.pinned = true;
+    return asRecord ? win.subarray(this.recAt, this.dataEnd + CHUNK_CRC_SIZE) : { encoding: win[this.encAt], data: win.subarray(this.encAt + 1, this.dataEnd) };
+  }
+
+  /**
+   * Decode the length prefix of the record at `off` (win[0] is at `base` and holds at least
+   * the prefix) and check the record fits the segment; sets recAt/encAt/dataEnd relative
+   * to `win` and returns the record's absolute end.
+   */
+  private parseLength(s: Segment, off: number, win: Uint8Array, base: number): number {
+    const p0 = off - base;
     let len = 0;
     let mul = 1;
+    let p = p0;
     for (let i = 0; ; i++) {
       if (off + i >= s.size) {
         throw new FormatError("invalid-size", "chunk length runs past the end of the segment", { file: s.path, offset: off });
       }
-      const byte = win[p + i];
+      const byte = win[p0 + i];
       len += (byte & 0x7f) * mul;
       if (byte < 0x80) {
-        p += i + 1;
+        p = p0 + i + 1;
         break;
       }
       if (i === MAX_CHUNK_LENGTH_FIELD_SIZE - 1) {
@@ -172,8 +290,7 @@ export class ChunkReader {
     if (len > 0xffffffff) {
       throw new FormatError("invalid-value", "chunk length exceeds 32 bits", { file: s.path, offset: off, found: String(len) });
     }
-    const varintLen = p - (off - base);
-    const end = off + varintLen + 1 + len + CHUNK_CRC_SIZE;
+    const end = off + (p - p0) + 1 + len + CHUNK_CRC_SIZE;
     if (end > s.size) {
       throw new FormatError("invalid-size", `chunk of ${len} bytes runs past the end of the segment`, {
         file: s.path,
@@ -182,22 +299,16 @@ export class ChunkReader {
         found: String(end),
       });
     }
+    this.recAt = p0;
+    this.encAt = p;
+    this.dataEnd = p + 1 + len;
+    return end;
+  }
 
-    let fromWindow = true;
-    if (end > base + win.length) {
-      if (end - off <= this.windowSize) {
-        win = await this.fill(s, off);
-      } else {
-        // Bigger than a window: its own read (a fresh buffer), leaving the window as it was.
-        win = await s.src.read(off, end - off);
-        fromWindow = false;
-      }
-      base = off;
-      p = varintLen;
-    }
-
-    const encAt = p;
-    const dataEnd = encAt + 1 + len;
+  /** Check the CRC of the record located by parseLength in `win`. */
+  private verify(s: Segment, off: number, win: Uint8Array, base: number): void {
+    const encAt = this.encAt;
+    const dataEnd = this.dataEnd;
     const stored = ((win[dataEnd] << 24) | (win[dataEnd + 1] << 16) | (win[dataEnd + 2] << 8) | win[dataEnd + 3]) >>> 0;
     const actual = crc32c(win, encAt, dataEnd);
     if (stored !== actual) {
@@ -208,8 +319,6 @@ export class ChunkReader {
         found: hex32(actual),
       });
     }
-    if (fromWindow && s.wb !== undefined) s.wb.pinned = true;
-    return { encoding: win[encAt], data: win.subarray(encAt + 1, dataEnd) };
   }
 
   /**
@@ -228,24 +337,35 @@ export class ChunkReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A read ahead still in flight must end before its file is closed.
+    await Promise.all(this.segs.map((s) => s.ahead?.done.catch(() => {})));
     for (const s of this.segs) {
       s.win = undefined;
       s.wb = undefined;
+      s.ahead = undefined;
     }
     this.retired.length = 0;
     this.spare.length = 0;
     await Promise.all(this.segs.map((s) => s.src.close?.()));
   }
 
-  /** Replace the segment's window with `windowSize` bytes from `off` (fewer at the end). */
-  private async fill(s: Segment, off: number): Promise<Uint8Array> {
+  /**
+   * Replace the segment's window with `windowSize` bytes from `off` (fewer at the end), or
+   * (`mayUseAhead`) with the window read ahead when it holds `off`'s length prefix. After
+   * a sequential step (the segment's first record, or an offset inside the old window) the
+   * next window is read ahead, overlapping the old one's tail by READ_AHEAD_OVERLAP so the
+   * record that straddled the boundary is in it: the walk then never waits for the source
+   * while it has work. The window actually installed is `s.winStart`, `s.win`.
+   */
+  private async fill(s: Segment, off: number, mayUseAhead: boolean): Promise<{ win: Uint8Array; start: number }> {
+    const sequential = off === SEGMENT_HEADER_SIZE || (s.win !== undefined && off >= s.winStart && off <= s.winStart + s.win.length);
     const n = Math.min(this.windowSize, s.size - off);
     s.win = undefined;
     if (s.src.readInto === undefined) {
       const win = await s.src.read(off, n);
       s.win = win;
       s.winStart = off;
-      return win;
+      return { win, start: off };
     }
     let wb = s.wb;
     s.wb = undefined;
@@ -255,17 +375,52 @@ export class ChunkReader {
       this.retired.push(wb);
       wb = undefined;
     }
-    wb ??= this.spare.pop() ?? { buf: new Uint8Array(this.bufSize), pinned: false };
-    // Pinned from now on, so that a concurrent chunk() call can never refill it under us.
-    wb.pinned = true;
-    const win = wb.buf.subarray(0, n);
-    await s.src.readInto(off, win);
+    const a = s.ahead;
+    s.ahead = undefined;
+    let win: Uint8Array;
+    if (a !== undefined && mayUseAhead && off >= a.start && Math.min(off + MAX_CHUNK_LENGTH_FIELD_SIZE, s.size) <= a.start + a.n) {
+      if (wb !== undefined && this.spare.length < MAX_KEPT) this.spare.push(wb);
+      await a.done;
+      wb = a.wb;
+      win = wb.buf.subarray(0, a.n);
+      s.winStart = a.start;
+    } else {
+      if (a !== undefined) {
+        // Read ahead for nothing: its buffer is free once the read is over.
+        await a.done.catch(() => {});
+        a.wb.pinned = false;
+        if (this.spare.length < MAX_KEPT) this.spare.push(a.wb);
+      }
+      wb ??= this.spare.pop() ?? { buf: new Uint8Array(this.bufSize), pinned: false };
+      // Pinned from now on, so that a concurrent chunk() call can never refill it under us.
+      wb.pinned = true;
+      win = wb.buf.subarray(0, n);
+      await s.src.readInto(off, win);
+      s.winStart = off;
+    }
     s.wb = wb;
     s.win = win;
-    s.winStart = off;
-    return win;
+    if (sequential && s.ahead === undefined) this.readAhead(s);
+    return { win, start: s.winStart };
+  }
+
+  /** Start reading the window after the current one (overlapping its tail) into a spare buffer. */
+  private readAhead(s: Segment): void {
+    const win = s.win!;
+    const end = s.winStart + win.length;
+    if (end >= s.size || win.length <= READ_AHEAD_OVERLAP) return;
+    const start = end - READ_AHEAD_OVERLAP;
+    const n = Math.min(this.windowSize, s.size - start);
+    const wb = this.spare.pop() ?? { buf: new Uint8Array(this.bufSize), pinned: false };
+    wb.pinned = true;
+    const done = s.src.readInto!(start, wb.buf.subarray(0, n));
+    done.catch(() => {}); // observed by the fill that uses or discards it, or by close()
+    s.ahead = { start, n, wb, done };
   }
 }
+
+/** Bytes a read-ahead window repeats from the end of the current one: records up to this size never need a read of their own. */
+const READ_AHEAD_OVERLAP = 64 * 1024;
 
 async function checkHeader(s: Segment): Promise<void> {
   if (s.size < SEGMENT_HEADER_SIZE) {

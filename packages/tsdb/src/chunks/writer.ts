@@ -34,7 +34,10 @@ const RECORD_OVERHEAD = MAX_CHUNK_LENGTH_FIELD_SIZE + 1 + CHUNK_CRC_SIZE;
  * Prometheus' chunks.Writer. Records are `uvarint len | encoding | data | BE32 CRC32C`,
  * where the CRC covers the encoding byte and the data. Writes are coalesced into one
  * buffer, so the sink sees ~bufferSize writes rather than one per chunk; chunks larger
- * than the buffer go to the sink directly.
+ * than the buffer go to the sink directly. Two buffers alternate: one is filled while the
+ * sink writes the other (one write in flight at a time, in order). `tryWrite` appends
+ * synchronously while the buffer has room; a record read by `ChunkReader.record()` is
+ * copied as is, its CRC not computed again.
  *
  * Segment cutting follows `WriteChunks` exactly, including its budgeting of 5 bytes for
  * every length prefix: call `writeChunks` with one series' chunks to get byte-identical
@@ -43,8 +46,12 @@ const RECORD_OVERHEAD = MAX_CHUNK_LENGTH_FIELD_SIZE + 1 + CHUNK_CRC_SIZE;
 export class ChunkWriter {
   private readonly sink: BlockSink;
   private readonly segmentSize: number;
-  private readonly buf: Uint8Array;
+  private buf: Uint8Array;
   private bufLen = 0;
+  /** The other buffer: filled while the sink writes this one (allocated on the first flush). */
+  private other: Uint8Array | undefined;
+  /** The sink write in flight, if any; awaited before the next one (sink writes stay in order). */
+  private pending: Promise<void> | undefined;
   private out: ByteSink | undefined;
   private outName = "";
   /** Bytes in the current segment, header and buffered bytes included (Go's `w.n`). 0 = no segment yet. */
@@ -65,15 +72,30 @@ export class ChunkWriter {
     this.buf = new Uint8Array(Math.max(bufferSize, 64));
   }
 
-  /** Append one chunk and return its ref (segmentIndex * 2^32 + offset). */
-  async write(chunk: Chunk): Promise<number> {
+  /**
+   * Append one chunk and return its ref (segmentIndex * 2^32 + offset). `record`, when
+   * given, is the chunk's whole stored record as `ChunkReader.record()` returns it (CRC
+   * already verified): it is copied as is, without recomputing the checksum.
+   */
+  async write(chunk: Chunk, record?: Uint8Array): Promise<number> {
     if (this.closed) throw new Error("ChunkWriter: write after close");
     // WriteChunks' rule for a one-chunk call: cut only when the segment already holds
     // records and this chunk's budget would overflow it.
     const n = this.n;
     if (n === 0 || (n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + chunk.data.length > this.segmentSize)) await this.cut();
-    const ref = this.tryAppend(chunk);
-    return ref >= 0 ? ref : this.appendSlow(chunk);
+    const ref = this.tryAppend(chunk, record);
+    return ref >= 0 ? ref : this.appendSlow(chunk, record);
+  }
+
+  /**
+   * `write` without waiting: the ref when the record goes into the buffer as is, or -1
+   * when the sink is needed first (a segment cut or a flush); then call `write`.
+   */
+  tryWrite(chunk: Chunk, record?: Uint8Array): number {
+    if (this.closed) throw new Error("ChunkWriter: write after close");
+    const n = this.n;
+    if (n === 0 || (n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + chunk.data.length > this.segmentSize)) return -1;
+    return this.tryAppend(chunk, record);
   }
 
   /**
@@ -100,8 +122,8 @@ export class ChunkWriter {
       }
       if (cut) batchSize = budget;
       if (this.n === 0 || cut) await this.cut();
-      const ref = this.tryAppend(chunk);
-      metas[i].ref = ref >= 0 ? ref : await this.appendSlow(chunk);
+      const ref = this.tryAppend(chunk, undefined);
+      metas[i].ref = ref >= 0 ? ref : await this.appendSlow(chunk, undefined);
     }
   }
 
@@ -120,6 +142,7 @@ export class ChunkWriter {
     const out = this.out;
     this.out = undefined;
     this.bufLen = 0;
+    await this.settle().catch(() => {});
     if (out?.abort) await out.abort();
   }
 
@@ -143,16 +166,32 @@ export class ChunkWriter {
     const out = this.out;
     if (out === undefined) return;
     await this.flush();
+    await this.settle();
     await out.close();
     this.finished.push({ name: this.outName, size: this.n });
     this.out = undefined;
   }
 
+  /** Hand the buffer to the sink and go on filling the other one while it writes. */
   private async flush(): Promise<void> {
     if (this.bufLen === 0) return;
-    // Sinks keep no reference once write resolves, so the buffer can be reused after.
-    await this.out!.write(this.buf.subarray(0, this.bufLen));
+    await this.settle();
+    const p = this.out!.write(this.buf.subarray(0, this.bufLen));
+    p.catch(() => {}); // observed by settle(); never unhandled meanwhile
+    this.pending = p;
+    // Sinks keep no reference once write resolves, so each buffer is reused after its write.
+    const next = this.other ?? new Uint8Array(this.buf.length);
+    this.other = this.buf;
+    this.buf = next;
     this.bufLen = 0;
+  }
+
+  /** Wait for the write in flight (rethrowing its failure). */
+  private async settle(): Promise<void> {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    await p;
   }
 
   /** Ref the next record gets; checks the offset fits the ref's 32 bits. */
@@ -167,12 +206,20 @@ export class ChunkWriter {
   }
 
   /** Append a record that fits the buffer's free space, synchronously; -1 if it does not fit. */
-  private tryAppend(chunk: Chunk): number {
+  private tryAppend(chunk: Chunk, record: Uint8Array | undefined): number {
     const data = chunk.data;
     const len = data.length;
     const recLen = uvarintSize(len) + 1 + len + CHUNK_CRC_SIZE;
     const b = this.buf;
     if (recLen > b.length - this.bufLen) return -1;
+    if (record !== undefined) {
+      if (record.length !== recLen) throw new RangeError(`chunk record of ${record.length} bytes does not frame ${len} bytes of data (${recLen} expected)`);
+      const ref = this.nextRef();
+      b.set(record, this.bufLen);
+      this.bufLen += recLen;
+      this.n += recLen;
+      return ref;
+    }
     const ref = this.nextRef();
     let p = this.bufLen;
     let v = len;
@@ -196,13 +243,22 @@ export class ChunkWriter {
   }
 
   /** Append a record that needs a flush first or bypasses the buffer (larger than it). */
-  private async appendSlow(chunk: Chunk): Promise<number> {
+  private async appendSlow(chunk: Chunk, record: Uint8Array | undefined): Promise<number> {
     const data = chunk.data;
     const len = data.length;
     if (len > 0xffffffff) throw new RangeError(`chunk of ${len} bytes exceeds the 32-bit length field`);
     await this.flush();
-    const ref = this.tryAppend(chunk);
+    const ref = this.tryAppend(chunk, record);
     if (ref >= 0) return ref;
+    if (record !== undefined) {
+      const recLen = uvarintSize(len) + 1 + len + CHUNK_CRC_SIZE;
+      if (record.length !== recLen) throw new RangeError(`chunk record of ${record.length} bytes does not frame ${len} bytes of data (${recLen} expected)`);
+      const r = this.nextRef();
+      await this.settle();
+      await this.out!.write(record);
+      this.n += recLen;
+      return r;
+    }
     // Prefix and encoding byte, then the data straight from the caller, then the CRC.
     const r = this.nextRef();
     const b = this.buf;
@@ -216,13 +272,16 @@ export class ChunkWriter {
     b[p++] = chunk.encoding;
     this.bufLen = p;
     await this.flush();
+    await this.settle();
     await this.out!.write(data);
     this.one[0] = chunk.encoding;
     const crc = crc32c(data, 0, len, crc32c(this.one, 0, 1));
-    b[0] = crc >>> 24;
-    b[1] = (crc >>> 16) & 0xff;
-    b[2] = (crc >>> 8) & 0xff;
-    b[3] = crc & 0xff;
+    // The flush swapped buffers: the CRC opens the buffer now current.
+    const c = this.buf;
+    c[0] = crc >>> 24;
+    c[1] = (crc >>> 16) & 0xff;
+    c[2] = (crc >>> 8) & 0xff;
+    c[3] = crc & 0xff;
     this.bufLen = CHUNK_CRC_SIZE;
     this.n += p + len + CHUNK_CRC_SIZE;
     return r;

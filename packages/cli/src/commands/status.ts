@@ -1,0 +1,55 @@
+// `strata status`: per tenant, what the pipeline has done and what it would do next.
+import { BucketUrlError, openStore } from "@strata/bucket/url";
+import type { ObjectStore } from "@strata/bucket/store";
+import type { Command } from "../main.ts";
+import { UsageError } from "../main.ts";
+import { tenantArg } from "./replay.ts";
+
+export const statusCommand: Command = {
+  summary: "per tenant: blocks by level and resolution, pending plans, quarantined blocks, index age",
+  usage: "status <bucket-url> [--tenant T] [--json]   (file:///dir or s3://bucket[/prefix]; the root tenant is __root__)",
+  options: { tenant: { type: "string" }, json: { type: "boolean" } },
+  async run([url, ...extra], values) {
+    if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
+    if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    let store: ObjectStore;
+    try {
+      store = await openStore(url);
+    } catch (e) {
+      if (e instanceof BucketUrlError) throw new UsageError(e.message);
+      throw e;
+    }
+    try {
+      const { bucketStatus } = await import("@strata/pipeline/status");
+      const all = await bucketStatus(store, { tenant: tenantArg(values.tenant) });
+      if (values.json) {
+        process.stdout.write(JSON.stringify(all, null, 2) + "\n");
+        return 0;
+      }
+      if (all.length === 0) process.stdout.write(`${store.url}: no tenants\n`);
+      for (const t of all) {
+        const name = t.tenant === "" ? "__root__" : t.tenant;
+        const age = t.indexAgeSeconds === undefined ? "no bucket index" : `index ${formatAge(t.indexAgeSeconds)} old`;
+        process.stdout.write(`${name}: ${t.live} live blocks, ${t.markedForDeletion} marked for deletion, ${age}\n`);
+        for (const [k, n] of Object.entries(t.blocks).sort()) {
+          const [level, res] = k.split("/");
+          process.stdout.write(`  level ${level} ${res === "0" ? "raw" : res === "300000" ? "5m" : res === "3600000" ? "1h" : res + "ms"}: ${n}\n`);
+        }
+        process.stdout.write(`  pending: ${t.pendingCompactions.length} compaction(s), ${t.pendingDownsamples.length} downsampling(s)\n`);
+        for (const c of t.pendingCompactions) process.stdout.write(`    compact ${c.kind} ${c.inputs.join(",")}: ${c.reason}\n`);
+        for (const d of t.pendingDownsamples) process.stdout.write(`    downsample ${d.block} to ${d.resolution} ms\n`);
+        process.stdout.write(`  quarantined: ${t.quarantined.length}\n`);
+        for (const q of t.quarantined) process.stdout.write(`    ${q.block}: ${q.details}\n`);
+      }
+      return 0;
+    } finally {
+      await store.close?.();
+    }
+  },
+};
+
+function formatAge(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h`;
+}

@@ -1,0 +1,50 @@
+/**
+ * The local runtime's public contract (`startLocalRuntime` in runtime.ts): what the CLI's
+ * `strata local`, the end-to-end tests and a person at a terminal rely on.
+ */
+import type { ObjectStore } from "@strata/bucket/store";
+import type { PipelineSettings } from "@strata/pipeline/config";
+
+export interface RuntimeFaults {
+  /** Probability, per object-store call of a worker, that the invocation dies there (its messages are not deleted). */
+  killWorkerMidJobRate?: number;
+  /** Probability that the poller delivers a received message twice (two concurrent invocations). */
+  duplicateMessageRate?: number;
+  /** Probability that the proxy answers an S3 request with 503 SlowDown. */
+  s3ErrorRate?: number;
+  /** Seed of the fault generator (same seed, same fault decisions in the same order). */
+  seed?: number;
+}
+
+export interface LocalRuntimeOptions {
+  /** Port of the S3+SQS endpoint on 127.0.0.1 (default 4566, LocalStack's; 0 = random). */
+  port?: number;
+  /** Concurrent pollers, each feeding one handler invocation at a time (default 2). */
+  workers?: number;
+  /** Period of the scheduled job (retention, cleanup, index re-sync); default 60 s; 0 = never on its own. */
+  scheduleIntervalMs?: number;
+  /** Pipeline, engine and queue settings (see @strata/pipeline's config.ts), over the local defaults. */
+  settings?: Partial<PipelineSettings>;
+  faults?: RuntimeFaults;
+  /** Where the structured log lines go (default: stdout). */
+  log?: (line: string) => void;
+  /** Bucket name (default strata-blocks). */
+  bucket?: string;
+}
+
+export interface LocalRuntime {
+  /** http://127.0.0.1:<port>: S3 (path-style) and SQS, credentials test/test, region us-east-1. */
+  endpoint: string;
+  bucket: string;
+  queueUrl: string;
+  dlqUrl: string;
+  /** The runtime's bucket through the proxy (conditional writes enforced, notifications fire). */
+  s3: ObjectStore;
+  /** Upload a local block directory as `<tenant>/<ULID>/`: chunks, index, meta.json last. */
+  uploadBlockDir(tenant: string, dir: string): Promise<void>;
+  /** Resolves once the jobs queue is empty (visible + in flight + delayed = 0), no notification is pending and no handler has run for `quietMs`. */
+  waitForIdle(opts?: { timeoutMs?: number; quietMs?: number }): Promise<void>;
+  /** Run the scheduled job once now (enqueues retention, cleanup and index-sync per tenant). */
+  runScheduled(): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,120 @@
+/**
+ * Fault injection for the local runtime: a seeded generator, and the "worker killed mid-job"
+ * fault. A kill is decided per object-store call of a handler invocation (so it lands at a
+ * random await point of a job); from then on every store call and queue send of that
+ * invocation fails, as if the process were gone, and the poller deletes none of its messages:
+ * they come back after the visibility timeout, and leases the dead worker held expire.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { ByteRange, ListOptions, ObjectStore, PutOptions, UploadOptions } from "@strata/bucket/store";
+import type { Job, JobQueue } from "@strata/pipeline";
+
+/** mulberry32: small, fast and good enough to spread faults reproducibly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class WorkerKilled extends Error {
+  override readonly name = "WorkerKilled";
+}
+
+interface Invocation {
+  id: string;
+  killed: boolean;
+}
+
+/** Tracks the handler invocation each async call belongs to, and kills some of them. */
+export class KillSwitch {
+  private readonly als = new AsyncLocalStorage<Invocation>();
+  private readonly rate: number;
+  private readonly random: () => number;
+  private readonly onKill: (invocation: string, where: string) => void;
+
+  constructor(rate: number, random: () => number, onKill: (invocation: string, where: string) => void) {
+    this.rate = rate;
+    this.random = random;
+    this.onKill = onKill;
+  }
+
+  /** Run one handler invocation; resolves to whether it was killed along the way. */
+  async run<T>(id: string, fn: () => Promise<T>): Promise<{ killed: boolean; result?: T; error?: unknown }> {
+    const inv: Invocation = { id, killed: false };
+    try {
+      const result = await this.als.run(inv, fn);
+      return { killed: inv.killed, result };
+    } catch (error) {
+      return { killed: inv.killed, error };
+    }
+  }
+
+  /** Called before each operation of a worker: may kill the current invocation. */
+  check(where: string): void {
+    const inv = this.als.getStore();
+    if (!inv) return; // not inside a handler (uploads by the runtime, the scheduled job)
+    if (!inv.killed && this.rate > 0 && this.random() < this.rate) {
+      inv.killed = true;
+      this.onKill(inv.id, where);
+    }
+    if (inv.killed) throw new WorkerKilled(`worker killed (fault injection) at ${where}`);
+  }
+
+  store(inner: ObjectStore): ObjectStore {
+    const k = this;
+    return {
+      url: inner.url,
+      get: async (key: string, range?: ByteRange) => {
+        k.check(`GET ${key}`);
+        return inner.get(key, range);
+      },
+      head: async (key: string, opts?: { etag?: boolean }) => {
+        k.check(`HEAD ${key}`);
+        return inner.head(key, opts);
+      },
+      put: async (key: string, body: Uint8Array | string, opts?: PutOptions) => {
+        k.check(`PUT ${key}`);
+        return inner.put(key, body, opts);
+      },
+      createWriter: async (key: string, opts?: UploadOptions) => {
+        k.check(`upload ${key}`);
+        const w = await inner.createWriter(key, opts);
+        return {
+          done: w.done,
+          write: async (b: Uint8Array) => {
+            k.check(`upload part ${key}`);
+            return w.write(b);
+          },
+          close: async () => {
+            k.check(`complete ${key}`);
+            return w.close();
+          },
+          abort: w.abort ? () => w.abort!() : undefined,
+        };
+      },
+      list: async (prefix: string, opts?: ListOptions) => {
+        k.check(`LIST ${prefix}`);
+        return inner.list(prefix, opts);
+      },
+      delete: async (key: string, opts?: { ifMatch?: string }) => {
+        k.check(`DELETE ${key}`);
+        return inner.delete(key, opts);
+      },
+      close: inner.close ? () => inner.close!() : undefined,
+    };
+  }
+
+  queue(inner: JobQueue): JobQueue {
+    return {
+      send: async (job: Job) => {
+        this.check(`SendMessage ${job.type}`);
+        return inner.send(job);
+      },
+    };
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The local pipeline: one process, no AWS account. fauxqs (S3 + SQS) behind the
+ * conditional-write proxy on 127.0.0.1:4566, the bucket, the jobs queue and its DLQ (redrive
+ * as in infra/), the Lambda worker's own handler (`createWorkerHandler`) fed by a poller that
+ * behaves like Lambda's SQS event source, S3 notifications supplied from the same rule as
+ * infra/bucket.ts, and the scheduled job on an interval. Faults can be injected for tests.
+ */
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { S3Store } from "@strata/bucket/s3/s3-store";
+import { uploadBlock } from "@strata/bucket/layout";
+import { readMeta } from "@strata/tsdb";
+import { DirBlockSource } from "@strata/tsdb/node";
+import { bindPipeline, pipelineLayout } from "@strata/pipeline/bindings/index";
+import { DEFAULT_CONFIG, DEFAULT_ENGINE_SETTINGS, type PipelineSettings } from "@strata/pipeline/config";
+import { encodeJob, type JobQueue } from "@strata/pipeline";
+import { jsonLogger } from "@strata/pipeline/log";
+import { runSchedule } from "@strata/pipeline/schedule";
+import { createWorkerHandler } from "../../../functions/worker.ts";
+import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE } from "../../../infra/sizing.ts";
+import type { LocalRuntime, LocalRuntimeOptions } from "./contract.ts";
+import { KillSwitch, seededRandom } from "./faults.ts";
+import { s3EventBody, s3TestEventBody, shouldNotify } from "./notifications.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startS3Emulator } from "./s3-emulator.ts";
+import { SqsEventSourcePoller } from "./sqs-poller.ts";
+
+export const DEFAULT_PORT = 4566;
+export const DEFAULT_BUCKET = "strata-blocks";
+export const JOBS_QUEUE = "strata-jobs";
+export const DLQ_QUEUE = "strata-jobs-dlq";
+
+/**
+ * Local defaults: infra's batch size and redrive count, Lambda's 20 s long poll; a visibility
+ * timeout of 5 minutes (not infra's 90: a failed job should come back while someone watches)
+ * with the lease TTL below it, as in AWS.
+ */
+export const LOCAL_SETTINGS: PipelineSettings = {
+  ...DEFAULT_CONFIG,
+  ...DEFAULT_ENGINE_SETTINGS,
+  leaseTtlMs: 240_000,
+  batchSize: WORKER_BATCH_SIZE,
+  waitTimeSeconds: 20,
+  visibilityTimeoutSeconds: 300,
+  maxReceiveCount: JOBS_MAX_RECEIVE_COUNT,
+};
+
+export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const settings: PipelineSettings = { ...LOCAL_SETTINGS, ...opts.settings };
+  if (opts.settings?.dedup === undefined && settings.replicaLabels.length > 0) settings.dedup = "penalty";
+  if (settings.leaseTtlMs >= settings.visibilityTimeoutSeconds * 1000) {
+    throw new Error(`leaseTtlMs ${settings.leaseTtlMs} must stay below the visibility timeout (${settings.visibilityTimeoutSeconds} s): a dead worker's message must find its lease expired`);
+  }
+  const write = opts.log ?? ((l: string) => void process.stdout.write(l + "\n"));
+  const log = jsonLogger(write, { service: "strata-local" });
+  const bucket = opts.bucket ?? DEFAULT_BUCKET;
+  const faults = opts.faults ?? {};
+  const random = seededRandom(faults.seed ?? 1);
+
+  const emu = await startS3Emulator({ port: opts.port ?? DEFAULT_PORT, buckets: [bucket] });
+  const endpoint = emu.endpoint;
+  const clientBase = { endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
+  const sqs = new SQSClient({ ...clientBase, useQueueUrlAsEndpoint: false });
+  const stops: (() => Promise<void>)[] = [async () => emu.stop(), async () => sqs.destroy()];
+  const stopAll = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
+  };
+
+  try {
+    // Queues: the DLQ first (its ARN goes into the jobs queue's redrive policy).
+    const dlqUrl = await createQueue(sqs, endpoint, DLQ_QUEUE, { MessageRetentionPeriod: String(14 * 24 * 3600) });
+    const dlqArn = await queueArn(sqs, dlqUrl);
+    const queueUrl = await createQueue(sqs, endpoint, JOBS_QUEUE, {
+      VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(settings.maxReceiveCount) }),
+    });
+    const jobsArn = await queueArn(sqs, queueUrl);
+
+    const s3 = new S3Store({ bucket, clientConfig: { ...clientBase, forcePathStyle: true } });
+    stops.push(async () => s3.close());
+    const sqsQueue: JobQueue = {
+      async send(job) {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job) }));
+      },
+    };
+
+    // S3 notifications, from the bucket's rule, after each successful write through the proxy.
+    let pendingNotifications = 0;
+    let notificationsDone: Promise<void> = Promise.resolve();
+    emu.proxy.onObjectWritten((w) => {
+      if (w.bucket !== bucket || !shouldNotify(w.eventName, w.key)) return;
+      pendingNotifications++;
+      const p = notify(emu.rawEndpoint, sqs, queueUrl, w.bucket, w.key, w.eventName)
+        .then(() => log.info("s3-notification", { key: w.key, eventName: w.eventName }))
+        .catch((e: unknown) => log.error("s3-notification-failed", { key: w.key, error: String(e) }))
+        .finally(() => pendingNotifications--);
+      notificationsDone = notificationsDone.then(() => p);
+    });
+    if (faults.s3ErrorRate) {
+      emu.proxy.setRandomFaults({
+        rate: faults.s3ErrorRate,
+        random,
+        onFault: (method, path, status) => log.warn("fault-s3-error", { method, path, status }),
+      });
+    }
+
+    // The worker: the Lambda handler over the real bindings, some invocations killed on demand.
+    const kill = faults.killWorkerMidJobRate
+      ? new KillSwitch(faults.killWorkerMidJobRate, random, (invocation, where) => log.warn("fault-worker-killed", { invocation, where }))
+      : undefined;
+    const deps = bindPipeline({
+      store: kill ? kill.store(s3) : s3,
+      queue: kill ? kill.queue(sqsQueue) : sqsQueue,
+      log,
+      config: settings,
+      engine: settings,
+    });
+    const handler = createWorkerHandler(deps);
+    const poller = new SqsEventSourcePoller({
+      sqs,
+      queueUrl,
+      queueArn: jobsArn,
+      region: EMULATOR_REGION,
+      handler,
+      batchSize: settings.batchSize,
+      waitTimeSeconds: settings.waitTimeSeconds,
+      concurrency: opts.workers ?? 2,
+      invoke: kill ? (id, call) => kill.run(id, call) : undefined,
+      duplicate: faults.duplicateMessageRate
+        ? (m) => {
+            const dup = random() < faults.duplicateMessageRate!;
+            if (dup) log.warn("fault-duplicate-delivery", { messageId: m.MessageId });
+            return dup;
+          }
+        : undefined,
+      onOutcome: (o) => {
+        if (o.result !== "ok" || o.deleted.length < o.received.length) {
+          log.warn("invocation-retry", { invocation: o.invocation, result: o.result, received: o.received.length, deleted: o.deleted.length, error: o.error });
+        }
+      },
+      onError: (e) => log.warn("poller-error", { error: e instanceof Error ? e.message : String(e) }),
+    });
+    stops.push(() => poller.stop());
+
+    const runScheduled = async () => {
+      await runSchedule(deps);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const interval = opts.scheduleIntervalMs ?? 60_000;
+    if (interval > 0) {
+      timer = setInterval(() => runScheduled().catch((e: unknown) => log.error("schedule-failed", { error: String(e) })), interval);
+      timer.unref();
+    }
+    stops.push(async () => clearInterval(timer));
+    stops.push(() => notificationsDone);
+
+    // S3 sends a TestEvent when the notification configuration is put: so do we, once.
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3TestEventBody(bucket) }));
+    poller.start();
+    log.info("local-runtime-started", { endpoint, bucket, queueUrl, dlqUrl, workers: opts.workers ?? 2 });
+
+    const layout = pipelineLayout();
+    const rt: LocalRuntime = {
+      endpoint,
+      bucket,
+      queueUrl,
+      dlqUrl,
+      s3,
+      async uploadBlockDir(tenant, dir) {
+        const src = new DirBlockSource(dir);
+        const meta = await readMeta(src);
+        await uploadBlock(s3, layout, tenant, meta.ulid, src);
+      },
+      async waitForIdle(w = {}) {
+        const timeoutMs = w.timeoutMs ?? 60_000;
+        const quietMs = w.quietMs ?? 500;
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const depth = await queueDepth(sqs, queueUrl);
+          const quiet = Date.now() - poller.lastActivity >= quietMs;
+          if (depth === 0 && poller.busy === 0 && pendingNotifications === 0 && quiet) return;
+          if (Date.now() > deadline) {
+            throw new Error(`local runtime not idle after ${timeoutMs} ms: ${depth} message(s) queued or in flight, ${poller.busy} invocation(s) running, ${pendingNotifications} notification(s) pending`);
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+      runScheduled,
+      async stop() {
+        await stopAll();
+      },
+    };
+    return rt;
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+async function createQueue(sqs: SQSClient, endpoint: string, name: string, attributes: Record<string, string>): Promise<string> {
+  const r = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  // fauxqs names queues after the Host it was reached by (sqs.<region>.localhost:<port>); give
+  // clients the endpoint's own address, which resolves everywhere (the path names the queue).
+  return r.QueueUrl!.replace(/^https?:\/\/[^/]+/, endpoint);
+}
+
+async function queueArn(sqs: SQSClient, url: string): Promise<string> {
+  const r = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+  return r.Attributes!.QueueArn!;
+}
+
+/** Messages visible, in flight and delayed. */
+export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
+  const r = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+    }),
+  );
+  const a = r.Attributes ?? {};
+  return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+}
+
+/** What S3 would send for one created object: its size and ETag as stored, in the event JSON. */
+async function notify(rawEndpoint: string, sqs: SQSClient, queueUrl: string, bucket: string, key: string, eventName: string): Promise<void> {
+  const path = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`;
+  const h = await fetch(rawEndpoint + path, { method: "HEAD" });
+  if (!h.ok) throw new Error(`HEAD ${path} after ${eventName}: HTTP ${h.status}`);
+  const body = s3EventBody({
+    bucket,
+    key,
+    eventName,
+    size: Number(h.headers.get("content-length") ?? 0),
+    etag: h.headers.get("etag") ?? "",
+    region: EMULATOR_REGION,
+  });
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+}

@@ -1,0 +1,157 @@
+/**
+ * The Engines port over @strata/verify, @strata/compact and @strata/downsample. Blocks are
+ * read in place (`StoreBlockSource`, ranged GETs) and written straight into the bucket
+ * (`StoreBlockSink`, meta.json last on `commit()`), so no scratch disk is needed: the engines
+ * stream, and memory stays bounded by one series plus the writer's symbols and postings.
+ */
+import { Code, formatProblem, verifyBlock, type VerifyReport } from "@strata/verify";
+import { compactBlocks } from "@strata/compact/execute/compact";
+import { planAll } from "@strata/compact/plan/planner";
+import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact/group/group";
+import { downsampleBlock } from "@strata/downsample/downsample";
+import { planDownsampling } from "@strata/downsample/plan";
+import { compareStrings, newUlid, readMeta, type BlockMeta, type BlockSource } from "@strata/tsdb";
+import { StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
+import type { BucketLayout } from "@strata/bucket/layout";
+import type { ObjectStore } from "@strata/bucket/store";
+import type { EngineSettings } from "../config.ts";
+import type { CompactJob, DownsampleResolution } from "../messages.ts";
+import type { BlockRef, Engines, LiveBlock, PlanOutcome, VerifyOutcome } from "../ports.ts";
+
+/** Thrown when verification could not read the block: a transient failure, retried, never a quarantine. */
+export class VerificationIncomplete extends Error {
+  override readonly name = "VerificationIncomplete";
+}
+
+export class BlockEngines implements Engines {
+  private readonly store: ObjectStore;
+  private readonly layout: BucketLayout;
+  private readonly settings: EngineSettings;
+  private readonly now: () => number;
+  private readonly keys = new Map<string, string>();
+
+  constructor(store: ObjectStore, layout: BucketLayout, settings: EngineSettings, now: () => number = Date.now) {
+    this.store = store;
+    this.layout = layout;
+    this.settings = settings;
+    this.now = now;
+  }
+
+  async verify(source: BlockSource, ref: BlockRef): Promise<VerifyOutcome> {
+    const report = await verifyBlock(source, { expectedUlid: ref.block });
+    // CriticalErr = the source failed (an S3 error, a worker dying): not a verdict on the bytes.
+    const critical = report.problems.find((p) => p.code === Code.CriticalErr);
+    if (critical) throw new VerificationIncomplete(`${source.name}: verification could not read the block: ${critical.message}`);
+    // meta.json is meant to be uploaded last, but tools such as `aws s3 cp --recursive` upload in
+    // any order: a missing index or segment is an upload still in progress, retried (and, if
+    // it never completes, dead-lettered for a person), never a verdict.
+    const missing = report.problems.find((p) => p.code === Code.IndexMissing || p.code === Code.NoSegments);
+    if (missing) throw new VerificationIncomplete(`${source.name}: ${missing.message} (upload still in progress?)`);
+    if (report.ok) return { ok: true, meta: await readMeta(source) };
+    return { ok: false, reason: summary(report), report: reportJson(report) };
+  }
+
+  groupKey(meta: BlockMeta): string {
+    // Label sets repeat across a tenant's blocks: hash each distinct one once.
+    const canon = `${meta.thanos?.downsample?.resolution ?? 0}\0${JSON.stringify(meta.thanos?.labels ?? {})}`;
+    let k = this.keys.get(canon);
+    if (k === undefined) {
+      k = groupBlocks([{ meta }], { replicaLabels: this.settings.replicaLabels })[0].key;
+      if (this.keys.size > 10_000) this.keys.clear();
+      this.keys.set(canon, k);
+    }
+    return k;
+  }
+
+  sameGroup(a: BlockMeta, b: BlockMeta): boolean {
+    return this.groupKey(a) === this.groupKey(b);
+  }
+
+  async plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string, all: readonly LiveBlock[] = blocks): Promise<PlanOutcome> {
+    const metas: BlockMetaWithMarks[] = blocks.map((b) => ({ meta: b.meta, tenant, noCompact: b.noCompact !== undefined, deletionMarked: b.deletionTime !== undefined }));
+    const r = planAll(metas, { ranges: this.settings.ranges, replicaLabels: this.settings.replicaLabels });
+    const groups = r.groups.filter((g) => groupKey === undefined || g.group.key === groupKey);
+    const out: PlanOutcome = { compactions: [], downsamples: [], outdated: [] };
+    for (const g of groups) {
+      for (const p of g.plans) out.compactions.push({ groupKey: p.groupKey, blocks: [...p.inputs], plan: p });
+      for (const o of g.outdated) out.outdated!.push({ block: o.ulid, coveredBy: o.coveredBy[0] });
+    }
+    // Downsampling looks across resolutions of one stream (its 5m twin is in another
+    // compaction group), so it plans over every live block with the same labels.
+    const inPlan = new Set(groups.flatMap((g) => g.group.blocks.map((b) => b.ulid)));
+    const streams = new Set([...inPlan].map((id) => this.streamKey(blocks.find((b) => b.meta.ulid === id)!.meta)));
+    const byStream = new Map<string, BlockMeta[]>();
+    for (const b of all) {
+      if (b.deletionTime !== undefined) continue;
+      const s = this.streamKey(b.meta);
+      if (!streams.has(s)) continue;
+      byStream.set(s, [...(byStream.get(s) ?? []), b.meta]);
+    }
+    for (const metasOfStream of byStream.values()) {
+      for (const d of planDownsampling(metasOfStream)) {
+        if (inPlan.has(d.meta.ulid)) out.downsamples.push({ block: d.meta.ulid, resolution: d.resolution as DownsampleResolution });
+      }
+    }
+    return out;
+  }
+
+  async compact(tenant: string, job: CompactJob): Promise<BlockMeta | undefined> {
+    const plan = job.plan;
+    if (plan.shardCount !== undefined) {
+      // A split writes several blocks; the pipeline's idempotency checks assume one output.
+      throw new Error(`plan ${plan.id}: split plans (${plan.shardCount} shards) are not run by the pipeline yet`);
+    }
+    const inputs = plan.inputs.map((id) => new StoreBlockSource(this.store, this.layout.blockPrefix(tenant, id)));
+    let sink: StoreBlockSink | undefined;
+    try {
+      const r = await compactBlocks(
+        inputs,
+        (_shard, ulid) => (sink = new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid))),
+        { dedup: this.settings.dedup, replicaLabels: this.settings.replicaLabels, ulid: newUlid(this.now()) },
+      );
+      if (r.outputs.length === 0) return undefined;
+      await sink!.commit();
+      return r.outputs[0].meta;
+    } catch (e) {
+      await sink?.abort().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async downsample(ref: BlockRef, resolution: DownsampleResolution): Promise<BlockMeta> {
+    const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block));
+    const ulid = newUlid(this.now());
+    const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(ref.tenant, ulid));
+    try {
+      const written = await downsampleBlock(source, sink, { resolution, ulid });
+      await sink.commit();
+      return written.meta;
+    } catch (e) {
+      await sink.abort().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** External labels without replica and shard labels: one stream across resolutions. */
+  private streamKey(meta: BlockMeta): string {
+    const l = removeReplicaLabels(meta.thanos?.labels, this.settings.replicaLabels);
+    delete l[SHARD_ID_LABEL];
+    return Object.keys(l)
+      .sort(compareStrings)
+      .map((k) => `${k}\0${l[k]}`)
+      .join("\0");
+  }
+}
+
+/** The first rejecting problem (and how many more), for the no-compact mark's details. */
+function summary(report: VerifyReport): string {
+  const bad = report.problems.filter((p) => p.severity === "reject" || p.severity === "repairable");
+  const total = Object.values(report.counts).reduce((a, b) => a + (b ?? 0), 0);
+  const first = bad[0] ? formatProblem("", bad[0]).replace(/^:? ?/, "") : "verification failed";
+  return total > 1 ? `${first} (and ${total - 1} more problems)` : first;
+}
+
+/** The report object written next to a quarantined block (bigints as decimal strings). */
+function reportJson(report: VerifyReport): string {
+  return JSON.stringify({ tool: "strata verify", ...report }, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n";
+}

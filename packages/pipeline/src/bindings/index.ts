@@ -1,0 +1,60 @@
+/**
+ * The pipeline's ports bound to the real packages: one ObjectStore (S3 in Lambda, the
+ * emulator locally, a directory in tests) carries storage, the bucket index and the leases;
+ * the engines read and write blocks through it. The job queue, clock and logger come from
+ * the caller (SQS in Lambda and locally, anything in tests): this package loads no AWS SDK.
+ *
+ * Tenants: the pipeline names the bucket-root tenant (Thanos' single-tenant layout) `""`
+ * (`ROOT_TENANT` in messages.ts), so the layout is built with `rootTenant: ""`; the bucket
+ * package's CLI name for it, `__root__`, is accepted by `strata replay/status` and mapped.
+ */
+import { BucketLayout } from "@strata/bucket/layout";
+import type { ObjectStore } from "@strata/bucket/store";
+import { DEFAULT_CONFIG, DEFAULT_ENGINE_SETTINGS, type EngineSettings, type PipelineConfig } from "../config.ts";
+import { ROOT_TENANT } from "../messages.ts";
+import type { Clock, JobQueue, Logger, Metrics, WorkerDeps } from "../ports.ts";
+import { StoreBucketIndex } from "./bucket-index.ts";
+import { BlockEngines } from "./engines.ts";
+import { StoreLeases } from "./leases.ts";
+import { StoreStorage } from "./storage.ts";
+
+export { StoreStorage } from "./storage.ts";
+export { StoreBucketIndex } from "./bucket-index.ts";
+export { StoreLeases } from "./leases.ts";
+export { BlockEngines, VerificationIncomplete } from "./engines.ts";
+
+/** The layout every binding shares: the root tenant is the pipeline's `""`. */
+export function pipelineLayout(): BucketLayout {
+  return new BucketLayout({ rootTenant: ROOT_TENANT });
+}
+
+export interface BindOptions {
+  store: ObjectStore;
+  queue: JobQueue;
+  log: Logger;
+  clock?: Clock;
+  metrics?: Metrics;
+  config?: Partial<PipelineConfig>;
+  engine?: Partial<EngineSettings>;
+  /** Lease owner name (default host-pid-random). */
+  owner?: string;
+}
+
+export function bindPipeline(opts: BindOptions): WorkerDeps {
+  const clock = opts.clock ?? { now: () => Date.now() };
+  const now = () => clock.now();
+  const layout = pipelineLayout();
+  const engine = { ...DEFAULT_ENGINE_SETTINGS, ...opts.engine };
+  if (opts.engine?.dedup === undefined && engine.replicaLabels.length > 0) engine.dedup = "penalty";
+  return {
+    storage: new StoreStorage(opts.store, layout),
+    index: new StoreBucketIndex(opts.store, layout, { now }),
+    leases: new StoreLeases(opts.store, layout, { owner: opts.owner, now }),
+    engines: new BlockEngines(opts.store, layout, engine, now),
+    queue: opts.queue,
+    clock,
+    log: opts.log,
+    metrics: opts.metrics,
+    config: { ...DEFAULT_CONFIG, ...opts.config },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The Storage port over an ObjectStore (S3 in Lambda, the emulator locally, a directory in
+ * tests), in the bucket's shared layout. Markers are create-if-absent (`ifNoneMatch: "*"`),
+ * so a retried job never moves a mark's time, and are mirrored to `<tenant>/markers/` as
+ * Mimir does; deletion goes meta.json first and the deletion mark last (`deleteBlock`).
+ */
+import {
+  DELETION_MARK_FILE,
+  META_FILE,
+  NO_COMPACT_MARK_FILE,
+  isUlid,
+  parseMarker,
+  parseMeta,
+  serializeMarker,
+  type BlockMeta,
+  type BlockSource,
+  type DeletionMark,
+  type MarkerFile,
+  type MarkerTypes,
+  type NoCompactMark,
+} from "@strata/tsdb";
+import { StoreBlockSource } from "@strata/bucket/byte-source";
+import { deleteBlock, type BucketLayout } from "@strata/bucket/layout";
+import { PreconditionFailed, listAll, type ObjectStore } from "@strata/bucket/store";
+import type { BlockListing, BlockRef, Storage } from "../ports.ts";
+
+export class StoreStorage implements Storage {
+  readonly store: ObjectStore;
+  readonly layout: BucketLayout;
+
+  constructor(store: ObjectStore, layout: BucketLayout) {
+    this.store = store;
+    this.layout = layout;
+  }
+
+  /** Each block gets its own page cache (64 MiB bound), dropped with the job. */
+  async openBlock(ref: BlockRef): Promise<BlockSource> {
+    return new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block));
+  }
+
+  async readMeta(ref: BlockRef): Promise<BlockMeta | undefined> {
+    const key = this.layout.metaKey(ref.tenant, ref.block);
+    const r = await this.store.get(key);
+    return r ? parseMeta(r.body, `${this.store.url}/${key}`) : undefined;
+  }
+
+  async readMarkers(ref: BlockRef): Promise<{ deletion?: DeletionMark; noCompact?: NoCompactMark }> {
+    const [deletion, noCompact] = await Promise.all([this.readMarker(ref, DELETION_MARK_FILE), this.readMarker(ref, NO_COMPACT_MARK_FILE)]);
+    return { deletion, noCompact };
+  }
+
+  async listBlocks(tenant: string): Promise<BlockListing[]> {
+    const prefix = this.layout.tenantPrefix(tenant);
+    const dirs = new Map<string, { hasMeta: boolean; lastModified: number; marked: boolean }>();
+    // One listing of the tenant, folded per block directory (markers/, leases/ and other
+    // tenants' directories are not ULIDs and fall out here).
+    for await (const o of listAll(this.store, prefix)) {
+      const rest = o.key.slice(prefix.length);
+      const slash = rest.indexOf("/");
+      if (slash < 0) continue;
+      const dir = rest.slice(0, slash);
+      if (!isUlid(dir)) continue;
+      const id = dir.toUpperCase();
+      let d = dirs.get(id);
+      if (!d) dirs.set(id, (d = { hasMeta: false, lastModified: 0, marked: false }));
+      const file = rest.slice(slash + 1);
+      if (file === META_FILE) d.hasMeta = true;
+      if (file === DELETION_MARK_FILE) d.marked = true;
+      d.lastModified = Math.max(d.lastModified, o.lastModified.getTime());
+    }
+    const out: BlockListing[] = [];
+    for (const [block, d] of [...dirs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const deletion = d.marked ? await this.readMarker({ tenant, block }, DELETION_MARK_FILE) : undefined;
+      out.push({ block, hasMeta: d.hasMeta, lastModified: d.lastModified, deletionTime: deletion?.deletion_time });
+    }
+    return out;
+  }
+
+  listTenants(): Promise<string[]> {
+    return this.layout.listTenants(this.store);
+  }
+
+  markNoCompact(ref: BlockRef, mark: NoCompactMark): Promise<void> {
+    return this.createMarker(ref, NO_COMPACT_MARK_FILE, mark);
+  }
+
+  markForDeletion(ref: BlockRef, mark: DeletionMark): Promise<void> {
+    return this.createMarker(ref, DELETION_MARK_FILE, mark);
+  }
+
+  async putReport(ref: BlockRef, name: string, body: string): Promise<void> {
+    await this.store.put(this.layout.blockFile(ref.tenant, ref.block, name), body, { contentType: "application/json" });
+  }
+
+  deleteBlock(ref: BlockRef): Promise<void> {
+    return deleteBlock(this.store, this.layout, ref.tenant, ref.block);
+  }
+
+  /**
+   * The mark next to the block, create-if-absent; then its global mirror with the body that
+   * won (a crash between the two leaves the mirror for the retry to write).
+   */
+  private async createMarker<F extends MarkerFile>(ref: BlockRef, file: F, mark: MarkerTypes[F]): Promise<void> {
+    const key = this.layout.blockFile(ref.tenant, ref.block, file);
+    let body = serializeMarker(file, mark);
+    const r = await this.store.put(key, body, { ifNoneMatch: "*", contentType: "application/json" });
+    if (r instanceof PreconditionFailed) {
+      const existing = await this.store.get(key);
+      if (existing) body = new TextDecoder().decode(existing.body);
+    }
+    if (file === DELETION_MARK_FILE || file === NO_COMPACT_MARK_FILE) {
+      await this.store.put(this.layout.globalMarkerKey(ref.tenant, ref.block, file), body, { contentType: "application/json" });
+    }
+  }
+
+  private async readMarker<F extends MarkerFile>(ref: BlockRef, file: F): Promise<MarkerTypes[F] | undefined> {
+    const r = await this.store.get(this.layout.blockFile(ref.tenant, ref.block, file));
+    return r ? parseMarker(file, r.body) : undefined;
+  }
+}

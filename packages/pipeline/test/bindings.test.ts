@@ -1,0 +1,133 @@
+// The real bindings over a directory bucket (FsStore): a verify job on a good block indexes
+// it, on a corrupted one quarantines it with a report and mirrored marks; a compaction job
+// writes the output, indexes it, then marks its inputs.
+import { mkdtemp, rm, readFile, writeFile, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FsStore } from "@strata/bucket/fs/fs-store";
+import { StoreBlockSink } from "@strata/bucket/byte-source";
+import { BlockWriter, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, parseMarker, type BlockMeta, type Label } from "@strata/tsdb";
+import { bindPipeline, handleRecord, jsonLogger, pipelineLayout, QUARANTINE_REASON, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
+import { bucketStatus } from "@strata/pipeline/status";
+import { replayJobs } from "@strata/pipeline/replay";
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 0, 1);
+let dir: string;
+let store: FsStore;
+const sent: Job[] = [];
+const lines: Record<string, unknown>[] = [];
+let deps: WorkerDeps;
+const layout = pipelineLayout();
+
+async function writeBlock(tenant: string, minT: number, seed: number, labels: Record<string, string> = { cluster: "a" }): Promise<BlockMeta> {
+  const ulid = newUlid(minT + 2 * HOUR, new Uint8Array(10).fill(seed));
+  const sink = new StoreBlockSink(store, layout.blockPrefix(tenant, ulid));
+  const series: Label[][] = [0, 1, 2].map((i) => [{ name: "__name__", value: "up" }, { name: "i", value: String(i) }]).sort(compareLabels);
+  const w = new BlockWriter(sink);
+  await w.addSymbols(["__name__", "i", "up", "0", "1", "2"].sort(compareStrings));
+  const n = 480;
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  for (const s of series) {
+    for (let j = 0; j < n; j++) (ts[j] = minT + j * 15_000), (vs[j] = j * seed);
+    const chunks = [];
+    for (let i = 0; i < n; i += 120) chunks.push({ minTime: ts[i], maxTime: ts[i + 119], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, i + 120) } });
+    await w.addSeries(s, chunks);
+  }
+  const written = await w.finish({ ulid, minTime: minT, maxTime: minT + 2 * HOUR, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1, thanos: { labels, source: "sidecar", downsample: { resolution: 0 } } });
+  await sink.commit();
+  return written.meta;
+}
+
+const run = (job: Job) => handleRecord(JSON.stringify(job), deps, { messageId: `m-${job.type}` });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "strata-bindings-"));
+  store = new FsStore(dir);
+  deps = bindPipeline({ store, queue: { send: async (j) => void sent.push(j) }, log: jsonLogger((l) => lines.push(JSON.parse(l))) });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("bindings over a directory bucket", () => {
+  let good: BlockMeta[];
+  it("verifies good blocks into the index and plans a compaction of a full 8h window", async () => {
+    good = [];
+    for (let i = 0; i < 5; i++) good.push(await writeBlock("team-a", T0 + 2 * i * HOUR, i + 1));
+    for (const m of good) expect((await run({ version: 1, type: "verify", tenant: "team-a", block: m.ulid })).results[0].status).toBe("done");
+    const live = await deps.index.blocks("team-a");
+    expect(live.map((b) => b.meta.ulid).sort()).toEqual(good.map((m) => m.ulid).sort());
+    expect(live[0].meta.compaction.sources).toHaveLength(1); // full metas, not index entries
+    const compacts = sent.filter((j) => j.type === "compact");
+    expect(compacts).toHaveLength(1);
+    expect(compacts[0].type === "compact" && compacts[0].plan.inputs).toEqual(good.slice(0, 4).map((m) => m.ulid));
+  });
+
+  it("quarantines a corrupted block: report, no-compact mark next to it and in markers/, not indexed", async () => {
+    const bad = await writeBlock("team-a", T0 + 10 * HOUR, 9);
+    const seg = join(dir, "team-a", bad.ulid, "chunks", "000001");
+    const bytes = await readFile(seg);
+    bytes[200] ^= 0xff;
+    await writeFile(seg, bytes);
+    const r = await run({ version: 1, type: "verify", tenant: "team-a", block: bad.ulid });
+    expect(r.results[0].status).toBe("quarantined");
+    const report = JSON.parse(await readFile(join(dir, "team-a", bad.ulid, VERIFY_REPORT_FILE), "utf8"));
+    expect(report.ok).toBe(false);
+    expect(report.problems.length).toBeGreaterThan(0);
+    const mark = parseMarker("no-compact-mark.json", await readFile(join(dir, "team-a", bad.ulid, "no-compact-mark.json")));
+    expect(mark.reason).toBe(QUARANTINE_REASON);
+    expect(await readdir(join(dir, "team-a", "markers"))).toContain(`${bad.ulid}-no-compact-mark.json`);
+    expect((await deps.index.blocks("team-a")).map((b) => b.meta.ulid)).not.toContain(bad.ulid);
+    // A rebuild from a listing sees its meta.json but still leaves it out.
+    await deps.index.rebuild("team-a");
+    const rebuilt = (await deps.index.blocks("team-a")).map((b) => b.meta.ulid);
+    expect(rebuilt).not.toContain(bad.ulid);
+    expect(rebuilt).toHaveLength(5);
+    const status = await bucketStatus(store, { tenant: "team-a" });
+    expect(status[0].quarantined.map((q) => q.block)).toEqual([bad.ulid]);
+  });
+
+  it("a retried verify finishes a quarantine whose global mirror a crash left unwritten", async () => {
+    const bad = await writeBlock("team-a", T0 + 12 * HOUR, 11);
+    const seg = join(dir, "team-a", bad.ulid, "chunks", "000001");
+    const bytes = await readFile(seg);
+    bytes[200] ^= 0xff;
+    await writeFile(seg, bytes);
+    expect((await run({ version: 1, type: "verify", tenant: "team-a", block: bad.ulid })).results[0].status).toBe("quarantined");
+    // The crash: the block's own mark was written, its mirror in markers/ was not.
+    const mirror = join(dir, "team-a", "markers", `${bad.ulid}-no-compact-mark.json`);
+    await rm(mirror);
+    expect((await run({ version: 1, type: "verify", tenant: "team-a", block: bad.ulid })).results[0].status).toBe("skipped");
+    expect(await readdir(join(dir, "team-a", "markers"))).toContain(`${bad.ulid}-no-compact-mark.json`);
+    await deps.index.rebuild("team-a");
+    expect((await deps.index.blocks("team-a")).map((b) => b.meta.ulid)).not.toContain(bad.ulid);
+  });
+
+  it("compacts the planned window: output uploaded and indexed, then the inputs marked", async () => {
+    const job = sent.find((j) => j.type === "compact")!;
+    await run(job);
+    const live = await deps.index.blocks("team-a");
+    const out = live.find((b) => b.meta.compaction.level === 2)!;
+    expect(out.meta.compaction.sources).toEqual(good.slice(0, 4).map((m) => m.ulid).sort());
+    for (const m of good.slice(0, 4)) {
+      expect(live.find((b) => b.meta.ulid === m.ulid)!.deletionTime).toBeGreaterThan(0);
+      expect(await readdir(join(dir, "team-a", "markers"))).toContain(`${m.ulid}-deletion-mark.json`);
+    }
+    const marked = lines.filter((l) => l.event === "marked-for-deletion").map((l) => l.block);
+    expect(new Set(marked)).toEqual(new Set(good.slice(0, 4).map((m) => m.ulid)));
+    const status = await bucketStatus(store, { tenant: "team-a" });
+    expect(status[0]).toMatchObject({ live: 2, markedForDeletion: 4, blocks: { "1/0": 1, "2/0": 1 }, pendingCompactions: [] });
+    expect(status[0].indexAgeSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it("replay sends verify jobs for selected blocks, and the planner's compactions", async () => {
+    const bodies: string[] = [];
+    const sentDesc = await replayJobs(store, { tenant: "team-a", block: good[4].ulid, job: "verify", send: async (b) => void bodies.push(b) });
+    expect(sentDesc).toEqual([`verify "team-a" ${good[4].ulid}`]);
+    expect(JSON.parse(bodies[0])).toMatchObject({ version: 1, type: "verify", tenant: "team-a", block: good[4].ulid });
+    expect(await replayJobs(store, { job: "compact", send: async () => undefined })).toEqual([]); // nothing due
+  });
+});
