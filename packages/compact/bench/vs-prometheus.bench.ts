@@ -23,7 +23,8 @@ const H2 = 2 * 3600_000;
 const H6 = 3 * H2;
 const T0 = 78_703 * H6; // 2023-11-14T12:00Z, a multiple of 6h
 const PROMETHEUS = process.env.PROMETHEUS ?? "/usr/bin/prometheus";
-const STRATA = fileURLToPath(new URL("../../cli/bin/strata.js", import.meta.url));
+// The CLI as `npm run bench` bundled it (STRATA_CLI), else the TypeScript sources.
+const STRATA = process.env.STRATA_CLI ?? fileURLToPath(new URL("../../cli/bin/strata.js", import.meta.url));
 const RUNS = 3;
 
 interface Ours {

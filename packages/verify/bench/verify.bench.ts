@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DirBlockSource } from "@strata/tsdb/node";
 import { emit, markBaseline, type BenchResult } from "@strata/bench";
-import { makeBenchBlock } from "../../tsdb/bench/block-read.bench.ts";
+import { makeBenchBlock } from "../../tsdb/bench/make-block.ts";
 import { verifyBlock } from "../src/verify.ts";
 
 const SERIES = 3_600; // × 2 metrics × 1440 samples ≈ 50 MB of index + chunks
