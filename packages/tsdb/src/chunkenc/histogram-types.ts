@@ -92,8 +92,9 @@ export function toFloatHistogram(h: Histogram): FloatHistogram {
   return fh;
 }
 
-export function cloneHistogram(h: Histogram): Histogram {
-  const c: Histogram = {
+/** A deep copy (spans, buckets and custom bounds are never shared with the original). */
+function cloneAny<H extends Histogram | FloatHistogram>(h: H): H {
+  const c = {
     schema: h.schema,
     zeroThreshold: h.zeroThreshold,
     zeroCount: h.zeroCount,
@@ -104,26 +105,17 @@ export function cloneHistogram(h: Histogram): Histogram {
     positiveBuckets: h.positiveBuckets.slice(),
     negativeBuckets: h.negativeBuckets.slice(),
     counterResetHint: h.counterResetHint,
-  };
+  } as H;
   if (h.customValues) c.customValues = h.customValues.slice();
   return c;
 }
 
+export function cloneHistogram(h: Histogram): Histogram {
+  return cloneAny(h);
+}
+
 export function cloneFloatHistogram(h: FloatHistogram): FloatHistogram {
-  const c: FloatHistogram = {
-    schema: h.schema,
-    zeroThreshold: h.zeroThreshold,
-    zeroCount: h.zeroCount,
-    count: h.count,
-    sum: h.sum,
-    positiveSpans: h.positiveSpans.map(copySpan),
-    negativeSpans: h.negativeSpans.map(copySpan),
-    positiveBuckets: h.positiveBuckets.slice(),
-    negativeBuckets: h.negativeBuckets.slice(),
-    counterResetHint: h.counterResetHint,
-  };
-  if (h.customValues) c.customValues = h.customValues.slice();
-  return c;
+  return cloneAny(h);
 }
 
 function copySpan(s: Span): Span {
