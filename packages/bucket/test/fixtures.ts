@@ -2,17 +2,14 @@
 import {
   BlockReader,
   BlockWriter,
-  Encoding,
   compareLabels,
-  compareStrings,
-  encodeXOR,
   serializeMeta,
   type BlockMeta,
   type BlockSink,
   type BlockSource,
   type Label,
 } from "@strata/tsdb";
-import { mulberry32 as rng } from "@strata/testkit";
+import { addXorSeries, mulberry32 as rng } from "@strata/testkit";
 
 export { mulberry32 as rng } from "@strata/testkit";
 
@@ -34,21 +31,7 @@ export async function writeTestBlock(sink: BlockSink, ulid: string, n = 50, seed
   }
   series.sort((a, b) => compareLabels(a.labels, b.labels));
   const w = new BlockWriter(sink, { segmentSize });
-  const symbols = new Set<string>();
-  for (const s of series) for (const l of s.labels) symbols.add(l.name), symbols.add(l.value);
-  await w.addSymbols([...symbols].sort(compareStrings));
-  let minT = Infinity;
-  let maxT = -Infinity;
-  for (const s of series) {
-    const chunks = [];
-    for (let i = 0; i < s.ts.length; i += 120) {
-      const end = Math.min(s.ts.length, i + 120);
-      chunks.push({ minTime: s.ts[i], maxTime: s.ts[end - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, end) } });
-    }
-    minT = Math.min(minT, s.ts[0]);
-    maxT = Math.max(maxT, s.ts[s.ts.length - 1] + 1);
-    await w.addSeries(s.labels, chunks);
-  }
+  const { minTime: minT, maxTime: maxT } = await addXorSeries(w, series);
   const written = await w.finish({
     ulid,
     minTime: minT,

@@ -2,12 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   BlockReader,
   BlockWriter,
-  Encoding,
   MemoryBlock,
   compareLabels,
-  compareStrings,
   decodeXOR,
-  encodeXOR,
   encodeTombstones,
   parseMeta,
   rewriteBlock,
@@ -15,7 +12,7 @@ import {
   type Label,
   type BlockMeta,
 } from "../src/index.ts";
-import { mulberry32 as rng } from "@strata/testkit";
+import { addXorSeries, mulberry32 as rng } from "@strata/testkit";
 
 
 interface TestSeries {
@@ -53,21 +50,7 @@ function makeSeries(n: number, seed: number): TestSeries[] {
 
 async function writeBlock(series: TestSeries[], sink: MemoryBlock, segmentSize?: number): Promise<BlockMeta> {
   const w = new BlockWriter(sink, { segmentSize });
-  const symbols = new Set<string>();
-  for (const s of series) for (const l of s.labels) symbols.add(l.name), symbols.add(l.value);
-  await w.addSymbols([...symbols].sort(compareStrings));
-  let minT = Infinity;
-  let maxT = -Infinity;
-  for (const s of series) {
-    const chunks = [];
-    for (let i = 0; i < s.ts.length; i += 120) {
-      const end = Math.min(s.ts.length, i + 120);
-      chunks.push({ minTime: s.ts[i], maxTime: s.ts[end - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, end) } });
-    }
-    minT = Math.min(minT, s.ts[0]);
-    maxT = Math.max(maxT, s.ts[s.ts.length - 1] + 1);
-    await w.addSeries(s.labels, chunks);
-  }
+  const { minTime: minT, maxTime: maxT } = await addXorSeries(w, series);
   const ulid = "01JABCDEFGHJKMNPQRSTVWXYZ0";
   const written = await w.finish({ ulid, minTime: minT, maxTime: maxT, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1 });
   return written.meta;
