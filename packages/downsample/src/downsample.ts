@@ -136,6 +136,7 @@ class SeriesDownsampler {
       }
     }
     this.out.length = 0;
+    this.fs.beginSeries();
     if (this.inRes === RES_RAW) this.raw(chunks);
     else this.aggregated(chunks);
     return this.out;

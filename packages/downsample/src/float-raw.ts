@@ -3,11 +3,13 @@
  * downsampleFloatBatch, downsampleBatch, floatAggregator). One pass per batch fills
  * per-window scratch arrays; five XOR encoders then take them in bulk.
  */
-import { AggrType, Encoding, XOREncoder, encodeAggrChunk, type Chunk, type ChunkToWrite } from "@strata/tsdb";
+import { Encoding, XOREncoder, type Chunk, type ChunkToWrite } from "@strata/tsdb";
 import { ASSUMED_RAW_INTERVAL, currentWindow, targetChunkCount } from "./resolution.ts";
 import type { FloatRun } from "./samples.ts";
 
 const MAX_FLOAT = Number.MAX_VALUE;
+/** Two-slot scratch for branch-free selects. */
+const SEL = new Float64Array(2);
 
 /** Per-window outputs and the encoders, reused across batches and series. */
 export class FloatScratch {
@@ -19,6 +21,18 @@ export class FloatScratch {
   cvs = new Float64Array(258);
   private readonly enc = new XOREncoder();
   private readonly views = new WeakMap<Float64Array, Int32Array>();
+  /**
+   * One series' aggregate chunk bytes, back to back. Chunks handed out are views into it,
+   * so it is only rewound by beginSeries() (growing it leaves old views intact).
+   */
+  private buf = new Uint8Array(1 << 16);
+  private view = new DataView(this.buf.buffer);
+  private bufLen = 0;
+
+  /** The previous series' chunks are written: their bytes may be reused. */
+  beginSeries(): void {
+    this.bufLen = 0;
+  }
 
   ensure(windows: number): void {
     if (windows + 2 <= this.cts.length) return;
@@ -33,10 +47,53 @@ export class FloatScratch {
   /** One XOR sub-chunk of [0, n) of the given times and values. */
   xor(ts: Float64Array, vs: Float64Array, n: number): Chunk {
     this.enc.reset();
+    this.enc.appendRange(ts, this.v32(vs), 0, n);
+    return { encoding: Encoding.XOR, data: this.enc.bytes() };
+  }
+
+  private v32(vs: Float64Array): Int32Array {
     let v32 = this.views.get(vs);
     if (v32 === undefined) this.views.set(vs, (v32 = new Int32Array(vs.buffer, vs.byteOffset, vs.length * 2)));
-    this.enc.appendRange(ts, v32, 0, n);
-    return { encoding: Encoding.XOR, data: this.enc.bytes() };
+    return v32;
+  }
+
+  /** Start an aggregate chunk (encoding 0xFF) in the series buffer; returns its start. */
+  aggrStart(): number {
+    return this.bufLen;
+  }
+
+  /**
+   * Append one aggregate entry (Thanos' layout: uvarint(len) | encoding | data) holding
+   * an XOR sub-chunk of [0, n) of the given times and values.
+   */
+  aggrPart(ts: Float64Array, vs: Float64Array, n: number): void {
+    const enc = this.enc;
+    enc.reset();
+    enc.appendRange(ts, this.v32(vs), 0, n);
+    const len = enc.byteLength;
+    if (this.bufLen + len + 6 > this.buf.length) {
+      let c = this.buf.length * 2;
+      while (c < this.bufLen + len + 6) c *= 2;
+      const nb = new Uint8Array(c);
+      nb.set(this.buf.subarray(0, this.bufLen));
+      this.buf = nb;
+      this.view = new DataView(nb.buffer);
+    }
+    const b = this.buf;
+    let o = this.bufLen;
+    let l = len;
+    while (l >= 0x80) {
+      b[o++] = (l & 0x7f) | 0x80;
+      l >>>= 7;
+    }
+    b[o++] = l;
+    b[o++] = Encoding.XOR;
+    this.bufLen = enc.bytesInto(b, this.view, o);
+  }
+
+  /** The aggregate chunk's bytes since `start` (a view into the series buffer). */
+  aggrEnd(start: number): Uint8Array {
+    return this.buf.subarray(start, this.bufLen);
   }
 }
 
@@ -103,7 +160,13 @@ function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number
       const v = vs[k];
       if (v !== v) continue;
       // The first sample sets the counter (∞ − ∞ must not make it NaN).
-      if (k !== first) counter += v < prev ? v : v - prev;
+      // A reset adds the value, else the increase: chosen through SEL rather than a branch,
+      // which gauges' random ups and downs would mispredict half the time.
+      if (k !== first) {
+        SEL[0] = v - prev;
+        SEL[1] = v;
+        counter += SEL[((v < prev) as unknown as number) & 1];
+      }
       prev = v;
       wsum += v;
       count++;
@@ -126,11 +189,13 @@ function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number
   cts[nc] = nextT;
   cvs[nc] = vs[last];
   nc++;
-  const parts: Chunk[] = [];
-  parts[AggrType.Count] = s.xor(wt, cnt, nw);
-  parts[AggrType.Sum] = s.xor(wt, sum, nw);
-  parts[AggrType.Min] = s.xor(wt, mn, nw);
-  parts[AggrType.Max] = s.xor(wt, mx, nw);
-  parts[AggrType.Counter] = s.xor(cts, cvs, nc);
-  return { minTime: wt[0], maxTime: wt[nw - 1], chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(parts) } };
+  // Written straight into the series buffer in AggrType order (count, sum, min, max,
+  // counter), as encodeAggrChunk would lay them out.
+  const at = s.aggrStart();
+  s.aggrPart(wt, cnt, nw);
+  s.aggrPart(wt, sum, nw);
+  s.aggrPart(wt, mn, nw);
+  s.aggrPart(wt, mx, nw);
+  s.aggrPart(cts, cvs, nc);
+  return { minTime: wt[0], maxTime: wt[nw - 1], chunk: { encoding: Encoding.Aggr, data: s.aggrEnd(at) } };
 }

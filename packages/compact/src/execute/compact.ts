@@ -150,15 +150,17 @@ export async function compactBlocks(inputs: readonly BlockSource[], sinks: SinkF
       let t1 = performance.now();
       timings.mergeMs += t1 - t0;
       if (out.length > 0) {
-        const o = await outputFor(shards > 0 ? shardOf(labels, shards) : 0);
+        const shard = shards > 0 ? shardOf(labels, shards) : 0;
+        const o = outputs.get(shard) ?? (await outputFor(shard));
         await o.writer.addSeries(labels, out);
         seriesWritten++;
       }
       t0 = performance.now();
       timings.writeMs += t0 - t1;
       // Only now may the popped inputs move on: their chunk bytes were views until written.
+      // Without waiting while the inputs' read windows hold their next series.
       for (const s of group) {
-        await s.advance();
+        if (!s.tryAdvance()) await s.advance();
         heap.push(s);
       }
       t1 = performance.now();

@@ -10,9 +10,14 @@
  * read front to back; one that has them is read through a sorted list of (labels without
  * replica labels, series id) built in one pass over its index, which costs memory per
  * series (like the postings the writer keeps) but never per sample.
+ *
+ * Chunk CRCs are not checked on the front-to-back read: see `verify.ts`. Every chunk
+ * passed on unchanged carries its stream as `verifier`, and whoever decodes it
+ * (trimming here, merging in `SeriesMerger`) verifies it first.
  */
 import {
   ChunkReader,
+  FormatError,
   compareLabels,
   isDeleted,
   reencodeChunk,
@@ -23,6 +28,7 @@ import {
   type Interval,
   type Label,
 } from "@strata/tsdb";
+import { verifyBeforeDecode, type RecordVerifier, type UnverifiedChunk } from "./verify.ts";
 
 /** A series as an input offers it: its (stripped) labels and one chunk list per replica. */
 export interface InputSeries {
@@ -46,14 +52,14 @@ export interface InputCounters {
   droppedChunks: number;
 }
 
-export class InputStream {
+export class InputStream implements RecordVerifier {
   readonly reader: BlockReader;
   readonly index: number;
   head: InputSeries | undefined;
   readonly counters: InputCounters = { seriesRead: 0, chunksRead: 0, trimmedChunks: 0, droppedChunks: 0 };
   private readonly opts: InputStreamOptions;
   private readonly replicaSet: Set<string>;
-  private seq: AsyncGenerator<BlockSeries> | undefined;
+  private seq: ReturnType<BlockReader["seriesCursor"]> | undefined;
   private sorted: { labels: Label[]; id: number }[] | undefined;
   private pos = 0;
 
@@ -76,21 +82,28 @@ export class InputStream {
       this.sorted = list;
     } else {
       // Records, so chunks copied unchanged are written without computing their CRC again.
-      this.seq = this.reader.series({ withRecords: true });
+      // CRCs unchecked: records copied as is keep theirs; decoded chunks are verified lazily.
+      this.seq = this.reader.seriesCursor({ withRecords: true, verifyRecords: false });
     }
     await this.advance();
+  }
+
+  /**
+   * Move to the next output series without waiting, when the read windows hold it (nearly
+   * always on a front-to-back read); false when a read is due: then call `advance()`.
+   */
+  tryAdvance(): boolean {
+    if (this.seq === undefined) return false;
+    const s = this.seq.tryNext();
+    if (s === undefined) return false;
+    this.take(s);
+    return true;
   }
 
   /** Move to the next output series (head undefined at the end). */
   async advance(): Promise<void> {
     if (this.seq) {
-      const r = await this.seq.next();
-      if (r.done) {
-        this.head = undefined;
-        return;
-      }
-      this.counters.seriesRead++;
-      this.head = { labels: r.value.labels, replicas: [this.prepare(r.value.chunks, r.value.deleted, r.value.records)] };
+      this.take(this.seq.tryNext() ?? (await this.seq.next()));
       return;
     }
     const list = this.sorted!;
@@ -116,6 +129,30 @@ export class InputStream {
     this.head = { labels, replicas };
   }
 
+  /** Check an unverified record of this input; the error names the block, file and offset. */
+  verifyRecord(ref: number, record: Uint8Array): void {
+    try {
+      this.reader.chunks.verifyRecord(ref, record);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      throw new FormatError(e.code, `${e.detail} in input block ${this.reader.meta.ulid}`, {
+        file: `${this.reader.source.name}/${e.file ?? "chunks"}`,
+        offset: e.offset,
+        expected: e.expected,
+        found: e.found,
+      });
+    }
+  }
+
+  private take(s: BlockSeries | null): void {
+    if (s === null) {
+      this.head = undefined;
+      return;
+    }
+    this.counters.seriesRead++;
+    this.head = { labels: s.labels, replicas: [this.prepare(s.chunks, s.deleted, s.records)] };
+  }
+
   private strip(ls: Label[]): Label[] {
     if (this.replicaSet.size === 0) return ls;
     return ls.filter((l) => !this.replicaSet.has(l.name));
@@ -125,6 +162,8 @@ export class InputStream {
   private prepare(chunks: readonly ChunkMeta[], deleted: readonly Interval[] | undefined, records: readonly Uint8Array[] | undefined): ChunkToWrite[] {
     const { minT, maxT } = this.opts;
     const out: ChunkToWrite[] = [];
+    // Records from the sequential walk were read without their CRC checked.
+    const verifier = this.seq !== undefined && records !== undefined ? this : undefined;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i];
       this.counters.chunksRead++;
@@ -137,9 +176,11 @@ export class InputStream {
       if (deleted) for (const iv of deleted) if (iv.mint <= c.maxTime && iv.maxt >= c.minTime) touched = true;
       if (!cut && !touched) {
         // Unchanged: its stored record (when read) goes to the output as is.
-        out.push({ minTime: c.minTime, maxTime: c.maxTime, chunk: c.chunk!, record: records?.[i] });
+        const u: UnverifiedChunk = { minTime: c.minTime, maxTime: c.maxTime, chunk: c.chunk!, record: records?.[i], verifier, ref: c.ref };
+        out.push(u);
         continue;
       }
+      if (verifier !== undefined) verifyBeforeDecode({ minTime: c.minTime, maxTime: c.maxTime, chunk: c.chunk!, record: records![i], verifier, ref: c.ref } as UnverifiedChunk);
       const r = reencodeChunk(c.chunk!, (t) => t >= minT && t <= maxT && !isDeleted(deleted, t));
       if (!r) {
         this.counters.droppedChunks++;

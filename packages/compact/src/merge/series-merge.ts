@@ -9,11 +9,15 @@
  * Thanos' replica deduplication when two different replicas overlap: then every chunk of
  * the series is decoded and the replicas' whole streams are deduplicated, so the choice
  * of replica (and the counter hold) is continuous across the series.
+ *
+ * Chunks may arrive with their CRC unchecked (`verify.ts`): copying and duplicate
+ * detection use them as they are, and every chunk is verified right before it is decoded.
  */
 import { compareBytes, type ChunkToWrite } from "@strata/tsdb";
 import { SampleList, encodeSamples } from "./samples.ts";
 import { chainMerge } from "./chain.ts";
 import { penaltyMerge } from "./penalty.ts";
+import { verifyBeforeDecode } from "./verify.ts";
 
 export interface MergeOptions {
   mode: "chain" | "penalty";
@@ -137,6 +141,7 @@ export class SeriesMerger {
         const lists: SampleList[] = [];
         for (let k = i; k < j; k++) {
           const l = this.list(k - i);
+          verifyBeforeDecode(sorted[k].c);
           l.appendChunk(sorted[k].c.chunk);
           lists.push(l);
         }
@@ -159,6 +164,7 @@ export class SeriesMerger {
       let selfOverlap = false;
       for (let k = 0; k < chunks.length; k++) {
         if (k > 0 && chunks[k].c.minTime <= chunks[k - 1].c.maxTime) selfOverlap = true;
+        verifyBeforeDecode(chunks[k].c);
         l.appendChunk(chunks[k].c.chunk);
       }
       this.counters.decodedChunks += chunks.length;

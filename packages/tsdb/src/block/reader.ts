@@ -3,7 +3,8 @@ import { FormatError } from "../encoding/errors.ts";
 import { utf8Decode } from "../encoding/utf8.ts";
 import type { ChunkMeta } from "../chunkenc/chunk.ts";
 import type { Label } from "../labels/labels.ts";
-import { IndexReader } from "../index/reader.ts";
+import { IndexReader, type SeriesEntry } from "../index/reader.ts";
+import type { SeriesCursor } from "../index/series-cursor.ts";
 import { ChunkReader } from "../chunks/reader.ts";
 import { readTombstones, type Tombstones, type Interval } from "../tombstones/tombstones.ts";
 import { parseMeta, type BlockMeta } from "../meta/meta.ts";
@@ -17,7 +18,8 @@ export interface BlockSeries {
   /** Tombstone intervals for this series, if any. */
   deleted: readonly Interval[] | undefined;
   /**
-   * With `withRecords`: each chunk's whole stored record (CRC verified), parallel to
+   * With `withRecords`: each chunk's whole stored record (CRC verified unless
+   * `verifyRecords: false`), parallel to
    * `chunks`, for `ChunkToWrite.record`; `chunks[i].chunk` is then a view into it.
    */
   records?: Uint8Array[];
@@ -30,6 +32,13 @@ export interface SeriesOptions {
   indexWindow?: number;
   /** Also return each chunk's stored record (`BlockSeries.records`), to copy it unchanged. Implies `withChunks`. */
   withRecords?: boolean;
+  /**
+   * With `withRecords`: `false` skips the records' CRC check (default true). For callers
+   * that copy most records as is: a copied record keeps its stored CRC, which every later
+   * reader of the output checks, so nothing corrupt goes unnoticed; the caller must call
+   * `chunks.verifyRecord(ref, record)` before decoding a chunk. Ignored without records.
+   */
+  verifyRecords?: boolean;
 }
 
 /**
@@ -70,31 +79,22 @@ export class BlockReader {
    * what must outlive that. Run one chunk-reading walk per reader at a time.
    */
   async *series(opts: SeriesOptions = {}): AsyncGenerator<BlockSeries> {
-    const withRecords = opts.withRecords ?? false;
-    const withChunks = withRecords || (opts.withChunks ?? true);
-    const cr = this.chunks;
-    for await (const s of this.index.iterSeries({ windowSize: opts.indexWindow })) {
-      let records: Uint8Array[] | undefined;
-      if (withChunks) {
-        // The previous series' views are no longer in use (the caller asked for the next one).
-        cr.releaseViews();
-        // Records within the current window are read without waiting; only a refill awaits.
-        if (withRecords) {
-          records = new Array<Uint8Array>(s.chunks.length);
-          for (let i = 0; i < s.chunks.length; i++) {
-            const c = s.chunks[i];
-            const rec = cr.tryRecord(c.ref) ?? (await cr.record(c.ref));
-            records[i] = rec;
-            c.chunk = ChunkReader.chunkOfRecord(rec);
-          }
-        } else {
-          for (const c of s.chunks) c.chunk = cr.tryChunk(c.ref) ?? (await cr.chunk(c.ref));
-        }
-      }
-      const out: BlockSeries = { id: s.id, labels: s.labels, chunks: s.chunks, deleted: this.tombstones.get(s.id) };
-      if (records !== undefined) out.records = records;
-      yield out;
+    const c = this.seriesCursor(opts);
+    for (;;) {
+      const s = c.tryNext() ?? (await c.next());
+      if (s === null) return;
+      yield s;
     }
+  }
+
+  /**
+   * `series(opts)` as a cursor: `tryNext()` returns the next series without waiting when
+   * the index window and the chunk windows hold it (nearly always on a walk), `null` at
+   * the end, or `undefined` when a read is due: then `next()` finishes it. Same view rules
+   * as `series()`: a series' chunk bytes are valid until the next one is requested.
+   */
+  seriesCursor(opts: SeriesOptions = {}): BlockSeriesCursor {
+    return new BlockSeriesCursor(this, opts);
   }
 
   async close(): Promise<void> {
@@ -111,5 +111,104 @@ export async function readMeta(source: BlockSource): Promise<BlockMeta> {
     return parseMeta(utf8Decode(bytes, 0, bytes.length), `${source.name}/meta.json`);
   } finally {
     await src.close?.();
+  }
+}
+
+/** See `BlockReader.seriesCursor`. */
+export class BlockSeriesCursor {
+  private readonly block: BlockReader;
+  private readonly index: SeriesCursor;
+  private readonly withChunks: boolean;
+  private readonly withRecords: boolean;
+  private readonly verify: boolean;
+  /** The block's tombstones, or undefined when it has none (no lookup per series then). */
+  private readonly tombstones: Tombstones | undefined;
+  // A series whose chunks are being read: entry, next chunk to read, records so far.
+  private entry: SeriesEntry | undefined;
+  private at = 0;
+  private records: Uint8Array[] | undefined;
+
+  constructor(block: BlockReader, opts: SeriesOptions) {
+    this.block = block;
+    this.index = block.index.seriesCursor({ windowSize: opts.indexWindow });
+    this.withRecords = opts.withRecords ?? false;
+    this.withChunks = this.withRecords || (opts.withChunks ?? true);
+    this.verify = opts.verifyRecords ?? true;
+    this.tombstones = block.tombstones.size > 0 ? block.tombstones : undefined;
+  }
+
+  /** The next series, `null` at the end, or `undefined` when a read is due (call `next()`). */
+  tryNext(): BlockSeries | null | undefined {
+    let s = this.entry;
+    if (s === undefined) {
+      const e = this.index.tryNext();
+      if (e == null) return e;
+      s = this.begin(e);
+    }
+    return this.fill(s) ? this.finish(s) : undefined;
+  }
+
+  /** The next series (`null` at the end), reading windows as needed. */
+  async next(): Promise<BlockSeries | null> {
+    let s = this.entry;
+    if (s === undefined) {
+      const e = this.index.tryNext() ?? (await this.index.next());
+      if (e === null) return null;
+      s = this.begin(e);
+    }
+    const cr = this.block.chunks;
+    while (!this.fill(s)) {
+      // The window does not hold chunk `at`: refill it (earlier views stay valid, see ChunkReader).
+      const c = s.chunks[this.at++];
+      if (this.records !== undefined) {
+        const rec = await cr.record(c.ref, this.verify);
+        this.records[this.at - 1] = rec;
+        c.chunk = ChunkReader.chunkOfRecord(rec);
+      } else {
+        c.chunk = await cr.chunk(c.ref);
+      }
+    }
+    return this.finish(s);
+  }
+
+  private begin(e: SeriesEntry): SeriesEntry {
+    this.entry = e;
+    this.at = 0;
+    if (this.withChunks) {
+      // The previous series' views are no longer in use (the caller asked for the next one).
+      this.block.chunks.releaseViews();
+      this.records = this.withRecords ? new Array<Uint8Array>(e.chunks.length) : undefined;
+    }
+    return e;
+  }
+
+  /** Read the entry's remaining chunks from the windows in hand; false when a read is due. */
+  private fill(s: SeriesEntry): boolean {
+    if (!this.withChunks) return true;
+    const cr = this.block.chunks;
+    const chunks = s.chunks;
+    const records = this.records;
+    for (; this.at < chunks.length; this.at++) {
+      const c = chunks[this.at];
+      if (records !== undefined) {
+        const rec = cr.tryRecord(c.ref, this.verify);
+        if (rec === undefined) return false;
+        records[this.at] = rec;
+        c.chunk = ChunkReader.chunkOfRecord(rec);
+      } else {
+        const ch = cr.tryChunk(c.ref);
+        if (ch === undefined) return false;
+        c.chunk = ch;
+      }
+    }
+    return true;
+  }
+
+  private finish(s: SeriesEntry): BlockSeries {
+    this.entry = undefined;
+    const out: BlockSeries = { id: s.id, labels: s.labels, chunks: s.chunks, deleted: this.tombstones?.get(s.id) };
+    if (this.records !== undefined) out.records = this.records;
+    this.records = undefined;
+    return out;
   }
 }

@@ -333,22 +333,30 @@ export class XOREncoder {
 
   /** The chunk's data bytes (header included), in a fresh array. */
   bytes(): Uint8Array {
+    const out = new Uint8Array(this.byteLength);
+    this.bytesInto(out, new DataView(out.buffer), 0);
+    return out;
+  }
+
+  /**
+   * Write the chunk so far (header included, `byteLength` bytes) into `out` at `at`, through
+   * `view` (a DataView over the same memory as `out`), and return the end offset. Lets a
+   * writer assemble many chunks (an aggregate chunk's five parts) in one reused buffer.
+   */
+  bytesInto(out: Uint8Array, view: DataView, at: number): number {
     const len = this.byteLength;
-    const out = new Uint8Array(len);
+    if (at < 0 || at + len > out.length) throw new RangeError(`XOREncoder.bytesInto: ${len} bytes at ${at} do not fit ${out.length}`);
     const w = this.w;
     const full = this.wi;
-    let j = 0;
-    for (let i = 0; i < full; i++, j += 4) {
-      const x = w[i];
-      out[j] = x >>> 24;
-      out[j + 1] = x >>> 16;
-      out[j + 2] = x >>> 8;
-      out[j + 3] = x;
-    }
-    for (let s = 24, x = this.acc; j < len; j++, s -= 8) out[j] = x >>> s;
-    out[0] = this.n >>> 8;
-    out[1] = this.n;
-    return out;
+    const base = out.byteOffset - view.byteOffset;
+    // Whole words as big-endian int32 stores; the partial last word byte by byte.
+    let j = at;
+    for (let i = 0; i < full; i++, j += 4) view.setInt32(base + j, w[i], false);
+    const end = at + len;
+    for (let sh = 24, x = this.acc; j < end; j++, sh -= 8) out[j] = x >>> sh;
+    out[at] = this.n >>> 8;
+    out[at + 1] = this.n;
+    return end;
   }
 }
 

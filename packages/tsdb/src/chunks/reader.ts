@@ -80,7 +80,10 @@ const MAX_KEPT = 2;
  * no garbage.
  *
  * Every length is checked against the segment size before anything is read or
- * allocated, and every record's CRC32C is verified.
+ * allocated, and every record's CRC32C is verified, except where a caller copying records
+ * as is opts out (`tryRecord(ref, false)`, `record(ref, false)`): a record that is only
+ * copied carries its stored CRC into the output, where every later reader checks it, so
+ * the caller verifies (`verifyRecord`) just the records it decodes.
  */
 export class ChunkReader {
   /** Segment files in index order (ref segment index i = segments[i]). */
@@ -165,18 +168,39 @@ export class ChunkReader {
    * The whole stored record at `ref` (`uvarint len | encoding | data | BE32 CRC32C`), its
    * CRC verified: what a writer copies as is (`ChunkWriter.write(chunk, record)`) to move a
    * chunk without recomputing its checksum. Same view rules as `chunk`.
+   *
+   * `verify = false` skips the CRC check (lengths are still checked): for a caller that
+   * copies the record unchanged, so its stored CRC still guards it in the output. Such a
+   * caller must call `verifyRecord` before it decodes the chunk.
    */
-  async record(ref: number): Promise<Uint8Array> {
-    const r = this.tryRecord(ref);
+  async record(ref: number, verify = true): Promise<Uint8Array> {
+    const r = this.tryRecord(ref, verify);
     if (r !== undefined) return r;
-    return (await this.load(ref, true)) as Uint8Array;
+    return (await this.load(ref, true, verify)) as Uint8Array;
   }
 
-  /** `record(ref)` without waiting, or undefined when a read is due (see `tryChunk`). */
-  tryRecord(ref: number): Uint8Array | undefined {
-    const win = this.inWindow(ref);
+  /** `record(ref, verify)` without waiting, or undefined when a read is due (see `tryChunk`). */
+  tryRecord(ref: number, verify = true): Uint8Array | undefined {
+    const win = this.inWindow(ref, verify);
     if (win === undefined) return undefined;
     return win.subarray(this.recAt, this.dataEnd + CHUNK_CRC_SIZE);
+  }
+
+  /**
+   * Check the CRC of a record read with `verify = false` (as `record()` returned it, or a
+   * copy); `ref` names it in the error. Throws the FormatError a verified read would have.
+   */
+  verifyRecord(ref: number, record: Uint8Array): void {
+    const s = this.segmentOf(ref);
+    const off = this.refOff;
+    let p = 0;
+    while (p < MAX_CHUNK_LENGTH_FIELD_SIZE && p < record.length && record[p] >= 0x80) p++;
+    if (record.length < p + 2 + CHUNK_CRC_SIZE) {
+      throw new FormatError("invalid-size", "chunk record shorter than its framing", { file: s.path, offset: off, found: `${record.length} bytes` });
+    }
+    this.encAt = p + 1;
+    this.dataEnd = record.length - CHUNK_CRC_SIZE;
+    this.verify(s, off, record, off);
   }
 
   /** The chunk a record (as `record()` returns it) holds: `data` is a view into the record. */
@@ -214,7 +238,7 @@ export class ChunkReader {
   }
 
   /** The synchronous path: the window holding the verified record at `ref` (positions set), or undefined. */
-  private inWindow(ref: number): Uint8Array | undefined {
+  private inWindow(ref: number, verify = true): Uint8Array | undefined {
     const s = this.segmentOf(ref);
     const off = this.refOff;
     const win = s.win;
@@ -222,7 +246,7 @@ export class ChunkReader {
     if (win === undefined || off < base || Math.min(off + MAX_CHUNK_LENGTH_FIELD_SIZE, s.size) > base + win.length) return undefined;
     const end = this.parseLength(s, off, win, base);
     if (end > base + win.length) return undefined;
-    this.verify(s, off, win, base);
+    if (verify) this.verify(s, off, win, base);
     if (s.wb !== undefined) s.wb.pinned = true;
     return win;
   }
@@ -232,7 +256,7 @@ export class ChunkReader {
    * verify the record, and return it whole or as a chunk, before any other call can move
    * the positions.
    */
-  private async load(ref: number, asRecord: boolean): Promise<Chunk | Uint8Array> {
+  private async load(ref: number, asRecord: boolean, verify = true): Promise<Chunk | Uint8Array> {
     const s = this.segmentOf(ref);
     const off = this.refOff;
     // The length prefix: make sure the window holds it (or the segment's last bytes).
@@ -257,7 +281,7 @@ export class ChunkReader {
       // Same bytes, new place: locate the record again in the window in hand.
       this.parseLength(s, off, win, base);
     }
-    this.verify(s, off, win, base);
+    if (verify) this.verify(s, off, win, base);
     if (fromWindow && s.wb !== undefined) s.wb.pinned = true;
     return asRecord ? win.subarray(this.recAt, this.dataEnd + CHUNK_CRC_SIZE) : { encoding: win[this.encAt], data: win.subarray(this.encAt + 1, this.dataEnd) };
   }
@@ -272,7 +296,16 @@ export class ChunkReader {
     let len = 0;
     let mul = 1;
     let p = p0;
-    for (let i = 0; ; i++) {
+    // Fast path: chunks under 16 KiB have a 1- or 2-byte length (same checks as the loop).
+    const b0 = win[p0];
+    const b1 = win[p0 + 1];
+    if (b0 < 0x80 && off + 1 <= s.size) {
+      len = b0;
+      p = p0 + 1;
+    } else if (b0 >= 0x80 && b1 < 0x80 && off + 2 <= s.size) {
+      len = (b0 & 0x7f) | (b1 << 7);
+      p = p0 + 2;
+    } else for (let i = 0; ; i++) {
       if (off + i >= s.size) {
         throw new FormatError("invalid-size", "chunk length runs past the end of the segment", { file: s.path, offset: off });
       }

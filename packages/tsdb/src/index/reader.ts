@@ -11,11 +11,12 @@
  */
 import { Decbuf } from "../encoding/decbuf.ts";
 import { FormatError } from "../encoding/errors.ts";
-import { readReusing, type ByteSource } from "../encoding/source.ts";
+import { type ByteSource } from "../encoding/source.ts";
 import { compareStrings, utf8Decode } from "../encoding/utf8.ts";
 import type { ChunkMeta } from "../chunkenc/chunk.ts";
 import type { Label } from "../labels/labels.ts";
 import { FORMAT_V1, FORMAT_V2, FORMAT_V3, HEADER_LEN, INDEX_FILE, MAGIC_INDEX, SERIES_ALIGN, TOC_LEN, decodeToc, type TOC } from "./format.ts";
+import { SeriesCursor, entrySize } from "./series-cursor.ts";
 import { EMPTY_POSTINGS, decodePostings } from "./postings.ts";
 
 export interface SeriesEntry {
@@ -42,7 +43,6 @@ export interface LegacyLabelIndex {
 /** First read of a series or postings list; most fit, larger ones take a second exact read. */
 const SERIES_PROBE = 1024;
 const POSTINGS_PROBE_MAX = 1 << 20;
-const MAX_VARINT32 = 5;
 
 export class IndexReader {
   readonly version: number;
@@ -328,49 +328,18 @@ export class IndexReader {
    * decoded into new objects before they are yielded, so nothing keeps a view of it.
    */
   async *iterSeries(opts: { windowSize?: number } = {}): AsyncGenerator<SeriesEntry> {
-    const ws = Math.max(opts.windowSize ?? 1 << 20, 64);
-    const { start, end } = this.seriesSectionRange();
-    const v1 = this.version === FORMAT_V1;
-    // Never bigger than the section; an entry longer than the window gets a read of its own.
-    const buf = this.src.readInto !== undefined && end > start ? new Uint8Array(Math.min(ws, end - start)) : undefined;
-    let win: Uint8Array = new Uint8Array(0);
-    let winStart = start;
-    let d = new Decbuf(win);
-    const load = async (from: number, min: number) => {
-      win = await readReusing(this.src, from, Math.min(end - from, Math.max(ws, min)), buf);
-      winStart = from;
-      d = new Decbuf(win, { base: from, file: this.file });
-    };
-    let pos = start;
-    while (pos < end) {
-      let rel = pos - winStart;
-      if (rel >= win.length) {
-        await load(pos, 1);
-        rel = 0;
-      }
-      if (win[rel] === 0) {
-        // Padding up to the next 16-byte boundary; an entry never starts with 0x00.
-        if (!v1 && pos % SERIES_ALIGN === 0) {
-          throw new FormatError("invalid-value", "zero byte where a series entry should start", { file: this.file, offset: pos, expected: "entry length varint" });
-        }
-        pos++;
-        continue;
-      }
-      if (!v1 && pos % SERIES_ALIGN !== 0) {
-        throw new FormatError("invalid-value", "non-zero byte in series padding", { file: this.file, offset: pos, expected: "0x00", found: String(win[rel]) });
-      }
-      if (win.length - rel < MAX_VARINT32 && winStart + win.length < end) {
-        await load(pos, MAX_VARINT32);
-        rel = 0;
-      }
-      const total = entrySize(d, rel, end - pos);
-      if (rel + total > win.length) {
-        await load(pos, total);
-        rel = 0;
-      }
-      yield this.decodeEntry(d, rel, v1 ? pos : pos / SERIES_ALIGN);
-      pos += total;
+    const c = this.seriesCursor(opts);
+    for (;;) {
+      const e = c.tryNext() ?? (await c.next());
+      if (e === null) return;
+      yield e;
     }
+  }
+
+  /** `iterSeries` as a cursor: `tryNext()` answers without waiting while the window holds the next entry. */
+  seriesCursor(opts: { windowSize?: number } = {}): SeriesCursor {
+    const { start, end } = this.seriesSectionRange();
+    return new SeriesCursor(this.src, this.file, start, end, this.version === FORMAT_V1, opts.windowSize ?? 1 << 20, (d, rel, id) => this.decodeEntry(d, rel, id));
   }
 
   /**
@@ -456,18 +425,6 @@ export class IndexReader {
     d.pos = bodyEnd + 4;
     return { id, labels, chunks };
   }
-}
-
-/** Total bytes (len varint + body + CRC) of the entry at d.b[rel]; must fit in `room`. */
-function entrySize(d: Decbuf, rel: number, room: number): number {
-  d.pos = rel;
-  d.end = d.b.length;
-  const len = d.uvarint32();
-  const total = d.pos - rel + len + 4;
-  if (total > room) {
-    throw d.error("invalid-size", "series entry runs past the end of the series section", `${total} bytes`, `≤ ${room}`, rel);
-  }
-  return total;
 }
 
 /** Read a `BE32 len | data | BE32 CRC` section at `at`, bounded by `limit`, CRC verified. */
