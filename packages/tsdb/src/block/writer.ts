@@ -56,6 +56,7 @@ export class BlockWriter {
   private chunkMaxSize = 0;
   private readonly refs: { ref: number; minTime: number; maxTime: number }[] = [];
   private readonly metaPool: { ref: number; minTime: number; maxTime: number }[] = [];
+  private runRefs = new Float64Array(16);
 
   constructor(sink: BlockSink, opts: BlockWriterOptions = {}) {
     this.sink = sink;
@@ -81,26 +82,51 @@ export class BlockWriter {
     while (pool.length < chunks.length) pool.push({ ref: 0, minTime: 0, maxTime: 0 });
     metas.length = 0;
     const cw = this.chunkWriter;
-    for (let i = 0; i < chunks.length; i++) {
-      const c = chunks[i];
-      // Synchronous while the segment buffer has room; the sink is awaited only to flush or cut.
-      let ref = cw.tryWrite(c.chunk, c.record);
-      if (ref < 0) ref = await cw.write(c.chunk, c.record);
-      const m = pool[i];
-      metas.push(m);
-      m.ref = ref;
-      m.minTime = c.minTime;
-      m.maxTime = c.maxTime;
-      const n = numSamplesOf(c.chunk);
-      this.numSamples += n;
-      if (isFloatEncoding(c.chunk.encoding)) this.numFloat += n;
-      else if (isHistogramEncoding(c.chunk.encoding)) this.numHist += n;
-      // Thanos estimates chunk_max_size from ref gaps, i.e. whole records; the exact record
-      // size is what a store gateway must fetch.
-      const recordSize = uvarintSize(c.chunk.data.length) + 1 + c.chunk.data.length + 4;
-      if (recordSize > this.chunkMaxSize) this.chunkMaxSize = recordSize;
+    if (this.runRefs.length < chunks.length) this.runRefs = new Float64Array(2 * chunks.length);
+    const runRefs = this.runRefs;
+    let i = 0;
+    while (i < chunks.length) {
+      // Records copied from one input lie back to back: copy each such run at once.
+      let j = i + 1;
+      const r = chunks[i].record;
+      if (r !== undefined) {
+        let end = r.byteOffset + r.length;
+        while (j < chunks.length) {
+          const q = chunks[j].record;
+          if (q === undefined || q.buffer !== r.buffer || q.byteOffset !== end) break;
+          end += q.length;
+          j++;
+        }
+      }
+      const run = j - i > 1 && cw.tryWriteRecords(chunks, i, j, runRefs);
+      for (let k = i; k < j; k++) {
+        const c = chunks[k];
+        let ref: number;
+        if (run) ref = runRefs[k - i];
+        else {
+          // Synchronous while the segment buffer has room; the sink is awaited only to flush or cut.
+          ref = cw.tryWrite(c.chunk, c.record);
+          if (ref < 0) ref = await cw.write(c.chunk, c.record);
+        }
+        const m = pool[k];
+        metas.push(m);
+        m.ref = ref;
+        m.minTime = c.minTime;
+        m.maxTime = c.maxTime;
+        const n = numSamplesOf(c.chunk);
+        this.numSamples += n;
+        if (isFloatEncoding(c.chunk.encoding)) this.numFloat += n;
+        else if (isHistogramEncoding(c.chunk.encoding)) this.numHist += n;
+        // Thanos estimates chunk_max_size from ref gaps, i.e. whole records; the exact record
+        // size is what a store gateway must fetch.
+        const recordSize = c.record !== undefined ? c.record.length : uvarintSize(c.chunk.data.length) + 1 + c.chunk.data.length + 4;
+        if (recordSize > this.chunkMaxSize) this.chunkMaxSize = recordSize;
+      }
+      i = j;
     }
-    await this.index.addSeries(labels, metas);
+    const index = this.index;
+    index.appendSeries(labels, metas);
+    if (index.full) await index.flushIfFull();
     this.numSeries++;
     this.numChunks += chunks.length;
   }

@@ -56,6 +56,8 @@ export class ChunkWriter {
   private outName = "";
   /** Bytes in the current segment, header and buffered bytes included (Go's `w.n`). 0 = no segment yet. */
   private n = 0;
+  /** Ref of offset 0 in the current segment (segment index · 2^32), checked once per cut. */
+  private refBase = 0;
   private readonly finished: SegmentInfo[] = [];
   private closed = false;
   private readonly one = new Uint8Array(1);
@@ -96,6 +98,41 @@ export class ChunkWriter {
     const n = this.n;
     if (n === 0 || (n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + chunk.data.length > this.segmentSize)) return -1;
     return this.tryAppend(chunk, record);
+  }
+
+  /**
+   * `tryWrite` for items[from, to) at once, when every item carries its stored `record` and
+   * the records lie back to back in one buffer (consecutive chunks of a series read from
+   * one block): one copy instead of one per chunk. Writes refs[0 … to−from) and returns
+   * true, or writes nothing and returns false (records not contiguous, a segment cut or a
+   * flush due): then write them one by one. Cut decisions are those of `write`.
+   */
+  tryWriteRecords(items: readonly { chunk: Chunk; record?: Uint8Array }[], from: number, to: number, refs: Float64Array): boolean {
+    if (this.closed) throw new Error("ChunkWriter: write after close");
+    let n = this.n;
+    if (n === 0 || from >= to) return false;
+    const first = items[from].record;
+    if (first === undefined) return false;
+    const buffer = first.buffer;
+    const start = first.byteOffset;
+    let end = start;
+    for (let i = from; i < to; i++) {
+      const r = items[i].record;
+      const len = items[i].chunk.data.length;
+      if (r === undefined || r.buffer !== buffer || r.byteOffset !== end) return false;
+      if ((n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + len > this.segmentSize) || n >= TWO_32) return false;
+      const recLen = uvarintSize(len) + 1 + len + CHUNK_CRC_SIZE;
+      if (r.length !== recLen) throw new RangeError(`chunk record of ${r.length} bytes does not frame ${len} bytes of data (${recLen} expected)`);
+      refs[i - from] = this.refBase + n;
+      n += recLen;
+      end += recLen;
+    }
+    const total = end - start;
+    if (total > this.buf.length - this.bufLen) return false;
+    this.buf.set(new Uint8Array(buffer, start, total), this.bufLen);
+    this.bufLen += total;
+    this.n = n;
+    return true;
   }
 
   /**
@@ -151,6 +188,7 @@ export class ChunkWriter {
     const name = segmentFileName(this.finished.length + 1);
     this.out = await this.sink.create(segmentPath(name));
     this.outName = name;
+    this.refBase = packChunkRef(this.finished.length, 0);
     const b = this.buf;
     b[0] = (MAGIC_CHUNKS >>> 24) & 0xff;
     b[1] = (MAGIC_CHUNKS >>> 16) & 0xff;
@@ -202,7 +240,7 @@ export class ChunkWriter {
         offset: this.n,
       });
     }
-    return packChunkRef(this.finished.length, this.n);
+    return this.refBase + this.n;
   }
 
   /** Append a record that fits the buffer's free space, synchronously; -1 if it does not fit. */

@@ -215,8 +215,9 @@ const EMPTY_SLOT = 0xffffffff;
  * radix-sorts pairs by (name, value) and counting-sorts the log into one id array.
  */
 export class PostingsBuilder {
-  private slots = new Uint32Array(1 << 12).fill(EMPTY_SLOT);
-  private mask = (1 << 12) - 1;
+  // 64 KiB up front: blocks of a few thousand pairs never rehash.
+  private slots = new Uint32Array(1 << 14).fill(EMPTY_SLOT);
+  private mask = (1 << 14) - 1;
   private readonly pairName = new U32List(1024);
   private readonly pairValue = new U32List(1024);
   private readonly pairCount = new U32List(1024);
