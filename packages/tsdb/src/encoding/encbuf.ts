@@ -68,19 +68,7 @@ export class Encbuf {
   /** LEB128 of a non-negative safe integer (arithmetic, not 32-bit shifts). */
   putUvarint(v: number): void {
     this.reserve(10);
-    const b = this.b;
-    let p = this.len;
-    // Division only above 2^31; below it integer shifts are exact and ~2x faster.
-    while (v >= 0x80000000) {
-      b[p++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    while (v >= 0x80) {
-      b[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[p++] = v;
-    this.len = p;
+    this.len = putUvarintAt(this.b, this.len, v);
   }
 
   /** Zigzag varint of a safe integer. */
@@ -116,6 +104,24 @@ export class Encbuf {
   putCrc32c(start: number): void {
     this.putBE32(crc32c(this.b, start, this.len));
   }
+}
+
+/**
+ * LEB128 of a non-negative safe integer written at b[p] (room for 10 bytes is the caller's
+ * to ensure); returns the position after it. For writers that fill a buffer directly.
+ */
+export function putUvarintAt(b: Uint8Array, p: number, v: number): number {
+  // Division only above 2^31; below it integer shifts are exact and ~2x faster.
+  while (v >= 0x80000000) {
+    b[p++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  while (v >= 0x80) {
+    b[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[p++] = v;
+  return p;
 }
 
 /** Bytes a uvarint of v takes. */

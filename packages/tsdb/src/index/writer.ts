@@ -10,7 +10,7 @@
  * lists at close(). Memory is O(symbols + postings), never O(block).
  */
 import { crc32c } from "../encoding/crc32c.ts";
-import { Encbuf, uvarintSize } from "../encoding/encbuf.ts";
+import { Encbuf, putUvarintAt, uvarintSize } from "../encoding/encbuf.ts";
 import { FormatError } from "../encoding/errors.ts";
 import type { ByteSink } from "../encoding/source.ts";
 import { compareStrings, encodeInto, utf8Length } from "../encoding/utf8.ts";
@@ -245,22 +245,22 @@ export class IndexWriter {
     const b = e.b;
     const lenAt = e.len;
     const bodyAt = lenAt + MAX_VARINT32;
-    let p = putUv(b, bodyAt, n);
-    for (let i = 0; i < 2 * n; i++) p = putUv(b, p, refs[i]);
-    p = putUv(b, p, nc);
+    let p = putUvarintAt(b, bodyAt, n);
+    for (let i = 0; i < 2 * n; i++) p = putUvarintAt(b, p, refs[i]);
+    p = putUvarintAt(b, p, nc);
     if (nc > 0) {
       let c = chunks[0];
       let prevMax = c.maxTime;
       let prevRef = c.ref;
-      p = putUv(b, p, c.minTime < 0 ? -2 * c.minTime - 1 : 2 * c.minTime);
-      p = putUv(b, p, prevMax - c.minTime);
-      p = putUv(b, p, prevRef);
+      p = putUvarintAt(b, p, c.minTime < 0 ? -2 * c.minTime - 1 : 2 * c.minTime);
+      p = putUvarintAt(b, p, prevMax - c.minTime);
+      p = putUvarintAt(b, p, prevRef);
       for (let i = 1; i < nc; i++) {
         c = chunks[i];
         const d = c.ref - prevRef;
-        p = putUv(b, p, c.minTime - prevMax);
-        p = putUv(b, p, c.maxTime - c.minTime);
-        p = putUv(b, p, d < 0 ? -2 * d - 1 : 2 * d);
+        p = putUvarintAt(b, p, c.minTime - prevMax);
+        p = putUvarintAt(b, p, c.maxTime - c.minTime);
+        p = putUvarintAt(b, p, d < 0 ? -2 * d - 1 : 2 * d);
         // Thanos' chunk size estimate (IndexWriterResult.chunkMaxSize), quirks included: gaps
         // between chunks i−1 and i for i < #chunks−1, within one segment.
         if (i < nc - 1 && Math.floor(prevRef / TWO32) === Math.floor(c.ref / TWO32)) {
@@ -272,7 +272,7 @@ export class IndexWriter {
       }
     }
     const bodyLen = p - bodyAt;
-    const start = putUv(b, lenAt, bodyLen);
+    const start = putUvarintAt(b, lenAt, bodyLen);
     if (start !== bodyAt) b.copyWithin(start, bodyAt, p);
     const end = start + bodyLen;
     const crc = crc32c(b, start, end);
@@ -452,7 +452,7 @@ export class IndexWriter {
     const e = this.buf;
     e.reserve(MAX_VARINT32 + n);
     const b = e.b;
-    const p = putUv(b, e.len, n);
+    const p = putUvarintAt(b, e.len, n);
     const src = this.symbolUtf8;
     const o = this.symbolAt[k];
     for (let i = 0; i < n; i++) b[p + i] = src[o + i];
@@ -484,17 +484,3 @@ export class IndexWriter {
   }
 }
 
-/** Uvarint of a non-negative safe integer at b[p]; returns the position after it. */
-function putUv(b: Uint8Array, p: number, v: number): number {
-  // Division only above 2^31; below it integer shifts are exact and faster.
-  while (v >= 0x80000000) {
-    b[p++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  while (v >= 0x80) {
-    b[p++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  b[p++] = v;
-  return p;
-}
