@@ -6,6 +6,7 @@
  */
 import { Decbuf, compareStrings, crc32c, isValidUtf8, type ByteSource, type TOC } from "@strata/tsdb";
 import { utf8Decode } from "@strata/tsdb/encoding/utf8";
+import { symbolOrdinalOfOffset } from "@strata/tsdb/index/format";
 import { Code, type Problems } from "./report.ts";
 
 const FILE = "index";
@@ -254,14 +255,7 @@ async function checkLegacy(h: IndexHead, problems: Problems): Promise<void> {
 export function symbolOrdinal(h: IndexHead, ref: number): number {
   const offs = h.symbolOffsets;
   if (offs === undefined) return ref < h.symbols.length ? ref : -1;
-  let lo = 0;
-  let hi = offs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (offs[mid] < ref) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < offs.length && offs[lo] === ref ? lo : -1;
+  return symbolOrdinalOfOffset(offs, ref);
 }
 
 function validSymbolRef(h: IndexHead, ref: number): boolean {

@@ -80,6 +80,21 @@ export function decodeToc(b: Uint8Array, fileSize: number, file = INDEX_FILE): T
   return toc;
 }
 
+/**
+ * Ordinal of a V1 symbol reference (an absolute file offset) among the symbol table's
+ * entry offsets (ascending), or -1 when no entry starts there.
+ */
+export function symbolOrdinalOfOffset(offsets: Float64Array, ref: number): number {
+  let lo = 0;
+  let hi = offsets.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (offsets[mid] < ref) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < offsets.length && offsets[lo] === ref ? lo : -1;
+}
+
 /** V2 series id for an entry at `offset`; throws once the id would not fit 32 bits. */
 export function seriesIdForOffset(offset: number, file = INDEX_FILE): number {
   if (offset % SERIES_ALIGN !== 0) {

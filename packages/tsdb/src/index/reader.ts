@@ -15,7 +15,7 @@ import { type ByteSource } from "../encoding/source.ts";
 import { compareStrings, utf8Decode } from "../encoding/utf8.ts";
 import type { ChunkMeta } from "../chunkenc/chunk.ts";
 import type { Label } from "../labels/labels.ts";
-import { FORMAT_V1, FORMAT_V2, FORMAT_V3, HEADER_LEN, INDEX_FILE, MAGIC_INDEX, SERIES_ALIGN, TOC_LEN, decodeToc, type TOC } from "./format.ts";
+import { FORMAT_V1, FORMAT_V2, FORMAT_V3, HEADER_LEN, INDEX_FILE, MAGIC_INDEX, SERIES_ALIGN, TOC_LEN, decodeToc, symbolOrdinalOfOffset, type TOC } from "./format.ts";
 import { SeriesCursor, entrySize } from "./series-cursor.ts";
 import { EMPTY_POSTINGS, decodePostings } from "./postings.ts";
 
@@ -206,14 +206,8 @@ export class IndexReader {
   private lookup(ref: number): string | undefined {
     const offs = this.symbolOffsets;
     if (offs === undefined) return this.symbols[ref];
-    let lo = 0;
-    let hi = offs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (offs[mid] < ref) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < offs.length && offs[lo] === ref ? this.symbols[lo] : undefined;
+    const ord = symbolOrdinalOfOffset(offs, ref);
+    return ord < 0 ? undefined : this.symbols[ord];
   }
 
   private symbolRefRange(): string {
