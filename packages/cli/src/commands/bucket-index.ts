@@ -1,5 +1,4 @@
-// Subpath imports keep the AWS SDK out of the CLI's start-up (openStore loads it for s3:// only).
-import { BucketUrlError, openStore } from "@strata/bucket/url";
+import { openBucketArg } from "../bucket-args.ts";
 import { BucketLayout, ROOT_TENANT } from "@strata/bucket/layout";
 import { BucketIndexUpdater, IndexConflict } from "@strata/bucket/bucket-index/updater";
 import { BucketIndexCorrupted, type BucketIndex } from "@strata/bucket/bucket-index/schema";
@@ -18,13 +17,7 @@ export const indexCommand: Command = {
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const tenant = values.tenant as string | undefined;
     const layout = new BucketLayout({ rootTenant: (values["root-tenant"] as string | undefined) ?? ROOT_TENANT });
-    let store: ObjectStore;
-    try {
-      store = await openStore(url);
-    } catch (e) {
-      if (e instanceof BucketUrlError) throw new UsageError(e.message);
-      throw e;
-    }
+    const store = await openBucketArg(url);
     try {
       if (action === "rebuild") return await rebuild(store, layout, tenant);
       if (!tenant) throw new UsageError("show needs --tenant (use the root tenant name, default __root__, for a Thanos-style bucket)");

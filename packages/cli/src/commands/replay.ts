@@ -1,8 +1,7 @@
 // `strata replay`: send job messages for blocks already in a bucket, or redrive dead letters.
 // The SQS SDK is loaded by the command only (every other command's start-up stays light).
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { BucketUrlError, openStore } from "@strata/bucket/url";
-import type { ObjectStore } from "@strata/bucket/store";
+import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../main.ts";
 import { UsageError } from "../main.ts";
 
@@ -44,13 +43,7 @@ export const replayCommand: Command = {
       const selectors = [values.block !== undefined, values.since !== undefined, values.all === true].filter(Boolean).length;
       if (selectors !== 1) throw new UsageError("choose exactly one of --block ULID, --since TIME, --all");
       const since = values.since !== undefined ? parseSince(String(values.since)) : undefined;
-      let store: ObjectStore;
-      try {
-        store = await openStore(url);
-      } catch (e) {
-        if (e instanceof BucketUrlError) throw new UsageError(e.message);
-        throw e;
-      }
+      const store = await openBucketArg(url);
       try {
         const { replayJobs } = await import("@strata/pipeline/replay");
         const sent = await replayJobs(store, {

@@ -1,6 +1,5 @@
 // `strata status`: per tenant, what the pipeline has done and what it would do next.
-import { BucketUrlError, openStore } from "@strata/bucket/url";
-import type { ObjectStore } from "@strata/bucket/store";
+import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../main.ts";
 import { UsageError } from "../main.ts";
 import { tenantArg } from "./replay.ts";
@@ -12,13 +11,7 @@ export const statusCommand: Command = {
   async run([url, ...extra], values) {
     if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    let store: ObjectStore;
-    try {
-      store = await openStore(url);
-    } catch (e) {
-      if (e instanceof BucketUrlError) throw new UsageError(e.message);
-      throw e;
-    }
+    const store = await openBucketArg(url);
     try {
       const { bucketStatus } = await import("@strata/pipeline/status");
       const all = await bucketStatus(store, { tenant: tenantArg(values.tenant) });
