@@ -8,8 +8,6 @@ import { ASSUMED_RAW_INTERVAL, currentWindow, targetChunkCount } from "./resolut
 import type { FloatRun } from "./samples.ts";
 
 const MAX_FLOAT = Number.MAX_VALUE;
-/** Two-slot scratch for branch-free selects. */
-const SEL = new Float64Array(2);
 
 /** Per-window outputs and the encoders, reused across batches and series. */
 export class FloatScratch {
@@ -159,19 +157,15 @@ function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number
       if (ts[k] > end) break;
       const v = vs[k];
       if (v !== v) continue;
-      // The first sample sets the counter (∞ − ∞ must not make it NaN).
-      // A reset adds the value, else the increase: chosen through SEL rather than a branch,
-      // which gauges' random ups and downs would mispredict half the time.
-      if (k !== first) {
-        SEL[0] = v - prev;
-        SEL[1] = v;
-        counter += SEL[((v < prev) as unknown as number) & 1];
-      }
+      // The first sample sets the counter (∞ − ∞ must not make it NaN). A reset adds the
+      // value, else the increase. Written as selects, which V8 compiles without branches:
+      // gauges' random ups and downs would mispredict a branch half the time.
+      if (k !== first) counter += v < prev ? v : v - prev;
       prev = v;
       wsum += v;
       count++;
-      if (v < wmin) wmin = v;
-      if (v > wmax) wmax = v;
+      wmin = v < wmin ? v : wmin;
+      wmax = v > wmax ? v : wmax;
     }
     wt[nw] = end;
     cnt[nw] = count;

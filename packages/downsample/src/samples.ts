@@ -3,7 +3,7 @@
  * chunk with Thanos' expansion rules. Values stay in a Float64Array so stale-marker NaN
  * payloads survive (plain JS arrays canonicalise NaNs).
  */
-import { decodeXOR, xorNumSamples, STALE_NAN, FormatError } from "@strata/tsdb";
+import { decodeXOR, xorLastDecodePlain, xorNumSamples, STALE_NAN, FormatError } from "@strata/tsdb";
 
 const STALE_HI = new Int32Array(new Float64Array([STALE_NAN]).buffer)[1];
 const STALE_LO = new Int32Array(new Float64Array([STALE_NAN]).buffer)[0];
@@ -50,6 +50,10 @@ export class FloatRun {
     const start = this.n;
     this.ensure(start + k);
     const got = decodeXOR(data, this.ts, this.vs, start);
+    if (xorLastDecodePlain()) {
+      this.n = start + got;
+      return;
+    }
     const ts = this.ts;
     const vs = this.vs;
     const v32 = this.v32;

@@ -14,7 +14,7 @@ export { compareLabels, labelsEqual, labelsFrom, labelsToString, getLabel, goQuo
 export { formatGoFloat } from "./labels/go-format.ts";
 
 export { Encoding, encodingName, chunkNumSamples, isFloatEncoding, isHistogramEncoding, type Chunk, type ChunkMeta } from "./chunkenc/chunk.ts";
-export { decodeXOR, encodeXOR, xorNumSamples, XOREncoder, XORIterator } from "./chunkenc/xor.ts";
+export { decodeXOR, encodeXOR, xorLastDecodePlain, xorNumSamples, XOREncoder, XORIterator } from "./chunkenc/xor.ts";
 export { AggrType, decodeAggrChunk, encodeAggrChunk, aggrNumSamples } from "./chunkenc/aggr.ts";
 export * from "./chunkenc/histogram-types.ts";
 export { histogramChunkHeader } from "./chunkenc/histogram-meta.ts";

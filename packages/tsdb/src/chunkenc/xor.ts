@@ -96,6 +96,25 @@ function readUvarint64(data: Uint8Array, at: number): number {
 /** Samples fully decoded when decodeCore last threw (the iterator yields those). */
 let decodedBeforeError = 0;
 
+/**
+ * Set by decodeCore when a sample may need a caller's attention: a NaN or ±Inf value
+ * (exponent bits all ones: stale markers among them), a negative first timestamp or a
+ * time step backwards. Tested only where values or steps change, so plain chunks pay
+ * almost nothing for it.
+ */
+let special = false;
+
+/**
+ * True when the last decodeXOR saw only finite values and timestamps that start at ≥ 0
+ * and never step back: a caller filtering stale markers and backward samples (Thanos'
+ * expansion) may then skip its filter pass.
+ */
+export function xorLastDecodePlain(): boolean {
+  return !special;
+}
+
+const EXP_MASK = 0x7ff00000;
+
 function truncated(data: Uint8Array, n: number, i: number, startBit: number): never {
   decodedBeforeError = i;
   throw new FormatError("invalid-size", `XOR chunk ends inside sample ${i}`, {
@@ -130,6 +149,7 @@ function decodeCore(data: Uint8Array, n: number, ts: Float64Array, v32: Int32Arr
   let pos = at * 8;
   let hi = peek(w, pos);
   let lo = peek(w, pos + 32);
+  special = t < 0 || (hi & EXP_MASK) === EXP_MASK;
   pos += 64;
   if (pos > endBit) truncated(data, n, 0, 16);
   ts[o] = t;
@@ -151,6 +171,7 @@ function decodeCore(data: Uint8Array, n: number, ts: Float64Array, v32: Int32Arr
       // Sample 1: uvarint Δt (as uint64, byte-aligned since all before is whole bytes).
       at = readUvarint64(data, pos >>> 3);
       tDelta = (uvHi | 0) * 4294967296 + uvLo;
+      if (tDelta < 0) special = true;
       t += tDelta;
       pos = at * 8;
       x = peek(w, pos);
@@ -187,6 +208,7 @@ function decodeCore(data: Uint8Array, n: number, ts: Float64Array, v32: Int32Arr
           pos += 68;
         }
         tDelta += dod;
+        if (tDelta < 0) special = true;
         t += tDelta;
         x = peek(w, pos);
       }
@@ -218,6 +240,7 @@ function decodeCore(data: Uint8Array, n: number, ts: Float64Array, v32: Int32Arr
       hi ^= peek(w, q) & mHi;
       lo ^= peek(w, q + 32) & mLo;
       pos += sig;
+      if ((hi & EXP_MASK) === EXP_MASK) special = true;
     }
     if (pos > endBit) truncated(data, n, i, start);
     ts[o + i] = t;
