@@ -106,7 +106,7 @@ describe("strata compact on promtool blocks", () => {
     const j = JSON.parse(r.stdout);
     expect(j.outputs).toHaveLength(1);
     expect(j.outputs[0].dir.startsWith(out)).toBe(true);
-    expect(Object.keys(j.timings)).toEqual(["readMs", "mergeMs", "writeMs", "totalMs"]);
+    expect(Object.keys(j.timings)).toEqual(["openMs", "readMs", "mergeMs", "writeMs", "totalMs"]);
     expect(j.peakRssBytes).toBeGreaterThan(1 << 20);
   });
 

@@ -60,7 +60,7 @@ export const compactCommand: Command = {
             maxTime: o.meta.maxTime,
             stats: Object.fromEntries(Object.entries(o.meta.stats).map(([k, v]) => [k, Number(v)])),
           })),
-          timings: { readMs: round(r.timings.readMs), mergeMs: round(r.timings.mergeMs), writeMs: round(r.timings.writeMs), totalMs: round(seconds * 1000) },
+          timings: { openMs: round(r.timings.openMs), readMs: round(r.timings.readMs), mergeMs: round(r.timings.mergeMs), writeMs: round(r.timings.writeMs), totalMs: round(seconds * 1000) },
           peakRssBytes: r.peakRss,
           counters: r.counters,
         };
