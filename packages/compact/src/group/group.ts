@@ -4,11 +4,13 @@
  * label) and a resolution. The key is Thanos' `"<resolution>@<labels hash>"`, so a group
  * here names the same stream as a Thanos compactor's group. Pure: metas in, groups out.
  */
+import { COMPACTOR_SHARD_ID_LABEL as SHARD_ID_LABEL } from "../shard/shard.ts";
 import { compareStrings, compareUlids, type BlockMeta } from "@strata/tsdb";
 import { thanosGroupKey } from "../hash/labels-hash.ts";
 
 /** External label Mimir's split stage writes on its outputs ("<i>_of_<n>", 1-based). */
-export const SHARD_ID_LABEL = "__compactor_shard_id__";
+export { SHARD_ID_LABEL };
+
 /** Thanos sets this value on the first replica label when removing replicas leaves no labels. */
 export const DEDUPED_LABEL_VALUE = "deduped";
 
@@ -141,16 +143,3 @@ export function compareBlocks(a: { minTime: number; ulid: string }, b: { minTime
   return a.minTime - b.minTime || compareUlids(a.ulid, b.ulid);
 }
 
-/** Parse "<i>_of_<n>" (1-based i) into its 0-based index and count; undefined if malformed. */
-export function parseShardLabelValue(v: string): { index: number; count: number } | undefined {
-  const m = /^([1-9][0-9]*)_of_([1-9][0-9]*)$/.exec(v);
-  if (!m) return undefined;
-  const index = Number(m[1]) - 1;
-  const count = Number(m[2]);
-  return index < count ? { index, count } : undefined;
-}
-
-/** "<index+1>_of_<count>" for a 0-based index, as Mimir writes it. */
-export function formatShardLabelValue(index: number, count: number): string {
-  return `${index + 1}_of_${count}`;
-}

@@ -10,7 +10,8 @@
  * sources (and shard) the one with the greatest ULID survives.
  */
 import { compareUlids } from "@strata/tsdb";
-import { parseShardLabelValue, type GroupBlock } from "./group.ts";
+import type { GroupBlock } from "./group.ts";
+import { parseShardId } from "../shard/shard.ts";
 
 export interface OutdatedBlock {
   ulid: string;
@@ -79,10 +80,10 @@ function coveringSet(b: GroupBlock, coverers: GroupBlock[]): GroupBlock[] | unde
   // Unsharded block: covered when some shard count has every index present.
   const byCount = new Map<number, Map<number, GroupBlock>>();
   for (const c of coverers) {
-    const p = parseShardLabelValue(c.shardId);
+    const p = parseShardId(c.shardId);
     if (!p) continue;
-    let m = byCount.get(p.count);
-    if (!m) byCount.set(p.count, (m = new Map()));
+    let m = byCount.get(p.shards);
+    if (!m) byCount.set(p.shards, (m = new Map()));
     if (!m.has(p.index)) m.set(p.index, c);
   }
   for (const [count, m] of byCount) if (m.size === count) return [...m.values()];

@@ -5,7 +5,8 @@
  * every plan passes the large-index guard.
  */
 import { compareStrings } from "@strata/tsdb";
-import { groupBlocks, groupId, parseShardLabelValue, type BlockMetaWithMarks, type Group, type GroupBlock } from "../group/group.ts";
+import { parseShardId } from "../shard/shard.ts";
+import { groupBlocks, groupId, type BlockMetaWithMarks, type Group, type GroupBlock } from "../group/group.ts";
 import { findOutdated, type OutdatedBlock } from "../group/outdated.ts";
 import type { Draft } from "./draft.ts";
 import { guardIndexSize } from "./index-guard.ts";
@@ -84,7 +85,7 @@ function splitMode(blocks: readonly GroupBlock[], opts: ResolvedOptions): { shar
   for (const b of blocks) {
     if (b.numSeries > maxSeries) maxSeries = b.numSeries;
     if ((b.indexBytes ?? 0) > maxIndex) maxIndex = b.indexBytes!;
-    if (b.shardId) existingShards = Math.max(existingShards, parseShardLabelValue(b.shardId)?.count ?? 0);
+    if (b.shardId) existingShards = Math.max(existingShards, parseShardId(b.shardId)?.shards ?? 0);
   }
   const s = opts.split;
   if (s) {

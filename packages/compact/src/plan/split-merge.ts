@@ -13,7 +13,8 @@
  *   its inputs are level 1, or its inputs span the whole window (no premature compaction).
  * No-compact blocks are left out and, as in the leveled planner, split a shard's merge run.
  */
-import { formatShardLabelValue, type GroupBlock } from "../group/group.ts";
+import type { GroupBlock } from "../group/group.ts";
+import { formatShardId } from "../shard/shard.ts";
 import { hashBlockId } from "../hash/labels-hash.ts";
 import type { SkippedBlock } from "./schema.ts";
 import type { Draft, DraftResult } from "./draft.ts";
@@ -68,7 +69,7 @@ export function planSplitMerge(blocks: readonly GroupBlock[], opts: ResolvedOpti
             blocks: bs,
             range: tr,
             shardCount,
-            splitGroup: formatShardLabelValue(g, splitGroups),
+            splitGroup: formatShardId(g, splitGroups),
             start: part.start,
             end: part.end,
             reason: `${bs.length} unsplit block(s) in the ${fmtRange(tr)} window split into ${shardCount} shards`,
