@@ -118,6 +118,19 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
       expect(o.meta.thanos?.source).toBe("compactor");
     }
   });
+
+  it("onlyShards writes just the listed shards, each as the full split writes it (a retried split job)", async () => {
+    const many = [await memBlock(seriesSet(T0, T0 + H2, {}, 40), { minTime: T0, maxTime: T0 + H2 })];
+    const full = await run(many, { shards: 4 });
+    const some = await run(many, { shards: 4, onlyShards: new Set([1, 3]) });
+    expect(some.outputs.map((o) => o.shard)).toEqual([1, 3]);
+    for (const o of some.outputs) {
+      const twin = full.outputs.findIndex((f) => f.shard === o.shard);
+      expect(await dumpBlock(o.sink as MemoryBlock)).toEqual(await dumpBlock(full.blocks[twin]));
+      expect(o.meta.thanos?.labels).toEqual({ [COMPACTOR_SHARD_ID_LABEL]: `${o.shard + 1}_of_4` });
+    }
+    expect(some.counters.seriesWritten).toBe(full.outputs.filter((o) => o.shard % 2 === 1).reduce((n, o) => n + Number(o.meta.stats.numSeries), 0));
+  });
 });
 
 describe("compactBlocks: replicas and Thanos metadata", () => {

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { BlockMeta } from "@strata/tsdb";
+import { COMPACTOR_SHARD_ID_LABEL, formatShardId } from "@strata/compact/shard/shard";
 import type { PipelineConfig } from "./config.ts";
 import type { LiveBlock } from "./ports.ts";
 
@@ -36,11 +37,12 @@ export function findCoveringBlock(
   live: readonly LiveBlock[],
   inputs: readonly BlockMeta[],
   sameGroup: (a: BlockMeta, b: BlockMeta) => boolean = (a, b) => resolutionOf(a) === resolutionOf(b) && sameExternalLabels(a, b),
+  target: BlockMeta | undefined = inputs[0],
 ): BlockMeta | undefined {
-  if (inputs.length === 0) return undefined;
+  if (inputs.length === 0 || target === undefined) return undefined;
   const inputIds = new Set(inputs.map((m) => m.ulid));
   const needed = new Set(inputs.flatMap((m) => sourcesOf(m)));
-  const ref = inputs[0];
+  const ref = target;
   for (const { meta, deletionTime } of live) {
     if (deletionTime !== undefined || inputIds.has(meta.ulid)) continue;
     if (!sameGroup(meta, ref)) continue;
@@ -48,6 +50,16 @@ export function findCoveringBlock(
     if ([...needed].every((s) => have.has(s))) return meta;
   }
   return undefined;
+}
+
+/**
+ * What output `index` of a split into `count` shards looks like to grouping: the inputs'
+ * meta with Mimir's shard label (`__compactor_shard_id__="<index+1>_of_<count>"`) added to
+ * its external labels. Pass it as `findCoveringBlock`'s target to find that shard's output.
+ */
+export function shardOutputTarget(input: BlockMeta, index: number, count: number): BlockMeta {
+  const thanos = input.thanos ?? { labels: {}, downsample: { resolution: 0 }, source: "compactor" };
+  return { ...input, thanos: { ...thanos, labels: { ...(thanos.labels ?? {}), [COMPACTOR_SHARD_ID_LABEL]: formatShardId(index, count) } } };
 }
 
 /**

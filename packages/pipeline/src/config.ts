@@ -46,6 +46,13 @@ export interface EngineSettings {
   replicaLabels: readonly string[];
   /** "penalty" (Thanos' HA dedup, the default once replica labels are set) or "1:1" (Prometheus' merge). */
   dedup: "1:1" | "penalty";
+  /**
+   * Mimir's split-and-merge for big groups: once a group's block reaches `minSeries` series
+   * or `minIndexBytes` of index (either; neither = every group), its first level is split
+   * into `shardCount` blocks by series hash and later levels merge shard by shard. Absent:
+   * leveled planning (groups that already hold shards still merge shard by shard).
+   */
+  split?: { shardCount: number; minSeries?: number; minIndexBytes?: number };
 }
 
 /**
@@ -80,7 +87,22 @@ export function engineSettingsFromEnv(env: Record<string, string | undefined>): 
   const replicaLabels = env.STRATA_REPLICA_LABELS ? env.STRATA_REPLICA_LABELS.split(",").map((l) => l.trim()).filter(Boolean) : [];
   const dedup = env.STRATA_DEDUP ?? (replicaLabels.length > 0 ? "penalty" : "1:1");
   if (dedup !== "1:1" && dedup !== "penalty") throw new Error(`STRATA_DEDUP: expected 1:1 or penalty, found ${JSON.stringify(dedup)}`);
-  return { ranges, replicaLabels, dedup };
+  const shards = positiveInt(env, "STRATA_SPLIT_SHARDS");
+  const minSeries = positiveInt(env, "STRATA_SPLIT_MIN_SERIES");
+  const minIndexBytes = positiveInt(env, "STRATA_SPLIT_MIN_INDEX_BYTES");
+  if (shards === undefined && (minSeries !== undefined || minIndexBytes !== undefined)) {
+    throw new Error("STRATA_SPLIT_MIN_SERIES / STRATA_SPLIT_MIN_INDEX_BYTES need STRATA_SPLIT_SHARDS (the number of shards to split into)");
+  }
+  const split = shards === undefined ? undefined : { shardCount: shards, minSeries, minIndexBytes };
+  return { ranges, replicaLabels, dedup, ...(split ? { split } : {}) };
+}
+
+function positiveInt(env: Record<string, string | undefined>, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, found ${JSON.stringify(v)}`);
+  return n;
 }
 
 /**

@@ -145,7 +145,12 @@ export interface Engines {
    * Run a plan; the output is fully uploaded (meta.json last) when this resolves. Undefined
    * when the merge left no sample at all (everything deleted by tombstones): no block is written.
    */
-  compact(tenant: string, job: CompactJob): Promise<BlockMeta | undefined>;
+  /**
+   * Run the job's plan and return the blocks written (uploaded, meta.json last): one, or
+   * none when every sample was deleted; for a split plan one per shard that got series.
+   * `shards` (0-based, split plans only) limits the work to those outputs.
+   */
+  compact(tenant: string, job: CompactJob, shards?: readonly number[]): Promise<BlockMeta[]>;
   /** Whether two blocks belong to one compaction group (resolution, labels minus replica labels). */
   sameGroup?(a: BlockMeta, b: BlockMeta): boolean;
   /** Downsample one block; the output is fully uploaded (meta.json last) when this resolves. */

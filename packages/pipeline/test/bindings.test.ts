@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FsStore } from "@strata/bucket/fs/fs-store";
-import { StoreBlockSink } from "@strata/bucket/byte-source";
-import { BlockWriter, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, parseMarker, type BlockMeta, type Label } from "@strata/tsdb";
+import { StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
+import { BlockReader, BlockWriter, labelsToString, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, parseMarker, type BlockMeta, type Label } from "@strata/tsdb";
 import { bindPipeline, handleRecord, jsonLogger, pipelineLayout, QUARANTINE_REASON, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
 import { bucketStatus } from "@strata/pipeline/status";
 import { replayJobs } from "@strata/pipeline/replay";
@@ -129,5 +129,37 @@ describe("bindings over a directory bucket", () => {
     expect(sentDesc).toEqual([`verify "team-a" ${good[4].ulid}`]);
     expect(JSON.parse(bodies[0])).toMatchObject({ version: 1, type: "verify", tenant: "team-a", block: good[4].ulid });
     expect(await replayJobs(store, { job: "compact", send: async () => undefined })).toEqual([]); // nothing due
+  });
+});
+
+describe("bindings with split-and-merge (STRATA_SPLIT_SHARDS)", () => {
+  it("splits a window into shard blocks holding every series once, indexed before the inputs are marked", async () => {
+    const splitSent: Job[] = [];
+    const d = bindPipeline({ store, queue: { send: async (j) => void splitSent.push(j) }, log: jsonLogger(() => undefined), engine: { split: { shardCount: 2 } } });
+    const inputs: BlockMeta[] = [];
+    for (let i = 0; i < 5; i++) inputs.push(await writeBlock("team-split", T0 + 2 * i * HOUR, i + 1));
+    for (const m of inputs) await handleRecord(JSON.stringify({ version: 1, type: "verify", tenant: "team-split", block: m.ulid }), d, { messageId: "v" });
+    const jobs = splitSent.filter((j) => j.type === "compact");
+    expect(jobs.length).toBeGreaterThan(0);
+    const split = jobs.find((j) => j.type === "compact" && j.plan.shardCount === 2);
+    expect(split, JSON.stringify(jobs)).toBeDefined();
+    if (split?.type !== "compact") return;
+    expect((await handleRecord(JSON.stringify(split), d, { messageId: "c" })).results[0].status).toBe("done");
+
+    const live = await d.index.blocks("team-split");
+    const outs = live.filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
+    expect(outs.map((o) => o.thanos?.labels?.__compactor_shard_id__).sort()).toEqual(["1_of_2", "2_of_2"]);
+    // Every series of the inputs lands in exactly one shard, with all its samples.
+    const seriesOf = async (ulid: string) => {
+      const r = await BlockReader.open(new StoreBlockSource(store, layout.blockPrefix("team-split", ulid)));
+      const out: string[] = [];
+      for await (const s of r.series()) out.push(`${labelsToString(s.labels)} ${s.chunks.length}`);
+      await r.close();
+      return out;
+    };
+    const inShards = (await Promise.all(outs.map((o) => seriesOf(o.ulid)))).flat().sort();
+    const perInput = split.blocks.length * 4;
+    expect(inShards).toEqual(['{__name__="up", i="0"} ' + perInput, '{__name__="up", i="1"} ' + perInput, '{__name__="up", i="2"} ' + perInput]);
+    for (const id of split.blocks) expect(live.find((b) => b.meta.ulid === id)!.deletionTime).toBeGreaterThan(0);
   });
 });

@@ -247,6 +247,8 @@ export class FakeEngines implements Engines {
   readonly crashing = new Set<string>();
   /** What the next plan() returns (then reset), or a function of the blocks. */
   planner: (tenant: string, blocks: readonly LiveBlock[], groupKey?: string) => PlanOutcome = () => ({ compactions: [], downsamples: [] });
+  /** The next compaction dies after uploading this many outputs (a worker crash mid-split). */
+  crashAfterShards: number | undefined = undefined;
 
   private readonly bucket: FakeBucket;
   constructor(bucket: FakeBucket) {
@@ -267,19 +269,29 @@ export class FakeEngines implements Engines {
     this.calls.push(`plan ${groupKey ?? "*"} (${blocks.length} blocks)`);
     return this.planner(tenant, blocks, groupKey);
   }
-  async compact(tenant: string, job: CompactJob): Promise<BlockMeta | undefined> {
-    this.calls.push(`compact ${job.blocks.join(",")}`);
+  async compact(tenant: string, job: CompactJob, shards?: readonly number[]): Promise<BlockMeta[]> {
+    this.calls.push(`compact ${job.blocks.join(",")}${shards ? ` shards ${shards.join(",")}` : ""}`);
     const inputs = job.blocks.map((b) => this.bucket.get({ tenant, block: b })!.meta!);
-    const out = meta({
-      minTime: Math.min(...inputs.map((m) => m.minTime)),
-      maxTime: Math.max(...inputs.map((m) => m.maxTime)),
-      level: Math.max(...inputs.map((m) => m.compaction.level)) + 1,
-      sources: [...new Set(inputs.flatMap((m) => m.compaction.sources ?? [m.ulid]))].sort(),
-      labels: inputs[0].thanos?.labels ?? undefined,
-      resolution: inputs[0].thanos?.downsample?.resolution,
-    });
-    this.bucket.upload(tenant, out);
-    return out;
+    const n = job.plan.shardCount;
+    const outputs: BlockMeta[] = [];
+    for (const shard of n === undefined ? [undefined] : (shards ?? Array.from({ length: n }, (_, i) => i))) {
+      const labels = inputs[0].thanos?.labels ?? undefined;
+      const out = meta({
+        minTime: Math.min(...inputs.map((m) => m.minTime)),
+        maxTime: Math.max(...inputs.map((m) => m.maxTime)),
+        level: Math.max(...inputs.map((m) => m.compaction.level)) + 1,
+        sources: [...new Set(inputs.flatMap((m) => m.compaction.sources ?? [m.ulid]))].sort(),
+        labels: shard === undefined ? labels : { ...labels, __compactor_shard_id__: `${shard + 1}_of_${n}` },
+        resolution: inputs[0].thanos?.downsample?.resolution,
+      });
+      this.bucket.upload(tenant, out);
+      outputs.push(out);
+      if (this.crashAfterShards !== undefined && outputs.length >= this.crashAfterShards) {
+        this.crashAfterShards = undefined;
+        throw new Error(`compactor died after writing ${outputs.length} shard(s)`);
+      }
+    }
+    return outputs;
   }
   async downsample(ref: BlockRef, resolution: DownsampleResolution): Promise<BlockMeta> {
     this.calls.push(`downsample ${ref.block} ${resolution}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CONFIG, configFromEnv, jsonLogger, runSchedule } from "@strata/pipeline";
+import { DEFAULT_CONFIG, configFromEnv, engineSettingsFromEnv, jsonLogger, runSchedule } from "@strata/pipeline";
 import { harness, twoHourBlock } from "./fakes.ts";
 
 describe("settings", () => {
@@ -11,6 +11,19 @@ describe("settings", () => {
     expect(c.leaseTtlMs).toBe(DEFAULT_CONFIG.leaseTtlMs);
     expect(() => configFromEnv({ STRATA_DELETE_DELAY: "2 days" })).toThrow('STRATA_DELETE_DELAY: expected a duration like 0, 90s, 15m, 48h or 30d, found "2 days"');
     expect(() => configFromEnv({ STRATA_DELETE_DELAY: "15" })).toThrow("STRATA_DELETE_DELAY");
+  });
+
+  it("reads split-and-merge settings: off by default, thresholds only with a shard count", () => {
+    expect(engineSettingsFromEnv({}).split).toBeUndefined();
+    expect(engineSettingsFromEnv({ STRATA_SPLIT_SHARDS: "4" }).split).toEqual({ shardCount: 4, minSeries: undefined, minIndexBytes: undefined });
+    expect(engineSettingsFromEnv({ STRATA_SPLIT_SHARDS: "8", STRATA_SPLIT_MIN_SERIES: "2000000", STRATA_SPLIT_MIN_INDEX_BYTES: "" }).split).toEqual({
+      shardCount: 8,
+      minSeries: 2_000_000,
+      minIndexBytes: undefined,
+    });
+    expect(() => engineSettingsFromEnv({ STRATA_SPLIT_SHARDS: "0" })).toThrow('STRATA_SPLIT_SHARDS: expected a positive integer, found "0"');
+    expect(() => engineSettingsFromEnv({ STRATA_SPLIT_SHARDS: "2.5" })).toThrow("STRATA_SPLIT_SHARDS");
+    expect(() => engineSettingsFromEnv({ STRATA_SPLIT_MIN_SERIES: "10" })).toThrow("need STRATA_SPLIT_SHARDS");
   });
 });
 

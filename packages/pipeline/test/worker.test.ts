@@ -4,6 +4,7 @@
  * ports. Checks the partial batch response and the orchestration of every job.
  */
 import { describe, expect, it } from "vitest";
+import type { BlockMeta } from "@strata/tsdb";
 import { FullBatchFailureError } from "@aws-lambda-powertools/batch";
 import { QUARANTINE_REASON, VERIFY_REPORT_FILE, encodeJob, type Job } from "@strata/pipeline";
 import { createWorkerHandler } from "../../../functions/worker.ts";
@@ -184,6 +185,45 @@ describe("compact", () => {
     await held!.release();
     expect(await run(h, [job(compact)])).toEqual([]);
     expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toHaveLength(1);
+  });
+
+  describe("split plans (Mimir's split stage)", () => {
+    async function splitSetup() {
+      const { h, inputs, compact } = await setup();
+      const plan = { ...(compact as { plan: ReturnType<typeof planFor> }).plan, kind: "split" as const, shardCount: 3 };
+      return { h, inputs, compact: { ...compact, plan } as Job };
+    }
+    const shardOf = (m: BlockMeta) => m.thanos?.labels?.__compactor_shard_id__;
+
+    it("writes one block per shard, indexes all of them, then marks the inputs", async () => {
+      const { h, inputs, compact } = await splitSetup();
+      expect(await run(h, [job(compact)])).toEqual([]);
+      const outs = (await h.bucket.blocks("t")).filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
+      expect(outs.map(shardOf).sort()).toEqual(["1_of_3", "2_of_3", "3_of_3"]);
+      expect(h.bucket.queryable("t").sort()).toEqual(outs.map((o) => o.ulid).sort());
+      for (const b of inputs) expect(h.bucket.get(b)!.deletion!.details).toBe(`compacted into ${outs.map((o) => o.ulid).join(", ")}`);
+    });
+
+    it("after a crash mid-split, the retry writes only the missing shards and keeps the written ones", async () => {
+      const { h, inputs, compact } = await splitSetup();
+      h.engines.crashAfterShards = 1;
+      expect(await run(h, [job(compact)])).toEqual(["0"]);
+      // The shard that made it is a whole block; its upload event verifies and indexes it.
+      const uploaded = [...h.bucket.dirs.values()].flatMap((d) => (d.meta && d.meta.compaction.level === 2 ? [d.meta] : []));
+      expect(uploaded.map(shardOf)).toEqual(["1_of_3"]);
+      await h.bucket.addBlock("t", uploaded[0]);
+      const first = (await h.bucket.blocks("t")).filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
+      expect(first.map(shardOf)).toEqual(["1_of_3"]);
+      for (const b of inputs) expect(h.bucket.get(b)!.deletion).toBeUndefined(); // nothing marked yet
+
+      expect(await run(h, [job(compact)])).toEqual([]);
+      expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toEqual([`compact ${inputs.map((b) => b.block).join(",")}`, `compact ${inputs.map((b) => b.block).join(",")} shards 1,2`]);
+      const outs = (await h.bucket.blocks("t")).filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
+      expect(outs.map(shardOf).sort()).toEqual(["1_of_3", "2_of_3", "3_of_3"]);
+      expect(outs.map((o) => o.ulid)).toContain(first[0].ulid);
+      expect(h.bucket.queryable("t")).toHaveLength(3);
+      for (const b of inputs) expect(h.bucket.get(b)!.deletion).toBeDefined();
+    });
   });
 
   it("re-plans the group when an input vanished since planning", async () => {

@@ -41,6 +41,11 @@ export interface CompactOptions {
   replicaLabels?: readonly string[];
   /** Split the output into this many blocks by series hash (Mimir's split stage). */
   shards?: number;
+  /**
+   * With `shards`: write only these outputs (0-based), skipping other shards' series without
+   * merging them. How a retried split job redoes just the shards a crash left unwritten.
+   */
+  onlyShards?: ReadonlySet<number>;
   /** Output time range [minTime, maxTime); default: from the inputs' metas. Samples outside are dropped. */
   outputRange?: { minTime: number; maxTime: number };
   /** ULID of the output (shard 0 when sharding); others are generated with the same timestamp. */
@@ -90,6 +95,7 @@ export async function compactBlocks(inputs: readonly BlockSource[], sinks: SinkF
   if (dedup !== "none" && dedup !== "1:1" && dedup !== "penalty") throw new CompactionError(`unknown dedup mode ${JSON.stringify(dedup)}`);
   const shards = opts.shards ?? 0;
   if (!Number.isInteger(shards) || shards < 0) throw new CompactionError(`shard count must be a non-negative integer, got ${shards}`);
+  const onlyShards = shards > 0 ? opts.onlyShards : undefined;
   const replicaLabels = [...(opts.replicaLabels ?? [])];
   const isCounter = opts.isCounter ?? ((ls: Labels) => looksLikeCounter(getLabel(ls, METRIC_NAME)));
   const timings = { openMs: 0, readMs: 0, mergeMs: 0, writeMs: 0 };
@@ -154,14 +160,14 @@ export async function compactBlocks(inputs: readonly BlockSource[], sinks: SinkF
       t0 = performance.now();
       const labels = heap.popGroup(group);
       if (!labels) break;
+      const shard = shards > 0 ? shardOf(labels, shards) : 0;
       replicas.length = 0;
-      for (const s of group) for (const r of s.head!.replicas) replicas.push(r);
+      if (onlyShards === undefined || onlyShards.has(shard)) for (const s of group) for (const r of s.head!.replicas) replicas.push(r);
       const counter = dedup === "penalty" && isCounter(labels);
       merger.merge(replicas, { mode: dedup === "penalty" ? "penalty" : "chain", counter }, out);
       let t1 = performance.now();
       timings.mergeMs += t1 - t0;
       if (out.length > 0) {
-        const shard = shards > 0 ? shardOf(labels, shards) : 0;
         const o = outputs.get(shard) ?? (await outputFor(shard));
         await o.writer.addSeries(labels, out);
         seriesWritten++;

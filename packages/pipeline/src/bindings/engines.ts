@@ -69,7 +69,7 @@ export class BlockEngines implements Engines {
 
   async plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string, all: readonly LiveBlock[] = blocks): Promise<PlanOutcome> {
     const metas: BlockMetaWithMarks[] = blocks.map((b) => ({ meta: b.meta, tenant, noCompact: b.noCompact !== undefined, deletionMarked: b.deletionTime !== undefined }));
-    const r = planAll(metas, { ranges: this.settings.ranges, replicaLabels: this.settings.replicaLabels });
+    const r = planAll(metas, { ranges: this.settings.ranges, replicaLabels: this.settings.replicaLabels, split: this.settings.split });
     const groups = r.groups.filter((g) => groupKey === undefined || g.group.key === groupKey);
     const out: PlanOutcome = { compactions: [], downsamples: [], outdated: [] };
     for (const g of groups) {
@@ -95,25 +95,38 @@ export class BlockEngines implements Engines {
     return out;
   }
 
-  async compact(tenant: string, job: CompactJob): Promise<BlockMeta | undefined> {
+  async compact(tenant: string, job: CompactJob, shards?: readonly number[]): Promise<BlockMeta[]> {
     const plan = job.plan;
-    if (plan.shardCount !== undefined) {
-      // A split writes several blocks; the pipeline's idempotency checks assume one output.
-      throw new Error(`plan ${plan.id}: split plans (${plan.shardCount} shards) are not run by the pipeline yet`);
-    }
     const inputs = plan.inputs.map((id) => new StoreBlockSource(this.store, this.layout.blockPrefix(tenant, id)));
-    let sink: StoreBlockSink | undefined;
+    const open: StoreBlockSink[] = [];
     try {
       const r = await compactBlocks(
         inputs,
-        (_shard, ulid) => (sink = new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid))),
-        { dedup: this.settings.dedup, replicaLabels: this.settings.replicaLabels, ulid: newUlid(this.now()) },
+        (_shard, ulid) => {
+          const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid));
+          open.push(sink);
+          return sink;
+        },
+        {
+          dedup: this.settings.dedup,
+          replicaLabels: this.settings.replicaLabels,
+          ulid: newUlid(this.now()),
+          shards: plan.shardCount,
+          onlyShards: shards && new Set(shards),
+        },
       );
-      if (r.outputs.length === 0) return undefined;
-      await sink!.commit();
-      return r.outputs[0].meta;
+      const written: BlockMeta[] = [];
+      // One at a time, each live once its meta.json lands: a crash in between leaves whole
+      // shards behind, which the retry finds and keeps (never aborted once committed).
+      for (const o of r.outputs) {
+        const sink = o.sink as StoreBlockSink;
+        await sink.commit();
+        open.splice(open.indexOf(sink), 1);
+        written.push(o.meta);
+      }
+      return written;
     } catch (e) {
-      await sink?.abort().catch(() => undefined);
+      for (const sink of open) await sink.abort().catch(() => undefined);
       throw e;
     }
   }

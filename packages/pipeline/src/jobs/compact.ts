@@ -10,6 +10,9 @@
  *  - Crash after the output was uploaded: the retry finds a live block whose sources include
  *    every input's sources ("covering" block) and skips straight to the deletion marks, so
  *    no second output is written and no sample is lost (the inputs stay until marked).
+ *  - Split plans (Mimir's split stage) write one block per shard, each live once its
+ *    meta.json lands: a retry looks for each shard's covering block and compacts only the
+ *    shards still missing; the inputs are marked once every shard is uploaded and indexed.
  *  - Crash mid-upload: the output has no meta.json, so it is not live; the retry compacts
  *    again under a new ULID and the cleanup job removes the partial directory later.
  *  - Inputs changed since planning (one deleted or marked, none covering): the plan is stale;
@@ -18,8 +21,7 @@
  *    output covers the smaller one, which the next planning marks like any covered block.
  *  - Marks are create-if-absent and index updates idempotent, so repeating them converges.
  */
-import type { BlockMeta } from "@strata/tsdb";
-import { compactLeaseName, findCoveringBlock } from "../blocks.ts";
+import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../blocks.ts";
 import type { CompactJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted, withLease } from "./context.ts";
@@ -34,24 +36,43 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
   const byId = new Map(live.map((b) => [b.meta.ulid, b]));
   const inputs = job.blocks.map((id) => byId.get(id));
   const present = inputs.filter((b) => b !== undefined);
+  const presentMetas = present.map((b) => b.meta);
 
+  // One expected output, or one per shard of a split; each may already exist from an
+  // earlier attempt that crashed before the deletion marks.
+  const shardCount = job.plan.shardCount;
+  const targets =
+    shardCount === undefined || presentMetas.length === 0
+      ? [presentMetas[0]]
+      : Array.from({ length: shardCount }, (_, i) => shardOutputTarget(presentMetas[0], i, shardCount));
   const sameGroup = engines.sameGroup?.bind(engines);
-  let output: BlockMeta | undefined = findCoveringBlock(live, present.map((b) => b.meta), sameGroup);
-  if (output) {
-    ctx.log.info("compact-output-exists", { output: output.ulid });
-  } else {
+  const found = targets.map((t) => findCoveringBlock(live, presentMetas, sameGroup, t));
+  const outputs = found.filter((m) => m !== undefined);
+  const missing = found.flatMap((m, i) => (m === undefined ? [i] : []));
+  if (outputs.length > 0) {
+    const split = shardCount === undefined ? {} : { outputs: outputs.map((o) => o.ulid), missingShards: missing };
+    ctx.log.info("compact-output-exists", { output: outputs[0].ulid, ...split });
+  }
+  // A single-output plan is done once its output exists. A split's shards that got no
+  // series have no output, so a retry recomputes those (writing nothing) and moves on.
+  if (missing.length > 0 && (shardCount !== undefined || outputs.length === 0)) {
     if (present.length !== inputs.length || present.some((b) => b.deletionTime !== undefined)) {
       const enqueued = await enqueue(ctx, [{ type: "plan", tenant: job.tenant, groupKey: job.groupKey }]);
       return { status: "skipped", reason: "inputs changed since planning; re-planning the group", enqueued };
     }
-    ctx.log.info("compaction-started", { inputs: job.blocks, plan: job.plan.id });
-    output = await engines.compact(job.tenant, job);
-    ctx.log.info("compacted", { output: output?.ulid ?? null, inputs: job.blocks.length });
+    ctx.log.info("compaction-started", { inputs: job.blocks, plan: job.plan.id, shards: shardCount === undefined ? undefined : missing });
+    const written = await engines.compact(job.tenant, job, shardCount === undefined || outputs.length === 0 ? undefined : missing);
+    ctx.log.info("compacted", {
+      output: written[0]?.ulid ?? null,
+      outputs: shardCount === undefined ? undefined : written.map((o) => o.ulid),
+      inputs: job.blocks.length,
+    });
+    outputs.push(...written);
   }
 
-  // Only after the output is uploaded and indexed may the inputs go.
-  if (output) await index.addBlock(job.tenant, output);
-  const details = output ? `compacted into ${output.ulid}` : "compacted to nothing (every sample deleted)";
+  // Only after every output is uploaded and indexed may the inputs go.
+  for (const o of outputs) await index.addBlock(job.tenant, o);
+  const details = outputs.length > 0 ? `compacted into ${outputs.map((o) => o.ulid).join(", ")}` : "compacted to nothing (every sample deleted)";
   for (const b of present) {
     if (b.deletionTime === undefined) await markDeleted(ctx, { tenant: job.tenant, block: b.meta.ulid }, details);
   }
