@@ -89,17 +89,38 @@ export class StoreByteSource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
+    const { pages, start } = await this.pagesOf(offset, length);
+    if (pages.length === 0) return new Uint8Array(0);
+    if (pages.length === 1) return pages[0].subarray(start, start + length);
+    return this.gather(pages, start, new Uint8Array(length));
+  }
+
+  /**
+   * `read` into the caller's buffer. Having it is what lets the chunk reader read the next
+   * window ahead while the current one is consumed, so a sequential walk over S3 overlaps
+   * its GETs with the work instead of waiting for each one.
+   */
+  async readInto(offset: number, dst: Uint8Array): Promise<void> {
+    const { pages, start } = await this.pagesOf(offset, dst.length);
+    if (pages.length > 0) this.gather(pages, start, dst);
+  }
+
+  /** The cache pages covering [offset, offset + length), and where the range starts in the first. */
+  private async pagesOf(offset: number, length: number): Promise<{ pages: Uint8Array[]; start: number }> {
     if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.size)) {
       throw new RangeError(`${this.store.url}/${this.key}: read [${offset}, ${offset + length}) outside object of ${this.size} bytes`);
     }
-    if (length === 0) return new Uint8Array(0);
+    if (length === 0) return { pages: [], start: 0 };
     const ps = this.cache.pageSize;
     const first = Math.floor(offset / ps);
     const last = Math.floor((offset + length - 1) / ps);
     const pages = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => this.page(first + i)));
-    const start = offset - first * ps;
-    if (pages.length === 1) return pages[0].subarray(start, start + length);
-    const out = new Uint8Array(length);
+    return { pages, start: offset - first * ps };
+  }
+
+  /** Copy the range out of its pages into `out` (all of it). */
+  private gather(pages: Uint8Array[], start: number, out: Uint8Array): Uint8Array {
+    const length = out.length;
     let o = 0;
     for (let i = 0; i < pages.length; i++) {
       const p = pages[i];

@@ -233,6 +233,11 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(counting.gets.length).toBe(1);
       expect(cache.stats.hits).toBeGreaterThan(0);
       await expect(s2.read(idx.size - 1, 2)).rejects.toThrow(RangeError);
+      // readInto fills the caller's buffer with the same bytes, across pages, with the same checks.
+      const dst = new Uint8Array(3000).fill(0xee);
+      await s2.readInto(500, dst);
+      expect(Buffer.from(dst).equals(Buffer.from(whole.subarray(500, 3500)))).toBe(true);
+      await expect(s2.readInto(idx.size - 1, new Uint8Array(2))).rejects.toThrow(RangeError);
     });
 
     it("writes a block into the bucket with meta.json last", async () => {

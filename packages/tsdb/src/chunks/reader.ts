@@ -271,13 +271,17 @@ export class ChunkReader {
     let fromWindow = true;
     if (end > base + win.length) {
       if (end - off <= this.windowSize) {
-        win = (await this.fill(s, off, false)).win;
+        // The record straddles the window's end, the usual way a sequential walk leaves a
+        // window: the window read ahead repeats the old one's tail, so it holds the record
+        // unless the record is longer than that overlap.
+        ({ win, start: base } = await this.fill(s, off, true));
+        if (end > base + win.length) ({ win, start: base } = await this.fill(s, off, false));
       } else {
         // Bigger than a window: its own read (a fresh buffer), leaving the window as it was.
         win = await s.src.read(off, end - off);
+        base = off;
         fromWindow = false;
       }
-      base = off;
       // Same bytes, new place: locate the record again in the window in hand.
       this.parseLength(s, off, win, base);
     }
