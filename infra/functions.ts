@@ -1,4 +1,5 @@
 // The worker: the jobs queue's only subscriber, with partial batch responses.
+import { deploySettings } from "./settings.ts";
 import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY, WORKER_MEMORY, WORKER_STORAGE, WORKER_TIMEOUT_SECONDS } from "./sizing.ts";
 
 /** What every Strata function gets: its bucket and queue, by link (IAM) and by name (env). */
@@ -8,6 +9,7 @@ export function strataFunction(bucket: sst.aws.Bucket, jobs: sst.aws.Queue, serv
     architecture: "arm64" as const,
     link: [bucket, jobs],
     environment: {
+      ...deploySettings(),
       STRATA_BUCKET: bucket.name,
       STRATA_QUEUE_URL: jobs.url,
       POWERTOOLS_SERVICE_NAME: service,

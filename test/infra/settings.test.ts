@@ -1,0 +1,13 @@
+import { describe, expect, it } from "vitest";
+import { deploySettings } from "../../infra/settings.ts";
+import { configFromEnv, engineSettingsFromEnv } from "@strata/pipeline";
+
+describe("deploy-time settings reach the functions", () => {
+  it("forwards the pipeline's STRATA_* settings that are set, and nothing else", () => {
+    const env = { STRATA_REPLICA_LABELS: "replica", STRATA_SPLIT_SHARDS: "4", STRATA_DELETE_DELAY: "", AWS_REGION: "eu-west-1", STRATA_BUCKET: "x" };
+    expect(deploySettings(env)).toEqual({ STRATA_REPLICA_LABELS: "replica", STRATA_SPLIT_SHARDS: "4" });
+    // what is forwarded is what the functions read
+    expect(engineSettingsFromEnv(deploySettings(env))).toMatchObject({ replicaLabels: ["replica"], dedup: "penalty", split: { shardCount: 4 } });
+    expect(configFromEnv(deploySettings({ STRATA_RETENTION_RAW: "30d" })).retention[0]).toBe(30 * 86_400_000);
+  });
+});
