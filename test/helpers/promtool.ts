@@ -287,3 +287,18 @@ export async function makePromtoolFixture(
   }
   return { dir, omFile, blocksDir, blocks, gen };
 }
+
+/**
+ * The three data sets the read and write interop tests share, with `seed`, `seed + 1`,
+ * `seed + 2` and labels prefixed by `prefix`: every feature on (special and extreme floats,
+ * escapes, non-BMP unicode, gaps, jitter; 3 blocks), a 6h block with many chunks per series
+ * (promtool's hidden --max-block-duration), and thousands of sparse series.
+ */
+export function makeStandardFixtures(tmp: TempDirs, prefix: string, seed: number): Promise<[varied: PromtoolFixture, sixHour: PromtoolFixture, large: PromtoolFixture]> {
+  return Promise.all([
+    makePromtoolFixture(tmp, { label: `${prefix}varied`, seed, series: 200, durationMs: 5 * 3_600_000, intervalMs: 60_000 }),
+    makePromtoolFixture(tmp, { label: `${prefix}six-hour`, seed: seed + 1, series: 60, durationMs: 5 * 3_600_000, intervalMs: 30_000, maxBlockDuration: "6h" }),
+    makePromtoolFixture(tmp, { label: `${prefix}large`, seed: seed + 2, series: 3000, durationMs: 3 * 3_600_000, intervalMs: 300_000 }),
+  ]);
+}
+

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   assertPromtool,
   diffLinesOrdered,
-  makePromtoolFixture,
+  makeStandardFixtures,
   promtoolDump,
   splitLines,
   type BlockInfo,
@@ -24,14 +24,7 @@ let large: PromtoolFixture;
 
 beforeAll(async () => {
   assertPromtool();
-  [varied, sixHour, large] = await Promise.all([
-    // Every feature on: special and extreme floats, escapes, non-BMP unicode, gaps, jitter; 3 blocks.
-    makePromtoolFixture(tmp, { label: "varied", seed: 11, series: 200, durationMs: 5 * 3_600_000, intervalMs: 60_000 }),
-    // promtool's hidden --max-block-duration: a 6h block, many chunks per series.
-    makePromtoolFixture(tmp, { label: "six-hour", seed: 12, series: 60, durationMs: 5 * 3_600_000, intervalMs: 30_000, maxBlockDuration: "6h" }),
-    // Thousands of series, sparse samples.
-    makePromtoolFixture(tmp, { label: "large", seed: 13, series: 3000, durationMs: 3 * 3_600_000, intervalMs: 300_000 }),
-  ]);
+  [varied, sixHour, large] = await makeStandardFixtures(tmp, "", 11);
 });
 
 afterAll(() => tmp.cleanup());

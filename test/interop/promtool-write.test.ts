@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   assertPromtool,
   diffLinesOrdered,
-  makePromtoolFixture,
+  makeStandardFixtures,
   promtoolAnalyze,
   promtoolDump,
   readMeta,
@@ -25,11 +25,7 @@ let large: PromtoolFixture;
 
 beforeAll(async () => {
   assertPromtool();
-  [varied, sixHour, large] = await Promise.all([
-    makePromtoolFixture(tmp, { label: "w-varied", seed: 21, series: 200, durationMs: 5 * 3_600_000, intervalMs: 60_000 }),
-    makePromtoolFixture(tmp, { label: "w-six-hour", seed: 22, series: 60, durationMs: 5 * 3_600_000, intervalMs: 30_000, maxBlockDuration: "6h" }),
-    makePromtoolFixture(tmp, { label: "w-large", seed: 23, series: 3000, durationMs: 3 * 3_600_000, intervalMs: 300_000 }),
-  ]);
+  [varied, sixHour, large] = await makeStandardFixtures(tmp, "w-", 21);
 });
 
 afterAll(() => tmp.cleanup());

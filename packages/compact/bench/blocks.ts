@@ -27,6 +27,7 @@ import {
   type Label,
   type ThanosMeta,
 } from "@strata/tsdb";
+import { compactBlocks, type CompactOptions } from "../src/execute/compact.ts";
 
 export interface SeriesSpec {
   labels: Record<string, string>;
@@ -136,4 +137,10 @@ export async function dumpBlock(src: BlockSource): Promise<DumpedSeries[]> {
     await r.close();
   }
   return out;
+}
+
+/** Compact in-memory blocks into in-memory outputs; `blocks[i]` is `outputs[i]`'s sink. */
+export async function compactInMemory(inputs: MemoryBlock[], opts: CompactOptions = {}) {
+  const r = await compactBlocks(inputs, (_i, ulid) => new MemoryBlock(ulid), opts);
+  return { ...r, blocks: r.outputs.map((o) => o.sink as MemoryBlock) };
 }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { BlockReader, EMPTY_TOMBSTONES, MemoryBlock, labelsFrom, labelsToString, readMeta, type BlockMeta } from "@strata/tsdb";
-import { compactBlocks, CompactionError, shardOf, COMPACTOR_SHARD_ID_LABEL, type CompactOptions } from "../src/index.ts";
-import { dumpBlock, memBlock, setTombstones, type SeriesSpec } from "../bench/blocks.ts";
+import { compactBlocks, CompactionError, shardOf, COMPACTOR_SHARD_ID_LABEL } from "../src/index.ts";
+import { compactInMemory, dumpBlock, memBlock, setTombstones, type SeriesSpec } from "../bench/blocks.ts";
 
 const H2 = 2 * 3600_000;
 const T0 = 1_700_006_400_000; // a multiple of 2h
@@ -17,15 +17,7 @@ function seriesSet(from: number, to: number, extra: Record<string, string> = {},
   return out;
 }
 
-async function run(inputs: MemoryBlock[], opts: CompactOptions = {}) {
-  const sinks: MemoryBlock[] = [];
-  const r = await compactBlocks(inputs, (_i, ulid) => {
-    const m = new MemoryBlock(ulid);
-    sinks.push(m);
-    return m;
-  }, opts);
-  return { ...r, blocks: r.outputs.map((o) => o.sink as MemoryBlock) };
-}
+const run = compactInMemory;
 
 describe("compactBlocks: three adjacent 2h blocks", () => {
   let inputs: MemoryBlock[];

@@ -7,8 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { BlockReader, ChunkReader, FormatError, MemoryBlock, chunkRefOffset, labelsToString } from "@strata/tsdb";
 import { verifyBlock } from "@strata/verify";
-import { compactBlocks, type CompactOptions } from "../src/index.ts";
-import { memBlock, type SeriesSpec } from "../bench/blocks.ts";
+import { compactInMemory, memBlock, type SeriesSpec } from "../bench/blocks.ts";
 
 const H2 = 2 * 3600_000;
 const T0 = 1_700_006_400_000;
@@ -34,15 +33,7 @@ async function corrupt(block: MemoryBlock, k: number): Promise<number> {
   return off;
 }
 
-async function run(inputs: MemoryBlock[], opts: CompactOptions = {}) {
-  const sinks: MemoryBlock[] = [];
-  const r = await compactBlocks(inputs, (_i, ulid) => {
-    const m = new MemoryBlock(ulid);
-    sinks.push(m);
-    return m;
-  }, opts);
-  return { ...r, blocks: sinks };
-}
+const run = compactInMemory;
 
 async function adjacent(): Promise<MemoryBlock[]> {
   const out: MemoryBlock[] = [];
