@@ -48,7 +48,7 @@ if (bundled) {
   const cliMain = join(packagesDir, "cli", "src", "main.ts");
   const cliEntry = join(packagesDir, "cli", "bin", "strata.bundle-entry.ts");
   const { writeFile, rm } = await import("node:fs/promises");
-  await writeFile(cliEntry, `import { main } from ${JSON.stringify(cliMain)};\nprocess.exitCode = await main(process.argv.slice(2));\n`);
+  await writeFile(cliEntry, `import { isMainThread } from "node:worker_threads";\nimport { main } from ${JSON.stringify(cliMain)};\n// Downsampling workers load this bundle too: they must not run the command again.\nif (isMainThread) process.exitCode = await main(process.argv.slice(2));\n`);
   try {
     env.STRATA_CLI = await bundle(cliEntry, join(packagesDir, "cli", "bin", "strata.bundle.mjs"));
   } finally {

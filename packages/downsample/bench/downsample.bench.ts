@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isMainThread } from "node:worker_threads";
 import { BlockReader, BlockWriter, Encoding, compareStrings, decodeXOR, encodeXOR, newUlid } from "@strata/tsdb";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
 import { emit, markBaseline, type BenchResult } from "@strata/bench";
@@ -106,7 +107,8 @@ async function main(): Promise<BenchResult[]> {
   }
 }
 
-if (import.meta.main) {
+// Downsampling workers run this bundle too (see src/pool.ts): only the main thread benches.
+if (import.meta.main && isMainThread) {
   const make = process.argv.indexOf("--make");
   if (make > 0) process.stdout.write((await makeBlock(process.argv[make + 1])) + "\n");
   else {

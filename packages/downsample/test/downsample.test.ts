@@ -61,6 +61,26 @@ describe("window arithmetic", () => {
     expect(currentWindow(299_999, RES_5M)).toBe(299_999);
     expect(currentWindow(300_000, RES_5M)).toBe(599_999);
   });
+  it("equals Go's t - t%r + r - 1 for every safe integer, negative ones too", () => {
+    // Go's int64 % truncates toward zero, as BigInt's does.
+    const go = (t: number, r: number) => Number(BigInt(t) - (BigInt(t) % BigInt(r)) + BigInt(r) - 1n);
+    let seed = 11;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const edges = [0, 1, -1, 299_999, 300_000, -300_000, -299_999, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53 - 300_000, 1_700_000_000_000];
+    for (const r of [RES_5M, RES_1H]) {
+      const cases = [...edges, ...edges.map((t) => t + r), ...edges.map((t) => t - r)].filter(Number.isSafeInteger);
+      // Random magnitudes across the whole safe range, and multiples of r ± 1.
+      for (let i = 0; i < 20_000; i++) {
+        const t = Math.trunc((rnd() * 2 - 1) * 2 ** Math.floor(rnd() * 53));
+        const k = Math.trunc((rnd() * 2 - 1) * (2 ** 53 / r));
+        cases.push(t, k * r, k * r - 1, k * r + 1);
+      }
+      for (const t of cases) {
+        if (!Number.isSafeInteger(t) || !Number.isSafeInteger(go(t, r))) continue;
+        if (currentWindow(t, r) !== go(t, r)) expect.fail(`currentWindow(${t}, ${r}) = ${currentWindow(t, r)}, Go gives ${go(t, r)}`);
+      }
+    }
+  });
   it("targets ≤ 140 samples per chunk on average", () => {
     // 40h of 1-minute data at 5m: 480 windows + 1 → 4 chunks.
     expect(targetChunkCount(0, 40 * 3600_000, 60_000, RES_5M, 2400)).toBe(4);

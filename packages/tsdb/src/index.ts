@@ -24,7 +24,7 @@ export { reencodeChunk, chunkSamples, type SampleFilter, type TimedChunk } from 
 
 export * from "./chunks/format.ts";
 export { ChunkReader } from "./chunks/reader.ts";
-export { ChunkWriter } from "./chunks/writer.ts";
+export { ChunkWriter, chunkRecordSize, writeChunkRecord } from "./chunks/writer.ts";
 
 export { IndexReader, type SeriesEntry } from "./index/reader.ts";
 export { IndexWriter } from "./index/writer.ts";

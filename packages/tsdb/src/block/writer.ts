@@ -1,12 +1,11 @@
 import type { BlockSink, ByteSink } from "../encoding/source.ts";
 import { FormatError } from "../encoding/errors.ts";
 import { utf8Encode } from "../encoding/utf8.ts";
-import { uvarintSize } from "../encoding/encbuf.ts";
 import { Encoding, chunkNumSamples, isFloatEncoding, isHistogramEncoding, type Chunk } from "../chunkenc/chunk.ts";
 import { aggrNumSamples } from "../chunkenc/aggr.ts";
 import type { Labels } from "../labels/labels.ts";
 import { IndexWriter } from "../index/writer.ts";
-import { ChunkWriter } from "../chunks/writer.ts";
+import { ChunkWriter, chunkRecordSize } from "../chunks/writer.ts";
 import { EMPTY_TOMBSTONES } from "../tombstones/tombstones.ts";
 import { serializeMeta, type BlockMeta, type BlockStats } from "../meta/meta.ts";
 
@@ -119,7 +118,7 @@ export class BlockWriter {
         else if (isHistogramEncoding(c.chunk.encoding)) this.numHist += n;
         // Thanos estimates chunk_max_size from ref gaps, i.e. whole records; the exact record
         // size is what a store gateway must fetch.
-        const recordSize = c.record !== undefined ? c.record.length : uvarintSize(c.chunk.data.length) + 1 + c.chunk.data.length + 4;
+        const recordSize = c.record !== undefined ? c.record.length : chunkRecordSize(c.chunk.data.length);
         if (recordSize > this.chunkMaxSize) this.chunkMaxSize = recordSize;
       }
       i = j;

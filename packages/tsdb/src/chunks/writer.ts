@@ -26,6 +26,39 @@ export interface ChunkWriterOptions {
 }
 
 const TWO_32 = 4294967296;
+
+/** Size of the stored record of a chunk holding `dataLength` bytes of data. */
+export function chunkRecordSize(dataLength: number): number {
+  return uvarintSize(dataLength) + 1 + dataLength + CHUNK_CRC_SIZE;
+}
+
+/**
+ * Write the stored record of a chunk (`uvarint len | encoding | data | BE32 CRC32C` of
+ * encoding + data) into `out` at `at`; returns the end. `out` must have room for
+ * chunkRecordSize(data.length) bytes. Lets a producer frame records away from the writer
+ * (a downsampling worker), which then copies them as read records.
+ */
+export function writeChunkRecord(out: Uint8Array, at: number, encoding: number, data: Uint8Array): number {
+  const len = data.length;
+  let p = at;
+  let v = len;
+  while (v >= 0x80) {
+    out[p++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  const encAt = p + 1;
+  out[p] = v;
+  out[encAt] = encoding;
+  out.set(data, encAt + 1);
+  p = encAt + 1 + len;
+  const crc = crc32c(out, encAt, p);
+  out[p] = crc >>> 24;
+  out[p + 1] = (crc >>> 16) & 0xff;
+  out[p + 2] = (crc >>> 8) & 0xff;
+  out[p + 3] = crc & 0xff;
+  return p + CHUNK_CRC_SIZE;
+}
+
 /** Bytes Prometheus budgets per chunk when deciding where to cut: max varint + encoding + CRC. */
 const RECORD_OVERHEAD = MAX_CHUNK_LENGTH_FIELD_SIZE + 1 + CHUNK_CRC_SIZE;
 
@@ -121,7 +154,7 @@ export class ChunkWriter {
       const len = items[i].chunk.data.length;
       if (r === undefined || r.buffer !== buffer || r.byteOffset !== end) return false;
       if ((n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + len > this.segmentSize) || n >= TWO_32) return false;
-      const recLen = uvarintSize(len) + 1 + len + CHUNK_CRC_SIZE;
+      const recLen = chunkRecordSize(len);
       if (r.length !== recLen) throw new RangeError(`chunk record of ${r.length} bytes does not frame ${len} bytes of data (${recLen} expected)`);
       refs[i - from] = this.refBase + n;
       n += recLen;
@@ -247,7 +280,7 @@ export class ChunkWriter {
   private tryAppend(chunk: Chunk, record: Uint8Array | undefined): number {
     const data = chunk.data;
     const len = data.length;
-    const recLen = uvarintSize(len) + 1 + len + CHUNK_CRC_SIZE;
+    const recLen = chunkRecordSize(len);
     const b = this.buf;
     if (recLen > b.length - this.bufLen) return -1;
     if (record !== undefined) {
@@ -259,23 +292,7 @@ export class ChunkWriter {
       return ref;
     }
     const ref = this.nextRef();
-    let p = this.bufLen;
-    let v = len;
-    while (v >= 0x80) {
-      b[p++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    const encAt = p + 1;
-    b[p] = v;
-    b[encAt] = chunk.encoding;
-    b.set(data, encAt + 1);
-    p = encAt + 1 + len;
-    const crc = crc32c(b, encAt, p);
-    b[p] = crc >>> 24;
-    b[p + 1] = (crc >>> 16) & 0xff;
-    b[p + 2] = (crc >>> 8) & 0xff;
-    b[p + 3] = crc & 0xff;
-    this.bufLen = p + CHUNK_CRC_SIZE;
+    this.bufLen = writeChunkRecord(b, this.bufLen, chunk.encoding, data);
     this.n += recLen;
     return ref;
   }
@@ -289,7 +306,7 @@ export class ChunkWriter {
     const ref = this.tryAppend(chunk, record);
     if (ref >= 0) return ref;
     if (record !== undefined) {
-      const recLen = uvarintSize(len) + 1 + len + CHUNK_CRC_SIZE;
+      const recLen = chunkRecordSize(len);
       if (record.length !== recLen) throw new RangeError(`chunk record of ${record.length} bytes does not frame ${len} bytes of data (${recLen} expected)`);
       const r = this.nextRef();
       await this.settle();

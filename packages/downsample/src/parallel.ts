@@ -1,0 +1,116 @@
+/**
+ * The block loop with worker threads: series go out in batches, outputs come back in
+ * series order to the one BlockWriter (see pool.ts for why and README "Performance").
+ */
+import type { BlockSeries, BlockWriter, ChunkToWrite, Labels } from "@strata/tsdb";
+import { BatchBuilder, OutputBuilder, OutputCursor, buffersOf, fromFailure, type BatchBuffers, type PackedOutput } from "./batch.ts";
+import type { Lane } from "./pool.ts";
+import { inSeries, type SeriesDownsampler } from "./series.ts";
+
+/** Input chunk bytes per batch handed to a worker: large enough that messages cost little. */
+const BATCH_BYTES = 1 << 20;
+const BATCH_SERIES = 512;
+/**
+ * Batches a worker holds at once (one in work, the rest waiting): enough that it never
+ * idles while this thread runs a batch itself, few enough that the wait at the end is short.
+ */
+const PER_WORKER = 4;
+
+interface Pending {
+  labels: Labels[];
+  output?: PackedOutput;
+  error?: Error;
+  /** Output (or error) is here. */
+  done: boolean;
+  /** Settles when a worker's batch is back (undefined for a batch run here). */
+  settled?: Promise<void>;
+}
+
+/**
+ * Series go out in batches to workers with room; when all are busy this thread runs the
+ * batch itself, so both cores stay busy whatever their relative speed. Outputs are
+ * written strictly in series order; at most a few batches are held (bounded memory).
+ */
+export async function downsampleInBatches(
+  series: AsyncIterable<BlockSeries>,
+  writer: BlockWriter,
+  ds: SeriesDownsampler,
+  lanes: Lane[],
+  block: string,
+  inRes: number,
+  outRes: number,
+): Promise<void> {
+  const queue: Pending[] = [];
+  const maxQueued = lanes.length * PER_WORKER + 2;
+  // Buffers to reuse: inputs the workers handed back, outputs already written.
+  const freeIn: BatchBuffers[] = [];
+  const freeOut: BatchBuffers[] = [];
+  const chunks: ChunkToWrite[] = [];
+  const writeHead = async (): Promise<void> => {
+    const p = queue.shift()!;
+    await p.settled;
+    if (p.error !== undefined) throw p.error;
+    const out = p.output!;
+    const cursor = new OutputCursor(out);
+    const upTo = out.failure !== undefined ? out.failure.series : p.labels.length;
+    for (let i = 0; i < upTo; i++) await writer.addSeries(p.labels[i], cursor.next(chunks));
+    freeOut.push(buffersOf(out));
+    if (out.failure !== undefined) throw inSeries(fromFailure(out.failure), block, p.labels[out.failure.series]);
+  };
+  const push = async (p: Pending): Promise<void> => {
+    queue.push(p);
+    // Write what is ready at the head; wait for the head once too much is held.
+    while (queue.length > 0 && (queue[0].done || queue.length > maxQueued)) await writeHead();
+  };
+  // The batch being filled: for a worker (input copied) or run here as series arrive.
+  let labels: Labels[] = [];
+  let toWorker: { lane: Lane; batch: BatchBuilder } | undefined;
+  let here: OutputBuilder | undefined;
+  let bytes = 0;
+  const close = async (): Promise<void> => {
+    const p: Pending = { labels, done: false };
+    if (toWorker !== undefined) {
+      // Send back written outputs for the worker to fill again (one to two per batch).
+      const spare = freeOut.splice(0, 2);
+      p.settled = toWorker.lane.run(toWorker.batch.finish(), inRes, outRes, spare).then(
+        ({ output: o, used }) => {
+          freeIn.push(used);
+          p.output = o;
+          p.done = true;
+        },
+        (e: Error) => {
+          p.error = e;
+          p.done = true;
+        },
+      );
+    } else {
+      p.output = here!.finish();
+      p.done = true;
+    }
+    labels = [];
+    toWorker = undefined;
+    here = undefined;
+    bytes = 0;
+    await push(p);
+  };
+  try {
+    for await (const s of series) {
+      if (s.chunks.length === 0) continue;
+      if (labels.length === 0) {
+        const lane = lanes.find((l) => l.alive && l.inFlight < PER_WORKER);
+        if (lane !== undefined) toWorker = { lane, batch: new BatchBuilder(freeIn.pop(), BATCH_BYTES + (BATCH_BYTES >>> 2)) };
+        else here = new OutputBuilder(freeOut.pop(), BATCH_BYTES);
+      }
+      labels.push(s.labels);
+      for (const c of s.chunks) bytes += c.chunk!.data.length;
+      if (toWorker !== undefined) toWorker.batch.add(s.labels, s.chunks);
+      else if (!here!.run(ds, s.chunks)) bytes = BATCH_BYTES; // failed: close the batch now
+      if (bytes >= BATCH_BYTES || labels.length >= BATCH_SERIES) await close();
+    }
+    if (labels.length > 0) await close();
+    while (queue.length > 0) await writeHead();
+  } finally {
+    // Batches still out when this fails settle on their own; nothing waits for them.
+    queue.length = 0;
+  }
+}
