@@ -9,5 +9,6 @@ describe("deploy-time settings reach the functions", () => {
     // what is forwarded is what the functions read
     expect(engineSettingsFromEnv(deploySettings(env))).toMatchObject({ replicaLabels: ["replica"], dedup: "penalty", split: { shardCount: 4 } });
     expect(configFromEnv(deploySettings({ STRATA_RETENTION_RAW: "30d" })).retention[0]).toBe(30 * 86_400_000);
+    expect(engineSettingsFromEnv(deploySettings({ STRATA_DOWNSAMPLE_WORKERS: "0" })).downsampleWorkers).toBe(0);
   });
 });

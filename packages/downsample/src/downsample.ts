@@ -31,6 +31,8 @@ export interface DownsampleOptions {
    * but one, at most 3; 0 = all on this thread). The output is the same either way.
    */
   workers?: number;
+  /** Input chunk bytes per batch given to a worker (default 1 MiB). */
+  batchBytes?: number;
 }
 
 
@@ -63,7 +65,7 @@ export async function downsampleBlock(input: BlockSource, sink: BlockSink, opts:
     const ds = new SeriesDownsampler(inRes, opts.resolution);
     const workers = opts.workers ?? defaultWorkers();
     if (workers > 0) {
-      await downsampleInBatches(reader.series(), writer, ds, workerLanes(workers), input.name, inRes, opts.resolution);
+      await downsampleInBatches(reader.series(), writer, ds, workerLanes(workers), { block: input.name, inRes, outRes: opts.resolution, batchBytes: opts.batchBytes });
     } else {
       for await (const s of reader.series()) {
         if (s.chunks.length === 0) continue;

@@ -11,5 +11,6 @@ export {
   type TargetResolution,
 } from "./resolution.ts";
 export { downsampleBlock, outputMeta, blockResolution, type DownsampleOptions } from "./downsample.ts";
+export { closeWorkers, defaultWorkers } from "./pool.ts";
 export { needsDownsampling, planDownsampling, downsampledSources, type DownsampledSources, type NoDownsampleMarks } from "./plan.ts";
 export { applyCounterResets } from "./float-aggr.ts";

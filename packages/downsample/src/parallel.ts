@@ -7,7 +7,10 @@ import { BatchBuilder, OutputBuilder, OutputCursor, buffersOf, fromFailure, type
 import type { Lane } from "./pool.ts";
 import { inSeries, type SeriesDownsampler } from "./series.ts";
 
-/** Input chunk bytes per batch handed to a worker: large enough that messages cost little. */
+/**
+ * Input chunk bytes per batch handed to a worker: large enough that messages cost little
+ * (~7 ms of work each), small enough that the wait for the last ones is short.
+ */
 const BATCH_BYTES = 1 << 20;
 const BATCH_SERIES = 512;
 /**
@@ -31,15 +34,31 @@ interface Pending {
  * batch itself, so both cores stay busy whatever their relative speed. Outputs are
  * written strictly in series order; at most a few batches are held (bounded memory).
  */
+export interface BatchRun {
+  /** Name of the input block, for errors. */
+  block: string;
+  inRes: number;
+  outRes: number;
+  /** Input bytes per batch (default BATCH_BYTES). */
+  batchBytes?: number;
+}
+
+/** Batches run by workers and by this thread. */
+export interface BatchCounts {
+  toWorkers: number;
+  here: number;
+}
+
 export async function downsampleInBatches(
   series: AsyncIterable<BlockSeries>,
   writer: BlockWriter,
   ds: SeriesDownsampler,
   lanes: Lane[],
-  block: string,
-  inRes: number,
-  outRes: number,
-): Promise<void> {
+  run: BatchRun,
+): Promise<BatchCounts> {
+  const { block, inRes, outRes } = run;
+  const batchBytes = run.batchBytes ?? BATCH_BYTES;
+  const counts: BatchCounts = { toWorkers: 0, here: 0 };
   const queue: Pending[] = [];
   const maxQueued = lanes.length * PER_WORKER + 2;
   // Buffers to reuse: inputs the workers handed back, outputs already written.
@@ -70,6 +89,7 @@ export async function downsampleInBatches(
   const close = async (): Promise<void> => {
     const p: Pending = { labels, done: false };
     if (toWorker !== undefined) {
+      counts.toWorkers++;
       // Send back written outputs for the worker to fill again (one to two per batch).
       const spare = freeOut.splice(0, 2);
       p.settled = toWorker.lane.run(toWorker.batch.finish(), inRes, outRes, spare).then(
@@ -84,6 +104,7 @@ export async function downsampleInBatches(
         },
       );
     } else {
+      counts.here++;
       p.output = here!.finish();
       p.done = true;
     }
@@ -98,17 +119,18 @@ export async function downsampleInBatches(
       if (s.chunks.length === 0) continue;
       if (labels.length === 0) {
         const lane = lanes.find((l) => l.alive && l.inFlight < PER_WORKER);
-        if (lane !== undefined) toWorker = { lane, batch: new BatchBuilder(freeIn.pop(), BATCH_BYTES + (BATCH_BYTES >>> 2)) };
-        else here = new OutputBuilder(freeOut.pop(), BATCH_BYTES);
+        if (lane !== undefined) toWorker = { lane, batch: new BatchBuilder(freeIn.pop(), batchBytes + (batchBytes >>> 2)) };
+        else here = new OutputBuilder(freeOut.pop(), Math.max(1 << 16, batchBytes >>> 1));
       }
       labels.push(s.labels);
       for (const c of s.chunks) bytes += c.chunk!.data.length;
       if (toWorker !== undefined) toWorker.batch.add(s.labels, s.chunks);
-      else if (!here!.run(ds, s.chunks)) bytes = BATCH_BYTES; // failed: close the batch now
-      if (bytes >= BATCH_BYTES || labels.length >= BATCH_SERIES) await close();
+      else if (!here!.run(ds, s.chunks)) bytes = batchBytes; // failed: close the batch now
+      if (bytes >= batchBytes || labels.length >= BATCH_SERIES) await close();
     }
     if (labels.length > 0) await close();
     while (queue.length > 0) await writeHead();
+    return counts;
   } finally {
     // Batches still out when this fails settle on their own; nothing waits for them.
     queue.length = 0;

@@ -87,6 +87,12 @@ export class Lane {
     return p;
   }
 
+  /** Stop the thread; batches still out fail. */
+  async terminate(): Promise<void> {
+    this.fail(new Error("downsampling worker was stopped"));
+    await this.worker.terminate();
+  }
+
   private fail(e: Error): void {
     this.dead ??= e;
     for (const w of this.waiting.values()) w.reject(this.dead);
@@ -103,6 +109,12 @@ export function workerLanes(n: number): Lane[] {
   for (let i = lanes.length - 1; i >= 0; i--) if (!lanes[i].alive) lanes.splice(i, 1);
   while (lanes.length < n) lanes.push(new Lane());
   return lanes.slice(0, n);
+}
+
+/** Stop every worker (a long-lived process shutting down; tests). The next block starts new ones. */
+export async function closeWorkers(): Promise<void> {
+  const all = lanes.splice(0);
+  await Promise.all(all.map((l) => l.terminate()));
 }
 
 function serve(): void {

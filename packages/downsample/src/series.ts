@@ -66,7 +66,13 @@ export class SeriesDownsampler {
       if (hist !== undefined && isHist !== hist) this.flushRaw(hist);
       hist = isHist;
       if (isHist) atRef(c.ref, () => this.hrun.append(chunk));
-      else this.run.appendXOR(chunk.data);
+      else {
+        try {
+          this.run.appendXOR(chunk.data);
+        } catch (e) {
+          throw refError(c.ref, e);
+        }
+      }
     }
     if (hist !== undefined) this.flushRaw(hist);
   }
@@ -105,7 +111,7 @@ export class SeriesDownsampler {
         const fixed: ChunkToWrite[] = [];
         if (chunk.encoding === Encoding.XOR) {
           this.run.clear();
-          this.run.appendXOR(chunk.data);
+          atRef(c.ref, () => this.run.appendXOR(chunk.data));
           downsampleRawFloat(this.run, RES_5M, fixed, this.fs);
         } else if (isHistogramChunk(chunk.encoding)) {
           this.hrun.clear();
@@ -147,8 +153,13 @@ function atRef<T>(ref: number, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof FormatError) throw new FormatError(e.code, `chunk at ref ${ref}: ${e.detail}`, { expected: e.expected, found: e.found });
-    throw e;
+    throw refError(ref, e);
   }
 }
 
+/** A FormatError from inside one chunk's data, naming the chunk (its offsets are within the data). */
+function refError(ref: number, e: unknown): unknown {
+  if (!(e instanceof FormatError)) return e;
+  const at = e.offset !== undefined ? ` (byte ${e.offset} of its data)` : "";
+  return new FormatError(e.code, `chunk at ref ${ref}${at}: ${e.detail}`, { expected: e.expected, found: e.found });
+}

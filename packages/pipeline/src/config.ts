@@ -53,6 +53,11 @@ export interface EngineSettings {
    * leveled planning (groups that already hold shards still merge shard by shard).
    */
   split?: { shardCount: number; minSeries?: number; minIndexBytes?: number };
+  /**
+   * Worker threads a downsampling job uses beside its own (0 = none). Absent: every core
+   * but one, at most 3 (a Lambda of at least 1,769 MB has two vCPUs).
+   */
+  downsampleWorkers?: number;
 }
 
 /**
@@ -94,14 +99,21 @@ export function engineSettingsFromEnv(env: Record<string, string | undefined>): 
     throw new Error("STRATA_SPLIT_MIN_SERIES / STRATA_SPLIT_MIN_INDEX_BYTES need STRATA_SPLIT_SHARDS (the number of shards to split into)");
   }
   const split = shards === undefined ? undefined : { shardCount: shards, minSeries, minIndexBytes };
-  return { ranges, replicaLabels, dedup, ...(split ? { split } : {}) };
+  const downsampleWorkers = intSetting(env, "STRATA_DOWNSAMPLE_WORKERS", 0);
+  return { ranges, replicaLabels, dedup, ...(split ? { split } : {}), ...(downsampleWorkers !== undefined ? { downsampleWorkers } : {}) };
 }
 
 function positiveInt(env: Record<string, string | undefined>, name: string): number | undefined {
+  return intSetting(env, name, 1);
+}
+
+function intSetting(env: Record<string, string | undefined>, name: string, min: 0 | 1): number | undefined {
   const v = env[name];
   if (v === undefined || v === "") return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, found ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new Error(`${name}: expected a ${min === 1 ? "positive" : "non-negative"} integer, found ${JSON.stringify(v)}`);
+  }
   return n;
 }
 

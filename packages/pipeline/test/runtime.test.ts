@@ -25,6 +25,13 @@ describe("settings", () => {
     expect(() => engineSettingsFromEnv({ STRATA_SPLIT_SHARDS: "2.5" })).toThrow("STRATA_SPLIT_SHARDS");
     expect(() => engineSettingsFromEnv({ STRATA_SPLIT_MIN_SERIES: "10" })).toThrow("need STRATA_SPLIT_SHARDS");
   });
+
+  it("reads the downsampling worker count: absent by default, 0 allowed, negatives refused", () => {
+    expect(engineSettingsFromEnv({}).downsampleWorkers).toBeUndefined();
+    expect(engineSettingsFromEnv({ STRATA_DOWNSAMPLE_WORKERS: "0" }).downsampleWorkers).toBe(0);
+    expect(engineSettingsFromEnv({ STRATA_DOWNSAMPLE_WORKERS: "2" }).downsampleWorkers).toBe(2);
+    expect(() => engineSettingsFromEnv({ STRATA_DOWNSAMPLE_WORKERS: "-1" })).toThrow('STRATA_DOWNSAMPLE_WORKERS: expected a non-negative integer, found "-1"');
+  });
 });
 
 describe("jsonLogger", () => {

@@ -136,7 +136,7 @@ export class BlockEngines implements Engines {
     const ulid = newUlid(this.now());
     const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(ref.tenant, ulid));
     try {
-      const written = await downsampleBlock(source, sink, { resolution, ulid });
+      const written = await downsampleBlock(source, sink, { resolution, ulid, workers: this.settings.downsampleWorkers });
       await sink.commit();
       return written.meta;
     } catch (e) {
