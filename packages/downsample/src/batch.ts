@@ -3,14 +3,29 @@
  * are transferred, not cloned) and hand back framed chunk records in series order. The
  * same code runs a batch on the calling thread, so both paths write identical bytes.
  */
-import { FormatError, chunkRecordSize, uvarintSize, writeChunkRecord, type ChunkMeta, type ChunkToWrite, type FormatErrorCode, type Labels } from "@strata/tsdb";
+import {
+  CHUNK_CRC_SIZE,
+  FormatError,
+  chunkRecordCrcOk,
+  chunkRecordEncodingAt,
+  chunkRecordSize,
+  uvarintSize,
+  writeChunkRecord,
+  type ChunkMeta,
+  type ChunkToWrite,
+  type FormatErrorCode,
+  type Labels,
+} from "@strata/tsdb";
 import type { SeriesDownsampler } from "./series.ts";
 
 /** Input chunks of one batch. */
 export interface PackedInput {
-  /** Chunk data back to back. */
+  /**
+   * The chunks' stored records back to back, as read and not yet CRC-checked: the worker
+   * checks them, so that work leaves the reading thread too.
+   */
   data: Uint8Array;
-  /** Per series: n, then n × (ref, minTime, maxTime, encoding, data length). */
+  /** Per series: n, then n × (ref, minTime, maxTime, encoding, record length). */
   table: Float64Array;
   series: number;
 }
@@ -31,6 +46,8 @@ export interface SeriesFailure {
   message: string;
   stack?: string;
   format?: { code: FormatErrorCode; detail: string; file?: string; offset?: number; expected?: string; found?: string };
+  /** A record whose CRC did not match: the reader names the file and offset. */
+  badRecord?: { ref: number; bytes: Uint8Array };
 }
 
 /**
@@ -60,7 +77,7 @@ function grown<T extends Uint8Array | Float64Array>(a: T, used: number, need: nu
   return b;
 }
 
-/** Collects series (labels stay here; chunk bytes are copied, readers recycle theirs). */
+/** Collects series (labels stay here; records are copied, readers recycle their memory). */
 export class BatchBuilder {
   readonly labels: Labels[] = [];
   private data: Uint8Array;
@@ -81,22 +98,24 @@ export class BatchBuilder {
     return this.dataLen;
   }
 
-  add(labels: Labels, chunks: readonly ChunkMeta[]): void {
+  /** A series: its chunk metas and their stored records (parallel arrays). */
+  add(labels: Labels, chunks: readonly ChunkMeta[], records: readonly Uint8Array[]): void {
     this.labels.push(labels);
     this.table = grown(this.table, this.tableLen, this.tableLen + 1 + IN_FIELDS * chunks.length, (n) => new Float64Array(n));
     const t = this.table;
     let ti = this.tableLen;
     t[ti++] = chunks.length;
-    for (const c of chunks) {
-      const chunk = c.chunk!;
-      const len = chunk.data.length;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i];
+      const rec = records[i];
+      const len = rec.length;
       this.data = grown(this.data, this.dataLen, this.dataLen + len, (n) => new Uint8Array(n));
-      this.data.set(chunk.data, this.dataLen);
+      this.data.set(rec, this.dataLen);
       this.dataLen += len;
       t[ti++] = c.ref;
       t[ti++] = c.minTime;
       t[ti++] = c.maxTime;
-      t[ti++] = chunk.encoding;
+      t[ti++] = c.chunk!.encoding;
       t[ti++] = len;
     }
     this.tableLen = ti;
@@ -141,9 +160,13 @@ export class OutputBuilder {
     this.size++;
   }
 
-  /** Downsample one series with `ds` into the batch; false (and `failure` set) if it threw. */
-  run(ds: SeriesDownsampler, chunks: readonly ChunkMeta[]): boolean {
+  /**
+   * Downsample one series with `ds` into the batch, after `check` (the chunks' CRCs);
+   * false (and `failure` set) if either threw.
+   */
+  run(ds: SeriesDownsampler, chunks: readonly ChunkMeta[], check?: () => void): boolean {
     try {
+      check?.();
       this.add(ds.series(chunks));
       return true;
     } catch (e) {
@@ -168,10 +191,19 @@ export function runBatch(ds: SeriesDownsampler, input: PackedInput, reuse?: Batc
   for (let s = 0; s < input.series; s++) {
     const n = inT[ti++];
     chunks.length = 0;
+    let bad: SeriesFailure | undefined;
     for (let k = 0; k < n; k++, ti += IN_FIELDS) {
-      const len = inT[ti + 4];
-      chunks.push({ ref: inT[ti], minTime: inT[ti + 1], maxTime: inT[ti + 2], chunk: { encoding: inT[ti + 3], data: input.data.subarray(at, at + len) } });
-      at += len;
+      const record = input.data.subarray(at, at + inT[ti + 4]);
+      at += record.length;
+      if (bad === undefined && !chunkRecordCrcOk(record)) {
+        bad = { series: s, message: `chunk at ref ${inT[ti]}: CRC32C mismatch`, badRecord: { ref: inT[ti], bytes: record.slice() } };
+      }
+      const encAt = chunkRecordEncodingAt(record);
+      chunks.push({ ref: inT[ti], minTime: inT[ti + 1], maxTime: inT[ti + 2], chunk: { encoding: inT[ti + 3], data: record.subarray(encAt + 1, record.length - CHUNK_CRC_SIZE) } });
+    }
+    if (bad !== undefined) {
+      out.failure = bad;
+      break;
     }
     if (!out.run(ds, chunks)) break;
   }

@@ -64,13 +64,18 @@ export async function downsampleBlock(input: BlockSource, sink: BlockSink, opts:
     await writer.addSymbols(reader.index.symbols);
     const ds = new SeriesDownsampler(inRes, opts.resolution);
     const workers = opts.workers ?? defaultWorkers();
+    // Records come unchecked and are checked series by series (by the workers when there
+    // are some), so a bad CRC is reported with its series, the same way on either path.
+    const series = reader.series({ withRecords: true, verifyRecords: false });
+    const verify = (ref: number, record: Uint8Array) => reader.chunks.verifyRecord(ref, record);
     if (workers > 0) {
-      await downsampleInBatches(reader.series(), writer, ds, workerLanes(workers), { block: input.name, inRes, outRes: opts.resolution, batchBytes: opts.batchBytes });
+      await downsampleInBatches(series, writer, ds, workerLanes(workers), { block: input.name, inRes, outRes: opts.resolution, batchBytes: opts.batchBytes, verify });
     } else {
-      for await (const s of reader.series()) {
+      for await (const s of series) {
         if (s.chunks.length === 0) continue;
         let out: ChunkToWrite[];
         try {
+          for (let i = 0; i < s.chunks.length; i++) verify(s.chunks[i].ref, s.records![i]);
           out = ds.series(s.chunks);
         } catch (e) {
           throw inSeries(e, input.name, s.labels);

@@ -41,6 +41,11 @@ export interface BatchRun {
   outRes: number;
   /** Input bytes per batch (default BATCH_BYTES). */
   batchBytes?: number;
+  /**
+   * Check one stored record's CRC, throwing the reader's FormatError (file, offset) when it
+   * fails: series come with unchecked records, which workers check on their own.
+   */
+  verify: (ref: number, record: Uint8Array) => void;
 }
 
 /** Batches run by workers and by this thread. */
@@ -74,7 +79,17 @@ export async function downsampleInBatches(
     const upTo = out.failure !== undefined ? out.failure.series : p.labels.length;
     for (let i = 0; i < upTo; i++) await writer.addSeries(p.labels[i], cursor.next(chunks));
     freeOut.push(buffersOf(out));
-    if (out.failure !== undefined) throw inSeries(fromFailure(out.failure), block, p.labels[out.failure.series]);
+    const f = out.failure;
+    if (f === undefined) return;
+    if (f.badRecord !== undefined) {
+      // The reader rebuilds its own error for the record: file, offset, stored and computed CRC.
+      try {
+        run.verify(f.badRecord.ref, f.badRecord.bytes);
+      } catch (e) {
+        throw inSeries(e, block, p.labels[f.series]);
+      }
+    }
+    throw inSeries(fromFailure(f), block, p.labels[f.series]);
   };
   const push = async (p: Pending): Promise<void> => {
     queue.push(p);
@@ -123,13 +138,16 @@ export async function downsampleInBatches(
         else here = new OutputBuilder(freeOut.pop(), Math.max(1 << 16, batchBytes >>> 1));
       }
       labels.push(s.labels);
-      for (const c of s.chunks) bytes += c.chunk!.data.length;
-      if (toWorker !== undefined) toWorker.batch.add(s.labels, s.chunks);
-      else if (!here!.run(ds, s.chunks)) bytes = batchBytes; // failed: close the batch now
+      const records = s.records!;
+      for (const r of records) bytes += r.length;
+      if (toWorker !== undefined) toWorker.batch.add(s.labels, s.chunks, records);
+      else if (!here!.run(ds, s.chunks, () => records.forEach((r, i) => run.verify(s.chunks[i].ref, r)))) bytes = batchBytes; // failed: close the batch now
       if (bytes >= batchBytes || labels.length >= BATCH_SERIES) await close();
     }
     if (labels.length > 0) await close();
+    const tTail = performance.now();
     while (queue.length > 0) await writeHead();
+    if (process.env.TAIL) console.error("tail", (performance.now() - tTail).toFixed(1), counts);
     return counts;
   } finally {
     // Batches still out when this fails settle on their own; nothing waits for them.

@@ -10,11 +10,14 @@ import { AggrScratch, countSamples, downsampleFloatAggr, type AggrParts } from "
 import { HistogramRun, downsampleRawHistogram, histogramAggrBatch, isHistogramAggr } from "./histogram.ts";
 import { targetChunkCount } from "./resolution.ts";
 
-/** A FormatError from one series, named by its labels (other errors pass through). */
+/**
+ * A FormatError from one series, named by its labels and placed in the block's files
+ * (readers name files relative to the block). Other errors pass through.
+ */
 export function inSeries(e: unknown, block: string, labels: Labels): unknown {
   if (!(e instanceof FormatError)) return e;
   return new FormatError(e.code, `series ${labelsToString(labels)}: ${e.detail}`, {
-    file: e.file ?? `${block}/chunks`,
+    file: `${block}/${e.file ?? "chunks"}`,
     offset: e.offset,
     expected: e.expected,
     found: e.found,

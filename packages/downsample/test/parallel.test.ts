@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { BlockReader, BlockWriter, Encoding, FormatError, MemoryBlock, STALE_NAN, compareStrings, encodeXOR, type ChunkToWrite, type Labels } from "@strata/tsdb";
 import { RES_1H, RES_5M, closeWorkers, downsampleBlock } from "../src/index.ts";
-import { downsampleInBatches } from "../src/parallel.ts";
-import { workerLanes } from "../src/pool.ts";
+import { downsampleInBatches, type BatchCounts } from "../src/parallel.ts";
+import { workerLanes, type Lane } from "../src/pool.ts";
 import { SeriesDownsampler } from "../src/series.ts";
 
 const T0 = 1_700_000_100_000;
@@ -55,6 +55,27 @@ function files(b: MemoryBlock): Record<string, Uint8Array> {
   return Object.fromEntries([...b.files].filter(([k]) => k !== "meta.json"));
 }
 
+/** downsampleInBatches over a whole block, as downsampleBlock calls it. */
+async function inBatches(input: MemoryBlock, lanes: Lane[], batchBytes?: number): Promise<{ counts: BatchCounts; out: MemoryBlock }> {
+  const reader = await BlockReader.open(input);
+  const out = new MemoryBlock("out");
+  const writer = new BlockWriter(out);
+  await writer.addSymbols(reader.index.symbols);
+  try {
+    const counts = await downsampleInBatches(reader.series({ withRecords: true, verifyRecords: false }), writer, new SeriesDownsampler(0, RES_5M), lanes, {
+      block: "in",
+      inRes: 0,
+      outRes: RES_5M,
+      batchBytes,
+      verify: (ref, record) => reader.chunks.verifyRecord(ref, record),
+    });
+    await writer.finish({ ...reader.meta, ulid: ULID, stats: {} });
+    return { counts, out };
+  } finally {
+    await reader.close();
+  }
+}
+
 afterAll(closeWorkers);
 
 describe("downsampling with worker threads", () => {
@@ -79,18 +100,7 @@ describe("downsampling with worker threads", () => {
 
   it("spreads batches over the workers and this thread, and writes them in series order", async () => {
     const input = await makeBlock(400, 480);
-    const reader = await BlockReader.open(input);
-    const out = new MemoryBlock("out");
-    const writer = new BlockWriter(out);
-    await writer.addSymbols(reader.index.symbols);
-    const counts = await downsampleInBatches(reader.series(), writer, new SeriesDownsampler(0, RES_5M), workerLanes(1), {
-      block: "in",
-      inRes: 0,
-      outRes: RES_5M,
-      batchBytes: 512,
-    });
-    await writer.finish({ ...reader.meta, ulid: ULID, stats: {} });
-    await reader.close();
+    const { counts, out } = await inBatches(input, workerLanes(1), 512);
     // Tiny batches overflow the worker's queue of four, so this thread ran some itself.
     expect(counts.toWorkers).toBeGreaterThan(4);
     expect(counts.here).toBeGreaterThan(0);
@@ -119,6 +129,39 @@ describe("downsampling with worker threads", () => {
     }
   });
 
+  it("checks chunk CRCs in the workers and on this thread, and reports a mismatch as the reader does", async () => {
+    const input = await makeBlock(200, 480);
+    const seg = input.files.get("chunks/000001")!;
+    // A byte in the middle of the segment: inside some chunk's data.
+    seg[seg.length >> 1] ^= 0x40;
+    const messages: string[] = [];
+    for (const [workers, batchBytes] of [
+      [0, undefined],
+      [1, undefined],
+      [1, 1024],
+    ] as const) {
+      const e = await run(input, RES_5M, workers, batchBytes).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(FormatError);
+      expect((e as FormatError).code).toBe("invalid-checksum");
+      messages.push((e as FormatError).message);
+    }
+    expect(messages[0]).toMatch(/^in\/chunks\/000001 @\d+: series \{__name__="s\d+", kind="(counter|gauge)"\}: chunk CRC32C mismatch/);
+    expect(messages[1]).toBe(messages[0]);
+    expect(messages[2]).toBe(messages[0]);
+    // Run on this thread only (the lane is busy elsewhere): the check happens here.
+    const lane = workerLanes(1)[0];
+    const busy = Array.from({ length: 4 }, () => lane.run({ data: new Uint8Array(8), table: new Float64Array(1), series: 0 }, 0, RES_5M, []));
+    const here = await inBatches(input, [lane], 1 << 20).then(
+      () => undefined,
+      (x: unknown) => x as FormatError,
+    );
+    await Promise.all(busy);
+    expect(here?.message).toBe(messages[0]);
+  });
+
   it("starts new workers after closeWorkers; a stopped worker fails its batches, and blocks go on without it", async () => {
     const input = await makeBlock(40, 480);
     const expected = files(await run(input, RES_5M, 0));
@@ -130,13 +173,7 @@ describe("downsampling with worker threads", () => {
     const empty = { data: new Uint8Array(8), table: new Float64Array(1), series: 0 };
     await expect(lane.run(empty, 0, RES_5M, [])).rejects.toThrow("downsampling worker was stopped");
     // Given only the dead lane, every batch runs on this thread.
-    const reader = await BlockReader.open(input);
-    const out = new MemoryBlock("x");
-    const writer = new BlockWriter(out);
-    await writer.addSymbols(reader.index.symbols);
-    const counts = await downsampleInBatches(reader.series(), writer, new SeriesDownsampler(0, RES_5M), [lane], { block: "in", inRes: 0, outRes: RES_5M, batchBytes: 4096 });
-    await writer.finish({ ...reader.meta, ulid: ULID, stats: {} });
-    await reader.close();
+    const { counts, out } = await inBatches(input, [lane], 4096);
     expect(counts).toMatchObject({ toWorkers: 0 });
     expect(counts.here).toBeGreaterThan(1);
     expect(files(out)).toEqual(expected);

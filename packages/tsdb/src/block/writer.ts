@@ -5,7 +5,8 @@ import { Encoding, chunkNumSamples, isFloatEncoding, isHistogramEncoding, type C
 import { aggrNumSamples } from "../chunkenc/aggr.ts";
 import type { Labels } from "../labels/labels.ts";
 import { IndexWriter } from "../index/writer.ts";
-import { ChunkWriter, chunkRecordSize } from "../chunks/writer.ts";
+import { ChunkWriter } from "../chunks/writer.ts";
+import { chunkRecordSize } from "../chunks/record.ts";
 import { EMPTY_TOMBSTONES } from "../tombstones/tombstones.ts";
 import { serializeMeta, type BlockMeta, type BlockStats } from "../meta/meta.ts";
 

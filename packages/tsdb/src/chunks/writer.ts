@@ -15,6 +15,7 @@ import {
   segmentPath,
   type SegmentInfo,
 } from "./format.ts";
+import { chunkRecordSize, writeChunkRecord } from "./record.ts";
 
 export type { SegmentInfo };
 
@@ -26,38 +27,6 @@ export interface ChunkWriterOptions {
 }
 
 const TWO_32 = 4294967296;
-
-/** Size of the stored record of a chunk holding `dataLength` bytes of data. */
-export function chunkRecordSize(dataLength: number): number {
-  return uvarintSize(dataLength) + 1 + dataLength + CHUNK_CRC_SIZE;
-}
-
-/**
- * Write the stored record of a chunk (`uvarint len | encoding | data | BE32 CRC32C` of
- * encoding + data) into `out` at `at`; returns the end. `out` must have room for
- * chunkRecordSize(data.length) bytes. Lets a producer frame records away from the writer
- * (a downsampling worker), which then copies them as read records.
- */
-export function writeChunkRecord(out: Uint8Array, at: number, encoding: number, data: Uint8Array): number {
-  const len = data.length;
-  let p = at;
-  let v = len;
-  while (v >= 0x80) {
-    out[p++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  const encAt = p + 1;
-  out[p] = v;
-  out[encAt] = encoding;
-  out.set(data, encAt + 1);
-  p = encAt + 1 + len;
-  const crc = crc32c(out, encAt, p);
-  out[p] = crc >>> 24;
-  out[p + 1] = (crc >>> 16) & 0xff;
-  out[p + 2] = (crc >>> 8) & 0xff;
-  out[p + 3] = crc & 0xff;
-  return p + CHUNK_CRC_SIZE;
-}
 
 /** Bytes Prometheus budgets per chunk when deciding where to cut: max varint + encoding + CRC. */
 const RECORD_OVERHEAD = MAX_CHUNK_LENGTH_FIELD_SIZE + 1 + CHUNK_CRC_SIZE;
