@@ -63,13 +63,13 @@ export async function downsampleBlock(input: BlockSource, sink: BlockSink, opts:
     const writer = new BlockWriter(sink, { segmentSize: opts.segmentSize });
     await writer.addSymbols(reader.index.symbols);
     const ds = new SeriesDownsampler(inRes, opts.resolution);
-    const workers = opts.workers ?? defaultWorkers();
+    const lanes = workerLanes(opts.workers ?? defaultWorkers());
     // Records come unchecked and are checked series by series (by the workers when there
     // are some), so a bad CRC is reported with its series, the same way on either path.
     const series = reader.series({ withRecords: true, verifyRecords: false });
     const verify = (ref: number, record: Uint8Array) => reader.chunks.verifyRecord(ref, record);
-    if (workers > 0) {
-      await downsampleInBatches(series, writer, ds, workerLanes(workers), { block: input.name, inRes, outRes: opts.resolution, batchBytes: opts.batchBytes, verify });
+    if (lanes.length > 0) {
+      await downsampleInBatches(series, writer, ds, lanes, { block: input.name, inRes, outRes: opts.resolution, batchBytes: opts.batchBytes, verify });
     } else {
       for await (const s of series) {
         if (s.chunks.length === 0) continue;

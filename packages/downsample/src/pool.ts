@@ -41,6 +41,12 @@ export function defaultWorkers(): number {
   return Math.max(0, Math.min(availableParallelism() - 1, 3));
 }
 
+/**
+ * Whether this module can start itself as a worker: it needs its own file URL, which a
+ * CommonJS bundle does not keep (SST and our benches bundle ESM, which does).
+ */
+const selfUrl: URL | undefined = typeof import.meta.url === "string" && import.meta.url.startsWith("file:") ? new URL(import.meta.url) : undefined;
+
 /** One worker thread and the batches it has been given. */
 export class Lane {
   private readonly worker: Worker;
@@ -49,7 +55,7 @@ export class Lane {
   private dead: Error | undefined;
 
   constructor() {
-    this.worker = new Worker(new URL(import.meta.url), { workerData: { [MARK]: true } });
+    this.worker = new Worker(selfUrl!, { workerData: { [MARK]: true } });
     // Idle workers must not keep a process (a CLI run, a test) alive.
     this.worker.unref();
     this.worker.on("message", (r: Reply) => {
@@ -104,8 +110,9 @@ export class Lane {
 // warm Lambda container reuses its module state.
 const lanes: Lane[] = [];
 
-/** `n` live workers (started on first use). */
+/** `n` live workers (started on first use); none where this module cannot start itself. */
 export function workerLanes(n: number): Lane[] {
+  if (selfUrl === undefined) return [];
   for (let i = lanes.length - 1; i >= 0; i--) if (!lanes[i].alive) lanes.splice(i, 1);
   while (lanes.length < n) lanes.push(new Lane());
   return lanes.slice(0, n);
