@@ -76,6 +76,24 @@ async function inBatches(input: MemoryBlock, lanes: Lane[], batchBytes?: number)
   }
 }
 
+/** The FormatError of downsampling `input` on one thread, with a worker, and with a worker in tiny batches. */
+async function failures(input: MemoryBlock, tinyBatch: number): Promise<FormatError[]> {
+  const out: FormatError[] = [];
+  for (const [workers, batchBytes] of [
+    [0, undefined],
+    [1, undefined],
+    [1, tinyBatch],
+  ] as const) {
+    const e = await run(input, RES_5M, workers, batchBytes).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(e, `workers ${workers}, batches of ${batchBytes ?? "default"} bytes`).toBeInstanceOf(FormatError);
+    out.push(e as FormatError);
+  }
+  return out;
+}
+
 afterAll(closeWorkers);
 
 describe("downsampling with worker threads", () => {
@@ -109,19 +127,7 @@ describe("downsampling with worker threads", () => {
 
   it("reports a chunk that fails to decode in a worker as it does without workers: series, chunk and cause", async () => {
     const input = await makeBlock(120, 480, 77);
-    const errors: FormatError[] = [];
-    for (const [workers, batchBytes] of [
-      [0, undefined],
-      [1, undefined],
-      [1, 2048],
-    ] as const) {
-      const e = await run(input, RES_5M, workers, batchBytes).then(
-        () => undefined,
-        (x: unknown) => x,
-      );
-      expect(e).toBeInstanceOf(FormatError);
-      errors.push(e as FormatError);
-    }
+    const errors = await failures(input, 2048);
     expect(errors[0].message).toMatch(/^in\/chunks: series \{__name__="s00077", kind="gauge"\}: chunk at ref \d+ \(byte 2 of its data\): XOR chunk ends inside sample 0/);
     for (const e of errors.slice(1)) {
       expect(e.message).toBe(errors[0].message);
@@ -134,20 +140,9 @@ describe("downsampling with worker threads", () => {
     const seg = input.files.get("chunks/000001")!;
     // A byte in the middle of the segment: inside some chunk's data.
     seg[seg.length >> 1] ^= 0x40;
-    const messages: string[] = [];
-    for (const [workers, batchBytes] of [
-      [0, undefined],
-      [1, undefined],
-      [1, 1024],
-    ] as const) {
-      const e = await run(input, RES_5M, workers, batchBytes).then(
-        () => undefined,
-        (x: unknown) => x,
-      );
-      expect(e).toBeInstanceOf(FormatError);
-      expect((e as FormatError).code).toBe("invalid-checksum");
-      messages.push((e as FormatError).message);
-    }
+    const errors = await failures(input, 1024);
+    for (const e of errors) expect(e.code).toBe("invalid-checksum");
+    const messages = errors.map((e) => e.message);
     expect(messages[0]).toMatch(/^in\/chunks\/000001 @\d+: series \{__name__="s\d+", kind="(counter|gauge)"\}: chunk CRC32C mismatch/);
     expect(messages[1]).toBe(messages[0]);
     expect(messages[2]).toBe(messages[0]);
