@@ -24,6 +24,8 @@ const PER_WORKER = 4;
  * idle 20-130 ms per 116 MB block, 8 under 20 ms).
  */
 const HELD_HERE = 8;
+/** Buffers kept for reuse on each side: enough for a steady run, so memory stays bounded. */
+const MAX_FREE = 4;
 
 interface Pending {
   labels: Labels[];
@@ -84,7 +86,7 @@ export async function downsampleInBatches(
     const cursor = new OutputCursor(out);
     const upTo = out.failure !== undefined ? out.failure.series : p.labels.length;
     for (let i = 0; i < upTo; i++) await writer.addSeries(p.labels[i], cursor.next(chunks));
-    freeOut.push(buffersOf(out));
+    if (freeOut.length < MAX_FREE) freeOut.push(buffersOf(out));
     const f = out.failure;
     if (f === undefined) return;
     if (f.badRecord !== undefined) {
@@ -111,11 +113,11 @@ export async function downsampleInBatches(
     const p: Pending = { labels, done: false };
     if (toWorker !== undefined) {
       counts.toWorkers++;
-      // Send back written outputs for the worker to fill again (one to two per batch).
-      const spare = freeOut.splice(0, 2);
+      // Send back a written output for the worker to fill again: it fills one per batch.
+      const spare = freeOut.splice(0, 1);
       p.settled = toWorker.lane.run(toWorker.batch.finish(), inRes, outRes, spare).then(
         ({ output: o, used }) => {
-          freeIn.push(used);
+          if (freeIn.length < MAX_FREE) freeIn.push(used);
           p.output = o;
           p.done = true;
         },

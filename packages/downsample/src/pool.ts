@@ -93,6 +93,16 @@ export class Lane {
     return p;
   }
 
+  /** The worker's V8 heap figures (external = buffers it holds), for diagnostics and tests. */
+  async heapStatistics(): Promise<{ used_heap_size: number; external_memory: number }> {
+    this.worker.ref();
+    try {
+      return await this.worker.getHeapStatistics();
+    } finally {
+      if (this.waiting.size === 0) this.worker.unref();
+    }
+  }
+
   /** Stop the thread; batches still out fail. */
   async terminate(): Promise<void> {
     this.fail(new Error("downsampling worker was stopped"));
@@ -127,13 +137,14 @@ export async function closeWorkers(): Promise<void> {
 function serve(): void {
   const port = parentPort!;
   const byRes = new Map<string, SeriesDownsampler>();
+  // Output buffers sent back for reuse; a worker fills one per batch and keeps at most two.
   const spare: BatchBuffers[] = [];
   port.on("message", (req: Request) => {
     try {
       const key = `${req.inRes}/${req.outRes}`;
       let ds = byRes.get(key);
       if (ds === undefined) byRes.set(key, (ds = new SeriesDownsampler(req.inRes, req.outRes)));
-      spare.push(...req.spare);
+      for (const b of req.spare) if (spare.length < 2) spare.push(b);
       const output = runBatch(ds, req.input, spare.pop());
       const reply: Reply = { id: req.id, output, used: buffersOf(req.input) };
       port.postMessage(reply, transferList([buffersOf(output), reply.used]));

@@ -125,6 +125,18 @@ describe("downsampling with worker threads", () => {
     expect(files(out)).toEqual(files(await run(input, RES_5M, 0)));
   });
 
+  it("keeps the buffers it recycles bounded, block after block", async () => {
+    const input = await makeBlock(200, 480);
+    const [lane] = workerLanes(1);
+    const held: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      // ~240 batches a block: a buffer kept per batch (the old leak) grew it ~0.8 MB a block.
+      await run(input, RES_5M, 1, 1024);
+      held.push((await lane.heapStatistics()).external_memory);
+    }
+    expect(held[3] - held[1], held.join(", ")).toBeLessThan(256 << 10);
+  });
+
   it("reports a chunk that fails to decode in a worker as it does without workers: series, chunk and cause", async () => {
     const input = await makeBlock(120, 480, 77);
     const errors = await failures(input, 2048);
