@@ -59,6 +59,31 @@ export interface BatchBuffers {
   table: ArrayBuffer;
 }
 
+/**
+ * Buffers kept for reuse, at most `max` (the rest are left to GC): buffers arrive as batches
+ * finish, and a side that is handed more than it uses must not hoard them.
+ */
+export class BufferPool {
+  private readonly free: BatchBuffers[] = [];
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  get size(): number {
+    return this.free.length;
+  }
+
+  put(b: BatchBuffers): void {
+    if (this.free.length < this.max) this.free.push(b);
+  }
+
+  take(): BatchBuffers | undefined {
+    return this.free.pop();
+  }
+}
+
 /** The buffers behind a packed batch, for reuse once it has been consumed. */
 export function buffersOf(p: { table: Float64Array } & ({ data: Uint8Array } | { records: Uint8Array })): BatchBuffers {
   return { bytes: ("data" in p ? p.data : p.records).buffer as ArrayBuffer, table: p.table.buffer as ArrayBuffer };

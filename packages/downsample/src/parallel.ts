@@ -3,7 +3,7 @@
  * series order to the one BlockWriter (see pool.ts for why and README "Performance").
  */
 import type { BlockSeries, BlockWriter, ChunkToWrite, Labels } from "@strata/tsdb";
-import { BatchBuilder, OutputBuilder, OutputCursor, buffersOf, fromFailure, type BatchBuffers, type PackedOutput } from "./batch.ts";
+import { BatchBuilder, BufferPool, OutputBuilder, OutputCursor, buffersOf, fromFailure, type PackedOutput } from "./batch.ts";
 import type { Lane } from "./pool.ts";
 import { inSeries, type SeriesDownsampler } from "./series.ts";
 
@@ -75,8 +75,8 @@ export async function downsampleInBatches(
   const queue: Pending[] = [];
   const maxQueued = lanes.length * PER_WORKER + HELD_HERE;
   // Buffers to reuse: inputs the workers handed back, outputs already written.
-  const freeIn: BatchBuffers[] = [];
-  const freeOut: BatchBuffers[] = [];
+  const freeIn = new BufferPool(MAX_FREE);
+  const freeOut = new BufferPool(MAX_FREE);
   const chunks: ChunkToWrite[] = [];
   const writeHead = async (): Promise<void> => {
     const p = queue.shift()!;
@@ -86,7 +86,7 @@ export async function downsampleInBatches(
     const cursor = new OutputCursor(out);
     const upTo = out.failure !== undefined ? out.failure.series : p.labels.length;
     for (let i = 0; i < upTo; i++) await writer.addSeries(p.labels[i], cursor.next(chunks));
-    if (freeOut.length < MAX_FREE) freeOut.push(buffersOf(out));
+    freeOut.put(buffersOf(out));
     const f = out.failure;
     if (f === undefined) return;
     if (f.badRecord !== undefined) {
@@ -114,10 +114,11 @@ export async function downsampleInBatches(
     if (toWorker !== undefined) {
       counts.toWorkers++;
       // Send back a written output for the worker to fill again: it fills one per batch.
-      const spare = freeOut.splice(0, 1);
+      const back = freeOut.take();
+      const spare = back !== undefined ? [back] : [];
       p.settled = toWorker.lane.run(toWorker.batch.finish(), inRes, outRes, spare).then(
         ({ output: o, used }) => {
-          if (freeIn.length < MAX_FREE) freeIn.push(used);
+          freeIn.put(used);
           p.output = o;
           p.done = true;
         },
@@ -142,8 +143,8 @@ export async function downsampleInBatches(
       if (s.chunks.length === 0) continue;
       if (labels.length === 0) {
         const lane = lanes.find((l) => l.alive && l.inFlight < PER_WORKER);
-        if (lane !== undefined) toWorker = { lane, batch: new BatchBuilder(freeIn.pop(), batchBytes + (batchBytes >>> 2)) };
-        else here = new OutputBuilder(freeOut.pop(), Math.max(1 << 16, batchBytes >>> 1));
+        if (lane !== undefined) toWorker = { lane, batch: new BatchBuilder(freeIn.take(), batchBytes + (batchBytes >>> 2)) };
+        else here = new OutputBuilder(freeOut.take(), Math.max(1 << 16, batchBytes >>> 1));
       }
       labels.push(s.labels);
       const records = s.records!;

@@ -10,7 +10,7 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { availableParallelism } from "node:os";
-import { buffersOf, runBatch, type BatchBuffers, type PackedInput, type PackedOutput } from "./batch.ts";
+import { BufferPool, buffersOf, runBatch, type BatchBuffers, type PackedInput, type PackedOutput } from "./batch.ts";
 import { SeriesDownsampler } from "./series.ts";
 
 const MARK = "strataDownsampleWorker";
@@ -93,16 +93,6 @@ export class Lane {
     return p;
   }
 
-  /** The worker's V8 heap figures (external = buffers it holds), for diagnostics and tests. */
-  async heapStatistics(): Promise<{ used_heap_size: number; external_memory: number }> {
-    this.worker.ref();
-    try {
-      return await this.worker.getHeapStatistics();
-    } finally {
-      if (this.waiting.size === 0) this.worker.unref();
-    }
-  }
-
   /** Stop the thread; batches still out fail. */
   async terminate(): Promise<void> {
     this.fail(new Error("downsampling worker was stopped"));
@@ -138,14 +128,14 @@ function serve(): void {
   const port = parentPort!;
   const byRes = new Map<string, SeriesDownsampler>();
   // Output buffers sent back for reuse; a worker fills one per batch and keeps at most two.
-  const spare: BatchBuffers[] = [];
+  const spare = new BufferPool(2);
   port.on("message", (req: Request) => {
     try {
       const key = `${req.inRes}/${req.outRes}`;
       let ds = byRes.get(key);
       if (ds === undefined) byRes.set(key, (ds = new SeriesDownsampler(req.inRes, req.outRes)));
-      for (const b of req.spare) if (spare.length < 2) spare.push(b);
-      const output = runBatch(ds, req.input, spare.pop());
+      for (const b of req.spare) spare.put(b);
+      const output = runBatch(ds, req.input, spare.take());
       const reply: Reply = { id: req.id, output, used: buffersOf(req.input) };
       port.postMessage(reply, transferList([buffersOf(output), reply.used]));
     } catch (e) {
