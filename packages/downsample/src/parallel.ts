@@ -27,21 +27,17 @@ const HELD_HERE = 8;
 /** Buffers kept for reuse on each side: enough for a steady run, so memory stays bounded. */
 const MAX_FREE = 4;
 
+/** A batch on its way: output (or error) set once it is back. */
 interface Pending {
   labels: Labels[];
   output?: PackedOutput;
   error?: Error;
-  /** Output (or error) is here. */
-  done: boolean;
   /** Settles when a worker's batch is back (undefined for a batch run here). */
   settled?: Promise<void>;
 }
 
-/**
- * Series go out in batches to workers with room; when all are busy this thread runs the
- * batch itself, so both cores stay busy whatever their relative speed. Outputs are
- * written strictly in series order; at most a few batches are held (bounded memory).
- */
+const isBack = (p: Pending) => p.output !== undefined || p.error !== undefined;
+
 export interface BatchRun {
   /** Name of the input block, for errors. */
   block: string;
@@ -62,6 +58,11 @@ export interface BatchCounts {
   here: number;
 }
 
+/**
+ * Series go out in batches to workers with room; when all are busy this thread runs the
+ * batch itself, so both cores stay busy whatever their relative speed. Outputs are
+ * written strictly in series order; at most a few batches are held (bounded memory).
+ */
 export async function downsampleInBatches(
   series: AsyncIterable<BlockSeries>,
   writer: BlockWriter,
@@ -102,7 +103,7 @@ export async function downsampleInBatches(
   const push = async (p: Pending): Promise<void> => {
     queue.push(p);
     // Write what is ready at the head; wait for the head once too much is held.
-    while (queue.length > 0 && (queue[0].done || queue.length > maxQueued)) await writeHead();
+    while (queue.length > 0 && (isBack(queue[0]) || queue.length > maxQueued)) await writeHead();
   };
   // The batch being filled: for a worker (input copied) or run here as series arrive.
   let labels: Labels[] = [];
@@ -110,27 +111,20 @@ export async function downsampleInBatches(
   let here: OutputBuilder | undefined;
   let bytes = 0;
   const close = async (): Promise<void> => {
-    const p: Pending = { labels, done: false };
+    const p: Pending = { labels };
     if (toWorker !== undefined) {
       counts.toWorkers++;
       // Send back a written output for the worker to fill again: it fills one per batch.
-      const back = freeOut.take();
-      const spare = back !== undefined ? [back] : [];
-      p.settled = toWorker.lane.run(toWorker.batch.finish(), inRes, outRes, spare).then(
-        ({ output: o, used }) => {
+      p.settled = toWorker.lane.run(toWorker.batch.finish(), inRes, outRes, freeOut.take()).then(
+        ({ output, used }) => {
           freeIn.put(used);
-          p.output = o;
-          p.done = true;
+          p.output = output;
         },
-        (e: Error) => {
-          p.error = e;
-          p.done = true;
-        },
+        (e: Error) => void (p.error = e),
       );
     } else {
       counts.here++;
       p.output = here!.finish();
-      p.done = true;
     }
     labels = [];
     toWorker = undefined;

@@ -20,8 +20,8 @@ interface Request {
   inRes: number;
   outRes: number;
   input: PackedInput;
-  /** Output buffers the caller has written out, for the worker to fill again. */
-  spare: BatchBuffers[];
+  /** An output the caller has written out, for the worker to fill again. */
+  spare?: BatchBuffers;
 }
 
 /** The output, and the input's buffers handed back for reuse. */
@@ -80,16 +80,16 @@ export class Lane {
   }
 
   /**
-   * Downsample a batch on this worker. Its buffers, and the `spare` ones, are transferred:
+   * Downsample a batch on this worker. Its buffers, and `spare`'s, are transferred:
    * unusable here after.
    */
-  run(input: PackedInput, inRes: number, outRes: number, spare: BatchBuffers[]): Promise<Done> {
+  run(input: PackedInput, inRes: number, outRes: number, spare?: BatchBuffers): Promise<Done> {
     if (this.dead !== undefined) return Promise.reject(this.dead);
     const id = this.nextId++;
     const p = new Promise<Done>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     this.worker.ref();
     const req: Request = { id, inRes, outRes, input, spare };
-    this.worker.postMessage(req, transferList([buffersOf(input), ...spare]));
+    this.worker.postMessage(req, transferList(spare !== undefined ? [buffersOf(input), spare] : [buffersOf(input)]));
     return p;
   }
 
@@ -134,7 +134,7 @@ function serve(): void {
       const key = `${req.inRes}/${req.outRes}`;
       let ds = byRes.get(key);
       if (ds === undefined) byRes.set(key, (ds = new SeriesDownsampler(req.inRes, req.outRes)));
-      for (const b of req.spare) spare.put(b);
+      if (req.spare !== undefined) spare.put(req.spare);
       const output = runBatch(ds, req.input, spare.take());
       const reply: Reply = { id: req.id, output, used: buffersOf(req.input) };
       port.postMessage(reply, transferList([buffersOf(output), reply.used]));

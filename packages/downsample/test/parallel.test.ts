@@ -160,7 +160,7 @@ describe("downsampling with worker threads", () => {
     expect(messages[2]).toBe(messages[0]);
     // Run on this thread only (the lane is busy elsewhere): the check happens here.
     const lane = workerLanes(1)[0];
-    const busy = Array.from({ length: 4 }, () => lane.run({ data: new Uint8Array(8), table: new Float64Array(1), series: 0 }, 0, RES_5M, []));
+    const busy = Array.from({ length: 4 }, () => lane.run({ data: new Uint8Array(8), table: new Float64Array(1), series: 0 }, 0, RES_5M));
     const here = await inBatches(input, [lane], 1 << 20).then(
       () => undefined,
       (x: unknown) => x as FormatError,
@@ -178,7 +178,7 @@ describe("downsampling with worker threads", () => {
     await lane.terminate();
     expect(lane.alive).toBe(false);
     const empty = { data: new Uint8Array(8), table: new Float64Array(1), series: 0 };
-    await expect(lane.run(empty, 0, RES_5M, [])).rejects.toThrow("downsampling worker was stopped");
+    await expect(lane.run(empty, 0, RES_5M)).rejects.toThrow("downsampling worker was stopped");
     // Given only the dead lane, every batch runs on this thread.
     const { counts, out } = await inBatches(input, [lane], 4096);
     expect(counts).toMatchObject({ toWorkers: 0 });
