@@ -18,7 +18,7 @@ import {
 import { RES_RAW, type TargetResolution } from "./resolution.ts";
 import { SeriesDownsampler, inSeries } from "./series.ts";
 import { defaultWorkers, workerLanes } from "./pool.ts";
-import { downsampleInBatches } from "./parallel.ts";
+import { downsampleInBatches, verifySeries } from "./parallel.ts";
 
 export interface DownsampleOptions {
   resolution: TargetResolution;
@@ -34,7 +34,6 @@ export interface DownsampleOptions {
   /** Input chunk bytes per batch given to a worker (default 1 MiB). */
   batchBytes?: number;
 }
-
 
 /** The resolution a block's meta declares (0 = raw). */
 export function blockResolution(meta: BlockMeta): number {
@@ -75,7 +74,7 @@ export async function downsampleBlock(input: BlockSource, sink: BlockSink, opts:
         if (s.chunks.length === 0) continue;
         let out: ChunkToWrite[];
         try {
-          for (let i = 0; i < s.chunks.length; i++) verify(s.chunks[i].ref, s.records![i]);
+          verifySeries(s, verify);
           out = ds.series(s.chunks);
         } catch (e) {
           throw inSeries(e, input.name, s.labels);

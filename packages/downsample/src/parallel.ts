@@ -38,6 +38,11 @@ interface Pending {
 
 const isBack = (p: Pending) => p.output !== undefined || p.error !== undefined;
 
+/** Check every stored record of a series read with unchecked records. */
+export function verifySeries(s: BlockSeries, verify: BatchRun["verify"]): void {
+  for (let i = 0; i < s.chunks.length; i++) verify(s.chunks[i].ref, s.records![i]);
+}
+
 export interface BatchRun {
   /** Name of the input block, for errors. */
   block: string;
@@ -144,7 +149,7 @@ export async function downsampleInBatches(
       const records = s.records!;
       for (const r of records) bytes += r.length;
       if (toWorker !== undefined) toWorker.batch.add(s.labels, s.chunks, records);
-      else if (!here!.run(ds, s.chunks, () => records.forEach((r, i) => run.verify(s.chunks[i].ref, r)))) bytes = batchBytes; // failed: close the batch now
+      else if (!here!.run(ds, s.chunks, () => verifySeries(s, run.verify))) bytes = batchBytes; // failed: close the batch now
       if (bytes >= batchBytes || labels.length >= BATCH_SERIES) await close();
     }
     if (labels.length > 0) await close();
