@@ -4,10 +4,9 @@
  * same code runs a batch on the calling thread, so both paths write identical bytes.
  */
 import {
-  CHUNK_CRC_SIZE,
+  ChunkReader,
   FormatError,
   chunkRecordCrcOk,
-  chunkRecordEncodingAt,
   chunkRecordSize,
   uvarintSize,
   writeChunkRecord,
@@ -25,7 +24,7 @@ export interface PackedInput {
    * checks them, so that work leaves the reading thread too.
    */
   data: Uint8Array;
-  /** Per series: n, then n × (ref, minTime, maxTime, encoding, record length). */
+  /** Per series: n, then n × (ref, minTime, maxTime, record length). */
   table: Float64Array;
   series: number;
 }
@@ -89,7 +88,7 @@ export function buffersOf(p: { table: Float64Array } & ({ data: Uint8Array } | {
   return { bytes: ("data" in p ? p.data : p.records).buffer as ArrayBuffer, table: p.table.buffer as ArrayBuffer };
 }
 
-const IN_FIELDS = 5;
+const IN_FIELDS = 4;
 const OUT_FIELDS = 4;
 
 /** Grow `a` to hold at least `need` elements, keeping [0, used). */
@@ -140,7 +139,6 @@ export class BatchBuilder {
       t[ti++] = c.ref;
       t[ti++] = c.minTime;
       t[ti++] = c.maxTime;
-      t[ti++] = c.chunk!.encoding;
       t[ti++] = len;
     }
     this.tableLen = ti;
@@ -218,13 +216,12 @@ export function runBatch(ds: SeriesDownsampler, input: PackedInput, reuse?: Batc
     chunks.length = 0;
     let bad: SeriesFailure | undefined;
     for (let k = 0; k < n; k++, ti += IN_FIELDS) {
-      const record = input.data.subarray(at, at + inT[ti + 4]);
+      const record = input.data.subarray(at, at + inT[ti + 3]);
       at += record.length;
       if (bad === undefined && !chunkRecordCrcOk(record)) {
         bad = { series: s, message: `chunk at ref ${inT[ti]}: CRC32C mismatch`, badRecord: { ref: inT[ti], bytes: record.slice() } };
       }
-      const encAt = chunkRecordEncodingAt(record);
-      chunks.push({ ref: inT[ti], minTime: inT[ti + 1], maxTime: inT[ti + 2], chunk: { encoding: inT[ti + 3], data: record.subarray(encAt + 1, record.length - CHUNK_CRC_SIZE) } });
+      chunks.push({ ref: inT[ti], minTime: inT[ti + 1], maxTime: inT[ti + 2], chunk: ChunkReader.chunkOfRecord(record) });
     }
     if (bad !== undefined) {
       out.failure = bad;

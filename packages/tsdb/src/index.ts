@@ -25,7 +25,7 @@ export { reencodeChunk, chunkSamples, type SampleFilter, type TimedChunk } from 
 export * from "./chunks/format.ts";
 export { ChunkReader } from "./chunks/reader.ts";
 export { ChunkWriter } from "./chunks/writer.ts";
-export { chunkRecordSize, writeChunkRecord, chunkRecordEncodingAt, chunkRecordCrcOk } from "./chunks/record.ts";
+export { chunkRecordSize, writeChunkRecord, chunkRecordCrcOk } from "./chunks/record.ts";
 
 export { IndexReader, type SeriesEntry } from "./index/reader.ts";
 export { IndexWriter } from "./index/writer.ts";

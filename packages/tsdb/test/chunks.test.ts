@@ -16,6 +16,7 @@ import {
 } from "../src/chunks/format.ts";
 import { ChunkReader } from "../src/chunks/reader.ts";
 import { ChunkWriter } from "../src/chunks/writer.ts";
+import { chunkRecordCrcOk, chunkRecordSize, writeChunkRecord } from "../src/chunks/record.ts";
 import { crc32c } from "../src/encoding/crc32c.ts";
 import { FormatError } from "../src/encoding/errors.ts";
 import { concat, MemoryBlock } from "../src/encoding/memory-block.ts";
@@ -510,5 +511,29 @@ describe("promtool-written segments", () => {
     expect(off).toBe(seg.length);
     expect(n).toBe(meta.stats.numChunks);
     expect(sameBytes(out.files.get("chunks/000001"), seg)).toBe(true);
+  });
+});
+
+describe("one chunk record on its own (chunks/record.ts)", () => {
+  it("frames a record as the writer stores it, finds its data and checks its CRC", async () => {
+    for (const len of [0, 1, 127, 128, 300, 20_000]) {
+      const data = Uint8Array.from({ length: len }, (_, i) => (i * 31) & 0xff);
+      const rec = new Uint8Array(chunkRecordSize(len) + 3);
+      const end = writeChunkRecord(rec, 3, 1, data);
+      expect(end).toBe(rec.length);
+      const record = rec.subarray(3);
+      // The bytes a segment holds for the same chunk, after its 8-byte header.
+      const sink = new MemoryBlock();
+      const w = new ChunkWriter(sink);
+      await w.write({ encoding: 1, data });
+      await w.close();
+      expect(sink.files.get("chunks/000001")!.subarray(8)).toEqual(record);
+      expect(ChunkReader.chunkOfRecord(record)).toEqual({ encoding: 1, data });
+      expect(chunkRecordCrcOk(record)).toBe(true);
+      const bad = record.slice();
+      bad[bad.length - 5] ^= 1; // the last data byte (the encoding byte when there is none)
+      expect(chunkRecordCrcOk(bad)).toBe(false);
+    }
+    expect(chunkRecordCrcOk(new Uint8Array(3))).toBe(false);
   });
 });

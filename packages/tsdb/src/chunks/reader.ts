@@ -14,6 +14,7 @@ import {
   segmentPath,
   type SegmentInfo,
 } from "./format.ts";
+import { chunkRecordEncodingAt } from "./record.ts";
 
 export interface ChunkReaderOptions {
   /** Bytes fetched per read-ahead window (default 1 MiB). */
@@ -193,21 +194,19 @@ export class ChunkReader {
   verifyRecord(ref: number, record: Uint8Array): void {
     const s = this.segmentOf(ref);
     const off = this.refOff;
-    let p = 0;
-    while (p < MAX_CHUNK_LENGTH_FIELD_SIZE && p < record.length && record[p] >= 0x80) p++;
-    if (record.length < p + 2 + CHUNK_CRC_SIZE) {
+    const encAt = chunkRecordEncodingAt(record);
+    if (record.length < encAt + 1 + CHUNK_CRC_SIZE) {
       throw new FormatError("invalid-size", "chunk record shorter than its framing", { file: s.path, offset: off, found: `${record.length} bytes` });
     }
-    this.encAt = p + 1;
+    this.encAt = encAt;
     this.dataEnd = record.length - CHUNK_CRC_SIZE;
     this.verify(s, off, record, off);
   }
 
   /** The chunk a record (as `record()` returns it) holds: `data` is a view into the record. */
   static chunkOfRecord(record: Uint8Array): Chunk {
-    let p = 0;
-    while (p < MAX_CHUNK_LENGTH_FIELD_SIZE && record[p] >= 0x80) p++;
-    return { encoding: record[p + 1], data: record.subarray(p + 2, record.length - CHUNK_CRC_SIZE) };
+    const encAt = chunkRecordEncodingAt(record);
+    return { encoding: record[encAt], data: record.subarray(encAt + 1, record.length - CHUNK_CRC_SIZE) };
   }
 
   /** Segment of a ref, checked; the offset inside it goes to `this.refOff`. */
