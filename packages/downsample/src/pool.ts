@@ -53,6 +53,8 @@ export class Lane {
   private readonly waiting = new Map<number, { resolve: (d: Done) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private dead: Error | undefined;
+  /** Batches this worker has returned. */
+  served = 0;
 
   constructor() {
     this.worker = new Worker(selfUrl!, { workerData: { [MARK]: true } });
@@ -63,6 +65,7 @@ export class Lane {
       if (w === undefined) return;
       this.waiting.delete(r.id);
       if (this.waiting.size === 0) this.worker.unref();
+      this.served++;
       if ("crash" in r) w.reject(new Error(`downsampling worker failed: ${r.crash}`));
       else w.resolve({ output: r.output, used: r.used });
     });
