@@ -227,6 +227,7 @@ for (let i = 0; i < 14; i++) {
 describe("native histogram downsampling", () => {
   let m5: MemoryBlock;
   let five: Map<string, OutChunk[]>;
+  let sharedMatches = false;
 
   beforeAll(async () => {
     const counterChunks: ChunkToWrite[] = [];
@@ -258,8 +259,12 @@ describe("native histogram downsampling", () => {
       { labels: [{ name: "__name__", value: "mixed" }], chunks: mixed },
     ]);
     m5 = new MemoryBlock("m5");
-    await downsampleBlock(input, m5, { resolution: RES_5M });
+    await downsampleBlock(input, m5, { resolution: RES_5M, workers: 0 });
     five = await readOut(m5);
+    // A worker (tiny batches: one series each) writes the same bytes.
+    const shared = new MemoryBlock("m5w");
+    await downsampleBlock(input, shared, { resolution: RES_5M, workers: 1, batchBytes: 64 });
+    sharedMatches = [...m5.files].every(([k, v]) => k === "meta.json" || Buffer.compare(v, shared.files.get(k)!) === 0);
   });
 
   function check(got: OutChunk, exp: ReturnType<typeof expected>) {
@@ -274,6 +279,10 @@ describe("native histogram downsampling", () => {
     expect(got.counter!.map((s) => norm(fromFloat(s.h)))).toEqual(ws.map((w) => norm(exp.get(w)!.counter)));
     expect(got.headers[AggrType.Sum]).toBe(CounterResetHint.Gauge);
   }
+
+  it("writes the same bytes with a worker thread", () => {
+    expect(sharedMatches).toBe(true);
+  });
 
   it("counter histograms: count, sum and the reset-adjusted counter at the batch's minimum schema", () => {
     const chunks = five.get("counter")!;
