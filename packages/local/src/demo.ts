@@ -7,7 +7,7 @@ import { BlockWriter, Encoding, compareLabels, compareStrings, encodeXOR, newUli
 import { StoreBlockSink } from "@strata/bucket/byte-source";
 import type { ObjectStore } from "@strata/bucket/store";
 import { pipelineLayout } from "@strata/pipeline/bindings/index";
-import { seededRandom } from "./faults.ts";
+import { seededRandom } from "./random.ts";
 
 const HOUR = 3_600_000;
 

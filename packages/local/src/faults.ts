@@ -1,25 +1,13 @@
 /**
- * Fault injection for the local runtime: a seeded generator, and the "worker killed mid-job"
- * fault. A kill is decided per object-store call of a handler invocation (so it lands at a
- * random await point of a job); from then on every store call and queue send of that
- * invocation fails, as if the process were gone, and the poller deletes none of its messages:
- * they come back after the visibility timeout, and leases the dead worker held expire.
+ * Fault injection for the local runtime: the "worker killed mid-job" fault. A kill is
+ * decided per object-store call of a handler invocation (so it lands at a random await point
+ * of a job); from then on every store call and queue send of that invocation fails, as if the
+ * process were gone, and the poller deletes none of its messages: they come back after the
+ * visibility timeout, and leases the dead worker held expire.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ByteRange, ListOptions, ObjectStore, PutOptions, UploadOptions } from "@strata/bucket/store";
 import type { Job, JobQueue } from "@strata/pipeline";
-
-/** mulberry32: small, fast and good enough to spread faults reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class WorkerKilled extends Error {
   override readonly name = "WorkerKilled";

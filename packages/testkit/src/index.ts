@@ -1,19 +1,7 @@
 import { Encoding, compareStrings, encodeXOR, type BlockWriter, type Label } from "@strata/tsdb";
 
-/**
- * mulberry32: a tiny seeded PRNG, so property tests, fuzzers and benchmarks generate the
- * same data on every run. Returns floats in [0, 1).
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the seeded PRNG the local runtime uses for demo data and faults: same data every run. */
+export { seededRandom as mulberry32 } from "@strata/local/random";
 
 /** One series' samples, values as bit-exact doubles. */
 export interface SeriesSamples {
