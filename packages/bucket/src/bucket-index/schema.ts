@@ -7,7 +7,7 @@
  */
 import { crc32, deflateRawSync, gunzipSync } from "node:zlib";
 import { z } from "zod";
-import { isUlid, type BlockMeta } from "@strata/tsdb";
+import { COMPACTOR_SHARD_ID_LABEL, isUlid, type BlockMeta } from "@strata/tsdb";
 import { GoStruct, goMarshal, type GoJson } from "@strata/tsdb/meta/go-json";
 
 export const INDEX_FILENAME = "bucket-index.json";
@@ -16,7 +16,6 @@ export const INDEX_VERSION_1 = 1;
 export const INDEX_VERSION_2 = 2;
 /** Chunk segments named 000001…N: only the count is stored. */
 export const SEGMENTS_FORMAT_1B6D = "1b6d";
-export const COMPACTOR_SHARD_ID_LABEL = "__compactor_shard_id__";
 export const OUT_OF_ORDER_HINT = "from-out-of-order";
 /** A decompressed index larger than this is refused rather than allocated. */
 export const MAX_INDEX_BYTES = 512 << 20;

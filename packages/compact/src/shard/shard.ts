@@ -8,8 +8,8 @@
 import { utf8Encode, type Labels } from "@strata/tsdb";
 import { xxhash64 } from "../hash/xxhash64.ts";
 
-/** Mimir's external label naming a split output (M: pkg/compactor, sharding.ShardIDLabelValue). */
-export const COMPACTOR_SHARD_ID_LABEL = "__compactor_shard_id__";
+/** Mimir's external label naming a split output; defined with the block meta. */
+export { COMPACTOR_SHARD_ID_LABEL } from "@strata/tsdb";
 
 const SEP = 0xff;
 

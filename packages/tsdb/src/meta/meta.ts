@@ -133,6 +133,13 @@ const ThanosRewriteSchema = z.object({
   relabels_applied: absentIfNull(z.array(z.unknown())),
 });
 
+/**
+ * Mimir's external label on a split-compaction output, `"<index+1>_of_<count>"` (M:
+ * pkg/compactor, sharding.ShardIDLabelValue): compactors, planners and the bucket index
+ * read it from `thanos.labels`.
+ */
+export const COMPACTOR_SHARD_ID_LABEL = "__compactor_shard_id__";
+
 export const ThanosMetaSchema = z.object({
   version: absentIfNull(z.union([z.literal(0), z.literal(1)], { error: "Thanos meta version must be 0 or 1" })),
   labels: z.record(z.string(), z.string()).nullable().optional(),
