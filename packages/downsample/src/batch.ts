@@ -13,7 +13,6 @@ import {
   type ChunkMeta,
   type ChunkToWrite,
   type FormatErrorCode,
-  type Labels,
 } from "@strata/tsdb";
 import type { SeriesDownsampler } from "./series.ts";
 
@@ -101,9 +100,12 @@ function grown<T extends Uint8Array | Float64Array>(a: T, used: number, need: nu
   return b;
 }
 
-/** Collects series (labels stay here; records are copied, readers recycle their memory). */
+/**
+ * Collects series for a worker: records are copied (readers recycle their memory); labels
+ * stay with the caller, which writes the output.
+ */
 export class BatchBuilder {
-  readonly labels: Labels[] = [];
+  private series = 0;
   private data: Uint8Array;
   private dataLen = 0;
   private table: Float64Array;
@@ -114,17 +116,9 @@ export class BatchBuilder {
     this.table = reuse ? new Float64Array(reuse.table) : new Float64Array(1024);
   }
 
-  get size(): number {
-    return this.labels.length;
-  }
-
-  get byteLength(): number {
-    return this.dataLen;
-  }
-
   /** A series: its chunk metas and their stored records (parallel arrays). */
-  add(labels: Labels, chunks: readonly ChunkMeta[], records: readonly Uint8Array[]): void {
-    this.labels.push(labels);
+  add(chunks: readonly ChunkMeta[], records: readonly Uint8Array[]): void {
+    this.series++;
     this.table = grown(this.table, this.tableLen, this.tableLen + 1 + IN_FIELDS * chunks.length, (n) => new Float64Array(n));
     const t = this.table;
     let ti = this.tableLen;
@@ -145,7 +139,7 @@ export class BatchBuilder {
   }
 
   finish(): PackedInput {
-    return { data: this.data.subarray(0, this.dataLen), table: this.table.subarray(0, this.tableLen), series: this.labels.length };
+    return { data: this.data.subarray(0, this.dataLen), table: this.table.subarray(0, this.tableLen), series: this.series };
   }
 }
 

@@ -148,7 +148,7 @@ export async function downsampleInBatches(
       labels.push(s.labels);
       const records = s.records!;
       for (const r of records) bytes += r.length;
-      if (toWorker !== undefined) toWorker.batch.add(s.labels, s.chunks, records);
+      if (toWorker !== undefined) toWorker.batch.add(s.chunks, records);
       else if (!here!.run(ds, s.chunks, () => verifySeries(s, run.verify))) bytes = batchBytes; // failed: close the batch now
       if (bytes >= batchBytes || labels.length >= BATCH_SERIES) await close();
     }
