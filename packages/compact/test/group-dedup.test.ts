@@ -69,6 +69,13 @@ describe("findOutdated", () => {
     expect(outdated(bs)).toEqual([U(1), U(2), U(5)].sort());
   });
 
+  it("sources are a claim: a block covers another only where its time range holds it (issue 12)", () => {
+    // 9 lists 1 and 2 among its sources but holds [40, 60): it must not make 1 or 2 outdated.
+    expect(outdated([m(1, 0, 20), m(2, 20, 40), m(9, 40, 60, { sources: [1, 2, 9] })])).toEqual([]);
+    // A range that holds only one of them covers only that one.
+    expect(outdated([m(1, 0, 20), m(2, 20, 40), m(9, 0, 30, { sources: [1, 2, 9] })])).toEqual([U(1)]);
+  });
+
   it("identical sources: the greatest ULID survives", () => {
     expect(outdated([m(9, 0, 40, { sources: [1, 2] }), m(10, 0, 40, { sources: [1, 2] }), m(11, 0, 40, { sources: [1, 2] })])).toEqual([U(9), U(10)]);
   });

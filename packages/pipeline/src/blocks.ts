@@ -19,6 +19,15 @@ export function sourcesOf(meta: BlockMeta): readonly string[] {
   return s && s.length > 0 ? s : [meta.ulid];
 }
 
+/**
+ * Whether `outer`'s time range holds all of `inner`'s. A block's sources are only a claim of
+ * its meta.json: a block can cover another only where it holds its whole time range too, so
+ * an upload that lists a stranger's ULID in its sources never makes that block look redundant.
+ */
+export function containsRange(outer: BlockMeta, inner: BlockMeta): boolean {
+  return outer.minTime <= inner.minTime && outer.maxTime >= inner.maxTime;
+}
+
 export function sameExternalLabels(a: BlockMeta, b: BlockMeta): boolean {
   const la = a.thanos?.labels ?? {};
   const lb = b.thanos?.labels ?? {};
@@ -28,7 +37,8 @@ export function sameExternalLabels(a: BlockMeta, b: BlockMeta): boolean {
 
 /**
  * A live block, other than the inputs, that already holds all of the inputs' data: same
- * resolution and external labels, and its sources include every source of every input
+ * resolution and external labels, a time range holding every input's, and its sources
+ * include every source of every input
  * (Thanos' deduplication rule; `sameGroup` lets the engines' replica-aware grouping decide,
  * so the deduplicated output of an HA pair covers both replicas). Its existence means the plan already ran (or a larger plan
  * superseded it), so the inputs only need their deletion marks.
@@ -45,7 +55,7 @@ export function findCoveringBlock(
   const ref = target;
   for (const { meta, deletionTime } of live) {
     if (deletionTime !== undefined || inputIds.has(meta.ulid)) continue;
-    if (!sameGroup(meta, ref)) continue;
+    if (!sameGroup(meta, ref) || !inputs.every((i) => containsRange(meta, i))) continue;
     const have = new Set(sourcesOf(meta));
     if ([...needed].every((s) => have.has(s))) return meta;
   }
@@ -63,8 +73,8 @@ export function shardOutputTarget(input: BlockMeta, index: number, count: number
 }
 
 /**
- * Blocks whose data another live block already holds (same resolution and labels, sources a
- * subset; of identical twins the smaller ULID stays). They arise when a compaction ran twice
+ * Blocks whose data another live block already holds (same resolution and labels, a time
+ * range holding theirs, sources a superset; of identical twins the smaller ULID stays). They arise when a compaction ran twice
  * (a crash after the upload but before the index update) or two overlapping plans both ran;
  * marking them for deletion is how those cases converge.
  */
@@ -76,7 +86,7 @@ export function redundantBlocks(live: readonly LiveBlock[]): { block: BlockMeta;
   for (const a of active) {
     const mine = sourcesOf(a);
     for (const b of bySource.get(mine[0]) ?? []) {
-      if (b === a || resolutionOf(b) !== resolutionOf(a) || !sameExternalLabels(a, b)) continue;
+      if (b === a || resolutionOf(b) !== resolutionOf(a) || !sameExternalLabels(a, b) || !containsRange(b, a)) continue;
       const theirs = new Set(sourcesOf(b));
       if (!mine.every((s) => theirs.has(s))) continue;
       if (theirs.size > mine.length || b.ulid < a.ulid) {

@@ -33,6 +33,15 @@ describe("block-set rules", () => {
     expect(redundantBlocks(live(ab, twin)).map((x) => [x.block.ulid, x.coveredBy.ulid])).toEqual([[keep === ab ? twin.ulid : ab.ulid, keep.ulid]]);
   });
 
+  it("never counts a block as covering one whose time range it does not hold (lying sources, issue 12)", () => {
+    // An upload at c's window whose meta.json claims a and b among its sources.
+    const liar = meta({ minTime: c.minTime, maxTime: c.maxTime, level: 2, sources: [a.ulid, b.ulid, c.ulid] });
+    expect(redundantBlocks(live(a, b, liar))).toEqual([]);
+    expect(findCoveringBlock(live(a, b, liar), [a, b])).toBeUndefined();
+    // The honest compaction of a and b still covers them.
+    expect(redundantBlocks(live(a, b, ab)).map((r) => r.block.ulid).sort()).toEqual([a.ulid, b.ulid].sort());
+  });
+
   it("finds a block's downsampled twin", () => {
     const twin5m = meta({ ...abc, ulid: undefined, sources: [a.ulid, b.ulid, c.ulid], resolution: 300_000 });
     expect(findDownsampled(live(abc, twin5m), abc, 300_000)?.ulid).toBe(twin5m.ulid);

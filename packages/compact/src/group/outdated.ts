@@ -8,6 +8,10 @@
  * shard; an unsharded block is covered by an unsharded block, or by sharded blocks that
  * together hold every shard `1..n` of some count n. Between blocks with identical
  * sources (and shard) the one with the greatest ULID survives.
+ *
+ * Sources are only what a meta.json claims: a block covers another only when its time range
+ * holds the other's too, so an uploaded block that lists a stranger's ULID cannot make it
+ * look outdated (and be deleted).
  */
 import { compareUlids } from "@strata/tsdb";
 import type { GroupBlock } from "./group.ts";
@@ -51,7 +55,7 @@ export function findOutdated(blocks: readonly GroupBlock[]): OutdatedBlock[] {
     for (const c of rarest) {
       if (c === b) continue;
       const theirs = setOf(c);
-      if (theirs.size < mine.size) continue;
+      if (theirs.size < mine.size || c.minTime > b.minTime || c.maxTime < b.maxTime) continue;
       let all = true;
       for (const s of mine) {
         if (!theirs.has(s)) {
