@@ -4,6 +4,7 @@
  * chunk meta's minT/maxT. Samples are decoded into reused typed arrays, never objects.
  */
 import {
+  AggrType,
   Encoding,
   FloatHistogramIterator,
   FormatError,
@@ -87,16 +88,33 @@ function decode(c: Chunk): number {
   }
 }
 
-function checkOrder(n: number): ChunkVerdict["problem"] {
+/**
+ * Strictly increasing sample times in `ts[0..n)`. With `counterAggr` (the XOR counter
+ * sub-chunk of a downsampled chunk) two repeats are Thanos' deliberate layout, not
+ * disorder (T: pkg/compact/downsample/downsample.go, downsampleFloatBatch and
+ * downsampleFloatAggrBatch, read back by ApplyCounterResetsSeriesIterator): the chunk opens
+ * with the first raw value at its own time, then one running counter per window stamped
+ * with the window's end clamped to the batch's last sample, then closes with the last raw
+ * value under that repeated last time. So the last sample may equal (never precede) the one
+ * before it, and sample 1 may equal sample 0 when the first raw sample lies on a window end
+ * (t % resolution == resolution - 1) or is the batch's last (a one-sample batch gives three
+ * samples at one time). Nothing else may repeat: Thanos' histogram counter, count, sum, min
+ * and max sub-chunks are plain per-window series (downsampleBatch's window ends strictly
+ * increase), so they get no exception.
+ */
+function checkOrder(n: number, counterAggr = false): ChunkVerdict["problem"] {
   for (let i = 1; i < n; i++) {
-    if (!(ts[i] > ts[i - 1])) {
+    if (!(ts[i] > ts[i - 1]) && !(counterAggr && (i === 1 || i === n - 1) && ts[i] === ts[i - 1])) {
       return { code: Code.ChunkSamplesOutOfOrder, message: `sample ${i} is not after sample ${i - 1}`, expected: `> ${ts[i - 1]}`, found: String(ts[i]) };
     }
   }
   return undefined;
 }
 
-/** A Thanos downsampled chunk: five optional sub-chunks, each must decode with increasing times. */
+/**
+ * A Thanos downsampled chunk: five optional sub-chunks, each must decode with increasing
+ * times (the XOR counter's first and last raw values may repeat a time: checkOrder).
+ */
 function checkAggr(c: Chunk): ChunkVerdict {
   const samples = aggrNumSamples(c.data);
   let parts: (Chunk | undefined)[];
@@ -121,7 +139,7 @@ function checkAggr(c: Chunk): ChunkVerdict {
     if (n === -1 && p.encoding !== Encoding.HistogramST && p.encoding !== Encoding.FloatHistogramST) {
       return { samples, problem: { code: Code.UnknownChunkEncoding, message: `aggregate ${i} has unknown encoding`, found: String(p.encoding) } };
     }
-    const order = n > 0 ? checkOrder(n) : undefined;
+    const order = n > 0 ? checkOrder(n, i === AggrType.Counter && p.encoding === Encoding.XOR) : undefined;
     if (order) return { samples, problem: { ...order, message: `aggregate ${i}: ${order.message}` } };
   }
   return { samples };
