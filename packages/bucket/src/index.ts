@@ -6,6 +6,7 @@ export { S3Store, createS3Client, endpointFromEnv, type S3StoreOptions } from ".
 export { backoffRetryStrategy, type RetryOptions } from "./s3/retry.ts";
 export { parseBucketUrl, openStore, BucketUrlError, type BucketUrl } from "./url.ts";
 export { RangeCache, StoreByteSource, StoreBlockSource, StoreBlockSink, type RangeCacheOptions } from "./byte-source.ts";
+export * from "./keys.ts";
 export * from "./layout.ts";
 export * from "./bucket-index/schema.ts";
 export * from "./bucket-index/updater.ts";

@@ -18,6 +18,7 @@ import {
   type MarkerFile,
   type MarkerTypes,
 } from "@strata/tsdb";
+import { isValidTenant, quoteName, tenantProblem } from "./keys.ts";
 import { listAll, listPrefixes, uploadFrom, type ObjectStore } from "./store.ts";
 
 /** The default name of the tenant whose blocks sit at the bucket root. */
@@ -36,9 +37,8 @@ export class BucketLayout {
 
   tenantPrefix(tenant: string): string {
     if (tenant === this.rootTenant) return "";
-    if (!tenant || tenant.includes("/") || tenant === "." || tenant === ".." || isUlid(tenant)) {
-      throw new RangeError(`invalid tenant ${JSON.stringify(tenant)}`);
-    }
+    const problem = tenantProblem(tenant);
+    if (problem) throw new RangeError(`invalid tenant ${quoteName(tenant)}: ${problem}`);
     return tenant + "/";
   }
   blockPrefix(tenant: string, id: string): string {
@@ -73,16 +73,28 @@ export class BucketLayout {
     return dash === 26 && isUlid(id) && GLOBAL_MARKERS.includes(file) ? { id: id.toUpperCase(), file } : undefined;
   }
 
-  /** Tenants with at least one object; the root tenant when ULID directories sit at the root. */
+  /**
+   * Exactly the tenants uploads can create (valid names, `tenantProblem` of `keys.ts`, with
+   * at least one object), plus the root tenant when a top-level ULID folder is a block
+   * folder. `markers/`, `leases/`, invalid names and ULID-shaped folders of ULID folders
+   * (tenant-shaped, never root blocks) do not count. Top-level ULID folders are checked in
+   * order only until one is a block folder, so a root bucket of many blocks costs one more
+   * listing.
+   */
   async listTenants(store: ObjectStore): Promise<string[]> {
     const out: string[] = [];
-    let root = false;
+    const ulidDirs: string[] = [];
     for (const p of await listPrefixes(store, "")) {
       const name = p.slice(0, -1);
-      if (isUlid(name) || name === MARKERS_DIR || name === LEASES_DIR) root = true;
-      else if (!name.startsWith(".") && !name.startsWith("__")) out.push(name);
+      if (isUlid(name)) ulidDirs.push(name);
+      else if (name !== this.rootTenant && isValidTenant(name)) out.push(name);
     }
-    if (root) out.unshift(this.rootTenant);
+    for (const dir of ulidDirs) {
+      if (await isBlockFolder(store, dir + "/")) {
+        out.unshift(this.rootTenant);
+        break;
+      }
+    }
     return out;
   }
 
@@ -96,6 +108,23 @@ export class BucketLayout {
     }
     return ids.sort();
   }
+}
+
+/**
+ * Whether a folder is a block folder: it holds something (a file, `chunks/`) and no ULID
+ * folder (a folder of ULID folders is tenant-shaped). One listing page decides it for any
+ * real block: ULID folders (first character 0-7) sort before every block file name.
+ */
+export async function isBlockFolder(store: ObjectStore, prefix: string): Promise<boolean> {
+  let any = false;
+  let token: string | undefined;
+  do {
+    const page = await store.list(prefix, { delimiter: "/", token });
+    for (const p of page.prefixes) if (isUlid(p.slice(prefix.length, -1))) return false;
+    any ||= page.objects.length > 0 || page.prefixes.length > 0;
+    token = page.next;
+  } while (token !== undefined);
+  return any;
 }
 
 /**

@@ -133,3 +133,60 @@ describe("small parts", () => {
     await expect(m.acquire("x", "w", 0)).rejects.toThrow(RangeError);
   });
 });
+
+describe("listTenants: exactly the tenants uploads can create", () => {
+  const layout = new BucketLayout();
+  const B = testUlid(10);
+  const T = testUlid(11); // a ULID-shaped "tenant" folder
+  let dir: string;
+  let s: FsStore;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "strata-tenants-"));
+    s = new FsStore(dir);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("markers/, leases/, __x/, .x/, invalid names and a ULID-shaped folder of ULID folders are neither tenants nor a root tenant", async () => {
+    await s.put(`markers/${B}-deletion-mark.json`, "{}");
+    await s.put("leases/compact-x.json", "{}");
+    await s.put(`__x/${B}/meta.json`, "{}");
+    await s.put(`.x/${B}/meta.json`, "{}");
+    await s.put(`a\u202Eb/${B}/meta.json`, "{}");
+    await s.put(`debug/metas/${B}.json`, "{}");
+    await s.put(`${T}/${B}/meta.json`, "{}");
+    await s.put(`${T}/${testUlid(12)}/chunks/000001`, "x");
+    await s.put("bucket-index.json.gz", "x");
+    await s.put(`team-a/${B}/meta.json`, "{}");
+    expect(await layout.listTenants(s)).toEqual(["team-a"]);
+    expect(await new BucketLayout({ rootTenant: "" }).listTenants(s)).toEqual(["team-a"]);
+  });
+
+  it("a real root block (even one still uploading) makes the root tenant; one listing of one ULID folder decides it", async () => {
+    const partial = testUlid(13);
+    await s.put(`${partial}/chunks/000001`, "x");
+    expect(await layout.listTenants(s)).toEqual(["__root__", "team-a"]);
+    await s.delete(`${partial}/chunks/000001`);
+    for (let i = 0; i < 5; i++) await s.put(`${testUlid(20 + i)}/meta.json`, "{}");
+    const listed: string[] = [];
+    const counting = new Proxy(s, {
+      get: (t, p, r) => (p === "list" ? (prefix: string, o?: object) => (listed.push(prefix), t.list(prefix, o)) : Reflect.get(t, p, r)),
+    });
+    expect(await layout.listTenants(counting)).toEqual(["__root__", "team-a"]);
+    // The root listing, the ULID-shaped tenant folder (sorts first: …11 < …20), then the first root block.
+    expect(listed).toEqual(["", `${T}/`, `${testUlid(20)}/`]);
+    expect(await new BucketLayout({ rootTenant: "anonymous" }).listTenants(s)).toEqual(["anonymous", "team-a"]);
+  });
+
+  it("tenantPrefix refuses every invalid tenant with the reason, and maps the root tenant to the bucket root", () => {
+    expect(layout.tenantPrefix("__root__")).toBe("");
+    expect(layout.tenantPrefix("team-a")).toBe("team-a/");
+    expect(() => layout.tenantPrefix("markers")).toThrow(`invalid tenant "markers": tenant "markers" is a reserved name`);
+    expect(() => layout.tenantPrefix("leases")).toThrow(/reserved name/);
+    expect(() => layout.tenantPrefix("__x")).toThrow(`invalid tenant "__x": tenant must not start with '__' (reserved)`);
+    expect(() => layout.tenantPrefix(".x")).toThrow(/must not start with '\.'/);
+    expect(() => layout.tenantPrefix("a\u202Eb")).toThrow(`invalid tenant "a\\u202eb": tenant contains a bidirectional formatting character (U+202E) at character 1`);
+    expect(() => layout.tenantPrefix(T.toLowerCase())).toThrow(/ULID-shaped/);
+  });
+});
