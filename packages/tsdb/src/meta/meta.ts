@@ -12,6 +12,11 @@ import { isUlid } from "./ulid.ts";
 
 export const META_FILE = "meta.json";
 export const META_VERSION_1 = 1;
+/**
+ * The largest meta.json parseMeta reads by default, 1 MiB: a real one is a few KiB (30k
+ * compaction sources would fit). Anything larger is refused before it is decoded.
+ */
+export const MAX_META_BYTES = 1 << 20;
 
 export interface BlockStats {
   numSamples?: bigint;
@@ -94,6 +99,53 @@ function absentIfNull<T extends z.ZodType>(s: T) {
   return z.preprocess((v) => (v === null ? undefined : v), s.optional());
 }
 
+/**
+ * An array checked element by element that stops at the first bad one. zod's z.array
+ * collects one issue per bad element, which for a hostile meta.json with 100k bad sources
+ * costs seconds and a gigabyte; only the first issue is ever reported (validateJson).
+ */
+function listOf<T extends z.ZodType>(element: T) {
+  return z.unknown().transform((items, ctx): z.output<T>[] => {
+    if (!Array.isArray(items)) {
+      ctx.issues.push({ code: "invalid_type", expected: "array", input: items, message: `Invalid input: expected array, received ${jsonType(items)}` });
+      return z.NEVER;
+    }
+    const out: z.output<T>[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const r = element.safeParse(items[i]);
+      if (!r.success) {
+        const issue = r.error.issues[0];
+        ctx.issues.push({ ...issue, path: [i, ...issue.path] } as (typeof ctx.issues)[number]);
+        return z.NEVER;
+      }
+      out[i] = r.data;
+    }
+    return out;
+  });
+}
+
+/** A string → string object checked key by key, stopping at the first bad value (see listOf). */
+function stringRecord() {
+  return z.unknown().transform((rec, ctx): Record<string, string> => {
+    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
+      ctx.issues.push({ code: "invalid_type", expected: "record", input: rec, message: `Invalid input: expected record, received ${jsonType(rec)}` });
+      return z.NEVER;
+    }
+    const r = rec as Record<string, unknown>;
+    for (const k in r) {
+      if (typeof r[k] !== "string") {
+        ctx.issues.push({ code: "invalid_type", expected: "string", input: r[k], path: [k], message: `Invalid input: expected string, received ${jsonType(r[k])}` });
+        return z.NEVER;
+      }
+    }
+    return r as Record<string, string>;
+  });
+}
+
+function jsonType(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+}
+
 const Int = z.int();
 const Ulid = z
   .string()
@@ -114,11 +166,11 @@ export const BlockDescSchema = z.object({ ulid: Ulid, minTime: Int, maxTime: Int
 
 export const BlockMetaCompactionSchema = z.object({
   level: Int,
-  sources: absentIfNull(z.array(Ulid)),
+  sources: absentIfNull(listOf(Ulid)),
   deletable: absentIfNull(z.boolean()),
-  parents: absentIfNull(z.array(BlockDescSchema)),
+  parents: absentIfNull(listOf(BlockDescSchema)),
   failed: absentIfNull(z.boolean()),
-  hints: absentIfNull(z.array(z.string())),
+  hints: absentIfNull(listOf(z.string())),
 });
 
 const ThanosFileSchema = z.object({
@@ -128,7 +180,7 @@ const ThanosFileSchema = z.object({
 });
 
 const ThanosRewriteSchema = z.object({
-  sources: absentIfNull(z.array(Ulid)),
+  sources: absentIfNull(listOf(Ulid)),
   deletions_applied: absentIfNull(z.array(z.unknown())),
   relabels_applied: absentIfNull(z.array(z.unknown())),
 });
@@ -142,12 +194,12 @@ export const COMPACTOR_SHARD_ID_LABEL = "__compactor_shard_id__";
 
 export const ThanosMetaSchema = z.object({
   version: absentIfNull(z.union([z.literal(0), z.literal(1)], { error: "Thanos meta version must be 0 or 1" })),
-  labels: z.record(z.string(), z.string()).nullable().optional(),
+  labels: stringRecord().nullable().optional(),
   downsample: absentIfNull(z.object({ resolution: Int })),
   source: absentIfNull(z.string()),
-  segment_files: absentIfNull(z.array(z.string())),
-  files: absentIfNull(z.array(ThanosFileSchema)),
-  rewrites: absentIfNull(z.array(ThanosRewriteSchema)),
+  segment_files: absentIfNull(listOf(z.string())),
+  files: absentIfNull(listOf(ThanosFileSchema)),
+  rewrites: absentIfNull(listOf(ThanosRewriteSchema)),
   index_stats: absentIfNull(z.object({ series_max_size: absentIfNull(Int), chunk_max_size: absentIfNull(Int) })),
   extensions: z.unknown().optional(),
   upload_time: absentIfNull(z.string().regex(RFC3339, { message: "not an RFC 3339 time" })),
@@ -172,29 +224,34 @@ export type _BlockMetaSchemaMatches = Assert<z.output<typeof BlockMetaSchema> ex
 const STATS_KEYS = new Set(["numSamples", "numFloatSamples", "numHistogramSamples", "numSeries", "numChunks", "numTombstones"]);
 const UINT_TEXT = /^(?:0|[1-9][0-9]*)$/;
 
+export interface ParseMetaOptions {
+  /** Refuse input of more UTF-8 bytes than this (default MAX_META_BYTES). */
+  maxBytes?: number;
+}
+
 /**
  * Parse meta.json text (or its UTF-8 bytes). Accepts any key order and ignores unknown
  * keys, as Go does; ULIDs are normalised to upper case. Throws FormatError
- * (`invalid-value`, naming the field path) on bad JSON, a schema violation, version ≠ 1
- * or a Thanos version other than 0/1.
+ * (`invalid-size` when the input exceeds `maxBytes`, checked before it is decoded;
+ * `invalid-value`, naming the field path of the first problem, on bad JSON, a schema
+ * violation, version ≠ 1 or a Thanos version other than 0/1). Validation stops at the
+ * first bad element of any array, so its cost never grows with the number of bad ones.
  */
-export function parseMeta(text: string | Uint8Array, file = META_FILE): BlockMeta {
-  // Remember the raw text of every stats-like number, keyed by the object holding it,
-  // so the uint64 counters are read from source digits rather than rounded doubles.
-  const raw = new Map<object, Map<string, string>>();
-  const root = parseJsonText(text, file, function (this: unknown, key, value, ctx) {
-    if (typeof value === "number" && STATS_KEYS.has(key) && ctx?.source !== undefined) {
-      const holder = this as object;
-      let m = raw.get(holder);
-      if (m === undefined) raw.set(holder, (m = new Map()));
-      m.set(key, ctx.source);
-    }
-    return value;
-  });
+export function parseMeta(text: string | Uint8Array, file = META_FILE, opts: ParseMetaOptions = {}): BlockMeta {
+  const max = opts.maxBytes ?? MAX_META_BYTES;
+  const size = typeof text === "string" ? utf8LengthUpTo(text, max) : text.length;
+  if (size > max) {
+    throw new FormatError("invalid-size", "meta.json too large", { file, expected: `≤ ${max} bytes`, found: typeof text === "string" ? `> ${max} bytes` : `${size} bytes` });
+  }
+  // No reviver over the whole text: V8 calls it for every value (100× slower than plain
+  // JSON.parse on a large array). The uint64 counters are read from their source digits
+  // by parsing the root's "stats" object text alone, with a reviver, afterwards.
+  const str = typeof text === "string" ? text : decodeJsonBytes(text);
+  const root = parseJsonText(str, file);
   if (root !== null && typeof root === "object" && !Array.isArray(root)) {
     const stats = (root as Record<string, unknown>).stats;
     if (stats !== null && typeof stats === "object" && !Array.isArray(stats)) {
-      const texts = raw.get(stats);
+      const texts = statsSourceTexts(str);
       const st = stats as Record<string, unknown>;
       for (const k of STATS_KEYS) {
         const v = st[k];
@@ -203,6 +260,7 @@ export function parseMeta(text: string | Uint8Array, file = META_FILE): BlockMet
         if (typeof v !== "number" || src === undefined || !UINT_TEXT.test(src)) {
           throw new FormatError("invalid-value", `stats.${k}: must be an unsigned 64-bit integer`, {
             file,
+            expected: "an integer literal in [0, 2^64)",
             found: src ?? JSON.stringify(v),
           });
         }
@@ -213,11 +271,89 @@ export function parseMeta(text: string | Uint8Array, file = META_FILE): BlockMet
   return validateJson(BlockMetaSchema, root, file) as BlockMeta;
 }
 
+/** UTF-8 length of `s` (as TextEncoder encodes it), counting no further than just past `max`. */
+function utf8LengthUpTo(s: string, max: number): number {
+  if (s.length > max) return s.length; // never fewer bytes than UTF-16 units
+  if (s.length * 3 <= max) return s.length; // never more than 3 bytes per unit
+  let n = 0;
+  for (let i = 0; i < s.length && n <= max; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3; // lone surrogates become U+FFFD, 3 bytes
+  }
+  return n;
+}
+
+/**
+ * The source text of each number directly in the root object's "stats" object (the last
+ * "stats" member, as JSON.parse keeps the last of duplicate keys). `s` is known to be valid
+ * JSON with an object at the root; the scan skips strings and only tracks nesting depth.
+ */
+function statsSourceTexts(s: string): Map<string, string> | undefined {
+  let depth = 0;
+  let statsAt = -1; // index of the "{" of a "stats" member being scanned
+  let last: string | undefined;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
+      // '"': a string; at depth 1 followed by ':' it is one of the root's keys.
+      const start = i;
+      for (i++; i < n; i++) {
+        const d = s.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (j < n && isJsonSpace(s.charCodeAt(j))) j++;
+      if (s.charCodeAt(j) !== 0x3a) continue;
+      const key = s.slice(start, i + 1);
+      if (key !== '"stats"' && !(key.includes("\\") && JSON.parse(key) === "stats")) continue;
+      for (j++; j < n && isJsonSpace(s.charCodeAt(j)); j++);
+      if (s.charCodeAt(j) === 0x7b) statsAt = j;
+      i = j - 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 1 && statsAt >= 0) {
+        last = s.slice(statsAt, i + 1);
+        statsAt = -1;
+      }
+    }
+  }
+  if (last === undefined) return undefined;
+  const values = new Map<object, Map<string, string>>();
+  const top: unknown = JSON.parse(last, function (this: unknown, key: string, value: unknown, ctx?: { source?: string }) {
+    if (typeof value === "number" && STATS_KEYS.has(key) && ctx?.source !== undefined) {
+      let m = values.get(this as object);
+      if (m === undefined) values.set(this as object, (m = new Map()));
+      m.set(key, ctx.source);
+    }
+    return value;
+  } as Parameters<typeof JSON.parse>[1]);
+  return values.get(top as object);
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** UTF-8 bytes to text as Go reads them (a BOM is kept, so JSON.parse rejects it as Go does). */
+function decodeJsonBytes(b: Uint8Array): string {
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(b);
+}
+
 type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
 
 /** JSON.parse with a FormatError on malformed input. Bytes are decoded as UTF-8 (a BOM is an error, as in Go). */
 export function parseJsonText(text: string | Uint8Array, file: string, reviver?: Reviver): unknown {
-  const s = typeof text === "string" ? text : new TextDecoder("utf-8", { ignoreBOM: true }).decode(text);
+  const s = typeof text === "string" ? text : decodeJsonBytes(text);
   try {
     return JSON.parse(s, reviver as Parameters<typeof JSON.parse>[1]);
   } catch (e) {
@@ -226,13 +362,34 @@ export function parseJsonText(text: string | Uint8Array, file: string, reviver?:
   }
 }
 
-/** Run a zod schema and turn the first issue into a FormatError naming the field path. */
+/**
+ * Run a zod schema and turn the first issue into a FormatError naming the field path,
+ * what was expected (when zod says) and a short rendering of what was found.
+ */
 export function validateJson<T extends z.ZodType>(schema: T, value: unknown, file: string): z.output<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const path = formatPath(issue.path);
-  throw new FormatError("invalid-value", `${path || "(root)"}: ${issue.message}`, { file });
+  const expected = "expected" in issue && typeof issue.expected === "string" ? issue.expected : undefined;
+  throw new FormatError("invalid-value", `${path || "(root)"}: ${issue.message}`, { file, expected, found: foundAt(value, issue.path) });
+}
+
+/** The value at `path` in `root`, as JSON cut to 60 characters (undefined if absent). */
+function foundAt(root: unknown, path: readonly PropertyKey[]): string | undefined {
+  let v: unknown = root;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  if (v === undefined) return undefined;
+  let s: string;
+  try {
+    s = typeof v === "bigint" ? String(v) : Array.isArray(v) ? `array of ${v.length}` : v !== null && typeof v === "object" ? "object" : JSON.stringify(v);
+  } catch {
+    return undefined;
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
