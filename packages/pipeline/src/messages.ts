@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { isUlid, META_FILE } from "@strata/tsdb";
+import { parseBlockKey, tenantProblem } from "@strata/bucket/keys";
 import { PlanSchema } from "@strata/compact/plan/schema";
 
 export const JOB_MESSAGE_VERSION = 1;
@@ -31,12 +32,15 @@ export const BlockIdSchema = z
   .string()
   .refine((s) => isUlid(s) && s === s.toUpperCase(), { message: "not a canonical (upper-case) ULID" });
 
-/** Mimir's rule (no `/`, not `.` or `..`, at most 150 bytes); "" is the bucket-root tenant. */
-export const TenantSchema = z
-  .string()
-  .max(150, { message: "tenant longer than 150 characters" })
-  .refine((t) => !t.includes("/"), { message: "tenant must not contain '/'" })
-  .refine((t) => t !== "." && t !== "..", { message: "tenant must not be '.' or '..'" });
+/**
+ * The bucket's tenant rule (`tenantProblem` of `@strata/bucket/keys`: 1–150 bytes of UTF-8,
+ * no `/`, control, bidi or zero-width characters, not `.`/`..`, not starting with `.` or
+ * `__`, not ULID-shaped, not a reserved name); "" is the bucket-root tenant.
+ */
+export const TenantSchema = z.string().superRefine((t, ctx) => {
+  const problem = t === ROOT_TENANT ? undefined : tenantProblem(t);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** Target resolution of a downsampling job (raw is not a target). */
 export const DownsampleResolutionSchema = z.union([z.literal(RESOLUTION_5M), z.literal(RESOLUTION_1H)], {
@@ -202,17 +206,12 @@ export function decodeS3Key(raw: string): string {
  * otherwise the reason it is not.
  */
 export function blockOfMetaKey(key: string): { tenant: string; block: string } | { reason: string } {
-  const parts = key.split("/");
-  if (parts[parts.length - 1] !== META_FILE) return { reason: `not a ${META_FILE}` };
-  if (parts.length !== 2 && parts.length !== 3) return { reason: `expected <tenant>/<ULID>/${META_FILE} or <ULID>/${META_FILE}` };
-  const block = parts[parts.length - 2];
-  if (!BlockIdSchema.safeParse(block).success) return { reason: `directory "${block}" is not a canonical ULID` };
-  const tenant = parts.length === 3 ? parts[0] : ROOT_TENANT;
-  if (parts.length === 3) {
-    const t = TenantSchema.safeParse(tenant);
-    if (!t.success || tenant === "") return { reason: `"${tenant}" is not a valid tenant` };
-  }
-  return { tenant, block };
+  if (key.slice(key.lastIndexOf("/") + 1) !== META_FILE) return { reason: `not a ${META_FILE}` };
+  const k = parseBlockKey(key, ROOT_TENANT);
+  if ("reason" in k) return { reason: k.reason };
+  if (k.file !== META_FILE) return { reason: `expected <tenant>/<ULID>/${META_FILE} or <ULID>/${META_FILE}` };
+  if (!BlockIdSchema.safeParse(k.block).success) return { reason: `directory "${k.block}" is not a canonical ULID` };
+  return { tenant: k.tenant, block: k.block };
 }
 
 /** Parse one SQS message body. Throws `MessageError` naming every problem and where it is. */

@@ -163,3 +163,46 @@ describe("bindings with split-and-merge (STRATA_SPLIT_SHARDS)", () => {
     for (const id of split.blocks) expect(live.find((b) => b.meta.ulid === id)!.deletionTime).toBeGreaterThan(0);
   });
 });
+
+describe("the bucket-root tenant beside a ULID-shaped tenant folder", () => {
+  let rootDir: string;
+  let s: FsStore;
+  let now = Date.now();
+  let d: WorkerDeps;
+  const T = newUlid(T0, new Uint8Array(10).fill(77)); // a "tenant" named like a block
+  const B = newUlid(T0, new Uint8Array(10).fill(78));
+  const P = newUlid(T0, new Uint8Array(10).fill(79)); // a real root partial upload
+  const tenantKeys = [`${T}/${B}/chunks/000001`, `${T}/${B}/index`, `${T}/${B}/meta.json`, `${T}/bucket-index.json.gz`];
+  beforeAll(async () => {
+    rootDir = await mkdtemp(join(tmpdir(), "strata-root-tenant-"));
+    s = new FsStore(rootDir);
+    d = bindPipeline({ store: s, queue: { send: async () => {} }, log: jsonLogger(() => {}), clock: { now: () => now } });
+    for (const k of tenantKeys) await s.put(k, "x");
+    await s.put(`${P}/chunks/000001`, "x");
+  });
+  afterAll(async () => {
+    await rm(rootDir, { recursive: true, force: true });
+  });
+
+  it("listBlocks never reports the tenant folder as a partial upload, so cleanup never deletes it", async () => {
+    expect((await d.storage.listBlocks("")).map((b) => [b.block, b.hasMeta])).toEqual([[P, false]]);
+    const day = 86_400_000;
+    now += 3 * day; // past the partial-upload age: P is marked
+    expect((await handleRecord(JSON.stringify({ version: 1, type: "cleanup", tenant: "" }), d, { messageId: "c1" })).results[0].status).toBe("done");
+    expect((await d.storage.listBlocks("")).map((b) => [b.block, b.deletionTime !== undefined])).toEqual([[P, true]]);
+    now += 3 * day; // past the delete delay: P is deleted
+    expect((await handleRecord(JSON.stringify({ version: 1, type: "cleanup", tenant: "" }), d, { messageId: "c2" })).results[0].status).toBe("done");
+    expect(await d.storage.listBlocks("")).toEqual([]);
+    const left: string[] = [];
+    for await (const o of (await import("@strata/bucket/store")).listAll(s, "")) left.push(o.key);
+    expect(left.filter((k) => k.startsWith(`${T}/`)).sort()).toEqual([...tenantKeys].sort());
+    expect(left.some((k) => k.startsWith(`${P}/`))).toBe(false);
+  });
+
+  it("the schedule sees no tenant in it: only the root tenant (a real root block exists)", async () => {
+    await s.put(`${P}/chunks/000001`, "x");
+    expect(await d.storage.listTenants()).toEqual([""]);
+    await s.delete(`${P}/chunks/000001`);
+    expect(await d.storage.listTenants()).toEqual([]);
+  });
+});

@@ -73,14 +73,41 @@ describe("S3 event notifications", () => {
     expect(m.records).toEqual([]);
     expect(m.ignored.map((r) => r.reason)).toEqual([
       "not a meta.json",
-      `expected <tenant>/<ULID>/meta.json or <ULID>/meta.json`,
-      `directory "not-a-ulid" is not a canonical ULID`,
+      `expected <tenant>/<ULID>/<file> or <ULID>/<file>; folder "b" under tenant "a" is not a ULID`,
+      `expected <tenant>/<ULID>/<file> or <ULID>/<file>; folder "not-a-ulid" under tenant "team" is not a ULID`,
       `directory "${B.toLowerCase()}" is not a canonical ULID`,
-      `"." is not a valid tenant`,
+      `"." is not a valid tenant: tenant must not be '.' or '..'`,
       "not a meta.json",
     ]);
     const removed = s3(s3EventBody([`team/${B}/meta.json`], { eventName: "ObjectRemoved:Delete" }));
     expect(removed.ignored).toEqual([{ bucket: "strata-blocks", key: `team/${B}/meta.json`, eventName: "ObjectRemoved:Delete", reason: "not an ObjectCreated event" }]);
+  });
+
+  it("ignores, with the reason, uploads under names no tenant may have (the schedule would never visit them)", () => {
+    const T = ulid(); // a ULID-shaped "tenant"
+    const m = s3(
+      s3EventBody([
+        `markers/${B}/meta.json`,
+        `leases/${B}/meta.json`,
+        `${T}/${B}/meta.json`,
+        `__x/${B}/meta.json`,
+        `.x/${B}/meta.json`,
+        `a\u202Eb/${B}/meta.json`,
+        `bucket-index.json.gz/${B}/meta.json`,
+        `${B}/sub/meta.json`,
+      ]),
+    );
+    expect(m.records).toEqual([]);
+    expect(m.ignored.map((r) => r.reason)).toEqual([
+      `"markers" is not a valid tenant: tenant "markers" is a reserved name (written at a tenant's or the bucket's root)`,
+      `"leases" is not a valid tenant: tenant "leases" is a reserved name (written at a tenant's or the bucket's root)`,
+      `top-level folder "${T}" holds block folders, so it is a tenant, not a root block; and a tenant must not be ULID-shaped`,
+      `"__x" is not a valid tenant: tenant must not start with '__' (reserved)`,
+      `".x" is not a valid tenant: tenant must not start with '.'`,
+      `"a\\u202eb" is not a valid tenant: tenant contains a bidirectional formatting character (U+202E) at character 1`,
+      `"bucket-index.json.gz" is not a valid tenant: tenant "bucket-index.json.gz" is a reserved name (written at a tenant's or the bucket's root)`,
+      `expected <tenant>/<ULID>/meta.json or <ULID>/meta.json`,
+    ]);
   });
 
   it("recognises the s3:TestEvent", () => {
@@ -129,6 +156,10 @@ describe("job messages", () => {
     ["missing block", { version: 1, type: "verify", tenant: "t" }, "invalid verify job: block: Invalid input: expected string, received undefined"],
     ["bad ULID", { version: 1, type: "verify", tenant: "t", block: "01J" }, "invalid verify job: block: not a canonical (upper-case) ULID"],
     ["tenant with /", { version: 1, type: "index-sync", tenant: "a/b" }, "invalid index-sync job: tenant: tenant must not contain '/'"],
+    ["reserved tenant", { version: 1, type: "cleanup", tenant: "markers" }, `invalid cleanup job: tenant: tenant "markers" is a reserved name (written at a tenant's or the bucket's root)`],
+    ["ULID-shaped tenant", { version: 1, type: "cleanup", tenant: B.toLowerCase() }, "invalid cleanup job: tenant: tenant is ULID-shaped (the name of a block folder)"],
+    ["__ tenant", { version: 1, type: "retention", tenant: "__root__" }, "invalid retention job: tenant: tenant must not start with '__' (reserved)"],
+    ["long tenant", { version: 1, type: "plan", tenant: "é".repeat(76) }, "invalid plan job: tenant: tenant is 152 bytes of UTF-8, more than 150"],
     ["typo'd field", { version: 1, type: "plan", tennant: "t" }, 'invalid plan job: tenant: Invalid input: expected string, received undefined; Unrecognized key: "tennant"'],
     ["duplicate inputs", { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B, B], plan: planFor("t", G, [B, B]) }, "invalid compact job: blocks: input blocks must be distinct"],
     ["plan not an object", { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B], plan: [1] }, "invalid compact job: plan: Invalid input: expected object, received array"],

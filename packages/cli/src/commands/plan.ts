@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DELETION_MARK_FILE, isUlid, META_FILE, NO_COMPACT_MARK_FILE, parseMarker, parseMeta } from "@strata/tsdb";
+import { RESERVED_TENANT_NAMES, parseBlockKey } from "@strata/bucket/keys";
 import { planAll, type BlockMetaWithMarks, type PlannerOptions, type PlanAllResult, type SkippedBlock } from "@strata/compact";
 import type { Command } from "../main.ts";
 import { UsageError } from "../main.ts";
@@ -80,16 +81,34 @@ function plannerOptions(values: Record<string, unknown>): PlannerOptions {
   return opts;
 }
 
-/** Read a local bucket: `<ULID>/` blocks at the top, or `<tenant>/<ULID>/`. */
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * Read a local bucket: `<ULID>/` blocks at the top, or `<tenant>/<ULID>/`, by the bucket's
+ * key grammar (`@strata/bucket/keys`): a top-level ULID folder holding ULID folders is a
+ * (ULID-shaped, so invalid) tenant, not a root block; folders that are no valid tenant are
+ * not read (a warning names them, except the ones Strata writes itself: `markers/`,
+ * `leases/`, hidden folders).
+ */
 export async function scanBucket(root: string): Promise<ScannedBucket> {
   const out: ScannedBucket = { blocks: [], skipped: [], warnings: [] };
-  for (const e of (await readdir(root, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const e of (await readdir(root, { withFileTypes: true })).sort(byName)) {
     if (!e.isDirectory()) continue;
-    if (isUlid(e.name)) await scanBlock(join(root, e.name), e.name, "", out);
-    else {
-      for (const b of (await readdir(join(root, e.name), { withFileTypes: true })).sort((x, y) => (x.name < y.name ? -1 : 1))) {
-        if (b.isDirectory() && isUlid(b.name)) await scanBlock(join(root, e.name, b.name), b.name, e.name, out);
-      }
+    const children = (await readdir(join(root, e.name), { withFileTypes: true })).sort(byName);
+    const ulidChild = children.find((c) => c.isDirectory() && isUlid(c.name));
+    if (!ulidChild) {
+      // A root block (`<ULID>/<file…>`); any other folder without block folders has nothing to plan.
+      if (isUlid(e.name)) await scanBlock(join(root, e.name), e.name, "", out);
+      continue;
+    }
+    // A folder of block folders: a tenant, if the key grammar takes its blocks' keys.
+    const probe = parseBlockKey(`${e.name}/${ulidChild.name}/${META_FILE}`, "");
+    if ("reason" in probe) {
+      if (!e.name.startsWith(".") && !RESERVED_TENANT_NAMES.includes(e.name)) out.warnings.push(`${join(root, e.name)}: not read: ${probe.reason}`);
+      continue;
+    }
+    for (const b of children) {
+      if (b.isDirectory() && isUlid(b.name)) await scanBlock(join(root, e.name, b.name), b.name, e.name, out);
     }
   }
   return out;

@@ -20,6 +20,8 @@ import {
   type NoCompactMark,
 } from "@strata/tsdb";
 import { StoreBlockSource } from "@strata/bucket/byte-source";
+import { parseBlockKey } from "@strata/bucket/keys";
+import { parseBlockKey } from "@strata/bucket/keys";
 import { deleteBlock, type BucketLayout } from "@strata/bucket/layout";
 import { PreconditionFailed, listAll, type ObjectStore } from "@strata/bucket/store";
 import type { BlockListing, BlockRef, Storage } from "../ports.ts";
@@ -52,24 +54,30 @@ export class StoreStorage implements Storage {
   async listBlocks(tenant: string): Promise<BlockListing[]> {
     const prefix = this.layout.tenantPrefix(tenant);
     const dirs = new Map<string, { hasMeta: boolean; lastModified: number; marked: boolean }>();
-    // One listing of the tenant, folded per block directory (markers/, leases/ and other
-    // tenants' directories are not ULIDs and fall out here).
+    // ULID directories holding ULID folders: tenant-shaped, never blocks, so never reported
+    // (a partial upload would be marked and deleted by cleanup).
+    const tenantShaped = new Set<string>();
+    // One listing of the tenant, folded per block directory by the bucket's key grammar
+    // (markers/, leases/ and, at the root, other tenants' keys fall out here).
     for await (const o of listAll(this.store, prefix)) {
-      const rest = o.key.slice(prefix.length);
-      const slash = rest.indexOf("/");
-      if (slash < 0) continue;
-      const dir = rest.slice(0, slash);
-      if (!isUlid(dir)) continue;
-      const id = dir.toUpperCase();
+      const k = parseBlockKey(o.key, this.layout.rootTenant);
+      if ("reason" in k) {
+        if (k.tenantShapedFolder !== undefined && prefix === "") tenantShaped.add(k.tenantShapedFolder.toUpperCase());
+        continue;
+      }
+      if (k.tenant !== tenant) continue;
+      const id = k.block.toUpperCase();
+      const slash = k.file.indexOf("/");
+      if (slash > 0 && isUlid(k.file.slice(0, slash))) tenantShaped.add(id);
       let d = dirs.get(id);
       if (!d) dirs.set(id, (d = { hasMeta: false, lastModified: 0, marked: false }));
-      const file = rest.slice(slash + 1);
-      if (file === META_FILE) d.hasMeta = true;
-      if (file === DELETION_MARK_FILE) d.marked = true;
+      if (k.file === META_FILE) d.hasMeta = true;
+      if (k.file === DELETION_MARK_FILE) d.marked = true;
       d.lastModified = Math.max(d.lastModified, o.lastModified.getTime());
     }
     const out: BlockListing[] = [];
     for (const [block, d] of [...dirs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (tenantShaped.has(block)) continue;
       const deletion = d.marked ? await this.readMarker({ tenant, block }, DELETION_MARK_FILE) : undefined;
       out.push({ block, hasMeta: d.hasMeta, lastModified: d.lastModified, deletionTime: deletion?.deletion_time });
     }
