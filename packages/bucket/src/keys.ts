@@ -75,7 +75,7 @@ export function tenantProblem(name: string): string | undefined {
   if (name === "") return "tenant is empty";
   const bytes = utf8Length(name);
   if (bytes > MAX_TENANT_BYTES) return `tenant is ${bytes} bytes of UTF-8, more than ${MAX_TENANT_BYTES}`;
-  if (name.includes("/")) return "tenant contains '/'";
+  if (name.includes("/")) return "tenant must not contain '/'";
   let i = 0;
   for (const ch of name) {
     const cp = ch.codePointAt(0)!;
