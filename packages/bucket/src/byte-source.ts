@@ -7,7 +7,7 @@
  * same tick is collected, neighbours closer than `maxGapPages` are merged, and each run is
  * one GET. Concurrent requests for a page in flight share that GET.
  */
-import { META_FILE, type BlockSink, type BlockSource, type ByteSink, type ByteSource } from "@strata/tsdb";
+import { META_FILE, MemorySource, type BlockSink, type BlockSource, type ByteSink, type ByteSource } from "@strata/tsdb";
 import { ObjectNotFound, listAll, type ObjectStore, type ObjectWriter } from "./store.ts";
 
 export interface RangeCacheOptions {
@@ -273,6 +273,25 @@ export class StoreBlockSink implements BlockSink {
         await w.abort?.();
       },
     };
+  }
+
+  /**
+   * The block as it will read once committed, before it is: the stored files, and meta.json
+   * from memory. Lets a writer verify its output before making it visible (commit).
+   */
+  async staged(): Promise<{ source: BlockSource; meta: Uint8Array }> {
+    if (this.open.size > 0) throw new Error(`${this.store.url}/${this.prefix}: staged with ${this.open.size} file(s) still open`);
+    await Promise.all(this.stored);
+    const meta = this.meta;
+    if (!meta) throw new Error(`${this.store.url}/${this.prefix}: staged without a meta.json`);
+    const stored = new StoreBlockSource(this.store, this.prefix);
+    const source: BlockSource = {
+      name: stored.name,
+      tryOpen: async (rel) => (rel === META_FILE ? new MemorySource(meta) : stored.tryOpen(rel)),
+      open: async (rel) => (rel === META_FILE ? new MemorySource(meta) : stored.open(rel)),
+      listChunkFiles: () => stored.listChunkFiles(),
+    };
+    return { source, meta };
   }
 
   /** Stores meta.json once every other file is stored. Fails if any file is still open. */

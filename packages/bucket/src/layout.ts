@@ -12,6 +12,7 @@ import {
   DELETION_MARK_FILE,
   META_FILE,
   NO_COMPACT_MARK_FILE,
+  NO_DOWNSAMPLE_MARK_FILE,
   isUlid,
   serializeMarker,
   type BlockSource,
@@ -28,6 +29,8 @@ export const MARKERS_DIR = "markers";
 export const LEASES_DIR = "leases";
 /** Markers Mimir mirrors to the global location. */
 export const GLOBAL_MARKERS: readonly MarkerFile[] = [DELETION_MARK_FILE, NO_COMPACT_MARK_FILE];
+/** Every marker with a mirror there: Strata mirrors its no-downsample marks too. */
+export const MIRRORED_MARKERS: readonly MarkerFile[] = [...GLOBAL_MARKERS, NO_DOWNSAMPLE_MARK_FILE];
 
 export class BucketLayout {
   readonly rootTenant: string;
@@ -167,7 +170,7 @@ export async function deleteBlock(store: ObjectStore, layout: BucketLayout, tena
   for await (const o of listAll(store, prefix)) if (o.key !== prefix + DELETION_MARK_FILE) rest.push(o.key);
   for (const k of rest) await store.delete(k);
   await store.delete(prefix + DELETION_MARK_FILE);
-  for (const m of GLOBAL_MARKERS) await store.delete(layout.globalMarkerKey(tenant, id, m));
+  for (const m of MIRRORED_MARKERS) await store.delete(layout.globalMarkerKey(tenant, id, m));
 }
 
 /** Writes a marker next to the block and, for deletion and no-compact marks, to the global location too. */

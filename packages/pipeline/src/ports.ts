@@ -4,7 +4,7 @@
  * fakes. The engine and storage members are bound to @strata/verify, @strata/compact,
  * @strata/downsample and @strata/bucket; the pipeline itself only orchestrates.
  */
-import type { BlockMeta, BlockSource, DeletionMark, NoCompactMark } from "@strata/tsdb";
+import type { BlockMeta, BlockSource, DeletionMark, NoCompactMark, NoDownsampleMark } from "@strata/tsdb";
 import type { Plan } from "@strata/compact/plan/schema";
 import type { PipelineConfig } from "./config.ts";
 import type { CompactJob, DownsampleResolution, Job } from "./messages.ts";
@@ -45,7 +45,25 @@ export interface LiveBlock {
   /** Unix seconds, when the block carries a deletion mark. */
   deletionTime?: number;
   noCompact?: NoCompactMark;
+  /** Set when the block carries a no-downsample mark (a failed downsampling, or an operator's). */
+  noDownsample?: boolean;
 }
+
+/** meta.json's identity in the store: a re-upload changes its time, new content its hash. */
+export interface MetaStat {
+  /** Hex SHA-256 of meta.json's bytes. */
+  sha256: string;
+  /** Milliseconds since the epoch, by the store's clock. */
+  lastModified: number;
+}
+
+/**
+ * Run by an engine on each block it writes, after every file but meta.json is stored and
+ * before meta.json is (which makes the block visible): `staged` reads the block as it will be,
+ * `meta` is meta.json's bytes. Throwing refuses the output: the engine abandons it (deletes
+ * what it stored) and rethrows.
+ */
+export type OutputCheck = (ref: BlockRef, staged: BlockSource, meta: Uint8Array) => Promise<void>;
 
 /** One block directory as a listing sees it (for cleanup). */
 export interface BlockListing {
@@ -62,6 +80,8 @@ export interface Storage {
   openBlock(ref: BlockRef): Promise<BlockSource>;
   /** Undefined when meta.json does not exist (deleted, or not yet uploaded). */
   readMeta(ref: BlockRef): Promise<BlockMeta | undefined>;
+  /** meta.json's hash and time; undefined when it does not exist. */
+  statMeta(ref: BlockRef): Promise<MetaStat | undefined>;
   readMarkers(ref: BlockRef): Promise<{ deletion?: DeletionMark; noCompact?: NoCompactMark }>;
   listBlocks(tenant: string): Promise<BlockListing[]>;
   listTenants(): Promise<string[]>;
@@ -69,8 +89,15 @@ export interface Storage {
   markNoCompact(ref: BlockRef, mark: NoCompactMark): Promise<void>;
   /** Create-if-absent, as above (the delete delay counts from the first mark). */
   markForDeletion(ref: BlockRef, mark: DeletionMark): Promise<void>;
+  /** Create-if-absent, next to the block and mirrored to the tenant's markers. */
+  markNoDownsample(ref: BlockRef, mark: NoDownsampleMark): Promise<void>;
+  /** Remove the no-compact mark next to the block and its mirror (a quarantine lifted). */
+  unmarkNoCompact(ref: BlockRef): Promise<void>;
   /** Write (or overwrite) a report object next to the block. */
   putReport(ref: BlockRef, name: string, body: string): Promise<void>;
+  /** A report object next to the block, with the store's time of writing; undefined when absent. */
+  readReport(ref: BlockRef, name: string): Promise<{ body: string; lastModified: number } | undefined>;
+  deleteReport(ref: BlockRef, name: string): Promise<void>;
   /** meta.json first (the block turns partial), the deletion mark last; missing objects are fine. */
   deleteBlock(ref: BlockRef): Promise<void>;
 }
@@ -89,8 +116,12 @@ export interface BucketIndex {
   markDeleted(tenant: string, block: string, deletionTime: number): Promise<void>;
   /** Drop a deleted block and its mark (idempotent). */
   removeBlock(tenant: string, block: string): Promise<void>;
-  /** Rebuild from a listing of the bucket. */
-  rebuild(tenant: string): Promise<void>;
+  /**
+   * Rebuild from a listing of the bucket, keeping only blocks a passed verify admitted (a
+   * verification record, or already indexed) and never a quarantined one. Returns the blocks
+   * with a meta.json that no verify has admitted yet, for the caller to send to verification.
+   */
+  rebuild(tenant: string): Promise<{ unverified: string[] }>;
 }
 
 export interface Lease {
@@ -105,7 +136,8 @@ export interface Leases {
   acquire(tenant: string, name: string, ttlMs: number): Promise<Lease | undefined>;
 }
 
-export type VerifyOutcome = { ok: true; meta: BlockMeta } | { ok: false; reason: string; report: string };
+/** `repairable`: every problem is of Thanos' repairable class, so a repair may fix the block. */
+export type VerifyOutcome = { ok: true; meta: BlockMeta } | { ok: false; reason: string; report: string; repairable: boolean };
 
 export interface PlannedCompaction {
   groupKey: string;
@@ -150,11 +182,16 @@ export interface Engines {
    * none when every sample was deleted; for a split plan one per shard that got series.
    * `shards` (0-based, split plans only) limits the work to those outputs.
    */
-  compact(tenant: string, job: CompactJob, shards?: readonly number[]): Promise<BlockMeta[]>;
+  compact(tenant: string, job: CompactJob, shards?: readonly number[], check?: OutputCheck): Promise<BlockMeta[]>;
   /** Whether two blocks belong to one compaction group (resolution, labels minus replica labels). */
   sameGroup?(a: BlockMeta, b: BlockMeta): boolean;
   /** Downsample one block; the output is fully uploaded (meta.json last) when this resolves. */
-  downsample(ref: BlockRef, resolution: DownsampleResolution): Promise<BlockMeta>;
+  downsample(ref: BlockRef, resolution: DownsampleResolution, check?: OutputCheck): Promise<BlockMeta>;
+  /**
+   * Write a repaired copy of a block whose problems are all repairable, as block `ulid` of the
+   * same tenant (uploaded, meta.json last, when this resolves). Throws when it cannot be repaired.
+   */
+  repair(ref: BlockRef, ulid: string, check?: OutputCheck): Promise<BlockMeta>;
 }
 
 export interface WorkerDeps {

@@ -6,10 +6,13 @@
 import { createHash } from "node:crypto";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Plan } from "@strata/compact";
-import { MemoryBlock, newUlid, type BlockMeta, type BlockSource, type DeletionMark, type NoCompactMark } from "@strata/tsdb";
+import { MemoryBlock, newUlid, type BlockMeta, type BlockSource, type DeletionMark, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
 import {
   DEFAULT_CONFIG,
+  QUARANTINE_REASON,
+  VERIFIED_FILE,
   encodeJob,
+  sha256Hex,
   jsonLogger,
   type BlockListing,
   type BlockRef,
@@ -21,6 +24,7 @@ import {
   type Lease,
   type Leases,
   type LiveBlock,
+  type OutputCheck,
   type PipelineConfig,
   type PlanOutcome,
   type Storage,
@@ -84,6 +88,11 @@ export function planFor(tenant: string, groupKey: string, blocks: readonly strin
   };
 }
 
+/** Stand for a meta.json's bytes: each upload of a block is new bytes. */
+export function metaBytes(ulid: string, version: number): Uint8Array {
+  return new TextEncoder().encode(`${ulid}#${version}`);
+}
+
 /** A 2h level-1 block starting `i` hours after T0. */
 export function twoHourBlock(i: number, labels?: Record<string, string>): BlockMeta {
   return meta({ minTime: T0 + 2 * i * HOUR, maxTime: T0 + 2 * (i + 1) * HOUR, labels });
@@ -91,9 +100,13 @@ export function twoHourBlock(i: number, labels?: Record<string, string>): BlockM
 
 interface StoredBlock {
   meta?: BlockMeta;
+  /** Bumped by every upload of meta.json (its ETag). */
+  metaVersion?: number;
+  metaTime?: number;
   deletion?: DeletionMark;
   noCompact?: NoCompactMark;
-  reports: Map<string, string>;
+  noDownsample?: NoDownsampleMark;
+  reports: Map<string, { body: string; lastModified: number }>;
   lastModified: number;
 }
 
@@ -130,7 +143,10 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   /** Upload a complete block (meta.json last). */
   upload(tenant: string, m: BlockMeta): BlockRef {
     const ref = { tenant, block: m.ulid };
-    this.dir(ref).meta = m;
+    const d = this.dir(ref);
+    d.meta = m;
+    d.metaVersion = (d.metaVersion ?? 0) + 1;
+    d.metaTime = this.clock.now();
     return ref;
   }
   /** A block uploaded and already verified (indexed). */
@@ -168,6 +184,10 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   async readMeta(ref: BlockRef) {
     return this.get(ref)?.meta;
   }
+  async statMeta(ref: BlockRef) {
+    const b = this.get(ref);
+    return b?.meta ? { sha256: sha256Hex(metaBytes(b.meta.ulid, b.metaVersion!)), lastModified: b.metaTime! } : undefined;
+  }
   async readMarkers(ref: BlockRef) {
     const b = this.get(ref);
     return { deletion: b?.deletion, noCompact: b?.noCompact };
@@ -187,8 +207,21 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
     this.fault("markForDeletion");
     this.dir(ref).deletion ??= mark;
   }
+  async markNoDownsample(ref: BlockRef, mark: NoDownsampleMark) {
+    this.dir(ref).noDownsample ??= mark;
+  }
+  async unmarkNoCompact(ref: BlockRef) {
+    const b = this.get(ref);
+    if (b) b.noCompact = undefined;
+  }
   async putReport(ref: BlockRef, name: string, body: string) {
-    this.dir(ref).reports.set(name, body);
+    this.dir(ref).reports.set(name, { body, lastModified: this.clock.now() });
+  }
+  async readReport(ref: BlockRef, name: string) {
+    return this.get(ref)?.reports.get(name);
+  }
+  async deleteReport(ref: BlockRef, name: string) {
+    this.get(ref)?.reports.delete(name);
   }
   async deleteBlock(ref: BlockRef) {
     this.dirs.delete(this.key(ref));
@@ -209,7 +242,7 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
     const out: LiveBlock[] = [];
     for (const id of this.index.get(tenant)?.keys() ?? []) {
       const b = this.get({ tenant, block: id });
-      if (b?.meta) out.push({ meta: b.meta, deletionTime: b.deletion?.deletion_time, noCompact: b.noCompact });
+      if (b?.meta) out.push({ meta: b.meta, deletionTime: b.deletion?.deletion_time, noCompact: b.noCompact, ...(b.noDownsample ? { noDownsample: true } : {}) });
     }
     return out;
   }
@@ -225,8 +258,18 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   async removeBlock(tenant: string, block: string) {
     this.tenantIndex(tenant).delete(block);
   }
+  /** As the real binding: admitted blocks (a verification record, or indexed) stay; the rest are returned. */
   async rebuild(tenant: string) {
     this.rebuilt.push(tenant);
+    const t = this.tenantIndex(tenant);
+    const unverified: string[] = [];
+    for (const [k, b] of this.dirs) {
+      if (this.tenantOf(k) !== tenant || !b.meta) continue;
+      if (b.noCompact?.reason === QUARANTINE_REASON) t.delete(b.meta.ulid);
+      else if (b.reports.has(VERIFIED_FILE) || t.has(b.meta.ulid)) t.set(b.meta.ulid, { meta: b.meta, deletionTime: b.deletion?.deletion_time });
+      else unverified.push(b.meta.ulid);
+    }
+    return { unverified };
   }
 
   // Leases
@@ -243,6 +286,8 @@ export class FakeEngines implements Engines {
   readonly calls: string[] = [];
   /** Blocks (ULIDs) the verifier rejects, with the reason. */
   readonly broken = new Map<string, string>();
+  /** Blocks whose verification finds only repairable problems (reason), and what repair() writes. */
+  readonly repairable = new Map<string, string>();
   /** Blocks whose verification throws (an engine crash). */
   readonly crashing = new Set<string>();
   /** What the next plan() returns (then reset), or a function of the blocks. */
@@ -259,8 +304,10 @@ export class FakeEngines implements Engines {
     this.calls.push(`verify ${ref.block}`);
     if (this.crashing.has(ref.block)) throw new Error(`verifier crashed on ${ref.block}`);
     const reason = this.broken.get(ref.block);
-    if (reason) return { ok: false, reason, report: JSON.stringify({ block: ref.block, problems: [reason] }) };
-    return { ok: true, meta: (await this.bucket.readMeta(ref))! };
+    if (reason) return { ok: false, reason, report: JSON.stringify({ block: ref.block, problems: [reason] }), repairable: false };
+    const fixable = this.repairable.get(ref.block);
+    if (fixable) return { ok: false, reason: fixable, report: JSON.stringify({ block: ref.block, repairable: true, problems: [fixable] }), repairable: true };
+    return { ok: true, meta: this.staging.get(ref.block) ?? (await this.bucket.readMeta(ref))! };
   }
   groupKey(m: BlockMeta): string {
     return fakeGroupKey(m.thanos?.labels ?? {}, m.thanos?.downsample?.resolution ?? 0);
@@ -269,7 +316,21 @@ export class FakeEngines implements Engines {
     this.calls.push(`plan ${groupKey ?? "*"} (${blocks.length} blocks)`);
     return this.planner(tenant, blocks, groupKey);
   }
-  async compact(tenant: string, job: CompactJob, shards?: readonly number[]): Promise<BlockMeta[]> {
+  /** Written blocks not yet visible (their meta.json not stored), for verify() of a staged output. */
+  private readonly staging = new Map<string, BlockMeta>();
+
+  /** What a real engine does before storing meta.json: the caller's check on the staged block. */
+  private async stage(tenant: string, out: BlockMeta, check?: OutputCheck): Promise<void> {
+    if (!check) return;
+    this.staging.set(out.ulid, out);
+    try {
+      await check({ tenant, block: out.ulid }, new MemoryBlock(out.ulid), metaBytes(out.ulid, (this.bucket.get({ tenant, block: out.ulid })?.metaVersion ?? 0) + 1));
+    } finally {
+      this.staging.delete(out.ulid);
+    }
+  }
+
+  async compact(tenant: string, job: CompactJob, shards?: readonly number[], check?: OutputCheck): Promise<BlockMeta[]> {
     this.calls.push(`compact ${job.blocks.join(",")}${shards ? ` shards ${shards.join(",")}` : ""}`);
     const inputs = job.blocks.map((b) => this.bucket.get({ tenant, block: b })!.meta!);
     const n = job.plan.shardCount;
@@ -284,6 +345,7 @@ export class FakeEngines implements Engines {
         labels: shard === undefined ? labels : { ...labels, __compactor_shard_id__: `${shard + 1}_of_${n}` },
         resolution: inputs[0].thanos?.downsample?.resolution,
       });
+      await this.stage(tenant, out, check);
       this.bucket.upload(tenant, out);
       outputs.push(out);
       if (this.crashAfterShards !== undefined && outputs.length >= this.crashAfterShards) {
@@ -293,10 +355,19 @@ export class FakeEngines implements Engines {
     }
     return outputs;
   }
-  async downsample(ref: BlockRef, resolution: DownsampleResolution): Promise<BlockMeta> {
+  async downsample(ref: BlockRef, resolution: DownsampleResolution, check?: OutputCheck): Promise<BlockMeta> {
     this.calls.push(`downsample ${ref.block} ${resolution}`);
     const src = this.bucket.get(ref)!.meta!;
     const out = meta({ ...src, ulid: undefined, resolution, labels: src.thanos?.labels ?? undefined, sources: src.compaction.sources, level: src.compaction.level });
+    await this.stage(ref.tenant, out, check);
+    this.bucket.upload(ref.tenant, out);
+    return out;
+  }
+  async repair(ref: BlockRef, ulid: string, check?: OutputCheck): Promise<BlockMeta> {
+    this.calls.push(`repair ${ref.block} into ${ulid}`);
+    const src = this.bucket.get(ref)!.meta!;
+    const out = meta({ ...src, ulid, labels: src.thanos?.labels ?? undefined, sources: [ulid], level: src.compaction.level, resolution: src.thanos?.downsample?.resolution });
+    await this.stage(ref.tenant, out, check);
     this.bucket.upload(ref.tenant, out);
     return out;
   }

@@ -104,7 +104,7 @@ describe("verify", () => {
     expect(await run(h, [job({ version: 1, type: "verify", ...bad })])).toEqual([]);
 
     const stored = h.bucket.get(bad)!;
-    expect(JSON.parse(stored.reports.get(VERIFY_REPORT_FILE)!)).toEqual({ block: bad.block, problems: ["index: series 17 out of order at offset 4096"] });
+    expect(JSON.parse(stored.reports.get(VERIFY_REPORT_FILE)!.body)).toEqual({ block: bad.block, problems: ["index: series 17 out of order at offset 4096"] });
     expect(stored.noCompact).toEqual({
       id: bad.block,
       version: 1,
@@ -241,9 +241,10 @@ describe("downsample", () => {
     const src = await h.bucket.uploadIndexed("t", twoHourBlock(0));
     const ds: Job = { version: 1, type: "downsample", ...src, resolution: 300_000 };
     expect(await run(h, [job(ds), job(ds)])).toEqual([]);
-    expect(h.engines.calls).toEqual([`downsample ${src.block} 300000`]);
     const twins = (await h.bucket.blocks("t")).filter((b) => b.meta.thanos?.downsample?.resolution === 300_000);
     expect(twins).toHaveLength(1);
+    // Written once, and verified before it is indexed.
+    expect(h.engines.calls).toEqual([`downsample ${src.block} 300000`, `verify ${twins[0].meta.ulid}`]);
     expect(h.bucket.indexed("t")).toEqual([src.block, twins[0].meta.ulid].sort());
 
     expect(await run(h, [job({ ...ds, resolution: 3_600_000 })])).toEqual(["0"]);

@@ -2,14 +2,15 @@
  * The BucketIndex port over Mimir's bucket index (`<tenant>/bucket-index.json.gz`): every
  * update is the updater's compare-and-swap. `blocks()` returns full metas, which the index
  * entries lack (no sources, no external labels): each indexed block's meta.json is read once
- * and cached by ULID (a block's meta never changes), and no-compact marks come from the
- * tenant's global markers. A rebuild leaves out the blocks Strata quarantined.
+ * and cached by ULID (a block's meta never changes), and no-compact and no-downsample marks
+ * come from the mirrors under the tenant's markers/. A rebuild keeps only blocks a verify
+ * admitted (`jobs/admit.ts`) and never one Strata quarantined.
  */
-import { NO_COMPACT_MARK_FILE, parseMarker, parseMeta, MARKER_VERSION_1, type BlockMeta, type NoCompactMark } from "@strata/tsdb";
+import { FormatError, NO_COMPACT_MARK_FILE, NO_DOWNSAMPLE_MARK_FILE, isUlid, parseMarker, parseMeta, MARKER_VERSION_1, type BlockMeta, type NoCompactMark } from "@strata/tsdb";
 import { BucketIndexUpdater, IndexConflict } from "@strata/bucket/bucket-index/updater";
 import { encodeIndex, normalizeIndex } from "@strata/bucket/bucket-index/schema";
 import { PreconditionFailed } from "@strata/bucket/store";
-import { QUARANTINE_REASON } from "../jobs/verify.ts";
+import { QUARANTINE_REASON, VERIFIED_FILE } from "../jobs/admit.ts";
 import type { BucketLayout } from "@strata/bucket/layout";
 import { listAll, type ObjectStore } from "@strata/bucket/store";
 import type { BucketIndex, LiveBlock } from "../ports.ts";
@@ -35,8 +36,8 @@ export class StoreBucketIndex implements BucketIndex {
   async blocks(tenant: string): Promise<LiveBlock[]> {
     const cur = await this.updater.read(tenant);
     if (!cur) return [];
-    const marks = new Map(cur.index.block_deletion_marks.map((m) => [m.block_id, m.deletion_time]));
-    const noCompact = await this.noCompactMarks(tenant);
+    const deletions = new Map(cur.index.block_deletion_marks.map((m) => [m.block_id, m.deletion_time]));
+    const marks = await this.marks(tenant);
     const out: LiveBlock[] = [];
     for (const b of cur.index.blocks) {
       const meta = await this.meta(tenant, b.block_id);
@@ -44,10 +45,11 @@ export class StoreBucketIndex implements BucketIndex {
       // so only a hand-made deletion does this); index-sync drops it.
       if (!meta) continue;
       const lb: LiveBlock = { meta };
-      const d = marks.get(b.block_id);
+      const d = deletions.get(b.block_id);
       if (d !== undefined) lb.deletionTime = d;
-      const nc = noCompact.get(b.block_id);
-      if (nc) lb.noCompact = nc;
+      const m = marks.get(b.block_id);
+      if (m?.noCompact) lb.noCompact = m.noCompact;
+      if (m?.noDownsample) lb.noDownsample = true;
       out.push(lb);
     }
     return out;
@@ -68,24 +70,56 @@ export class StoreBucketIndex implements BucketIndex {
   }
 
   /**
-   * The updater's rebuild from a listing, minus the blocks Strata quarantined (a listing sees
-   * their meta.json, but a quarantined block must never be indexed). Written by
-   * compare-and-swap against the index as it was before listing, like the updater's own.
+   * The updater's rebuild from a listing, keeping only blocks a verify admitted: those with a
+   * verification record next to them, or already in the index (only admission puts them
+   * there), and never a quarantined one. The others are returned as `unverified`. Written by
+   * compare-and-swap against the index as it was before listing, like the updater's own; the
+   * old index is never decoded (only its ETag is read), so an unreadable one is replaced.
    */
-  async rebuild(tenant: string): Promise<void> {
+  async rebuild(tenant: string): Promise<{ unverified: string[] }> {
     const key = this.layout.indexKey(tenant);
     for (let attempt = 1; attempt <= 5; attempt++) {
       const cur = await this.store.head(key);
+      const before = await this.indexedIds(tenant);
       const { index } = await this.updater.scan(tenant);
-      const quarantined = new Set([...(await this.noCompactMarks(tenant))].filter(([, m]) => m.reason === QUARANTINE_REASON).map(([id]) => id));
-      index.blocks = index.blocks.filter((b) => !quarantined.has(b.block_id));
+      const marks = await this.marks(tenant);
+      const verified = await this.verifiedIds(tenant);
+      const unverified: string[] = [];
+      index.blocks = index.blocks.filter((b) => {
+        if (marks.get(b.block_id)?.noCompact?.reason === QUARANTINE_REASON) return false;
+        if (verified.has(b.block_id) || before.has(b.block_id)) return true;
+        unverified.push(b.block_id);
+        return false;
+      });
       const next = normalizeIndex(index);
       next.updated_at = Math.floor(this.now() / 1000);
       const r = await this.store.put(key, encodeIndex(next), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
-      if (!(r instanceof PreconditionFailed)) return;
+      if (!(r instanceof PreconditionFailed)) return { unverified };
       await new Promise((res) => setTimeout(res, Math.random() * 50 * attempt));
     }
     throw new IndexConflict(`${this.store.url}/${key}`, 5);
+  }
+
+  /** Block ids in the current index; none when it is missing or cannot be read (then only records count). */
+  private async indexedIds(tenant: string): Promise<Set<string>> {
+    try {
+      const cur = await this.updater.read(tenant);
+      return new Set(cur?.index.blocks.map((b) => b.block_id));
+    } catch (e) {
+      if (e instanceof FormatError) return new Set();
+      throw e;
+    }
+  }
+
+  /** Blocks with a verification record: one listing of the tenant's objects. */
+  private async verifiedIds(tenant: string): Promise<Set<string>> {
+    const prefix = this.layout.tenantPrefix(tenant);
+    const out = new Set<string>();
+    for await (const o of listAll(this.store, prefix)) {
+      const rest = o.key.slice(prefix.length);
+      if (rest.length === 27 + VERIFIED_FILE.length && rest.endsWith("/" + VERIFIED_FILE) && isUlid(rest.slice(0, 26))) out.add(rest.slice(0, 26).toUpperCase());
+    }
+    return out;
   }
 
   private async meta(tenant: string, block: string): Promise<BlockMeta | undefined> {
@@ -104,22 +138,43 @@ export class StoreBucketIndex implements BucketIndex {
     this.metas.set(`${tenant}/${meta.ulid}`, meta);
   }
 
-  /** The tenant's no-compact marks, from the global markers (one listing; bodies cached). */
-  private async noCompactMarks(tenant: string): Promise<Map<string, NoCompactMark>> {
-    const out = new Map<string, NoCompactMark>();
-    for await (const o of listAll(this.store, this.layout.markersPrefix(tenant))) {
-      const m = this.layout.parseGlobalMarker(o.key);
-      if (m?.file !== NO_COMPACT_MARK_FILE) continue;
-      const ck = `${tenant}/${m.id}`;
+  /** The tenant's no-compact and no-downsample marks, from the mirrors under markers/ (one listing; bodies cached). */
+  private async marks(tenant: string): Promise<Map<string, { noCompact?: NoCompactMark; noDownsample?: boolean }>> {
+    const out = new Map<string, { noCompact?: NoCompactMark; noDownsample?: boolean }>();
+    const entry = (id: string) => {
+      let e = out.get(id);
+      if (!e) out.set(id, (e = {}));
+      return e;
+    };
+    const prefix = this.layout.markersPrefix(tenant);
+    for await (const o of listAll(this.store, prefix)) {
+      const base = o.key.slice(prefix.length);
+      const id = base.slice(0, 26).toUpperCase();
+      if (base[26] !== "-" || !isUlid(id)) continue;
+      const file = base.slice(27);
+      if (file === NO_DOWNSAMPLE_MARK_FILE) {
+        entry(id).noDownsample = true;
+        continue;
+      }
+      if (file !== NO_COMPACT_MARK_FILE) continue;
+      const ck = `${tenant}/${id}`;
       let mark = this.noCompact.get(ck);
       if (!mark) {
         const r = await this.store.get(o.key);
         if (!r) continue;
-        mark = parseMarker(NO_COMPACT_MARK_FILE, r.body);
+        try {
+          mark = parseMarker(NO_COMPACT_MARK_FILE, r.body);
+        } catch (e) {
+          if (!(e instanceof FormatError)) throw e;
+          // An unreadable mark still keeps the block out of compaction (as Mimir does).
+          mark = { id, version: MARKER_VERSION_1, no_compact_time: 0, reason: "unreadable-mark", details: (e as Error).message };
+        }
         this.noCompact.set(ck, mark);
       }
-      out.set(m.id, mark);
+      entry(id).noCompact = mark;
     }
+    // Marks can be lifted (a quarantine released): forget cached bodies no longer listed.
+    for (const k of this.noCompact.keys()) if (k.startsWith(`${tenant}/`) && !out.get(k.slice(tenant.length + 1))?.noCompact) this.noCompact.delete(k);
     return out;
   }
 }

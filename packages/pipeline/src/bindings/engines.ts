@@ -4,7 +4,7 @@
  * (`StoreBlockSink`, meta.json last on `commit()`), so no scratch disk is needed: the engines
  * stream, and memory stays bounded by one series plus the writer's symbols and postings.
  */
-import { Code, formatProblem, verifyBlock, type VerifyReport } from "@strata/verify";
+import { Code, formatProblem, repairBlock, verifyBlock, type VerifyReport } from "@strata/verify";
 import { compactBlocks } from "@strata/compact/execute/compact";
 import { planAll } from "@strata/compact/plan/planner";
 import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact/group/group";
@@ -16,7 +16,7 @@ import type { BucketLayout } from "@strata/bucket/layout";
 import type { ObjectStore } from "@strata/bucket/store";
 import type { EngineSettings } from "../config.ts";
 import type { CompactJob, DownsampleResolution } from "../messages.ts";
-import type { BlockRef, Engines, LiveBlock, PlanOutcome, VerifyOutcome } from "../ports.ts";
+import type { BlockRef, Engines, LiveBlock, OutputCheck, PlanOutcome, VerifyOutcome } from "../ports.ts";
 
 /** Thrown when verification could not read the block: a transient failure, retried, never a quarantine. */
 export class VerificationIncomplete extends Error {
@@ -38,7 +38,7 @@ export class BlockEngines implements Engines {
   }
 
   async verify(source: BlockSource, ref: BlockRef): Promise<VerifyOutcome> {
-    const report = await verifyBlock(source, { expectedUlid: ref.block });
+    const report = await verifyBlock(source, { expectedUlid: ref.block, ...this.verifyLimits() });
     // CriticalErr = the source failed (an S3 error, a worker dying): not a verdict on the bytes.
     const critical = report.problems.find((p) => p.code === Code.CriticalErr);
     if (critical) throw new VerificationIncomplete(`${source.name}: verification could not read the block: ${critical.message}`);
@@ -48,7 +48,31 @@ export class BlockEngines implements Engines {
     const missing = report.problems.find((p) => p.code === Code.IndexMissing || p.code === Code.NoSegments);
     if (missing) throw new VerificationIncomplete(`${source.name}: ${missing.message} (upload still in progress?)`);
     if (report.ok) return { ok: true, meta: await readMeta(source) };
-    return { ok: false, reason: summary(report), report: reportJson(report) };
+    const repairable = report.problems.every((p) => p.severity !== "reject");
+    return { ok: false, reason: summary(report), report: reportJson(report, repairable), repairable };
+  }
+
+  /**
+   * The meta.json checks that need the pipeline's settings: no block spans more than the
+   * largest compaction range, and none ends more than a day after now.
+   */
+  private verifyLimits(): { now: number; maxRangeMs: number } {
+    return { now: this.now(), maxRangeMs: Math.max(...this.settings.ranges) };
+  }
+
+  async repair(ref: BlockRef, ulid: string, check?: OutputCheck): Promise<BlockMeta> {
+    const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block));
+    const report = await verifyBlock(source, { expectedUlid: ref.block, ...this.verifyLimits() });
+    const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(ref.tenant, ulid));
+    try {
+      const written = await repairBlock(source, sink, report, { ulid });
+      await checkStaged(sink, { tenant: ref.tenant, block: ulid }, check);
+      await sink.commit();
+      return written.meta;
+    } catch (e) {
+      await sink.abort().catch(() => undefined);
+      throw e;
+    }
   }
 
   groupKey(meta: BlockMeta): string {
@@ -87,15 +111,16 @@ export class BlockEngines implements Engines {
       if (!streams.has(s)) continue;
       byStream.set(s, [...(byStream.get(s) ?? []), b.meta]);
     }
+    const noDownsample = new Set(all.filter((b) => b.noDownsample).map((b) => b.meta.ulid));
     for (const metasOfStream of byStream.values()) {
-      for (const d of planDownsampling(metasOfStream)) {
+      for (const d of planDownsampling(metasOfStream, noDownsample)) {
         if (inPlan.has(d.meta.ulid)) out.downsamples.push({ block: d.meta.ulid, resolution: d.resolution as DownsampleResolution });
       }
     }
     return out;
   }
 
-  async compact(tenant: string, job: CompactJob, shards?: readonly number[]): Promise<BlockMeta[]> {
+  async compact(tenant: string, job: CompactJob, shards?: readonly number[], check?: OutputCheck): Promise<BlockMeta[]> {
     const plan = job.plan;
     const inputs = plan.inputs.map((id) => new StoreBlockSource(this.store, this.layout.blockPrefix(tenant, id)));
     const open: StoreBlockSink[] = [];
@@ -120,6 +145,7 @@ export class BlockEngines implements Engines {
       // shards behind, which the retry finds and keeps (never aborted once committed).
       for (const o of r.outputs) {
         const sink = o.sink as StoreBlockSink;
+        await checkStaged(sink, { tenant, block: o.meta.ulid }, check);
         await sink.commit();
         open.splice(open.indexOf(sink), 1);
         written.push(o.meta);
@@ -131,12 +157,13 @@ export class BlockEngines implements Engines {
     }
   }
 
-  async downsample(ref: BlockRef, resolution: DownsampleResolution): Promise<BlockMeta> {
+  async downsample(ref: BlockRef, resolution: DownsampleResolution, check?: OutputCheck): Promise<BlockMeta> {
     const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block));
     const ulid = newUlid(this.now());
     const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(ref.tenant, ulid));
     try {
       const written = await downsampleBlock(source, sink, { resolution, ulid, workers: this.settings.downsampleWorkers });
+      await checkStaged(sink, { tenant: ref.tenant, block: ulid }, check);
       await sink.commit();
       return written.meta;
     } catch (e) {
@@ -156,6 +183,13 @@ export class BlockEngines implements Engines {
   }
 }
 
+/** Run the caller's check on a written block before its meta.json makes it visible. */
+async function checkStaged(sink: StoreBlockSink, ref: BlockRef, check: OutputCheck | undefined): Promise<void> {
+  if (!check) return;
+  const { source, meta } = await sink.staged();
+  await check(ref, source, meta);
+}
+
 /** The first rejecting problem (and how many more), for the no-compact mark's details. */
 function summary(report: VerifyReport): string {
   const bad = report.problems.filter((p) => p.severity === "reject" || p.severity === "repairable");
@@ -164,7 +198,10 @@ function summary(report: VerifyReport): string {
   return total > 1 ? `${first} (and ${total - 1} more problems)` : first;
 }
 
-/** The report object written next to a quarantined block (bigints as decimal strings). */
-function reportJson(report: VerifyReport): string {
-  return JSON.stringify({ tool: "strata verify", ...report }, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n";
+/**
+ * The report object written next to a quarantined block (bigints as decimal strings);
+ * `repairable` tells a retried verify job to finish a repair (jobs/verify.ts).
+ */
+function reportJson(report: VerifyReport, repairable: boolean): string {
+  return JSON.stringify({ tool: "strata verify", repairable, ...report }, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n";
 }

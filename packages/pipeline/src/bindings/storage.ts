@@ -4,10 +4,12 @@
  * so a retried job never moves a mark's time, and are mirrored to `<tenant>/markers/` as
  * Mimir does; deletion goes meta.json first and the deletion mark last (`deleteBlock`).
  */
+import { createHash } from "node:crypto";
 import {
   DELETION_MARK_FILE,
   META_FILE,
   NO_COMPACT_MARK_FILE,
+  NO_DOWNSAMPLE_MARK_FILE,
   isUlid,
   parseMarker,
   parseMeta,
@@ -18,13 +20,13 @@ import {
   type MarkerFile,
   type MarkerTypes,
   type NoCompactMark,
+  type NoDownsampleMark,
 } from "@strata/tsdb";
 import { StoreBlockSource } from "@strata/bucket/byte-source";
 import { parseBlockKey } from "@strata/bucket/keys";
-import { parseBlockKey } from "@strata/bucket/keys";
-import { deleteBlock, type BucketLayout } from "@strata/bucket/layout";
+import { deleteBlock, deleteMarker, type BucketLayout } from "@strata/bucket/layout";
 import { PreconditionFailed, listAll, type ObjectStore } from "@strata/bucket/store";
-import type { BlockListing, BlockRef, Storage } from "../ports.ts";
+import type { BlockListing, BlockRef, MetaStat, Storage } from "../ports.ts";
 
 export class StoreStorage implements Storage {
   readonly store: ObjectStore;
@@ -44,6 +46,11 @@ export class StoreStorage implements Storage {
     const key = this.layout.metaKey(ref.tenant, ref.block);
     const r = await this.store.get(key);
     return r ? parseMeta(r.body, `${this.store.url}/${key}`) : undefined;
+  }
+
+  async statMeta(ref: BlockRef): Promise<MetaStat | undefined> {
+    const r = await this.store.get(this.layout.metaKey(ref.tenant, ref.block));
+    return r ? { sha256: createHash("sha256").update(r.body).digest("hex"), lastModified: r.lastModified.getTime() } : undefined;
   }
 
   async readMarkers(ref: BlockRef): Promise<{ deletion?: DeletionMark; noCompact?: NoCompactMark }> {
@@ -96,8 +103,25 @@ export class StoreStorage implements Storage {
     return this.createMarker(ref, DELETION_MARK_FILE, mark);
   }
 
+  markNoDownsample(ref: BlockRef, mark: NoDownsampleMark): Promise<void> {
+    return this.createMarker(ref, NO_DOWNSAMPLE_MARK_FILE, mark);
+  }
+
+  async unmarkNoCompact(ref: BlockRef): Promise<void> {
+    await deleteMarker(this.store, this.layout, ref.tenant, ref.block, NO_COMPACT_MARK_FILE);
+  }
+
   async putReport(ref: BlockRef, name: string, body: string): Promise<void> {
     await this.store.put(this.layout.blockFile(ref.tenant, ref.block, name), body, { contentType: "application/json" });
+  }
+
+  async readReport(ref: BlockRef, name: string): Promise<{ body: string; lastModified: number } | undefined> {
+    const r = await this.store.get(this.layout.blockFile(ref.tenant, ref.block, name));
+    return r && { body: new TextDecoder().decode(r.body), lastModified: r.lastModified.getTime() };
+  }
+
+  async deleteReport(ref: BlockRef, name: string): Promise<void> {
+    await this.store.delete(this.layout.blockFile(ref.tenant, ref.block, name));
   }
 
   deleteBlock(ref: BlockRef): Promise<void> {
@@ -116,9 +140,9 @@ export class StoreStorage implements Storage {
       const existing = await this.store.get(key);
       if (existing) body = new TextDecoder().decode(existing.body);
     }
-    if (file === DELETION_MARK_FILE || file === NO_COMPACT_MARK_FILE) {
-      await this.store.put(this.layout.globalMarkerKey(ref.tenant, ref.block, file), body, { contentType: "application/json" });
-    }
+    // Mimir mirrors deletion and no-compact marks; Strata mirrors its no-downsample marks too,
+    // so one listing of markers/ tells the index binding every mark of the tenant.
+    await this.store.put(this.layout.markersPrefix(ref.tenant) + `${ref.block}-${file}`, body, { contentType: "application/json" });
   }
 
   private async readMarker<F extends MarkerFile>(ref: BlockRef, file: F): Promise<MarkerTypes[F] | undefined> {

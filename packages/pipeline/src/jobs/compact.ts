@@ -25,6 +25,7 @@ import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../block
 import type { CompactJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted, withLease } from "./context.ts";
+import { OutputRejected, admit, outputCheck, refuseInputs } from "./admit.ts";
 
 export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobResult> {
   return withLease(ctx, job.tenant, compactLeaseName(job.groupKey, job.blocks), () => compactUnderLease(ctx, job));
@@ -61,17 +62,26 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
       return { status: "skipped", reason: "inputs changed since planning; re-planning the group", enqueued };
     }
     ctx.log.info("compaction-started", { inputs: job.blocks, plan: job.plan.id, shards: shardCount === undefined ? undefined : missing });
-    const written = await engines.compact(job.tenant, job, shardCount === undefined || outputs.length === 0 ? undefined : missing);
+    let written;
+    try {
+      // Each output is verified by the upload checks before its meta.json lands (outputCheck).
+      written = await engines.compact(job.tenant, job, shardCount === undefined || outputs.length === 0 ? undefined : missing, outputCheck(ctx));
+    } catch (e) {
+      if (!(e instanceof OutputRejected)) throw e;
+      // The broken output was abandoned; the inputs stay live and indexed, and are not planned again.
+      await refuseInputs(ctx, job.tenant, present.map((b) => b.meta.ulid), e);
+      return { status: "quarantined", reason: e.message };
+    }
     ctx.log.info("compacted", {
       output: written[0]?.ulid ?? null,
       outputs: shardCount === undefined ? undefined : written.map((o) => o.ulid),
       inputs: job.blocks.length,
     });
+    for (const o of written) await admit(ctx, job.tenant, o);
     outputs.push(...written);
   }
 
-  // Only after every output is uploaded and indexed may the inputs go.
-  for (const o of outputs) await index.addBlock(job.tenant, o);
+  // Only after every output is verified and indexed may the inputs go.
   const details = outputs.length > 0 ? `compacted into ${outputs.map((o) => o.ulid).join(", ")}` : "compacted to nothing (every sample deleted)";
   for (const b of present) {
     if (b.deletionTime === undefined) await markDeleted(ctx, { tenant: job.tenant, block: b.meta.ulid }, details);

@@ -12,6 +12,7 @@ import type { DownsampleJob } from "../messages.ts";
 import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { withLease } from "./context.ts";
+import { OutputRejected, admit, outputCheck, refuseDownsample } from "./admit.ts";
 
 /** The resolution a block must have to be downsampled to `target`. */
 const SOURCE_RESOLUTION: Record<DownsampleJob["resolution"], number> = {
@@ -35,13 +36,24 @@ async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promis
     throw new Error(`downsample to ${job.resolution} ms needs a block at ${SOURCE_RESOLUTION[job.resolution]} ms; block ${job.block} is at ${have} ms`);
   }
 
-  let output = findDownsampled(live, source.meta, job.resolution);
+  if (source.noDownsample) return { status: "skipped", reason: "block is marked no-downsample" };
+
+  const output = findDownsampled(live, source.meta, job.resolution);
   if (output) {
     ctx.log.info("downsample-output-exists", { output: output.ulid });
-  } else {
-    output = await engines.downsample({ tenant: job.tenant, block: job.block }, job.resolution);
-    ctx.log.info("downsampled", { output: output.ulid, resolution: job.resolution });
+    return { status: "done" };
   }
-  await index.addBlock(job.tenant, output);
+  let written;
+  try {
+    // Verified by the upload checks before its meta.json lands (outputCheck).
+    written = await engines.downsample({ tenant: job.tenant, block: job.block }, job.resolution, outputCheck(ctx));
+  } catch (e) {
+    if (!(e instanceof OutputRejected)) throw e;
+    // The broken output was abandoned; the source stays, marked so the job is not planned again.
+    await refuseDownsample(ctx, { tenant: job.tenant, block: job.block }, job.resolution, e);
+    return { status: "quarantined", reason: e.message };
+  }
+  ctx.log.info("downsampled", { output: written.ulid, resolution: job.resolution });
+  await admit(ctx, job.tenant, written);
   return { status: "done" };
 }

@@ -1,31 +1,37 @@
 /**
- * verify: the first job of every uploaded block (its meta.json's S3 event), and of every block
- * the pipeline itself writes. A broken block is quarantined (report, then no-compact mark) and
- * kept out of the index; a good one is added to the index, then its group is re-planned.
+ * verify: the first job of every uploaded block (its meta.json's S3 event), of every block
+ * the pipeline itself writes, and of every block an index re-sync finds unadmitted. A broken
+ * block is quarantined (report, then no-compact mark) and kept out of the index; a good one is
+ * admitted (`admit.ts`), then its group is re-planned. A block whose only problems are
+ * repairable is repaired into a new block, which is verified and indexed before the original
+ * is marked for deletion.
  *
  * Idempotency, step by step (any step may be retried after a crash):
  *  - meta.json gone: the block was deleted (or this is a stale event); nothing to do.
  *  - deletion mark present: the block is already compacted away; nothing to do.
- *  - our quarantine mark present: the report was written before it (order below); only the
- *    mark's global mirror may be missing, so it is written again (create-if-absent), done.
+ *  - quarantined, and meta.json not newer than the report: only the mark's global mirror may
+ *    be missing, so it is written again (create-if-absent), done. A newer meta.json is a
+ *    re-upload of the block's files: verified again.
+ *  - a verification record for this very meta.json (same bytes, current verifier): verified
+ *    already (the pipeline verifies its outputs before they become visible); only the index
+ *    entry is ensured.
  *  - verification is a pure function of the block's bytes: a retry reaches the same verdict.
- *  - the report is overwritten with the same content; the no-compact mark is create-if-absent.
- *  - adding to the index is idempotent (same ULID, same meta); re-planning only enqueues work
- *    that the compact/downsample jobs deduplicate.
+ *  - the repaired block's ULID is derived from the original's, so a retry finds (or rewrites)
+ *    the same block instead of making a second copy.
  */
-import { FormatError, MARKER_VERSION_1, type BlockMeta, type NoCompactMark } from "@strata/tsdb";
+import { createHash } from "node:crypto";
+import { FormatError, newUlid, ulidTime, type BlockMeta } from "@strata/tsdb";
 import type { VerifyJob } from "../messages.ts";
 import type { BlockRef } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
+import { markDeleted } from "./context.ts";
 import { planAndEnqueue } from "./plan.ts";
+import { OutputRejected, QUARANTINE_REASON, VERIFY_REPORT_FILE, admit, outputCheck, trustedRecord, verifyAndAdmit } from "./admit.ts";
 
-/** The no-compact reason Strata writes for a block that failed verification. */
-export const QUARANTINE_REASON = "strata-verify-failed";
-/** The report object written next to a quarantined block's meta.json. */
-export const VERIFY_REPORT_FILE = "strata-verify-report.json";
+export { QUARANTINE_REASON, VERIFY_REPORT_FILE, VERIFIED_FILE, VERIFIER_VERSION } from "./admit.ts";
 
 export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobResult> {
-  const { storage, engines, index, clock } = ctx.deps;
+  const { storage, engines, index } = ctx.deps;
   const ref: BlockRef = { tenant: job.tenant, block: job.block };
 
   // A meta.json that does not parse is the verifier's to report (MetaInvalid → quarantine).
@@ -33,36 +39,73 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
     if (e instanceof FormatError) return e;
     throw e;
   });
-  if (meta === undefined) return { status: "skipped", reason: "no meta.json (deleted, or a stale event)" };
+  const stat = await storage.statMeta(ref);
+  if (meta === undefined || stat === undefined) return { status: "skipped", reason: "no meta.json (deleted, or a stale event)" };
   const markers = await storage.readMarkers(ref);
   if (markers.deletion) return { status: "skipped", reason: "marked for deletion" };
   if (markers.noCompact?.reason === QUARANTINE_REASON) {
-    // A crash between the block's mark and its global mirror leaves the mirror unwritten, and
-    // index rebuilds read the mirrors: finish the (idempotent) marking before skipping.
-    await storage.markNoCompact(ref, markers.noCompact);
-    return { status: "skipped", reason: "already quarantined" };
+    const report = await storage.readReport(ref, VERIFY_REPORT_FILE);
+    if (report === undefined || stat.lastModified <= report.lastModified) {
+      // A crash between the block's mark and its global mirror leaves the mirror unwritten, and
+      // index rebuilds read the mirrors: finish the (idempotent) marking before skipping.
+      await storage.markNoCompact(ref, markers.noCompact);
+      // A crash during a repair leaves a repairable block quarantined: finish the repair.
+      if (report && isRepairableReport(report.body) && !(meta instanceof FormatError)) return repair(ctx, ref, meta, markers.noCompact.details ?? "repairable");
+      return { status: "skipped", reason: "already quarantined" };
+    }
+    ctx.log.info("quarantined-block-reuploaded", { block: ref.block });
+  } else if (!(meta instanceof FormatError) && (await trustedRecord(ctx, ref, stat))) {
+    await index.addBlock(ref.tenant, meta);
+    const enqueued = await planAndEnqueue(ctx, ref.tenant, engines.groupKey(meta));
+    return { status: "done", reason: "already verified", enqueued };
   }
 
-  const source = await storage.openBlock(ref);
-  const outcome = await engines.verify(source, ref);
-
-  if (!outcome.ok) {
-    // Report first, mark second: a present mark then always has its report.
-    await storage.putReport(ref, VERIFY_REPORT_FILE, outcome.report);
-    const mark: NoCompactMark = {
-      id: ref.block,
-      version: MARKER_VERSION_1,
-      details: outcome.reason,
-      no_compact_time: Math.floor(clock.now() / 1000),
-      reason: QUARANTINE_REASON,
-    };
-    await storage.markNoCompact(ref, mark);
-    ctx.log.warn("block-quarantined", { reason: outcome.reason });
-    return { status: "quarantined", reason: outcome.reason };
+  const admitted = await verifyAndAdmit(ctx, ref, stat);
+  if (admitted.ok) {
+    const enqueued = await planAndEnqueue(ctx, ref.tenant, engines.groupKey(admitted.meta));
+    return { status: "done", enqueued };
   }
+  if (!admitted.repairable || meta instanceof FormatError) return { status: "quarantined", reason: admitted.reason };
+  return repair(ctx, ref, meta, admitted.reason);
+}
 
-  await index.addBlock(ref.tenant, outcome.meta);
-  ctx.log.info("block-indexed", { compactionLevel: outcome.meta.compaction.level, resolution: outcome.meta.thanos?.downsample?.resolution ?? 0, minTime: outcome.meta.minTime, maxTime: outcome.meta.maxTime });
-  const enqueued = await planAndEnqueue(ctx, ref.tenant, engines.groupKey(outcome.meta));
-  return { status: "done", enqueued };
+/**
+ * Repair a quarantined block whose problems are all repairable: the repaired copy is verified
+ * before it becomes visible and indexed like any block, and only then is the original marked
+ * for deletion.
+ */
+async function repair(ctx: JobContext, ref: BlockRef, meta: BlockMeta, reason: string): Promise<JobResult> {
+  const { storage, engines } = ctx.deps;
+  const target: BlockRef = { tenant: ref.tenant, block: repairedUlid(ref.block) };
+  let repaired = await storage.readMeta(target).catch(() => undefined);
+  if (repaired === undefined) {
+    try {
+      repaired = await engines.repair(ref, target.block, outputCheck(ctx));
+    } catch (e) {
+      const why = e instanceof OutputRejected ? `the repaired block failed verification: ${e.reason}` : `repair failed: ${(e as Error).message}`;
+      ctx.log.warn("repair-failed", { block: ref.block, repaired: target.block, error: why });
+      return { status: "quarantined", reason: `${reason}; ${why}` };
+    }
+  }
+  // Written by this job or an earlier attempt, verified before it became visible (its record).
+  await admit(ctx, ref.tenant, repaired);
+  await markDeleted(ctx, ref, `repaired into ${target.block} (${reason})`);
+  ctx.log.info("block-repaired", { block: ref.block, repaired: target.block, minTime: meta.minTime, maxTime: meta.maxTime });
+  const enqueued = await planAndEnqueue(ctx, ref.tenant, engines.groupKey(repaired));
+  return { status: "done", reason: `repaired into ${target.block}`, enqueued };
+}
+
+/** Whether a quarantine report says every problem is repairable (`repairable: true`, written by the engines). */
+function isRepairableReport(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { repairable?: unknown }).repairable === true;
+  } catch {
+    return false;
+  }
+}
+
+/** The repaired copy's ULID: the original's time, randomness derived from its ULID. */
+export function repairedUlid(block: string): string {
+  const r = createHash("sha256").update("strata-repair\0").update(block).digest().subarray(0, 10);
+  return newUlid(ulidTime(block), new Uint8Array(r));
 }
