@@ -11,6 +11,7 @@ import { indexCommand } from "./commands/bucket-index.ts";
 import { localCommand } from "./commands/local.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { statusCommand } from "./commands/status.ts";
+import { quarantineCommand } from "./commands/quarantine.ts";
 
 /** A command: its usage line, its options, and what it does with them. */
 export interface Command {
@@ -32,6 +33,7 @@ const commands: Record<string, Command> = {
   local: localCommand,
   replay: replayCommand,
   status: statusCommand,
+  quarantine: quarantineCommand,
 };
 
 /** Error for bad command-line use: printed without a stack, exit code 2. */

@@ -8,7 +8,7 @@
  */
 import { FormatError, NO_COMPACT_MARK_FILE, NO_DOWNSAMPLE_MARK_FILE, isUlid, parseMarker, parseMeta, MARKER_VERSION_1, type BlockMeta, type NoCompactMark } from "@strata/tsdb";
 import { BucketIndexUpdater, IndexConflict } from "@strata/bucket/bucket-index/updater";
-import { encodeIndex, normalizeIndex } from "@strata/bucket/bucket-index/schema";
+import { BucketIndexInvalid, encodeIndex, normalizeIndex } from "@strata/bucket/bucket-index/schema";
 import { PreconditionFailed } from "@strata/bucket/store";
 import { QUARANTINE_REASON, VERIFIED_FILE } from "../jobs/admit.ts";
 import type { BucketLayout } from "@strata/bucket/layout";
@@ -34,7 +34,7 @@ export class StoreBucketIndex implements BucketIndex {
   }
 
   async blocks(tenant: string): Promise<LiveBlock[]> {
-    const cur = await this.updater.read(tenant);
+    const cur = await this.healing(tenant, () => this.updater.read(tenant));
     if (!cur) return [];
     const deletions = new Map(cur.index.block_deletion_marks.map((m) => [m.block_id, m.deletion_time]));
     const marks = await this.marks(tenant);
@@ -57,15 +57,15 @@ export class StoreBucketIndex implements BucketIndex {
 
   async addBlock(tenant: string, meta: BlockMeta): Promise<void> {
     this.remember(tenant, meta);
-    await this.updater.addBlock(tenant, meta.ulid);
+    await this.healing(tenant, () => this.updater.addBlock(tenant, meta.ulid));
   }
 
   async markDeleted(tenant: string, block: string, deletionTime: number): Promise<void> {
-    await this.updater.addDeletionMark(tenant, block, { id: block, version: MARKER_VERSION_1, deletion_time: deletionTime });
+    await this.healing(tenant, () => this.updater.addDeletionMark(tenant, block, { id: block, version: MARKER_VERSION_1, deletion_time: deletionTime }));
   }
 
   async removeBlock(tenant: string, block: string): Promise<void> {
-    await this.updater.removeBlock(tenant, block);
+    await this.healing(tenant, () => this.updater.removeBlock(tenant, block));
     this.metas.delete(`${tenant}/${block}`);
   }
 
@@ -100,13 +100,28 @@ export class StoreBucketIndex implements BucketIndex {
     throw new IndexConflict(`${this.store.url}/${key}`, 5);
   }
 
+  /**
+   * Run an index read or update; when the stored index cannot be read at all (corrupt, or over
+   * its caps), rebuild it from the bucket first (admitted blocks only) and run it again, so one
+   * bad object never stops the tenant's jobs until the next scheduled re-sync.
+   */
+  private async healing<T>(tenant: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof BucketIndexInvalid)) throw e;
+      await this.rebuild(tenant);
+      return fn();
+    }
+  }
+
   /** Block ids in the current index; none when it is missing or cannot be read (then only records count). */
   private async indexedIds(tenant: string): Promise<Set<string>> {
     try {
       const cur = await this.updater.read(tenant);
       return new Set(cur?.index.blocks.map((b) => b.block_id));
     } catch (e) {
-      if (e instanceof FormatError) return new Set();
+      if (e instanceof BucketIndexInvalid) return new Set();
       throw e;
     }
   }

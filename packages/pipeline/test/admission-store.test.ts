@@ -1,0 +1,112 @@
+// Issue 12 through the real bindings and engines over a directory bucket: the re-sync sends
+// unverified blocks to verification instead of indexing them, a re-uploaded quarantined block
+// is verified again, `releaseQuarantine` (strata quarantine release) lifts a quarantine once
+// the block passes, and a block with only repairable problems is repaired into a verified,
+// indexed block before the original is marked for deletion.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FsStore } from "@strata/bucket/fs/fs-store";
+import { StoreBlockSource } from "@strata/bucket/byte-source";
+import { serializeMeta } from "@strata/tsdb";
+import { verifyBlock } from "@strata/verify";
+import { bindPipeline, handleRecord, jsonLogger, pipelineLayout, repairedUlid, QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
+import { releaseQuarantine } from "@strata/pipeline/quarantine";
+import { HOUR, writeStoreBlock } from "./store-blocks.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+let dir: string;
+let store: FsStore;
+let deps: WorkerDeps;
+const sent: Job[] = [];
+const run = async (job: Job) => (await handleRecord(JSON.stringify(job), deps, { messageId: `m-${job.type}` })).results[0];
+const ids = async (tenant: string) => (await deps.index.blocks(tenant)).map((b) => b.meta.ulid).sort();
+const exists = (tenant: string, block: string, file: string) => readFile(join(dir, tenant, block, file)).then(() => true, () => false);
+
+async function flipChunkByte(tenant: string, block: string): Promise<Buffer> {
+  const seg = join(dir, tenant, block, "chunks", "000001");
+  const original = await readFile(seg);
+  const bytes = Buffer.from(original);
+  bytes[200] ^= 0xff;
+  await writeFile(seg, bytes);
+  return original;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "strata-admission-"));
+  store = new FsStore(dir);
+  deps = bindPipeline({ store, queue: { send: async (j) => void sent.push(j) }, log: jsonLogger(() => undefined) });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("admission over a directory bucket", () => {
+  it("the re-sync indexes no block whose verify has not passed; it sends them to verification", async () => {
+    const a = await writeStoreBlock(store, "t", T0, 1);
+    const b = await writeStoreBlock(store, "t", T0 + 2 * HOUR, 2);
+    expect((await run({ version: 1, type: "verify", tenant: "t", block: a.ulid })).status).toBe("done");
+    expect(await exists("t", a.ulid, VERIFIED_FILE)).toBe(true);
+    sent.length = 0;
+    expect((await run({ version: 1, type: "index-sync", tenant: "t" })).status).toBe("done");
+    expect(await ids("t")).toEqual([a.ulid]);
+    expect(sent).toEqual([
+      { version: 1, type: "verify", tenant: "t", block: b.ulid },
+      { version: 1, type: "plan", tenant: "t" },
+    ]);
+    // An index that cannot be read is rebuilt from the records alone.
+    await writeFile(join(dir, "t", "bucket-index.json.gz"), "not gzip");
+    await deps.index.rebuild("t");
+    expect(await ids("t")).toEqual([a.ulid]);
+  });
+
+  it("a quarantined block re-uploaded with good files is verified again and indexed", async () => {
+    const m = await writeStoreBlock(store, "t", T0 + 4 * HOUR, 3);
+    const good = await flipChunkByte("t", m.ulid);
+    expect((await run({ version: 1, type: "verify", tenant: "t", block: m.ulid })).status).toBe("quarantined");
+    expect((await run({ version: 1, type: "verify", tenant: "t", block: m.ulid })).status).toBe("skipped");
+    // The operator uploads the block again: chunks, index, then meta.json (newer than the report).
+    await new Promise((r) => setTimeout(r, 20));
+    await writeFile(join(dir, "t", m.ulid, "chunks", "000001"), good);
+    await store.put(pipelineLayout().metaKey("t", m.ulid), serializeMeta(m, { style: "thanos" }));
+    expect((await run({ version: 1, type: "verify", tenant: "t", block: m.ulid })).status).toBe("done");
+    expect(await ids("t")).toContain(m.ulid);
+    expect(await exists("t", m.ulid, "no-compact-mark.json")).toBe(false);
+    expect(await exists("t", "markers", `${m.ulid}-no-compact-mark.json`)).toBe(false);
+    expect(await exists("t", m.ulid, VERIFY_REPORT_FILE)).toBe(false);
+  });
+
+  it("releaseQuarantine re-verifies in place: refuses while broken, lifts the marks and indexes once it passes", async () => {
+    const m = await writeStoreBlock(store, "r", T0, 4);
+    const good = await flipChunkByte("r", m.ulid);
+    expect((await run({ version: 1, type: "verify", tenant: "r", block: m.ulid })).status).toBe("quarantined");
+    const still = await releaseQuarantine(store, { tenant: "r", block: m.ulid });
+    expect(still).toMatchObject({ status: "still-broken", reason: expect.stringContaining("chunks/000001") });
+    expect(await exists("r", m.ulid, "no-compact-mark.json")).toBe(true);
+    await writeFile(join(dir, "r", m.ulid, "chunks", "000001"), good); // fixed in place
+    expect(await releaseQuarantine(store, { tenant: "r", block: m.ulid })).toEqual({ status: "released", block: m.ulid });
+    expect(await ids("r")).toEqual([m.ulid]);
+    expect(await exists("r", m.ulid, "no-compact-mark.json")).toBe(false);
+    expect(await releaseQuarantine(store, { tenant: "r", block: m.ulid })).toMatchObject({ status: "not-quarantined" });
+  });
+
+  it("a block whose only problem is repairable (wrong stats) is repaired; the original goes after the repaired block is indexed", async () => {
+    const m = await writeStoreBlock(store, "p", T0, 5);
+    await store.put(pipelineLayout().metaKey("p", m.ulid), serializeMeta({ ...m, stats: { ...m.stats, numSamples: 7n } }, { style: "thanos" }));
+    const r = await run({ version: 1, type: "verify", tenant: "p", block: m.ulid });
+    expect(r).toMatchObject({ status: "done", reason: `repaired into ${repairedUlid(m.ulid)}` });
+    const fixed = repairedUlid(m.ulid);
+    expect(await ids("p")).toEqual([fixed]);
+    const live = await deps.index.blocks("p");
+    expect(live[0].deletionTime).toBeUndefined();
+    const original = await deps.storage.readMarkers({ tenant: "p", block: m.ulid });
+    expect(original.noCompact?.reason).toBe(QUARANTINE_REASON);
+    expect(original.deletion?.details).toContain(`repaired into ${fixed}`);
+    // The repaired block passes every check, and holds the original's samples.
+    const report = await verifyBlock(new StoreBlockSource(store, pipelineLayout().blockPrefix("p", fixed)), { expectedUlid: fixed });
+    expect(report.problems.filter((p) => p.severity !== "warn")).toEqual([]);
+    expect(live[0].meta.stats.numSamples).toBe(1440n);
+    expect(await exists("p", fixed, VERIFIED_FILE)).toBe(true);
+  });
+});
