@@ -63,6 +63,16 @@ export const Code = {
   // Files and meta.json.
   MetaMissing: "MetaMissing",
   MetaInvalid: "MetaInvalid",
+  /** meta.json larger than VerifyOptions.maxMetaBytes (not read). */
+  MetaTooLarge: "MetaTooLarge",
+  /** maxTime - minTime above VerifyOptions.maxRangeMs (the largest compaction range). */
+  MetaRangeTooLong: "MetaRangeTooLong",
+  /** maxTime past VerifyOptions.now + futureSlackMs. */
+  MetaInFuture: "MetaInFuture",
+  /** thanos.downsample.resolution not 0, 300000 or 3600000. */
+  ResolutionInvalid: "ResolutionInvalid",
+  /** compaction.sources contradict the level and resolution (see meta-check.ts). */
+  SourcesInconsistent: "SourcesInconsistent",
   UlidMismatch: "UlidMismatch",
   MetaStatsMismatch: "MetaStatsMismatch",
   SourcesInvalid: "SourcesInvalid",
@@ -123,6 +133,11 @@ export const SEVERITY: Readonly<Record<ProblemCode, Severity>> = {
   PostingsLayout: "warn",
   MetaMissing: "reject",
   MetaInvalid: "reject",
+  MetaTooLarge: "reject",
+  MetaRangeTooLong: "reject",
+  MetaInFuture: "reject",
+  ResolutionInvalid: "reject",
+  SourcesInconsistent: "reject",
   UlidMismatch: "reject",
   MetaStatsMismatch: "repairable",
   SourcesInvalid: "repairable",

@@ -19,6 +19,14 @@ export interface VerifyOptions {
   maxProblemsPerCode?: number;
   /** Read and decode every chunk (default true). Without it only the index and meta are checked. */
   chunks?: boolean;
+  /** A larger meta.json is MetaTooLarge, refused before a byte is read. Default MAX_META_BYTES (1 MiB). */
+  maxMetaBytes?: number;
+  /** maxTime - minTime above this is MetaRangeTooLong. Default 14 days, the largest compaction range. */
+  maxRangeMs?: number;
+  /** "Now" for MetaInFuture, epoch ms. Default Date.now(). */
+  now?: number;
+  /** How far past `now` maxTime may lie before it is MetaInFuture. Default 1 day. */
+  futureSlackMs?: number;
 }
 
 export function emptyStats(): VerifyStats {
@@ -46,7 +54,7 @@ export async function verifyBlock(source: BlockSource, opts: VerifyOptions = {})
   let segs: Segments | undefined;
   let indexSrc: ByteSource | undefined;
   try {
-    const meta = await step(problems, "meta.json", () => readMetaChecked(source, opts.expectedUlid, problems));
+    const meta = await step(problems, "meta.json", () => readMetaChecked(source, opts, problems));
     segs = await step(problems, "chunks", () => Segments.open(source, problems));
     if (segs) stats.chunkBytes = segs.totalBytes;
     indexSrc = await step(problems, "index", async () => {
