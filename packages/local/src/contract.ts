@@ -30,6 +30,12 @@ export interface LocalRuntimeOptions {
   log?: (line: string) => void;
   /** Bucket name (default strata-blocks). */
   bucket?: string;
+  /**
+   * The pipeline's clock (default the system's): deletion marks, the delete delay, retention,
+   * leases and the verifier's "not in the future" check read it, so a test can run days of a
+   * bucket's life in seconds.
+   */
+  clock?: { now(): number };
 }
 
 export interface LocalRuntime {

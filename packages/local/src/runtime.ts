@@ -113,6 +113,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       log,
       config: settings,
       engine: settings,
+      clock: opts.clock,
     });
     const handler = createWorkerHandler(deps);
     const poller = new SqsEventSourcePoller({
