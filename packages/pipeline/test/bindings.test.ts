@@ -206,3 +206,37 @@ describe("the bucket-root tenant beside a ULID-shaped tenant folder", () => {
     expect(await d.storage.listTenants()).toEqual([]);
   });
 });
+
+describe("an index that cannot be read", () => {
+  it("is refused with BucketIndexInvalid at bounded cost, and the binding's rebuild replaces it without reading it", async () => {
+    const { BucketIndexInvalid } = await import("@strata/bucket/bucket-index/schema");
+    const { StoreBucketIndex } = await import("@strata/pipeline");
+    const { gzipSync } = await import("node:zlib");
+    const bombDir = await mkdtemp(join(tmpdir(), "strata-index-bomb-"));
+    try {
+      const s = new FsStore(bombDir);
+      const d = bindPipeline({ store: s, queue: { send: async () => {} }, log: jsonLogger(() => {}) });
+      const index = d.index as InstanceType<typeof StoreBucketIndex>;
+      const saved = store;
+      store = s; // writeBlock writes into `store`
+      const meta = await writeBlock("team-b", T0, 3).finally(() => (store = saved));
+      const verify = { version: 1, type: "verify", tenant: "team-b", block: meta.ulid } as const;
+      expect((await handleRecord(JSON.stringify(verify), d, { messageId: "v" })).results[0].status).toBe("done");
+      // 8 KiB of gzip, 4M entries: it cost 2.7 GB of RSS to refuse.
+      const bomb = gzipSync(`{"version":2,"blocks":[${"0,".repeat(4_000_000)}0],"block_deletion_marks":[],"updated_at":1}`, { level: 9 });
+      expect(bomb.length).toBeLessThan(8 * 1024);
+      await s.put(layout.indexKey("team-b"), bomb);
+      await expect(index.updater.read("team-b")).rejects.toBeInstanceOf(BucketIndexInvalid);
+      await expect(index.updater.read("team-b")).rejects.toThrow(/team-b\/bucket-index\.json\.gz: bucket index unreadable: expected at most 2000000 blocks and deletion marks/);
+      // rebuild (index-sync) only HEADs the old index for its compare-and-swap.
+      await index.rebuild("team-b");
+      expect((await index.updater.read("team-b"))?.index.blocks.map((b) => b.block_id)).toEqual([meta.ulid]);
+      expect((await index.blocks("team-b")).map((b) => b.meta.ulid)).toEqual([meta.ulid]);
+      // blocks() meeting an unreadable index rebuilds it and goes on.
+      await s.put(layout.indexKey("team-b"), bomb);
+      expect((await index.blocks("team-b")).map((b) => b.meta.ulid)).toEqual([meta.ulid]);
+    } finally {
+      await rm(bombDir, { recursive: true, force: true });
+    }
+  });
+});

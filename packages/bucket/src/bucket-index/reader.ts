@@ -7,7 +7,7 @@
  */
 import { BucketLayout } from "../layout.ts";
 import type { ObjectStore } from "../store.ts";
-import { blockWithin, decodeIndex, type BucketIndex, type IndexBlock, type IndexDeletionMark } from "./schema.ts";
+import { blockWithin, decodeIndex, type BucketIndex, type IndexBlock, type IndexDeletionMark, type IndexLimits } from "./schema.ts";
 
 export interface IndexReaderOptions {
   layout?: BucketLayout;
@@ -20,6 +20,8 @@ export interface IndexReaderOptions {
   /** Blocks uploaded more recently than this are left out (default 0: none). */
   ignoreUploadedWithinMs?: number;
   now?: () => number;
+  /** What a stored index may be before it is refused unread (default `DEFAULT_INDEX_LIMITS`); over them, BucketIndexInvalid. */
+  limits?: Partial<IndexLimits>;
 }
 
 export class BucketIndexTooOld extends Error {
@@ -56,6 +58,7 @@ export class BucketIndexReader {
   private readonly ignoreDeletionMarksDelayMs: number;
   private readonly ignoreUploadedWithinMs: number;
   private readonly now: () => number;
+  private readonly limits: Partial<IndexLimits>;
   private readonly cache = new Map<string, Cached>();
   private readonly loading = new Map<string, Promise<BucketIndex | undefined>>();
 
@@ -67,6 +70,7 @@ export class BucketIndexReader {
     this.ignoreDeletionMarksDelayMs = opts.ignoreDeletionMarksDelayMs ?? 3_600_000;
     this.ignoreUploadedWithinMs = opts.ignoreUploadedWithinMs ?? 0;
     this.now = opts.now ?? Date.now;
+    this.limits = opts.limits ?? {};
   }
 
   /** The tenant's index (cached); undefined when it has none (a new tenant: no blocks). */
@@ -94,7 +98,7 @@ export class BucketIndexReader {
   private async load(tenant: string): Promise<BucketIndex | undefined> {
     const key = this.layout.indexKey(tenant);
     const r = await this.store.get(key);
-    const index = r ? decodeIndex(r.body, `${this.store.url}/${key}`) : undefined;
+    const index = r ? decodeIndex(r.body, `${this.store.url}/${key}`, this.limits) : undefined;
     this.cache.set(tenant, { index, loadedAt: this.now(), etag: r?.etag });
     return index;
   }

@@ -17,8 +17,32 @@ export const INDEX_VERSION_2 = 2;
 /** Chunk segments named 000001…N: only the count is stored. */
 export const SEGMENTS_FORMAT_1B6D = "1b6d";
 export const OUT_OF_ORDER_HINT = "from-out-of-order";
-/** A decompressed index larger than this is refused rather than allocated. */
-export const MAX_INDEX_BYTES = 512 << 20;
+/**
+ * What a reader accepts before it allocates anything per entry, so that a hostile or broken
+ * index costs bounded memory to refuse (an 8 KiB gzip bomb once cost 2.7 GB of RSS).
+ */
+export interface IndexLimits {
+  /** Largest `bucket-index.json.gz` object decoded (default 64 MiB). */
+  maxCompressedBytes: number;
+  /** Largest JSON once decompressed (default 512 MiB), enforced while inflating. */
+  maxDecompressedBytes: number;
+  /**
+   * Most blocks plus deletion marks (default 2,000,000), counted in the JSON text (every
+   * array element, at any depth) before it is parsed.
+   */
+  maxEntries: number;
+}
+
+export const DEFAULT_INDEX_LIMITS: Readonly<IndexLimits> = Object.freeze({
+  maxCompressedBytes: 64 << 20,
+  maxDecompressedBytes: 512 << 20,
+  maxEntries: 2_000_000,
+});
+
+/** A decompressed index larger than this is refused rather than allocated (the default `maxDecompressedBytes`). */
+export const MAX_INDEX_BYTES = DEFAULT_INDEX_LIMITS.maxDecompressedBytes;
+/** Mimir's index nests 4 deep (index, blocks, block, labels); deeper JSON is refused before parsing. */
+const MAX_JSON_DEPTH = 16;
 
 export interface IndexBlock {
   block_id: string;
@@ -52,12 +76,30 @@ export interface BucketIndex {
   updated_at: number;
 }
 
-export class BucketIndexCorrupted extends Error {
+/**
+ * The stored index cannot be read: over a limit, or not a bucket index at all. Unlike an
+ * I/O error, retrying will not help; a rebuild (`strata index rebuild`, the pipeline's
+ * index-sync) replaces it without reading it.
+ */
+export class BucketIndexInvalid extends Error {
+  /** The index object (bucket URL and key). */
   readonly where: string;
-  constructor(where: string, why: string) {
-    super(`${where}: bucket index corrupted: ${why}; rebuild it with \`strata index rebuild\``);
-    this.name = "BucketIndexCorrupted";
+  readonly expected: string;
+  readonly found: string;
+  constructor(where: string, expected: string, found: string, message?: string) {
+    super(message ?? `${where}: bucket index unreadable: expected ${expected}, found ${found}; rebuild it with \`strata index rebuild\``);
+    this.name = "BucketIndexInvalid";
     this.where = where;
+    this.expected = expected;
+    this.found = found;
+  }
+}
+
+/** Not gzip, not JSON, or not the index's shape (naming the field). */
+export class BucketIndexCorrupted extends BucketIndexInvalid {
+  constructor(where: string, why: string, expected = "a Mimir bucket index", found = why) {
+    super(where, expected, found, `${where}: bucket index corrupted: ${why}; rebuild it with \`strata index rebuild\``);
+    this.name = "BucketIndexCorrupted";
   }
 }
 
@@ -162,33 +204,131 @@ const BlockSchema = z.object({
   labels: optional(z.record(z.string(), z.string())),
 });
 const MarkSchema = z.object({ block_id: Ulid, deletion_time: Int });
-const IndexSchema = z.object({
+const IndexHeaderSchema = z.object({
   version: z.union([z.literal(INDEX_VERSION_1), z.literal(INDEX_VERSION_2)], { error: "unsupported bucket index version (want 1 or 2)" }),
-  blocks: nullToEmpty(z.array(BlockSchema)),
-  block_deletion_marks: nullToEmpty(z.array(MarkSchema)),
+  blocks: nullToEmpty(z.array(z.unknown())),
+  block_deletion_marks: nullToEmpty(z.array(z.unknown())),
   updated_at: Int,
 });
 
-/** Parses `bucket-index.json.gz` bytes; BucketIndexCorrupted (naming the field) on anything unexpected. */
-export function decodeIndex(bytes: Uint8Array, where: string): BucketIndex {
-  let json: Buffer;
-  try {
-    json = gunzipSync(bytes, { maxOutputLength: MAX_INDEX_BYTES });
-  } catch (e) {
-    throw new BucketIndexCorrupted(where, `not gzip data (${(e as Error).message})`);
+const MiB = 1 << 20;
+const size = (n: number) => (n % MiB === 0 ? `${n / MiB} MiB` : `${n} bytes`);
+
+/**
+ * Parses `bucket-index.json.gz` bytes within `limits` (defaults `DEFAULT_INDEX_LIMITS`):
+ * BucketIndexInvalid naming the key, what was expected and what was found when over a
+ * limit; BucketIndexCorrupted (a BucketIndexInvalid, naming the field) on anything else
+ * unexpected. Nothing is allocated per entry before the entries are counted, and
+ * validation stops at the first bad entry.
+ */
+export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<IndexLimits> = {}): BucketIndex {
+  const lim = { ...DEFAULT_INDEX_LIMITS, ...limits };
+  if (bytes.length > lim.maxCompressedBytes) {
+    throw new BucketIndexInvalid(where, `at most ${size(lim.maxCompressedBytes)} of gzip (maxCompressedBytes)`, `${bytes.length} bytes`);
   }
+  let json: Buffer | undefined;
+  try {
+    // Inflating stops (and throws) as soon as the output passes the limit.
+    json = gunzipSync(bytes, { maxOutputLength: lim.maxDecompressedBytes });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new BucketIndexInvalid(
+        where,
+        `at most ${size(lim.maxDecompressedBytes)} of JSON once decompressed (maxDecompressedBytes)`,
+        `more (${bytes.length} bytes of gzip; inflating stopped at the limit)`,
+      );
+    }
+    throw new BucketIndexCorrupted(where, `not gzip data (${(e as Error).message})`, "gzip data");
+  }
+  const scan = scanJson(json, lim.maxEntries);
+  if (scan.problem) throw new BucketIndexCorrupted(where, `not a bucket index: ${scan.problem}`, "a JSON object", scan.problem);
+  if (scan.elements > lim.maxEntries) {
+    throw new BucketIndexInvalid(
+      where,
+      `at most ${lim.maxEntries} blocks and deletion marks (maxEntries)`,
+      `more than ${lim.maxEntries} JSON array elements (blocks, deletion marks or others) in ${json.length} bytes of JSON`,
+    );
+  }
+  const text = json.toString("utf8");
+  json = undefined; // the bytes can go while the text is parsed
   let v: unknown;
   try {
-    v = JSON.parse(json.toString("utf8"));
+    v = JSON.parse(text);
   } catch (e) {
-    throw new BucketIndexCorrupted(where, `not JSON (${(e as Error).message})`);
+    throw new BucketIndexCorrupted(where, `not JSON (${(e as Error).message})`, "JSON");
   }
-  const r = IndexSchema.safeParse(v);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new BucketIndexCorrupted(where, `${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  const head = IndexHeaderSchema.safeParse(v);
+  if (!head.success) throw corrupted(where, head.error.issues[0], []);
+  const blocks = parseEntries(head.data.blocks, BlockSchema, where, "blocks");
+  const marks = parseEntries(head.data.block_deletion_marks, MarkSchema, where, "block_deletion_marks");
+  return { version: head.data.version, blocks: blocks as IndexBlock[], block_deletion_marks: marks, updated_at: head.data.updated_at };
+}
+
+/** Each entry on its own, stopping at the first bad one (a schema over the whole array would collect an issue per entry). */
+function parseEntries<T extends z.ZodType>(items: unknown[], schema: T, where: string, field: string): z.infer<T>[] {
+  const out = new Array<z.infer<T>>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const r = schema.safeParse(items[i]);
+    if (!r.success) throw corrupted(where, r.error.issues[0], [field, i]);
+    out[i] = r.data;
   }
-  return r.data as BucketIndex;
+  return out;
+}
+
+function corrupted(where: string, issue: z.core.$ZodIssue, prefix: PropertyKey[]): BucketIndexCorrupted {
+  const path = [...prefix, ...issue.path].map(String).join(".") || "(root)";
+  return new BucketIndexCorrupted(where, `${path}: ${issue.message}`, issue.message, path);
+}
+
+/**
+ * One pass over the JSON bytes, allocating nothing: the document must be an object nested
+ * at most MAX_JSON_DEPTH deep; counts the elements of every array (stopping once past
+ * `maxElements`). Malformed JSON is left to JSON.parse.
+ */
+function scanJson(buf: Uint8Array, maxElements: number): { elements: number; problem?: string } {
+  let i = 0;
+  const n = buf.length;
+  while (i < n && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
+  if (i === n) return { elements: 0, problem: `expected a JSON object, found ${n === 0 ? "nothing" : "only whitespace"}` };
+  if (buf[i] !== 0x7b) return { elements: 0, problem: `expected a JSON object, found ${JSON.stringify(String.fromCharCode(buf[i]))} at byte ${i}` };
+  // Per open container: is it an array (1) or an object (0); and does an array await its first element.
+  const isArray = new Uint8Array(MAX_JSON_DEPTH + 1);
+  let depth = 0;
+  let elements = 0;
+  let awaitingFirst = false;
+  let inString = false;
+  for (; i < n; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    if (awaitingFirst) {
+      awaitingFirst = false;
+      if (c !== 0x5d) elements++;
+    }
+    switch (c) {
+      case 0x22:
+        inString = true;
+        break;
+      case 0x5b:
+      case 0x7b:
+        if (++depth > MAX_JSON_DEPTH) return { elements, problem: `JSON nested deeper than ${MAX_JSON_DEPTH} at byte ${i}` };
+        isArray[depth] = c === 0x5b ? 1 : 0;
+        awaitingFirst = c === 0x5b;
+        break;
+      case 0x5d:
+      case 0x7d:
+        if (depth > 0) depth--;
+        break;
+      case 0x2c:
+        if (isArray[depth] === 1 && ++elements > maxElements) return { elements };
+        break;
+    }
+  }
+  return { elements };
 }
 
 /** Blocks and marks in block-id order: the canonical form both update paths write. */

@@ -20,6 +20,7 @@ import {
   normalizeIndex,
   type BucketIndex,
   type IndexBlock,
+  type IndexLimits,
   type IndexDeletionMark,
 } from "./schema.ts";
 
@@ -34,6 +35,8 @@ export interface IndexUpdaterOptions {
   now?: () => number;
   /** Parallel meta.json reads during a rebuild (default 16). */
   rebuildConcurrency?: number;
+  /** What a stored index may be before it is refused unread (default `DEFAULT_INDEX_LIMITS`). */
+  limits?: Partial<IndexLimits>;
 }
 
 export interface UpdateOutcome {
@@ -79,6 +82,7 @@ export class BucketIndexUpdater {
   private readonly maxDelayMs: number;
   private readonly now: () => number;
   private readonly concurrency: number;
+  private readonly limits: Partial<IndexLimits>;
 
   constructor(store: ObjectStore, opts: IndexUpdaterOptions = {}) {
     this.store = store;
@@ -88,13 +92,17 @@ export class BucketIndexUpdater {
     this.maxDelayMs = opts.maxDelayMs ?? 1000;
     this.now = opts.now ?? Date.now;
     this.concurrency = opts.rebuildConcurrency ?? 16;
+    this.limits = opts.limits ?? {};
   }
 
-  /** The stored index and its ETag; undefined when the tenant has none yet. */
+  /**
+   * The stored index and its ETag; undefined when the tenant has none yet. BucketIndexInvalid
+   * when it is over the limits or corrupted (`rebuild` replaces it without reading it).
+   */
   async read(tenant: string): Promise<{ index: BucketIndex; etag: string } | undefined> {
     const key = this.layout.indexKey(tenant);
     const r = await this.store.get(key);
-    return r ? { index: decodeIndex(r.body, `${this.store.url}/${key}`), etag: r.etag } : undefined;
+    return r ? { index: decodeIndex(r.body, `${this.store.url}/${key}`, this.limits), etag: r.etag } : undefined;
   }
 
   /** Apply `change` by compare-and-swap until it sticks. */

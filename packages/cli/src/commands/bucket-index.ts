@@ -1,7 +1,7 @@
 import { openBucketArg } from "../bucket-args.ts";
 import { BucketLayout, ROOT_TENANT } from "@strata/bucket/layout";
 import { BucketIndexUpdater, IndexConflict } from "@strata/bucket/bucket-index/updater";
-import { BucketIndexCorrupted, type BucketIndex } from "@strata/bucket/bucket-index/schema";
+import { BucketIndexInvalid, type BucketIndex } from "@strata/bucket/bucket-index/schema";
 import type { ObjectStore } from "@strata/bucket/store";
 import type { Command } from "../main.ts";
 import { UsageError } from "../main.ts";
@@ -23,7 +23,7 @@ export const indexCommand: Command = {
       if (!tenant) throw new UsageError("show needs --tenant (use the root tenant name, default __root__, for a Thanos-style bucket)");
       return await show(store, layout, tenant, values.json === true);
     } catch (e) {
-      if (e instanceof BucketIndexCorrupted || e instanceof IndexConflict) {
+      if (e instanceof BucketIndexInvalid || e instanceof IndexConflict) {
         process.stderr.write(`strata index: ${e.message}\n`);
         return 1;
       }
