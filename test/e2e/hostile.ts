@@ -23,9 +23,21 @@ export async function uploadMetaFirst(store: ObjectStore, tenant: string, dir: s
 
 /** Uploads a block directory in the safe order (chunks, index, meta.json last) under any key prefix. */
 export async function uploadUnder(store: ObjectStore, prefix: string, dir: string): Promise<void> {
-  for (const f of (await readdir(join(dir, "chunks"))).sort()) await store.put(`${prefix}chunks/${f}`, await readFile(join(dir, "chunks", f)));
-  await store.put(`${prefix}index`, await readFile(join(dir, "index")));
-  await store.put(`${prefix}meta.json`, await readFile(join(dir, "meta.json")));
+  for (const f of (await readdir(join(dir, "chunks"))).sort()) await putFile(store, `${prefix}chunks/${f}`, join(dir, "chunks", f));
+  await putFile(store, `${prefix}index`, join(dir, "index"));
+  await putFile(store, `${prefix}meta.json`, join(dir, "meta.json"));
+}
+
+/** One object from a file; past 8 MiB as a multipart upload (the emulator refuses larger single PUTs). */
+async function putFile(store: ObjectStore, key: string, file: string): Promise<void> {
+  const body = await readFile(file);
+  if (body.length <= 8 << 20) {
+    await store.put(key, body);
+    return;
+  }
+  const w = await store.createWriter(key, { partSize: 8 << 20 });
+  await w.write(body);
+  await w.close();
 }
 
 /**
