@@ -88,7 +88,12 @@ describe("bucket layout", () => {
     });
     await deleteBlock(recording, layout, "t1", id);
     expect(ops[0]).toBe(`t1/${id}/meta.json`);
-    expect(ops.slice(-3)).toEqual([`t1/${id}/deletion-mark.json`, `t1/markers/${id}-deletion-mark.json`, `t1/markers/${id}-no-compact-mark.json`]);
+    expect(ops.slice(-4)).toEqual([
+      `t1/${id}/deletion-mark.json`,
+      `t1/markers/${id}-deletion-mark.json`,
+      `t1/markers/${id}-no-compact-mark.json`,
+      `t1/markers/${id}-no-downsample-mark.json`,
+    ]);
     expect(await keys(store, "t1/")).toEqual([]);
     expect(await layout.listTenants(store)).toEqual(["__root__", "t2"]);
   });
