@@ -103,8 +103,9 @@ export function checkMetaMeaning(meta: BlockMeta, opts: VerifyOptions, problems:
  * compaction.sources (the level-1 ancestors) against level and resolution, or undefined
  * when they agree. What each writer leaves there:
  * - a raw level-1 block is cut by Prometheus, Mimir or a Thanos receiver with sources
- *   [its own ULID] (older writers left them empty); a copy of one (Thanos' block.Repair,
- *   Strata's repairBlock and rewriteBlock) keeps the original's single source;
+ *   [its own ULID] (older writers left them empty); a copy of one by Thanos (block.Repair,
+ *   `tools bucket rewrite`) keeps the original's single source, Strata's (repairBlock,
+ *   rewriteBlock) lists itself;
  * - a compaction (level ≥ 2) lists the union of its inputs' sources, never its new ULID;
  * - a downsampled block keeps its input's level and sources (Thanos' Downsample,
  *   outputMeta in @strata/downsample), so it too lists ≥ 1 source and not itself;
@@ -123,7 +124,9 @@ function sourcesInconsistency(meta: BlockMeta, res: number): { message: string; 
   }
   if (meta.compaction.level !== 1 || sources.length === 0 || (self && sources.length === 1)) return undefined;
   if (sources.length > 1) return { message: "a raw level-1 block lists more than one source", expected: `[] or [${meta.ulid}]` };
-  const copy = meta.thanos === undefined || COPY_SOURCES.has(meta.thanos.source ?? "");
+  // Thanos' repairs and rewrites keep the original's source; Strata's copies list themselves
+  // (copiedSources), and a block without a Thanos section has no such excuse.
+  const copy = COPY_SOURCES.has(meta.thanos?.source ?? "");
   if (copy) return undefined;
   return {
     message: `a raw level-1 block from "${meta.thanos?.source ?? ""}" lists a source other than itself (only a repaired or rewritten copy keeps its original's)`,

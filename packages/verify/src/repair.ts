@@ -11,6 +11,7 @@ import {
   compareLabels,
   compareStrings,
   compareUlids,
+  copiedSources,
   isDeleted,
   newUlid,
   readMeta,
@@ -124,12 +125,12 @@ export async function repairBlock(source: BlockSource, sink: BlockSink, report?:
 }
 
 function repairedMeta(meta: BlockMeta, ulid: string): BlockMeta {
-  const sources = [...new Set(meta.compaction.sources ?? [])].sort(compareUlids);
+  const level = Math.max(1, meta.compaction.level);
   const out: BlockMeta = {
     ...meta,
     ulid,
     stats: {},
-    compaction: { ...meta.compaction, level: Math.max(1, meta.compaction.level), sources: sources.length ? sources : undefined },
+    compaction: { ...meta.compaction, level, sources: copiedSources({ ...meta, compaction: { ...meta.compaction, level } }, ulid) },
   };
   if (out.thanos) out.thanos = { ...out.thanos, source: "compactor.repair" };
   return out;

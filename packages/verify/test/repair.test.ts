@@ -50,7 +50,9 @@ describe("repairBlock", () => {
     expect(meta.ulid).not.toBe((await readMeta(block)).ulid);
     expect(meta.thanos?.source).toBe("compactor.repair");
     expect(meta.stats.numSeries).toBe(2n);
-    expect(meta.compaction.sources).toEqual((await readMeta(block)).compaction.sources);
+    // The original is a raw level-1 block: its copy lists itself, as a block as cut does.
+    expect((await readMeta(block)).compaction).toMatchObject({ level: 1 });
+    expect(meta.compaction.sources).toEqual([meta.ulid]);
   });
 
   it("applies tombstones and rebuilds broken postings", async () => {

@@ -2,7 +2,7 @@ import type { BlockSink } from "../encoding/source.ts";
 import { reencodeChunk, type SampleFilter } from "../chunkenc/reencode.ts";
 import { isDeleted } from "../tombstones/tombstones.ts";
 import { newUlid } from "../meta/ulid.ts";
-import type { BlockMeta } from "../meta/meta.ts";
+import { copiedSources, type BlockMeta } from "../meta/meta.ts";
 import type { BlockReader } from "./reader.ts";
 import { BlockWriter, type ChunkToWrite, type WrittenBlock } from "./writer.ts";
 
@@ -39,7 +39,8 @@ export async function rewriteBlock(src: BlockReader, sink: BlockSink, opts: Rewr
     }
     await writer.addSeries(s.labels, out);
   }
-  const meta: BlockMeta = { ...src.meta, ulid: opts.ulid ?? newUlid() };
+  const ulid = opts.ulid ?? newUlid();
+  const meta: BlockMeta = { ...src.meta, ulid, compaction: { ...src.meta.compaction, sources: copiedSources(src.meta, ulid) } };
   if (meta.thanos) meta.thanos = { ...meta.thanos, source: "bucket.rewrite" };
   return writer.finish(meta);
 }

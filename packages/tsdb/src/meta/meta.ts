@@ -192,6 +192,19 @@ const ThanosRewriteSchema = z.object({
  */
 export const COMPACTOR_SHARD_ID_LABEL = "__compactor_shard_id__";
 
+/**
+ * compaction.sources of a block's copy written as `ulid` (Strata's rewrite and repair): a raw
+ * level-1 block is a block as cut, whose only source is itself, so its copy lists itself too
+ * (the rule the verifier holds every raw level-1 block to); any other block keeps its
+ * sources, which name the level-1 blocks its data came from.
+ */
+export function copiedSources(meta: BlockMeta, ulid: string): string[] | undefined {
+  const sources = [...new Set(meta.compaction.sources ?? [])].sort();
+  const raw = (meta.thanos?.downsample?.resolution ?? 0) === 0;
+  if (raw && meta.compaction.level <= 1 && sources.length <= 1) return [ulid];
+  return sources.length ? sources : undefined;
+}
+
 export const ThanosMetaSchema = z.object({
   version: absentIfNull(z.union([z.literal(0), z.literal(1)], { error: "Thanos meta version must be 0 or 1" })),
   labels: stringRecord().nullable().optional(),
