@@ -58,6 +58,11 @@ export interface EngineSettings {
    * but one, at most 3 (a Lambda of at least 1,769 MB has two vCPUs).
    */
   downsampleWorkers?: number;
+  /**
+   * A block's meta.json larger than this is refused unread (MetaTooLarge, quarantined); every
+   * meta.json reader of the pipeline honours it. Absent: 1 MiB (tsdb's MAX_META_BYTES).
+   */
+  maxMetaBytes?: number;
 }
 
 /**
@@ -100,7 +105,15 @@ export function engineSettingsFromEnv(env: Record<string, string | undefined>): 
   }
   const split = shards === undefined ? undefined : { shardCount: shards, minSeries, minIndexBytes };
   const downsampleWorkers = intSetting(env, "STRATA_DOWNSAMPLE_WORKERS", 0);
-  return { ranges, replicaLabels, dedup, ...(split ? { split } : {}), ...(downsampleWorkers !== undefined ? { downsampleWorkers } : {}) };
+  const maxMetaBytes = positiveInt(env, "STRATA_MAX_META_BYTES");
+  return {
+    ranges,
+    replicaLabels,
+    dedup,
+    ...(split ? { split } : {}),
+    ...(downsampleWorkers !== undefined ? { downsampleWorkers } : {}),
+    ...(maxMetaBytes !== undefined ? { maxMetaBytes } : {}),
+  };
 }
 
 function positiveInt(env: Record<string, string | undefined>, name: string): number | undefined {

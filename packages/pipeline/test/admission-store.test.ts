@@ -91,6 +91,16 @@ describe("admission over a directory bucket", () => {
     expect(await releaseQuarantine(store, { tenant: "r", block: m.ulid })).toMatchObject({ status: "not-quarantined" });
   });
 
+  it("a meta.json over the size cap is quarantined unparsed (MetaTooLarge); a raised cap (STRATA_MAX_META_BYTES) admits it everywhere", async () => {
+    const m = await writeStoreBlock(store, "big", T0, 6);
+    const padded = serializeMeta(m, { style: "thanos" }) + " ".repeat(2 << 20);
+    await store.put(pipelineLayout().metaKey("big", m.ulid), padded);
+    expect(await run({ version: 1, type: "verify", tenant: "big", block: m.ulid })).toMatchObject({ status: "quarantined", reason: expect.stringContaining("MetaTooLarge") });
+    const roomy = bindPipeline({ store, queue: { send: async () => undefined }, log: jsonLogger(() => undefined), engine: { maxMetaBytes: 4 << 20 } });
+    expect(await releaseQuarantine(store, { tenant: "big", block: m.ulid }, { engine: { maxMetaBytes: 4 << 20 } })).toEqual({ status: "released", block: m.ulid });
+    expect((await roomy.index.blocks("big")).map((b) => b.meta.ulid)).toEqual([m.ulid]);
+  });
+
   it("a block whose only problem is repairable (wrong stats) is repaired; the original goes after the repaired block is indexed", async () => {
     const m = await writeStoreBlock(store, "p", T0, 5);
     await store.put(pipelineLayout().metaKey("p", m.ulid), serializeMeta({ ...m, stats: { ...m.stats, numSamples: 7n } }, { style: "thanos" }));

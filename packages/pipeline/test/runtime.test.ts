@@ -32,6 +32,12 @@ describe("settings", () => {
     expect(engineSettingsFromEnv({ STRATA_DOWNSAMPLE_WORKERS: "2" }).downsampleWorkers).toBe(2);
     expect(() => engineSettingsFromEnv({ STRATA_DOWNSAMPLE_WORKERS: "-1" })).toThrow('STRATA_DOWNSAMPLE_WORKERS: expected a non-negative integer, found "-1"');
   });
+
+  it("reads the meta.json size cap: absent by default (1 MiB), positive", () => {
+    expect(engineSettingsFromEnv({}).maxMetaBytes).toBeUndefined();
+    expect(engineSettingsFromEnv({ STRATA_MAX_META_BYTES: "4194304" }).maxMetaBytes).toBe(4 << 20);
+    expect(() => engineSettingsFromEnv({ STRATA_MAX_META_BYTES: "0" })).toThrow("STRATA_MAX_META_BYTES");
+  });
 });
 
 describe("jsonLogger", () => {

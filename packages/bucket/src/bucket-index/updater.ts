@@ -37,6 +37,8 @@ export interface IndexUpdaterOptions {
   rebuildConcurrency?: number;
   /** What a stored index may be before it is refused unread (default `DEFAULT_INDEX_LIMITS`). */
   limits?: Partial<IndexLimits>;
+  /** A block's meta.json larger than this is refused unparsed (default tsdb's MAX_META_BYTES, 1 MiB). */
+  maxMetaBytes?: number;
 }
 
 export interface UpdateOutcome {
@@ -84,6 +86,8 @@ export class BucketIndexUpdater {
   private readonly concurrency: number;
   private readonly limits: Partial<IndexLimits>;
 
+  private readonly maxMetaBytes: number | undefined;
+
   constructor(store: ObjectStore, opts: IndexUpdaterOptions = {}) {
     this.store = store;
     this.layout = opts.layout ?? new BucketLayout();
@@ -92,6 +96,7 @@ export class BucketIndexUpdater {
     this.maxDelayMs = opts.maxDelayMs ?? 1000;
     this.now = opts.now ?? Date.now;
     this.concurrency = opts.rebuildConcurrency ?? 16;
+    this.maxMetaBytes = opts.maxMetaBytes;
     this.limits = opts.limits ?? {};
   }
 
@@ -153,7 +158,7 @@ export class BucketIndexUpdater {
     if (!r) throw new BlockMetaError(`${this.store.url}/${key}`, "missing");
     let meta;
     try {
-      meta = parseMeta(r.body, `${this.store.url}/${key}`);
+      meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes });
     } catch (e) {
       if (e instanceof FormatError) throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", e.message);
       throw e;

@@ -26,11 +26,14 @@ export class StoreBucketIndex implements BucketIndex {
   private readonly noCompact = new Map<string, NoCompactMark>();
   private readonly now: () => number;
 
-  constructor(store: ObjectStore, layout: BucketLayout, opts: { now?: () => number } = {}) {
+  private readonly maxMetaBytes: number | undefined;
+
+  constructor(store: ObjectStore, layout: BucketLayout, opts: { now?: () => number; maxMetaBytes?: number } = {}) {
     this.store = store;
     this.layout = layout;
     this.now = opts.now ?? Date.now;
-    this.updater = new BucketIndexUpdater(store, { layout, now: opts.now });
+    this.maxMetaBytes = opts.maxMetaBytes;
+    this.updater = new BucketIndexUpdater(store, { layout, now: opts.now, maxMetaBytes: opts.maxMetaBytes });
   }
 
   async blocks(tenant: string): Promise<LiveBlock[]> {
@@ -143,7 +146,7 @@ export class StoreBucketIndex implements BucketIndex {
     const key = this.layout.metaKey(tenant, block);
     const r = await this.store.get(key);
     if (!r) return undefined;
-    const meta = parseMeta(r.body, `${this.store.url}/${key}`);
+    const meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes });
     this.remember(tenant, meta);
     return meta;
   }

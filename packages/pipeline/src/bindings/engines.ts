@@ -47,17 +47,19 @@ export class BlockEngines implements Engines {
     // it never completes, dead-lettered for a person), never a verdict.
     const missing = report.problems.find((p) => p.code === Code.IndexMissing || p.code === Code.NoSegments);
     if (missing) throw new VerificationIncomplete(`${source.name}: ${missing.message} (upload still in progress?)`);
-    if (report.ok) return { ok: true, meta: await readMeta(source) };
+    if (report.ok) return { ok: true, meta: await readMeta(source, { maxBytes: this.settings.maxMetaBytes }) };
     const repairable = report.problems.every((p) => p.severity !== "reject");
     return { ok: false, reason: summary(report), report: reportJson(report, repairable), repairable };
   }
 
   /**
    * The meta.json checks that need the pipeline's settings: no block spans more than the
-   * largest compaction range, and none ends more than a day after now.
+   * largest compaction range, none ends more than a day after now, and no meta.json is larger
+   * than `maxMetaBytes`.
    */
-  private verifyLimits(): { now: number; maxRangeMs: number } {
-    return { now: this.now(), maxRangeMs: Math.max(...this.settings.ranges) };
+  private verifyLimits(): { now: number; maxRangeMs: number; maxMetaBytes?: number } {
+    const limits = { now: this.now(), maxRangeMs: Math.max(...this.settings.ranges) };
+    return this.settings.maxMetaBytes === undefined ? limits : { ...limits, maxMetaBytes: this.settings.maxMetaBytes };
   }
 
   async repair(ref: BlockRef, ulid: string, check?: OutputCheck): Promise<BlockMeta> {

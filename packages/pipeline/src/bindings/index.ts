@@ -47,8 +47,8 @@ export function bindPipeline(opts: BindOptions): WorkerDeps {
   const engine = { ...DEFAULT_ENGINE_SETTINGS, ...opts.engine };
   if (opts.engine?.dedup === undefined && engine.replicaLabels.length > 0) engine.dedup = "penalty";
   return {
-    storage: new StoreStorage(opts.store, layout),
-    index: new StoreBucketIndex(opts.store, layout, { now }),
+    storage: new StoreStorage(opts.store, layout, { maxMetaBytes: engine.maxMetaBytes }),
+    index: new StoreBucketIndex(opts.store, layout, { now, maxMetaBytes: engine.maxMetaBytes }),
     leases: new StoreLeases(opts.store, layout, { owner: opts.owner, now }),
     engines: new BlockEngines(opts.store, layout, engine, now),
     queue: opts.queue,

@@ -32,9 +32,13 @@ export class StoreStorage implements Storage {
   readonly store: ObjectStore;
   readonly layout: BucketLayout;
 
-  constructor(store: ObjectStore, layout: BucketLayout) {
+  /** meta.json past this size is refused unparsed (a FormatError, which verification reports as MetaTooLarge). */
+  private readonly maxMetaBytes: number | undefined;
+
+  constructor(store: ObjectStore, layout: BucketLayout, opts: { maxMetaBytes?: number } = {}) {
     this.store = store;
     this.layout = layout;
+    this.maxMetaBytes = opts.maxMetaBytes;
   }
 
   /** Each block gets its own page cache (64 MiB bound), dropped with the job. */
@@ -45,7 +49,7 @@ export class StoreStorage implements Storage {
   async readMeta(ref: BlockRef): Promise<BlockMeta | undefined> {
     const key = this.layout.metaKey(ref.tenant, ref.block);
     const r = await this.store.get(key);
-    return r ? parseMeta(r.body, `${this.store.url}/${key}`) : undefined;
+    return r ? parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes }) : undefined;
   }
 
   async statMeta(ref: BlockRef): Promise<MetaStat | undefined> {

@@ -7,7 +7,7 @@ import { IndexReader, type SeriesEntry } from "../index/reader.ts";
 import type { SeriesCursor } from "../index/series-cursor.ts";
 import { ChunkReader } from "../chunks/reader.ts";
 import { readTombstones, type Tombstones, type Interval } from "../tombstones/tombstones.ts";
-import { parseMeta, type BlockMeta } from "../meta/meta.ts";
+import { parseMeta, type BlockMeta, type ParseMetaOptions } from "../meta/meta.ts";
 
 /** One series of a block: its labels, its chunk metas and (when requested) the chunk bytes. */
 export interface BlockSeries {
@@ -103,12 +103,12 @@ export class BlockReader {
   }
 }
 
-export async function readMeta(source: BlockSource): Promise<BlockMeta> {
+export async function readMeta(source: BlockSource, opts?: ParseMetaOptions): Promise<BlockMeta> {
   const src = await source.tryOpen("meta.json");
   if (!src) throw new FormatError("invalid-value", "block has no meta.json (incomplete upload?)", { file: `${source.name}/meta.json` });
   try {
     const bytes = await src.read(0, src.size);
-    return parseMeta(utf8Decode(bytes, 0, bytes.length), `${source.name}/meta.json`);
+    return parseMeta(utf8Decode(bytes, 0, bytes.length), `${source.name}/meta.json`, opts);
   } finally {
     await src.close?.();
   }
