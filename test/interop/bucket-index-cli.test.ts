@@ -49,6 +49,8 @@ async function checkRebuildAndShow(url: string, env: Record<string, string> = {}
   expect(r.stdout).toContain(`__root__: 1 blocks, 0 deletion marks`);
   expect(r.stdout).toContain(`team-a: 2 blocks, 1 deletion marks`);
   expect(r.stdout).toContain("skipped partial block 01HFAY3VMA1D6NYKSJAA6WSXP3");
+  // Nothing is indexed on its meta.json alone: each block was verified in place first.
+  for (const b of [b0, b1, b2]) expect(r.stdout).toContain(`verified and indexed ${b.ulid}`);
 
   const show = await strata(["index", "show", url, "--tenant", "team-a", "--json"], env);
   expect(show.code).toBe(0);
@@ -69,6 +71,7 @@ async function checkRebuildAndShow(url: string, env: Record<string, string> = {}
 
   const one = await strata(["index", "rebuild", url, "--tenant", "team-a"], env);
   expect(one.stdout.trim().split("\n")[0]).toMatch(/^team-a: 2 blocks/);
+  expect(one.stdout, "admitted blocks are not verified again").not.toContain("verified and indexed");
 }
 
 describe("strata index", () => {

@@ -102,6 +102,13 @@ export interface Storage {
   deleteBlock(ref: BlockRef): Promise<void>;
 }
 
+export interface RebuildResult {
+  /** Blocks with a meta.json that no verify has admitted: left out of the index. */
+  unverified: string[];
+  /** Block directories without a usable meta.json, with the reason (left out; cleanup's business). */
+  partials?: [string, string][];
+}
+
 /** The tenant's bucket index; every update is a compare-and-swap, safe under concurrent writers. */
 export interface BucketIndex {
   /**
@@ -121,7 +128,7 @@ export interface BucketIndex {
    * verification record, or already indexed) and never a quarantined one. Returns the blocks
    * with a meta.json that no verify has admitted yet, for the caller to send to verification.
    */
-  rebuild(tenant: string): Promise<{ unverified: string[] }>;
+  rebuild(tenant: string): Promise<RebuildResult>;
 }
 
 export interface Lease {

@@ -34,20 +34,30 @@ export const indexCommand: Command = {
   },
 };
 
+/**
+ * Rebuilds each tenant's index through the pipeline's admission rule: blocks a verify already
+ * admitted are kept, the others are verified in place now and indexed or quarantined, so the
+ * rebuilt index never lists an unverified block.
+ */
 async function rebuild(store: ObjectStore, layout: BucketLayout, tenant: string | undefined): Promise<number> {
   const tenants = tenant ? [tenant] : await layout.listTenants(store);
   if (tenants.length === 0) {
     process.stderr.write(`strata index: ${store.url}: no tenants (no blocks) found\n`);
     return 1;
   }
-  const up = new BucketIndexUpdater(store, { layout });
+  const { rebuildIndex } = await import("@strata/pipeline/index-rebuild");
+  let code = 0;
   for (const t of tenants) {
-    const r = await up.rebuild(t);
-    const marks = r.index.block_deletion_marks.length;
-    process.stdout.write(`${t}: ${r.index.blocks.length} blocks, ${marks} deletion marks -> ${store.url}/${layout.indexKey(t)}\n`);
+    // The pipeline calls the bucket-root tenant "".
+    const r = await rebuildIndex(store, t === layout.rootTenant ? "" : t);
+    process.stdout.write(`${t}: ${r.blocks} blocks, ${r.deletionMarks} deletion marks -> ${store.url}/${layout.indexKey(t)}\n`);
+    for (const id of r.admitted) process.stdout.write(`  verified and indexed ${id}\n`);
+    for (const q of r.quarantined) process.stdout.write(`  quarantined ${q.block}: ${q.reason}\n`);
+    for (const q of r.incomplete) process.stdout.write(`  not indexed ${q.block}: ${q.reason}\n`);
     for (const [id, why] of r.partials) process.stdout.write(`  skipped partial block ${id}: ${why}\n`);
+    if (r.quarantined.length > 0) code = 1;
   }
-  return 0;
+  return code;
 }
 
 async function show(store: ObjectStore, layout: BucketLayout, tenant: string, json: boolean): Promise<number> {

@@ -13,7 +13,7 @@ import { PreconditionFailed } from "@strata/bucket/store";
 import { QUARANTINE_REASON, VERIFIED_FILE } from "../jobs/admit.ts";
 import type { BucketLayout } from "@strata/bucket/layout";
 import { listAll, type ObjectStore } from "@strata/bucket/store";
-import type { BucketIndex, LiveBlock } from "../ports.ts";
+import type { BucketIndex, LiveBlock, RebuildResult } from "../ports.ts";
 
 /** Bound on cached metas (a few KB each); beyond it the oldest entries go. */
 const MAX_CACHED_METAS = 50_000;
@@ -79,12 +79,12 @@ export class StoreBucketIndex implements BucketIndex {
    * compare-and-swap against the index as it was before listing, like the updater's own; the
    * old index is never decoded (only its ETag is read), so an unreadable one is replaced.
    */
-  async rebuild(tenant: string): Promise<{ unverified: string[] }> {
+  async rebuild(tenant: string): Promise<RebuildResult> {
     const key = this.layout.indexKey(tenant);
     for (let attempt = 1; attempt <= 5; attempt++) {
       const cur = await this.store.head(key);
       const before = await this.indexedIds(tenant);
-      const { index } = await this.updater.scan(tenant);
+      const { index, partials } = await this.updater.scan(tenant);
       const marks = await this.marks(tenant);
       const verified = await this.verifiedIds(tenant);
       const unverified: string[] = [];
@@ -97,7 +97,7 @@ export class StoreBucketIndex implements BucketIndex {
       const next = normalizeIndex(index);
       next.updated_at = Math.floor(this.now() / 1000);
       const r = await this.store.put(key, encodeIndex(next), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
-      if (!(r instanceof PreconditionFailed)) return { unverified };
+      if (!(r instanceof PreconditionFailed)) return { unverified, partials: [...partials] };
       await new Promise((res) => setTimeout(res, Math.random() * 50 * attempt));
     }
     throw new IndexConflict(`${this.store.url}/${key}`, 5);
