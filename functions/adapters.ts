@@ -44,8 +44,8 @@ export function sqsClient(env: Env): SQSClient {
 
 export function sqsJobQueue(client: SQSClient, queueUrl: string): JobQueue {
   return {
-    async send(job) {
-      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job) }));
+    async send(job, opts) {
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job), DelaySeconds: opts?.delaySeconds }));
     },
   };
 }

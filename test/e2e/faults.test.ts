@@ -4,11 +4,10 @@
 // answering 5xx — must end in the same final state: the same live block ranges per tenant, the
 // same samples, the same quarantine and deletion marks, and nothing dead-lettered.
 //
-// Recovery from work a dead worker left behind its lease is the scheduled job's (index re-sync,
-// then re-plan): a job that finds a plan's lease held acknowledges its message, relying on the
-// holder's message to come back; when that message was a duplicate delivery the acknowledging
-// copy deleted it, and the plan waits for the next scheduled run. So the scheduled job runs
-// after the lease TTL, as it would in production (hourly), up to three times, until settled.
+// A job that finds a plan's lease held re-sends a copy of itself with a short delay and
+// acknowledges its message, so a holder that dies (even one running from a duplicate of that
+// very message) never strands the plan: a later copy finds the lease expired or the output
+// made. The scheduled job then runs after the lease TTL, as it would in production (hourly).
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { LocalRuntime } from "@strata/local";
 import { assertPromtool } from "../helpers/promtool.ts";
@@ -45,9 +44,8 @@ describe("the pipeline end to end, with faults", () => {
   it("killed workers, duplicated messages and S3 5xx errors end in the fault-free final state", async () => {
     onTestFailed(() => console.error(`blocks:\n${describeScenario(sc)}\nruntime log (last lines):\n${logTail(log, 120)}`));
     await uploadAndSettle(rt!, sc);
-    // Upload events alone must converge: a worker that finds a plan's lease busy fails its
-    // record (retried after the visibility timeout) instead of acknowledging it, so a holder
-    // that dies never strands the plan.
+    // Upload events alone must converge: a worker that finds a plan's lease busy re-sends the
+    // job with a delay instead of dropping it, so a holder that dies never strands the plan.
     expect(summarize(await readRuntimeState(rt!, TENANTS), sc)).toEqual(expectedSummary(sc));
     const settledByEvents = true;
     // A scheduled run afterwards (index re-sync, cleanup) changes nothing.

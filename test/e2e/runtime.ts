@@ -10,7 +10,7 @@ import { REPLICA_LABEL } from "./fixtures.ts";
  * Settings that let a run settle in seconds on a small machine: a short visibility timeout
  * (a killed worker's message comes back quickly) with a lease TTL below it, as in production;
  * a long delete delay so the deletion marks are still there to be checked after the scheduled
- * job; HA deduplication on the `replica` label.
+ * job; HA deduplication on the `replica` label; delayed re-sends of 1–2 s.
  */
 export const E2E_SETTINGS = {
   replicaLabels: [REPLICA_LABEL],
@@ -21,6 +21,8 @@ export const E2E_SETTINGS = {
   batchSize: 5,
   maxReceiveCount: 5,
   deleteDelayMs: 48 * 3_600_000,
+  // Uploads in progress and busy leases come back within seconds, not the production 30 s.
+  retryDelay: { baseMs: 1_000, maxMs: 2_000, attempts: 12 },
 } as const satisfies LocalRuntimeOptions["settings"];
 
 /**

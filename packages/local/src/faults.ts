@@ -7,7 +7,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ByteRange, ListOptions, ObjectStore, PutOptions, UploadOptions } from "@strata/bucket/store";
-import type { Job, JobQueue } from "@strata/pipeline";
+import type { Job, JobQueue, SendOptions } from "@strata/pipeline";
 
 export class WorkerKilled extends Error {
   override readonly name = "WorkerKilled";
@@ -99,9 +99,9 @@ export class KillSwitch {
 
   queue(inner: JobQueue): JobQueue {
     return {
-      send: async (job: Job) => {
+      send: async (job: Job, opts?: SendOptions) => {
         this.check(`SendMessage ${job.type}`);
-        return inner.send(job);
+        return inner.send(job, opts);
       },
     };
   }

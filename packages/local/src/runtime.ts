@@ -78,8 +78,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     const s3 = new S3Store({ bucket, clientConfig: { ...clientBase, forcePathStyle: true } });
     stops.push(async () => s3.close());
     const sqsQueue: JobQueue = {
-      async send(job) {
-        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job) }));
+      async send(job, opts) {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job), DelaySeconds: opts?.delaySeconds }));
       },
     };
 

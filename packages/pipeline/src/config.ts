@@ -18,6 +18,12 @@ export interface PipelineConfig {
   partialUploadAgeMs: number;
   /** Must exceed the worker's timeout and stay well under the queue's visibility timeout. */
   leaseTtlMs: number;
+  /**
+   * Re-sending a job that cannot run yet (an upload in progress, a busy lease) with an SQS
+   * delay: the first after `baseMs`, doubling up to `maxMs` (SQS allows 15 minutes), at most
+   * `attempts` times; the visibility timeout stays the backstop for crashes only.
+   */
+  retryDelay: { baseMs: number; maxMs: number; attempts: number };
 }
 
 export const DEFAULT_CONFIG: PipelineConfig = {
@@ -25,6 +31,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   deleteDelayMs: 48 * HOUR, // Thanos' --delete-delay default
   partialUploadAgeMs: 2 * DAY, // Thanos' PartialUploadThresholdAge
   leaseTtlMs: 16 * MINUTE, // the 15-minute worker timeout plus a margin
+  retryDelay: { baseMs: 30_000, maxMs: 15 * MINUTE, attempts: 12 }, // 30 s … 15 min, ~2.3 h in all
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: MINUTE, h: HOUR, d: DAY };
@@ -145,5 +152,10 @@ export function configFromEnv(env: Record<string, string | undefined>): Pipeline
     deleteDelayMs: d("STRATA_DELETE_DELAY", DEFAULT_CONFIG.deleteDelayMs),
     partialUploadAgeMs: d("STRATA_PARTIAL_UPLOAD_AGE", DEFAULT_CONFIG.partialUploadAgeMs),
     leaseTtlMs: d("STRATA_LEASE_TTL", DEFAULT_CONFIG.leaseTtlMs),
+    retryDelay: {
+      baseMs: d("STRATA_RETRY_DELAY", DEFAULT_CONFIG.retryDelay.baseMs),
+      maxMs: Math.min(15 * MINUTE, d("STRATA_RETRY_DELAY_MAX", DEFAULT_CONFIG.retryDelay.maxMs)),
+      attempts: DEFAULT_CONFIG.retryDelay.attempts,
+    },
   };
 }

@@ -52,13 +52,16 @@ export const DownsampleResolutionSchema = z.union([z.literal(RESOLUTION_5M), z.l
 const version = z.literal(JOB_MESSAGE_VERSION);
 /** Optional correlation id (for example set by `strata replay`); logs fall back to the SQS message id. */
 const id = z.string().min(1).max(200).optional();
+/** How many times this job was re-sent with a delay (an upload in progress, a busy lease): sets the next delay. */
+const retry = z.number().int().min(0).max(1000).optional();
 
-export const VerifyJobSchema = z.strictObject({ version, id, type: z.literal("verify"), tenant: TenantSchema, block: BlockIdSchema });
+export const VerifyJobSchema = z.strictObject({ version, id, retry, type: z.literal("verify"), tenant: TenantSchema, block: BlockIdSchema });
 
 export const CompactJobSchema = z
   .strictObject({
     version,
     id,
+    retry,
     type: z.literal("compact"),
     tenant: TenantSchema,
     groupKey: z.string().min(1),
@@ -82,6 +85,7 @@ export const CompactJobSchema = z
 export const DownsampleJobSchema = z.strictObject({
   version,
   id,
+  retry,
   type: z.literal("downsample"),
   tenant: TenantSchema,
   block: BlockIdSchema,

@@ -14,9 +14,28 @@ export interface BlockRef {
   block: string;
 }
 
+export interface SendOptions {
+  /** Hold the message back this long before any worker sees it (SQS DelaySeconds, 0–900). */
+  delaySeconds?: number;
+}
+
 export interface JobQueue {
   /** Enqueue one job (validated by the adapter with `encodeJob`). */
-  send(job: Job): Promise<void>;
+  send(job: Job, opts?: SendOptions): Promise<void>;
+}
+
+/**
+ * Verification could not reach a verdict: `upload-in-progress` (the block's index or chunks
+ * are not all there yet: meta.json came first) or `read-failed` (the store failed under it).
+ * Never a quarantine.
+ */
+export class VerificationIncomplete extends Error {
+  override readonly name = "VerificationIncomplete";
+  readonly kind: "upload-in-progress" | "read-failed";
+  constructor(message: string, cause: "upload-in-progress" | "read-failed") {
+    super(message);
+    this.kind = cause;
+  }
 }
 
 export interface Clock {

@@ -16,6 +16,7 @@ import {
   handleRecord,
   sha256Hex,
   repairedUlid,
+  VerificationIncomplete,
   type Job,
 } from "@strata/pipeline";
 import { fakeGroupKey, harness, metaBytes, planFor, s3EventBody, twoHourBlock, type Harness } from "./fakes.ts";
@@ -128,6 +129,38 @@ describe("outputs are verified before inputs go", () => {
     expect(h.bucket.queryable("t")).toEqual([src.block]);
     expect(await ok(h, ds)).toBe(true);
     expect(h.engines.calls.filter((c) => c.startsWith("downsample"))).toHaveLength(1);
+  });
+});
+
+describe("an upload in progress", () => {
+  it("is asked about again with a delay (30 s, doubling up to 15 min), not after the visibility timeout", async () => {
+    const h = harness();
+    const b = h.bucket.upload("t", twoHourBlock(0));
+    h.engines.verify = async (_s, ref) => {
+      throw new VerificationIncomplete(`${ref.block}: block has no index file (upload still in progress?)`, "upload-in-progress");
+    };
+    expect(await ok(h, verify("t", b.block))).toBe(true); // acknowledged: nothing failed
+    expect(h.queue.sent).toEqual([{ version: 1, type: "verify", tenant: "t", block: b.block, retry: 1 }]);
+    expect(h.queue.delays).toEqual([30]);
+    const delays: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const [body] = h.queue.drain();
+      expect(await ok(h, body)).toBe(true);
+      delays.push(h.queue.delays[0]);
+    }
+    expect(delays).toEqual([60, 120, 240, 480, 900, 900, 900]);
+    expect(h.bucket.get(b)!.noCompact).toBeUndefined(); // never a verdict
+    expect(h.lines.filter((l) => l.event === "job-deferred").every((l) => l.level === "info")).toBe(true);
+  });
+
+  it("a store that fails under verification fails the record (the visibility timeout retries it)", async () => {
+    const h = harness();
+    const b = h.bucket.upload("t", twoHourBlock(0));
+    h.engines.verify = async () => {
+      throw new VerificationIncomplete("verification could not read the block: 503 SlowDown", "read-failed");
+    };
+    expect(await ok(h, verify("t", b.block))).toBe(false);
+    expect(h.queue.sent).toEqual([]);
   });
 });
 

@@ -376,14 +376,18 @@ export class FakeEngines implements Engines {
 export class RecordingQueue {
   readonly sent: Job[] = [];
   readonly bodies: string[] = [];
-  async send(job: Job): Promise<void> {
+  /** The delay each sent job asked for (0 when none), in sending order. */
+  readonly delays: number[] = [];
+  async send(job: Job, opts?: { delaySeconds?: number }): Promise<void> {
     this.bodies.push(encodeJob(job)); // the adapter's validation: an invalid job fails here
     this.sent.push(job);
+    this.delays.push(opts?.delaySeconds ?? 0);
   }
   /** Take what was sent so far. */
   drain(): string[] {
     const b = this.bodies.splice(0);
     this.sent.splice(0);
+    this.delays.splice(0);
     return b;
   }
 }

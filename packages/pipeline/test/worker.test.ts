@@ -174,17 +174,36 @@ describe("compact", () => {
     expect(h.bucket.snapshot()).toBe(before);
   });
 
-  it("fails (for a later retry) a plan whose lease another worker holds, then compacts once it is free", async () => {
+  it("re-sends a plan whose lease another worker holds with a growing delay (info, not a failure), then compacts once it is free", async () => {
     const { h, compact } = await setup();
     const held = await h.bucket.acquire("t", (await import("@strata/pipeline")).compactLeaseName(G, (compact as { blocks: string[] }).blocks));
     expect(held).toBeDefined();
-    // Acknowledging would lose the plan if the holder died; the record must come back.
-    expect(await run(h, [job(compact)])).toEqual(["0"]);
-    expect(h.engines.calls).toEqual([]);
-    // The holder died: its lease expired (released here); the redelivered record compacts.
-    await held!.release();
+    // Acknowledged, but a copy goes back to the queue: if the holder dies the plan is not lost.
     expect(await run(h, [job(compact)])).toEqual([]);
+    expect(h.engines.calls).toEqual([]);
+    expect(h.queue.sent).toEqual([{ ...JSON.parse(job(compact)), retry: 1 }]);
+    expect(h.queue.delays).toEqual([30]);
+    const deferred = h.lines.find((l) => l.event === "job-deferred")!;
+    expect(deferred).toMatchObject({ level: "info", job: "compact", reason: expect.stringContaining("held by another worker") });
+    expect(h.lines.some((l) => l.event === "job-failed")).toBe(false);
+    // Still held: the copy is re-sent again, with twice the delay.
+    const [copy] = h.queue.drain();
+    expect(await run(h, [copy])).toEqual([]);
+    expect(h.queue.delays).toEqual([60]);
+    // The holder died: its lease expired (released here); the next copy compacts.
+    await held!.release();
+    const [again] = h.queue.drain();
+    expect(await run(h, [again])).toEqual([]);
     expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toHaveLength(1);
+  });
+
+  it("gives up re-sending after the configured number of delayed retries", async () => {
+    const { h, compact } = await setup();
+    await h.bucket.acquire("t", (await import("@strata/pipeline")).compactLeaseName(G, (compact as { blocks: string[] }).blocks));
+    const last = { ...JSON.parse(job(compact)), retry: h.deps.config.retryDelay.attempts };
+    expect(await run(h, [JSON.stringify(last)])).toEqual([]);
+    expect(h.queue.sent).toEqual([]);
+    expect(h.lines.find((l) => l.event === "job-retries-exhausted")).toMatchObject({ level: "warn" });
   });
 
   describe("split plans (Mimir's split stage)", () => {

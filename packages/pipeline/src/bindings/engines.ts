@@ -16,12 +16,7 @@ import type { BucketLayout } from "@strata/bucket/layout";
 import type { ObjectStore } from "@strata/bucket/store";
 import type { EngineSettings } from "../config.ts";
 import type { CompactJob, DownsampleResolution } from "../messages.ts";
-import type { BlockRef, Engines, LiveBlock, OutputCheck, PlanOutcome, VerifyOutcome } from "../ports.ts";
-
-/** Thrown when verification could not read the block: a transient failure, retried, never a quarantine. */
-export class VerificationIncomplete extends Error {
-  override readonly name = "VerificationIncomplete";
-}
+import { VerificationIncomplete, type BlockRef, type Engines, type LiveBlock, type OutputCheck, type PlanOutcome, type VerifyOutcome } from "../ports.ts";
 
 export class BlockEngines implements Engines {
   private readonly store: ObjectStore;
@@ -41,12 +36,12 @@ export class BlockEngines implements Engines {
     const report = await verifyBlock(source, { expectedUlid: ref.block, ...this.verifyLimits() });
     // CriticalErr = the source failed (an S3 error, a worker dying): not a verdict on the bytes.
     const critical = report.problems.find((p) => p.code === Code.CriticalErr);
-    if (critical) throw new VerificationIncomplete(`${source.name}: verification could not read the block: ${critical.message}`);
+    if (critical) throw new VerificationIncomplete(`${source.name}: verification could not read the block: ${critical.message}`, "read-failed");
     // meta.json is meant to be uploaded last, but tools such as `aws s3 cp --recursive` upload in
     // any order: a missing index or segment is an upload still in progress, retried (and, if
     // it never completes, dead-lettered for a person), never a verdict.
     const missing = report.problems.find((p) => p.code === Code.IndexMissing || p.code === Code.NoSegments);
-    if (missing) throw new VerificationIncomplete(`${source.name}: ${missing.message} (upload still in progress?)`);
+    if (missing) throw new VerificationIncomplete(`${source.name}: ${missing.message} (upload still in progress?)`, "upload-in-progress");
     if (report.ok) return { ok: true, meta: await readMeta(source, { maxBytes: this.settings.maxMetaBytes }) };
     const repairable = report.problems.every((p) => p.severity !== "reject");
     return { ok: false, reason: summary(report), report: reportJson(report, repairable), repairable };

@@ -28,7 +28,7 @@ import { enqueue, markDeleted, withLease } from "./context.ts";
 import { OutputRejected, admit, outputCheck, refuseInputs } from "./admit.ts";
 
 export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobResult> {
-  return withLease(ctx, job.tenant, compactLeaseName(job.groupKey, job.blocks), () => compactUnderLease(ctx, job));
+  return withLease(ctx, job, compactLeaseName(job.groupKey, job.blocks), () => compactUnderLease(ctx, job));
 }
 
 async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobResult> {

@@ -12,7 +12,8 @@ export interface JobContext {
 }
 
 export interface JobResult {
-  status: "done" | "skipped" | "quarantined";
+  /** `deferred`: re-sent with a delay (it cannot run yet); not a failure. */
+  status: "done" | "skipped" | "quarantined" | "deferred";
   /** Why a job was skipped or quarantined, for the log line. */
   reason?: string;
   /** Follow-up jobs sent to the queue. */
@@ -28,20 +29,38 @@ export async function enqueue(ctx: JobContext, jobs: readonly WithoutVersion<Job
   return jobs.length;
 }
 
+/** A job that may be re-sent with a delay. */
+type RetryableJob = Extract<Job, { type: "verify" | "compact" | "downsample" }>;
+
 /**
- * Another worker holds the lease. The record fails (and is retried after the visibility
- * timeout) rather than being acknowledged: with duplicate delivery the holder may be running
- * from a copy of this very message, and if it dies, acknowledging here would lose the plan.
- * On the retry the lease (TTL < visibility timeout) has expired or the output exists.
+ * A job that cannot run yet (an upload still in progress, a lease another worker holds) is
+ * sent again with an SQS delay that doubles from `retryDelay.baseMs` to `maxMs`, and this
+ * message is acknowledged: nothing failed, so nothing is counted or logged as a failure, and
+ * the visibility timeout stays the backstop for crashes. After `attempts` re-sends the job is
+ * dropped with a warning: the scheduled re-sync finds the block or the plan again.
  */
-export class LeaseBusyError extends Error {
-  override name = "LeaseBusyError";
+export async function deferJob(ctx: JobContext, job: RetryableJob, why: string): Promise<JobResult> {
+  const { baseMs, maxMs, attempts } = ctx.deps.config.retryDelay;
+  const n = job.retry ?? 0;
+  if (n >= attempts) {
+    ctx.log.warn("job-retries-exhausted", { reason: why, retries: n });
+    return { status: "skipped", reason: `${why}; gave up after ${n} delayed retries (the scheduled re-sync will find it again)` };
+  }
+  const delaySeconds = Math.min(900, Math.ceil(Math.min(maxMs, baseMs * 2 ** n) / 1000));
+  await ctx.deps.queue.send({ ...job, version: JOB_MESSAGE_VERSION, retry: n + 1 }, { delaySeconds });
+  return { status: "deferred", reason: `${why}; again in ${delaySeconds} s`, enqueued: 1 };
 }
 
-/** Run `fn` under the tenant's lease `name`; throws LeaseBusyError when another worker holds it. */
-export async function withLease<T>(ctx: JobContext, tenant: string, name: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Run `fn` under the tenant's lease `name`. When another worker holds it, the job is re-sent
+ * with a delay (`deferJob`) rather than failed: with duplicate delivery the holder may be
+ * running from a copy of this very message, so the copy sent here keeps the plan alive if
+ * the holder dies; a later copy finds the output made, or the lease expired.
+ */
+export async function withLease(ctx: JobContext, job: RetryableJob, name: string, fn: () => Promise<JobResult>): Promise<JobResult> {
+  const tenant = job.tenant;
   const lease: Lease | undefined = await ctx.deps.leases.acquire(tenant, name, ctx.deps.config.leaseTtlMs);
-  if (!lease) throw new LeaseBusyError(`lease ${name} of tenant ${JSON.stringify(tenant)} is held by another worker; retry after the visibility timeout`);
+  if (!lease) return deferJob(ctx, job, `lease ${name} is held by another worker`);
   try {
     return await fn();
   } finally {

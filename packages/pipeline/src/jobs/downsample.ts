@@ -21,7 +21,7 @@ const SOURCE_RESOLUTION: Record<DownsampleJob["resolution"], number> = {
 };
 
 export async function runDownsample(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
-  return withLease(ctx, job.tenant, downsampleLeaseName(job.block, job.resolution), () => downsampleUnderLease(ctx, job));
+  return withLease(ctx, job, downsampleLeaseName(job.block, job.resolution), () => downsampleUnderLease(ctx, job));
 }
 
 async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {

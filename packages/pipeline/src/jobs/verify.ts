@@ -24,7 +24,8 @@ import { FormatError, newUlid, ulidTime, type BlockMeta } from "@strata/tsdb";
 import type { VerifyJob } from "../messages.ts";
 import type { BlockRef } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
-import { markDeleted } from "./context.ts";
+import { deferJob, markDeleted } from "./context.ts";
+import { VerificationIncomplete } from "../ports.ts";
 import { planAndEnqueue } from "./plan.ts";
 import { OutputRejected, QUARANTINE_REASON, VERIFY_REPORT_FILE, admit, outputCheck, trustedRecord, verifyAndAdmit } from "./admit.ts";
 
@@ -60,7 +61,14 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
     return { status: "done", reason: "already verified", enqueued };
   }
 
-  const admitted = await verifyAndAdmit(ctx, ref, stat);
+  let admitted;
+  try {
+    admitted = await verifyAndAdmit(ctx, ref, stat);
+  } catch (e) {
+    // meta.json came first (`aws s3 cp --recursive`): ask again shortly instead of after the visibility timeout.
+    if (e instanceof VerificationIncomplete && e.kind === "upload-in-progress") return deferJob(ctx, job, e.message);
+    throw e;
+  }
   if (admitted.ok) {
     const enqueued = await planAndEnqueue(ctx, ref.tenant, engines.groupKey(admitted.meta));
     return { status: "done", enqueued };
