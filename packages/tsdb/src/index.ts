@@ -29,6 +29,7 @@ export { chunkRecordSize, writeChunkRecord, chunkRecordCrcOk } from "./chunks/re
 
 export { IndexReader, type SeriesEntry } from "./index/reader.ts";
 export { IndexWriter } from "./index/writer.ts";
+export { SymbolTable } from "./index/symbols.ts";
 export type { TOC } from "./index/format.ts";
 
 export { Tombstones, decodeTombstones, encodeTombstones, readTombstones, isDeleted, EMPTY_TOMBSTONES, type Interval } from "./tombstones/tombstones.ts";

@@ -6,11 +6,13 @@
  *          ─▶ BlockWriter of the series' shard (created on its first series)
  *
  * Memory: each reader's symbols, postings offset table and read windows, the symbol
- * union, each writer's postings, and one series' chunks per input; never a whole block.
+ * union (one SymbolTable shared by every output), each writer's postings, and one series'
+ * chunks per input; never a whole block.
  */
 import {
   BlockReader,
   BlockWriter,
+  SymbolTable,
   getLabel,
   labelsEqual,
   labelsFrom,
@@ -75,6 +77,12 @@ export interface CompactResult {
   timings: { openMs: number; readMs: number; mergeMs: number; writeMs: number };
   /** Peak resident set size of this process so far, bytes. */
   peakRss: number;
+  /**
+   * What the job held for its outputs' symbols: how many distinct symbol tables the output
+   * writers used (1 whatever the shard count; 0 with no output), the symbols in it, and
+   * its approximate bytes (beyond the strings the input readers hold anyway).
+   */
+  symbols: { tables: number; count: number; bytes: number };
   counters: MergeCounters & InputCounters & { seriesWritten: number };
 }
 
@@ -119,7 +127,9 @@ export async function compactBlocks(inputs: readonly BlockSource[], sinks: SinkF
     const tooBig = checkIndexLimits(estimateOutputIndex(readers, shards), opts.indexLimits);
     if (tooBig) throw new CompactionError(`refusing to compact ${metas.map((m) => m.ulid).join(", ")}: ${tooBig}; split the job into shards`);
 
-    const symbols = mergeSortedSymbols(readers.map((r) => r.index.symbols));
+    // One table for every output: each shard's index writes it whole (as Prometheus' shards
+    // do) from this one copy, so a split holds its symbols once whatever the shard count.
+    const symbols = SymbolTable.from(mergeSortedSymbols(readers.map((r) => r.index.symbols)));
     const streams = readers.map(
       (r, i) =>
         new InputStream(r, i, {
@@ -206,7 +216,11 @@ export async function compactBlocks(inputs: readonly BlockSource[], sinks: SinkF
       counters.trimmedChunks += s.counters.trimmedChunks;
       counters.droppedChunks += s.counters.droppedChunks;
     }
-    return { outputs: results, timings, peakRss: peakRss(), counters };
+    const tables = new Set<SymbolTable>();
+    for (const o of outputs.values()) if (o.writer.symbolTable) tables.add(o.writer.symbolTable);
+    let tableBytes = 0;
+    for (const t of tables) tableBytes += t.retainedBytes;
+    return { outputs: results, timings, peakRss: peakRss(), counters, symbols: { tables: tables.size, count: symbols.length, bytes: tableBytes } };
   } finally {
     for (const r of readers) await r.close().catch(() => {});
   }

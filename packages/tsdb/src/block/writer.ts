@@ -5,6 +5,7 @@ import { Encoding, chunkNumSamples, isFloatEncoding, isHistogramEncoding, type C
 import { aggrNumSamples } from "../chunkenc/aggr.ts";
 import type { Labels } from "../labels/labels.ts";
 import { IndexWriter } from "../index/writer.ts";
+import type { SymbolTable } from "../index/symbols.ts";
 import { ChunkWriter } from "../chunks/writer.ts";
 import { chunkRecordSize } from "../chunks/record.ts";
 import { EMPTY_TOMBSTONES } from "../tombstones/tombstones.ts";
@@ -63,13 +64,21 @@ export class BlockWriter {
     this.chunkWriter = new ChunkWriter(sink, { segmentSize: opts.segmentSize });
   }
 
-  /** All symbols the series will use, strictly ascending in Go order. Call once, first. */
-  async addSymbols(symbols: Iterable<string>): Promise<void> {
+  /**
+   * All symbols the series will use, strictly ascending in Go order, or a `SymbolTable`
+   * (used as is, so writers given one table share it: the shards of a split). Call once, first.
+   */
+  async addSymbols(symbols: Iterable<string> | SymbolTable): Promise<void> {
     if (this.stage !== "symbols") throw new FormatError("out-of-order", "symbols must be added once, before any series");
     this.indexSink = await this.sink.create("index");
     this.index = new IndexWriter(this.indexSink);
     await this.index.addSymbols(symbols);
     this.stage = "series";
+  }
+
+  /** The index's symbol table, once `addSymbols` was called. */
+  get symbolTable(): SymbolTable | undefined {
+    return this.index?.symbolTable;
   }
 
   /** Add a series (in label order) with its chunks (in time order, not overlapping). Series without chunks are skipped. */

@@ -13,7 +13,7 @@ import { crc32c } from "../encoding/crc32c.ts";
 import { Encbuf, putUvarintAt, uvarintSize } from "../encoding/encbuf.ts";
 import { FormatError } from "../encoding/errors.ts";
 import type { ByteSink } from "../encoding/source.ts";
-import { compareStrings, encodeInto, utf8Length } from "../encoding/utf8.ts";
+import { compareStrings } from "../encoding/utf8.ts";
 import type { ChunkMeta } from "../chunkenc/chunk.ts";
 import { compareLabels, labelsToString, type Labels } from "../labels/labels.ts";
 import {
@@ -31,6 +31,9 @@ import {
   type TOC,
 } from "./format.ts";
 import { PostingsBuilder } from "./postings.ts";
+import { SymbolTable } from "./symbols.ts";
+
+const EMPTY_SYMBOLS = SymbolTable.from([]);
 
 const FLUSH_AT = 1 << 20;
 const MAX_VARINT32 = 5;
@@ -69,12 +72,8 @@ export class IndexWriter {
   private stage: Stage = "init";
   private readonly toc: TOC = { symbols: 0, series: 0, labelIndices: 0, labelIndicesTable: 0, postings: 0, postingsTable: 0 };
 
-  private symbolIndex = new Map<string, number>();
-  private symbolList: string[] = [];
-  private symbolBytes = new Uint32Array(0);
-  /** Every symbol's UTF-8, concatenated (symbol k at symbolAt[k]): encoded once, copied twice. */
-  private symbolUtf8 = new Uint8Array(0);
-  private symbolAt = new Float64Array(0);
+  /** The symbol table, read only: possibly shared with other writers (every shard of a split). */
+  private symbols: SymbolTable = EMPTY_SYMBOLS;
 
   private lastLabels: Labels | undefined;
   private lastChunkRef = 0;
@@ -101,58 +100,30 @@ export class IndexWriter {
     return this.flushed + this.buf.len;
   }
 
-  /** Add the symbol table. Call once, before any series, with strings strictly ascending in Go (bytewise UTF-8) order. */
-  async addSymbols(symbols: Iterable<string>): Promise<void> {
+  /** The symbol table this writer uses (empty before `addSymbols`). */
+  get symbolTable(): SymbolTable {
+    return this.symbols;
+  }
+
+  /**
+   * Add the symbol table. Call once, before any series, with strings strictly ascending in
+   * Go (bytewise UTF-8) order, or with a `SymbolTable`, which is used as is (not copied):
+   * writers given the same table share it.
+   */
+  async addSymbols(symbols: Iterable<string> | SymbolTable): Promise<void> {
     if (this.stage !== "init") throw new Error("IndexWriter.addSymbols: symbols were already written");
-    const list: string[] = [];
-    let bytes = 4; // the count field
-    let prev: string | undefined;
-    for (const s of symbols) {
-      if (typeof s !== "string" || !(s as unknown as { isWellFormed(): boolean }).isWellFormed()) {
-        throw new FormatError("invalid-value", "symbol is not a well-formed Unicode string", { file: this.file, found: JSON.stringify(s) });
-      }
-      if (prev !== undefined && compareStrings(s, prev) <= 0) {
-        throw new FormatError("out-of-order", "symbols not strictly ascending", {
-          file: this.file,
-          expected: `> ${JSON.stringify(prev)}`,
-          found: JSON.stringify(s),
-        });
-      }
-      list.push(s);
-      prev = s;
-    }
-    const lens = new Uint32Array(list.length);
-    const at = new Float64Array(list.length);
-    let total = 0;
-    for (let i = 0; i < list.length; i++) {
-      const n = utf8Length(list[i]);
-      lens[i] = n;
-      at[i] = total;
-      total += n;
-      bytes += uvarintSize(n) + n;
-    }
+    const table = symbols instanceof SymbolTable ? symbols : SymbolTable.from(symbols, this.file);
+    const bytes = table.sectionBytes;
     checkSectionLength(bytes, "symbol table", this.pos, this.file);
-    const utf8 = new Uint8Array(total);
-    for (let i = 0; i < list.length; i++) {
-      const s = list[i];
-      const o = at[i];
-      if (lens[i] === s.length) for (let j = 0; j < s.length; j++) utf8[o + j] = s.charCodeAt(j);
-      else encodeInto(s, utf8, o);
-    }
-    this.symbolUtf8 = utf8;
-    this.symbolAt = at;
-    const index = new Map<string, number>();
-    for (let i = 0; i < list.length; i++) index.set(list[i], i);
-    this.symbolList = list;
-    this.symbolBytes = lens;
-    this.symbolIndex = index;
+    this.symbols = table;
     this.stage = "series";
+    const count = table.length;
 
     this.toc.symbols = this.pos;
     this.buf.putBE32(bytes);
     this.beginCrc();
-    this.buf.putBE32(list.length);
-    for (let i = 0; i < list.length; i++) {
+    this.buf.putBE32(count);
+    for (let i = 0; i < count; i++) {
       this.putSymbol(i);
       if (this.buf.len >= this.flushAt) await this.flush();
     }
@@ -198,6 +169,7 @@ export class IndexWriter {
     const prev = this.lastLabels;
     const prevN = prev === undefined ? 0 : prev.length;
     const prevPairs = this.lastPairs;
+    const symbols = this.symbols;
     for (let i = 0; i < n; i++) {
       const { name, value } = labels[i];
       if (i > 0 && compareStrings(name, labels[i - 1].name) <= 0) {
@@ -216,8 +188,8 @@ export class IndexWriter {
       refs[2 * n + i] = MAX_U32;
       if (name === "") throw new FormatError("invalid-value", "empty label name", { file, found: labelsToString(labels) });
       // Names repeat far more than values: reuse the neighbour's name ref when it matches.
-      const nr = i < prevN && prev![i].name === name ? this.lastRefs[2 * i] : this.symbolIndex.get(name);
-      const vr = this.symbolIndex.get(value);
+      const nr = i < prevN && prev![i].name === name ? this.lastRefs[2 * i] : symbols.ref(name);
+      const vr = symbols.ref(value);
       if (nr === undefined || vr === undefined) {
         throw new FormatError("invalid-value", "label string missing from the symbol table", {
           file,
@@ -356,7 +328,7 @@ export class IndexWriter {
     this.buf.putZeros(paddingFor(this.pos, POSTINGS_ALIGN));
 
     // Pairs in (name, value) order (symbol ordinals sort like the strings), lists laid out.
-    const built = this.postings.build(this.symbolList.length);
+    const built = this.postings.build(this.symbols.length);
     const pairs = built.pairs;
     const start = built.start;
     const all = built.ids;
@@ -375,7 +347,7 @@ export class IndexWriter {
 
     // Postings offset table, sized up front.
     this.toc.labelIndicesTable = this.toc.postingsTable = this.pos;
-    const nb = this.symbolBytes;
+    const nb = this.symbols.lens;
     let len = 4 + 3 + uvarintSize(offsets[0]);
     for (let k = 0; k < pairs; k++) {
       const nm = built.names[k];
@@ -446,15 +418,16 @@ export class IndexWriter {
     b.len = p;
   }
 
-  /** Symbol k as uvarint length + UTF-8, from the bytes encoded in addSymbols. */
+  /** Symbol k as uvarint length + UTF-8, from the bytes the symbol table encoded. */
   private putSymbol(k: number): void {
-    const n = this.symbolBytes[k];
+    const t = this.symbols;
+    const n = t.lens[k];
     const e = this.buf;
     e.reserve(MAX_VARINT32 + n);
     const b = e.b;
     const p = putUvarintAt(b, e.len, n);
-    const src = this.symbolUtf8;
-    const o = this.symbolAt[k];
+    const src = t.utf8;
+    const o = t.at[k];
     for (let i = 0; i < n; i++) b[p + i] = src[o + i];
     e.len = p + n;
   }
