@@ -19,6 +19,9 @@ const SETTINGS = [
   "STRATA_DELETE_DELAY",
   "STRATA_PARTIAL_UPLOAD_AGE",
   "STRATA_LEASE_TTL",
+  "STRATA_RETRY_DELAY",
+  "STRATA_RETRY_DELAY_MAX",
+  "STRATA_RETENTION_REQUIRE_DOWNSAMPLED",
 ] as const;
 
 export function deploySettings(env: Record<string, string | undefined> = process.env): Record<string, string> {

@@ -110,16 +110,51 @@ export function findDownsampled(live: readonly LiveBlock[], source: BlockMeta, r
   return undefined;
 }
 
-/** Blocks past their resolution's retention (0 = keep forever), not yet marked for deletion. */
-export function expiredBlocks(live: readonly LiveBlock[], nowMs: number, retention: PipelineConfig["retention"]): BlockMeta[] {
-  const out: BlockMeta[] = [];
+/** The resolution whose blocks hold a block's data next, once it is downsampled (1h has none). */
+const NEXT_RESOLUTION: Record<number, number | undefined> = { 0: 300_000, 300_000: 3_600_000 };
+
+/**
+ * Blocks past their resolution's retention (0 = keep forever), not yet marked for deletion,
+ * and the ones held back. With `requireDownsampled` (the default) retention never removes
+ * the last copy of a range: a raw block goes only once a live 5m block of its stream holds
+ * its range and sources (or the 5m retention has passed for it too), and a 5m block likewise
+ * needs a 1h block (or the 1h retention passed); 1h blocks are the last resolution.
+ */
+export function retentionVerdicts(
+  live: readonly LiveBlock[],
+  nowMs: number,
+  retention: PipelineConfig["retention"],
+  requireDownsampled = true,
+): { expired: BlockMeta[]; held: { block: BlockMeta; reason: string }[] } {
+  const past = (meta: BlockMeta, res: number) => {
+    const keep = retention[res as keyof typeof retention];
+    return keep !== undefined && keep !== 0 && meta.maxTime + keep < nowMs;
+  };
+  const downsampled = live.filter((b) => b.deletionTime === undefined && resolutionOf(b.meta) > 0).map((b) => b.meta);
+  const expired: BlockMeta[] = [];
+  const held: { block: BlockMeta; reason: string }[] = [];
   for (const { meta, deletionTime } of live) {
-    if (deletionTime !== undefined) continue;
-    const keep = retention[resolutionOf(meta) as keyof typeof retention];
-    if (keep === undefined || keep === 0) continue;
-    if (meta.maxTime + keep < nowMs) out.push(meta);
+    if (deletionTime !== undefined || !past(meta, resolutionOf(meta))) continue;
+    const next = NEXT_RESOLUTION[resolutionOf(meta)];
+    if (!requireDownsampled || next === undefined || past(meta, next) || downsampled.some((d) => holdsAt(d, meta, next))) {
+      expired.push(meta);
+    } else {
+      held.push({ block: meta, reason: `past retention, but no ${next === 300_000 ? "5m" : "1h"} block holds its range yet (the last copy of its data)` });
+    }
   }
-  return out;
+  return { expired, held };
+}
+
+/** Whether `d`, at resolution `res`, holds `meta`'s data: same stream, its range, all its sources. */
+function holdsAt(d: BlockMeta, meta: BlockMeta, res: number): boolean {
+  if (resolutionOf(d) !== res || !sameExternalLabels(d, meta) || !containsRange(d, meta)) return false;
+  const have = new Set(sourcesOf(d));
+  return sourcesOf(meta).every((s) => have.has(s));
+}
+
+/** Blocks past their resolution's retention that may go now (see `retentionVerdicts`). */
+export function expiredBlocks(live: readonly LiveBlock[], nowMs: number, retention: PipelineConfig["retention"], requireDownsampled = true): BlockMeta[] {
+  return retentionVerdicts(live, nowMs, retention, requireDownsampled).expired;
 }
 
 /** A short, key-safe name for a compaction plan's lease: the same inputs give the same lease. */

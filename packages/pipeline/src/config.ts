@@ -12,6 +12,12 @@ const DAY = 24 * HOUR;
 export interface PipelineConfig {
   /** Milliseconds of data kept per resolution (keyed by resolution in ms); 0 keeps forever. */
   retention: { [RESOLUTION_RAW]: number; [RESOLUTION_5M]: number; [RESOLUTION_1H]: number };
+  /**
+   * Retention removes a raw block only once a 5m block holds its range (or the 5m retention
+   * has passed too), and a 5m block only once a 1h block does: never the last copy. Off:
+   * every resolution expires on its own clock.
+   */
+  retentionRequiresDownsampled: boolean;
   /** How long a block marked for deletion stays readable (store gateways and queries in flight). */
   deleteDelayMs: number;
   /** A block directory without meta.json untouched for this long is an abandoned upload. */
@@ -28,6 +34,7 @@ export interface PipelineConfig {
 
 export const DEFAULT_CONFIG: PipelineConfig = {
   retention: { [RESOLUTION_RAW]: 0, [RESOLUTION_5M]: 0, [RESOLUTION_1H]: 0 },
+  retentionRequiresDownsampled: true,
   deleteDelayMs: 48 * HOUR, // Thanos' --delete-delay default
   partialUploadAgeMs: 2 * DAY, // Thanos' PartialUploadThresholdAge
   leaseTtlMs: 16 * MINUTE, // the 15-minute worker timeout plus a margin
@@ -123,6 +130,14 @@ export function engineSettingsFromEnv(env: Record<string, string | undefined>): 
   };
 }
 
+function bool(env: Record<string, string | undefined>, name: string, fallback: boolean): boolean {
+  const v = env[name];
+  if (v === undefined || v === "") return fallback;
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new Error(`${name}: expected true or false, found ${JSON.stringify(v)}`);
+}
+
 function positiveInt(env: Record<string, string | undefined>, name: string): number | undefined {
   return intSetting(env, name, 1);
 }
@@ -149,6 +164,7 @@ export function configFromEnv(env: Record<string, string | undefined>): Pipeline
       [RESOLUTION_5M]: d("STRATA_RETENTION_5M", DEFAULT_CONFIG.retention[RESOLUTION_5M]),
       [RESOLUTION_1H]: d("STRATA_RETENTION_1H", DEFAULT_CONFIG.retention[RESOLUTION_1H]),
     },
+    retentionRequiresDownsampled: bool(env, "STRATA_RETENTION_REQUIRE_DOWNSAMPLED", DEFAULT_CONFIG.retentionRequiresDownsampled),
     deleteDelayMs: d("STRATA_DELETE_DELAY", DEFAULT_CONFIG.deleteDelayMs),
     partialUploadAgeMs: d("STRATA_PARTIAL_UPLOAD_AGE", DEFAULT_CONFIG.partialUploadAgeMs),
     leaseTtlMs: d("STRATA_LEASE_TTL", DEFAULT_CONFIG.leaseTtlMs),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expiredBlocks, findCoveringBlock, findDownsampled, redundantBlocks, type LiveBlock } from "@strata/pipeline";
+import { expiredBlocks, retentionVerdicts, findCoveringBlock, findDownsampled, redundantBlocks, type LiveBlock } from "@strata/pipeline";
 import { T0, meta, twoHourBlock } from "./fakes.ts";
 
 const live = (...metas: ReturnType<typeof meta>[]): LiveBlock[] => metas.map((m) => ({ meta: m }));
@@ -54,7 +54,34 @@ describe("block-set rules", () => {
     const raw = twoHourBlock(0);
     const fiveMin = meta({ minTime: T0, maxTime: T0 + 7_200_000, resolution: 300_000 });
     const retention = { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 };
-    expect(expiredBlocks(live(raw, fiveMin), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
+    expect(expiredBlocks(live(raw, fiveMin), now, retention, false).map((m) => m.ulid)).toEqual([raw.ulid]);
     expect(expiredBlocks([{ meta: raw, deletionTime: 5 }], now, retention)).toEqual([]);
+  });
+
+  it("never expires the last copy: raw needs a 5m block holding it (or the 5m retention passed too), 5m needs 1h (issue 13)", () => {
+    const DAY = 24 * 3_600_000;
+    const now = T0 + 30 * DAY;
+    const raw = meta({ minTime: T0, maxTime: T0 + 2 * DAY, level: 3, sources: [a.ulid, b.ulid] });
+    const fiveMin = meta({ minTime: raw.minTime, maxTime: raw.maxTime, level: 3, sources: [a.ulid, b.ulid], resolution: 300_000 });
+    const otherStream = meta({ ...fiveMin, ulid: undefined, sources: [a.ulid, b.ulid], labels: { cluster: "b" } });
+    const partial = meta({ minTime: raw.minTime, maxTime: raw.maxTime - DAY, level: 3, sources: [a.ulid, b.ulid], resolution: 300_000 });
+    const retention = { 0: 7 * DAY, 300_000: 60 * DAY, 3_600_000: 0 };
+    // No 5m copy (or one of another stream, or one holding only part of the range): held.
+    for (const set of [[raw], [raw, otherStream], [raw, partial]]) {
+      const v = retentionVerdicts(live(...set), now, retention);
+      expect(v.expired.filter((m) => m.ulid === raw.ulid)).toEqual([]);
+      expect(v.held.map((h) => h.block.ulid)).toContain(raw.ulid);
+      expect(v.held.find((h) => h.block.ulid === raw.ulid)!.reason).toMatch(/no 5m block holds its range/);
+    }
+    // Its 5m twin is there: raw goes, the 5m block stays (its own retention has not passed).
+    expect(expiredBlocks(live(raw, fiveMin), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
+    // A 5m twin already marked for deletion holds nothing.
+    expect(expiredBlocks([{ meta: raw }, { meta: fiveMin, deletionTime: 1 }], now, retention)).toEqual([]);
+    // The 5m retention has passed too: raw may go without a copy.
+    expect(expiredBlocks(live(raw), now, { ...retention, 300_000: 10 * DAY }).map((m) => m.ulid)).toEqual([raw.ulid]);
+    // 5m past its retention needs a 1h block (1h keeps forever here).
+    expect(retentionVerdicts(live(fiveMin), T0 + 70 * DAY, retention).held.map((h) => h.block.ulid)).toEqual([fiveMin.ulid]);
+    // Turned off: every resolution on its own clock.
+    expect(expiredBlocks(live(raw), now, retention, false).map((m) => m.ulid)).toEqual([raw.ulid]);
   });
 });

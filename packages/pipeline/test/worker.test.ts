@@ -8,7 +8,7 @@ import type { BlockMeta } from "@strata/tsdb";
 import { FullBatchFailureError } from "@aws-lambda-powertools/batch";
 import { QUARANTINE_REASON, VERIFY_REPORT_FILE, encodeJob, type Job } from "@strata/pipeline";
 import { createWorkerHandler } from "../../../functions/worker.ts";
-import { S3_TEST_EVENT, fakeGroupKey, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "./fakes.ts";
+import { S3_TEST_EVENT, fakeGroupKey, meta, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "./fakes.ts";
 
 const job = (j: Job) => encodeJob(j);
 
@@ -273,7 +273,8 @@ describe("downsample", () => {
 
 describe("maintenance jobs", () => {
   it("retention marks blocks past their resolution's retention; without a tenant it fans out", async () => {
-    const h = harness({ retention: { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 } });
+    // Each resolution on its own clock here; the last-copy rule is tested below.
+    const h = harness({ retention: { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 }, retentionRequiresDownsampled: false });
     const old = await h.bucket.uploadIndexed("t", twoHourBlock(0)); // ends 46h before now
     const recent = await h.bucket.uploadIndexed("t", twoHourBlock(20)); // ends 6h before now
     h.bucket.upload("u", twoHourBlock(0));
@@ -285,6 +286,18 @@ describe("maintenance jobs", () => {
     expect(await run(h, [job({ version: 1, type: "retention", tenant: "t" })])).toEqual([]);
     expect(h.bucket.get(old)!.deletion).toMatchObject({ details: "retention", deletion_time: Math.floor(h.clock.now() / 1000) });
     expect(h.bucket.get(recent)!.deletion).toBeUndefined();
+  });
+
+  it("retention holds a raw block past its retention until a 5m block holds its range, and says so", async () => {
+    const h = harness({ retention: { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 } });
+    const old = await h.bucket.uploadIndexed("t", twoHourBlock(0));
+    expect(await run(h, [job({ version: 1, type: "retention", tenant: "t" })])).toEqual([]);
+    expect(h.bucket.get(old)!.deletion).toBeUndefined();
+    expect(h.lines.find((l) => l.event === "retention-held")).toMatchObject({ blocks: [{ block: old.block, reason: expect.stringContaining("last copy") }] });
+    const src = h.bucket.get(old)!.meta!;
+    await h.bucket.uploadIndexed("t", meta({ minTime: src.minTime, maxTime: src.maxTime, sources: [old.block], resolution: 300_000 }));
+    expect(await run(h, [job({ version: 1, type: "retention", tenant: "t" })])).toEqual([]);
+    expect(h.bucket.get(old)!.deletion).toMatchObject({ details: "retention" });
   });
 
   it("cleanup deletes after the delete delay and marks abandoned partial uploads", async () => {

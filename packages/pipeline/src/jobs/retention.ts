@@ -5,7 +5,7 @@
  * Idempotency: expiry is a pure function of (block, now, settings) and only ever grows; blocks
  * already marked are skipped and marks are create-if-absent.
  */
-import { expiredBlocks } from "../blocks.ts";
+import { retentionVerdicts } from "../blocks.ts";
 import type { RetentionJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted } from "./context.ts";
@@ -17,8 +17,9 @@ export async function runRetention(ctx: JobContext, job: RetentionJob): Promise<
   }
   const tenant = job.tenant;
   const { index, clock, config } = ctx.deps;
-  const expired = expiredBlocks(await index.blocks(tenant), clock.now(), config.retention);
+  const { expired, held } = retentionVerdicts(await index.blocks(tenant), clock.now(), config.retention, config.retentionRequiresDownsampled);
   for (const meta of expired) await markDeleted(ctx, { tenant, block: meta.ulid }, "retention");
   if (expired.length > 0) ctx.log.info("retention-marked", { blocks: expired.map((m) => m.ulid) });
+  if (held.length > 0) ctx.log.info("retention-held", { blocks: held.map((h) => ({ block: h.block.ulid, reason: h.reason })) });
   return { status: "done" };
 }
