@@ -11,7 +11,7 @@ import { META_FILE, MemorySource, type BlockSink, type BlockSource, type ByteSin
 import { ObjectNotFound, listAll, type ObjectStore, type ObjectWriter } from "./store.ts";
 
 export interface RangeCacheOptions {
-  /** Upper bound of cached bytes (default 64 MiB). */
+  /** Upper bound of cached bytes (default 64 MiB; a job's cache shared by its inputs: `JOB_CACHE_BYTES`). */
   maxBytes?: number;
   /** Page size in bytes (default 256 KiB): the unit of fetching and caching. */
   pageSize?: number;
@@ -19,50 +19,114 @@ export interface RangeCacheOptions {
   maxGapPages?: number;
 }
 
-/** A byte-bounded LRU of object pages. */
+/** The bound of the one page cache a compaction or downsampling job shares across its inputs: 256 MiB. */
+export const JOB_CACHE_BYTES = 256 << 20;
+
+interface Owner {
+  /** This owner's pages, least recently used first. */
+  readonly pages: Map<string, Uint8Array>;
+  bytes: number;
+}
+
+/**
+ * A byte-bounded cache of object pages, which any number of sources may share (one per
+ * job: every input of a compaction). Pages belong to an owner (a block, for
+ * `StoreBlockSource`); the cache never holds more than `maxBytes`, and to make room it
+ * evicts the least recently used page of the owner holding the most bytes. So eviction is
+ * fair across inputs: an input below its share (`maxBytes` / inputs) keeps its pages
+ * however hard another reads, and an input alone may use the whole bound. Within one
+ * owner it is a plain LRU.
+ */
 export class RangeCache {
   readonly maxBytes: number;
   readonly pageSize: number;
   readonly maxGapPages: number;
-  private readonly pages = new Map<string, Uint8Array>();
+  private readonly owners = new Map<string, Owner>();
   private bytes = 0;
-  /** Counters for tests and benchmarks. */
-  readonly stats = { hits: 0, misses: 0, gets: 0, fetchedBytes: 0 };
+  /** Counters for tests and benchmarks; `peakBytes` is the most the cache ever held. */
+  readonly stats = { hits: 0, misses: 0, gets: 0, fetchedBytes: 0, evictions: 0, peakBytes: 0 };
 
   constructor(opts: RangeCacheOptions = {}) {
     this.maxBytes = opts.maxBytes ?? 64 << 20;
     this.pageSize = opts.pageSize ?? 256 << 10;
     this.maxGapPages = opts.maxGapPages ?? 4;
     if (!(this.pageSize > 0 && Number.isInteger(this.pageSize))) throw new RangeError(`page size must be a positive integer, got ${this.pageSize}`);
+    if (!(this.maxBytes >= 0)) throw new RangeError(`cache bound must be a non-negative number of bytes, got ${this.maxBytes}`);
   }
 
+  /** Bytes held now (never above `maxBytes`). */
   get size(): number {
     return this.bytes;
   }
 
-  get(k: string): Uint8Array | undefined {
-    const v = this.pages.get(k);
+  /** Bytes held for `owner`. */
+  sizeOf(owner = ""): number {
+    return this.owners.get(owner)?.bytes ?? 0;
+  }
+
+  /** Owners with pages in the cache. */
+  get ownerCount(): number {
+    return this.owners.size;
+  }
+
+  get(k: string, owner = ""): Uint8Array | undefined {
+    const o = this.owners.get(owner);
+    const v = o?.pages.get(k);
     if (v) {
-      this.pages.delete(k);
-      this.pages.set(k, v);
+      o!.pages.delete(k);
+      o!.pages.set(k, v);
     }
     return v;
   }
 
-  set(k: string, v: Uint8Array): void {
+  set(k: string, v: Uint8Array, owner = ""): void {
     if (v.length > this.maxBytes) return;
-    const old = this.pages.get(k);
-    if (old) {
-      this.pages.delete(k);
+    const had = this.owners.get(owner);
+    const old = had?.pages.get(k);
+    if (had && old) {
+      had.pages.delete(k);
+      had.bytes -= old.length;
       this.bytes -= old.length;
     }
-    this.pages.set(k, v);
+    // Room first, so the bound holds at every moment.
+    while (this.bytes + v.length > this.maxBytes) this.evictOne(owner, v.length);
+    let o = this.owners.get(owner);
+    if (!o) this.owners.set(owner, (o = { pages: new Map(), bytes: 0 }));
+    o.pages.set(k, v);
+    o.bytes += v.length;
     this.bytes += v.length;
-    for (const [key, val] of this.pages) {
-      if (this.bytes <= this.maxBytes) break;
-      this.pages.delete(key);
-      this.bytes -= val.length;
+    if (this.bytes > this.stats.peakBytes) this.stats.peakBytes = this.bytes;
+  }
+
+  /** Forget every page of `owner` (a source that is done). */
+  drop(owner = ""): void {
+    const o = this.owners.get(owner);
+    if (!o) return;
+    this.bytes -= o.bytes;
+    this.owners.delete(owner);
+  }
+
+  /** The least recently used page of the owner holding the most bytes, counting the page `owner` is adding. */
+  private evictOne(owner: string, adding: number): void {
+    let victim: [string, Owner] | undefined;
+    let most = -1;
+    for (const e of this.owners) {
+      const held = e[1].bytes + (e[0] === owner ? adding : 0);
+      if (held > most) {
+        victim = e;
+        most = held;
+      }
     }
+    if (victim === undefined) throw new Error("RangeCache: over its bound with nothing to evict");
+    const [name, o] = victim;
+    for (const [key, val] of o.pages) {
+      o.pages.delete(key);
+      o.bytes -= val.length;
+      this.bytes -= val.length;
+      this.stats.evictions++;
+      break;
+    }
+    if (o.pages.size === 0) this.owners.delete(name);
   }
 }
 
@@ -72,20 +136,23 @@ export class StoreByteSource implements ByteSource {
   readonly key: string;
   readonly size: number;
   private readonly cache: RangeCache;
+  /** Whose pages these are in a shared cache (the block, for StoreBlockSource): eviction is fair across owners. */
+  private readonly owner: string;
   private readonly inflight = new Map<number, Promise<Uint8Array>>();
   private pending: { page: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
 
-  constructor(store: ObjectStore, key: string, size: number, cache: RangeCache = new RangeCache()) {
+  constructor(store: ObjectStore, key: string, size: number, cache: RangeCache = new RangeCache(), owner = `${store.url}/${key}`) {
     this.store = store;
     this.key = key;
     this.size = size;
     this.cache = cache;
+    this.owner = owner;
   }
 
-  static async open(store: ObjectStore, key: string, cache?: RangeCache): Promise<StoreByteSource | undefined> {
+  static async open(store: ObjectStore, key: string, cache?: RangeCache, owner?: string): Promise<StoreByteSource | undefined> {
     const h = await store.head(key, { etag: false });
-    return h ? new StoreByteSource(store, key, h.size, cache) : undefined;
+    return h ? new StoreByteSource(store, key, h.size, cache, owner) : undefined;
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
@@ -134,7 +201,7 @@ export class StoreByteSource implements ByteSource {
 
   private page(n: number): Promise<Uint8Array> {
     const k = `${this.store.url}\0${this.key}\0${n}`;
-    const hit = this.cache.get(k);
+    const hit = this.cache.get(k, this.owner);
     if (hit) {
       this.cache.stats.hits++;
       return Promise.resolve(hit);
@@ -178,7 +245,7 @@ export class StoreByteSource implements ByteSource {
       for (let p = run[0].page; p <= run[run.length - 1].page; p++) {
         const s = p * ps - from;
         const bytes = r.body.slice(s, Math.min(r.body.length, s + ps));
-        this.cache.set(`${this.store.url}\0${this.key}\0${p}`, bytes);
+        this.cache.set(`${this.store.url}\0${this.key}\0${p}`, bytes, this.owner);
         const req = run.find((x) => x.page === p);
         if (req) {
           this.inflight.delete(p);
@@ -194,7 +261,11 @@ export class StoreByteSource implements ByteSource {
   }
 }
 
-/** A block directory in a bucket (`<prefix>` = `<tenant>/<ULID>/`) as a BlockSource. */
+/**
+ * A block directory in a bucket (`<prefix>` = `<tenant>/<ULID>/`) as a BlockSource. Its files
+ * share `cache`, as one owner: a job passes one cache to all its inputs (bounded as a whole,
+ * `JOB_CACHE_BYTES`), and each input keeps at least its share of it.
+ */
 export class StoreBlockSource implements BlockSource {
   readonly store: ObjectStore;
   readonly prefix: string;
@@ -215,7 +286,7 @@ export class StoreBlockSource implements BlockSource {
   }
 
   tryOpen(relPath: string): Promise<ByteSource | undefined> {
-    return StoreByteSource.open(this.store, this.prefix + relPath, this.cache);
+    return StoreByteSource.open(this.store, this.prefix + relPath, this.cache, this.name);
   }
 
   async listChunkFiles(): Promise<string[]> {
