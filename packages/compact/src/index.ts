@@ -5,3 +5,4 @@ export * from "./shard/index.ts";
 export * from "./hash/index.ts";
 export * from "./group/index.ts";
 export * from "./plan/index.ts";
+export * from "./cost/index.ts";

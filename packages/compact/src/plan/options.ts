@@ -1,4 +1,6 @@
 /** Planner configuration and its defaults (Thanos' and Mimir's where they exist). */
+import type { CostParams } from "../cost/model.ts";
+import type { BudgetOptions } from "./budget-guard.ts";
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
@@ -44,6 +46,14 @@ export interface PlannerOptions {
   split?: SplitOptions;
   /** Largest output index allowed, before headroom; capped at 64 GiB. Default 64 GiB. */
   maxIndexBytes?: number;
+  /**
+   * The time and memory one job may take: plans over it are cut down (a prefix of a window,
+   * more split groups and shards) or refused with a report. Absent: every plan is kept (each
+   * still carries its estimate).
+   */
+  budget?: BudgetOptions;
+  /** The cost model's parameters (S3 throughput) for every plan's estimate. */
+  cost?: CostParams;
 }
 
 export interface ResolvedOptions {
@@ -53,6 +63,8 @@ export interface ResolvedOptions {
   split: SplitOptions | undefined;
   /** After headroom. */
   indexLimit: number;
+  budget: BudgetOptions | undefined;
+  cost: CostParams;
 }
 
 /** Validate and fill in defaults; throws RangeError naming the bad option. */
@@ -74,5 +86,14 @@ export function resolveOptions(opts: PlannerOptions = {}): ResolvedOptions {
   if (!(max > 0)) throw new RangeError(`maxIndexBytes: ${opts.maxIndexBytes} must be positive`);
   const ratio = opts.tombstoneRatio ?? 0.05;
   if (!(ratio >= 0)) throw new RangeError(`tombstoneRatio: ${ratio} must be ≥ 0`);
-  return { ranges, replicaLabels: opts.replicaLabels ?? [], tombstoneRatio: ratio, split: s, indexLimit: Math.floor(max * INDEX_HEADROOM) };
+  const b = opts.budget;
+  if (b) {
+    if (!(b.seconds > 0)) throw new RangeError(`budget.seconds: ${b.seconds} must be positive`);
+    if (!(b.memoryBytes > 0)) throw new RangeError(`budget.memoryBytes: ${b.memoryBytes} must be positive`);
+  }
+  const c = opts.cost ?? {};
+  for (const k of ["s3ReadBytesPerSecond", "s3WriteBytesPerSecond"] as const) {
+    if (c[k] !== undefined && !(c[k]! > 0)) throw new RangeError(`cost.${k}: ${c[k]} must be positive`);
+  }
+  return { ranges, replicaLabels: opts.replicaLabels ?? [], tombstoneRatio: ratio, split: s, indexLimit: Math.floor(max * INDEX_HEADROOM), budget: b, cost: c };
 }

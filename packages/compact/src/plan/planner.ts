@@ -9,10 +9,12 @@ import { parseShardId } from "../shard/shard.ts";
 import { groupBlocks, groupId, type BlockMetaWithMarks, type Group, type GroupBlock } from "../group/group.ts";
 import { findOutdated, type OutdatedBlock } from "../group/outdated.ts";
 import type { Draft } from "./draft.ts";
-import { guardIndexSize } from "./index-guard.ts";
+import { estimateIndexBytes, guardIndexSize } from "./index-guard.ts";
+import { guardBudget } from "./budget-guard.ts";
+import type { JobEstimate } from "../cost/model.ts";
 import { planLeveled } from "./leveled.ts";
 import { resolveOptions, type PlannerOptions, type ResolvedOptions } from "./options.ts";
-import type { Plan, PlanKind, SkippedBlock } from "./schema.ts";
+import type { Plan, PlanKind, RefusedPlan, SkippedBlock } from "./schema.ts";
 import { planSplitMerge } from "./split-merge.ts";
 import { anyOverlap, maxLevel, spanOf } from "./windows.ts";
 
@@ -21,6 +23,8 @@ export interface GroupPlan {
   /** Blocks whose sources other blocks cover: to be marked for deletion. */
   outdated: OutdatedBlock[];
   skipped: SkippedBlock[];
+  /** Jobs over the job budget that cannot be cut down: their blocks are to be marked no-compact. */
+  refused: RefusedPlan[];
   /** How the group was planned. */
   mode: "leveled" | "split-merge";
 }
@@ -29,6 +33,8 @@ export interface PlanAllResult {
   groups: (GroupPlan & { group: Group })[];
   /** Every plan of every group, in group order. */
   plans: Plan[];
+  /** Every refused job of every group, in group order. */
+  refused: RefusedPlan[];
 }
 
 const KIND_ORDER: Record<PlanKind, number> = { vertical: 0, split: 1, merge: 2, tombstones: 3 };
@@ -55,24 +61,30 @@ export function planGroup(group: Group, options?: PlannerOptions | ResolvedOptio
   skipped.push(...s2);
 
   const plans: Plan[] = [];
+  const refused: RefusedPlan[] = [];
   for (const d of drafts) {
     const g = guardIndexSize(d, opts.indexLimit);
     skipped.push(...g.skipped);
-    if (g.draft) plans.push(toPlan(group, g.draft, g.estimatedIndexBytes));
+    if (!g.draft) continue;
+    const b = guardBudget(g.draft, opts.budget, opts.cost);
+    skipped.push(...b.skipped);
+    for (const r of b.refused) refused.push({ tenant: group.tenant, groupKey: group.key, kind: g.draft.kind, ...r });
+    for (const x of b.drafts) plans.push(toPlan(group, x.draft, g.estimatedIndexBytes, x.estimate));
   }
   plans.sort(comparePlans);
-  return { plans, outdated, skipped, mode: split ? "split-merge" : "leveled" };
+  return { plans, outdated, skipped, refused, mode: split ? "split-merge" : "leveled" };
 }
 
 /** Group the metas and plan every group. */
 export function planAll(metas: readonly BlockMetaWithMarks[], options: PlannerOptions = {}): PlanAllResult {
   const opts = resolveOptions(options);
   const groups = groupBlocks(metas, { replicaLabels: opts.replicaLabels });
-  const out: PlanAllResult = { groups: [], plans: [] };
+  const out: PlanAllResult = { groups: [], plans: [], refused: [] };
   for (const group of groups) {
     const r = planGroup(group, opts);
     out.groups.push({ group, ...r });
     out.plans.push(...r.plans);
+    out.refused.push(...r.refused);
   }
   return out;
 }
@@ -98,7 +110,7 @@ function splitMode(blocks: readonly GroupBlock[], opts: ResolvedOptions): { shar
   return existingShards > 0 ? { shardCount: existingShards, splitGroups: 1 } : undefined;
 }
 
-function toPlan(group: Group, d: Draft, est: number | undefined): Plan {
+function toPlan(group: Group, d: Draft, est: number | undefined, cost: JobEstimate | undefined): Plan {
   const window = spanOf(d.blocks);
   const shard = d.shardId ?? d.splitGroup ?? "";
   const plan: Plan = {
@@ -118,8 +130,24 @@ function toPlan(group: Group, d: Draft, est: number | undefined): Plan {
   if (d.shardCount !== undefined) plan.shardCount = d.shardCount;
   if (d.splitGroup !== undefined) plan.splitGroup = d.splitGroup;
   if (d.shardId !== undefined) plan.shardId = d.shardId;
-  if (est !== undefined) plan.estimatedIndexBytes = est;
+  // The guard's figure, for the blocks the budget left in the plan.
+  if (est !== undefined) plan.estimatedIndexBytes = estimateIndexBytes(d.blocks) ?? est;
+  if (cost !== undefined) plan.estimate = roundEstimate(cost);
   return plan;
+}
+
+/** Whole bytes and counts, seconds to the millisecond: the estimate reads (and serialises) as it should. */
+function roundEstimate(e: JobEstimate): JobEstimate {
+  return {
+    seconds: Math.round(e.seconds * 1000) / 1000,
+    transferSeconds: Math.round(e.transferSeconds * 1000) / 1000,
+    peakBytes: Math.round(e.peakBytes),
+    readBytes: Math.round(e.readBytes),
+    writeBytes: Math.round(e.writeBytes),
+    series: Math.round(e.series),
+    samples: Math.round(e.samples),
+    chunks: Math.round(e.chunks),
+  };
 }
 
 function comparePlans(a: Plan, b: Plan): number {

@@ -11,6 +11,21 @@ export type PlanKind = (typeof PLAN_KINDS)[number];
 const Ulid = z.string().refine(isUlid, { message: "not a ULID" });
 const ShardId = z.string().regex(/^[1-9][0-9]*_of_[1-9][0-9]*$/, { message: 'expected "<i>_of_<n>"' });
 
+const Count = z.number().nonnegative();
+export const JobEstimateSchema = z.object({
+  /** Wall-clock seconds of the whole job. */
+  seconds: Count,
+  /** The part of `seconds` spent moving bytes to and from the store. */
+  transferSeconds: Count.optional(),
+  /** Peak memory of the job's own work, above the runtime. */
+  peakBytes: Count,
+  readBytes: Count,
+  writeBytes: Count,
+  series: Count,
+  samples: Count,
+  chunks: Count,
+});
+
 export const PlanSchema = z
   .object({
     /** Deterministic: the same inputs plan the same id, so a redelivered job is recognisable. */
@@ -45,6 +60,8 @@ export const PlanSchema = z
     shardId: ShardId.optional(),
     /** Worst-case output index size (sum of the inputs' index sizes), when known. */
     estimatedIndexBytes: z.number().nonnegative().optional(),
+    /** The cost model's estimate of the job (packages/compact/src/cost), from the inputs' metas. */
+    estimate: JobEstimateSchema.optional(),
     /** Why the planner chose this work, for people reading `strata plan`. */
     reason: z.string(),
   })
@@ -53,6 +70,20 @@ export const PlanSchema = z
   .refine((p) => p.kind === "tombstones" || p.kind === "split" || p.inputs.length >= 2, { message: "merge and vertical plans need two or more inputs", path: ["inputs"] });
 
 export type Plan = z.output<typeof PlanSchema>;
+
+/** A job the planner refused as over the job budget (see plan/budget-guard.ts). */
+export interface RefusedPlan {
+  tenant: string;
+  groupKey: string;
+  kind: PlanKind;
+  /** The blocks to mark no-compact. */
+  blocks: string[];
+  /** The report: what the job needs, against which budget, and which setting would let it run. */
+  reason: string;
+  estimate: z.output<typeof JobEstimateSchema>;
+  /** `NAME=value`: the setting that would let it run. */
+  setting: string;
+}
 
 /** A block the planner left out, and why. */
 export interface SkippedBlock {

@@ -1,0 +1,2 @@
+export * from "./model.ts";
+export * as costConstants from "./constants.ts";
