@@ -19,6 +19,9 @@ export interface RangeCacheOptions {
   maxGapPages?: number;
 }
 
+/** A cache's bound when none is given: 64 MiB, what one source had to itself before caches were shared. */
+export const SOURCE_CACHE_BYTES = 64 << 20;
+
 /** The bound of the one page cache a compaction or downsampling job shares across its inputs: 256 MiB. */
 export const JOB_CACHE_BYTES = 256 << 20;
 
@@ -47,11 +50,20 @@ export class RangeCache {
   readonly stats = { hits: 0, misses: 0, gets: 0, fetchedBytes: 0, evictions: 0, peakBytes: 0 };
 
   constructor(opts: RangeCacheOptions = {}) {
-    this.maxBytes = opts.maxBytes ?? 64 << 20;
+    this.maxBytes = opts.maxBytes ?? SOURCE_CACHE_BYTES;
     this.pageSize = opts.pageSize ?? 256 << 10;
     this.maxGapPages = opts.maxGapPages ?? 4;
     if (!(this.pageSize > 0 && Number.isInteger(this.pageSize))) throw new RangeError(`page size must be a positive integer, got ${this.pageSize}`);
     if (!(this.maxBytes >= 0)) throw new RangeError(`cache bound must be a non-negative number of bytes, got ${this.maxBytes}`);
+  }
+
+  /**
+   * The one cache of a job reading `inputs` blocks: `maxBytes` (default `JOB_CACHE_BYTES`) in
+   * all, and never more than the `SOURCE_CACHE_BYTES` per input that separate caches had, so
+   * a single-input job (a downsampling) keeps what it had and a 30-input merge 256 MiB, not 1.9 GB.
+   */
+  static forJob(inputs: number, maxBytes: number = JOB_CACHE_BYTES, opts: Omit<RangeCacheOptions, "maxBytes"> = {}): RangeCache {
+    return new RangeCache({ ...opts, maxBytes: Math.min(maxBytes, Math.max(1, inputs) * SOURCE_CACHE_BYTES) });
   }
 
   /** Bytes held now (never above `maxBytes`). */

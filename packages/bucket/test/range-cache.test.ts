@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlockReader, MemoryBlock, type BlockSeries } from "@strata/tsdb";
-import { BucketLayout, FsStore, JOB_CACHE_BYTES, RangeCache, StoreBlockSource, uploadBlock, type ObjectStore } from "../src/index.ts";
+import { BucketLayout, FsStore, JOB_CACHE_BYTES, SOURCE_CACHE_BYTES, RangeCache, StoreBlockSource, uploadBlock, type ObjectStore } from "../src/index.ts";
 import { blockDigest, testUlid, writeTestBlock } from "./fixtures.ts";
 
 const page = (n: number) => new Uint8Array(n);
@@ -33,6 +33,13 @@ describe("RangeCache shared by several owners", () => {
     expect(c.ownerCount).toBe(1);
     expect(c.stats.peakBytes).toBe(100);
     expect(JOB_CACHE_BYTES).toBe(256 << 20);
+  });
+
+  it("a job's cache: 256 MiB in all by default, never more than 64 MiB per input", () => {
+    expect(RangeCache.forJob(30).maxBytes).toBe(256 << 20);
+    expect(RangeCache.forJob(3).maxBytes).toBe(192 << 20);
+    expect(RangeCache.forJob(1).maxBytes).toBe(SOURCE_CACHE_BYTES);
+    expect(RangeCache.forJob(30, 32 << 20).maxBytes).toBe(32 << 20);
   });
 
   it("never holds more than its bound, even for a moment", () => {

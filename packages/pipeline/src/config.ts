@@ -77,6 +77,12 @@ export interface EngineSettings {
    * meta.json reader of the pipeline honours it. Absent: 1 MiB (tsdb's MAX_META_BYTES).
    */
   maxMetaBytes?: number;
+  /**
+   * Bytes of object pages one compaction or downsampling job keeps cached for all its inputs
+   * together (one cache per job, shared fairly: each input keeps at least its share). Absent:
+   * 256 MiB (`JOB_CACHE_BYTES`), and never more than 64 MiB per input (`RangeCache.forJob`).
+   */
+  pageCacheBytes?: number;
 }
 
 /**
@@ -120,6 +126,7 @@ export function engineSettingsFromEnv(env: Record<string, string | undefined>): 
   const split = shards === undefined ? undefined : { shardCount: shards, minSeries, minIndexBytes };
   const downsampleWorkers = intSetting(env, "STRATA_DOWNSAMPLE_WORKERS", 0);
   const maxMetaBytes = positiveInt(env, "STRATA_MAX_META_BYTES");
+  const pageCacheBytes = positiveInt(env, "STRATA_PAGE_CACHE_BYTES");
   return {
     ranges,
     replicaLabels,
@@ -127,6 +134,7 @@ export function engineSettingsFromEnv(env: Record<string, string | undefined>): 
     ...(split ? { split } : {}),
     ...(downsampleWorkers !== undefined ? { downsampleWorkers } : {}),
     ...(maxMetaBytes !== undefined ? { maxMetaBytes } : {}),
+    ...(pageCacheBytes !== undefined ? { pageCacheBytes } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMar
 import { downsampleBlock } from "@strata/downsample/downsample";
 import { planDownsampling } from "@strata/downsample/plan";
 import { compareStrings, newUlid, readMeta, type BlockMeta, type BlockSource } from "@strata/tsdb";
-import { StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
+import { RangeCache, StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
 import type { BucketLayout } from "@strata/bucket/layout";
 import type { ObjectStore } from "@strata/bucket/store";
 import type { EngineSettings } from "../config.ts";
@@ -119,7 +119,9 @@ export class BlockEngines implements Engines {
 
   async compact(tenant: string, job: CompactJob, shards?: readonly number[], check?: OutputCheck): Promise<BlockMeta[]> {
     const plan = job.plan;
-    const inputs = plan.inputs.map((id) => new StoreBlockSource(this.store, this.layout.blockPrefix(tenant, id)));
+    // One page cache for the job's inputs, bounded as a whole (not 64 MiB each) and fair across them.
+    const cache = RangeCache.forJob(plan.inputs.length, this.settings.pageCacheBytes);
+    const inputs = plan.inputs.map((id) => new StoreBlockSource(this.store, this.layout.blockPrefix(tenant, id), cache));
     const open: StoreBlockSink[] = [];
     try {
       const r = await compactBlocks(
@@ -155,7 +157,7 @@ export class BlockEngines implements Engines {
   }
 
   async downsample(ref: BlockRef, resolution: DownsampleResolution, check?: OutputCheck): Promise<BlockMeta> {
-    const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block));
+    const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block), RangeCache.forJob(1, this.settings.pageCacheBytes));
     const ulid = newUlid(this.now());
     const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(ref.tenant, ulid));
     try {
