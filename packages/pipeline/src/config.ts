@@ -4,6 +4,7 @@
  * local runtime pass them directly.
  */
 import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "./messages.ts";
+import { WORKER_MEMORY, WORKER_TIMEOUT_SECONDS } from "../../../infra/sizing.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -83,6 +84,67 @@ export interface EngineSettings {
    * 256 MiB (`JOB_CACHE_BYTES`), and never more than 64 MiB per input (`RangeCache.forJob`).
    */
   pageCacheBytes?: number;
+  /**
+   * What one job may take (`STRATA_JOB_BUDGET`, `STRATA_JOB_MEMORY`): the planner plans only
+   * jobs whose cost-model estimate fits (cutting a window to a prefix, or more split groups
+   * and shards) and refuses the rest with a report. Absent: {@link DEFAULT_JOB_BUDGET}.
+   */
+  jobBudget?: JobBudgetSettings;
+}
+
+export interface JobBudgetSettings {
+  /** Seconds of wall-clock time a job may take (its estimate, not a timer). */
+  seconds: number;
+  /** Bytes of memory the job's own work may take (above the runtime). */
+  memoryBytes: number;
+}
+
+/**
+ * The worker function's memory (infra/sizing.ts, the one definition) in bytes. Lambda's "MB"
+ * are MiB: 3008 MB is 3008 × 2^20 bytes.
+ */
+export const WORKER_MEMORY_BYTES = (() => {
+  const m = /^(\d+)\s*MB$/.exec(WORKER_MEMORY);
+  if (!m) throw new Error(`infra/sizing.ts: WORKER_MEMORY ${JSON.stringify(WORKER_MEMORY)} is not "<n> MB"`);
+  return Number(m[1]) * 2 ** 20;
+})();
+
+/**
+ * What the runtime takes before a job starts: Node 24 with the bundled modules (~62 MiB
+ * measured as the benches' base RSS, bundled), Lambda's runtime client, and headroom for
+ * the garbage collector's overshoot. 3008 MB − 208 MiB = 2800 MiB for the job.
+ */
+export const RUNTIME_RESERVE_BYTES = 208 * 2 ** 20;
+
+/** 10 minutes of the 15-minute Lambda (a third to spare for a slow S3 or a noisy neighbour), the function's memory minus the runtime. */
+export const DEFAULT_JOB_BUDGET: JobBudgetSettings = { seconds: 600, memoryBytes: WORKER_MEMORY_BYTES - RUNTIME_RESERVE_BYTES };
+
+/** The worker's walls, past which no budget may go. */
+export const JOB_LIMITS = { seconds: WORKER_TIMEOUT_SECONDS, memoryBytes: WORKER_MEMORY_BYTES - RUNTIME_RESERVE_BYTES };
+
+const BYTE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
+
+/** "2936012800", "2800MiB", "3GB", "2.5GiB" → bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). */
+export function parseBytes(text: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? BYTE_UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined || (m[2] === "" && m[1].includes("."))) {
+    throw new Error(`${name}: expected bytes like 2936012800, 2800MiB or 3GB, found ${JSON.stringify(text)}`);
+  }
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/** STRATA_JOB_BUDGET (a duration) and STRATA_JOB_MEMORY (bytes); unset ones keep the defaults; each must be positive and within the worker's walls. */
+export function jobBudgetFromEnv(env: Record<string, string | undefined>): JobBudgetSettings {
+  const b = env.STRATA_JOB_BUDGET;
+  const mem = env.STRATA_JOB_MEMORY;
+  const seconds = b === undefined || b === "" ? DEFAULT_JOB_BUDGET.seconds : parseDuration(b, "STRATA_JOB_BUDGET") / 1000;
+  const memoryBytes = mem === undefined || mem === "" ? DEFAULT_JOB_BUDGET.memoryBytes : parseBytes(mem, "STRATA_JOB_MEMORY");
+  if (!(seconds > 0)) throw new Error(`STRATA_JOB_BUDGET: must be positive, found ${JSON.stringify(b)}`);
+  if (seconds > JOB_LIMITS.seconds) throw new Error(`STRATA_JOB_BUDGET: ${b} is past the worker's ${JOB_LIMITS.seconds / 60}-minute timeout`);
+  if (!(memoryBytes > 0)) throw new Error(`STRATA_JOB_MEMORY: must be positive, found ${JSON.stringify(mem)}`);
+  if (memoryBytes > WORKER_MEMORY_BYTES) throw new Error(`STRATA_JOB_MEMORY: ${mem} is more than the worker's ${WORKER_MEMORY}`);
+  return { seconds, memoryBytes };
 }
 
 /**
@@ -127,10 +189,12 @@ export function engineSettingsFromEnv(env: Record<string, string | undefined>): 
   const downsampleWorkers = intSetting(env, "STRATA_DOWNSAMPLE_WORKERS", 0);
   const maxMetaBytes = positiveInt(env, "STRATA_MAX_META_BYTES");
   const pageCacheBytes = positiveInt(env, "STRATA_PAGE_CACHE_BYTES");
+  const jobBudget = jobBudgetFromEnv(env);
   return {
     ranges,
     replicaLabels,
     dedup,
+    jobBudget,
     ...(split ? { split } : {}),
     ...(downsampleWorkers !== undefined ? { downsampleWorkers } : {}),
     ...(maxMetaBytes !== undefined ? { maxMetaBytes } : {}),

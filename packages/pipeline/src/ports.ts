@@ -6,6 +6,7 @@
  */
 import type { BlockMeta, BlockSource, DeletionMark, NoCompactMark, NoDownsampleMark } from "@strata/tsdb";
 import type { Plan } from "@strata/compact/plan/schema";
+import type { JobEstimate } from "@strata/compact/cost/model";
 import type { PipelineConfig } from "./config.ts";
 import type { CompactJob, DownsampleResolution, Job } from "./messages.ts";
 
@@ -186,6 +187,22 @@ export interface PlanOutcome {
    * replica- and shard-aware), to be marked for deletion.
    */
   outdated?: { block: string; coveredBy: string }[];
+  /**
+   * Jobs the planner refused as over the job budget (`STRATA_JOB_BUDGET`, `STRATA_JOB_MEMORY`)
+   * even cut down: their blocks are to be marked no-compact (reason `strata-job-over-budget`,
+   * details = the report, which names the setting that would let the job run).
+   */
+  refused?: RefusedCompaction[];
+}
+
+export interface RefusedCompaction {
+  groupKey: string;
+  blocks: string[];
+  /** Why, against which budget, and what setting would let it run. */
+  reason: string;
+  estimate: JobEstimate;
+  /** `NAME=value`. */
+  setting: string;
 }
 
 export interface Engines {

@@ -39,6 +39,8 @@ export interface CostParams {
   s3ReadBytesPerSecond?: number;
   /** Bytes/s written to the store; Infinity for a local disk. */
   s3WriteBytesPerSecond?: number;
+  /** Bytes of store pages the job caches for its inputs (the pipeline's page cache), added to every peak; default 0. */
+  cacheBytes?: number;
 }
 
 /** The time and memory a job may take. */
@@ -112,7 +114,7 @@ export function estimateCompaction(blocks: readonly BlockCost[], shape: Compacti
     readBytes * C.COMPACT_SECONDS_PER_BYTE + s.series * C.COMPACT_SECONDS_PER_SERIES + (shape.overlapping ? s.samples * C.VERTICAL_SECONDS_PER_SAMPLE : 0);
   return {
     ...timing(cpu, transfer(readBytes, writeBytes, params)),
-    peakBytes: C.COMPACT_BASE_BYTES + blocks.length * C.COMPACT_BYTES_PER_INPUT + s.series * C.COMPACT_BYTES_PER_SERIES + (shards - 1) * C.COMPACT_BYTES_PER_EXTRA_SHARD,
+    peakBytes: (params.cacheBytes ?? 0) + C.COMPACT_BASE_BYTES + blocks.length * C.COMPACT_BYTES_PER_INPUT + s.series * C.COMPACT_BYTES_PER_SERIES + (shards - 1) * C.COMPACT_BYTES_PER_EXTRA_SHARD,
     readBytes,
     writeBytes,
     series: s.series,
@@ -128,7 +130,7 @@ export function estimateDownsampling(block: BlockCost, params: CostParams = {}):
   const cpu = block.samples * C.DOWNSAMPLE_SECONDS_PER_SAMPLE + block.chunkBytes * C.DOWNSAMPLE_SECONDS_PER_BYTE;
   return {
     ...timing(cpu, transfer(readBytes, writeBytes, params)),
-    peakBytes: C.DOWNSAMPLE_BASE_BYTES + block.indexBytes * C.DOWNSAMPLE_BYTES_PER_INDEX_BYTE,
+    peakBytes: (params.cacheBytes ?? 0) + C.DOWNSAMPLE_BASE_BYTES + block.indexBytes * C.DOWNSAMPLE_BYTES_PER_INDEX_BYTE,
     readBytes,
     writeBytes,
     series: block.series,
@@ -142,7 +144,7 @@ export function estimateVerification(block: BlockCost, params: CostParams = {}):
   const readBytes = block.indexBytes + block.chunkBytes;
   return {
     ...timing(readBytes * C.VERIFY_SECONDS_PER_BYTE, transfer(readBytes, 0, params)),
-    peakBytes: C.VERIFY_BASE_BYTES + block.indexBytes * C.VERIFY_BYTES_PER_INDEX_BYTE,
+    peakBytes: (params.cacheBytes ?? 0) + C.VERIFY_BASE_BYTES + block.indexBytes * C.VERIFY_BYTES_PER_INDEX_BYTE,
     readBytes,
     writeBytes: 0,
     series: block.series,

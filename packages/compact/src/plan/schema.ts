@@ -16,7 +16,7 @@ export const JobEstimateSchema = z.object({
   /** Wall-clock seconds of the whole job. */
   seconds: Count,
   /** The part of `seconds` spent moving bytes to and from the store. */
-  transferSeconds: Count.optional(),
+  transferSeconds: Count,
   /** Peak memory of the job's own work, above the runtime. */
   peakBytes: Count,
   readBytes: Count,

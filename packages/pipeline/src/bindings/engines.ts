@@ -14,7 +14,7 @@ import { compareStrings, newUlid, readMeta, type BlockMeta, type BlockSource } f
 import { RangeCache, StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
 import type { BucketLayout } from "@strata/bucket/layout";
 import type { ObjectStore } from "@strata/bucket/store";
-import type { EngineSettings } from "../config.ts";
+import { DEFAULT_JOB_BUDGET, JOB_LIMITS, type EngineSettings } from "../config.ts";
 import type { CompactJob, DownsampleResolution } from "../messages.ts";
 import { VerificationIncomplete, type BlockRef, type Engines, type LiveBlock, type OutputCheck, type PlanOutcome, type VerifyOutcome } from "../ports.ts";
 
@@ -90,12 +90,15 @@ export class BlockEngines implements Engines {
 
   async plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string, all: readonly LiveBlock[] = blocks): Promise<PlanOutcome> {
     const metas: BlockMetaWithMarks[] = blocks.map((b) => ({ meta: b.meta, tenant, noCompact: b.noCompact !== undefined, deletionMarked: b.deletionTime !== undefined }));
-    const r = planAll(metas, { ranges: this.settings.ranges, replicaLabels: this.settings.replicaLabels, split: this.settings.split });
+    // Only jobs that fit the budget are planned; the rest come back refused, with a report.
+    const budget = { ...(this.settings.jobBudget ?? DEFAULT_JOB_BUDGET), limitSeconds: JOB_LIMITS.seconds, limitMemoryBytes: JOB_LIMITS.memoryBytes };
+    const r = planAll(metas, { ranges: this.settings.ranges, replicaLabels: this.settings.replicaLabels, split: this.settings.split, budget });
     const groups = r.groups.filter((g) => groupKey === undefined || g.group.key === groupKey);
-    const out: PlanOutcome = { compactions: [], downsamples: [], outdated: [] };
+    const out: PlanOutcome = { compactions: [], downsamples: [], outdated: [], refused: [] };
     for (const g of groups) {
       for (const p of g.plans) out.compactions.push({ groupKey: p.groupKey, blocks: [...p.inputs], plan: p });
       for (const o of g.outdated) out.outdated!.push({ block: o.ulid, coveredBy: o.coveredBy[0] });
+      for (const x of g.refused) out.refused!.push({ groupKey: x.groupKey, blocks: [...x.blocks], reason: x.reason, estimate: x.estimate, setting: x.setting });
     }
     // Downsampling looks across resolutions of one stream (its 5m twin is in another
     // compaction group), so it plans over every live block with the same labels.

@@ -6,12 +6,21 @@
  * plans) are marked for deletion: Thanos' deduplication rule, applied where Thanos' compactor
  * applies it, at sync time.
  *
+ * Jobs over the job budget (STRATA_JOB_BUDGET / STRATA_JOB_MEMORY) that the planner could not
+ * cut down come back refused: their blocks get a no-compact mark (reason
+ * `strata-job-over-budget`, the planner's report as details: what the job needs and which
+ * setting would let it run) and a `plan-refused` log line, and the group is planned again
+ * with them excluded, so the rest of the window is compacted in the same round instead of a
+ * job that cannot finish being retried forever.
+ *
  * Idempotency: marks are create-if-absent, and otherwise planning only reads. A duplicate plan
  * job enqueues duplicate work, which the compact and downsample jobs absorb (lease, then
  * "output already exists" checks). Re-planning is also how the pipeline recovers from anything
  * that changed under a job.
  */
+import { MARKER_VERSION_1, type NoCompactMark } from "@strata/tsdb";
 import type { PlanJob } from "../messages.ts";
+import type { PlanOutcome } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted } from "./context.ts";
 import { redundantBlocks } from "../blocks.ts";
@@ -25,8 +34,18 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   for (const r of redundant) await markDeleted(ctx, { tenant, block: r.block.ulid }, `covered by ${r.coveredBy.ulid}`);
   const gone = new Set(redundant.map((r) => r.block.ulid));
   // Blocks marked for deletion are already covered by another block: never plan them again.
-  const inGroup = inGroup0.filter((b) => b.deletionTime === undefined && !gone.has(b.meta.ulid));
-  const outcome = await engines.plan(tenant, inGroup, groupKey, all);
+  let inGroup = inGroup0.filter((b) => b.deletionTime === undefined && !gone.has(b.meta.ulid));
+  let outcome = await engines.plan(tenant, inGroup, groupKey, all);
+  // Over-budget jobs: mark their blocks no-compact, then plan again without them (a refusal
+  // can only shrink what is planned, so a few rounds settle it; the next plan job does the rest).
+  let refused = 0;
+  for (let round = 0; round < 3 && outcome.refused?.length; round++) {
+    const marked = await refuseOverBudget(ctx, tenant, outcome.refused);
+    refused += outcome.refused.length;
+    const withMark = <B extends { meta: { ulid: string }; noCompact?: NoCompactMark }>(b: B): B => (marked.has(b.meta.ulid) && !b.noCompact ? { ...b, noCompact: marked.get(b.meta.ulid) } : b);
+    inGroup = inGroup.map(withMark);
+    outcome = await engines.plan(tenant, inGroup, groupKey, all.map(withMark));
+  }
   // The planner's own view of covered blocks (replica- and shard-aware): its covering block
   // is indexed (planning sees only indexed blocks), so marking is safe.
   const outdated = (outcome.outdated ?? []).filter((o) => !gone.has(o.block));
@@ -41,9 +60,29 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
     redundant: redundant.length + outdated.length,
     compactions: outcome.compactions.length,
     downsamples: outcome.downsamples.length,
+    ...(refused ? { refused } : {}),
   });
   return n;
 }
+
+/** The no-compact reason of a block whose compaction cannot fit the job budget. */
+export const OVER_BUDGET_REASON = "strata-job-over-budget";
+
+/** Mark each refused job's blocks no-compact (create-if-absent) with the planner's report; returns the marks by block. */
+async function refuseOverBudget(ctx: JobContext, tenant: string, refused: NonNullable<PlanOutcome["refused"]>): Promise<Map<string, NoCompactMark>> {
+  const now = Math.floor(ctx.deps.clock.now() / 1000);
+  const marks = new Map<string, NoCompactMark>();
+  for (const r of refused) {
+    for (const block of r.blocks) {
+      const mark: NoCompactMark = { id: block, version: MARKER_VERSION_1, details: r.reason, no_compact_time: now, reason: OVER_BUDGET_REASON };
+      await ctx.deps.storage.markNoCompact({ tenant, block }, mark);
+      marks.set(block, mark);
+    }
+    ctx.log.warn("plan-refused", { groupKey: r.groupKey, blocks: r.blocks, reason: OVER_BUDGET_REASON, details: r.reason, setting: r.setting, estimate: r.estimate });
+  }
+  return marks;
+}
+
 
 export async function runPlan(ctx: JobContext, job: PlanJob): Promise<JobResult> {
   const enqueued = await planAndEnqueue(ctx, job.tenant, job.groupKey);
