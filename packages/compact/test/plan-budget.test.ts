@@ -47,6 +47,10 @@ describe("cost model", () => {
     // 40 MB/s each way by default: ~2 × 26 s more for ~1.05 GB.
     expect(estimateCompaction([c]).seconds - one.seconds).toBeCloseTo((2 * (1e9 + 50 * MiB)) / 40e6, 3);
     expect(estimateCompaction([c], { shards: 4 }).peakBytes).toBeGreaterThan(one.peakBytes);
+    // The pipeline's page cache: the job's bound, at most 64 MiB per input.
+    const cached = { cacheBytes: 256 * MiB, cacheBytesPerInput: 64 * MiB };
+    expect(estimateCompaction([c, c], {}, cached).peakBytes - estimateCompaction([c, c]).peakBytes).toBe(128 * MiB);
+    expect(estimateCompaction([c, c, c, c, c], {}, cached).peakBytes - estimateCompaction([c, c, c, c, c]).peakBytes).toBe(256 * MiB);
     expect(estimateDownsampling(c, local).seconds).toBeGreaterThan(1);
     expect(estimateVerification(c, local).writeBytes).toBe(0);
   });

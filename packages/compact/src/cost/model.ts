@@ -41,6 +41,12 @@ export interface CostParams {
   s3WriteBytesPerSecond?: number;
   /** Bytes of store pages the job caches for its inputs (the pipeline's page cache), added to every peak; default 0. */
   cacheBytes?: number;
+  /** ... and at most this much per input (the cache's per-input cap); default no cap. */
+  cacheBytesPerInput?: number;
+}
+
+function cache(inputs: number, p: CostParams): number {
+  return Math.min(p.cacheBytes ?? 0, Math.max(1, inputs) * (p.cacheBytesPerInput ?? Infinity));
 }
 
 /** The time and memory a job may take. */
@@ -114,7 +120,7 @@ export function estimateCompaction(blocks: readonly BlockCost[], shape: Compacti
     readBytes * C.COMPACT_SECONDS_PER_BYTE + s.series * C.COMPACT_SECONDS_PER_SERIES + (shape.overlapping ? s.samples * C.VERTICAL_SECONDS_PER_SAMPLE : 0);
   return {
     ...timing(cpu, transfer(readBytes, writeBytes, params)),
-    peakBytes: (params.cacheBytes ?? 0) + C.COMPACT_BASE_BYTES + blocks.length * C.COMPACT_BYTES_PER_INPUT + s.series * C.COMPACT_BYTES_PER_SERIES + (shards - 1) * C.COMPACT_BYTES_PER_EXTRA_SHARD,
+    peakBytes: cache(blocks.length, params) + C.COMPACT_BASE_BYTES + blocks.length * C.COMPACT_BYTES_PER_INPUT + s.series * C.COMPACT_BYTES_PER_SERIES + (shards - 1) * C.COMPACT_BYTES_PER_EXTRA_SHARD,
     readBytes,
     writeBytes,
     series: s.series,
@@ -130,7 +136,7 @@ export function estimateDownsampling(block: BlockCost, params: CostParams = {}):
   const cpu = block.samples * C.DOWNSAMPLE_SECONDS_PER_SAMPLE + block.chunkBytes * C.DOWNSAMPLE_SECONDS_PER_BYTE;
   return {
     ...timing(cpu, transfer(readBytes, writeBytes, params)),
-    peakBytes: (params.cacheBytes ?? 0) + C.DOWNSAMPLE_BASE_BYTES + block.indexBytes * C.DOWNSAMPLE_BYTES_PER_INDEX_BYTE,
+    peakBytes: cache(1, params) + C.DOWNSAMPLE_BASE_BYTES + block.indexBytes * C.DOWNSAMPLE_BYTES_PER_INDEX_BYTE,
     readBytes,
     writeBytes,
     series: block.series,
@@ -144,7 +150,7 @@ export function estimateVerification(block: BlockCost, params: CostParams = {}):
   const readBytes = block.indexBytes + block.chunkBytes;
   return {
     ...timing(readBytes * C.VERIFY_SECONDS_PER_BYTE, transfer(readBytes, 0, params)),
-    peakBytes: (params.cacheBytes ?? 0) + C.VERIFY_BASE_BYTES + block.indexBytes * C.VERIFY_BYTES_PER_INDEX_BYTE,
+    peakBytes: cache(1, params) + C.VERIFY_BASE_BYTES + block.indexBytes * C.VERIFY_BYTES_PER_INDEX_BYTE,
     readBytes,
     writeBytes: 0,
     series: block.series,

@@ -95,6 +95,8 @@ export function resolveOptions(opts: PlannerOptions = {}): ResolvedOptions {
   for (const k of ["s3ReadBytesPerSecond", "s3WriteBytesPerSecond"] as const) {
     if (c[k] !== undefined && !(c[k]! > 0)) throw new RangeError(`cost.${k}: ${c[k]} must be positive`);
   }
-  if (c.cacheBytes !== undefined && !(c.cacheBytes >= 0)) throw new RangeError(`cost.cacheBytes: ${c.cacheBytes} must be ≥ 0`);
+  for (const k of ["cacheBytes", "cacheBytesPerInput"] as const) {
+    if (c[k] !== undefined && !(c[k]! >= 0)) throw new RangeError(`cost.${k}: ${c[k]} must be ≥ 0`);
+  }
   return { ranges, replicaLabels: opts.replicaLabels ?? [], tombstoneRatio: ratio, split: s, indexLimit: Math.floor(max * INDEX_HEADROOM), budget: b, cost: c };
 }

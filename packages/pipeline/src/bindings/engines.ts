@@ -11,7 +11,7 @@ import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMar
 import { downsampleBlock } from "@strata/downsample/downsample";
 import { planDownsampling } from "@strata/downsample/plan";
 import { compareStrings, newUlid, readMeta, type BlockMeta, type BlockSource } from "@strata/tsdb";
-import { RangeCache, StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
+import { JOB_CACHE_BYTES, RangeCache, SOURCE_CACHE_BYTES, StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
 import type { BucketLayout } from "@strata/bucket/layout";
 import type { ObjectStore } from "@strata/bucket/store";
 import { DEFAULT_JOB_BUDGET, JOB_LIMITS, type EngineSettings } from "../config.ts";
@@ -92,7 +92,9 @@ export class BlockEngines implements Engines {
     const metas: BlockMetaWithMarks[] = blocks.map((b) => ({ meta: b.meta, tenant, noCompact: b.noCompact !== undefined, deletionMarked: b.deletionTime !== undefined }));
     // Only jobs that fit the budget are planned; the rest come back refused, with a report.
     const budget = { ...(this.settings.jobBudget ?? DEFAULT_JOB_BUDGET), limitSeconds: JOB_LIMITS.seconds, limitMemoryBytes: JOB_LIMITS.memoryBytes };
-    const r = planAll(metas, { ranges: this.settings.ranges, replicaLabels: this.settings.replicaLabels, split: this.settings.split, budget });
+    // A job's memory includes its page cache (RangeCache.forJob: the setting in all, 64 MiB per input at most).
+    const cost = { cacheBytes: this.settings.pageCacheBytes ?? JOB_CACHE_BYTES, cacheBytesPerInput: SOURCE_CACHE_BYTES };
+    const r = planAll(metas, { ranges: this.settings.ranges, replicaLabels: this.settings.replicaLabels, split: this.settings.split, budget, cost });
     const groups = r.groups.filter((g) => groupKey === undefined || g.group.key === groupKey);
     const out: PlanOutcome = { compactions: [], downsamples: [], outdated: [], refused: [] };
     for (const g of groups) {
