@@ -2,7 +2,8 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DELETION_MARK_FILE, isUlid, META_FILE, NO_COMPACT_MARK_FILE, parseMarker, parseMeta } from "@strata/tsdb";
 import { RESERVED_TENANT_NAMES, parseBlockKey } from "@strata/bucket/keys";
-import { planAll, type BlockMetaWithMarks, type PlannerOptions, type PlanAllResult, type SkippedBlock } from "@strata/compact";
+import { fmtBytes, fmtSeconds, planAll, type BlockMetaWithMarks, type JobEstimate, type PlannerOptions, type PlanAllResult, type SkippedBlock } from "@strata/compact";
+import { DEFAULT_JOB_BUDGET, JOB_LIMITS, jobBudgetFromEnv } from "@strata/pipeline/config";
 import type { Command } from "../main.ts";
 import { UsageError } from "../main.ts";
 
@@ -18,7 +19,7 @@ export interface ScannedBucket {
 export const planCommand: Command = {
   summary: "print the compaction groups and plans for a directory of blocks",
   usage:
-    "plan <dir> [--json] [--replica-label L]... [--ranges 1h,2h,8h,2d,14d] [--shards N] [--split-groups N] [--split-min-series N] [--split-min-index-bytes N] [--max-index-bytes N]",
+    "plan <dir> [--json] [--replica-label L]... [--ranges 1h,2h,8h,2d,14d] [--shards N] [--split-groups N] [--split-min-series N] [--split-min-index-bytes N] [--max-index-bytes N] [--job-budget 10m] [--job-memory 2800MiB]",
   options: {
     json: { type: "boolean" },
     "replica-label": { type: "string", multiple: true },
@@ -28,6 +29,8 @@ export const planCommand: Command = {
     "split-min-series": { type: "string" },
     "split-min-index-bytes": { type: "string" },
     "max-index-bytes": { type: "string" },
+    "job-budget": { type: "string" },
+    "job-memory": { type: "string" },
   },
   async run([dir, ...extra], values) {
     if (!dir) throw new UsageError("a directory of blocks is required");
@@ -78,6 +81,15 @@ function plannerOptions(values: Record<string, unknown>): PlannerOptions {
   else if (groups !== undefined || minSeries !== undefined || minIndex !== undefined) throw new UsageError("--split-* options need --shards");
   const max = positiveInt("max-index-bytes", values["max-index-bytes"]);
   if (max !== undefined) opts.maxIndexBytes = max;
+  // The pipeline's job budget (STRATA_JOB_BUDGET / STRATA_JOB_MEMORY and their defaults), so
+  // the plans shown are the ones the pipeline would run, each with its estimate.
+  let budget = DEFAULT_JOB_BUDGET;
+  try {
+    budget = jobBudgetFromEnv({ STRATA_JOB_BUDGET: values["job-budget"] as string | undefined, STRATA_JOB_MEMORY: values["job-memory"] as string | undefined });
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^STRATA_JOB_BUDGET/, "--job-budget").replace(/^STRATA_JOB_MEMORY/, "--job-memory"));
+  }
+  opts.budget = { ...budget, limitSeconds: JOB_LIMITS.seconds, limitMemoryBytes: JOB_LIMITS.memoryBytes };
   return opts;
 }
 
@@ -171,7 +183,9 @@ function toJson(scan: ScannedBucket, r: PlanAllResult): unknown {
       plans: g.plans,
       outdated: g.outdated,
       skipped: g.skipped,
+      refused: g.refused,
     })),
+    refused: r.refused,
     skipped: scan.skipped,
     warnings: scan.warnings,
   };
@@ -179,6 +193,11 @@ function toJson(scan: ScannedBucket, r: PlanAllResult): unknown {
 
 const fmtTime = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
 const fmtDur = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms}ms`);
+
+/** "est. ~3m, 2.1 GB in, peak 180 MB". */
+function fmtEstimate(e: JobEstimate): string {
+  return `est. ${fmtSeconds(e.seconds)}, ${fmtBytes(e.readBytes)} in, peak ${fmtBytes(e.peakBytes)}`;
+}
 
 function render(scan: ScannedBucket, r: PlanAllResult): string {
   const out: string[] = [];
@@ -188,14 +207,15 @@ function render(scan: ScannedBucket, r: PlanAllResult): string {
     if (g.plans.length === 0) out.push("  no plans");
     for (const p of g.plans) {
       const extra = p.kind === "split" ? ` into ${p.shardCount} shards${p.splitGroup && p.splitGroup !== "1_of_1" ? ` (split group ${p.splitGroup})` : ""}` : p.shardId ? ` shard ${p.shardId}` : "";
-      out.push(`  plan ${p.kind}${extra}: ${fmtTime(p.window.minTime)} .. ${fmtTime(p.window.maxTime)}  (${fmtDur(p.range)} range, level ${p.level})  ${p.reason}`);
+      out.push(`  plan ${p.kind}${extra}: ${fmtTime(p.window.minTime)} .. ${fmtTime(p.window.maxTime)}  (${fmtDur(p.range)} range, level ${p.level})  ${p.reason}${p.estimate ? `  [${fmtEstimate(p.estimate)}]` : ""}`);
       for (const u of p.inputs) out.push(`    ${u}`);
     }
     for (const o of g.outdated) out.push(`  outdated ${o.ulid}: sources covered by ${o.coveredBy.join(", ")}`);
     for (const s of g.skipped) out.push(`  skipped ${s.ulid}: ${s.reason}`);
+    for (const x of g.refused) out.push(`  refused ${x.blocks.join(", ")}: ${x.reason}`);
   }
   for (const s of scan.skipped) out.push(`Skipped ${s.dir}: ${s.reason}`);
   for (const w of scan.warnings) out.push(`Warning: ${w}`);
-  out.push(`${r.groups.length} group(s), ${r.plans.length} plan(s)`);
+  out.push(`${r.groups.length} group(s), ${r.plans.length} plan(s)${r.refused.length ? `, ${r.refused.length} refused as over the job budget` : ""}`);
   return out.join("\n") + "\n";
 }
