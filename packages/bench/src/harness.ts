@@ -13,7 +13,14 @@ export interface BenchResult {
   /** Resident memory once modules were loaded, before the work (see markBaseline). */
   baseMiB?: number;
   target?: string;
+  /** The cost model's estimate of the measured work (packages/compact/src/cost), seconds. */
+  estimateSeconds?: number;
+  /** The measured seconds the estimate is set beside, when not `seconds` (e.g. a whole job, opening included). */
+  measuredSeconds?: number;
 }
+
+/** The band the cost model's estimate must stay in, as a ratio to the measured time. */
+export const ESTIMATE_BAND = [0.5, 2] as const;
 
 let baseline: number | undefined;
 

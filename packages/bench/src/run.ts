@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchResult } from "./harness.ts";
+import { ESTIMATE_BAND, type BenchResult } from "./harness.ts";
 
 const BANNER = 'import { createRequire as __strataRequire } from "node:module"; const require = __strataRequire(import.meta.url);';
 
@@ -68,9 +68,32 @@ const fmt = (n: number, d = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(d));
 console.log(
   `node ${process.version}, ${process.arch}, one process per benchmark, ${bundled ? "bundled with esbuild (as deployed)" : "TypeScript sources via type stripping"}; base = RSS after loading modules, before the work`,
 );
-console.log(`${"benchmark".padEnd(38)}${"M samples/s".padStart(13)}${"MB/s".padStart(10)}${"seconds".padStart(10)}${"peak MiB".padStart(10)}${"base MiB".padStart(10)}  target`);
+console.log(
+  `${"benchmark".padEnd(38)}${"M samples/s".padStart(13)}${"MB/s".padStart(10)}${"seconds".padStart(10)}${"peak MiB".padStart(10)}${"base MiB".padStart(10)}${"est s".padStart(9)}${"est/meas".padStart(10)}  target`,
+);
+const outside: string[] = [];
 for (const r of rows) {
   const msps = r.samples ? fmt(r.samples / r.seconds / 1e6) : "-";
   const mbs = r.bytes ? fmt(r.bytes / r.seconds / 1e6) : "-";
-  console.log(`${r.name.padEnd(38)}${msps.padStart(13)}${mbs.padStart(10)}${r.seconds.toFixed(3).padStart(10)}${fmt(r.peakMiB ?? 0).padStart(10)}${(r.baseMiB === undefined ? "-" : fmt(r.baseMiB)).padStart(10)}  ${r.target ?? ""}`);
+  let est = "-";
+  let ratio = "-";
+  if (r.estimateSeconds !== undefined) {
+    const measured = r.measuredSeconds ?? r.seconds;
+    const q = r.estimateSeconds / measured;
+    est = r.estimateSeconds.toFixed(3);
+    ratio = `${q.toFixed(2)}${q < ESTIMATE_BAND[0] || q > ESTIMATE_BAND[1] ? " !" : ""}`;
+    if (q < ESTIMATE_BAND[0] || q > ESTIMATE_BAND[1]) outside.push(`${r.name.trim()}: estimate ${r.estimateSeconds.toFixed(3)} s, measured ${measured.toFixed(3)} s (${q.toFixed(2)}×)`);
+  }
+  console.log(
+    `${r.name.padEnd(38)}${msps.padStart(13)}${mbs.padStart(10)}${r.seconds.toFixed(3).padStart(10)}${fmt(r.peakMiB ?? 0).padStart(10)}${(r.baseMiB === undefined ? "-" : fmt(r.baseMiB)).padStart(10)}${est.padStart(9)}${ratio.padStart(10)}  ${r.target ?? ""}`,
+  );
+}
+// The cost model (packages/compact/src/cost) plans jobs against the 15-minute wall: its
+// estimates must stay within [0.5, 2] of what the engines measure here.
+const checked = rows.filter((r) => r.estimateSeconds !== undefined).length;
+if (outside.length) {
+  console.log(`WARNING: the cost model's estimate is outside [${ESTIMATE_BAND.join(", ")}]× the measured time for ${outside.length} of ${checked} benchmark(s) (refit packages/compact/src/cost/constants.ts):`);
+  for (const o of outside) console.log(`  ${o}`);
+} else if (checked) {
+  console.log(`cost model: est/measured within [${ESTIMATE_BAND.join(", ")}] for all ${checked} estimated benchmark(s) (est = packages/compact/src/cost; measured = seconds, or the whole job where the bench says so)`);
 }

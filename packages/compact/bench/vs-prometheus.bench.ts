@@ -23,6 +23,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { emit, type BenchResult } from "@strata/bench";
+import { readMeta } from "@strata/tsdb";
+import { DirBlockSource } from "@strata/tsdb/node";
+import { estimateCompaction, type BlockCost } from "../src/cost/model.ts";
 import { writeBenchBlocks } from "./generate.ts";
 
 const SERIES = 5000;
@@ -50,6 +53,19 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** A block's weight for the cost model, from its files and meta (local disk: no S3 transfer). */
+async function blockCost(dir: string): Promise<BlockCost> {
+  const meta = await readMeta(new DirBlockSource(dir));
+  const indexBytes = (await stat(join(dir, "index"))).size;
+  return {
+    indexBytes,
+    chunkBytes: (await du(join(dir, "chunks"))),
+    series: Number(meta.stats.numSeries ?? 0n),
+    samples: Number(meta.stats.numSamples ?? 0n),
+    chunks: Number(meta.stats.numChunks ?? 0n),
+  };
 }
 
 /** Bytes under a directory. */
@@ -155,6 +171,9 @@ async function main(): Promise<void> {
     const wall = median(ours.map((o) => o.wallS));
     const peak = Math.max(...ours.map((o) => o.peakMiB));
     const promS = prom ? median(prom.seconds) : NaN;
+    // The cost model's estimate of one triple as a job (opening included), against the median with opening.
+    const local = { s3ReadBytesPerSecond: Infinity, s3WriteBytesPerSecond: Infinity };
+    const estimate = estimateCompaction(await Promise.all(triples[0].map(blockCost)), {}, local);
     const results: BenchResult[] = [];
     results.push({
       name: "compact 3×2h, 5k series (strata)",
@@ -162,6 +181,8 @@ async function main(): Promise<void> {
       bytes,
       seconds: opened,
       peakMiB: peak,
+      estimateSeconds: estimate.seconds,
+      measuredSeconds: withOpen,
       target: prom
         ? `ratio ${(opened / promS).toFixed(2)} vs prometheus (≤ 1.0; ${(withOpen / promS).toFixed(2)} with opening); ≤ 256 MiB`
         : "≤ 256 MiB (prometheus skipped)",
@@ -178,6 +199,7 @@ async function main(): Promise<void> {
         })
         .join("\n") +
         `\nstrata medians: ${ms(opened)} ms after opening, ${ms(withOpen)} ms with opening, wall ${ms(wall)} ms incl. Node start-up\n` +
+        `cost model: ${ms(estimate.seconds)} ms estimated for a triple (with opening), ${(estimate.seconds / withOpen).toFixed(2)}× the measured; peak ${(estimate.peakBytes / 2 ** 20).toFixed(0)} MiB above the runtime estimated\n` +
         (prom
           ? `prometheus: ${prom.seconds.map(ms).join(", ")} ms (median ${ms(promS)}), peak ${prom.peakMiB.toFixed(0)} MiB (server total)\n` +
             `ratios (median / median): ${(opened / promS).toFixed(2)} like for like, ${(withOpen / promS).toFixed(2)} with opening, ${(wall / promS).toFixed(2)} wall\n` +
