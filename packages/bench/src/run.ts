@@ -32,7 +32,8 @@ async function bundle(entry: string, outfile: string): Promise<string> {
   return outfile;
 }
 
-// Every packages/<pkg>/bench/<name>.bench.ts; `npm run bench -- xor block` runs a subset.
+// Every packages/<pkg>/bench/<name>.bench.ts; `npm run bench -- xor block` (file name prefixes)
+// or `npm run bench -- compact` (a package's benchmarks) runs a subset.
 const packagesDir = fileURLToPath(new URL("../../", import.meta.url));
 const benches: string[] = [];
 for (const pkg of readdirSync(packagesDir).sort()) {
@@ -58,7 +59,9 @@ if (bundled) {
 const rows: BenchResult[] = [];
 for (const path of benches) {
   const file = path.slice(path.lastIndexOf("/") + 1);
-  if (only.length && !only.some((o) => file.startsWith(o))) continue;
+  const pkg = path.split("/").at(-3)!;
+  // A name selects the benchmarks whose file starts with it, or every benchmark of a package (`compact`).
+  if (only.length && !only.some((o) => file.startsWith(o) || pkg === o)) continue;
   const target = bundled ? await bundle(path, path.replace(/\.ts$/, ".bundle.mjs")) : path;
   const out = execFileSync(process.execPath, [target], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24, env });
   for (const line of out.split("\n")) if (line.startsWith("{")) rows.push(JSON.parse(line) as BenchResult);
