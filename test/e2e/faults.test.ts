@@ -32,7 +32,9 @@ const FAULTS = { killWorkerMidJobRate: 0.01, duplicateMessageRate: 0.3, s3ErrorR
 beforeAll(async () => {
   assertPromtool();
   sc = await buildScenario(tmp);
-  ({ rt, log } = await startE2eRuntime({ faults: FAULTS, settings: { maxReceiveCount: 10 } }));
+  // A job is refused after maxJobAttempts started attempts; at these kill rates (two compactions
+  // in five die) three would refuse a plan now and then, so the run allows more.
+  ({ rt, log } = await startE2eRuntime({ faults: FAULTS, settings: { maxReceiveCount: 10, maxJobAttempts: 8 } }));
 });
 
 afterAll(async () => {

@@ -62,7 +62,7 @@ export interface Scenario {
 }
 
 /** FNV-1a 32 of a string: a stable, seed-free choice of which series a replica misses. */
-function fnv1a(s: string): number {
+export function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h;
@@ -75,7 +75,7 @@ function seriesOf(line: string): string {
 }
 
 /** The text without the sample lines of series for which `drop` is true. */
-function withoutSeries(text: string, drop: (series: string) => boolean): string {
+export function withoutSeries(text: string, drop: (series: string) => boolean): string {
   return text
     .split("\n")
     .filter((l) => l.startsWith("#") || l === "" || !drop(seriesOf(l)))
@@ -83,7 +83,7 @@ function withoutSeries(text: string, drop: (series: string) => boolean): string 
 }
 
 /** Adds the Thanos section a sidecar would write (external labels, raw resolution), Thanos-style bytes. */
-async function addThanosLabels(dir: string, labels: Record<string, string>): Promise<BlockMeta> {
+export async function addThanosLabels(dir: string, labels: Record<string, string>): Promise<BlockMeta> {
   const file = join(dir, "meta.json");
   const meta = parseMeta(await readFile(file));
   meta.thanos = { version: 1, labels, downsample: { resolution: 0 }, source: "sidecar" };
@@ -96,7 +96,7 @@ async function addThanosLabels(dir: string, labels: Record<string, string>): Pro
  * the chunk's length varint (1–2 bytes) and encoding byte, so the chunk's CRC32 no longer
  * matches (a `BadChecksum`, severity reject).
  */
-async function corruptFirstChunk(dir: string): Promise<void> {
+export async function corruptFirstChunk(dir: string): Promise<void> {
   const f = await open(join(dir, "chunks", "000001"), "r+");
   try {
     const buf = Buffer.alloc(1);
@@ -113,7 +113,7 @@ function windowOf(meta: BlockMeta, start: number): number {
   return Math.floor((meta.minTime - start) / (2 * HOUR));
 }
 
-async function promtoolBlocks(dir: string, name: string, text: string): Promise<{ ulid: string; dir: string; meta: BlockMeta }[]> {
+export async function promtoolBlocks(dir: string, name: string, text: string): Promise<{ ulid: string; dir: string; meta: BlockMeta }[]> {
   const om = join(dir, `${name}.om`);
   await writeFile(om, text);
   const made = await createBlocksFromOpenMetrics(om, join(dir, name));

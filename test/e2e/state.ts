@@ -49,10 +49,10 @@ async function text(store: ObjectStore, key: string): Promise<string | undefined
   return r ? new TextDecoder().decode(r.body) : undefined;
 }
 
-export async function readTenant(store: ObjectStore, tenant: string): Promise<TenantState> {
+export async function readTenant(store: ObjectStore, tenant: string, now?: () => number): Promise<TenantState> {
   // The reader a store gateway uses, with its default 1h staleness limit: it throws
-  // BucketIndexTooOld if the pipeline let the index go stale.
-  const reader = new BucketIndexReader(store);
+  // BucketIndexTooOld if the pipeline let the index go stale (`now`: the pipeline's clock).
+  const reader = new BucketIndexReader(store, { now });
   await reader.getBlocks(tenant, 0, Number.MAX_SAFE_INTEGER);
   const index = await reader.getIndex(tenant);
   if (!index) throw new Error(`tenant ${tenant} has no bucket index (${layout.indexKey(tenant)})`);
@@ -97,9 +97,9 @@ async function readQueue(sqs: SQSClient, url: string): Promise<QueueState> {
   return { visible, inFlight, bodies };
 }
 
-export async function readRuntimeState(rt: LocalRuntime, tenants: readonly string[]): Promise<RuntimeState> {
+export async function readRuntimeState(rt: LocalRuntime, tenants: readonly string[], now?: () => number): Promise<RuntimeState> {
   const out = new Map<string, TenantState>();
-  for (const t of tenants) out.set(t, await readTenant(rt.s3, t));
+  for (const t of tenants) out.set(t, await readTenant(rt.s3, t, now));
   const sqs = sqsClient(rt);
   try {
     return { tenants: out, jobs: await readQueue(sqs, rt.queueUrl), dlq: await readQueue(sqs, rt.dlqUrl) };

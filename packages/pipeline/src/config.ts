@@ -31,6 +31,17 @@ export interface PipelineConfig {
    * `attempts` times; the visibility timeout stays the backstop for crashes only.
    */
   retryDelay: { baseMs: number; maxMs: number; attempts: number };
+  /**
+   * Attempts a leased job (a compaction plan, a downsampling) may start before it is refused:
+   * its inputs get a no-compact (or no-downsample) mark with the collected errors, and it stops
+   * being planned. A killed or timed-out attempt counts.
+   */
+  maxJobAttempts: number;
+  /**
+   * How long a note that a job is on the queue keeps planning from sending it again: past it,
+   * the message may have been lost and the job is sent anew (duplicates are harmless).
+   */
+  queuedTtlMs: number;
 }
 
 export const DEFAULT_CONFIG: PipelineConfig = {
@@ -40,6 +51,8 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   partialUploadAgeMs: 2 * DAY, // Thanos' PartialUploadThresholdAge
   leaseTtlMs: 16 * MINUTE, // the 15-minute worker timeout plus a margin
   retryDelay: { baseMs: 30_000, maxMs: 15 * MINUTE, attempts: 12 }, // 30 s … 15 min, ~2.3 h in all
+  maxJobAttempts: 3,
+  queuedTtlMs: 2 * HOUR,
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: MINUTE, h: HOUR, d: DAY };
@@ -245,5 +258,7 @@ export function configFromEnv(env: Record<string, string | undefined>): Pipeline
       maxMs: Math.min(15 * MINUTE, d("STRATA_RETRY_DELAY_MAX", DEFAULT_CONFIG.retryDelay.maxMs)),
       attempts: DEFAULT_CONFIG.retryDelay.attempts,
     },
+    maxJobAttempts: intSetting(env, "STRATA_JOB_MAX_ATTEMPTS", 1) ?? DEFAULT_CONFIG.maxJobAttempts,
+    queuedTtlMs: d("STRATA_QUEUED_TTL", DEFAULT_CONFIG.queuedTtlMs),
   };
 }

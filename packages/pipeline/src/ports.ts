@@ -155,12 +155,41 @@ export interface Lease {
   release(): Promise<void>;
 }
 
+/** How often a leased job (a plan, a downsampling) has started, and how its attempts ended. */
+export interface AttemptRecord {
+  version: 1;
+  /** Attempts started; one that was killed or ran out of time left no error. */
+  attempts: number;
+  /** One line per attempt that failed with an error, oldest first (at most a few kept). */
+  errors: string[];
+  /** What the job is, for a person reading `strata status`. */
+  job: string;
+  blocks: string[];
+  /** Unix seconds. */
+  first_time: number;
+  last_time: number;
+}
+
 export interface Leases {
   /**
    * Take the tenant's lease called `name` (a short token safe in an object key); undefined
    * when another owner holds it unexpired.
    */
   acquire(tenant: string, name: string, ttlMs: number): Promise<Lease | undefined>;
+  /** The attempt record kept beside the lease `name`; written only under that lease. */
+  readAttempts(tenant: string, name: string): Promise<AttemptRecord | undefined>;
+  /** Write the record, or remove it (undefined) once the job succeeded or was refused. */
+  writeAttempts(tenant: string, name: string, record: AttemptRecord | undefined): Promise<void>;
+  /** Every attempt record of the tenant (jobs that failed at least once and have not yet succeeded). */
+  listAttempts(tenant: string): Promise<{ name: string; record: AttemptRecord }[]>;
+  /**
+   * Note that the job called `name` is on the queue: true when it was not (or the note is older
+   * than `ttlMs`, so the message may be lost) and the caller should send it. Planning runs on
+   * every upload; without this each upload would enqueue every due plan of its group again.
+   */
+  markQueued(tenant: string, name: string, ttlMs: number): Promise<boolean>;
+  /** The job called `name` has started: a later planning may queue it again. */
+  clearQueued(tenant: string, name: string): Promise<void>;
 }
 
 /** `repairable`: every problem is of Thanos' repairable class, so a repair may fix the block. */

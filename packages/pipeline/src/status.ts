@@ -20,6 +20,10 @@ export interface TenantStatus {
   pendingCompactions: { kind: string; inputs: string[]; reason: string }[];
   pendingDownsamples: { block: string; resolution: number }[];
   quarantined: { block: string; details: string }[];
+  /** Blocks whose plan was refused (no-compact marks other than quarantine: failed attempts, a broken output, over budget). */
+  refused: { block: string; reason: string; details: string }[];
+  /** Leased jobs that failed at least once and have not succeeded yet: attempts so far and their errors. */
+  failing: { job: string; attempts: number; errors: string[] }[];
   /** Seconds since the bucket index was written; undefined when the tenant has none. */
   indexAgeSeconds?: number;
 }
@@ -41,6 +45,7 @@ export async function bucketStatus(store: ObjectStore, opts: { tenant?: string; 
     }
     const plan = await deps.engines.plan(tenant, live, undefined, live);
     const quarantined: TenantStatus["quarantined"] = [];
+    const refused: TenantStatus["refused"] = [];
     for await (const o of listAll(store, layout.markersPrefix(tenant))) {
       const m = layout.parseGlobalMarker(o.key);
       if (m?.file !== NO_COMPACT_MARK_FILE) continue;
@@ -48,6 +53,7 @@ export async function bucketStatus(store: ObjectStore, opts: { tenant?: string; 
       if (!r) continue;
       const mark = parseMarker(NO_COMPACT_MARK_FILE, r.body);
       if (mark.reason === QUARANTINE_REASON) quarantined.push({ block: m.id, details: mark.details ?? "" });
+      else refused.push({ block: m.id, reason: mark.reason, details: mark.details ?? "" });
     }
     const cur = await updater.read(tenant);
     out.push({
@@ -58,6 +64,8 @@ export async function bucketStatus(store: ObjectStore, opts: { tenant?: string; 
       pendingCompactions: plan.compactions.map((c) => ({ kind: c.plan.kind, inputs: c.blocks, reason: c.plan.reason })),
       pendingDownsamples: plan.downsamples.map((d) => ({ block: d.block, resolution: d.resolution })),
       quarantined,
+      refused,
+      failing: (await deps.leases.listAttempts(tenant)).map(({ record }) => ({ job: record.job, attempts: record.attempts, errors: record.errors })),
       indexAgeSeconds: cur ? Math.max(0, Math.floor(now / 1000) - cur.index.updated_at) : undefined,
     });
   }

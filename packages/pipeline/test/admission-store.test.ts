@@ -11,8 +11,9 @@ import { FsStore } from "@strata/bucket/fs/fs-store";
 import { StoreBlockSource } from "@strata/bucket/byte-source";
 import { serializeMeta } from "@strata/tsdb";
 import { verifyBlock } from "@strata/verify";
-import { bindPipeline, handleRecord, jsonLogger, pipelineLayout, repairedUlid, QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
+import { JOB_FAILED_REASON, bindPipeline, handleRecord, jsonLogger, pipelineLayout, repairedUlid, QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
 import { releaseQuarantine } from "@strata/pipeline/quarantine";
+import { bucketStatus } from "@strata/pipeline/status";
 import { HOUR, writeStoreBlock } from "./store-blocks.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -99,6 +100,16 @@ describe("admission over a directory bucket", () => {
     const roomy = bindPipeline({ store, queue: { send: async () => undefined }, log: jsonLogger(() => undefined), engine: { maxMetaBytes: 4 << 20 } });
     expect(await releaseQuarantine(store, { tenant: "big", block: m.ulid }, { engine: { maxMetaBytes: 4 << 20 } })).toEqual({ status: "released", block: m.ulid });
     expect((await roomy.index.blocks("big")).map((b) => b.meta.ulid)).toEqual([m.ulid]);
+  });
+
+  it("strata status lists refused plans (no-compact marks other than quarantine) and jobs that are failing", async () => {
+    const m = await writeStoreBlock(store, "s", T0, 8);
+    await deps.storage.markNoCompact({ tenant: "s", block: m.ulid }, { id: m.ulid, version: 1, no_compact_time: 1, reason: JOB_FAILED_REASON, details: "3 attempts failed: attempt 1: boom" });
+    await deps.leases.writeAttempts("s", "compact-abc", { version: 1, attempts: 2, errors: ["attempt 1: out of memory"], job: `compact merge ${m.ulid}`, blocks: [m.ulid], first_time: 1, last_time: 2 });
+    const [st] = await bucketStatus(store, { tenant: "s" });
+    expect(st.refused).toEqual([{ block: m.ulid, reason: JOB_FAILED_REASON, details: "3 attempts failed: attempt 1: boom" }]);
+    expect(st.failing).toEqual([{ job: `compact merge ${m.ulid}`, attempts: 2, errors: ["attempt 1: out of memory"] }]);
+    expect(st.quarantined).toEqual([]);
   });
 
   it("a block whose only problem is repairable (wrong stats) is repaired; the original goes after the repaired block is indexed", async () => {

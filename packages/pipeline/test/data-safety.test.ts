@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import {
   COMPACTION_FAILED_REASON,
   DOWNSAMPLE_FAILED_REASON,
+  JOB_FAILED_REASON,
   QUARANTINE_REASON,
   VERIFIED_FILE,
   VERIFY_REPORT_FILE,
@@ -101,7 +102,7 @@ describe("outputs are verified before inputs go", () => {
     for (const b of inputs) {
       expect(h.bucket.get(b)!.deletion).toBeUndefined();
       expect(h.bucket.get(b)!.noCompact).toMatchObject({ reason: COMPACTION_FAILED_REASON, details: `compaction output ${rejected[0]} failed verification: chunks/000001@4096: ChunkDecodeError` });
-      expect(JSON.parse(h.bucket.get(b)!.reports.get(PLAN_REPORT_FILE)!.body)).toMatchObject({ output: rejected[0], reason: "chunks/000001@4096: ChunkDecodeError", verify: { problems: ["ChunkDecodeError"] } });
+      expect(JSON.parse(h.bucket.get(b)!.reports.get(PLAN_REPORT_FILE)!.body)).toMatchObject({ output: rejected[0], reason: COMPACTION_FAILED_REASON, details: expect.stringContaining("chunks/000001@4096: ChunkDecodeError"), verify: { problems: ["ChunkDecodeError"] } });
     }
     expect(h.lines.find((l) => l.event === "plan-refused")).toMatchObject({ level: "error", tenant: "t" });
     // The planner sees the marks (so the plan is not made again).
@@ -161,6 +162,62 @@ describe("an upload in progress", () => {
     };
     expect(await ok(h, verify("t", b.block))).toBe(false);
     expect(h.queue.sent).toEqual([]);
+  });
+});
+
+describe("a job that keeps failing stops (3 attempts)", () => {
+  it("after 3 failed or killed attempts the inputs get a no-compact mark with the collected errors, and the job is not run again", async () => {
+    const h = harness();
+    const inputs = await Promise.all([0, 1].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
+    const G = fakeGroupKey({ cluster: "a" });
+    const blocks = inputs.map((b) => b.block);
+    const compact = job({ version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) });
+    let calls = 0;
+    h.engines.compact = async () => {
+      calls++;
+      if (calls === 2) throw new Error("simulated kill"); // recorded below as a kill (no error written)
+      throw new Error(`out of memory in attempt ${calls}`);
+    };
+    // The second attempt dies without writing its error, as a killed Lambda would.
+    const write = h.bucket.writeAttempts.bind(h.bucket);
+    h.bucket.writeAttempts = async (t, n, r) => (r?.errors.some((e) => e.startsWith("attempt 2:")) ? undefined : write(t, n, r));
+    for (let i = 0; i < 3; i++) expect(await ok(h, compact)).toBe(false);
+    expect(calls).toBe(3);
+    const [rec] = await h.bucket.listAttempts("t");
+    expect(rec.record).toMatchObject({ attempts: 3, blocks });
+    // The fourth delivery refuses the plan instead of running it.
+    expect(await ok(h, compact)).toBe(true);
+    expect(calls).toBe(3);
+    for (const b of inputs) {
+      const mark = h.bucket.get(b)!.noCompact!;
+      expect(mark.reason).toBe(JOB_FAILED_REASON);
+      expect(mark.details).toContain("attempt 1: out of memory in attempt 1");
+      expect(mark.details).toContain("attempt 2: no error recorded (killed or out of time)");
+      expect(mark.details).toContain("attempt 3: out of memory in attempt 3");
+      expect(h.bucket.get(b)!.deletion).toBeUndefined();
+    }
+    expect(await h.bucket.listAttempts("t")).toEqual([]);
+    expect(h.lines.find((l) => l.event === "job-refused")).toMatchObject({ level: "error", attempts: 3 });
+    expect(h.bucket.queryable("t")).toEqual(blocks.sort());
+  });
+
+  it("a success clears the count", async () => {
+    const h = harness();
+    const inputs = await Promise.all([0, 1].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
+    const G = fakeGroupKey({ cluster: "a" });
+    const blocks = inputs.map((b) => b.block);
+    const compact = job({ version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) });
+    const real = h.engines.compact.bind(h.engines);
+    let fail = 2;
+    h.engines.compact = async (...a) => {
+      if (fail-- > 0) throw new Error("transient");
+      return real(...a);
+    };
+    expect(await ok(h, compact)).toBe(false);
+    expect(await ok(h, compact)).toBe(false);
+    expect(await ok(h, compact)).toBe(true);
+    expect(await h.bucket.listAttempts("t")).toEqual([]);
+    expect(inputs.every((b) => h.bucket.get(b)!.deletion !== undefined)).toBe(true);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   encodeJob,
   sha256Hex,
   jsonLogger,
+  type AttemptRecord,
   type BlockListing,
   type BlockRef,
   type BucketIndex,
@@ -273,6 +274,27 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   }
 
   // Leases
+  readonly attempts = new Map<string, AttemptRecord>();
+  async readAttempts(tenant: string, name: string) {
+    return this.attempts.get(`${tenant}/${name}`);
+  }
+  async writeAttempts(tenant: string, name: string, record: AttemptRecord | undefined) {
+    if (record) this.attempts.set(`${tenant}/${name}`, structuredClone(record));
+    else this.attempts.delete(`${tenant}/${name}`);
+  }
+  readonly queued = new Map<string, number>();
+  async markQueued(tenant: string, name: string, ttlMs: number) {
+    const at = this.queued.get(`${tenant}/${name}`);
+    if (at !== undefined && at + ttlMs > this.clock.now()) return false;
+    this.queued.set(`${tenant}/${name}`, this.clock.now());
+    return true;
+  }
+  async clearQueued(tenant: string, name: string) {
+    this.queued.delete(`${tenant}/${name}`);
+  }
+  async listAttempts(tenant: string) {
+    return [...this.attempts].filter(([k]) => k.startsWith(`${tenant}/`)).map(([k, record]) => ({ name: k.slice(tenant.length + 1), record }));
+  }
   async acquire(tenant: string, name: string): Promise<Lease | undefined> {
     const key = `${tenant}/${name}`;
     if (this.leases.has(key)) return undefined;

@@ -90,10 +90,12 @@ describe("verify", () => {
     const compacts = h.queue.sent.filter((j) => j.type === "compact");
     expect(compacts).toHaveLength(1);
     expect(compacts[0]).toMatchObject({ version: 1, tenant: "t", groupKey: fakeGroupKey({ cluster: "a" }), blocks: blocks.map((b) => b.block).sort() });
-    expect(h.queue.sent.filter((j) => j.type === "downsample")).toHaveLength(4);
+    // Every upload re-plans the group, but a job already on the queue is sent once.
+    expect(h.queue.sent.filter((j) => j.type === "downsample")).toHaveLength(1);
     const done = h.lines.filter((l) => l.event === "job-done");
     expect(done).toHaveLength(4);
-    expect(done[3]).toMatchObject({ level: "info", job: "verify", tenant: "t", block: blocks[3].block, enqueued: 2, durationMs: 0 });
+    expect(done[3]).toMatchObject({ level: "info", job: "verify", tenant: "t", block: blocks[3].block, enqueued: 1, durationMs: 0 });
+    expect(h.lines.filter((l) => l.event === "planned").map((l) => l.alreadyQueued)).toEqual([0, 1, 1, 1]);
     expect(typeof done[3].jobId).toBe("string");
   });
 

@@ -33,6 +33,10 @@ export const statusCommand: Command = {
         for (const d of t.pendingDownsamples) process.stdout.write(`    downsample ${d.block} to ${d.resolution} ms\n`);
         process.stdout.write(`  quarantined: ${t.quarantined.length}\n`);
         for (const q of t.quarantined) process.stdout.write(`    ${q.block}: ${q.details}\n`);
+        process.stdout.write(`  refused (no-compact): ${t.refused.length}\n`);
+        for (const r of t.refused) process.stdout.write(`    ${r.block} [${r.reason}]: ${r.details}\n`);
+        process.stdout.write(`  failing jobs: ${t.failing.length}\n`);
+        for (const f of t.failing) process.stdout.write(`    ${f.job}: ${f.attempts} attempt(s)${f.errors.length ? `; last error: ${f.errors[f.errors.length - 1]}` : ""}\n`);
       }
       return 0;
     } finally {

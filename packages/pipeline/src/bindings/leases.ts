@@ -4,7 +4,22 @@ import { randomBytes } from "node:crypto";
 import type { BucketLayout } from "@strata/bucket/layout";
 import { LeaseManager } from "@strata/bucket/lease";
 import type { ObjectStore } from "@strata/bucket/store";
-import type { Lease, Leases } from "../ports.ts";
+import { listAll } from "@strata/bucket/store";
+import { z } from "zod";
+import type { AttemptRecord, Lease, Leases } from "../ports.ts";
+
+const ATTEMPTS_SUFFIX = ".attempts";
+const QUEUED_SUFFIX = ".queued";
+
+const AttemptRecordSchema = z.object({
+  version: z.literal(1),
+  attempts: z.number().int().nonnegative(),
+  errors: z.array(z.string()).max(100),
+  job: z.string(),
+  blocks: z.array(z.string()).max(10_000),
+  first_time: z.number().int(),
+  last_time: z.number().int(),
+});
 
 export class StoreLeases implements Leases {
   readonly manager: LeaseManager;
@@ -12,7 +27,12 @@ export class StoreLeases implements Leases {
   /** This worker's identity in lease objects (who holds a stuck lease, when a person looks). */
   readonly owner: string;
 
+  private readonly store: ObjectStore;
+  private readonly now: () => number;
+
   constructor(store: ObjectStore, layout: BucketLayout, opts: { owner?: string; now?: () => number } = {}) {
+    this.store = store;
+    this.now = opts.now ?? Date.now;
     this.manager = new LeaseManager(store, { now: opts.now });
     this.layout = layout;
     this.owner = opts.owner ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
@@ -28,5 +48,53 @@ export class StoreLeases implements Leases {
         await this.manager.release(lease);
       },
     };
+  }
+
+  async readAttempts(tenant: string, name: string): Promise<AttemptRecord | undefined> {
+    const r = await this.store.get(this.layout.leaseKey(tenant, name + ATTEMPTS_SUFFIX));
+    if (!r) return undefined;
+    const parsed = AttemptRecordSchema.safeParse(safeJson(r.body));
+    // An unreadable record is treated as one failed attempt, not ignored: it must not reset the count.
+    return parsed.success ? parsed.data : { version: 1, attempts: 1, errors: ["unreadable attempt record"], job: name, blocks: [], first_time: 0, last_time: 0 };
+  }
+
+  async writeAttempts(tenant: string, name: string, record: AttemptRecord | undefined): Promise<void> {
+    const key = this.layout.leaseKey(tenant, name + ATTEMPTS_SUFFIX);
+    if (record === undefined) await this.store.delete(key);
+    else await this.store.put(key, JSON.stringify(record) + "\n", { contentType: "application/json" });
+  }
+
+  async markQueued(tenant: string, name: string, ttlMs: number): Promise<boolean> {
+    const key = this.layout.leaseKey(tenant, name + QUEUED_SUFFIX);
+    const r = await this.store.get(key);
+    const at = r ? Number((safeJson(r.body) as { queued_at?: unknown } | undefined)?.queued_at) : NaN;
+    if (Number.isFinite(at) && at + ttlMs > this.now()) return false;
+    await this.store.put(key, JSON.stringify({ queued_at: this.now() }) + "\n", { contentType: "application/json" });
+    return true;
+  }
+
+  async clearQueued(tenant: string, name: string): Promise<void> {
+    await this.store.delete(this.layout.leaseKey(tenant, name + QUEUED_SUFFIX));
+  }
+
+  async listAttempts(tenant: string): Promise<{ name: string; record: AttemptRecord }[]> {
+    const prefix = this.layout.leaseKey(tenant, "x").slice(0, -"x.json".length);
+    const out: { name: string; record: AttemptRecord }[] = [];
+    for await (const o of listAll(this.store, prefix)) {
+      const file = o.key.slice(prefix.length);
+      if (!file.endsWith(ATTEMPTS_SUFFIX + ".json")) continue;
+      const name = file.slice(0, -(ATTEMPTS_SUFFIX + ".json").length);
+      const record = await this.readAttempts(tenant, name);
+      if (record) out.push({ name, record });
+    }
+    return out;
+  }
+}
+
+function safeJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return undefined;
   }
 }

@@ -31,6 +31,8 @@ import type { JobContext } from "./context.ts";
 export const QUARANTINE_REASON = "strata-verify-failed";
 /** The no-compact reason on a plan's inputs whose compaction output failed verification. */
 export const COMPACTION_FAILED_REASON = "strata-compaction-output-invalid";
+/** The no-compact (or no-downsample) reason on the inputs of a job that failed `maxJobAttempts` times. */
+export const JOB_FAILED_REASON = "strata-job-failed";
 /** The no-downsample reason on a block whose downsampled output failed verification. */
 export const DOWNSAMPLE_FAILED_REASON = "strata-downsample-output-invalid";
 /** The report object written next to a quarantined block's meta.json. */
@@ -169,36 +171,39 @@ export function outputCheck(ctx: JobContext): OutputCheck {
  * alone until an operator removes the mark.
  */
 export async function refuseInputs(ctx: JobContext, tenant: string, blocks: readonly string[], rejected: OutputRejected): Promise<void> {
+  await refuseBlocks(ctx, tenant, blocks, COMPACTION_FAILED_REASON, `compaction output ${rejected.block} failed verification: ${rejected.reason}`, rejected);
+}
+
+/**
+ * No-compact marks (create-if-absent, mirrored) on a refused plan's inputs, with a report
+ * beside each: the details, and the verifier's report on the output when there is one.
+ */
+export async function refuseBlocks(ctx: JobContext, tenant: string, blocks: readonly string[], reason: string, details: string, rejected?: OutputRejected): Promise<void> {
   const now = Math.floor(ctx.deps.clock.now() / 1000);
-  const details = `compaction output ${rejected.block} failed verification: ${rejected.reason}`;
   for (const block of blocks) {
-    await ctx.deps.storage.putReport({ tenant, block }, PLAN_REPORT_FILE, planReport(rejected, blocks));
-    const mark: NoCompactMark = { id: block, version: MARKER_VERSION_1, details, no_compact_time: now, reason: COMPACTION_FAILED_REASON };
+    await ctx.deps.storage.putReport({ tenant, block }, PLAN_REPORT_FILE, planReport(blocks, reason, details, rejected));
+    const mark: NoCompactMark = { id: block, version: MARKER_VERSION_1, details, no_compact_time: now, reason };
     await ctx.deps.storage.markNoCompact({ tenant, block }, mark);
   }
-  ctx.log.error("plan-refused", { blocks, output: rejected.block, reason: rejected.reason });
+  ctx.log.error("plan-refused", { blocks, reason, details });
 }
 
-/** The downsampling counterpart of `refuseInputs`: a no-downsample mark (and the report) on the source. */
-export async function refuseDownsample(ctx: JobContext, ref: BlockRef, resolution: number, rejected: OutputRejected): Promise<void> {
-  await ctx.deps.storage.putReport(ref, PLAN_REPORT_FILE, planReport(rejected, [ref.block]));
-  const mark: NoDownsampleMark = {
-    id: ref.block,
-    version: MARKER_VERSION_1,
-    details: `downsampled output ${rejected.block} (${resolution} ms) failed verification: ${rejected.reason}`,
-    no_downsample_time: Math.floor(ctx.deps.clock.now() / 1000),
-    reason: DOWNSAMPLE_FAILED_REASON,
-  };
+/** The downsampling counterpart of `refuseBlocks`: a no-downsample mark (and the report) on the source. */
+export async function refuseDownsample(ctx: JobContext, ref: BlockRef, resolution: number, cause: OutputRejected | string, reason: string): Promise<void> {
+  const details =
+    typeof cause === "string" ? `downsampling to ${resolution} ms: ${cause}` : `downsampled output ${cause.block} (${resolution} ms) failed verification: ${cause.reason}`;
+  await ctx.deps.storage.putReport(ref, PLAN_REPORT_FILE, planReport([ref.block], reason, details, typeof cause === "string" ? undefined : cause));
+  const mark: NoDownsampleMark = { id: ref.block, version: MARKER_VERSION_1, details, no_downsample_time: Math.floor(ctx.deps.clock.now() / 1000), reason };
   await ctx.deps.storage.markNoDownsample(ref, mark);
-  ctx.log.error("downsample-refused", { block: ref.block, output: rejected.block, reason: rejected.reason });
+  ctx.log.error("downsample-refused", { block: ref.block, reason, details });
 }
 
-function planReport(rejected: OutputRejected, inputs: readonly string[]): string {
-  let verify: unknown = rejected.report;
+function planReport(inputs: readonly string[], reason: string, details: string, rejected?: OutputRejected): string {
+  let verify: unknown = rejected?.report;
   try {
-    verify = JSON.parse(rejected.report);
+    if (rejected) verify = JSON.parse(rejected.report);
   } catch {
     // keep the text
   }
-  return JSON.stringify({ inputs, output: rejected.block, reason: rejected.reason, verify }, null, 2) + "\n";
+  return JSON.stringify({ inputs, reason, details, ...(rejected ? { output: rejected.block, verify } : {}) }, null, 2) + "\n";
 }

@@ -25,10 +25,15 @@ import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../block
 import type { CompactJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted, withLease } from "./context.ts";
-import { OutputRejected, admit, outputCheck, refuseInputs } from "./admit.ts";
+import { JOB_FAILED_REASON, OutputRejected, admit, outputCheck, refuseBlocks, refuseInputs } from "./admit.ts";
 
 export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobResult> {
-  return withLease(ctx, job, compactLeaseName(job.groupKey, job.blocks), () => compactUnderLease(ctx, job));
+  const leased = {
+    describe: `compact ${job.plan.kind} ${job.blocks.join(",")}`,
+    blocks: job.blocks,
+    refuse: (details: string) => refuseBlocks(ctx, job.tenant, job.blocks, JOB_FAILED_REASON, details),
+  };
+  return withLease(ctx, job, compactLeaseName(job.groupKey, job.blocks), leased, () => compactUnderLease(ctx, job));
 }
 
 async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobResult> {

@@ -2,7 +2,7 @@
 import { MARKER_VERSION_1, type DeletionMark } from "@strata/tsdb";
 import type { Job } from "../messages.ts";
 import { JOB_MESSAGE_VERSION } from "../messages.ts";
-import type { BlockRef, Lease, Logger, WorkerDeps } from "../ports.ts";
+import type { AttemptRecord, BlockRef, Lease, Logger, WorkerDeps } from "../ports.ts";
 
 export interface JobContext {
   deps: WorkerDeps;
@@ -51,18 +51,55 @@ export async function deferJob(ctx: JobContext, job: RetryableJob, why: string):
   return { status: "deferred", reason: `${why}; again in ${delaySeconds} s`, enqueued: 1 };
 }
 
+/** What a leased job is, for its attempt record, and what to do when it has failed too often. */
+export interface LeasedJob {
+  /** e.g. "compact 01J…,01J…" */
+  describe: string;
+  blocks: string[];
+  /** Mark the inputs so the job is no longer planned (no-compact / no-downsample), with `details`. */
+  refuse(details: string): Promise<void>;
+}
+
 /**
- * Run `fn` under the tenant's lease `name`. When another worker holds it, the job is re-sent
- * with a delay (`deferJob`) rather than failed: with duplicate delivery the holder may be
- * running from a copy of this very message, so the copy sent here keeps the plan alive if
- * the holder dies; a later copy finds the output made, or the lease expired.
+ * Run `fn` under the tenant's lease `name`, counting its attempts (a record beside the lease,
+ * written before the work, so a killed or timed-out attempt counts too). Once
+ * `maxJobAttempts` have started without success the job is refused instead of run again:
+ * `leased.refuse` marks its inputs with the collected errors, and it stops being planned.
+ *
+ * When another worker holds the lease, the job is re-sent with a delay (`deferJob`) rather
+ * than failed: with duplicate delivery the holder may be running from a copy of this very
+ * message, so the copy sent here keeps the plan alive if the holder dies; a later copy finds
+ * the output made, or the lease expired.
  */
-export async function withLease(ctx: JobContext, job: RetryableJob, name: string, fn: () => Promise<JobResult>): Promise<JobResult> {
+export async function withLease(ctx: JobContext, job: RetryableJob, name: string, leased: LeasedJob, fn: () => Promise<JobResult>): Promise<JobResult> {
   const tenant = job.tenant;
-  const lease: Lease | undefined = await ctx.deps.leases.acquire(tenant, name, ctx.deps.config.leaseTtlMs);
+  const { leases, clock, config } = ctx.deps;
+  const lease: Lease | undefined = await leases.acquire(tenant, name, config.leaseTtlMs);
   if (!lease) return deferJob(ctx, job, `lease ${name} is held by another worker`);
   try {
-    return await fn();
+    // Started: a planning from now on may queue the job again (it finds the output, or runs it).
+    await leases.clearQueued(tenant, name);
+    const now = Math.floor(clock.now() / 1000);
+    const prev = await leases.readAttempts(tenant, name);
+    if (prev && prev.attempts >= config.maxJobAttempts) {
+      const details = `${prev.attempts} attempts failed: ${attemptErrors(prev).join("; ")}`;
+      await leased.refuse(details);
+      await leases.writeAttempts(tenant, name, undefined);
+      ctx.log.error("job-refused", { blocks: leased.blocks, attempts: prev.attempts, errors: attemptErrors(prev) });
+      return { status: "quarantined", reason: `refused after ${details}` };
+    }
+    const record = { version: 1 as const, attempts: (prev?.attempts ?? 0) + 1, errors: prev?.errors ?? [], job: leased.describe, blocks: leased.blocks, first_time: prev?.first_time ?? now, last_time: now };
+    await leases.writeAttempts(tenant, name, record);
+    let result: JobResult;
+    try {
+      result = await fn();
+    } catch (e) {
+      const msg = `attempt ${record.attempts}: ${e instanceof Error ? e.message : String(e)}`.slice(0, 2000);
+      await leases.writeAttempts(tenant, name, { ...record, errors: [...record.errors, msg].slice(-10) }).catch(() => undefined);
+      throw e;
+    }
+    await leases.writeAttempts(tenant, name, undefined);
+    return result;
   } finally {
     // A failed release only delays the next taker until the TTL; never mask fn's error with it.
     await lease.release().catch((e: unknown) => ctx.log.warn("lease-release-failed", { lease: name, error: String(e) }));
@@ -81,4 +118,11 @@ export async function markDeleted(ctx: JobContext, ref: BlockRef, details: strin
   const stored = (await ctx.deps.storage.readMarkers(ref)).deletion;
   await ctx.deps.index.markDeleted(ref.tenant, ref.block, stored?.deletion_time ?? now);
   ctx.log.info("marked-for-deletion", { block: ref.block, details: stored?.details ?? details });
+}
+
+/** One line per attempt: its error, or that it left none (killed, or out of time). */
+function attemptErrors(r: AttemptRecord): string[] {
+  const out: string[] = [];
+  for (let i = 1; i <= r.attempts; i++) out.push(r.errors.find((e) => e.startsWith(`attempt ${i}: `)) ?? `attempt ${i}: no error recorded (killed or out of time)`);
+  return out;
 }

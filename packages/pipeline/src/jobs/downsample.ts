@@ -12,7 +12,7 @@ import type { DownsampleJob } from "../messages.ts";
 import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { withLease } from "./context.ts";
-import { OutputRejected, admit, outputCheck, refuseDownsample } from "./admit.ts";
+import { DOWNSAMPLE_FAILED_REASON, JOB_FAILED_REASON, OutputRejected, admit, outputCheck, refuseDownsample } from "./admit.ts";
 
 /** The resolution a block must have to be downsampled to `target`. */
 const SOURCE_RESOLUTION: Record<DownsampleJob["resolution"], number> = {
@@ -21,7 +21,13 @@ const SOURCE_RESOLUTION: Record<DownsampleJob["resolution"], number> = {
 };
 
 export async function runDownsample(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
-  return withLease(ctx, job, downsampleLeaseName(job.block, job.resolution), () => downsampleUnderLease(ctx, job));
+  const ref = { tenant: job.tenant, block: job.block };
+  const leased = {
+    describe: `downsample ${job.block} to ${job.resolution} ms`,
+    blocks: [job.block],
+    refuse: (details: string) => refuseDownsample(ctx, ref, job.resolution, details, JOB_FAILED_REASON),
+  };
+  return withLease(ctx, job, downsampleLeaseName(job.block, job.resolution), leased, () => downsampleUnderLease(ctx, job));
 }
 
 async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
@@ -50,7 +56,7 @@ async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promis
   } catch (e) {
     if (!(e instanceof OutputRejected)) throw e;
     // The broken output was abandoned; the source stays, marked so the job is not planned again.
-    await refuseDownsample(ctx, { tenant: job.tenant, block: job.block }, job.resolution, e);
+    await refuseDownsample(ctx, { tenant: job.tenant, block: job.block }, job.resolution, e, DOWNSAMPLE_FAILED_REASON);
     return { status: "quarantined", reason: e.message };
   }
   ctx.log.info("downsampled", { output: written.ulid, resolution: job.resolution });

@@ -23,7 +23,7 @@ import type { PlanJob } from "../messages.ts";
 import type { PlanOutcome } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted } from "./context.ts";
-import { redundantBlocks } from "../blocks.ts";
+import { compactLeaseName, downsampleLeaseName, redundantBlocks } from "../blocks.ts";
 
 export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?: string): Promise<number> {
   const { index, engines } = ctx.deps;
@@ -50,16 +50,24 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   // is indexed (planning sees only indexed blocks), so marking is safe.
   const outdated = (outcome.outdated ?? []).filter((o) => !gone.has(o.block));
   for (const o of outdated) await markDeleted(ctx, { tenant, block: o.block }, `covered by ${o.coveredBy}`);
-  const n = await enqueue(ctx, [
-    ...outcome.compactions.map((c) => ({ type: "compact" as const, tenant, groupKey: c.groupKey, blocks: c.blocks, plan: c.plan })),
-    ...outcome.downsamples.map((d) => ({ type: "downsample" as const, tenant, block: d.block, resolution: d.resolution })),
-  ]);
+  // Each upload re-plans its group; a plan already on the queue is not sent again (a note
+  // beside its lease, cleared when the job starts, trusted for `queuedTtlMs` in case the
+  // message was lost).
+  const { leases, config } = ctx.deps;
+  const due = [
+    ...outcome.compactions.map((c) => ({ lease: compactLeaseName(c.groupKey, c.blocks), job: { type: "compact" as const, tenant, groupKey: c.groupKey, blocks: c.blocks, plan: c.plan } })),
+    ...outcome.downsamples.map((d) => ({ lease: downsampleLeaseName(d.block, d.resolution), job: { type: "downsample" as const, tenant, block: d.block, resolution: d.resolution } })),
+  ];
+  const fresh = [];
+  for (const d of due) if (await leases.markQueued(tenant, d.lease, config.queuedTtlMs)) fresh.push(d.job);
+  const n = await enqueue(ctx, fresh);
   ctx.log.info("planned", {
     groupKey,
     blocks: inGroup.length,
     redundant: redundant.length + outdated.length,
     compactions: outcome.compactions.length,
     downsamples: outcome.downsamples.length,
+    alreadyQueued: due.length - fresh.length,
     ...(refused ? { refused } : {}),
   });
   return n;
