@@ -116,9 +116,10 @@ const NEXT_RESOLUTION: Record<number, number | undefined> = { 0: 300_000, 300_00
 /**
  * Blocks past their resolution's retention (0 = keep forever), not yet marked for deletion,
  * and the ones held back. With `requireDownsampled` (the default) retention never removes
- * the last copy of a range: a raw block goes only once a live 5m block of its stream holds
- * its range and sources (or the 5m retention has passed for it too), and a 5m block likewise
- * needs a 1h block (or the 1h retention passed); 1h blocks are the last resolution.
+ * the last copy of a range: a raw block goes only once live 5m blocks of its stream hold its
+ * range and sources (one block or several together: seven 2d 5m blocks hold a 14d raw block),
+ * or the 5m retention has passed for it too; a 5m block likewise needs 1h (or the 1h
+ * retention passed); 1h blocks are the last resolution.
  */
 export function retentionVerdicts(
   live: readonly LiveBlock[],
@@ -136,7 +137,7 @@ export function retentionVerdicts(
   for (const { meta, deletionTime } of live) {
     if (deletionTime !== undefined || !past(meta, resolutionOf(meta))) continue;
     const next = NEXT_RESOLUTION[resolutionOf(meta)];
-    if (!requireDownsampled || next === undefined || past(meta, next) || downsampled.some((d) => holdsAt(d, meta, next))) {
+    if (!requireDownsampled || next === undefined || past(meta, next) || heldAt(downsampled, meta, next)) {
       expired.push(meta);
     } else {
       held.push({ block: meta, reason: `past retention, but no ${next === 300_000 ? "5m" : "1h"} block holds its range yet (the last copy of its data)` });
@@ -145,11 +146,22 @@ export function retentionVerdicts(
   return { expired, held };
 }
 
-/** Whether `d`, at resolution `res`, holds `meta`'s data: same stream, its range, all its sources. */
-function holdsAt(d: BlockMeta, meta: BlockMeta, res: number): boolean {
-  if (resolutionOf(d) !== res || !sameExternalLabels(d, meta) || !containsRange(d, meta)) return false;
-  const have = new Set(sourcesOf(d));
-  return sourcesOf(meta).every((s) => have.has(s));
+/**
+ * Whether blocks at resolution `res` hold `meta`'s data together: of its stream, every source
+ * of it in one of them, and their time ranges, joined, covering its range (sources alone are
+ * a claim; the ranges must agree).
+ */
+function heldAt(downsampled: readonly BlockMeta[], meta: BlockMeta, res: number): boolean {
+  const mine = new Set(sourcesOf(meta));
+  const holders = downsampled.filter((d) => resolutionOf(d) === res && sameExternalLabels(d, meta) && sourcesOf(d).some((s) => mine.has(s)));
+  const have = new Set(holders.flatMap((d) => sourcesOf(d)));
+  if (![...mine].every((s) => have.has(s))) return false;
+  let covered = meta.minTime;
+  for (const d of [...holders].sort((x, y) => x.minTime - y.minTime)) {
+    if (d.minTime > covered) break;
+    covered = Math.max(covered, d.maxTime);
+  }
+  return covered >= meta.maxTime;
 }
 
 /** Blocks past their resolution's retention that may go now (see `retentionVerdicts`). */

@@ -58,6 +58,7 @@ describe("block-set rules", () => {
     expect(expiredBlocks([{ meta: raw, deletionTime: 5 }], now, retention)).toEqual([]);
   });
 
+  const HOUR_MS = 3_600_000;
   it("never expires the last copy: raw needs a 5m block holding it (or the 5m retention passed too), 5m needs 1h (issue 13)", () => {
     const DAY = 24 * 3_600_000;
     const now = T0 + 30 * DAY;
@@ -75,6 +76,12 @@ describe("block-set rules", () => {
     }
     // Its 5m twin is there: raw goes, the 5m block stays (its own retention has not passed).
     expect(expiredBlocks(live(raw, fiveMin), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
+    // Several 5m blocks together (seven 2d blocks under a 14d raw block) hold it too.
+    const halves = [0, 1].map((i) => meta({ minTime: raw.minTime + i * DAY, maxTime: raw.minTime + (i + 1) * DAY, level: 2, sources: [[a.ulid], [b.ulid]][i], resolution: 300_000 }));
+    expect(expiredBlocks(live(raw, ...halves), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
+    // … but not when their ranges leave a gap, whatever their sources claim.
+    const gap = meta({ ...halves[1], ulid: undefined, minTime: halves[1].minTime + HOUR_MS, sources: [b.ulid], resolution: 300_000 });
+    expect(expiredBlocks(live(raw, halves[0], gap), now, retention)).toEqual([]);
     // A 5m twin already marked for deletion holds nothing.
     expect(expiredBlocks([{ meta: raw }, { meta: fiveMin, deletionTime: 1 }], now, retention)).toEqual([]);
     // The 5m retention has passed too: raw may go without a copy.
