@@ -117,9 +117,10 @@ const NEXT_RESOLUTION: Record<number, number | undefined> = { 0: 300_000, 300_00
  * Blocks past their resolution's retention (0 = keep forever), not yet marked for deletion,
  * and the ones held back. With `requireDownsampled` (the default) retention never removes
  * the last copy of a range: a raw block goes only once live 5m blocks of its stream hold its
- * range and sources (one block or several together: seven 2d 5m blocks hold a 14d raw block),
- * or the 5m retention has passed for it too; a 5m block likewise needs 1h (or the 1h
- * retention passed); 1h blocks are the last resolution.
+ * range and sources (one block or several together: seven 2d 5m blocks hold a 14d raw block);
+ * if the 5m retention has passed for its range too, a 1h copy will do, and if that has passed
+ * as well it may go. A 5m block likewise needs 1h (or the 1h retention passed); 1h blocks are
+ * the last resolution. A range is never left without a copy at a resolution that still keeps it.
  */
 export function retentionVerdicts(
   live: readonly LiveBlock[],
@@ -136,12 +137,18 @@ export function retentionVerdicts(
   const held: { block: BlockMeta; reason: string }[] = [];
   for (const { meta, deletionTime } of live) {
     if (deletionTime !== undefined || !past(meta, resolutionOf(meta))) continue;
-    const next = NEXT_RESOLUTION[resolutionOf(meta)];
-    if (!requireDownsampled || next === undefined || past(meta, next) || heldAt(downsampled, meta, next)) {
-      expired.push(meta);
-    } else {
-      held.push({ block: meta, reason: `past retention, but no ${next === 300_000 ? "5m" : "1h"} block holds its range yet (the last copy of its data)` });
+    // Walk the coarser resolutions: a copy there lets the block go; a resolution whose own
+    // retention has passed for this range is skipped; one that still keeps it, without a copy, holds it.
+    let verdict: string | undefined;
+    for (let next = NEXT_RESOLUTION[resolutionOf(meta)]; requireDownsampled && next !== undefined; next = NEXT_RESOLUTION[next]) {
+      if (heldAt(downsampled, meta, next)) break;
+      if (!past(meta, next)) {
+        verdict = `past retention, but no ${next === 300_000 ? "5m" : "1h"} block holds its range yet and that resolution keeps it (this is the last copy of its data)`;
+        break;
+      }
     }
+    if (verdict === undefined) expired.push(meta);
+    else held.push({ block: meta, reason: verdict });
   }
   return { expired, held };
 }

@@ -84,8 +84,12 @@ describe("block-set rules", () => {
     expect(expiredBlocks(live(raw, halves[0], gap), now, retention)).toEqual([]);
     // A 5m twin already marked for deletion holds nothing.
     expect(expiredBlocks([{ meta: raw }, { meta: fiveMin, deletionTime: 1 }], now, retention)).toEqual([]);
-    // The 5m retention has passed too: raw may go without a copy.
-    expect(expiredBlocks(live(raw), now, { ...retention, 300_000: 10 * DAY }).map((m) => m.ulid)).toEqual([raw.ulid]);
+    // The 5m retention has passed too, and 1h keeps forever: raw waits for a 1h copy …
+    expect(retentionVerdicts(live(raw), now, { ...retention, 300_000: 10 * DAY }).held.map((h) => h.block.ulid)).toEqual([raw.ulid]);
+    const hourly = meta({ minTime: raw.minTime, maxTime: raw.maxTime, level: 3, sources: [a.ulid, b.ulid], resolution: 3_600_000 });
+    expect(expiredBlocks(live(raw, hourly), now, { ...retention, 300_000: 10 * DAY }).map((m) => m.ulid)).toEqual([raw.ulid]);
+    // … and goes without one once every coarser resolution's retention has passed.
+    expect(expiredBlocks(live(raw), now, { ...retention, 300_000: 10 * DAY, 3_600_000: 20 * DAY }).map((m) => m.ulid)).toEqual([raw.ulid]);
     // 5m past its retention needs a 1h block (1h keeps forever here).
     expect(retentionVerdicts(live(fiveMin), T0 + 70 * DAY, retention).held.map((h) => h.block.ulid)).toEqual([fiveMin.ulid]);
     // Turned off: every resolution on its own clock.
