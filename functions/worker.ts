@@ -13,10 +13,12 @@ export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatch
 
 /** The composition, with the ports passed in (tests and the local runtime use their own). */
 export function createWorkerHandler(deps: WorkerDeps): SqsHandler {
-  const recordHandler = (record: SQSRecord) =>
+  const recordHandler = (record: SQSRecord, context?: Context) =>
     handleRecord(record.body, deps, {
       messageId: record.messageId,
       receiveCount: Number(record.attributes.ApproximateReceiveCount) || undefined,
+      // Jobs that write blocks stop (and delete their partial output) before Lambda kills them.
+      deadline: context ? Date.now() + context.getRemainingTimeInMillis() : undefined,
     });
   // A processor per invocation: it holds the batch's state, and the local runtime may run
   // several batches at once. Sequential: a job may use most of the function's memory and /tmp.

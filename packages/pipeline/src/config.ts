@@ -42,6 +42,11 @@ export interface PipelineConfig {
    * the message may have been lost and the job is sent anew (duplicates are harmless).
    */
   queuedTtlMs: number;
+  /**
+   * A job that writes blocks stops this long before the invocation's deadline (Lambda's
+   * remaining time) and deletes its partial output, instead of being killed mid-upload.
+   */
+  stopMarginMs: number;
 }
 
 export const DEFAULT_CONFIG: PipelineConfig = {
@@ -53,6 +58,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   retryDelay: { baseMs: 30_000, maxMs: 15 * MINUTE, attempts: 12 }, // 30 s … 15 min, ~2.3 h in all
   maxJobAttempts: 3,
   queuedTtlMs: 2 * HOUR,
+  stopMarginMs: MINUTE,
 };
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: MINUTE, h: HOUR, d: DAY };
@@ -260,5 +266,6 @@ export function configFromEnv(env: Record<string, string | undefined>): Pipeline
     },
     maxJobAttempts: intSetting(env, "STRATA_JOB_MAX_ATTEMPTS", 1) ?? DEFAULT_CONFIG.maxJobAttempts,
     queuedTtlMs: d("STRATA_QUEUED_TTL", DEFAULT_CONFIG.queuedTtlMs),
+    stopMarginMs: d("STRATA_STOP_MARGIN", DEFAULT_CONFIG.stopMarginMs),
   };
 }

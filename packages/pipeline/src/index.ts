@@ -19,4 +19,5 @@ export { findCoveringBlock, redundantBlocks, findDownsampled, expiredBlocks, ret
 export { QUARANTINE_REASON, VERIFY_REPORT_FILE, VERIFIED_FILE, VERIFIER_VERSION, repairedUlid } from "./jobs/verify.ts";
 export { COMPACTION_FAILED_REASON, DOWNSAMPLE_FAILED_REASON, JOB_FAILED_REASON, PLAN_REPORT_FILE, OutputRejected, sha256Hex } from "./jobs/admit.ts";
 export type { JobContext, JobResult } from "./jobs/context.ts";
+export { JobOutOfTime } from "./jobs/context.ts";
 export { bindPipeline, pipelineLayout, StoreStorage, StoreBucketIndex, StoreLeases, BlockEngines, VerificationIncomplete, type BindOptions } from "./bindings/index.ts";

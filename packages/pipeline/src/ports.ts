@@ -85,6 +85,17 @@ export interface MetaStat {
  */
 export type OutputCheck = (ref: BlockRef, staged: BlockSource, meta: Uint8Array) => Promise<void>;
 
+/** How a job runs an engine that writes blocks. */
+export interface WriteOptions {
+  /** Run on each written block before its meta.json makes it visible. */
+  check?: OutputCheck;
+  /**
+   * Aborted when the job must stop (its time runs out): the engine stops writing, deletes
+   * what it wrote of blocks not yet visible, and rethrows the signal's reason.
+   */
+  signal?: AbortSignal;
+}
+
 /** One block directory as a listing sees it (for cleanup). */
 export interface BlockListing {
   block: string;
@@ -254,16 +265,16 @@ export interface Engines {
    * none when every sample was deleted; for a split plan one per shard that got series.
    * `shards` (0-based, split plans only) limits the work to those outputs.
    */
-  compact(tenant: string, job: CompactJob, shards?: readonly number[], check?: OutputCheck): Promise<BlockMeta[]>;
+  compact(tenant: string, job: CompactJob, opts?: WriteOptions & { shards?: readonly number[] }): Promise<BlockMeta[]>;
   /** Whether two blocks belong to one compaction group (resolution, labels minus replica labels). */
   sameGroup?(a: BlockMeta, b: BlockMeta): boolean;
   /** Downsample one block; the output is fully uploaded (meta.json last) when this resolves. */
-  downsample(ref: BlockRef, resolution: DownsampleResolution, check?: OutputCheck): Promise<BlockMeta>;
+  downsample(ref: BlockRef, resolution: DownsampleResolution, opts?: WriteOptions): Promise<BlockMeta>;
   /**
    * Write a repaired copy of a block whose problems are all repairable, as block `ulid` of the
    * same tenant (uploaded, meta.json last, when this resolves). Throws when it cannot be repaired.
    */
-  repair(ref: BlockRef, ulid: string, check?: OutputCheck): Promise<BlockMeta>;
+  repair(ref: BlockRef, ulid: string, opts?: WriteOptions): Promise<BlockMeta>;
 }
 
 export interface WorkerDeps {

@@ -21,6 +21,8 @@ export interface RecordMeta {
   messageId?: string;
   /** SQS ApproximateReceiveCount: 1 on the first delivery. */
   receiveCount?: number;
+  /** When the invocation will be killed (wall-clock ms since the epoch). */
+  deadline?: number;
 }
 
 export interface RecordOutcome {
@@ -54,19 +56,19 @@ export async function handleRecord(body: string, deps: WorkerDeps, meta: RecordM
       for (const [i, r] of parsed.records.entries()) {
         const job: Job = { version: JOB_MESSAGE_VERSION, type: "verify", tenant: r.tenant, block: r.block };
         const jobId = parsed.records.length > 1 ? `${meta.messageId ?? "s3"}#${i}` : (meta.messageId ?? "s3");
-        results.push(await runJob(job, jobId, deps, log.child({ key: r.key, eTag: r.eTag, sequencer: r.sequencer })));
+        results.push(await runJob(job, jobId, deps, log.child({ key: r.key, eTag: r.eTag, sequencer: r.sequencer }), meta.deadline));
       }
       return { kind: "s3", results };
     }
     case "job":
-      return { kind: "job", results: [await runJob(parsed.job, parsed.job.id ?? meta.messageId ?? "job", deps, log)] };
+      return { kind: "job", results: [await runJob(parsed.job, parsed.job.id ?? meta.messageId ?? "job", deps, log, meta.deadline)] };
   }
 }
 
 /** Run one job with its log context bound; logs and counts the outcome, rethrows failures. */
-export async function runJob(job: Job, jobId: string, deps: WorkerDeps, parentLog = deps.log): Promise<JobResult> {
+export async function runJob(job: Job, jobId: string, deps: WorkerDeps, parentLog = deps.log, deadline?: number): Promise<JobResult> {
   const log = parentLog.child(compact({ jobId, job: job.type, tenant: job.tenant, block: "block" in job ? job.block : undefined }));
-  const ctx: JobContext = { deps, log, jobId };
+  const ctx: JobContext = { deps, log, jobId, deadline };
   const started = deps.clock.now();
   try {
     const result = await dispatch(ctx, job);

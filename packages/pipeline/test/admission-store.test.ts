@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FsStore } from "@strata/bucket/fs/fs-store";
 import { StoreBlockSource } from "@strata/bucket/byte-source";
+import { listAll } from "@strata/bucket/store";
 import { serializeMeta } from "@strata/tsdb";
 import { verifyBlock } from "@strata/verify";
-import { JOB_FAILED_REASON, bindPipeline, handleRecord, jsonLogger, pipelineLayout, repairedUlid, QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
+import { JOB_FAILED_REASON, JobOutOfTime, bindPipeline, handleRecord, jsonLogger, pipelineLayout, repairedUlid, QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
 import { releaseQuarantine } from "@strata/pipeline/quarantine";
 import { bucketStatus } from "@strata/pipeline/status";
 import { HOUR, writeStoreBlock } from "./store-blocks.ts";
@@ -100,6 +101,27 @@ describe("admission over a directory bucket", () => {
     const roomy = bindPipeline({ store, queue: { send: async () => undefined }, log: jsonLogger(() => undefined), engine: { maxMetaBytes: 4 << 20 } });
     expect(await releaseQuarantine(store, { tenant: "big", block: m.ulid }, { engine: { maxMetaBytes: 4 << 20 } })).toEqual({ status: "released", block: m.ulid });
     expect((await roomy.index.blocks("big")).map((b) => b.meta.ulid)).toEqual([m.ulid]);
+  });
+
+  it("a compaction that runs out of time stops itself, deletes its partial output, and counts the attempt", async () => {
+    const inputs = [];
+    for (let i = 0; i < 5; i++) inputs.push(await writeStoreBlock(store, "o", T0 + 2 * i * HOUR, 20 + i));
+    sent.length = 0;
+    for (const m of inputs) expect((await run({ version: 1, type: "verify", tenant: "o", block: m.ulid })).status).toBe("done");
+    const compact = sent.find((j) => j.type === "compact")!;
+    expect(compact).toBeDefined();
+    // One second left of the invocation: less than the stop margin, so the engine stops at its first write.
+    const err = await handleRecord(JSON.stringify(compact), deps, { messageId: "late", deadline: Date.now() + 1_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobOutOfTime);
+    const dirs = new Set<string>();
+    for await (const o of listAll(store, "o/")) dirs.add(o.key.split("/")[1]);
+    expect([...dirs].filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort()).toEqual(inputs.map((m) => m.ulid).sort()); // no partial output
+    const [attempt] = await deps.leases.listAttempts("o");
+    expect(attempt.record).toMatchObject({ attempts: 1, errors: [expect.stringContaining("out of time")] });
+    expect((await deps.index.blocks("o")).every((b) => b.deletionTime === undefined)).toBe(true);
+    // With time to spare it runs.
+    expect((await handleRecord(JSON.stringify(compact), deps, { messageId: "on-time", deadline: Date.now() + 900_000 })).results[0].status).toBe("done");
+    expect(await deps.leases.listAttempts("o")).toEqual([]);
   });
 
   it("strata status lists refused plans (no-compact marks other than quarantine) and jobs that are failing", async () => {

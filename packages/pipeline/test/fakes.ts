@@ -27,6 +27,7 @@ import {
   type LiveBlock,
   type OutputCheck,
   type PipelineConfig,
+  type WriteOptions,
   type PlanOutcome,
   type Storage,
   type VerifyOutcome,
@@ -352,7 +353,8 @@ export class FakeEngines implements Engines {
     }
   }
 
-  async compact(tenant: string, job: CompactJob, shards?: readonly number[], check?: OutputCheck): Promise<BlockMeta[]> {
+  async compact(tenant: string, job: CompactJob, opts: WriteOptions & { shards?: readonly number[] } = {}): Promise<BlockMeta[]> {
+    const { shards, check } = opts;
     this.calls.push(`compact ${job.blocks.join(",")}${shards ? ` shards ${shards.join(",")}` : ""}`);
     const inputs = job.blocks.map((b) => this.bucket.get({ tenant, block: b })!.meta!);
     const n = job.plan.shardCount;
@@ -377,7 +379,7 @@ export class FakeEngines implements Engines {
     }
     return outputs;
   }
-  async downsample(ref: BlockRef, resolution: DownsampleResolution, check?: OutputCheck): Promise<BlockMeta> {
+  async downsample(ref: BlockRef, resolution: DownsampleResolution, { check }: WriteOptions = {}): Promise<BlockMeta> {
     this.calls.push(`downsample ${ref.block} ${resolution}`);
     const src = this.bucket.get(ref)!.meta!;
     const out = meta({ ...src, ulid: undefined, resolution, labels: src.thanos?.labels ?? undefined, sources: src.compaction.sources, level: src.compaction.level });
@@ -385,7 +387,7 @@ export class FakeEngines implements Engines {
     this.bucket.upload(ref.tenant, out);
     return out;
   }
-  async repair(ref: BlockRef, ulid: string, check?: OutputCheck): Promise<BlockMeta> {
+  async repair(ref: BlockRef, ulid: string, { check }: WriteOptions = {}): Promise<BlockMeta> {
     this.calls.push(`repair ${ref.block} into ${ulid}`);
     const src = this.bucket.get(ref)!.meta!;
     const out = meta({ ...src, ulid, labels: src.thanos?.labels ?? undefined, sources: [ulid], level: src.compaction.level, resolution: src.thanos?.downsample?.resolution });

@@ -10,13 +10,13 @@ import { planAll } from "@strata/compact/plan/planner";
 import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact/group/group";
 import { downsampleBlock } from "@strata/downsample/downsample";
 import { planDownsampling } from "@strata/downsample/plan";
-import { compareStrings, newUlid, readMeta, type BlockMeta, type BlockSource } from "@strata/tsdb";
+import { compareStrings, newUlid, readMeta, type BlockMeta, type BlockSink, type BlockSource } from "@strata/tsdb";
 import { JOB_CACHE_BYTES, RangeCache, SOURCE_CACHE_BYTES, StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
 import type { BucketLayout } from "@strata/bucket/layout";
 import type { ObjectStore } from "@strata/bucket/store";
 import { DEFAULT_JOB_BUDGET, JOB_LIMITS, type EngineSettings } from "../config.ts";
 import type { CompactJob, DownsampleResolution } from "../messages.ts";
-import { VerificationIncomplete, type BlockRef, type Engines, type LiveBlock, type OutputCheck, type PlanOutcome, type VerifyOutcome } from "../ports.ts";
+import { VerificationIncomplete, type BlockRef, type Engines, type LiveBlock, type PlanOutcome, type VerifyOutcome, type WriteOptions } from "../ports.ts";
 
 export class BlockEngines implements Engines {
   private readonly store: ObjectStore;
@@ -57,13 +57,13 @@ export class BlockEngines implements Engines {
     return this.settings.maxMetaBytes === undefined ? limits : { ...limits, maxMetaBytes: this.settings.maxMetaBytes };
   }
 
-  async repair(ref: BlockRef, ulid: string, check?: OutputCheck): Promise<BlockMeta> {
+  async repair(ref: BlockRef, ulid: string, opts: WriteOptions = {}): Promise<BlockMeta> {
     const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block));
     const report = await verifyBlock(source, { expectedUlid: ref.block, ...this.verifyLimits() });
     const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(ref.tenant, ulid));
     try {
-      const written = await repairBlock(source, sink, report, { ulid });
-      await checkStaged(sink, { tenant: ref.tenant, block: ulid }, check);
+      const written = await repairBlock(source, stoppable(sink, opts.signal), report, { ulid });
+      await checkStaged(sink, { tenant: ref.tenant, block: ulid }, opts);
       await sink.commit();
       return written.meta;
     } catch (e) {
@@ -122,7 +122,8 @@ export class BlockEngines implements Engines {
     return out;
   }
 
-  async compact(tenant: string, job: CompactJob, shards?: readonly number[], check?: OutputCheck): Promise<BlockMeta[]> {
+  async compact(tenant: string, job: CompactJob, opts: WriteOptions & { shards?: readonly number[] } = {}): Promise<BlockMeta[]> {
+    const shards = opts.shards;
     const plan = job.plan;
     // One page cache for the job's inputs, bounded as a whole (not 64 MiB each) and fair across them.
     const cache = RangeCache.forJob(plan.inputs.length, this.settings.pageCacheBytes);
@@ -134,7 +135,7 @@ export class BlockEngines implements Engines {
         (_shard, ulid) => {
           const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid));
           open.push(sink);
-          return sink;
+          return stoppable(sink, opts.signal);
         },
         {
           dedup: this.settings.dedup,
@@ -148,8 +149,8 @@ export class BlockEngines implements Engines {
       // One at a time, each live once its meta.json lands: a crash in between leaves whole
       // shards behind, which the retry finds and keeps (never aborted once committed).
       for (const o of r.outputs) {
-        const sink = o.sink as StoreBlockSink;
-        await checkStaged(sink, { tenant, block: o.meta.ulid }, check);
+        const sink = open.find((x) => x.prefix === this.layout.blockPrefix(tenant, o.meta.ulid))!;
+        await checkStaged(sink, { tenant, block: o.meta.ulid }, opts);
         await sink.commit();
         open.splice(open.indexOf(sink), 1);
         written.push(o.meta);
@@ -161,13 +162,13 @@ export class BlockEngines implements Engines {
     }
   }
 
-  async downsample(ref: BlockRef, resolution: DownsampleResolution, check?: OutputCheck): Promise<BlockMeta> {
+  async downsample(ref: BlockRef, resolution: DownsampleResolution, opts: WriteOptions = {}): Promise<BlockMeta> {
     const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block), RangeCache.forJob(1, this.settings.pageCacheBytes));
     const ulid = newUlid(this.now());
     const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(ref.tenant, ulid));
     try {
-      const written = await downsampleBlock(source, sink, { resolution, ulid, workers: this.settings.downsampleWorkers });
-      await checkStaged(sink, { tenant: ref.tenant, block: ulid }, check);
+      const written = await downsampleBlock(source, stoppable(sink, opts.signal), { resolution, ulid, workers: this.settings.downsampleWorkers });
+      await checkStaged(sink, { tenant: ref.tenant, block: ulid }, opts);
       await sink.commit();
       return written.meta;
     } catch (e) {
@@ -188,10 +189,35 @@ export class BlockEngines implements Engines {
 }
 
 /** Run the caller's check on a written block before its meta.json makes it visible. */
-async function checkStaged(sink: StoreBlockSink, ref: BlockRef, check: OutputCheck | undefined): Promise<void> {
-  if (!check) return;
+async function checkStaged(sink: StoreBlockSink, ref: BlockRef, opts: WriteOptions): Promise<void> {
+  opts.signal?.throwIfAborted();
+  if (!opts.check) return;
   const { source, meta } = await sink.staged();
-  await check(ref, source, meta);
+  await opts.check(ref, source, meta);
+  opts.signal?.throwIfAborted();
+}
+
+/**
+ * The sink as the engine sees it: every write first checks the job's stop signal, so an engine
+ * that runs out of time fails at its next write, and its caller aborts the sink (deleting what
+ * was stored; meta.json never was).
+ */
+function stoppable(sink: StoreBlockSink, signal: AbortSignal | undefined): BlockSink {
+  if (!signal) return sink;
+  return {
+    create: async (rel) => {
+      signal.throwIfAborted();
+      const inner = await sink.create(rel);
+      return {
+        write: (b) => {
+          signal.throwIfAborted();
+          return inner.write(b);
+        },
+        close: () => inner.close(),
+        abort: inner.abort && (() => inner.abort!()),
+      };
+    },
+  };
 }
 
 /** The first rejecting problem (and how many more), for the no-compact mark's details. */

@@ -24,7 +24,7 @@
 import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../blocks.ts";
 import type { CompactJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
-import { enqueue, markDeleted, withLease } from "./context.ts";
+import { enqueue, markDeleted, stopSignal, withLease } from "./context.ts";
 import { JOB_FAILED_REASON, OutputRejected, admit, outputCheck, refuseBlocks, refuseInputs } from "./admit.ts";
 
 export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobResult> {
@@ -70,7 +70,11 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
     let written;
     try {
       // Each output is verified by the upload checks before its meta.json lands (outputCheck).
-      written = await engines.compact(job.tenant, job, shardCount === undefined || outputs.length === 0 ? undefined : missing, outputCheck(ctx));
+      written = await engines.compact(job.tenant, job, {
+        shards: shardCount === undefined || outputs.length === 0 ? undefined : missing,
+        check: outputCheck(ctx),
+        signal: stopSignal(ctx),
+      });
     } catch (e) {
       if (!(e instanceof OutputRejected)) throw e;
       // The broken output was abandoned; the inputs stay live and indexed, and are not planned again.

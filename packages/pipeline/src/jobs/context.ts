@@ -9,6 +9,28 @@ export interface JobContext {
   /** Bound to the job's id, type and tenant (and block, where there is one). */
   log: Logger;
   jobId: string;
+  /** When the invocation will be killed (wall-clock ms since the epoch; Lambda's remaining time). */
+  deadline?: number;
+}
+
+/** The job ran out of time and stopped itself (its partial output deleted). */
+export class JobOutOfTime extends Error {
+  override readonly name = "JobOutOfTime";
+}
+
+/**
+ * A signal that fires `stopMarginMs` before the invocation's deadline, so a writing engine
+ * stops and deletes its partial output while there is time to; never fires without a deadline.
+ */
+export function stopSignal(ctx: JobContext): AbortSignal | undefined {
+  if (ctx.deadline === undefined) return undefined;
+  const margin = ctx.deps.config.stopMarginMs;
+  const left = ctx.deadline - Date.now() - margin;
+  const c = new AbortController();
+  const fire = () => c.abort(new JobOutOfTime(`stopped with ${Math.round(margin / 1000)} s of the invocation left (out of time); its partial output was deleted`));
+  if (left <= 0) fire();
+  else setTimeout(fire, left).unref();
+  return c.signal;
 }
 
 export interface JobResult {

@@ -11,7 +11,7 @@ import { downsampleLeaseName, findDownsampled, resolutionOf } from "../blocks.ts
 import type { DownsampleJob } from "../messages.ts";
 import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
-import { withLease } from "./context.ts";
+import { stopSignal, withLease } from "./context.ts";
 import { DOWNSAMPLE_FAILED_REASON, JOB_FAILED_REASON, OutputRejected, admit, outputCheck, refuseDownsample } from "./admit.ts";
 
 /** The resolution a block must have to be downsampled to `target`. */
@@ -52,7 +52,7 @@ async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promis
   let written;
   try {
     // Verified by the upload checks before its meta.json lands (outputCheck).
-    written = await engines.downsample({ tenant: job.tenant, block: job.block }, job.resolution, outputCheck(ctx));
+    written = await engines.downsample({ tenant: job.tenant, block: job.block }, job.resolution, { check: outputCheck(ctx), signal: stopSignal(ctx) });
   } catch (e) {
     if (!(e instanceof OutputRejected)) throw e;
     // The broken output was abandoned; the source stays, marked so the job is not planned again.

@@ -24,7 +24,7 @@ import { FormatError, newUlid, ulidTime, type BlockMeta } from "@strata/tsdb";
 import type { VerifyJob } from "../messages.ts";
 import type { BlockRef } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
-import { deferJob, markDeleted } from "./context.ts";
+import { deferJob, markDeleted, stopSignal } from "./context.ts";
 import { VerificationIncomplete } from "../ports.ts";
 import { planAndEnqueue } from "./plan.ts";
 import { OutputRejected, QUARANTINE_REASON, VERIFY_REPORT_FILE, admit, outputCheck, trustedRecord, verifyAndAdmit } from "./admit.ts";
@@ -88,7 +88,7 @@ async function repair(ctx: JobContext, ref: BlockRef, meta: BlockMeta, reason: s
   let repaired = await storage.readMeta(target).catch(() => undefined);
   if (repaired === undefined) {
     try {
-      repaired = await engines.repair(ref, target.block, outputCheck(ctx));
+      repaired = await engines.repair(ref, target.block, { check: outputCheck(ctx), signal: stopSignal(ctx) });
     } catch (e) {
       const why = e instanceof OutputRejected ? `the repaired block failed verification: ${e.reason}` : `repair failed: ${(e as Error).message}`;
       ctx.log.warn("repair-failed", { block: ref.block, repaired: target.block, error: why });
