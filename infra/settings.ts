@@ -2,7 +2,8 @@
 /**
  * Pipeline settings (packages/pipeline/src/config.ts) taken from the environment of
  * `sst deploy` / `sst dev`, so `STRATA_REPLICA_LABELS=replica sst deploy` configures the
- * deployed functions; unset ones keep the functions' defaults.
+ * deployed functions; unset ones keep the functions' defaults. The names are the pipeline's
+ * catalogue (packages/pipeline/src/settings.ts); test/infra holds the two lists together.
  */
 const SETTINGS = [
   "STRATA_COMPACTION_RANGES",
@@ -25,6 +26,9 @@ const SETTINGS = [
   "STRATA_RETRY_DELAY",
   "STRATA_RETRY_DELAY_MAX",
   "STRATA_RETENTION_REQUIRE_DOWNSAMPLED",
+  "STRATA_JOB_MAX_ATTEMPTS",
+  "STRATA_QUEUED_TTL",
+  "STRATA_STOP_MARGIN",
 ] as const;
 
 export function deploySettings(env: Record<string, string | undefined> = process.env): Record<string, string> {

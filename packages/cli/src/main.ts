@@ -18,6 +18,10 @@ export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig["options"]>;
+  /** What each option does, shown by `--help`. */
+  optionHelp?: Record<string, string>;
+  /** More text for `--help` (environment variables, examples). */
+  details?: () => Promise<string>;
   run(positionals: string[], values: Record<string, unknown>): Promise<number>;
 }
 
@@ -46,14 +50,19 @@ function help(): string {
   return lines.join("\n");
 }
 
-function commandHelp(name: string, c: Command): string {
+async function commandHelp(c: Command): Promise<string> {
   const lines = [`Usage: strata ${c.usage}`, "", c.summary];
   const opts = Object.entries(c.options);
   if (opts.length) {
     lines.push("", "Options:");
-    for (const [k, o] of opts) lines.push(`  --${k}${o.type === "string" ? " <value>" : ""}`);
+    for (const [k, o] of opts) {
+      const flag = `  --${k}${o.type === "string" ? " <value>" : ""}`;
+      const help = c.optionHelp?.[k];
+      lines.push(help ? `${flag.padEnd(30)} ${help}` : flag);
+    }
   }
-  return lines.join("\n") + (name ? "" : "");
+  if (c.details) lines.push("", await c.details());
+  return lines.join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -74,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
     });
     if (values.help) {
-      process.stdout.write(commandHelp(name, cmd) + "\n");
+      process.stdout.write((await commandHelp(cmd)) + "\n");
       return 0;
     }
     return await cmd.run(positionals, values);

@@ -11,6 +11,7 @@ export {
   type PipelineSettings,
   type QueueSettings,
 } from "./config.ts";
+export { PIPELINE_SETTINGS, type SettingDoc } from "./settings.ts";
 export { UPLOAD_NOTIFICATION, matchesUploadNotification } from "./notify-rule.ts";
 export { handleRecord, runJob, type RecordMeta, type RecordOutcome } from "./worker.ts";
 export { runSchedule, type ScheduleOutcome } from "./schedule.ts";

@@ -4,7 +4,23 @@ import { UsageError } from "../main.ts";
 
 export const localCommand: Command = {
   summary: "run the pipeline locally: S3 + SQS emulator on 127.0.0.1:4566, the worker, notifications, the schedule",
-  usage: "local [--port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]",
+  usage: "local [--port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
+  optionHelp: {
+    port: "port of the S3 + SQS endpoint on 127.0.0.1 (default 4566; 0 = any free port)",
+    workers: "concurrent worker invocations, as Lambda's concurrency (default 2)",
+    "schedule-interval": "how often the scheduled job runs: retention, cleanup, index re-sync (default STRATA_SCHEDULE_INTERVAL or 60s; 0 = never)",
+    demo: "also upload a few hours of demo blocks",
+    "demo-tenant": "the demo blocks' tenant (default demo)",
+  },
+  async details() {
+    const { PIPELINE_SETTINGS } = await import("@strata/pipeline/settings");
+    const width = Math.max(...PIPELINE_SETTINGS.map((s) => s.name.length), "STRATA_SCHEDULE_INTERVAL".length);
+    return [
+      "Environment (the same settings the deployed functions read, validated by the same code):",
+      ...PIPELINE_SETTINGS.map((s) => `  ${s.name.padEnd(width)}  ${s.help}`),
+      `  ${"STRATA_SCHEDULE_INTERVAL".padEnd(width)}  how often the scheduled job runs locally (default 60s; --schedule-interval wins)`,
+    ].join("\n");
+  },
   options: {
     port: { type: "string" },
     workers: { type: "string" },
@@ -14,21 +30,26 @@ export const localCommand: Command = {
   },
   async run(positionals, values) {
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    const { parseDuration } = await import("@strata/pipeline/config");
+    const { parseDuration, configFromEnv, engineSettingsFromEnv } = await import("@strata/pipeline/config");
     const port = intOption(values.port, "port", 4566);
     const workers = intOption(values.workers, "workers", 2);
     let interval = 60_000;
-    if (values["schedule-interval"] !== undefined) {
-      try {
-        interval = parseDuration(String(values["schedule-interval"]), "--schedule-interval");
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+    let settings;
+    try {
+      const text = values["schedule-interval"] ?? process.env.STRATA_SCHEDULE_INTERVAL;
+      if (text !== undefined && text !== "") interval = parseDuration(String(text), values["schedule-interval"] !== undefined ? "--schedule-interval" : "STRATA_SCHEDULE_INTERVAL");
+      // Only what is set overrides the local defaults (shorter queue timeouts than AWS's).
+      const set = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith("STRATA_") && v !== undefined && v !== ""));
+      const config = configFromEnv(set);
+      const engine = engineSettingsFromEnv(set);
+      settings = { ...pick(config, set, CONFIG_VARS), ...engine };
+    } catch (e) {
+      throw new UsageError((e as Error).message);
     }
     const { startLocalRuntime, uploadDemoBlocks } = await import("@strata/local");
     let rt;
     try {
-      rt = await startLocalRuntime({ port, workers, scheduleIntervalMs: interval });
+      rt = await startLocalRuntime({ port, workers, scheduleIntervalMs: interval, settings });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") {
         process.stderr.write(`strata local: port ${port} on 127.0.0.1 is in use (LocalStack?); pick another with --port\n`);
@@ -65,6 +86,25 @@ export const localCommand: Command = {
     return 0;
   },
 };
+
+/** Which PipelineConfig field each variable sets: unset variables keep the local runtime's defaults. */
+const CONFIG_VARS: Record<string, string[]> = {
+  retention: ["STRATA_RETENTION_RAW", "STRATA_RETENTION_5M", "STRATA_RETENTION_1H"],
+  retentionRequiresDownsampled: ["STRATA_RETENTION_REQUIRE_DOWNSAMPLED"],
+  deleteDelayMs: ["STRATA_DELETE_DELAY"],
+  partialUploadAgeMs: ["STRATA_PARTIAL_UPLOAD_AGE"],
+  leaseTtlMs: ["STRATA_LEASE_TTL"],
+  retryDelay: ["STRATA_RETRY_DELAY", "STRATA_RETRY_DELAY_MAX"],
+  maxJobAttempts: ["STRATA_JOB_MAX_ATTEMPTS"],
+  queuedTtlMs: ["STRATA_QUEUED_TTL"],
+  stopMarginMs: ["STRATA_STOP_MARGIN"],
+};
+
+function pick<T extends object>(config: T, set: Record<string, unknown>, vars: Record<string, string[]>): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [field, names] of Object.entries(vars)) if (names.some((n) => n in set)) (out as Record<string, unknown>)[field] = (config as Record<string, unknown>)[field];
+  return out;
+}
 
 function intOption(v: unknown, name: string, fallback: number): number {
   if (v === undefined) return fallback;
