@@ -6,10 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FsStore } from "@strata/bucket/fs/fs-store";
-import { StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
-import { BlockReader, BlockWriter, labelsToString, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, parseMarker, type BlockMeta, type Label } from "@strata/tsdb";
+import { StoreBlockSource } from "@strata/bucket/byte-source";
+import { BlockReader, labelsToString, newUlid, parseMarker, type BlockMeta } from "@strata/tsdb";
 import { bindPipeline, handleRecord, jsonLogger, pipelineLayout, QUARANTINE_REASON, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
 import { bucketStatus } from "@strata/pipeline/status";
+import { writeStoreBlock } from "./store-blocks.ts";
 import { replayJobs } from "@strata/pipeline/replay";
 
 const HOUR = 3_600_000;
@@ -21,25 +22,7 @@ const lines: Record<string, unknown>[] = [];
 let deps: WorkerDeps;
 const layout = pipelineLayout();
 
-async function writeBlock(tenant: string, minT: number, seed: number, labels: Record<string, string> = { cluster: "a" }): Promise<BlockMeta> {
-  const ulid = newUlid(minT + 2 * HOUR, new Uint8Array(10).fill(seed));
-  const sink = new StoreBlockSink(store, layout.blockPrefix(tenant, ulid));
-  const series: Label[][] = [0, 1, 2].map((i) => [{ name: "__name__", value: "up" }, { name: "i", value: String(i) }]).sort(compareLabels);
-  const w = new BlockWriter(sink);
-  await w.addSymbols(["__name__", "i", "up", "0", "1", "2"].sort(compareStrings));
-  const n = 480;
-  const ts = new Float64Array(n);
-  const vs = new Float64Array(n);
-  for (const s of series) {
-    for (let j = 0; j < n; j++) (ts[j] = minT + j * 15_000), (vs[j] = j * seed);
-    const chunks = [];
-    for (let i = 0; i < n; i += 120) chunks.push({ minTime: ts[i], maxTime: ts[i + 119], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, i + 120) } });
-    await w.addSeries(s, chunks);
-  }
-  const written = await w.finish({ ulid, minTime: minT, maxTime: minT + 2 * HOUR, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1, thanos: { labels, source: "sidecar", downsample: { resolution: 0 } } });
-  await sink.commit();
-  return written.meta;
-}
+const writeBlock = (tenant: string, minT: number, seed: number, labels?: Record<string, string>): Promise<BlockMeta> => writeStoreBlock(store, tenant, minT, seed, labels);
 
 const run = (job: Job) => handleRecord(JSON.stringify(job), deps, { messageId: `m-${job.type}` });
 

@@ -60,10 +60,18 @@ export class BlockEngines implements Engines {
   async repair(ref: BlockRef, ulid: string, opts: WriteOptions = {}): Promise<BlockMeta> {
     const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block));
     const report = await verifyBlock(source, { expectedUlid: ref.block, ...this.verifyLimits() });
-    const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(ref.tenant, ulid));
+    return this.writeOne(ref.tenant, ulid, opts, (sink) => repairBlock(source, sink, report, { ulid }));
+  }
+
+  /**
+   * Write one block as `ulid` of the tenant: checked (`opts.check`) before its meta.json makes
+   * it visible, stopped by `opts.signal`, and abandoned (what was stored deleted) on any failure.
+   */
+  private async writeOne(tenant: string, ulid: string, opts: WriteOptions, write: (sink: BlockSink) => Promise<{ meta: BlockMeta }>): Promise<BlockMeta> {
+    const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid));
     try {
-      const written = await repairBlock(source, stoppable(sink, opts.signal), report, { ulid });
-      await checkStaged(sink, { tenant: ref.tenant, block: ulid }, opts);
+      const written = await write(stoppable(sink, opts.signal));
+      await checkStaged(sink, { tenant, block: ulid }, opts);
       await sink.commit();
       return written.meta;
     } catch (e) {
@@ -165,16 +173,7 @@ export class BlockEngines implements Engines {
   async downsample(ref: BlockRef, resolution: DownsampleResolution, opts: WriteOptions = {}): Promise<BlockMeta> {
     const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block), RangeCache.forJob(1, this.settings.pageCacheBytes));
     const ulid = newUlid(this.now());
-    const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(ref.tenant, ulid));
-    try {
-      const written = await downsampleBlock(source, stoppable(sink, opts.signal), { resolution, ulid, workers: this.settings.downsampleWorkers });
-      await checkStaged(sink, { tenant: ref.tenant, block: ulid }, opts);
-      await sink.commit();
-      return written.meta;
-    } catch (e) {
-      await sink.abort().catch(() => undefined);
-      throw e;
-    }
+    return this.writeOne(ref.tenant, ulid, opts, (sink) => downsampleBlock(source, sink, { resolution, ulid, workers: this.settings.downsampleWorkers }));
   }
 
   /** External labels without replica and shard labels: one stream across resolutions. */
