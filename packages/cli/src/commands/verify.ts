@@ -8,10 +8,25 @@ import { UsageError } from "../main.ts";
 
 export const verifyCommand: Command = {
   summary: "check blocks against every format invariant; --repair writes fixed copies",
-  usage: "verify <block-dir>... [--json] [--repair --out <dir>]",
-  options: { json: { type: "boolean" }, repair: { type: "boolean" }, out: { type: "string" } },
+  usage: "verify <block-dir>... [--json] [--max-range 14d] [--repair --out <dir>]",
+  options: { json: { type: "boolean" }, repair: { type: "boolean" }, out: { type: "string" }, "max-range": { type: "string" } },
+  optionHelp: {
+    json: "one JSON report per block",
+    "max-range": "longest span a block may have (MetaRangeTooLong past it; default 14d, the largest compaction range: a Prometheus-compacted local block may need 31d)",
+    repair: "write a fixed copy of each block whose problems are all repairable",
+    out: "where --repair writes",
+  },
   async run(dirs, values) {
     if (dirs.length === 0) throw new UsageError("at least one block directory is required");
+    let maxRangeMs: number | undefined;
+    if (values["max-range"] !== undefined) {
+      const { parseDuration } = await import("@strata/pipeline/config");
+      try {
+        maxRangeMs = parseDuration(String(values["max-range"]), "--max-range");
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     const outDir = values.out as string | undefined;
     if (values.repair && !outDir) throw new UsageError("--repair needs --out <dir>");
     if (outDir && !values.repair) throw new UsageError("--out is only used with --repair");
@@ -26,7 +41,7 @@ export const verifyCommand: Command = {
     for (const dir of dirs) {
       const source = new DirBlockSource(dir);
       const name = basename(resolve(dir));
-      const report = await verifyBlock(source, { expectedUlid: isUlid(name) ? name : undefined });
+      const report = await verifyBlock(source, { expectedUlid: isUlid(name) ? name : undefined, ...(maxRangeMs !== undefined ? { maxRangeMs } : {}) });
       reports.push(report);
       for (const p of report.problems) lines.push(formatProblem(dir, p));
       for (const [code, n] of Object.entries(report.counts)) {
