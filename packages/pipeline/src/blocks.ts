@@ -155,20 +155,16 @@ export function retentionVerdicts(
 
 /**
  * Whether blocks at resolution `res` hold `meta`'s data together: of its stream, every source
- * of it in one of them, and their time ranges, joined, covering its range (sources alone are
- * a claim; the ranges must agree).
+ * of it in one of them, and their time ranges reaching from its start to its end (sources
+ * alone are a claim; the ranges must agree). Gaps between them are allowed: consecutive
+ * blocks' ranges end at their last sample, so a scrape interval lies between them.
  */
 function heldAt(downsampled: readonly BlockMeta[], meta: BlockMeta, res: number): boolean {
   const mine = new Set(sourcesOf(meta));
   const holders = downsampled.filter((d) => resolutionOf(d) === res && sameExternalLabels(d, meta) && sourcesOf(d).some((s) => mine.has(s)));
   const have = new Set(holders.flatMap((d) => sourcesOf(d)));
-  if (![...mine].every((s) => have.has(s))) return false;
-  let covered = meta.minTime;
-  for (const d of [...holders].sort((x, y) => x.minTime - y.minTime)) {
-    if (d.minTime > covered) break;
-    covered = Math.max(covered, d.maxTime);
-  }
-  return covered >= meta.maxTime;
+  if (holders.length === 0 || ![...mine].every((s) => have.has(s))) return false;
+  return Math.min(...holders.map((d) => d.minTime)) <= meta.minTime && Math.max(...holders.map((d) => d.maxTime)) >= meta.maxTime;
 }
 
 /** Blocks past their resolution's retention that may go now (see `retentionVerdicts`). */
