@@ -16,7 +16,7 @@ import { encodeJob, type JobQueue } from "@strata/pipeline";
 import { jsonLogger } from "@strata/pipeline/log";
 import { runSchedule } from "@strata/pipeline/schedule";
 import { createWorkerHandler } from "../../../functions/worker.ts";
-import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE } from "../../../infra/sizing.ts";
+import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE } from "@strata/pipeline/sizing";
 import type { LocalRuntime, LocalRuntimeOptions } from "./contract.ts";
 import { KillSwitch } from "./faults.ts";
 import { seededRandom } from "./random.ts";

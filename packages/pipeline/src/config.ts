@@ -4,7 +4,7 @@
  * local runtime pass them directly.
  */
 import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "./messages.ts";
-import { WORKER_MEMORY, WORKER_TIMEOUT_SECONDS } from "../../../infra/sizing.ts";
+import { WORKER_MEMORY, WORKER_TIMEOUT_SECONDS } from "./sizing.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -119,12 +119,12 @@ export interface JobBudgetSettings {
 }
 
 /**
- * The worker function's memory (infra/sizing.ts, the one definition) in bytes. Lambda's "MB"
+ * The worker function's memory (sizing.ts, the one definition infra/ deploys) in bytes. Lambda's "MB"
  * are MiB: 3008 MB is 3008 × 2^20 bytes.
  */
 export const WORKER_MEMORY_BYTES = (() => {
   const m = /^(\d+)\s*MB$/.exec(WORKER_MEMORY);
-  if (!m) throw new Error(`infra/sizing.ts: WORKER_MEMORY ${JSON.stringify(WORKER_MEMORY)} is not "<n> MB"`);
+  if (!m) throw new Error(`sizing.ts: WORKER_MEMORY ${JSON.stringify(WORKER_MEMORY)} is not "<n> MB"`);
   return Number(m[1]) * 2 ** 20;
 })();
 
@@ -167,7 +167,7 @@ export function jobBudgetFromEnv(env: Record<string, string | undefined>): JobBu
 }
 
 /**
- * How the worker is fed from the queue. In AWS these live in infra/sizing.ts (the event source
+ * How the worker is fed from the queue. In AWS these live in sizing.ts, deployed by infra/ (the event source
  * mapping and the queue); the local runtime's poller takes them from here, with the same defaults.
  */
 export interface QueueSettings {
