@@ -28,7 +28,7 @@ export function describeLifecycle(name: string, extra: LocalRuntimeOptions = {},
   let sc: LifeScenario;
   let rt: LocalRuntime | undefined;
   let log: string[] = [];
-  let now = START + 17 * DAY + HOUR;
+  let now = START + 15 * DAY + HOUR;
   const clock = { now: () => now };
 
   const res = (b: { meta: { thanos?: { downsample?: { resolution?: number } } } }) => b.meta.thanos?.downsample?.resolution ?? 0;

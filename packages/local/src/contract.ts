@@ -8,6 +8,12 @@ import type { PipelineSettings } from "@strata/pipeline/config";
 export interface RuntimeFaults {
   /** Probability, per object-store call of a worker, that the invocation dies there (its messages are not deleted). */
   killWorkerMidJobRate?: number;
+  /**
+   * Probability, per handler invocation, that it dies at one of its first 60 object-store
+   * calls (chosen at random): kills as likely for a large job as for a small one, unlike the
+   * per-call rate above.
+   */
+  killInvocationRate?: number;
   /** Probability that the poller delivers a received message twice (two concurrent invocations). */
   duplicateMessageRate?: number;
   /** Probability that the proxy answers an S3 request with 503 SlowDown. */

@@ -16,6 +16,9 @@ export class WorkerKilled extends Error {
 interface Invocation {
   id: string;
   killed: boolean;
+  /** Store calls made so far, and the one at which it dies (Infinity: none). */
+  calls: number;
+  killAt: number;
 }
 
 /** Tracks the handler invocation each async call belongs to, and kills some of them. */
@@ -25,15 +28,20 @@ export class KillSwitch {
   private readonly random: () => number;
   private readonly onKill: (invocation: string, where: string) => void;
 
-  constructor(rate: number, random: () => number, onKill: (invocation: string, where: string) => void) {
+  private readonly perInvocation: number;
+
+  /** `rate` per store call, `perInvocation` per invocation (at one of its first 60 calls). */
+  constructor(rate: number, random: () => number, onKill: (invocation: string, where: string) => void, perInvocation = 0) {
     this.rate = rate;
     this.random = random;
     this.onKill = onKill;
+    this.perInvocation = perInvocation;
   }
 
   /** Run one handler invocation; resolves to whether it was killed along the way. */
   async run<T>(id: string, fn: () => Promise<T>): Promise<{ killed: boolean; result?: T; error?: unknown }> {
-    const inv: Invocation = { id, killed: false };
+    const killAt = this.perInvocation > 0 && this.random() < this.perInvocation ? 1 + Math.floor(this.random() * 60) : Infinity;
+    const inv: Invocation = { id, killed: false, calls: 0, killAt };
     try {
       const result = await this.als.run(inv, fn);
       return { killed: inv.killed, result };
@@ -46,7 +54,8 @@ export class KillSwitch {
   check(where: string): void {
     const inv = this.als.getStore();
     if (!inv) return; // not inside a handler (uploads by the runtime, the scheduled job)
-    if (!inv.killed && this.rate > 0 && this.random() < this.rate) {
+    inv.calls++;
+    if (!inv.killed && (inv.calls >= inv.killAt || (this.rate > 0 && this.random() < this.rate))) {
       inv.killed = true;
       this.onKill(inv.id, where);
     }

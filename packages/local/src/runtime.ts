@@ -104,8 +104,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     }
 
     // The worker: the Lambda handler over the real bindings, some invocations killed on demand.
-    const kill = faults.killWorkerMidJobRate
-      ? new KillSwitch(faults.killWorkerMidJobRate, random, (invocation, where) => log.warn("fault-worker-killed", { invocation, where }))
+    const kill = faults.killWorkerMidJobRate || faults.killInvocationRate
+      ? new KillSwitch(faults.killWorkerMidJobRate ?? 0, random, (invocation, where) => log.warn("fault-worker-killed", { invocation, where }), faults.killInvocationRate ?? 0)
       : undefined;
     const deps = bindPipeline({
       store: kill ? kill.store(s3) : s3,

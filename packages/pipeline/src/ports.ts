@@ -164,6 +164,8 @@ export interface BucketIndex {
 
 export interface Lease {
   release(): Promise<void>;
+  /** Extend the lease by its TTL from now; false when it was lost (expired and taken over). */
+  renew?(): Promise<boolean>;
 }
 
 /** How often a leased job (a plan, a downsampling) has started, and how its attempts ended. */

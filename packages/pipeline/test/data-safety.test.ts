@@ -201,6 +201,21 @@ describe("a job that keeps failing stops (3 attempts)", () => {
     expect(h.bucket.queryable("t")).toEqual(blocks.sort());
   });
 
+  it("a running job renews its lease every third of the TTL, so a job longer than the TTL keeps it", async () => {
+    const h = harness({ leaseTtlMs: 150 });
+    const inputs = await Promise.all([0, 1].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
+    const G = fakeGroupKey({ cluster: "a" });
+    const blocks = inputs.map((b) => b.block);
+    const real = h.engines.compact.bind(h.engines);
+    h.engines.compact = async (...a) => {
+      await new Promise((r) => setTimeout(r, 400));
+      return real(...a);
+    };
+    expect(await ok(h, job({ version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) }))).toBe(true);
+    expect(h.bucket.renewals).toBeGreaterThanOrEqual(3); // every max(100 ms, TTL/3) over 400 ms
+    expect(h.bucket.leases.size).toBe(0);
+  });
+
   it("a success clears the count", async () => {
     const h = harness();
     const inputs = await Promise.all([0, 1].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));

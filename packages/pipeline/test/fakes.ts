@@ -284,6 +284,8 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
     else this.attempts.delete(`${tenant}/${name}`);
   }
   readonly queued = new Map<string, number>();
+  /** Lease renewals (heartbeats of running jobs). */
+  renewals = 0;
   async markQueued(tenant: string, name: string, ttlMs: number) {
     const at = this.queued.get(`${tenant}/${name}`);
     if (at !== undefined && at + ttlMs > this.clock.now()) return false;
@@ -300,7 +302,13 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
     const key = `${tenant}/${name}`;
     if (this.leases.has(key)) return undefined;
     this.leases.set(key, "me");
-    return { release: async () => void this.leases.delete(key) };
+    return {
+      release: async () => void this.leases.delete(key),
+      renew: async () => {
+        this.renewals++;
+        return this.leases.has(key);
+      },
+    };
   }
 }
 

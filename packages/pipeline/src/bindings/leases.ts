@@ -2,7 +2,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { BucketLayout } from "@strata/bucket/layout";
-import { LeaseManager } from "@strata/bucket/lease";
+import { LeaseLost, LeaseManager } from "@strata/bucket/lease";
 import type { ObjectStore } from "@strata/bucket/store";
 import { listAll } from "@strata/bucket/store";
 import { z } from "zod";
@@ -30,10 +30,15 @@ export class StoreLeases implements Leases {
   private readonly store: ObjectStore;
   private readonly now: () => number;
 
+  /**
+   * `now` is for the queued notes only: leases themselves run on the wall clock, since they
+   * guard live processes (a test that moves the pipeline's clock by days must not freeze or
+   * expire them).
+   */
   constructor(store: ObjectStore, layout: BucketLayout, opts: { owner?: string; now?: () => number } = {}) {
     this.store = store;
     this.now = opts.now ?? Date.now;
-    this.manager = new LeaseManager(store, { now: opts.now });
+    this.manager = new LeaseManager(store);
     this.layout = layout;
     this.owner = opts.owner ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
   }
@@ -41,11 +46,17 @@ export class StoreLeases implements Leases {
   async acquire(tenant: string, name: string, ttlMs: number): Promise<Lease | undefined> {
     const r = await this.manager.acquire(this.layout.leaseKey(tenant, name), this.owner, ttlMs);
     if (!r.acquired) return undefined;
-    const lease = r.lease;
+    let lease = r.lease;
     return {
       release: async () => {
         // LeaseLost (taken over after expiry) is a value: nothing of ours to release then.
         await this.manager.release(lease);
+      },
+      renew: async () => {
+        const next = await this.manager.renew(lease, ttlMs);
+        if (next instanceof LeaseLost) return false;
+        lease = next;
+        return true;
       },
     };
   }

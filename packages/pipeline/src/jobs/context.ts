@@ -98,6 +98,16 @@ export async function withLease(ctx: JobContext, job: RetryableJob, name: string
   const { leases, clock, config } = ctx.deps;
   const lease: Lease | undefined = await leases.acquire(tenant, name, config.leaseTtlMs);
   if (!lease) return deferJob(ctx, job, `lease ${name} is held by another worker`);
+  // Renewed every third of its TTL while the job runs: a live holder never loses it to a
+  // copy of its own message, however long the job; a dead one stops renewing and it expires.
+  let renewing: Promise<unknown> = Promise.resolve();
+  const heartbeat = setInterval(() => {
+    renewing = (lease.renew?.() ?? Promise.resolve(true)).then(
+      (held) => held || ctx.log.warn("lease-lost", { lease: name }),
+      (e: unknown) => ctx.log.warn("lease-renew-failed", { lease: name, error: String(e) }),
+    );
+  }, Math.max(100, Math.floor(config.leaseTtlMs / 3)));
+  heartbeat.unref();
   try {
     // Started: a planning from now on may queue the job again (it finds the output, or runs it).
     await leases.clearQueued(tenant, name);
@@ -123,6 +133,8 @@ export async function withLease(ctx: JobContext, job: RetryableJob, name: string
     await leases.writeAttempts(tenant, name, undefined);
     return result;
   } finally {
+    clearInterval(heartbeat);
+    await renewing; // release with the ETag of the last renewal
     // A failed release only delays the next taker until the TTL; never mask fn's error with it.
     await lease.release().catch((e: unknown) => ctx.log.warn("lease-release-failed", { lease: name, error: String(e) }));
   }
