@@ -6,9 +6,8 @@
 // last copy, no plan run more than 3 times, nothing dead-lettered.
 //
 // A plan is refused after 3 started attempts, so kills are drawn per invocation (3% of them
-// die at one of their first 60 store calls; about one plan run in 40,000 would die three
-// times), not per store call, which would kill the large
-// jobs (the 14d merge, the re-sync) on most attempts and refuse them.
+// die at one of their first 60 store calls: a plan dies three times in ~40,000), not per store
+// call, which would kill the large jobs (the 14d merge, the re-sync) on most attempts.
 import { expect } from "vitest";
 import { describeLifecycle } from "./lifecycle-run.ts";
 
