@@ -4,7 +4,7 @@
  * fakes. The engine and storage members are bound to @strata/verify, @strata/compact,
  * @strata/downsample and @strata/bucket; the pipeline itself only orchestrates.
  */
-import type { BlockMeta, BlockSource, DeletionMark, NoCompactMark, NoDownsampleMark } from "@strata/tsdb";
+import type { BlockMeta, BlockSource, DeletionMark, FormatError, NoCompactMark, NoDownsampleMark } from "@strata/tsdb";
 import type { Plan } from "@strata/compact/plan/schema";
 import type { JobEstimate } from "@strata/compact/cost/model";
 import type { PipelineConfig } from "./config.ts";
@@ -113,6 +113,11 @@ export interface Storage {
   readMeta(ref: BlockRef): Promise<BlockMeta | undefined>;
   /** meta.json's hash and time; undefined when it does not exist. */
   statMeta(ref: BlockRef): Promise<MetaStat | undefined>;
+  /**
+   * meta.json parsed (or the FormatError that says why it does not parse) with its hash and
+   * time, from one read; undefined when it does not exist.
+   */
+  readMetaStat(ref: BlockRef): Promise<{ meta: BlockMeta | FormatError; stat: MetaStat } | undefined>;
   readMarkers(ref: BlockRef): Promise<{ deletion?: DeletionMark; noCompact?: NoCompactMark }>;
   listBlocks(tenant: string): Promise<BlockListing[]>;
   listTenants(): Promise<string[]>;

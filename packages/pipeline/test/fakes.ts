@@ -186,6 +186,11 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   async readMeta(ref: BlockRef) {
     return this.get(ref)?.meta;
   }
+  async readMetaStat(ref: BlockRef) {
+    const b = this.get(ref);
+    const stat = await this.statMeta(ref);
+    return b?.meta && stat ? { meta: b.meta, stat } : undefined;
+  }
   async statMeta(ref: BlockRef) {
     const b = this.get(ref);
     return b?.meta ? { sha256: sha256Hex(metaBytes(b.meta.ulid, b.metaVersion!)), lastModified: b.metaTime! } : undefined;

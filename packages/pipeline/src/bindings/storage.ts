@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import {
   DELETION_MARK_FILE,
+  FormatError,
   META_FILE,
   NO_COMPACT_MARK_FILE,
   NO_DOWNSAMPLE_MARK_FILE,
@@ -47,14 +48,27 @@ export class StoreStorage implements Storage {
   }
 
   async readMeta(ref: BlockRef): Promise<BlockMeta | undefined> {
+    const r = await this.readMetaStat(ref);
+    if (r?.meta instanceof FormatError) throw r.meta;
+    return r?.meta;
+  }
+
+  async readMetaStat(ref: BlockRef): Promise<{ meta: BlockMeta | FormatError; stat: MetaStat } | undefined> {
     const key = this.layout.metaKey(ref.tenant, ref.block);
     const r = await this.store.get(key);
-    return r ? parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes }) : undefined;
+    if (!r) return undefined;
+    let meta: BlockMeta | FormatError;
+    try {
+      meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes });
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      meta = e;
+    }
+    return { meta, stat: { sha256: createHash("sha256").update(r.body).digest("hex"), lastModified: r.lastModified.getTime() } };
   }
 
   async statMeta(ref: BlockRef): Promise<MetaStat | undefined> {
-    const r = await this.store.get(this.layout.metaKey(ref.tenant, ref.block));
-    return r ? { sha256: createHash("sha256").update(r.body).digest("hex"), lastModified: r.lastModified.getTime() } : undefined;
+    return (await this.readMetaStat(ref))?.stat;
   }
 
   async readMarkers(ref: BlockRef): Promise<{ deletion?: DeletionMark; noCompact?: NoCompactMark }> {

@@ -36,12 +36,9 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
   const ref: BlockRef = { tenant: job.tenant, block: job.block };
 
   // A meta.json that does not parse is the verifier's to report (MetaInvalid → quarantine).
-  const meta: BlockMeta | FormatError | undefined = await storage.readMeta(ref).catch((e: unknown) => {
-    if (e instanceof FormatError) return e;
-    throw e;
-  });
-  const stat = await storage.statMeta(ref);
-  if (meta === undefined || stat === undefined) return { status: "skipped", reason: "no meta.json (deleted, or a stale event)" };
+  const read = await storage.readMetaStat(ref);
+  if (read === undefined) return { status: "skipped", reason: "no meta.json (deleted, or a stale event)" };
+  const { meta, stat } = read;
   const markers = await storage.readMarkers(ref);
   if (markers.deletion) return { status: "skipped", reason: "marked for deletion" };
   if (markers.noCompact?.reason === QUARANTINE_REASON) {
