@@ -76,14 +76,13 @@ export class StoreBucketIndex implements BucketIndex {
    * The updater's rebuild from a listing, keeping only blocks a verify admitted: those with a
    * verification record next to them, or already in the index (only admission puts them
    * there), and never a quarantined one. The others are returned as `unverified`. Written by
-   * compare-and-swap against the index as it was before listing, like the updater's own; the
-   * old index is never decoded (only its ETag is read), so an unreadable one is replaced.
+   * compare-and-swap against the index as it was before listing, like the updater's own; an
+   * index that cannot be read (corrupt, over its caps) is replaced, by its ETag alone.
    */
   async rebuild(tenant: string): Promise<RebuildResult> {
     const key = this.layout.indexKey(tenant);
     for (let attempt = 1; attempt <= 5; attempt++) {
-      const cur = await this.store.head(key);
-      const before = await this.indexedIds(tenant);
+      const { etag, ids: before } = await this.current(tenant);
       const { index, partials } = await this.updater.scan(tenant);
       const marks = await this.marks(tenant);
       const verified = await this.verifiedIds(tenant);
@@ -96,7 +95,7 @@ export class StoreBucketIndex implements BucketIndex {
       });
       const next = normalizeIndex(index);
       next.updated_at = Math.floor(this.now() / 1000);
-      const r = await this.store.put(key, encodeIndex(next), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
+      const r = await this.store.put(key, encodeIndex(next), etag !== undefined ? { ifMatch: etag } : { ifNoneMatch: "*" });
       if (!(r instanceof PreconditionFailed)) return { unverified, partials: [...partials] };
       await new Promise((res) => setTimeout(res, Math.random() * 50 * attempt));
     }
@@ -118,14 +117,17 @@ export class StoreBucketIndex implements BucketIndex {
     }
   }
 
-  /** Block ids in the current index; none when it is missing or cannot be read (then only records count). */
-  private async indexedIds(tenant: string): Promise<Set<string>> {
+  /**
+   * The stored index's ETag (undefined: none yet) and block ids; no ids when it cannot be read
+   * (then only verification records count, and its ETag comes from a HEAD).
+   */
+  private async current(tenant: string): Promise<{ etag: string | undefined; ids: Set<string> }> {
     try {
       const cur = await this.updater.read(tenant);
-      return new Set(cur?.index.blocks.map((b) => b.block_id));
+      return { etag: cur?.etag, ids: new Set(cur?.index.blocks.map((b) => b.block_id)) };
     } catch (e) {
-      if (e instanceof BucketIndexInvalid) return new Set();
-      throw e;
+      if (!(e instanceof BucketIndexInvalid)) throw e;
+      return { etag: (await this.store.head(this.layout.indexKey(tenant)))?.etag, ids: new Set() };
     }
   }
 

@@ -4,9 +4,9 @@
  * group, which is how the next level happens without any polling.
  *
  * Idempotency (at-least-once delivery, retries after a crash at any step, duplicate plans):
- *  - Two workers on one plan: the lease (keyed by group and inputs) admits one; the other's
- *    record fails and comes back after the visibility timeout, to find the output (or, if the
- *    holder died, an expired lease).
+ *  - Two workers on one plan: the lease (keyed by group and inputs) admits one; the other
+ *    re-sends its job with a delay (`deferJob`), and that copy finds the output made (or, if
+ *    the holder died, an expired lease: a live holder renews it).
  *  - Crash after the output was uploaded: the retry finds a live block whose sources include
  *    every input's sources ("covering" block) and skips straight to the deletion marks, so
  *    no second output is written and no sample is lost (the inputs stay until marked).
