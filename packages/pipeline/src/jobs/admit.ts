@@ -24,7 +24,7 @@
 import { createHash } from "node:crypto";
 import { MARKER_VERSION_1, type BlockMeta, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
 import { z } from "zod";
-import type { BlockRef, MetaStat, OutputCheck } from "../ports.ts";
+import type { BlockRef, LogFields, MetaStat, OutputCheck } from "../ports.ts";
 import type { JobContext } from "./context.ts";
 
 /** The no-compact reason Strata writes for a block that failed verification. */
@@ -171,21 +171,32 @@ export function outputCheck(ctx: JobContext): OutputCheck {
  * alone until an operator removes the mark.
  */
 export async function refuseInputs(ctx: JobContext, tenant: string, blocks: readonly string[], rejected: OutputRejected): Promise<void> {
-  await refuseBlocks(ctx, tenant, blocks, COMPACTION_FAILED_REASON, `compaction output ${rejected.block} failed verification: ${rejected.reason}`, rejected);
+  await refuseBlocks(ctx, tenant, blocks, COMPACTION_FAILED_REASON, `compaction output ${rejected.block} failed verification: ${rejected.reason}`, { rejected });
 }
 
 /**
  * No-compact marks (create-if-absent, mirrored) on a refused plan's inputs, with a report
- * beside each: the details, and the verifier's report on the output when there is one.
+ * beside each: the details, and the verifier's report on the output when there is one. One
+ * `plan-refused` line (with `fields`); returns the marks, by block.
  */
-export async function refuseBlocks(ctx: JobContext, tenant: string, blocks: readonly string[], reason: string, details: string, rejected?: OutputRejected): Promise<void> {
+export async function refuseBlocks(
+  ctx: JobContext,
+  tenant: string,
+  blocks: readonly string[],
+  reason: string,
+  details: string,
+  opts: { rejected?: OutputRejected; fields?: LogFields } = {},
+): Promise<Map<string, NoCompactMark>> {
   const now = Math.floor(ctx.deps.clock.now() / 1000);
+  const marks = new Map<string, NoCompactMark>();
   for (const block of blocks) {
-    await ctx.deps.storage.putReport({ tenant, block }, PLAN_REPORT_FILE, planReport(blocks, reason, details, rejected));
+    await ctx.deps.storage.putReport({ tenant, block }, PLAN_REPORT_FILE, planReport(blocks, reason, details, opts.rejected));
     const mark: NoCompactMark = { id: block, version: MARKER_VERSION_1, details, no_compact_time: now, reason };
     await ctx.deps.storage.markNoCompact({ tenant, block }, mark);
+    marks.set(block, mark);
   }
-  ctx.log.error("plan-refused", { blocks, reason, details });
+  ctx.log.error("plan-refused", { ...opts.fields, blocks, reason, details });
+  return marks;
 }
 
 /** The downsampling counterpart of `refuseBlocks`: a no-downsample mark (and the report) on the source. */

@@ -31,7 +31,7 @@ export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobR
   const leased = {
     describe: `compact ${job.plan.kind} ${job.blocks.join(",")}`,
     blocks: job.blocks,
-    refuse: (details: string) => refuseBlocks(ctx, job.tenant, job.blocks, JOB_FAILED_REASON, details),
+    refuse: async (details: string) => void (await refuseBlocks(ctx, job.tenant, job.blocks, JOB_FAILED_REASON, details)),
   };
   return withLease(ctx, job, compactLeaseName(job.groupKey, job.blocks), leased, () => compactUnderLease(ctx, job));
 }

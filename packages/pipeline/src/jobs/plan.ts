@@ -18,12 +18,13 @@
  * "output already exists" checks). Re-planning is also how the pipeline recovers from anything
  * that changed under a job.
  */
-import { MARKER_VERSION_1, type NoCompactMark } from "@strata/tsdb";
+import type { NoCompactMark } from "@strata/tsdb";
 import type { PlanJob } from "../messages.ts";
 import type { PlanOutcome } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted } from "./context.ts";
 import { compactLeaseName, downsampleLeaseName, redundantBlocks } from "../blocks.ts";
+import { refuseBlocks } from "./admit.ts";
 
 export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?: string): Promise<number> {
   const { index, engines } = ctx.deps;
@@ -77,20 +78,15 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
 export const OVER_BUDGET_REASON = "strata-job-over-budget";
 
 /** Mark each refused job's blocks no-compact (create-if-absent) with the planner's report; returns the marks by block. */
+/** Over-budget jobs' blocks get a no-compact mark and a report (`refuseBlocks`); returns the marks. */
 async function refuseOverBudget(ctx: JobContext, tenant: string, refused: NonNullable<PlanOutcome["refused"]>): Promise<Map<string, NoCompactMark>> {
-  const now = Math.floor(ctx.deps.clock.now() / 1000);
   const marks = new Map<string, NoCompactMark>();
   for (const r of refused) {
-    for (const block of r.blocks) {
-      const mark: NoCompactMark = { id: block, version: MARKER_VERSION_1, details: r.reason, no_compact_time: now, reason: OVER_BUDGET_REASON };
-      await ctx.deps.storage.markNoCompact({ tenant, block }, mark);
-      marks.set(block, mark);
-    }
-    ctx.log.warn("plan-refused", { groupKey: r.groupKey, blocks: r.blocks, reason: OVER_BUDGET_REASON, details: r.reason, setting: r.setting, estimate: r.estimate });
+    const made = await refuseBlocks(ctx, tenant, r.blocks, OVER_BUDGET_REASON, r.reason, { fields: { groupKey: r.groupKey, setting: r.setting, estimate: r.estimate } });
+    for (const [block, mark] of made) marks.set(block, mark);
   }
   return marks;
 }
-
 
 export async function runPlan(ctx: JobContext, job: PlanJob): Promise<JobResult> {
   const enqueued = await planAndEnqueue(ctx, job.tenant, job.groupKey);
