@@ -82,7 +82,12 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
 async function repair(ctx: JobContext, ref: BlockRef, meta: BlockMeta, reason: string): Promise<JobResult> {
   const { storage, engines } = ctx.deps;
   const target: BlockRef = { tenant: ref.tenant, block: repairedUlid(ref.block) };
-  let repaired = await storage.readMeta(target).catch(() => undefined);
+  // Written by an earlier attempt (committed only after its check passed), or not yet; a store
+  // error fails the job (retried) rather than passing for "not yet".
+  let repaired = await storage.readMeta(target).catch((e: unknown) => {
+    if (e instanceof FormatError) return undefined;
+    throw e;
+  });
   if (repaired === undefined) {
     try {
       repaired = await engines.repair(ref, target.block, { check: outputCheck(ctx), signal: stopSignal(ctx) });
