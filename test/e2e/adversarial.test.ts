@@ -104,7 +104,7 @@ describe("an adversarial bucket", () => {
       for (const b of s.live) expect(s.keys.has(layout.blockFile(t, b.ulid, VERIFIED_FILE)), `${t}/${b.ulid}: verification record`).toBe(true);
       // Every honest sample is readable from the live blocks.
       const dirs = await downloadBlocks(s3, t, s.live.map((b) => b.ulid), await tmp.make(`adv-${t}`));
-      expect(diffLineMultisets(sc.expected.dumps[t], await promtoolDumpDb(dirs)), `${t}: samples read back with promtool`).toBe("");
+      expect(diffLineMultisets(sc.expected.dumps[t]!, await promtoolDumpDb(dirs)), `${t}: samples read back with promtool`).toBe("");
     }
 
     // Each bad block quarantined with its reason, never indexed.

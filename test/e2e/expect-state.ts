@@ -93,7 +93,7 @@ export async function expectFinalState(rt: LocalRuntime, sc: Scenario, tmp: Temp
   }
 
   // Tenant B: the 8h block (first window, with the quarantined block's gap), then the newest two untouched.
-  const eight = b.live[0];
+  const eight = b.live[0]!;
   const { range, window } = sc.expected.eightHour;
   expect([eight.meta.minTime, eight.meta.maxTime]).toEqual(range);
   expect(eight.meta.minTime >= window[0] && eight.meta.maxTime <= window[1]).toBe(true);
@@ -122,9 +122,9 @@ export async function expectFinalState(rt: LocalRuntime, sc: Scenario, tmp: Temp
     }
     // Live blocks never overlap: every sample is in exactly one of them (the dump below merges
     // overlapping blocks, so this is what makes it a check for duplicates too).
-    for (let i = 1; i < s.live.length; i++) expect(s.live[i].meta.minTime, `${s.tenant}: live blocks overlap`).toBeGreaterThanOrEqual(s.live[i - 1].meta.maxTime);
+    for (let i = 1; i < s.live.length; i++) expect(s.live[i]!.meta.minTime, `${s.tenant}: live blocks overlap`).toBeGreaterThanOrEqual(s.live[i - 1]!.meta.maxTime);
     // The samples readable from the live blocks are exactly the uploaded ones, replicas collapsed.
-    const expected = sc.expected.dumps[s.tenant];
+    const expected = sc.expected.dumps[s.tenant]!;
     const stored = s.live.reduce((n, x) => n + Number(x.meta.stats.numSamples ?? 0), 0);
     expect(stored, `${s.tenant}: samples in the live blocks' metas`).toBe(expected.length);
     const dirs = await downloadBlocks(rt.s3, s.tenant, s.live.map((x) => x.ulid), await tmp.make(`e2e-${s.tenant}`));

@@ -102,7 +102,7 @@ export async function corruptFirstChunk(dir: string): Promise<void> {
     const buf = Buffer.alloc(1);
     const at = 8 + 2 + 3;
     await f.read(buf, 0, 1, at);
-    buf[0] ^= 0xff;
+    buf[0]! ^= 0xff;
     await f.write(buf, 0, 1, at);
   } finally {
     await f.close();

@@ -111,14 +111,14 @@ export function describeLifecycle(name: string, extra: LocalRuntimeOptions = {},
         const long5m = m5.filter((b) => span(b) >= 10 * DAY);
         expect(h1.map((b) => [b.meta.minTime, b.meta.maxTime]).sort(), `${t}: 1h blocks`).toEqual(long5m.map((b) => [b.meta.minTime, b.meta.maxTime]).sort());
         // Live blocks of one resolution never overlap.
-        for (const group of [raw, m5, h1]) for (let i = 1; i < group.length; i++) expect(group[i].meta.minTime, `${t}: overlap`).toBeGreaterThanOrEqual(group[i - 1].meta.maxTime);
+        for (const group of [raw, m5, h1]) for (let i = 1; i < group.length; i++) expect(group[i]!.meta.minTime, `${t}: overlap`).toBeGreaterThanOrEqual(group[i - 1]!.meta.maxTime);
         // Every raw sample, deduplicated, is readable from the live raw blocks.
         const dirs = await downloadBlocks(rt!.s3, t, raw.map((b) => b.ulid), await tmp.make(`life-${t}`));
-        expect(diffLineMultisets(sc.dumps[t], await promtoolDumpDb(dirs)), `${t}: raw samples`).toBe("");
+        expect(diffLineMultisets(sc.dumps[t]!, await promtoolDumpDb(dirs)), `${t}: raw samples`).toBe("");
         // The aggregates equal those computed from the raw samples.
         for (const blk of [...m5, ...h1]) {
           const r = res(blk);
-          const expected = modelAggregates(sc.dumps[t], r, blk.meta.minTime, blk.meta.maxTime);
+          const expected = modelAggregates(sc.dumps[t]!, r, blk.meta.minTime, blk.meta.maxTime);
           expect(diffAggregates(expected, await blockAggregates(rt!.s3, t, blk.ulid, r)), `${t}: ${r} ms aggregates of ${blk.ulid}`).toEqual([]);
         }
       }
@@ -150,7 +150,7 @@ export function describeLifecycle(name: string, extra: LocalRuntimeOptions = {},
         // Raw samples inside retention are all in live raw blocks.
         const raw = s.live.filter((b) => res(b) === 0);
         const dirs = await downloadBlocks(rt!.s3, t, raw.map((b) => b.ulid), await tmp.make(`life2-${t}`));
-        const within = sc.dumps[t].filter((l) => Number(l.slice(l.lastIndexOf(" ") + 1)) >= now - RETENTION[0]);
+        const within = sc.dumps[t]!.filter((l) => Number(l.slice(l.lastIndexOf(" ") + 1)) >= now - RETENTION[0]);
         expect(within.length).toBeGreaterThan(0);
         const have = new Set(await promtoolDumpDb(dirs));
         expect(within.filter((l) => !have.has(l)).slice(0, 5), `${t}: raw samples inside retention`).toEqual([]);
@@ -171,7 +171,7 @@ export function describeLifecycle(name: string, extra: LocalRuntimeOptions = {},
         }
         // Every raw sample's time is still held by a live block of some resolution (the last copy).
         const live = s.live.map((b) => [b.meta.minTime, b.meta.maxTime] as const);
-        const orphan = sc.dumps[t].map((l) => Number(l.slice(l.lastIndexOf(" ") + 1))).find((ts) => !live.some(([a, b]) => ts >= a && ts < b));
+        const orphan = sc.dumps[t]!.map((l) => Number(l.slice(l.lastIndexOf(" ") + 1))).find((ts) => !live.some(([a, b]) => ts >= a && ts < b));
         expect(orphan, `${t}: a sample time no live block holds`).toBeUndefined();
         // Day 14's raw blocks are past retention with no 5m copy (< 40h): still there.
         expect(s.live.some((b) => res(b) === 0 && b.meta.minTime >= START + 14 * DAY)).toBe(true);

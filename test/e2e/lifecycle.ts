@@ -109,13 +109,13 @@ export async function blockAggregates(store: ObjectStore, tenant: string, block:
           const p = parts[k];
           if (!p) return m;
           const n = decodeXOR(p.data, ts, vs);
-          for (let i = 0; i < n; i++) m.set(Math.floor(ts[i] / res), vs[i]);
+          for (let i = 0; i < n; i++) m.set(Math.floor(ts[i]! / res), vs[i]!);
           return m;
         });
         // A coarser window can be split over two output chunks (batches follow the input's
         // chunk boundaries, as in Thanos): its parts add up.
-        for (const [w, count] of cols[0]) {
-          const part: Agg = [count, cols[1].get(w) ?? NaN, cols[2].get(w) ?? NaN, cols[3].get(w) ?? NaN];
+        for (const [w, count] of cols[0]!) {
+          const part: Agg = [count, cols[1]!.get(w) ?? NaN, cols[2]!.get(w) ?? NaN, cols[3]!.get(w) ?? NaN];
           const prev = series.get(w);
           series.set(w, prev ? [prev[0] + part[0], prev[1] + part[1], Math.min(prev[2], part[2]), Math.max(prev[3], part[3])] : part);
         }
@@ -139,7 +139,7 @@ export function diffAggregates(expected: Map<string, Map<number, Agg>>, actual: 
     }
     for (const [w, ev] of e) {
       const av = a.get(w);
-      if (!av || !ev.every((x, i) => close(x, av[i]))) out.push(`${k} window ${w}: expected ${ev.join(",")}, found ${av?.join(",") ?? "nothing"}`);
+      if (!av || !ev.every((x, i) => close(x, av[i]!))) out.push(`${k} window ${w}: expected ${ev.join(",")}, found ${av?.join(",") ?? "nothing"}`);
       if (out.length >= max) return out;
     }
     if (a.size !== e.size) out.push(`${k}: ${a.size} windows, expected ${e.size}`);

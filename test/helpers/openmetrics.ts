@@ -226,7 +226,7 @@ export function generateOpenMetrics(opts: OpenMetricsOptions = {}): GeneratedOpe
   const f: OpenMetricsFeatures = { ...ALL_FEATURES, ...opts.features };
   const rnd = mulberry32(seed);
   const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 
   // Label value pool for "free text" labels, by enabled features.
   const pool = [...ASCII_VALUES];
@@ -237,7 +237,7 @@ export function generateOpenMetrics(opts: OpenMetricsOptions = {}): GeneratedOpe
   // Spread the series over the families by weight; every family gets ≥ 1.
   const totalWeight = FAMILIES.reduce((s, x) => s + x.weight, 0);
   const counts = FAMILIES.map((fam) => Math.max(1, Math.floor((nSeries * fam.weight) / totalWeight)));
-  for (let i = 0, sum = counts.reduce((a, b) => a + b, 0); sum < nSeries; i = (i + 1) % counts.length, sum++) counts[i]++;
+  for (let i = 0, sum = counts.reduce((a, b) => a + b, 0); sum < nSeries; i = (i + 1) % counts.length, sum++) counts[i]!++;
 
   const out: string[] = [];
   const families: FamilyInfo[] = [];
@@ -249,7 +249,7 @@ export function generateOpenMetrics(opts: OpenMetricsOptions = {}): GeneratedOpe
   let unicodeSelector: string | null = null;
 
   for (let fi = 0; fi < FAMILIES.length; fi++) {
-    const fam = FAMILIES[fi];
+    const fam = FAMILIES[fi]!;
     const metric = fam.type === "counter" ? `${fam.family}_total` : fam.family;
     const info: FamilyInfo = { family: fam.family, type: fam.type, metric, series: 0, samples: 0 };
     families.push(info);
@@ -258,7 +258,7 @@ export function generateOpenMetrics(opts: OpenMetricsOptions = {}): GeneratedOpe
       out.push(`# HELP ${fam.family} ${fam.help}`);
       if (fam.unit) out.push(`# UNIT ${fam.family} ${fam.unit}`);
     }
-    for (let si = 0; si < counts[fi]; si++) {
+    for (let si = 0; si < counts[fi]!; si++) {
       const plan = planSeries(fam, si);
       const lbl = plan.labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",");
       const prefix = `${metric}{${lbl}} `;

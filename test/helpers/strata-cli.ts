@@ -33,5 +33,5 @@ export async function runStrataOk(args: readonly string[], opts: { cwd?: string 
 /** The last non-empty line of a command's stdout (rewrite prints the new block dir there). */
 export function lastLine(stdout: string): string {
   const lines = stdout.split("\n").filter((l) => l.trim() !== "");
-  return lines.length ? lines[lines.length - 1].trim() : "";
+  return lines.length ? lines[lines.length - 1]!.trim() : "";
 }

@@ -81,7 +81,7 @@ describe("strata index", () => {
     await populate(store);
     await checkRebuildAndShow(pathToFileURL(dir).href);
     // A block uploaded to the bucket reads back in place, identical to the original files.
-    const b0 = fx.blocks[0];
+    const b0 = fx.blocks[0]!;
     const src = new StoreBlockSource(store, layout.blockPrefix("team-a", b0.ulid));
     const idx = await src.open("index");
     const orig = await new DirBlockSource(b0.dir).open("index");

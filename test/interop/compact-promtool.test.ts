@@ -92,17 +92,17 @@ describe("strata compact on promtool blocks", () => {
     it(`overlapping replicas with --dedup ${dedup} --replica-label replica give one replica's samples`, async () => {
       const dirs = await compact([...replicaA, ...replicaB], ["--dedup", dedup, "--replica-label", "replica"]);
       expect(dirs.length).toBe(1);
-      const dump = await promtoolDump(dirs[0]);
+      const dump = await promtoolDump(dirs[0]!);
       // One block: promtool prints series in label order, the base blocks' union in any order.
       expect(diffLineMultisets(baseDump, dump)).toBe("");
       expect(diffLinesOrdered([...dump].sort(), [...baseDump].sort())).toBe("");
-      await promtoolAnalyze(dirs[0], { extended: true });
+      await promtoolAnalyze(dirs[0]!, { extended: true });
     });
   }
 
   it("--json reports outputs, timings and peak memory", async () => {
     const out = await tmp.make("c-json");
-    const r = await runStrataOk(["compact", fx.blocks[0].dir, fx.blocks[1].dir, "--out", out, "--json"]);
+    const r = await runStrataOk(["compact", fx.blocks[0]!.dir, fx.blocks[1]!.dir, "--out", out, "--json"]);
     const j = JSON.parse(r.stdout);
     expect(j.outputs).toHaveLength(1);
     expect(j.outputs[0].dir.startsWith(out)).toBe(true);
@@ -113,12 +113,12 @@ describe("strata compact on promtool blocks", () => {
   it("usage errors exit 2 and name the problem", async () => {
     const out = await tmp.make("c-bad");
     await mkdir(join(out, "x"), { recursive: true });
-    const r1 = await runStrata(["compact", fx.blocks[0].dir, "--out", out, "--dedup", "penalty"]);
+    const r1 = await runStrata(["compact", fx.blocks[0]!.dir, "--out", out, "--dedup", "penalty"]);
     expect(r1.code).toBe(2);
     expect(r1.stderr).toMatch(/--replica-label/);
-    const r2 = await runStrata(["compact", fx.blocks[0].dir, "--out", out, "--shards", "0"]);
+    const r2 = await runStrata(["compact", fx.blocks[0]!.dir, "--out", out, "--shards", "0"]);
     expect(r2.code).toBe(2);
-    const r3 = await runStrata(["compact", fx.blocks[0].dir, fx.blocks[0].dir, "--out", out]);
+    const r3 = await runStrata(["compact", fx.blocks[0]!.dir, fx.blocks[0]!.dir, "--out", out]);
     expect(r3.code).toBe(1);
     expect(r3.stderr).toMatch(/given twice/);
   });

@@ -47,7 +47,7 @@ function runningCounter(values: number[]): number[] {
   const out: number[] = [];
   let c = 0;
   values.forEach((v, i) => {
-    c = i === 0 ? v : v < values[i - 1] ? c + v : c + (v - values[i - 1]);
+    c = i === 0 ? v : v < values[i - 1]! ? c + v : c + (v - values[i - 1]!);
     out.push(c);
   });
   return out;
@@ -55,11 +55,11 @@ function runningCounter(values: number[]): number[] {
 
 /** Group (t, x) items by output window, stamping each window min(window end, last t). */
 function byWindow<T extends { t: number }>(items: T[], res: number): { t: number; items: T[] }[] {
-  const lastT = items[items.length - 1].t;
+  const lastT = items[items.length - 1]!.t;
   const groups: { t: number; items: T[] }[] = [];
   for (const it of items) {
     const t = Math.min(windowEnd(it.t, res), lastT);
-    if (groups.length && groups[groups.length - 1].t === t) groups[groups.length - 1].items.push(it);
+    if (groups.length && groups[groups.length - 1]!.t === t) groups[groups.length - 1]!.items.push(it);
     else groups.push({ t, items: [it] });
   }
   return groups;
@@ -80,11 +80,11 @@ function stats(values: number[]): Omit<Win, "t"> {
 function modelRaw(samples: S[], res: number): ModelChunk[] {
   if (samples.length === 0) return [];
   const n = samples.length;
-  const batchSize = Math.floor(n / chunkCount(samples[0].t, samples[n - 1].t, 60_000, res, n)) + 1;
+  const batchSize = Math.floor(n / chunkCount(samples[0]!.t, samples[n - 1]!.t, 60_000, res, n)) + 1;
   const out: ModelChunk[] = [];
   for (let i = 0; i < n; ) {
     let j = Math.min(i + batchSize, n);
-    while (j < n && samples[j].t <= windowEnd(samples[j - 1].t, res)) j++;
+    while (j < n && samples[j]!.t <= windowEnd(samples[j - 1]!.t, res)) j++;
     const batch = samples.slice(i, j).filter((s) => !Number.isNaN(s.v));
     i = j;
     if (batch.length === 0) continue;
@@ -92,7 +92,7 @@ function modelRaw(samples: S[], res: number): ModelChunk[] {
     const groups = byWindow(batch.map((s, k) => ({ ...s, c: counter[k] })), res);
     out.push({
       windows: groups.map((g) => ({ t: g.t, ...stats(g.items.map((x) => x.v)) })),
-      counter: [batch[0], ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1].c })), { t: groups[groups.length - 1].t, v: batch[batch.length - 1].v }],
+      counter: [batch[0]!, ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1]!.c })), { t: groups[groups.length - 1]!.t, v: batch[batch.length - 1]!.v }],
     });
   }
   return out;
@@ -138,7 +138,7 @@ function modelAggr(chunks: ModelChunk[], mint: number, maxt: number, inRes: numb
     const groups = byWindow(totals.map((s, k) => ({ t: s.t, c: counter[k] })), outRes);
     out.push({
       windows,
-      counter: [totals[0], ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1].c })), { t: groups[groups.length - 1].t, v: lastV }],
+      counter: [totals[0]!, ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1]!.c })), { t: groups[groups.length - 1]!.t, v: lastV }],
     });
   }
   return out;
@@ -229,7 +229,7 @@ beforeAll(async () => {
     features: { counterResets: true, gaps: true, specialValues: true, jitter: true, extremeFloats: false, unicode: false, goQuoting: false, escapes: false },
   });
   expect(fx.blocks).toHaveLength(1);
-  rawBlock = fx.blocks[0].dir;
+  rawBlock = fx.blocks[0]!.dir;
   raw = parseDump(await promtoolDump(rawBlock));
   const out = await tmp.make("downsample-out");
   block5m = lastLine((await runStrataOk(["downsample", rawBlock, "--resolution", "5m", "--out", out])).stdout);
@@ -240,7 +240,7 @@ beforeAll(async () => {
   for (const [key, samples] of raw) {
     const m5 = modelRaw(samples, RES_5M);
     model5m.set(key, m5);
-    if (m5.length) model1h.set(key, modelAggr(m5, m5[0].windows[0].t, m5[m5.length - 1].windows.at(-1)!.t, RES_5M, RES_1H));
+    if (m5.length) model1h.set(key, modelAggr(m5, m5[0]!.windows[0]!.t, m5[m5.length - 1]!.windows.at(-1)!.t, RES_5M, RES_1H));
   }
 }, 240_000);
 
@@ -252,7 +252,7 @@ describe("strata downsample on promtool blocks", () => {
     let nan = 0;
     let multiChunk = 0;
     for (const [key, s] of raw) {
-      for (let i = 1; i < s.length; i++) if (s[i].v < s[i - 1].v && key.includes("_total")) resets++;
+      for (let i = 1; i < s.length; i++) if (s[i]!.v < s[i - 1]!.v && key.includes("_total")) resets++;
       nan += s.filter((x) => Number.isNaN(x.v)).length;
       if ((model5m.get(key) ?? []).length > 1) multiChunk++;
     }
@@ -292,18 +292,18 @@ describe("strata downsample on promtool blocks", () => {
         const vals = s.filter((x) => !Number.isNaN(x.v));
         if (vals.length < 2) continue;
         let rawIncrease = 0;
-        for (let i = 1; i < vals.length; i++) rawIncrease += vals[i].v >= vals[i - 1].v ? vals[i].v - vals[i - 1].v : vals[i].v;
+        for (let i = 1; i < vals.length; i++) rawIncrease += vals[i]!.v >= vals[i - 1]!.v ? vals[i]!.v - vals[i - 1]!.v : vals[i]!.v;
         const { totals } = applyResets(counters.get(key)!);
-        const inc = totals[totals.length - 1].v - totals[0].v;
+        const inc = totals[totals.length - 1]!.v - totals[0]!.v;
         // Totals are sums of doubles in a different order (some counters sit near 2^53):
         // equal up to rounding relative to the operands.
-        const tol = (scale: number) => 1e-12 * Math.max(1, Math.abs(scale), Math.abs(totals[totals.length - 1].v));
-        expect(Math.abs(inc - rawIncrease), key).toBeLessThanOrEqual(tol(vals[0].v));
+        const tol = (scale: number) => 1e-12 * Math.max(1, Math.abs(scale), Math.abs(totals[totals.length - 1]!.v));
+        expect(Math.abs(inc - rawIncrease), key).toBeLessThanOrEqual(tol(vals[0]!.v));
         // Every window's running total is the raw increase up to that window's end.
-        const first = vals[0];
+        const first = vals[0]!;
         for (const tot of totals) {
           let upTo = first.v;
-          for (let i = 1; i < vals.length && vals[i].t <= tot.t; i++) upTo += vals[i].v >= vals[i - 1].v ? vals[i].v - vals[i - 1].v : vals[i].v;
+          for (let i = 1; i < vals.length && vals[i]!.t <= tot.t; i++) upTo += vals[i]!.v >= vals[i - 1]!.v ? vals[i]!.v - vals[i - 1]!.v : vals[i]!.v;
           expect(Math.abs(tot.v - upTo), `${key} @${tot.t}`).toBeLessThanOrEqual(tol(upTo));
         }
         series++;
@@ -351,7 +351,7 @@ class Bits {
     this.b = b;
   }
   bit(): number {
-    const v = (this.b[this.pos >> 3] >> (7 - (this.pos & 7))) & 1;
+    const v = (this.b[this.pos >> 3]! >> (7 - (this.pos & 7))) & 1;
     this.pos++;
     return v;
   }
@@ -374,7 +374,7 @@ const f64 = (bits: bigint) => new Float64Array(new BigUint64Array([bits]).buffer
 
 /** Prometheus XOR chunk, straight from the layout: BE16 count, varint t0, 64-bit v0, uvarint Δt1, then dod + XOR. */
 function decodeXorPlain(data: Uint8Array): S[] {
-  const n = (data[0] << 8) | data[1];
+  const n = (data[0]! << 8) | data[1]!;
   const r = new Bits(data.subarray(2));
   const out: S[] = [];
   let t = 0n;
@@ -421,13 +421,13 @@ function splitAggr(data: Uint8Array): ({ enc: number; data: Uint8Array } | undef
   for (let i = 0; i < 5; i++) {
     let len = 0;
     for (let shift = 0; ; shift += 7) {
-      const b = data[at++];
+      const b = data[at++]!;
       len += (b & 0x7f) * 2 ** shift;
       if (b < 0x80) break;
     }
     if (len === 0) parts.push(undefined);
     else {
-      parts.push({ enc: data[at], data: data.subarray(at + 1, at + 1 + len) });
+      parts.push({ enc: data[at]!, data: data.subarray(at + 1, at + 1 + len) });
       at += 1 + len;
     }
   }
@@ -456,8 +456,8 @@ describe("aggregate chunk bytes, read by a minimal independent decoder", () => {
               expect(p?.enc).toBe(1);
               return decodeXorPlain(p!.data);
             });
-            const m = exp[i];
-            expect([c.minTime, c.maxTime]).toEqual([m.windows[0].t, m.windows[m.windows.length - 1].t]);
+            const m = exp[i]!;
+            expect([c.minTime, c.maxTime]).toEqual([m.windows[0]!.t, m.windows[m.windows.length - 1]!.t]);
             AGGRS.slice(0, 4).forEach((a, k) => {
               expect(sameSamples(decoded[k], m.windows.map((w) => ({ t: w.t, v: w[a as "count"] }))), `${a} ${key} chunk ${i}`).toBe("");
             });

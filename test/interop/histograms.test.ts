@@ -228,7 +228,7 @@ function snappyLiteral(data: Uint8Array): Uint8Array {
     if (n - 1 < 60) out.push((n - 1) << 2);
     else if (n - 1 < 256) out.push(60 << 2, n - 1);
     else out.push(61 << 2, (n - 1) & 0xff, (n - 1) >>> 8);
-    for (let i = 0; i < n; i++) out.push(data[off + i]);
+    for (let i = 0; i < n; i++) out.push(data[off + i]!);
   }
   return Uint8Array.from(out);
 }
@@ -341,12 +341,12 @@ async function readChunks(block: BlockInfo): Promise<RawChunk[]> {
       let len = 0;
       let mul = 1;
       for (;;) {
-        const byte = f[off++];
+        const byte = f[off++]!;
         len += (byte & 0x7f) * mul;
         mul *= 128;
         if (byte < 0x80) break;
       }
-      const enc = f[off];
+      const enc = f[off]!;
       const data = f.subarray(off + 1, off + 1 + len);
       expect(crc32c(f, off, off + 1 + len), `CRC of chunk at ${block.ulid}/${name}@${off}`).toBe(dv.getUint32(off + 1 + len));
       out.push({ block: block.ulid, encoding: enc, data });
@@ -365,7 +365,7 @@ function summary(h: Histogram | FloatHistogram): unknown {
   if (isStaleNaN(h.sum)) return ["stale", bitsOf(h.sum)];
   const side = (spans: Span[], counts: ArrayLike<number>): [number, number][] =>
     spanIndices(spans)
-      .map((idx, j): [number, number] => [idx, counts[j]])
+      .map((idx, j): [number, number] => [idx, counts[j]!])
       .filter(([, v]) => v !== 0);
   return [h.schema, h.zeroThreshold, h.count, h.zeroCount, bitsOf(h.sum), side(h.positiveSpans, h.positiveBuckets), side(h.negativeSpans, h.negativeBuckets)];
 }
@@ -373,7 +373,7 @@ function summary(h: Histogram | FloatHistogram): unknown {
 describe("histogram chunks written by Prometheus 2.42", () => {
   it("wrote blocks holding integer and float histogram chunks", () => {
     expect(blocks.length, log.join("")).toBeGreaterThanOrEqual(4);
-    expect(blocks[0].meta.minTime).toBe(T0 + 1);
+    expect(blocks[0]!.meta.minTime).toBe(T0 + 1);
   });
 
   it("decodes exactly the values sent, and re-encodes them to Prometheus' bytes", async () => {
@@ -388,7 +388,7 @@ describe("histogram chunks written by Prometheus 2.42", () => {
         expect([2, 3]).toContain(c.encoding);
         const float = c.encoding === 3;
         const samples = float ? decodeFloatHistogramChunk(c.data) : decodeHistogramChunk(c.data);
-        const k = (samples[0].t - T0) % STEP;
+        const k = (samples[0]!.t - T0) % STEP;
         const def = SERIES.find((d) => d.k === k)!;
         expect(def.float, `${def.name} encoding`).toBe(float);
         const mine = sent.get(k)!;
@@ -401,25 +401,25 @@ describe("histogram chunks written by Prometheus 2.42", () => {
           expect(s.t).toBeLessThan(block.meta.maxTime);
         }
         const wantSummary = want.map((w) => (w.kind === "stale" ? ["stale", "7ff0000000000002"] : summary(w.h)));
-        expect(samples.map((s) => summary(s.h)), `${def.name} chunk at ${samples[0].t}`).toEqual(wantSummary);
+        expect(samples.map((s) => summary(s.h)), `${def.name} chunk at ${samples[0]!.t}`).toEqual(wantSummary);
         for (const s of samples) (seen.get(k) ?? seen.set(k, []).get(k)!).push(s.t);
 
         // Our encoder, fed the samples as sent (original spans), must write Prometheus' bytes.
         const { counterResetHint } = histogramChunkHeader(c.data);
-        (headers.get(k) ?? headers.set(k, []).get(k)!).push({ i: Math.floor((samples[0].t - T0) / STEP), hint: counterResetHint });
-        if (samples[0].t === T0 + k) firstLayouts.set(k, samples[0].h.positiveSpans);
+        (headers.get(k) ?? headers.set(k, []).get(k)!).push({ i: Math.floor((samples[0]!.t - T0) / STEP), hint: counterResetHint });
+        if (samples[0]!.t === T0 + k) firstLayouts.set(k, samples[0]!.h.positiveSpans);
         const staleH = { schema: 0, zeroThreshold: 0, zeroCount: 0, count: 0, sum: STALE_NAN, positiveSpans: [], negativeSpans: [], counterResetHint: CounterResetHint.Unknown };
         const ours = float
           ? encodeFloatHistogramChunk(
               samples.map((s, j) => {
-                const w = want[j];
+                const w = want[j]!;
                 return { t: s.t, h: w.kind === "float" ? w.h : { ...staleH, positiveBuckets: new Float64Array(0), negativeBuckets: new Float64Array(0) } };
               }),
               counterResetHint,
             )
           : encodeHistogramChunk(
               samples.map((s, j) => {
-                const w = want[j];
+                const w = want[j]!;
                 return { t: s.t, h: w.kind === "int" ? w.h : { ...staleH, positiveBuckets: [], negativeBuckets: [] } };
               }),
               counterResetHint,
@@ -427,7 +427,7 @@ describe("histogram chunks written by Prometheus 2.42", () => {
         const theirs = c.data;
         // Writers before 3.0 leave a zero byte after a stream that ends byte-aligned after a whole-byte write.
         const legacyPad = theirs.length === ours.length + 1 && theirs[theirs.length - 1] === 0;
-        expect(Buffer.from(legacyPad ? theirs.subarray(0, ours.length) : theirs).toString("hex"), `${def.name} chunk at ${samples[0].t}`).toBe(
+        expect(Buffer.from(legacyPad ? theirs.subarray(0, ours.length) : theirs).toString("hex"), `${def.name} chunk at ${samples[0]!.t}`).toBe(
           Buffer.from(ours).toString("hex"),
         );
         if (legacyPad) trailingZero++;
@@ -440,8 +440,8 @@ describe("histogram chunks written by Prometheus 2.42", () => {
     expect(exactBytes).toBeGreaterThan(0);
 
     // Every sample sent inside the blocks' time ranges came back.
-    const lo = blocks[0].meta.minTime;
-    const hi = blocks[blocks.length - 1].meta.maxTime;
+    const lo = blocks[0]!.meta.minTime;
+    const hi = blocks[blocks.length - 1]!.meta.maxTime;
     for (const def of SERIES) {
       const expected = [...sent.get(def.k)!.keys()].filter((t) => t >= lo && t < hi);
       expect((seen.get(def.k) ?? []).sort((a, b) => a - b), def.name).toEqual(expected);

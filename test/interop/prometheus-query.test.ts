@@ -44,12 +44,12 @@ beforeAll(async () => {
     PrometheusServer.start(dirs.reencoded),
   ]);
   ["original", "rewritten", "reencoded"].forEach((name, i) => {
-    const s = started[i];
+    const s = started[i]!;
     if (s.status === "fulfilled") servers.push({ name, server: s.value });
   });
   const failed = started.find((s) => s.status === "rejected");
   if (failed) throw (failed as PromiseRejectedResult).reason;
-  original = servers[0].server;
+  original = servers[0]!.server;
 });
 
 afterAll(async () => {
@@ -82,9 +82,9 @@ describe("PromQL on rewritten blocks answers like on the promtool originals", ()
   it("count of series at several instants, including a block boundary", async () => {
     for (const t of INSTANTS) {
       const v = vector(await sameAnswer((s) => s.query('count({__name__=~".+"})', t)));
-      expect(Number(v[0].value![1])).toBeGreaterThan(50);
+      expect(Number(v[0]!.value![1])).toBeGreaterThan(50);
     }
-    const byName = vector(await sameAnswer((s) => s.query('count by (__name__) ({__name__=~".+"})', INSTANTS[2])));
+    const byName = vector(await sameAnswer((s) => s.query('count by (__name__) ({__name__=~".+"})', INSTANTS[2]!)));
     expect(byName.length).toBe(fx.gen.families.length);
   });
 
@@ -100,7 +100,7 @@ describe("PromQL on rewritten blocks answers like on the promtool originals", ()
   it("sum over a metric at an instant and over time", async () => {
     for (const t of INSTANTS) {
       const v = vector(await sameAnswer((s) => s.query("sum(http_requests_total)", t)));
-      expect(Number(v[0].value![1])).toBeGreaterThan(0);
+      expect(Number(v[0]!.value![1])).toBeGreaterThan(0);
     }
     const m = matrix(await sameAnswer((s) => s.queryRange("sum by (mode) (node_cpu_seconds_total)", START, END, 5 * MINUTE)));
     expect(m.length).toBeGreaterThan(0);
@@ -108,21 +108,21 @@ describe("PromQL on rewritten blocks answers like on the promtool originals", ()
 
   it("rate() and resets() over counters with resets", async () => {
     const resets = vector(await sameAnswer((s) => s.query("sum(resets(http_requests_total[6h]))", END)));
-    expect(Number(resets[0].value![1])).toBeGreaterThan(0);
+    expect(Number(resets[0]!.value![1])).toBeGreaterThan(0);
     const rate = matrix(await sameAnswer((s) => s.queryRange("rate(http_requests_total[10m])", START, END, 5 * MINUTE)));
     expect(rate.length).toBeGreaterThan(10);
     const total = matrix(await sameAnswer((s) => s.queryRange("sum(rate(node_cpu_seconds_total[15m]))", START, END, 7 * MINUTE)));
-    expect(total[0].values!.length).toBeGreaterThan(10);
+    expect(total[0]!.values!.length).toBeGreaterThan(10);
   });
 
   it("a label value outside the BMP selects its series", async () => {
     const sel = fx.gen.unicodeSelector!;
     const m = matrix(await sameAnswer((s) => s.queryRange(sel, START, END, 2 * MINUTE)));
     expect(m.length).toBe(1);
-    expect(m[0].metric.city).toBe(UNIQUE_UNICODE_CITY);
-    expect(m[0].values!.length).toBeGreaterThan(10);
+    expect(m[0]!.metric.city).toBe(UNIQUE_UNICODE_CITY);
+    expect(m[0]!.values!.length).toBeGreaterThan(10);
     const re = vector(await sameAnswer((s) => s.query('count(count_over_time({city=~".*タワー 🗼"}[6h]))', END)));
-    expect(Number(re[0].value![1])).toBe(1);
+    expect(Number(re[0]!.value![1])).toBe(1);
   });
 
   it("raw samples with NaN, ±Inf, denormals and odd label values", async () => {
@@ -133,15 +133,15 @@ describe("PromQL on rewritten blocks answers like on the promtool originals", ()
     const torture = matrix(await sameAnswer((s) => s.queryRange("label_torture", START, END, 10 * MINUTE)));
     expect(torture.length).toBeGreaterThan(0);
     // A range selector returns the stored samples themselves, timestamps to the ms.
-    const raw = matrix(await sameAnswer((s) => s.query("temperature_celsius[1h]", INSTANTS[2])));
+    const raw = matrix(await sameAnswer((s) => s.query("temperature_celsius[1h]", INSTANTS[2]!)));
     expect(raw.length).toBeGreaterThan(0);
   });
 
   it("left the blocks it was given as they were (no compaction, no retention deletes)", async () => {
     for (let i = 0; i < servers.length; i++) {
-      const want = (await listBlocks(dirsUsed[i])).map((b) => b.ulid);
-      const have = (await listBlocks(servers[i].server.dataDir)).map((b) => b.ulid);
-      expect(have, servers[i].name).toEqual(want);
+      const want = (await listBlocks(dirsUsed[i]!)).map((b) => b.ulid);
+      const have = (await listBlocks(servers[i]!.server.dataDir)).map((b) => b.ulid);
+      expect(have, servers[i]!.name).toEqual(want);
     }
   });
 });

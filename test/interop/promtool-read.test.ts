@@ -55,14 +55,14 @@ describe("fixtures made by promtool", () => {
 
   it("made one 6h block with multi-chunk series and thousands of series in the large case", () => {
     expect(sixHour.blocks.length).toBe(1);
-    const m = sixHour.blocks[0].meta;
+    const m = sixHour.blocks[0]!.meta;
     expect(m.stats.numChunks!).toBeGreaterThan(2 * m.stats.numSeries!);
     expect(large.gen.seriesCount).toBeGreaterThanOrEqual(2900);
     expect(large.blocks.reduce((s, b) => s + (b.meta.stats.numSeries ?? 0), 0)).toBeGreaterThanOrEqual(large.gen.seriesCount);
   });
 
   it("dump the same bytes twice (promtool's order is deterministic)", async () => {
-    const b = varied.blocks[0];
+    const b = varied.blocks[0]!;
     expect(await promtoolDump(b.dir)).toEqual(await promtoolDump(b.dir));
   });
 });
@@ -75,7 +75,7 @@ describe("strata dump equals promtool tsdb dump", () => {
   });
 
   it("for a 6h block with many chunks per series", async () => {
-    await expectSameDump(sixHour.blocks[0]);
+    await expectSameDump(sixHour.blocks[0]!);
   });
 
   it("for thousands of series", async () => {

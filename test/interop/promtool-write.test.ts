@@ -55,7 +55,7 @@ async function chunkPayloads(blockDir: string): Promise<string[]> {
     while (off < buf.length) {
       let len = 0;
       for (let shift = 1; ; shift *= 128) {
-        const byte = buf[off++];
+        const byte = buf[off++]!;
         len += (byte & 0x7f) * shift;
         if (byte < 0x80) break;
       }
@@ -117,7 +117,7 @@ describe.each([
   });
 
   it("handles a 6h block with many chunks per series", async () => {
-    const b = sixHour.blocks[0];
+    const b = sixHour.blocks[0]!;
     await checkRewrite(b, reencode, await originalDump(b));
   });
 
@@ -128,9 +128,9 @@ describe.each([
 
 describe("the original promtool blocks", () => {
   it("pass promtool tsdb analyze --extended (sanity check of the oracle)", async () => {
-    const r = await promtoolAnalyze(varied.blocks[0].dir, { extended: true });
+    const r = await promtoolAnalyze(varied.blocks[0]!.dir, { extended: true });
     expect(r.code).toBe(0);
-    expect(r.blockId).toBe(varied.blocks[0].ulid);
-    expect(r.series).toBe(varied.blocks[0].meta.stats.numSeries);
+    expect(r.blockId).toBe(varied.blocks[0]!.ulid);
+    expect(r.series).toBe(varied.blocks[0]!.meta.stats.numSeries);
   });
 });

@@ -21,7 +21,7 @@ afterAll(() => tmp.cleanup());
 
 /** A copy of the first promtool block, edited by `fn`, under a directory named by its ULID. */
 async function edited(fn: (dir: string) => Promise<void>): Promise<string> {
-  const b = fx.blocks[0];
+  const b = fx.blocks[0]!;
   const dir = join(await tmp.make("verify-edit"), b.ulid);
   await copyDir(b.dir, dir);
   await fn(dir);
@@ -30,7 +30,7 @@ async function edited(fn: (dir: string) => Promise<void>): Promise<string> {
 
 async function flip(file: string, at: (bytes: Buffer) => number): Promise<void> {
   const bytes = await readFile(file);
-  bytes[at(bytes)] ^= 0x20;
+  bytes[at(bytes)]! ^= 0x20;
   await writeFile(file, bytes);
 }
 
@@ -66,12 +66,12 @@ describe("strata verify on promtool blocks", () => {
       const labelIndices = Number(idx.readBigUInt64BE(toc + 16));
       const labelIndicesTable = Number(idx.readBigUInt64BE(toc + 24));
       expect(labelIndicesTable).not.toBe(Number(idx.readBigUInt64BE(toc + 40)));
-      idx[Math.ceil(labelIndices / 4) * 4 + 10] ^= 1;
+      idx[Math.ceil(labelIndices / 4) * 4 + 10]! ^= 1;
       await writeFile(join(d, "index"), idx);
     });
     const r = await verifyBlock(new DirBlockSource(dir));
     expect(codes(r)).toEqual([Code.BadChecksum]);
-    expect(r.problems[0].file).toBe("index");
+    expect(r.problems[0]!.file).toBe("index");
   });
 
   it("reports a truncated index and a wrong meta.json without a stack trace", async () => {
@@ -90,7 +90,7 @@ describe("strata verify on promtool blocks", () => {
   });
 
   it("repairs a promtool block with wrong stats (and a chunk ending at maxTime, a warning); promtool reads the result", async () => {
-    const b = fx.blocks[0];
+    const b = fx.blocks[0]!;
     const dir = await edited(async (d) => {
       const meta = JSON.parse(await readFile(join(d, "meta.json"), "utf8"));
       meta.maxTime = meta.maxTime - 1; // the last chunk now ends exactly at maxTime (ChunkEndsAtMaxTime, warn)
@@ -115,6 +115,6 @@ describe("strata verify on promtool blocks", () => {
 
   it("rejects bad usage with exit 2", async () => {
     expect((await runStrata(["verify"])).code).toBe(2);
-    expect((await runStrata(["verify", fx.blocks[0].dir, "--repair"])).code).toBe(2);
+    expect((await runStrata(["verify", fx.blocks[0]!.dir, "--repair"])).code).toBe(2);
   });
 });

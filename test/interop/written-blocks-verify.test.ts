@@ -120,13 +120,13 @@ describe("blocks Strata writes verify with every check", () => {
     await expectVerifies(h1, "1h downsample");
     expect((await metaOf(h1)).thanos?.downsample?.resolution).toBe(RES_1H);
     // A raw level-1 block downsampled straight away keeps its single source (itself before).
-    await expectVerifies(await downsampleTo(fx.blocks[2].dir, RES_5M), "5m downsample of a level-1 block");
+    await expectVerifies(await downsampleTo(fx.blocks[2]!.dir, RES_5M), "5m downsample of a level-1 block");
   });
 
   it("repairs of blocks with wrong meta stats, with and without a Thanos section", async () => {
     for (const thanos of [false, true]) {
-      const src = join(await tmp.make("written-verify-broken"), fx.blocks[1].ulid);
-      await copyDir(fx.blocks[1].dir, src);
+      const src = join(await tmp.make("written-verify-broken"), fx.blocks[1]!.ulid);
+      await copyDir(fx.blocks[1]!.dir, src);
       const meta = await metaOf(src);
       meta.stats = { ...meta.stats, numSeries: (meta.stats.numSeries ?? 0n) + 3n, numSamples: 1n };
       if (thanos) meta.thanos = { labels: { replica: "a" }, downsample: { resolution: 0 }, source: "sidecar" };
@@ -145,7 +145,7 @@ describe("blocks Strata writes verify with every check", () => {
   });
 
   it("rewrites of a raw block (re-encoded) and of a compacted one", async () => {
-    await expectVerifies(await rewriteTo(fx.blocks[0].dir, true), "rewrite of a promtool block, re-encoded");
+    await expectVerifies(await rewriteTo(fx.blocks[0]!.dir, true), "rewrite of a promtool block, re-encoded");
     await expectVerifies(await rewriteTo(compacted, false), "rewrite of a compaction");
   });
 });

@@ -40,7 +40,7 @@ async function makeBlock(parent: string): Promise<string> {
       const end = Math.min(SAMPLES, i + 120);
       chunks.push({ minTime: ts[i], maxTime: ts[end - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
     }
-    await w.addSeries([{ name: "__name__", value: "node_cpu_seconds_total" }, { name: "instance", value: names[s] }], chunks);
+    await w.addSeries([{ name: "__name__", value: "node_cpu_seconds_total" }, { name: "instance", value: names[s]! }], chunks);
   }
   await w.finish({ ulid: sink.ulid, minTime: T0, maxTime: T0 + SAMPLES * 15_000, stats: {}, compaction: { level: 1, sources: [sink.ulid] }, version: 1 });
   return sink.commit();
@@ -50,7 +50,7 @@ async function readAll(src: BlockSource): Promise<{ samples: number; bytes: numb
   const r = await BlockReader.open(src);
   const bytes = r.index.size + r.chunks.segments.reduce((a, s) => a + s.size, 0);
   let samples = 0;
-  for await (const s of r.series()) for (const c of s.chunks) samples += (c.chunk!.data[0] << 8) | c.chunk!.data[1];
+  for await (const s of r.series()) for (const c of s.chunks) samples += (c.chunk!.data[0]! << 8) | c.chunk!.data[1]!;
   await r.close();
   return { samples, bytes };
 }
@@ -96,11 +96,11 @@ async function bench(): Promise<BenchResult[]> {
 
 if (import.meta.main) {
   const i = process.argv.indexOf("--make");
-  if (i > 0) process.stdout.write((await makeBlock(process.argv[i + 1])) + "\n");
+  if (i > 0) process.stdout.write((await makeBlock(process.argv[i + 1]!)) + "\n");
   else if (process.argv.includes("--serve")) {
     const { startS3Emulator } = await import("@strata/local");
     const emu = await startS3Emulator({ buckets: [BUCKET] });
-    const dir = process.argv[process.argv.indexOf("--serve") + 1];
+    const dir = process.argv[process.argv.indexOf("--serve") + 1]!;
     const store = new S3Store({ bucket: BUCKET, clientConfig: { endpoint: emu.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" }, region: "us-east-1" } });
     await uploadBlock(store, new BucketLayout(), "bench", dir.slice(dir.lastIndexOf("/") + 1), new DirBlockSource(dir));
     await store.close();

@@ -170,7 +170,7 @@ export class StoreByteSource implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     const { pages, start } = await this.pagesOf(offset, length);
     if (pages.length === 0) return new Uint8Array(0);
-    if (pages.length === 1) return pages[0].subarray(start, start + length);
+    if (pages.length === 1) return pages[0]!.subarray(start, start + length);
     return this.gather(pages, start, new Uint8Array(length));
   }
 
@@ -202,7 +202,7 @@ export class StoreByteSource implements ByteSource {
     const length = out.length;
     let o = 0;
     for (let i = 0; i < pages.length; i++) {
-      const p = pages[i];
+      const p = pages[i]!;
       const from = i === 0 ? start : 0;
       const to = Math.min(p.length, from + (length - o));
       out.set(p.subarray(from, to), o);
@@ -238,7 +238,7 @@ export class StoreByteSource implements ByteSource {
     let i = 0;
     while (i < reqs.length) {
       let j = i;
-      while (j + 1 < reqs.length && reqs[j + 1].page - reqs[j].page <= this.cache.maxGapPages + 1) j++;
+      while (j + 1 < reqs.length && reqs[j + 1]!.page - reqs[j]!.page <= this.cache.maxGapPages + 1) j++;
       void this.fetchRun(reqs.slice(i, j + 1));
       i = j + 1;
     }
@@ -246,15 +246,15 @@ export class StoreByteSource implements ByteSource {
 
   private async fetchRun(run: { page: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[]): Promise<void> {
     const ps = this.cache.pageSize;
-    const from = run[0].page * ps;
-    const to = Math.min(this.size, (run[run.length - 1].page + 1) * ps);
+    const from = run[0]!.page * ps;
+    const to = Math.min(this.size, (run[run.length - 1]!.page + 1) * ps);
     try {
       this.cache.stats.gets++;
       const r = await this.store.get(this.key, { offset: from, length: to - from });
       if (!r) throw new ObjectNotFound(this.key, `${this.store.url}/`);
       this.cache.stats.fetchedBytes += r.body.length;
       // Cache every page of the run, gap pages included: they cost nothing more now.
-      for (let p = run[0].page; p <= run[run.length - 1].page; p++) {
+      for (let p = run[0]!.page; p <= run[run.length - 1]!.page; p++) {
         const s = p * ps - from;
         const bytes = r.body.slice(s, Math.min(r.body.length, s + ps));
         this.cache.set(`${this.store.url}\0${this.key}\0${p}`, bytes, this.owner);

@@ -149,7 +149,7 @@ describe("bucket index limits", () => {
     // Strings holding brackets, commas and escaped quotes do not disturb the count.
     const tricky = emptyIndex();
     tricky.blocks.push({ block_id: testUlid(1), min_time: 0, max_time: 1, uploaded_at: 1, labels: { a: '[,],{,}"\\', b: "\\" }, source: ",,,[[[" });
-    expect(decodeIndex(encodeIndex(tricky), "x", { maxEntries: 1 }).blocks[0].labels).toEqual({ a: '[,],{,}"\\', b: "\\" });
+    expect(decodeIndex(encodeIndex(tricky), "x", { maxEntries: 1 }).blocks[0]!.labels).toEqual({ a: '[,],{,}"\\', b: "\\" });
   });
 
   it("the updater and the reader take the limits and refuse an index over them", async () => {

@@ -30,7 +30,7 @@ describe("bucket index format", () => {
     expect(indexJson(idx)).toBe(JSON.stringify(JSON.parse(example)));
     const gz = encodeIndex(idx);
     expect([gz[0], gz[1], gz[2]]).toEqual([0x1f, 0x8b, 8]);
-    expect(gz[3] & 0x08).toBe(0x08); // FNAME
+    expect(gz[3]! & 0x08).toBe(0x08); // FNAME
     const nameEnd = gz.indexOf(0, 10);
     expect(Buffer.from(gz.subarray(10, nameEnd)).toString("latin1")).toBe("bucket-index.json");
     expect(gunzipSync(gz).toString("utf8")).toBe(indexJson(idx));

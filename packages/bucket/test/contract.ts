@@ -67,10 +67,10 @@ export async function conditionalWriteViolations(store: ObjectStore, prefix: str
 
 /** 20 concurrent compare-and-swap increments of one counter: the final value must be 20. */
 export async function casCounter(stores: ObjectStore[], key: string, writers = 20): Promise<number> {
-  await stores[0].put(key, "0");
+  await stores[0]!.put(key, "0");
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
-      const s = stores[w % stores.length];
+      const s = stores[w % stores.length]!;
       for (let attempt = 0; attempt < 500; attempt++) {
         const cur = (await s.get(key))!;
         const r = await s.put(key, String(Number(text(cur.body)) + 1), { ifMatch: cur.etag });
@@ -80,7 +80,7 @@ export async function casCounter(stores: ObjectStore[], key: string, writers = 2
       throw new Error("counter writer starved");
     }),
   );
-  return Number(text((await stores[0].get(key))!.body));
+  return Number(text((await stores[0]!.get(key))!.body));
 }
 
 /** Counts GETs going to the wrapped store. */
@@ -175,7 +175,7 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       const top = await store.list(`${p}/`, { delimiter: "/" });
       expect(top.prefixes).toEqual([`${p}/d1/`, `${p}/d2/`]);
       expect(top.objects.map((o) => o.key)).toEqual(keys.slice(0, 23));
-      expect(top.objects[0].size).toBe(keys[0].length);
+      expect(top.objects[0]!.size).toBe(keys[0]!.length);
       const some = await store.list(`${p}/k1`);
       expect(some.objects.map((o) => o.key)).toEqual(keys.slice(10, 20));
       expect((await store.list(`${p}/nothing`)).objects).toEqual([]);
@@ -200,7 +200,7 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
         PreconditionFailed,
       );
       const other = bytes.slice(0, fx.partSize + 10);
-      other[0] ^= 1;
+      other[0]! ^= 1;
       await expect(uploadFrom(store, k, new MemorySource(other), { partSize: fx.partSize, ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailed);
       expect((await store.head(k))!.size).toBe(size);
       expect((await store.head(k))!.etag).toBe(etag);
@@ -293,17 +293,17 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
         await up.addBlock(tenant, id);
       }
       await store.put(layout.blockFile(tenant, testUlid(299), "index"), "partial"); // no meta.json
-      await writeMarker(store, layout, tenant, ids[1], DELETION_MARK_FILE, { id: ids[1], version: 1, deletion_time: 1_750_000_000 });
-      await up.addDeletionMark(tenant, ids[1]);
-      expect((await up.addBlock(tenant, ids[0])).changed).toBe(false);
+      await writeMarker(store, layout, tenant, ids[1]!, DELETION_MARK_FILE, { id: ids[1]!, version: 1, deletion_time: 1_750_000_000 });
+      await up.addDeletionMark(tenant, ids[1]!);
+      expect((await up.addBlock(tenant, ids[0]!)).changed).toBe(false);
       const incremental = (await up.read(tenant))!.index;
       const rebuilt = await up.rebuild(tenant);
       expect(rebuilt.partials.has(testUlid(299))).toBe(true);
       expect(rebuilt.index).toEqual(incremental);
       expect((await up.read(tenant))!.index).toEqual(incremental);
       expect(incremental.block_deletion_marks).toEqual([{ block_id: ids[1], deletion_time: 1_750_000_000 }]);
-      expect(await store.head(layout.globalMarkerKey(tenant, ids[1], DELETION_MARK_FILE))).toBeDefined();
-      const removed = await up.removeBlock(tenant, ids[1]);
+      expect(await store.head(layout.globalMarkerKey(tenant, ids[1]!, DELETION_MARK_FILE))).toBeDefined();
+      const removed = await up.removeBlock(tenant, ids[1]!);
       expect(removed.index.blocks.length).toBe(5);
       expect(removed.index.block_deletion_marks).toEqual([]);
     });

@@ -90,14 +90,14 @@ describe("one page cache for 30 inputs read side by side", () => {
     while (live > 0) {
       for (let i = 0; i < INPUTS; i++) {
         if (done[i]) continue;
-        const n = await its[i].next();
+        const n = await its[i]!.next();
         if (n.done) {
           done[i] = true;
           live--;
           continue;
         }
         const s = n.value as BlockSeries;
-        out[i].push(JSON.stringify(s.labels) + s.chunks.map((c) => `${c.minTime}-${c.maxTime}:${Buffer.from(c.chunk!.data).toString("base64")}`).join(","));
+        out[i]!.push(JSON.stringify(s.labels) + s.chunks.map((c) => `${c.minTime}-${c.maxTime}:${Buffer.from(c.chunk!.data).toString("base64")}`).join(","));
       }
     }
     for (const r of readers) await r.close();
@@ -108,7 +108,7 @@ describe("one page cache for 30 inputs read side by side", () => {
     // 4 MiB for 30 inputs: 136 KiB (8 pages) each, about four of their 32 KiB read windows.
     const cache = new RangeCache({ maxBytes: 4 << 20, pageSize: 16 << 10 });
     const got = await walk(cache);
-    for (let i = 0; i < INPUTS; i++) expect(got[i]).toEqual(await blockDigest(locals[i]));
+    for (let i = 0; i < INPUTS; i++) expect(got[i]).toEqual(await blockDigest(locals[i]!));
     expect(cache.stats.peakBytes).toBeLessThanOrEqual(4 << 20);
     expect(cache.size).toBeLessThanOrEqual(4 << 20);
     expect(totalBytes).toBeGreaterThan(6 << 20); // the inputs do not fit: eviction was exercised

@@ -54,7 +54,7 @@ export function floatChunks(samples: readonly [number, number][], chunkSize = 12
   const out: ChunkToWrite[] = [];
   for (let i = 0; i < samples.length; i += chunkSize) {
     const end = Math.min(samples.length, i + chunkSize);
-    out.push({ minTime: ts[i], maxTime: ts[end - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
+    out.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
   }
   return out;
 }
@@ -124,7 +124,7 @@ export async function dumpBlock(src: BlockSource): Promise<DumpedSeries[]> {
           const ts = new Float64Array(n);
           const vs = new Float64Array(n);
           decodeXOR(ch.data, ts, vs);
-          for (let i = 0; i < n; i++) d.samples.push([ts[i], vs[i]]);
+          for (let i = 0; i < n; i++) d.samples.push([ts[i]!, vs[i]!]);
         } else if (ch.encoding === Encoding.Histogram) {
           for (const h of decodeHistogramChunk(ch.data)) d.samples.push([h.t, `h:${h.h.count}`]);
         } else if (ch.encoding === Encoding.FloatHistogram) {

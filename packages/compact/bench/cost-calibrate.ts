@@ -101,6 +101,6 @@ async function main(): Promise<void> {
 
 if (import.meta.main) {
   const c = process.argv.indexOf("--child");
-  if (c > 0) await child(process.argv[c + 1], Number(process.argv[c + 2]), process.argv.slice(c + 3));
+  if (c > 0) await child(process.argv[c + 1]!, Number(process.argv[c + 2]), process.argv.slice(c + 3));
   else await main();
 }

@@ -48,7 +48,7 @@ export async function writeBenchBlocks(o: BenchBlocksOptions): Promise<string[]>
     const w = new BlockWriter(sink);
     await w.addSymbols(symbols);
     for (let s = 0; s < rows.length; s++) {
-      const counter = rows[s][0].value.endsWith("_total");
+      const counter = rows[s]![0]!.value.endsWith("_total");
       let v = last[s] || (counter ? Math.floor(rnd() * 1e6) : rnd() * 1e9);
       for (let i = 0; i < perBlock; i++) {
         ts[i] = minTime + i * step + Math.floor(rnd() * 20);
@@ -59,9 +59,9 @@ export async function writeBenchBlocks(o: BenchBlocksOptions): Promise<string[]>
       chunks.length = 0;
       for (let i = 0; i < perBlock; i += 120) {
         const end = Math.min(perBlock, i + 120);
-        chunks.push({ minTime: ts[i], maxTime: ts[end - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
+        chunks.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
       }
-      await w.addSeries(rows[s], chunks);
+      await w.addSeries(rows[s]!, chunks);
     }
     await w.finish({ ulid: sink.ulid, minTime, maxTime: minTime + span, stats: {}, compaction: { level: 1, sources: [sink.ulid] }, version: 1 });
     dirs.push(await sink.commit());

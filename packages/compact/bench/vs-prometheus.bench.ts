@@ -52,7 +52,7 @@ interface Ours {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** A block's weight for the cost model, from its files and meta (local disk: no S3 transfer). */
@@ -93,7 +93,7 @@ function goDuration(s: string): number {
   let total = 0;
   for (const m of s.matchAll(/([0-9.]+)(h|m(?!s)|s|ms|µs|us|ns)/g)) {
     const v = Number(m[1]);
-    total += v * ({ h: 3600, m: 60, s: 1, ms: 1e-3, µs: 1e-6, us: 1e-6, ns: 1e-9 } as Record<string, number>)[m[2]];
+    total += v * ({ h: 3600, m: 60, s: 1, ms: 1e-3, µs: 1e-6, us: 1e-6, ns: 1e-9 } as Record<string, number>)[m[2]!]!;
   }
   return total;
 }
@@ -144,7 +144,7 @@ async function runPrometheus(blocksDir: string, parent: string): Promise<{ secon
       const d = /duration=(\S+)/.exec(line);
       if (!d) throw new Error(`no duration in: ${line}`);
       if (!/count=3\b/.test(line)) throw new Error(`expected Prometheus to compact blocks by three: ${line}`);
-      return goDuration(d[1]);
+      return goDuration(d[1]!);
     });
     return { seconds, peakMiB: await hwm(), lines };
   } finally {
@@ -161,11 +161,11 @@ async function main(): Promise<void> {
     const blocksDir = join(parent, "blocks");
     const dirs = await writeBenchBlocks({ dir: blocksDir, series: SERIES, blocks: BLOCKS, t0: T0 });
     const triples = Array.from({ length: TRIPLES }, (_, i) => dirs.slice(3 * i, 3 * i + 3));
-    const bytes = (await Promise.all(triples[0].map((d) => du(d)))).reduce((a, b) => a + b, 0);
+    const bytes = (await Promise.all(triples[0]!.map((d) => du(d)))).reduce((a, b) => a + b, 0);
     const samples = 3 * SERIES * (H2 / 15_000);
     const prom = skipProm ? undefined : await runPrometheus(blocksDir, parent);
     const ours: Ours[] = [];
-    for (let i = 0; i < TRIPLES; i++) ours.push(await runOurs(triples[i], join(parent, `strata-out-${i}`)));
+    for (let i = 0; i < TRIPLES; i++) ours.push(await runOurs(triples[i]!, join(parent, `strata-out-${i}`)));
     const opened = median(ours.map((o) => o.openedS));
     const withOpen = median(ours.map((o) => o.withOpenS));
     const wall = median(ours.map((o) => o.wallS));
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     const promS = prom ? median(prom.seconds) : NaN;
     // The cost model's estimate of one triple as a job (opening included), against the median with opening.
     const local = { s3ReadBytesPerSecond: Infinity, s3WriteBytesPerSecond: Infinity };
-    const estimate = estimateCompaction(await Promise.all(triples[0].map(blockCost)), {}, local);
+    const estimate = estimateCompaction(await Promise.all(triples[0]!.map(blockCost)), {}, local);
     const results: BenchResult[] = [];
     results.push({
       name: "compact 3×2h, 5k series (strata)",

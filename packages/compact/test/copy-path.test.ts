@@ -47,13 +47,13 @@ describe("stored records: read once, written as is", () => {
     const { block, refs } = await writeAll(chunks, { segmentSize: 200_000 });
     const r = await ChunkReader.open(block, { windowSize: 4096 });
     for (let i = 0; i < refs.length; i++) {
-      const rec = await r.record(refs[i]);
-      const seg = block.files.get(`chunks/${r.segments[Math.floor(refs[i] / 2 ** 32)].name}`)!;
-      const off = chunkRefOffset(refs[i]);
+      const rec = await r.record(refs[i]!);
+      const seg = block.files.get(`chunks/${r.segments[Math.floor(refs[i]! / 2 ** 32)]!.name}`)!;
+      const off = chunkRefOffset(refs[i]!);
       expect(sameBytes(rec, seg.subarray(off, off + rec.length)), `record ${i}`).toBe(true);
       const c = ChunkReader.chunkOfRecord(rec);
-      expect(c.encoding).toBe(chunks[i].encoding);
-      expect(sameBytes(c.data, chunks[i].data), `chunk ${i}`).toBe(true);
+      expect(c.encoding).toBe(chunks[i]!.encoding);
+      expect(sameBytes(c.data, chunks[i]!.data), `chunk ${i}`).toBe(true);
       r.releaseViews();
     }
     await r.close();
@@ -68,10 +68,10 @@ describe("stored records: read once, written as is", () => {
     const w = new ChunkWriter(copy, opts);
     let sync = 0;
     for (let i = 0; i < chunks.length; i++) {
-      const rec = (await r.record(plain.refs[i])).slice();
-      let ref = w.tryWrite(chunks[i], rec);
+      const rec = (await r.record(plain.refs[i]!)).slice();
+      let ref = w.tryWrite(chunks[i]!, rec);
       if (ref >= 0) sync++;
-      else ref = await w.write(chunks[i], rec);
+      else ref = await w.write(chunks[i]!, rec);
       expect(ref).toBe(plain.refs[i]);
     }
     await w.close();
@@ -86,16 +86,16 @@ describe("stored records: read once, written as is", () => {
     const chunks = randomChunks(3, 20, 200);
     const { block, refs } = await writeAll(chunks, {});
     const seg = block.files.get("chunks/000001")!;
-    seg[chunkRefOffset(refs[5]) + 3] ^= 0x40; // a data byte of record 5
+    seg[chunkRefOffset(refs[5]!) + 3]! ^= 0x40; // a data byte of record 5
     const r = await ChunkReader.open(block);
-    expect(r.tryRecord(refs[4])).toBeUndefined(); // nothing read yet: a read is due
-    await r.record(refs[4]);
-    expect(r.tryRecord(refs[4])).toBeInstanceOf(Uint8Array);
-    expect(() => r.tryRecord(refs[5])).toThrow(FormatError);
-    await expect(r.record(refs[5])).rejects.toMatchObject({ code: "invalid-checksum" });
-    const rec = await r.record(refs[6]);
+    expect(r.tryRecord(refs[4]!)).toBeUndefined(); // nothing read yet: a read is due
+    await r.record(refs[4]!);
+    expect(r.tryRecord(refs[4]!)).toBeInstanceOf(Uint8Array);
+    expect(() => r.tryRecord(refs[5]!)).toThrow(FormatError);
+    await expect(r.record(refs[5]!)).rejects.toMatchObject({ code: "invalid-checksum" });
+    const rec = await r.record(refs[6]!);
     const w = new ChunkWriter(new MemoryBlock());
-    await expect(w.write(chunks[7], rec)).rejects.toThrow(RangeError);
+    await expect(w.write(chunks[7]!, rec)).rejects.toThrow(RangeError);
     await r.close();
   });
 });
@@ -110,8 +110,8 @@ describe("read-ahead windows", () => {
     expect(block.files.get("chunks/000001")!.length).toBeGreaterThan(4 << 20);
     const r = await ChunkReader.open(block);
     for (let i = 0; i < refs.length; i++) {
-      const c = r.tryChunk(refs[i]) ?? (await r.chunk(refs[i]));
-      expect(sameBytes(c.data, chunks[i].data), `chunk ${i}`).toBe(true);
+      const c = r.tryChunk(refs[i]!) ?? (await r.chunk(refs[i]!));
+      expect(sameBytes(c.data, chunks[i]!.data), `chunk ${i}`).toBe(true);
       if (i % 7 === 0) r.releaseViews();
     }
     await r.close();
@@ -122,7 +122,7 @@ describe("read-ahead windows", () => {
     const r = await ChunkReader.open(block);
     const got: Chunk[] = [];
     for (const ref of refs) got.push(await r.chunk(ref));
-    for (let i = 0; i < refs.length; i++) expect(sameBytes(got[i].data, chunks[i].data), `chunk ${i}`).toBe(true);
+    for (let i = 0; i < refs.length; i++) expect(sameBytes(got[i]!.data, chunks[i]!.data), `chunk ${i}`).toBe(true);
     await r.close();
   });
 
@@ -132,15 +132,15 @@ describe("read-ahead windows", () => {
     const rnd = mulberry32(9);
     for (let i = 0; i < 400; i++) {
       const k = rnd() < 0.2 ? Math.floor(rnd() * refs.length) : i;
-      const c = await r.chunk(refs[k]);
-      expect(sameBytes(c.data, chunks[k].data), `chunk ${k}`).toBe(true);
+      const c = await r.chunk(refs[k]!);
+      expect(sameBytes(c.data, chunks[k]!.data), `chunk ${k}`).toBe(true);
       r.releaseViews();
     }
     // Concurrent calls each refill a window (a window per pending call): keep batches small.
     for (let from = 0; from < refs.length; from += 500) {
       const batch = refs.slice(from, from + 8);
       const all = await Promise.all(batch.map((ref) => r.record(ref)));
-      for (let i = 0; i < batch.length; i++) expect(sameBytes(ChunkReader.chunkOfRecord(all[i]).data, chunks[from + i].data), `record ${from + i}`).toBe(true);
+      for (let i = 0; i < batch.length; i++) expect(sameBytes(ChunkReader.chunkOfRecord(all[i]!).data, chunks[from + i]!.data), `record ${from + i}`).toBe(true);
       r.releaseViews();
     }
     await r.close();
@@ -162,9 +162,9 @@ describe("BlockReader.series({ withRecords })", () => {
       const want = floatChunks(samples(k++));
       expect(s.records!.length).toBe(want.length);
       for (let i = 0; i < want.length; i++) {
-        expect(sameBytes(s.chunks[i].chunk!.data, want[i].chunk.data)).toBe(true);
-        const len = s.chunks[i].chunk!.data.length;
-        expect(s.records![i].length).toBe((len < 128 ? 1 : 2) + 1 + len + 4);
+        expect(sameBytes(s.chunks[i]!.chunk!.data, want[i]!.chunk.data)).toBe(true);
+        const len = s.chunks[i]!.chunk!.data.length;
+        expect(s.records![i]!.length).toBe((len < 128 ? 1 : 2) + 1 + len + 4);
       }
     }
     expect(k).toBe(50);

@@ -31,7 +31,7 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
   it("copies every chunk byte for byte and writes Prometheus' meta", async () => {
     const r = await run(inputs, { ulid: "01JC0MPACTED00000000000000" });
     expect(r.outputs.length).toBe(1);
-    const out = await dumpBlock(r.blocks[0]);
+    const out = await dumpBlock(r.blocks[0]!);
     const ins = await Promise.all(inputs.map((b) => dumpBlock(b)));
     expect(out.length).toBe(10);
     for (const s of out) {
@@ -39,7 +39,7 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
       expect(s.chunks).toEqual(expected);
     }
     expect(r.counters).toMatchObject({ decodedChunks: 0, encodedChunks: 0, trimmedChunks: 0 });
-    const meta = r.outputs[0].meta;
+    const meta = r.outputs[0]!.meta;
     expect(meta.ulid).toBe("01JC0MPACTED00000000000000");
     expect(meta.minTime).toBe(T0);
     expect(meta.maxTime).toBe(T0 + 3 * H2);
@@ -50,10 +50,10 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
     expect(meta.stats.numSeries).toBe(10n);
     expect(meta.stats.numChunks).toBe(BigInt(10 * 3 * 4));
     expect(meta.thanos).toBeUndefined();
-    expect(r.blocks[0].files.get("tombstones")).toEqual(EMPTY_TOMBSTONES);
+    expect(r.blocks[0]!.files.get("tombstones")).toEqual(EMPTY_TOMBSTONES);
     // The file on "disk" is Prometheus' style (no thanos key) and parses back to the same meta.
-    expect(await readMeta(r.blocks[0])).toMatchObject({ ulid: meta.ulid, minTime: meta.minTime, maxTime: meta.maxTime, compaction: meta.compaction });
-    expect(new TextDecoder().decode(r.blocks[0].files.get("meta.json"))).not.toContain("thanos");
+    expect(await readMeta(r.blocks[0]!)).toMatchObject({ ulid: meta.ulid, minTime: meta.minTime, maxTime: meta.maxTime, compaction: meta.compaction });
+    expect(new TextDecoder().decode(r.blocks[0]!.files.get("meta.json"))).not.toContain("thanos");
     expect(r.timings.readMs + r.timings.mergeMs + r.timings.writeMs).toBeGreaterThan(0);
     expect(r.peakRss).toBeGreaterThan(0);
   });
@@ -61,24 +61,24 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
   it("trims to the output range, re-encoding only the chunks the boundary cuts", async () => {
     const from = T0 + H2 + 10 * 60_000;
     const r = await run(inputs, { outputRange: { minTime: from, maxTime: T0 + 2 * H2 } });
-    const out = await dumpBlock(r.blocks[0]);
+    const out = await dumpBlock(r.blocks[0]!);
     for (const s of out) {
-      expect(s.samples[0][0]).toBe(from);
-      expect(s.samples[s.samples.length - 1][0]).toBe(T0 + 2 * H2 - 15_000);
+      expect(s.samples[0]![0]).toBe(from);
+      expect(s.samples[s.samples.length - 1]![0]).toBe(T0 + 2 * H2 - 15_000);
       expect(s.samples.length).toBe(480 - 40);
     }
     expect(r.counters.trimmedChunks).toBe(10);
-    expect(r.outputs[0].meta.minTime).toBe(from);
+    expect(r.outputs[0]!.meta.minTime).toBe(from);
   });
 
   it("applies tombstones", async () => {
     const b = await memBlock(seriesSet(T0, T0 + H2), { minTime: T0, maxTime: T0 + H2 });
     await setTombstones(b, [{ labels: { __name__: "up", instance: "host-1" }, intervals: [{ mint: T0 + 60_000, maxt: T0 + 120_000 }] }]);
-    const r = await run([b, inputs[1]]);
-    const s = (await dumpBlock(r.blocks[0])).find((x) => x.labels === '{__name__="up", instance="host-1"}')!;
+    const r = await run([b, inputs[1]!]);
+    const s = (await dumpBlock(r.blocks[0]!)).find((x) => x.labels === '{__name__="up", instance="host-1"}')!;
     expect(s.samples.length).toBe(960 - 5);
     expect(s.samples.some(([t]) => t >= T0 + 60_000 && t <= T0 + 120_000)).toBe(false);
-    expect(r.blocks[0].files.get("tombstones")).toEqual(EMPTY_TOMBSTONES);
+    expect(r.blocks[0]!.files.get("tombstones")).toEqual(EMPTY_TOMBSTONES);
   });
 
   it("writes no block when nothing survives", async () => {
@@ -94,7 +94,7 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
     const b = await run(many, { shards: 4 });
     const assign = async (r: typeof a) => {
       const m = new Map<string, number>();
-      for (let i = 0; i < r.blocks.length; i++) for (const s of await dumpBlock(r.blocks[i])) m.set(s.labels, r.outputs[i].shard);
+      for (let i = 0; i < r.blocks.length; i++) for (const s of await dumpBlock(r.blocks[i]!)) m.set(s.labels, r.outputs[i]!.shard);
       return m;
     };
     const ma = await assign(a);
@@ -118,7 +118,7 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
     expect(some.outputs.map((o) => o.shard)).toEqual([1, 3]);
     for (const o of some.outputs) {
       const twin = full.outputs.findIndex((f) => f.shard === o.shard);
-      expect(await dumpBlock(o.sink as MemoryBlock)).toEqual(await dumpBlock(full.blocks[twin]));
+      expect(await dumpBlock(o.sink as MemoryBlock)).toEqual(await dumpBlock(full.blocks[twin]!));
       expect(o.meta.thanos?.labels).toEqual({ [COMPACTOR_SHARD_ID_LABEL]: `${o.shard + 1}_of_4` });
     }
     expect(some.counters.seriesWritten).toBe(full.outputs.filter((o) => o.shard % 2 === 1).reduce((n, o) => n + Number(o.meta.stats.numSeries), 0));
@@ -133,11 +133,11 @@ describe("compactBlocks: replicas and Thanos metadata", () => {
     const shifted = seriesSet(T0 + 5_000, T0 + H2).map((s) => ({ ...s, samples: s.samples!.map(([t, v]) => [t, v + 0.5] as [number, number]) }));
     const b = await memBlock(shifted, { minTime: T0, maxTime: T0 + H2, thanos: thanos("b") });
     const r = await run([a, b], { dedup: "penalty", replicaLabels: ["replica"] });
-    const out = await dumpBlock(r.blocks[0]);
+    const out = await dumpBlock(r.blocks[0]!);
     const ins = await dumpBlock(a);
     // Replica A starts first and never has a gap: penalty dedup keeps exactly A.
     expect(out.map((s) => s.samples)).toEqual(ins.map((s) => s.samples));
-    const t = r.outputs[0].meta.thanos!;
+    const t = r.outputs[0]!.meta.thanos!;
     expect(t.labels).toEqual({ cluster: "eu" });
     expect(t.source).toBe("compactor");
     expect(t.downsample).toEqual({ resolution: 0 });
@@ -151,7 +151,7 @@ describe("compactBlocks: replicas and Thanos metadata", () => {
     const ab = await memBlock([...withReplica("a"), ...withReplica("b")], { minTime: T0, maxTime: T0 + H2 });
     const c = await memBlock(withReplica("c"), { minTime: T0, maxTime: T0 + H2 });
     const r = await run([ab, c], { dedup: "1:1", replicaLabels: ["replica"] });
-    const out = await dumpBlock(r.blocks[0]);
+    const out = await dumpBlock(r.blocks[0]!);
     const expected = await dumpBlock(await memBlock(base, { minTime: T0, maxTime: T0 + H2 }));
     expect(out.map((s) => [s.labels, s.samples])).toEqual(expected.map((s) => [s.labels, s.samples]));
     expect(r.counters.duplicateChunks).toBe(10 * 4 * 2);
@@ -162,7 +162,7 @@ describe("compactBlocks: replicas and Thanos metadata", () => {
     const only = { labels: { replica: "a" }, downsample: { resolution: 0 } };
     const a = await memBlock(seriesSet(T0, T0 + H2, {}, 1), { minTime: T0, maxTime: T0 + H2, thanos: only });
     const r = await run([a], { replicaLabels: ["replica"] });
-    expect(r.outputs[0].meta.thanos?.labels).toEqual({ replica: "deduped" });
+    expect(r.outputs[0]!.meta.thanos?.labels).toEqual({ replica: "deduped" });
   });
 });
 

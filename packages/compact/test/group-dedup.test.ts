@@ -24,7 +24,7 @@ describe("groupBlocks", () => {
       ]),
     );
     expect(gs).toHaveLength(4);
-    expect(gs[gs.length - 1].tenant).toBe("t2");
+    expect(gs[gs.length - 1]!.tenant).toBe("t2");
   });
 
   it("removes replica labels as Thanos does, 'deduped' when nothing remains", () => {
@@ -33,13 +33,13 @@ describe("groupBlocks", () => {
     expect(removeReplicaLabels({ replica: "a" }, [])).toEqual({ replica: "a" });
     const gs = groupBlocks([m(1, 0, 20, { labels: { c: "x", replica: "a" } }), m(2, 0, 20, { labels: { c: "x", replica: "b" } })], { replicaLabels: ["replica"] });
     expect(gs).toHaveLength(1);
-    expect(gs[0].labels).toEqual({ c: "x" });
+    expect(gs[0]!.labels).toEqual({ c: "x" });
   });
 
   it("keeps sharded blocks in their unsharded group", () => {
     const gs = groupBlocks([m(1, 0, 20, { labels: { c: "x", __compactor_shard_id__: "1_of_2" } }), m(2, 0, 20, { labels: { c: "x" } })]);
     expect(gs).toHaveLength(1);
-    expect(gs[0].blocks.map((b) => b.shardId)).toEqual(["1_of_2", ""]);
+    expect(gs[0]!.blocks.map((b) => b.shardId)).toEqual(["1_of_2", ""]);
   });
 
   it("replicas overlap, so they are planned vertically", () => {
@@ -49,7 +49,7 @@ describe("groupBlocks", () => {
 });
 
 const outdated = (blocks: ReturnType<typeof m>[]) =>
-  findOutdated(groupBlocks(blocks)[0].blocks)
+  findOutdated(groupBlocks(blocks)[0]!.blocks)
     .map((o) => o.ulid)
     .sort();
 
@@ -58,8 +58,8 @@ describe("findOutdated", () => {
     const bs = [m(1, 0, 20), m(2, 20, 40), m(3, 40, 60), m(4, 0, 60, { level: 2, sources: [1, 2, 3] })];
     expect(outdated(bs)).toEqual([U(1), U(2), U(3)]);
     const r = planAll([...bs, m(5, 60, 80)], { ranges: [20, 60, 180] });
-    expect(r.groups[0].outdated.map((o) => o.ulid).sort()).toEqual([U(1), U(2), U(3)]);
-    expect(r.groups[0].outdated[0].coveredBy).toEqual([U(4)]);
+    expect(r.groups[0]!.outdated.map((o) => o.ulid).sort()).toEqual([U(1), U(2), U(3)]);
+    expect(r.groups[0]!.outdated[0]!.coveredBy).toEqual([U(4)]);
     expect(r.plans).toEqual([]);
   });
 

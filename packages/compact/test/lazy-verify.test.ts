@@ -26,10 +26,10 @@ const VICTIM = '{__name__="up", instance="host-3"}';
 async function corrupt(block: MemoryBlock, k: number): Promise<number> {
   const r = await BlockReader.open(block);
   let off = -1;
-  for await (const s of r.series({ withChunks: false })) if (labelsToString(s.labels) === VICTIM) off = chunkRefOffset(s.chunks[k].ref);
+  for await (const s of r.series({ withChunks: false })) if (labelsToString(s.labels) === VICTIM) off = chunkRefOffset(s.chunks[k]!.ref);
   await r.close();
   expect(off).toBeGreaterThan(0);
-  block.files.get("chunks/000001")![off + 5] ^= 0x20; // past the length, encoding and sample count
+  block.files.get("chunks/000001")![off + 5]! ^= 0x20; // past the length, encoding and sample count
   return off;
 }
 
@@ -47,16 +47,16 @@ async function adjacent(): Promise<MemoryBlock[]> {
 describe("lazy chunk verification in compaction", () => {
   it("a corrupt chunk copied as is keeps its bad CRC in the output, where verify flags it", async () => {
     const inputs = await adjacent();
-    const off = await corrupt(inputs[1], 1);
-    const bad = inputs[1].files.get("chunks/000001")!;
+    const off = await corrupt(inputs[1]!, 1);
+    const bad = inputs[1]!.files.get("chunks/000001")!;
     const r = await run(inputs);
     expect(r.counters).toMatchObject({ decodedChunks: 0, trimmedChunks: 0 });
-    const out = r.blocks[0];
+    const out = r.blocks[0]!;
 
     // The output holds the very bytes of the corrupt record, stored CRC included.
     const reader = await BlockReader.open(out);
     let ref = -1;
-    for await (const s of reader.series({ withChunks: false })) if (labelsToString(s.labels) === VICTIM) ref = s.chunks[4 + 1].ref;
+    for await (const s of reader.series({ withChunks: false })) if (labelsToString(s.labels) === VICTIM) ref = s.chunks[4 + 1]!.ref;
     const rec = await reader.chunks.record(ref, false);
     expect([...rec]).toEqual([...bad.subarray(off, off + rec.length)]);
     await expect(reader.chunks.record(ref)).rejects.toMatchObject({ code: "invalid-checksum" });
@@ -86,15 +86,15 @@ describe("lazy chunk verification in compaction", () => {
 
   it("a corrupt chunk that the output range trims fails the compaction", async () => {
     const inputs = await adjacent();
-    const off = await corrupt(inputs[0], 0);
+    const off = await corrupt(inputs[0]!, 0);
     await expect(run(inputs, { outputRange: { minTime: T0 + 600_000, maxTime: T0 + 3 * H2 } })).rejects.toMatchObject({
       code: "invalid-checksum",
-      file: `${inputs[0].name}/chunks/000001`,
+      file: `${inputs[0]!.name}/chunks/000001`,
       offset: off,
     });
     // The same corruption in a chunk the range leaves whole is copied without a check.
     const clean = await adjacent();
-    await corrupt(clean[0], 1);
+    await corrupt(clean[0]!, 1);
     const r = await run(clean, { outputRange: { minTime: T0 + 600_000, maxTime: T0 + 3 * H2 } });
     expect(r.counters.trimmedChunks).toBeGreaterThan(0);
   });

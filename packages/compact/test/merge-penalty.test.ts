@@ -8,7 +8,7 @@ function list(samples: [number, number][]): SampleList {
 }
 function pairs(l: SampleList): [number, number][] {
   const out: [number, number][] = [];
-  for (let i = 0; i < l.n; i++) out.push([l.ts[i], l.vs[i]]);
+  for (let i = 0; i < l.n; i++) out.push([l.ts[i]!, l.vs[i]!]);
   return out;
 }
 /** Scrapes every 15 s at `phase` ms, skipping times in [gapFrom, gapTo). */
@@ -24,12 +24,12 @@ function scrapes(phase: number, n: number, value: (k: number) => number, gap?: [
 /** What PromQL's increase() sums: positive deltas, and the whole value after a reset. */
 function promIncrease(s: [number, number][]): number {
   let inc = 0;
-  for (let i = 1; i < s.length; i++) inc += s[i][1] >= s[i - 1][1] ? s[i][1] - s[i - 1][1] : s[i][1];
+  for (let i = 1; i < s.length; i++) inc += s[i]![1] >= s[i - 1]![1] ? s[i]![1] - s[i - 1]![1] : s[i]![1];
   return inc;
 }
 function resets(s: [number, number][]): number {
   let n = 0;
-  for (let i = 1; i < s.length; i++) if (s[i][1] < s[i - 1][1]) n++;
+  for (let i = 1; i < s.length; i++) if (s[i]![1] < s[i - 1]![1]) n++;
   return n;
 }
 
@@ -65,7 +65,7 @@ describe("penalty dedup (Thanos semantics)", () => {
     // After switching, A carries a penalty of twice B's interval: B is kept to the end.
     expect(out.slice(4).every(([, v]) => v >= 1000)).toBe(true);
     expect(out[out.length - 1]).toEqual([5_000 + 39 * 15_000, 1039]);
-    for (let i = 1; i < out.length; i++) expect(out[i][0] - out[i - 1][0]).toBeGreaterThanOrEqual(15_000);
+    for (let i = 1; i < out.length; i++) expect(out[i]![0] - out[i - 1]![0]).toBeGreaterThanOrEqual(15_000);
   });
 
   it("switches back to A when B has a gap", () => {
@@ -76,7 +76,7 @@ describe("penalty dedup (Thanos semantics)", () => {
     const during = out.filter(([t]) => t > 170_000 && t < 300_000);
     expect(during.length).toBeGreaterThan(5);
     expect(during.every(([, v]) => v < 1000)).toBe(true);
-    for (let i = 1; i < out.length; i++) expect(out[i][0]).toBeGreaterThan(out[i - 1][0]);
+    for (let i = 1; i < out.length; i++) expect(out[i]![0]).toBeGreaterThan(out[i - 1]![0]);
   });
 
   it("nests three replicas in order", () => {
@@ -93,8 +93,8 @@ describe("counter resets across replicas", () => {
   // A scrapes at 0 s, B 5 s later but reads the target a moment earlier: its values lag.
   const aVals = [100, 110, 120, 130];
   const bVals = [98, 108, 118, 128, 128, 128, 128, 140, 150, 160];
-  const a = () => list(scrapes(0, 4, (k) => aVals[k]));
-  const b = () => list(scrapes(5_000, 10, (k) => bVals[k]));
+  const a = () => list(scrapes(0, 4, (k) => aVals[k]!));
+  const b = () => list(scrapes(5_000, 10, (k) => bVals[k]!));
 
   it("Thanos' behaviour (no hold) fabricates a reset at the switch and inflates increase()", () => {
     const out = pairs(penaltyMerge([a(), b()], new SampleList(), { counter: false }));
@@ -123,7 +123,7 @@ describe("counter resets across replicas", () => {
 
   it("a genuine reset (visible in the replica's own samples) passes through", () => {
     const bReset = [98, 108, 118, 128, 128, 2, 5, 8, 11, 14];
-    const out = pairs(penaltyMerge([a(), list(scrapes(5_000, 10, (k) => bReset[k]))], new SampleList(), { counter: true }));
+    const out = pairs(penaltyMerge([a(), list(scrapes(5_000, 10, (k) => bReset[k]!))], new SampleList(), { counter: true }));
     expect(out.map(([, v]) => v)).toEqual([100, 110, 120, 130, 2, 5, 8, 11, 14]);
     expect(resets(out)).toBe(1);
     expect(promIncrease(out)).toBe(30 + 2 + 12);
@@ -131,8 +131,8 @@ describe("counter resets across replicas", () => {
 
   it("a stale marker or NaN ends the hold", () => {
     const bNaN = [98, 108, 118, 128, 128, NaN, 125, 140, 150, 160];
-    const out = pairs(penaltyMerge([a(), list(scrapes(5_000, 10, (k) => bNaN[k]))], new SampleList(), { counter: true }));
-    expect(out[4][1]).toBeNaN();
+    const out = pairs(penaltyMerge([a(), list(scrapes(5_000, 10, (k) => bNaN[k]!))], new SampleList(), { counter: true }));
+    expect(out[4]![1]).toBeNaN();
     expect(out.slice(5).map(([, v]) => v)).toEqual([125, 140, 150, 160]);
   });
 

@@ -22,7 +22,7 @@ function samplesOf(chunks: readonly ChunkToWrite[]): [number, number][] {
     const ts = new Float64Array(n);
     const vs = new Float64Array(n);
     decodeXOR(c.chunk.data, ts, vs);
-    for (let i = 0; i < n; i++) out.push([ts[i], vs[i]]);
+    for (let i = 0; i < n; i++) out.push([ts[i]!, vs[i]!]);
     expect(c.minTime).toBe(ts[0]);
     expect(c.maxTime).toBe(ts[n - 1]);
   }
@@ -39,7 +39,7 @@ describe("SeriesMerger", () => {
     m.merge([b, c, a], { mode: "chain" }, out);
     expect(out.map((x) => x.chunk.data)).toEqual([...a, ...b, ...c].map((x) => x.chunk.data));
     // Identity, not just equality: the bytes were copied through without re-encoding.
-    expect(out[0].chunk.data).toBe(a[0].chunk.data);
+    expect(out[0]!.chunk.data).toBe(a[0]!.chunk.data);
     expect(m.counters).toMatchObject({ copiedChunks: 5, decodedChunks: 0, encodedChunks: 0 });
   });
 
@@ -88,8 +88,8 @@ describe("SeriesMerger", () => {
     const m = new SeriesMerger();
     const out: ChunkToWrite[] = [];
     m.merge([a, b], { mode: "chain" }, out);
-    expect(out[0].chunk.data).toBe(a[0].chunk.data);
-    expect(out[out.length - 1].chunk.data).toBe(a[2].chunk.data);
+    expect(out[0]!.chunk.data).toBe(a[0]!.chunk.data);
+    expect(out[out.length - 1]!.chunk.data).toBe(a[2]!.chunk.data);
     expect(m.counters).toMatchObject({ copiedChunks: 2, decodedChunks: 2 });
     expect(samplesOf(out).length).toBe(370);
   });

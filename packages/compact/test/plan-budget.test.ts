@@ -69,17 +69,17 @@ describe("the job budget in the planner", () => {
   it("cuts a leveled window over the budget to the prefix that fits", () => {
     // Each 2 GB block costs ~108 s (read and write at 40 MB/s, CPU at the measured rates): 4 → ~430 s.
     const opts: PlannerOptions = { ranges: RANGES, budget: budget(5) };
-    const all = planAll(window8h(2), { ranges: RANGES }).plans[0];
+    const all = planAll(window8h(2), { ranges: RANGES }).plans[0]!;
     expect(all.estimate!.seconds).toBeGreaterThan(300);
     const r = planAll(window8h(2), opts);
     expect(r.refused).toEqual([]);
     expect(r.plans).toHaveLength(1);
-    const p = r.plans[0];
+    const p = r.plans[0]!;
     expect(p.kind).toBe("merge");
     expect(p.inputs).toEqual([U(1), U(2)]);
     expect(p.estimate!.seconds).toBeLessThanOrEqual(300);
     expect(p.reason).toMatch(/first 2 of 4 blocks only/);
-    const waiting = r.groups[0].skipped.filter((s) => /waits for the next round/.test(s.reason)).map((s) => s.ulid);
+    const waiting = r.groups[0]!.skipped.filter((s) => /waits for the next round/.test(s.reason)).map((s) => s.ulid);
     expect(waiting).toEqual([U(3), U(4)]);
   });
 
@@ -120,13 +120,13 @@ describe("the job budget in the planner", () => {
     const r = planAll(metas, { ranges: RANGES, budget: budget(10) });
     expect(r.plans).toEqual([]);
     expect(r.refused).toHaveLength(1);
-    const x = r.refused[0];
+    const x = r.refused[0]!;
     expect(x.blocks).toEqual([U(1)]);
     expect(x.estimate.seconds).toBeGreaterThan(600);
     expect(x.setting).toBe("STRATA_JOB_BUDGET=15m");
     expect(x.reason).toMatch(/^block .* alone needs ~1[01]m \(budget 10m\): 12\.\d GB in and out at 40 MB\/s \(~1[01]m\), the work at the measured ~\d+ MB\/s \(~\d+s\); raise STRATA_JOB_BUDGET to 15m or split with STRATA_SPLIT_SHARDS=\d+/);
     // The other blocks of the window wait; once the pipeline marks the refused block no-compact they merge.
-    expect(r.groups[0].skipped.filter((s) => /refused as over the job budget/.test(s.reason)).map((s) => s.ulid)).toEqual([U(2), U(3), U(4)]);
+    expect(r.groups[0]!.skipped.filter((s) => /refused as over the job budget/.test(s.reason)).map((s) => s.ulid)).toEqual([U(2), U(3), U(4)]);
     const next = planAll([{ ...metas[0], noCompact: true }, ...metas.slice(1)], { ranges: RANGES, budget: budget(10) });
     expect(next.refused).toEqual([]);
     expect(next.plans.map((p) => p.inputs)).toEqual([[U(2), U(3), U(4)]]);
@@ -136,8 +136,8 @@ describe("the job budget in the planner", () => {
     const metas = [big(1, 0, 2 * H, 40), big(2, 2 * H, 4 * H, 1), big(3, 4 * H, 6 * H, 1), big(4, 6 * H, 8 * H, 1), big(5, 8 * H, 10 * H, 1)];
     const r = planAll(metas, { ranges: RANGES, budget: budget(10) });
     expect(r.refused).toHaveLength(1);
-    expect(r.refused[0].reason).toMatch(/STRATA_JOB_BUDGET=\d+m would be past the worker's 15m limit or split with STRATA_SPLIT_SHARDS=\d+/);
-    expect(r.refused[0].setting).toMatch(/^STRATA_SPLIT_SHARDS=\d+$/);
+    expect(r.refused[0]!.reason).toMatch(/STRATA_JOB_BUDGET=\d+m would be past the worker's 15m limit or split with STRATA_SPLIT_SHARDS=\d+/);
+    expect(r.refused[0]!.setting).toMatch(/^STRATA_SPLIT_SHARDS=\d+$/);
   });
 
   it("refuses on memory too, suggesting STRATA_JOB_MEMORY", () => {
@@ -145,9 +145,9 @@ describe("the job budget in the planner", () => {
     const metas = [big(1, 0, 2 * H, 0.1, { series: 2_000_000 }), big(2, 2 * H, 4 * H, 0.1), big(3, 4 * H, 6 * H, 0.1), big(4, 6 * H, 8 * H, 0.1), big(5, 8 * H, 10 * H, 0.1)];
     const r = planAll(metas, { ranges: RANGES, budget: { ...budget(10, 2800 * MiB), limitMemoryBytes: 8 * 2 ** 30 } });
     expect(r.refused).toHaveLength(1);
-    expect(r.refused[0].blocks).toEqual([U(1)]);
-    expect(r.refused[0].reason).toMatch(/of memory \(budget 2\.9 GB\); raise STRATA_JOB_MEMORY to \d+MiB/);
-    expect(r.refused[0].setting).toMatch(/^STRATA_JOB_MEMORY=\d+MiB$/);
+    expect(r.refused[0]!.blocks).toEqual([U(1)]);
+    expect(r.refused[0]!.reason).toMatch(/of memory \(budget 2\.9 GB\); raise STRATA_JOB_MEMORY to \d+MiB/);
+    expect(r.refused[0]!.setting).toMatch(/^STRATA_JOB_MEMORY=\d+MiB$/);
   });
 
   it("refuses a pair of shards that cannot merge in one job, and keeps planning the rest", () => {
@@ -155,7 +155,7 @@ describe("the job budget in the planner", () => {
     const metas = [big(1, 0, 2 * H, 6, sh("1_of_2")), big(2, 2 * H, 4 * H, 6, sh("1_of_2")), big(3, 0, 2 * H, 1, sh("2_of_2")), big(4, 2 * H, 4 * H, 1, sh("2_of_2")), big(9, 8 * H, 10 * H, 0.1, sh("1_of_2"))];
     const r = planAll(metas, { ranges: RANGES, budget: budget(10) });
     expect(r.refused.map((x) => x.blocks)).toEqual([[U(1), U(2)]]);
-    expect(r.refused[0].reason).toMatch(/shard 1_of_2/);
+    expect(r.refused[0]!.reason).toMatch(/shard 1_of_2/);
     expect(r.plans.map((p) => [p.shardId, p.inputs])).toEqual([["2_of_2", [U(3), U(4)]]]);
   });
 });

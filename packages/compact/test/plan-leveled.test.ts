@@ -22,7 +22,7 @@ function run(blocks: B[], opts: PlannerOptions = {}) {
   const groups = groupBlocks(blocks.map(([id, a, b, o]) => m(id, a, b, o)));
   expect(groups.length).toBeLessThanOrEqual(1);
   if (groups.length === 0) return { plans: [], skipped: [], outdated: [] };
-  return planGroup(groups[0], { ranges: TEST_RANGES, ...opts });
+  return planGroup(groups[0]!, { ranges: TEST_RANGES, ...opts });
 }
 
 const compat: Case[] = [
@@ -89,8 +89,8 @@ for (const [title, cases] of [["Thanos/Prometheus planner compatibility", compat
     for (const c of cases) {
       it(c.name, () => {
         const r = run(c.blocks, c.opts);
-        const got = r.plans.map((p) => p.inputs).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-        const want = c.expected.map((ids) => ids.map(U)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+        const got = r.plans.map((p) => p.inputs).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+        const want = c.expected.map((ids) => ids.map(U)).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
         expect(got).toEqual(want);
         if (c.kinds) expect(r.plans.map((p) => p.kind)).toEqual(c.kinds);
         for (const p of r.plans) expect(PlanSchema.parse(JSON.parse(JSON.stringify(p)))).toEqual(p);
@@ -103,7 +103,7 @@ describe("plan details", () => {
   it("fills window, level and labels from the inputs", () => {
     const r = run([[1, 0, 20, { labels: { a: "1" } }], [2, 20, 40, { labels: { a: "1" }, level: 2 }], [3, 40, 60, { labels: { a: "1" } }], [4, 60, 80, { labels: { a: "1" } }]]);
     expect(r.plans).toHaveLength(1);
-    const p = r.plans[0];
+    const p = r.plans[0]!;
     expect(p).toMatchObject({ kind: "merge", window: { minTime: 0, maxTime: 60 }, range: 60, level: 3, overlapping: false, labels: { a: "1" }, resolution: 0, tenant: "" });
     expect(p.groupKey).toMatch(/^0@\d+$/);
     expect(r.skipped).toContainEqual({ ulid: U(4), reason: "newest block of the group, held back" });

@@ -83,14 +83,14 @@ describe("split-and-merge (Mimir semantics)", () => {
     const opts = { ranges: [10, 20, 40], split: { shardCount: 4, minSeries: 1000 } };
     expect(jobs([m(1, 0, 20, { series: 999 }), m(2, 0, 20, { series: 10 })], opts).map((j) => j[0])).toEqual(["vertical"]);
     const big = planAll([m(1, 0, 20, { series: 1000 }), m(2, 0, 20, { series: 10 })], opts);
-    expect(big.groups[0].mode).toBe("split-merge");
+    expect(big.groups[0]!.mode).toBe("split-merge");
     expect(big.plans.map((p) => [p.kind, p.shardCount])).toEqual([["split", 4]]);
   });
 
   it("keeps merging shard by shard without split options once blocks are sharded", () => {
     const bs = [m(1, 0, 20, sh("1_of_3")), m(2, 20, 40, sh("1_of_3")), m(3, 40, 60)];
     const r = planAll(bs, { ranges: [20, 40, 80] });
-    expect(r.groups[0].mode).toBe("split-merge");
+    expect(r.groups[0]!.mode).toBe("split-merge");
     // The unsplit block joins the layout: split into the 3 shards already in use.
     expect(r.plans.map((p) => [p.kind, p.shardId ?? p.shardCount, p.inputs])).toEqual([
       ["merge", "1_of_3", [U(1), U(2)]],
@@ -106,7 +106,7 @@ describe("large-index guard", () => {
     const r = planAll([m(1, 0, 20, idx(41)), m(2, 20, 40, idx(30)), m(3, 40, 60, idx(30)), m(4, 60, 80, idx(30))], { ranges: [20, 60, 180], maxIndexBytes: 100 });
     expect(r.plans).toHaveLength(1);
     expect(r.plans[0]).toMatchObject({ kind: "split", shardCount: 2, inputs: [U(1), U(2), U(3)], estimatedIndexBytes: 101 });
-    expect(r.plans[0].reason).toMatch(/split into 2 shards/);
+    expect(r.plans[0]!.reason).toMatch(/split into 2 shards/);
   });
 
   it("leaves merges under the limit alone", () => {
@@ -123,7 +123,7 @@ describe("large-index guard", () => {
     const bs = [m(1, 0, 20, sh("1_of_2", idx(60))), m(2, 20, 40, sh("1_of_2", idx(60))), m(3, 40, 60, sh("1_of_2"))];
     const r = planAll(bs, { ranges: [20, 40], maxIndexBytes: 100 });
     expect(r.plans).toEqual([]);
-    expect(r.groups[0].skipped.filter((s) => /index-size-exceeding/.test(s.reason)).map((s) => s.ulid)).toEqual([U(1), U(2)]);
+    expect(r.groups[0]!.skipped.filter((s) => /index-size-exceeding/.test(s.reason)).map((s) => s.ulid)).toEqual([U(1), U(2)]);
   });
 });
 

@@ -70,7 +70,7 @@ async function decodeAll(dir: string): Promise<number> {
   for await (const s of r.series()) {
     for (const c of s.chunks) {
       const data = c.chunk!.data;
-      const n = (data[0] << 8) | data[1];
+      const n = (data[0]! << 8) | data[1]!;
       if (n > ts.length) (ts = new Float64Array(n)), (vs = new Float64Array(n));
       samples += decodeXOR(data, ts, vs);
     }
@@ -107,8 +107,8 @@ async function measure(parent: string, gauges: Gauges): Promise<BenchResult[]> {
       const c = process.cpuUsage(c0);
       await rm(out, { recursive: true, force: true });
       if (i === 0) continue; // warm-up (JIT, worker start)
-      best[m] = Math.min(best[m], s);
-      cpu[m] = Math.min(cpu[m], (c.user + c.system) / 1e6);
+      best[m] = Math.min(best[m]!, s);
+      cpu[m] = Math.min(cpu[m]!, (c.user + c.system) / 1e6);
     }
   }
   // The cost model's estimate from the block's meta and file sizes (local disk: no S3 transfer).
@@ -127,16 +127,16 @@ async function measure(parent: string, gauges: Gauges): Promise<BenchResult[]> {
       name: `  downsample → 5m, ${defaultWorkers()} worker(s)`,
       samples,
       bytes: 0,
-      seconds: best[0],
+      seconds: best[0]!,
       estimateSeconds: estimate.seconds,
-      target: `≤ 1.25× decode-only (${(1.25 * decodeBest).toFixed(2)} s); measured ${ratio(best[0])}; CPU ${cpu[0].toFixed(2)} s`,
+      target: `≤ 1.25× decode-only (${(1.25 * decodeBest).toFixed(2)} s); measured ${ratio(best[0]!)}; CPU ${cpu[0]!.toFixed(2)} s`,
     },
     {
       name: "  downsample → 5m, no workers",
       samples,
       bytes: 0,
-      seconds: best[1],
-      target: `(one thread) ${ratio(best[1])}; CPU ${cpu[1].toFixed(2)} s`,
+      seconds: best[1]!,
+      target: `(one thread) ${ratio(best[1]!)}; CPU ${cpu[1]!.toFixed(2)} s`,
     },
   ];
 }
@@ -153,7 +153,7 @@ async function main(): Promise<BenchResult[]> {
 // Downsampling workers run this bundle too (see src/pool.ts): only the main thread benches.
 if (import.meta.main && isMainThread) {
   const make = process.argv.indexOf("--make");
-  if (make > 0) process.stdout.write((await makeBlock(process.argv[make + 1], (process.argv[make + 2] ?? "random") as Gauges)) + "\n");
+  if (make > 0) process.stdout.write((await makeBlock(process.argv[make + 1]!, (process.argv[make + 2] ?? "random") as Gauges)) + "\n");
   else {
     markBaseline();
     emit(await main());

@@ -124,8 +124,8 @@ export class BatchBuilder {
     let ti = this.tableLen;
     t[ti++] = chunks.length;
     for (let i = 0; i < chunks.length; i++) {
-      const c = chunks[i];
-      const rec = records[i];
+      const c = chunks[i]!;
+      const rec = records[i]!;
       const len = rec.length;
       this.data = grown(this.data, this.dataLen, this.dataLen + len, (n) => new Uint8Array(n));
       this.data.set(rec, this.dataLen);
@@ -206,16 +206,16 @@ export function runBatch(ds: SeriesDownsampler, input: PackedInput, reuse?: Batc
   let at = 0;
   let ti = 0;
   for (let s = 0; s < input.series; s++) {
-    const n = inT[ti++];
+    const n = inT[ti++]!;
     chunks.length = 0;
     let bad: SeriesFailure | undefined;
     for (let k = 0; k < n; k++, ti += IN_FIELDS) {
-      const record = input.data.subarray(at, at + inT[ti + 3]);
+      const record = input.data.subarray(at, at + inT[ti + 3]!);
       at += record.length;
       if (bad === undefined && !chunkRecordCrcOk(record)) {
-        bad = { series: s, message: `chunk at ref ${inT[ti]}: CRC32C mismatch`, badRecord: { ref: inT[ti], bytes: record.slice() } };
+        bad = { series: s, message: `chunk at ref ${inT[ti]}: CRC32C mismatch`, badRecord: { ref: inT[ti]!, bytes: record.slice() } };
       }
-      chunks.push({ ref: inT[ti], minTime: inT[ti + 1], maxTime: inT[ti + 2], chunk: ChunkReader.chunkOfRecord(record) });
+      chunks.push({ ref: inT[ti]!, minTime: inT[ti + 1]!, maxTime: inT[ti + 2]!, chunk: ChunkReader.chunkOfRecord(record) });
     }
     if (bad !== undefined) {
       out.failure = bad;
@@ -262,13 +262,13 @@ export class OutputCursor {
   next(into: ChunkToWrite[]): ChunkToWrite[] {
     const { table, records } = this.out;
     into.length = 0;
-    const n = table[this.ti++];
+    const n = table[this.ti++]!;
     for (let k = 0; k < n; k++, this.ti += OUT_FIELDS) {
-      const len = table[this.ti + 3];
+      const len = table[this.ti + 3]!;
       const recLen = chunkRecordSize(len);
       const record = records.subarray(this.at, this.at + recLen);
       const dataAt = this.at + uvarintSize(len) + 1;
-      into.push({ minTime: table[this.ti], maxTime: table[this.ti + 1], chunk: { encoding: table[this.ti + 2], data: records.subarray(dataAt, dataAt + len) }, record });
+      into.push({ minTime: table[this.ti]!, maxTime: table[this.ti + 1]!, chunk: { encoding: table[this.ti + 2]!, data: records.subarray(dataAt, dataAt + len) }, record });
       this.at += recLen;
     }
     return into;

@@ -53,7 +53,7 @@ export function downsampleFloatAggr(
 /** NumSamples of an aggregate chunk: the samples of its count sub-chunk. */
 export function countSamples(p: AggrParts): number {
   const c = p[AggrType.Count];
-  return c && c.data.length >= 2 ? (c.data[0] << 8) | c.data[1] : 0;
+  return c && c.data.length >= 2 ? (c.data[0]! << 8) | c.data[1]! : 0;
 }
 
 function floatAggrBatch(part: readonly AggrParts[], res: number, fs: FloatScratch, as: AggrScratch): ChunkToWrite {
@@ -77,10 +77,10 @@ function floatAggrBatch(part: readonly AggrParts[], res: number, fs: FloatScratc
     }
     if (run.n === 0) continue;
     fs.ensure(run.n);
-    const nw = windowStat(run.ts, run.vs, run.n, res, stat, fs.wt, fs.vals[0]);
-    parts[type] = fs.xor(fs.wt, fs.vals[0], nw);
-    if (fs.wt[0] < mint) mint = fs.wt[0];
-    if (fs.wt[nw - 1] > maxt) maxt = fs.wt[nw - 1];
+    const nw = windowStat(run.ts, run.vs, run.n, res, stat, fs.wt, fs.vals[0]!);
+    parts[type] = fs.xor(fs.wt, fs.vals[0]!, nw);
+    if (fs.wt[0]! < mint) mint = fs.wt[0]!;
+    if (fs.wt[nw - 1]! > maxt) maxt = fs.wt[nw - 1]!;
   }
 
   // Counter: undo the resets across the batch's counter sub-chunks, then re-window.
@@ -98,16 +98,16 @@ function floatAggrBatch(part: readonly AggrParts[], res: number, fs: FloatScratc
     fs.ensure(run.n);
     const cts = fs.cts;
     const cvs = fs.cvs;
-    const nw = windowStat(run.ts, run.vs, run.n, res, STAT_COUNTER, fs.wt, fs.vals[0]);
-    cts[0] = run.ts[0];
-    cvs[0] = run.vs[0];
+    const nw = windowStat(run.ts, run.vs, run.n, res, STAT_COUNTER, fs.wt, fs.vals[0]!);
+    cts[0] = run.ts[0]!;
+    cvs[0] = run.vs[0]!;
     cts.set(fs.wt.subarray(0, nw), 1);
-    cvs.set(fs.vals[0].subarray(0, nw), 1);
-    cts[nw + 1] = fs.wt[nw - 1];
+    cvs.set(fs.vals[0]!.subarray(0, nw), 1);
+    cts[nw + 1] = fs.wt[nw - 1]!;
     cvs[nw + 1] = lastV;
     parts[AggrType.Counter] = fs.xor(cts, cvs, nw + 2);
-    if (fs.wt[0] < mint) mint = fs.wt[0];
-    if (fs.wt[nw - 1] > maxt) maxt = fs.wt[nw - 1];
+    if (fs.wt[0]! < mint) mint = fs.wt[0]!;
+    if (fs.wt[nw - 1]! > maxt) maxt = fs.wt[nw - 1]!;
   }
   if (mint === Infinity) {
     throw new FormatError("invalid-value", "aggregate chunks hold no samples to downsample", { expected: "at least one aggregate sample in each batch of chunks" });
@@ -140,9 +140,9 @@ export function applyCounterResets(raw: FloatRun, out: FloatRun): number {
   let totalV = 0;
   let floor = 0; // the expansion's own "not back in time" floor
   for (let i = 0; i < raw.n; i++) {
-    const v = vs[i];
+    const v = vs[i]!;
     if (v !== v) continue;
-    const t = ts[i];
+    const t = ts[i]!;
     if (total === 0) {
       total++;
       lastT = t;
@@ -172,7 +172,7 @@ export function applyCounterResets(raw: FloatRun, out: FloatRun): number {
  * aggregated as they come (only raw batches drop them).
  */
 export function windowStat(ts: Float64Array, vs: Float64Array, n: number, res: number, stat: number, outT: Float64Array, outV: Float64Array): number {
-  const lastT = ts[n - 1];
+  const lastT = ts[n - 1]!;
   let nextT = -1;
   let nw = 0;
   let total = 0;
@@ -182,8 +182,8 @@ export function windowStat(ts: Float64Array, vs: Float64Array, n: number, res: n
   let counter = 0;
   let prev = 0;
   for (let k = 0; k < n; k++) {
-    const t = ts[k];
-    const v = vs[k];
+    const t = ts[k]!;
+    const v = vs[k]!;
     if (t > nextT) {
       if (nextT !== -1) {
         outT[nw] = nextT;

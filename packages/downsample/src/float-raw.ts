@@ -104,14 +104,14 @@ export function downsampleRawFloat(run: FloatRun, resolution: number, out: Chunk
   if (n === 0) return;
   const ts = run.ts;
   const vs = run.vs;
-  const numChunks = targetChunkCount(ts[0], ts[n - 1], ASSUMED_RAW_INTERVAL, resolution, n);
+  const numChunks = targetChunkCount(ts[0]!, ts[n - 1]!, ASSUMED_RAW_INTERVAL, resolution, n);
   const batchSize = Math.trunc(n / numChunks) + 1;
   let i = 0;
   while (i < n) {
     let j = Math.min(i + batchSize, n);
     // A batch ends with the window of its last sample, so windows never straddle chunks.
-    const curW = currentWindow(ts[j - 1], resolution);
-    while (j < n && ts[j] <= curW) j++;
+    const curW = currentWindow(ts[j - 1]!, resolution);
+    while (j < n && ts[j]! <= curW) j++;
     const c = floatBatch(ts, vs, i, j, resolution, s);
     if (c) out.push(c);
     i = j;
@@ -128,24 +128,24 @@ function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number
   if (first === to) return undefined;
   let last = to - 1;
   while (vs[last] !== vs[last]) last--;
-  const lastT = ts[last];
+  const lastT = ts[last]!;
   s.ensure(to - from);
   const wt = s.wt;
   const [cnt, sum, mn, mx] = s.vals;
   const cts = s.cts;
   const cvs = s.cvs;
   // The counter chunk opens with the first raw value at its own time.
-  cts[0] = ts[first];
-  cvs[0] = vs[first];
+  cts[0] = ts[first]!;
+  cvs[0] = vs[first]!;
   let nc = 1;
   let nw = 0;
-  let counter = vs[first];
+  let counter = vs[first]!;
   let prev = counter;
   // One window per outer iteration; the inner loop is the hot one (no window test per
   // branch). NaNs are skipped everywhere, and never open a window.
   let k = first;
   while (k <= last) {
-    const t0 = ts[k];
+    const t0 = ts[k]!;
     const w = currentWindow(t0, res);
     // The last window is stamped with the batch's last sample, not its end.
     const end = w < lastT ? w : lastT;
@@ -154,8 +154,8 @@ function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number
     let wmin = MAX_FLOAT;
     let wmax = -MAX_FLOAT;
     for (; k <= last; k++) {
-      if (ts[k] > end) break;
-      const v = vs[k];
+      if (ts[k]! > end) break;
+      const v = vs[k]!;
       if (v !== v) continue;
       // The first sample sets the counter (∞ − ∞ must not make it NaN). A reset adds the
       // value, else the increase. Written as selects, which V8 compiles without branches:
@@ -178,10 +178,10 @@ function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number
     nc++;
     while (k <= last && vs[k] !== vs[k]) k++;
   }
-  const nextT = wt[nw - 1];
+  const nextT = wt[nw - 1]!;
   // The last raw value closes the counter chunk under the repeated last timestamp.
   cts[nc] = nextT;
-  cvs[nc] = vs[last];
+  cvs[nc] = vs[last]!;
   nc++;
   // Written straight into the series buffer in AggrType order (count, sum, min, max,
   // counter), as encodeAggrChunk would lay them out.
@@ -191,5 +191,5 @@ function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number
   s.aggrPart(wt, mn, nw);
   s.aggrPart(wt, mx, nw);
   s.aggrPart(cts, cvs, nc);
-  return { minTime: wt[0], maxTime: wt[nw - 1], chunk: { encoding: Encoding.Aggr, data: s.aggrEnd(at) } };
+  return { minTime: wt[0]!, maxTime: wt[nw - 1]!, chunk: { encoding: Encoding.Aggr, data: s.aggrEnd(at) } };
 }

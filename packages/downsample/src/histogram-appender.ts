@@ -37,8 +37,8 @@ export class FloatHistogramAppender {
       this.header = h.counterResetHint === CounterResetHint.Gauge ? CounterResetHint.Gauge : h.counterResetHint === CounterResetHint.Reset ? CounterResetHint.Reset : CounterResetHint.NotReset;
       return;
     }
-    const last = this.samples[n - 1].h;
-    const first = this.samples[0].h;
+    const last = this.samples[n - 1]!.h;
+    const first = this.samples[0]!.h;
     if (h.counterResetHint !== CounterResetHint.Gauge) {
       const v = this.counterVerdict(first, last, h);
       if (v === "ok") this.samples.push(s);
@@ -83,9 +83,9 @@ function shrinks(prevSpans: readonly Span[], prev: ArrayLike<number>, nextSpans:
   const ni = indices(nextSpans);
   let j = 0;
   for (let i = 0; i < pi.length && i < prev.length; i++) {
-    while (j < ni.length && ni[j] < pi[i]) j++;
+    while (j < ni.length && ni[j]! < pi[i]!) j++;
     if (j < ni.length && ni[j] === pi[i]) {
-      if (prev[i] > next[j]) return true;
+      if (prev[i]! > next[j]!) return true;
     } else if (prev[i] !== 0) return true;
   }
   return false;

@@ -133,23 +133,23 @@ class HistogramAggregator {
 
 function minSchema(hs: readonly FloatHistogram[], from: number, to: number): number {
   let s = Infinity;
-  for (let i = from; i < to; i++) if (!isStaleNaN(hs[i].sum) && hs[i].schema < s) s = hs[i].schema;
+  for (let i = from; i < to; i++) if (!isStaleNaN(hs[i]!.sum) && hs[i]!.schema < s) s = hs[i]!.schema;
   return s;
 }
 
 /** Thanos' downsampleBatch over samples [from, to): calls emit(windowT) at each window end; returns the last window time. */
 function eachWindow(ts: readonly number[], from: number, to: number, res: number, aggr: HistogramAggregator, hs: readonly FloatHistogram[], emit: (t: number) => void): number {
-  const lastT = ts[to - 1];
+  const lastT = ts[to - 1]!;
   let nextT = -1;
   for (let i = from; i < to; i++) {
-    const t = ts[i];
+    const t = ts[i]!;
     if (t > nextT) {
       if (nextT !== -1) emit(nextT);
       aggr.reset();
       const w = currentWindow(t, res);
       nextT = w < lastT ? w : lastT;
     }
-    aggr.add(hs[i]);
+    aggr.add(hs[i]!);
   }
   if (aggr.total > 0) emit(nextT);
   return nextT;
@@ -160,21 +160,21 @@ export function downsampleRawHistogram(run: HistogramRun, res: number, out: Chun
   const n = run.n;
   if (n === 0) return;
   const { ts, hs } = run;
-  const numChunks = targetChunkCount(ts[0], ts[n - 1], ASSUMED_RAW_INTERVAL, res, n);
+  const numChunks = targetChunkCount(ts[0]!, ts[n - 1]!, ASSUMED_RAW_INTERVAL, res, n);
   const batchSize = Math.trunc(n / numChunks) + 1;
   let i = 0;
   const bts: number[] = [];
   const bhs: FloatHistogram[] = [];
   while (i < n) {
     let j = Math.min(i + batchSize, n);
-    const curW = currentWindow(ts[j - 1], res);
-    while (j < n && ts[j] <= curW) j++;
+    const curW = currentWindow(ts[j - 1]!, res);
+    while (j < n && ts[j]! <= curW) j++;
     bts.length = 0;
     bhs.length = 0;
     for (let k = i; k < j; k++) {
-      if (hs[k].sum !== hs[k].sum) continue; // NaN sums leave the batch
-      bts.push(ts[k]);
-      bhs.push(hs[k]);
+      if (hs[k]!.sum !== hs[k]!.sum) continue; // NaN sums leave the batch
+      bts.push(ts[k]!);
+      bhs.push(hs[k]!);
     }
     i = j;
     if (bts.length > 0) out.push(rawHistogramBatch(bts, bhs, res));
@@ -182,7 +182,7 @@ export function downsampleRawHistogram(run: HistogramRun, res: number, out: Chun
 }
 
 function rawHistogramBatch(ts: number[], hs: FloatHistogram[], res: number): ChunkToWrite {
-  const gauge = hs[0].counterResetHint === CounterResetHint.Gauge;
+  const gauge = hs[0]!.counterResetHint === CounterResetHint.Gauge;
   const aggr = new HistogramAggregator(minSchema(hs, 0, hs.length));
   const counter = new FloatHistogramAppender();
   const sum = new FloatHistogramAppender();
@@ -202,7 +202,7 @@ function rawHistogramBatch(ts: number[], hs: FloatHistogram[], res: number): Chu
   parts[AggrType.Count] = xorChunk(cts, cvs);
   parts[AggrType.Sum] = sum.chunk();
   parts[AggrType.Counter] = counter.chunk();
-  return { minTime: cts[0], maxTime: cts[cts.length - 1], chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(parts) } };
+  return { minTime: cts[0]!, maxTime: cts[cts.length - 1]!, chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(parts) } };
 }
 
 function xorChunk(ts: number[], vs: number[]): Chunk {
@@ -264,10 +264,10 @@ export function histogramAggrBatch(part: readonly AggrParts[], res: number, fs: 
   }
   if (countRun.n > 0) {
     fs.ensure(countRun.n);
-    const nw = windowStat(countRun.ts, countRun.vs, countRun.n, res, STAT_SUM, fs.wt, fs.vals[0]);
-    parts[AggrType.Count] = fs.xor(fs.wt, fs.vals[0], nw);
-    span(fs.wt[0]);
-    span(fs.wt[nw - 1]);
+    const nw = windowStat(countRun.ts, countRun.vs, countRun.n, res, STAT_SUM, fs.wt, fs.vals[0]!);
+    parts[AggrType.Count] = fs.xor(fs.wt, fs.vals[0]!, nw);
+    span(fs.wt[0]!);
+    span(fs.wt[nw - 1]!);
   }
   if (mint === Infinity) {
     throw new FormatError("invalid-value", "histogram aggregate chunks hold no samples to downsample", { expected: "at least one aggregate sample in each batch of chunks" });

@@ -40,7 +40,7 @@ const isBack = (p: Pending) => p.output !== undefined || p.error !== undefined;
 
 /** Check every stored record of a series read with unchecked records. */
 export function verifySeries(s: BlockSeries, verify: BatchRun["verify"]): void {
-  for (let i = 0; i < s.chunks.length; i++) verify(s.chunks[i].ref, s.records![i]);
+  for (let i = 0; i < s.chunks.length; i++) verify(s.chunks[i]!.ref, s.records![i]!);
 }
 
 export interface BatchRun {
@@ -91,7 +91,7 @@ export async function downsampleInBatches(
     const out = p.output!;
     const cursor = new OutputCursor(out);
     const upTo = out.failure !== undefined ? out.failure.series : p.labels.length;
-    for (let i = 0; i < upTo; i++) await writer.addSeries(p.labels[i], cursor.next(chunks));
+    for (let i = 0; i < upTo; i++) await writer.addSeries(p.labels[i]!, cursor.next(chunks));
     freeOut.put(buffersOf(out));
     const f = out.failure;
     if (f === undefined) return;
@@ -100,15 +100,15 @@ export async function downsampleInBatches(
       try {
         run.verify(f.badRecord.ref, f.badRecord.bytes);
       } catch (e) {
-        throw inSeries(e, block, p.labels[f.series]);
+        throw inSeries(e, block, p.labels[f.series]!);
       }
     }
-    throw inSeries(fromFailure(f), block, p.labels[f.series]);
+    throw inSeries(fromFailure(f), block, p.labels[f.series]!);
   };
   const push = async (p: Pending): Promise<void> => {
     queue.push(p);
     // Write what is ready at the head; wait for the head once too much is held.
-    while (queue.length > 0 && (isBack(queue[0]) || queue.length > maxQueued)) await writeHead();
+    while (queue.length > 0 && (isBack(queue[0]!) || queue.length > maxQueued)) await writeHead();
   };
   // The batch being filled: for a worker (input copied) or run here as series arrive.
   let labels: Labels[] = [];

@@ -116,7 +116,7 @@ const lanes: Lane[] = [];
 /** `n` live workers (started on first use); none where this module cannot start itself. */
 export function workerLanes(n: number): Lane[] {
   if (selfUrl === undefined) return [];
-  for (let i = lanes.length - 1; i >= 0; i--) if (!lanes[i].alive) lanes.splice(i, 1);
+  for (let i = lanes.length - 1; i >= 0; i--) if (!lanes[i]!.alive) lanes.splice(i, 1);
   while (lanes.length < n) lanes.push(new Lane());
   return lanes.slice(0, n);
 }

@@ -60,10 +60,10 @@ export class FloatRun {
     let w = start;
     let lastT = 0;
     for (let i = start; i < start + got; i++) {
-      const v = vs[i];
+      const v = vs[i]!;
       // Only a NaN can be the stale marker; compare its bits only then.
       if (v !== v && v32[2 * i + 1] === STALE_HI && v32[2 * i] === STALE_LO) continue;
-      const t = ts[i];
+      const t = ts[i]!;
       if (t < lastT) continue;
       lastT = t;
       if (w !== i) {

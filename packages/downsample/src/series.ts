@@ -42,10 +42,10 @@ export class SeriesDownsampler {
   /** The output chunks of one series (a reused array). */
   series(chunks: readonly ChunkMeta[]): ChunkToWrite[] {
     for (let i = 1; i < chunks.length; i++) {
-      if (chunks[i - 1].maxTime >= chunks[i].minTime) {
+      if (chunks[i - 1]!.maxTime >= chunks[i]!.minTime) {
         throw new FormatError("out-of-order", `chunks ${i - 1} and ${i} overlap`, {
           expected: "chunks ordered by time and not overlapping",
-          found: `[${chunks[i - 1].minTime}, ${chunks[i - 1].maxTime}] then [${chunks[i].minTime}, ${chunks[i].maxTime}]`,
+          found: `[${chunks[i - 1]!.minTime}, ${chunks[i - 1]!.maxTime}] then [${chunks[i]!.minTime}, ${chunks[i]!.maxTime}]`,
         });
       }
     }

@@ -107,7 +107,7 @@ describe("downsampleBlock raw → 5m", () => {
     const { meta, series } = await readOut(out);
     const kept = s.filter(([, v]) => !Number.isNaN(v));
     const win = (t: number) => currentWindow(t, RES_5M);
-    const lastT = kept[kept.length - 1][0];
+    const lastT = kept[kept.length - 1]![0];
     const groups = new Map<number, number[]>();
     for (const [t, v] of kept) {
       const w = Math.min(win(t), lastT);
@@ -115,8 +115,8 @@ describe("downsampleBlock raw → 5m", () => {
     }
     const ws = [...groups.keys()];
     expect(series).toHaveLength(1);
-    const [c] = series[0].chunks;
-    expect(series[0].chunks).toHaveLength(1);
+    const [c] = series[0]!.chunks;
+    expect(series[0]!.chunks).toHaveLength(1);
     expect(c.minTime).toBe(ws[0]);
     expect(c.maxTime).toBe(lastT);
     expect(c.parts[0]).toEqual(ws.map((w) => [w, groups.get(w)!.length]));
@@ -144,7 +144,7 @@ describe("downsampleBlock raw → 5m", () => {
     const out = new MemoryBlock("out");
     await downsampleBlock(input, out, { resolution: RES_5M });
     const { meta, series } = await readOut(out);
-    expect(series.map((s) => s.labels[0].value)).toEqual(["2"]);
+    expect(series.map((s) => s.labels[0]!.value)).toEqual(["2"]);
     expect(meta.thanos?.labels).toEqual({ region: "eu" });
     expect(meta.stats.numSeries).toBe(1n);
   });
@@ -159,25 +159,25 @@ describe("downsampleBlock raw → 5m", () => {
     const m5 = new MemoryBlock("m5");
     await downsampleBlock(input, m5, { resolution: RES_5M });
     const five = await readOut(m5);
-    const out = five.series[0].chunks;
-    expect(out.length).toBe(targetChunkCount(s[0][0], s[s.length - 1][0], MIN, RES_5M, s.length));
+    const out = five.series[0]!.chunks;
+    expect(out.length).toBe(targetChunkCount(s[0]![0], s[s.length - 1]![0], MIN, RES_5M, s.length));
     for (let i = 1; i < out.length; i++) {
       // No window is split across chunks.
-      expect(currentWindow(out[i].minTime, RES_5M)).toBeGreaterThan(out[i - 1].maxTime);
+      expect(currentWindow(out[i]!.minTime, RES_5M)).toBeGreaterThan(out[i - 1]!.maxTime);
     }
-    expect(out.reduce((a, c) => a + c.parts[0].reduce((x, [, n]) => x + n, 0), 0)).toBe(3000);
+    expect(out.reduce((a, c) => a + c.parts[0]!.reduce((x, [, n]) => x + n, 0), 0)).toBe(3000);
     const h1 = new MemoryBlock("h1");
     await downsampleBlock(m5, h1, { resolution: RES_1H });
     const hour = await readOut(h1);
-    const hc = hour.series[0].chunks;
-    expect(hc[0].parts[4][0]).toEqual([s[0][0], 0]);
-    const lastCounter = hc[hc.length - 1].parts[4];
-    expect(lastCounter[lastCounter.length - 1][1]).toBe(s[s.length - 1][1]);
+    const hc = hour.series[0]!.chunks;
+    expect(hc[0]!.parts[4]![0]).toEqual([s[0]![0], 0]);
+    const lastCounter = hc[hc.length - 1]!.parts[4]!;
+    expect(lastCounter[lastCounter.length - 1]![1]).toBe(s[s.length - 1]![1]);
     // Total increase: 7 full cycles' worth of resets accounted for.
     let inc = 0;
-    for (let i = 1; i < s.length; i++) inc += s[i][1] >= s[i - 1][1] ? s[i][1] - s[i - 1][1] : s[i][1];
-    expect(lastCounter[lastCounter.length - 2][1]).toBe(inc);
-    expect(hc.reduce((a, c) => a + c.parts[0].reduce((x, [, n]) => x + n, 0), 0)).toBe(3000);
+    for (let i = 1; i < s.length; i++) inc += s[i]![1] >= s[i - 1]![1] ? s[i]![1] - s[i - 1]![1] : s[i]![1];
+    expect(lastCounter[lastCounter.length - 2]![1]).toBe(inc);
+    expect(hc.reduce((a, c) => a + c.parts[0]!.reduce((x, [, n]) => x + n, 0), 0)).toBe(3000);
     expect(hour.meta.thanos?.downsample?.resolution).toBe(RES_1H);
   });
 

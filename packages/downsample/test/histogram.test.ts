@@ -42,7 +42,7 @@ function spansOf(idx: number[]): Span[] {
   const out: Span[] = [];
   let last = 0;
   for (const i of idx) {
-    if (out.length > 0 && i === last + 1) out[out.length - 1].length++;
+    if (out.length > 0 && i === last + 1) out[out.length - 1]!.length++;
     else out.push({ offset: out.length === 0 ? i : i - last - 1, length: 1 });
     last = i;
   }
@@ -119,7 +119,7 @@ function fromFloat(f: FloatHistogram): H {
     let k = 0;
     for (const s of spans) {
       idx += s.offset;
-      for (let j = 0; j < s.length; j++) out.set(idx++, b[k++]);
+      for (let j = 0; j < s.length; j++) out.set(idx++, b[k++]!);
     }
     return out;
   };
@@ -132,14 +132,14 @@ type Raw = { t: number; h: H; chunk: number; gauge?: boolean };
 function expected(raw: Raw[], res: number, resetAt: (i: number) => boolean) {
   const schema = Math.min(...raw.map((r) => r.h.schema));
   const hs = raw.map((r) => reduce(r.h, schema));
-  const lastT = raw[raw.length - 1].t;
+  const lastT = raw[raw.length - 1]!.t;
   const out = new Map<number, { n: number; sum: H; counter: H }>();
-  let counter = hs[0];
+  let counter = hs[0]!;
   for (let i = 0; i < hs.length; i++) {
-    if (i > 0) counter = resetAt(i) ? combine(counter, hs[i], 1) : combine(counter, combine(hs[i], hs[i - 1], -1), 1);
-    const w = Math.min(currentWindow(raw[i].t, res), lastT);
+    if (i > 0) counter = resetAt(i) ? combine(counter, hs[i]!, 1) : combine(counter, combine(hs[i]!, hs[i - 1]!, -1), 1);
+    const w = Math.min(currentWindow(raw[i]!.t, res), lastT);
     const cur = out.get(w);
-    out.set(w, { n: (cur?.n ?? 0) + 1, sum: cur ? combine(cur.sum, hs[i], 1) : hs[i], counter });
+    out.set(w, { n: (cur?.n ?? 0) + 1, sum: cur ? combine(cur.sum, hs[i]!, 1) : hs[i], counter });
   }
   return out;
 }
@@ -162,7 +162,7 @@ function histChunk(samples: { t: number; h: FloatHistogram }[], int: boolean, hi
         hint as Histogram["counterResetHint"] | undefined,
       )
     : encodeFloatHistogramChunk(samples, hint as FloatHistogram["counterResetHint"] | undefined);
-  return { minTime: samples[0].t, maxTime: samples[samples.length - 1].t, chunk: { encoding: int ? Encoding.Histogram : Encoding.FloatHistogram, data } };
+  return { minTime: samples[0]!.t, maxTime: samples[samples.length - 1]!.t, chunk: { encoding: int ? Encoding.Histogram : Encoding.FloatHistogram, data } };
 }
 
 interface OutChunk {
@@ -247,7 +247,7 @@ describe("native histogram downsampling", () => {
     const fts = Float64Array.from({ length: 10 }, (_, i) => T0 + i * MIN);
     const fvs = Float64Array.from({ length: 10 }, (_, i) => i * 2);
     const mixed: ChunkToWrite[] = [
-      { minTime: fts[0], maxTime: fts[9], chunk: { encoding: Encoding.XOR, data: encodeXOR(fts, fvs, 0, 10) } },
+      { minTime: fts[0]!, maxTime: fts[9]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(fts, fvs, 0, 10) } },
       histChunk(
         counterRaw.slice(0, 6).map((r) => ({ t: r.t + 20 * MIN, h: toFloat(r.h) })),
         true,
@@ -289,11 +289,11 @@ describe("native histogram downsampling", () => {
     expect(chunks).toHaveLength(1);
     // The reset is the first sample of the third chunk (a schema increase counts as one too).
     const exp = expected(counterRaw, RES_5M, (i) => i === 11);
-    check(chunks[0], exp);
-    expect(chunks[0].sum!.every((s) => s.h.schema === 0)).toBe(true);
-    expect(chunks[0].headers[AggrType.Counter]).toBe(CounterResetHint.NotReset);
+    check(chunks[0]!, exp);
+    expect(chunks[0]!.sum!.every((s) => s.h.schema === 0)).toBe(true);
+    expect(chunks[0]!.headers[AggrType.Counter]).toBe(CounterResetHint.NotReset);
     // Stale markers are not counted.
-    expect(chunks[0].count!.reduce((a, [, n]) => a + n, 0)).toBe(counterRaw.length);
+    expect(chunks[0]!.count!.reduce((a, [, n]) => a + n, 0)).toBe(counterRaw.length);
   });
 
   it("gauge histograms: no reset detection, gauge sub-chunks", () => {
@@ -303,17 +303,17 @@ describe("native histogram downsampling", () => {
     // hint (Go's CopyToSchema keeps none), so they go through reset detection, and their
     // original schema being higher than the previous sample's counts as a reset.
     const resetAt = (i: number) => i < 7;
-    check(chunks[0], expected(gaugeRaw, RES_5M, resetAt));
-    expect(chunks[0].headers[AggrType.Counter]).toBe(CounterResetHint.Gauge);
+    check(chunks[0]!, expected(gaugeRaw, RES_5M, resetAt));
+    expect(chunks[0]!.headers[AggrType.Counter]).toBe(CounterResetHint.Gauge);
   });
 
   it("a series switching from floats to histograms is downsampled run by run", () => {
     const chunks = five.get("mixed")!;
     expect(chunks).toHaveLength(2);
-    expect(chunks[0].present).toEqual([true, true, true, true, true]);
-    expect(chunks[0].count!.reduce((a, [, n]) => a + n, 0)).toBe(10);
+    expect(chunks[0]!.present).toEqual([true, true, true, true, true]);
+    expect(chunks[0]!.count!.reduce((a, [, n]) => a + n, 0)).toBe(10);
     const raw = counterRaw.slice(0, 6).map((r) => ({ ...r, t: r.t + 20 * MIN }));
-    check(chunks[1], expected(raw, RES_5M, () => false));
+    check(chunks[1]!, expected(raw, RES_5M, () => false));
   });
 
   it("5m → 1h: counts add up, sums add up per hour, the counter carries on", async () => {

@@ -34,10 +34,10 @@ async function makeBlock(series: number, samples: number, corrupt?: number): Pro
       let data = encodeXOR(ts, vs, i, end);
       // A chunk cut short behind a valid checksum: only decoding finds it.
       if (s === corrupt && i === 120) data = data.subarray(0, 12);
-      chunks.push({ minTime: ts[i], maxTime: ts[end - 1], chunk: { encoding: Encoding.XOR, data } });
+      chunks.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data } });
     }
     const labels: Labels = [
-      { name: "__name__", value: names[s] },
+      { name: "__name__", value: names[s]! },
       { name: "kind", value: counter ? "counter" : "gauge" },
     ];
     await w.addSeries(labels, chunks);
@@ -140,10 +140,10 @@ describe("downsampling with worker threads", () => {
   it("reports a chunk that fails to decode in a worker as it does without workers: series, chunk and cause", async () => {
     const input = await makeBlock(120, 480, 77);
     const errors = await failures(input, 2048);
-    expect(errors[0].message).toMatch(/^in\/chunks: series \{__name__="s00077", kind="gauge"\}: chunk at ref \d+ \(byte 2 of its data\): XOR chunk ends inside sample 0/);
+    expect(errors[0]!.message).toMatch(/^in\/chunks: series \{__name__="s00077", kind="gauge"\}: chunk at ref \d+ \(byte 2 of its data\): XOR chunk ends inside sample 0/);
     for (const e of errors.slice(1)) {
-      expect(e.message).toBe(errors[0].message);
-      expect(e.code).toBe(errors[0].code);
+      expect(e.message).toBe(errors[0]!.message);
+      expect(e.code).toBe(errors[0]!.code);
     }
   });
 
@@ -151,7 +151,7 @@ describe("downsampling with worker threads", () => {
     const input = await makeBlock(200, 480);
     const seg = input.files.get("chunks/000001")!;
     // A byte in the middle of the segment: inside some chunk's data.
-    seg[seg.length >> 1] ^= 0x40;
+    seg[seg.length >> 1]! ^= 0x40;
     const errors = await failures(input, 1024);
     for (const e of errors) expect(e.code).toBe("invalid-checksum");
     const messages = errors.map((e) => e.message);
@@ -159,7 +159,7 @@ describe("downsampling with worker threads", () => {
     expect(messages[1]).toBe(messages[0]);
     expect(messages[2]).toBe(messages[0]);
     // Run on this thread only (the lane is busy elsewhere): the check happens here.
-    const lane = workerLanes(1)[0];
+    const lane = workerLanes(1)[0]!;
     const busy = Array.from({ length: 4 }, () => lane.run({ data: new Uint8Array(8), table: new Float64Array(1), series: 0 }, 0, RES_5M));
     const here = await inBatches(input, [lane], 1 << 20).then(
       () => undefined,

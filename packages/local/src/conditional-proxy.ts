@@ -253,7 +253,7 @@ function createdEvent(method: string, q: URLSearchParams, req: IncomingMessage, 
   if (method === "PUT") eventName = header(req, "x-amz-copy-source") ? "ObjectCreated:Copy" : "ObjectCreated:Put";
   else if (method === "POST" && q.has("uploadId")) eventName = "ObjectCreated:CompleteMultipartUpload";
   if (!eventName) return undefined;
-  return { bucket: decodeURIComponent(segments[0]), key: segments.slice(1).map(decodeURIComponent).join("/"), eventName };
+  return { bucket: decodeURIComponent(segments[0]!), key: segments.slice(1).map(decodeURIComponent).join("/"), eventName };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

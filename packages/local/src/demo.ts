@@ -51,11 +51,11 @@ async function writeDemoBlock(sink: StoreBlockSink, ulid: string, minT: number, 
   const series: Label[][] = [];
   const kinds = ["http_requests_total", "process_resident_memory_bytes", "http_request_duration_seconds_sum"];
   for (let i = 0; series.length < nSeries; i++) {
-    const name = kinds[i % kinds.length];
+    const name = kinds[i % kinds.length]!;
     series.push([
       { name: "__name__", value: name },
       { name: "instance", value: `10.0.${Math.floor(i / 30)}.${i % 30}:9090` },
-      { name: "job", value: ["api", "web", "worker"][Math.floor(i / 3) % 3] },
+      { name: "job", value: ["api", "web", "worker"][Math.floor(i / 3) % 3]! },
     ]);
   }
   series.sort(compareLabels);
@@ -67,7 +67,7 @@ async function writeDemoBlock(sink: StoreBlockSink, ulid: string, minT: number, 
   const ts = new Float64Array(len);
   const vs = new Float64Array(len);
   for (const labels of series) {
-    const counter = labels[0].value.endsWith("_total") || labels[0].value.endsWith("_sum");
+    const counter = labels[0]!.value.endsWith("_total") || labels[0]!.value.endsWith("_sum");
     let v = counter ? Math.floor(random() * 1e4) : 5e8 * (0.5 + random());
     for (let j = 0; j < len; j++) {
       ts[j] = minT + j * interval + Math.floor(random() * 50);

@@ -61,7 +61,7 @@ describe("SqsEventSourcePoller", () => {
     await p.stop();
     expect(seen.filter((s) => s.body !== "fail").map((s) => s.count)).toEqual(["1", "1"]);
     expect(seen.filter((s) => s.body === "fail").map((s) => s.count)).toEqual(["1", "2"]);
-    const r = events[0].Records[0];
+    const r = events[0]!.Records[0]!;
     expect(r).toMatchObject({ eventSource: "aws:sqs", eventSourceARN: q.arn, awsRegion: "us-east-1", messageAttributes: {} });
     expect(r.md5OfBody).toMatch(/^[0-9a-f]{32}$/);
     expect(Number(r.attributes.SentTimestamp)).toBeGreaterThan(0);
@@ -91,7 +91,7 @@ describe("SqsEventSourcePoller", () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: "x" }));
     const counts: string[] = [];
     const p = poller(q, async (event) => {
-      counts.push(event.Records[0].attributes.ApproximateReceiveCount);
+      counts.push(event.Records[0]!.attributes.ApproximateReceiveCount);
       return { batchItemFailures: counts.length === 1 ? [{ itemIdentifier: "" }] : [] };
     });
     p.start();

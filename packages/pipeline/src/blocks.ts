@@ -85,7 +85,7 @@ export function redundantBlocks(live: readonly LiveBlock[]): { block: BlockMeta;
   const out: { block: BlockMeta; coveredBy: BlockMeta }[] = [];
   for (const a of active) {
     const mine = sourcesOf(a);
-    for (const b of bySource.get(mine[0]) ?? []) {
+    for (const b of bySource.get(mine[0]!) ?? []) {
       if (b === a || resolutionOf(b) !== resolutionOf(a) || !sameExternalLabels(a, b) || !containsRange(b, a)) continue;
       const theirs = new Set(sourcesOf(b));
       if (!mine.every((s) => theirs.has(s))) continue;

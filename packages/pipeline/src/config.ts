@@ -69,7 +69,7 @@ export function parseDuration(text: string, name: string): number {
   if (!m || (m[2] === undefined && m[1] !== "0")) {
     throw new Error(`${name}: expected a duration like 0, 90s, 15m, 48h or 30d, found ${JSON.stringify(text)}`);
   }
-  return Number(m[1]) * UNITS[m[2] ?? "ms"];
+  return Number(m[1]) * UNITS[m[2] ?? "ms"]!;
 }
 
 /** How the engines plan and merge: the compaction ranges, HA replica labels, the dedup mode. */
@@ -146,8 +146,8 @@ const BYTE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 
 /** "2936012800", "2800MiB", "3GB", "2.5GiB" → bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). */
 export function parseBytes(text: string, name: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = m ? BYTE_UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined || (m[2] === "" && m[1].includes("."))) {
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined || (m[2] === "" && m[1]!.includes("."))) {
     throw new Error(`${name}: expected bytes like 2936012800, 2800MiB or 3GB, found ${JSON.stringify(text)}`);
   }
   return Math.floor(Number(m[1]) * unit);

@@ -30,7 +30,7 @@ async function flipChunkByte(tenant: string, block: string): Promise<Buffer> {
   const seg = join(dir, tenant, block, "chunks", "000001");
   const original = await readFile(seg);
   const bytes = Buffer.from(original);
-  bytes[200] ^= 0xff;
+  bytes[200]! ^= 0xff;
   await writeFile(seg, bytes);
   return original;
 }
@@ -114,13 +114,13 @@ describe("admission over a directory bucket", () => {
     const err = await handleRecord(JSON.stringify(compact), deps, { messageId: "late", deadline: Date.now() + 1_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JobOutOfTime);
     const dirs = new Set<string>();
-    for await (const o of listAll(store, "o/")) dirs.add(o.key.split("/")[1]);
+    for await (const o of listAll(store, "o/")) dirs.add(o.key.split("/")[1]!);
     expect([...dirs].filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort()).toEqual(inputs.map((m) => m.ulid).sort()); // no partial output
     const [attempt] = await deps.leases.listAttempts("o");
     expect(attempt.record).toMatchObject({ attempts: 1, errors: [expect.stringContaining("out of time")] });
     expect((await deps.index.blocks("o")).every((b) => b.deletionTime === undefined)).toBe(true);
     // With time to spare it runs.
-    expect((await handleRecord(JSON.stringify(compact), deps, { messageId: "on-time", deadline: Date.now() + 900_000 })).results[0].status).toBe("done");
+    expect((await handleRecord(JSON.stringify(compact), deps, { messageId: "on-time", deadline: Date.now() + 900_000 })).results[0]!.status).toBe("done");
     expect(await deps.leases.listAttempts("o")).toEqual([]);
   });
 
@@ -142,14 +142,14 @@ describe("admission over a directory bucket", () => {
     const fixed = repairedUlid(m.ulid);
     expect(await ids("p")).toEqual([fixed]);
     const live = await deps.index.blocks("p");
-    expect(live[0].deletionTime).toBeUndefined();
+    expect(live[0]!.deletionTime).toBeUndefined();
     const original = await deps.storage.readMarkers({ tenant: "p", block: m.ulid });
     expect(original.noCompact?.reason).toBe(QUARANTINE_REASON);
     expect(original.deletion?.details).toContain(`repaired into ${fixed}`);
     // The repaired block passes every check, and holds the original's samples.
     const report = await verifyBlock(new StoreBlockSource(store, pipelineLayout().blockPrefix("p", fixed)), { expectedUlid: fixed });
     expect(report.problems.filter((p) => p.severity !== "warn")).toEqual([]);
-    expect(live[0].meta.stats.numSamples).toBe(1440n);
+    expect(live[0]!.meta.stats.numSamples).toBe(1440n);
     expect(await exists("p", fixed, VERIFIED_FILE)).toBe(true);
   });
 });

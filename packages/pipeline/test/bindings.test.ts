@@ -40,23 +40,23 @@ describe("bindings over a directory bucket", () => {
   it("verifies good blocks into the index and plans a compaction of a full 8h window", async () => {
     good = [];
     for (let i = 0; i < 5; i++) good.push(await writeBlock("team-a", T0 + 2 * i * HOUR, i + 1));
-    for (const m of good) expect((await run({ version: 1, type: "verify", tenant: "team-a", block: m.ulid })).results[0].status).toBe("done");
+    for (const m of good) expect((await run({ version: 1, type: "verify", tenant: "team-a", block: m.ulid })).results[0]!.status).toBe("done");
     const live = await deps.index.blocks("team-a");
     expect(live.map((b) => b.meta.ulid).sort()).toEqual(good.map((m) => m.ulid).sort());
-    expect(live[0].meta.compaction.sources).toHaveLength(1); // full metas, not index entries
+    expect(live[0]!.meta.compaction.sources).toHaveLength(1); // full metas, not index entries
     const compacts = sent.filter((j) => j.type === "compact");
     expect(compacts).toHaveLength(1);
-    expect(compacts[0].type === "compact" && compacts[0].plan.inputs).toEqual(good.slice(0, 4).map((m) => m.ulid));
+    expect(compacts[0]!.type === "compact" && compacts[0]!.plan.inputs).toEqual(good.slice(0, 4).map((m) => m.ulid));
   });
 
   it("quarantines a corrupted block: report, no-compact mark next to it and in markers/, not indexed", async () => {
     const bad = await writeBlock("team-a", T0 + 10 * HOUR, 9);
     const seg = join(dir, "team-a", bad.ulid, "chunks", "000001");
     const bytes = await readFile(seg);
-    bytes[200] ^= 0xff;
+    bytes[200]! ^= 0xff;
     await writeFile(seg, bytes);
     const r = await run({ version: 1, type: "verify", tenant: "team-a", block: bad.ulid });
-    expect(r.results[0].status).toBe("quarantined");
+    expect(r.results[0]!.status).toBe("quarantined");
     const report = JSON.parse(await readFile(join(dir, "team-a", bad.ulid, VERIFY_REPORT_FILE), "utf8"));
     expect(report.ok).toBe(false);
     expect(report.problems.length).toBeGreaterThan(0);
@@ -70,20 +70,20 @@ describe("bindings over a directory bucket", () => {
     expect(rebuilt).not.toContain(bad.ulid);
     expect(rebuilt).toHaveLength(5);
     const status = await bucketStatus(store, { tenant: "team-a" });
-    expect(status[0].quarantined.map((q) => q.block)).toEqual([bad.ulid]);
+    expect(status[0]!.quarantined.map((q) => q.block)).toEqual([bad.ulid]);
   });
 
   it("a retried verify finishes a quarantine whose global mirror a crash left unwritten", async () => {
     const bad = await writeBlock("team-a", T0 + 12 * HOUR, 11);
     const seg = join(dir, "team-a", bad.ulid, "chunks", "000001");
     const bytes = await readFile(seg);
-    bytes[200] ^= 0xff;
+    bytes[200]! ^= 0xff;
     await writeFile(seg, bytes);
-    expect((await run({ version: 1, type: "verify", tenant: "team-a", block: bad.ulid })).results[0].status).toBe("quarantined");
+    expect((await run({ version: 1, type: "verify", tenant: "team-a", block: bad.ulid })).results[0]!.status).toBe("quarantined");
     // The crash: the block's own mark was written, its mirror in markers/ was not.
     const mirror = join(dir, "team-a", "markers", `${bad.ulid}-no-compact-mark.json`);
     await rm(mirror);
-    expect((await run({ version: 1, type: "verify", tenant: "team-a", block: bad.ulid })).results[0].status).toBe("skipped");
+    expect((await run({ version: 1, type: "verify", tenant: "team-a", block: bad.ulid })).results[0]!.status).toBe("skipped");
     expect(await readdir(join(dir, "team-a", "markers"))).toContain(`${bad.ulid}-no-compact-mark.json`);
     await deps.index.rebuild("team-a");
     expect((await deps.index.blocks("team-a")).map((b) => b.meta.ulid)).not.toContain(bad.ulid);
@@ -103,14 +103,14 @@ describe("bindings over a directory bucket", () => {
     expect(new Set(marked)).toEqual(new Set(good.slice(0, 4).map((m) => m.ulid)));
     const status = await bucketStatus(store, { tenant: "team-a" });
     expect(status[0]).toMatchObject({ live: 2, markedForDeletion: 4, blocks: { "1/0": 1, "2/0": 1 }, pendingCompactions: [] });
-    expect(status[0].indexAgeSeconds).toBeGreaterThanOrEqual(0);
+    expect(status[0]!.indexAgeSeconds).toBeGreaterThanOrEqual(0);
   });
 
   it("replay sends verify jobs for selected blocks, and the planner's compactions", async () => {
     const bodies: string[] = [];
-    const sentDesc = await replayJobs(store, { tenant: "team-a", block: good[4].ulid, job: "verify", send: async (b) => void bodies.push(b) });
-    expect(sentDesc).toEqual([`verify "team-a" ${good[4].ulid}`]);
-    expect(JSON.parse(bodies[0])).toMatchObject({ version: 1, type: "verify", tenant: "team-a", block: good[4].ulid });
+    const sentDesc = await replayJobs(store, { tenant: "team-a", block: good[4]!.ulid, job: "verify", send: async (b) => void bodies.push(b) });
+    expect(sentDesc).toEqual([`verify "team-a" ${good[4]!.ulid}`]);
+    expect(JSON.parse(bodies[0]!)).toMatchObject({ version: 1, type: "verify", tenant: "team-a", block: good[4]!.ulid });
     expect(await replayJobs(store, { job: "compact", send: async () => undefined })).toEqual([]); // nothing due
   });
 });
@@ -127,7 +127,7 @@ describe("bindings with split-and-merge (STRATA_SPLIT_SHARDS)", () => {
     const split = jobs.find((j) => j.type === "compact" && j.plan.shardCount === 2);
     expect(split, JSON.stringify(jobs)).toBeDefined();
     if (split?.type !== "compact") return;
-    expect((await handleRecord(JSON.stringify(split), d, { messageId: "c" })).results[0].status).toBe("done");
+    expect((await handleRecord(JSON.stringify(split), d, { messageId: "c" })).results[0]!.status).toBe("done");
 
     const live = await d.index.blocks("team-split");
     const outs = live.filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
@@ -171,10 +171,10 @@ describe("the bucket-root tenant beside a ULID-shaped tenant folder", () => {
     expect((await d.storage.listBlocks("")).map((b) => [b.block, b.hasMeta])).toEqual([[P, false]]);
     const day = 86_400_000;
     now += 3 * day; // past the partial-upload age: P is marked
-    expect((await handleRecord(JSON.stringify({ version: 1, type: "cleanup", tenant: "" }), d, { messageId: "c1" })).results[0].status).toBe("done");
+    expect((await handleRecord(JSON.stringify({ version: 1, type: "cleanup", tenant: "" }), d, { messageId: "c1" })).results[0]!.status).toBe("done");
     expect((await d.storage.listBlocks("")).map((b) => [b.block, b.deletionTime !== undefined])).toEqual([[P, true]]);
     now += 3 * day; // past the delete delay: P is deleted
-    expect((await handleRecord(JSON.stringify({ version: 1, type: "cleanup", tenant: "" }), d, { messageId: "c2" })).results[0].status).toBe("done");
+    expect((await handleRecord(JSON.stringify({ version: 1, type: "cleanup", tenant: "" }), d, { messageId: "c2" })).results[0]!.status).toBe("done");
     expect(await d.storage.listBlocks("")).toEqual([]);
     const left: string[] = [];
     for await (const o of (await import("@strata/bucket/store")).listAll(s, "")) left.push(o.key);
@@ -204,7 +204,7 @@ describe("an index that cannot be read", () => {
       store = s; // writeBlock writes into `store`
       const meta = await writeBlock("team-b", T0, 3).finally(() => (store = saved));
       const verify = { version: 1, type: "verify", tenant: "team-b", block: meta.ulid } as const;
-      expect((await handleRecord(JSON.stringify(verify), d, { messageId: "v" })).results[0].status).toBe("done");
+      expect((await handleRecord(JSON.stringify(verify), d, { messageId: "v" })).results[0]!.status).toBe("done");
       // 8 KiB of gzip, 4M entries: it cost 2.7 GB of RSS to refuse.
       const bomb = gzipSync(`{"version":2,"blocks":[${"0,".repeat(4_000_000)}0],"block_deletion_marks":[],"updated_at":1}`, { level: 9 });
       expect(bomb.length).toBeLessThan(8 * 1024);

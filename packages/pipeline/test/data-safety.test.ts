@@ -96,7 +96,7 @@ describe("outputs are verified before inputs go", () => {
     expect(await ok(h, compact)).toBe(true);
 
     expect(rejected).toHaveLength(1);
-    expect(h.bucket.get({ tenant: "t", block: rejected[0] })?.meta).toBeUndefined(); // abandoned before its meta.json
+    expect(h.bucket.get({ tenant: "t", block: rejected[0]! })?.meta).toBeUndefined(); // abandoned before its meta.json
     expect(h.bucket.indexed("t")).toEqual(inputs.map((b) => b.block).sort());
     expect(h.bucket.queryable("t")).toEqual(inputs.map((b) => b.block).sort());
     for (const b of inputs) {
@@ -147,7 +147,7 @@ describe("an upload in progress", () => {
     for (let i = 0; i < 7; i++) {
       const [body] = h.queue.drain();
       expect(await ok(h, body)).toBe(true);
-      delays.push(h.queue.delays[0]);
+      delays.push(h.queue.delays[0]!);
     }
     expect(delays).toEqual([60, 120, 240, 480, 900, 900, 900]);
     expect(h.bucket.get(b)!.noCompact).toBeUndefined(); // never a verdict

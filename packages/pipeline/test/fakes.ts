@@ -236,7 +236,7 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   }
   private tenantOf(key: string): string {
     const parts = key.split("/");
-    return parts.length === 2 ? parts[0] : "";
+    return parts.length === 2 ? parts[0]! : "";
   }
 
   // BucketIndex
@@ -373,14 +373,14 @@ export class FakeEngines implements Engines {
     const n = job.plan.shardCount;
     const outputs: BlockMeta[] = [];
     for (const shard of n === undefined ? [undefined] : (shards ?? Array.from({ length: n }, (_, i) => i))) {
-      const labels = inputs[0].thanos?.labels ?? undefined;
+      const labels = inputs[0]!.thanos?.labels ?? undefined;
       const out = meta({
         minTime: Math.min(...inputs.map((m) => m.minTime)),
         maxTime: Math.max(...inputs.map((m) => m.maxTime)),
         level: Math.max(...inputs.map((m) => m.compaction.level)) + 1,
         sources: [...new Set(inputs.flatMap((m) => m.compaction.sources ?? [m.ulid]))].sort(),
         labels: shard === undefined ? labels : { ...labels, __compactor_shard_id__: `${shard + 1}_of_${n}` },
-        resolution: inputs[0].thanos?.downsample?.resolution,
+        resolution: inputs[0]!.thanos?.downsample?.resolution,
       });
       await this.stage(tenant, out, check);
       this.bucket.upload(tenant, out);

@@ -42,10 +42,10 @@ describe("S3 event notifications", () => {
     expect(raw.Records[0].s3.object.key).toBe(`team+a/${B}/meta.json`);
 
     const pct = s3(s3EventBody([`team%20a/${B}/meta.json`], { encode: false }));
-    expect(pct.records[0].tenant).toBe("team a");
+    expect(pct.records[0]!.tenant).toBe("team a");
     // A literal '+' arrives as %2B and must stay a '+'.
     const literalPlus = s3(s3EventBody([`a%2Bb/${B}/meta.json`], { encode: false }));
-    expect(literalPlus.records[0].tenant).toBe("a+b");
+    expect(literalPlus.records[0]!.tenant).toBe("a+b");
     expect(decodeS3Key("x+y%2Bz%C3%A9")).toBe("x y+zé");
   });
 

@@ -58,9 +58,9 @@ describe("plan job with a job budget", () => {
     const blocks = [await writeBlock(T0, 1, 20_000)];
     for (let i = 1; i < 5; i++) blocks.push(await writeBlock(T0 + 2 * i * HOUR, i + 1, 3));
     // Each verify plans the group; the last one completes the 8h window.
-    for (const m of blocks) expect((await run({ version: 1, type: "verify", tenant: "team-a", block: m.ulid })).results[0].status).toBe("done");
+    for (const m of blocks) expect((await run({ version: 1, type: "verify", tenant: "team-a", block: m.ulid })).results[0]!.status).toBe("done");
 
-    const big = blocks[0].ulid;
+    const big = blocks[0]!.ulid;
     const mark = parseMarker("no-compact-mark.json", await readFile(join(dir, "team-a", big, "no-compact-mark.json")));
     expect(mark).toMatchObject({ id: big, reason: "strata-job-over-budget" });
     expect((mark as { details?: string }).details).toMatch(/alone needs ~\d+ MB of memory \(budget 79 MB\); raise STRATA_JOB_MEMORY to \d+MiB/);
@@ -72,14 +72,14 @@ describe("plan job with a job budget", () => {
     // The rest of the 8h window is planned in the same round, without the refused block; its plan fits.
     const compacts = sent.filter((j) => j.type === "compact");
     expect(compacts).toHaveLength(1);
-    const plan = compacts[0].type === "compact" ? compacts[0].plan : undefined;
+    const plan = compacts[0]!.type === "compact" ? compacts[0]!.plan : undefined;
     expect(plan!.inputs).toEqual(blocks.slice(1, 4).map((m) => m.ulid));
     expect(plan!.estimate!.peakBytes).toBeLessThanOrEqual(75 * MiB);
 
     // Planning again finds the mark (the index reads it) and refuses nothing more.
     lines.length = 0;
     sent.length = 0;
-    expect((await run({ version: 1, type: "plan", tenant: "team-a" })).results[0].status).toBe("done");
+    expect((await run({ version: 1, type: "plan", tenant: "team-a" })).results[0]!.status).toBe("done");
     expect(lines.filter((l) => l.event === "plan-refused")).toHaveLength(0);
     // The same plan again (sent, or found already on the queue).
     expect(lines.find((l) => l.event === "planned")).toMatchObject({ compactions: 1, blocks: 5 });

@@ -38,12 +38,12 @@ describe("partial batch responses", () => {
     ];
     const res = await createWorkerHandler(h.deps)(sqsEvent(...records), lambdaContext);
 
-    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: records[1].messageId }, { itemIdentifier: records[3].messageId }] });
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: records[1]!.messageId }, { itemIdentifier: records[3]!.messageId }] });
     expect(h.bucket.indexed("team a")).toEqual([good.block]);
     const invalid = h.lines.filter((l) => l.event === "message-invalid");
-    expect(invalid.map((l) => l.messageId)).toEqual([records[1].messageId, records[3].messageId]);
-    expect(invalid[0].issues).toEqual([{ path: "block", message: "Invalid input: expected string, received undefined" }]);
-    expect(h.lines.find((l) => l.event === "s3-test-event-ignored")).toMatchObject({ bucket: "strata-blocks", messageId: records[2].messageId });
+    expect(invalid.map((l) => l.messageId)).toEqual([records[1]!.messageId, records[3]!.messageId]);
+    expect(invalid[0]!.issues).toEqual([{ path: "block", message: "Invalid input: expected string, received undefined" }]);
+    expect(h.lines.find((l) => l.event === "s3-test-event-ignored")).toMatchObject({ bucket: "strata-blocks", messageId: records[2]!.messageId });
   });
 
   it("fails only the record whose job throws", async () => {
@@ -82,7 +82,7 @@ describe("verify", () => {
     const blocks = [0, 1, 2, 3].map((i) => h.bucket.upload("t", twoHourBlock(i)));
     h.engines.planner = (_t, live, groupKey) => ({
       compactions: live.length === 4 ? [{ groupKey: groupKey!, blocks: live.map((b) => b.meta.ulid).sort(), plan: planFor("t", groupKey!, live.map((b) => b.meta.ulid).sort()) }] : [],
-      downsamples: [{ block: blocks[0].block, resolution: 300_000 }],
+      downsamples: [{ block: blocks[0]!.block, resolution: 300_000 }],
     });
     expect(await run(h, blocks.map((b) => s3EventBody([`t/${b.block}/meta.json`])))).toEqual([]);
 
@@ -94,9 +94,9 @@ describe("verify", () => {
     expect(h.queue.sent.filter((j) => j.type === "downsample")).toHaveLength(1);
     const done = h.lines.filter((l) => l.event === "job-done");
     expect(done).toHaveLength(4);
-    expect(done[3]).toMatchObject({ level: "info", job: "verify", tenant: "t", block: blocks[3].block, enqueued: 1, durationMs: 0 });
+    expect(done[3]).toMatchObject({ level: "info", job: "verify", tenant: "t", block: blocks[3]!.block, enqueued: 1, durationMs: 0 });
     expect(h.lines.filter((l) => l.event === "planned").map((l) => l.alreadyQueued)).toEqual([0, 1, 1, 1]);
-    expect(typeof done[3].jobId).toBe("string");
+    expect(typeof done[3]!.jobId).toBe("string");
   });
 
   it("quarantines a broken block: report, then no-compact mark; not indexed, not planned", async () => {
@@ -232,7 +232,7 @@ describe("compact", () => {
       // The shard that made it is a whole block; its upload event verifies and indexes it.
       const uploaded = [...h.bucket.dirs.values()].flatMap((d) => (d.meta && d.meta.compaction.level === 2 ? [d.meta] : []));
       expect(uploaded.map(shardOf)).toEqual(["1_of_3"]);
-      await h.bucket.addBlock("t", uploaded[0]);
+      await h.bucket.addBlock("t", uploaded[0]!);
       const first = (await h.bucket.blocks("t")).filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
       expect(first.map(shardOf)).toEqual(["1_of_3"]);
       for (const b of inputs) expect(h.bucket.get(b)!.deletion).toBeUndefined(); // nothing marked yet
@@ -241,7 +241,7 @@ describe("compact", () => {
       expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toEqual([`compact ${inputs.map((b) => b.block).join(",")}`, `compact ${inputs.map((b) => b.block).join(",")} shards 1,2`]);
       const outs = (await h.bucket.blocks("t")).filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
       expect(outs.map(shardOf).sort()).toEqual(["1_of_3", "2_of_3", "3_of_3"]);
-      expect(outs.map((o) => o.ulid)).toContain(first[0].ulid);
+      expect(outs.map((o) => o.ulid)).toContain(first[0]!.ulid);
       expect(h.bucket.queryable("t")).toHaveLength(3);
       for (const b of inputs) expect(h.bucket.get(b)!.deletion).toBeDefined();
     });
@@ -249,7 +249,7 @@ describe("compact", () => {
 
   it("re-plans the group when an input vanished since planning", async () => {
     const { h, inputs, compact } = await setup();
-    await h.bucket.deleteBlock(inputs[2]);
+    await h.bucket.deleteBlock(inputs[2]!);
     expect(await run(h, [job(compact)])).toEqual([]);
     expect(h.engines.calls).toEqual([]);
     expect(h.queue.sent).toEqual([{ version: 1, type: "plan", tenant: "t", groupKey: G }]);
@@ -265,8 +265,8 @@ describe("downsample", () => {
     const twins = (await h.bucket.blocks("t")).filter((b) => b.meta.thanos?.downsample?.resolution === 300_000);
     expect(twins).toHaveLength(1);
     // Written once, and verified before it is indexed.
-    expect(h.engines.calls).toEqual([`downsample ${src.block} 300000`, `verify ${twins[0].meta.ulid}`]);
-    expect(h.bucket.indexed("t")).toEqual([src.block, twins[0].meta.ulid].sort());
+    expect(h.engines.calls).toEqual([`downsample ${src.block} 300000`, `verify ${twins[0]!.meta.ulid}`]);
+    expect(h.bucket.indexed("t")).toEqual([src.block, twins[0]!.meta.ulid].sort());
 
     expect(await run(h, [job({ ...ds, resolution: 3_600_000 })])).toEqual(["0"]);
     expect(h.lines.at(-1)!.error).toBe(`downsample to 3600000 ms needs a block at 300000 ms; block ${src.block} is at 0 ms`);
@@ -347,7 +347,7 @@ describe("convergence through events", () => {
     // The first output's own upload event verifies and indexes it, and re-plans the group,
     // which marks the later twin (same sources) as covered.
     expect(await run(h, [s3EventBody([`t/${outputs[0]}/meta.json`])])).toEqual([]);
-    expect(h.bucket.get({ tenant: "t", block: outputs[1] })!.deletion).toMatchObject({ details: `covered by ${outputs[0]}` });
+    expect(h.bucket.get({ tenant: "t", block: outputs[1]! })!.deletion).toMatchObject({ details: `covered by ${outputs[0]}` });
     expect(h.bucket.queryable("t")).toEqual([outputs[0]]);
   });
 
@@ -378,7 +378,7 @@ describe("convergence through events", () => {
     }
     const live = (await h.bucket.blocks("team a")).filter((b) => b.deletionTime === undefined).map((b) => b.meta);
     expect(live.map((m) => m.compaction.level)).toEqual([3]);
-    expect(live[0].compaction.sources).toHaveLength(16);
+    expect(live[0]!.compaction.sources).toHaveLength(16);
     expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toHaveLength(5);
   });
 });

@@ -27,8 +27,8 @@ export async function addXorSeries(w: BlockWriter, series: readonly SeriesSample
       const end = Math.min(s.ts.length, i + samplesPerChunk);
       chunks.push({ minTime: s.ts[i], maxTime: s.ts[end - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, end) } });
     }
-    minTime = Math.min(minTime, s.ts[0]);
-    maxTime = Math.max(maxTime, s.ts[s.ts.length - 1] + 1);
+    minTime = Math.min(minTime, s.ts[0]!);
+    maxTime = Math.max(maxTime, s.ts[s.ts.length - 1]! + 1);
     await w.addSeries(s.labels, chunks);
   }
   return { minTime, maxTime };

@@ -34,10 +34,10 @@ export async function benchBlockRead(): Promise<BenchResult[]> {
           for (const c of s.chunks) {
             const data = c.chunk!.data;
             if (decode) {
-              const n = (data[0] << 8) | data[1];
+              const n = (data[0]! << 8) | data[1]!;
               if (n > ts.length) (ts = new Float64Array(n)), (vs = new Float64Array(n));
               samples += decodeXOR(data, ts, vs);
-            } else samples += (data[0] << 8) | data[1];
+            } else samples += (data[0]! << 8) | data[1]!;
           }
         }
         await r.close();
@@ -59,7 +59,7 @@ export async function benchBlockRead(): Promise<BenchResult[]> {
 
 if (import.meta.main) {
   const make = process.argv.indexOf("--make");
-  if (make > 0) process.stdout.write((await makeBenchBlock(process.argv[make + 1])) + "\n");
+  if (make > 0) process.stdout.write((await makeBenchBlock(process.argv[make + 1]!)) + "\n");
   else {
     markBaseline();
     emit(await benchBlockRead());

@@ -39,7 +39,7 @@ export async function makeBenchBlock(parent: string, series = SERIES, samples = 
       await w.addSeries(
         [
           { name: "__name__", value: metric },
-          { name: "instance", value: names[s] },
+          { name: "instance", value: names[s]! },
           { name: "job", value: "node" },
         ],
         chunks,

@@ -88,14 +88,14 @@ export async function benchXor(chunks = 90_000, runs = 5): Promise<XorBenchResul
   };
   const decodeAll = (): number => {
     let got = 0;
-    for (let c = 0; c < chunks; c++) got += decodeXOR(encoded[c], tOut, vOut);
+    for (let c = 0; c < chunks; c++) got += decodeXOR(encoded[c]!, tOut, vOut);
     return got;
   };
   const it = new XORIterator();
   const iterateAll = (): number => {
     let got = 0;
     for (let c = 0; c < chunks; c++) {
-      it.reset(encoded[c]);
+      it.reset(encoded[c]!);
       while (it.next()) got++;
     }
     return got;

@@ -46,7 +46,7 @@ describe("aggregate chunk", () => {
     const orig = [count, sum, min, max, counter];
     for (let i = 0; i < 5; i++) {
       expect(parts[i]!.encoding).toBe(Encoding.XOR);
-      expect(hex(parts[i]!.data)).toBe(hex(orig[i].data));
+      expect(hex(parts[i]!.data)).toBe(hex(orig[i]!.data));
     }
     const t = new Float64Array(5);
     const v = new Float64Array(5);
@@ -107,7 +107,7 @@ describe("aggregate chunk", () => {
     const doc = readFileSync(new URL("../docs/format/chunks-xor.md", import.meta.url), "utf8");
     const m = /<!-- example: aggr -->\s*```[a-z]*\n([\s\S]*?)```/.exec(doc);
     expect(m).not.toBeNull();
-    const bytes = unhex(m![1].split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
+    const bytes = unhex(m![1]!.split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
     const one = xorChunk([1000], [1]);
     expect(hex(encodeAggrChunk([one, one, undefined, undefined, undefined]))).toBe(hex(bytes));
     expect(aggrNumSamples(bytes)).toBe(1);

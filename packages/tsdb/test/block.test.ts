@@ -29,7 +29,7 @@ function makeSeries(n: number, seed: number): TestSeries[] {
   while (out.length < n) {
     const labels: Label[] = [
       { name: "__name__", value: `m${Math.floor(r() * 5)}` },
-      { name: "inst", value: values[Math.floor(r() * values.length)] + Math.floor(r() * 50) },
+      { name: "inst", value: values[Math.floor(r() * values.length)]! + Math.floor(r() * 50) },
     ];
     const key = JSON.stringify(labels);
     if (seen.has(key)) continue;
@@ -62,15 +62,15 @@ async function readAllSamples(block: BlockReader): Promise<{ labels: Label[]; ts
     const ts: number[] = [];
     const bits: string[] = [];
     for (const c of s.chunks) {
-      const n = (c.chunk!.data[0] << 8) | c.chunk!.data[1];
+      const n = (c.chunk!.data[0]! << 8) | c.chunk!.data[1]!;
       const t = new Float64Array(n);
       const v = new Float64Array(n);
       decodeXOR(c.chunk!.data, t, v);
       expect(c.minTime).toBe(t[0]);
       expect(c.maxTime).toBe(t[n - 1]);
       for (let i = 0; i < n; i++) {
-        if (s.deleted?.some((iv) => iv.mint <= t[i] && t[i] <= iv.maxt)) continue;
-        ts.push(t[i]);
+        if (s.deleted?.some((iv) => iv.mint <= t[i]! && t[i]! <= iv.maxt)) continue;
+        ts.push(t[i]!);
         bits.push(Buffer.from(v.buffer, i * 8, 8).toString("hex"));
       }
     }
@@ -132,8 +132,8 @@ describe("block writer → reader", () => {
     const cut: Map<string, [number, number]> = new Map();
     for await (const s of reader.series({ withChunks: false })) {
       const ser = series.find((x) => compareLabels(x.labels, s.labels) === 0)!;
-      const a = ser.ts[Math.floor(ser.ts.length / 3)];
-      const b = ser.ts[Math.floor((2 * ser.ts.length) / 3)];
+      const a = ser.ts[Math.floor(ser.ts.length / 3)]!;
+      const b = ser.ts[Math.floor((2 * ser.ts.length) / 3)]!;
       tomb.add(s.id, { mint: a, maxt: b });
       cut.set(JSON.stringify(s.labels), [a, b]);
     }

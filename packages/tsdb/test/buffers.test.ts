@@ -119,7 +119,7 @@ describe("ChunkReader window buffers", () => {
     expect(r.segments.length).toBeGreaterThan(1);
     const got = [];
     for (const ref of refs) got.push(await r.chunk(ref));
-    for (let i = 0; i < refs.length; i++) expect(sameBytes(got[i].data, chunks[i].data), `chunk ${i}`).toBe(true);
+    for (let i = 0; i < refs.length; i++) expect(sameBytes(got[i]!.data, chunks[i]!.data), `chunk ${i}`).toBe(true);
     await r.close();
   });
 
@@ -127,8 +127,8 @@ describe("ChunkReader window buffers", () => {
     const src = new RecordingBlock(block);
     const r = await ChunkReader.open(src, { windowSize: 1024 });
     for (let i = 0; i < refs.length; i++) {
-      const c = await r.chunk(refs[i]);
-      expect(sameBytes(c.data, chunks[i].data), `chunk ${i}`).toBe(true);
+      const c = await r.chunk(refs[i]!);
+      expect(sameBytes(c.data, chunks[i]!.data), `chunk ${i}`).toBe(true);
       r.releaseViews();
     }
     let fills = 0;
@@ -150,8 +150,8 @@ describe("ChunkReader window buffers", () => {
     for (let start = 0; start + 8 < refs.length; start += 8) {
       // A group of chunks spanning window refills, checked only after the whole group was read.
       const group = [];
-      for (let i = start; i < start + 8; i++) group.push(await r.chunk(refs[i]));
-      for (let i = 0; i < 8; i++) expect(sameBytes(group[i].data, chunks[start + i].data), `chunk ${start + i}`).toBe(true);
+      for (let i = start; i < start + 8; i++) group.push(await r.chunk(refs[i]!));
+      for (let i = 0; i < 8; i++) expect(sameBytes(group[i]!.data, chunks[start + i]!.data), `chunk ${start + i}`).toBe(true);
       r.releaseViews();
     }
     await r.close();
@@ -160,7 +160,7 @@ describe("ChunkReader window buffers", () => {
   it("serves concurrent reads correctly", async () => {
     const r = await ChunkReader.open(new RecordingBlock(block), { windowSize: 1024 });
     const got = await Promise.all(refs.map((ref) => r.chunk(ref)));
-    for (let i = 0; i < refs.length; i++) expect(sameBytes(got[i].data, chunks[i].data), `chunk ${i}`).toBe(true);
+    for (let i = 0; i < refs.length; i++) expect(sameBytes(got[i]!.data, chunks[i]!.data), `chunk ${i}`).toBe(true);
     await r.close();
   });
 });
@@ -191,10 +191,10 @@ describe("BlockReader.series() over reused windows", () => {
     const r = await BlockReader.open(src, { chunkWindow });
     let i = 0;
     for await (const s of r.series({ indexWindow: 256 })) {
-      const want = expected[i++];
+      const want = expected[i++]!;
       expect(s.labels).toEqual(want.labels);
       expect(s.chunks.length).toBe(want.chunks.length);
-      for (let j = 0; j < s.chunks.length; j++) expect(sameBytes(s.chunks[j].chunk!.data, want.chunks[j].data), `series ${i - 1} chunk ${j}`).toBe(true);
+      for (let j = 0; j < s.chunks.length; j++) expect(sameBytes(s.chunks[j]!.chunk!.data, want.chunks[j]!.data), `series ${i - 1} chunk ${j}`).toBe(true);
     }
     expect(i).toBe(expected.length);
     await r.close();

@@ -215,16 +215,16 @@ describe("ChunkWriter / ChunkReader", () => {
         // Only a segment holding a single oversized chunk may exceed the target.
         if (sg.size > segmentSize) expect(refs.filter((r) => chunkRefSegment(r) === i).length).toBe(1);
       }
-      for (let i = 1; i < refs.length; i++) expect(refs[i]).toBeGreaterThan(refs[i - 1]); // strictly increasing
+      for (let i = 1; i < refs.length; i++) expect(refs[i]).toBeGreaterThan(refs[i - 1]!); // strictly increasing
 
       const src = new CountingBlock(sink.inner);
       const windowSize = 8192;
       const r = await ChunkReader.open(src, { windowSize });
       expect(r.segments).toEqual(segs);
       for (let i = 0; i < refs.length; i++) {
-        const c = await r.chunk(refs[i]);
-        expect(c.encoding).toBe(chunks[i].encoding);
-        expect(sameBytes(c.data, chunks[i].data)).toBe(true);
+        const c = await r.chunk(refs[i]!);
+        expect(c.encoding).toBe(chunks[i]!.encoding);
+        expect(sameBytes(c.data, chunks[i]!.data)).toBe(true);
       }
       // Reads: one header per segment, then never more than one window per window's worth
       // of bytes, plus one per record larger than the window.
@@ -279,9 +279,9 @@ describe("ChunkWriter / ChunkReader", () => {
     const data_ = src.reads.filter((x) => x.offset > 0 || x.length > 8);
     // Each window after the first is the one read ahead: it starts 64 KiB before the end of
     // the previous one. A discarded read-ahead would show as a second read at a record start.
-    for (let i = 1; i < data_.length; i++) expect(data_[i].offset).toBe(data_[i - 1].offset + data_[i - 1].length - 65_536);
+    for (let i = 1; i < data_.length; i++) expect(data_[i]!.offset).toBe(data_[i - 1]!.offset + data_[i - 1]!.length - 65_536);
     const size = blk.files.get("chunks/000001")!.length;
-    expect(data_[data_.length - 1].offset + data_[data_.length - 1].length).toBe(size);
+    expect(data_[data_.length - 1]!.offset + data_[data_.length - 1]!.length).toBe(size);
     expect(data_.length).toBe(1 + Math.ceil((size - 8 - windowSize) / (windowSize - 65_536)));
   });
 
@@ -351,7 +351,7 @@ describe("segment cutting follows Prometheus WriteChunks", () => {
     expect(segs.map((s) => s.name)).toEqual(["000001", "000002", "000003"]);
     expect(refs.map(chunkRefSegment)).toEqual([0, 1, 2]);
     expect(refs.map(chunkRefOffset)).toEqual([8, 8, 8]);
-    expect(segs[1].size).toBe(8 + 2 + 1 + 500 + 4);
+    expect(segs[1]!.size).toBe(8 + 2 + 1 + 500 + 4);
   });
 
   it("write(c) and writeChunks([c]) produce identical segments (seeded)", async () => {
@@ -448,7 +448,7 @@ describe("ChunkReader rejects corrupt segments", () => {
     const ref = await w.write({ encoding: 1, data: XOR_DATA });
     await w.close();
     const seg = blk.files.get("chunks/000001")!;
-    seg[ref + 5] ^= 0x10; // a data byte of the second record
+    seg[ref + 5]! ^= 0x10; // a data byte of the second record
     const r = await ChunkReader.open(blk);
     expect((await r.chunk(8)).data.length).toBe(40);
     const e = await expectFormatError(r.chunk(ref), "invalid-checksum", "chunks/000001", ref);
@@ -462,7 +462,7 @@ describe("chunks.md", () => {
     const doc = readFileSync(new URL("../docs/format/chunks.md", import.meta.url), "utf8");
     const m = /<!-- example: segment -->\s*```[a-z]*\n([\s\S]*?)```/.exec(doc);
     expect(m).not.toBeNull();
-    const bytes = unhex(m![1].split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
+    const bytes = unhex(m![1]!.split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
     const blk = new MemoryBlock();
     const w = new ChunkWriter(blk);
     expect(await w.write({ encoding: 1, data: XOR_DATA })).toBe(8);
@@ -531,7 +531,7 @@ describe("one chunk record on its own (chunks/record.ts)", () => {
       expect(ChunkReader.chunkOfRecord(record)).toEqual({ encoding: 1, data });
       expect(chunkRecordCrcOk(record)).toBe(true);
       const bad = record.slice();
-      bad[bad.length - 5] ^= 1; // the last data byte (the encoding byte when there is none)
+      bad[bad.length - 5]! ^= 1; // the last data byte (the encoding byte when there is none)
       expect(chunkRecordCrcOk(bad)).toBe(false);
     }
     expect(chunkRecordCrcOk(new Uint8Array(3))).toBe(false);

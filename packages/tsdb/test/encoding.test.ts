@@ -79,7 +79,7 @@ describe("Decbuf.framedAt", () => {
     expect(d.be32()).toBe(3);
     expect([d.uvarintStr(), d.uvarintStr(), d.uvarintStr()]).toEqual(["", "a", "b"]);
     const bad = b.slice();
-    bad[16] ^= 1;
+    bad[16]! ^= 1;
     expect(() => Decbuf.framedAt(bad, 5)).toThrowError(/CRC32C mismatch/);
     const huge = b.slice();
     huge[5] = 0xff; // length 4 GiB: must fail the bounds check, not allocate

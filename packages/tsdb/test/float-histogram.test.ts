@@ -58,15 +58,15 @@ describe("float histogram chunk bytes", () => {
     expect(hex(encodeFloatHistogramChunk(handSamples))).toBe(hex(unhex(HAND_FLOAT)));
     const got = decodeFloatHistogramChunk(unhex(HAND_FLOAT));
     expect(got.map((s) => s.t)).toEqual([1000, 2000]);
-    expect(Array.from(got[1].h.positiveBuckets)).toEqual([2, 5.5]);
-    expect(got[1].h).toMatchObject({ count: 8.5, zeroCount: 1, sum: 16, zeroThreshold: 2 ** -128, counterResetHint: CounterResetHint.NotReset });
+    expect(Array.from(got[1]!.h.positiveBuckets)).toEqual([2, 5.5]);
+    expect(got[1]!.h).toMatchObject({ count: 8.5, zeroCount: 1, sum: 16, zeroThreshold: 2 ** -128, counterResetHint: CounterResetHint.NotReset });
   });
 
   it("keeps the doc's example bytes in sync", () => {
     const doc = readFileSync(new URL("../docs/format/chunks-histogram.md", import.meta.url), "utf8");
-    const blocks = [...doc.matchAll(/```hex\n([\s\S]*?)```/g)].map((m) => m[1].replace(/#.*$/gm, ""));
-    expect(hex(unhex(blocks[1]))).toBe(hex(unhex(HAND_FLOAT)));
-    expect(hex(encodeFloatHistogramChunk(decodeFloatHistogramChunk(unhex(blocks[1]))))).toBe(hex(unhex(HAND_FLOAT)));
+    const blocks = [...doc.matchAll(/```hex\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/#.*$/gm, ""));
+    expect(hex(unhex(blocks[1]!))).toBe(hex(unhex(HAND_FLOAT)));
+    expect(hex(encodeFloatHistogramChunk(decodeFloatHistogramChunk(unhex(blocks[1]!))))).toBe(hex(unhex(HAND_FLOAT)));
   });
 
   it("preserves NaN payloads and signed zeros bit-exactly", () => {
@@ -77,7 +77,7 @@ describe("float histogram chunk bytes", () => {
       return { t, h: fh };
     };
     const got = decodeFloatHistogramChunk(encodeFloatHistogramChunk([h(1, goNaN), h(2, -0), h(3, goNaN)]));
-    expect(got.map((s) => [bitsOf(s.h.count), bitsOf(s.h.positiveBuckets[0]), bitsOf(s.h.zeroCount)])).toEqual([
+    expect(got.map((s) => [bitsOf(s.h.count), bitsOf(s.h.positiveBuckets[0]!), bitsOf(s.h.zeroCount)])).toEqual([
       ["7ff8000000000001", "7ff8000000000001", "8000000000000000"],
       ["8000000000000000", "8000000000000000", "8000000000000000"],
       ["7ff8000000000001", "7ff8000000000001", "8000000000000000"],
@@ -97,8 +97,8 @@ describe("float stale markers", () => {
       [4000, "7ff0000000000002", 0, 0],
     ]);
     expect(hex(encodeFloatHistogramChunk(got))).toBe(hex(data));
-    expect(floatHistogramToString(got[3].h)).toBe("{count:0, sum:NaN}");
-    expect(() => encodeFloatHistogramChunk([stale(1), handSamples[1]])).toThrow(/stale marker/);
+    expect(floatHistogramToString(got[3]!.h)).toBe("{count:0, sum:NaN}");
+    expect(() => encodeFloatHistogramChunk([stale(1), handSamples[1]!])).toThrow(/stale marker/);
   });
 });
 
@@ -167,13 +167,13 @@ describe("random float histogram round trips", () => {
       total += got.length;
       const side = (spans: Span[], counts: Float64Array, layoutIdx: number[]): string[] => {
         const m = new Map<number, number>();
-        spanIndices(spans).forEach((idx, i) => m.set(idx, counts[i]));
+        spanIndices(spans).forEach((idx, i) => m.set(idx, counts[i]!));
         return layoutIdx.map((idx) => bitsOf(m.get(idx) ?? 0));
       };
       const view = (i: number, h: FloatHistogram, expected: boolean): unknown => {
-        if (isStaleNaN(h.sum)) return [samples[i].t, bitsOf(h.sum), expected ? 0 : h.count];
+        if (isStaleNaN(h.sum)) return [samples[i]!.t, bitsOf(h.sum), expected ? 0 : h.count];
         return [
-          expected ? samples[i].t : got[i].t,
+          expected ? samples[i]!.t : got[i]!.t,
           bitsOf(h.sum),
           h.schema,
           h.zeroThreshold,
@@ -236,8 +236,8 @@ describe("malformed float histogram chunks", () => {
     for (let k = 0; k < 3000; k++) {
       let d: Uint8Array;
       if (k % 2 === 0) {
-        d = valid[k % valid.length].slice();
-        for (let f = 0; f < 1 + (k % 4); f++) d[Math.floor(rnd() * d.length)] ^= 1 << Math.floor(rnd() * 8);
+        d = valid[k % valid.length]!.slice();
+        for (let f = 0; f < 1 + (k % 4); f++) d[Math.floor(rnd() * d.length)]! ^= 1 << Math.floor(rnd() * 8);
       } else {
         d = Uint8Array.from({ length: 3 + Math.floor(rnd() * 60) }, () => Math.floor(rnd() * 256));
       }

@@ -37,7 +37,7 @@ function unhex(s: string): Uint8Array {
 function bitString(w: BitWriter): string {
   let s = "";
   const b = w.bytes();
-  for (let i = 0; i < w.nbits; i++) s += (b[i >>> 3] >>> (7 - (i & 7))) & 1;
+  for (let i = 0; i < w.nbits; i++) s += (b[i >>> 3]! >>> (7 - (i & 7))) & 1;
   return s;
 }
 function bitsOf(v: number): string {
@@ -160,16 +160,16 @@ describe("integer histogram chunk bytes", () => {
     expect(hex(encodeHistogramChunk(handSamples))).toBe(HAND_INT);
     const got = decodeHistogramChunk(unhex(HAND_INT));
     expect(got.map((s) => s.t)).toEqual([1000, 2000]);
-    expect(got[1].h).toMatchObject({ count: 8, zeroCount: 1, sum: 16, positiveBuckets: [2, 5], counterResetHint: CounterResetHint.NotReset });
-    expect(got[0].h.counterResetHint).toBe(CounterResetHint.Unknown);
+    expect(got[1]!.h).toMatchObject({ count: 8, zeroCount: 1, sum: 16, positiveBuckets: [2, 5], counterResetHint: CounterResetHint.NotReset });
+    expect(got[0]!.h.counterResetHint).toBe(CounterResetHint.Unknown);
   });
 
   it("keeps the doc's example bytes in sync", () => {
     const doc = readFileSync(new URL("../docs/format/chunks-histogram.md", import.meta.url), "utf8");
-    const blocks = [...doc.matchAll(/```hex\n([\s\S]*?)```/g)].map((m) => m[1].replace(/#.*$/gm, ""));
+    const blocks = [...doc.matchAll(/```hex\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/#.*$/gm, ""));
     expect(blocks.length).toBeGreaterThanOrEqual(2);
-    expect(hex(unhex(blocks[0]))).toBe(HAND_INT);
-    expect(hex(encodeHistogramChunk(decodeHistogramChunk(unhex(blocks[0]))))).toBe(HAND_INT);
+    expect(hex(unhex(blocks[0]!))).toBe(HAND_INT);
+    expect(hex(encodeHistogramChunk(decodeHistogramChunk(unhex(blocks[0]!))))).toBe(HAND_INT);
   });
 
   it("writes the counter reset hint into bits 7-6 of byte 2", () => {
@@ -178,10 +178,10 @@ describe("integer histogram chunk bytes", () => {
       expect(b[2]).toBe(hint << 6);
       expect(histogramChunkHeader(b)).toEqual({ numSamples: 2, counterResetHint: hint });
     }
-    const fromFirst = encodeHistogramChunk([{ t: 1, h: { ...handSamples[0].h, counterResetHint: CounterResetHint.Gauge } }]);
+    const fromFirst = encodeHistogramChunk([{ t: 1, h: { ...handSamples[0]!.h, counterResetHint: CounterResetHint.Gauge } }]);
     expect(fromFirst[2]).toBe(0xc0);
     const gauge = decodeHistogramChunk(fromFirst);
-    expect(gauge[0].h.counterResetHint).toBe(CounterResetHint.Gauge);
+    expect(gauge[0]!.h.counterResetHint).toBe(CounterResetHint.Gauge);
   });
 });
 
@@ -220,13 +220,13 @@ describe("chunk layout choice (what Prometheus' appender ends with)", () => {
     const a: HistogramSample = { t: 1, h: hist({ count: 3, positiveSpans: sp([0, 1], [2, 1]), positiveBuckets: [1, 2] }) };
     const b: HistogramSample = { t: 2, h: hist({ count: 9, positiveSpans: sp([1, 2]), positiveBuckets: [4, 5] }) };
     const got = decodeHistogramChunk(encodeHistogramChunk([a, b]));
-    expect(got[0].h.positiveSpans).toEqual(sp([0, 4]));
-    expect(got[0].h.positiveBuckets).toEqual([1, 0, 0, 2]);
-    expect(got[1].h.positiveBuckets).toEqual([0, 4, 5, 0]);
+    expect(got[0]!.h.positiveSpans).toEqual(sp([0, 4]));
+    expect(got[0]!.h.positiveBuckets).toEqual([1, 0, 0, 2]);
+    expect(got[1]!.h.positiveBuckets).toEqual([0, 4, 5, 0]);
   });
 
   it("rejects samples that Prometheus would put into a new chunk", () => {
-    const base = handSamples[0];
+    const base = handSamples[0]!;
     const at = (h: Partial<Histogram>): HistogramSample => ({ t: 3000, h: { ...base.h, ...h } });
     expect(() => encodeHistogramChunk([base, at({ schema: 1 })])).toThrow(/schema changes/);
     expect(() => encodeHistogramChunk([base, at({ zeroThreshold: 0.5 })])).toThrow(/zero threshold/);
@@ -253,7 +253,7 @@ describe("stale markers", () => {
       expect(s.h).toMatchObject({ count: 0, schema: 0, positiveBuckets: [], positiveSpans: [] });
     }
     expect(hex(encodeHistogramChunk(got))).toBe(hex(data));
-    expect(histogramToString(got[2].h)).toBe("{count:0, sum:NaN}");
+    expect(histogramToString(got[2]!.h)).toBe("{count:0, sum:NaN}");
   });
 
   it("writes a chunk that starts stale with the empty layout", () => {
@@ -336,7 +336,7 @@ function randomChunk(rnd: () => number): { samples: HistogramSample[]; hint: Cou
 
 function bucketMap(spans: Span[], counts: ArrayLike<number>): Map<number, number> {
   const m = new Map<number, number>();
-  spanIndices(spans).forEach((idx, i) => m.set(idx, counts[i]));
+  spanIndices(spans).forEach((idx, i) => m.set(idx, counts[i]!));
   return m;
 }
 
@@ -358,16 +358,16 @@ describe("random integer histogram round trips", () => {
       const got = decodeHistogramChunk(data);
       // Compare one summary per chunk: vitest's expect is too slow to call per bucket.
       const view = (i: number, h: Histogram, expected: boolean): unknown => {
-        if (isStaleNaN(h.sum)) return [samples[i].t, bitsOf(h.sum), expected ? 0 : h.count];
+        if (isStaleNaN(h.sum)) return [samples[i]!.t, bitsOf(h.sum), expected ? 0 : h.count];
         const hintWant = hint === CounterResetHint.Gauge ? hint : i === 0 ? CounterResetHint.Unknown : CounterResetHint.NotReset;
-        const ref = samples[i].h;
+        const ref = samples[i]!.h;
         // Buckets as index→count over the chunk layout: absent buckets read back as 0.
         const side = (spans: Span[], counts: ArrayLike<number>, layoutIdx: number[]): number[] => {
           const m = bucketMap(spans, counts);
           return layoutIdx.map((idx) => m.get(idx) ?? 0);
         };
         return [
-          expected ? samples[i].t : got[i].t,
+          expected ? samples[i]!.t : got[i]!.t,
           bitsOf(h.sum),
           h.schema,
           h.zeroThreshold,
@@ -395,10 +395,10 @@ describe("random integer histogram round trips", () => {
   });
 
   it("reads integer chunks as float histograms", () => {
-    const fh = toFloatHistogram(decodeHistogramChunk(unhex(HAND_INT))[1].h);
+    const fh = toFloatHistogram(decodeHistogramChunk(unhex(HAND_INT))[1]!.h);
     expect(Array.from(fh.positiveBuckets)).toEqual([2, 5]);
     expect(fh.count).toBe(8);
-    expect(floatHistogramToString(fh)).toBe(histogramToString(decodeHistogramChunk(unhex(HAND_INT))[1].h));
+    expect(floatHistogramToString(fh)).toBe(histogramToString(decodeHistogramChunk(unhex(HAND_INT))[1]!.h));
   });
 
   it("reuses the iterator's histogram object across samples", () => {
@@ -447,8 +447,8 @@ describe("malformed histogram chunks", () => {
     for (let k = 0; k < 3000; k++) {
       let d: Uint8Array;
       if (k % 2 === 0) {
-        d = valid[k % valid.length].slice();
-        for (let f = 0; f < 1 + (k % 4); f++) d[Math.floor(rnd() * d.length)] ^= 1 << Math.floor(rnd() * 8);
+        d = valid[k % valid.length]!.slice();
+        for (let f = 0; f < 1 + (k % 4); f++) d[Math.floor(rnd() * d.length)]! ^= 1 << Math.floor(rnd() * 8);
       } else {
         d = Uint8Array.from({ length: 3 + Math.floor(rnd() * 40) }, () => Math.floor(rnd() * 256));
       }

@@ -48,7 +48,7 @@ describe("IndexReader on the format doc example", () => {
   it("decodes the example bytes", async () => {
     const md = readFileSync(new URL("../docs/format/index.md", import.meta.url), "utf8");
     const bytes: number[] = [];
-    for (const line of md.split("```hex")[1].split("```")[0].split("\n")) {
+    for (const line of md.split("```hex")[1]!.split("```")[0]!.split("\n")) {
       for (const tok of line.trim().split(/\s+/)) {
         if (!/^[0-9A-Fa-f]{2}$/.test(tok)) break;
         bytes.push(parseInt(tok, 16));
@@ -77,8 +77,8 @@ describe("IndexReader on a promtool 2.42 index (legacy label index sections)", (
   for (const line of om.split("\n")) {
     const m = /^(\w+)\{(.*)\} \S+ (\d+)$/.exec(line);
     if (!m) continue;
-    const labels: Label[] = [{ name: "__name__", value: m[1] }];
-    for (const p of m[2].matchAll(/(\w+)="([^"]*)"/g)) labels.push({ name: p[1], value: p[2] });
+    const labels: Label[] = [{ name: "__name__", value: m[1]! }];
+    for (const p of m[2]!.matchAll(/(\w+)="([^"]*)"/g)) labels.push({ name: p[1]!, value: p[2]! });
     labels.sort((a, b) => compareStrings(a.name, b.name));
     const key = JSON.stringify(labels);
     const e = samples.get(key) ?? { labels, times: [] };
@@ -94,7 +94,7 @@ describe("IndexReader on a promtool 2.42 index (legacy label index sections)", (
     expect(r.toc.labelIndices).toBeLessThan(r.toc.postings);
     expect(r.toc.labelIndicesTable).toBeLessThan(r.toc.postingsTable);
     expect(r.seriesSectionRange()).toEqual({ start: r.toc.series, end: r.toc.labelIndices });
-    for (let i = 1; i < r.symbols.length; i++) expect(compareStrings(r.symbols[i - 1], r.symbols[i])).toBe(-1);
+    for (let i = 1; i < r.symbols.length; i++) expect(compareStrings(r.symbols[i - 1]!, r.symbols[i]!)).toBe(-1);
     expect(r.labelNames()).toEqual(["__name__", "code", "instance", "job", "path", "room"]);
     expect(r.labelValues("path")).toEqual(["/", "/api", "/ünï", "/\uff61", "/\u{1f600}"]);
 
@@ -102,12 +102,12 @@ describe("IndexReader on a promtool 2.42 index (legacy label index sections)", (
     expect(series.map((s) => s.labels)).toEqual(expected.map((e) => e.labels));
     expect(series.reduce((n, s) => n + s.chunks.length, 0)).toBe(58);
     series.forEach((s, i) => {
-      const times = expected[i].times;
-      expect(s.chunks[0].minTime).toBe(times[0]);
-      expect(s.chunks[s.chunks.length - 1].maxTime).toBe(times[times.length - 1]);
-      for (let j = 1; j < s.chunks.length; j++) expect(s.chunks[j].minTime).toBeGreaterThan(s.chunks[j - 1].maxTime);
+      const times = expected[i]!.times;
+      expect(s.chunks[0]!.minTime).toBe(times[0]);
+      expect(s.chunks[s.chunks.length - 1]!.maxTime).toBe(times[times.length - 1]);
+      for (let j = 1; j < s.chunks.length; j++) expect(s.chunks[j]!.minTime).toBeGreaterThan(s.chunks[j - 1]!.maxTime);
     });
-    expect(series.find((s) => s.labels[0].value === "temp")!.chunks.length).toBe(3);
+    expect(series.find((s) => s.labels[0]!.value === "temp")!.chunks.length).toBe(3);
     for (const s of series) expect(await r.series(s.id)).toEqual(s);
     await checkPostingsAgainstSeries(r, series);
   });
@@ -117,7 +117,7 @@ describe("IndexReader on a promtool 2.42 index (legacy label index sections)", (
     const li = await r.legacyLabelIndices();
     expect(li.map((x) => x.names)).toEqual(r.labelNames().map((n) => [n]));
     for (const x of li) {
-      expect(x.values).toEqual(r.labelValues(x.names[0]));
+      expect(x.values).toEqual(r.labelValues(x.names[0]!));
       expect(x.offset % 4).toBe(0);
       expect(x.offset).toBeGreaterThanOrEqual(r.toc.labelIndices);
       expect(x.offset).toBeLessThan(r.toc.postings);
@@ -125,8 +125,8 @@ describe("IndexReader on a promtool 2.42 index (legacy label index sections)", (
     // Postings are contiguous there too; the last list ends where the label offset table starts.
     const po = r.postingsOffsets();
     const view = new DataView(bytes.buffer, bytes.byteOffset);
-    for (let i = 1; i < po.length; i++) expect(po[i].offset).toBe(po[i - 1].offset + 8 + view.getUint32(po[i - 1].offset));
-    const last = po[po.length - 1].offset;
+    for (let i = 1; i < po.length; i++) expect(po[i]!.offset).toBe(po[i - 1]!.offset + 8 + view.getUint32(po[i - 1]!.offset));
+    const last = po[po.length - 1]!.offset;
     expect(last + 8 + view.getUint32(last)).toBe(r.toc.labelIndicesTable);
   });
 });
@@ -138,9 +138,9 @@ describe("IndexReader on Prometheus' V1 fixture (tsdb/testdata/index_format_v1)"
     expect(r.version).toBe(1);
     const series = await collect(r, 64);
     expect(series.length).toBe(102);
-    expect(series[0].id).toBe(r.toc.series);
+    expect(series[0]!.id).toBe(r.toc.series);
     expect(series[0]).toEqual({ id: 323, labels: [{ name: "bar", value: "0" }], chunks: [{ ref: 8, minTime: 0, maxTime: 0 }] });
-    for (let i = 1; i < series.length; i++) expect(compareLabels(series[i - 1].labels, series[i].labels)).toBe(-1);
+    for (let i = 1; i < series.length; i++) expect(compareLabels(series[i - 1]!.labels, series[i]!.labels)).toBe(-1);
     expect(r.labelNames()).toEqual(["bar", "foo"]);
     expect(r.labelValues("bar")).toEqual([...new Set(series.flatMap((s) => s.labels.filter((l) => l.name === "bar").map((l) => l.value)))].sort(compareStrings));
     expect(r.symbol(13)).toBe("0");
@@ -148,7 +148,7 @@ describe("IndexReader on Prometheus' V1 fixture (tsdb/testdata/index_format_v1)"
     for (const s of series.slice(0, 10)) expect(await r.series(s.id)).toEqual(s);
     await checkPostingsAgainstSeries(r, series);
     const li = await r.legacyLabelIndices();
-    for (const x of li) expect([...x.values].sort(compareStrings)).toEqual(r.labelValues(x.names[0]));
+    for (const x of li) expect([...x.values].sort(compareStrings)).toEqual(r.labelValues(x.names[0]!));
   });
 });
 
@@ -218,7 +218,7 @@ describe("IndexReader hardening", async () => {
 
   it("reads the undamaged file", async () => {
     expect(series.map((s) => s.labels.map((l) => l.value).join())).toEqual(["1", "2,x", "x"]);
-    expect(series[2].chunks).toEqual([{ ref: 90, minTime: -5, maxTime: 5 }]);
+    expect(series[2]!.chunks).toEqual([{ ref: 90, minTime: -5, maxTime: 5 }]);
     await readEverything(good);
   });
 
@@ -238,28 +238,28 @@ describe("IndexReader hardening", async () => {
 
   it("verifies the TOC, symbol table and postings offset table CRCs at open", async () => {
     const t = copy();
-    t[t.length - 10] ^= 1;
+    t[t.length - 10]! ^= 1;
     let e = await formatError(open(t));
     expect([e.code, e.offset]).toEqual(["invalid-checksum", good.length - 4]);
     const s = copy();
-    s[12] ^= 0x20;
+    s[12]! ^= 0x20;
     e = await formatError(open(s));
     expect([e.code, e.offset]).toEqual(["invalid-checksum", symEnd]);
     expect(e.message).toMatch(/symbol table/);
     const p = copy();
-    p[toc.postingsTable + 10] ^= 1;
+    p[toc.postingsTable + 10]! ^= 1;
     e = await formatError(open(p));
     expect([e.code, e.offset]).toEqual(["invalid-checksum", ptCrc]);
   });
 
   it("verifies each series entry's CRC and the padding between entries", async () => {
     const b = copy();
-    const off = series[1].id * 16;
-    b[off + 2] ^= 1;
+    const off = series[1]!.id * 16;
+    b[off + 2]! ^= 1;
     const r = await open(b);
-    let e = await formatError(r.series(series[1].id));
+    let e = await formatError(r.series(series[1]!.id));
     expect(e.code).toBe("invalid-checksum");
-    expect(e.offset).toBe(off + 1 + b[off]); // CRC follows the 1-byte len and the body
+    expect(e.offset).toBe(off + 1 + b[off]!); // CRC follows the 1-byte len and the body
     e = await formatError(collect(r));
     expect(e.code).toBe("invalid-checksum");
     const pad = copy();
@@ -273,7 +273,7 @@ describe("IndexReader hardening", async () => {
   it("verifies each postings list's CRC, length and order", async () => {
     const at = po.find((x) => x.name === "b")!.offset;
     const b = copy();
-    b[at + 9] ^= 1;
+    b[at + 9]! ^= 1;
     let e = await formatError((await open(b)).postings("b", "x"));
     expect([e.code, e.offset]).toEqual(["invalid-checksum", at + 16]);
     const n = copy();
@@ -308,14 +308,14 @@ describe("IndexReader hardening", async () => {
     e = await formatError(open(ptc));
     expect([e.code, e.offset]).toEqual(["invalid-size", toc.postingsTable + 4]);
     const pl = copy();
-    setBE32(pl, po[1].offset, 0xfffffff0);
-    e = await formatError((await open(pl)).postings(po[1].name, po[1].value));
-    expect([e.code, e.offset]).toEqual(["invalid-size", po[1].offset]);
+    setBE32(pl, po[1]!.offset, 0xfffffff0);
+    e = await formatError((await open(pl)).postings(po[1]!.name, po[1]!.value));
+    expect([e.code, e.offset]).toEqual(["invalid-size", po[1]!.offset]);
     // A 5-byte series length varint of 2^32-1.
     const sl = copy();
-    const off = series[0].id * 16;
+    const off = series[0]!.id * 16;
     sl.set([0xff, 0xff, 0xff, 0xff, 0x0f], off);
-    e = await formatError((await open(sl)).series(series[0].id));
+    e = await formatError((await open(sl)).series(series[0]!.id));
     expect([e.code, e.offset]).toEqual(["invalid-size", off]);
     e = await formatError(collect(await open(sl)));
     expect([e.code, e.offset]).toEqual(["invalid-size", off]);
@@ -351,10 +351,10 @@ describe("IndexReader hardening", async () => {
 
     // A series label value ref pointing past the symbol table.
     const sr = copy();
-    const off = series[0].id * 16; // len, #labels=1, nameRef, valueRef
+    const off = series[0]!.id * 16; // len, #labels=1, nameRef, valueRef
     sr[off + 3] = 0x7f;
-    fixCrc(sr, off + 1, off + 1 + sr[off]);
-    e = await formatError((await open(sr)).series(series[0].id));
+    fixCrc(sr, off + 1, off + 1 + sr[off]!);
+    e = await formatError((await open(sr)).series(series[0]!.id));
     expect([e.code, e.offset]).toEqual(["invalid-value", off + 3]);
   });
 

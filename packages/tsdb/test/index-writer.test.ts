@@ -52,7 +52,7 @@ async function writeIndex(input: Input, flushSize?: number): Promise<{ bytes: Ui
 /** Parse the ```hex block of the format doc: leading two-digit hex tokens of each line. */
 function docExampleBytes(): Uint8Array {
   const md = readFileSync(new URL("../docs/format/index.md", import.meta.url), "utf8");
-  const block = md.split("```hex")[1].split("```")[0];
+  const block = md.split("```hex")[1]!.split("```")[0]!;
   const out: number[] = [];
   for (const line of block.split("\n")) {
     for (const tok of line.trim().split(/\s+/)) {
@@ -79,7 +79,7 @@ function randomInput(seed: number, n: number): Input {
   while (byKey.size < n) {
     const k = 1 + Math.floor(rnd() * 4);
     const chosen = new Set<string>();
-    while (chosen.size < k) chosen.add(names[Math.floor(rnd() * names.length)]);
+    while (chosen.size < k) chosen.add(names[Math.floor(rnd() * names.length)]!);
     const labels = [...chosen].sort(compareStrings).map((name) => ({ name, value: randString(rnd, rnd() < 0.05 ? 0 : 1, 4) }));
     byKey.set(JSON.stringify(labels), labels);
   }
@@ -145,7 +145,7 @@ describe("IndexWriter byte layout", () => {
   it("keeps every layout invariant on thousands of random unicode series", async () => {
     const input = randomInput(42, 3000);
     // The fixture must exercise the UTF-16 vs UTF-8 ordering difference.
-    expect(input.symbols.some((s, i) => i > 0 && !(input.symbols[i - 1] < s))).toBe(true);
+    expect(input.symbols.some((s, i) => i > 0 && !(input.symbols[i - 1]! < s))).toBe(true);
     const { bytes, res, ids } = await writeIndex(input);
     const toc = res.toc;
     expect(res.size).toBe(bytes.length);
@@ -164,7 +164,7 @@ describe("IndexWriter byte layout", () => {
       let len = 0;
       let mul = 1;
       for (;;) {
-        const c = bytes[pos++];
+        const c = bytes[pos++]!;
         len += (c & 0x7f) * mul;
         mul *= 128;
         if (c < 0x80) break;
@@ -177,8 +177,8 @@ describe("IndexWriter byte layout", () => {
     const r = await IndexReader.open(new MemorySource(bytes));
     const po = r.postingsOffsets();
     expect(po[0]).toEqual({ name: "", value: "", offset: toc.postings + paddingFor(toc.postings, 4) });
-    for (let p = toc.postings; p < po[0].offset; p++) expect(bytes[p]).toBe(0);
-    let at = po[0].offset;
+    for (let p = toc.postings; p < po[0]!.offset; p++) expect(bytes[p]).toBe(0);
+    let at = po[0]!.offset;
     for (const e of po) {
       expect(e.offset).toBe(at);
       expect(e.offset % 4).toBe(0);
@@ -190,19 +190,19 @@ describe("IndexWriter byte layout", () => {
     expect(toc.postingsTable + 8 + be32(bytes, toc.postingsTable) + 52).toBe(bytes.length);
     // Offset table keys strictly ascending in Go order.
     for (let i = 1; i < po.length; i++) {
-      const c = compareStrings(po[i].name, po[i - 1].name) || compareStrings(po[i].value, po[i - 1].value);
+      const c = compareStrings(po[i]!.name, po[i - 1]!.name) || compareStrings(po[i]!.value, po[i - 1]!.value);
       expect(c).toBe(1);
     }
 
     // Thanos index_stats, computed the way GatherIndexHealthStats does.
     let seriesMax = 0;
-    for (let i = 1; i < ids.length; i++) seriesMax = Math.max(seriesMax, (ids[i] - ids[i - 1]) * 16);
+    for (let i = 1; i < ids.length; i++) seriesMax = Math.max(seriesMax, (ids[i]! - ids[i - 1]!) * 16);
     expect(res.seriesMaxSize).toBe(seriesMax);
     let chunkMax = 0;
     for (const s of input.series) {
       for (let i = 0; i < s.chunks.length - 2; i++) {
-        const a = s.chunks[i].ref;
-        const b = s.chunks[i + 1].ref;
+        const a = s.chunks[i]!.ref;
+        const b = s.chunks[i + 1]!.ref;
         if (Math.floor(a / 2 ** 32) === Math.floor(b / 2 ** 32)) chunkMax = Math.max(chunkMax, (b % 2 ** 32) - (a % 2 ** 32));
       }
     }
@@ -229,7 +229,7 @@ describe("IndexWriter byte layout", () => {
     const rnd = mulberry32(9);
     for (let k = 0; k < 200; k++) {
       const i = Math.floor(rnd() * ids.length);
-      expect(await r.series(ids[i])).toEqual({ id: ids[i], ...input.series[i] });
+      expect(await r.series(ids[i]!)).toEqual({ id: ids[i], ...input.series[i] });
     }
 
     // Postings, label names and values, all in Go order.
@@ -239,7 +239,7 @@ describe("IndexWriter byte layout", () => {
         let m = want.get(l.name);
         if (!m) want.set(l.name, (m = new Map()));
         const list = m.get(l.value) ?? [];
-        list.push(ids[i]);
+        list.push(ids[i]!);
         m.set(l.value, list);
       }
     });
@@ -277,7 +277,7 @@ describe("IndexWriter byte layout", () => {
       ],
       chunks: [] as ChunkMeta[],
     }));
-    const symbols = ["", "a", "i", "x", ...series.map((s) => s.labels[1].value)].sort(compareStrings);
+    const symbols = ["", "a", "i", "x", ...series.map((s) => s.labels[1]!.value)].sort(compareStrings);
     const { bytes } = await writeIndex({ symbols, series }, 1000);
     const r = await IndexReader.open(new MemorySource(bytes));
     const ax = await r.postings("a", "x");

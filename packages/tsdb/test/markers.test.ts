@@ -70,6 +70,6 @@ describe("marker files", () => {
     const doc = readFileSync(new URL("../docs/format/meta.md", import.meta.url), "utf8");
     const m = /<!-- example: deletion-mark -->\s*```json\n([\s\S]*?)\n```/.exec(doc);
     expect(m).not.toBeNull();
-    expect(serializeMarker(DELETION_MARK_FILE, parseMarker(DELETION_MARK_FILE, m![1]))).toBe(m![1]);
+    expect(serializeMarker(DELETION_MARK_FILE, parseMarker(DELETION_MARK_FILE, m![1]!))).toBe(m![1]);
   });
 });

@@ -381,7 +381,7 @@ describe("meta.md", () => {
     const doc = readFileSync(new URL("../docs/format/meta.md", import.meta.url), "utf8");
     const m = /<!-- example: meta-thanos -->\s*```json\n([\s\S]*?)```/.exec(doc);
     expect(m).not.toBeNull();
-    const text = m![1];
+    const text = m![1]!;
     const meta = parseMeta(text);
     expect(meta.stats.numSamples).toBe(2n ** 64n - 1n);
     expect(meta.thanos!.labels!.cluster).toBe("eu<1>");

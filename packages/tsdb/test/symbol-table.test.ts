@@ -21,7 +21,7 @@ const symbols = ["", "__name__", "a", "b", "é", "up", "zz", "日本", ...Array.
 const series = (from: number, step: number): Label[][] => {
   const out: Label[][] = [];
   for (let i = from; i < 500; i += step) out.push([{ name: "__name__", value: "up" }, { name: "a", value: `v${i}` }]);
-  return out.sort((x, y) => compareStrings(x[1].value, y[1].value));
+  return out.sort((x, y) => compareStrings(x[1]!.value, y[1]!.value));
 };
 
 async function write(table: Iterable<string> | SymbolTable, ls: Label[][], flushSize?: number): Promise<{ bytes: Uint8Array; writer: IndexWriter }> {
@@ -54,8 +54,8 @@ describe("SymbolTable", () => {
     const t = SymbolTable.from(symbols);
     expect(t.length).toBe(symbols.length);
     for (let i = 0; i < symbols.length; i++) {
-      expect(t.ref(symbols[i])).toBe(i);
-      expect(Buffer.from(t.utf8.subarray(t.at[i], t.at[i] + t.lens[i])).toString("utf8")).toBe(symbols[i]);
+      expect(t.ref(symbols[i]!)).toBe(i);
+      expect(Buffer.from(t.utf8.subarray(t.at[i], t.at[i]! + t.lens[i]!)).toString("utf8")).toBe(symbols[i]);
     }
     expect(t.ref("missing")).toBeUndefined();
     expect(t.retainedBytes).toBeGreaterThan(t.utf8.length);

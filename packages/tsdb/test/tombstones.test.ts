@@ -93,7 +93,7 @@ describe("interval merging (Prometheus Intervals.Add cases)", () => {
         for (let x = a; x <= b; x++) covered.add(x);
       }
       const list = t.get(5)!;
-      for (let i = 1; i < list.length; i++) expect(list[i].mint).toBeGreaterThan(list[i - 1].maxt + 1); // disjoint, not adjacent
+      for (let i = 1; i < list.length; i++) expect(list[i]!.mint).toBeGreaterThan(list[i - 1]!.maxt + 1); // disjoint, not adjacent
       let mismatches = 0;
       for (let x = -1; x <= 220; x++) if (isDeleted(list, x) !== covered.has(x)) mismatches++;
       expect(mismatches).toBe(0);
@@ -206,7 +206,7 @@ describe("tombstones file corruption", () => {
     bad[0] = 0x02;
     expect(expectFormatError(() => decodeTombstones(bad), "bad-magic", 0).message).toContain("0x0130ba30");
     const f = file(unhex("02 00 0A"));
-    f[6] ^= 1;
+    f[6]! ^= 1;
     expectFormatError(() => decodeTombstones(f), "invalid-checksum", f.length - 4);
   });
 
@@ -228,7 +228,7 @@ describe("tombstones.md", () => {
     const doc = readFileSync(new URL("../docs/format/tombstones.md", import.meta.url), "utf8");
     const m = /<!-- example: tombstones -->\s*```[a-z]*\n([\s\S]*?)```/.exec(doc);
     expect(m).not.toBeNull();
-    const bytes = unhex(m![1].split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
+    const bytes = unhex(m![1]!.split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
     const t = decodeTombstones(bytes);
     expect(t.get(3)).toEqual([{ mint: 1000, maxt: 2000 }]);
     expect(t.get(7)).toEqual([{ mint: MIN, maxt: 99 }]);

@@ -47,8 +47,8 @@ function referenceEncode(s: Series, n: number): Uint8Array {
   let wl = 0xff;
   let wt = 0;
   for (let i = 0; i < n; i++) {
-    const t = BigInt(s.ts[i]);
-    const bits = (BigInt(s.v32[2 * i + 1] >>> 0) << 32n) | BigInt(s.v32[2 * i] >>> 0);
+    const t = BigInt(s.ts[i]!);
+    const bits = (BigInt(s.v32[2 * i + 1]! >>> 0) << 32n) | BigInt(s.v32[2 * i]! >>> 0);
     if (i === 0) {
       const zz = u64((t << 1n) ^ (t >> 63n));
       putUvarint(Number(zz >> 32n), Number(zz & 0xffffffffn));
@@ -104,7 +104,7 @@ function referenceEncode(s: Series, n: number): Uint8Array {
 
 /** Plain decoder on BitReader, to cross-check decodeXOR on arbitrary (even odd) input. */
 function referenceDecode(data: Uint8Array): { ts: bigint[]; bits: bigint[] } {
-  const n = (data[0] << 8) | data[1];
+  const n = (data[0]! << 8) | data[1]!;
   const br = new BitReader(data, 2);
   const ts: bigint[] = [];
   const bitsOut: bigint[] = [];
@@ -212,8 +212,8 @@ function randomSeries(rnd: () => number, n: number): Series {
       // counter-like: integers
       if (q < 0.8) {
         s.vs[i] = (i > 0 ? s.vs[i - 1] : 0) + Math.floor(rnd() * 100);
-        hi = s.v32[2 * i + 1];
-        lo = s.v32[2 * i];
+        hi = s.v32[2 * i + 1]!;
+        lo = s.v32[2 * i]!;
       }
     } else if (q < 0.3) {
       // unchanged
@@ -236,19 +236,19 @@ function randomSeries(rnd: () => number, n: number): Series {
 /** Record which encoding cases a series exercises. */
 function tally(s: Series, n: number, seen: Set<string>): void {
   if (n === 1) seen.add("n=1");
-  if (n > 1 && s.ts[1] < s.ts[0]) seen.add("delta1<0");
+  if (n > 1 && s.ts[1]! < s.ts[0]!) seen.add("delta1<0");
   for (let i = 2; i < n; i++) {
-    const dod = s.ts[i] - s.ts[i - 1] - (s.ts[i - 1] - s.ts[i - 2]);
+    const dod = s.ts[i]! - s.ts[i - 1]! - (s.ts[i - 1]! - s.ts[i - 2]!);
     const fits = (b: number) => dod >= -(2 ** (b - 1) - 1) && dod <= 2 ** (b - 1);
     seen.add(dod === 0 ? "dod0" : fits(14) ? "dod14" : fits(17) ? "dod17" : fits(20) ? "dod20" : "dod64");
   }
   for (let i = 0; i < n; i++) {
-    const hi = s.v32[2 * i + 1];
-    const lo = s.v32[2 * i];
+    const hi = s.v32[2 * i + 1]!;
+    const lo = s.v32[2 * i]!;
     if (hi === 0x7ff00000 && lo === 2) seen.add("stale");
     if (i === 0) continue;
-    const xh = hi ^ s.v32[2 * i - 1];
-    const xl = lo ^ s.v32[2 * i - 2];
+    const xh = hi ^ s.v32[2 * i - 1]!;
+    const xl = lo ^ s.v32[2 * i - 2]!;
     if ((xh | xl) === 0) seen.add("x=0");
     else if (xh === 0) seen.add("L clamped");
     else if (xl === 0) seen.add("T>=32");
@@ -278,7 +278,7 @@ describe("XOR chunk vectors", () => {
   it("encodes the reference vector", () => {
     expect(hex(encodeXOR(s.ts, s.vs, 0, 3))).toBe(hex(unhex(vector)));
     const e = new XOREncoder();
-    for (let i = 0; i < 3; i++) e.append(s.ts[i], s.vs[i]);
+    for (let i = 0; i < 3; i++) e.append(s.ts[i]!, s.vs[i]!);
     expect(hex(e.bytes())).toBe(hex(unhex(vector)));
     expect(e.numSamples).toBe(3);
   });
@@ -326,7 +326,7 @@ describe("XOR round trips", () => {
       if (k % 4 === 1) expect(hex(b)).toBe(hex(referenceEncode(s, n)));
       // Incremental appends produce the same bytes.
       enc.reset();
-      for (let i = 0; i < n; i++) enc.append(s.ts[i], s.vs[i]);
+      for (let i = 0; i < n; i++) enc.append(s.ts[i]!, s.vs[i]!);
       expect(hex(enc.bytes())).toBe(hex(b));
 
       const off = k % 3;
@@ -359,8 +359,8 @@ describe("XOR round trips", () => {
     const ref = referenceDecode(b);
     expect(ref.ts.length).toBe(300);
     for (let i = 0; i < 300; i++) {
-      expect(ref.ts[i]).toBe(BigInt(s.ts[100 + i]));
-      expect(ref.bits[i]).toBe((BigInt(s.v32[2 * (100 + i) + 1] >>> 0) << 32n) | BigInt(s.v32[2 * (100 + i)] >>> 0));
+      expect(ref.ts[i]).toBe(BigInt(s.ts[100 + i]!));
+      expect(ref.bits[i]).toBe((BigInt(s.v32[2 * (100 + i) + 1]! >>> 0) << 32n) | BigInt(s.v32[2 * (100 + i)]! >>> 0));
     }
   });
 
@@ -368,7 +368,7 @@ describe("XOR round trips", () => {
     const stale = new Float64Array(new Int32Array([2, 0x7ff00000]).buffer);
     const e = new XOREncoder();
     e.append(1, 1);
-    e.append(2, stale[0]);
+    e.append(2, stale[0]!);
     e.append(3, NaN);
     const it = new XORIterator(e.bytes());
     const f = new Float64Array(1);
@@ -413,8 +413,8 @@ describe("XOR round trips", () => {
     expect(decodeXOR(b, new Float64Array(n), new Float64Array(n))).toBe(n);
     expect(() => encodeXOR(ts, vs, 0, n + 1)).toThrow(/capacity/);
     const e = new XOREncoder();
-    for (let i = 0; i < n; i++) e.append(ts[i], 0);
-    expect(() => e.append(ts[n], 0)).toThrow(/capacity/);
+    for (let i = 0; i < n; i++) e.append(ts[i]!, 0);
+    expect(() => e.append(ts[n]!, 0)).toThrow(/capacity/);
   });
 });
 
@@ -496,8 +496,8 @@ describe("XOR malformed input", () => {
         // Compare where doubles are exact (random varints can exceed 2^53).
         if (ref && ref.ts.every((t) => t < 2n ** 50n && t > -(2n ** 50n))) {
           for (let i = 0; i < n; i++) {
-            expect(BigInt(out.ts[i])).toBe(ref.ts[i]);
-            expect((BigInt(out.v32[2 * i + 1] >>> 0) << 32n) | BigInt(out.v32[2 * i] >>> 0)).toBe(ref.bits[i]);
+            expect(BigInt(out.ts[i]!)).toBe(ref.ts[i]);
+            expect((BigInt(out.v32[2 * i + 1]! >>> 0) << 32n) | BigInt(out.v32[2 * i]! >>> 0)).toBe(ref.bits[i]);
           }
         }
       } catch (e) {
@@ -519,7 +519,7 @@ describe("chunks-xor.md", () => {
     const doc = readFileSync(new URL("../docs/format/chunks-xor.md", import.meta.url), "utf8");
     const m = /<!-- example: xor -->\s*```[a-z]*\n([\s\S]*?)```/.exec(doc);
     expect(m).not.toBeNull();
-    const bytes = unhex(m![1].split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
+    const bytes = unhex(m![1]!.split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
     const out = series(3);
     expect(decodeXOR(bytes, out.ts, out.vs)).toBe(3);
     expect(Array.from(out.ts)).toEqual([1000, 2000, 3000]);
@@ -529,7 +529,7 @@ describe("chunks-xor.md", () => {
 });
 
 describe("XOR2 decoding (bytes reasoned out from P: tsdb/chunkenc/xor2.go)", () => {
-  const bits = (s: Series, i: number) => [s.v32[2 * i + 1] >>> 0, s.v32[2 * i] >>> 0];
+  const bits = (s: Series, i: number) => [s.v32[2 * i + 1]! >>> 0, s.v32[2 * i]! >>> 0];
   const STALE = [0x7ff00000, 2];
   const ONE = [0x3ff00000, 0];
   const TWO = [0x40000000, 0];

@@ -63,11 +63,11 @@ export async function benchVerify(): Promise<BenchResult[]> {
 if (import.meta.main) {
   const make = process.argv.indexOf("--make");
   const once = process.argv.indexOf("--once");
-  if (make > 0) process.stdout.write((await makeBenchBlock(process.argv[make + 1], SERIES)) + "\n");
+  if (make > 0) process.stdout.write((await makeBenchBlock(process.argv[make + 1]!, SERIES)) + "\n");
   else if (once > 0) {
     const baseMiB = process.memoryUsage().rss / 2 ** 20;
     const t0 = performance.now();
-    const r = await verifyBlock(new DirBlockSource(process.argv[once + 1]));
+    const r = await verifyBlock(new DirBlockSource(process.argv[once + 1]!));
     const seconds = (performance.now() - t0) / 1000;
     if (!r.ok) throw new Error("bench block did not verify");
     process.stdout.write(JSON.stringify({ peakMiB: process.resourceUsage().maxRSS / 1024, baseMiB, seconds }) + "\n");

@@ -22,7 +22,7 @@ export async function makeFuzzBlock(series = 40, seed = 1): Promise<MemoryBlock>
     { name: "instance", value: `host-${String(i).padStart(3, "0")}` },
     { name: "job", value: i % 2 ? "api" : "db" },
   ]);
-  labels.sort((x, y) => compareStrings(x[0].value, y[0].value) || compareStrings(x[1].value, y[1].value));
+  labels.sort((x, y) => compareStrings(x[0]!.value, y[0]!.value) || compareStrings(x[1]!.value, y[1]!.value));
   const syms = new Set<string>();
   for (const l of labels) for (const p of l) syms.add(p.name).add(p.value);
   await w.addSymbols([...syms].sort(compareStrings));
@@ -58,7 +58,7 @@ function mutate(base: MemoryBlock, rnd: () => number): { block: MemoryBlock; des
     const r = rnd();
     const pick = (p: string) => names.filter((n) => n.startsWith(p));
     const pool = r < 0.55 ? pick("index") : r < 0.85 ? pick("chunks/") : r < 0.95 ? pick("meta.json") : pick("tombstones");
-    return pool.length ? pool[Math.floor(rnd() * pool.length)] : names[Math.floor(rnd() * names.length)];
+    return pool.length ? pool[Math.floor(rnd() * pool.length)]! : names[Math.floor(rnd() * names.length)]!;
   };
   const descs: string[] = [];
   const n = 1 + Math.floor(rnd() * 3);
@@ -72,7 +72,7 @@ function mutate(base: MemoryBlock, rnd: () => number): { block: MemoryBlock; des
       case 0:
       case 1: {
         const flips = 1 + Math.floor(rnd() * 8);
-        for (let i = 0; i < flips; i++) f[Math.floor(rnd() * f.length)] ^= 1 << Math.floor(rnd() * 8);
+        for (let i = 0; i < flips; i++) f[Math.floor(rnd() * f.length)]! ^= 1 << Math.floor(rnd() * 8);
         descs.push(`${file}: ${flips} bit flips`);
         break;
       }
@@ -96,7 +96,7 @@ function mutate(base: MemoryBlock, rnd: () => number): { block: MemoryBlock; des
       }
       case 5: {
         // A length/count field claiming gigabytes.
-        const v = [0xffffffff, 0xfffffff0, 0x7fffffff, 0x40000000][Math.floor(rnd() * 4)];
+        const v = [0xffffffff, 0xfffffff0, 0x7fffffff, 0x40000000][Math.floor(rnd() * 4)]!;
         if (at + 4 <= f.length) {
           f[at] = v >>> 24;
           f[at + 1] = (v >>> 16) & 0xff;
@@ -138,7 +138,7 @@ export async function fuzz(opts: { seed: number; count: number; seconds?: number
   const out: FuzzCase[] = [];
   const deadline = opts.seconds ? performance.now() + opts.seconds * 1000 : Infinity;
   for (let i = 0; i < opts.count && performance.now() < deadline; i++) {
-    const base = opts.bases[i % opts.bases.length];
+    const base = opts.bases[i % opts.bases.length]!;
     const { block, desc } = mutate(base, rnd);
     const t0 = performance.now();
     const c: FuzzCase = { index: i, mutation: desc, millis: 0 };

@@ -104,7 +104,7 @@ function decode(c: Chunk): number {
  */
 function checkOrder(n: number, counterAggr = false): ChunkVerdict["problem"] {
   for (let i = 1; i < n; i++) {
-    if (!(ts[i] > ts[i - 1]) && !(counterAggr && (i === 1 || i === n - 1) && ts[i] === ts[i - 1])) {
+    if (!(ts[i]! > ts[i - 1]!) && !(counterAggr && (i === 1 || i === n - 1) && ts[i] === ts[i - 1])) {
       return { code: Code.ChunkSamplesOutOfOrder, message: `sample ${i} is not after sample ${i - 1}`, expected: `> ${ts[i - 1]}`, found: String(ts[i]) };
     }
   }

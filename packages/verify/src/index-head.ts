@@ -48,12 +48,12 @@ export async function readIndexHead(src: ByteSource, problems: Problems): Promis
     return undefined;
   }
   const head = await src.read(0, HEADER_LEN);
-  const magic = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+  const magic = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
   if (magic !== MAGIC_INDEX) {
     problems.add({ code: Code.BadMagic, file: FILE, offset: 0, message: "not an index file", expected: "0xbaaad700", found: `0x${magic.toString(16).padStart(8, "0")}` });
     return undefined;
   }
-  const version = head[4];
+  const version = head[4]!;
   if (version < 1 || version > 3) {
     problems.add({ code: Code.UnsupportedVersion, file: FILE, offset: 4, message: "unknown index version", expected: "1, 2 or 3", found: String(version) });
     return undefined;
@@ -77,7 +77,7 @@ export async function readIndexHead(src: ByteSource, problems: Problems): Promis
       problems.add({ code: Code.TocInvalid, file: FILE, offset: limit + i * 8, message: `TOC ${TOC_FIELDS[i]} offset outside the file`, expected: `0 or [${HEADER_LEN}, ${limit}]`, found: String(v) });
       tocOk = false;
     }
-    toc[TOC_FIELDS[i]] = v;
+    toc[TOC_FIELDS[i]!] = v;
   }
   if (!tocOk) return undefined;
   if (toc.symbols === 0 || toc.postingsTable === 0 || (toc.series !== 0 && (toc.series < toc.symbols || toc.series > toc.postingsTable))) {
@@ -119,13 +119,13 @@ async function readFramed(src: ByteSource, at: number, limit: number, what: stri
     return undefined;
   }
   const lb = await src.read(at, 4);
-  const len = ((lb[0] << 24) | (lb[1] << 16) | (lb[2] << 8) | lb[3]) >>> 0;
+  const len = ((lb[0]! << 24) | (lb[1]! << 16) | (lb[2]! << 8) | lb[3]!) >>> 0;
   if (at + 8 + len > limit) {
     problems.add({ code: Code.OutOfBounds, file: FILE, offset: at, message: `${what} runs past the end of the data`, expected: `len ≤ ${limit - at - 8}`, found: String(len) });
     return undefined;
   }
   const b = await src.read(at, 8 + len);
-  const want = ((b[4 + len] << 24) | (b[5 + len] << 16) | (b[6 + len] << 8) | b[7 + len]) >>> 0;
+  const want = ((b[4 + len]! << 24) | (b[5 + len]! << 16) | (b[6 + len]! << 8) | b[7 + len]!) >>> 0;
   const got = crc32c(b, 4, 4 + len);
   if (want !== got) {
     problems.add({ code: Code.BadChecksum, file: FILE, offset: at + 4 + len, message: `${what} CRC32C mismatch`, expected: `stored ${hex(want)}`, found: hex(got) });
@@ -199,7 +199,7 @@ async function readPostingsTable(src: ByteSource, at: number, limit: number, ver
         offsets[i] = -1;
       }
       if (i > 0 && version !== 1) {
-        const c = compareStrings(names[i], names[i - 1]) || compareStrings(values[i], values[i - 1]);
+        const c = compareStrings(names[i]!, names[i - 1]!) || compareStrings(values[i]!, values[i - 1]!);
         if (c <= 0) {
           problems.add({ code: Code.PostingsTableOutOfOrder, file: FILE, offset: d.base + e0, message: "postings offset table not sorted by (name, value)", expected: `> (${JSON.stringify(names[i - 1])}, ${JSON.stringify(values[i - 1])})`, found: `(${JSON.stringify(names[i])}, ${JSON.stringify(values[i])})` });
         }
@@ -274,7 +274,7 @@ export function findSymbol(h: IndexHead, s: string): number {
   let hi = symbols.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareStrings(symbols[mid], s) < 0) lo = mid + 1;
+    if (compareStrings(symbols[mid]!, s) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo < symbols.length && symbols[lo] === s ? lo : -1;
@@ -283,15 +283,15 @@ export function findSymbol(h: IndexHead, s: string): number {
 function compareRange(b: Uint8Array, as: number, ae: number, bs: number, be: number): number {
   const n = Math.min(ae - as, be - bs);
   for (let i = 0; i < n; i++) {
-    const x = b[as + i];
-    const y = b[bs + i];
+    const x = b[as + i]!;
+    const y = b[bs + i]!;
     if (x !== y) return x < y ? -1 : 1;
   }
   return ae - as - (be - bs);
 }
 
 function ascii(b: Uint8Array, s: number, e: number): boolean {
-  for (let i = s; i < e; i++) if (b[i] >= 0x80) return false;
+  for (let i = s; i < e; i++) if (b[i]! >= 0x80) return false;
   return true;
 }
 

@@ -90,7 +90,7 @@ export function checkMetaMeaning(meta: BlockMeta, opts: VerifyOptions, problems:
   if (c.level < 1) problems.add({ code: Code.SourcesInvalid, file: META, message: "compaction.level below 1", expected: "≥ 1", found: String(c.level) });
   const sources = c.sources ?? [];
   for (let i = 1; i < sources.length; i++) {
-    if (compareUlids(sources[i - 1], sources[i]) >= 0) {
+    if (compareUlids(sources[i - 1]!, sources[i]!) >= 0) {
       problems.add({ code: Code.SourcesInvalid, file: META, message: "compaction.sources not sorted and unique", expected: `> ${sources[i - 1]}`, found: sources[i] });
       break;
     }
@@ -218,7 +218,7 @@ export async function checkTombstones(block: BlockSource, ids: Uint8Array | unde
       const ref = d.uvarint();
       const mint = d.varint();
       const maxt = d.varint();
-      if (ids && !(ref < ids.length * 8 && ids[Math.floor(ref / 8)] & (1 << ref % 8))) {
+      if (ids && !(ref < ids.length * 8 && ids[Math.floor(ref / 8)]! & (1 << ref % 8))) {
         problems.add({ code: Code.TombstoneInvalid, file: "tombstones", offset: at, message: `tombstone for series id ${ref}, which is not a series entry`, found: String(ref) });
         bad++;
       }

@@ -18,9 +18,9 @@ export class PairHashes {
       this.slot.set(name, k);
       if (k >= this.a.length) this.grow();
     }
-    this.a[k] = (this.a[k] + mix(id, name, value, 0x9e3779b1)) >>> 0;
-    this.b[k] = (this.b[k] + mix(id, name, value, 0x85ebca77)) >>> 0;
-    this.n[k]++;
+    this.a[k] = (this.a[k]! + mix(id, name, value, 0x9e3779b1)) >>> 0;
+    this.b[k] = (this.b[k]! + mix(id, name, value, 0x85ebca77)) >>> 0;
+    this.n[k]!++;
   }
 
   /** Name ordinals present on either side. */

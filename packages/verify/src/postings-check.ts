@@ -35,12 +35,12 @@ export async function checkPostings(h: IndexHead, series: SeriesResult | undefin
   let all: Uint32Array | undefined;
   stats.postingsLists = t.names.length;
   for (let i = 0; i < t.names.length; i++) {
-    const off = t.offsets[i];
+    const off = t.offsets[i]!;
     if (off < 0) continue;
     const isAll = i === 0 && t.names[0] === "" && t.values[0] === "";
     const key = `(${JSON.stringify(t.names[i])}, ${JSON.stringify(t.values[i])})`;
-    const nameOrd = findSymbol(h, t.names[i]);
-    const valueOrd = findSymbol(h, t.values[i]);
+    const nameOrd = findSymbol(h, t.names[i]!);
+    const valueOrd = findSymbol(h, t.values[i]!);
     if (!layoutReported && h.version !== 1 && (off % 4 !== 0 || (prevEnd >= 0 && off !== prevEnd))) {
       problems.add({ code: Code.PostingsLayout, file: FILE, offset: off, message: `postings list ${key} is not 4-aligned right after the previous list (Thanos' index-header expects contiguous lists)`, expected: prevEnd >= 0 ? String(prevEnd) : "a multiple of 4", found: String(off) });
       layoutReported = true;
@@ -57,13 +57,13 @@ export async function checkPostings(h: IndexHead, series: SeriesResult | undefin
     let unsorted = false;
     let dangling = false;
     for (let j = 0; j < list.length; j++) {
-      const id = list[j];
+      const id = list[j]!;
       if (id <= prev && !unsorted) {
         unsorted = true;
         problems.add({ code: Code.PostingsUnsorted, file: FILE, offset: off + 8 + 4 * j, message: `postings list ${key} ids not strictly increasing`, expected: `> ${prev}`, found: String(id) });
       }
       prev = id;
-      const valid = ids === undefined || (id >>> 3 < ids.length && (ids[id >>> 3] & (1 << (id & 7))) !== 0);
+      const valid = ids === undefined || (id >>> 3 < ids.length && (ids[id >>> 3]! & (1 << (id & 7))) !== 0);
       if (!valid) {
         if (!dangling) problems.add({ code: Code.PostingsDangling, file: FILE, offset: off + 8 + 4 * j, message: `postings list ${key} refers to series id ${id}, which is not a series entry`, found: String(id) });
         dangling = true;
@@ -84,9 +84,9 @@ export async function checkPostings(h: IndexHead, series: SeriesResult | undefin
   // The all-postings list must hold exactly the series ids.
   if (all && ids) {
     const seen = new Uint8Array(ids.length);
-    for (const id of all) if (id >>> 3 < ids.length) seen[id >>> 3] |= 1 << (id & 7) & ids[id >>> 3];
+    for (const id of all) if (id >>> 3 < ids.length) seen[id >>> 3]! |= 1 << (id & 7) & ids[id >>> 3]!;
     for (let k = 0, reported = 0; k < ids.length && reported < 100; k++) {
-      const missing = ids[k] & ~seen[k];
+      const missing = ids[k]! & ~seen[k]!;
       if (missing === 0) continue;
       for (let bit = 0; bit < 8; bit++) {
         if (!(missing & (1 << bit))) continue;
@@ -116,20 +116,20 @@ async function readList(win: Window, h: IndexHead, off: number, key: string, pro
   const head = await win.get(off, 8);
   const hb = head.b;
   const a = head.at;
-  const len = ((hb[a] << 24) | (hb[a + 1] << 16) | (hb[a + 2] << 8) | hb[a + 3]) >>> 0;
+  const len = ((hb[a]! << 24) | (hb[a + 1]! << 16) | (hb[a + 2]! << 8) | hb[a + 3]!) >>> 0;
   if (off + 8 + len > h.limit) {
     problems.add({ code: Code.OutOfBounds, file: FILE, offset: off, message: `postings list ${key} runs past the end of the data`, expected: `len ≤ ${h.limit - off - 8}`, found: String(len) });
     return fail;
   }
   const { b, at } = await win.get(off, 8 + len);
   const end = off + 8 + len;
-  const want = ((b[at + 4 + len] << 24) | (b[at + 5 + len] << 16) | (b[at + 6 + len] << 8) | b[at + 7 + len]) >>> 0;
+  const want = ((b[at + 4 + len]! << 24) | (b[at + 5 + len]! << 16) | (b[at + 6 + len]! << 8) | b[at + 7 + len]!) >>> 0;
   const got = crc32c(b, at + 4, at + 4 + len);
   if (want !== got) {
     problems.add({ code: Code.BadChecksum, file: FILE, offset: off + 4 + len, message: `postings list ${key} CRC32C mismatch`, expected: `stored 0x${want.toString(16).padStart(8, "0")}`, found: `0x${got.toString(16).padStart(8, "0")}` });
     return { ...fail, end };
   }
-  const n = len >= 4 ? ((b[at + 4] << 24) | (b[at + 5] << 16) | (b[at + 6] << 8) | b[at + 7]) >>> 0 : -1;
+  const n = len >= 4 ? ((b[at + 4]! << 24) | (b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!) >>> 0 : -1;
   if (len !== 4 + 4 * n) {
     problems.add({ code: Code.OutOfBounds, file: FILE, offset: off, message: `postings list ${key} length does not match its count`, expected: `len = 4 + 4·n`, found: `len ${len}, n ${n}` });
     return { ...fail, end };
@@ -146,10 +146,10 @@ async function locate(h: IndexHead, win: Window, name: number, problems: Problem
   const nameStr = h.symbols[name];
   const keys: bigint[] = [];
   for (let i = 0; i < t.names.length; i++) {
-    if (t.names[i] !== nameStr || t.offsets[i] < 0) continue;
-    const v = findSymbol(h, t.values[i]);
+    if (t.names[i] !== nameStr || t.offsets[i]! < 0) continue;
+    const v = findSymbol(h, t.values[i]!);
     if (v < 0) continue;
-    const r = await readList(win, h, t.offsets[i], "", new Problems(0));
+    const r = await readList(win, h, t.offsets[i]!, "", new Problems(0));
     for (const id of r.ids) keys.push((BigInt(id) << 32n) | BigInt(v));
   }
   const sorted = BigUint64Array.from(keys).sort();
@@ -157,11 +157,11 @@ async function locate(h: IndexHead, win: Window, name: number, problems: Problem
   const silent = new Problems(0);
   for await (const s of scanSeries(h, silent, { intact: true })) {
     const id = BigInt(s.id);
-    while (j < sorted.length && sorted[j] >> 32n < id) j++;
+    while (j < sorted.length && sorted[j]! >> 32n < id) j++;
     const listed: number[] = [];
-    while (j < sorted.length && sorted[j] >> 32n === id) listed.push(Number(sorted[j++] & 0xffffffffn));
+    while (j < sorted.length && sorted[j]! >> 32n === id) listed.push(Number(sorted[j++]! & 0xffffffffn));
     const carried: number[] = [];
-    for (let i = 0; i < s.numLabels; i++) if (s.labels[2 * i] === name) carried.push(s.labels[2 * i + 1]);
+    for (let i = 0; i < s.numLabels; i++) if (s.labels[2 * i] === name) carried.push(s.labels[2 * i + 1]!);
     for (const v of carried) {
       if (!listed.includes(v)) {
         problems.add({ code: Code.PostingsMissingSeries, file: FILE, offset: s.offset, series: labelsToString(labelsOf(h, s)), message: `series ${s.id} is missing from postings list (${JSON.stringify(nameStr)}, ${JSON.stringify(h.symbols[v])})` });

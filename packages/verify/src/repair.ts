@@ -87,16 +87,16 @@ export async function repairBlock(source: BlockSource, sink: BlockSink, report?:
       const keep = { numChunks: 0, minT: new Float64Array(n), maxT: new Float64Array(n) };
       const map: number[] = [];
       for (let i = 0; i < n; i++) {
-        const cls = classifyChunk(s.minT[i], s.maxT[i], meta.minTime, meta.maxTime);
+        const cls = classifyChunk(s.minT[i]!, s.maxT[i]!, meta.minTime, meta.maxTime);
         if (cls === "complete-outside" || cls === "issue347") continue;
-        const rec = await segs.read(s.ref[i]);
+        const rec = await segs.read(s.ref[i]!);
         if (!rec) throw new NotRepairableError(`${source.name}: chunk of series ${s.id} unreadable`);
         const k = keep.numChunks++;
-        keep.minT[k] = s.minT[i];
-        keep.maxT[k] = s.maxT[i];
+        keep.minT[k] = s.minT[i]!;
+        keep.maxT[k] = s.maxT[i]!;
         crcs[k] = rec.crc;
         lens[k] = rec.data.length;
-        data[k] = { minTime: s.minT[i], maxTime: s.maxT[i], chunk: { encoding: rec.encoding, data: rec.data.slice() } };
+        data[k] = { minTime: s.minT[i]!, maxTime: s.maxT[i]!, chunk: { encoding: rec.encoding, data: rec.data.slice() } };
         map.push(i);
       }
       const plan = planChunkOrder(keep, crcs, lens);

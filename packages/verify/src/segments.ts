@@ -60,10 +60,10 @@ export class Segments {
   static async open(block: BlockSource, problems: Problems): Promise<Segments> {
     const names = (await block.listChunkFiles()).filter((n) => parseSegmentFileName(n) !== undefined).sort(compareStrings);
     for (let i = 0; i < names.length; i++) {
-      if (parseSegmentFileName(names[i]) !== i + 1) {
+      if (parseSegmentFileName(names[i]!) !== i + 1) {
         problems.add({
           code: Code.SegmentNamesNotConsecutive,
-          file: segmentPath(names[i]),
+          file: segmentPath(names[i]!),
           message: "chunk segment files must be numbered consecutively from 000001",
           expected: String(i + 1).padStart(6, "0"),
           found: names[i],
@@ -104,7 +104,7 @@ export class Segments {
     if (si >= this.list.length) {
       throw new RefError(`chunk ref points at segment index ${si}`, "chunks", off, `segment index < ${this.list.length}`, String(si));
     }
-    const s = this.list[si];
+    const s = this.list[si]!;
     if (s.broken) return undefined;
     if (off < SEGMENT_HEADER_SIZE || off >= s.size) {
       throw new RefError("chunk offset outside the segment's records", s.path, off, `${SEGMENT_HEADER_SIZE} ≤ offset < ${s.size}`, String(off));
@@ -120,7 +120,7 @@ export class Segments {
     let p = rel;
     for (let i = 0; ; i++) {
       if (p >= w.length) throw new FormatError("invalid-size", "chunk length runs past the end of the segment", { file: s.path, offset: off });
-      const b = w[p++];
+      const b = w[p++]!;
       len += (b & 0x7f) * mul;
       if (b < 0x80) break;
       if (i === 4) throw new FormatError("invalid-value", "chunk length varint longer than 5 bytes", { file: s.path, offset: off });
@@ -143,7 +143,7 @@ export class Segments {
     const win = s.win;
     const enc = rel + varLen;
     const end = enc + 1 + len;
-    const stored = ((win[end] << 24) | (win[end + 1] << 16) | (win[end + 2] << 8) | win[end + 3]) >>> 0;
+    const stored = ((win[end]! << 24) | (win[end + 1]! << 16) | (win[end + 2]! << 8) | win[end + 3]!) >>> 0;
     const actual = crc32c(win, enc, end);
     if (stored !== actual) {
       throw new FormatError("invalid-checksum", `chunk CRC32C mismatch (checksum at @${off + varLen + 1 + len})`, {
@@ -153,7 +153,7 @@ export class Segments {
         found: `0x${actual.toString(16).padStart(8, "0")}`,
       });
     }
-    return { encoding: win[enc], data: win.subarray(enc + 1, end), crc: stored, size };
+    return { encoding: win[enc]!, data: win.subarray(enc + 1, end), crc: stored, size };
   }
 
   async close(): Promise<void> {
@@ -183,7 +183,7 @@ async function checkHeader(s: Segment): Promise<void> {
     throw new FormatError("invalid-size", "segment shorter than its header", { file: s.path, offset: 0, expected: `≥ ${SEGMENT_HEADER_SIZE} bytes`, found: `${s.size} bytes` });
   }
   const h = await s.src!.read(0, SEGMENT_HEADER_SIZE);
-  const magic = ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0;
+  const magic = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
   if (magic !== MAGIC_CHUNKS) {
     throw new FormatError("bad-magic", "not a chunk segment", { file: s.path, offset: 0, expected: "0x85bd40dd", found: `0x${magic.toString(16).padStart(8, "0")}` });
   }

@@ -56,7 +56,7 @@ export async function checkSeries(
   const byName = !h.symbolsSorted;
   for await (const s of scanSeries(h, problems, state)) {
     stats.series++;
-    ids[s.id >>> 3] |= 1 << (s.id & 7);
+    ids[s.id >>> 3]! |= 1 << (s.id & 7);
     if (s.size > stats.seriesMaxSize) stats.seriesMaxSize = s.size;
     const k = s.numLabels;
     const L = s.labels;
@@ -66,9 +66,9 @@ export async function checkSeries(
     // Label names sorted and unique; ordinals order like strings when the symbol table is sorted.
     let unsorted = false;
     for (let i = 1; i < k; i++) {
-      const a = L[2 * i - 2];
-      const b = L[2 * i];
-      const c = byName ? compareStrings(h.symbols[b], h.symbols[a]) : b - a;
+      const a = L[2 * i - 2]!;
+      const b = L[2 * i]!;
+      const c = byName ? compareStrings(h.symbols[b]!, h.symbols[a]!) : b - a;
       if (c < 0) unsorted = true;
       else if (c === 0) problems.add({ ...at, series: name(), code: Code.DuplicateLabelName, message: `label name ${JSON.stringify(h.symbols[a])} appears twice` });
     }
@@ -86,7 +86,7 @@ export async function checkSeries(
     if (prev.length < 2 * k) prev = new Uint32Array(2 * k);
     prev.set(key.subarray(0, 2 * k));
     prevLen = k;
-    for (let i = 0; i < k; i++) hashes.add(s.id, L[2 * i], L[2 * i + 1]);
+    for (let i = 0; i < k; i++) hashes.add(s.id, L[2 * i]!, L[2 * i + 1]!);
 
     const c = s.numChunks;
     if (c === 0) {
@@ -100,14 +100,14 @@ export async function checkSeries(
     let overlap = false;
     for (let i = 0; i < c; i++) {
       stats.chunks++;
-      const minT = s.minT[i];
-      const maxT = s.maxT[i];
-      const ref = s.ref[i];
+      const minT = s.minT[i]!;
+      const maxT = s.maxT[i]!;
+      const ref = s.ref[i]!;
       // Built only when reported: number-to-string conversions land in V8's old space, and
       // per chunk they were most of the verifier's heap growth.
       const where = (): string => `chunk ${i} [${minT}, ${maxT}]`;
       if (minT > maxT) problems.add({ ...at, series: name(), code: Code.ChunkTimeInverted, message: `${where()}: minTime after maxTime`, expected: "minTime ≤ maxTime" });
-      if (i > 0 && minT <= s.maxT[i - 1]) overlap = true;
+      if (i > 0 && minT <= s.maxT[i - 1]!) overlap = true;
       if (range) {
         const cls = classifyChunk(minT, maxT, range.minTime, range.maxTime);
         if (cls !== "inside") {
@@ -135,7 +135,7 @@ export async function checkSeries(
         else if (isHistogramEncoding(rec.encoding)) stats.histogramSamples += v.samples;
         if (v.problem) {
           chunksIntact = false;
-          const seg = segs.list[Math.floor(ref / 4294967296)];
+          const seg = segs.list[Math.floor(ref / 4294967296)]!;
           problems.add({ ...v.problem, file: seg.path, offset: ref % 4294967296, series: name(), message: `${where()}: ${v.problem.message}` });
         }
       } catch (e) {
@@ -171,13 +171,13 @@ export interface ChunkPlan {
 
 /** Sort a series' chunks by (minT, maxT) and find duplicates and true overlaps, as Thanos' repair does. */
 export function planChunkOrder(s: Pick<RawSeries, "numChunks" | "minT" | "maxT">, crcs: Float64Array, lens: Float64Array): ChunkPlan {
-  const idx = Array.from({ length: s.numChunks }, (_, i) => i).sort((a, b) => s.minT[a] - s.minT[b] || s.maxT[a] - s.maxT[b] || a - b);
+  const idx = Array.from({ length: s.numChunks }, (_, i) => i).sort((a, b) => s.minT[a]! - s.minT[b]! || s.maxT[a]! - s.maxT[b]! || a - b);
   const order: number[] = [];
   const duplicates: number[] = [];
   let overlapping = -1;
   for (const i of idx) {
     const last = order.length ? order[order.length - 1] : -1;
-    if (last >= 0 && s.minT[i] <= s.maxT[last]) {
+    if (last >= 0 && s.minT[i]! <= s.maxT[last]) {
       if (s.minT[i] === s.minT[last] && s.maxT[i] === s.maxT[last] && crcs[i] === crcs[last] && lens[i] === lens[last]) duplicates.push(i);
       else if (overlapping < 0) overlapping = i;
       continue;
@@ -185,23 +185,23 @@ export function planChunkOrder(s: Pick<RawSeries, "numChunks" | "minT" | "maxT">
     order.push(i);
   }
   let reordered = false;
-  for (let j = 1; j < order.length; j++) if (order[j] < order[j - 1]) reordered = true;
+  for (let j = 1; j < order.length; j++) if (order[j]! < order[j - 1]!) reordered = true;
   return { order, duplicates, overlapping, reordered };
 }
 
 function sortPairs(h: IndexHead, L: Uint32Array, k: number, byName: boolean): Uint32Array {
-  const idx = Array.from({ length: k }, (_, i) => i).sort((a, b) => (byName ? compareStrings(h.symbols[L[2 * a]], h.symbols[L[2 * b]]) : L[2 * a] - L[2 * b]) || a - b);
+  const idx = Array.from({ length: k }, (_, i) => i).sort((a, b) => (byName ? compareStrings(h.symbols[L[2 * a]!]!, h.symbols[L[2 * b]!]!) : L[2 * a]! - L[2 * b]!) || a - b);
   const out = new Uint32Array(2 * k);
   idx.forEach((j, i) => {
-    out[2 * i] = L[2 * j];
-    out[2 * i + 1] = L[2 * j + 1];
+    out[2 * i] = L[2 * j]!;
+    out[2 * i + 1] = L[2 * j + 1]!;
   });
   return out;
 }
 
 function compareRefs(a: Uint32Array, na: number, b: Uint32Array, nb: number): number {
   const n = Math.min(na, nb) * 2;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
   return na - nb;
 }
 
@@ -211,7 +211,7 @@ export function labelsOf(h: IndexHead, s: RawSeries): Label[] {
 
 function labelsOfRefs(h: IndexHead, refs: Uint32Array, n: number): Label[] {
   const out: Label[] = [];
-  for (let i = 0; i < n; i++) out.push({ name: h.symbols[refs[2 * i]], value: h.symbols[refs[2 * i + 1]] });
+  for (let i = 0; i < n; i++) out.push({ name: h.symbols[refs[2 * i]!]!, value: h.symbols[refs[2 * i + 1]!]! });
   return out;
 }
 

@@ -75,7 +75,7 @@ export async function* scanSeries(h: IndexHead, problems: Problems, state: ScanS
         state.intact = false;
         return;
       }
-      const x = b[at + vlen++];
+      const x = b[at + vlen++]!;
       len += (x & 0x7f) * mul;
       if (x < 0x80) break;
       mul *= 128;
@@ -162,7 +162,7 @@ function int64Delta(d: Decbuf): number {
   let big = 0n;
   let shift = 0n;
   for (let i = start; i < d.pos; i++) {
-    big |= BigInt(d.b[i] & 0x7f) << shift;
+    big |= BigInt(d.b[i]! & 0x7f) << shift;
     shift += 7n;
   }
   return Number(BigInt.asIntN(64, big));

@@ -89,7 +89,7 @@ describe("verifier window buffers", () => {
     const bad = cloneBlock(block);
     const seg = bad.files.get("chunks/000001")!;
     const at = Math.floor(seg.length * 0.8);
-    seg[at] ^= 0xff; // inside some record past the third window: a CRC mismatch
+    seg[at]! ^= 0xff; // inside some record past the third window: a CRC mismatch
     const a = await verifyBlock(new RecordingBlock(bad), { expectedUlid: ulid });
     const b = await verifyBlock(new RecordingBlock(bad, false), { expectedUlid: ulid });
     expect(a.ok).toBe(false);

@@ -37,7 +37,7 @@ async function rawCounterBlock(hours: number): Promise<{ block: MemoryBlock; uli
         ts.push(t0 + i * STEP);
         vs.push(value(i, t0 + i * STEP));
       }
-      out.push({ minTime: ts[0], maxTime: ts[ts.length - 1], chunk: xor(ts, vs) });
+      out.push({ minTime: ts[0]!, maxTime: ts[ts.length - 1]!, chunk: xor(ts, vs) });
     }
     void name;
     return out;
@@ -110,7 +110,7 @@ describe("aggregate chunks out of order are rejected", () => {
     min: xor(wt, [0, 0, 0, 0]),
     max: xor(wt, [9, 9, 9, 9]),
     // first raw value, one per window, last raw value under the repeated last time
-    counter: xor([wt[0] - 200_000, ...wt, wt[3]], [5, 10, 20, 30, 40, 2]),
+    counter: xor([wt[0]! - 200_000, ...wt, wt[3]!], [5, 10, 20, 30, 40, 2]),
   };
   const aggr = (parts: Partial<typeof good>): ChunkToWrite => {
     const p = { ...good, ...parts };
@@ -120,7 +120,7 @@ describe("aggregate chunks out of order are rejected", () => {
     arr[AggrType.Min] = p.min;
     arr[AggrType.Max] = p.max;
     arr[AggrType.Counter] = p.counter;
-    return { minTime: wt[0], maxTime: wt[3], chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(arr) } };
+    return { minTime: wt[0]!, maxTime: wt[3]!, chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(arr) } };
   };
   const verifyAggr = async (c: ChunkToWrite): Promise<VerifyReport> => {
     const { block, ulid } = rawBlock({
@@ -135,32 +135,32 @@ describe("aggregate chunks out of order are rejected", () => {
 
   it("accepts Thanos' layout, including a first raw value on the first window's end", async () => {
     expect(rejects(await verifyAggr(aggr({})))).toEqual([]);
-    const firstOnWindow = xor([wt[0], ...wt, wt[3]], [5, 10, 20, 30, 40, 2]);
+    const firstOnWindow = xor([wt[0]!, ...wt, wt[3]!], [5, 10, 20, 30, 40, 2]);
     expect(rejects(await verifyAggr(aggr({ counter: firstOnWindow })))).toEqual([]);
     // A series with one raw sample in the batch: three counter samples at one time.
-    const single = aggr({ count: xor([wt[0]], [1]), sum: xor([wt[0]], [4]), min: xor([wt[0]], [4]), max: xor([wt[0]], [4]), counter: xor([wt[0], wt[0], wt[0]], [4, 4, 4]) });
-    const r = await verifyAggr({ ...single, maxTime: wt[0] });
+    const single = aggr({ count: xor([wt[0]!], [1]), sum: xor([wt[0]!], [4]), min: xor([wt[0]!], [4]), max: xor([wt[0]!], [4]), counter: xor([wt[0]!, wt[0]!, wt[0]!], [4, 4, 4]) });
+    const r = await verifyAggr({ ...single, maxTime: wt[0]! });
     expect(rejects(r)).toEqual([]);
   });
 
   const bad: [string, Partial<typeof good>, RegExp][] = [
-    ["a repeat in the middle of the counter", { counter: xor([wt[0] - 1000, wt[0], wt[1], wt[1], wt[2], wt[3], wt[3]], [1, 2, 3, 4, 5, 6, 7]) }, /aggregate 4: sample 3 /],
-    ["a decreasing last counter timestamp", { counter: xor([wt[0] - 1000, ...wt, wt[3] - 1], [1, 2, 3, 4, 5, 6]) }, /aggregate 4: sample 5 /],
-    ["a decreasing second counter timestamp", { counter: xor([wt[0] + 1, ...wt, wt[3]], [1, 2, 3, 4, 5, 6]) }, /aggregate 4: sample 1 /],
-    ["two repeats at the end of the counter", { counter: xor([wt[0] - 1000, ...wt, wt[3], wt[3]], [1, 2, 3, 4, 5, 6, 7]) }, /aggregate 4: sample 5 /],
-    ["a repeated last timestamp in sum", { sum: xor([...wt, wt[3]], [1, 2, 3, 4, 5]) }, /aggregate 1: sample 4 /],
-    ["a repeated last timestamp in count", { count: xor([...wt, wt[3]], [1, 2, 3, 4, 5]) }, /aggregate 0: sample 4 /],
-    ["a repeated last timestamp in min", { min: xor([...wt, wt[3]], [1, 2, 3, 4, 5]) }, /aggregate 2: sample 4 /],
-    ["a repeated first timestamp in max", { max: xor([wt[0], ...wt], [1, 2, 3, 4, 5]) }, /aggregate 3: sample 1 /],
-    ["a decreasing timestamp in the middle of max", { max: xor([wt[0], wt[2], wt[1], wt[3]], [1, 2, 3, 4]) }, /aggregate 3: sample 2 /],
+    ["a repeat in the middle of the counter", { counter: xor([wt[0]! - 1000, wt[0]!, wt[1]!, wt[1]!, wt[2]!, wt[3]!, wt[3]!], [1, 2, 3, 4, 5, 6, 7]) }, /aggregate 4: sample 3 /],
+    ["a decreasing last counter timestamp", { counter: xor([wt[0]! - 1000, ...wt, wt[3]! - 1], [1, 2, 3, 4, 5, 6]) }, /aggregate 4: sample 5 /],
+    ["a decreasing second counter timestamp", { counter: xor([wt[0]! + 1, ...wt, wt[3]!], [1, 2, 3, 4, 5, 6]) }, /aggregate 4: sample 1 /],
+    ["two repeats at the end of the counter", { counter: xor([wt[0]! - 1000, ...wt, wt[3]!, wt[3]!], [1, 2, 3, 4, 5, 6, 7]) }, /aggregate 4: sample 5 /],
+    ["a repeated last timestamp in sum", { sum: xor([...wt, wt[3]!], [1, 2, 3, 4, 5]) }, /aggregate 1: sample 4 /],
+    ["a repeated last timestamp in count", { count: xor([...wt, wt[3]!], [1, 2, 3, 4, 5]) }, /aggregate 0: sample 4 /],
+    ["a repeated last timestamp in min", { min: xor([...wt, wt[3]!], [1, 2, 3, 4, 5]) }, /aggregate 2: sample 4 /],
+    ["a repeated first timestamp in max", { max: xor([wt[0]!, ...wt], [1, 2, 3, 4, 5]) }, /aggregate 3: sample 1 /],
+    ["a decreasing timestamp in the middle of max", { max: xor([wt[0]!, wt[2]!, wt[1]!, wt[3]!], [1, 2, 3, 4]) }, /aggregate 3: sample 2 /],
   ];
   for (const [name, parts, msg] of bad) {
     it(`rejects ${name}`, async () => {
       const r = await verifyAggr(aggr(parts));
       const p = outOfOrder(r);
       expect(p).toHaveLength(1);
-      expect(p[0].message).toMatch(msg);
-      expect(p[0].severity).toBe("reject");
+      expect(p[0]!.message).toMatch(msg);
+      expect(p[0]!.severity).toBe("reject");
       expect(r.ok).toBe(false);
     });
   }
@@ -169,9 +169,9 @@ describe("aggregate chunks out of order are rejected", () => {
     const fh = (count: number) => ({ schema: 0, zeroThreshold: 0, zeroCount: 0, count, sum: count, positiveSpans: [], negativeSpans: [], positiveBuckets: new Float64Array(0), negativeBuckets: new Float64Array(0), counterResetHint: CounterResetHint.Unknown });
     const h: Chunk = { encoding: Encoding.FloatHistogram, data: encodeFloatHistogramChunk([wt[0], wt[1], wt[1]].map((t, i) => ({ t, h: fh(i + 1) }))) };
     const arr: (Chunk | undefined)[] = [];
-    arr[AggrType.Count] = xor([wt[0], wt[1]], [1, 2]);
+    arr[AggrType.Count] = xor([wt[0]!, wt[1]!], [1, 2]);
     arr[AggrType.Counter] = h;
-    const r = await verifyAggr({ minTime: wt[0], maxTime: wt[1], chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(arr) } });
+    const r = await verifyAggr({ minTime: wt[0]!, maxTime: wt[1]!, chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(arr) } });
     expect(outOfOrder(r).map((p) => p.message)).toEqual([expect.stringMatching(/aggregate 4: sample 2 /)]);
   });
 });

@@ -17,7 +17,7 @@ export function xorChunk(t0: number, n: number, v0 = 1): ChunkToWrite {
     ts[i] = t0 + i * STEP;
     vs[i] = v0 + i;
   }
-  return { minTime: ts[0], maxTime: ts[n - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, n) } };
+  return { minTime: ts[0]!, maxTime: ts[n - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, n) } };
 }
 
 /** `count` series `{__name__="m", i="NNN", job="j"}` with `chunks` chunks of 10 samples each. */
@@ -73,7 +73,7 @@ export function cloneBlock(b: MemoryBlock, name = b.name): MemoryBlock {
 }
 
 export function be32(b: Uint8Array, at: number): number {
-  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 export function putBe32(b: Uint8Array, at: number, v: number): void {
   b[at] = v >>> 24;

@@ -79,8 +79,8 @@ describe("meta.json size", () => {
     const ms = performance.now() - t;
     expect(codes(r)).toEqual([Code.MetaInvalid]);
     expect(r.counts.MetaInvalid).toBe(1);
-    expect(r.problems[0].message).toMatch(/^compaction\.sources\[0\]: not a ULID/);
-    expect(r.problems[0].found).toBe('"not-a-ulid"');
+    expect(r.problems[0]!.message).toMatch(/^compaction\.sources\[0\]: not a ULID/);
+    expect(r.problems[0]!.found).toBe('"not-a-ulid"');
     expect(ms).toBeLessThan(500); // ~40 ms measured; zod alone took 10 s and 1.6 GB before
     const small = block();
     expect(codes(await verifyBlock(small, at({ maxMetaBytes: 100 })))).toEqual([Code.MetaTooLarge]);
@@ -95,7 +95,7 @@ describe("time range", () => {
     const r = await verifyBlock(b, at());
     expect(codes(r)).toEqual([Code.MetaRangeTooLong]);
     wellFormed(r);
-    expect(r.problems[0].expected).toBe(`≤ ${14 * DAY} ms`);
+    expect(r.problems[0]!.expected).toBe(`≤ ${14 * DAY} ms`);
     expect(codes(await verifyBlock(b, at({ maxRangeMs: 15 * DAY })))).toEqual([]);
   });
 
@@ -127,7 +127,7 @@ describe("resolution", () => {
       const r = await verifyBlock(block({ compaction: { level: 2, sources: [newUlid()] }, thanos: { labels: {}, downsample: { resolution: res }, source: "compactor" } }), at());
       expect(codes(r)).toEqual([Code.ResolutionInvalid]);
       wellFormed(r);
-      expect(r.problems[0].found).toBe(String(res));
+      expect(r.problems[0]!.found).toBe(String(res));
     });
   }
 });
@@ -172,7 +172,7 @@ describe("sources against level and resolution", () => {
       const r = await verifyBlock(block(meta), at());
       expect(codes(r)).toEqual([Code.SourcesInconsistent]);
       wellFormed(r);
-      expect(r.problems[0].message).toMatch(msg);
+      expect(r.problems[0]!.message).toMatch(msg);
       expect(r.ok).toBe(false);
     });
   }

@@ -99,7 +99,7 @@ export function rawBlock(o: RawBlockOptions): { block: MemoryBlock; ulid: string
         seg.u8(c.chunk.encoding);
         seg.bytes(c.chunk.data);
         seg.crcFrom(start);
-        nSamples += (c.chunk.data[0] << 8) | c.chunk.data[1];
+        nSamples += (c.chunk.data[0]! << 8) | c.chunk.data[1]!;
       } else r.push(c.ref ?? 8);
     }
     refs.push(r);
@@ -145,12 +145,12 @@ export function rawBlock(o: RawBlockOptions): { block: MemoryBlock; ulid: string
       if (j === 0) {
         e.varint(c.minT);
         e.uvarint(c.maxT - c.minT);
-        e.uvarint(refs[i][0]);
+        e.uvarint(refs[i]![0]!);
       } else {
-        const p = s.chunks[j - 1];
+        const p = s.chunks[j - 1]!;
         e.uvarint(c.minT - p.maxT);
         e.uvarint(c.maxT - c.minT);
-        e.varint(refs[i][j] - refs[i][j - 1]);
+        e.varint(refs[i]![j]! - refs[i]![j - 1]!);
       }
     });
     b.uvarint(e.len);

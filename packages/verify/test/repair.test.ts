@@ -58,7 +58,7 @@ describe("repairBlock", () => {
   it("applies tombstones and rebuilds broken postings", async () => {
     const { block } = rawBlock({ series: [{ labels: [["__name__", "m"], ["i", "a"]], chunks: [ch(c1), ch(c2)] }], postings: (l) => l.get("i\0a")!.pop() });
     const r = await BlockReader.open(block);
-    const id = (await r.index.allPostings())[0];
+    const id = (await r.index.allPostings())[0]!;
     await r.close();
     const t = new Tombstones();
     t.add(id, { mint: c2.minTime, maxt: c2.maxTime });

@@ -105,7 +105,7 @@ describe("postings checks", () => {
   it("series missing from a list", async () => {
     const r = await verifyRaw({ series: two, postings: (l) => l.get("__name__\0m")!.pop() });
     expect(codes(r)).toEqual([Code.PostingsMissingSeries]);
-    expect(r.problems[0].series).toBe('{__name__="m", i="b"}');
+    expect(r.problems[0]!.series).toBe('{__name__="m", i="b"}');
   });
   it("series missing from all-postings", async () => {
     const r = await verifyRaw({ series: two, postings: (l) => idsOf(l).pop() });
@@ -152,7 +152,7 @@ describe("byte-level corruption", () => {
     expect(r.ok).toBe(true);
   });
   it("TOC checksum and offsets", async () => {
-    expect(codes(await edit((b) => (idx(b)[idx(b).length - 10] ^= 1)))).toEqual([Code.BadChecksum]);
+    expect(codes(await edit((b) => (idx(b)[idx(b).length - 10]! ^= 1)))).toEqual([Code.BadChecksum]);
     const r = await edit((b) => {
       const i = idx(b);
       putBe32(i, i.length - 52 + 40, 0);
@@ -162,7 +162,7 @@ describe("byte-level corruption", () => {
     expect(codes(r)).toEqual([Code.TocInvalid]);
   });
   it("symbol table checksum", async () => {
-    const r = await edit((b) => (idx(b)[toc(b).symbols + 9] ^= 0x01));
+    const r = await edit((b) => (idx(b)[toc(b).symbols + 9]! ^= 0x01));
     expect(codes(r)).toContain(Code.BadChecksum);
     expect(r.problems.find((p) => p.code === Code.BadChecksum)!.file).toBe("index");
   });
@@ -174,7 +174,7 @@ describe("byte-level corruption", () => {
   it("series entry checksum", async () => {
     const r = await edit((b) => {
       const s = Math.ceil(toc(b).series / 16) * 16;
-      idx(b)[s + 2] ^= 0x40;
+      idx(b)[s + 2]! ^= 0x40;
     });
     expect(codes(r)).toEqual([Code.BadChecksum]);
   });
@@ -182,7 +182,7 @@ describe("byte-level corruption", () => {
     const r = await edit((b) => {
       const i = idx(b);
       const s = Math.ceil(toc(b).series / 16) * 16;
-      const end = s + 1 + i[s] + 4;
+      const end = s + 1 + i[s]! + 4;
       i[end] = 7;
     });
     expect(codes(r)).toEqual([Code.SeriesMisaligned]);
@@ -198,11 +198,11 @@ describe("byte-level corruption", () => {
     expect(codes(r)).toEqual([Code.PostingsTableInvalid]);
   });
   it("postings list checksum", async () => {
-    const r = await edit((b) => (idx(b)[toc(b).postingsTable - 2] ^= 0x10));
+    const r = await edit((b) => (idx(b)[toc(b).postingsTable - 2]! ^= 0x10));
     expect(codes(r)).toEqual([Code.BadChecksum]);
   });
   it("chunk checksum, segment magic and version", async () => {
-    const r = await edit((b) => (b.files.get("chunks/000001")![12] ^= 0x01));
+    const r = await edit((b) => (b.files.get("chunks/000001")![12]! ^= 0x01));
     expect(codes(r)).toEqual([Code.BadChecksum]);
     expect(r.problems[0]).toMatchObject({ file: "chunks/000001", offset: 8, series: '{__name__="m", i="000", job="j"}' });
     expect(codes(await edit((b) => (b.files.get("chunks/000001")![0] = 0)))).toContain(Code.BadMagic);
@@ -231,7 +231,7 @@ describe("byte-level corruption", () => {
       b.files.set("chunks/000001", n);
     });
     expect(codes(r2)).toEqual([Code.ThanosFilesMismatch]);
-    expect(r2.problems[0].severity).toBe("repairable");
+    expect(r2.problems[0]!.severity).toBe("repairable");
   });
   it("tombstones: bad checksum, unknown series, stats", async () => {
     expect(codes(await edit((b) => (b.files.get("tombstones")![8] = 1)))).toEqual([Code.BadChecksum]);
@@ -251,6 +251,6 @@ describe("byte-level corruption", () => {
     failing.tryOpen = failing.open;
     const r = await verifyBlock(failing);
     expect(codes(r)).toEqual([Code.CriticalErr]);
-    expect(r.problems[0].message).not.toMatch(/^internal error/);
+    expect(r.problems[0]!.message).not.toMatch(/^internal error/);
   });
 });

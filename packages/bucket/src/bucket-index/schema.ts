@@ -258,7 +258,7 @@ export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<In
     throw new BucketIndexCorrupted(where, `not JSON (${(e as Error).message})`, "JSON");
   }
   const head = IndexHeaderSchema.safeParse(v);
-  if (!head.success) throw corrupted(where, head.error.issues[0], []);
+  if (!head.success) throw corrupted(where, head.error.issues[0]!, []);
   const blocks = parseEntries(head.data.blocks, BlockSchema, where, "blocks");
   const marks = parseEntries(head.data.block_deletion_marks, MarkSchema, where, "block_deletion_marks");
   return { version: head.data.version, blocks: blocks as IndexBlock[], block_deletion_marks: marks, updated_at: head.data.updated_at };
@@ -269,7 +269,7 @@ function parseEntries<T extends z.ZodType>(items: unknown[], schema: T, where: s
   const out = new Array<z.infer<T>>(items.length);
   for (let i = 0; i < items.length; i++) {
     const r = schema.safeParse(items[i]);
-    if (!r.success) throw corrupted(where, r.error.issues[0], [field, i]);
+    if (!r.success) throw corrupted(where, r.error.issues[0]!, [field, i]);
     out[i] = r.data;
   }
   return out;
@@ -290,7 +290,7 @@ function scanJson(buf: Uint8Array, maxElements: number): { elements: number; pro
   const n = buf.length;
   while (i < n && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
   if (i === n) return { elements: 0, problem: `expected a JSON object, found ${n === 0 ? "nothing" : "only whitespace"}` };
-  if (buf[i] !== 0x7b) return { elements: 0, problem: `expected a JSON object, found ${JSON.stringify(String.fromCharCode(buf[i]))} at byte ${i}` };
+  if (buf[i] !== 0x7b) return { elements: 0, problem: `expected a JSON object, found ${JSON.stringify(String.fromCharCode(buf[i]!))} at byte ${i}` };
   // Per open container: is it an array (1) or an object (0); and does an array await its first element.
   const isArray = new Uint8Array(MAX_JSON_DEPTH + 1);
   let depth = 0;

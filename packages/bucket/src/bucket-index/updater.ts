@@ -268,7 +268,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]);
+      out[i] = await fn(items[i]!);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

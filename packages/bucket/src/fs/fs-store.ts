@@ -164,7 +164,7 @@ export class FsStore implements ObjectStore {
     items.sort((a, b) => compareKeys(a.key, b.key));
     let start = 0;
     if (opts.token !== undefined) {
-      while (start < items.length && compareKeys(items[start].key, opts.token) <= 0) start++;
+      while (start < items.length && compareKeys(items[start]!.key, opts.token) <= 0) start++;
     }
     const page = items.slice(start, start + max);
     const out: ListPage = { objects: [], prefixes: [] };
@@ -172,7 +172,7 @@ export class FsStore implements ObjectStore {
       if (it.info) out.objects.push(it.info);
       else out.prefixes.push(it.key);
     }
-    if (start + max < items.length) out.next = page[page.length - 1].key;
+    if (start + max < items.length) out.next = page[page.length - 1]!.key;
     return out;
   }
 

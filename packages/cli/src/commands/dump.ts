@@ -80,9 +80,9 @@ class SampleDecoder {
         }
         const got = decodeXOR(chunk.data, this.ts, this.vs);
         for (let i = 0; i < got; i++) {
-          const t = this.ts[i];
+          const t = this.ts[i]!;
           if (deleted && isDeleted(deleted, t)) continue;
-          await out.line(`${ls} ${formatGoFloat(this.vs[i])} ${t}`);
+          await out.line(`${ls} ${formatGoFloat(this.vs[i]!)} ${t}`);
         }
         return true;
       }

@@ -65,7 +65,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 export function parseDuration(s: string): number {
   const m = /^([0-9]+)(ms|s|m|h|d|w)$/.exec(s.trim());
   if (!m) throw new UsageError(`--ranges: ${JSON.stringify(s)} is not a duration like 2h or 14d`);
-  return Number(m[1]) * UNITS[m[2]];
+  return Number(m[1]) * UNITS[m[2]!]!;
 }
 
 function plannerOptions(values: Record<string, unknown>): PlannerOptions {

@@ -234,10 +234,10 @@ function checkExternalLabels(metas: readonly BlockMeta[], replicaLabels: readonl
     delete l[COMPACTOR_SHARD_ID_LABEL];
     return labelsFrom(l);
   };
-  const first = strip(metas[0]);
+  const first = strip(metas[0]!);
   for (const m of metas.slice(1)) {
     if (!labelsEqual(first, strip(m))) {
-      return `blocks ${metas[0].ulid} and ${m.ulid} belong to different streams (external labels differ beyond the replica labels)`;
+      return `blocks ${metas[0]!.ulid} and ${m.ulid} belong to different streams (external labels differ beyond the replica labels)`;
     }
   }
   return undefined;

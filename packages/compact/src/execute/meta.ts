@@ -30,10 +30,10 @@ export function checkCompatible(inputs: readonly BlockMeta[]): string | undefine
     if (seen.has(m.ulid)) return `block ${m.ulid} is given twice`;
     seen.add(m.ulid);
   }
-  const res = inputs[0].thanos?.downsample?.resolution ?? 0;
+  const res = inputs[0]!.thanos?.downsample?.resolution ?? 0;
   for (const m of inputs) {
     const r = m.thanos?.downsample?.resolution ?? 0;
-    if (r !== res) return `blocks of different resolutions cannot be compacted together (${inputs[0].ulid}: ${res} ms, ${m.ulid}: ${r} ms)`;
+    if (r !== res) return `blocks of different resolutions cannot be compacted together (${inputs[0]!.ulid}: ${res} ms, ${m.ulid}: ${r} ms)`;
   }
   return undefined;
 }
@@ -72,7 +72,7 @@ function thanosSection(first: ThanosMeta | undefined, o: OutputMetaOptions): Tha
   const had = Object.keys(labels).length > 0;
   for (const r of o.replicaLabels) delete labels[r];
   // Thanos' replica label remover: a stream left without labels is marked as deduplicated.
-  if (had && Object.keys(labels).length === 0 && o.replicaLabels.length > 0) labels[o.replicaLabels[0]] = "deduped";
+  if (had && Object.keys(labels).length === 0 && o.replicaLabels.length > 0) labels[o.replicaLabels[0]!] = "deduped";
   if (o.shard) labels[COMPACTOR_SHARD_ID_LABEL] = formatShardId(o.shard.index, o.shard.count);
   const t: ThanosMeta = { version: 1, labels, downsample: { resolution: first?.downsample?.resolution ?? 0 }, source: "compactor" };
   if (first?.extensions !== undefined) t.extensions = first.extensions;

@@ -12,10 +12,10 @@ export function mergeSortedSymbols(lists: readonly (readonly string[])[]): strin
   if (level.length === 0) return [];
   while (level.length > 1) {
     const next: (readonly string[])[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? mergeTwo(level[i], level[i + 1]) : level[i]);
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? mergeTwo(level[i]!, level[i + 1]!) : level[i]);
     level = next;
   }
-  acc = level[0];
+  acc = level[0]!;
   return dedupSorted(acc);
 }
 
@@ -25,16 +25,16 @@ function mergeTwo(a: readonly string[], b: readonly string[]): string[] {
   let j = 0;
   let n = 0;
   while (i < a.length && j < b.length) {
-    const c = compareStrings(a[i], b[j]);
-    if (c < 0) out[n++] = a[i++];
-    else if (c > 0) out[n++] = b[j++];
+    const c = compareStrings(a[i]!, b[j]!);
+    if (c < 0) out[n++] = a[i++]!;
+    else if (c > 0) out[n++] = b[j++]!;
     else {
-      out[n++] = a[i++];
+      out[n++] = a[i++]!;
       j++;
     }
   }
-  while (i < a.length) out[n++] = a[i++];
-  while (j < b.length) out[n++] = b[j++];
+  while (i < a.length) out[n++] = a[i++]!;
+  while (j < b.length) out[n++] = b[j++]!;
   out.length = n;
   return out;
 }

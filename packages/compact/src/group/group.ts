@@ -74,7 +74,7 @@ export function removeReplicaLabels(labels: Readonly<Record<string, string>> | n
   const out: Record<string, string> = { ...(labels ?? {}) };
   if (replicaLabels.length === 0) return out;
   for (const r of replicaLabels) delete out[r];
-  if (Object.keys(out).length === 0) out[replicaLabels[0]] = DEDUPED_LABEL_VALUE;
+  if (Object.keys(out).length === 0) out[replicaLabels[0]!] = DEDUPED_LABEL_VALUE;
   return out;
 }
 
@@ -108,7 +108,7 @@ export function groupBlocks(metas: readonly BlockMetaWithMarks[], opts: GroupOpt
       const cleaned = removeReplicaLabels(raw, replicaLabels);
       delete cleaned[SHARD_ID_LABEL];
       const labels: Record<string, string> = {};
-      for (const n of Object.keys(cleaned).sort(compareStrings)) labels[n] = cleaned[n];
+      for (const n of Object.keys(cleaned).sort(compareStrings)) labels[n] = cleaned[n]!;
       cache.set(canon, (c = { key: thanosGroupKey(resolution, labels), labels }));
     }
     const shardId = replicaLabels.includes(SHARD_ID_LABEL) ? "" : (raw[SHARD_ID_LABEL] ?? "");

@@ -20,15 +20,15 @@ export function externalLabelsHash(labels: Readonly<Record<string, string>> | nu
   let size = 0;
   for (const name of names) {
     const n = utf8Encode(name);
-    const v = utf8Encode(labels![name]);
+    const v = utf8Encode(labels![name]!);
     parts.push(n, v);
     size += n.length + v.length + 2;
   }
   const buf = new Uint8Array(size);
   let off = 0;
   for (let i = 0; i < parts.length; i++) {
-    buf.set(parts[i], off);
-    off += parts[i].length;
+    buf.set(parts[i]!, off);
+    off += parts[i]!.length;
     buf[off++] = SEP;
   }
   return xxhash64(buf);
@@ -71,7 +71,7 @@ export function fnv1_32(data: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < data.length; i++) {
     h = Math.imul(h, 0x01000193);
-    h ^= data[i];
+    h ^= data[i]!;
   }
   return h >>> 0;
 }

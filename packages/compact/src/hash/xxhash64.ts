@@ -24,13 +24,13 @@ function mergeRound(acc: bigint, v: bigint): bigint {
 }
 
 function u64le(b: Uint8Array, i: number): bigint {
-  const lo = (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-  const hi = (b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24)) >>> 0;
+  const lo = (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+  const hi = (b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24)) >>> 0;
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 function u32le(b: Uint8Array, i: number): bigint {
-  return BigInt((b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0);
+  return BigInt((b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0);
 }
 
 /** XXH64 of `data` with `seed` (default 0), as an unsigned 64-bit bigint. */
@@ -69,7 +69,7 @@ export function xxhash64(data: Uint8Array, seed = 0n): bigint {
     i += 4;
   }
   for (; i < n; i++) {
-    acc ^= (BigInt(data[i]) * P5) & MASK;
+    acc ^= (BigInt(data[i]!) * P5) & MASK;
     acc = (rotl(acc, 11n) * P1) & MASK;
   }
   acc ^= acc >> 33n;

@@ -11,7 +11,7 @@ export function chainMerge(lists: readonly SampleList[], out: SampleList): Sampl
   out.clear();
   const k = lists.length;
   if (k === 1) {
-    const s = lists[0];
+    const s = lists[0]!;
     for (let i = 0; i < s.n; i++) out.pushFrom(s, i);
     return out;
   }
@@ -23,21 +23,21 @@ export function chainMerge(lists: readonly SampleList[], out: SampleList): Sampl
     let best = -1;
     let bt = Infinity;
     for (let j = 0; j < k; j++) {
-      const l = lists[j];
-      if (pos[j] < l.n && l.ts[pos[j]] < bt) {
-        bt = l.ts[pos[j]];
+      const l = lists[j]!;
+      if (pos[j]! < l.n && l.ts[pos[j]!]! < bt) {
+        bt = l.ts[pos[j]!]!;
         best = j;
       }
     }
     if (best < 0) return out;
-    out.pushFrom(lists[best], pos[best]);
+    out.pushFrom(lists[best]!, pos[best]!);
     // Every input holding a sample at this timestamp moves past it: 1:1 dedup.
-    for (let j = 0; j < k; j++) if (pos[j] < lists[j].n && lists[j].ts[pos[j]] === bt) pos[j]++;
+    for (let j = 0; j < k; j++) if (pos[j]! < lists[j]!.n && lists[j]!.ts[pos[j]!] === bt) pos[j]!++;
   }
 }
 
 /** True when the samples of `s` are strictly ascending in time. */
 export function isStrictlyAscending(s: SampleList): boolean {
-  for (let i = 1; i < s.n; i++) if (!(s.ts[i] > s.ts[i - 1])) return false;
+  for (let i = 1; i < s.n; i++) if (!(s.ts[i]! > s.ts[i - 1]!)) return false;
   return true;
 }

@@ -25,8 +25,8 @@ export class SeriesHeap {
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      if (!less(h[i]!, h[p]!)) break;
+      [h[i]!, h[p]!] = [h[p], h[i]];
       i = p;
     }
   }
@@ -43,10 +43,10 @@ export class SeriesHeap {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < h.length && less(h[l], h[m])) m = l;
-        if (r < h.length && less(h[r], h[m])) m = r;
+        if (l < h.length && less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && less(h[r]!, h[m]!)) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
+        [h[i]!, h[m]!] = [h[m], h[i]];
         i = m;
       }
     }
@@ -67,7 +67,7 @@ export class SeriesHeap {
     if (!first) return undefined;
     into.push(first);
     const labels = first.head!.labels;
-    while (this.h.length > 0 && compareLabels(this.h[0].head!.labels, labels) === 0) into.push(this.pop()!);
+    while (this.h.length > 0 && compareLabels(this.h[0]!.head!.labels, labels) === 0) into.push(this.pop()!);
     return labels;
   }
 }

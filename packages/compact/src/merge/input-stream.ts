@@ -111,10 +111,10 @@ export class InputStream implements RecordVerifier {
       this.head = undefined;
       return;
     }
-    const labels = list[this.pos].labels;
+    const labels = list[this.pos]!.labels;
     const replicas: ChunkToWrite[][] = [];
-    while (this.pos < list.length && compareLabels(list[this.pos].labels, labels) === 0) {
-      const id = list[this.pos++].id;
+    while (this.pos < list.length && compareLabels(list[this.pos]!.labels, labels) === 0) {
+      const id = list[this.pos++]!.id;
       const entry = await this.reader.index.series(id);
       const records: Uint8Array[] = [];
       for (const c of entry.chunks) {
@@ -165,7 +165,7 @@ export class InputStream implements RecordVerifier {
     // Records from the sequential walk were read without their CRC checked.
     const verifier = this.seq !== undefined && records !== undefined ? this : undefined;
     for (let i = 0; i < chunks.length; i++) {
-      const c = chunks[i];
+      const c = chunks[i]!;
       this.counters.chunksRead++;
       if (c.maxTime < minT || c.minTime > maxT) {
         this.counters.droppedChunks++;

@@ -47,7 +47,7 @@ class ListCursor implements Cursor {
   }
   seek(t: number): boolean {
     if (this.i < 0) this.i = 0;
-    while (this.i < this.s.n && this.s.ts[this.i] < t) this.i++;
+    while (this.i < this.s.n && this.s.ts[this.i]! < t) this.i++;
     return this.i < this.s.n;
   }
   atT(): number {
@@ -142,8 +142,8 @@ export interface PenaltyOptions {
 export function penaltyMerge(replicas: readonly SampleList[], out: SampleList, opts: PenaltyOptions): SampleList {
   out.clear();
   if (replicas.length === 0) return out;
-  let it: Cursor = new ListCursor(replicas[0]);
-  for (let r = 1; r < replicas.length; r++) it = new DedupCursor(it, new ListCursor(replicas[r]));
+  let it: Cursor = new ListCursor(replicas[0]!);
+  for (let r = 1; r < replicas.length; r++) it = new DedupCursor(it, new ListCursor(replicas[r]!));
   let ok = it.next();
   let last = NaN;
   while (ok) {
@@ -151,9 +151,9 @@ export function penaltyMerge(replicas: readonly SampleList[], out: SampleList, o
     const i = it.index();
     out.pushFrom(src, i);
     if (opts.counter && src.kinds[i] === Kind.Float) {
-      const v = src.vs[i];
-      if (v < last && i > 0 && src.kinds[i - 1] === Kind.Float && src.vs[i - 1] <= v) out.vs[out.n - 1] = last;
-      last = out.vs[out.n - 1];
+      const v = src.vs[i]!;
+      if (v < last && i > 0 && src.kinds[i - 1] === Kind.Float && src.vs[i - 1]! <= v) out.vs[out.n - 1] = last;
+      last = out.vs[out.n - 1]!;
     } else {
       last = NaN;
     }

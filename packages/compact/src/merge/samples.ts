@@ -75,9 +75,9 @@ export class SampleList {
   /** Copy sample i of `src` (histograms are shared, not cloned: they are never mutated). */
   pushFrom(src: SampleList, i: number): void {
     this.ensure(1);
-    const k = src.kinds[i];
-    this.ts[this.n] = src.ts[i];
-    this.vs[this.n] = src.vs[i];
+    const k = src.kinds[i]!;
+    this.ts[this.n] = src.ts[i]!;
+    this.vs[this.n] = src.vs[i]!;
     this.kinds[this.n] = k;
     if (k !== Kind.Float) this.hs[this.n] = src.hs[i];
     this.n++;
@@ -122,11 +122,11 @@ export class SampleList {
 export function encodeSamples(s: SampleList, out: ChunkToWrite[]): void {
   let i = 0;
   while (i < s.n) {
-    const kind = s.kinds[i];
+    const kind = s.kinds[i]!;
     let j = i + 1;
     if (kind === Kind.Float) {
       while (j < s.n && j - i < SAMPLES_PER_CHUNK && s.kinds[j] === Kind.Float) j++;
-      out.push({ minTime: s.ts[i], maxTime: s.ts[j - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, j) } });
+      out.push({ minTime: s.ts[i]!, maxTime: s.ts[j - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, j) } });
     } else {
       const ref = s.hs[i]!;
       while (j < s.n && j - i < SAMPLES_PER_CHUNK && s.kinds[j] === kind && histogramChunkCutReason(ref, s.hs[j - 1]!, s.hs[j]!) === undefined) j++;
@@ -136,7 +136,7 @@ export function encodeSamples(s: SampleList, out: ChunkToWrite[]): void {
         kind === Kind.Histogram
           ? encodeHistogramChunk(samples as { t: number; h: Histogram }[])
           : encodeFloatHistogramChunk(samples as { t: number; h: FloatHistogram }[]);
-      out.push({ minTime: s.ts[i], maxTime: s.ts[j - 1], chunk: { encoding: kind, data } });
+      out.push({ minTime: s.ts[i]!, maxTime: s.ts[j - 1]!, chunk: { encoding: kind, data } });
     }
     i = j;
   }

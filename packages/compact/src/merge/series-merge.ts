@@ -63,7 +63,7 @@ export class SeriesMerger {
 
   private list(i: number): SampleList {
     while (this.scratch.length <= i) this.scratch.push(new SampleList());
-    const l = this.scratch[i];
+    const l = this.scratch[i]!;
     l.clear();
     return l;
   }
@@ -77,11 +77,11 @@ export class SeriesMerger {
     const nonEmpty = replicas.filter((r) => r.length > 0);
     if (nonEmpty.length === 0) return;
     if (nonEmpty.length === 1) {
-      this.passThrough(nonEmpty[0], out);
+      this.passThrough(nonEmpty[0]!, out);
       return;
     }
     const all: Tagged[] = [];
-    for (let r = 0; r < replicas.length; r++) for (const c of replicas[r]) all.push({ c, replica: r });
+    for (let r = 0; r < replicas.length; r++) for (const c of replicas[r]!) all.push({ c, replica: r });
     all.sort((x, y) => x.c.minTime - y.c.minTime || x.c.maxTime - y.c.maxTime || x.replica - y.replica);
     const kept = this.dropDuplicates(all);
     if (opts.mode === "penalty" && replicasOverlap(kept)) {
@@ -94,7 +94,7 @@ export class SeriesMerger {
   private passThrough(chunks: readonly ChunkToWrite[], out: ChunkToWrite[]): void {
     // A single source may still hold overlapping chunks (e.g. an unrepaired block); merge those.
     for (let i = 1; i < chunks.length; i++) {
-      if (chunks[i].minTime <= chunks[i - 1].maxTime) {
+      if (chunks[i]!.minTime <= chunks[i - 1]!.maxTime) {
         this.chain(
           chunks.map((c) => ({ c, replica: 0 })),
           out,
@@ -111,7 +111,7 @@ export class SeriesMerger {
     for (const t of all) {
       let dup = false;
       for (let j = kept.length - 1; j >= 0; j--) {
-        const k = kept[j];
+        const k = kept[j]!;
         if (k.c.minTime !== t.c.minTime || k.c.maxTime !== t.c.maxTime) break;
         if (sameChunk(k.c, t.c)) {
           dup = true;
@@ -129,20 +129,20 @@ export class SeriesMerger {
     let i = 0;
     while (i < sorted.length) {
       let j = i + 1;
-      let maxT = sorted[i].c.maxTime;
-      while (j < sorted.length && sorted[j].c.minTime <= maxT) {
-        if (sorted[j].c.maxTime > maxT) maxT = sorted[j].c.maxTime;
+      let maxT = sorted[i]!.c.maxTime;
+      while (j < sorted.length && sorted[j]!.c.minTime <= maxT) {
+        if (sorted[j]!.c.maxTime > maxT) maxT = sorted[j]!.c.maxTime;
         j++;
       }
       if (j === i + 1) {
-        out.push(sorted[i].c);
+        out.push(sorted[i]!.c);
         this.counters.copiedChunks++;
       } else {
         const lists: SampleList[] = [];
         for (let k = i; k < j; k++) {
           const l = this.list(k - i);
-          verifyBeforeDecode(sorted[k].c);
-          l.appendChunk(sorted[k].c.chunk);
+          verifyBeforeDecode(sorted[k]!.c);
+          l.appendChunk(sorted[k]!.c.chunk);
           lists.push(l);
         }
         this.counters.decodedChunks += j - i;
@@ -155,7 +155,7 @@ export class SeriesMerger {
   private penalty(sorted: readonly Tagged[], nReplicas: number, counter: boolean, out: ChunkToWrite[]): void {
     // Each replica's chunks, in time order, as one stream (merged 1:1 should it overlap itself).
     const perReplica: Tagged[][] = Array.from({ length: nReplicas }, () => []);
-    for (const t of sorted) perReplica[t.replica].push(t);
+    for (const t of sorted) perReplica[t.replica]!.push(t);
     const streams: SampleList[] = [];
     let slot = 0;
     for (const chunks of perReplica) {
@@ -163,9 +163,9 @@ export class SeriesMerger {
       const l = this.list(slot++);
       let selfOverlap = false;
       for (let k = 0; k < chunks.length; k++) {
-        if (k > 0 && chunks[k].c.minTime <= chunks[k - 1].c.maxTime) selfOverlap = true;
-        verifyBeforeDecode(chunks[k].c);
-        l.appendChunk(chunks[k].c.chunk);
+        if (k > 0 && chunks[k]!.c.minTime <= chunks[k - 1]!.c.maxTime) selfOverlap = true;
+        verifyBeforeDecode(chunks[k]!.c);
+        l.appendChunk(chunks[k]!.c.chunk);
       }
       this.counters.decodedChunks += chunks.length;
       if (selfOverlap) {

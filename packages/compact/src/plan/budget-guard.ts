@@ -123,7 +123,7 @@ export function guardBudget(d: Draft, budget: BudgetOptions | undefined, params:
     const skipped = d.blocks.slice(2).map((b) => ({ ulid: b.ulid, reason: `waits: the first two blocks of its ${d.kind} plan were refused as over the job budget` }));
     return { drafts: [], refused: [refuse(pair.map((b) => b.ulid), `${d.kind} of ${pair.map((b) => b.ulid).join(" and ")}${d.shardId ? ` (shard ${d.shardId})` : ""} ${describeOver(e, budget)}`, e, budget, names, d)], skipped };
   }
-  const what = d.kind === "tombstones" ? `rewriting ${d.blocks[0].ulid} for its tombstones` : `${d.kind} of ${d.blocks.map((b) => b.ulid).join(" and ")}${d.shardId ? ` (shard ${d.shardId})` : ""}`;
+  const what = d.kind === "tombstones" ? `rewriting ${d.blocks[0]!.ulid} for its tombstones` : `${d.kind} of ${d.blocks.map((b) => b.ulid).join(" and ")}${d.shardId ? ` (shard ${d.shardId})` : ""}`;
   return { drafts: [], refused: [refuse(d.blocks.map((b) => b.ulid), `${what} ${over}`, est, budget, names, d)], skipped: [] };
 }
 

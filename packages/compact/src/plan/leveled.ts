@@ -40,19 +40,19 @@ export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions
       for (const b of run) skipped.push({ ulid: b.ulid, reason: "overlaps other downsampled blocks; downsampled blocks are never merged vertically" });
       continue;
     }
-    drafts.push({ kind: "vertical", blocks: run, range: targets[0], reason: `${run.length} blocks overlap in time` });
+    drafts.push({ kind: "vertical", blocks: run, range: targets[0]!, reason: `${run.length} blocks overlap in time` });
     for (const b of run) planned.add(b);
   }
 
   if (blocks.length === 0) return { drafts, skipped };
 
   // 2. Hold back the newest block.
-  const newest = blocks[blocks.length - 1];
+  const newest = blocks[blocks.length - 1]!;
   const metas = blocks.slice(0, -1);
 
   // 3. Fill aligned windows, smallest range first.
   if (metas.length > 0) {
-    const highTime = metas[metas.length - 1].minTime;
+    const highTime = metas[metas.length - 1]!.minTime;
     for (const iv of targets) {
       for (const part of splitByRange(metas, iv)) {
         const p = part.blocks;
@@ -62,8 +62,8 @@ export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions
           if (!planned.has(failed)) skipped.push({ ulid: failed.ulid, reason: `compaction failed before; its ${fmtRange(iv)} window is not compacted` });
           continue;
         }
-        const mint = p[0].minTime;
-        const maxt = p[p.length - 1].maxTime;
+        const mint = p[0]!.minTime;
+        const maxt = p[p.length - 1]!.maxTime;
         if (maxt - mint !== iv && maxt > highTime) continue;
         if (chosen.overlaps(part.start, part.end)) continue;
         let any = false;
@@ -93,10 +93,10 @@ export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions
   }
 
   // 4. Tombstones.
-  const tombRange = opts.ranges[opts.ranges.length >> 1];
+  const tombRange = opts.ranges[opts.ranges.length >> 1]!;
   const candidates = newest.noCompact ? notExcluded : notExcluded.filter((b) => b !== newest);
   for (let i = candidates.length - 1; i >= 0; i--) {
-    const b = candidates[i];
+    const b = candidates[i]!;
     if (b.maxTime - b.minTime < tombRange) break;
     if (planned.has(b) || chosen.overlaps(b.minTime, b.maxTime)) continue;
     const ratio = b.numTombstones / (b.numSeries + 1);

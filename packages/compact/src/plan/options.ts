@@ -72,10 +72,10 @@ export function resolveOptions(opts: PlannerOptions = {}): ResolvedOptions {
   const ranges = opts.ranges ?? DEFAULT_RANGES;
   if (ranges.length < 2) throw new RangeError("ranges: need a base range and at least one target range");
   for (let i = 0; i < ranges.length; i++) {
-    const r = ranges[i];
+    const r = ranges[i]!;
     if (!Number.isSafeInteger(r) || r <= 0) throw new RangeError(`ranges[${i}]: ${r} is not a positive integer of milliseconds`);
-    if (i > 0 && r % ranges[i - 1] !== 0) throw new RangeError(`ranges[${i}]: ${r} is not a multiple of ${ranges[i - 1]}`);
-    if (i > 0 && r <= ranges[i - 1]) throw new RangeError(`ranges[${i}]: ${r} must exceed ${ranges[i - 1]}`);
+    if (i > 0 && r % ranges[i - 1]! !== 0) throw new RangeError(`ranges[${i}]: ${r} is not a multiple of ${ranges[i - 1]}`);
+    if (i > 0 && r <= ranges[i - 1]!) throw new RangeError(`ranges[${i}]: ${r} must exceed ${ranges[i - 1]}`);
   }
   const s = opts.split;
   if (s) {

@@ -50,7 +50,7 @@ export function planSplitMerge(blocks: readonly GroupBlock[], opts: ResolvedOpti
 
   const jobs: Job[] = [];
   for (let r = 0; r < targets.length; r++) {
-    const tr = targets[r];
+    const tr = targets[r]!;
     for (const part of groupByRange(blocks, tr)) {
       const candidates: Job[] = [];
       const unsharded = part.blocks.filter((b) => b.shardId === "" && !b.noCompact);

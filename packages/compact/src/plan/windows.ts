@@ -21,14 +21,14 @@ export interface RangePart {
 export function splitByRange(blocks: readonly GroupBlock[], tr: number): RangePart[] {
   const parts: RangePart[] = [];
   for (let i = 0; i < blocks.length; ) {
-    const start = rangeStart(blocks[i].minTime, tr);
+    const start = rangeStart(blocks[i]!.minTime, tr);
     const end = start + tr;
-    if (blocks[i].maxTime > end) {
+    if (blocks[i]!.maxTime > end) {
       i++;
       continue;
     }
     const part: GroupBlock[] = [];
-    for (; i < blocks.length && blocks[i].maxTime <= end; i++) part.push(blocks[i]);
+    for (; i < blocks.length && blocks[i]!.maxTime <= end; i++) part.push(blocks[i]!);
     parts.push({ start, end, blocks: part });
   }
   return parts;
@@ -41,15 +41,15 @@ export function splitByRange(blocks: readonly GroupBlock[], tr: number): RangePa
 export function groupByRange(blocks: readonly GroupBlock[], tr: number): RangePart[] {
   const parts: RangePart[] = [];
   for (let i = 0; i < blocks.length; ) {
-    const start = rangeStart(blocks[i].minTime, tr);
+    const start = rangeStart(blocks[i]!.minTime, tr);
     const end = start + tr;
-    if (blocks[i].maxTime > end) {
+    if (blocks[i]!.maxTime > end) {
       i++;
       continue;
     }
     const part: GroupBlock[] = [];
-    for (; i < blocks.length && blocks[i].minTime < end; i++) {
-      if (blocks[i].maxTime <= end) part.push(blocks[i]);
+    for (; i < blocks.length && blocks[i]!.minTime < end; i++) {
+      if (blocks[i]!.maxTime <= end) part.push(blocks[i]!);
     }
     parts.push({ start, end, blocks: part });
   }
@@ -63,10 +63,10 @@ export function groupByRange(blocks: readonly GroupBlock[], tr: number): RangePa
 export function overlappingRuns(blocks: readonly GroupBlock[]): GroupBlock[][] {
   const runs: GroupBlock[][] = [];
   if (blocks.length < 2) return runs;
-  let run: GroupBlock[] = [blocks[0]];
-  let maxt = blocks[0].maxTime;
+  let run: GroupBlock[] = [blocks[0]!];
+  let maxt = blocks[0]!.maxTime;
   for (let i = 1; i < blocks.length; i++) {
-    const b = blocks[i];
+    const b = blocks[i]!;
     if (b.minTime < maxt) run.push(b);
     else {
       if (run.length > 1) runs.push(run);
@@ -90,22 +90,22 @@ export class DisjointWindows {
     let hi = this.starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.starts[mid] < end) lo = mid + 1;
+      if (this.starts[mid]! < end) lo = mid + 1;
       else hi = mid;
     }
-    return lo > 0 && this.ends[lo - 1] > start;
+    return lo > 0 && this.ends[lo - 1]! > start;
   }
 
   /** Add a window that overlaps none of the set (checked). */
   add(start: number, end: number): void {
     if (this.overlaps(start, end)) throw new Error(`window [${start}, ${end}) overlaps a chosen window`);
     let i = this.starts.length;
-    if (i > 0 && this.starts[i - 1] > start) {
+    if (i > 0 && this.starts[i - 1]! > start) {
       let lo = 0;
       let hi = i;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (this.starts[mid] < start) lo = mid + 1;
+        if (this.starts[mid]! < start) lo = mid + 1;
         else hi = mid;
       }
       i = lo;

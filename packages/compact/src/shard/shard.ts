@@ -26,8 +26,8 @@ export function labelsHash(ls: Labels): bigint {
   const buf = new Uint8Array(n);
   let o = 0;
   for (let i = 0; i < parts.length; i++) {
-    buf.set(parts[i], o);
-    o += parts[i].length;
+    buf.set(parts[i]!, o);
+    o += parts[i]!.length;
     buf[o++] = SEP;
   }
   return xxhash64(buf);

@@ -85,7 +85,7 @@ export class BlockEngines implements Engines {
     const canon = `${meta.thanos?.downsample?.resolution ?? 0}\0${JSON.stringify(meta.thanos?.labels ?? {})}`;
     let k = this.keys.get(canon);
     if (k === undefined) {
-      k = groupBlocks([{ meta }], { replicaLabels: this.settings.replicaLabels })[0].key;
+      k = groupBlocks([{ meta }], { replicaLabels: this.settings.replicaLabels })[0]!.key;
       if (this.keys.size > 10_000) this.keys.clear();
       this.keys.set(canon, k);
     }
@@ -107,7 +107,7 @@ export class BlockEngines implements Engines {
     const out: PlanOutcome = { compactions: [], downsamples: [], outdated: [], refused: [] };
     for (const g of groups) {
       for (const p of g.plans) out.compactions.push({ groupKey: p.groupKey, blocks: [...p.inputs], plan: p });
-      for (const o of g.outdated) out.outdated!.push({ block: o.ulid, coveredBy: o.coveredBy[0] });
+      for (const o of g.outdated) out.outdated!.push({ block: o.ulid, coveredBy: o.coveredBy[0]! });
       for (const x of g.refused) out.refused!.push({ groupKey: x.groupKey, blocks: [...x.blocks], reason: x.reason, estimate: x.estimate, setting: x.setting });
     }
     // Downsampling looks across resolutions of one stream (its 5m twin is in another

@@ -50,14 +50,14 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
   const targets =
     shardCount === undefined || presentMetas.length === 0
       ? [presentMetas[0]]
-      : Array.from({ length: shardCount }, (_, i) => shardOutputTarget(presentMetas[0], i, shardCount));
+      : Array.from({ length: shardCount }, (_, i) => shardOutputTarget(presentMetas[0]!, i, shardCount));
   const sameGroup = engines.sameGroup?.bind(engines);
   const found = targets.map((t) => findCoveringBlock(live, presentMetas, sameGroup, t));
   const outputs = found.filter((m) => m !== undefined);
   const missing = found.flatMap((m, i) => (m === undefined ? [i] : []));
   if (outputs.length > 0) {
     const split = shardCount === undefined ? {} : { outputs: outputs.map((o) => o.ulid), missingShards: missing };
-    ctx.log.info("compact-output-exists", { output: outputs[0].ulid, ...split });
+    ctx.log.info("compact-output-exists", { output: outputs[0]!.ulid, ...split });
   }
   // A single-output plan is done once its output exists. A split's shards that got no
   // series have no output, so a retry recomputes those (writing nothing) and moves on.

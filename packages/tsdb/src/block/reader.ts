@@ -159,7 +159,7 @@ export class BlockSeriesCursor {
     const cr = this.block.chunks;
     while (!this.fill(s)) {
       // The window does not hold chunk `at`: refill it (earlier views stay valid, see ChunkReader).
-      const c = s.chunks[this.at++];
+      const c = s.chunks[this.at++]!;
       if (this.records !== undefined) {
         const rec = await cr.record(c.ref, this.verify);
         this.records[this.at - 1] = rec;
@@ -189,7 +189,7 @@ export class BlockSeriesCursor {
     const chunks = s.chunks;
     const records = this.records;
     for (; this.at < chunks.length; this.at++) {
-      const c = chunks[this.at];
+      const c = chunks[this.at]!;
       if (records !== undefined) {
         const rec = cr.tryRecord(c.ref, this.verify);
         if (rec === undefined) return false;

@@ -97,11 +97,11 @@ export class BlockWriter {
     while (i < chunks.length) {
       // Records copied from one input lie back to back: copy each such run at once.
       let j = i + 1;
-      const r = chunks[i].record;
+      const r = chunks[i]!.record;
       if (r !== undefined) {
         let end = r.byteOffset + r.length;
         while (j < chunks.length) {
-          const q = chunks[j].record;
+          const q = chunks[j]!.record;
           if (q === undefined || q.buffer !== r.buffer || q.byteOffset !== end) break;
           end += q.length;
           j++;
@@ -109,15 +109,15 @@ export class BlockWriter {
       }
       const run = j - i > 1 && cw.tryWriteRecords(chunks, i, j, runRefs);
       for (let k = i; k < j; k++) {
-        const c = chunks[k];
+        const c = chunks[k]!;
         let ref: number;
-        if (run) ref = runRefs[k - i];
+        if (run) ref = runRefs[k - i]!;
         else {
           // Synchronous while the segment buffer has room; the sink is awaited only to flush or cut.
           ref = cw.tryWrite(c.chunk, c.record);
           if (ref < 0) ref = await cw.write(c.chunk, c.record);
         }
-        const m = pool[k];
+        const m = pool[k]!;
         metas.push(m);
         m.ref = ref;
         m.minTime = c.minTime;

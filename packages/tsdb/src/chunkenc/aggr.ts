@@ -99,7 +99,7 @@ function readEntry(data: Uint8Array, at: number, which: number): number {
     if (i === 10) {
       throw new FormatError("invalid-value", `${aggrTypeName(which)} length varint is longer than 10 bytes`, { offset: start });
     }
-    const b = data[at++];
+    const b = data[at++]!;
     len += (b & 0x7f) * mul;
     mul *= 128;
     if (b < 0x80) break;
@@ -116,7 +116,7 @@ function readEntry(data: Uint8Array, at: number, which: number): number {
       found: `${data.length - at}`,
     });
   }
-  entry = { encoding: data[at], data: data.subarray(at + 1, at + 1 + len) };
+  entry = { encoding: data[at]!, data: data.subarray(at + 1, at + 1 + len) };
   return at + 1 + len;
 }
 

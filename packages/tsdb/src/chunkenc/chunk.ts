@@ -58,11 +58,11 @@ export function chunkNumSamples(c: Chunk): number {
     case Encoding.XOR2:
     case Encoding.Histogram:
     case Encoding.FloatHistogram:
-      return c.data.length >= 2 ? (c.data[0] << 8) | c.data[1] : 0;
+      return c.data.length >= 2 ? (c.data[0]! << 8) | c.data[1]! : 0;
     case Encoding.HistogramST:
     case Encoding.FloatHistogramST:
       // 2 bits counter reset, 14 bits count.
-      return c.data.length >= 2 ? ((c.data[0] << 8) | c.data[1]) & 0x3fff : 0;
+      return c.data.length >= 2 ? ((c.data[0]! << 8) | c.data[1]!) & 0x3fff : 0;
     default:
       return 0;
   }

@@ -33,18 +33,18 @@ export function reduceBuckets(spans: readonly Span[], buckets: ArrayLike<number>
       const ti = targetBucketIndex(idx, originSchema, targetSchema);
       if (outSpans.length === 0) {
         outSpans.push({ offset: ti, length: 1 });
-        out.push(buckets[b]);
+        out.push(buckets[b]!);
         lastTarget = ti;
       } else if (ti === lastTarget) {
-        out[out.length - 1] += buckets[b];
+        out[out.length - 1]! += buckets[b]!;
       } else if (ti === lastTarget + 1) {
-        outSpans[outSpans.length - 1].length++;
+        outSpans[outSpans.length - 1]!.length++;
         lastTarget++;
-        out.push(buckets[b]);
+        out.push(buckets[b]!);
       } else {
         outSpans.push({ offset: ti - lastTarget - 1, length: 1 });
         lastTarget = ti;
-        out.push(buckets[b]);
+        out.push(buckets[b]!);
       }
     }
   }
@@ -170,58 +170,58 @@ function addBuckets(schema: number, threshold: number, negative: boolean, spansA
       add: {
         if (lowerThanThreshold && bucketBound(indexB, schema) <= threshold) break add;
         lowerThanThreshold = false;
-        const bucketB = negative ? -bucketsB[bIdxB] : bucketsB[bIdxB];
+        const bucketB = negative ? -bucketsB[bIdxB]! : bucketsB[bIdxB];
         if (iSpan === -1) {
-          if (spansA.length === 0 || spansA[0].offset > indexB) {
+          if (spansA.length === 0 || spansA[0]!.offset > indexB) {
             bucketsA.unshift(bucketB);
-            if (spansA.length > 0 && spansA[0].offset === indexB + 1) {
-              spansA[0].length++;
-              spansA[0].offset--;
+            if (spansA.length > 0 && spansA[0]!.offset === indexB + 1) {
+              spansA[0]!.length++;
+              spansA[0]!.offset--;
               break add;
             }
             spansA.unshift({ offset: indexB, length: 1 });
-            if (spansA.length > 1) spansA[1].offset -= indexB + 1;
+            if (spansA.length > 1) spansA[1]!.offset -= indexB + 1;
             break add;
-          } else if (spansA[0].offset === indexB) {
-            bucketsA[0] += bucketB;
+          } else if (spansA[0]!.offset === indexB) {
+            bucketsA[0]! += bucketB;
             break add;
           }
           iSpan = 0;
           iBucket = 0;
           iInSpan = 0;
-          indexA = spansA[0].offset;
+          indexA = spansA[0]!.offset;
         }
         let deltaIndex = indexB - indexA;
         for (;;) {
-          const remainingInSpan = spansA[iSpan].length - iInSpan;
+          const remainingInSpan = spansA[iSpan]!.length - iInSpan;
           if (deltaIndex < remainingInSpan) {
             iBucket += deltaIndex;
             iInSpan += deltaIndex;
-            bucketsA[iBucket] += bucketB;
+            bucketsA[iBucket]! += bucketB;
             break;
           }
           deltaIndex -= remainingInSpan;
           iBucket += remainingInSpan;
           iSpan++;
-          if (iSpan === spansA.length || deltaIndex < spansA[iSpan].offset) {
+          if (iSpan === spansA.length || deltaIndex < spansA[iSpan]!.offset) {
             bucketsA.splice(iBucket, 0, bucketB);
             if (deltaIndex === 0) {
-              if (iSpan < spansA.length) spansA[iSpan].offset--;
+              if (iSpan < spansA.length) spansA[iSpan]!.offset--;
               iSpan--;
-              iInSpan = spansA[iSpan].length;
-              spansA[iSpan].length++;
-            } else if (iSpan < spansA.length && deltaIndex === spansA[iSpan].offset - 1) {
+              iInSpan = spansA[iSpan]!.length;
+              spansA[iSpan]!.length++;
+            } else if (iSpan < spansA.length && deltaIndex === spansA[iSpan]!.offset - 1) {
               iInSpan = 0;
-              spansA[iSpan].offset--;
-              spansA[iSpan].length++;
+              spansA[iSpan]!.offset--;
+              spansA[iSpan]!.length++;
             } else {
               iInSpan = 0;
-              if (iSpan < spansA.length) spansA[iSpan].offset -= deltaIndex + 1;
+              if (iSpan < spansA.length) spansA[iSpan]!.offset -= deltaIndex + 1;
               spansA.splice(iSpan, 0, { offset: deltaIndex, length: 1 });
             }
             break;
           }
-          deltaIndex -= spansA[iSpan].offset;
+          deltaIndex -= spansA[iSpan]!.offset;
           iInSpan = 0;
         }
       }
@@ -241,7 +241,7 @@ function forEachBucketOf(spans: readonly Span[], buckets: ArrayLike<number>, fn:
     idx += s.offset;
     for (let j = 0; j < s.length; j++, idx++, b++) {
       if (b >= buckets.length) return;
-      if (!fn(idx, buckets[b])) return;
+      if (!fn(idx, buckets[b]!)) return;
     }
   }
 }
@@ -337,7 +337,7 @@ function compactEmpty(spans: readonly Span[], buckets: Float64Array): { spans: S
   let last = 0;
   forEachBucketOf(spans, buckets, (idx, c) => {
     if (c === 0) return true;
-    if (out.length > 0 && idx === last + 1) out[out.length - 1].length++;
+    if (out.length > 0 && idx === last + 1) out[out.length - 1]!.length++;
     else out.push({ offset: out.length === 0 ? idx : idx - last - 1, length: 1 });
     last = idx;
     vals.push(c);
@@ -352,7 +352,7 @@ function mergedBuckets(spans: readonly Span[], buckets: ArrayLike<number>, schem
   const cnt: number[] = [];
   forEachBucketOf(spans, buckets, (i, c) => {
     const t = targetBucketIndex(i, schema, targetSchema);
-    if (idx.length > 0 && idx[idx.length - 1] === t) cnt[cnt.length - 1] += c;
+    if (idx.length > 0 && idx[idx.length - 1] === t) cnt[cnt.length - 1]! += c;
     else {
       idx.push(t);
       cnt.push(c);
@@ -360,16 +360,16 @@ function mergedBuckets(spans: readonly Span[], buckets: ArrayLike<number>, schem
     return true;
   });
   let k = 0;
-  if (start !== 0) while (k < idx.length && bucketBound(idx[k], targetSchema) <= start) k++;
+  if (start !== 0) while (k < idx.length && bucketBound(idx[k]!, targetSchema) <= start) k++;
   return { idx: idx.slice(k), cnt: cnt.slice(k) };
 }
 
 function bucketsReset(curr: { idx: number[]; cnt: number[] }, prev: { idx: number[]; cnt: number[] }): boolean {
   let c = 0;
   for (let p = 0; p < prev.idx.length; p++) {
-    while (c < curr.idx.length && curr.idx[c] < prev.idx[p]) c++;
+    while (c < curr.idx.length && curr.idx[c]! < prev.idx[p]!) c++;
     if (c < curr.idx.length && curr.idx[c] === prev.idx[p]) {
-      if (curr.cnt[c] < prev.cnt[p]) return true;
+      if (curr.cnt[c]! < prev.cnt[p]!) return true;
     } else if (prev.cnt[p] !== 0) return true;
   }
   return false;

@@ -86,13 +86,13 @@ export class FloatHistogramIterator {
       xorRead(r, bits, win, F_COUNT);
       xorRead(r, bits, win, F_ZERO);
       xorRead(r, bits, win, F_SUM);
-      if (!isStaleNaN(this.vals[F_SUM])) {
+      if (!isStaleNaN(this.vals[F_SUM]!)) {
         const n = this.vals.length;
         for (let i = F_BUCKETS; i < n; i++) xorRead(r, bits, win, i);
       }
     }
     this.numRead++;
-    if (isStaleNaN(this.vals[F_SUM])) this.setStale();
+    if (isStaleNaN(this.vals[F_SUM]!)) this.setStale();
     else this.publish();
     return true;
   }
@@ -136,9 +136,9 @@ export class FloatHistogramIterator {
     const vals = this.vals;
     h.schema = this.schema;
     h.zeroThreshold = this.zeroThreshold;
-    h.count = vals[F_COUNT];
-    h.zeroCount = vals[F_ZERO];
-    h.sum = vals[F_SUM];
+    h.count = vals[F_COUNT]!;
+    h.zeroCount = vals[F_ZERO]!;
+    h.sum = vals[F_SUM]!;
     h.positiveSpans = this.pSpans;
     h.negativeSpans = this.nSpans;
     h.customValues = this.customValues;
@@ -158,7 +158,7 @@ export class FloatHistogramIterator {
     h.zeroThreshold = 0;
     h.count = 0;
     h.zeroCount = 0;
-    h.sum = this.vals[F_SUM];
+    h.sum = this.vals[F_SUM]!;
     h.positiveSpans = [];
     h.negativeSpans = [];
     h.positiveBuckets = new Float64Array(0);
@@ -198,7 +198,7 @@ export function decodeFloatHistogramChunk(data: Uint8Array): FloatHistogramSampl
  */
 export function encodeFloatHistogramChunk(samples: readonly FloatHistogramSample[], hint?: CounterResetHint): Uint8Array {
   const hs = samples.map((s) => s.h);
-  const header = hint ?? (samples.length > 0 ? defaultChunkHint(hs[0]) : CounterResetHint.Unknown);
+  const header = hint ?? (samples.length > 0 ? defaultChunkHint(hs[0]!) : CounterResetHint.Unknown);
   const { layout, positiveIdx, negativeIdx } = planChunk(hs, header === CounterResetHint.Gauge);
   const np = positiveIdx.length;
   const total = np + negativeIdx.length;
@@ -220,8 +220,8 @@ export function encodeFloatHistogramChunk(samples: readonly FloatHistogramSample
   let tDelta = 0;
 
   for (let i = 0; i < samples.length; i++) {
-    const ts = samples[i].t;
-    const h = samples[i].h;
+    const ts = samples[i]!.t;
+    const h = samples[i]!.h;
     if (!Number.isSafeInteger(ts)) throw new RangeError(`histogram sample ${i}: timestamp ${ts} is not an integer`);
     // Go replaces a stale marker by a histogram holding only the sum.
     const stale = isStaleNaN(h.sum);
@@ -236,11 +236,11 @@ export function encodeFloatHistogramChunk(samples: readonly FloatHistogramSample
       setField(vals, F_COUNT, floatHi(count), floatLo());
       setField(vals, F_ZERO, floatHi(zeroCount), floatLo());
       setField(vals, F_SUM, floatHi(h.sum), floatLo());
-      for (let f = F_COUNT; f <= F_SUM; f++) w.writeBits64(vals[2 * f + 1], vals[2 * f], 64);
+      for (let f = F_COUNT; f <= F_SUM; f++) w.writeBits64(vals[2 * f + 1]!, vals[2 * f]!, 64);
       if (!stale) {
         for (let j = 0; j < total; j++) {
-          setField(vals, F_BUCKETS + j, curBits[2 * j + 1], curBits[2 * j]);
-          w.writeBits64(curBits[2 * j + 1], curBits[2 * j], 64);
+          setField(vals, F_BUCKETS + j, curBits[2 * j + 1]!, curBits[2 * j]!);
+          w.writeBits64(curBits[2 * j + 1]!, curBits[2 * j]!, 64);
         }
       }
     } else {
@@ -251,7 +251,7 @@ export function encodeFloatHistogramChunk(samples: readonly FloatHistogramSample
       xorWrite(w, floatHi(zeroCount), floatLo(), vals, win, F_ZERO);
       xorWrite(w, floatHi(h.sum), floatLo(), vals, win, F_SUM);
       if (!stale) {
-        for (let j = 0; j < total; j++) xorWrite(w, curBits[2 * j + 1], curBits[2 * j], vals, win, F_BUCKETS + j);
+        for (let j = 0; j < total; j++) xorWrite(w, curBits[2 * j + 1]!, curBits[2 * j]!, vals, win, F_BUCKETS + j);
       }
     }
     t = ts;

@@ -21,7 +21,7 @@ export function histogramChunkHeader(data: Uint8Array): { numSamples: number; co
       found: `${data.length}`,
     });
   }
-  return { numSamples: (data[0] << 8) | data[1], counterResetHint: (data[2] >>> 6) as CounterResetHint };
+  return { numSamples: (data[0]! << 8) | data[1]!, counterResetHint: (data[2]! >>> 6) as CounterResetHint };
 }
 
 /** What the first sample of a chunk dictates for all of them. */
@@ -178,7 +178,7 @@ export function canonicalSpans(indices: readonly number[]): Span[] {
   const out: Span[] = [];
   let last = 0;
   for (const idx of indices) {
-    if (out.length > 0 && idx === last + 1) out[out.length - 1].length++;
+    if (out.length > 0 && idx === last + 1) out[out.length - 1]!.length++;
     else out.push({ offset: out.length === 0 ? idx : idx - last - 1, length: 1 });
     last = idx;
   }
@@ -188,7 +188,7 @@ export function canonicalSpans(indices: readonly number[]): Span[] {
 function isSubset(a: readonly number[], b: readonly number[]): boolean {
   let j = 0;
   for (const x of a) {
-    while (j < b.length && b[j] < x) j++;
+    while (j < b.length && b[j]! < x) j++;
     if (j === b.length || b[j] !== x) return false;
   }
   return true;
@@ -199,10 +199,10 @@ function union(a: readonly number[], b: readonly number[]): number[] {
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
-    if (j === b.length || (i < a.length && a[i] < b[j])) out.push(a[i++]);
-    else if (i === a.length || b[j] < a[i]) out.push(b[j++]);
+    if (j === b.length || (i < a.length && a[i]! < b[j]!)) out.push(a[i++]!);
+    else if (i === a.length || b[j]! < a[i]!) out.push(b[j++]!);
     else {
-      out.push(a[i++]);
+      out.push(a[i++]!);
       j++;
     }
   }
@@ -221,8 +221,8 @@ export function expandBuckets(out: Float64Array, layoutIdx: readonly number[], s
   for (const s of spans) {
     idx += s.offset;
     for (let k = 0; k < s.length; k++, idx++, b++) {
-      while (layoutIdx[j] < idx) j++;
-      out[j++] = values[b];
+      while (layoutIdx[j]! < idx) j++;
+      out[j++] = values[b]!;
     }
   }
 }
@@ -268,7 +268,7 @@ function validateShape(h: HistogramShape, i: number): void {
     [h.negativeSpans, h.negativeBuckets.length, "negative"],
   ] as const) {
     for (let k = 0; k < spans.length; k++) {
-      const s = spans[k];
+      const s = spans[k]!;
       if (!Number.isInteger(s.length) || s.length < 0 || s.length > 0xffffffff) bad(`${side} span ${k} has length ${s.length}`);
       if (!Number.isInteger(s.offset) || s.offset > 0x7fffffff || s.offset < (k === 0 ? -0x80000000 : 0)) bad(`${side} span ${k} has offset ${s.offset}`);
     }
@@ -294,11 +294,11 @@ export interface ChunkPlan {
 export function planChunk(hs: readonly HistogramShape[], gauge: boolean): ChunkPlan {
   if (hs.length === 0) throw new RangeError("a histogram chunk needs at least one sample");
   if (hs.length > 0xffff) throw new RangeError(`a histogram chunk holds at most 65535 samples, got ${hs.length}`);
-  const ref = hs[0];
+  const ref = hs[0]!;
   for (let i = 0; i < hs.length; i++) {
-    const h = hs[i];
+    const h = hs[i]!;
     if (i > 0) {
-      const why = histogramChunkCutReason(ref, hs[i - 1], h);
+      const why = histogramChunkCutReason(ref, hs[i - 1]!, h);
       if (why) throw new RangeError(`histogram sample ${i} needs a new chunk: ${why}`);
     }
     if (!isStaleNaN(h.sum)) validateShape(h, i);
@@ -310,7 +310,7 @@ export function planChunk(hs: readonly HistogramShape[], gauge: boolean): ChunkP
   let pIdx = spanIndices(pSpans);
   let nIdx = spanIndices(nSpans);
   for (let i = 1; i < hs.length; i++) {
-    const h = hs[i];
+    const h = hs[i]!;
     if (isStaleNaN(h.sum)) continue;
     const hp = spanIndices(h.positiveSpans);
     const hn = spanIndices(h.negativeSpans);

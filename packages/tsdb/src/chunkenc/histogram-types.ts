@@ -172,7 +172,7 @@ function forEachBucket(spans: readonly Span[], counts: ArrayLike<number>, fn: (i
   for (const sp of spans) {
     idx += sp.offset;
     for (let j = 0; j < sp.length && b < counts.length; j++, idx++, b++) {
-      if (counts[b] !== 0) fn(idx, counts[b]);
+      if (counts[b] !== 0) fn(idx, counts[b]!);
     }
   }
 }
@@ -210,7 +210,7 @@ export function bucketBound(idx: number, schema: number, customValues?: readonly
   let frac: number;
   let exp: number;
   if (schema <= 8) {
-    frac = FRAC_BOUNDS[(idx & ((1 << schema) - 1)) << (8 - schema)];
+    frac = FRAC_BOUNDS[(idx & ((1 << schema) - 1)) << (8 - schema)]!;
     exp = (idx >> schema) + 1;
   } else {
     // Only chunks of future Prometheus versions have these (Go reduces them on read).

@@ -93,17 +93,17 @@ export class HistogramIterator {
       this.zCntDelta += readVarbitInt(r);
       this.zCnt += this.zCntDelta;
       xorRead(r, this.sumBits, this.sumWin, 0);
-      if (!isStaleNaN(this.sum[0])) {
+      if (!isStaleNaN(this.sum[0]!)) {
         const bkt = this.bkt;
         const bd = this.bktDelta;
         for (let i = 0; i < bkt.length; i++) {
-          bd[i] += readVarbitInt(r);
-          bkt[i] += bd[i];
+          bd[i]! += readVarbitInt(r);
+          bkt[i]! += bd[i]!;
         }
       }
     }
     this.numRead++;
-    if (isStaleNaN(this.sum[0])) this.setStale();
+    if (isStaleNaN(this.sum[0]!)) this.setStale();
     else this.publish();
     return true;
   }
@@ -147,7 +147,7 @@ export class HistogramIterator {
     h.zeroThreshold = this.zeroThreshold;
     h.count = this.cnt;
     h.zeroCount = this.zCnt;
-    h.sum = this.sum[0];
+    h.sum = this.sum[0]!;
     h.positiveSpans = this.pSpans;
     h.negativeSpans = this.nSpans;
     h.customValues = this.customValues;
@@ -157,9 +157,9 @@ export class HistogramIterator {
     const pos = this.posOut;
     const neg = this.negOut;
     let acc = 0;
-    for (let i = 0; i < np; i++) pos[i] = acc += bkt[i];
+    for (let i = 0; i < np; i++) pos[i] = acc += bkt[i]!;
     acc = 0;
-    for (let i = np; i < bkt.length; i++) neg[i - np] = acc += bkt[i];
+    for (let i = np; i < bkt.length; i++) neg[i - np] = acc += bkt[i]!;
     h.positiveBuckets = pos;
     h.negativeBuckets = neg;
   }
@@ -171,7 +171,7 @@ export class HistogramIterator {
     h.zeroThreshold = 0;
     h.count = 0;
     h.zeroCount = 0;
-    h.sum = this.sum[0];
+    h.sum = this.sum[0]!;
     h.positiveSpans = [];
     h.negativeSpans = [];
     h.positiveBuckets = [];
@@ -216,7 +216,7 @@ export function decodeHistogramChunk(data: Uint8Array): HistogramSample[] {
  */
 export function encodeHistogramChunk(samples: readonly HistogramSample[], hint?: CounterResetHint): Uint8Array {
   const hs = samples.map((s) => s.h);
-  const header = hint ?? (samples.length > 0 ? defaultChunkHint(hs[0]) : CounterResetHint.Unknown);
+  const header = hint ?? (samples.length > 0 ? defaultChunkHint(hs[0]!) : CounterResetHint.Unknown);
   const { layout, positiveIdx, negativeIdx } = planChunk(hs, header === CounterResetHint.Gauge);
   const np = positiveIdx.length;
   const total = np + negativeIdx.length;
@@ -242,8 +242,8 @@ export function encodeHistogramChunk(samples: readonly HistogramSample[], hint?:
   let zCntDelta = 0;
 
   for (let i = 0; i < samples.length; i++) {
-    const ts = samples[i].t;
-    const h = samples[i].h;
+    const ts = samples[i]!.t;
+    const h = samples[i]!.h;
     // Go replaces a stale marker by a histogram holding only the sum.
     const stale = isStaleNaN(h.sum);
     const count = stale ? 0 : h.count;
@@ -265,7 +265,7 @@ export function encodeHistogramChunk(samples: readonly HistogramSample[], hint?:
       sumBits[0] = floatLo();
       w.writeBits64(sumBits[1], sumBits[0], 64);
       if (!stale) {
-        for (let j = 0; j < total; j++) putVarbitInt(w, cur[j]);
+        for (let j = 0; j < total; j++) putVarbitInt(w, cur[j]!);
         prev.set(cur);
       }
     } else {
@@ -278,10 +278,10 @@ export function encodeHistogramChunk(samples: readonly HistogramSample[], hint?:
       xorWrite(w, floatHi(h.sum), floatLo(), sumBits, sumWin, 0);
       if (!stale) {
         for (let j = 0; j < total; j++) {
-          const d = cur[j] - prev[j];
-          putVarbitInt(w, d - prevDelta[j]);
+          const d = cur[j]! - prev[j]!;
+          putVarbitInt(w, d - prevDelta[j]!);
           prevDelta[j] = d;
-          prev[j] = cur[j];
+          prev[j] = cur[j]!;
         }
       }
       tDelta = td;
@@ -299,7 +299,7 @@ export function encodeHistogramChunk(samples: readonly HistogramSample[], hint?:
 function toInterBucketDeltas(b: Float64Array, sample: number): void {
   let prev = 0;
   for (let j = 0; j < b.length; j++) {
-    const v = b[j];
+    const v = b[j]!;
     if (!Number.isSafeInteger(v)) throw new RangeError(`histogram sample ${sample}: bucket count ${v} is not an integer`);
     b[j] = v - prev;
     prev = v;

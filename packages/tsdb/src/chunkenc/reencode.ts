@@ -36,21 +36,21 @@ export function reencodeChunk(chunk: Chunk, keep?: SampleFilter): TimedChunk | u
       const n = decodeXOR(chunk.data, ts, vs);
       const m = keep ? compact(n, keep) : n;
       if (m === 0) return undefined;
-      return { chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, m) }, minTime: ts[0], maxTime: ts[m - 1] };
+      return { chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, m) }, minTime: ts[0]!, maxTime: ts[m - 1]! };
     }
     case Encoding.Histogram: {
       const hint = histogramChunkHeader(chunk.data).counterResetHint;
       let samples = decodeHistogramChunk(chunk.data);
       if (keep) samples = samples.filter((s) => keep(s.t));
       if (samples.length === 0) return undefined;
-      return { chunk: { encoding: Encoding.Histogram, data: encodeHistogramChunk(samples, hint) }, minTime: samples[0].t, maxTime: samples[samples.length - 1].t };
+      return { chunk: { encoding: Encoding.Histogram, data: encodeHistogramChunk(samples, hint) }, minTime: samples[0]!.t, maxTime: samples[samples.length - 1]!.t };
     }
     case Encoding.FloatHistogram: {
       const hint = histogramChunkHeader(chunk.data).counterResetHint;
       let samples = decodeFloatHistogramChunk(chunk.data);
       if (keep) samples = samples.filter((s) => keep(s.t));
       if (samples.length === 0) return undefined;
-      return { chunk: { encoding: Encoding.FloatHistogram, data: encodeFloatHistogramChunk(samples, hint) }, minTime: samples[0].t, maxTime: samples[samples.length - 1].t };
+      return { chunk: { encoding: Encoding.FloatHistogram, data: encodeFloatHistogramChunk(samples, hint) }, minTime: samples[0]!.t, maxTime: samples[samples.length - 1]!.t };
     }
     case Encoding.Aggr:
       return reencodeAggr(chunk, keep);
@@ -64,9 +64,9 @@ export function reencodeChunk(chunk: Chunk, keep?: SampleFilter): TimedChunk | u
 function compact(n: number, keep: SampleFilter): number {
   let m = 0;
   for (let i = 0; i < n; i++) {
-    if (!keep(ts[i])) continue;
-    ts[m] = ts[i];
-    vs[m] = vs[i];
+    if (!keep(ts[i]!)) continue;
+    ts[m] = ts[i]!;
+    vs[m] = vs[i]!;
     m++;
   }
   return m;

@@ -27,7 +27,7 @@ export function putVarbitInt(w: BitWriter, v: number): void {
   }
   for (let k = 1; k <= 7; k++) {
     // Each class holds -(2^(n-1)-1) .. 2^(n-1), as Go's bitRange.
-    if (v > -HALF[k] && v <= HALF[k]) {
+    if (v > -HALF[k]! && v <= HALF[k]!) {
       writeClass(w, k, v);
       return;
     }
@@ -43,7 +43,7 @@ export function putVarbitUint(w: BitWriter, v: number): void {
     return;
   }
   for (let k = 1; k <= 7; k++) {
-    if (v < FULL[k]) {
+    if (v < FULL[k]!) {
       writeClass(w, k, v);
       return;
     }
@@ -54,10 +54,10 @@ export function putVarbitUint(w: BitWriter, v: number): void {
 
 /** Prefix of k ones and a zero, then the payload; one write when it fits 32 bits. */
 function writeClass(w: BitWriter, k: number, v: number): void {
-  const n = WIDTH[k];
+  const n = WIDTH[k]!;
   if (k <= 6) {
     const prefix = ((1 << k) - 1) << 1;
-    w.writeBits(prefix * FULL[k] + (v < 0 ? v + FULL[k] : v), k + 1 + n);
+    w.writeBits(prefix * FULL[k]! + (v < 0 ? v + FULL[k]! : v), k + 1 + n);
     return;
   }
   w.writeBits(0xfe, 8);
@@ -87,17 +87,17 @@ function readSmall(r: BitReader, signed: boolean): number {
   const b = r.b;
   const i = pos >>> 3;
   const sh = pos & 7;
-  const win = (((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) << sh) | (b[i + 4] >>> (8 - sh));
+  const win = (((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) << sh) | (b[i + 4]! >>> (8 - sh));
   const k = Math.clz32(~win); // leading one-bits
   if (k === 0) {
     r.pos = pos + 1;
     return 0;
   }
   if (k > 6) return NaN;
-  const n = WIDTH[k];
+  const n = WIDTH[k]!;
   const u = (win << (k + 1)) >>> (32 - n);
   r.pos = pos + k + 1 + n;
-  return signed && u > HALF[k] ? u - FULL[k] : u;
+  return signed && u > HALF[k]! ? u - FULL[k]! : u;
 }
 
 export function readVarbitInt(r: BitReader): number {
@@ -105,10 +105,10 @@ export function readVarbitInt(r: BitReader): number {
   if (fast === fast) return fast;
   const k = readPrefix(r);
   if (k === 0) return 0;
-  const n = WIDTH[k];
+  const n = WIDTH[k]!;
   if (n <= 32) {
     const u = r.readBits(n);
-    return u > HALF[k] ? u - FULL[k] : u;
+    return u > HALF[k]! ? u - FULL[k]! : u;
   }
   r.readBits64(n);
   const hi = r.hi;
@@ -126,7 +126,7 @@ export function readVarbitUint(r: BitReader): number {
   if (fast === fast) return fast;
   const k = readPrefix(r);
   if (k === 0) return 0;
-  const n = WIDTH[k];
+  const n = WIDTH[k]!;
   if (n <= 32) return r.readBits(n);
   r.readBits64(n);
   return r.hi * TWO32 + r.lo;
@@ -149,8 +149,8 @@ function ctz64(hi: number, lo: number): number {
  * leading 0xFF means "no window yet" (the appender's initial state).
  */
 export function xorWrite(w: BitWriter, newHi: number, newLo: number, vals: Uint32Array, win: Uint8Array, i: number): void {
-  const dh = (newHi ^ vals[2 * i + 1]) >>> 0;
-  const dl = (newLo ^ vals[2 * i]) >>> 0;
+  const dh = (newHi ^ vals[2 * i + 1]!) >>> 0;
+  const dl = (newLo ^ vals[2 * i]!) >>> 0;
   vals[2 * i] = newLo;
   vals[2 * i + 1] = newHi;
   if (dh === 0 && dl === 0) {
@@ -161,8 +161,8 @@ export function xorWrite(w: BitWriter, newHi: number, newLo: number, vals: Uint3
   let lead = clz64(dh, dl);
   const trail = ctz64(dh, dl);
   if (lead >= 32) lead = 31; // the 5-bit field cannot hold 32
-  const pl = win[2 * i];
-  const pt = win[2 * i + 1];
+  const pl = win[2 * i]!;
+  const pt = win[2 * i + 1]!;
   if (pl !== 0xff && lead >= pl && trail >= pt) {
     w.writeBit(0);
     writeShifted(w, dh, dl, pt, 64 - pl - pt);
@@ -198,8 +198,8 @@ export function xorRead(r: BitReader, vals: Uint32Array, win: Uint8Array, i: num
   let trail: number;
   let n: number;
   if (r.readBit() === 0) {
-    lead = win[2 * i];
-    trail = win[2 * i + 1];
+    lead = win[2 * i]!;
+    trail = win[2 * i + 1]!;
     n = 64 - lead - trail;
   } else {
     lead = r.readBits(5);
@@ -226,6 +226,6 @@ export function xorRead(r: BitReader, vals: Uint32Array, win: Uint8Array, i: num
     hi = (hi << trail) | (lo >>> (32 - trail));
     lo = lo << trail;
   }
-  vals[2 * i] ^= lo;
-  vals[2 * i + 1] ^= hi;
+  vals[2 * i]! ^= lo;
+  vals[2 * i + 1]! ^= hi;
 }

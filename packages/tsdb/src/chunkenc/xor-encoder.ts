@@ -87,9 +87,9 @@ export class XOREncoder {
     let wL = this.wL;
     let wT = this.wT;
     for (let i = start; i < end; i++) {
-      const tt = ts[i];
-      const hi = v32[2 * i + 1];
-      const lo = v32[2 * i];
+      const tt = ts[i]!;
+      const hi = v32[2 * i + 1]!;
+      const lo = v32[2 * i]!;
       const d = tt - t;
       const dod = d - tDelta;
       // Time bits (prefix + payload) to write; pn stays 0 on the rare paths.
@@ -351,7 +351,7 @@ export class XOREncoder {
     const base = out.byteOffset - view.byteOffset;
     // Whole words as big-endian int32 stores; the partial last word byte by byte.
     let j = at;
-    for (let i = 0; i < full; i++, j += 4) view.setInt32(base + j, w[i], false);
+    for (let i = 0; i < full; i++, j += 4) view.setInt32(base + j, w[i]!, false);
     const end = at + len;
     for (let sh = 24, x = this.acc; j < end; j++, sh -= 8) out[j] = x >>> sh;
     out[at] = this.n >>> 8;

@@ -21,7 +21,7 @@ export function xorNumSamples(data: Uint8Array): number {
       found: `${data.length}`,
     });
   }
-  return (data[0] << 8) | data[1];
+  return (data[0]! << 8) | data[1]!;
 }
 
 // ---------------------------------------------------------------------------------
@@ -43,13 +43,13 @@ function loadWords(data: Uint8Array): Int32Array {
   const w = words;
   let j = 0;
   for (let i = 0; i < full; i++, j += 4) {
-    w[i] = (data[j] << 24) | (data[j + 1] << 16) | (data[j + 2] << 8) | data[j + 3];
+    w[i] = (data[j]! << 24) | (data[j + 1]! << 16) | (data[j + 2]! << 8) | data[j + 3]!;
   }
   const rem = len & 3;
   let last = 0;
-  if (rem > 0) last = data[j] << 24;
-  if (rem > 1) last |= data[j + 1] << 16;
-  if (rem > 2) last |= data[j + 2] << 8;
+  if (rem > 0) last = data[j]! << 24;
+  if (rem > 1) last |= data[j + 1]! << 16;
+  if (rem > 2) last |= data[j + 2]! << 8;
   w[full] = last;
   for (let i = full + 1; i < need; i++) w[i] = 0;
   return w;
@@ -60,7 +60,7 @@ function peek(w: Int32Array, q: number): number {
   const k = q >>> 5;
   const s = q & 31;
   // `>>> 1 >>> (31 - s)` is `>>> (32 - s)` without JS's shift-count-mod-32 trap at s = 0.
-  return (w[k] << s) | ((w[k + 1] >>> 1) >>> (31 - s));
+  return (w[k]! << s) | ((w[k + 1]! >>> 1) >>> (31 - s));
 }
 
 /** Halves of the last uvarint read by readUvarint64 (uint64 = uvHi·2^32 + uvLo). */
@@ -75,7 +75,7 @@ function readUvarint64(data: Uint8Array, at: number): number {
     if (at >= data.length) {
       throw new FormatError("invalid-size", "XOR chunk ends inside a timestamp varint", { offset: at });
     }
-    const b = data[at++];
+    const b = data[at++]!;
     const g = b & 0x7f;
     const shift = 7 * i;
     if (shift < 28) lo |= g << shift;
@@ -320,8 +320,8 @@ export class XORIterator {
   next(): boolean {
     const i = this.i;
     if (i >= this.n) return false;
-    this.t = this.tsBuf[i];
-    this.v = this.vsBuf[i];
+    this.t = this.tsBuf[i]!;
+    this.v = this.vsBuf[i]!;
     this.i = i + 1;
     return true;
   }

@@ -34,7 +34,7 @@ export function xor2NumSamples(data: Uint8Array): number {
       found: `${data.length}`,
     });
   }
-  return (data[0] << 8) | data[1];
+  return (data[0]! << 8) | data[1]!;
 }
 
 const TWO32 = 4294967296;
@@ -74,8 +74,8 @@ export function decodeXOR2(data: Uint8Array, ts: Float64Array, vs: Float64Array,
   if (offset < 0 || offset + n > ts.length || offset + n > vs.length || (st !== undefined && offset + n > st.length)) {
     throw new RangeError(`decodeXOR2: ${n} samples do not fit at offset ${offset}`);
   }
-  const firstSTKnown = (data[2] & 0x80) !== 0;
-  const stChangeOn = data[2] & 0x7f;
+  const firstSTKnown = (data[2]! & 0x80) !== 0;
+  const stChangeOn = data[2]! & 0x7f;
   const v32 = new Int32Array(vs.buffer, vs.byteOffset, vs.length * 2);
   const r = new BitReader(data, 3);
 

@@ -133,7 +133,7 @@ export class ChunkReader {
     try {
       if (failure !== undefined) throw failure;
       const segs = names.map(
-        (name, i): Segment => ({ name, path: segmentPath(name), size: sources[i].size, src: sources[i], winStart: 0, win: undefined, wb: undefined, ahead: undefined }),
+        (name, i): Segment => ({ name, path: segmentPath(name), size: sources[i]!.size, src: sources[i]!, winStart: 0, win: undefined, wb: undefined, ahead: undefined }),
       );
       await Promise.all(segs.map(checkHeader));
       return new ChunkReader(segs, windowSize);
@@ -162,7 +162,7 @@ export class ChunkReader {
   tryChunk(ref: number): Chunk | undefined {
     const win = this.inWindow(ref);
     if (win === undefined) return undefined;
-    return { encoding: win[this.encAt], data: win.subarray(this.encAt + 1, this.dataEnd) };
+    return { encoding: win[this.encAt]!, data: win.subarray(this.encAt + 1, this.dataEnd) };
   }
 
   /**
@@ -206,7 +206,7 @@ export class ChunkReader {
   /** The chunk a record (as `record()` returns it) holds: `data` is a view into the record. */
   static chunkOfRecord(record: Uint8Array): Chunk {
     const encAt = chunkRecordEncodingAt(record);
-    return { encoding: record[encAt], data: record.subarray(encAt + 1, record.length - CHUNK_CRC_SIZE) };
+    return { encoding: record[encAt]!, data: record.subarray(encAt + 1, record.length - CHUNK_CRC_SIZE) };
   }
 
   /** Segment of a ref, checked; the offset inside it goes to `this.refOff`. */
@@ -224,7 +224,7 @@ export class ChunkReader {
         expected: `index < ${this.segs.length}`,
       });
     }
-    const s = this.segs[si];
+    const s = this.segs[si]!;
     if (off < SEGMENT_HEADER_SIZE || off >= s.size) {
       throw new FormatError("invalid-size", "chunk offset outside the segment's records", {
         file: s.path,
@@ -286,7 +286,7 @@ export class ChunkReader {
     }
     if (verify) this.verify(s, off, win, base);
     if (fromWindow && s.wb !== undefined) s.wb.pinned = true;
-    return asRecord ? win.subarray(this.recAt, this.dataEnd + CHUNK_CRC_SIZE) : { encoding: win[this.encAt], data: win.subarray(this.encAt + 1, this.dataEnd) };
+    return asRecord ? win.subarray(this.recAt, this.dataEnd + CHUNK_CRC_SIZE) : { encoding: win[this.encAt]!, data: win.subarray(this.encAt + 1, this.dataEnd) };
   }
 
   /**
@@ -300,8 +300,8 @@ export class ChunkReader {
     let mul = 1;
     let p = p0;
     // Fast path: chunks under 16 KiB have a 1- or 2-byte length (same checks as the loop).
-    const b0 = win[p0];
-    const b1 = win[p0 + 1];
+    const b0 = win[p0]!;
+    const b1 = win[p0 + 1]!;
     if (b0 < 0x80 && off + 1 <= s.size) {
       len = b0;
       p = p0 + 1;
@@ -312,7 +312,7 @@ export class ChunkReader {
       if (off + i >= s.size) {
         throw new FormatError("invalid-size", "chunk length runs past the end of the segment", { file: s.path, offset: off });
       }
-      const byte = win[p0 + i];
+      const byte = win[p0 + i]!;
       len += (byte & 0x7f) * mul;
       if (byte < 0x80) {
         p = p0 + i + 1;
@@ -345,7 +345,7 @@ export class ChunkReader {
   private verify(s: Segment, off: number, win: Uint8Array, base: number): void {
     const encAt = this.encAt;
     const dataEnd = this.dataEnd;
-    const stored = ((win[dataEnd] << 24) | (win[dataEnd + 1] << 16) | (win[dataEnd + 2] << 8) | win[dataEnd + 3]) >>> 0;
+    const stored = ((win[dataEnd]! << 24) | (win[dataEnd + 1]! << 16) | (win[dataEnd + 2]! << 8) | win[dataEnd + 3]!) >>> 0;
     const actual = crc32c(win, encAt, dataEnd);
     if (stored !== actual) {
       throw new FormatError("invalid-checksum", `chunk CRC32C mismatch (checksum at @${base + dataEnd})`, {
@@ -468,7 +468,7 @@ async function checkHeader(s: Segment): Promise<void> {
     });
   }
   const h = await s.src.read(0, SEGMENT_HEADER_SIZE);
-  const magic = ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0;
+  const magic = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
   if (magic !== MAGIC_CHUNKS) {
     throw new FormatError("bad-magic", "not a chunk segment", { file: s.path, offset: 0, expected: hex32(MAGIC_CHUNKS), found: hex32(magic) });
   }

@@ -44,7 +44,7 @@ export function writeChunkRecord(out: Uint8Array, at: number, encoding: number, 
  */
 export function chunkRecordEncodingAt(record: Uint8Array): number {
   let p = 0;
-  while (p < MAX_CHUNK_LENGTH_FIELD_SIZE && p < record.length && record[p] >= 0x80) p++;
+  while (p < MAX_CHUNK_LENGTH_FIELD_SIZE && p < record.length && record[p]! >= 0x80) p++;
   return p + 1;
 }
 
@@ -53,6 +53,6 @@ export function chunkRecordCrcOk(record: Uint8Array): boolean {
   const encAt = chunkRecordEncodingAt(record);
   const end = record.length - CHUNK_CRC_SIZE;
   if (end < encAt + 1) return false;
-  const stored = ((record[end] << 24) | (record[end + 1] << 16) | (record[end + 2] << 8) | record[end + 3]) >>> 0;
+  const stored = ((record[end]! << 24) | (record[end + 1]! << 16) | (record[end + 2]! << 8) | record[end + 3]!) >>> 0;
   return crc32c(record, encAt, end) === stored;
 }

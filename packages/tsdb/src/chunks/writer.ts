@@ -113,14 +113,14 @@ export class ChunkWriter {
     if (this.closed) throw new Error("ChunkWriter: write after close");
     let n = this.n;
     if (n === 0 || from >= to) return false;
-    const first = items[from].record;
+    const first = items[from]!.record;
     if (first === undefined) return false;
     const buffer = first.buffer;
     const start = first.byteOffset;
     let end = start;
     for (let i = from; i < to; i++) {
-      const r = items[i].record;
-      const len = items[i].chunk.data.length;
+      const r = items[i]!.record;
+      const len = items[i]!.chunk.data.length;
       if (r === undefined || r.buffer !== buffer || r.byteOffset !== end) return false;
       if ((n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + len > this.segmentSize) || n >= TWO_32) return false;
       const recLen = chunkRecordSize(len);
@@ -148,7 +148,7 @@ export class ChunkWriter {
     let batchSize = 0;
     let firstBatch = true;
     for (let i = 0; i < metas.length; i++) {
-      const chunk = metas[i].chunk;
+      const chunk = metas[i]!.chunk;
       if (chunk === undefined) throw new Error(`ChunkWriter: chunk meta ${i} has no chunk bytes`);
       const budget = RECORD_OVERHEAD + chunk.data.length;
       batchSize += budget;
@@ -162,7 +162,7 @@ export class ChunkWriter {
       if (cut) batchSize = budget;
       if (this.n === 0 || cut) await this.cut();
       const ref = this.tryAppend(chunk, undefined);
-      metas[i].ref = ref >= 0 ? ref : await this.appendSlow(chunk, undefined);
+      metas[i]!.ref = ref >= 0 ? ref : await this.appendSlow(chunk, undefined);
     }
   }
 

@@ -31,7 +31,7 @@ export class BitWriter {
 
   writeBit(bit: number | boolean): void {
     this.ensure(1);
-    if (bit) this.b[this.nbits >>> 3] |= 0x80 >>> (this.nbits & 7);
+    if (bit) this.b[this.nbits >>> 3]! |= 0x80 >>> (this.nbits & 7);
     this.nbits++;
   }
 
@@ -47,7 +47,7 @@ export class BitWriter {
       const free = 8 - (pos & 7);
       const take = left < free ? left : free;
       const chunk = (v >>> (left - take)) & ((1 << take) - 1);
-      b[pos >>> 3] |= chunk << (free - take);
+      b[pos >>> 3]! |= chunk << (free - take);
       pos += take;
       left -= take;
     }
@@ -105,7 +105,7 @@ export class BitReader {
   readBit(): number {
     if (this.pos >= this.endBit) this.underflow(1);
     const p = this.pos++;
-    return (this.b[p >>> 3] >>> (7 - (p & 7))) & 1;
+    return (this.b[p >>> 3]! >>> (7 - (p & 7))) & 1;
   }
 
   /** Read n bits (0 ≤ n ≤ 32) as an unsigned number. */
@@ -119,7 +119,7 @@ export class BitReader {
     while (left > 0) {
       const avail = 8 - (pos & 7);
       const take = left < avail ? left : avail;
-      const bits = (b[pos >>> 3] >>> (avail - take)) & ((1 << take) - 1);
+      const bits = (b[pos >>> 3]! >>> (avail - take)) & ((1 << take) - 1);
       v = v * (1 << take) + bits; // arithmetic keeps 32-bit results unsigned
       pos += take;
       left -= take;

@@ -115,7 +115,7 @@ export class Decbuf {
     const b = this.b;
     let p = this.pos;
     if (p < this.end) {
-      const first = b[p];
+      const first = b[p]!;
       if (first < 0x80) {
         this.pos = p + 1;
         return first;
@@ -125,7 +125,7 @@ export class Decbuf {
     let mul = 1;
     for (let i = 0; i < 10; i++) {
       if (p >= this.end) throw this.error("invalid-size", "varint runs past the end of the data");
-      const byte = b[p++];
+      const byte = b[p++]!;
       if (byte < 0x80) {
         if (i === 9 && byte > 1) throw this.error("invalid-value", "varint overflows 64 bits");
         this.pos = p;
@@ -151,7 +151,7 @@ export class Decbuf {
   varint(): number {
     // The zigzag sign is bit 0 of the first byte; take it from there, because above 2^53
     // the decoded magnitude is rounded and its parity (the sign) would be lost.
-    const negative = this.pos < this.end && (this.b[this.pos] & 1) === 1;
+    const negative = this.pos < this.end && (this.b[this.pos]! & 1) === 1;
     const ux = this.uvarint();
     return negative ? -(ux + 1) / 2 : ux / 2;
   }

@@ -11,7 +11,7 @@ export function utf8Decode(b: Uint8Array, start: number, end: number): string {
   if (end - start <= 16) {
     let s = "";
     for (let i = start; i < end; i++) {
-      const c = b[i];
+      const c = b[i]!;
       if (c >= 0x80) return decoder.decode(b.subarray(start, end));
       s += String.fromCharCode(c);
     }
@@ -69,7 +69,7 @@ export function compareStrings(a: string, b: string): number {
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = a.length < b.length ? a.length : b.length;
   for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
   }
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }

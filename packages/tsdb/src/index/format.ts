@@ -75,7 +75,7 @@ export function decodeToc(b: Uint8Array, fileSize: number, file = INDEX_FILE): T
         found: String(v),
       });
     }
-    toc[TOC_FIELDS[i]] = v;
+    toc[TOC_FIELDS[i]!] = v;
   }
   return toc;
 }
@@ -89,7 +89,7 @@ export function symbolOrdinalOfOffset(offsets: Float64Array, ref: number): numbe
   let hi = offsets.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (offsets[mid] < ref) lo = mid + 1;
+    if (offsets[mid]! < ref) lo = mid + 1;
     else hi = mid;
   }
   return lo < offsets.length && offsets[lo] === ref ? lo : -1;

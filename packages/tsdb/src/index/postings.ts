@@ -20,7 +20,7 @@ export function encodePostings(e: Encbuf, ids: ArrayLike<number>): void {
   e.putBE32(n);
   const v = e.view;
   let p = e.len;
-  for (let i = 0; i < n; i++, p += 4) v.setUint32(p, ids[i], false);
+  for (let i = 0; i < n; i++, p += 4) v.setUint32(p, ids[i]!, false);
   e.len = p;
   e.putCrc32c(start);
 }
@@ -104,12 +104,12 @@ export function intersectPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
   let n = 0;
   let j = 0;
   for (let i = 0; i < a.length && j < b.length; i++) {
-    const x = a[i];
+    const x = a[i]!;
     // Gallop when the other list is much longer: skip ahead by doubling, then bisect.
-    if (b[j] < x) {
+    if (b[j]! < x) {
       let step = 1;
       let hi = j + 1;
-      while (hi < b.length && b[hi] < x) {
+      while (hi < b.length && b[hi]! < x) {
         j = hi;
         step *= 2;
         hi = j + step;
@@ -118,7 +118,7 @@ export function intersectPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
       let lo = j + 1;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (b[mid] < x) lo = mid + 1;
+        if (b[mid]! < x) lo = mid + 1;
         else hi = mid;
       }
       j = lo;
@@ -134,22 +134,22 @@ export function intersectPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
 /** Ids in every list (empty for no lists). Intersects smallest-first. */
 export function intersectAll(lists: readonly Uint32Array[]): Uint32Array {
   if (lists.length === 0) return EMPTY_POSTINGS;
-  if (lists.length === 1) return lists[0].slice();
+  if (lists.length === 1) return lists[0]!.slice();
   const sorted = [...lists].sort((x, y) => x.length - y.length);
-  let acc = sorted[0];
-  for (let i = 1; i < sorted.length && acc.length > 0; i++) acc = intersectPostings(acc, sorted[i]);
+  let acc = sorted[0]!;
+  for (let i = 1; i < sorted.length && acc.length > 0; i++) acc = intersectPostings(acc, sorted[i]!);
   return acc.length === 0 ? new Uint32Array(0) : acc;
 }
 
 /** Ids in any list, sorted and unique. */
 export function unionPostings(lists: readonly Uint32Array[]): Uint32Array {
   if (lists.length === 0) return EMPTY_POSTINGS;
-  if (lists.length === 1) return lists[0].slice();
+  if (lists.length === 1) return lists[0]!.slice();
   // Pairwise merge in a balanced tree: O(total · log k) without a heap.
   let level: Uint32Array[] = lists.slice();
   while (level.length > 1) {
     const next: Uint32Array[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? merge2(level[i], level[i + 1]) : level[i]);
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? merge2(level[i]!, level[i + 1]!) : level[i]);
     level = next;
   }
   return level[0];
@@ -161,8 +161,8 @@ function merge2(a: Uint32Array, b: Uint32Array): Uint32Array {
   let j = 0;
   let n = 0;
   while (i < a.length && j < b.length) {
-    const x = a[i];
-    const y = b[j];
+    const x = a[i]!;
+    const y = b[j]!;
     if (x < y) {
       out[n++] = x;
       i++;
@@ -175,8 +175,8 @@ function merge2(a: Uint32Array, b: Uint32Array): Uint32Array {
       j++;
     }
   }
-  while (i < a.length) out[n++] = a[i++];
-  while (j < b.length) out[n++] = b[j++];
+  while (i < a.length) out[n++] = a[i++]!;
+  while (j < b.length) out[n++] = b[j++]!;
   return n === out.length ? out : out.slice(0, n);
 }
 
@@ -186,8 +186,8 @@ export function subtractPostings(a: Uint32Array, b: Uint32Array): Uint32Array {
   let n = 0;
   let j = 0;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    while (j < b.length && b[j] < x) j++;
+    const x = a[i]!;
+    while (j < b.length && b[j]! < x) j++;
     if (j < b.length && b[j] === x) continue;
     out[n++] = x;
   }
@@ -235,7 +235,7 @@ export class PostingsBuilder {
     const values = this.pairValue.a;
     let i = hashPair(name, value) & this.mask;
     for (;;) {
-      const p = this.slots[i];
+      const p = this.slots[i]!;
       if (p === EMPTY_SLOT) break;
       if (names[p] === name && values[p] === value) return p;
       i = (i + 1) & this.mask;
@@ -256,7 +256,7 @@ export class PostingsBuilder {
     const names = this.pairName.a;
     const values = this.pairValue.a;
     for (let p = 0; p < this.pairName.length; p++) {
-      let i = hashPair(names[p], values[p]) & mask;
+      let i = hashPair(names[p]!, values[p]!) & mask;
       while (slots[i] !== EMPTY_SLOT) i = (i + 1) & mask;
       slots[i] = p;
     }
@@ -269,8 +269,8 @@ export class PostingsBuilder {
     this.seriesIds.push(id);
     const counts = this.pairCount.a;
     for (let i = from; i < to; i++) {
-      counts[pairs[i]]++;
-      this.log.push(pairs[i]);
+      counts[pairs[i]!]!++;
+      this.log.push(pairs[i]!);
     }
     this.seriesEnd.push(this.log.length);
   }
@@ -289,11 +289,11 @@ export class PostingsBuilder {
     const cursor = new Float64Array(pairs);
     const counts = this.pairCount.a;
     for (let k = 0; k < pairs; k++) {
-      const p = order[k];
-      names[k] = pn[p];
-      values[k] = pv[p];
-      start[k + 1] = start[k] + counts[p];
-      cursor[p] = start[k];
+      const p = order[k]!;
+      names[k] = pn[p]!;
+      values[k] = pv[p]!;
+      start[k + 1] = start[k]! + counts[p]!;
+      cursor[p] = start[k]!;
     }
     // Series are visited in id order, so every list comes out ascending.
     const ids = new Uint32Array(this.log.length);
@@ -301,8 +301,8 @@ export class PostingsBuilder {
     const ends = this.seriesEnd.a;
     const sids = this.seriesIds.a;
     for (let s = 0, j = 0; s < this.seriesIds.length; s++) {
-      const id = sids[s];
-      for (const end = ends[s]; j < end; j++) ids[cursor[log[j]]++] = id;
+      const id = sids[s]!;
+      for (const end = ends[s]!; j < end; j++) ids[cursor[log[j]!]!++] = id;
     }
     this.log.a = new Uint32Array(0);
     this.log.length = 0;
@@ -326,9 +326,9 @@ function identity(n: number): Uint32Array {
 /** Stable sort of `items` by key[item], keys < range. */
 function countingSort(items: Uint32Array, key: Uint32Array, range: number): Uint32Array {
   const pos = new Uint32Array(range + 1);
-  for (let i = 0; i < items.length; i++) pos[key[items[i]] + 1]++;
-  for (let k = 0; k < range; k++) pos[k + 1] += pos[k];
+  for (let i = 0; i < items.length; i++) pos[key[items[i]!]! + 1]!++;
+  for (let k = 0; k < range; k++) pos[k + 1]! += pos[k]!;
   const out = new Uint32Array(items.length);
-  for (let i = 0; i < items.length; i++) out[pos[key[items[i]]]++] = items[i];
+  for (let i = 0; i < items.length; i++) out[pos[key[items[i]!]!]!++] = items[i]!;
   return out;
 }

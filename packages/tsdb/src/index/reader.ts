@@ -88,7 +88,7 @@ export class IndexReader {
     this.poOffsets = init.poOffsets;
     this.nameRanges = new Map();
     for (let i = 0; i < this.poNames.length; ) {
-      const name = this.poNames[i];
+      const name = this.poNames[i]!;
       let j = i + 1;
       while (j < this.poNames.length && this.poNames[j] === name) j++;
       this.nameRanges.set(name, { start: i, end: j });
@@ -97,7 +97,7 @@ export class IndexReader {
     // Usually already ascending (lists are written in table order); V1 tables are not.
     const starts = this.poOffsets.slice();
     for (let i = 1; i < starts.length; i++) {
-      if (starts[i] < starts[i - 1]) {
+      if (starts[i]! < starts[i - 1]!) {
         starts.sort();
         break;
       }
@@ -112,7 +112,7 @@ export class IndexReader {
       throw new FormatError("invalid-size", "file too small for an index", { file, offset: 0, expected: `≥ ${HEADER_LEN + TOC_LEN} bytes`, found: `${size} bytes` });
     }
     const head = await src.read(0, HEADER_LEN);
-    const magic = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+    const magic = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
     if (magic !== MAGIC_INDEX) {
       throw new FormatError("bad-magic", "not an index file", { file, offset: 0, expected: "0xbaaad700", found: "0x" + magic.toString(16).padStart(8, "0") });
     }
@@ -171,7 +171,7 @@ export class IndexReader {
         throw pd.error("invalid-size", "postings list offset outside the file", String(off), `[${HEADER_LEN}, ${limit - 12}]`, offAt);
       }
       if (version !== FORMAT_V1 && i > 0) {
-        const c = name === prevName ? compareStrings(value, poValues[i - 1]) : compareStrings(name, prevName);
+        const c = name === prevName ? compareStrings(value, poValues[i - 1]!) : compareStrings(name, prevName);
         if (c <= 0) {
           throw pd.error("out-of-order", "postings offset table not sorted by (name, value)", `(${JSON.stringify(name)}, ${JSON.stringify(value)})`, `> (${JSON.stringify(prevName)}, ${JSON.stringify(poValues[i - 1])})`, at);
         }
@@ -183,7 +183,7 @@ export class IndexReader {
     }
     if (version === FORMAT_V1) {
       // V1 tables are in insertion order; sort a copy so lookups can bisect.
-      const idx = Array.from({ length: n }, (_, i) => i).sort((x, y) => compareStrings(poNames[x], poNames[y]) || compareStrings(poValues[x], poValues[y]));
+      const idx = Array.from({ length: n }, (_, i) => i).sort((x, y) => compareStrings(poNames[x]!, poNames[y]!) || compareStrings(poValues[x]!, poValues[y]!));
       poNames = idx.map((i) => poNames[i]);
       poValues = idx.map((i) => poValues[i]);
       poOffsets = Float64Array.from(idx, (i) => poOffsets[i]);
@@ -230,7 +230,7 @@ export class IndexReader {
   postingsOffsets(): readonly PostingsOffset[] {
     if (!this.poCache) {
       const out = new Array<PostingsOffset>(this.poNames.length);
-      for (let i = 0; i < out.length; i++) out[i] = { name: this.poNames[i], value: this.poValues[i], offset: this.poOffsets[i] };
+      for (let i = 0; i < out.length; i++) out[i] = { name: this.poNames[i]!, value: this.poValues[i]!, offset: this.poOffsets[i]! };
       this.poCache = out;
     }
     return this.poCache;
@@ -244,11 +244,11 @@ export class IndexReader {
     let hi = r.end;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareStrings(this.poValues[mid], value) < 0) lo = mid + 1;
+      if (compareStrings(this.poValues[mid]!, value) < 0) lo = mid + 1;
       else hi = mid;
     }
     if (lo === r.end || this.poValues[lo] !== value) return EMPTY_POSTINGS;
-    return this.readPostingsAt(this.poOffsets[lo]);
+    return this.readPostingsAt(this.poOffsets[lo]!);
   }
 
   /** Every series id (the ("", "") list). */
@@ -268,13 +268,13 @@ export class IndexReader {
     let hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (starts[mid] <= offset) lo = mid + 1;
+      if (starts[mid]! <= offset) lo = mid + 1;
       else hi = mid;
     }
     let guessEnd = lo < starts.length ? starts[lo] : this.toc.postingsTable > offset ? this.toc.postingsTable : limit;
     guessEnd = Math.min(guessEnd, limit, offset + POSTINGS_PROBE_MAX);
     let b = await this.src.read(offset, Math.max(12, guessEnd - offset));
-    const len = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+    const len = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
     if (offset + 8 + len > limit) {
       throw new FormatError("invalid-size", "postings list runs past the end of the data", { file: this.file, offset, expected: `≤ ${limit - offset - 8}`, found: `len ${len}` });
     }
@@ -427,7 +427,7 @@ async function readFramed(src: ByteSource, at: number, limit: number, file: stri
     throw new FormatError("invalid-size", `${what} offset outside the file`, { file, offset: at, expected: `[${HEADER_LEN}, ${limit - 8}]` });
   }
   const lb = await src.read(at, 4);
-  const len = ((lb[0] << 24) | (lb[1] << 16) | (lb[2] << 8) | lb[3]) >>> 0;
+  const len = ((lb[0]! << 24) | (lb[1]! << 16) | (lb[2]! << 8) | lb[3]!) >>> 0;
   if (at + 8 + len > limit) {
     throw new FormatError("invalid-size", `${what} runs past the end of the data`, { file, offset: at, expected: `len ≤ ${limit - at - 8}`, found: String(len) });
   }

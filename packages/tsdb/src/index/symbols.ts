@@ -31,7 +31,7 @@ export class SymbolTable {
     this.utf8 = utf8;
     this.sectionBytes = sectionBytes;
     const refs = new Map<string, number>();
-    for (let i = 0; i < strings.length; i++) refs.set(strings[i], i);
+    for (let i = 0; i < strings.length; i++) refs.set(strings[i]!, i);
     this.refs = refs;
   }
 
@@ -60,7 +60,7 @@ export class SymbolTable {
     let bytes = 4; // the count field
     let total = 0;
     for (let i = 0; i < list.length; i++) {
-      const n = utf8Length(list[i]);
+      const n = utf8Length(list[i]!);
       lens[i] = n;
       total += n;
       bytes += uvarintSize(n) + n;
@@ -71,11 +71,11 @@ export class SymbolTable {
     const utf8 = new Uint8Array(total);
     let o = 0;
     for (let i = 0; i < list.length; i++) {
-      const s = list[i];
+      const s = list[i]!;
       at[i] = o;
       if (lens[i] === s.length) for (let j = 0; j < s.length; j++) utf8[o + j] = s.charCodeAt(j);
       else encodeInto(s, utf8, o);
-      o += lens[i];
+      o += lens[i]!;
     }
     return new SymbolTable(list, lens, at, utf8, bytes);
   }

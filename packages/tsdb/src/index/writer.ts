@@ -172,23 +172,23 @@ export class IndexWriter {
     const symbols = this.symbols;
     for (let i = 0; i < n; i++) {
       const { name, value } = labels[i];
-      if (i > 0 && compareStrings(name, labels[i - 1].name) <= 0) {
+      if (i > 0 && compareStrings(name, labels[i - 1]!.name) <= 0) {
         throw new FormatError("out-of-order", "label names not sorted and unique", {
           file,
-          expected: `> ${JSON.stringify(labels[i - 1].name)}`,
+          expected: `> ${JSON.stringify(labels[i - 1]!.name)}`,
           found: `${JSON.stringify(name)} in ${labelsToString(labels)}`,
         });
       }
-      if (i < prevN && prev![i].name === name && prev![i].value === value) {
-        refs[2 * i] = this.lastRefs[2 * i];
-        refs[2 * i + 1] = this.lastRefs[2 * i + 1];
-        refs[2 * n + i] = prevPairs[i];
+      if (i < prevN && prev![i]!.name === name && prev![i]!.value === value) {
+        refs[2 * i] = this.lastRefs[2 * i]!;
+        refs[2 * i + 1] = this.lastRefs[2 * i + 1]!;
+        refs[2 * n + i] = prevPairs[i]!;
         continue;
       }
       refs[2 * n + i] = MAX_U32;
       if (name === "") throw new FormatError("invalid-value", "empty label name", { file, found: labelsToString(labels) });
       // Names repeat far more than values: reuse the neighbour's name ref when it matches.
-      const nr = i < prevN && prev![i].name === name ? this.lastRefs[2 * i] : symbols.ref(name);
+      const nr = i < prevN && prev![i]!.name === name ? this.lastRefs[2 * i] : symbols.ref(name);
       const vr = symbols.ref(value);
       if (nr === undefined || vr === undefined) {
         throw new FormatError("invalid-value", "label string missing from the symbol table", {
@@ -218,17 +218,17 @@ export class IndexWriter {
     const lenAt = e.len;
     const bodyAt = lenAt + MAX_VARINT32;
     let p = putUvarintAt(b, bodyAt, n);
-    for (let i = 0; i < 2 * n; i++) p = putUvarintAt(b, p, refs[i]);
+    for (let i = 0; i < 2 * n; i++) p = putUvarintAt(b, p, refs[i]!);
     p = putUvarintAt(b, p, nc);
     if (nc > 0) {
-      let c = chunks[0];
+      let c = chunks[0]!;
       let prevMax = c.maxTime;
       let prevRef = c.ref;
       p = putUvarintAt(b, p, c.minTime < 0 ? -2 * c.minTime - 1 : 2 * c.minTime);
       p = putUvarintAt(b, p, prevMax - c.minTime);
       p = putUvarintAt(b, p, prevRef);
       for (let i = 1; i < nc; i++) {
-        c = chunks[i];
+        c = chunks[i]!;
         const d = c.ref - prevRef;
         p = putUvarintAt(b, p, c.minTime - prevMax);
         p = putUvarintAt(b, p, c.maxTime - c.minTime);
@@ -258,17 +258,17 @@ export class IndexWriter {
     if (this.lastPairs.length < n) this.lastPairs = new Uint32Array(2 * n);
     if (this.lastRefs.length < 2 * n) this.lastRefs = new Uint32Array(4 * n);
     for (let i = 0; i < n; i++) {
-      if (refs[2 * n + i] === MAX_U32) refs[2 * n + i] = this.postings.pair(refs[2 * i], refs[2 * i + 1]);
-      this.lastPairs[i] = refs[2 * n + i];
-      this.lastRefs[2 * i] = refs[2 * i];
-      this.lastRefs[2 * i + 1] = refs[2 * i + 1];
+      if (refs[2 * n + i] === MAX_U32) refs[2 * n + i] = this.postings.pair(refs[2 * i]!, refs[2 * i + 1]!);
+      this.lastPairs[i] = refs[2 * n + i]!;
+      this.lastRefs[2 * i] = refs[2 * i]!;
+      this.lastRefs[2 * i + 1] = refs[2 * i + 1]!;
     }
     this.postings.addSeries(id, refs, 2 * n, 3 * n);
 
     if (this.lastSeriesOffset >= 0 && offset - this.lastSeriesOffset > this.seriesMaxSize) this.seriesMaxSize = offset - this.lastSeriesOffset;
     this.lastSeriesOffset = offset;
     this.lastLabels = labels.slice();
-    if (chunks.length > 0) this.lastChunkRef = chunks[chunks.length - 1].ref;
+    if (chunks.length > 0) this.lastChunkRef = chunks[chunks.length - 1]!.ref;
     this.chunkMaxSize = chunkMax;
     return id;
   }
@@ -288,7 +288,7 @@ export class IndexWriter {
     const where = (i: number) => `chunk ${i} of ${labelsToString(labels)}`;
     let lastRef = this.lastChunkRef;
     for (let i = 0; i < chunks.length; i++) {
-      const c = chunks[i];
+      const c = chunks[i]!;
       if (!Number.isSafeInteger(c.minTime) || !Number.isSafeInteger(c.maxTime) || !Number.isSafeInteger(c.ref) || c.ref < 0) {
         throw new FormatError("invalid-value", "chunk meta fields must be safe integers (ref ≥ 0)", {
           file,
@@ -298,10 +298,10 @@ export class IndexWriter {
       if (c.maxTime < c.minTime) {
         throw new FormatError("invalid-value", "chunk maxT below minT", { file, expected: `maxT ≥ ${c.minTime}`, found: `maxT=${c.maxTime} (${where(i)})` });
       }
-      if (i > 0 && c.minTime <= chunks[i - 1].maxTime) {
+      if (i > 0 && c.minTime <= chunks[i - 1]!.maxTime) {
         throw new FormatError("out-of-order", "chunks overlap or are unsorted", {
           file,
-          expected: `minT > previous maxT ${chunks[i - 1].maxTime}`,
+          expected: `minT > previous maxT ${chunks[i - 1]!.maxTime}`,
           found: `minT=${c.minTime} (${where(i)})`,
         });
       }
@@ -350,9 +350,9 @@ export class IndexWriter {
     const nb = this.symbols.lens;
     let len = 4 + 3 + uvarintSize(offsets[0]);
     for (let k = 0; k < pairs; k++) {
-      const nm = built.names[k];
-      const v = built.values[k];
-      len += 1 + uvarintSize(nb[nm]) + nb[nm] + uvarintSize(nb[v]) + nb[v] + uvarintSize(offsets[k + 1]);
+      const nm = built.names[k]!;
+      const v = built.values[k]!;
+      len += 1 + uvarintSize(nb[nm]!) + nb[nm]! + uvarintSize(nb[v]!) + nb[v]! + uvarintSize(offsets[k + 1]!);
     }
     checkSectionLength(len, "postings offset table", this.pos, file);
     this.buf.putBE32(len);
@@ -364,9 +364,9 @@ export class IndexWriter {
     this.buf.putUvarint(offsets[0]);
     for (let k = 0; k < pairs; k++) {
       this.buf.putU8(2);
-      this.putSymbol(built.names[k]);
-      this.putSymbol(built.values[k]);
-      this.buf.putUvarint(offsets[k + 1]);
+      this.putSymbol(built.names[k]!);
+      this.putSymbol(built.values[k]!);
+      this.buf.putUvarint(offsets[k + 1]!);
       if (this.buf.len >= this.flushAt) await this.flush();
     }
     this.buf.putBE32(this.endCrc());
@@ -414,21 +414,21 @@ export class IndexWriter {
     b.reserve(4 * (to - from));
     const v = b.view;
     let p = b.len;
-    for (let i = from; i < to; i++, p += 4) v.setUint32(p, ids[i], false);
+    for (let i = from; i < to; i++, p += 4) v.setUint32(p, ids[i]!, false);
     b.len = p;
   }
 
   /** Symbol k as uvarint length + UTF-8, from the bytes the symbol table encoded. */
   private putSymbol(k: number): void {
     const t = this.symbols;
-    const n = t.lens[k];
+    const n = t.lens[k]!;
     const e = this.buf;
     e.reserve(MAX_VARINT32 + n);
     const b = e.b;
     const p = putUvarintAt(b, e.len, n);
     const src = t.utf8;
-    const o = t.at[k];
-    for (let i = 0; i < n; i++) b[p + i] = src[o + i];
+    const o = t.at[k]!;
+    for (let i = 0; i < n; i++) b[p + i] = src[o + i]!;
     e.len = p + n;
   }
 

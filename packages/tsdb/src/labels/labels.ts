@@ -14,8 +14,8 @@ export const METRIC_NAME = "__name__";
 export function compareLabels(a: Labels, b: Labels): number {
   const n = a.length < b.length ? a.length : b.length;
   for (let i = 0; i < n; i++) {
-    const x = a[i];
-    const y = b[i];
+    const x = a[i]!;
+    const y = b[i]!;
     if (x.name !== y.name) return compareStrings(x.name, y.name);
     if (x.value !== y.value) return compareStrings(x.value, y.value);
   }
@@ -43,7 +43,7 @@ export function labelsToString(ls: Labels): string {
   let s = "{";
   for (let i = 0; i < ls.length; i++) {
     if (i > 0) s += ", ";
-    s += ls[i].name + "=" + goQuote(ls[i].value);
+    s += ls[i]!.name + "=" + goQuote(ls[i]!.value);
   }
   return s + "}";
 }

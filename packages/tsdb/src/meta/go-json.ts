@@ -68,7 +68,7 @@ function write(v: GoJson, out: string[], indent: string, nl: string): void {
     for (let i = 0; i < arr.length; i++) {
       if (i > 0) out.push(",");
       out.push(inner);
-      write(arr[i], out, indent, inner);
+      write(arr[i]!, out, indent, inner);
     }
     out.push(indent ? nl : "", "]");
     return;
@@ -86,8 +86,8 @@ function write(v: GoJson, out: string[], indent: string, nl: string): void {
   out.push("{");
   for (let i = 0; i < entries.length; i++) {
     if (i > 0) out.push(",");
-    out.push(inner, goString(entries[i][0]), indent ? ": " : ":");
-    write(entries[i][1], out, indent, inner);
+    out.push(inner, goString(entries[i]![0]), indent ? ": " : ":");
+    write(entries[i]![1], out, indent, inner);
   }
   out.push(indent ? nl : "", "}");
 }

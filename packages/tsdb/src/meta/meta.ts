@@ -114,7 +114,7 @@ function listOf<T extends z.ZodType>(element: T) {
     for (let i = 0; i < items.length; i++) {
       const r = element.safeParse(items[i]);
       if (!r.success) {
-        const issue = r.error.issues[0];
+        const issue = r.error.issues[0]!;
         ctx.issues.push({ ...issue, path: [i, ...issue.path] } as (typeof ctx.issues)[number]);
         return z.NEVER;
       }
@@ -382,7 +382,7 @@ export function parseJsonText(text: string | Uint8Array, file: string, reviver?:
 export function validateJson<T extends z.ZodType>(schema: T, value: unknown, file: string): z.output<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
+  const issue = r.error.issues[0]!;
   const path = formatPath(issue.path);
   const expected = "expected" in issue && typeof issue.expected === "string" ? issue.expected : undefined;
   throw new FormatError("invalid-value", `${path || "(root)"}: ${issue.message}`, { file, expected, found: foundAt(value, issue.path) });
@@ -505,5 +505,5 @@ function thanosJson(t: ThanosMeta): GoStruct {
 
 function sortedMap(m: Record<string, string>): GoStruct {
   const keys = Object.keys(m).sort(compareStrings);
-  return new GoStruct(keys.map((k): [string, GoJson] => [k, m[k]]));
+  return new GoStruct(keys.map((k): [string, GoJson] => [k, m[k]!]));
 }

@@ -39,7 +39,7 @@ export function newUlid(timeMs: number = Date.now(), random?: Uint8Array): strin
   let acc = 0;
   let bits = 0;
   for (let i = 0; i < 10; i++) {
-    acc = ((acc << 8) | rnd[i]) & 0xfff; // never more than 12 live bits
+    acc = ((acc << 8) | rnd[i]!) & 0xfff; // never more than 12 live bits
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
@@ -54,17 +54,17 @@ export function isUlid(s: string): boolean {
   if (typeof s !== "string" || s.length !== ULID_LENGTH) return false;
   for (let i = 0; i < ULID_LENGTH; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 128 || DEC[c] < 0) return false;
+    if (c >= 128 || DEC[c]! < 0) return false;
   }
   // 26 characters carry 130 bits; the first may only use the low 3.
-  return DEC[s.charCodeAt(0)] <= 7;
+  return DEC[s.charCodeAt(0)]! <= 7;
 }
 
 /** The millisecond timestamp in a ULID. */
 export function ulidTime(s: string): number {
   if (!isUlid(s)) throw new RangeError(`not a ULID: ${JSON.stringify(s)}`);
   let t = 0;
-  for (let i = 0; i < 10; i++) t = t * 32 + DEC[s.charCodeAt(i)];
+  for (let i = 0; i < 10; i++) t = t * 32 + DEC[s.charCodeAt(i)]!;
   return t;
 }
 

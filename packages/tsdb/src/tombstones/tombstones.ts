@@ -97,10 +97,10 @@ export function addInterval(list: Interval[], n: Interval): void {
       return;
     }
   }
-  const first = list[lo];
+  const first = list[lo]!;
   const merged: Interval = {
     mint: n.mint < first.mint ? n.mint : first.mint,
-    maxt: Math.max(n.maxt, list[hi - 1].maxt),
+    maxt: Math.max(n.maxt, list[hi - 1]!.maxt),
   };
   list.splice(lo, hi - lo, merged);
 }
@@ -108,7 +108,7 @@ export function addInterval(list: Interval[], n: Interval): void {
 function searchFirst(list: Interval[], lo: number, hi: number, pred: (x: Interval) => boolean): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (pred(list[mid])) hi = mid;
+    if (pred(list[mid]!)) hi = mid;
     else lo = mid + 1;
   }
   return lo;
@@ -121,7 +121,7 @@ export function isDeleted(intervals: readonly Interval[] | undefined, t: number)
   let hi = intervals.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const iv = intervals[mid];
+    const iv = intervals[mid]!;
     if (t < iv.mint) hi = mid;
     else if (t > iv.maxt) lo = mid + 1;
     else return true;
@@ -200,7 +200,7 @@ function readVarint64(d: Decbuf): number {
   let ux = 0;
   let mul = 1;
   for (let i = 0; i < 7 && p < d.end; i++) {
-    const byte = b[p++];
+    const byte = b[p++]!;
     ux += (byte & 0x7f) * mul;
     if (byte < 0x80) {
       d.pos = p;
@@ -214,7 +214,7 @@ function readVarint64(d: Decbuf): number {
   let big = 0n;
   let shift = 0n;
   for (let i = start; i < d.pos; i++) {
-    big |= BigInt(b[i] & 0x7f) << shift;
+    big |= BigInt(b[i]! & 0x7f) << shift;
     shift += 7n;
   }
   const signed = big & 1n ? -((big + 1n) >> 1n) : big >> 1n;
