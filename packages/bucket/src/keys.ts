@@ -121,7 +121,9 @@ const EXPECTED = "expected <tenant>/<ULID>/<file> or <ULID>/<file>";
 export function parseBlockKey(key: string, rootTenant: string): BlockKey | NotABlockKey {
   const parts = key.split("/");
   if (parts.length < 2) return { reason: `${EXPECTED}; found no folder` };
-  const [first, second] = parts;
+  // Two parts at least (checked just above): a split never yields holes.
+  const first = parts[0]!;
+  const second = parts[1]!;
   if (isUlid(first)) {
     if (parts.length >= 3 && isUlid(second)) {
       return {

@@ -13,7 +13,7 @@ const MAX_FLOAT = Number.MAX_VALUE;
 export class FloatScratch {
   /** Window timestamps and the four plain aggregates. */
   wt = new Float64Array(256);
-  vals = [new Float64Array(256), new Float64Array(256), new Float64Array(256), new Float64Array(256)];
+  vals: [Float64Array, Float64Array, Float64Array, Float64Array] = [new Float64Array(256), new Float64Array(256), new Float64Array(256), new Float64Array(256)];
   /** Counter chunk samples: first raw, one per window, last raw. */
   cts = new Float64Array(258);
   cvs = new Float64Array(258);

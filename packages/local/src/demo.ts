@@ -77,7 +77,7 @@ async function writeDemoBlock(sink: StoreBlockSink, ulid: string, minT: number, 
     const chunks = [];
     for (let i = 0; i < len; i += 120) {
       const e = Math.min(len, i + 120);
-      chunks.push({ minTime: ts[i], maxTime: ts[e - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, e) } });
+      chunks.push({ minTime: ts[i]!, maxTime: ts[e - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, e) } });
     }
     await w.addSeries(labels, chunks);
   }

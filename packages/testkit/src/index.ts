@@ -25,7 +25,7 @@ export async function addXorSeries(w: BlockWriter, series: readonly SeriesSample
     const chunks = [];
     for (let i = 0; i < s.ts.length; i += samplesPerChunk) {
       const end = Math.min(s.ts.length, i + samplesPerChunk);
-      chunks.push({ minTime: s.ts[i], maxTime: s.ts[end - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, end) } });
+      chunks.push({ minTime: s.ts[i]!, maxTime: s.ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, end) } });
     }
     minTime = Math.min(minTime, s.ts[0]!);
     maxTime = Math.max(maxTime, s.ts[s.ts.length - 1]! + 1);

@@ -176,8 +176,8 @@ export function planChunkOrder(s: Pick<RawSeries, "numChunks" | "minT" | "maxT">
   const duplicates: number[] = [];
   let overlapping = -1;
   for (const i of idx) {
-    const last = order.length ? order[order.length - 1] : -1;
-    if (last >= 0 && s.minT[i]! <= s.maxT[last]) {
+    const last = order.length ? order[order.length - 1]! : -1;
+    if (last >= 0 && s.minT[i]! <= s.maxT[last]!) {
       if (s.minT[i] === s.minT[last] && s.maxT[i] === s.maxT[last] && crcs[i] === crcs[last] && lens[i] === lens[last]) duplicates.push(i);
       else if (overlapping < 0) overlapping = i;
       continue;

@@ -53,7 +53,7 @@ export function ulidBytes(id: string): Uint8Array {
   let v = 0n;
   for (let i = 0; i < 26; i++) {
     const c = id.charCodeAt(i);
-    const d = c < 128 ? DEC[c] : -1;
+    const d = c < 128 ? DEC[c]! : -1;
     if (d < 0) throw new RangeError(`not a ULID: ${JSON.stringify(id)}`);
     v = (v << 5n) | BigInt(d);
   }

@@ -26,7 +26,7 @@ export class SeriesHeap {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!less(h[i]!, h[p]!)) break;
-      [h[i]!, h[p]!] = [h[p], h[i]];
+      [h[i], h[p]] = [h[p]!, h[i]!];
       i = p;
     }
   }
@@ -46,7 +46,7 @@ export class SeriesHeap {
         if (l < h.length && less(h[l]!, h[m]!)) m = l;
         if (r < h.length && less(h[r]!, h[m]!)) m = r;
         if (m === i) break;
-        [h[i]!, h[m]!] = [h[m], h[i]];
+        [h[i], h[m]] = [h[m]!, h[i]!];
         i = m;
       }
     }

@@ -51,7 +51,7 @@ class ListCursor implements Cursor {
     return this.i < this.s.n;
   }
   atT(): number {
-    return this.s.ts[this.i];
+    return this.s.ts[this.i]!;
   }
   list(): SampleList {
     return this.s;

@@ -191,7 +191,7 @@ function refuse(blocks: string[], what: string, e: JobEstimate, budget: BudgetOp
   const shards = Math.max(2, Math.ceil(current * ratio * 1.1));
   suggestions.push(`split with ${names.shards}=${shards}${d.shardId || d.kind === "split" || blocks.length === 1 ? " (for blocks not yet compacted this far)" : ""}`);
   const usable = suggestions.filter((s) => s.startsWith("raise ") || s.startsWith("split "));
-  const first = usable[0] ?? suggestions[0];
+  const first = usable[0] ?? suggestions[0]!; // never empty: the split suggestion is always pushed
   const setting = first.startsWith("raise ") ? first.replace(/^raise (\S+) to (\S+)$/, "$1=$2") : first.replace(/^split with (\S+?)(?: \(.*)?$/, "$1");
   return { blocks, reason: `${what}; ${suggestions.join(" or ")}`, estimate: e, setting };
 }

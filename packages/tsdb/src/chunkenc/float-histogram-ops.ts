@@ -170,7 +170,7 @@ function addBuckets(schema: number, threshold: number, negative: boolean, spansA
       add: {
         if (lowerThanThreshold && bucketBound(indexB, schema) <= threshold) break add;
         lowerThanThreshold = false;
-        const bucketB = negative ? -bucketsB[bIdxB]! : bucketsB[bIdxB];
+        const bucketB = negative ? -bucketsB[bIdxB]! : bucketsB[bIdxB]!;
         if (iSpan === -1) {
           if (spansA.length === 0 || spansA[0]!.offset > indexB) {
             bucketsA.unshift(bucketB);

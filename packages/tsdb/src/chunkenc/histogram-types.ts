@@ -199,7 +199,7 @@ export function bucketBound(idx: number, schema: number, customValues?: readonly
     if (idx === n) return Infinity;
     if (idx === -1) return -Infinity;
     if (idx < -1 || idx > n) return NaN;
-    return customValues![idx];
+    return customValues![idx]!;
   }
   if (schema < 0) {
     const exp = idx * 2 ** -schema;

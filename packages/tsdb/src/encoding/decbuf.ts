@@ -85,7 +85,7 @@ export class Decbuf {
 
   u8(): number {
     if (this.pos >= this.end) this.checkRemaining(1, "byte");
-    return this.b[this.pos++];
+    return this.b[this.pos++]!;
   }
 
   be16(): number {

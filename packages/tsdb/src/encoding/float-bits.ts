@@ -9,16 +9,16 @@ const u32 = new Uint32Array(f64.buffer);
 /** High 32 bits of v's IEEE-754 pattern. Call floatLo right after for the low half. */
 export function floatHi(v: number): number {
   f64[0] = v;
-  return u32[1];
+  return u32[1]!;
 }
 /** Low 32 bits of the pattern of the value last passed to floatHi. */
 export function floatLo(): number {
-  return u32[0];
+  return u32[0]!;
 }
 export function bitsToFloat(hi: number, lo: number): number {
   u32[1] = hi;
   u32[0] = lo;
-  return f64[0];
+  return f64[0]!;
 }
 
 /** Prometheus' staleness marker: a NaN with this exact bit pattern. */

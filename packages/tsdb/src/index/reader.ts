@@ -184,9 +184,9 @@ export class IndexReader {
     if (version === FORMAT_V1) {
       // V1 tables are in insertion order; sort a copy so lookups can bisect.
       const idx = Array.from({ length: n }, (_, i) => i).sort((x, y) => compareStrings(poNames[x]!, poNames[y]!) || compareStrings(poValues[x]!, poValues[y]!));
-      poNames = idx.map((i) => poNames[i]);
-      poValues = idx.map((i) => poValues[i]);
-      poOffsets = Float64Array.from(idx, (i) => poOffsets[i]);
+      poNames = idx.map((i) => poNames[i]!);
+      poValues = idx.map((i) => poValues[i]!);
+      poOffsets = Float64Array.from(idx, (i) => poOffsets[i]!);
     }
     return new IndexReader({ src, file, version, toc, symbols, symbolOffsets, poNames, poValues, poOffsets });
   }
@@ -271,7 +271,7 @@ export class IndexReader {
       if (starts[mid]! <= offset) lo = mid + 1;
       else hi = mid;
     }
-    let guessEnd = lo < starts.length ? starts[lo] : this.toc.postingsTable > offset ? this.toc.postingsTable : limit;
+    let guessEnd = lo < starts.length ? starts[lo]! : this.toc.postingsTable > offset ? this.toc.postingsTable : limit;
     guessEnd = Math.min(guessEnd, limit, offset + POSTINGS_PROBE_MAX);
     let b = await this.src.read(offset, Math.max(12, guessEnd - offset));
     const len = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;

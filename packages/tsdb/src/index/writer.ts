@@ -171,7 +171,7 @@ export class IndexWriter {
     const prevPairs = this.lastPairs;
     const symbols = this.symbols;
     for (let i = 0; i < n; i++) {
-      const { name, value } = labels[i];
+      const { name, value } = labels[i]!;
       if (i > 0 && compareStrings(name, labels[i - 1]!.name) <= 0) {
         throw new FormatError("out-of-order", "label names not sorted and unique", {
           file,

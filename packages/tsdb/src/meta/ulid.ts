@@ -80,8 +80,8 @@ export function compareUlids(a: string, b: string): number {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(i);
     if (x === y) continue;
-    const dx = x < 128 ? DEC[x] : -1;
-    const dy = y < 128 ? DEC[y] : -1;
+    const dx = x < 128 ? DEC[x]! : -1;
+    const dy = y < 128 ? DEC[y]! : -1;
     if (dx >= 0 && dy >= 0) {
       if (dx !== dy) return dx < dy ? -1 : 1;
     } else return x < y ? -1 : 1;
