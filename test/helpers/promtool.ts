@@ -208,7 +208,7 @@ export async function promtoolAnalyze(blockDir: string, opts: { extended?: boole
     const field = (name: string): string => {
       const m = new RegExp(`^${name}: (.*)$`, "m").exec(r.stdout);
       if (!m) throw new Error(`promtool tsdb analyze output lacks "${name}:"\n${r.stdout}\n${r.stderr}`);
-      return m[1];
+      return m[1]!;
     };
     return { ...r, blockId: field("Block ID"), series: Number(field("Series")), labelNames: Number(field("Label names")) };
   });

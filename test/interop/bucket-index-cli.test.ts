@@ -19,9 +19,16 @@ function strata(args: string[], env: Record<string, string> = {}) {
   return runProcess(process.execPath, [STRATA_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
 }
 
+/** The fixture's three blocks. */
+function fixtureBlocks() {
+  const [b0, b1, b2] = fx.blocks;
+  if (!b0 || !b1 || !b2) throw new Error(`the fixture has ${fx.blocks.length} blocks, not 3`);
+  return [b0, b1, b2] as const;
+}
+
 /** Two blocks for tenant team-a (one marked for deletion), one Thanos-style at the bucket root. */
 async function populate(store: ObjectStore): Promise<void> {
-  const [b0, b1, b2] = fx.blocks;
+  const [b0, b1, b2] = fixtureBlocks();
   await uploadBlock(store, layout, "team-a", b0.ulid, new DirBlockSource(b0.dir), { partSize: 5 << 20 });
   await uploadBlock(store, layout, "team-a", b1.ulid, new DirBlockSource(b1.dir), { partSize: 5 << 20 });
   await uploadBlock(store, layout, layout.rootTenant, b2.ulid, new DirBlockSource(b2.dir), { partSize: 5 << 20 });
@@ -42,7 +49,7 @@ afterAll(async () => {
 });
 
 async function checkRebuildAndShow(url: string, env: Record<string, string> = {}, full = true): Promise<void> {
-  const [b0, b1, b2] = fx.blocks;
+  const [b0, b1, b2] = fixtureBlocks();
   const r = await strata(["index", "rebuild", url], env);
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);

@@ -46,7 +46,8 @@ beforeAll(async () => {
     await writeFile(om, withReplica(gen.text, r));
     made.push(await createBlocksFromOpenMetrics(om, join(dir, r)));
   }
-  [replicaA, replicaB] = made;
+  replicaA = made[0]!;
+  replicaB = made[1]!;
   const baseOm = join(dir, "base.om");
   await writeFile(baseOm, gen.text);
   const base = await createBlocksFromOpenMetrics(baseOm, join(dir, "base"));
@@ -67,7 +68,7 @@ async function compact(blocks: readonly BlockInfo[], args: string[] = []): Promi
 describe("strata compact on promtool blocks", () => {
   it("dump of the output equals the union of the inputs' dumps; analyze accepts it", async () => {
     expect(fx.blocks.length).toBe(3);
-    const [dir] = await compact(fx.blocks);
+    const dir = (await compact(fx.blocks))[0]!;
     const dump = await promtoolDump(dir);
     expect(diffLineMultisets(inputsDump, dump)).toBe("");
     const a = await promtoolAnalyze(dir, { extended: true });

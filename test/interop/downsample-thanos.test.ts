@@ -89,7 +89,7 @@ function modelRaw(samples: S[], res: number): ModelChunk[] {
     i = j;
     if (batch.length === 0) continue;
     const counter = runningCounter(batch.map((s) => s.v));
-    const groups = byWindow(batch.map((s, k) => ({ ...s, c: counter[k] })), res);
+    const groups = byWindow(batch.map((s, k) => ({ ...s, c: counter[k]! })), res);
     out.push({
       windows: groups.map((g) => ({ t: g.t, ...stats(g.items.map((x) => x.v)) })),
       counter: [batch[0]!, ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1]!.c })), { t: groups[groups.length - 1]!.t, v: batch[batch.length - 1]!.v }],
@@ -135,7 +135,7 @@ function modelAggr(chunks: ModelChunk[], mint: number, maxt: number, inRes: numb
     });
     const { totals, lastV } = applyResets(part.flatMap((c) => c.counter));
     const counter = runningCounter(totals.map((s) => s.v));
-    const groups = byWindow(totals.map((s, k) => ({ t: s.t, c: counter[k] })), outRes);
+    const groups = byWindow(totals.map((s, k) => ({ t: s.t, c: counter[k]! })), outRes);
     out.push({
       windows,
       counter: [totals[0]!, ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1]!.c })), { t: groups[groups.length - 1]!.t, v: lastV }],
@@ -370,7 +370,7 @@ class Bits {
   }
 }
 
-const f64 = (bits: bigint) => new Float64Array(new BigUint64Array([bits]).buffer)[0];
+const f64 = (bits: bigint) => new Float64Array(new BigUint64Array([bits]).buffer)[0]!;
 
 /** Prometheus XOR chunk, straight from the layout: BE16 count, varint t0, 64-bit v0, uvarint Δt1, then dod + XOR. */
 function decodeXorPlain(data: Uint8Array): S[] {

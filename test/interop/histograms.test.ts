@@ -182,7 +182,7 @@ function pbHistogram(t: number, s: Sent): Pb {
     const deltas = (abs: number[]): Pb => {
       const p = new Pb();
       abs.forEach((v, j) => {
-        const d = v - (j > 0 ? abs[j - 1] : 0);
+        const d = v - (j > 0 ? abs[j - 1]! : 0);
         p.varint(d >= 0 ? 2 * d : -2 * d - 1);
       });
       return p;

@@ -26,8 +26,8 @@ beforeAll(async () => {
   fx = await makePromtoolFixture(tmp, { label: "q", seed: 31, series: 200, startMs: START, durationMs: END - START, intervalMs: 60_000 });
 
   // Rewrite every block, plain and re-encoded, into two block directories.
-  const dirs: Record<string, string> = {};
-  for (const mode of ["rewritten", "reencoded"]) {
+  const dirs = { rewritten: "", reencoded: "" };
+  for (const mode of ["rewritten", "reencoded"] as const) {
     const out = await tmp.make(mode);
     for (const b of fx.blocks) {
       const args = ["rewrite", b.dir, "--out", out];

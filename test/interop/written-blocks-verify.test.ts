@@ -32,7 +32,7 @@ beforeAll(async () => {
     features: { counterResets: true, gaps: true, specialValues: true, jitter: true, extremeFloats: false, unicode: false, goQuoting: false, escapes: false },
   });
   out = await tmp.make("written-verify-out");
-  [compacted] = await compactTo(fx.blocks.slice(0, 3).map((b) => b.dir));
+  compacted = (await compactTo(fx.blocks.slice(0, 3).map((b) => b.dir)))[0]!;
 }, 120_000);
 
 /** verifyBlock on a directory; fails listing every problem that is not a warning. */

@@ -100,7 +100,7 @@ describe("lazy chunk verification in compaction", () => {
   });
 
   it("ChunkReader.verifyRecord checks a record read unverified", async () => {
-    const [block] = await adjacent();
+    const block = (await adjacent())[0]!;
     const off = await corrupt(block, 0);
     const r = await ChunkReader.open(block);
     const rec = await r.record(off, false);

@@ -127,7 +127,7 @@ describe("the job budget in the planner", () => {
     expect(x.reason).toMatch(/^block .* alone needs ~1[01]m \(budget 10m\): 12\.\d GB in and out at 40 MB\/s \(~1[01]m\), the work at the measured ~\d+ MB\/s \(~\d+s\); raise STRATA_JOB_BUDGET to 15m or split with STRATA_SPLIT_SHARDS=\d+/);
     // The other blocks of the window wait; once the pipeline marks the refused block no-compact they merge.
     expect(r.groups[0]!.skipped.filter((s) => /refused as over the job budget/.test(s.reason)).map((s) => s.ulid)).toEqual([U(2), U(3), U(4)]);
-    const next = planAll([{ ...metas[0], noCompact: true }, ...metas.slice(1)], { ranges: RANGES, budget: budget(10) });
+    const next = planAll([{ ...metas[0]!, noCompact: true }, ...metas.slice(1)], { ranges: RANGES, budget: budget(10) });
     expect(next.refused).toEqual([]);
     expect(next.plans.map((p) => p.inputs)).toEqual([[U(2), U(3), U(4)]]);
   });

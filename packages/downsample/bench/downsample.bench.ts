@@ -53,7 +53,7 @@ async function makeBlock(parent: string, gauges: Gauges): Promise<string> {
       const chunks = [];
       for (let i = 0; i < SAMPLES; i += 120) {
         const end = Math.min(SAMPLES, i + 120);
-        chunks.push({ minTime: ts[i], maxTime: ts[end - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
+        chunks.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
       }
       await w.addSeries([{ name: "__name__", value: metric }, { name: "instance", value: name }, { name: "job", value: "node" }], chunks);
     }

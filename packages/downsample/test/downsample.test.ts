@@ -20,7 +20,7 @@ const MIN = 60_000;
 function xorChunk(samples: [number, number][]) {
   const ts = Float64Array.from(samples.map((s) => s[0]));
   const vs = Float64Array.from(samples.map((s) => s[1]));
-  return { minTime: ts[0], maxTime: ts[ts.length - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, ts.length) } };
+  return { minTime: ts[0]!, maxTime: ts[ts.length - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, ts.length) } };
 }
 
 async function makeBlock(series: { labels: Labels; chunks: [number, number][][] }[], meta: Partial<BlockMeta> = {}): Promise<MemoryBlock> {
@@ -115,7 +115,7 @@ describe("downsampleBlock raw → 5m", () => {
     }
     const ws = [...groups.keys()];
     expect(series).toHaveLength(1);
-    const [c] = series[0]!.chunks;
+    const c = series[0]!.chunks[0]!;
     expect(series[0]!.chunks).toHaveLength(1);
     expect(c.minTime).toBe(ws[0]);
     expect(c.maxTime).toBe(lastT);

@@ -139,7 +139,7 @@ function expected(raw: Raw[], res: number, resetAt: (i: number) => boolean) {
     if (i > 0) counter = resetAt(i) ? combine(counter, hs[i]!, 1) : combine(counter, combine(hs[i]!, hs[i - 1]!, -1), 1);
     const w = Math.min(currentWindow(raw[i]!.t, res), lastT);
     const cur = out.get(w);
-    out.set(w, { n: (cur?.n ?? 0) + 1, sum: cur ? combine(cur.sum, hs[i]!, 1) : hs[i], counter });
+    out.set(w, { n: (cur?.n ?? 0) + 1, sum: cur ? combine(cur.sum, hs[i]!, 1) : hs[i]!, counter });
   }
   return out;
 }
@@ -320,10 +320,10 @@ describe("native histogram downsampling", () => {
     const h1 = new MemoryBlock("h1");
     await downsampleBlock(m5, h1, { resolution: RES_1H });
     const hour = await readOut(h1);
-    const [c] = hour.get("counter")!;
+    const c = hour.get("counter")![0]!;
     const exp = expected(counterRaw, RES_1H, (i) => i === 11);
     check(c, exp);
-    const [g] = hour.get("gauge")!;
+    const g = hour.get("gauge")![0]!;
     expect(g.count!.reduce((a, [, n]) => a + n, 0)).toBe(gaugeRaw.length);
     expect(g.headers[AggrType.Counter]).toBe(CounterResetHint.Gauge);
   });

@@ -174,7 +174,7 @@ describe("downsampling with worker threads", () => {
     const expected = files(await run(input, RES_5M, 0));
     await closeWorkers();
     expect(files(await run(input, RES_5M, 1))).toEqual(expected);
-    const [lane] = workerLanes(1);
+    const lane = workerLanes(1)[0]!;
     await lane.terminate();
     expect(lane.alive).toBe(false);
     const empty = { data: new Uint8Array(8), table: new Float64Array(1), series: 0 };

@@ -22,7 +22,7 @@ let dir: string;
 let store: FsStore;
 let deps: WorkerDeps;
 const sent: Job[] = [];
-const run = async (job: Job) => (await handleRecord(JSON.stringify(job), deps, { messageId: `m-${job.type}` })).results[0];
+const run = async (job: Job) => (await handleRecord(JSON.stringify(job), deps, { messageId: `m-${job.type}` })).results[0]!;
 const ids = async (tenant: string) => (await deps.index.blocks(tenant)).map((b) => b.meta.ulid).sort();
 const exists = (tenant: string, block: string, file: string) => readFile(join(dir, tenant, block, file)).then(() => true, () => false);
 
@@ -116,7 +116,7 @@ describe("admission over a directory bucket", () => {
     const dirs = new Set<string>();
     for await (const o of listAll(store, "o/")) dirs.add(o.key.split("/")[1]!);
     expect([...dirs].filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort()).toEqual(inputs.map((m) => m.ulid).sort()); // no partial output
-    const [attempt] = await deps.leases.listAttempts("o");
+    const attempt = (await deps.leases.listAttempts("o"))[0]!;
     expect(attempt.record).toMatchObject({ attempts: 1, errors: [expect.stringContaining("out of time")] });
     expect((await deps.index.blocks("o")).every((b) => b.deletionTime === undefined)).toBe(true);
     // With time to spare it runs.
@@ -128,7 +128,7 @@ describe("admission over a directory bucket", () => {
     const m = await writeStoreBlock(store, "s", T0, 8);
     await deps.storage.markNoCompact({ tenant: "s", block: m.ulid }, { id: m.ulid, version: 1, no_compact_time: 1, reason: JOB_FAILED_REASON, details: "3 attempts failed: attempt 1: boom" });
     await deps.leases.writeAttempts("s", "compact-abc", { version: 1, attempts: 2, errors: ["attempt 1: out of memory"], job: `compact merge ${m.ulid}`, blocks: [m.ulid], first_time: 1, last_time: 2 });
-    const [st] = await bucketStatus(store, { tenant: "s" });
+    const st = (await bucketStatus(store, { tenant: "s" }))[0]!;
     expect(st.refused).toEqual([{ block: m.ulid, reason: JOB_FAILED_REASON, details: "3 attempts failed: attempt 1: boom" }]);
     expect(st.failing).toEqual([{ job: `compact merge ${m.ulid}`, attempts: 2, errors: ["attempt 1: out of memory"] }]);
     expect(st.quarantined).toEqual([]);

@@ -5,7 +5,7 @@ import { T0, meta, twoHourBlock } from "./fakes.ts";
 const live = (...metas: ReturnType<typeof meta>[]): LiveBlock[] => metas.map((m) => ({ meta: m }));
 
 describe("block-set rules", () => {
-  const [a, b, c] = [0, 1, 2].map((i) => twoHourBlock(i));
+  const [a, b, c] = [twoHourBlock(0), twoHourBlock(1), twoHourBlock(2)];
   const ab = meta({ minTime: a.minTime, maxTime: b.maxTime, level: 2, sources: [a.ulid, b.ulid] });
   const abc = meta({ minTime: a.minTime, maxTime: c.maxTime, level: 2, sources: [a.ulid, b.ulid, c.ulid] });
 
@@ -80,10 +80,10 @@ describe("block-set rules", () => {
     const halves = [0, 1].map((i) => meta({ minTime: raw.minTime + i * DAY, maxTime: raw.minTime + (i + 1) * DAY, level: 2, sources: [[a.ulid], [b.ulid]][i], resolution: 300_000 }));
     expect(expiredBlocks(live(raw, ...halves), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
     // … also with the scrape interval between their ranges (a block's range ends at its last sample) …
-    const later = meta({ ...halves[1], ulid: undefined, minTime: halves[1]!.minTime + 60_000, sources: [b.ulid], resolution: 300_000 });
+    const later = meta({ ...halves[1]!, ulid: undefined, minTime: halves[1]!.minTime + 60_000, sources: [b.ulid], resolution: 300_000 });
     expect(expiredBlocks(live(raw, halves[0]!, later), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
     // … but not when their ranges stop short of its end, whatever their sources claim.
-    const short = meta({ ...halves[1], ulid: undefined, maxTime: halves[1]!.maxTime - HOUR_MS, sources: [b.ulid], resolution: 300_000 });
+    const short = meta({ ...halves[1]!, ulid: undefined, maxTime: halves[1]!.maxTime - HOUR_MS, sources: [b.ulid], resolution: 300_000 });
     expect(expiredBlocks(live(raw, halves[0]!, short), now, retention)).toEqual([]);
     // A 5m twin already marked for deletion holds nothing.
     expect(expiredBlocks([{ meta: raw }, { meta: fiveMin, deletionTime: 1 }], now, retention)).toEqual([]);

@@ -145,7 +145,7 @@ describe("an upload in progress", () => {
     expect(h.queue.delays).toEqual([30]);
     const delays: number[] = [];
     for (let i = 0; i < 7; i++) {
-      const [body] = h.queue.drain();
+      const body = h.queue.drain()[0]!;
       expect(await ok(h, body)).toBe(true);
       delays.push(h.queue.delays[0]!);
     }
@@ -183,7 +183,7 @@ describe("a job that keeps failing stops (3 attempts)", () => {
     h.bucket.writeAttempts = async (t, n, r) => (r?.errors.some((e) => e.startsWith("attempt 2:")) ? undefined : write(t, n, r));
     for (let i = 0; i < 3; i++) expect(await ok(h, compact)).toBe(false);
     expect(calls).toBe(3);
-    const [rec] = await h.bucket.listAttempts("t");
+    const rec = (await h.bucket.listAttempts("t"))[0]!;
     expect(rec.record).toMatchObject({ attempts: 3, blocks });
     // The fourth delivery refuses the plan instead of running it.
     expect(await ok(h, compact)).toBe(true);

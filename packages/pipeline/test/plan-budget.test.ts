@@ -32,7 +32,7 @@ async function writeBlock(minT: number, seed: number, series: number): Promise<B
   await w.addSymbols(["__name__", "i", "up", ...names].sort(compareStrings));
   const ts = Float64Array.from({ length: 120 }, (_, j) => minT + j * 60_000);
   const vs = Float64Array.from({ length: 120 }, (_, j) => j * seed);
-  const chunk = { minTime: ts[0], maxTime: ts[119], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 120) } };
+  const chunk = { minTime: ts[0]!, maxTime: ts[119]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 120) } };
   for (const s of all) await w.addSeries(s, [chunk]);
   const written = await w.finish({ ulid, minTime: minT, maxTime: minT + 2 * HOUR, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1, thanos: { labels: { cluster: "a" }, source: "sidecar", downsample: { resolution: 0 } } });
   await sink.commit();

@@ -19,7 +19,7 @@ export async function writeStoreBlock(store: ObjectStore, tenant: string, minT: 
   for (const s of series) {
     for (let j = 0; j < n; j++) (ts[j] = minT + j * 15_000), (vs[j] = j * seed);
     const chunks = [];
-    for (let i = 0; i < n; i += 120) chunks.push({ minTime: ts[i], maxTime: ts[i + 119], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, i + 120) } });
+    for (let i = 0; i < n; i += 120) chunks.push({ minTime: ts[i]!, maxTime: ts[i + 119]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, i + 120) } });
     await w.addSeries(s, chunks);
   }
   const written = await w.finish({ ulid, minTime: minT, maxTime: minT + 2 * HOUR, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1, thanos: { labels, source: "sidecar", downsample: { resolution: 0 } } });

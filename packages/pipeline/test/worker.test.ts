@@ -189,12 +189,12 @@ describe("compact", () => {
     expect(deferred).toMatchObject({ level: "info", job: "compact", reason: expect.stringContaining("held by another worker") });
     expect(h.lines.some((l) => l.event === "job-failed")).toBe(false);
     // Still held: the copy is re-sent again, with twice the delay.
-    const [copy] = h.queue.drain();
+    const copy = h.queue.drain()[0]!;
     expect(await run(h, [copy])).toEqual([]);
     expect(h.queue.delays).toEqual([60]);
     // The holder died: its lease expired (released here); the next copy compacts.
     await held!.release();
-    const [again] = h.queue.drain();
+    const again = h.queue.drain()[0]!;
     expect(await run(h, [again])).toEqual([]);
     expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toHaveLength(1);
   });

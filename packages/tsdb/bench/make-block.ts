@@ -34,7 +34,7 @@ export async function makeBenchBlock(parent: string, series = SERIES, samples = 
       const chunks = [];
       for (let i = 0; i < samples; i += 120) {
         const end = Math.min(samples, i + 120);
-        chunks.push({ minTime: ts[i], maxTime: ts[end - 1], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
+        chunks.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
       }
       await w.addSeries(
         [

@@ -119,7 +119,7 @@ function randomChunk(rnd: () => number): { samples: FloatHistogramSample[]; hint
   const schema = custom ? CUSTOM_BUCKETS_SCHEMA : Math.floor(rnd() * 13) - 4;
   const zeroThreshold = custom ? 0 : [0, 2 ** -128, 0.001, 3.5][Math.floor(rnd() * 4)];
   const customValues = custom ? Array.from({ length: Math.floor(rnd() * 8) }, (_, i) => i * 0.25 + (rnd() < 0.3 ? rnd() / 1e6 : 0)) : undefined;
-  const hint = ([0, 1, 2, 3] as const)[Math.floor(rnd() * 4)];
+  const hint = ([0, 1, 2, 3] as const)[Math.floor(rnd() * 4)]!;
   const n = 1 + Math.floor(rnd() * 40);
   const staleFrom = rnd() < 0.2 ? Math.floor(rnd() * n) : n;
   const samples: FloatHistogramSample[] = [];

@@ -306,7 +306,7 @@ function randomChunk(rnd: () => number): { samples: HistogramSample[]; hint: Cou
     }
   }
   const hints = [CounterResetHint.Unknown, CounterResetHint.NotReset, CounterResetHint.Reset, CounterResetHint.Gauge] as const;
-  const hint = hints[Math.floor(rnd() * 4)];
+  const hint = hints[Math.floor(rnd() * 4)]!;
   const n = 1 + Math.floor(rnd() * 40);
   const samples: HistogramSample[] = [];
   let t = Math.floor(rnd() * 2e12) - 1e12;

@@ -41,7 +41,7 @@ describe("SymbolTable", () => {
       [0, 3],
       [1, 3],
       [2, 3],
-    ]) {
+    ] as const) {
       const own = await write(symbols, series(from, step), 256);
       const viaShared = await write(shared, series(from, step), 256);
       expect(Buffer.from(viaShared.bytes).equals(Buffer.from(own.bytes))).toBe(true);

@@ -180,7 +180,7 @@ const SPECIAL: [number, number][] = [
 
 function randomSeries(rnd: () => number, n: number): Series {
   const s = series(n);
-  const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)];
+  const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)]!;
   const u32 = () => (rnd() * 4294967296) >>> 0;
   // Timestamps: start anywhere in ±2^45, then deltas whose dods hit each bucket, their
   // edges, the 64-bit form, and negative deltas.
@@ -211,7 +211,7 @@ function randomSeries(rnd: () => number, n: number): Series {
     } else if (style < 0.5) {
       // counter-like: integers
       if (q < 0.8) {
-        s.vs[i] = (i > 0 ? s.vs[i - 1] : 0) + Math.floor(rnd() * 100);
+        s.vs[i] = (i > 0 ? s.vs[i - 1]! : 0) + Math.floor(rnd() * 100);
         hi = s.v32[2 * i + 1]!;
         lo = s.v32[2 * i]!;
       }

@@ -34,7 +34,7 @@ export async function makeFuzzBlock(series = 40, seed = 1): Promise<MemoryBlock>
       ts[i] = t0 + i * 15_000 + Math.floor(rnd() * 100);
       vs[i] = rnd() < 0.1 ? NaN : rnd() * 1000;
     }
-    const chunks = [0, 30, 60].map((s) => ({ minTime: ts[s], maxTime: ts[s + 29], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, s, s + 30) } }));
+    const chunks = [0, 30, 60].map((s) => ({ minTime: ts[s]!, maxTime: ts[s + 29]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, s, s + 30) } }));
     await w.addSeries(l, chunks);
   }
   const meta: BlockMeta = { ulid, minTime: t0, maxTime: t0 + 90 * 15_000 + 100, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1, thanos: { labels: { r: "0" }, downsample: { resolution: 0 }, source: "sidecar" } };

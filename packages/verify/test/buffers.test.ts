@@ -53,7 +53,7 @@ function bigSeries(): FixtureSeries[] {
         ts[i] = T0 + (c * 120 + i) * STEP;
         vs[i] = rnd() * 1e9;
       }
-      chunks.push({ minTime: ts[0], maxTime: ts[119], chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 120) } });
+      chunks.push({ minTime: ts[0]!, maxTime: ts[119]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 120) } });
     }
     out.push({ labels: [{ name: "__name__", value: "m" }, { name: "i", value: String(s).padStart(4, "0") }], chunks });
   }

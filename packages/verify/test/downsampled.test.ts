@@ -167,7 +167,7 @@ describe("aggregate chunks out of order are rejected", () => {
 
   it("rejects a repeated timestamp in a native-histogram counter aggregate (Thanos writes none)", async () => {
     const fh = (count: number) => ({ schema: 0, zeroThreshold: 0, zeroCount: 0, count, sum: count, positiveSpans: [], negativeSpans: [], positiveBuckets: new Float64Array(0), negativeBuckets: new Float64Array(0), counterResetHint: CounterResetHint.Unknown });
-    const h: Chunk = { encoding: Encoding.FloatHistogram, data: encodeFloatHistogramChunk([wt[0], wt[1], wt[1]].map((t, i) => ({ t, h: fh(i + 1) }))) };
+    const h: Chunk = { encoding: Encoding.FloatHistogram, data: encodeFloatHistogramChunk([wt[0]!, wt[1]!, wt[1]!].map((t, i) => ({ t, h: fh(i + 1) }))) };
     const arr: (Chunk | undefined)[] = [];
     arr[AggrType.Count] = xor([wt[0]!, wt[1]!], [1, 2]);
     arr[AggrType.Counter] = h;

@@ -162,13 +162,14 @@ export function rawBlock(o: RawBlockOptions): { block: MemoryBlock; ulid: string
   o.postings?.(lists);
   b.pad(4);
   const keys = [...lists.keys()].filter((k) => k !== "\0").sort((x, y) => {
-    const [a1, a2] = x.split("\0");
-    const [b1, b2] = y.split("\0");
+    // Keys other than "\0" are "<name>\0<value>".
+    const [a1, a2] = x.split("\0") as [string, string];
+    const [b1, b2] = y.split("\0") as [string, string];
     return compareStrings(a1, b1) || compareStrings(a2, b2);
   });
   const offsets: [string, string, number][] = [];
   for (const k of ["\0", ...keys]) {
-    const [n, v] = k === "\0" ? ["", ""] : k.split("\0");
+    const [n, v] = k === "\0" ? ["", ""] : (k.split("\0") as [string, string]);
     offsets.push([n, v, b.len]);
     const ids = lists.get(k)!;
     b.be32(4 + 4 * ids.length);

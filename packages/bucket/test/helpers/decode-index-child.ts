@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { decodeIndex, type IndexLimits } from "../../src/bucket-index/schema.ts";
 
 const [file, limits] = process.argv.slice(2);
+if (file === undefined) throw new Error("usage: decode-index-child <index file> [<limits JSON>]");
 const bytes = readFileSync(file);
 /**
  * The peak RSS of this process in bytes. Linux' VmHWM, reset first (clear_refs 5), since
