@@ -6,7 +6,7 @@ import { Decbuf, FormatError, MAX_META_BYTES, compareUlids, decodeTombstones, pa
 import { utf8Decode } from "@strata/tsdb/encoding/utf8";
 import { Code, type Problems, type VerifyStats } from "./report.ts";
 import type { Segments } from "./segments.ts";
-import type { VerifyOptions } from "./verify.ts";
+import type { VerifyOptions } from "./options.ts";
 
 const META = "meta.json";
 /** A tombstones file larger than this is not read (a real one is a few KiB). */

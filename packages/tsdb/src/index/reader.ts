@@ -16,15 +16,10 @@ import { compareStrings, utf8Decode } from "../encoding/utf8.ts";
 import type { ChunkMeta } from "../chunkenc/chunk.ts";
 import type { Label } from "../labels/labels.ts";
 import { FORMAT_V1, FORMAT_V2, FORMAT_V3, HEADER_LEN, INDEX_FILE, MAGIC_INDEX, SERIES_ALIGN, TOC_LEN, decodeToc, symbolOrdinalOfOffset, type TOC } from "./format.ts";
-import { SeriesCursor, entrySize } from "./series-cursor.ts";
+import { SeriesCursor, entrySize, type SeriesEntry } from "./series-cursor.ts";
 import { EMPTY_POSTINGS, decodePostings } from "./postings.ts";
 
-export interface SeriesEntry {
-  /** V2: entry offset / 16. V1: entry offset. */
-  id: number;
-  labels: Label[];
-  chunks: ChunkMeta[];
-}
+export type { SeriesEntry } from "./series-cursor.ts";
 
 export interface PostingsOffset {
   name: string;

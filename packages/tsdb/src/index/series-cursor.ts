@@ -6,9 +6,18 @@ import { Decbuf } from "../encoding/decbuf.ts";
 import { FormatError } from "../encoding/errors.ts";
 import { readReusing, type ByteSource } from "../encoding/source.ts";
 import { SERIES_ALIGN } from "./format.ts";
-import type { SeriesEntry } from "./reader.ts";
+import type { ChunkMeta } from "../chunkenc/chunk.ts";
+import type { Label } from "../labels/labels.ts";
 
 const MAX_VARINT32 = 5;
+
+/** One series of the index: its reference, its labels, its chunks' metas. */
+export interface SeriesEntry {
+  /** V2: entry offset / 16. V1: entry offset. */
+  id: number;
+  labels: Label[];
+  chunks: ChunkMeta[];
+}
 
 /**
  * A front-to-back walk of the series section (see `IndexReader.iterSeries`). `tryNext()`
