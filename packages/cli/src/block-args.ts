@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { BlockReader } from "@strata/tsdb";
 import { DirBlockSource } from "@strata/tsdb/node";
-import { UsageError } from "./main.ts";
+import { UsageError } from "./command.ts";
 
 /** Open the block directory named on the command line, with a usage error if it is not one. */
 export async function openBlockDir(dir: string | undefined): Promise<BlockReader> {

@@ -1,7 +1,7 @@
 // Subpath imports keep the AWS SDK out of the CLI's start-up (openStore loads it for s3:// only).
 import { BucketUrlError, openStore } from "@strata/bucket/url";
 import type { ObjectStore } from "@strata/bucket/store";
-import { UsageError } from "./main.ts";
+import { UsageError } from "./command.ts";
 
 /** Open the bucket URL named on the command line; a malformed URL is a usage error. */
 export async function openBucketArg(url: string): Promise<ObjectStore> {

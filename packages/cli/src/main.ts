@@ -1,5 +1,7 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
+// Assembles the command table and dispatches: argv → command → exit code.
+import { parseArgs } from "node:util";
 import { FormatError } from "@strata/tsdb";
+import { UsageError, commandHelp, type Command } from "./command.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { rewriteCommand } from "./commands/rewrite.ts";
@@ -12,18 +14,6 @@ import { localCommand } from "./commands/local.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { statusCommand } from "./commands/status.ts";
 import { quarantineCommand } from "./commands/quarantine.ts";
-
-/** A command: its usage line, its options, and what it does with them. */
-export interface Command {
-  summary: string;
-  usage: string;
-  options: NonNullable<ParseArgsConfig["options"]>;
-  /** What each option does, shown by `--help`. */
-  optionHelp?: Record<string, string>;
-  /** More text for `--help` (environment variables, examples). */
-  details?: () => Promise<string>;
-  run(positionals: string[], values: Record<string, unknown>): Promise<number>;
-}
 
 const commands: Record<string, Command> = {
   dump: dumpCommand,
@@ -40,28 +30,10 @@ const commands: Record<string, Command> = {
   quarantine: quarantineCommand,
 };
 
-/** Error for bad command-line use: printed without a stack, exit code 2. */
-export class UsageError extends Error {}
-
 function help(): string {
   const lines = ["strata: Prometheus TSDB block tooling (event-driven compactor toolkit)", "", "Usage: strata <command> [options]", "", "Commands:"];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
   lines.push("", "Run `strata <command> --help` for a command's options.");
-  return lines.join("\n");
-}
-
-async function commandHelp(c: Command): Promise<string> {
-  const lines = [`Usage: strata ${c.usage}`, "", c.summary];
-  const opts = Object.entries(c.options);
-  if (opts.length) {
-    lines.push("", "Options:");
-    for (const [k, o] of opts) {
-      const flag = `  --${k}${o.type === "string" ? " <value>" : ""}`;
-      const help = c.optionHelp?.[k];
-      lines.push(help ? `${flag.padEnd(30)} ${help}` : flag);
-    }
-  }
-  if (c.details) lines.push("", await c.details());
   return lines.join("\n");
 }
 

@@ -3,8 +3,8 @@ import { BucketLayout, ROOT_TENANT } from "@strata/bucket/layout";
 import { BucketIndexUpdater, IndexConflict } from "@strata/bucket/bucket-index/updater";
 import { BucketIndexInvalid, type BucketIndex } from "@strata/bucket/bucket-index/schema";
 import type { ObjectStore } from "@strata/bucket/store";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 
 /** `strata index rebuild|show <bucket-url>`: the Mimir bucket index of one tenant or all. */
 export const indexCommand: Command = {

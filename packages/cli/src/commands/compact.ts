@@ -1,8 +1,8 @@
 import { mkdir, stat } from "node:fs/promises";
 import { compactBlocks, CompactionError, type DedupMode } from "@strata/compact";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 
 const DEDUP_MODES: readonly DedupMode[] = ["none", "1:1", "penalty"];
 

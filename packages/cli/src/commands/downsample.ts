@@ -2,8 +2,8 @@ import { mkdir, stat } from "node:fs/promises";
 import { newUlid } from "@strata/tsdb";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
 import { downsampleBlock, parseResolution } from "@strata/downsample";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 
 export const downsampleCommand: Command = {
   summary: "downsample a block to 5m or 1h resolution (Thanos aggregate chunks); prints the new block's directory",

@@ -15,8 +15,8 @@ import {
   type Chunk,
   type Interval,
 } from "@strata/tsdb";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 import { openBlockDir } from "../block-args.ts";
 import { Output } from "../output.ts";
 

@@ -1,5 +1,5 @@
 import { encodingName, chunkSamples, METRIC_NAME, type BlockMeta } from "@strata/tsdb";
-import type { Command } from "../main.ts";
+import type { Command } from "../command.ts";
 import { openBlockDir } from "../block-args.ts";
 
 interface EncodingStats {

@@ -4,8 +4,8 @@ import { DELETION_MARK_FILE, isUlid, META_FILE, NO_COMPACT_MARK_FILE, parseMarke
 import { RESERVED_TENANT_NAMES, parseBlockKey } from "@strata/bucket/keys";
 import { fmtBytes, fmtSeconds, planAll, type BlockMetaWithMarks, type JobEstimate, type PlannerOptions, type PlanAllResult, type SkippedBlock } from "@strata/compact";
 import { DEFAULT_JOB_BUDGET, JOB_LIMITS, jobBudgetFromEnv } from "@strata/pipeline/config";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 
 /** What `strata plan` found in a directory before planning. */
 export interface ScannedBucket {

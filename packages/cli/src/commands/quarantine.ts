@@ -1,8 +1,8 @@
 // `strata quarantine release`: verify quarantined blocks again in place; lift the quarantine and
 // index those that now pass (the next scheduled index re-sync plans their groups).
 import { openBucketArg } from "../bucket-args.ts";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 import { tenantArg } from "./replay.ts";
 
 export const quarantineCommand: Command = {

@@ -2,8 +2,8 @@
 // The SQS SDK is loaded by the command only (every other command's start-up stays light).
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { openBucketArg } from "../bucket-args.ts";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 
 const JOBS = ["verify", "compact", "downsample"] as const;
 

@@ -1,8 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { newUlid, rewriteBlock } from "@strata/tsdb";
 import { DirBlockSink } from "@strata/tsdb/node";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 import { openBlockDir } from "../block-args.ts";
 
 export const rewriteCommand: Command = {

@@ -1,7 +1,7 @@
 // `strata status`: per tenant, what the pipeline has done and what it would do next.
 import { openBucketArg } from "../bucket-args.ts";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 import { tenantArg } from "./replay.ts";
 
 export const statusCommand: Command = {

@@ -3,8 +3,8 @@ import { basename, resolve } from "node:path";
 import { isUlid, newUlid } from "@strata/tsdb";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
 import { NotRepairableError, formatProblem, repairBlock, verifyBlock, type VerifyReport } from "@strata/verify";
-import type { Command } from "../main.ts";
-import { UsageError } from "../main.ts";
+import type { Command } from "../command.ts";
+import { UsageError } from "../command.ts";
 
 export const verifyCommand: Command = {
   summary: "check blocks against every format invariant; --repair writes fixed copies",

@@ -1,0 +1,34 @@
+// The contract between the dispatcher (main.ts) and the commands (commands/*.ts). It lives
+// apart from main.ts so that commands never import the module that imports them all.
+import type { ParseArgsConfig } from "node:util";
+
+/** A command: its usage line, its options, and what it does with them. */
+export interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig["options"]>;
+  /** What each option does, shown by `--help`. */
+  optionHelp?: Record<string, string>;
+  /** More text for `--help` (environment variables, examples). */
+  details?: () => Promise<string>;
+  run(positionals: string[], values: Record<string, unknown>): Promise<number>;
+}
+
+/** Error for bad command-line use: printed without a stack, exit code 2. */
+export class UsageError extends Error {}
+
+/** A command's `--help`: usage line, summary, each option with what it does, then details. */
+export async function commandHelp(c: Command): Promise<string> {
+  const lines = [`Usage: strata ${c.usage}`, "", c.summary];
+  const opts = Object.entries(c.options);
+  if (opts.length) {
+    lines.push("", "Options:");
+    for (const [k, o] of opts) {
+      const flag = `  --${k}${o.type === "string" ? " <value>" : ""}`;
+      const help = c.optionHelp?.[k];
+      lines.push(help ? `${flag.padEnd(30)} ${help}` : flag);
+    }
+  }
+  if (c.details) lines.push("", await c.details());
+  return lines.join("\n");
+}
