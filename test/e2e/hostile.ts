@@ -6,7 +6,7 @@ import { cp, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createGzip } from "node:zlib";
 import { BucketLayout, listAll, type ObjectStore } from "@strata/bucket";
-import { BucketIndexUpdater } from "@strata/bucket/bucket-index/updater";
+import { BucketIndexUpdater } from "@strata/bucket";
 import { newUlid, parseMeta, serializeMeta, type BlockMeta } from "@strata/tsdb";
 import { VERIFIED_FILE } from "@strata/pipeline";
 

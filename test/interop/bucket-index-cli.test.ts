@@ -4,11 +4,13 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DELETION_MARK_FILE } from "@strata/tsdb";
 import { DirBlockSource } from "@strata/tsdb/node";
-import { BucketLayout, FsStore, S3Store, StoreBlockSource, uploadBlock, writeMarker, type ObjectStore } from "@strata/bucket";
+import { BucketLayout, FsStore, StoreBlockSource, uploadBlock, writeMarker, type ObjectStore } from "@strata/bucket";
+import { S3Store } from "@strata/bucket/s3";
 import { startS3Emulator, EMULATOR_CREDENTIALS, EMULATOR_REGION, type S3Emulator } from "@strata/local";
-import { assertPromtool, makePromtoolFixture, runProcess, type PromtoolFixture } from "../helpers/promtool.ts";
-import { REPO_ROOT, STRATA_BIN } from "../helpers/strata-cli.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+import { assertPromtool, makePromtoolFixture, type PromtoolFixture } from "@strata/testkit/promtool";
+import { runProcess } from "@strata/testkit/process";
+import { REPO_ROOT, STRATA_BIN } from "@strata/testkit/cli";
+import { TempDirs } from "@strata/testkit/tmp";
 
 const tmp = new TempDirs();
 let fx: PromtoolFixture;

@@ -9,15 +9,27 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crc32c } from "../../packages/tsdb/src/encoding/crc32c.ts";
-import { STALE_NAN, floatHi, floatLo, isStaleNaN } from "../../packages/tsdb/src/encoding/float-bits.ts";
-import { decodeHistogramChunk, encodeHistogramChunk } from "../../packages/tsdb/src/chunkenc/histogram.ts";
-import { decodeFloatHistogramChunk, encodeFloatHistogramChunk } from "../../packages/tsdb/src/chunkenc/float-histogram.ts";
-import { histogramChunkHeader, spanIndices } from "../../packages/tsdb/src/chunkenc/histogram-meta.ts";
-import { CounterResetHint, type FloatHistogram, type Histogram, type Span } from "../../packages/tsdb/src/chunkenc/histogram-types.ts";
-import { PROMETHEUS, freePort } from "../helpers/prometheus-server.ts";
-import { assertExecutable, listBlocks, type BlockInfo } from "../helpers/promtool.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+import {
+  crc32c,
+  STALE_NAN,
+  floatHi,
+  floatLo,
+  isStaleNaN,
+  decodeHistogramChunk,
+  encodeHistogramChunk,
+  decodeFloatHistogramChunk,
+  encodeFloatHistogramChunk,
+  histogramChunkHeader,
+  spanIndices,
+  CounterResetHint,
+  type FloatHistogram,
+  type Histogram,
+  type Span,
+} from "@strata/tsdb";
+import { PROMETHEUS, freePort } from "@strata/testkit/prometheus";
+import { listBlocks, type BlockInfo } from "@strata/testkit/promtool";
+import { assertExecutable } from "@strata/testkit/process";
+import { TempDirs } from "@strata/testkit/tmp";
 
 const T0 = Date.UTC(2024, 0, 1); // aligned to the 5-minute block range
 const STEP = 15_000;

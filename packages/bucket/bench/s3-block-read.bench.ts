@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url";
 import { BlockReader, BlockWriter, Encoding, compareStrings, encodeXOR, newUlid, type BlockSource } from "@strata/tsdb";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
 import { emit, type BenchResult } from "@strata/bench";
-import { BucketLayout, RangeCache, S3Store, StoreBlockSource, uploadBlock } from "../src/index.ts";
+import { BucketLayout, RangeCache, StoreBlockSource, uploadBlock } from "../src/index.ts";
+import { S3Store } from "../src/s3.ts";
 
 const SERIES = 4000;
 const SAMPLES = 1440;

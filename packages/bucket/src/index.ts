@@ -1,9 +1,7 @@
-// @strata/bucket: the object store port (S3, filesystem), the tsdb ports over it, the
-// bucket layout, Mimir's bucket index and job leases.
+// @strata/bucket: the object store port and its filesystem store, the tsdb ports over it, the
+// bucket layout, Mimir's bucket index and job leases. The S3 store is `@strata/bucket/s3`.
 export * from "./store.ts";
 export { FsStore, FS_RESERVED_DIR, type FsStoreOptions } from "./fs/fs-store.ts";
-export { S3Store, createS3Client, endpointFromEnv, type S3StoreOptions } from "./s3/s3-store.ts";
-export { backoffRetryStrategy, type RetryOptions } from "./s3/retry.ts";
 export { parseBucketUrl, openStore, BucketUrlError, type BucketUrl } from "./url.ts";
 export { JOB_CACHE_BYTES, SOURCE_CACHE_BYTES, RangeCache, StoreByteSource, StoreBlockSource, StoreBlockSink, type RangeCacheOptions } from "./byte-source.ts";
 export * from "./keys.ts";

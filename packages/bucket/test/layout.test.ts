@@ -8,7 +8,6 @@ import {
   FsStore,
   LeaseManager,
   RangeCache,
-  backoffRetryStrategy,
   deleteBlock,
   deleteMarker,
   listAll,
@@ -17,6 +16,7 @@ import {
   writeMarker,
   type ObjectStore,
 } from "../src/index.ts";
+import { backoffRetryStrategy } from "../src/s3.ts";
 import { testUlid } from "./fixtures.ts";
 
 let root: string;

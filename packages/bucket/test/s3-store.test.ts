@@ -1,6 +1,7 @@
 import { describe, expect, it, beforeAll, afterAll } from "vitest";
 import { startS3Emulator, EMULATOR_CREDENTIALS, EMULATOR_REGION, type S3Emulator } from "@strata/local";
-import { S3Store, parseBucketUrl, type RetryOptions } from "../src/index.ts";
+import { parseBucketUrl } from "../src/index.ts";
+import { S3Store, type RetryOptions } from "../src/s3.ts";
 import { conditionalWriteViolations, storeContract } from "./contract.ts";
 
 const BUCKET = "strata-contract";

@@ -1,6 +1,6 @@
 // Subpath imports keep the AWS SDK out of the CLI's start-up (openStore loads it for s3:// only).
-import { BucketUrlError, openStore } from "@strata/bucket/url";
-import type { ObjectStore } from "@strata/bucket/store";
+import { BucketUrlError, openStore } from "@strata/bucket";
+import type { ObjectStore } from "@strata/bucket";
 import { UsageError } from "./command.ts";
 
 /** Open the bucket URL named on the command line; a malformed URL is a usage error. */

@@ -4,8 +4,8 @@
  * their upload events set the pipeline going exactly as a sidecar's uploads would.
  */
 import { BlockWriter, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, type BlockMeta, type Label } from "@strata/tsdb";
-import { StoreBlockSink } from "@strata/bucket/byte-source";
-import type { ObjectStore } from "@strata/bucket/store";
+import { StoreBlockSink } from "@strata/bucket";
+import type { ObjectStore } from "@strata/bucket";
 import { pipelineLayout } from "@strata/pipeline/bindings/index";
 import { seededRandom } from "./random.ts";
 

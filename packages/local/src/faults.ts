@@ -6,7 +6,7 @@
  * visibility timeout, and leases the dead worker held expire.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { ByteRange, ListOptions, ObjectStore, PutOptions, UploadOptions } from "@strata/bucket/store";
+import type { ByteRange, ListOptions, ObjectStore, PutOptions, UploadOptions } from "@strata/bucket";
 import type { Job, JobQueue, SendOptions } from "@strata/pipeline";
 
 export class WorkerKilled extends Error {

@@ -4,7 +4,7 @@
  * Thanos or Mimir bucket, uploads whose events were missed): each is indexed if it passes and
  * quarantined if it does not, exactly as its verify job would. Nothing unverified is indexed.
  */
-import type { ObjectStore } from "@strata/bucket/store";
+import type { ObjectStore } from "@strata/bucket";
 import { bindPipeline, VerificationIncomplete } from "./bindings/index.ts";
 import type { EngineSettings } from "./config.ts";
 import { verifyAndAdmit } from "./jobs/admit.ts";

@@ -4,7 +4,7 @@
  * — the same admission an upload gets. A block that still fails keeps its marks; its report is
  * rewritten with what the verifier finds now.
  */
-import type { ObjectStore } from "@strata/bucket/store";
+import type { ObjectStore } from "@strata/bucket";
 import { bindPipeline } from "./bindings/index.ts";
 import type { EngineSettings } from "./config.ts";
 import { QUARANTINE_REASON, verifyAndAdmit } from "./jobs/admit.ts";

@@ -3,9 +3,9 @@
  * for deletion, the plans the planner would run now, quarantined blocks, and the age of the
  * bucket index. Read-only: nothing is enqueued or written.
  */
-import { NO_COMPACT_MARK_FILE, parseMarker } from "@strata/tsdb";
-import { listAll, type ObjectStore } from "@strata/bucket/store";
-import { BucketIndexUpdater } from "@strata/bucket/bucket-index/updater";
+import { NO_COMPACT_MARK_FILE, blockResolution, parseMarker } from "@strata/tsdb";
+import { listAll, type ObjectStore } from "@strata/bucket";
+import { BucketIndexUpdater } from "@strata/bucket";
 import { bindPipeline, pipelineLayout } from "./bindings/index.ts";
 import type { EngineSettings } from "./config.ts";
 import { QUARANTINE_REASON } from "./jobs/verify.ts";
@@ -40,7 +40,7 @@ export async function bucketStatus(store: ObjectStore, opts: { tenant?: string; 
     const live = all.filter((b) => b.deletionTime === undefined);
     const blocks: Record<string, number> = {};
     for (const b of live) {
-      const k = `${b.meta.compaction.level}/${b.meta.thanos?.downsample?.resolution ?? 0}`;
+      const k = `${b.meta.compaction.level}/${blockResolution(b.meta)}`;
       blocks[k] = (blocks[k] ?? 0) + 1;
     }
     const plan = await deps.engines.plan(tenant, live, undefined, live);

@@ -5,8 +5,8 @@ import { mkdtemp, rm, readFile, writeFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FsStore } from "@strata/bucket/fs/fs-store";
-import { StoreBlockSource } from "@strata/bucket/byte-source";
+import { FsStore } from "@strata/bucket";
+import { StoreBlockSource } from "@strata/bucket";
 import { BlockReader, labelsToString, newUlid, parseMarker, type BlockMeta } from "@strata/tsdb";
 import { bindPipeline, handleRecord, jsonLogger, pipelineLayout, QUARANTINE_REASON, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
 import { bucketStatus } from "@strata/pipeline/status";
@@ -177,7 +177,7 @@ describe("the bucket-root tenant beside a ULID-shaped tenant folder", () => {
     expect((await handleRecord(JSON.stringify({ version: 1, type: "cleanup", tenant: "" }), d, { messageId: "c2" })).results[0]!.status).toBe("done");
     expect(await d.storage.listBlocks("")).toEqual([]);
     const left: string[] = [];
-    for await (const o of (await import("@strata/bucket/store")).listAll(s, "")) left.push(o.key);
+    for await (const o of (await import("@strata/bucket")).listAll(s, "")) left.push(o.key);
     expect(left.filter((k) => k.startsWith(`${T}/`)).sort()).toEqual([...tenantKeys].sort());
     expect(left.some((k) => k.startsWith(`${P}/`))).toBe(false);
   });
@@ -192,7 +192,7 @@ describe("the bucket-root tenant beside a ULID-shaped tenant folder", () => {
 
 describe("an index that cannot be read", () => {
   it("is refused with BucketIndexInvalid at bounded cost, and the binding's rebuild replaces it without reading it", async () => {
-    const { BucketIndexInvalid } = await import("@strata/bucket/bucket-index/schema");
+    const { BucketIndexInvalid } = await import("@strata/bucket");
     const { StoreBucketIndex } = await import("@strata/pipeline");
     const { gzipSync } = await import("node:zlib");
     const bombDir = await mkdtemp(join(tmpdir(), "strata-index-bomb-"));

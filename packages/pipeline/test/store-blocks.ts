@@ -1,7 +1,7 @@
 // Real blocks written straight into an ObjectStore (as an upload would leave them), for tests
 // of the real bindings: three `up` series of 480 samples at 15 s over one 2h window.
-import { StoreBlockSink } from "@strata/bucket/byte-source";
-import type { ObjectStore } from "@strata/bucket/store";
+import { StoreBlockSink } from "@strata/bucket";
+import type { ObjectStore } from "@strata/bucket";
 import { BlockWriter, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, type BlockMeta, type Label } from "@strata/tsdb";
 import { pipelineLayout } from "@strata/pipeline";
 

@@ -5,8 +5,8 @@ export { crc32c } from "./encoding/crc32c.ts";
 export { Decbuf } from "./encoding/decbuf.ts";
 export { Encbuf, uvarintSize } from "./encoding/encbuf.ts";
 export { BitReader, BitWriter } from "./encoding/bstream.ts";
-export { compareStrings, compareBytes, utf8Encode, isValidUtf8 } from "./encoding/utf8.ts";
-export { STALE_NAN, isStaleNaN } from "./encoding/float-bits.ts";
+export { compareStrings, compareBytes, utf8Encode, utf8Decode, isValidUtf8 } from "./encoding/utf8.ts";
+export { STALE_NAN, isStaleNaN, floatHi, floatLo } from "./encoding/float-bits.ts";
 export { MemorySource, readAll, type ByteSource, type ByteSink, type BlockSource, type BlockSink } from "./encoding/source.ts";
 export { MemoryBlock } from "./encoding/memory-block.ts";
 
@@ -14,10 +14,11 @@ export { compareLabels, labelsEqual, labelsFrom, labelsToString, getLabel, goQuo
 export { formatGoFloat } from "./labels/go-format.ts";
 
 export { Encoding, encodingName, chunkNumSamples, isFloatEncoding, isHistogramEncoding, type Chunk, type ChunkMeta } from "./chunkenc/chunk.ts";
+export { decodeXOR2 } from "./chunkenc/xor2.ts";
 export { decodeXOR, encodeXOR, xorLastDecodePlain, xorNumSamples, XOREncoder, XORIterator } from "./chunkenc/xor.ts";
 export { AggrType, decodeAggrChunk, encodeAggrChunk, aggrNumSamples } from "./chunkenc/aggr.ts";
 export * from "./chunkenc/histogram-types.ts";
-export { histogramChunkHeader } from "./chunkenc/histogram-meta.ts";
+export { histogramChunkHeader, histogramChunkCutReason, spanIndices } from "./chunkenc/histogram-meta.ts";
 export { HistogramIterator, decodeHistogramChunk, encodeHistogramChunk } from "./chunkenc/histogram.ts";
 export { FloatHistogramIterator, decodeFloatHistogramChunk, encodeFloatHistogramChunk } from "./chunkenc/float-histogram.ts";
 export { reencodeChunk, chunkSamples, type SampleFilter, type TimedChunk } from "./chunkenc/reencode.ts";
@@ -30,12 +31,14 @@ export { chunkRecordSize, writeChunkRecord, chunkRecordCrcOk } from "./chunks/re
 export { IndexReader, type SeriesEntry } from "./index/reader.ts";
 export { IndexWriter } from "./index/writer.ts";
 export { SymbolTable } from "./index/symbols.ts";
-export type { TOC } from "./index/format.ts";
+export { symbolOrdinalOfOffset, type TOC } from "./index/format.ts";
 
 export { Tombstones, decodeTombstones, encodeTombstones, readTombstones, isDeleted, EMPTY_TOMBSTONES, type Interval } from "./tombstones/tombstones.ts";
 
 export * from "./meta/meta.ts";
+export { GoStruct, goMarshal, type GoJson } from "./meta/go-json.ts";
 export * from "./meta/markers.ts";
+export * from "./meta/resolution.ts";
 export { newUlid, isUlid, ulidTime, compareUlids } from "./meta/ulid.ts";
 
 export { BlockReader, readMeta, type BlockSeries, type SeriesOptions } from "./block/reader.ts";

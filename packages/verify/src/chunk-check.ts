@@ -16,7 +16,7 @@ import {
   encodingName,
   type Chunk,
 } from "@strata/tsdb";
-import { decodeXOR2 } from "@strata/tsdb/chunkenc/xor2";
+import { decodeXOR2 } from "@strata/tsdb";
 import { Code, type ProblemCode } from "./report.ts";
 
 /** What one chunk's check found: the sample count (Prometheus' NumSamples) and at most one problem. */

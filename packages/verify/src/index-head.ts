@@ -5,8 +5,8 @@
  * returned, or undefined when the file is too broken to go on.
  */
 import { Decbuf, compareStrings, crc32c, isValidUtf8, type ByteSource, type TOC } from "@strata/tsdb";
-import { utf8Decode } from "@strata/tsdb/encoding/utf8";
-import { symbolOrdinalOfOffset } from "@strata/tsdb/index/format";
+import { utf8Decode } from "@strata/tsdb";
+import { symbolOrdinalOfOffset } from "@strata/tsdb";
 import { Code, type Problems } from "./report.ts";
 
 const FILE = "index";

@@ -2,8 +2,8 @@
  * meta.json, the Thanos file list and the tombstones (§10 items 1-5 and 24): checks that
  * need the series walk's totals run after it (checkStats, checkTombstones).
  */
-import { Decbuf, FormatError, MAX_META_BYTES, compareUlids, decodeTombstones, parseMeta, type BlockMeta, type BlockSource } from "@strata/tsdb";
-import { utf8Decode } from "@strata/tsdb/encoding/utf8";
+import { Decbuf, FormatError, MAX_META_BYTES, RESOLUTIONS, RESOLUTION_RAW, blockResolution, compareUlids, isResolution, decodeTombstones, parseMeta, type BlockMeta, type BlockSource } from "@strata/tsdb";
+import { utf8Decode } from "@strata/tsdb";
 import { Code, type Problems, type VerifyStats } from "./report.ts";
 import type { Segments } from "./segments.ts";
 import type { VerifyOptions } from "./options.ts";
@@ -15,8 +15,6 @@ const DAY = 86_400_000;
 /** Thanos' largest default compaction range (2h, 8h, 2d, 14d). */
 export const DEFAULT_MAX_RANGE_MS = 14 * DAY;
 export const DEFAULT_FUTURE_SLACK_MS = DAY;
-/** The resolutions Thanos writes: raw, 5m, 1h (T: pkg/compact/downsample ResLevel0-2). */
-const RESOLUTIONS: readonly number[] = [0, 300_000, 3_600_000];
 /**
  * thanos.source of a block that is a copy of one block and keeps its compaction (level
  * and sources) as they were: Thanos' block.Repair ("compactor.repair", "bucket.repair")
@@ -82,8 +80,8 @@ export function checkMetaMeaning(meta: BlockMeta, opts: VerifyOptions, problems:
       found: `${meta.maxTime} (${isoOrRaw(meta.maxTime)})`,
     });
   }
-  const res = meta.thanos?.downsample?.resolution ?? 0;
-  if (!RESOLUTIONS.includes(res)) {
+  const res = blockResolution(meta);
+  if (!isResolution(res)) {
     problems.add({ code: Code.ResolutionInvalid, file: META, message: "thanos.downsample.resolution is not one Thanos writes", expected: RESOLUTIONS.join(", "), found: String(res) });
   }
   const c = meta.compaction;
@@ -116,8 +114,8 @@ function sourcesInconsistency(meta: BlockMeta, res: number): { message: string; 
   const sources = meta.compaction.sources ?? [];
   const self = sources.includes(meta.ulid);
   const thanosRewrite = self && sources.length === 1 && (meta.thanos?.rewrites?.length ?? 0) > 0;
-  if (res > 0 || meta.compaction.level >= 2) {
-    const what = res > 0 ? "a downsampled block keeps its input's sources" : `a level-${meta.compaction.level} block lists the sources it was compacted from`;
+  if (res > RESOLUTION_RAW || meta.compaction.level >= 2) {
+    const what = res > RESOLUTION_RAW ? "a downsampled block keeps its input's sources" : `a level-${meta.compaction.level} block lists the sources it was compacted from`;
     if (sources.length === 0) return { message: `compaction.sources empty: ${what}`, expected: "≥ 1 source" };
     if (self && !thanosRewrite) return { message: `compaction.sources lists the block itself: ${what}`, expected: `sources without ${meta.ulid}` };
     return undefined;

@@ -8,7 +8,7 @@
 import { crc32, deflateRawSync, gunzipSync } from "node:zlib";
 import { z } from "zod";
 import { COMPACTOR_SHARD_ID_LABEL, isUlid, type BlockMeta } from "@strata/tsdb";
-import { GoStruct, goMarshal, type GoJson } from "@strata/tsdb/meta/go-json";
+import { GoStruct, goMarshal, type GoJson } from "@strata/tsdb";
 
 export const INDEX_FILENAME = "bucket-index.json";
 export const INDEX_VERSION_1 = 1;

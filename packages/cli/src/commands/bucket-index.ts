@@ -1,8 +1,8 @@
 import { openBucketArg } from "../bucket-args.ts";
-import { BucketLayout, ROOT_TENANT } from "@strata/bucket/layout";
-import { BucketIndexUpdater, IndexConflict } from "@strata/bucket/bucket-index/updater";
-import { BucketIndexInvalid, type BucketIndex } from "@strata/bucket/bucket-index/schema";
-import type { ObjectStore } from "@strata/bucket/store";
+import { BucketLayout, ROOT_TENANT } from "@strata/bucket";
+import { BucketIndexUpdater, IndexConflict } from "@strata/bucket";
+import { BucketIndexInvalid, type BucketIndex } from "@strata/bucket";
+import type { ObjectStore } from "@strata/bucket";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 

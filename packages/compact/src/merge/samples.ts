@@ -21,7 +21,7 @@ import {
   type Histogram,
   type FloatHistogram,
 } from "@strata/tsdb";
-import { histogramChunkCutReason } from "@strata/tsdb/chunkenc/histogram-meta";
+import { histogramChunkCutReason } from "@strata/tsdb";
 
 /** Value kinds; equal to the chunk encodings that carry them. */
 export const Kind = { Float: Encoding.XOR, Histogram: Encoding.Histogram, FloatHistogram: Encoding.FloatHistogram } as const;

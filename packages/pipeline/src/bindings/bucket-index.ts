@@ -7,12 +7,12 @@
  * admitted (`jobs/admit.ts`) and never one Strata quarantined.
  */
 import { FormatError, NO_COMPACT_MARK_FILE, NO_DOWNSAMPLE_MARK_FILE, isUlid, parseMarker, parseMeta, MARKER_VERSION_1, type BlockMeta, type NoCompactMark } from "@strata/tsdb";
-import { BucketIndexUpdater, IndexConflict } from "@strata/bucket/bucket-index/updater";
-import { BucketIndexInvalid, encodeIndex, normalizeIndex } from "@strata/bucket/bucket-index/schema";
-import { PreconditionFailed } from "@strata/bucket/store";
+import { BucketIndexUpdater, IndexConflict } from "@strata/bucket";
+import { BucketIndexInvalid, encodeIndex, normalizeIndex } from "@strata/bucket";
+import { PreconditionFailed } from "@strata/bucket";
 import { QUARANTINE_REASON, VERIFIED_FILE } from "../jobs/admit.ts";
-import type { BucketLayout } from "@strata/bucket/layout";
-import { listAll, type ObjectStore } from "@strata/bucket/store";
+import type { BucketLayout } from "@strata/bucket";
+import { listAll, type ObjectStore } from "@strata/bucket";
 import type { BucketIndex, LiveBlock, RebuildResult } from "../ports.ts";
 
 /** Bound on cached metas (a few KB each); beyond it the oldest entries go. */

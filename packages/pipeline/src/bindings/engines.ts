@@ -8,12 +8,11 @@ import { Code, formatProblem, repairBlock, verifyBlock, type VerifyReport } from
 import { compactBlocks } from "@strata/compact/execute/compact";
 import { planAll } from "@strata/compact/plan/planner";
 import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact/group/group";
-import { downsampleBlock } from "@strata/downsample/downsample";
-import { planDownsampling } from "@strata/downsample/plan";
-import { compareStrings, newUlid, readMeta, type BlockMeta, type BlockSink, type BlockSource } from "@strata/tsdb";
-import { JOB_CACHE_BYTES, RangeCache, SOURCE_CACHE_BYTES, StoreBlockSink, StoreBlockSource } from "@strata/bucket/byte-source";
-import type { BucketLayout } from "@strata/bucket/layout";
-import type { ObjectStore } from "@strata/bucket/store";
+import { downsampleBlock, planDownsampling } from "@strata/downsample";
+import { blockResolution, compareStrings, newUlid, readMeta, type BlockMeta, type BlockSink, type BlockSource } from "@strata/tsdb";
+import { JOB_CACHE_BYTES, RangeCache, SOURCE_CACHE_BYTES, StoreBlockSink, StoreBlockSource } from "@strata/bucket";
+import type { BucketLayout } from "@strata/bucket";
+import type { ObjectStore } from "@strata/bucket";
 import { DEFAULT_JOB_BUDGET, JOB_LIMITS, type EngineSettings } from "../config.ts";
 import type { CompactJob, DownsampleResolution } from "../messages.ts";
 import { VerificationIncomplete, type BlockRef, type Engines, type LiveBlock, type PlanOutcome, type VerifyOutcome, type WriteOptions } from "../ports.ts";
@@ -82,7 +81,7 @@ export class BlockEngines implements Engines {
 
   groupKey(meta: BlockMeta): string {
     // Label sets repeat across a tenant's blocks: hash each distinct one once.
-    const canon = `${meta.thanos?.downsample?.resolution ?? 0}\0${JSON.stringify(meta.thanos?.labels ?? {})}`;
+    const canon = `${blockResolution(meta)}\0${JSON.stringify(meta.thanos?.labels ?? {})}`;
     let k = this.keys.get(canon);
     if (k === undefined) {
       k = groupBlocks([{ meta }], { replicaLabels: this.settings.replicaLabels })[0]!.key;

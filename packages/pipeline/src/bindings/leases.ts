@@ -1,10 +1,10 @@
 /** The Leases port over `LeaseManager`: one lease object per (tenant, name) in the layout. */
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { BucketLayout } from "@strata/bucket/layout";
-import { LeaseLost, LeaseManager } from "@strata/bucket/lease";
-import type { ObjectStore } from "@strata/bucket/store";
-import { listAll } from "@strata/bucket/store";
+import type { BucketLayout } from "@strata/bucket";
+import { LeaseLost, LeaseManager } from "@strata/bucket";
+import type { ObjectStore } from "@strata/bucket";
+import { listAll } from "@strata/bucket";
 import { z } from "zod";
 import type { AttemptRecord, Lease, Leases } from "../ports.ts";
 

@@ -23,10 +23,10 @@ import {
   type NoCompactMark,
   type NoDownsampleMark,
 } from "@strata/tsdb";
-import { StoreBlockSource } from "@strata/bucket/byte-source";
-import { parseBlockKey } from "@strata/bucket/keys";
-import { deleteBlock, deleteMarker, type BucketLayout } from "@strata/bucket/layout";
-import { PreconditionFailed, listAll, type ObjectStore } from "@strata/bucket/store";
+import { StoreBlockSource } from "@strata/bucket";
+import { parseBlockKey } from "@strata/bucket";
+import { deleteBlock, deleteMarker, type BucketLayout } from "@strata/bucket";
+import { PreconditionFailed, listAll, type ObjectStore } from "@strata/bucket";
 import type { BlockListing, BlockRef, MetaStat, Storage } from "../ports.ts";
 
 export class StoreStorage implements Storage {
