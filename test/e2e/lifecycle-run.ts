@@ -3,10 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { BucketLayout, StoreBlockSource } from "@strata/bucket";
 import type { LocalRuntime, LocalRuntimeOptions } from "@strata/local";
+import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW, blockResolution, type BlockMeta } from "@strata/tsdb";
 import { verifyBlock } from "@strata/verify";
 import { QUARANTINE_REASON, VERIFIED_FILE } from "@strata/pipeline";
-import { assertPromtool, diffLineMultisets } from "../helpers/promtool.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+import { assertPromtool, diffLineMultisets } from "@strata/testkit/promtool";
+import { TempDirs } from "@strata/testkit/tmp";
 import { downloadBlocks, promtoolDumpDb } from "./dump.ts";
 import { IndexWatch, uploadMetaFirst } from "./hostile.ts";
 import { DAY, HOUR, LIFE_A, LIFE_B, START, blockAggregates, buildLifeScenario, diffAggregates, modelAggregates, type LifeScenario } from "./lifecycle.ts";
@@ -14,9 +15,7 @@ import { logTail, startE2eRuntime } from "./runtime.ts";
 import { readNoCompactMark, readRuntimeState, type RuntimeState, type TenantState } from "./state.ts";
 
 const TENANTS = [LIFE_A, LIFE_B] as const;
-const RES_5M = 300_000;
-const RES_1H = 3_600_000;
-const RETENTION = { 0: 7 * DAY, [RES_5M]: 7 * DAY, [RES_1H]: 0 };
+const RETENTION = { [RESOLUTION_RAW]: 7 * DAY, [RESOLUTION_5M]: 7 * DAY, [RESOLUTION_1H]: 0 };
 
 /**
  * Registers the lifecycle test: `extra` runtime options (faults, settings) over the test's,
@@ -31,7 +30,7 @@ export function describeLifecycle(name: string, extra: LocalRuntimeOptions = {},
   let now = START + 15 * DAY + HOUR;
   const clock = { now: () => now };
 
-  const res = (b: { meta: { thanos?: { downsample?: { resolution?: number } } } }) => b.meta.thanos?.downsample?.resolution ?? 0;
+  const res = (b: { meta: BlockMeta }) => blockResolution(b.meta);
   const span = (b: { meta: { minTime: number; maxTime: number } }) => b.meta.maxTime - b.meta.minTime;
   const events = (name: string) => log.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.event === name);
 
@@ -96,9 +95,9 @@ export function describeLifecycle(name: string, extra: LocalRuntimeOptions = {},
         const s = st.tenants.get(t)!;
         await expectLiveVerified(s);
         before.set(t, new Map(s.live.map((b) => [b.ulid, { minTime: b.meta.minTime, maxTime: b.meta.maxTime, res: res(b) }])));
-        const raw = s.live.filter((b) => res(b) === 0);
-        const m5 = s.live.filter((b) => res(b) === RES_5M);
-        const h1 = s.live.filter((b) => res(b) === RES_1H);
+        const raw = s.live.filter((b) => res(b) === RESOLUTION_RAW);
+        const m5 = s.live.filter((b) => res(b) === RESOLUTION_5M);
+        const h1 = s.live.filter((b) => res(b) === RESOLUTION_1H);
         // 14d and 8h raw blocks where due (the newest 2h block is held back, as by Thanos).
         expect(raw.some((b) => b.meta.minTime >= START && b.meta.maxTime <= START + 14 * DAY && span(b) > 13 * DAY), `${t}: a 14d raw block over the first 14 days`).toBe(true);
         expect(raw.some((b) => b.meta.minTime >= START + 14 * DAY && span(b) > 6 * HOUR && span(b) <= 8 * HOUR), `${t}: an 8h raw block on day 14`).toBe(true);
@@ -143,12 +142,12 @@ export function describeLifecycle(name: string, extra: LocalRuntimeOptions = {},
         const raw14 = [...was].find(([, b]) => b.res === 0 && b.maxTime - b.minTime > 13 * DAY)!;
         expect(expired.has(raw14[0]), `${t}: the 14d raw block (its 5m copy holds it) is marked`).toBe(true);
         for (const [id, b] of was) {
-          if (b.res !== RES_5M || b.maxTime + RETENTION[RES_5M] >= now) continue;
-          const has1h = [...was.values()].some((x) => x.res === RES_1H && x.minTime <= b.minTime && x.maxTime >= b.maxTime);
+          if (b.res !== RESOLUTION_5M || b.maxTime + RETENTION[RESOLUTION_5M] >= now) continue;
+          const has1h = [...was.values()].some((x) => x.res === RESOLUTION_1H && x.minTime <= b.minTime && x.maxTime >= b.maxTime);
           expect(expired.has(id), `${t}/${id}: a 5m block past retention goes only when a 1h block holds it`).toBe(has1h);
         }
         // Raw samples inside retention are all in live raw blocks.
-        const raw = s.live.filter((b) => res(b) === 0);
+        const raw = s.live.filter((b) => res(b) === RESOLUTION_RAW);
         const dirs = await downloadBlocks(rt!.s3, t, raw.map((b) => b.ulid), await tmp.make(`life2-${t}`));
         const within = sc.dumps[t]!.filter((l) => Number(l.slice(l.lastIndexOf(" ") + 1)) >= now - RETENTION[0]);
         expect(within.length).toBeGreaterThan(0);
@@ -174,7 +173,7 @@ export function describeLifecycle(name: string, extra: LocalRuntimeOptions = {},
         const orphan = sc.dumps[t]!.map((l) => Number(l.slice(l.lastIndexOf(" ") + 1))).find((ts) => !live.some(([a, b]) => ts >= a && ts < b));
         expect(orphan, `${t}: a sample time no live block holds`).toBeUndefined();
         // Day 14's raw blocks are past retention with no 5m copy (< 40h): still there.
-        expect(s.live.some((b) => res(b) === 0 && b.meta.minTime >= START + 14 * DAY)).toBe(true);
+        expect(s.live.some((b) => res(b) === RESOLUTION_RAW && b.meta.minTime >= START + 14 * DAY)).toBe(true);
       }
       expect(events("retention-held").length).toBeGreaterThan(0);
 

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BlockReader } from "@strata/tsdb";
+import { BlockReader, RESOLUTION_1H, RESOLUTION_5M } from "@strata/tsdb";
 import { DirBlockSource } from "@strata/tsdb/node";
-import { makePromtoolFixture, promtoolDump } from "../helpers/promtool.ts";
-import { runStrataOk, runStrata, lastLine } from "../helpers/strata-cli.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+import { makePromtoolFixture, promtoolDump } from "@strata/testkit/promtool";
+import { runStrataOk, runStrata, lastLine } from "@strata/testkit/cli";
+import { TempDirs } from "@strata/testkit/tmp";
 
 // ---- the plain model of Thanos' rules ---------------------------------------------------
 
@@ -204,8 +204,6 @@ function sameSamples(actual: S[] | undefined, expected: S[]): string {
 
 // ---- fixture ---------------------------------------------------------------------------
 
-const RES_5M = 300_000;
-const RES_1H = 3_600_000;
 const tmp = new TempDirs();
 let raw: Map<string, S[]>;
 let rawBlock: string;
@@ -238,9 +236,9 @@ beforeAll(async () => {
   model5m = new Map();
   model1h = new Map();
   for (const [key, samples] of raw) {
-    const m5 = modelRaw(samples, RES_5M);
+    const m5 = modelRaw(samples, RESOLUTION_5M);
     model5m.set(key, m5);
-    if (m5.length) model1h.set(key, modelAggr(m5, m5[0]!.windows[0]!.t, m5[m5.length - 1]!.windows.at(-1)!.t, RES_5M, RES_1H));
+    if (m5.length) model1h.set(key, modelAggr(m5, m5[0]!.windows[0]!.t, m5[m5.length - 1]!.windows.at(-1)!.t, RESOLUTION_5M, RESOLUTION_1H));
   }
 }, 240_000);
 
@@ -315,8 +313,8 @@ describe("strata downsample on promtool blocks", () => {
   it("writes Thanos' output meta", async () => {
     const rawMeta = JSON.parse(await readFile(join(rawBlock, "meta.json"), "utf8"));
     for (const [dir, res] of [
-      [block5m, RES_5M],
-      [block1h, RES_1H],
+      [block5m, RESOLUTION_5M],
+      [block1h, RESOLUTION_1H],
     ] as const) {
       const m = JSON.parse(await readFile(join(dir, "meta.json"), "utf8"));
       expect(m.ulid).not.toBe(rawMeta.ulid);
@@ -324,7 +322,7 @@ describe("strata downsample on promtool blocks", () => {
       expect(m.compaction).toEqual(rawMeta.compaction);
       expect(m.thanos.downsample).toEqual({ resolution: res });
       expect(m.thanos.source).toBe("compactor");
-      const model = res === RES_5M ? model5m : model1h;
+      const model = res === RESOLUTION_5M ? model5m : model1h;
       const chunks = [...model.values()].flat();
       expect(m.stats.numChunks).toBe(chunks.length);
       expect(m.stats.numSamples).toBe(chunks.reduce((a, c) => a + c.windows.length, 0));

@@ -5,13 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BlockReader, newUlid, parseMeta, rewriteBlock, serializeMeta, type BlockMeta } from "@strata/tsdb";
+import { BlockReader, RESOLUTION_1H, RESOLUTION_5M, newUlid, parseMeta, rewriteBlock, serializeMeta, type BlockMeta } from "@strata/tsdb";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
 import { compactBlocks } from "@strata/compact";
-import { RES_1H, RES_5M, downsampleBlock } from "@strata/downsample";
+import { downsampleBlock } from "@strata/downsample";
 import { repairBlock, verifyBlock, type VerifyReport } from "@strata/verify";
-import { makePromtoolFixture, type PromtoolFixture } from "../helpers/promtool.ts";
-import { TempDirs, copyDir } from "../helpers/tmp.ts";
+import { makePromtoolFixture, type PromtoolFixture } from "@strata/testkit/promtool";
+import { TempDirs, copyDir } from "@strata/testkit/tmp";
 
 const tmp = new TempDirs();
 let fx: PromtoolFixture;
@@ -66,7 +66,7 @@ async function compactTo(dirs: string[], shards?: number): Promise<string[]> {
   return written;
 }
 
-async function downsampleTo(dir: string, resolution: typeof RES_5M | typeof RES_1H): Promise<string> {
+async function downsampleTo(dir: string, resolution: typeof RESOLUTION_5M | typeof RESOLUTION_1H): Promise<string> {
   const sink = new DirBlockSink(out, newUlid());
   await downsampleBlock(new DirBlockSource(dir), sink, { resolution, ulid: sink.ulid, workers: 0 });
   return sink.commit();
@@ -110,17 +110,17 @@ describe("blocks Strata writes verify with every check", () => {
   });
 
   it("a 5m downsample and a 1h downsample of it", async () => {
-    const m5 = await downsampleTo(compacted, RES_5M);
+    const m5 = await downsampleTo(compacted, RESOLUTION_5M);
     const r5 = await expectVerifies(m5, "5m downsample");
     const meta5 = await metaOf(m5);
-    expect(meta5.thanos?.downsample?.resolution).toBe(RES_5M);
+    expect(meta5.thanos?.downsample?.resolution).toBe(RESOLUTION_5M);
     expect(meta5.compaction).toEqual((await metaOf(compacted)).compaction);
     expect(r5.stats.chunks).toBeGreaterThan(0);
-    const h1 = await downsampleTo(m5, RES_1H);
+    const h1 = await downsampleTo(m5, RESOLUTION_1H);
     await expectVerifies(h1, "1h downsample");
-    expect((await metaOf(h1)).thanos?.downsample?.resolution).toBe(RES_1H);
+    expect((await metaOf(h1)).thanos?.downsample?.resolution).toBe(RESOLUTION_1H);
     // A raw level-1 block downsampled straight away keeps its single source (itself before).
-    await expectVerifies(await downsampleTo(fx.blocks[2]!.dir, RES_5M), "5m downsample of a level-1 block");
+    await expectVerifies(await downsampleTo(fx.blocks[2]!.dir, RESOLUTION_5M), "5m downsample of a level-1 block");
   });
 
   it("repairs of blocks with wrong meta stats, with and without a Thanos section", async () => {

@@ -11,13 +11,13 @@ import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
-import { BlockReader, BlockWriter, Encoding, compareStrings, decodeXOR, encodeXOR, newUlid } from "@strata/tsdb";
+import { BlockReader, BlockWriter, Encoding, RESOLUTION_5M, compareStrings, decodeXOR, encodeXOR, newUlid } from "@strata/tsdb";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
 import { emit, markBaseline, type BenchResult } from "@strata/bench";
 import { readMeta } from "@strata/tsdb";
 import { readdir, stat } from "node:fs/promises";
 import { estimateDownsampling } from "@strata/compact/cost/model";
-import { defaultWorkers, downsampleBlock, RES_5M } from "../src/index.ts";
+import { defaultWorkers, downsampleBlock } from "../src/index.ts";
 
 const SERIES = 5_000;
 const STEP = 30_000;
@@ -101,7 +101,7 @@ async function measure(parent: string, gauges: Gauges): Promise<BenchResult[]> {
       const sink = new DirBlockSink(out, newUlid());
       const c0 = process.cpuUsage();
       t0 = performance.now();
-      await downsampleBlock(new DirBlockSource(dir), sink, { resolution: RES_5M, ulid: sink.ulid, workers: modes[m] });
+      await downsampleBlock(new DirBlockSource(dir), sink, { resolution: RESOLUTION_5M, ulid: sink.ulid, workers: modes[m] });
       await sink.commit();
       const s = (performance.now() - t0) / 1000;
       const c = process.cpuUsage(c0);

@@ -8,20 +8,23 @@ import {
   BlockReader,
   BlockWriter,
   FormatError,
+  RESOLUTION_1H,
+  RESOLUTION_5M,
+  blockResolution,
   newUlid,
   type BlockMeta,
   type BlockSink,
   type BlockSource,
   type ChunkToWrite,
+  type DownsampleResolution,
   type WrittenBlock,
 } from "@strata/tsdb";
-import { RES_RAW, type TargetResolution } from "./resolution.ts";
 import { SeriesDownsampler, inSeries } from "./series.ts";
 import { defaultWorkers, workerLanes } from "./pool.ts";
 import { downsampleInBatches, verifySeries } from "./parallel.ts";
 
 export interface DownsampleOptions {
-  resolution: TargetResolution;
+  resolution: DownsampleResolution;
   /** ULID of the new block (default: a fresh one). */
   ulid?: string;
   /** Max bytes per chunk segment (default as Prometheus). */
@@ -35,11 +38,6 @@ export interface DownsampleOptions {
   batchBytes?: number;
 }
 
-/** The resolution a block's meta declares (0 = raw). */
-export function blockResolution(meta: BlockMeta): number {
-  return meta.thanos?.downsample?.resolution ?? RES_RAW;
-}
-
 /**
  * Downsample the block behind `input` to `opts.resolution` and write the result into
  * `sink` (the caller commits or aborts it). Tombstones are not applied, as in Thanos
@@ -49,7 +47,7 @@ export async function downsampleBlock(input: BlockSource, sink: BlockSink, opts:
   const reader = await BlockReader.open(input);
   try {
     const inRes = blockResolution(reader.meta);
-    if (opts.resolution !== 300_000 && opts.resolution !== 3_600_000) {
+    if (opts.resolution !== RESOLUTION_5M && opts.resolution !== RESOLUTION_1H) {
       throw new RangeError(`target resolution must be 300000 (5m) or 3600000 (1h), got ${opts.resolution}`);
     }
     if (inRes >= opts.resolution) {

@@ -3,8 +3,19 @@
  * downsample.go downsampleBucket). Pure functions over metas; the pipeline calls them,
  * the engine downsamples whatever it is given.
  */
-import { FormatError, compareUlids, type BlockMeta, type NoDownsampleMark } from "@strata/tsdb";
-import { RES_1H, RES_1H_MIN_RANGE, RES_5M, RES_5M_MIN_RANGE, RES_RAW, type TargetResolution } from "./resolution.ts";
+import {
+  FormatError,
+  RESOLUTION_1H,
+  RESOLUTION_5M,
+  RESOLUTION_RAW,
+  blockResolution,
+  compareUlids,
+  nextResolution,
+  type BlockMeta,
+  type DownsampleResolution,
+  type NoDownsampleMark,
+} from "@strata/tsdb";
+import { RES_1H_MIN_RANGE, RES_5M_MIN_RANGE } from "./resolution.ts";
 
 /** Blocks marked with `no-downsample-mark.json`: their ULIDs, or the marks themselves. */
 export type NoDownsampleMarks = ReadonlySet<string> | readonly Pick<NoDownsampleMark, "id">[];
@@ -32,12 +43,12 @@ export function downsampledSources(metas: readonly BlockMeta[], marks?: NoDownsa
   const sources1h = new Set<string>();
   for (const m of metas) {
     if (marked.has(m.ulid)) continue;
-    const res = m.thanos?.downsample?.resolution ?? RES_RAW;
-    const into = res === RES_5M ? sources5m : res === RES_1H ? sources1h : undefined;
-    if (res !== RES_RAW && into === undefined) {
+    const res = blockResolution(m);
+    const into = res === RESOLUTION_5M ? sources5m : res === RESOLUTION_1H ? sources1h : undefined;
+    if (res !== RESOLUTION_RAW && into === undefined) {
       throw new FormatError("invalid-value", `block ${m.ulid} has unexpected downsampling resolution ${res}`, {
         file: `${m.ulid}/meta.json`,
-        expected: "0, 300000 or 3600000",
+        expected: `${RESOLUTION_RAW}, ${RESOLUTION_5M} or ${RESOLUTION_1H}`,
         found: String(res),
       });
     }
@@ -52,27 +63,22 @@ export function downsampledSources(metas: readonly BlockMeta[], marks?: NoDownsa
  * source is in no 1h block; never for 1h blocks or marked blocks. `group` is every meta
  * of the tenant/group (including `meta`), or precomputed DownsampledSources.
  */
-export function needsDownsampling(meta: BlockMeta, marks: NoDownsampleMarks | undefined, group: readonly BlockMeta[] | DownsampledSources): TargetResolution | undefined {
+export function needsDownsampling(meta: BlockMeta, marks: NoDownsampleMarks | undefined, group: readonly BlockMeta[] | DownsampledSources): DownsampleResolution | undefined {
   if (markedSet(marks).has(meta.ulid)) return undefined;
   const done = Array.isArray(group) ? downsampledSources(group as readonly BlockMeta[], marks) : (group as DownsampledSources);
-  const res = meta.thanos?.downsample?.resolution ?? RES_RAW;
+  const next = nextResolution(blockResolution(meta));
+  if (next === undefined) return undefined;
   const sources = meta.compaction.sources ?? [];
   const range = meta.maxTime - meta.minTime;
-  if (res === RES_RAW) {
-    if (sources.every((s) => done.sources5m.has(s))) return undefined;
-    return range >= RES_5M_MIN_RANGE ? RES_5M : undefined;
-  }
-  if (res === RES_5M) {
-    if (sources.every((s) => done.sources1h.has(s))) return undefined;
-    return range >= RES_1H_MIN_RANGE ? RES_1H : undefined;
-  }
-  return undefined;
+  const [covered, minRange] = next === RESOLUTION_5M ? [done.sources5m, RES_5M_MIN_RANGE] : [done.sources1h, RES_1H_MIN_RANGE];
+  if (sources.every((s) => covered.has(s))) return undefined;
+  return range >= minRange ? next : undefined;
 }
 
 /** Every block of the group that needs downsampling, in ULID order (Thanos' processing order). */
-export function planDownsampling(metas: readonly BlockMeta[], marks?: NoDownsampleMarks): { meta: BlockMeta; resolution: TargetResolution }[] {
+export function planDownsampling(metas: readonly BlockMeta[], marks?: NoDownsampleMarks): { meta: BlockMeta; resolution: DownsampleResolution }[] {
   const done = downsampledSources(metas, marks);
-  const out: { meta: BlockMeta; resolution: TargetResolution }[] = [];
+  const out: { meta: BlockMeta; resolution: DownsampleResolution }[] = [];
   for (const meta of [...metas].sort((a, b) => compareUlids(a.ulid, b.ulid))) {
     const resolution = needsDownsampling(meta, marks, done);
     if (resolution !== undefined) out.push({ meta, resolution });

@@ -1,16 +1,9 @@
 /**
  * Thanos' downsampling constants and window arithmetic (T: pkg/compact/downsample/
- * downsample.go). Times are epoch milliseconds held in doubles (exact below 2^53).
+ * downsample.go). Times are epoch milliseconds held in doubles (exact below 2^53). The
+ * resolutions themselves are @strata/tsdb's (RESOLUTION_RAW/5M/1H).
  */
-
-/** Raw data. */
-export const RES_RAW = 0;
-/** 5 minutes. */
-export const RES_5M = 300_000;
-/** 1 hour. */
-export const RES_1H = 3_600_000;
-
-export type TargetResolution = typeof RES_5M | typeof RES_1H;
+import { RESOLUTION_1H, RESOLUTION_5M, type DownsampleResolution } from "@strata/tsdb";
 
 /** A raw block is downsampled to 5m once it spans at least 40h ("roughly 2 chunks out of it"). */
 export const RES_5M_MIN_RANGE = 40 * 60 * 60 * 1000;
@@ -24,15 +17,15 @@ export const ASSUMED_RAW_INTERVAL = 60_000;
 export const MAX_SAMPLES_PER_CHUNK = 140;
 
 /** Parse "5m" / "1h" (or the millisecond numbers) into a target resolution. */
-export function parseResolution(s: string): TargetResolution | undefined {
+export function parseResolution(s: string): DownsampleResolution | undefined {
   switch (s) {
     case "5m":
     case "300000":
-      return RES_5M;
+      return RESOLUTION_5M;
     case "1h":
     case "60m":
     case "3600000":
-      return RES_1H;
+      return RESOLUTION_1H;
     default:
       return undefined;
   }

@@ -2,8 +2,7 @@
  * One series' chunks → its downsampled chunks (T: downsample.go downsampleRaw/
  * downsampleAggr per series). Used on the main thread and in the workers alike.
  */
-import { Encoding, FormatError, decodeAggrChunk, labelsToString, type ChunkMeta, type ChunkToWrite, type Labels } from "@strata/tsdb";
-import { RES_5M, RES_RAW } from "./resolution.ts";
+import { Encoding, FormatError, RESOLUTION_5M, RESOLUTION_RAW, decodeAggrChunk, labelsToString, type ChunkMeta, type ChunkToWrite, type Labels } from "@strata/tsdb";
 import { FloatRun, unsupportedEncoding } from "./samples.ts";
 import { FloatScratch, downsampleRawFloat } from "./float-raw.ts";
 import { AggrScratch, countSamples, downsampleFloatAggr, type AggrParts } from "./float-aggr.ts";
@@ -51,7 +50,7 @@ export class SeriesDownsampler {
     }
     this.out.length = 0;
     this.fs.beginSeries();
-    if (this.inRes === RES_RAW) this.raw(chunks);
+    if (this.inRes === RESOLUTION_RAW) this.raw(chunks);
     else this.aggregated(chunks);
     return this.out;
   }
@@ -115,11 +114,11 @@ export class SeriesDownsampler {
         if (chunk.encoding === Encoding.XOR) {
           this.run.clear();
           atRef(c.ref, () => this.run.appendXOR(chunk.data));
-          downsampleRawFloat(this.run, RES_5M, fixed, this.fs);
+          downsampleRawFloat(this.run, RESOLUTION_5M, fixed, this.fs);
         } else if (isHistogramChunk(chunk.encoding)) {
           this.hrun.clear();
           atRef(c.ref, () => this.hrun.append(chunk));
-          downsampleRawHistogram(this.hrun, RES_5M, fixed);
+          downsampleRawHistogram(this.hrun, RESOLUTION_5M, fixed);
         } else {
           throw unsupportedEncoding(`chunk at ref ${c.ref}`, chunk.encoding);
         }

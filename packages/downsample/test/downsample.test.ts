@@ -4,6 +4,8 @@ import {
   BlockWriter,
   Encoding,
   MemoryBlock,
+  RESOLUTION_1H,
+  RESOLUTION_5M,
   STALE_NAN,
   compareStrings,
   decodeAggrChunk,
@@ -12,7 +14,7 @@ import {
   type BlockMeta,
   type Labels,
 } from "@strata/tsdb";
-import { RES_1H, RES_5M, currentWindow, downsampleBlock, needsDownsampling, planDownsampling, targetChunkCount } from "../src/index.ts";
+import { currentWindow, downsampleBlock, needsDownsampling, planDownsampling, targetChunkCount } from "../src/index.ts";
 
 const T0 = 1_700_000_100_000; // not window aligned
 const MIN = 60_000;
@@ -57,9 +59,9 @@ async function readOut(b: MemoryBlock) {
 
 describe("window arithmetic", () => {
   it("windows end one ms before the next aligned start", () => {
-    expect(currentWindow(0, RES_5M)).toBe(299_999);
-    expect(currentWindow(299_999, RES_5M)).toBe(299_999);
-    expect(currentWindow(300_000, RES_5M)).toBe(599_999);
+    expect(currentWindow(0, RESOLUTION_5M)).toBe(299_999);
+    expect(currentWindow(299_999, RESOLUTION_5M)).toBe(299_999);
+    expect(currentWindow(300_000, RESOLUTION_5M)).toBe(599_999);
   });
   it("equals Go's t - t%r + r - 1 for every safe integer, negative ones too", () => {
     // Go's int64 % truncates toward zero, as BigInt's does.
@@ -67,7 +69,7 @@ describe("window arithmetic", () => {
     let seed = 11;
     const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const edges = [0, 1, -1, 299_999, 300_000, -300_000, -299_999, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53 - 300_000, 1_700_000_000_000];
-    for (const r of [RES_5M, RES_1H]) {
+    for (const r of [RESOLUTION_5M, RESOLUTION_1H]) {
       const cases = [...edges, ...edges.map((t) => t + r), ...edges.map((t) => t - r)].filter(Number.isSafeInteger);
       // Random magnitudes across the whole safe range, and multiples of r ± 1.
       for (let i = 0; i < 20_000; i++) {
@@ -83,9 +85,9 @@ describe("window arithmetic", () => {
   });
   it("targets ≤ 140 samples per chunk on average", () => {
     // 40h of 1-minute data at 5m: 480 windows + 1 → 4 chunks.
-    expect(targetChunkCount(0, 40 * 3600_000, 60_000, RES_5M, 2400)).toBe(4);
-    expect(targetChunkCount(0, 40 * 3600_000, 60_000, RES_5M, 240)).toBe(1); // sparse: 10% full
-    expect(targetChunkCount(5, 5, 60_000, RES_5M, 1)).toBe(1);
+    expect(targetChunkCount(0, 40 * 3600_000, 60_000, RESOLUTION_5M, 2400)).toBe(4);
+    expect(targetChunkCount(0, 40 * 3600_000, 60_000, RESOLUTION_5M, 240)).toBe(1); // sparse: 10% full
+    expect(targetChunkCount(5, 5, 60_000, RESOLUTION_5M, 1)).toBe(1);
   });
 });
 
@@ -103,10 +105,10 @@ describe("downsampleBlock raw → 5m", () => {
     ];
     const input = await makeBlock([{ labels: [{ name: "__name__", value: "c_total" }], chunks: [s.slice(0, 4), s.slice(4)] }]);
     const out = new MemoryBlock("out");
-    const written = await downsampleBlock(input, out, { resolution: RES_5M, ulid: "01J00000000000000000000000" });
+    const written = await downsampleBlock(input, out, { resolution: RESOLUTION_5M, ulid: "01J00000000000000000000000" });
     const { meta, series } = await readOut(out);
     const kept = s.filter(([, v]) => !Number.isNaN(v));
-    const win = (t: number) => currentWindow(t, RES_5M);
+    const win = (t: number) => currentWindow(t, RESOLUTION_5M);
     const lastT = kept[kept.length - 1]![0];
     const groups = new Map<number, number[]>();
     for (const [t, v] of kept) {
@@ -127,7 +129,7 @@ describe("downsampleBlock raw → 5m", () => {
     const running = [10, 12, 15, 17, 21];
     const counterAt = (w: number) => running[kept.findLastIndex(([t]) => Math.min(win(t), lastT) === w)];
     expect(c.parts[4]).toEqual([[T0, 10], ...ws.map((w) => [w, counterAt(w)]), [lastT, 9]]);
-    expect(meta.thanos?.downsample).toEqual({ resolution: RES_5M });
+    expect(meta.thanos?.downsample).toEqual({ resolution: RESOLUTION_5M });
     expect(meta.thanos?.source).toBe("compactor");
     expect(meta.compaction).toEqual({ level: 2, sources: ["01HAAAAAAAAAAAAAAAAAAAAAAA"] });
     expect(written.meta.stats.numSamples).toBe(BigInt(ws.length));
@@ -142,7 +144,7 @@ describe("downsampleBlock raw → 5m", () => {
       { thanos: { version: 1, labels: { region: "eu" }, downsample: { resolution: 0 }, source: "sidecar" } },
     );
     const out = new MemoryBlock("out");
-    await downsampleBlock(input, out, { resolution: RES_5M });
+    await downsampleBlock(input, out, { resolution: RESOLUTION_5M });
     const { meta, series } = await readOut(out);
     expect(series.map((s) => s.labels[0]!.value)).toEqual(["2"]);
     expect(meta.thanos?.labels).toEqual({ region: "eu" });
@@ -157,17 +159,17 @@ describe("downsampleBlock raw → 5m", () => {
     for (let i = 0; i < s.length; i += 120) chunks.push(s.slice(i, i + 120));
     const input = await makeBlock([{ labels: [{ name: "x", value: "y" }], chunks }]);
     const m5 = new MemoryBlock("m5");
-    await downsampleBlock(input, m5, { resolution: RES_5M });
+    await downsampleBlock(input, m5, { resolution: RESOLUTION_5M });
     const five = await readOut(m5);
     const out = five.series[0]!.chunks;
-    expect(out.length).toBe(targetChunkCount(s[0]![0], s[s.length - 1]![0], MIN, RES_5M, s.length));
+    expect(out.length).toBe(targetChunkCount(s[0]![0], s[s.length - 1]![0], MIN, RESOLUTION_5M, s.length));
     for (let i = 1; i < out.length; i++) {
       // No window is split across chunks.
-      expect(currentWindow(out[i]!.minTime, RES_5M)).toBeGreaterThan(out[i - 1]!.maxTime);
+      expect(currentWindow(out[i]!.minTime, RESOLUTION_5M)).toBeGreaterThan(out[i - 1]!.maxTime);
     }
     expect(out.reduce((a, c) => a + c.parts[0]!.reduce((x, [, n]) => x + n, 0), 0)).toBe(3000);
     const h1 = new MemoryBlock("h1");
-    await downsampleBlock(m5, h1, { resolution: RES_1H });
+    await downsampleBlock(m5, h1, { resolution: RESOLUTION_1H });
     const hour = await readOut(h1);
     const hc = hour.series[0]!.chunks;
     expect(hc[0]!.parts[4]![0]).toEqual([s[0]![0], 0]);
@@ -178,12 +180,12 @@ describe("downsampleBlock raw → 5m", () => {
     for (let i = 1; i < s.length; i++) inc += s[i]![1] >= s[i - 1]![1] ? s[i]![1] - s[i - 1]![1] : s[i]![1];
     expect(lastCounter[lastCounter.length - 2]![1]).toBe(inc);
     expect(hc.reduce((a, c) => a + c.parts[0]!.reduce((x, [, n]) => x + n, 0), 0)).toBe(3000);
-    expect(hour.meta.thanos?.downsample?.resolution).toBe(RES_1H);
+    expect(hour.meta.thanos?.downsample?.resolution).toBe(RESOLUTION_1H);
   });
 
   it("rejects a target resolution not coarser than the input", async () => {
-    const five = await makeBlock([], { thanos: { version: 1, labels: {}, downsample: { resolution: RES_5M } } });
-    await expect(downsampleBlock(five, new MemoryBlock(), { resolution: RES_5M })).rejects.toThrow(/cannot downsample to 300000/);
+    const five = await makeBlock([], { thanos: { version: 1, labels: {}, downsample: { resolution: RESOLUTION_5M } } });
+    await expect(downsampleBlock(five, new MemoryBlock(), { resolution: RESOLUTION_5M })).rejects.toThrow(/cannot downsample to 300000/);
   });
 });
 
@@ -202,24 +204,24 @@ describe("planning rules", () => {
   const B = "01HB0000000000000000000000";
   const C = "01HC0000000000000000000000";
   it("raw → 5m at ≥ 40h, 5m → 1h at ≥ 10d, never 1h", () => {
-    expect(needsDownsampling(meta(A, 0, 40, [A]), undefined, [])).toBe(RES_5M);
+    expect(needsDownsampling(meta(A, 0, 40, [A]), undefined, [])).toBe(RESOLUTION_5M);
     expect(needsDownsampling(meta(A, 0, 39.9, [A]), undefined, [])).toBeUndefined();
-    expect(needsDownsampling(meta(A, RES_5M, 240, [A]), undefined, [])).toBe(RES_1H);
-    expect(needsDownsampling(meta(A, RES_5M, 239, [A]), undefined, [])).toBeUndefined();
-    expect(needsDownsampling(meta(A, RES_1H, 1000, [A]), undefined, [])).toBeUndefined();
+    expect(needsDownsampling(meta(A, RESOLUTION_5M, 240, [A]), undefined, [])).toBe(RESOLUTION_1H);
+    expect(needsDownsampling(meta(A, RESOLUTION_5M, 239, [A]), undefined, [])).toBeUndefined();
+    expect(needsDownsampling(meta(A, RESOLUTION_1H, 1000, [A]), undefined, [])).toBeUndefined();
   });
   it("decides 'already downsampled' by sources, not ids", () => {
     const raw = meta(A, 0, 48, [B, C]);
-    expect(needsDownsampling(raw, undefined, [raw, meta("01HD0000000000000000000000", RES_5M, 48, [B, C])])).toBeUndefined();
-    expect(needsDownsampling(raw, undefined, [raw, meta("01HD0000000000000000000000", RES_5M, 48, [B])])).toBe(RES_5M);
+    expect(needsDownsampling(raw, undefined, [raw, meta("01HD0000000000000000000000", RESOLUTION_5M, 48, [B, C])])).toBeUndefined();
+    expect(needsDownsampling(raw, undefined, [raw, meta("01HD0000000000000000000000", RESOLUTION_5M, 48, [B])])).toBe(RESOLUTION_5M);
     // A 5m block with the raw block's id but other sources does not count.
-    expect(needsDownsampling(raw, undefined, [raw, meta(A, RES_5M, 48, [A])])).toBe(RES_5M);
+    expect(needsDownsampling(raw, undefined, [raw, meta(A, RESOLUTION_5M, 48, [A])])).toBe(RESOLUTION_5M);
   });
   it("respects no-downsample marks, also for the sources a marked block would cover", () => {
     const raw = meta(A, 0, 48, [B]);
-    const d5 = meta(C, RES_5M, 48, [B]);
+    const d5 = meta(C, RESOLUTION_5M, 48, [B]);
     expect(needsDownsampling(raw, [{ id: A }], [raw])).toBeUndefined();
-    expect(needsDownsampling(raw, new Set([C]), [raw, d5])).toBe(RES_5M);
+    expect(needsDownsampling(raw, new Set([C]), [raw, d5])).toBe(RESOLUTION_5M);
     expect(planDownsampling([meta(B, 0, 48, [B]), raw], new Set([A])).map((p) => p.meta.ulid)).toEqual([B]);
   });
 });

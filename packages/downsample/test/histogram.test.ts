@@ -6,6 +6,8 @@ import {
   CounterResetHint,
   Encoding,
   MemoryBlock,
+  RESOLUTION_1H,
+  RESOLUTION_5M,
   STALE_NAN,
   compareStrings,
   decodeAggrChunk,
@@ -21,7 +23,7 @@ import {
   type Labels,
   type Span,
 } from "@strata/tsdb";
-import { RES_1H, RES_5M, currentWindow, downsampleBlock } from "../src/index.ts";
+import { currentWindow, downsampleBlock } from "../src/index.ts";
 
 // Expectations are computed here on plain bucket maps (index → count), independently of
 // the engine's span arithmetic: reduce a schema by mapping indices, add maps, compare.
@@ -259,11 +261,11 @@ describe("native histogram downsampling", () => {
       { labels: [{ name: "__name__", value: "mixed" }], chunks: mixed },
     ]);
     m5 = new MemoryBlock("m5");
-    await downsampleBlock(input, m5, { resolution: RES_5M, workers: 0 });
+    await downsampleBlock(input, m5, { resolution: RESOLUTION_5M, workers: 0 });
     five = await readOut(m5);
     // A worker (tiny batches: one series each) writes the same bytes.
     const shared = new MemoryBlock("m5w");
-    await downsampleBlock(input, shared, { resolution: RES_5M, workers: 1, batchBytes: 64 });
+    await downsampleBlock(input, shared, { resolution: RESOLUTION_5M, workers: 1, batchBytes: 64 });
     sharedMatches = [...m5.files].every(([k, v]) => k === "meta.json" || Buffer.compare(v, shared.files.get(k)!) === 0);
   });
 
@@ -288,7 +290,7 @@ describe("native histogram downsampling", () => {
     const chunks = five.get("counter")!;
     expect(chunks).toHaveLength(1);
     // The reset is the first sample of the third chunk (a schema increase counts as one too).
-    const exp = expected(counterRaw, RES_5M, (i) => i === 11);
+    const exp = expected(counterRaw, RESOLUTION_5M, (i) => i === 11);
     check(chunks[0]!, exp);
     expect(chunks[0]!.sum!.every((s) => s.h.schema === 0)).toBe(true);
     expect(chunks[0]!.headers[AggrType.Counter]).toBe(CounterResetHint.NotReset);
@@ -303,7 +305,7 @@ describe("native histogram downsampling", () => {
     // hint (Go's CopyToSchema keeps none), so they go through reset detection, and their
     // original schema being higher than the previous sample's counts as a reset.
     const resetAt = (i: number) => i < 7;
-    check(chunks[0]!, expected(gaugeRaw, RES_5M, resetAt));
+    check(chunks[0]!, expected(gaugeRaw, RESOLUTION_5M, resetAt));
     expect(chunks[0]!.headers[AggrType.Counter]).toBe(CounterResetHint.Gauge);
   });
 
@@ -313,15 +315,15 @@ describe("native histogram downsampling", () => {
     expect(chunks[0]!.present).toEqual([true, true, true, true, true]);
     expect(chunks[0]!.count!.reduce((a, [, n]) => a + n, 0)).toBe(10);
     const raw = counterRaw.slice(0, 6).map((r) => ({ ...r, t: r.t + 20 * MIN }));
-    check(chunks[1]!, expected(raw, RES_5M, () => false));
+    check(chunks[1]!, expected(raw, RESOLUTION_5M, () => false));
   });
 
   it("5m → 1h: counts add up, sums add up per hour, the counter carries on", async () => {
     const h1 = new MemoryBlock("h1");
-    await downsampleBlock(m5, h1, { resolution: RES_1H });
+    await downsampleBlock(m5, h1, { resolution: RESOLUTION_1H });
     const hour = await readOut(h1);
     const c = hour.get("counter")![0]!;
-    const exp = expected(counterRaw, RES_1H, (i) => i === 11);
+    const exp = expected(counterRaw, RESOLUTION_1H, (i) => i === 11);
     check(c, exp);
     const g = hour.get("gauge")![0]!;
     expect(g.count!.reduce((a, [, n]) => a + n, 0)).toBe(gaugeRaw.length);
@@ -331,6 +333,6 @@ describe("native histogram downsampling", () => {
   it("refuses histograms with custom buckets with a clear error", async () => {
     const nhcb: FloatHistogram = { ...toFloat(mk(0, { 0: 1, 1: 2 })), schema: -53, zeroThreshold: 0, zeroCount: 0, count: 3, customValues: [1, 2] };
     const input = await makeBlock([{ labels: [{ name: "__name__", value: "nhcb" }], chunks: [histChunk([{ t: T0, h: nhcb }], false)] }]);
-    await expect(downsampleBlock(input, new MemoryBlock("o"), { resolution: RES_5M })).rejects.toThrow(/series \{__name__="nhcb"\}.*custom buckets/);
+    await expect(downsampleBlock(input, new MemoryBlock("o"), { resolution: RESOLUTION_5M })).rejects.toThrow(/series \{__name__="nhcb"\}.*custom buckets/);
   });
 });

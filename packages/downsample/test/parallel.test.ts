@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { BlockReader, BlockWriter, Encoding, FormatError, MemoryBlock, STALE_NAN, compareStrings, encodeXOR, type ChunkToWrite, type Labels } from "@strata/tsdb";
-import { RES_1H, RES_5M, closeWorkers, downsampleBlock } from "../src/index.ts";
+import { BlockReader, BlockWriter, Encoding, FormatError, MemoryBlock, RESOLUTION_1H, RESOLUTION_5M, STALE_NAN, compareStrings, encodeXOR, type ChunkToWrite, type Labels } from "@strata/tsdb";
+import { closeWorkers, downsampleBlock } from "../src/index.ts";
 import { downsampleInBatches, type BatchCounts } from "../src/parallel.ts";
 import { workerLanes, type Lane } from "../src/pool.ts";
 import { SeriesDownsampler } from "../src/series.ts";
@@ -63,10 +63,10 @@ async function inBatches(input: MemoryBlock, lanes: Lane[], batchBytes?: number)
   const writer = new BlockWriter(out);
   await writer.addSymbols(reader.index.symbols);
   try {
-    const counts = await downsampleInBatches(reader.series({ withRecords: true, verifyRecords: false }), writer, new SeriesDownsampler(0, RES_5M), lanes, {
+    const counts = await downsampleInBatches(reader.series({ withRecords: true, verifyRecords: false }), writer, new SeriesDownsampler(0, RESOLUTION_5M), lanes, {
       block: "in",
       inRes: 0,
-      outRes: RES_5M,
+      outRes: RESOLUTION_5M,
       batchBytes,
       verify: (ref, record) => reader.chunks.verifyRecord(ref, record),
     });
@@ -85,7 +85,7 @@ async function failures(input: MemoryBlock, tinyBatch: number): Promise<FormatEr
     [1, undefined],
     [1, tinyBatch],
   ] as const) {
-    const e = await run(input, RES_5M, workers, batchBytes).then(
+    const e = await run(input, RESOLUTION_5M, workers, batchBytes).then(
       () => undefined,
       (x: unknown) => x,
     );
@@ -100,7 +100,7 @@ afterAll(closeWorkers);
 describe("downsampling with worker threads", () => {
   it("writes the same bytes with 0, 1 and 2 workers, in big and in tiny batches (raw → 5m → 1h)", async () => {
     const input = await makeBlock(300, 960);
-    const alone = await run(input, RES_5M, 0);
+    const alone = await run(input, RESOLUTION_5M, 0);
     expect(alone.files.get("chunks/000001")!.length).toBeGreaterThan(100_000);
     for (const [workers, batchBytes] of [
       [1, undefined],
@@ -108,13 +108,13 @@ describe("downsampling with worker threads", () => {
       [1, 4096],
       [2, 1024],
     ] as const) {
-      const got = await run(input, RES_5M, workers, batchBytes);
+      const got = await run(input, RESOLUTION_5M, workers, batchBytes);
       expect(files(got), `workers ${workers}, batches of ${batchBytes ?? "default"} bytes`).toEqual(files(alone));
       expect(new TextDecoder().decode(got.files.get("meta.json"))).toBe(new TextDecoder().decode(alone.files.get("meta.json")));
     }
     // Aggregate chunks in: the 5m → 1h path runs in the workers too.
-    const hourAlone = await run(alone, RES_1H, 0);
-    expect(files(await run(alone, RES_1H, 2, 2048))).toEqual(files(hourAlone));
+    const hourAlone = await run(alone, RESOLUTION_1H, 0);
+    expect(files(await run(alone, RESOLUTION_1H, 2, 2048))).toEqual(files(hourAlone));
   });
 
   it("spreads batches over the workers and this thread, and writes them in series order", async () => {
@@ -123,7 +123,7 @@ describe("downsampling with worker threads", () => {
     // Tiny batches overflow the worker's queue of four, so this thread ran some itself.
     expect(counts.toWorkers).toBeGreaterThan(4);
     expect(counts.here).toBeGreaterThan(0);
-    expect(files(out)).toEqual(files(await run(input, RES_5M, 0)));
+    expect(files(out)).toEqual(files(await run(input, RESOLUTION_5M, 0)));
   });
 
   it("keeps at most a few recycled buffers on each side, however many come back", () => {
@@ -160,7 +160,7 @@ describe("downsampling with worker threads", () => {
     expect(messages[2]).toBe(messages[0]);
     // Run on this thread only (the lane is busy elsewhere): the check happens here.
     const lane = workerLanes(1)[0]!;
-    const busy = Array.from({ length: 4 }, () => lane.run({ data: new Uint8Array(8), table: new Float64Array(1), series: 0 }, 0, RES_5M));
+    const busy = Array.from({ length: 4 }, () => lane.run({ data: new Uint8Array(8), table: new Float64Array(1), series: 0 }, 0, RESOLUTION_5M));
     const here = await inBatches(input, [lane], 1 << 20).then(
       () => undefined,
       (x: unknown) => x as FormatError,
@@ -171,20 +171,20 @@ describe("downsampling with worker threads", () => {
 
   it("starts new workers after closeWorkers; a stopped worker fails its batches, and blocks go on without it", async () => {
     const input = await makeBlock(40, 480);
-    const expected = files(await run(input, RES_5M, 0));
+    const expected = files(await run(input, RESOLUTION_5M, 0));
     await closeWorkers();
-    expect(files(await run(input, RES_5M, 1))).toEqual(expected);
+    expect(files(await run(input, RESOLUTION_5M, 1))).toEqual(expected);
     const lane = workerLanes(1)[0]!;
     await lane.terminate();
     expect(lane.alive).toBe(false);
     const empty = { data: new Uint8Array(8), table: new Float64Array(1), series: 0 };
-    await expect(lane.run(empty, 0, RES_5M)).rejects.toThrow("downsampling worker was stopped");
+    await expect(lane.run(empty, 0, RESOLUTION_5M)).rejects.toThrow("downsampling worker was stopped");
     // Given only the dead lane, every batch runs on this thread.
     const { counts, out } = await inBatches(input, [lane], 4096);
     expect(counts).toMatchObject({ toWorkers: 0 });
     expect(counts.here).toBeGreaterThan(1);
     expect(files(out)).toEqual(expected);
     // The dead lane is replaced on the next block.
-    expect(files(await run(input, RES_5M, 1))).toEqual(expected);
+    expect(files(await run(input, RESOLUTION_5M, 1))).toEqual(expected);
   });
 });

@@ -4,14 +4,10 @@
  * retention expires.
  */
 import { createHash } from "node:crypto";
-import type { BlockMeta } from "@strata/tsdb";
+import { RESOLUTION_RAW, blockResolution, nextResolution, resolutionName, type BlockMeta } from "@strata/tsdb";
 import { COMPACTOR_SHARD_ID_LABEL, formatShardId } from "@strata/compact/shard/shard";
 import type { PipelineConfig } from "./config.ts";
 import type { LiveBlock } from "./ports.ts";
-
-export function resolutionOf(meta: BlockMeta): number {
-  return meta.thanos?.downsample?.resolution ?? 0;
-}
 
 /** The level-1 blocks whose data this block holds (a level-1 block is its own source). */
 export function sourcesOf(meta: BlockMeta): readonly string[] {
@@ -46,7 +42,7 @@ export function sameExternalLabels(a: BlockMeta, b: BlockMeta): boolean {
 export function findCoveringBlock(
   live: readonly LiveBlock[],
   inputs: readonly BlockMeta[],
-  sameGroup: (a: BlockMeta, b: BlockMeta) => boolean = (a, b) => resolutionOf(a) === resolutionOf(b) && sameExternalLabels(a, b),
+  sameGroup: (a: BlockMeta, b: BlockMeta) => boolean = (a, b) => blockResolution(a) === blockResolution(b) && sameExternalLabels(a, b),
   target: BlockMeta | undefined = inputs[0],
 ): BlockMeta | undefined {
   if (inputs.length === 0 || target === undefined) return undefined;
@@ -86,7 +82,7 @@ export function redundantBlocks(live: readonly LiveBlock[]): { block: BlockMeta;
   for (const a of active) {
     const mine = sourcesOf(a);
     for (const b of bySource.get(mine[0]!) ?? []) {
-      if (b === a || resolutionOf(b) !== resolutionOf(a) || !sameExternalLabels(a, b) || !containsRange(b, a)) continue;
+      if (b === a || blockResolution(b) !== blockResolution(a) || !sameExternalLabels(a, b) || !containsRange(b, a)) continue;
       const theirs = new Set(sourcesOf(b));
       if (!mine.every((s) => theirs.has(s))) continue;
       if (theirs.size > mine.length || b.ulid < a.ulid) {
@@ -102,16 +98,13 @@ export function redundantBlocks(live: readonly LiveBlock[]): { block: BlockMeta;
 export function findDownsampled(live: readonly LiveBlock[], source: BlockMeta, resolution: number): BlockMeta | undefined {
   const want = sourcesOf(source);
   for (const { meta } of live) {
-    if (resolutionOf(meta) !== resolution || !sameExternalLabels(meta, source)) continue;
+    if (blockResolution(meta) !== resolution || !sameExternalLabels(meta, source)) continue;
     if (meta.minTime !== source.minTime || meta.maxTime !== source.maxTime) continue;
     const have = new Set(sourcesOf(meta));
     if (want.every((s) => have.has(s))) return meta;
   }
   return undefined;
 }
-
-/** The resolution whose blocks hold a block's data next, once it is downsampled (1h has none). */
-const NEXT_RESOLUTION: Record<number, number | undefined> = { 0: 300_000, 300_000: 3_600_000 };
 
 /**
  * Blocks past their resolution's retention (0 = keep forever), not yet marked for deletion,
@@ -132,18 +125,19 @@ export function retentionVerdicts(
     const keep = retention[res as keyof typeof retention];
     return keep !== undefined && keep !== 0 && meta.maxTime + keep < nowMs;
   };
-  const downsampled = live.filter((b) => b.deletionTime === undefined && resolutionOf(b.meta) > 0).map((b) => b.meta);
+  const downsampled = live.filter((b) => b.deletionTime === undefined && blockResolution(b.meta) > RESOLUTION_RAW).map((b) => b.meta);
   const expired: BlockMeta[] = [];
   const held: { block: BlockMeta; reason: string }[] = [];
   for (const { meta, deletionTime } of live) {
-    if (deletionTime !== undefined || !past(meta, resolutionOf(meta))) continue;
+    if (deletionTime !== undefined || !past(meta, blockResolution(meta))) continue;
     // Walk the coarser resolutions: a copy there lets the block go; a resolution whose own
     // retention has passed for this range is skipped; one that still keeps it, without a copy, holds it.
     let verdict: string | undefined;
-    for (let next = NEXT_RESOLUTION[resolutionOf(meta)]; requireDownsampled && next !== undefined; next = NEXT_RESOLUTION[next]) {
+    // The resolution whose blocks hold a block's data next, once it is downsampled (1h has none).
+    for (let next = nextResolution(blockResolution(meta)); requireDownsampled && next !== undefined; next = nextResolution(next)) {
       if (heldAt(downsampled, meta, next)) break;
       if (!past(meta, next)) {
-        verdict = `past retention, but no ${next === 300_000 ? "5m" : "1h"} block holds its range yet and that resolution keeps it (this is the last copy of its data)`;
+        verdict = `past retention, but no ${resolutionName(next)} block holds its range yet and that resolution keeps it (this is the last copy of its data)`;
         break;
       }
     }
@@ -161,7 +155,7 @@ export function retentionVerdicts(
  */
 function heldAt(downsampled: readonly BlockMeta[], meta: BlockMeta, res: number): boolean {
   const mine = new Set(sourcesOf(meta));
-  const holders = downsampled.filter((d) => resolutionOf(d) === res && sameExternalLabels(d, meta) && sourcesOf(d).some((s) => mine.has(s)));
+  const holders = downsampled.filter((d) => blockResolution(d) === res && sameExternalLabels(d, meta) && sourcesOf(d).some((s) => mine.has(s)));
   const have = new Set(holders.flatMap((d) => sourcesOf(d)));
   if (holders.length === 0 || ![...mine].every((s) => have.has(s))) return false;
   return Math.min(...holders.map((d) => d.minTime)) <= meta.minTime && Math.max(...holders.map((d) => d.maxTime)) >= meta.maxTime;

@@ -3,7 +3,7 @@
  * the job lease TTL. Lambda reads them from the environment (`configFromEnv`), tests and the
  * local runtime pass them directly.
  */
-import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "./messages.ts";
+import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "@strata/tsdb";
 import { WORKER_MEMORY, WORKER_TIMEOUT_SECONDS } from "./sizing.ts";
 
 const MINUTE = 60_000;

@@ -8,8 +8,8 @@
  * only its own record (partial batch response) and, after the queue's retries, lands in the DLQ.
  */
 import { z } from "zod";
-import { isUlid, META_FILE } from "@strata/tsdb";
-import { parseBlockKey, tenantProblem } from "@strata/bucket/keys";
+import { isUlid, META_FILE, RESOLUTION_1H, RESOLUTION_5M } from "@strata/tsdb";
+import { parseBlockKey, tenantProblem } from "@strata/bucket";
 import { PlanSchema } from "@strata/compact/plan/schema";
 
 export const JOB_MESSAGE_VERSION = 1;
@@ -19,11 +19,6 @@ export const JOB_MESSAGE_VERSION = 1;
  * tenant: the empty prefix. No real tenant can collide with it.
  */
 export const ROOT_TENANT = "";
-
-/** Thanos' downsampling resolutions in milliseconds: raw, 5 minutes, 1 hour. */
-export const RESOLUTION_RAW = 0;
-export const RESOLUTION_5M = 300_000;
-export const RESOLUTION_1H = 3_600_000;
 
 // --- shared field schemas ----------------------------------------------------------
 

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Plan } from "@strata/compact";
-import { MemoryBlock, newUlid, type BlockMeta, type BlockSource, type DeletionMark, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
+import { MemoryBlock, blockResolution, newUlid, type BlockMeta, type BlockSource, type DeletionMark, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
 import {
   DEFAULT_CONFIG,
   QUARANTINE_REASON,
@@ -346,7 +346,7 @@ export class FakeEngines implements Engines {
     return { ok: true, meta: this.staging.get(ref.block) ?? (await this.bucket.readMeta(ref))! };
   }
   groupKey(m: BlockMeta): string {
-    return fakeGroupKey(m.thanos?.labels ?? {}, m.thanos?.downsample?.resolution ?? 0);
+    return fakeGroupKey(m.thanos?.labels ?? {}, blockResolution(m));
   }
   async plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string): Promise<PlanOutcome> {
     this.calls.push(`plan ${groupKey ?? "*"} (${blocks.length} blocks)`);

@@ -11,6 +11,8 @@ import {
   compareLabels,
   compareStrings,
   compareUlids,
+  RESOLUTION_RAW,
+  blockResolution,
   copiedSources,
   isDeleted,
   newUlid,
@@ -55,7 +57,7 @@ export async function repairBlock(source: BlockSource, sink: BlockSink, report?:
     throw new NotRepairableError(`${source.name}: not repairable (${codes})`, blocking);
   }
   const meta = await readMeta(source);
-  if ((meta.thanos?.downsample?.resolution ?? 0) > 0) throw new NotRepairableError(`${source.name}: cannot repair a downsampled block`);
+  if (blockResolution(meta) > RESOLUTION_RAW) throw new NotRepairableError(`${source.name}: cannot repair a downsampled block`);
 
   const silent = new Problems(0);
   const indexSrc = await source.open("index");

@@ -5,8 +5,8 @@
  * decrease must still be ChunkSamplesOutOfOrder.
  */
 import { describe, expect, it } from "vitest";
-import { AggrType, BlockWriter, CounterResetHint, encodeFloatHistogramChunk, Encoding, MemoryBlock, compareStrings, encodeAggrChunk, encodeXOR, newUlid, type Chunk, type ChunkToWrite, type Labels } from "@strata/tsdb";
-import { RES_1H, RES_5M, downsampleBlock } from "@strata/downsample";
+import { AggrType, BlockWriter, CounterResetHint, encodeFloatHistogramChunk, Encoding, MemoryBlock, RESOLUTION_1H, RESOLUTION_5M, compareStrings, encodeAggrChunk, encodeXOR, newUlid, type Chunk, type ChunkToWrite, type Labels } from "@strata/tsdb";
+import { downsampleBlock } from "@strata/downsample";
 import { Code, verifyBlock, type VerifyReport } from "../src/index.ts";
 import { rawBlock } from "./raw-block.ts";
 
@@ -68,7 +68,7 @@ async function rawCounterBlock(hours: number): Promise<{ block: MemoryBlock; uli
   return { block, ulid };
 }
 
-async function downsample(input: MemoryBlock, resolution: typeof RES_5M | typeof RES_1H): Promise<{ block: MemoryBlock; ulid: string }> {
+async function downsample(input: MemoryBlock, resolution: typeof RESOLUTION_5M | typeof RESOLUTION_1H): Promise<{ block: MemoryBlock; ulid: string }> {
   const ulid = newUlid();
   const out = new MemoryBlock(ulid);
   await downsampleBlock(input, out, { resolution, ulid, workers: 0 });
@@ -88,12 +88,12 @@ describe("downsampled blocks verify", () => {
     const raw = await rawCounterBlock(30);
     const rr = await verifyBlock(raw.block, { expectedUlid: raw.ulid });
     expect(serious(rr)).toEqual([]);
-    const m5 = await downsample(raw.block, RES_5M);
+    const m5 = await downsample(raw.block, RESOLUTION_5M);
     const r5 = await verifyBlock(m5.block, { expectedUlid: m5.ulid });
     expect(serious(r5)).toEqual([]);
     expect(r5.ok).toBe(true);
     expect(r5.stats.chunks).toBeGreaterThan(4);
-    const h1 = await downsample(m5.block, RES_1H);
+    const h1 = await downsample(m5.block, RESOLUTION_1H);
     const r1 = await verifyBlock(h1.block, { expectedUlid: h1.ulid });
     expect(serious(r1)).toEqual([]);
     expect(r1.ok).toBe(true);

@@ -1,4 +1,4 @@
-import { encodingName, chunkSamples, METRIC_NAME, type BlockMeta } from "@strata/tsdb";
+import { blockResolution, encodingName, chunkSamples, METRIC_NAME, type BlockMeta } from "@strata/tsdb";
 import type { Command } from "../command.ts";
 import { openBlockDir } from "../block-args.ts";
 
@@ -109,7 +109,7 @@ function renderReport(r: InspectReport, top: number): string {
   out.push(`  time range   ${fmtTime(m.minTime)} .. ${fmtTime(m.maxTime)}  (${((m.maxTime - m.minTime) / 3_600_000).toFixed(2)}h)`);
   out.push(`  compaction   level ${m.compaction.level}, ${m.compaction.sources?.length ?? 0} source(s)`);
   if (m.thanos) {
-    out.push(`  thanos       labels ${JSON.stringify(m.thanos.labels ?? {})}, resolution ${m.thanos.downsample?.resolution ?? 0}ms`);
+    out.push(`  thanos       labels ${JSON.stringify(m.thanos.labels ?? {})}, resolution ${blockResolution(m)}ms`);
   }
   out.push(`  meta stats   ${Object.entries(m.stats).map(([k, v]) => `${k}=${v}`).join(" ")}`);
   out.push(`  read stats   series=${r.stats.series} chunks=${r.stats.chunks} samples=${r.stats.samples} tombstones=${r.stats.tombstoneIntervals}`);

@@ -1,4 +1,5 @@
 // `strata status`: per tenant, what the pipeline has done and what it would do next.
+import { resolutionName } from "@strata/tsdb";
 import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
@@ -26,7 +27,7 @@ export const statusCommand: Command = {
         process.stdout.write(`${name}: ${t.live} live blocks, ${t.markedForDeletion} marked for deletion, ${age}\n`);
         for (const [k, n] of Object.entries(t.blocks).sort()) {
           const [level, res] = k.split("/");
-          process.stdout.write(`  level ${level} ${res === "0" ? "raw" : res === "300000" ? "5m" : res === "3600000" ? "1h" : res + "ms"}: ${n}\n`);
+          process.stdout.write(`  level ${level} ${resolutionName(Number(res))}: ${n}\n`);
         }
         process.stdout.write(`  pending: ${t.pendingCompactions.length} compaction(s), ${t.pendingDownsamples.length} downsampling(s)\n`);
         for (const c of t.pendingCompactions) process.stdout.write(`    compact ${c.kind} ${c.inputs.join(",")}: ${c.reason}\n`);

@@ -5,7 +5,7 @@
  * here names the same stream as a Thanos compactor's group. Pure: metas in, groups out.
  */
 import { COMPACTOR_SHARD_ID_LABEL as SHARD_ID_LABEL } from "../shard/shard.ts";
-import { compareStrings, compareUlids, type BlockMeta } from "@strata/tsdb";
+import { blockResolution, compareStrings, compareUlids, type BlockMeta } from "@strata/tsdb";
 import { thanosGroupKey } from "../hash/labels-hash.ts";
 
 /** External label Mimir's split stage writes on its outputs ("<i>_of_<n>", 1-based). */
@@ -99,7 +99,7 @@ export function groupBlocks(metas: readonly BlockMetaWithMarks[], opts: GroupOpt
   for (const b of metas) {
     const m = b.meta;
     const tenant = b.tenant ?? "";
-    const resolution = m.thanos?.downsample?.resolution ?? 0;
+    const resolution = blockResolution(m);
     const raw = m.thanos?.labels ?? {};
     let canon = `${resolution}`;
     for (const k in raw) canon += `\u0000${k}\u0000${raw[k]}`;

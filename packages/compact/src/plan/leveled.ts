@@ -14,6 +14,7 @@
  * 4. Blocks of at least ranges[len/2] with more than 5% tombstones per series are
  *    rewritten alone, walking from the newest and stopping at the first smaller block.
  */
+import { RESOLUTION_RAW, blockResolution } from "@strata/tsdb";
 import type { GroupBlock } from "../group/group.ts";
 import type { SkippedBlock } from "./schema.ts";
 import type { Draft, DraftResult } from "./draft.ts";
@@ -35,7 +36,7 @@ export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions
   for (const run of overlappingRuns(notExcluded)) {
     const span = spanOf(run);
     chosen.add(span.minTime, span.maxTime);
-    if (run.some((b) => b.meta.thanos?.downsample?.resolution)) {
+    if (run.some((b) => blockResolution(b.meta) !== RESOLUTION_RAW)) {
       // Thanos marks these no-compact (thanos#6775): overlapping downsampled data is never merged.
       for (const b of run) skipped.push({ ulid: b.ulid, reason: "overlaps other downsampled blocks; downsampled blocks are never merged vertically" });
       continue;

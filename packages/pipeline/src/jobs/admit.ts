@@ -22,7 +22,7 @@
  * index entry removed after the mark.
  */
 import { createHash } from "node:crypto";
-import { MARKER_VERSION_1, type BlockMeta, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
+import { MARKER_VERSION_1, blockResolution, type BlockMeta, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
 import { z } from "zod";
 import type { BlockRef, LogFields, MetaStat, OutputCheck } from "../ports.ts";
 import type { JobContext } from "./context.ts";
@@ -115,7 +115,7 @@ export async function admit(ctx: JobContext, tenant: string, meta: BlockMeta): P
   ctx.log.info("block-indexed", {
     block: meta.ulid,
     compactionLevel: meta.compaction.level,
-    resolution: meta.thanos?.downsample?.resolution ?? 0,
+    resolution: blockResolution(meta),
     minTime: meta.minTime,
     maxTime: meta.maxTime,
   });

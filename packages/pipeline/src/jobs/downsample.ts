@@ -7,18 +7,12 @@
  * was uploaded finds the twin (same time range, sources and labels) and only re-indexes it; a
  * crash mid-upload leaves a partial directory for the cleanup job and the retry writes anew.
  */
-import { downsampleLeaseName, findDownsampled, resolutionOf } from "../blocks.ts";
+import { blockResolution, sourceResolution } from "@strata/tsdb";
+import { downsampleLeaseName, findDownsampled } from "../blocks.ts";
 import type { DownsampleJob } from "../messages.ts";
-import { RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { stopSignal, withLease } from "./context.ts";
 import { DOWNSAMPLE_FAILED_REASON, JOB_FAILED_REASON, OutputRejected, admit, outputCheck, refuseDownsample } from "./admit.ts";
-
-/** The resolution a block must have to be downsampled to `target`. */
-const SOURCE_RESOLUTION: Record<DownsampleJob["resolution"], number> = {
-  [RESOLUTION_5M]: RESOLUTION_RAW,
-  [RESOLUTION_1H]: RESOLUTION_5M,
-};
 
 export async function runDownsample(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
   const ref = { tenant: job.tenant, block: job.block };
@@ -36,10 +30,11 @@ async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promis
   const source = live.find((b) => b.meta.ulid === job.block);
   if (!source) return { status: "skipped", reason: "block no longer exists" };
   if (source.deletionTime !== undefined) return { status: "skipped", reason: "block is marked for deletion" };
-  const have = resolutionOf(source.meta);
-  if (have !== SOURCE_RESOLUTION[job.resolution]) {
+  const have = blockResolution(source.meta);
+  const need = sourceResolution(job.resolution);
+  if (have !== need) {
     // A producer bug, not a transient state: fail so the message ends in the DLQ for a person.
-    throw new Error(`downsample to ${job.resolution} ms needs a block at ${SOURCE_RESOLUTION[job.resolution]} ms; block ${job.block} is at ${have} ms`);
+    throw new Error(`downsample to ${job.resolution} ms needs a block at ${need} ms; block ${job.block} is at ${have} ms`);
   }
 
   if (source.noDownsample) return { status: "skipped", reason: "block is marked no-downsample" };

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { FormatError } from "../encoding/errors.ts";
 import { compareStrings } from "../encoding/utf8.ts";
 import { GoStruct, goMarshal, goTime, opaqueJson, RFC3339, type GoJson } from "./go-json.ts";
+import { blockResolution, RESOLUTION_RAW } from "./resolution.ts";
 import { isUlid } from "./ulid.ts";
 
 export const META_FILE = "meta.json";
@@ -200,7 +201,7 @@ export const COMPACTOR_SHARD_ID_LABEL = "__compactor_shard_id__";
  */
 export function copiedSources(meta: BlockMeta, ulid: string): string[] | undefined {
   const sources = [...new Set(meta.compaction.sources ?? [])].sort();
-  const raw = (meta.thanos?.downsample?.resolution ?? 0) === 0;
+  const raw = blockResolution(meta) === RESOLUTION_RAW;
   if (raw && meta.compaction.level <= 1 && sources.length <= 1) return [ulid];
   return sources.length ? sources : undefined;
 }
@@ -468,7 +469,7 @@ function thanosJson(t: ThanosMeta): GoStruct {
   const o = new GoStruct();
   if (t.version) o.set("version", t.version);
   o.set("labels", t.labels ? sortedMap(t.labels) : null);
-  o.set("downsample", new GoStruct().set("resolution", t.downsample?.resolution ?? 0));
+  o.set("downsample", new GoStruct().set("resolution", blockResolution({ thanos: t })));
   o.set("source", t.source ?? "");
   if (t.segment_files?.length) o.set("segment_files", t.segment_files);
   if (t.files?.length) {
