@@ -4,8 +4,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { BucketLayout, listAll, mustGet, type ObjectStore } from "@strata/bucket";
-import { PROMTOOL, runProcess, splitLines } from "../helpers/promtool.ts";
-import { TempDirs, hardLinkTree } from "../helpers/tmp.ts";
+import { PROMTOOL, splitLines } from "@strata/testkit/promtool";
+import { runProcess } from "@strata/testkit/process";
+import { TempDirs, hardLinkTree } from "@strata/testkit/tmp";
 
 /** `promtool tsdb dump` over a database made of the given block directories (hard-linked, never modified). */
 export async function promtoolDumpDb(blockDirs: readonly string[]): Promise<string[]> {

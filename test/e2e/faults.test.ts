@@ -10,8 +10,8 @@
 // made. The scheduled job then runs after the lease TTL, as it would in production (hourly).
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { LocalRuntime } from "@strata/local";
-import { assertPromtool } from "../helpers/promtool.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+import { assertPromtool } from "@strata/testkit/promtool";
+import { TempDirs } from "@strata/testkit/tmp";
 import { buildScenario, describeScenario, type Scenario } from "./fixtures.ts";
 import { expectFinalState, expectedSummary, summarize, TENANTS } from "./expect-state.ts";
 import { E2E_SETTINGS, logTail, scheduleAndSettle, startE2eRuntime, uploadAndSettle } from "./runtime.ts";

@@ -16,9 +16,9 @@
 import { readFile, writeFile, open } from "node:fs/promises";
 import { join } from "node:path";
 import { parseMeta, serializeMeta, type BlockMeta } from "@strata/tsdb";
-import { generateOpenMetrics, JAN_2023_MS } from "../helpers/openmetrics.ts";
-import { createBlocksFromOpenMetrics } from "../helpers/promtool.ts";
-import type { TempDirs } from "../helpers/tmp.ts";
+import { generateOpenMetrics, JAN_2023_MS } from "@strata/testkit/openmetrics";
+import { createBlocksFromOpenMetrics } from "@strata/testkit/promtool";
+import type { TempDirs } from "@strata/testkit/tmp";
 import { promtoolDumpDb } from "./dump.ts";
 
 export const HOUR = 3_600_000;

@@ -4,8 +4,8 @@
 // so the fifteenth makes that window due.
 import { BlockReader, AggrType, decodeAggrChunk, decodeXOR, labelsToString, Encoding } from "@strata/tsdb";
 import { StoreBlockSource, BucketLayout, type ObjectStore } from "@strata/bucket";
-import { generateOpenMetrics } from "../helpers/openmetrics.ts";
-import type { TempDirs } from "../helpers/tmp.ts";
+import { generateOpenMetrics } from "@strata/testkit/openmetrics";
+import type { TempDirs } from "@strata/testkit/tmp";
 import { promtoolDumpDb } from "./dump.ts";
 import { REPLICA_LABEL, addThanosLabels, corruptFirstChunk, fnv1a, promtoolBlocks, withoutSeries, type InputBlock } from "./fixtures.ts";
 

@@ -5,8 +5,8 @@
 // verify has not passed, checked at every step by a watcher on the index.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { LocalRuntime } from "@strata/local";
-import { assertPromtool } from "../helpers/promtool.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+import { assertPromtool } from "@strata/testkit/promtool";
+import { TempDirs } from "@strata/testkit/tmp";
 import { buildScenario, describeScenario, type Scenario } from "./fixtures.ts";
 import { expectFinalState, TENANTS } from "./expect-state.ts";
 import { IDLE, logTail, startE2eRuntime } from "./runtime.ts";

@@ -6,8 +6,8 @@
 // there (no polling); the scheduled job (retention, cleanup, index re-sync) then changes nothing.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { LocalRuntime } from "@strata/local";
-import { assertPromtool } from "../helpers/promtool.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+import { assertPromtool } from "@strata/testkit/promtool";
+import { TempDirs } from "@strata/testkit/tmp";
 import { buildScenario, describeScenario, type Scenario } from "./fixtures.ts";
 import { expectFinalState } from "./expect-state.ts";
 import { logTail, scheduleAndSettle, startE2eRuntime, uploadAndSettle } from "./runtime.ts";

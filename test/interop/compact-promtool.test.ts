@@ -15,10 +15,10 @@ import {
   promtoolDump,
   type BlockInfo,
   type PromtoolFixture,
-} from "../helpers/promtool.ts";
-import { generateOpenMetrics } from "../helpers/openmetrics.ts";
-import { runStrata, runStrataOk } from "../helpers/strata-cli.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+} from "@strata/testkit/promtool";
+import { generateOpenMetrics } from "@strata/testkit/openmetrics";
+import { runStrata, runStrataOk } from "@strata/testkit/cli";
+import { TempDirs } from "@strata/testkit/tmp";
 
 const tmp = new TempDirs();
 let fx: PromtoolFixture;

@@ -3,11 +3,11 @@
 // originals and the rewrites overlap in time, and a server holding both would
 // merge them (vertical compaction) instead of serving what we wrote.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JAN_2023_MS, UNIQUE_UNICODE_CITY } from "../helpers/openmetrics.ts";
-import { PrometheusServer, sortResult, type PromSample, type QueryData } from "../helpers/prometheus-server.ts";
-import { assertPromtool, listBlocks, makePromtoolFixture, type PromtoolFixture } from "../helpers/promtool.ts";
-import { runStrataOk } from "../helpers/strata-cli.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+import { JAN_2023_MS, UNIQUE_UNICODE_CITY } from "@strata/testkit/openmetrics";
+import { PrometheusServer, sortResult, type PromSample, type QueryData } from "@strata/testkit/prometheus";
+import { assertPromtool, listBlocks, makePromtoolFixture, type PromtoolFixture } from "@strata/testkit/promtool";
+import { runStrataOk } from "@strata/testkit/cli";
+import { TempDirs } from "@strata/testkit/tmp";
 
 const MINUTE = 60_000;
 const tmp = new TempDirs();

@@ -12,9 +12,9 @@ import {
   splitLines,
   type BlockInfo,
   type PromtoolFixture,
-} from "../helpers/promtool.ts";
-import { runStrataOk } from "../helpers/strata-cli.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+} from "@strata/testkit/promtool";
+import { runStrataOk } from "@strata/testkit/cli";
+import { TempDirs } from "@strata/testkit/tmp";
 
 const TWO_HOURS = 2 * 3_600_000;
 const tmp = new TempDirs();

@@ -14,9 +14,9 @@ import {
   readMeta,
   type BlockInfo,
   type PromtoolFixture,
-} from "../helpers/promtool.ts";
-import { lastLine, runStrataOk } from "../helpers/strata-cli.ts";
-import { TempDirs } from "../helpers/tmp.ts";
+} from "@strata/testkit/promtool";
+import { lastLine, runStrataOk } from "@strata/testkit/cli";
+import { TempDirs } from "@strata/testkit/tmp";
 
 const tmp = new TempDirs();
 let varied: PromtoolFixture;

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DirBlockSource } from "@strata/tsdb/node";
 import { Code, verifyBlock, type VerifyReport } from "@strata/verify";
-import { assertPromtool, makePromtoolFixture, promtoolAnalyze, promtoolDump, type PromtoolFixture } from "../helpers/promtool.ts";
-import { copyDir, TempDirs } from "../helpers/tmp.ts";
-import { lastLine, runStrata } from "../helpers/strata-cli.ts";
+import { assertPromtool, makePromtoolFixture, promtoolAnalyze, promtoolDump, type PromtoolFixture } from "@strata/testkit/promtool";
+import { copyDir, TempDirs } from "@strata/testkit/tmp";
+import { lastLine, runStrata } from "@strata/testkit/cli";
 
 const tmp = new TempDirs();
 let fx: PromtoolFixture;

@@ -3,8 +3,8 @@
 // before anything starts.
 import { describe, expect, it } from "vitest";
 import { PIPELINE_SETTINGS } from "@strata/pipeline";
-import { runProcess } from "../../../test/helpers/promtool.ts";
-import { REPO_ROOT, STRATA_BIN } from "../../../test/helpers/strata-cli.ts";
+import { REPO_ROOT, STRATA_BIN } from "@strata/testkit/cli";
+import { runProcess } from "@strata/testkit/process";
 
 const strata = (args: string[], env: Record<string, string> = {}) => runProcess(process.execPath, [STRATA_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
 

@@ -1,6 +1,7 @@
 /**
  * mulberry32: a tiny seeded PRNG (floats in [0, 1)), so demo data and injected faults are the
- * same on every run with the same seed. Tests and benchmarks use it too, via @strata/testkit.
+ * same on every run with the same seed. The runtime is its only production user, so it lives
+ * here; tests have their own (@strata/testkit's `mulberry32`), and neither depends on the other.
  */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

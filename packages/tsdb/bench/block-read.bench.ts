@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlockReader } from "../src/block/reader.ts";
-import { makeBenchBlock } from "./make-block.ts";
+import { makeBenchBlock } from "@strata/testkit";
 import { decodeXOR } from "../src/chunkenc/xor.ts";
 import { DirBlockSource } from "../src/node/fs.ts";
 import { emit, markBaseline, type BenchResult } from "@strata/bench";

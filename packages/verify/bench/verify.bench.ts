@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DirBlockSource } from "@strata/tsdb/node";
 import { emit, markBaseline, type BenchResult } from "@strata/bench";
-import { makeBenchBlock } from "../../tsdb/bench/make-block.ts";
+import { makeBenchBlock } from "@strata/testkit";
 import { verifyBlock } from "../src/verify.ts";
-import { estimateVerification } from "@strata/compact/cost/model";
+import { estimateVerification } from "@strata/compact";
 
 const SERIES = 3_600; // × 2 metrics × 1440 samples ≈ 50 MB of index + chunks
 

@@ -1,12 +1,8 @@
 /** Builds the realistic block the read and verify benchmarks use (no side effects on import). */
-import { BlockWriter } from "../src/block/writer.ts";
-import { Encoding } from "../src/chunkenc/chunk.ts";
-import { encodeXOR } from "../src/chunkenc/xor.ts";
-import { compareStrings } from "../src/encoding/utf8.ts";
-import { newUlid } from "../src/meta/ulid.ts";
-import { DirBlockSink } from "../src/node/fs.ts";
+import { BlockWriter, Encoding, compareStrings, encodeXOR, newUlid } from "@strata/tsdb";
+import { DirBlockSink } from "@strata/tsdb/node";
 
-export const SERIES = 10_000;
+const SERIES = 10_000;
 const SAMPLES = 1_440; // 6h at 15s
 const STEP = 15_000;
 const T0 = 1_700_000_000_000;

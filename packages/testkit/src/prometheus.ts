@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { assertExecutable } from "./promtool.ts";
+import { assertExecutable } from "./process.ts";
 import { TempDirs, copyDir } from "./tmp.ts";
 
 export const PROMETHEUS = process.env.PROMETHEUS ?? "/usr/bin/prometheus";

@@ -1,13 +1,15 @@
 // Runs the strata CLI the way a user would (`node packages/cli/bin/strata.js`),
 // with the same Node binary vitest runs under (Node 24 from the `node` npm
 // package when started through npm scripts / npx), from the repository root.
+// The CLI is a process to spawn, not a module to import: testkit does not depend on @strata/cli.
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runProcess, type ProcessResult } from "./promtool.ts";
+import { runProcess, type ProcessResult } from "./process.ts";
 
-/** Absolute path of the repository root (this file is test/helpers/strata-cli.ts). */
-export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-/** The CLI entry point; STRATA_CLI may point elsewhere (e.g. a stand-in used to check the harness itself). */
-export const STRATA_BIN = process.env.STRATA_CLI ?? fileURLToPath(new URL("../../packages/cli/bin/strata.js", import.meta.url));
+/** Absolute path of the repository root (this file is packages/testkit/src/cli.ts). */
+export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+/** The CLI entry point; STRATA_CLI may point elsewhere (e.g. a stand-in used to check the harness itself, or the bundle `npm run bench` builds). */
+export const STRATA_BIN = process.env.STRATA_CLI ?? join(REPO_ROOT, "packages", "cli", "bin", "strata.js");
 
 export interface StrataResult {
   code: number | null;
