@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NO_COMPACT_MARK_FILE, serializeMarker, serializeMeta } from "@strata/tsdb";
-import { runStrata } from "../../../test/helpers/strata-cli.ts";
-import { PlanSchema } from "../src/plan/schema.ts";
+import { PlanSchema } from "@strata/compact";
+import { runStrata } from "@strata/testkit/cli";
 import { m, U } from "./plan-fixtures.ts";
 
 const H = 3_600_000;
