@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runProcess, type ProcessResult } from "./process.ts";
 
-/** Absolute path of the repository root (this file is packages/testkit/src/cli.ts). */
+/** Absolute path of the repository root (this file is packages/testkit/src/cli.ts; a bundle would move import.meta.url, so bundled benches pass STRATA_CLI). */
 export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 /** The CLI entry point; STRATA_CLI may point elsewhere (e.g. a stand-in used to check the harness itself, or the bundle `npm run bench` builds). */
 export const STRATA_BIN = process.env.STRATA_CLI ?? join(REPO_ROOT, "packages", "cli", "bin", "strata.js");
