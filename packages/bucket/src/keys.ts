@@ -10,6 +10,31 @@
  */
 import { isUlid } from "@strata/tsdb";
 
+/**
+ * The tenant whose blocks sit at the bucket root, Thanos' single-tenant layout (`<ULID>/…`,
+ * no tenant prefix): the empty name. Job messages, S3 events, the pipeline's ports and its
+ * log lines carry this; `tenantProblem` refuses "", so no uploaded tenant can be it.
+ */
+export const ROOT_TENANT = "";
+
+/**
+ * The root tenant's name where an empty one cannot stand: typed as `--tenant __root__`,
+ * printed by the CLI, and the `rootTenant` of a `BucketLayout` built without one (keys and
+ * listings then name the root tenant so). `__` names are reserved, so no uploaded tenant
+ * can be it either. Never written to the bucket or sent on the queue.
+ */
+export const ROOT_TENANT_NAME = "__root__";
+
+/** A tenant as people read it: the root tenant as ROOT_TENANT_NAME, any other as itself. */
+export function tenantName(tenant: string): string {
+  return tenant === ROOT_TENANT ? ROOT_TENANT_NAME : tenant;
+}
+
+/** The tenant a name people typed stands for: ROOT_TENANT_NAME is the root tenant. */
+export function tenantFromName(name: string): string {
+  return name === ROOT_TENANT_NAME ? ROOT_TENANT : name;
+}
+
 /** Mimir's limit on a tenant id, here in bytes of UTF-8. */
 export const MAX_TENANT_BYTES = 150;
 

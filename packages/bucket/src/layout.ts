@@ -19,11 +19,9 @@ import {
   type MarkerFile,
   type MarkerTypes,
 } from "@strata/tsdb";
-import { isValidTenant, quoteName, tenantProblem } from "./keys.ts";
+import { ROOT_TENANT_NAME, isValidTenant, quoteName, tenantProblem } from "./keys.ts";
 import { listAll, listPrefixes, uploadFrom, type ObjectStore } from "./store.ts";
 
-/** The default name of the tenant whose blocks sit at the bucket root. */
-export const ROOT_TENANT = "__root__";
 export const BUCKET_INDEX_FILE = "bucket-index.json.gz";
 export const MARKERS_DIR = "markers";
 export const LEASES_DIR = "leases";
@@ -33,9 +31,13 @@ export const GLOBAL_MARKERS: readonly MarkerFile[] = [DELETION_MARK_FILE, NO_COM
 export const MIRRORED_MARKERS: readonly MarkerFile[] = [...GLOBAL_MARKERS, NO_DOWNSAMPLE_MARK_FILE];
 
 export class BucketLayout {
+  /**
+   * What this layout calls the tenant whose keys have no prefix: ROOT_TENANT_NAME by default
+   * (the CLI's name); the pipeline builds its layout with ROOT_TENANT (""), its own name.
+   */
   readonly rootTenant: string;
   constructor(opts: { rootTenant?: string } = {}) {
-    this.rootTenant = opts.rootTenant ?? ROOT_TENANT;
+    this.rootTenant = opts.rootTenant ?? ROOT_TENANT_NAME;
   }
 
   tenantPrefix(tenant: string): string {

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { MAX_TENANT_BYTES, RESERVED_TENANT_NAMES, isValidTenant, parseBlockKey, quoteName, tenantProblem } from "../src/keys.ts";
+import {
+  MAX_TENANT_BYTES,
+  RESERVED_TENANT_NAMES,
+  ROOT_TENANT,
+  ROOT_TENANT_NAME,
+  isValidTenant,
+  parseBlockKey,
+  quoteName,
+  tenantFromName,
+  tenantName,
+  tenantProblem,
+} from "../src/keys.ts";
 import { testUlid } from "./fixtures.ts";
 
 const B = testUlid(1);
@@ -113,5 +124,14 @@ describe("block keys", () => {
       reason: `"anonymous" names the bucket-root tenant, whose blocks sit at <ULID>/<file>`,
     });
     expect(parseBlockKey(`anonymous/${B}/meta.json`, "")).toEqual({ tenant: "anonymous", block: B, file: "meta.json" });
+  });
+});
+
+describe("the root tenant", () => {
+  it("is \"\" on the queue and in ports, named __root__ for people; no uploaded tenant is either", () => {
+    expect([ROOT_TENANT, ROOT_TENANT_NAME]).toEqual(["", "__root__"]);
+    expect(isValidTenant(ROOT_TENANT) || isValidTenant(ROOT_TENANT_NAME)).toBe(false);
+    expect([tenantName(ROOT_TENANT), tenantName("team-a")]).toEqual(["__root__", "team-a"]);
+    expect([tenantFromName(ROOT_TENANT_NAME), tenantFromName("team-a")]).toEqual(["", "team-a"]);
   });
 });

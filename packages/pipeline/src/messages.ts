@@ -9,16 +9,10 @@
  */
 import { z } from "zod";
 import { isUlid, META_FILE, RESOLUTION_1H, RESOLUTION_5M } from "@strata/tsdb";
-import { parseBlockKey, tenantProblem } from "@strata/bucket";
+import { ROOT_TENANT, parseBlockKey, tenantProblem } from "@strata/bucket";
 import { PlanSchema } from "@strata/compact/plan/schema";
 
 export const JOB_MESSAGE_VERSION = 1;
-
-/**
- * Blocks at the bucket root (`<ULID>/meta.json`, Thanos single-tenant layout) belong to this
- * tenant: the empty prefix. No real tenant can collide with it.
- */
-export const ROOT_TENANT = "";
 
 // --- shared field schemas ----------------------------------------------------------
 

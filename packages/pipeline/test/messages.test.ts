@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MessageError, ROOT_TENANT, decodeS3Key, encodeJob, parseQueueBody, type Job, type ParsedMessage } from "@strata/pipeline";
+import { ROOT_TENANT } from "@strata/bucket";
+import { MessageError, decodeS3Key, encodeJob, parseQueueBody, type Job, type ParsedMessage } from "@strata/pipeline";
 import { S3_TEST_EVENT, fakeGroupKey, planFor, s3EventBody, ulid } from "./fakes.ts";
 
 const B = ulid();

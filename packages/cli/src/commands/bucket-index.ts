@@ -1,5 +1,5 @@
 import { openBucketArg } from "../bucket-args.ts";
-import { BucketLayout, ROOT_TENANT } from "@strata/bucket";
+import { BucketLayout, ROOT_TENANT, ROOT_TENANT_NAME } from "@strata/bucket";
 import { BucketIndexUpdater, IndexConflict } from "@strata/bucket";
 import { BucketIndexInvalid, type BucketIndex } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
@@ -16,7 +16,7 @@ export const indexCommand: Command = {
     if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const tenant = values.tenant as string | undefined;
-    const layout = new BucketLayout({ rootTenant: (values["root-tenant"] as string | undefined) ?? ROOT_TENANT });
+    const layout = new BucketLayout({ rootTenant: (values["root-tenant"] as string | undefined) ?? ROOT_TENANT_NAME });
     const store = await openBucketArg(url);
     try {
       if (action === "rebuild") return await rebuild(store, layout, tenant);
@@ -48,8 +48,8 @@ async function rebuild(store: ObjectStore, layout: BucketLayout, tenant: string 
   const { rebuildIndex } = await import("@strata/pipeline/index-rebuild");
   let code = 0;
   for (const t of tenants) {
-    // The pipeline calls the bucket-root tenant "".
-    const r = await rebuildIndex(store, t === layout.rootTenant ? "" : t);
+    // The layout names the root tenant for people (--root-tenant); the pipeline takes the tenant itself.
+    const r = await rebuildIndex(store, t === layout.rootTenant ? ROOT_TENANT : t);
     process.stdout.write(`${t}: ${r.blocks} blocks, ${r.deletionMarks} deletion marks -> ${store.url}/${layout.indexKey(t)}\n`);
     for (const id of r.admitted) process.stdout.write(`  verified and indexed ${id}\n`);
     for (const q of r.quarantined) process.stdout.write(`  quarantined ${q.block}: ${q.reason}\n`);

@@ -1,6 +1,7 @@
 // `strata replay`: send job messages for blocks already in a bucket, or redrive dead letters.
 // The SQS SDK is loaded by the command only (every other command's start-up stays light).
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { tenantFromName } from "@strata/bucket";
 import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
@@ -65,10 +66,10 @@ export const replayCommand: Command = {
   },
 };
 
-/** `__root__` (the bucket CLI's name for the root tenant) is the pipeline's "". */
+/** `--tenant`: the root tenant's name (`__root__`) stands for the root tenant itself (""). */
 export function tenantArg(v: unknown): string | undefined {
   if (v === undefined) return undefined;
-  return v === "__root__" ? "" : String(v);
+  return tenantFromName(String(v));
 }
 
 /** An ISO time or a duration ago ("6h", "2d"). */

@@ -1,4 +1,5 @@
 // `strata status`: per tenant, what the pipeline has done and what it would do next.
+import { tenantName } from "@strata/bucket";
 import { resolutionName } from "@strata/tsdb";
 import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../command.ts";
@@ -22,7 +23,7 @@ export const statusCommand: Command = {
       }
       if (all.length === 0) process.stdout.write(`${store.url}: no tenants\n`);
       for (const t of all) {
-        const name = t.tenant === "" ? "__root__" : t.tenant;
+        const name = tenantName(t.tenant);
         const age = t.indexAgeSeconds === undefined ? "no bucket index" : `index ${formatAge(t.indexAgeSeconds)} old`;
         process.stdout.write(`${name}: ${t.live} live blocks, ${t.markedForDeletion} marked for deletion, ${age}\n`);
         for (const [k, n] of Object.entries(t.blocks).sort()) {

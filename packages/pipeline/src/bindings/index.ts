@@ -5,14 +5,15 @@
  * the caller (SQS in Lambda and locally, anything in tests): this package loads no AWS SDK.
  *
  * Tenants: the pipeline names the bucket-root tenant (Thanos' single-tenant layout) `""`
- * (`ROOT_TENANT` in messages.ts), so the layout is built with `rootTenant: ""`; the bucket
- * package's CLI name for it, `__root__`, is accepted by `strata replay/status` and mapped.
+ * (`ROOT_TENANT` of `@strata/bucket`), so the layout is built with `rootTenant: ""`; the
+ * CLI's name for it, `ROOT_TENANT_NAME` (`__root__`), is accepted by `strata replay/status`
+ * and mapped.
  */
-import { BucketLayout } from "@strata/bucket/layout";
-import type { ObjectStore } from "@strata/bucket/store";
+import { BucketLayout, ROOT_TENANT } from "@strata/bucket";
+import type { ObjectStore } from "@strata/bucket";
 import { DEFAULT_CONFIG, DEFAULT_ENGINE_SETTINGS, type EngineSettings, type PipelineConfig } from "../config.ts";
-import { ROOT_TENANT } from "../messages.ts";
 import type { Clock, JobQueue, Logger, Metrics, WorkerDeps } from "../ports.ts";
+import { defaultDedup } from "../settings.ts";
 import { StoreBucketIndex } from "./bucket-index.ts";
 import { BlockEngines } from "./engines.ts";
 import { StoreLeases } from "./leases.ts";
@@ -46,7 +47,7 @@ export function bindPipeline(opts: BindOptions): WorkerDeps {
   const now = () => clock.now();
   const layout = pipelineLayout();
   const engine = { ...DEFAULT_ENGINE_SETTINGS, ...opts.engine };
-  if (opts.engine?.dedup === undefined && engine.replicaLabels.length > 0) engine.dedup = "penalty";
+  if (opts.engine?.dedup === undefined) engine.dedup = defaultDedup(engine.replicaLabels);
   return {
     storage: new StoreStorage(opts.store, layout, { maxMetaBytes: engine.maxMetaBytes }),
     index: new StoreBucketIndex(opts.store, layout, { now, maxMetaBytes: engine.maxMetaBytes }),
