@@ -5,8 +5,6 @@
  * downsample/downsample.go) and ResolutionLevelRaw/5m/1h (T: pkg/compact/compact.go); its
  * flags and Strata's settings spell them raw, 5m, 1h.
  */
-import type { ThanosMeta } from "./meta.ts";
-
 /** Raw samples (Thanos ResLevel0). */
 export const RESOLUTION_RAW = 0;
 /** 5 minutes (Thanos ResLevel1). */
@@ -20,8 +18,11 @@ export type Resolution = (typeof RESOLUTIONS)[number];
 /** A resolution a block can be downsampled to (raw is none). */
 export type DownsampleResolution = typeof RESOLUTION_5M | typeof RESOLUTION_1H;
 
-/** The resolution a block's meta declares; the thanos section alone will do (`{ thanos }`). */
-export function blockResolution(meta: { readonly thanos?: Pick<ThanosMeta, "downsample"> | null }): number {
+/**
+ * The resolution a block's meta declares; the thanos section alone will do (`{ thanos }`).
+ * Typed by shape, not as BlockMeta: meta.ts uses this, and files import in one direction.
+ */
+export function blockResolution(meta: { readonly thanos?: { readonly downsample?: { readonly resolution: number } } | null }): number {
   return meta.thanos?.downsample?.resolution ?? RESOLUTION_RAW;
 }
 
