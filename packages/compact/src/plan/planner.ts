@@ -6,9 +6,10 @@
  */
 import { compareStrings } from "@strata/tsdb";
 import { parseShardId } from "../shard/shard.ts";
-import { groupBlocks, groupId, type BlockMetaWithMarks, type Group, type GroupBlock } from "../group/group.ts";
+import { groupBlocks, type BlockMetaWithMarks, type Group, type GroupBlock } from "../group/group.ts";
 import { findOutdated, type OutdatedBlock } from "../group/outdated.ts";
 import type { Draft } from "./draft.ts";
+import { planId } from "./id.ts";
 import { estimateIndexBytes, guardIndexSize } from "./index-guard.ts";
 import { guardBudget } from "./budget-guard.ts";
 import type { JobEstimate } from "../cost/model.ts";
@@ -112,9 +113,8 @@ function splitMode(blocks: readonly GroupBlock[], opts: ResolvedOptions): { shar
 
 function toPlan(group: Group, d: Draft, est: number | undefined, cost: JobEstimate | undefined): Plan {
   const window = spanOf(d.blocks);
-  const shard = d.shardId ?? d.splitGroup ?? "";
   const plan: Plan = {
-    id: `${groupId(group)}/${d.kind}/${d.range}/${window.minTime}-${window.maxTime}${shard ? `/${shard}` : ""}`,
+    id: "",
     tenant: group.tenant,
     groupKey: group.key,
     kind: d.kind,
@@ -123,17 +123,30 @@ function toPlan(group: Group, d: Draft, est: number | undefined, cost: JobEstima
     level: maxLevel(d.blocks) + 1,
     inputs: d.blocks.map((b) => b.ulid),
     overlapping: anyOverlap(d.blocks),
-    labels: { ...group.labels },
+    labels: outputLabels(group, d.blocks),
     resolution: group.resolution,
     reason: d.reason,
   };
   if (d.shardCount !== undefined) plan.shardCount = d.shardCount;
   if (d.splitGroup !== undefined) plan.splitGroup = d.splitGroup;
   if (d.shardId !== undefined) plan.shardId = d.shardId;
+  plan.id = planId(plan);
   // The guard's figure, for the blocks the budget left in the plan.
   if (est !== undefined) plan.estimatedIndexBytes = estimateIndexBytes(d.blocks) ?? est;
   if (cost !== undefined) plan.estimate = roundEstimate(cost);
   return plan;
+}
+
+/**
+ * The output's external labels: the group's, except that Thanos' `<replica label>="deduped"`
+ * (what grouping gives a stream left with no labels once replica labels are removed) is
+ * written only when the inputs had labels of their own. Inputs without external labels
+ * (Prometheus' blocks, or a `thanos` section with none) give an output without any, as the
+ * first input with a `thanos` section decides (the executor has always written it so).
+ */
+function outputLabels(group: Group, blocks: readonly GroupBlock[]): Record<string, string> {
+  const first = blocks.find((b) => b.meta.thanos)?.meta.thanos;
+  return first?.labels && Object.keys(first.labels).length > 0 ? { ...group.labels } : {};
 }
 
 /** Whole bytes and counts, seconds to the millisecond: the estimate reads (and serialises) as it should. */

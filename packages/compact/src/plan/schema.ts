@@ -28,7 +28,10 @@ export const JobEstimateSchema = z.object({
 
 export const PlanSchema = z
   .object({
-    /** Deterministic: the same inputs plan the same id, so a redelivered job is recognisable. */
+    /**
+     * `planId(plan)` (plan/id.ts): names the output and the input set, so the same blocks
+     * always plan the same id and a redelivered or re-sent job shares its lease.
+     */
     id: z.string().min(1),
     tenant: z.string(),
     /** Thanos group key `"<resolution>@<labels hash>"`. */
@@ -49,7 +52,11 @@ export const PlanSchema = z
     inputs: z.array(Ulid).min(1),
     /** Whether inputs overlap in time (the merge must deduplicate). */
     overlapping: z.boolean(),
-    /** Output external labels, without replica labels and without the shard label. */
+    /**
+     * Output external labels, without replica labels and without the shard label (the
+     * executor adds `shardId`, or each split output's own), exactly as the output carries
+     * them: `{}` when the inputs have no external labels.
+     */
     labels: z.record(z.string(), z.string()),
     resolution: z.int().min(0),
     /** split: number of output shards; outputs get `__compactor_shard_id__="<i+1>_of_<shardCount>"`. */
