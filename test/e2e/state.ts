@@ -51,7 +51,7 @@ async function text(store: ObjectStore, key: string): Promise<string | undefined
 
 export async function readTenant(store: ObjectStore, tenant: string, now?: () => number): Promise<TenantState> {
   // The reader a store gateway uses, with its default 1h staleness limit: it throws
-  // BucketIndexTooOld if the pipeline let the index go stale (`now`: the pipeline's clock).
+  // BucketIndexTooOldError if the pipeline let the index go stale (`now`: the pipeline's clock).
   const reader = new BucketIndexReader(store, { now });
   await reader.getBlocks(tenant, 0, Number.MAX_SAFE_INTEGER);
   const index = await reader.getIndex(tenant);

@@ -8,7 +8,7 @@
  * one GET. Concurrent requests for a page in flight share that GET.
  */
 import { META_FILE, MemorySource, type BlockSink, type BlockSource, type ByteSink, type ByteSource } from "@strata/tsdb";
-import { ObjectNotFound, listAll, type ObjectStore, type ObjectWriter } from "./store.ts";
+import { ObjectNotFoundError, listAll, type ObjectStore, type ObjectWriter } from "./store.ts";
 
 export interface RangeCacheOptions {
   /** Upper bound of cached bytes (default 64 MiB; a job's cache shared by its inputs: `JOB_CACHE_BYTES`). */
@@ -251,7 +251,7 @@ export class StoreByteSource implements ByteSource {
     try {
       this.cache.stats.gets++;
       const r = await this.store.get(this.key, { offset: from, length: to - from });
-      if (!r) throw new ObjectNotFound(this.key, `${this.store.url}/`);
+      if (!r) throw new ObjectNotFoundError(this.key, `${this.store.url}/`);
       this.cache.stats.fetchedBytes += r.body.length;
       // Cache every page of the run, gap pages included: they cost nothing more now.
       for (let p = run[0]!.page; p <= run[run.length - 1]!.page; p++) {
@@ -293,7 +293,7 @@ export class StoreBlockSource implements BlockSource {
 
   async open(relPath: string): Promise<ByteSource> {
     const s = await this.tryOpen(relPath);
-    if (!s) throw new ObjectNotFound(this.prefix + relPath, `${this.store.url}/`);
+    if (!s) throw new ObjectNotFoundError(this.prefix + relPath, `${this.store.url}/`);
     return s;
   }
 

@@ -1,5 +1,6 @@
 // @strata/bucket: the object store port and its filesystem store, the tsdb ports over it, the
 // bucket layout, Mimir's bucket index and job leases. The S3 store is `@strata/bucket/s3`.
+export { BucketError } from "./errors.ts";
 export * from "./store.ts";
 export { FsStore, FS_RESERVED_DIR, type FsStoreOptions } from "./fs/fs-store.ts";
 export { parseBucketUrl, openStore, BucketUrlError, type BucketUrl } from "./url.ts";

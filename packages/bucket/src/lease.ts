@@ -7,7 +7,8 @@
  * the margin a holder keeps (renew well before `expiresAt`, check it before committing).
  */
 import { randomBytes } from "node:crypto";
-import { PreconditionFailed, type ObjectStore } from "./store.ts";
+import { BucketError } from "./errors.ts";
+import { PreconditionFailedError, type ObjectStore } from "./store.ts";
 
 export interface LeaseRecord {
   owner: string;
@@ -33,11 +34,11 @@ export type AcquireResult =
   | { acquired: false; holder: string; expiresAt: number };
 
 /** The lease is no longer ours (it expired and someone took it over). */
-export class LeaseLost extends Error {
+export class LeaseLostError extends BucketError {
+  override name = "LeaseLostError";
   readonly key: string;
-  constructor(key: string, owner: string) {
-    super(`${key}: lease of ${owner} was lost (expired and taken over)`);
-    this.name = "LeaseLost";
+  constructor(key: string, owner: string, options?: ErrorOptions) {
+    super(`${key}: lease of ${owner} was lost (expired and taken over)`, options);
     this.key = key;
   }
 }
@@ -58,34 +59,34 @@ export class LeaseManager {
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const rec = this.record(owner, ttlMs);
       const created = await this.store.put(key, JSON.stringify(rec), { ifNoneMatch: "*", contentType: "application/json" });
-      if (!(created instanceof PreconditionFailed)) return { acquired: true, lease: lease(key, rec, created), takenOver: false };
+      if (!(created instanceof PreconditionFailedError)) return { acquired: true, lease: lease(key, rec, created), takenOver: false };
       const cur = await this.read(key);
       if (!cur) continue; // released by deletion in between: try to create again
       if (cur.record && !cur.record.released && cur.record.expires_at > this.now()) {
         return { acquired: false, holder: cur.record.owner, expiresAt: cur.record.expires_at };
       }
       const taken = await this.store.put(key, JSON.stringify(rec), { ifMatch: cur.etag, contentType: "application/json" });
-      if (!(taken instanceof PreconditionFailed)) return { acquired: true, lease: lease(key, rec, taken), takenOver: true };
+      if (!(taken instanceof PreconditionFailedError)) return { acquired: true, lease: lease(key, rec, taken), takenOver: true };
       // Someone else took it over first: look again.
     }
     const cur = await this.read(key);
     return { acquired: false, holder: cur?.record?.owner ?? "(contended)", expiresAt: cur?.record?.expires_at ?? 0 };
   }
 
-  /** Extends our lease; LeaseLost if it was taken over meanwhile. */
-  async renew(l: Lease, ttlMs: number): Promise<Lease | LeaseLost> {
+  /** Extends our lease; LeaseLostError if it was taken over meanwhile. */
+  async renew(l: Lease, ttlMs: number): Promise<Lease | LeaseLostError> {
     const now = this.now();
     const rec: LeaseRecord = { owner: l.owner, token: l.token, acquired_at: now, expires_at: now + ttlMs, released: false };
     const r = await this.store.put(l.key, JSON.stringify(rec), { ifMatch: l.etag, contentType: "application/json" });
-    if (r instanceof PreconditionFailed) return new LeaseLost(l.key, l.owner);
+    if (r instanceof PreconditionFailedError) return new LeaseLostError(l.key, l.owner);
     return lease(l.key, rec, r);
   }
 
   /** Marks our lease released (a CAS, so a lost lease is reported, never clobbered). */
-  async release(l: Lease): Promise<void | LeaseLost> {
+  async release(l: Lease): Promise<void | LeaseLostError> {
     const rec: LeaseRecord = { owner: l.owner, token: l.token, acquired_at: this.now(), expires_at: 0, released: true };
     const r = await this.store.put(l.key, JSON.stringify(rec), { ifMatch: l.etag, contentType: "application/json" });
-    if (r instanceof PreconditionFailed) return new LeaseLost(l.key, l.owner);
+    if (r instanceof PreconditionFailedError) return new LeaseLostError(l.key, l.owner);
   }
 
   /** The current lease object; `record` is undefined when its body is not a lease (taken over as if expired). */

@@ -5,6 +5,7 @@
  * `ifMatch` are enforced atomically by the store.
  */
 import { compareStrings, type ByteSink, type ByteSource } from "@strata/tsdb";
+import { BucketError } from "./errors.ts";
 
 export interface ObjectInfo {
   key: string;
@@ -31,9 +32,9 @@ export interface ByteRange {
 }
 
 export interface PutOptions {
-  /** Create only: fails with PreconditionFailed when the key exists. */
+  /** Create only: fails with PreconditionFailedError when the key exists. */
   ifNoneMatch?: "*";
-  /** Compare-and-swap: fails with PreconditionFailed unless the current ETag is this one (absent counts as a mismatch). */
+  /** Compare-and-swap: fails with PreconditionFailedError unless the current ETag is this one (absent counts as a mismatch). */
   ifMatch?: string;
   contentType?: string;
 }
@@ -67,14 +68,15 @@ export interface ListPage {
  * A conditional write or delete lost: the value callers branch on (not thrown by the
  * stores), so that compare-and-swap loops read as plain control flow.
  */
-export class PreconditionFailed extends Error {
+export class PreconditionFailedError extends BucketError {
+  // The name it had before the rename, which is also S3's error code: tests match on it.
+  override name = "PreconditionFailed";
   readonly key: string;
   readonly condition: string;
   /** S3 409 ConditionalRequestConflict: a concurrent conditional operation; retry after re-reading. */
   readonly conflict: boolean;
-  constructor(key: string, condition: string, conflict = false) {
-    super(`${key}: precondition failed (${condition})${conflict ? " [409 conflict]" : ""}`);
-    this.name = "PreconditionFailed";
+  constructor(key: string, condition: string, conflict = false, options?: ErrorOptions) {
+    super(`${key}: precondition failed (${condition})${conflict ? " [409 conflict]" : ""}`, options);
     this.key = key;
     this.condition = condition;
     this.conflict = conflict;
@@ -82,11 +84,11 @@ export class PreconditionFailed extends Error {
 }
 
 /** Thrown by `mustGet` and by sources opened on missing objects. */
-export class ObjectNotFound extends Error {
+export class ObjectNotFoundError extends BucketError {
+  override name = "ObjectNotFoundError";
   readonly key: string;
-  constructor(key: string, where = "") {
-    super(`${where}${key}: no such object`);
-    this.name = "ObjectNotFound";
+  constructor(key: string, where = "", options?: ErrorOptions) {
+    super(`${where}${key}: no such object`, options);
     this.key = key;
   }
 }
@@ -98,17 +100,17 @@ export interface ObjectStore {
   get(key: string, range?: ByteRange): Promise<GetResult | undefined>;
   /** Size, time and ETag; with `{ etag: false }` a store may skip computing the ETag (filesystem) and give "". */
   head(key: string, opts?: { etag?: boolean }): Promise<(ObjectInfo & { etag: string }) | undefined>;
-  /** Small objects in one request. Resolves to the new ETag, or PreconditionFailed. */
-  put(key: string, body: Uint8Array | string, opts?: PutOptions): Promise<string | PreconditionFailed>;
+  /** Small objects in one request. Resolves to the new ETag, or PreconditionFailedError. */
+  put(key: string, body: Uint8Array | string, opts?: PutOptions): Promise<string | PreconditionFailedError>;
   /**
    * A streaming writer for large objects (S3: multipart upload). The object appears,
    * whole, when `close()` resolves; `abort()` leaves nothing behind. `close()` rejects with
-   * PreconditionFailed when `ifNoneMatch` was given and the key appeared meanwhile.
+   * PreconditionFailedError when `ifNoneMatch` was given and the key appeared meanwhile.
    */
   createWriter(key: string, opts?: UploadOptions): Promise<ObjectWriter>;
   list(prefix: string, opts?: ListOptions): Promise<ListPage>;
   /** Deleting an absent key is not an error, unless `ifMatch` is given. */
-  delete(key: string, opts?: { ifMatch?: string }): Promise<void | PreconditionFailed>;
+  delete(key: string, opts?: { ifMatch?: string }): Promise<void | PreconditionFailedError>;
   close?(): Promise<void>;
 }
 
@@ -142,7 +144,7 @@ export async function listPrefixes(store: ObjectStore, prefix: string): Promise<
 /** get(), with a clear error when the object is missing. */
 export async function mustGet(store: ObjectStore, key: string, range?: ByteRange): Promise<GetResult> {
   const r = await store.get(key, range);
-  if (!r) throw new ObjectNotFound(key, `${store.url}/`);
+  if (!r) throw new ObjectNotFoundError(key, `${store.url}/`);
   return r;
 }
 

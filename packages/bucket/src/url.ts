@@ -1,16 +1,17 @@
 /** Bucket URLs: `file:///abs/path` (a directory bucket) and `s3://bucket[/prefix]`. */
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
+import { BucketError } from "./errors.ts";
 import type { ObjectStore } from "./store.ts";
 import { FsStore } from "./fs/fs-store.ts";
 import type { S3StoreOptions } from "./s3/s3-store.ts";
 
 export type BucketUrl = { kind: "file"; path: string } | { kind: "s3"; bucket: string; prefix: string };
 
-export class BucketUrlError extends Error {
-  constructor(url: string, why: string) {
-    super(`invalid bucket URL ${JSON.stringify(url)}: ${why} (expected file:///path or s3://bucket[/prefix])`);
-    this.name = "BucketUrlError";
+export class BucketUrlError extends BucketError {
+  override name = "BucketUrlError";
+  constructor(url: string, why: string, options?: ErrorOptions) {
+    super(`invalid bucket URL ${JSON.stringify(url)}: ${why} (expected file:///path or s3://bucket[/prefix])`, options);
   }
 }
 
@@ -20,7 +21,7 @@ export function parseBucketUrl(url: string): BucketUrl {
     try {
       path = fileURLToPath(url);
     } catch (e) {
-      throw new BucketUrlError(url, (e as Error).message);
+      throw new BucketUrlError(url, (e as Error).message, { cause: e });
     }
     return { kind: "file", path: resolve(path) };
   }

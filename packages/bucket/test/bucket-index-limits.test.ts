@@ -1,5 +1,5 @@
 // Limits on bucket-index.json.gz: a hostile or broken index is refused at bounded memory,
-// with BucketIndexInvalid naming the key, what was expected and what was found.
+// with BucketIndexInvalidError naming the key, what was expected and what was found.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -9,8 +9,8 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  BucketIndexCorrupted,
-  BucketIndexInvalid,
+  BucketIndexCorruptedError,
+  BucketIndexInvalidError,
   BucketIndexReader,
   BucketIndexUpdater,
   DEFAULT_INDEX_LIMITS,
@@ -110,11 +110,11 @@ describe("bucket index limits", () => {
       try {
         decodeIndex(gz, "s3://b/t/bucket-index.json.gz", { maxCompressedBytes: 100 });
       } catch (err) {
-        return err as BucketIndexInvalid;
+        return err as BucketIndexInvalidError;
       }
     })();
-    expect(e).toBeInstanceOf(BucketIndexInvalid);
-    expect(e).not.toBeInstanceOf(BucketIndexCorrupted);
+    expect(e).toBeInstanceOf(BucketIndexInvalidError);
+    expect(e).not.toBeInstanceOf(BucketIndexCorruptedError);
     expect(e?.where).toBe("s3://b/t/bucket-index.json.gz");
     expect(e?.expected).toBe("at most 100 bytes of gzip (maxCompressedBytes)");
     expect(e?.found).toBe(`${gz.length} bytes`);
@@ -138,7 +138,7 @@ describe("bucket index limits", () => {
     );
     // Array elements inside entries count too: they would be built by JSON.parse all the same.
     const nested = gzipSync(`{"version":2,"blocks":[{"labels":[${"{},".repeat(20)}{}]}],"block_deletion_marks":[],"updated_at":1}`);
-    expect(() => decodeIndex(nested, "x", { maxEntries: 10 })).toThrow(BucketIndexInvalid);
+    expect(() => decodeIndex(nested, "x", { maxEntries: 10 })).toThrow(BucketIndexInvalidError);
   });
 
   it("still decodes Mimir's own index, with the same result as before", () => {
@@ -156,12 +156,12 @@ describe("bucket index limits", () => {
     const store = new FsStore(join(dir, "bucket"));
     await store.put("t/bucket-index.json.gz", encodeIndex(indexOf(5)));
     const limits = { maxEntries: 4 };
-    await expect(new BucketIndexUpdater(store, { limits }).read("t")).rejects.toBeInstanceOf(BucketIndexInvalid);
-    await expect(new BucketIndexReader(store, { limits }).getIndex("t")).rejects.toBeInstanceOf(BucketIndexInvalid);
+    await expect(new BucketIndexUpdater(store, { limits }).read("t")).rejects.toBeInstanceOf(BucketIndexInvalidError);
+    await expect(new BucketIndexReader(store, { limits }).getIndex("t")).rejects.toBeInstanceOf(BucketIndexInvalidError);
     expect((await new BucketIndexUpdater(store).read("t"))?.index.blocks).toHaveLength(5);
     // A rebuild never reads the old index, so it replaces one that cannot be read.
     await store.put("t/bucket-index.json.gz", gzipSync(`{"version":2,"blocks":[${"0,".repeat(3_000_000)}0]}`));
-    await expect(new BucketIndexUpdater(store).read("t")).rejects.toBeInstanceOf(BucketIndexInvalid);
+    await expect(new BucketIndexUpdater(store).read("t")).rejects.toBeInstanceOf(BucketIndexInvalidError);
     await new BucketIndexUpdater(store).rebuild("t");
     expect((await new BucketIndexUpdater(store).read("t"))?.index.blocks).toEqual([]);
   });

@@ -6,9 +6,9 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMeta } from "@strata/tsdb";
 import {
-  BucketIndexCorrupted,
+  BucketIndexCorruptedError,
   BucketIndexReader,
-  BucketIndexTooOld,
+  BucketIndexTooOldError,
   BucketIndexUpdater,
   BucketLayout,
   FsStore,
@@ -71,7 +71,7 @@ describe("bucket index format", () => {
     const v1 = decodeIndex(gzipSync(JSON.stringify({ version: 1, blocks: null, block_deletion_marks: null, updated_at: 5 })), "v1");
     expect(v1).toEqual({ version: 1, blocks: [], block_deletion_marks: [], updated_at: 5 });
     expect(() => decodeIndex(new Uint8Array([1, 2, 3]), "t/bucket-index.json.gz")).toThrow(/t\/bucket-index.json.gz: bucket index corrupted: not gzip/);
-    expect(() => decodeIndex(gzipSync("{"), "x")).toThrow(BucketIndexCorrupted);
+    expect(() => decodeIndex(gzipSync("{"), "x")).toThrow(BucketIndexCorruptedError);
     expect(() => decodeIndex(gzipSync(JSON.stringify({ version: 3, blocks: [], block_deletion_marks: [], updated_at: 1 })), "x")).toThrow(/version/);
     expect(() =>
       decodeIndex(gzipSync(JSON.stringify({ version: 2, blocks: [{ block_id: "nope", min_time: 1, max_time: 2, uploaded_at: 3 }], block_deletion_marks: [], updated_at: 1 })), "x"),
@@ -129,7 +129,7 @@ describe("bucket index reader", () => {
     now += 2 * HOUR;
     try {
       const err = await r.getBlocks("t1", 0, 1000).catch((e) => e);
-      expect(err).toBeInstanceOf(BucketIndexTooOld);
+      expect(err).toBeInstanceOf(BucketIndexTooOldError);
       expect(String(err.message)).toMatch(/tenant t1: the bucket index is too old: last updated at 2027-01-15T07:59:00.000Z/);
     } finally {
       now -= 2 * HOUR;
@@ -168,6 +168,6 @@ describe("bucket index reader", () => {
     await store.put(layout.indexKey("t3"), "not gzip");
     await store.put(layout.metaKey("t3", id), metaJson(id, 0));
     await expect(new BucketIndexReader(store).getIndex("t3")).rejects.toThrow(/rebuild it with `strata index rebuild`/);
-    await expect(up.addBlock("t3", id)).rejects.toBeInstanceOf(BucketIndexCorrupted);
+    await expect(up.addBlock("t3", id)).rejects.toBeInstanceOf(BucketIndexCorruptedError);
   });
 });

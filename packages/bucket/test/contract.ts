@@ -9,9 +9,9 @@ import { DELETION_MARK_FILE, MemoryBlock, MemorySource, parseMeta } from "@strat
 import {
   BucketIndexUpdater,
   BucketLayout,
-  LeaseLost,
+  LeaseLostError,
   LeaseManager,
-  PreconditionFailed,
+  PreconditionFailedError,
   RangeCache,
   StoreBlockSink,
   StoreBlockSource,
@@ -46,22 +46,22 @@ export async function conditionalWriteViolations(store: ObjectStore, prefix: str
   const v: string[] = [];
   const k = `${prefix}/cond`;
   const e1 = await store.put(k, "one", { ifNoneMatch: "*" });
-  if (e1 instanceof PreconditionFailed) v.push("If-None-Match * on an absent key failed");
+  if (e1 instanceof PreconditionFailedError) v.push("If-None-Match * on an absent key failed");
   const again = await store.put(k, "two", { ifNoneMatch: "*" });
-  if (!(again instanceof PreconditionFailed)) v.push("If-None-Match * on an existing key succeeded");
+  if (!(again instanceof PreconditionFailedError)) v.push("If-None-Match * on an existing key succeeded");
   if (text((await store.get(k))?.body) !== "one") v.push("a failed If-None-Match put changed the object");
   const cur = await store.head(k);
   const stale = await store.put(k, "three", { ifMatch: '"0123456789abcdef0123456789abcdef"' });
-  if (!(stale instanceof PreconditionFailed)) v.push("If-Match with a wrong ETag succeeded");
+  if (!(stale instanceof PreconditionFailedError)) v.push("If-Match with a wrong ETag succeeded");
   if (text((await store.get(k))?.body) !== "one") v.push("a failed If-Match put changed the object");
   const ok = cur && (await store.put(k, "four", { ifMatch: cur.etag }));
-  if (!ok || ok instanceof PreconditionFailed) v.push("If-Match with the current ETag failed");
+  if (!ok || ok instanceof PreconditionFailedError) v.push("If-Match with the current ETag failed");
   const reuse = cur && (await store.put(k, "five", { ifMatch: cur.etag }));
-  if (!(reuse instanceof PreconditionFailed)) v.push("If-Match with a superseded ETag succeeded");
+  if (!(reuse instanceof PreconditionFailedError)) v.push("If-Match with a superseded ETag succeeded");
   const absent = await store.put(`${prefix}/cond-absent`, "x", { ifMatch: '"0123456789abcdef0123456789abcdef"' });
-  if (!(absent instanceof PreconditionFailed)) v.push("If-Match on an absent key succeeded");
+  if (!(absent instanceof PreconditionFailedError)) v.push("If-Match on an absent key succeeded");
   const del = await store.delete(k, { ifMatch: '"0123456789abcdef0123456789abcdef"' });
-  if (!(del instanceof PreconditionFailed) || !(await store.head(k))) v.push("a delete with a wrong If-Match deleted the object");
+  if (!(del instanceof PreconditionFailedError) || !(await store.head(k))) v.push("a delete with a wrong If-Match deleted the object");
   return v;
 }
 
@@ -74,7 +74,7 @@ export async function casCounter(stores: ObjectStore[], key: string, writers = 2
       for (let attempt = 0; attempt < 500; attempt++) {
         const cur = (await s.get(key))!;
         const r = await s.put(key, String(Number(text(cur.body)) + 1), { ifMatch: cur.etag });
-        if (!(r instanceof PreconditionFailed)) return;
+        if (!(r instanceof PreconditionFailedError)) return;
         await new Promise((res) => setTimeout(res, Math.random() * 5 * Math.min(attempt + 1, 10)));
       }
       throw new Error("counter writer starved");
@@ -197,11 +197,11 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(Buffer.compare(mid, bytes.subarray(fx.partSize - 100, fx.partSize + 100))).toBe(0);
       // Both the single-request path (small) and CompleteMultipartUpload (large) honour it.
       await expect(uploadFrom(store, k, new MemorySource(bytes.subarray(0, 10)), { partSize: fx.partSize, ifNoneMatch: "*" })).rejects.toBeInstanceOf(
-        PreconditionFailed,
+        PreconditionFailedError,
       );
       const other = bytes.slice(0, fx.partSize + 10);
       other[0]! ^= 1;
-      await expect(uploadFrom(store, k, new MemorySource(other), { partSize: fx.partSize, ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailed);
+      await expect(uploadFrom(store, k, new MemorySource(other), { partSize: fx.partSize, ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailedError);
       expect((await store.head(k))!.size).toBe(size);
       expect((await store.head(k))!.etag).toBe(etag);
     });
@@ -325,12 +325,12 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(taken.acquired && taken.takenOver).toBe(true);
       // The old holder cannot renew or release what it lost.
       const mgrOfWinner = loserMgr === a ? b : a;
-      expect(await mgrOfWinner.renew(winner.lease, 60_000)).toBeInstanceOf(LeaseLost);
-      expect(await mgrOfWinner.release(winner.lease)).toBeInstanceOf(LeaseLost);
+      expect(await mgrOfWinner.renew(winner.lease, 60_000)).toBeInstanceOf(LeaseLostError);
+      expect(await mgrOfWinner.release(winner.lease)).toBeInstanceOf(LeaseLostError);
       if (!taken.acquired) throw new Error("unreachable");
       const renewed = await loserMgr.renew(taken.lease, 60_000);
-      expect(renewed).not.toBeInstanceOf(LeaseLost);
-      expect(await loserMgr.release(renewed as Exclude<typeof renewed, LeaseLost>)).toBeUndefined();
+      expect(renewed).not.toBeInstanceOf(LeaseLostError);
+      expect(await loserMgr.release(renewed as Exclude<typeof renewed, LeaseLostError>)).toBeUndefined();
       const again = await mgrOfWinner.acquire(key, "worker-c", 60_000);
       expect(again.acquired).toBe(true);
     });

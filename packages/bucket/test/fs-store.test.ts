@@ -2,7 +2,7 @@ import { mkdtemp, rm, readdir, writeFile, mkdir, utimes } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FsStore, FS_RESERVED_DIR, PreconditionFailed } from "../src/index.ts";
+import { FsStore, FS_RESERVED_DIR, PreconditionFailedError } from "../src/index.ts";
 import { storeContract } from "./contract.ts";
 
 storeContract("filesystem", async () => {
@@ -50,7 +50,7 @@ describe("FsStore specifics", () => {
       const old = new Date(Date.now() - 5000);
       await utimes(lock, old, old);
       const r = await s.put("k", "w", { ifMatch: e });
-      expect(r).not.toBeInstanceOf(PreconditionFailed);
+      expect(r).not.toBeInstanceOf(PreconditionFailedError);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -80,7 +80,7 @@ describe("S3 store over the emulator", () => {
     await st.close();
   });
 
-  it("maps a 409 ConditionalRequestConflict to a PreconditionFailed marked as a conflict", async () => {
+  it("maps a 409 ConditionalRequestConflict to a PreconditionFailedError marked as a conflict", async () => {
     const st = s3(e.endpoint);
     e.proxy.injectFault({ method: "PUT", path: /\/conflict\/obj$/, status: 409, code: "ConditionalRequestConflict" });
     const r = await st.put("conflict/obj", "x", { ifNoneMatch: "*" });

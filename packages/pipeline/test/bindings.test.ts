@@ -191,8 +191,8 @@ describe("the bucket-root tenant beside a ULID-shaped tenant folder", () => {
 });
 
 describe("an index that cannot be read", () => {
-  it("is refused with BucketIndexInvalid at bounded cost, and the binding's rebuild replaces it without reading it", async () => {
-    const { BucketIndexInvalid } = await import("@strata/bucket");
+  it("is refused with BucketIndexInvalidError at bounded cost, and the binding's rebuild replaces it without reading it", async () => {
+    const { BucketIndexInvalidError } = await import("@strata/bucket");
     const { StoreBucketIndex } = await import("@strata/pipeline");
     const { gzipSync } = await import("node:zlib");
     const bombDir = await mkdtemp(join(tmpdir(), "strata-index-bomb-"));
@@ -209,7 +209,7 @@ describe("an index that cannot be read", () => {
       const bomb = gzipSync(`{"version":2,"blocks":[${"0,".repeat(4_000_000)}0],"block_deletion_marks":[],"updated_at":1}`, { level: 9 });
       expect(bomb.length).toBeLessThan(8 * 1024);
       await s.put(layout.indexKey("team-b"), bomb);
-      await expect(index.updater.read("team-b")).rejects.toBeInstanceOf(BucketIndexInvalid);
+      await expect(index.updater.read("team-b")).rejects.toBeInstanceOf(BucketIndexInvalidError);
       await expect(index.updater.read("team-b")).rejects.toThrow(/team-b\/bucket-index\.json\.gz: bucket index unreadable: expected at most 2000000 blocks and deletion marks/);
       // rebuild (index-sync) only HEADs the old index for its compare-and-swap.
       await index.rebuild("team-b");

@@ -5,6 +5,7 @@
  * `updated_at` is older than `maxStalenessMs`: a stale index could hide blocks that
  * compaction has replaced, so answering from it would silently lose data.
  */
+import { BucketError } from "../errors.ts";
 import { BucketLayout } from "../layout.ts";
 import type { ObjectStore } from "../store.ts";
 import { blockWithin, decodeIndex, type BucketIndex, type IndexBlock, type IndexDeletionMark, type IndexLimits } from "./schema.ts";
@@ -20,19 +21,20 @@ export interface IndexReaderOptions {
   /** Blocks uploaded more recently than this are left out (default 0: none). */
   ignoreUploadedWithinMs?: number;
   now?: () => number;
-  /** What a stored index may be before it is refused unread (default `DEFAULT_INDEX_LIMITS`); over them, BucketIndexInvalid. */
+  /** What a stored index may be before it is refused unread (default `DEFAULT_INDEX_LIMITS`); over them, BucketIndexInvalidError. */
   limits?: Partial<IndexLimits>;
 }
 
-export class BucketIndexTooOld extends Error {
+export class BucketIndexTooOldError extends BucketError {
+  override name = "BucketIndexTooOldError";
   readonly tenant: string;
   readonly updatedAt: Date;
-  constructor(tenant: string, updatedAt: Date, maxStalenessMs: number) {
+  constructor(tenant: string, updatedAt: Date, maxStalenessMs: number, options?: ErrorOptions) {
     super(
       `tenant ${tenant}: the bucket index is too old: last updated at ${updatedAt.toISOString()}, ` +
         `more than the maximum staleness of ${maxStalenessMs / 1000}s ago; is the index updater running?`,
+      options,
     );
-    this.name = "BucketIndexTooOld";
     this.tenant = tenant;
     this.updatedAt = updatedAt;
   }
@@ -119,7 +121,7 @@ export class BucketIndexReader {
     const idx = await this.getIndex(tenant);
     if (!idx) return { blocks: [], deletionMarks: new Map() };
     const now = this.now();
-    if (now - idx.updated_at * 1000 > this.maxStalenessMs) throw new BucketIndexTooOld(tenant, new Date(idx.updated_at * 1000), this.maxStalenessMs);
+    if (now - idx.updated_at * 1000 > this.maxStalenessMs) throw new BucketIndexTooOldError(tenant, new Date(idx.updated_at * 1000), this.maxStalenessMs);
     const matching = new Map<string, IndexBlock>();
     for (const b of idx.blocks) {
       if (!blockWithin(b, minT, maxT)) continue;

@@ -9,6 +9,7 @@ import { crc32, deflateRawSync, gunzipSync } from "node:zlib";
 import { z } from "zod";
 import { COMPACTOR_SHARD_ID_LABEL, isUlid, type BlockMeta } from "@strata/tsdb";
 import { GoStruct, goMarshal, type GoJson } from "@strata/tsdb";
+import { BucketError } from "../errors.ts";
 
 export const INDEX_FILENAME = "bucket-index.json";
 export const INDEX_VERSION_1 = 1;
@@ -81,14 +82,15 @@ export interface BucketIndex {
  * I/O error, retrying will not help; a rebuild (`strata index rebuild`, the pipeline's
  * index-sync) replaces it without reading it.
  */
-export class BucketIndexInvalid extends Error {
+export class BucketIndexInvalidError extends BucketError {
+  // The name before the class was renamed: tests match on it.
+  override name = "BucketIndexInvalid";
   /** The index object (bucket URL and key). */
   readonly where: string;
   readonly expected: string;
   readonly found: string;
-  constructor(where: string, expected: string, found: string, message?: string) {
-    super(message ?? `${where}: bucket index unreadable: expected ${expected}, found ${found}; rebuild it with \`strata index rebuild\``);
-    this.name = "BucketIndexInvalid";
+  constructor(where: string, expected: string, found: string, message?: string, options?: ErrorOptions) {
+    super(message ?? `${where}: bucket index unreadable: expected ${expected}, found ${found}; rebuild it with \`strata index rebuild\``, options);
     this.where = where;
     this.expected = expected;
     this.found = found;
@@ -96,10 +98,10 @@ export class BucketIndexInvalid extends Error {
 }
 
 /** Not gzip, not JSON, or not the index's shape (naming the field). */
-export class BucketIndexCorrupted extends BucketIndexInvalid {
-  constructor(where: string, why: string, expected = "a Mimir bucket index", found = why) {
-    super(where, expected, found, `${where}: bucket index corrupted: ${why}; rebuild it with \`strata index rebuild\``);
-    this.name = "BucketIndexCorrupted";
+export class BucketIndexCorruptedError extends BucketIndexInvalidError {
+  override name = "BucketIndexCorrupted";
+  constructor(where: string, why: string, expected = "a Mimir bucket index", found = why, options?: ErrorOptions) {
+    super(where, expected, found, `${where}: bucket index corrupted: ${why}; rebuild it with \`strata index rebuild\``, options);
   }
 }
 
@@ -216,15 +218,15 @@ const size = (n: number) => (n % MiB === 0 ? `${n / MiB} MiB` : `${n} bytes`);
 
 /**
  * Parses `bucket-index.json.gz` bytes within `limits` (defaults `DEFAULT_INDEX_LIMITS`):
- * BucketIndexInvalid naming the key, what was expected and what was found when over a
- * limit; BucketIndexCorrupted (a BucketIndexInvalid, naming the field) on anything else
+ * BucketIndexInvalidError naming the key, what was expected and what was found when over a
+ * limit; BucketIndexCorruptedError (a BucketIndexInvalidError, naming the field) on anything else
  * unexpected. Nothing is allocated per entry before the entries are counted, and
  * validation stops at the first bad entry.
  */
 export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<IndexLimits> = {}): BucketIndex {
   const lim = { ...DEFAULT_INDEX_LIMITS, ...limits };
   if (bytes.length > lim.maxCompressedBytes) {
-    throw new BucketIndexInvalid(where, `at most ${size(lim.maxCompressedBytes)} of gzip (maxCompressedBytes)`, `${bytes.length} bytes`);
+    throw new BucketIndexInvalidError(where, `at most ${size(lim.maxCompressedBytes)} of gzip (maxCompressedBytes)`, `${bytes.length} bytes`);
   }
   let json: Buffer | undefined;
   try {
@@ -232,18 +234,20 @@ export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<In
     json = gunzipSync(bytes, { maxOutputLength: lim.maxDecompressedBytes });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
-      throw new BucketIndexInvalid(
+      throw new BucketIndexInvalidError(
         where,
         `at most ${size(lim.maxDecompressedBytes)} of JSON once decompressed (maxDecompressedBytes)`,
         `more (${bytes.length} bytes of gzip; inflating stopped at the limit)`,
+        undefined,
+        { cause: e },
       );
     }
-    throw new BucketIndexCorrupted(where, `not gzip data (${(e as Error).message})`, "gzip data");
+    throw new BucketIndexCorruptedError(where, `not gzip data (${(e as Error).message})`, "gzip data", undefined, { cause: e });
   }
   const scan = scanJson(json, lim.maxEntries);
-  if (scan.problem) throw new BucketIndexCorrupted(where, `not a bucket index: ${scan.problem}`, "a JSON object", scan.problem);
+  if (scan.problem) throw new BucketIndexCorruptedError(where, `not a bucket index: ${scan.problem}`, "a JSON object", scan.problem);
   if (scan.elements > lim.maxEntries) {
-    throw new BucketIndexInvalid(
+    throw new BucketIndexInvalidError(
       where,
       `at most ${lim.maxEntries} blocks and deletion marks (maxEntries)`,
       `more than ${lim.maxEntries} JSON array elements (blocks, deletion marks or others) in ${json.length} bytes of JSON`,
@@ -255,7 +259,7 @@ export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<In
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new BucketIndexCorrupted(where, `not JSON (${(e as Error).message})`, "JSON");
+    throw new BucketIndexCorruptedError(where, `not JSON (${(e as Error).message})`, "JSON", undefined, { cause: e });
   }
   const head = IndexHeaderSchema.safeParse(v);
   if (!head.success) throw corrupted(where, head.error.issues[0]!, []);
@@ -275,9 +279,9 @@ function parseEntries<T extends z.ZodType>(items: unknown[], schema: T, where: s
   return out;
 }
 
-function corrupted(where: string, issue: z.core.$ZodIssue, prefix: PropertyKey[]): BucketIndexCorrupted {
+function corrupted(where: string, issue: z.core.$ZodIssue, prefix: PropertyKey[]): BucketIndexCorruptedError {
   const path = [...prefix, ...issue.path].map(String).join(".") || "(root)";
-  return new BucketIndexCorrupted(where, `${path}: ${issue.message}`, issue.message, path);
+  return new BucketIndexCorruptedError(where, `${path}: ${issue.message}`, issue.message, path);
 }
 
 /**

@@ -10,8 +10,9 @@
  * overwrite an event-driven update that landed while it was listing.
  */
 import { DELETION_MARK_FILE, FormatError, parseMarker, parseMeta, type DeletionMark } from "@strata/tsdb";
+import { BucketError } from "../errors.ts";
 import { BucketLayout } from "../layout.ts";
-import { PreconditionFailed, listAll, type ObjectStore } from "../store.ts";
+import { PreconditionFailedError, listAll, type ObjectStore } from "../store.ts";
 import {
   blockFromMeta,
   decodeIndex,
@@ -54,20 +55,20 @@ export interface RebuildOutcome extends UpdateOutcome {
   partials: Map<string, string>;
 }
 
-export class IndexConflict extends Error {
-  constructor(key: string, attempts: number) {
-    super(`${key}: gave up after ${attempts} lost compare-and-swap rounds (too many concurrent writers?)`);
-    this.name = "IndexConflict";
+export class IndexConflictError extends BucketError {
+  override name = "IndexConflictError";
+  constructor(key: string, attempts: number, options?: ErrorOptions) {
+    super(`${key}: gave up after ${attempts} lost compare-and-swap rounds (too many concurrent writers?)`, options);
   }
 }
 
 /** meta.json missing (partial block) or not valid. */
-export class BlockMetaError extends Error {
+export class BlockMetaError extends BucketError {
+  override name = "BlockMetaError";
   readonly key: string;
   readonly reason: "missing" | "corrupted";
-  constructor(key: string, reason: "missing" | "corrupted", detail = "") {
-    super(`${key}: ${reason === "missing" ? "no meta.json (partial block)" : `corrupted meta.json: ${detail}`}`);
-    this.name = "BlockMetaError";
+  constructor(key: string, reason: "missing" | "corrupted", detail = "", options?: ErrorOptions) {
+    super(`${key}: ${reason === "missing" ? "no meta.json (partial block)" : `corrupted meta.json: ${detail}`}`, options);
     this.key = key;
     this.reason = reason;
   }
@@ -101,7 +102,7 @@ export class BucketIndexUpdater {
   }
 
   /**
-   * The stored index and its ETag; undefined when the tenant has none yet. BucketIndexInvalid
+   * The stored index and its ETag; undefined when the tenant has none yet. BucketIndexInvalidError
    * when it is over the limits or corrupted (`rebuild` replaces it without reading it).
    */
   async read(tenant: string): Promise<{ index: BucketIndex; etag: string } | undefined> {
@@ -119,10 +120,10 @@ export class BucketIndexUpdater {
       if (!change(idx)) return { index: cur?.index ?? idx, changed: false, attempts: attempt };
       const next = this.finish(idx);
       const r = await this.store.put(key, encodeIndex(next), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
-      if (!(r instanceof PreconditionFailed)) return { index: next, changed: true, attempts: attempt };
+      if (!(r instanceof PreconditionFailedError)) return { index: next, changed: true, attempts: attempt };
       await this.backoff(attempt);
     }
-    throw new IndexConflict(`${this.store.url}/${key}`, this.maxAttempts);
+    throw new IndexConflictError(`${this.store.url}/${key}`, this.maxAttempts);
   }
 
   /** Adds a complete block (its meta.json must exist); a no-op if it is already indexed. */
@@ -160,7 +161,7 @@ export class BucketIndexUpdater {
     try {
       meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes });
     } catch (e) {
-      if (e instanceof FormatError) throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", e.message);
+      if (e instanceof FormatError) throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", e.message, { cause: e });
       throw e;
     }
     if (meta.ulid !== id.toUpperCase()) throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", `ulid ${meta.ulid} does not match the directory`);
@@ -181,10 +182,10 @@ export class BucketIndexUpdater {
       const { index, partials } = await this.scan(tenant);
       const next = this.finish(index);
       const r = await this.store.put(key, encodeIndex(next), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
-      if (!(r instanceof PreconditionFailed)) return { index: next, changed: true, attempts: attempt, partials };
+      if (!(r instanceof PreconditionFailedError)) return { index: next, changed: true, attempts: attempt, partials };
       await this.backoff(attempt);
     }
-    throw new IndexConflict(`${this.store.url}/${key}`, Math.min(this.maxAttempts, 5));
+    throw new IndexConflictError(`${this.store.url}/${key}`, Math.min(this.maxAttempts, 5));
   }
 
   /** The index a listing implies (not written). */

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import {
-  PreconditionFailed,
+  PreconditionFailedError,
   compareKeys,
   normalizeEtag,
   type ByteRange,
@@ -91,7 +91,7 @@ export class FsStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array | string, opts: PutOptions = {}): Promise<string | PreconditionFailed> {
+  async put(key: string, body: Uint8Array | string, opts: PutOptions = {}): Promise<string | PreconditionFailedError> {
     const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
     const target = this.path(key);
     const tmp = await this.tempPath();
@@ -176,12 +176,12 @@ export class FsStore implements ObjectStore {
     return out;
   }
 
-  async delete(key: string, opts: { ifMatch?: string } = {}): Promise<void | PreconditionFailed> {
+  async delete(key: string, opts: { ifMatch?: string } = {}): Promise<void | PreconditionFailedError> {
     const target = this.path(key);
     const failed = await this.withLock(key, async () => {
       if (opts.ifMatch !== undefined) {
         const cur = await this.currentEtag(key, target);
-        if (cur === undefined || normalizeEtag(cur) !== normalizeEtag(opts.ifMatch)) return new PreconditionFailed(key, `If-Match ${opts.ifMatch}`);
+        if (cur === undefined || normalizeEtag(cur) !== normalizeEtag(opts.ifMatch)) return new PreconditionFailedError(key, `If-Match ${opts.ifMatch}`);
       }
       await unlink(target).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "ENOENT") throw e;
@@ -196,12 +196,12 @@ export class FsStore implements ObjectStore {
   // --- internals ----------------------------------------------------------------------
 
   /** Moves a finished temp file into place under the key's lock, honouring the conditions. */
-  private async commit(key: string, target: string, tmp: string, opts: PutOptions): Promise<PreconditionFailed | undefined> {
+  private async commit(key: string, target: string, tmp: string, opts: PutOptions): Promise<PreconditionFailedError | undefined> {
     try {
       return await this.withLock(key, async () => {
         if (opts.ifMatch !== undefined) {
           const cur = await this.currentEtag(key, target);
-          if (cur === undefined || normalizeEtag(cur) !== normalizeEtag(opts.ifMatch)) return new PreconditionFailed(key, `If-Match ${opts.ifMatch}`);
+          if (cur === undefined || normalizeEtag(cur) !== normalizeEtag(opts.ifMatch)) return new PreconditionFailedError(key, `If-Match ${opts.ifMatch}`);
         }
         this.etags.delete(key);
         for (let attempt = 0; ; attempt++) {
@@ -211,7 +211,7 @@ export class FsStore implements ObjectStore {
             return undefined;
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
-            if (code === "EEXIST") return new PreconditionFailed(key, "If-None-Match *");
+            if (code === "EEXIST") return new PreconditionFailedError(key, "If-None-Match *", false, { cause: e });
             // The parent may be missing, or removed by a concurrent delete pruning empty dirs.
             if (code !== "ENOENT" || attempt >= 5) throw e;
             await mkdir(dirname(target), { recursive: true });

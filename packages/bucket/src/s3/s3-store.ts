@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import {
-  PreconditionFailed,
+  PreconditionFailedError,
   type ByteRange,
   type GetResult,
   type ListOptions,
@@ -113,7 +113,7 @@ export class S3Store implements ObjectStore {
     } catch (e) {
       if (isStatus(e, 404) || errName(e) === "NoSuchKey") return undefined;
       if (isStatus(e, 416) || errName(e) === "InvalidRange") {
-        throw new RangeError(`${this.url}/${key}: range [${range?.offset}, ${(range?.offset ?? 0) + (range?.length ?? 0)}) outside the object`);
+        throw new RangeError(`${this.url}/${key}: range [${range?.offset}, ${(range?.offset ?? 0) + (range?.length ?? 0)}) outside the object`, { cause: e });
       }
       throw e;
     }
@@ -129,7 +129,7 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array | string, opts: PutOptions = {}): Promise<string | PreconditionFailed> {
+  async put(key: string, body: Uint8Array | string, opts: PutOptions = {}): Promise<string | PreconditionFailedError> {
     const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
     try {
       const r = await this.client.send(
@@ -209,7 +209,7 @@ export class S3Store implements ObjectStore {
     };
   }
 
-  async delete(key: string, opts: { ifMatch?: string } = {}): Promise<void | PreconditionFailed> {
+  async delete(key: string, opts: { ifMatch?: string } = {}): Promise<void | PreconditionFailedError> {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.k(key), IfMatch: opts.ifMatch }));
     } catch (e) {
@@ -234,12 +234,12 @@ function isStatus(e: unknown, status: number): boolean {
 }
 
 /** 412, 409 (ConditionalRequestConflict) and, for If-Match on an absent key, 404 are lost conditions. */
-function asPreconditionFailed(e: unknown, key: string, opts: { ifNoneMatch?: string; ifMatch?: string }): PreconditionFailed | undefined {
+function asPreconditionFailed(e: unknown, key: string, opts: { ifNoneMatch?: string; ifMatch?: string }): PreconditionFailedError | undefined {
   const cond = opts.ifMatch !== undefined ? `If-Match ${opts.ifMatch}` : opts.ifNoneMatch ? "If-None-Match *" : undefined;
   if (!cond) return undefined;
-  if (isStatus(e, 412) || errName(e) === "PreconditionFailed") return new PreconditionFailed(key, cond);
-  if (isStatus(e, 409) || errName(e) === "ConditionalRequestConflict") return new PreconditionFailed(key, cond, true);
-  if (opts.ifMatch !== undefined && (isStatus(e, 404) || errName(e) === "NoSuchKey")) return new PreconditionFailed(key, cond);
+  if (isStatus(e, 412) || errName(e) === "PreconditionFailed") return new PreconditionFailedError(key, cond, false, { cause: e });
+  if (isStatus(e, 409) || errName(e) === "ConditionalRequestConflict") return new PreconditionFailedError(key, cond, true, { cause: e });
+  if (opts.ifMatch !== undefined && (isStatus(e, 404) || errName(e) === "NoSuchKey")) return new PreconditionFailedError(key, cond, false, { cause: e });
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 import { openBucketArg } from "../bucket-args.ts";
 import { BucketLayout, ROOT_TENANT, ROOT_TENANT_NAME } from "@strata/bucket";
-import { BucketIndexUpdater, IndexConflict } from "@strata/bucket";
-import { BucketIndexInvalid, type BucketIndex } from "@strata/bucket";
+import { BucketIndexUpdater, IndexConflictError } from "@strata/bucket";
+import { BucketIndexInvalidError, type BucketIndex } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
@@ -23,7 +23,7 @@ export const indexCommand: Command = {
       if (!tenant) throw new UsageError("show needs --tenant (use the root tenant name, default __root__, for a Thanos-style bucket)");
       return await show(store, layout, tenant, values.json === true);
     } catch (e) {
-      if (e instanceof BucketIndexInvalid || e instanceof IndexConflict) {
+      if (e instanceof BucketIndexInvalidError || e instanceof IndexConflictError) {
         process.stderr.write(`strata index: ${e.message}\n`);
         return 1;
       }

@@ -7,9 +7,9 @@
  * admitted (`jobs/admit.ts`) and never one Strata quarantined.
  */
 import { FormatError, NO_COMPACT_MARK_FILE, NO_DOWNSAMPLE_MARK_FILE, isUlid, parseMarker, parseMeta, MARKER_VERSION_1, type BlockMeta, type NoCompactMark } from "@strata/tsdb";
-import { BucketIndexUpdater, IndexConflict } from "@strata/bucket";
-import { BucketIndexInvalid, encodeIndex, normalizeIndex } from "@strata/bucket";
-import { PreconditionFailed } from "@strata/bucket";
+import { BucketIndexUpdater, IndexConflictError } from "@strata/bucket";
+import { BucketIndexInvalidError, encodeIndex, normalizeIndex } from "@strata/bucket";
+import { PreconditionFailedError } from "@strata/bucket";
 import { QUARANTINE_REASON, VERIFIED_FILE } from "../jobs/admit.ts";
 import type { BucketLayout } from "@strata/bucket";
 import { listAll, type ObjectStore } from "@strata/bucket";
@@ -96,10 +96,10 @@ export class StoreBucketIndex implements BucketIndex {
       const next = normalizeIndex(index);
       next.updated_at = Math.floor(this.now() / 1000);
       const r = await this.store.put(key, encodeIndex(next), etag !== undefined ? { ifMatch: etag } : { ifNoneMatch: "*" });
-      if (!(r instanceof PreconditionFailed)) return { unverified, partials: [...partials] };
+      if (!(r instanceof PreconditionFailedError)) return { unverified, partials: [...partials] };
       await new Promise((res) => setTimeout(res, Math.random() * 50 * attempt));
     }
-    throw new IndexConflict(`${this.store.url}/${key}`, 5);
+    throw new IndexConflictError(`${this.store.url}/${key}`, 5);
   }
 
   /**
@@ -111,7 +111,7 @@ export class StoreBucketIndex implements BucketIndex {
     try {
       return await fn();
     } catch (e) {
-      if (!(e instanceof BucketIndexInvalid)) throw e;
+      if (!(e instanceof BucketIndexInvalidError)) throw e;
       await this.rebuild(tenant);
       return fn();
     }
@@ -126,7 +126,7 @@ export class StoreBucketIndex implements BucketIndex {
       const cur = await this.updater.read(tenant);
       return { etag: cur?.etag, ids: new Set(cur?.index.blocks.map((b) => b.block_id)) };
     } catch (e) {
-      if (!(e instanceof BucketIndexInvalid)) throw e;
+      if (!(e instanceof BucketIndexInvalidError)) throw e;
       return { etag: (await this.store.head(this.layout.indexKey(tenant)))?.etag, ids: new Set() };
     }
   }

@@ -2,7 +2,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { BucketLayout } from "@strata/bucket";
-import { LeaseLost, LeaseManager } from "@strata/bucket";
+import { LeaseLostError, LeaseManager } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
 import { listAll } from "@strata/bucket";
 import { z } from "zod";
@@ -49,12 +49,12 @@ export class StoreLeases implements Leases {
     let lease = r.lease;
     return {
       release: async () => {
-        // LeaseLost (taken over after expiry) is a value: nothing of ours to release then.
+        // LeaseLostError (taken over after expiry) is a value: nothing of ours to release then.
         await this.manager.release(lease);
       },
       renew: async () => {
         const next = await this.manager.renew(lease, ttlMs);
-        if (next instanceof LeaseLost) return false;
+        if (next instanceof LeaseLostError) return false;
         lease = next;
         return true;
       },

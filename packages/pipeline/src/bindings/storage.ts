@@ -26,7 +26,7 @@ import {
 import { StoreBlockSource } from "@strata/bucket";
 import { parseBlockKey } from "@strata/bucket";
 import { deleteBlock, deleteMarker, type BucketLayout } from "@strata/bucket";
-import { PreconditionFailed, listAll, type ObjectStore } from "@strata/bucket";
+import { PreconditionFailedError, listAll, type ObjectStore } from "@strata/bucket";
 import type { BlockListing, BlockRef, MetaStat, Storage } from "../ports.ts";
 
 export class StoreStorage implements Storage {
@@ -154,7 +154,7 @@ export class StoreStorage implements Storage {
     const key = this.layout.blockFile(ref.tenant, ref.block, file);
     let body = serializeMarker(file, mark);
     const r = await this.store.put(key, body, { ifNoneMatch: "*", contentType: "application/json" });
-    if (r instanceof PreconditionFailed) {
+    if (r instanceof PreconditionFailedError) {
       const existing = await this.store.get(key);
       if (existing) body = new TextDecoder().decode(existing.body);
     }
