@@ -209,7 +209,7 @@ export function decodeXOR2(data: Uint8Array, ts: Float64Array, vs: Float64Array,
         offset: e.offset,
         expected: `${n} samples`,
         found: `${i} complete samples in ${data.length} bytes`,
-      });
+      }, { cause: e });
     }
     throw e;
   }

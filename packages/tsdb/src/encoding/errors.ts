@@ -1,7 +1,8 @@
 /**
- * One error type for every malformed byte the format layers meet. `code` is stable
- * (callers and the verifier switch on it); `offset` is the absolute byte offset in
- * `file` where the problem was seen, when known.
+ * One error type for every malformed byte the format layers meet, and the only error class
+ * of @strata/tsdb (its base). `code` is stable (callers and the verifier switch on it);
+ * `offset` is the absolute byte offset in `file` where the problem was seen, when known;
+ * `options.cause` keeps the error it was made from.
  */
 export type FormatErrorCode =
   | "invalid-size" // a length or offset points outside the data
@@ -29,8 +30,8 @@ export class FormatError extends Error {
   /** The message without the file/offset prefix. */
   readonly detail: string;
 
-  constructor(code: FormatErrorCode, message: string, details: FormatErrorDetails = {}) {
-    super(formatMessage(message, details));
+  constructor(code: FormatErrorCode, message: string, details: FormatErrorDetails = {}, options?: ErrorOptions) {
+    super(formatMessage(message, details), options);
     this.code = code;
     this.detail = message;
     this.file = details.file;
@@ -42,12 +43,12 @@ export class FormatError extends Error {
   /** Same error, attributed to a file (readers deep in a layer rarely know it). */
   inFile(file: string): FormatError {
     if (this.file !== undefined) return this;
-    const e = new FormatError(this.code, this.detail, {
-      file,
-      offset: this.offset,
-      expected: this.expected,
-      found: this.found,
-    });
+    const e = new FormatError(
+      this.code,
+      this.detail,
+      { file, offset: this.offset, expected: this.expected, found: this.found },
+      this.cause === undefined ? undefined : { cause: this.cause },
+    );
     e.stack = this.stack;
     return e;
   }

@@ -431,7 +431,7 @@ async function readFramed(src: ByteSource, at: number, limit: number, file: stri
     return Decbuf.framedAt(b, 0, { base: at, file });
   } catch (e) {
     if (e instanceof FormatError && e.code === "invalid-checksum") {
-      throw new FormatError(e.code, `${what} ${e.detail}`, { file, offset: e.offset, expected: e.expected, found: e.found });
+      throw new FormatError(e.code, `${what} ${e.detail}`, { file, offset: e.offset, expected: e.expected, found: e.found }, { cause: e });
     }
     throw e;
   }

@@ -371,7 +371,7 @@ export function parseJsonText(text: string | Uint8Array, file: string, reviver?:
   try {
     return JSON.parse(s, reviver as Parameters<typeof JSON.parse>[1]);
   } catch (e) {
-    if (e instanceof SyntaxError) throw new FormatError("invalid-value", `not valid JSON: ${e.message}`, { file });
+    if (e instanceof SyntaxError) throw new FormatError("invalid-value", `not valid JSON: ${e.message}`, { file }, { cause: e });
     throw e;
   }
 }
