@@ -27,6 +27,7 @@ import {
   type WrittenBlock,
 } from "@strata/tsdb";
 import { readIndexHead } from "./index-head.ts";
+import { VerifyError } from "./errors.ts";
 import { Problems, type Problem, type VerifyReport } from "./report.ts";
 import { Segments } from "./segments.ts";
 import { classifyChunk, labelsOf, planChunkOrder } from "./series-check.ts";
@@ -34,11 +35,11 @@ import { scanSeries } from "./series-scan.ts";
 import { verifyBlock } from "./verify.ts";
 
 /** The block has problems repair does not fix; `problems` are the ones that stopped it. */
-export class NotRepairableError extends Error {
+export class NotRepairableError extends VerifyError {
   override name = "NotRepairableError";
   readonly problems: Problem[];
-  constructor(message: string, problems: Problem[] = []) {
-    super(message);
+  constructor(message: string, problems: Problem[] = [], options?: ErrorOptions) {
+    super(message, options);
     this.problems = problems;
   }
 }

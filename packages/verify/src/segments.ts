@@ -171,10 +171,11 @@ export class Segments {
   }
 }
 
-/** A chunk ref that does not resolve to a record. */
+/** A chunk ref that does not resolve to a record: a format finding, so a FormatError (reported as ChunkRefOutOfRange). */
 export class RefError extends FormatError {
-  constructor(message: string, file: string, offset: number, expected: string, found: string) {
-    super("invalid-size", message, { file, offset, expected, found });
+  override name = "RefError";
+  constructor(message: string, file: string, offset: number, expected: string, found: string, options?: ErrorOptions) {
+    super("invalid-size", message, { file, offset, expected, found }, options);
   }
 }
 
