@@ -15,12 +15,12 @@ import { targetChunkCount } from "./resolution.ts";
  */
 export function inSeries(e: unknown, block: string, labels: Labels): unknown {
   if (!(e instanceof FormatError)) return e;
-  return new FormatError(e.code, `series ${labelsToString(labels)}: ${e.detail}`, {
-    file: `${block}/${e.file ?? "chunks"}`,
-    offset: e.offset,
-    expected: e.expected,
-    found: e.found,
-  });
+  return new FormatError(
+    e.code,
+    `series ${labelsToString(labels)}: ${e.detail}`,
+    { file: `${block}/${e.file ?? "chunks"}`, offset: e.offset, expected: e.expected, found: e.found },
+    { cause: e },
+  );
 }
 
 /** Per-series work with buffers reused across series: memory is one series' samples. */
@@ -163,5 +163,5 @@ function atRef<T>(ref: number, fn: () => T): T {
 function refError(ref: number, e: unknown): unknown {
   if (!(e instanceof FormatError)) return e;
   const at = e.offset !== undefined ? ` (byte ${e.offset} of its data)` : "";
-  return new FormatError(e.code, `chunk at ref ${ref}${at}: ${e.detail}`, { expected: e.expected, found: e.found });
+  return new FormatError(e.code, `chunk at ref ${ref}${at}: ${e.detail}`, { expected: e.expected, found: e.found }, { cause: e });
 }

@@ -135,12 +135,12 @@ export class InputStream implements RecordVerifier {
       this.reader.chunks.verifyRecord(ref, record);
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
-      throw new FormatError(e.code, `${e.detail} in input block ${this.reader.meta.ulid}`, {
-        file: `${this.reader.source.name}/${e.file ?? "chunks"}`,
-        offset: e.offset,
-        expected: e.expected,
-        found: e.found,
-      });
+      throw new FormatError(
+        e.code,
+        `${e.detail} in input block ${this.reader.meta.ulid}`,
+        { file: `${this.reader.source.name}/${e.file ?? "chunks"}`, offset: e.offset, expected: e.expected, found: e.found },
+        { cause: e },
+      );
     }
   }
 
