@@ -40,6 +40,7 @@ export { GoStruct, goMarshal, type GoJson } from "./meta/go-json.ts";
 export * from "./meta/markers.ts";
 export * from "./meta/resolution.ts";
 export { newUlid, isUlid, ulidTime, compareUlids } from "./meta/ulid.ts";
+export { parseDuration, tryParseDuration, formatDuration, DURATION_FORM } from "./time/duration.ts";
 
 export { BlockReader, readMeta, type BlockSeries, type SeriesOptions } from "./block/reader.ts";
 export { BlockWriter, type ChunkToWrite, type WrittenBlock } from "./block/writer.ts";

@@ -20,7 +20,7 @@ export const verifyCommand: Command = {
     if (dirs.length === 0) throw new UsageError("at least one block directory is required");
     let maxRangeMs: number | undefined;
     if (values["max-range"] !== undefined) {
-      const { parseDuration } = await import("@strata/pipeline/config");
+      const { parseDuration } = await import("@strata/tsdb");
       try {
         maxRangeMs = parseDuration(String(values["max-range"]), "--max-range");
       } catch (e) {

@@ -4,7 +4,7 @@
  * size learnt elsewhere). Pure functions, no I/O; the throughputs are the named constants of
  * ./constants.ts, S3 throughput a parameter.
  */
-import type { BlockMeta } from "@strata/tsdb";
+import { formatDuration, type BlockMeta } from "@strata/tsdb";
 import * as C from "./constants.ts";
 
 /** What one input block weighs. */
@@ -182,11 +182,10 @@ export function fmtSeconds(s: number): string {
   return `~${(s / 3600).toFixed(1)}h`;
 }
 
-/** A duration setting that covers `s` seconds with 10% to spare, in whole 5 minutes ("25m"), or seconds below a minute. */
+/** A duration setting that covers `s` seconds with 10% to spare, in whole 5 minutes ("25m"), or seconds below a minute; written as every setting is (tsdb's formatDuration). */
 export function durationSetting(s: number): string {
   const need = s * 1.1;
-  if (need < 60) return `${Math.ceil(need)}s`;
-  return `${Math.ceil(need / 300) * 5}m`;
+  return formatDuration(need < 60 ? Math.ceil(need) * 1000 : Math.ceil(need / 300) * 300_000);
 }
 
 export function fmtBytes(n: number): string {
