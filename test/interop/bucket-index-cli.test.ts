@@ -6,7 +6,7 @@ import { DELETION_MARK_FILE } from "@strata/tsdb";
 import { DirBlockSource } from "@strata/tsdb/node";
 import { BucketLayout, FsStore, StoreBlockSource, uploadBlock, writeMarker, type ObjectStore } from "@strata/bucket";
 import { S3Store } from "@strata/bucket/s3";
-import { startS3Emulator, EMULATOR_CREDENTIALS, EMULATOR_REGION, type S3Emulator } from "@strata/local";
+import { startS3Emulator, EMULATOR_CREDENTIALS, EMULATOR_REGION, type S3Emulator } from "@strata/emulator";
 import { assertPromtool, makePromtoolFixture, type PromtoolFixture } from "@strata/testkit/promtool";
 import { runProcess } from "@strata/testkit/process";
 import { REPO_ROOT, STRATA_BIN } from "@strata/testkit/cli";

@@ -1,7 +1,7 @@
 /**
  * The layering check: every import in the repository against the documented order
  *
- *   tsdb → verify | compact | downsample | bucket → pipeline → lambda → local → cli
+ *   tsdb, emulator → verify | compact | downsample | bucket → pipeline → lambda → local → cli
  *
  * (infra/ and functions/ deploy on top, test/ tests on top), run by `npm run check:layers` and
  * by test/shape/layers.test.ts inside `npm test`. It fails on
@@ -22,6 +22,7 @@ import ts from "typescript";
 /** Production layers; a package may import only packages of a lower layer. */
 export const LAYERS: Readonly<Record<string, number>> = {
   tsdb: 0,
+  emulator: 0,
   verify: 1,
   compact: 1,
   downsample: 1,

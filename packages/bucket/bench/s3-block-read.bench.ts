@@ -99,7 +99,7 @@ if (import.meta.main) {
   const i = process.argv.indexOf("--make");
   if (i > 0) process.stdout.write((await makeBlock(process.argv[i + 1]!)) + "\n");
   else if (process.argv.includes("--serve")) {
-    const { startS3Emulator } = await import("@strata/local");
+    const { startS3Emulator } = await import("@strata/emulator");
     const emu = await startS3Emulator({ buckets: [BUCKET] });
     const dir = process.argv[process.argv.indexOf("--serve") + 1]!;
     const store = new S3Store({ bucket: BUCKET, clientConfig: { endpoint: emu.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" }, region: "us-east-1" } });

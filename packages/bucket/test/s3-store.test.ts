@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll, afterAll } from "vitest";
-import { startS3Emulator, EMULATOR_CREDENTIALS, EMULATOR_REGION, type S3Emulator } from "@strata/local";
+import { startS3Emulator, EMULATOR_CREDENTIALS, EMULATOR_REGION, type S3Emulator } from "@strata/emulator";
 import { parseBucketUrl } from "../src/index.ts";
 import { S3Store, type RetryOptions } from "../src/s3.ts";
 import { conditionalWriteViolations, storeContract } from "./contract.ts";
