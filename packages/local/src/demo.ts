@@ -6,7 +6,7 @@
 import { BlockWriter, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, type BlockMeta, type Label } from "@strata/tsdb";
 import { StoreBlockSink } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
-import { pipelineLayout } from "@strata/pipeline/bindings/index";
+import { pipelineLayout } from "@strata/pipeline";
 import { seededRandom } from "./random.ts";
 
 const HOUR = 3_600_000;

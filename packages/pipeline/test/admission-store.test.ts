@@ -12,9 +12,9 @@ import { StoreBlockSource } from "@strata/bucket";
 import { listAll } from "@strata/bucket";
 import { serializeMeta } from "@strata/tsdb";
 import { verifyBlock } from "@strata/verify";
-import { JOB_FAILED_REASON, JobOutOfTime, bindPipeline, handleRecord, jsonLogger, pipelineLayout, repairedUlid, QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
-import { releaseQuarantine } from "@strata/pipeline/quarantine";
-import { bucketStatus } from "@strata/pipeline/status";
+import { JOB_FAILED_REASON, JobOutOfTimeError, bindPipeline, handleRecord, jsonLogger, pipelineLayout, repairedUlid, QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
+import { releaseQuarantine } from "../src/quarantine.ts";
+import { bucketStatus } from "../src/status.ts";
 import { HOUR, writeStoreBlock } from "./store-blocks.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -112,7 +112,7 @@ describe("admission over a directory bucket", () => {
     expect(compact).toBeDefined();
     // One second left of the invocation: less than the stop margin, so the engine stops at its first write.
     const err = await handleRecord(JSON.stringify(compact), deps, { messageId: "late", deadline: Date.now() + 1_000 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(JobOutOfTime);
+    expect(err).toBeInstanceOf(JobOutOfTimeError);
     const dirs = new Set<string>();
     for await (const o of listAll(store, "o/")) dirs.add(o.key.split("/")[1]!);
     expect([...dirs].filter((d) => /^[0-9A-Z]{26}$/.test(d)).sort()).toEqual(inputs.map((m) => m.ulid).sort()); // no partial output

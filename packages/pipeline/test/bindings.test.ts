@@ -9,9 +9,9 @@ import { FsStore } from "@strata/bucket";
 import { StoreBlockSource } from "@strata/bucket";
 import { BlockReader, labelsToString, newUlid, parseMarker, type BlockMeta } from "@strata/tsdb";
 import { bindPipeline, handleRecord, jsonLogger, pipelineLayout, QUARANTINE_REASON, VERIFY_REPORT_FILE, type Job, type WorkerDeps } from "@strata/pipeline";
-import { bucketStatus } from "@strata/pipeline/status";
+import { bucketStatus } from "../src/status.ts";
 import { writeStoreBlock } from "./store-blocks.ts";
-import { replayJobs } from "@strata/pipeline/replay";
+import { replayJobs } from "../src/replay.ts";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -141,9 +141,9 @@ describe("bindings with split-and-merge (STRATA_SPLIT_SHARDS)", () => {
       return out;
     };
     const inShards = (await Promise.all(outs.map((o) => seriesOf(o.ulid)))).flat().sort();
-    const perInput = split.blocks.length * 4;
+    const perInput = split.plan.inputs.length * 4;
     expect(inShards).toEqual(['{__name__="up", i="0"} ' + perInput, '{__name__="up", i="1"} ' + perInput, '{__name__="up", i="2"} ' + perInput]);
-    for (const id of split.blocks) expect(live.find((b) => b.meta.ulid === id)!.deletionTime).toBeGreaterThan(0);
+    for (const id of split.plan.inputs) expect(live.find((b) => b.meta.ulid === id)!.deletionTime).toBeGreaterThan(0);
   });
 });
 

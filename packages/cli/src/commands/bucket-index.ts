@@ -45,7 +45,7 @@ async function rebuild(store: ObjectStore, layout: BucketLayout, tenant: string 
     process.stderr.write(`strata index: ${store.url}: no tenants (no blocks) found\n`);
     return 1;
   }
-  const { rebuildIndex } = await import("@strata/pipeline/index-rebuild");
+  const { rebuildIndex } = await import("@strata/pipeline/operations");
   let code = 0;
   for (const t of tenants) {
     // The layout names the root tenant for people (--root-tenant); the pipeline takes the tenant itself.

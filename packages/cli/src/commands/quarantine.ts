@@ -19,7 +19,7 @@ export const quarantineCommand: Command = {
     if (blocks.length === 0) throw new UsageError("--block ULID is required");
     const store = await openBucketArg(url);
     try {
-      const { releaseQuarantine } = await import("@strata/pipeline/quarantine");
+      const { releaseQuarantine } = await import("@strata/pipeline/operations");
       let failed = 0;
       for (const block of blocks) {
         const r = await releaseQuarantine(store, { tenant, block: block.toUpperCase() });

@@ -46,7 +46,7 @@ export const replayCommand: Command = {
       const since = values.since !== undefined ? parseSince(String(values.since)) : undefined;
       const store = await openBucketArg(url);
       try {
-        const { replayJobs } = await import("@strata/pipeline/replay");
+        const { replayJobs } = await import("@strata/pipeline/operations");
         const sent = await replayJobs(store, {
           tenant: tenantArg(values.tenant),
           block: values.block as string | undefined,

@@ -15,7 +15,7 @@ export const statusCommand: Command = {
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const store = await openBucketArg(url);
     try {
-      const { bucketStatus } = await import("@strata/pipeline/status");
+      const { bucketStatus } = await import("@strata/pipeline/operations");
       const all = await bucketStatus(store, { tenant: tenantArg(values.tenant) });
       if (values.json) {
         process.stdout.write(JSON.stringify(all, null, 2) + "\n");
