@@ -1,7 +1,7 @@
 // The blocks bucket and its single notification rule: a block is complete when its meta.json
 // exists (uploaded last), so that object's creation is the pipeline's trigger.
 // The rule itself is shared with the local runtime's notification bridge.
-import { UPLOAD_NOTIFICATION } from "../packages/pipeline/src/notify-rule.ts";
+import { UPLOAD_NOTIFICATION } from "@strata/lambda/deploy";
 
 export function createBucket(): sst.aws.Bucket {
   const bucket = new sst.aws.Bucket("Blocks");

@@ -1,6 +1,6 @@
 // The hourly maintenance run: retention, cleanup and index re-sync, enqueued per tenant.
 import { strataFunction } from "./functions.ts";
-import { SCHEDULE, SCHEDULED_TIMEOUT_SECONDS } from "./sizing.ts";
+import { SCHEDULE, SCHEDULED_TIMEOUT_SECONDS } from "@strata/lambda/deploy";
 
 export function createSchedules(bucket: sst.aws.Bucket, jobs: sst.aws.Queue) {
   // CronV2 (EventBridge Scheduler); sst.aws.Cron is deprecated.

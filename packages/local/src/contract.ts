@@ -2,8 +2,8 @@
  * The local runtime's public contract (`startLocalRuntime` in runtime.ts): what the CLI's
  * `strata local`, the end-to-end tests and a person at a terminal rely on.
  */
-import type { ObjectStore } from "@strata/bucket/store";
-import type { PipelineSettings } from "@strata/pipeline/config";
+import type { ObjectStore } from "@strata/bucket";
+import type { PipelineSettings } from "@strata/pipeline";
 
 export interface RuntimeFaults {
   /** Probability, per object-store call of a worker, that the invocation dies there (its messages are not deleted). */
@@ -29,7 +29,7 @@ export interface LocalRuntimeOptions {
   workers?: number;
   /** Period of the scheduled job (retention, cleanup, index re-sync); default 60 s; 0 = never on its own. */
   scheduleIntervalMs?: number;
-  /** Pipeline, engine and queue settings (see @strata/pipeline's config.ts), over the local defaults. */
+  /** Pipeline, engine and queue settings (see @strata/pipeline's config.ts), over the local defaults; `localSettingsFromEnv` reads them from STRATA_* variables. */
   settings?: Partial<PipelineSettings>;
   faults?: RuntimeFaults;
   /** Where the structured log lines go (default: stdout). */

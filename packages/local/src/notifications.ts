@@ -1,11 +1,11 @@
 /**
  * S3 event notifications for an emulator that sends none (fauxqs 2.4.1): after each object
  * creation the proxy saw, if the bucket's notification rule (the one infra/bucket.ts gives S3,
- * from @strata/pipeline's notify-rule.ts) matches, the same JSON S3 would send is posted to
+ * from @strata/lambda/deploy) matches, the same JSON S3 would send is posted to
  * the jobs queue. Plus the `s3:TestEvent` S3 sends when the configuration is put.
  */
 import { randomBytes } from "node:crypto";
-import { matchesUploadNotification, UPLOAD_NOTIFICATION } from "@strata/pipeline/notify-rule";
+import { matchesUploadNotification, UPLOAD_NOTIFICATION } from "@strata/lambda/deploy";
 
 export interface CreatedObject {
   bucket: string;

@@ -6,22 +6,31 @@
  * infra/bucket.ts, and the scheduled job on an interval. Faults can be injected for tests.
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { S3Store } from "@strata/bucket/s3/s3-store";
-import { uploadBlock } from "@strata/bucket/layout";
+import { S3Store } from "@strata/bucket/s3";
+import { uploadBlock } from "@strata/bucket";
 import { readMeta } from "@strata/tsdb";
 import { DirBlockSource } from "@strata/tsdb/node";
-import { bindPipeline, pipelineLayout } from "@strata/pipeline/bindings/index";
-import { DEFAULT_CONFIG, DEFAULT_ENGINE_SETTINGS, type PipelineSettings } from "@strata/pipeline/config";
-import { encodeJob, type JobQueue } from "@strata/pipeline";
-import { jsonLogger } from "@strata/pipeline/log";
-import { runSchedule } from "@strata/pipeline/schedule";
-import { createWorkerHandler } from "../../../functions/worker.ts";
-import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE } from "@strata/pipeline/sizing";
+import {
+  bindPipeline,
+  defaultDedup,
+  encodeJob,
+  jsonLogger,
+  parseSettings,
+  pipelineLayout,
+  runSchedule,
+  type EngineSettings,
+  type JobQueue,
+  type PipelineConfig,
+  type PipelineSettings,
+  type SettingName,
+} from "@strata/pipeline";
+import { createWorkerHandler } from "@strata/lambda";
+import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE, WORKER_LIMITS } from "@strata/lambda/deploy";
 import type { LocalRuntime, LocalRuntimeOptions } from "./contract.ts";
 import { KillSwitch } from "./faults.ts";
 import { seededRandom } from "./random.ts";
 import { s3EventBody, s3TestEventBody, shouldNotify } from "./notifications.ts";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startS3Emulator } from "./s3-emulator.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startS3Emulator } from "@strata/emulator";
 import { SqsEventSourcePoller } from "./sqs-poller.ts";
 
 export const DEFAULT_PORT = 4566;
@@ -30,14 +39,28 @@ export const JOBS_QUEUE = "strata-jobs";
 export const DLQ_QUEUE = "strata-jobs-dlq";
 
 /**
- * Local defaults: infra's batch size and redrive count, Lambda's 20 s long poll; a visibility
- * timeout of 5 minutes (not infra's 90: a failed job should come back while someone watches)
- * with the lease TTL below it, as in AWS.
+ * Where the local defaults differ from the deployed functions', as the variables would be
+ * written: the lease TTL stays below the local visibility timeout, as in AWS.
+ */
+export const LOCAL_SETTING_DEFAULTS: Readonly<Partial<Record<SettingName, string>>> = { STRATA_LEASE_TTL: "4m" };
+
+/**
+ * The pipeline's settings from `env`'s `STRATA_*` variables, read as the Lambda reads them
+ * (same schema, same walls: the worker's sizing) over the local defaults; what `strata local`
+ * runs with. Throws naming every unknown variable and malformed value.
+ */
+export function localSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): PipelineConfig & EngineSettings {
+  const { config, engine } = parseSettings(env, { limits: WORKER_LIMITS, defaults: LOCAL_SETTING_DEFAULTS });
+  return { ...config, ...engine };
+}
+
+/**
+ * Local defaults: the functions' settings (LOCAL_SETTING_DEFAULTS aside), infra's batch size
+ * and redrive count, Lambda's 20 s long poll; a visibility timeout of 5 minutes (not infra's
+ * 90: a failed job should come back while someone watches) with the lease TTL below it.
  */
 export const LOCAL_SETTINGS: PipelineSettings = {
-  ...DEFAULT_CONFIG,
-  ...DEFAULT_ENGINE_SETTINGS,
-  leaseTtlMs: 240_000,
+  ...localSettingsFromEnv({}),
   batchSize: WORKER_BATCH_SIZE,
   waitTimeSeconds: 20,
   visibilityTimeoutSeconds: 300,
@@ -46,7 +69,7 @@ export const LOCAL_SETTINGS: PipelineSettings = {
 
 export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const settings: PipelineSettings = { ...LOCAL_SETTINGS, ...opts.settings };
-  if (opts.settings?.dedup === undefined && settings.replicaLabels.length > 0) settings.dedup = "penalty";
+  if (opts.settings?.dedup === undefined) settings.dedup = defaultDedup(settings.replicaLabels);
   if (settings.leaseTtlMs >= settings.visibilityTimeoutSeconds * 1000) {
     throw new Error(`leaseTtlMs ${settings.leaseTtlMs} must stay below the visibility timeout (${settings.visibilityTimeoutSeconds} s): a dead worker's message must find its lease expired`);
   }

@@ -1,18 +1,28 @@
 export * from "./messages.ts";
 export * from "./ports.ts";
+export type { DedupMode, EngineSettings, JobBudgetSettings, PipelineConfig, PipelineSettings, QueueSettings, WorkerLimits } from "./config.ts";
 export {
   DEFAULT_CONFIG,
   DEFAULT_ENGINE_SETTINGS,
-  configFromEnv,
-  engineSettingsFromEnv,
-  parseDuration,
-  type EngineSettings,
-  type PipelineConfig,
-  type PipelineSettings,
-  type QueueSettings,
-} from "./config.ts";
-export { PIPELINE_SETTINGS, type SettingDoc } from "./settings.ts";
-export { UPLOAD_NOTIFICATION, matchesUploadNotification } from "./notify-rule.ts";
+  PIPELINE_SETTINGS,
+  SETTING_NAMES,
+  SettingsError,
+  SettingsSchema,
+  WIRING_VARIABLES,
+  defaultDedup,
+  jobMemoryLimit,
+  parseSettings,
+  readSettings,
+  settingMeta,
+  tryParseBytes,
+  type ParsedSettings,
+  type ParseOptions,
+  type ReadOptions,
+  type SettingDoc,
+  type SettingMeta,
+  type SettingName,
+  type SettingValues,
+} from "./settings.ts";
 export { handleRecord, runJob, type RecordMeta, type RecordOutcome } from "./worker.ts";
 export { runSchedule, type ScheduleOutcome } from "./schedule.ts";
 export { jsonLogger } from "./log.ts";

@@ -13,11 +13,13 @@ export const localCommand: Command = {
     "demo-tenant": "the demo blocks' tenant (default demo)",
   },
   async details() {
-    const { PIPELINE_SETTINGS } = await import("@strata/pipeline/settings");
+    const { PIPELINE_SETTINGS } = await import("@strata/pipeline");
+    const { LOCAL_SETTING_DEFAULTS } = await import("@strata/local");
     const width = Math.max(...PIPELINE_SETTINGS.map((s) => s.name.length), "STRATA_SCHEDULE_INTERVAL".length);
+    const local = (name: keyof typeof LOCAL_SETTING_DEFAULTS) => (LOCAL_SETTING_DEFAULTS[name] ? `; locally ${LOCAL_SETTING_DEFAULTS[name]}` : "");
     return [
-      "Environment (the same settings the deployed functions read, validated by the same code):",
-      ...PIPELINE_SETTINGS.map((s) => `  ${s.name.padEnd(width)}  ${s.help}`),
+      "Environment (the same settings the deployed functions read, validated by the same code; an unknown STRATA_* variable is refused):",
+      ...PIPELINE_SETTINGS.map((s) => `  ${s.name.padEnd(width)}  ${s.help.replace(/\)$/, `${local(s.name)})`)}`),
       `  ${"STRATA_SCHEDULE_INTERVAL".padEnd(width)}  how often the scheduled job runs locally (default 60s; --schedule-interval wins)`,
     ].join("\n");
   },
@@ -30,7 +32,8 @@ export const localCommand: Command = {
   },
   async run(positionals, values) {
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    const { parseDuration, configFromEnv, engineSettingsFromEnv } = await import("@strata/pipeline/config");
+    const { parseDuration } = await import("@strata/tsdb");
+    const { localSettingsFromEnv, startLocalRuntime, uploadDemoBlocks } = await import("@strata/local");
     const port = intOption(values.port, "port", 4566);
     const workers = intOption(values.workers, "workers", 2);
     let interval = 60_000;
@@ -38,15 +41,11 @@ export const localCommand: Command = {
     try {
       const text = values["schedule-interval"] ?? process.env.STRATA_SCHEDULE_INTERVAL;
       if (text !== undefined && text !== "") interval = parseDuration(String(text), values["schedule-interval"] !== undefined ? "--schedule-interval" : "STRATA_SCHEDULE_INTERVAL");
-      // Only what is set overrides the local defaults (shorter queue timeouts than AWS's).
-      const set = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith("STRATA_") && v !== undefined && v !== ""));
-      const config = configFromEnv(set);
-      const engine = engineSettingsFromEnv(set);
-      settings = { ...pick(config, set, CONFIG_VARS), ...engine };
+      // The local defaults where they differ (a lease below the local visibility timeout).
+      settings = localSettingsFromEnv(process.env);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const { startLocalRuntime, uploadDemoBlocks } = await import("@strata/local");
     let rt;
     try {
       rt = await startLocalRuntime({ port, workers, scheduleIntervalMs: interval, settings });
@@ -86,25 +85,6 @@ export const localCommand: Command = {
     return 0;
   },
 };
-
-/** Which PipelineConfig field each variable sets: unset variables keep the local runtime's defaults. */
-const CONFIG_VARS: Record<string, string[]> = {
-  retention: ["STRATA_RETENTION_RAW", "STRATA_RETENTION_5M", "STRATA_RETENTION_1H"],
-  retentionRequiresDownsampled: ["STRATA_RETENTION_REQUIRE_DOWNSAMPLED"],
-  deleteDelayMs: ["STRATA_DELETE_DELAY"],
-  partialUploadAgeMs: ["STRATA_PARTIAL_UPLOAD_AGE"],
-  leaseTtlMs: ["STRATA_LEASE_TTL"],
-  retryDelay: ["STRATA_RETRY_DELAY", "STRATA_RETRY_DELAY_MAX"],
-  maxJobAttempts: ["STRATA_JOB_MAX_ATTEMPTS"],
-  queuedTtlMs: ["STRATA_QUEUED_TTL"],
-  stopMarginMs: ["STRATA_STOP_MARGIN"],
-};
-
-function pick<T extends object>(config: T, set: Record<string, unknown>, vars: Record<string, string[]>): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [field, names] of Object.entries(vars)) if (names.some((n) => n in set)) (out as Record<string, unknown>)[field] = (config as Record<string, unknown>)[field];
-  return out;
-}
 
 function intOption(v: unknown, name: string, fallback: number): number {
   if (v === undefined) return fallback;

@@ -1,9 +1,10 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { DELETION_MARK_FILE, isUlid, META_FILE, NO_COMPACT_MARK_FILE, parseMarker, parseMeta } from "@strata/tsdb";
-import { RESERVED_TENANT_NAMES, parseBlockKey } from "@strata/bucket/keys";
+import { DELETION_MARK_FILE, formatDuration, isUlid, META_FILE, NO_COMPACT_MARK_FILE, parseDuration, parseMarker, parseMeta } from "@strata/tsdb";
+import { RESERVED_TENANT_NAMES, parseBlockKey } from "@strata/bucket";
 import { fmtBytes, fmtSeconds, planAll, type BlockMetaWithMarks, type JobEstimate, type PlannerOptions, type PlanAllResult, type SkippedBlock } from "@strata/compact";
-import { DEFAULT_JOB_BUDGET, JOB_LIMITS, jobBudgetFromEnv } from "@strata/pipeline/config";
+import { WORKER_LIMITS } from "@strata/lambda/deploy";
+import { parseSettings } from "@strata/pipeline/settings";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 
@@ -59,18 +60,18 @@ function positiveInt(name: string, v: unknown): number | undefined {
   return n;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** A Prometheus-style duration ("2h", "14d", "90m") in milliseconds. */
-export function parseDuration(s: string): number {
-  const m = /^([0-9]+)(ms|s|m|h|d|w)$/.exec(s.trim());
-  if (!m) throw new UsageError(`--ranges: ${JSON.stringify(s)} is not a duration like 2h or 14d`);
-  return Number(m[1]) * UNITS[m[2]!]!;
+/** "1h,2h,8h,2d,14d" → milliseconds each. */
+function parseRanges(text: string): number[] {
+  try {
+    return text.split(",").map((r) => parseDuration(r, "--ranges"));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 function plannerOptions(values: Record<string, unknown>): PlannerOptions {
   const opts: PlannerOptions = {};
-  if (values.ranges !== undefined) opts.ranges = String(values.ranges).split(",").map(parseDuration);
+  if (values.ranges !== undefined) opts.ranges = parseRanges(String(values.ranges));
   const labels = values["replica-label"] as string[] | undefined;
   if (labels?.length) opts.replicaLabels = labels;
   const shards = positiveInt("shards", values.shards);
@@ -81,15 +82,15 @@ function plannerOptions(values: Record<string, unknown>): PlannerOptions {
   else if (groups !== undefined || minSeries !== undefined || minIndex !== undefined) throw new UsageError("--split-* options need --shards");
   const max = positiveInt("max-index-bytes", values["max-index-bytes"]);
   if (max !== undefined) opts.maxIndexBytes = max;
-  // The pipeline's job budget (STRATA_JOB_BUDGET / STRATA_JOB_MEMORY and their defaults), so
-  // the plans shown are the ones the pipeline would run, each with its estimate.
-  let budget = DEFAULT_JOB_BUDGET;
+  // The pipeline's job budget (STRATA_JOB_BUDGET / STRATA_JOB_MEMORY, their defaults and the
+  // deployed worker's walls), so the plans shown are the ones the pipeline would run, each
+  // with its estimate.
   try {
-    budget = jobBudgetFromEnv({ STRATA_JOB_BUDGET: values["job-budget"] as string | undefined, STRATA_JOB_MEMORY: values["job-memory"] as string | undefined });
+    const env = { STRATA_JOB_BUDGET: values["job-budget"] as string | undefined, STRATA_JOB_MEMORY: values["job-memory"] as string | undefined };
+    opts.budget = parseSettings(env, { limits: WORKER_LIMITS }).engine.jobBudget;
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/^STRATA_JOB_BUDGET/, "--job-budget").replace(/^STRATA_JOB_MEMORY/, "--job-memory"));
+    throw new UsageError((e as Error).message.replaceAll("STRATA_JOB_BUDGET", "--job-budget").replaceAll("STRATA_JOB_MEMORY", "--job-memory"));
   }
-  opts.budget = { ...budget, limitSeconds: JOB_LIMITS.seconds, limitMemoryBytes: JOB_LIMITS.memoryBytes };
   return opts;
 }
 
@@ -192,7 +193,6 @@ function toJson(scan: ScannedBucket, r: PlanAllResult): unknown {
 }
 
 const fmtTime = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
-const fmtDur = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms}ms`);
 
 /** "est. ~3m, 2.1 GB in, peak 180 MB". */
 function fmtEstimate(e: JobEstimate): string {
@@ -207,7 +207,7 @@ function render(scan: ScannedBucket, r: PlanAllResult): string {
     if (g.plans.length === 0) out.push("  no plans");
     for (const p of g.plans) {
       const extra = p.kind === "split" ? ` into ${p.shardCount} shards${p.splitGroup && p.splitGroup !== "1_of_1" ? ` (split group ${p.splitGroup})` : ""}` : p.shardId ? ` shard ${p.shardId}` : "";
-      out.push(`  plan ${p.kind}${extra}: ${fmtTime(p.window.minTime)} .. ${fmtTime(p.window.maxTime)}  (${fmtDur(p.range)} range, level ${p.level})  ${p.reason}${p.estimate ? `  [${fmtEstimate(p.estimate)}]` : ""}`);
+      out.push(`  plan ${p.kind}${extra}: ${fmtTime(p.window.minTime)} .. ${fmtTime(p.window.maxTime)}  (${formatDuration(p.range)} range, level ${p.level})  ${p.reason}${p.estimate ? `  [${fmtEstimate(p.estimate)}]` : ""}`);
       for (const u of p.inputs) out.push(`    ${u}`);
     }
     for (const o of g.outdated) out.push(`  outdated ${o.ulid}: sources covered by ${o.coveredBy.join(", ")}`);

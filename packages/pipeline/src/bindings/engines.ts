@@ -13,7 +13,7 @@ import { blockResolution, compareStrings, newUlid, readMeta, type BlockMeta, typ
 import { JOB_CACHE_BYTES, RangeCache, SOURCE_CACHE_BYTES, StoreBlockSink, StoreBlockSource } from "@strata/bucket";
 import type { BucketLayout } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
-import { DEFAULT_JOB_BUDGET, JOB_LIMITS, type EngineSettings } from "../config.ts";
+import type { EngineSettings } from "../config.ts";
 import type { CompactJob, DownsampleResolution } from "../messages.ts";
 import { VerificationIncomplete, type BlockRef, type Engines, type LiveBlock, type PlanOutcome, type VerifyOutcome, type WriteOptions } from "../ports.ts";
 
@@ -98,7 +98,8 @@ export class BlockEngines implements Engines {
   async plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string, all: readonly LiveBlock[] = blocks): Promise<PlanOutcome> {
     const metas: BlockMetaWithMarks[] = blocks.map((b) => ({ meta: b.meta, tenant, noCompact: b.noCompact !== undefined, deletionMarked: b.deletionTime !== undefined }));
     // Only jobs that fit the budget are planned; the rest come back refused, with a report.
-    const budget = { ...(this.settings.jobBudget ?? DEFAULT_JOB_BUDGET), limitSeconds: JOB_LIMITS.seconds, limitMemoryBytes: JOB_LIMITS.memoryBytes };
+    // The budget carries the worker's walls (parseSettings sets both); without one every plan runs.
+    const budget = this.settings.jobBudget;
     // A job's memory includes its page cache (RangeCache.forJob: the setting in all, 64 MiB per input at most).
     const cost = { cacheBytes: this.settings.pageCacheBytes ?? JOB_CACHE_BYTES, cacheBytesPerInput: SOURCE_CACHE_BYTES };
     const r = planAll(metas, { ranges: this.settings.ranges, replicaLabels: this.settings.replicaLabels, split: this.settings.split, budget, cost });

@@ -11,9 +11,9 @@
  */
 import { BucketLayout, ROOT_TENANT } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
-import { DEFAULT_CONFIG, DEFAULT_ENGINE_SETTINGS, type EngineSettings, type PipelineConfig } from "../config.ts";
+import type { EngineSettings, PipelineConfig } from "../config.ts";
 import type { Clock, JobQueue, Logger, Metrics, WorkerDeps } from "../ports.ts";
-import { defaultDedup } from "../settings.ts";
+import { DEFAULT_CONFIG, DEFAULT_ENGINE_SETTINGS, defaultDedup } from "../settings.ts";
 import { StoreBucketIndex } from "./bucket-index.ts";
 import { BlockEngines } from "./engines.ts";
 import { StoreLeases } from "./leases.ts";

@@ -1,14 +1,16 @@
 /**
- * The worker Lambda's composition (functions/worker.ts: Powertools BatchProcessor +
- * processPartialResponse + handleRecord) driven with real-format SQSEvents, over in-memory
- * ports. Checks the partial batch response and the orchestration of every job.
+ * The worker Lambda's composition (createWorkerHandler: Powertools BatchProcessor +
+ * processPartialResponse + handleRecord) driven with real-format SQSEvents, over the
+ * pipeline's in-memory ports. Checks the partial batch response and the orchestration of
+ * every job.
  */
 import { describe, expect, it } from "vitest";
 import type { BlockMeta } from "@strata/tsdb";
 import { FullBatchFailureError } from "@aws-lambda-powertools/batch";
 import { QUARANTINE_REASON, VERIFY_REPORT_FILE, encodeJob, type Job } from "@strata/pipeline";
-import { createWorkerHandler } from "../../../functions/worker.ts";
-import { S3_TEST_EVENT, fakeGroupKey, meta, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "./fakes.ts";
+import { createWorkerHandler } from "@strata/lambda";
+// The pipeline's port fakes: test support of the layer below, until they have a shared home.
+import { S3_TEST_EVENT, fakeGroupKey, meta, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "../../pipeline/test/fakes.ts";
 
 const job = (j: Job) => encodeJob(j);
 

@@ -2,7 +2,7 @@
  * The bucket's one notification rule, in one place: infra/bucket.ts gives it to S3
  * (`bucket.notify`), and the local runtime's notification bridge applies it to every write, so
  * the emulator triggers exactly what AWS would. Dependency-free on purpose: SST's config
- * bundle imports this file too.
+ * bundle loads this file (through ./deploy.ts).
  */
 
 export const UPLOAD_NOTIFICATION = {

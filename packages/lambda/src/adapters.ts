@@ -2,17 +2,17 @@
  * The real bindings of the pipeline's ports in Lambda: the bucket through @strata/bucket's
  * S3Store (storage, bucket index, leases, and the engines reading and writing blocks in
  * place), SQS for the job queue, Powertools for logs and metrics, the system clock, settings
- * from the environment.
+ * from the environment (parsed against the worker's walls in ./sizing.ts).
  */
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { Metrics as PowertoolsMetrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { S3Store } from "@strata/bucket/s3/s3-store";
+import { S3Store } from "@strata/bucket/s3";
+import { WORKER_LIMITS } from "./sizing.ts";
 import {
   bindPipeline,
-  configFromEnv,
-  engineSettingsFromEnv,
   encodeJob,
+  parseSettings,
   type Clock,
   type JobQueue,
   type LogFields,
@@ -71,8 +71,13 @@ export interface LambdaRuntime {
   metrics: PowertoolsMetrics;
 }
 
-/** Everything the worker and the scheduled function need, built once per cold start. */
+/**
+ * Everything the worker and the scheduled function need, built once per cold start. An unknown
+ * `STRATA_*` variable or a malformed setting throws here, naming it: every invocation fails
+ * the same way until the function's environment is fixed, and no job runs on a guess.
+ */
 export function lambdaRuntime(env: Env = process.env): LambdaRuntime {
+  const { config, engine } = parseSettings(env, { limits: WORKER_LIMITS });
   const logger = new PowertoolsLogger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? "strata" });
   const metrics = new PowertoolsMetrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "Strata", serviceName: "strata" });
   const deps: WorkerDeps = bindPipeline({
@@ -81,8 +86,8 @@ export function lambdaRuntime(env: Env = process.env): LambdaRuntime {
     clock: systemClock,
     log: powertoolsLogger(logger),
     metrics: powertoolsMetrics(metrics),
-    config: configFromEnv(env),
-    engine: engineSettingsFromEnv(env),
+    config,
+    engine,
   });
   return { deps, logger, metrics };
 }
