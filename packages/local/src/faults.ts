@@ -9,8 +9,12 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { ByteRange, ListOptions, ObjectStore, PutOptions, UploadOptions } from "@strata/bucket";
 import type { Job, JobQueue, SendOptions } from "@strata/pipeline";
 
-export class WorkerKilled extends Error {
-  override readonly name = "WorkerKilled";
+/** A store call or queue send of an invocation the fault injector killed; the local runtime's one error class. */
+export class WorkerKilledError extends Error {
+  override readonly name = "WorkerKilledError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
 }
 
 interface Invocation {
@@ -59,7 +63,7 @@ export class KillSwitch {
       inv.killed = true;
       this.onKill(inv.id, where);
     }
-    if (inv.killed) throw new WorkerKilled(`worker killed (fault injection) at ${where}`);
+    if (inv.killed) throw new WorkerKilledError(`worker killed (fault injection) at ${where}`);
   }
 
   store(inner: ObjectStore): ObjectStore {

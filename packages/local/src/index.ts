@@ -6,6 +6,6 @@ export type { LocalRuntime, LocalRuntimeOptions, RuntimeFaults } from "./contrac
 export { startLocalRuntime, queueDepth, localSettingsFromEnv, LOCAL_SETTINGS, LOCAL_SETTING_DEFAULTS, DEFAULT_PORT, DEFAULT_BUCKET, JOBS_QUEUE, DLQ_QUEUE } from "./runtime.ts";
 export { SqsEventSourcePoller, toSqsRecord, lambdaContext, type PollerOptions, type InvocationOutcome, type SqsBatchHandler } from "./sqs-poller.ts";
 export { encodeS3EventKey, s3EventBody, s3TestEventBody, shouldNotify, type CreatedObject } from "./notifications.ts";
-export { KillSwitch, WorkerKilled } from "./faults.ts";
+export { KillSwitch, WorkerKilledError } from "./faults.ts";
 export { seededRandom } from "./random.ts";
 export { uploadDemoBlocks, type DemoOptions } from "./demo.ts";
