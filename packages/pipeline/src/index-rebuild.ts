@@ -5,7 +5,7 @@
  * quarantined if it does not, exactly as its verify job would. Nothing unverified is indexed.
  */
 import type { ObjectStore } from "@strata/bucket";
-import { bindPipeline, VerificationIncomplete } from "./bindings/index.ts";
+import { bindPipeline, VerificationIncompleteError } from "./bindings/index.ts";
 import type { EngineSettings } from "./config.ts";
 import { verifyAndAdmit } from "./jobs/admit.ts";
 import { jsonLogger } from "./log.ts";
@@ -42,7 +42,7 @@ export async function rebuildIndex(
         if (r.ok) out.admitted.push(block);
         else out.quarantined.push({ block, reason: r.reason });
       } catch (e) {
-        if (!(e instanceof VerificationIncomplete)) throw e;
+        if (!(e instanceof VerificationIncompleteError)) throw e;
         out.incomplete.push({ block, reason: e.message });
       }
     }

@@ -3,7 +3,8 @@
  *  - an S3 event notification (`Records`), sent by the bucket's `notify` rule for
  *    `ObjectCreated:*` on keys ending in `meta.json`;
  *  - the `s3:TestEvent` S3 sends whenever the notification configuration changes;
- *  - a Strata job: a discriminated union on `type`, with `version: 1`.
+ *  - a Strata job: a discriminated union on `type`, with `version: 1` (compact jobs: 2,
+ *    version 1 still read and converted).
  * Everything is validated here, at the edge; a bad body throws `MessageError`, which fails
  * only its own record (partial batch response) and, after the queue's retries, lands in the DLQ.
  */
@@ -11,6 +12,8 @@ import { z } from "zod";
 import { isUlid, META_FILE, RESOLUTION_1H, RESOLUTION_5M } from "@strata/tsdb";
 import { ROOT_TENANT, parseBlockKey, tenantProblem } from "@strata/bucket";
 import { PlanSchema } from "@strata/compact/plan/schema";
+import { planId } from "@strata/compact/plan/id";
+import { PipelineError } from "./errors.ts";
 
 export const JOB_MESSAGE_VERSION = 1;
 
@@ -46,30 +49,72 @@ const retry = z.number().int().min(0).max(1000).optional();
 
 export const VerifyJobSchema = z.strictObject({ version, id, retry, type: z.literal("verify"), tenant: TenantSchema, block: BlockIdSchema });
 
-export const CompactJobSchema = z
+/**
+ * The compact job is the planner's plan and nothing else: tenant, group, inputs and output
+ * are the plan's, its id keys the lease (`compactLeaseName`). Version 2; version 1 (the plan
+ * with copies of its tenant, group and inputs beside it) is still read and converted.
+ */
+export const COMPACT_JOB_VERSION = 2;
+
+/** The `@strata/compact` plan as a message may carry it: the bucket's tenant rule, canonical distinct inputs, and the id of its own work. */
+const CompactPlanSchema = PlanSchema.superRefine((p, ctx) => {
+  const tenant = TenantSchema.safeParse(p.tenant);
+  if (!tenant.success) for (const i of tenant.error.issues) ctx.addIssue({ code: "custom", path: ["tenant"], message: i.message });
+  p.inputs.forEach((u, i) => {
+    if (!BlockIdSchema.safeParse(u).success) ctx.addIssue({ code: "custom", path: ["inputs", i], message: "not a canonical (upper-case) ULID" });
+  });
+  if (new Set(p.inputs).size !== p.inputs.length) ctx.addIssue({ code: "custom", path: ["inputs"], message: "input blocks must be distinct" });
+  // Duplicate sends of one plan must share a lease, and two plans never: the id must be its work's.
+  const want = planId(p);
+  if (p.id !== want) ctx.addIssue({ code: "custom", path: ["id"], message: `${JSON.stringify(p.id)} is not the id of the plan's inputs and output (${want}); the lease is keyed on it` });
+});
+
+export const CompactJobSchema = z.strictObject({
+  version: z.literal(COMPACT_JOB_VERSION),
+  id,
+  retry,
+  type: z.literal("compact"),
+  /** The compaction planner's plan, run as it is (`executePlan`). */
+  plan: CompactPlanSchema,
+});
+
+/** A compact job as version 1 wrote it: the plan with copies of its tenant, group and inputs, which had to agree. */
+const CompactJobV1Schema = z
   .strictObject({
-    version,
+    version: z.literal(1),
     id,
     retry,
     type: z.literal("compact"),
     tenant: TenantSchema,
     groupKey: z.string().min(1),
-    /** The plan's input blocks: the lease key and the idempotency check are derived from them. */
     blocks: z
       .array(BlockIdSchema)
       .min(1)
       .refine((b) => new Set(b).size === b.length, { message: "input blocks must be distinct" }),
-    /** The compaction planner's plan (`@strata/compact` PlanSchema), run as it is by the engine. */
     plan: PlanSchema,
   })
   .superRefine((j, ctx) => {
-    // The envelope and the plan must describe the same work: the lease is keyed on the envelope.
     const a = [...j.blocks].sort().join(",");
     const b = [...j.plan.inputs].sort().join(",");
     if (a !== b) ctx.addIssue({ code: "custom", path: ["plan", "inputs"], message: `plan inputs [${b}] differ from the job's blocks [${a}]` });
     if (j.plan.groupKey !== j.groupKey) ctx.addIssue({ code: "custom", path: ["plan", "groupKey"], message: `plan group ${j.plan.groupKey} differs from the job's ${j.groupKey}` });
     if (j.plan.tenant !== j.tenant) ctx.addIssue({ code: "custom", path: ["plan", "tenant"], message: `plan tenant ${JSON.stringify(j.plan.tenant)} differs from the job's ${JSON.stringify(j.tenant)}` });
   });
+
+/**
+ * A version-1 compact job (still on a queue or in a DLQ after an upgrade) as version 2: the
+ * copies are checked against the plan as before, then dropped; the plan's id is made again
+ * (version-1 ids did not name the inputs), so the job takes the same lease as the same plan
+ * sent now.
+ */
+function compactJobFromV1(obj: Record<string, unknown>): CompactJob {
+  const old = CompactJobV1Schema.safeParse(obj);
+  if (!old.success) throw new MessageError("invalid compact job (version 1)", zodIssues(old.error));
+  const { version: _v, tenant: _t, groupKey: _g, blocks: _b, plan, ...rest } = old.data;
+  const r = CompactJobSchema.safeParse({ ...rest, version: COMPACT_JOB_VERSION, plan: { ...plan, id: planId(plan) } });
+  if (!r.success) throw new MessageError("invalid compact job (version 1)", zodIssues(r.error));
+  return r.data;
+}
 
 export const DownsampleJobSchema = z.strictObject({
   version,
@@ -179,12 +224,12 @@ export interface MessageIssue {
 }
 
 /** A queue body that cannot be processed as it is: retrying will not help, the DLQ will keep it. */
-export class MessageError extends Error {
+export class MessageError extends PipelineError {
   override readonly name = "MessageError";
   readonly issues: readonly MessageIssue[];
-  constructor(summary: string, issues: readonly MessageIssue[] = []) {
+  constructor(summary: string, issues: readonly MessageIssue[] = [], options?: ErrorOptions) {
     const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
-    super(detail ? `${summary}: ${detail}` : summary);
+    super(detail ? `${summary}: ${detail}` : summary, options);
     this.issues = issues;
   }
 }
@@ -234,8 +279,11 @@ export function parseQueueBody(body: string): ParsedMessage {
 /** Validate a job object (already JSON-decoded). */
 export function parseJob(value: unknown): Job {
   const obj = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
-  if (obj.version !== JOB_MESSAGE_VERSION) {
-    throw new MessageError(`unsupported job message version ${JSON.stringify(obj.version)}: this worker reads version ${JOB_MESSAGE_VERSION}`);
+  if (obj.type === "compact" && obj.version === 1) return compactJobFromV1(obj);
+  const want = obj.type === "compact" ? COMPACT_JOB_VERSION : JOB_MESSAGE_VERSION;
+  if (obj.version !== want) {
+    const also = obj.type === "compact" ? " (and converts version 1)" : "";
+    throw new MessageError(`unsupported job message version ${JSON.stringify(obj.version)}: this worker reads version ${want}${also}`);
   }
   if (typeof obj.type !== "string" || !(JOB_TYPES as readonly string[]).includes(obj.type)) {
     throw new MessageError(`unknown job type ${JSON.stringify(obj.type)}: expected one of ${JOB_TYPES.join(", ")}`);
@@ -243,6 +291,18 @@ export function parseJob(value: unknown): Job {
   const r = JobSchema.safeParse(obj);
   if (!r.success) throw new MessageError(`invalid ${obj.type} job`, zodIssues(r.error));
   return r.data;
+}
+
+/** The version a producer stamps on a job of this type (compact jobs are at 2, the others at 1). */
+export function jobVersion(type: JobType): number {
+  return type === "compact" ? COMPACT_JOB_VERSION : JOB_MESSAGE_VERSION;
+}
+
+/** The tenant a job is for: a compact job's is its plan's; undefined for a job that fans out over every tenant. */
+export function jobTenant(job: VerifyJob | CompactJob | DownsampleJob): string;
+export function jobTenant(job: Job): string | undefined;
+export function jobTenant(job: Job): string | undefined {
+  return job.type === "compact" ? job.plan.tenant : job.tenant;
 }
 
 /** The body a producer sends: validated, so no invalid job ever reaches the queue. */

@@ -8,6 +8,7 @@ import type { BlockMeta, BlockSource, DeletionMark, FormatError, NoCompactMark, 
 import type { Plan } from "@strata/compact/plan/schema";
 import type { JobEstimate } from "@strata/compact/cost/model";
 import type { PipelineConfig } from "./config.ts";
+import { PipelineError } from "./errors.ts";
 import type { CompactJob, DownsampleResolution, Job } from "./messages.ts";
 
 export interface BlockRef {
@@ -30,12 +31,12 @@ export interface JobQueue {
  * are not all there yet: meta.json came first) or `read-failed` (the store failed under it).
  * Never a quarantine.
  */
-export class VerificationIncomplete extends Error {
-  override readonly name = "VerificationIncomplete";
+export class VerificationIncompleteError extends PipelineError {
+  override readonly name = "VerificationIncompleteError";
   readonly kind: "upload-in-progress" | "read-failed";
-  constructor(message: string, cause: "upload-in-progress" | "read-failed") {
-    super(message);
-    this.kind = cause;
+  constructor(message: string, kind: "upload-in-progress" | "read-failed", options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
   }
 }
 

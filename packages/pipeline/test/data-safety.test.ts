@@ -17,10 +17,10 @@ import {
   handleRecord,
   sha256Hex,
   repairedUlid,
-  VerificationIncomplete,
+  VerificationIncompleteError,
   type Job,
 } from "@strata/pipeline";
-import { fakeGroupKey, harness, metaBytes, planFor, s3EventBody, twoHourBlock, type Harness } from "./fakes.ts";
+import { compactJob, fakeGroupKey, harness, metaBytes, planFor, s3EventBody, twoHourBlock, type Harness } from "./fakes.ts";
 
 /** Run one body; true when it succeeded (a throw is a failed record, retried by SQS). */
 async function ok(h: Harness, body: string): Promise<boolean> {
@@ -79,7 +79,7 @@ describe("outputs are verified before inputs go", () => {
     const inputs = await Promise.all([0, 1, 2].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
     const G = fakeGroupKey({ cluster: "a" });
     const blocks = inputs.map((b) => b.block);
-    return { inputs, compact: job({ version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) }) };
+    return { inputs, compact: job(compactJob(planFor("t", G, blocks))) };
   }
 
   it("a compaction output that fails verification never becomes a block; the inputs stay live and get a no-compact mark and report naming the cause", async () => {
@@ -138,7 +138,7 @@ describe("an upload in progress", () => {
     const h = harness();
     const b = h.bucket.upload("t", twoHourBlock(0));
     h.engines.verify = async (_s, ref) => {
-      throw new VerificationIncomplete(`${ref.block}: block has no index file (upload still in progress?)`, "upload-in-progress");
+      throw new VerificationIncompleteError(`${ref.block}: block has no index file (upload still in progress?)`, "upload-in-progress");
     };
     expect(await ok(h, verify("t", b.block))).toBe(true); // acknowledged: nothing failed
     expect(h.queue.sent).toEqual([{ version: 1, type: "verify", tenant: "t", block: b.block, retry: 1 }]);
@@ -158,7 +158,7 @@ describe("an upload in progress", () => {
     const h = harness();
     const b = h.bucket.upload("t", twoHourBlock(0));
     h.engines.verify = async () => {
-      throw new VerificationIncomplete("verification could not read the block: 503 SlowDown", "read-failed");
+      throw new VerificationIncompleteError("verification could not read the block: 503 SlowDown", "read-failed");
     };
     expect(await ok(h, verify("t", b.block))).toBe(false);
     expect(h.queue.sent).toEqual([]);
@@ -171,7 +171,7 @@ describe("a job that keeps failing stops (3 attempts)", () => {
     const inputs = await Promise.all([0, 1].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
     const G = fakeGroupKey({ cluster: "a" });
     const blocks = inputs.map((b) => b.block);
-    const compact = job({ version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) });
+    const compact = job(compactJob(planFor("t", G, blocks)));
     let calls = 0;
     h.engines.compact = async () => {
       calls++;
@@ -211,7 +211,7 @@ describe("a job that keeps failing stops (3 attempts)", () => {
       await new Promise((r) => setTimeout(r, 400));
       return real(...a);
     };
-    expect(await ok(h, job({ version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) }))).toBe(true);
+    expect(await ok(h, job(compactJob(planFor("t", G, blocks))))).toBe(true);
     expect(h.bucket.renewals).toBeGreaterThanOrEqual(3); // every max(100 ms, TTL/3) over 400 ms
     expect(h.bucket.leases.size).toBe(0);
   });
@@ -221,7 +221,7 @@ describe("a job that keeps failing stops (3 attempts)", () => {
     const inputs = await Promise.all([0, 1].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
     const G = fakeGroupKey({ cluster: "a" });
     const blocks = inputs.map((b) => b.block);
-    const compact = job({ version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) });
+    const compact = job(compactJob(planFor("t", G, blocks)));
     const real = h.engines.compact.bind(h.engines);
     let fail = 2;
     h.engines.compact = async (...a) => {

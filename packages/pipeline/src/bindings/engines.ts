@@ -5,7 +5,7 @@
  * stream, and memory stays bounded by one series plus the writer's symbols and postings.
  */
 import { Code, formatProblem, repairBlock, verifyBlock, type VerifyReport } from "@strata/verify";
-import { compactBlocks } from "@strata/compact/execute/compact";
+import { executePlan } from "@strata/compact/execute/plan";
 import { planAll } from "@strata/compact/plan/planner";
 import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact/group/group";
 import { downsampleBlock, planDownsampling } from "@strata/downsample";
@@ -15,7 +15,7 @@ import type { BucketLayout } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
 import type { EngineSettings } from "../config.ts";
 import type { CompactJob, DownsampleResolution } from "../messages.ts";
-import { VerificationIncomplete, type BlockRef, type Engines, type LiveBlock, type PlanOutcome, type VerifyOutcome, type WriteOptions } from "../ports.ts";
+import { VerificationIncompleteError, type BlockRef, type Engines, type LiveBlock, type PlanOutcome, type VerifyOutcome, type WriteOptions } from "../ports.ts";
 
 export class BlockEngines implements Engines {
   private readonly store: ObjectStore;
@@ -35,12 +35,12 @@ export class BlockEngines implements Engines {
     const report = await verifyBlock(source, { expectedUlid: ref.block, ...this.verifyLimits() });
     // CriticalErr = the source failed (an S3 error, a worker dying): not a verdict on the bytes.
     const critical = report.problems.find((p) => p.code === Code.CriticalErr);
-    if (critical) throw new VerificationIncomplete(`${source.name}: verification could not read the block: ${critical.message}`, "read-failed");
+    if (critical) throw new VerificationIncompleteError(`${source.name}: verification could not read the block: ${critical.message}`, "read-failed");
     // meta.json is meant to be uploaded last, but tools such as `aws s3 cp --recursive` upload in
     // any order: a missing index or segment is an upload still in progress, retried (and, if
     // it never completes, dead-lettered for a person), never a verdict.
     const missing = report.problems.find((p) => p.code === Code.IndexMissing || p.code === Code.NoSegments);
-    if (missing) throw new VerificationIncomplete(`${source.name}: ${missing.message} (upload still in progress?)`, "upload-in-progress");
+    if (missing) throw new VerificationIncompleteError(`${source.name}: ${missing.message} (upload still in progress?)`, "upload-in-progress");
     if (report.ok) return { ok: true, meta: await readMeta(source, { maxBytes: this.settings.maxMetaBytes }) };
     const repairable = report.problems.every((p) => p.severity !== "reject");
     return { ok: false, reason: summary(report), report: reportJson(report, repairable), repairable };
@@ -136,38 +136,20 @@ export class BlockEngines implements Engines {
     // One page cache for the job's inputs, bounded as a whole (not 64 MiB each) and fair across them.
     const cache = RangeCache.forJob(plan.inputs.length, this.settings.pageCacheBytes);
     const inputs = plan.inputs.map((id) => new StoreBlockSource(this.store, this.layout.blockPrefix(tenant, id), cache));
-    const open: StoreBlockSink[] = [];
-    try {
-      const r = await compactBlocks(
-        inputs,
-        (_shard, ulid) => {
-          const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid));
-          open.push(sink);
-          return stoppable(sink, opts.signal);
-        },
-        {
-          dedup: this.settings.dedup,
-          replicaLabels: this.settings.replicaLabels,
-          ulid: newUlid(this.now()),
-          shards: plan.shardCount,
-          onlyShards: shards && new Set(shards),
-        },
-      );
-      const written: BlockMeta[] = [];
-      // One at a time, each live once its meta.json lands: a crash in between leaves whole
-      // shards behind, which the retry finds and keeps (never aborted once committed).
-      for (const o of r.outputs) {
-        const sink = open.find((x) => x.prefix === this.layout.blockPrefix(tenant, o.meta.ulid))!;
-        await checkStaged(sink, { tenant, block: o.meta.ulid }, opts);
-        await sink.commit();
-        open.splice(open.indexOf(sink), 1);
-        written.push(o.meta);
-      }
-      return written;
-    } catch (e) {
-      for (const sink of open) await sink.abort().catch(() => undefined);
-      throw e;
-    }
+    // The plan is the contract (executePlan checks it against the inputs and builds the
+    // outputs' meta.json from it); outputs are checked and committed one at a time, each live
+    // once its meta.json lands, so a crash in between leaves whole shards that the retry keeps.
+    const r = await executePlan(plan, {
+      sources: inputs,
+      sink: (_shard, ulid) => new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid)),
+      dedup: this.settings.dedup,
+      replicaLabels: this.settings.replicaLabels,
+      ulid: newUlid(this.now()),
+      shards,
+      check: (o) => checkStaged(o.sink, { tenant, block: o.meta.ulid }, opts),
+      signal: opts.signal,
+    });
+    return r.outputs.map((o) => o.meta);
   }
 
   async downsample(ref: BlockRef, resolution: DownsampleResolution, opts: WriteOptions = {}): Promise<BlockMeta> {

@@ -23,7 +23,7 @@ export { StoreStorage } from "./storage.ts";
 export { StoreBucketIndex } from "./bucket-index.ts";
 export { StoreLeases } from "./leases.ts";
 export { BlockEngines } from "./engines.ts";
-export { VerificationIncomplete } from "../ports.ts";
+export { VerificationIncompleteError } from "../ports.ts";
 
 /** The layout every binding shares: the root tenant is the pipeline's `""`. */
 export function pipelineLayout(): BucketLayout {

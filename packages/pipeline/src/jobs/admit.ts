@@ -24,6 +24,7 @@
 import { createHash } from "node:crypto";
 import { MARKER_VERSION_1, blockResolution, type BlockMeta, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
 import { z } from "zod";
+import { PipelineError } from "../errors.ts";
 import type { BlockRef, LogFields, MetaStat, OutputCheck } from "../ports.ts";
 import type { JobContext } from "./context.ts";
 
@@ -139,13 +140,13 @@ async function quarantine(ctx: JobContext, ref: BlockRef, reason: string, report
 }
 
 /** A block the pipeline wrote failed verification before it was made visible. */
-export class OutputRejected extends Error {
-  override readonly name = "OutputRejected";
+export class OutputRejectedError extends PipelineError {
+  override readonly name = "OutputRejectedError";
   readonly block: string;
   readonly reason: string;
   readonly report: string;
-  constructor(ref: BlockRef, reason: string, report: string) {
-    super(`output ${ref.block} failed verification: ${reason}`);
+  constructor(ref: BlockRef, reason: string, report: string, options?: ErrorOptions) {
+    super(`output ${ref.block} failed verification: ${reason}`, options);
     this.block = ref.block;
     this.reason = reason;
     this.report = report;
@@ -159,7 +160,7 @@ export class OutputRejected extends Error {
 export function outputCheck(ctx: JobContext): OutputCheck {
   return async (ref, staged, meta) => {
     const outcome = await ctx.deps.engines.verify(staged, ref);
-    if (!outcome.ok) throw new OutputRejected(ref, outcome.reason, outcome.report);
+    if (!outcome.ok) throw new OutputRejectedError(ref, outcome.reason, outcome.report);
     await writeRecord(ctx, ref, sha256Hex(meta));
   };
 }
@@ -170,7 +171,7 @@ export function outputCheck(ctx: JobContext): OutputCheck {
  * the output is left beside each of them. They stay live and indexed; the planner leaves them
  * alone until an operator removes the mark.
  */
-export async function refuseInputs(ctx: JobContext, tenant: string, blocks: readonly string[], rejected: OutputRejected): Promise<void> {
+export async function refuseInputs(ctx: JobContext, tenant: string, blocks: readonly string[], rejected: OutputRejectedError): Promise<void> {
   await refuseBlocks(ctx, tenant, blocks, COMPACTION_FAILED_REASON, `compaction output ${rejected.block} failed verification: ${rejected.reason}`, { rejected });
 }
 
@@ -185,7 +186,7 @@ export async function refuseBlocks(
   blocks: readonly string[],
   reason: string,
   details: string,
-  opts: { rejected?: OutputRejected; fields?: LogFields } = {},
+  opts: { rejected?: OutputRejectedError; fields?: LogFields } = {},
 ): Promise<Map<string, NoCompactMark>> {
   const now = Math.floor(ctx.deps.clock.now() / 1000);
   const marks = new Map<string, NoCompactMark>();
@@ -200,7 +201,7 @@ export async function refuseBlocks(
 }
 
 /** The downsampling counterpart of `refuseBlocks`: a no-downsample mark (and the report) on the source. */
-export async function refuseDownsample(ctx: JobContext, ref: BlockRef, resolution: number, cause: OutputRejected | string, reason: string): Promise<void> {
+export async function refuseDownsample(ctx: JobContext, ref: BlockRef, resolution: number, cause: OutputRejectedError | string, reason: string): Promise<void> {
   const details =
     typeof cause === "string" ? `downsampling to ${resolution} ms: ${cause}` : `downsampled output ${cause.block} (${resolution} ms) failed verification: ${cause.reason}`;
   await ctx.deps.storage.putReport(ref, PLAN_REPORT_FILE, planReport([ref.block], reason, details, typeof cause === "string" ? undefined : cause));
@@ -209,7 +210,7 @@ export async function refuseDownsample(ctx: JobContext, ref: BlockRef, resolutio
   ctx.log.error("downsample-refused", { block: ref.block, reason, details });
 }
 
-function planReport(inputs: readonly string[], reason: string, details: string, rejected?: OutputRejected): string {
+function planReport(inputs: readonly string[], reason: string, details: string, rejected?: OutputRejectedError): string {
   let verify: unknown = rejected?.report;
   try {
     if (rejected) verify = JSON.parse(rejected.report);

@@ -4,9 +4,9 @@
  * group, which is how the next level happens without any polling.
  *
  * Idempotency (at-least-once delivery, retries after a crash at any step, duplicate plans):
- *  - Two workers on one plan: the lease (keyed by group and inputs) admits one; the other
- *    re-sends its job with a delay (`deferJob`), and that copy finds the output made (or, if
- *    the holder died, an expired lease: a live holder renews it).
+ *  - Two workers on one plan: the lease (keyed by the plan's id, which names its inputs and
+ *    output) admits one; the other re-sends its job with a delay (`deferJob`), and that copy
+ *    finds the output made (or, if the holder died, an expired lease: a live holder renews it).
  *  - Crash after the output was uploaded: the retry finds a live block whose sources include
  *    every input's sources ("covering" block) and skips straight to the deletion marks, so
  *    no second output is written and no sample is lost (the inputs stay until marked).
@@ -21,32 +21,36 @@
  *    output covers the smaller one, which the next planning marks like any covered block.
  *  - Marks are create-if-absent and index updates idempotent, so repeating them converges.
  */
+import { exactOutputLabels } from "@strata/compact/plan/labels";
 import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../blocks.ts";
 import type { CompactJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted, stopSignal, withLease } from "./context.ts";
-import { JOB_FAILED_REASON, OutputRejected, admit, outputCheck, refuseBlocks, refuseInputs } from "./admit.ts";
+import { JOB_FAILED_REASON, OutputRejectedError, admit, outputCheck, refuseBlocks, refuseInputs } from "./admit.ts";
 
 export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobResult> {
+  const { plan } = job;
   const leased = {
-    describe: `compact ${job.plan.kind} ${job.blocks.join(",")}`,
-    blocks: job.blocks,
-    refuse: async (details: string) => void (await refuseBlocks(ctx, job.tenant, job.blocks, JOB_FAILED_REASON, details)),
+    describe: `compact ${plan.kind} ${plan.inputs.join(",")}`,
+    blocks: plan.inputs,
+    refuse: async (details: string) => void (await refuseBlocks(ctx, plan.tenant, plan.inputs, JOB_FAILED_REASON, details)),
   };
-  return withLease(ctx, job, compactLeaseName(job.groupKey, job.blocks), leased, () => compactUnderLease(ctx, job));
+  return withLease(ctx, job, compactLeaseName(plan.id), leased, () => compactUnderLease(ctx, job));
 }
 
 async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobResult> {
   const { engines, index } = ctx.deps;
-  const live = await index.blocks(job.tenant);
+  const { plan } = job;
+  const tenant = plan.tenant;
+  const live = await index.blocks(tenant);
   const byId = new Map(live.map((b) => [b.meta.ulid, b]));
-  const inputs = job.blocks.map((id) => byId.get(id));
+  const inputs = plan.inputs.map((id) => byId.get(id));
   const present = inputs.filter((b) => b !== undefined);
   const presentMetas = present.map((b) => b.meta);
 
   // One expected output, or one per shard of a split; each may already exist from an
   // earlier attempt that crashed before the deletion marks.
-  const shardCount = job.plan.shardCount;
+  const shardCount = plan.shardCount;
   const targets =
     shardCount === undefined || presentMetas.length === 0
       ? [presentMetas[0]]
@@ -63,37 +67,40 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
   // series have no output, so a retry recomputes those (writing nothing) and moves on.
   if (missing.length > 0 && (shardCount !== undefined || outputs.length === 0)) {
     if (present.length !== inputs.length || present.some((b) => b.deletionTime !== undefined)) {
-      const enqueued = await enqueue(ctx, [{ type: "plan", tenant: job.tenant, groupKey: job.groupKey }]);
+      const enqueued = await enqueue(ctx, [{ type: "plan", tenant, groupKey: plan.groupKey }]);
       return { status: "skipped", reason: "inputs changed since planning; re-planning the group", enqueued };
     }
-    ctx.log.info("compaction-started", { inputs: job.blocks, plan: job.plan.id, shards: shardCount === undefined ? undefined : missing });
+    ctx.log.info("compaction-started", { inputs: plan.inputs, plan: plan.id, shards: shardCount === undefined ? undefined : missing });
+    // A plan from a version-1 message may name `<replica>="deduped"` for inputs without
+    // labels; the output keeps none, as it always did (a no-op for plans made now).
+    const exact = { ...job, plan: { ...plan, labels: exactOutputLabels(plan.labels, presentMetas) } };
     let written;
     try {
       // Each output is verified by the upload checks before its meta.json lands (outputCheck).
-      written = await engines.compact(job.tenant, job, {
+      written = await engines.compact(tenant, exact, {
         shards: shardCount === undefined || outputs.length === 0 ? undefined : missing,
         check: outputCheck(ctx),
         signal: stopSignal(ctx),
       });
     } catch (e) {
-      if (!(e instanceof OutputRejected)) throw e;
+      if (!(e instanceof OutputRejectedError)) throw e;
       // The broken output was abandoned; the inputs stay live and indexed, and are not planned again.
-      await refuseInputs(ctx, job.tenant, present.map((b) => b.meta.ulid), e);
+      await refuseInputs(ctx, tenant, present.map((b) => b.meta.ulid), e);
       return { status: "quarantined", reason: e.message };
     }
     ctx.log.info("compacted", {
       output: written[0]?.ulid ?? null,
       outputs: shardCount === undefined ? undefined : written.map((o) => o.ulid),
-      inputs: job.blocks.length,
+      inputs: plan.inputs.length,
     });
-    for (const o of written) await admit(ctx, job.tenant, o);
+    for (const o of written) await admit(ctx, tenant, o);
     outputs.push(...written);
   }
 
   // Only after every output is verified and indexed may the inputs go.
   const details = outputs.length > 0 ? `compacted into ${outputs.map((o) => o.ulid).join(", ")}` : "compacted to nothing (every sample deleted)";
   for (const b of present) {
-    if (b.deletionTime === undefined) await markDeleted(ctx, { tenant: job.tenant, block: b.meta.ulid }, details);
+    if (b.deletionTime === undefined) await markDeleted(ctx, { tenant, block: b.meta.ulid }, details);
   }
   return { status: "done" };
 }

@@ -1,7 +1,8 @@
 /** What every job handler receives and returns, and the steps several of them share. */
 import { MARKER_VERSION_1, type DeletionMark } from "@strata/tsdb";
+import { PipelineError } from "../errors.ts";
 import type { Job } from "../messages.ts";
-import { JOB_MESSAGE_VERSION } from "../messages.ts";
+import { jobTenant, jobVersion } from "../messages.ts";
 import type { AttemptRecord, BlockRef, Lease, Logger, WorkerDeps } from "../ports.ts";
 
 export interface JobContext {
@@ -14,8 +15,8 @@ export interface JobContext {
 }
 
 /** The job ran out of time and stopped itself (its partial output deleted). */
-export class JobOutOfTime extends Error {
-  override readonly name = "JobOutOfTime";
+export class JobOutOfTimeError extends PipelineError {
+  override readonly name = "JobOutOfTimeError";
 }
 
 /**
@@ -27,7 +28,7 @@ export function stopSignal(ctx: JobContext): AbortSignal | undefined {
   const margin = ctx.deps.config.stopMarginMs;
   const left = ctx.deadline - Date.now() - margin;
   const c = new AbortController();
-  const fire = () => c.abort(new JobOutOfTime(`stopped with ${Math.round(margin / 1000)} s of the invocation left (out of time); its partial output was deleted`));
+  const fire = () => c.abort(new JobOutOfTimeError(`stopped with ${Math.round(margin / 1000)} s of the invocation left (out of time); its partial output was deleted`));
   if (left <= 0) fire();
   else setTimeout(fire, left).unref();
   return c.signal;
@@ -47,7 +48,7 @@ type WithoutVersion<T> = T extends unknown ? Omit<T, "version"> : never;
 
 /** Send follow-up jobs (version stamped here, validated by the queue adapter). */
 export async function enqueue(ctx: JobContext, jobs: readonly WithoutVersion<Job>[]): Promise<number> {
-  for (const j of jobs) await ctx.deps.queue.send({ ...j, version: JOB_MESSAGE_VERSION } as Job);
+  for (const j of jobs) await ctx.deps.queue.send({ ...j, version: jobVersion(j.type) } as Job);
   return jobs.length;
 }
 
@@ -69,7 +70,7 @@ export async function deferJob(ctx: JobContext, job: RetryableJob, why: string):
     return { status: "skipped", reason: `${why}; gave up after ${n} delayed retries (the scheduled re-sync will find it again)` };
   }
   const delaySeconds = Math.min(900, Math.ceil(Math.min(maxMs, baseMs * 2 ** n) / 1000));
-  await ctx.deps.queue.send({ ...job, version: JOB_MESSAGE_VERSION, retry: n + 1 }, { delaySeconds });
+  await ctx.deps.queue.send({ ...job, retry: n + 1 }, { delaySeconds });
   return { status: "deferred", reason: `${why}; again in ${delaySeconds} s`, enqueued: 1 };
 }
 
@@ -94,7 +95,7 @@ export interface LeasedJob {
  * the output made, or the lease expired.
  */
 export async function withLease(ctx: JobContext, job: RetryableJob, name: string, leased: LeasedJob, fn: () => Promise<JobResult>): Promise<JobResult> {
-  const tenant = job.tenant;
+  const tenant = jobTenant(job);
   const { leases, clock, config } = ctx.deps;
   const lease: Lease | undefined = await leases.acquire(tenant, name, config.leaseTtlMs);
   if (!lease) return deferJob(ctx, job, `lease ${name} is held by another worker`);

@@ -12,7 +12,7 @@ import { downsampleLeaseName, findDownsampled } from "../blocks.ts";
 import type { DownsampleJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { stopSignal, withLease } from "./context.ts";
-import { DOWNSAMPLE_FAILED_REASON, JOB_FAILED_REASON, OutputRejected, admit, outputCheck, refuseDownsample } from "./admit.ts";
+import { DOWNSAMPLE_FAILED_REASON, JOB_FAILED_REASON, OutputRejectedError, admit, outputCheck, refuseDownsample } from "./admit.ts";
 
 export async function runDownsample(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
   const ref = { tenant: job.tenant, block: job.block };
@@ -49,7 +49,7 @@ async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promis
     // Verified by the upload checks before its meta.json lands (outputCheck).
     written = await engines.downsample({ tenant: job.tenant, block: job.block }, job.resolution, { check: outputCheck(ctx), signal: stopSignal(ctx) });
   } catch (e) {
-    if (!(e instanceof OutputRejected)) throw e;
+    if (!(e instanceof OutputRejectedError)) throw e;
     // The broken output was abandoned; the source stays, marked so the job is not planned again.
     await refuseDownsample(ctx, { tenant: job.tenant, block: job.block }, job.resolution, e, DOWNSAMPLE_FAILED_REASON);
     return { status: "quarantined", reason: e.message };

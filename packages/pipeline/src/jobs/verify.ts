@@ -25,9 +25,9 @@ import type { VerifyJob } from "../messages.ts";
 import type { BlockRef } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { deferJob, markDeleted, stopSignal } from "./context.ts";
-import { VerificationIncomplete } from "../ports.ts";
+import { VerificationIncompleteError } from "../ports.ts";
 import { planAndEnqueue } from "./plan.ts";
-import { OutputRejected, QUARANTINE_REASON, VERIFY_REPORT_FILE, admit, outputCheck, trustedRecord, verifyAndAdmit } from "./admit.ts";
+import { OutputRejectedError, QUARANTINE_REASON, VERIFY_REPORT_FILE, admit, outputCheck, trustedRecord, verifyAndAdmit } from "./admit.ts";
 
 export { QUARANTINE_REASON, VERIFY_REPORT_FILE, VERIFIED_FILE, VERIFIER_VERSION } from "./admit.ts";
 
@@ -63,7 +63,7 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
     admitted = await verifyAndAdmit(ctx, ref, stat);
   } catch (e) {
     // meta.json came first (`aws s3 cp --recursive`): ask again shortly instead of after the visibility timeout.
-    if (e instanceof VerificationIncomplete && e.kind === "upload-in-progress") return deferJob(ctx, job, e.message);
+    if (e instanceof VerificationIncompleteError && e.kind === "upload-in-progress") return deferJob(ctx, job, e.message);
     throw e;
   }
   if (admitted.ok) {
@@ -92,7 +92,7 @@ async function repair(ctx: JobContext, ref: BlockRef, meta: BlockMeta, reason: s
     try {
       repaired = await engines.repair(ref, target.block, { check: outputCheck(ctx), signal: stopSignal(ctx) });
     } catch (e) {
-      const why = e instanceof OutputRejected ? `the repaired block failed verification: ${e.reason}` : `repair failed: ${(e as Error).message}`;
+      const why = e instanceof OutputRejectedError ? `the repaired block failed verification: ${e.reason}` : `repair failed: ${(e as Error).message}`;
       ctx.log.warn("repair-failed", { block: ref.block, repaired: target.block, error: why });
       return { status: "quarantined", reason: `${reason}; ${why}` };
     }
