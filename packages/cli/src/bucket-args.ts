@@ -8,7 +8,7 @@ export async function openBucketArg(url: string): Promise<ObjectStore> {
   try {
     return await openStore(url);
   } catch (e) {
-    if (e instanceof BucketUrlError) throw new UsageError(e.message);
+    if (e instanceof BucketUrlError) throw new UsageError(e.message, { cause: e });
     throw e;
   }
 }

@@ -14,8 +14,16 @@ export interface Command {
   run(positionals: string[], values: Record<string, unknown>): Promise<number>;
 }
 
-/** Error for bad command-line use: printed without a stack, exit code 2. */
-export class UsageError extends Error {}
+/**
+ * Error for bad command-line use: printed without a stack, exit code 2. The CLI's one error
+ * class; made from another error (a bad bucket URL, a duration), it keeps it as `cause`.
+ */
+export class UsageError extends Error {
+  override name = "UsageError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
 
 /** A command's `--help`: usage line, summary, each option with what it does, then details. */
 export async function commandHelp(c: Command): Promise<string> {

@@ -44,7 +44,7 @@ export const localCommand: Command = {
       // The local defaults where they differ (a lease below the local visibility timeout).
       settings = localSettingsFromEnv(process.env);
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      throw new UsageError((e as Error).message, { cause: e });
     }
     let rt;
     try {

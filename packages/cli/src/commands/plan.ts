@@ -44,7 +44,7 @@ export const planCommand: Command = {
     try {
       result = planAll(scan.blocks, opts);
     } catch (e) {
-      if (e instanceof RangeError) throw new UsageError(e.message);
+      if (e instanceof RangeError) throw new UsageError(e.message, { cause: e });
       throw e;
     }
     if (values.json) process.stdout.write(JSON.stringify(toJson(scan, result), null, 2) + "\n");
@@ -65,7 +65,7 @@ function parseRanges(text: string): number[] {
   try {
     return text.split(",").map((r) => parseDuration(r, "--ranges"));
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError((e as Error).message, { cause: e });
   }
 }
 
@@ -89,7 +89,7 @@ function plannerOptions(values: Record<string, unknown>): PlannerOptions {
     const env = { STRATA_JOB_BUDGET: values["job-budget"] as string | undefined, STRATA_JOB_MEMORY: values["job-memory"] as string | undefined };
     opts.budget = parseSettings(env, { limits: WORKER_LIMITS }).engine.jobBudget;
   } catch (e) {
-    throw new UsageError((e as Error).message.replaceAll("STRATA_JOB_BUDGET", "--job-budget").replaceAll("STRATA_JOB_MEMORY", "--job-memory"));
+    throw new UsageError((e as Error).message.replaceAll("STRATA_JOB_BUDGET", "--job-budget").replaceAll("STRATA_JOB_MEMORY", "--job-memory"), { cause: e });
   }
   return opts;
 }

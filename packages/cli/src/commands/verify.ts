@@ -24,7 +24,7 @@ export const verifyCommand: Command = {
       try {
         maxRangeMs = parseDuration(String(values["max-range"]), "--max-range");
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        throw new UsageError((e as Error).message, { cause: e });
       }
     }
     const outDir = values.out as string | undefined;
