@@ -7,10 +7,10 @@
 import { describe, expect, it } from "vitest";
 import type { BlockMeta } from "@strata/tsdb";
 import { FullBatchFailureError } from "@aws-lambda-powertools/batch";
-import { QUARANTINE_REASON, VERIFY_REPORT_FILE, encodeJob, type Job } from "@strata/pipeline";
+import { QUARANTINE_REASON, VERIFY_REPORT_FILE, encodeJob, type CompactJob, type Job } from "@strata/pipeline";
 import { createWorkerHandler } from "@strata/lambda";
 // The pipeline's port fakes: test support of the layer below, until they have a shared home.
-import { S3_TEST_EVENT, fakeGroupKey, meta, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "../../pipeline/test/fakes.ts";
+import { S3_TEST_EVENT, compactJob, fakeGroupKey, meta, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "../../pipeline/test/fakes.ts";
 
 const job = (j: Job) => encodeJob(j);
 
@@ -91,7 +91,7 @@ describe("verify", () => {
     expect(h.bucket.indexed("t")).toEqual(blocks.map((b) => b.block).sort());
     const compacts = h.queue.sent.filter((j) => j.type === "compact");
     expect(compacts).toHaveLength(1);
-    expect(compacts[0]).toMatchObject({ version: 1, tenant: "t", groupKey: fakeGroupKey({ cluster: "a" }), blocks: blocks.map((b) => b.block).sort() });
+    expect(compacts[0]).toMatchObject({ version: 2, plan: { tenant: "t", groupKey: fakeGroupKey({ cluster: "a" }), inputs: blocks.map((b) => b.block).sort() } });
     // Every upload re-plans the group, but a job already on the queue is sent once.
     expect(h.queue.sent.filter((j) => j.type === "downsample")).toHaveLength(1);
     const done = h.lines.filter((l) => l.event === "job-done");
@@ -142,7 +142,7 @@ describe("compact", () => {
     const h = harness();
     const inputs = await Promise.all([0, 1, 2, 3].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
     const blocks = inputs.map((b) => b.block);
-    const compact: Job = { version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) };
+    const compact: Job = compactJob(planFor("t", G, blocks));
     return { h, inputs, compact };
   }
 
@@ -180,7 +180,7 @@ describe("compact", () => {
 
   it("re-sends a plan whose lease another worker holds with a growing delay (info, not a failure), then compacts once it is free", async () => {
     const { h, compact } = await setup();
-    const held = await h.bucket.acquire("t", (await import("@strata/pipeline")).compactLeaseName(G, (compact as { blocks: string[] }).blocks));
+    const held = await h.bucket.acquire("t", (await import("@strata/pipeline")).compactLeaseName((compact as CompactJob).plan.id));
     expect(held).toBeDefined();
     // Acknowledged, but a copy goes back to the queue: if the holder dies the plan is not lost.
     expect(await run(h, [job(compact)])).toEqual([]);
@@ -203,7 +203,7 @@ describe("compact", () => {
 
   it("gives up re-sending after the configured number of delayed retries", async () => {
     const { h, compact } = await setup();
-    await h.bucket.acquire("t", (await import("@strata/pipeline")).compactLeaseName(G, (compact as { blocks: string[] }).blocks));
+    await h.bucket.acquire("t", (await import("@strata/pipeline")).compactLeaseName((compact as CompactJob).plan.id));
     const last = { ...JSON.parse(job(compact)), retry: h.deps.config.retryDelay.attempts };
     expect(await run(h, [JSON.stringify(last)])).toEqual([]);
     expect(h.queue.sent).toEqual([]);
@@ -213,8 +213,8 @@ describe("compact", () => {
   describe("split plans (Mimir's split stage)", () => {
     async function splitSetup() {
       const { h, inputs, compact } = await setup();
-      const plan = { ...(compact as { plan: ReturnType<typeof planFor> }).plan, kind: "split" as const, shardCount: 3 };
-      return { h, inputs, compact: { ...compact, plan } as Job };
+      const plan = planFor("t", G, (compact as CompactJob).plan.inputs, { kind: "split", shardCount: 3, splitGroup: "1_of_1" });
+      return { h, inputs, compact: compactJob(plan) as Job };
     }
     const shardOf = (m: BlockMeta) => m.thanos?.labels?.__compactor_shard_id__;
 
@@ -339,7 +339,7 @@ describe("convergence through events", () => {
     const inputs = await Promise.all([0, 1].map((i) => h.bucket.uploadIndexed("t", twoHourBlock(i))));
     const G = fakeGroupKey({ cluster: "a" });
     const blocks = inputs.map((b) => b.block);
-    const compact: Job = { version: 1, type: "compact", tenant: "t", groupKey: G, blocks, plan: planFor("t", G, blocks) };
+    const compact: Job = compactJob(planFor("t", G, blocks));
     h.bucket.faults.set("addBlock", 1); // the output is uploaded, then indexing fails
     expect(await run(h, [job(compact)])).toEqual(["0"]);
     expect(await run(h, [job(compact)])).toEqual([]); // not visible in the index: compacts again

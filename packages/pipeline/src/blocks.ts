@@ -166,10 +166,13 @@ export function expiredBlocks(live: readonly LiveBlock[], nowMs: number, retenti
   return retentionVerdicts(live, nowMs, retention, requireDownsampled).expired;
 }
 
-/** A short, key-safe name for a compaction plan's lease: the same inputs give the same lease. */
-export function compactLeaseName(groupKey: string, blocks: readonly string[]): string {
-  const h = createHash("sha256").update(groupKey).update("\0").update([...blocks].sort().join(",")).digest("hex");
-  return `compact-${h.slice(0, 32)}`;
+/**
+ * A short, key-safe name for a compaction plan's lease, from the plan's id: the id names the
+ * plan's inputs and output (`planId` of `@strata/compact`), so every send of one plan takes
+ * the same lease and two different plans never do.
+ */
+export function compactLeaseName(planId: string): string {
+  return `compact-${createHash("sha256").update(planId).digest("hex").slice(0, 32)}`;
 }
 
 export function downsampleLeaseName(block: string, resolution: number): string {

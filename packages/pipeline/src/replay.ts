@@ -4,9 +4,9 @@
  * blocks. Selection by block, by upload time (the ULID's timestamp) or all of them.
  */
 import { ulidTime } from "@strata/tsdb";
-import type { ObjectStore } from "@strata/bucket/store";
+import type { ObjectStore } from "@strata/bucket";
 import { bindPipeline } from "./bindings/index.ts";
-import { JOB_MESSAGE_VERSION, encodeJob, type Job } from "./messages.ts";
+import { COMPACT_JOB_VERSION, JOB_MESSAGE_VERSION, encodeJob, jobTenant, type Job } from "./messages.ts";
 import type { EngineSettings } from "./config.ts";
 import { jsonLogger } from "./log.ts";
 
@@ -47,7 +47,7 @@ export async function replayJobs(store: ObjectStore, opts: ReplayOptions): Promi
     if (opts.job === "compact") {
       for (const c of outcome.compactions) {
         if (!c.blocks.some(selected)) continue;
-        await queue.send({ version: JOB_MESSAGE_VERSION, id: `${id}-${++n}`, type: "compact", tenant, groupKey: c.groupKey, blocks: c.blocks, plan: c.plan });
+        await queue.send({ version: COMPACT_JOB_VERSION, id: `${id}-${++n}`, type: "compact", plan: c.plan });
       }
     } else {
       for (const d of outcome.downsamples) {
@@ -59,12 +59,12 @@ export async function replayJobs(store: ObjectStore, opts: ReplayOptions): Promi
 }
 
 function describe(job: Job): string {
-  const t = JSON.stringify(job.tenant ?? "");
+  const t = JSON.stringify(jobTenant(job) ?? "");
   switch (job.type) {
     case "verify":
       return `verify ${t} ${job.block}`;
     case "compact":
-      return `compact ${t} ${job.blocks.join(",")} (${job.plan.kind} ${job.plan.reason})`;
+      return `compact ${t} ${job.plan.inputs.join(",")} (${job.plan.kind} ${job.plan.reason})`;
     case "downsample":
       return `downsample ${t} ${job.block} to ${job.resolution} ms`;
     default:

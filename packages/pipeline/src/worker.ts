@@ -5,7 +5,7 @@
  * failure never takes the rest of its batch with it.
  */
 import type { Job } from "./messages.ts";
-import { JOB_MESSAGE_VERSION, MessageError, parseQueueBody } from "./messages.ts";
+import { JOB_MESSAGE_VERSION, MessageError, jobTenant, parseQueueBody } from "./messages.ts";
 import type { LogFields, WorkerDeps } from "./ports.ts";
 import type { JobContext, JobResult } from "./jobs/context.ts";
 import { runCleanup } from "./jobs/cleanup.ts";
@@ -67,7 +67,7 @@ export async function handleRecord(body: string, deps: WorkerDeps, meta: RecordM
 
 /** Run one job with its log context bound; logs and counts the outcome, rethrows failures. */
 export async function runJob(job: Job, jobId: string, deps: WorkerDeps, parentLog = deps.log, deadline?: number): Promise<JobResult> {
-  const log = parentLog.child(compact({ jobId, job: job.type, tenant: job.tenant, block: "block" in job ? job.block : undefined }));
+  const log = parentLog.child(compact({ jobId, job: job.type, tenant: jobTenant(job), block: "block" in job ? job.block : undefined }));
   const ctx: JobContext = { deps, log, jobId, deadline };
   const started = deps.clock.now();
   try {

@@ -5,9 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
-import type { Plan } from "@strata/compact";
+import { planId, type Plan } from "@strata/compact";
 import { MemoryBlock, blockResolution, newUlid, type BlockMeta, type BlockSource, type DeletionMark, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
 import {
+  COMPACT_JOB_VERSION,
   DEFAULT_CONFIG,
   QUARANTINE_REASON,
   VERIFIED_FILE,
@@ -73,9 +74,9 @@ export function fakeGroupKey(labels: Record<string, string>, resolution = 0): st
 }
 
 /** A valid planner plan (PlanSchema) over the given inputs, as the compaction planner would send it. */
-export function planFor(tenant: string, groupKey: string, blocks: readonly string[]): Plan {
-  return {
-    id: `${tenant}/${groupKey}/merge/${blocks.join(",")}`,
+export function planFor(tenant: string, groupKey: string, blocks: readonly string[], change: Partial<Plan> = {}): Plan {
+  const plan: Plan = {
+    id: "",
     tenant,
     groupKey,
     kind: "merge",
@@ -87,7 +88,14 @@ export function planFor(tenant: string, groupKey: string, blocks: readonly strin
     labels: {},
     resolution: 0,
     reason: "test",
+    ...change,
   };
+  return { ...plan, id: planId(plan) };
+}
+
+/** The compact job of a plan, as planning sends it. */
+export function compactJob(plan: Plan): CompactJob {
+  return { version: COMPACT_JOB_VERSION, type: "compact", plan };
 }
 
 /** Stand for a meta.json's bytes: each upload of a block is new bytes. */
@@ -368,8 +376,8 @@ export class FakeEngines implements Engines {
 
   async compact(tenant: string, job: CompactJob, opts: WriteOptions & { shards?: readonly number[] } = {}): Promise<BlockMeta[]> {
     const { shards, check } = opts;
-    this.calls.push(`compact ${job.blocks.join(",")}${shards ? ` shards ${shards.join(",")}` : ""}`);
-    const inputs = job.blocks.map((b) => this.bucket.get({ tenant, block: b })!.meta!);
+    this.calls.push(`compact ${job.plan.inputs.join(",")}${shards ? ` shards ${shards.join(",")}` : ""}`);
+    const inputs = job.plan.inputs.map((b) => this.bucket.get({ tenant, block: b })!.meta!);
     const n = job.plan.shardCount;
     const outputs: BlockMeta[] = [];
     for (const shard of n === undefined ? [undefined] : (shards ?? Array.from({ length: n }, (_, i) => i))) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ROOT_TENANT } from "@strata/bucket";
-import { MessageError, decodeS3Key, encodeJob, parseQueueBody, type Job, type ParsedMessage } from "@strata/pipeline";
+import { MessageError, decodeS3Key, encodeJob, jobTenant, parseQueueBody, type Job, type ParsedMessage } from "@strata/pipeline";
 import { S3_TEST_EVENT, fakeGroupKey, planFor, s3EventBody, ulid } from "./fakes.ts";
 
 const B = ulid();
@@ -135,7 +135,8 @@ describe("job messages", () => {
   const G = fakeGroupKey({});
   const jobs: Job[] = [
     { version: 1, type: "verify", tenant: "team-a", block: B },
-    { version: 1, type: "compact", tenant: "team-a", groupKey: G, blocks: [B, B2], plan: planFor("team-a", G, [B, B2]) },
+    { version: 2, type: "compact", plan: planFor("team-a", G, [B, B2]) },
+    { version: 2, type: "compact", id: "replay-2", retry: 3, plan: planFor("", G, [B2], { kind: "split", shardCount: 4, splitGroup: "1_of_1" }) },
     { version: 1, type: "downsample", tenant: "", block: B, resolution: 300_000 },
     { version: 1, type: "downsample", tenant: "t", block: B, resolution: 3_600_000, id: "replay-1" },
     { version: 1, type: "plan", tenant: "team-a" },
@@ -162,16 +163,38 @@ describe("job messages", () => {
     ["__ tenant", { version: 1, type: "retention", tenant: "__root__" }, "invalid retention job: tenant: tenant must not start with '__' (reserved)"],
     ["long tenant", { version: 1, type: "plan", tenant: "é".repeat(76) }, "invalid plan job: tenant: tenant is 152 bytes of UTF-8, more than 150"],
     ["typo'd field", { version: 1, type: "plan", tennant: "t" }, 'invalid plan job: tenant: Invalid input: expected string, received undefined; Unrecognized key: "tennant"'],
-    ["duplicate inputs", { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B, B], plan: planFor("t", G, [B, B]) }, "invalid compact job: blocks: input blocks must be distinct"],
-    ["plan not an object", { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B], plan: [1] }, "invalid compact job: plan: Invalid input: expected object, received array"],
+    ["duplicate inputs", { version: 2, type: "compact", plan: planFor("t", G, [B, B]) }, "invalid compact job: plan.inputs: input blocks must be distinct"],
+    ["lower-case input", { version: 2, type: "compact", plan: planFor("t", G, [B, B2.toLowerCase()]) }, "invalid compact job: plan.inputs.1: not a canonical (upper-case) ULID"],
+    ["plan tenant", { version: 2, type: "compact", plan: planFor("markers", G, [B, B2]) }, `invalid compact job: plan.tenant: tenant "markers" is a reserved name (written at a tenant's or the bucket's root)`],
     [
-      "plan for other blocks",
-      { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B, B2], plan: planFor("t", G, [B2, B3]) },
-      `invalid compact job: plan.inputs: plan inputs [${B2},${B3}] differ from the job's blocks [${B},${B2}]`,
+      "plan id",
+      { version: 2, type: "compact", plan: { ...planFor("t", G, [B, B2]), id: "t/x" } },
+      `invalid compact job: plan.id: "t/x" is not the id of the plan's inputs and output (${planFor("t", G, [B, B2]).id}); the lease is keyed on it`,
     ],
+    ["plan not an object", { version: 2, type: "compact", plan: [1] }, "invalid compact job: plan: Invalid input: expected object, received array"],
+    ["copies beside the plan", { version: 2, type: "compact", tenant: "t", plan: planFor("t", G, [B, B2]) }, 'invalid compact job: Unrecognized key: "tenant"'],
+    ["compact version", { version: 3, type: "compact", plan: planFor("t", G, [B, B2]) }, "unsupported job message version 3: this worker reads version 2 (and converts version 1)"],
+    ["version 1 duplicate inputs", { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B, B], plan: planFor("t", G, [B, B]) }, "invalid compact job (version 1): blocks: input blocks must be distinct"],
+    [
+      "version 1 plan for other blocks",
+      { version: 1, type: "compact", tenant: "t", groupKey: G, blocks: [B, B2], plan: planFor("t", G, [B2, B3]) },
+      `invalid compact job (version 1): plan.inputs: plan inputs [${B2},${B3}] differ from the job's blocks [${B},${B2}]`,
+    ],
+    ["version 1 without its copies", { version: 1, type: "compact", plan: planFor("t", G, [B, B2]) }, "invalid compact job (version 1): tenant: Invalid input: expected string, received undefined; groupKey: Invalid input: expected string, received undefined; blocks: Invalid input: expected array, received undefined"],
     ["resolution", { version: 1, type: "downsample", tenant: "t", block: B, resolution: 60_000 }, "invalid downsample job: resolution: resolution must be 300000 (5m) or 3600000 (1h) milliseconds"],
   ])("rejects a job with a bad %s", (_name, body, message) => {
     expect(messageError(JSON.stringify(body)).message).toBe(message);
+  });
+
+  it("reads a version-1 compact job (still queued after an upgrade) as version 2: copies dropped, the plan's id made again", () => {
+    const plan = planFor("team-a", G, [B, B2]);
+    const oldId = `team-a/${G}/merge/${8 * 3600_000}/0-1`; // a version-1 plan id did not name its inputs
+    const v1 = { version: 1, type: "compact", id: "replay-7", retry: 2, tenant: "team-a", groupKey: G, blocks: [B2, B], plan: { ...plan, id: oldId } };
+    const parsed = parseQueueBody(JSON.stringify(v1));
+    expect(parsed).toEqual({ kind: "job", job: { version: 2, type: "compact", id: "replay-7", retry: 2, plan } });
+    // What a producer sends for it now is the same job: duplicates share the lease.
+    expect(parsed.kind === "job" && encodeJob(parsed.job)).toBe(encodeJob({ version: 2, type: "compact", id: "replay-7", retry: 2, plan }));
+    expect(parsed.kind === "job" && jobTenant(parsed.job)).toBe("team-a");
   });
 
   it("refuses to encode an invalid job (producers cannot send one)", () => {

@@ -10,6 +10,7 @@ import { groupBlocks, type BlockMetaWithMarks, type Group, type GroupBlock } fro
 import { findOutdated, type OutdatedBlock } from "../group/outdated.ts";
 import type { Draft } from "./draft.ts";
 import { planId } from "./id.ts";
+import { exactOutputLabels } from "./labels.ts";
 import { estimateIndexBytes, guardIndexSize } from "./index-guard.ts";
 import { guardBudget } from "./budget-guard.ts";
 import type { JobEstimate } from "../cost/model.ts";
@@ -123,7 +124,7 @@ function toPlan(group: Group, d: Draft, est: number | undefined, cost: JobEstima
     level: maxLevel(d.blocks) + 1,
     inputs: d.blocks.map((b) => b.ulid),
     overlapping: anyOverlap(d.blocks),
-    labels: outputLabels(group, d.blocks),
+    labels: exactOutputLabels(group.labels, d.blocks.map((b) => b.meta)),
     resolution: group.resolution,
     reason: d.reason,
   };
@@ -135,18 +136,6 @@ function toPlan(group: Group, d: Draft, est: number | undefined, cost: JobEstima
   if (est !== undefined) plan.estimatedIndexBytes = estimateIndexBytes(d.blocks) ?? est;
   if (cost !== undefined) plan.estimate = roundEstimate(cost);
   return plan;
-}
-
-/**
- * The output's external labels: the group's, except that Thanos' `<replica label>="deduped"`
- * (what grouping gives a stream left with no labels once replica labels are removed) is
- * written only when the inputs had labels of their own. Inputs without external labels
- * (Prometheus' blocks, or a `thanos` section with none) give an output without any, as the
- * first input with a `thanos` section decides (the executor has always written it so).
- */
-function outputLabels(group: Group, blocks: readonly GroupBlock[]): Record<string, string> {
-  const first = blocks.find((b) => b.meta.thanos)?.meta.thanos;
-  return first?.labels && Object.keys(first.labels).length > 0 ? { ...group.labels } : {};
 }
 
 /** Whole bytes and counts, seconds to the millisecond: the estimate reads (and serialises) as it should. */

@@ -19,6 +19,7 @@
  * that changed under a job.
  */
 import type { NoCompactMark } from "@strata/tsdb";
+import type { Plan } from "@strata/compact/plan/schema";
 import type { PlanJob } from "../messages.ts";
 import type { PlanOutcome } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
@@ -56,7 +57,7 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   // message was lost).
   const { leases, config } = ctx.deps;
   const due = [
-    ...outcome.compactions.map((c) => ({ lease: compactLeaseName(c.groupKey, c.blocks), job: { type: "compact" as const, tenant, groupKey: c.groupKey, blocks: c.blocks, plan: c.plan } })),
+    ...outcome.compactions.map((c) => ({ lease: compactLeaseName(c.plan.id), job: { type: "compact" as const, plan: planOf(tenant, c.plan) } })),
     ...outcome.downsamples.map((d) => ({ lease: downsampleLeaseName(d.block, d.resolution), job: { type: "downsample" as const, tenant, block: d.block, resolution: d.resolution } })),
   ];
   const fresh = [];
@@ -72,6 +73,12 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
     ...(refused ? { refused } : {}),
   });
   return n;
+}
+
+/** The plan as the compact job carries it: it names its tenant, which must be the one planned. */
+function planOf(tenant: string, plan: Plan): Plan {
+  if (plan.tenant !== tenant) throw new Error(`the planner returned plan ${plan.id} of tenant ${JSON.stringify(plan.tenant)} for tenant ${JSON.stringify(tenant)}`);
+  return plan;
 }
 
 /** The no-compact reason of a block whose compaction cannot fit the job budget. */
