@@ -1,7 +1,7 @@
 /**
  * A dependency-free structured logger for the local runtime, the CLI and tests: one JSON object
  * per line, `{time, level, event, ...bound fields, ...fields}`. Lambda uses Powertools instead
- * (functions/adapters.ts), which writes the same fields.
+ * (@strata/lambda's adapters), which writes the same fields.
  */
 import type { LogFields, Logger } from "./ports.ts";
 
