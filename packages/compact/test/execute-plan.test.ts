@@ -116,15 +116,22 @@ describe("executePlan writes exactly the blocks compactBlocks writes for the pla
     expectSameBlocks(rx.viaPlan.outputs, rx.viaBlocks.outputs);
     expect(rx.viaPlan.outputs[0]!.meta.thanos?.labels).toEqual({ replica: "deduped" });
 
-    const bare = [
-      await memBlock(seriesSet(T0, T0 + H2, 2), { minTime: T0, maxTime: T0 + H2, thanos: thanos({}) }),
-      await memBlock(seriesSet(T0, T0 + H2, 2, {}, 5_000), { minTime: T0, maxTime: T0 + H2, thanos: thanos({ replica: "b" }) }),
-    ];
-    const y = await planned(bare, { replicaLabels: ["replica"] });
-    expect(y.plans.map((p) => [p.kind, p.labels])).toEqual([["vertical", {}]]);
-    const ry = await both(y, y.plans[0]!, { replicaLabels: ["replica"] });
-    expectSameBlocks(ry.viaPlan.outputs, ry.viaBlocks.outputs);
-    expect(ry.viaPlan.outputs[0]!.meta.thanos?.labels).toEqual({});
+    // Overlapping inputs are ordered by ULID: the first with a thanos section decides, as always.
+    const [u1, u2] = ["01JC0000000000000000000001", "01JC0000000000000000000002"];
+    for (const [bareUlid, replicaUlid, want] of [
+      [u1, u2, {}],
+      [u2, u1, { replica: "deduped" }],
+    ] as const) {
+      const bare = [
+        await memBlock(seriesSet(T0, T0 + H2, 2), { ulid: bareUlid, minTime: T0, maxTime: T0 + H2, thanos: thanos({}) }),
+        await memBlock(seriesSet(T0, T0 + H2, 2, {}, 5_000), { ulid: replicaUlid, minTime: T0, maxTime: T0 + H2, thanos: thanos({ replica: "b" }) }),
+      ];
+      const y = await planned(bare, { replicaLabels: ["replica"] });
+      expect(y.plans.map((p) => [p.kind, p.labels])).toEqual([["vertical", want]]);
+      const ry = await both(y, y.plans[0]!, { replicaLabels: ["replica"] });
+      expectSameBlocks(ry.viaPlan.outputs, ry.viaBlocks.outputs);
+      expect(ry.viaPlan.outputs[0]!.meta.thanos?.labels).toEqual(want);
+    }
   });
 
   it("a split into shards, and a retry that writes only some of them", async () => {
