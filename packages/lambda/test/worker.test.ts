@@ -10,7 +10,7 @@ import { FullBatchFailureError } from "@aws-lambda-powertools/batch";
 import { QUARANTINE_REASON, VERIFY_REPORT_FILE, encodeJob, type CompactJob, type Job } from "@strata/pipeline";
 import { createWorkerHandler } from "@strata/lambda";
 // The pipeline's port fakes: test support of the layer below, until they have a shared home.
-import { S3_TEST_EVENT, compactJob, fakeGroupKey, meta, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "../../pipeline/test/fakes.ts";
+import { S3_TEST_EVENT, compactJob, fakeGroupKey, meta, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "@strata/testkit/pipeline";
 
 const job = (j: Job) => encodeJob(j);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { expiredBlocks, retentionVerdicts, findCoveringBlock, findDownsampled, redundantBlocks, type LiveBlock } from "@strata/pipeline";
-import { T0, meta, twoHourBlock } from "./fakes.ts";
+import { T0, meta, twoHourBlock } from "@strata/testkit/pipeline";
 
 const live = (...metas: ReturnType<typeof meta>[]): LiveBlock[] => metas.map((m) => ({ meta: m }));
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { compactLeaseName, encodeJob, handleRecord, type CompactJob, type Job } from "@strata/pipeline";
-import { compactJob, fakeGroupKey, harness, meta, planFor, T0, type Harness } from "./fakes.ts";
+import { compactJob, fakeGroupKey, harness, meta, planFor, T0, type Harness } from "@strata/testkit/pipeline";
 
 const HOUR = 3600_000;
 const G = fakeGroupKey({ cluster: "a" });

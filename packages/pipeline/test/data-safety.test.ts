@@ -20,7 +20,7 @@ import {
   VerificationIncompleteError,
   type Job,
 } from "@strata/pipeline";
-import { compactJob, fakeGroupKey, harness, metaBytes, planFor, s3EventBody, twoHourBlock, type Harness } from "./fakes.ts";
+import { compactJob, fakeGroupKey, harness, metaBytes, planFor, s3EventBody, twoHourBlock, type Harness } from "@strata/testkit/pipeline";
 
 /** Run one body; true when it succeeded (a throw is a failed record, retried by SQS). */
 async function ok(h: Harness, body: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ROOT_TENANT } from "@strata/bucket";
 import { MessageError, decodeS3Key, encodeJob, jobTenant, parseQueueBody, type Job, type ParsedMessage } from "@strata/pipeline";
-import { S3_TEST_EVENT, fakeGroupKey, planFor, s3EventBody, ulid } from "./fakes.ts";
+import { S3_TEST_EVENT, fakeGroupKey, planFor, s3EventBody, ulid } from "@strata/testkit/pipeline";
 
 const B = ulid();
 const B2 = ulid();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { jobTenant, jsonLogger, runSchedule } from "@strata/pipeline";
-import { harness, twoHourBlock } from "./fakes.ts";
+import { harness, twoHourBlock } from "@strata/testkit/pipeline";
 
 describe("jsonLogger", () => {
   it("writes one JSON object per line with the bound fields", () => {
