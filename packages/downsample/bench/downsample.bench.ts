@@ -16,7 +16,7 @@ import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
 import { emit, markBaseline, type BenchResult } from "@strata/bench";
 import { readMeta } from "@strata/tsdb";
 import { readdir, stat } from "node:fs/promises";
-import { estimateDownsampling } from "@strata/compact/cost/model";
+import { estimateDownsampling } from "@strata/compact";
 import { defaultWorkers, downsampleBlock } from "../src/index.ts";
 
 const SERIES = 5_000;

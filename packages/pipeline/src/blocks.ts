@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { RESOLUTION_RAW, blockResolution, nextResolution, resolutionName, type BlockMeta } from "@strata/tsdb";
-import { COMPACTOR_SHARD_ID_LABEL, formatShardId } from "@strata/compact/shard/shard";
+import { COMPACTOR_SHARD_ID_LABEL, formatShardId } from "@strata/compact";
 import type { PipelineConfig } from "./config.ts";
 import type { LiveBlock } from "./ports.ts";
 

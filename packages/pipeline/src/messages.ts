@@ -11,8 +11,8 @@
 import { z } from "zod";
 import { isUlid, META_FILE, RESOLUTION_1H, RESOLUTION_5M } from "@strata/tsdb";
 import { ROOT_TENANT, parseBlockKey, tenantProblem } from "@strata/bucket";
-import { PlanSchema } from "@strata/compact/plan/schema";
-import { planId } from "@strata/compact/plan/id";
+import { PlanSchema } from "@strata/compact";
+import { planId } from "@strata/compact";
 import { PipelineError } from "./errors.ts";
 
 export const JOB_MESSAGE_VERSION = 1;

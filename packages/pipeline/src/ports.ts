@@ -5,8 +5,8 @@
  * @strata/downsample and @strata/bucket; the pipeline itself only orchestrates.
  */
 import type { BlockMeta, BlockSource, DeletionMark, FormatError, NoCompactMark, NoDownsampleMark } from "@strata/tsdb";
-import type { Plan } from "@strata/compact/plan/schema";
-import type { JobEstimate } from "@strata/compact/cost/model";
+import type { Plan } from "@strata/compact";
+import type { JobEstimate } from "@strata/compact";
 import type { PipelineConfig } from "./config.ts";
 import { PipelineError } from "./errors.ts";
 import type { CompactJob, DownsampleResolution, Job } from "./messages.ts";

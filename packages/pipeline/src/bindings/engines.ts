@@ -5,9 +5,9 @@
  * stream, and memory stays bounded by one series plus the writer's symbols and postings.
  */
 import { Code, formatProblem, repairBlock, verifyBlock, type VerifyReport } from "@strata/verify";
-import { executePlan } from "@strata/compact/execute/plan";
-import { planAll } from "@strata/compact/plan/planner";
-import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact/group/group";
+import { executePlan } from "@strata/compact";
+import { planAll } from "@strata/compact";
+import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact";
 import { downsampleBlock, planDownsampling } from "@strata/downsample";
 import { blockResolution, compareStrings, newUlid, readMeta, type BlockMeta, type BlockSink, type BlockSource } from "@strata/tsdb";
 import { JOB_CACHE_BYTES, RangeCache, SOURCE_CACHE_BYTES, StoreBlockSink, StoreBlockSource } from "@strata/bucket";

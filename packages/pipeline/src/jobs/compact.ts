@@ -21,7 +21,7 @@
  *    output covers the smaller one, which the next planning marks like any covered block.
  *  - Marks are create-if-absent and index updates idempotent, so repeating them converges.
  */
-import { exactOutputLabels } from "@strata/compact/plan/labels";
+import { exactOutputLabels } from "@strata/compact";
 import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../blocks.ts";
 import type { CompactJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";

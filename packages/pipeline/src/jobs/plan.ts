@@ -19,7 +19,7 @@
  * that changed under a job.
  */
 import type { NoCompactMark } from "@strata/tsdb";
-import type { Plan } from "@strata/compact/plan/schema";
+import type { Plan } from "@strata/compact";
 import type { PlanJob } from "../messages.ts";
 import type { PlanOutcome } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
