@@ -1,6 +1,6 @@
 /**
  * What the worker needs from the world, as small interfaces. Lambda binds them to S3, SQS and
- * Powertools (functions/adapters.ts), the local runtime to the emulator, tests to in-memory
+ * Powertools (@strata/lambda's adapters), the local runtime to the emulator, tests to in-memory
  * fakes. The engine and storage members are bound to @strata/verify, @strata/compact,
  * @strata/downsample and @strata/bucket; the pipeline itself only orchestrates.
  */

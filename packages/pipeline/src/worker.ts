@@ -1,7 +1,7 @@
 /**
  * The worker's record handler: parse one queue body, dispatch to its job, log one line per
  * job. It throws when the record must be retried (a bad body, a failed job); the Lambda shell
- * (functions/worker.ts) turns that into this record's entry in `batchItemFailures`, so a
+ * (@strata/lambda's createWorkerHandler) turns that into this record's entry in `batchItemFailures`, so a
  * failure never takes the rest of its batch with it.
  */
 import type { Job } from "./messages.ts";

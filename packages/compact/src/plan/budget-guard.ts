@@ -15,6 +15,7 @@
  *    refusal says why and which setting would let it run; the pipeline marks its blocks
  *    no-compact, which cuts the window around them as for any no-compact block.
  */
+import { formatDuration } from "@strata/tsdb";
 import type { GroupBlock } from "../group/group.ts";
 import { hashBlockId } from "../hash/labels-hash.ts";
 import { formatShardId, parseShardId } from "../shard/shard.ts";
@@ -74,7 +75,6 @@ export function estimateDraft(d: Pick<Draft, "blocks" | "shardCount">, params: C
   return estimateCompaction(d.blocks.map(costOf), { overlapping: anyOverlap(d.blocks), shards: d.shardCount }, params);
 }
 
-const fmtShort = (s: number) => (s < 60 ? `${Math.round(s)}s` : `${Math.round(s / 60)}m`);
 
 /** Apply the budget to one draft. Without a budget the draft passes with its estimate. */
 export function guardBudget(d: Draft, budget: BudgetOptions | undefined, params: CostParams = {}): BudgetResult {
@@ -178,7 +178,7 @@ function refuse(blocks: string[], what: string, e: JobEstimate, budget: BudgetOp
     const want = durationSetting(e.seconds);
     const wantS = (e.seconds * 1.1 <= 60 ? Math.ceil(e.seconds * 1.1) : Math.ceil((e.seconds * 1.1) / 300) * 300);
     if (wantS <= limit) suggestions.push(`raise ${names.budget} to ${want}`);
-    else suggestions.push(`${names.budget}=${want} would be past the worker's ${fmtShort(limit)} limit`);
+    else suggestions.push(`${names.budget}=${want} would be past the worker's ${formatDuration(Math.round(limit) * 1000)} limit`);
   }
   if (e.peakBytes > budget.memoryBytes) {
     const want = memorySetting(e.peakBytes);

@@ -14,12 +14,12 @@
  * 4. Blocks of at least ranges[len/2] with more than 5% tombstones per series are
  *    rewritten alone, walking from the newest and stopping at the first smaller block.
  */
-import { RESOLUTION_RAW, blockResolution } from "@strata/tsdb";
+import { RESOLUTION_RAW, blockResolution, formatDuration } from "@strata/tsdb";
 import type { GroupBlock } from "../group/group.ts";
 import type { SkippedBlock } from "./schema.ts";
 import type { Draft, DraftResult } from "./draft.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { DisjointWindows, fmtRange, overlappingRuns, spanOf, splitByRange } from "./windows.ts";
+import { DisjointWindows, overlappingRuns, spanOf, splitByRange } from "./windows.ts";
 
 /** Plan one group (or one shard of a group) the leveled way. `blocks` sorted, live (not deleted/outdated). */
 export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions): DraftResult {
@@ -60,7 +60,7 @@ export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions
         if (p.length < 2) continue;
         const failed = p.find((b) => b.failed);
         if (failed) {
-          if (!planned.has(failed)) skipped.push({ ulid: failed.ulid, reason: `compaction failed before; its ${fmtRange(iv)} window is not compacted` });
+          if (!planned.has(failed)) skipped.push({ ulid: failed.ulid, reason: `compaction failed before; its ${formatDuration(iv)} window is not compacted` });
           continue;
         }
         const mint = p[0]!.minTime;
@@ -76,7 +76,7 @@ export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions
               kind: "merge",
               blocks: run,
               range: iv,
-              reason: `${run.length} blocks fill the ${fmtRange(iv)} window${full ? "" : " (older than the newest block)"}${run.length < p.length ? " between no-compact blocks" : ""}`,
+              reason: `${run.length} blocks fill the ${formatDuration(iv)} window${full ? "" : " (older than the newest block)"}${run.length < p.length ? " between no-compact blocks" : ""}`,
             });
             for (const b of run) planned.add(b);
             any = true;

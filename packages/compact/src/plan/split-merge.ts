@@ -13,13 +13,14 @@
  *   its inputs are level 1, or its inputs span the whole window (no premature compaction).
  * No-compact blocks are left out and, as in the leveled planner, split a shard's merge run.
  */
+import { formatDuration } from "@strata/tsdb";
 import type { GroupBlock } from "../group/group.ts";
 import { formatShardId } from "../shard/shard.ts";
 import { hashBlockId } from "../hash/labels-hash.ts";
 import type { SkippedBlock } from "./schema.ts";
 import type { Draft, DraftResult } from "./draft.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { DisjointWindows, fmtRange, groupByRange, maxLevel, spanOf } from "./windows.ts";
+import { DisjointWindows, groupByRange, maxLevel, spanOf } from "./windows.ts";
 
 interface Job extends Draft {
   start: number;
@@ -72,7 +73,7 @@ export function planSplitMerge(blocks: readonly GroupBlock[], opts: ResolvedOpti
             splitGroup: formatShardId(g, splitGroups),
             start: part.start,
             end: part.end,
-            reason: `${bs.length} unsplit block(s) in the ${fmtRange(tr)} window split into ${shardCount} shards`,
+            reason: `${bs.length} unsplit block(s) in the ${formatDuration(tr)} window split into ${shardCount} shards`,
           });
         }
       } else {
@@ -94,7 +95,7 @@ export function planSplitMerge(blocks: readonly GroupBlock[], opts: ResolvedOpti
                 shardId: shard || undefined,
                 start: part.start,
                 end: part.end,
-                reason: `${run.length} blocks of ${shard ? `shard ${shard}` : "unsharded data"} in the ${fmtRange(tr)} window`,
+                reason: `${run.length} blocks of ${shard ? `shard ${shard}` : "unsharded data"} in the ${formatDuration(tr)} window`,
               });
             }
             run = [];

@@ -141,5 +141,3 @@ export function anyOverlap(blocks: readonly GroupBlock[]): boolean {
   return false;
 }
 
-export const fmtRange = (ms: number): string =>
-  ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms}ms`;
