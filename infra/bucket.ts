@@ -9,7 +9,14 @@ export function createBucket(): sst.aws.Bucket {
   // Not through `lifecycle:` on the bucket: S3 keeps one lifecycle configuration per bucket.
   new aws.s3.BucketLifecycleConfiguration("BlocksAbortIncompleteUploads", {
     bucket: bucket.name,
-    rules: [{ id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 2 } }],
+    rules: [
+      {
+        id: "abort-incomplete-multipart-uploads",
+        status: "Enabled",
+        filter: {},
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 2 },
+      },
+    ],
   });
   return bucket;
 }
@@ -21,7 +28,12 @@ export function createBucket(): sst.aws.Bucket {
 export function notifyUploads(bucket: sst.aws.Bucket, jobs: sst.aws.Queue): void {
   bucket.notify({
     notifications: [
-      { name: UPLOAD_NOTIFICATION.name, queue: jobs, events: [...UPLOAD_NOTIFICATION.events], filterSuffix: UPLOAD_NOTIFICATION.filterSuffix },
+      {
+        name: UPLOAD_NOTIFICATION.name,
+        queue: jobs,
+        events: [...UPLOAD_NOTIFICATION.events],
+        filterSuffix: UPLOAD_NOTIFICATION.filterSuffix,
+      },
     ],
   });
 }

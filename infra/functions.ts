@@ -1,7 +1,13 @@
 // The worker: the jobs queue's only subscriber, with partial batch responses. Its code is
 // @strata/lambda (functions/worker.ts re-exports the handler), its sizing @strata/lambda/deploy.
 import { deploySettings } from "./settings.ts";
-import { WORKER_BATCH_SIZE, WORKER_MAX_CONCURRENCY, WORKER_MEMORY, WORKER_STORAGE, WORKER_TIMEOUT_SECONDS } from "@strata/lambda/deploy";
+import {
+  WORKER_BATCH_SIZE,
+  WORKER_MAX_CONCURRENCY,
+  WORKER_MEMORY,
+  WORKER_STORAGE,
+  WORKER_TIMEOUT_SECONDS,
+} from "@strata/lambda/deploy";
 
 /** What every Strata function gets: its bucket and queue, by link (IAM) and by name (env). */
 export function strataFunction(bucket: sst.aws.Bucket, jobs: sst.aws.Queue, service: string) {

@@ -1,8 +1,15 @@
 // The jobs queue (S3 notifications and Strata's own job messages) and its dead-letter queue.
-import { DLQ_RETENTION_SECONDS, JOBS_MAX_RECEIVE_COUNT, JOBS_VISIBILITY_SECONDS, WORKER_TIMEOUT_SECONDS } from "@strata/lambda/deploy";
+import {
+  DLQ_RETENTION_SECONDS,
+  JOBS_MAX_RECEIVE_COUNT,
+  JOBS_VISIBILITY_SECONDS,
+  WORKER_TIMEOUT_SECONDS,
+} from "@strata/lambda/deploy";
 
 if (JOBS_VISIBILITY_SECONDS < 6 * WORKER_TIMEOUT_SECONDS) {
-  throw new Error(`jobs visibility timeout ${JOBS_VISIBILITY_SECONDS}s is under 6 × the worker timeout ${WORKER_TIMEOUT_SECONDS}s`);
+  throw new Error(
+    `jobs visibility timeout ${JOBS_VISIBILITY_SECONDS}s is under 6 × the worker timeout ${WORKER_TIMEOUT_SECONDS}s`,
+  );
 }
 
 export interface Queues {

@@ -46,16 +46,26 @@ afterAll(async () => {
 
 describe("an adversarial bucket", () => {
   it("keeps every honest sample, quarantines every bad block with its reason, and lets the other tenant compact", async () => {
-    onTestFailed(() => console.error(`blocks:\n${describeScenario(sc)}\nruntime log (last lines):\n${logTail(log, 40)}`));
+    onTestFailed(() =>
+      console.error(`blocks:\n${describeScenario(sc)}\nruntime log (last lines):\n${logTail(log, 40)}`),
+    );
     const s3 = rt!.s3;
     const dir = await tmp.make("adversarial");
     const bw = (w: number) => sc.blocks.find((b) => b.tenant === TENANT_B && b.window === w)!;
     const corrupt = sc.expected.quarantined;
 
     // The hostile blocks, each a copy of honest data with a meta.json that lies.
-    liar = (await copyWithMeta(bw(5).dir, dir, 1, (m) => ({ ...m, compaction: { level: 2, sources: [bw(0).ulid, bw(2).ulid, bw(3).ulid].sort() } }))).meta;
+    liar = (
+      await copyWithMeta(bw(5).dir, dir, 1, (m) => ({
+        ...m,
+        compaction: { level: 2, sources: [bw(0).ulid, bw(2).ulid, bw(3).ulid].sort() },
+      }))
+    ).meta;
     const future = await copyWithMeta(bw(4).dir, dir, 2, (m) => ({ ...m, maxTime: 8.64e15 }));
-    const resolution = await copyWithMeta(bw(4).dir, dir, 3, (m) => ({ ...m, thanos: { ...m.thanos, labels: m.thanos?.labels ?? {}, downsample: { resolution: 12345 } } }));
+    const resolution = await copyWithMeta(bw(4).dir, dir, 3, (m) => ({
+      ...m,
+      thanos: { ...m.thanos, labels: m.thanos?.labels ?? {}, downsample: { resolution: 12345 } },
+    }));
     const huge = await copyWithMeta(bw(4).dir, dir, 4, (m) => m, 24 << 20);
     bad.push({ name: "far-future maxTime", meta: future.meta, expect: /MetaInFuture|MetaRangeTooLong/ });
     bad.push({ name: "bad resolution", meta: resolution.meta, expect: /ResolutionInvalid/ });
@@ -75,7 +85,8 @@ describe("an adversarial bucket", () => {
         await rt!.runScheduled();
         await new Promise((r) => setTimeout(r, 500));
       });
-      for (const x of [future, resolution, huge]) await uploadUnder(s3, layout.blockPrefix(TENANT_B, x.meta.ulid), x.dir);
+      for (const x of [future, resolution, huge])
+        await uploadUnder(s3, layout.blockPrefix(TENANT_B, x.meta.ulid), x.dir);
       await uploadUnder(s3, layout.blockPrefix(TENANT_B, liar.ulid), `${dir}/${liar.ulid}`);
       // Tenants no upload may create: a ULID-shaped one and one named like Strata's markers folder.
       ulidTenant = bw(0).ulid.slice(0, 10) + "Z".repeat(16);
@@ -101,10 +112,21 @@ describe("an adversarial bucket", () => {
     for (const t of TENANTS) {
       const s = state.tenants.get(t)!;
       // Every live block is indexed and was admitted by a passed verify.
-      for (const b of s.live) expect(s.keys.has(layout.blockFile(t, b.ulid, VERIFIED_FILE)), `${t}/${b.ulid}: verification record`).toBe(true);
+      for (const b of s.live)
+        expect(s.keys.has(layout.blockFile(t, b.ulid, VERIFIED_FILE)), `${t}/${b.ulid}: verification record`).toBe(
+          true,
+        );
       // Every honest sample is readable from the live blocks.
-      const dirs = await downloadBlocks(s3, t, s.live.map((b) => b.ulid), await tmp.make(`adv-${t}`));
-      expect(diffLineMultisets(sc.expected.dumps[t]!, await promtoolDumpDb(dirs)), `${t}: samples read back with promtool`).toBe("");
+      const dirs = await downloadBlocks(
+        s3,
+        t,
+        s.live.map((b) => b.ulid),
+        await tmp.make(`adv-${t}`),
+      );
+      expect(
+        diffLineMultisets(sc.expected.dumps[t]!, await promtoolDumpDb(dirs)),
+        `${t}: samples read back with promtool`,
+      ).toBe("");
     }
 
     // Each bad block quarantined with its reason, never indexed.
@@ -113,7 +135,10 @@ describe("an adversarial bucket", () => {
       const mark = await readNoCompactMark(s3, TENANT_B, x.meta.ulid);
       expect(mark?.reason, `${x.name}: quarantined`).toBe(QUARANTINE_REASON);
       expect(mark?.details, `${x.name}: the reason`).toMatch(x.expect);
-      expect(b.index.blocks.map((e) => e.block_id), `${x.name}: not indexed`).not.toContain(x.meta.ulid);
+      expect(
+        b.index.blocks.map((e) => e.block_id),
+        `${x.name}: not indexed`,
+      ).not.toContain(x.meta.ulid);
     }
     // The liar's sources named blocks outside its range: they were never treated as covered by it.
     for (const l of log) {
@@ -130,10 +155,18 @@ describe("an adversarial bucket", () => {
     const left = new Set<string>();
     for await (const o of listAll(s3, "")) left.add(o.key);
     for (const prefix of [`${ulidTenant}/${bw(4).ulid}/`, `markers/${bw(4).ulid}/`]) {
-      for (const f of ["index", "meta.json", "chunks/000001"]) expect(left.has(prefix + f), `${prefix}${f} kept`).toBe(true);
-      expect([...left].some((k) => k.startsWith(prefix) && (k.endsWith(NO_COMPACT_MARK_FILE) || k.endsWith("deletion-mark.json"))), `${prefix}: no marks`).toBe(false);
+      for (const f of ["index", "meta.json", "chunks/000001"])
+        expect(left.has(prefix + f), `${prefix}${f} kept`).toBe(true);
+      expect(
+        [...left].some(
+          (k) => k.startsWith(prefix) && (k.endsWith(NO_COMPACT_MARK_FILE) || k.endsWith("deletion-mark.json")),
+        ),
+        `${prefix}: no marks`,
+      ).toBe(false);
     }
     expect(left.has("bucket-index.json.gz"), "no root tenant was made up").toBe(false);
-    expect(log.some((l) => l.includes('"s3-record-ignored"') && l.includes(`markers/${bw(4).ulid}/meta.json`))).toBe(true);
+    expect(log.some((l) => l.includes('"s3-record-ignored"') && l.includes(`markers/${bw(4).ulid}/meta.json`))).toBe(
+      true,
+    );
   }, 240_000);
 });

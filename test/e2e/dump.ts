@@ -24,7 +24,12 @@ export async function promtoolDumpDb(blockDirs: readonly string[]): Promise<stri
 }
 
 /** Copies `<tenant>/<ULID>/…` of each block into `<dest>/<ULID>/…`; returns the block directories. */
-export async function downloadBlocks(store: ObjectStore, tenant: string, ulids: readonly string[], dest: string): Promise<string[]> {
+export async function downloadBlocks(
+  store: ObjectStore,
+  tenant: string,
+  ulids: readonly string[],
+  dest: string,
+): Promise<string[]> {
   const layout = new BucketLayout();
   const dirs: string[] = [];
   for (const id of ulids) {

@@ -10,7 +10,14 @@ import { diffLineMultisets } from "@strata/testkit/promtool";
 import type { TempDirs } from "@strata/testkit/tmp";
 import { downloadBlocks, promtoolDumpDb } from "./dump.ts";
 import { TENANT_A, TENANT_B, type Scenario } from "./fixtures.ts";
-import { blockKey, globalMarkerKey, readNoCompactMark, readReport, readRuntimeState, type RuntimeState } from "./state.ts";
+import {
+  blockKey,
+  globalMarkerKey,
+  readNoCompactMark,
+  readReport,
+  readRuntimeState,
+  type RuntimeState,
+} from "./state.ts";
 
 export const TENANTS = [TENANT_A, TENANT_B] as const;
 
@@ -51,15 +58,26 @@ export function summarize(state: RuntimeState, sc: Scenario): FinalSummary {
   const keys = (t: string) => state.tenants.get(t)!.keys;
   const quarantined: string[] = [];
   for (const [t, s] of state.tenants) {
-    for (const k of s.keys) if (k.endsWith("/" + NO_COMPACT_MARK_FILE) && !k.includes("/markers/")) quarantined.push(k.slice(t.length + 1, -NO_COMPACT_MARK_FILE.length - 1));
+    for (const k of s.keys)
+      if (k.endsWith("/" + NO_COMPACT_MARK_FILE) && !k.includes("/markers/"))
+        quarantined.push(k.slice(t.length + 1, -NO_COMPACT_MARK_FILE.length - 1));
   }
   return {
     liveRanges,
-    markedForDeletion: uploaded.filter((b) => keys(b.tenant).has(blockKey(b.tenant, b.ulid, DELETION_MARK_FILE))).map((b) => b.ulid).sort(),
-    untouched: uploaded.filter((b) => live.has(b.ulid)).map((b) => b.ulid).sort(),
+    markedForDeletion: uploaded
+      .filter((b) => keys(b.tenant).has(blockKey(b.tenant, b.ulid, DELETION_MARK_FILE)))
+      .map((b) => b.ulid)
+      .sort(),
+    untouched: uploaded
+      .filter((b) => live.has(b.ulid))
+      .map((b) => b.ulid)
+      .sort(),
     quarantined: quarantined.sort(),
     jobsLeft: state.jobs.visible + state.jobs.inFlight,
-    dlq: state.dlq.bodies.length > 0 ? state.dlq.bodies : Array.from({ length: state.dlq.visible + state.dlq.inFlight }, () => "(unread)"),
+    dlq:
+      state.dlq.bodies.length > 0
+        ? state.dlq.bodies
+        : Array.from({ length: state.dlq.visible + state.dlq.inFlight }, () => "(unread)"),
   };
 }
 
@@ -80,13 +98,19 @@ export async function expectFinalState(rt: LocalRuntime, sc: Scenario, tmp: Temp
     const t = uploads.get(id)!.tenant;
     const s = state.tenants.get(t)!;
     expect(s.keys.has(globalMarkerKey(t, id, DELETION_MARK_FILE)), `${t}/${id}: global deletion marker`).toBe(true);
-    expect(s.index.block_deletion_marks.map((m) => m.block_id), `${t}: index deletion marks`).toContain(id);
+    expect(
+      s.index.block_deletion_marks.map((m) => m.block_id),
+      `${t}: index deletion marks`,
+    ).toContain(id);
   }
 
   // Tenant A: one deduplicated block per window, holding both replicas, without the replica label.
   expect(a.live).toHaveLength(3);
   for (const [w, blk] of a.live.entries()) {
-    const pair = sc.blocks.filter((x) => x.tenant === TENANT_A && x.window === w).map((x) => x.ulid).sort();
+    const pair = sc.blocks
+      .filter((x) => x.tenant === TENANT_A && x.window === w)
+      .map((x) => x.ulid)
+      .sort();
     expect(blk.meta.compaction.sources, `team-a window ${w}: sources`).toEqual(pair);
     expect(blk.meta.compaction.level).toBeGreaterThanOrEqual(2);
     expect(blk.meta.thanos?.labels, `team-a window ${w}: external labels`).toEqual({ cluster: "a" });
@@ -118,16 +142,27 @@ export async function expectFinalState(rt: LocalRuntime, sc: Scenario, tmp: Temp
     // The index entry a store gateway reads agrees with the block's own meta.json.
     for (const x of s.live) {
       const e = s.index.blocks.find((y) => y.block_id === x.ulid)!;
-      expect([e.min_time, e.max_time], `${s.tenant}/${x.ulid}: index entry range`).toEqual([x.meta.minTime, x.meta.maxTime]);
+      expect([e.min_time, e.max_time], `${s.tenant}/${x.ulid}: index entry range`).toEqual([
+        x.meta.minTime,
+        x.meta.maxTime,
+      ]);
     }
     // Live blocks never overlap: every sample is in exactly one of them (the dump below merges
     // overlapping blocks, so this is what makes it a check for duplicates too).
-    for (let i = 1; i < s.live.length; i++) expect(s.live[i]!.meta.minTime, `${s.tenant}: live blocks overlap`).toBeGreaterThanOrEqual(s.live[i - 1]!.meta.maxTime);
+    for (let i = 1; i < s.live.length; i++)
+      expect(s.live[i]!.meta.minTime, `${s.tenant}: live blocks overlap`).toBeGreaterThanOrEqual(
+        s.live[i - 1]!.meta.maxTime,
+      );
     // The samples readable from the live blocks are exactly the uploaded ones, replicas collapsed.
     const expected = sc.expected.dumps[s.tenant]!;
     const stored = s.live.reduce((n, x) => n + Number(x.meta.stats.numSamples ?? 0), 0);
     expect(stored, `${s.tenant}: samples in the live blocks' metas`).toBe(expected.length);
-    const dirs = await downloadBlocks(rt.s3, s.tenant, s.live.map((x) => x.ulid), await tmp.make(`e2e-${s.tenant}`));
+    const dirs = await downloadBlocks(
+      rt.s3,
+      s.tenant,
+      s.live.map((x) => x.ulid),
+      await tmp.make(`e2e-${s.tenant}`),
+    );
     const dump = await promtoolDumpDb(dirs);
     expect(diffLineMultisets(expected, dump), `${s.tenant}: samples read back with promtool`).toBe("");
   }

@@ -44,7 +44,9 @@ afterAll(async () => {
 
 describe("the pipeline end to end, with faults", () => {
   it("killed workers, duplicated messages and S3 5xx errors end in the fault-free final state", async () => {
-    onTestFailed(() => console.error(`blocks:\n${describeScenario(sc)}\nruntime log (last lines):\n${logTail(log, 120)}`));
+    onTestFailed(() =>
+      console.error(`blocks:\n${describeScenario(sc)}\nruntime log (last lines):\n${logTail(log, 120)}`),
+    );
     await uploadAndSettle(rt!, sc);
     // Upload events alone must converge: a worker that finds a plan's lease busy re-sends the
     // job with a delay instead of dropping it, so a holder that dies never strands the plan.
@@ -57,7 +59,13 @@ describe("the pipeline end to end, with faults", () => {
     await expectFinalState(rt!, sc, tmp);
     // The faults really happened (otherwise this would only repeat the fault-free test).
     const events = (name: string) => log.filter((l) => (JSON.parse(l) as { event?: string }).event === name).length;
-    const faults = { killed: events("fault-worker-killed"), duplicated: events("fault-duplicate-delivery"), s3Errors: events("fault-s3-error"), settledByEvents, scheduledRuns };
+    const faults = {
+      killed: events("fault-worker-killed"),
+      duplicated: events("fault-duplicate-delivery"),
+      s3Errors: events("fault-s3-error"),
+      settledByEvents,
+      scheduledRuns,
+    };
     console.info(`faults injected: ${JSON.stringify(faults)}`);
     expect(faults.killed, "workers killed").toBeGreaterThan(0);
     expect(faults.duplicated, "messages delivered twice").toBeGreaterThan(0);

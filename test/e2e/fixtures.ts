@@ -113,7 +113,11 @@ function windowOf(meta: BlockMeta, start: number): number {
   return Math.floor((meta.minTime - start) / (2 * HOUR));
 }
 
-export async function promtoolBlocks(dir: string, name: string, text: string): Promise<{ ulid: string; dir: string; meta: BlockMeta }[]> {
+export async function promtoolBlocks(
+  dir: string,
+  name: string,
+  text: string,
+): Promise<{ ulid: string; dir: string; meta: BlockMeta }[]> {
   const om = join(dir, `${name}.om`);
   await writeFile(om, text);
   const made = await createBlocksFromOpenMetrics(om, join(dir, name));
@@ -129,27 +133,67 @@ export async function buildScenario(tmp: TempDirs): Promise<Scenario> {
   const start = JAN_2023_MS; // a multiple of 2h: promtool's windows are the planner's windows
 
   // Tenant A: one text, two replicas each missing about one series in seven.
-  const a = generateOpenMetrics({ seed: 7001, series: SERIES, startMs: start, durationMs: 6 * HOUR, intervalMs: INTERVAL_MS });
-  const r1 = await promtoolBlocks(dir, "a-r1", withoutSeries(a.text, (s) => fnv1a(s) % 7 === 0));
-  const r2 = await promtoolBlocks(dir, "a-r2", withoutSeries(a.text, (s) => fnv1a(s) % 7 === 1));
+  const a = generateOpenMetrics({
+    seed: 7001,
+    series: SERIES,
+    startMs: start,
+    durationMs: 6 * HOUR,
+    intervalMs: INTERVAL_MS,
+  });
+  const r1 = await promtoolBlocks(
+    dir,
+    "a-r1",
+    withoutSeries(a.text, (s) => fnv1a(s) % 7 === 0),
+  );
+  const r2 = await promtoolBlocks(
+    dir,
+    "a-r2",
+    withoutSeries(a.text, (s) => fnv1a(s) % 7 === 1),
+  );
   // Tenant B: six windows.
-  const b = generateOpenMetrics({ seed: 7002, series: SERIES, startMs: start, durationMs: 12 * HOUR, intervalMs: INTERVAL_MS });
+  const b = generateOpenMetrics({
+    seed: 7002,
+    series: SERIES,
+    startMs: start,
+    durationMs: 12 * HOUR,
+    intervalMs: INTERVAL_MS,
+  });
   const bBlocks = await promtoolBlocks(dir, "b", b.text);
 
-  if (r1.length !== 3 || r2.length !== 3) throw new Error(`expected 3 blocks per replica, promtool made ${r1.length} and ${r2.length}`);
+  if (r1.length !== 3 || r2.length !== 3)
+    throw new Error(`expected 3 blocks per replica, promtool made ${r1.length} and ${r2.length}`);
   if (bBlocks.length !== 6) throw new Error(`expected 6 blocks for tenant B, promtool made ${bBlocks.length}`);
 
   const blocks: InputBlock[] = [];
-  for (const [replica, made] of [["r1", r1], ["r2", r2]] as const) {
+  for (const [replica, made] of [
+    ["r1", r1],
+    ["r2", r2],
+  ] as const) {
     for (const blk of made) {
       const meta = await addThanosLabels(blk.dir, { cluster: "a", [REPLICA_LABEL]: replica });
-      blocks.push({ tenant: TENANT_A, ulid: blk.ulid, dir: blk.dir, meta, window: windowOf(meta, start), replica, corrupt: false });
+      blocks.push({
+        tenant: TENANT_A,
+        ulid: blk.ulid,
+        dir: blk.dir,
+        meta,
+        window: windowOf(meta, start),
+        replica,
+        corrupt: false,
+      });
     }
   }
   for (const blk of bBlocks) {
     const window = windowOf(blk.meta, start);
     if (window === CORRUPT_WINDOW) await corruptFirstChunk(blk.dir);
-    blocks.push({ tenant: TENANT_B, ulid: blk.ulid, dir: blk.dir, meta: blk.meta, window, replica: "", corrupt: window === CORRUPT_WINDOW });
+    blocks.push({
+      tenant: TENANT_B,
+      ulid: blk.ulid,
+      dir: blk.dir,
+      meta: blk.meta,
+      window,
+      replica: "",
+      corrupt: window === CORRUPT_WINDOW,
+    });
   }
   for (const [i, w] of [...r1, ...r2].map((x) => windowOf(x.meta, start)).entries()) {
     if (w !== i % 3) throw new Error(`tenant A block ${i} is in window ${w}, expected ${i % 3}`);
@@ -166,15 +210,28 @@ export async function buildScenario(tmp: TempDirs): Promise<Scenario> {
     return [Math.min(...pair.map((x) => x.meta.minTime)), Math.max(...pair.map((x) => x.meta.maxTime))];
   });
   const eight: [number, number] = [bw(0).meta.minTime, bw(3).meta.maxTime];
-  const bRanges: [number, number][] = [eight, [bw(4).meta.minTime, bw(4).meta.maxTime], [bw(5).meta.minTime, bw(5).meta.maxTime]];
+  const bRanges: [number, number][] = [
+    eight,
+    [bw(4).meta.minTime, bw(4).meta.maxTime],
+    [bw(5).meta.minTime, bw(5).meta.maxTime],
+  ];
 
   // promtool's querier merges overlapping blocks sample by sample (equal timestamps once), which
   // is exactly the deduplicated union of the replicas.
-  const [dumpA, dumpB] = await Promise.all([promtoolDumpDb(aBlocks.map((x) => x.dir)), promtoolDumpDb(bGood.map((x) => x.dir))]);
-  const r1Samples = aBlocks.filter((x) => x.replica === "r1").reduce((s, x) => s + Number(x.meta.stats.numSamples ?? 0), 0);
-  const r2Samples = aBlocks.filter((x) => x.replica === "r2").reduce((s, x) => s + Number(x.meta.stats.numSamples ?? 0), 0);
+  const [dumpA, dumpB] = await Promise.all([
+    promtoolDumpDb(aBlocks.map((x) => x.dir)),
+    promtoolDumpDb(bGood.map((x) => x.dir)),
+  ]);
+  const r1Samples = aBlocks
+    .filter((x) => x.replica === "r1")
+    .reduce((s, x) => s + Number(x.meta.stats.numSamples ?? 0), 0);
+  const r2Samples = aBlocks
+    .filter((x) => x.replica === "r2")
+    .reduce((s, x) => s + Number(x.meta.stats.numSamples ?? 0), 0);
   if (!(dumpA.length > r1Samples && dumpA.length > r2Samples && dumpA.length < r1Samples + r2Samples)) {
-    throw new Error(`tenant A's union (${dumpA.length} samples) must exceed either replica (${r1Samples}, ${r2Samples}) and be less than both together`);
+    throw new Error(
+      `tenant A's union (${dumpA.length} samples) must exceed either replica (${r1Samples}, ${r2Samples}) and be less than both together`,
+    );
   }
   const bSamples = bGood.reduce((s, x) => s + Number(x.meta.stats.numSamples ?? 0), 0);
   if (dumpB.length !== bSamples) throw new Error(`tenant B's dump has ${dumpB.length} samples, its metas ${bSamples}`);
@@ -194,5 +251,7 @@ export async function buildScenario(tmp: TempDirs): Promise<Scenario> {
 
 /** One line per uploaded block (tenant, replica, window, ULID), to read a failing run's log by. */
 export function describeScenario(sc: Scenario): string {
-  return sc.blocks.map((b) => `${b.tenant}${b.replica ? "/" + b.replica : ""} w${b.window} ${b.ulid}${b.corrupt ? " (corrupt)" : ""}`).join("\n");
+  return sc.blocks
+    .map((b) => `${b.tenant}${b.replica ? "/" + b.replica : ""} w${b.window} ${b.ulid}${b.corrupt ? " (corrupt)" : ""}`)
+    .join("\n");
 }

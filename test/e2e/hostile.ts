@@ -13,17 +13,24 @@ import { VERIFIED_FILE } from "@strata/pipeline";
 const layout = new BucketLayout();
 
 /** Uploads a block directory meta.json first, then its chunks, then its index (the index last: the block reads as incomplete until then). */
-export async function uploadMetaFirst(store: ObjectStore, tenant: string, dir: string, between?: () => Promise<void>): Promise<void> {
+export async function uploadMetaFirst(
+  store: ObjectStore,
+  tenant: string,
+  dir: string,
+  between?: () => Promise<void>,
+): Promise<void> {
   const meta = parseMeta(await readFile(join(dir, "meta.json")));
   await store.put(layout.metaKey(tenant, meta.ulid), await readFile(join(dir, "meta.json")));
   await between?.();
-  for (const f of (await readdir(join(dir, "chunks"))).sort()) await store.put(layout.blockFile(tenant, meta.ulid, `chunks/${f}`), await readFile(join(dir, "chunks", f)));
+  for (const f of (await readdir(join(dir, "chunks"))).sort())
+    await store.put(layout.blockFile(tenant, meta.ulid, `chunks/${f}`), await readFile(join(dir, "chunks", f)));
   await store.put(layout.blockFile(tenant, meta.ulid, "index"), await readFile(join(dir, "index")));
 }
 
 /** Uploads a block directory in the safe order (chunks, index, meta.json last) under any key prefix. */
 export async function uploadUnder(store: ObjectStore, prefix: string, dir: string): Promise<void> {
-  for (const f of (await readdir(join(dir, "chunks"))).sort()) await putFile(store, `${prefix}chunks/${f}`, join(dir, "chunks", f));
+  for (const f of (await readdir(join(dir, "chunks"))).sort())
+    await putFile(store, `${prefix}chunks/${f}`, join(dir, "chunks", f));
   await putFile(store, `${prefix}index`, join(dir, "index"));
   await putFile(store, `${prefix}meta.json`, join(dir, "meta.json"));
 }
@@ -44,7 +51,13 @@ async function putFile(store: ObjectStore, key: string, file: string): Promise<v
  * A copy of a block's data under a new ULID whose meta.json says what `lie` makes of it;
  * `pad` bytes of trailing whitespace make the meta.json that large (still valid JSON).
  */
-export async function copyWithMeta(src: string, destRoot: string, seed: number, lie: (m: BlockMeta, ulid: string) => BlockMeta, pad = 0): Promise<{ dir: string; meta: BlockMeta }> {
+export async function copyWithMeta(
+  src: string,
+  destRoot: string,
+  seed: number,
+  lie: (m: BlockMeta, ulid: string) => BlockMeta,
+  pad = 0,
+): Promise<{ dir: string; meta: BlockMeta }> {
   const meta = parseMeta(await readFile(join(src, "meta.json")));
   const ulid = newUlid(meta.maxTime, new Uint8Array(10).fill(seed));
   const dir = join(destRoot, ulid);
@@ -94,10 +107,13 @@ export class IndexWatch {
           }
           if (!idx) continue;
           const verified = new Set<string>();
-          for await (const o of listAll(store, layout.tenantPrefix(t))) if (o.key.endsWith("/" + VERIFIED_FILE)) verified.add(o.key.split("/").at(-2)!);
+          for await (const o of listAll(store, layout.tenantPrefix(t)))
+            if (o.key.endsWith("/" + VERIFIED_FILE)) verified.add(o.key.split("/").at(-2)!);
           for (const b of idx.index.blocks) {
-            if (!verified.has(b.block_id)) this.violations.push(`${t}/${b.block_id}: indexed without a verification record (round ${this.rounds})`);
-            if (never.has(b.block_id)) this.violations.push(`${t}/${b.block_id}: a bad block was indexed (round ${this.rounds})`);
+            if (!verified.has(b.block_id))
+              this.violations.push(`${t}/${b.block_id}: indexed without a verification record (round ${this.rounds})`);
+            if (never.has(b.block_id))
+              this.violations.push(`${t}/${b.block_id}: a bad block was indexed (round ${this.rounds})`);
           }
         }
         this.rounds++;

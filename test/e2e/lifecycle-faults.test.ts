@@ -13,11 +13,18 @@ import { describeLifecycle } from "./lifecycle-run.ts";
 
 describeLifecycle(
   " (faults on)",
-  { faults: { killInvocationRate: 0.03, duplicateMessageRate: 0.1, s3ErrorRate: 0.002, seed: 1313 }, settings: { maxReceiveCount: 10 } },
+  {
+    faults: { killInvocationRate: 0.03, duplicateMessageRate: 0.1, s3ErrorRate: 0.002, seed: 1313 },
+    settings: { maxReceiveCount: 10 },
+  },
   (log) => {
     // The faults really happened (otherwise this would only repeat the fault-free test).
     const count = (name: string) => log.filter((l) => l.includes(`"event":"${name}"`)).length;
-    const faults = { killed: count("fault-worker-killed"), duplicated: count("fault-duplicate-delivery"), s3Errors: count("fault-s3-error") };
+    const faults = {
+      killed: count("fault-worker-killed"),
+      duplicated: count("fault-duplicate-delivery"),
+      s3Errors: count("fault-s3-error"),
+    };
     console.info(`lifecycle faults injected: ${JSON.stringify(faults)}`);
     expect(faults.killed, "workers killed").toBeGreaterThan(0);
     expect(faults.duplicated, "messages delivered twice").toBeGreaterThan(0);

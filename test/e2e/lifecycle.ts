@@ -7,7 +7,15 @@ import { StoreBlockSource, BucketLayout, type ObjectStore } from "@strata/bucket
 import { generateOpenMetrics } from "@strata/testkit/openmetrics";
 import type { TempDirs } from "@strata/testkit/tmp";
 import { promtoolDumpDb } from "./dump.ts";
-import { REPLICA_LABEL, addThanosLabels, corruptFirstChunk, fnv1a, promtoolBlocks, withoutSeries, type InputBlock } from "./fixtures.ts";
+import {
+  REPLICA_LABEL,
+  addThanosLabels,
+  corruptFirstChunk,
+  fnv1a,
+  promtoolBlocks,
+  withoutSeries,
+  type InputBlock,
+} from "./fixtures.ts";
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
@@ -30,29 +38,78 @@ export interface LifeScenario {
 const SERIES = 6;
 const INTERVAL_MS = 120_000;
 /** Plain numbers: aggregates compare exactly without NaN, infinities or overflow in the way. */
-const FEATURES = { counterResets: true, specialValues: false, extremeFloats: false, exponentIntegers: false, gaps: false, jitter: false, unicode: false, escapes: false, goQuoting: false, metadata: false };
+const FEATURES = {
+  counterResets: true,
+  specialValues: false,
+  extremeFloats: false,
+  exponentIntegers: false,
+  gaps: false,
+  jitter: false,
+  unicode: false,
+  escapes: false,
+  goQuoting: false,
+  metadata: false,
+};
 
 export async function buildLifeScenario(tmp: TempDirs): Promise<LifeScenario> {
   const dir = await tmp.make("e2e-life");
-  const gen = (seed: number) => generateOpenMetrics({ seed, series: SERIES, startMs: START, durationMs: DAYS * DAY, intervalMs: INTERVAL_MS, features: FEATURES }).text;
+  const gen = (seed: number) =>
+    generateOpenMetrics({
+      seed,
+      series: SERIES,
+      startMs: START,
+      durationMs: DAYS * DAY,
+      intervalMs: INTERVAL_MS,
+      features: FEATURES,
+    }).text;
   const a = gen(9101);
-  const r1 = await promtoolBlocks(dir, "life-a-r1", withoutSeries(a, (s) => fnv1a(s) % 5 === 0));
-  const r2 = await promtoolBlocks(dir, "life-a-r2", withoutSeries(a, (s) => fnv1a(s) % 5 === 1));
+  const r1 = await promtoolBlocks(
+    dir,
+    "life-a-r1",
+    withoutSeries(a, (s) => fnv1a(s) % 5 === 0),
+  );
+  const r2 = await promtoolBlocks(
+    dir,
+    "life-a-r2",
+    withoutSeries(a, (s) => fnv1a(s) % 5 === 1),
+  );
   const b = await promtoolBlocks(dir, "life-b", gen(9102));
   const blocks: LifeScenario["blocks"] = [];
   const windowOf = (minTime: number) => Math.floor((minTime - START) / (2 * HOUR));
-  for (const [replica, made] of [["r1", r1], ["r2", r2]] as const) {
+  for (const [replica, made] of [
+    ["r1", r1],
+    ["r2", r2],
+  ] as const) {
     for (const blk of made) {
       const meta = await addThanosLabels(blk.dir, { cluster: "life", [REPLICA_LABEL]: replica });
-      blocks.push({ tenant: LIFE_A, ulid: blk.ulid, dir: blk.dir, meta, window: windowOf(meta.minTime), replica, corrupt: false, metaFirst: false });
+      blocks.push({
+        tenant: LIFE_A,
+        ulid: blk.ulid,
+        dir: blk.dir,
+        meta,
+        window: windowOf(meta.minTime),
+        replica,
+        corrupt: false,
+        metaFirst: false,
+      });
     }
   }
   for (const blk of b) {
     const window = windowOf(blk.meta.minTime);
     if (window === CORRUPT_WINDOW) await corruptFirstChunk(blk.dir);
-    blocks.push({ tenant: LIFE_B, ulid: blk.ulid, dir: blk.dir, meta: blk.meta, window, replica: "", corrupt: window === CORRUPT_WINDOW, metaFirst: window === META_FIRST_WINDOW });
+    blocks.push({
+      tenant: LIFE_B,
+      ulid: blk.ulid,
+      dir: blk.dir,
+      meta: blk.meta,
+      window,
+      replica: "",
+      corrupt: window === CORRUPT_WINDOW,
+      metaFirst: window === META_FIRST_WINDOW,
+    });
   }
-  if (blocks.filter((x) => x.tenant === LIFE_B).length !== DAYS * 12) throw new Error(`expected ${DAYS * 12} blocks for ${LIFE_B}, promtool made ${b.length}`);
+  if (blocks.filter((x) => x.tenant === LIFE_B).length !== DAYS * 12)
+    throw new Error(`expected ${DAYS * 12} blocks for ${LIFE_B}, promtool made ${b.length}`);
   blocks.sort((x, y) => x.window - y.window || x.tenant.localeCompare(y.tenant) || x.replica.localeCompare(y.replica));
   const [dumpA, dumpB] = await Promise.all([
     promtoolDumpDb(blocks.filter((x) => x.tenant === LIFE_A).map((x) => x.dir)),
@@ -67,7 +124,12 @@ export async function buildLifeScenario(tmp: TempDirs): Promise<LifeScenario> {
 export type Agg = [count: number, sum: number, min: number, max: number];
 
 /** `{labels}` → window index (floor(t / res)) → aggregates, from `promtool tsdb dump` lines within [minT, maxT). */
-export function modelAggregates(dump: readonly string[], res: number, minT: number, maxT: number): Map<string, Map<number, Agg>> {
+export function modelAggregates(
+  dump: readonly string[],
+  res: number,
+  minT: number,
+  maxT: number,
+): Map<string, Map<number, Agg>> {
   const out = new Map<string, Map<number, Agg>>();
   for (const line of dump) {
     const end = line.lastIndexOf(" ");
@@ -92,7 +154,12 @@ export function modelAggregates(dump: readonly string[], res: number, minT: numb
 }
 
 /** The same, read from a downsampled block's aggregate chunks (count, sum, min, max). */
-export async function blockAggregates(store: ObjectStore, tenant: string, block: string, res: number): Promise<Map<string, Map<number, Agg>>> {
+export async function blockAggregates(
+  store: ObjectStore,
+  tenant: string,
+  block: string,
+  res: number,
+): Promise<Map<string, Map<number, Agg>>> {
   const reader = await BlockReader.open(new StoreBlockSource(store, new BucketLayout().blockPrefix(tenant, block)));
   const out = new Map<string, Map<number, Agg>>();
   const ts = new Float64Array(1 << 16);
@@ -102,7 +169,10 @@ export async function blockAggregates(store: ObjectStore, tenant: string, block:
       const series = new Map<number, Agg>();
       out.set(labelsToString(s.labels), series);
       for (const c of s.chunks) {
-        if (c.chunk?.encoding !== Encoding.Aggr) throw new Error(`${block}: ${labelsToString(s.labels)} has a chunk of encoding ${c.chunk?.encoding}, not an aggregate`);
+        if (c.chunk?.encoding !== Encoding.Aggr)
+          throw new Error(
+            `${block}: ${labelsToString(s.labels)} has a chunk of encoding ${c.chunk?.encoding}, not an aggregate`,
+          );
         const parts = decodeAggrChunk(c.chunk.data);
         const cols: Map<number, number>[] = [AggrType.Count, AggrType.Sum, AggrType.Min, AggrType.Max].map((k) => {
           const m = new Map<number, number>();
@@ -117,7 +187,12 @@ export async function blockAggregates(store: ObjectStore, tenant: string, block:
         for (const [w, count] of cols[0]!) {
           const part: Agg = [count, cols[1]!.get(w) ?? NaN, cols[2]!.get(w) ?? NaN, cols[3]!.get(w) ?? NaN];
           const prev = series.get(w);
-          series.set(w, prev ? [prev[0] + part[0], prev[1] + part[1], Math.min(prev[2], part[2]), Math.max(prev[3], part[3])] : part);
+          series.set(
+            w,
+            prev
+              ? [prev[0] + part[0], prev[1] + part[1], Math.min(prev[2], part[2]), Math.max(prev[3], part[3])]
+              : part,
+          );
         }
       }
     }
@@ -128,7 +203,11 @@ export async function blockAggregates(store: ObjectStore, tenant: string, block:
 }
 
 /** Differences between two aggregate maps (sums compared with a relative tolerance of 1e-9), at most `max` lines. */
-export function diffAggregates(expected: Map<string, Map<number, Agg>>, actual: Map<string, Map<number, Agg>>, max = 10): string[] {
+export function diffAggregates(
+  expected: Map<string, Map<number, Agg>>,
+  actual: Map<string, Map<number, Agg>>,
+  max = 10,
+): string[] {
   const out: string[] = [];
   const close = (a: number, b: number) => a === b || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
   for (const [k, e] of expected) {
@@ -139,7 +218,8 @@ export function diffAggregates(expected: Map<string, Map<number, Agg>>, actual: 
     }
     for (const [w, ev] of e) {
       const av = a.get(w);
-      if (!av || !ev.every((x, i) => close(x, av[i]!))) out.push(`${k} window ${w}: expected ${ev.join(",")}, found ${av?.join(",") ?? "nothing"}`);
+      if (!av || !ev.every((x, i) => close(x, av[i]!)))
+        out.push(`${k} window ${w}: expected ${ev.join(",")}, found ${av?.join(",") ?? "nothing"}`);
       if (out.length >= max) return out;
     }
     if (a.size !== e.size) out.push(`${k}: ${a.size} windows, expected ${e.size}`);

@@ -31,18 +31,27 @@ afterAll(async () => {
 
 describe("meta.json uploaded before the block's other files, the schedule running", () => {
   it("converges to the orderly upload's bucket and never indexes an unverified block", async () => {
-    onTestFailed(() => console.error(`blocks:\n${describeScenario(sc)}\nruntime log (last lines):\n${logTail(log, 120)}`));
+    onTestFailed(() =>
+      console.error(`blocks:\n${describeScenario(sc)}\nruntime log (last lines):\n${logTail(log, 120)}`),
+    );
     const watch = new IndexWatch(rt!.s3, TENANTS, new Set([sc.expected.quarantined.ulid]));
     const resyncedBetween: string[] = [];
     try {
       for (const [i, b] of sc.blocks.entries()) {
         if (i % 2 === 0) {
           // Every other block meta.json first; for some, a scheduled re-sync runs before the rest lands.
-          await uploadMetaFirst(rt!.s3, b.tenant, b.dir, i % 4 === 0 ? async () => {
-            await rt!.runScheduled();
-            await new Promise((r) => setTimeout(r, 300));
-            resyncedBetween.push(b.ulid);
-          } : undefined);
+          await uploadMetaFirst(
+            rt!.s3,
+            b.tenant,
+            b.dir,
+            i % 4 === 0
+              ? async () => {
+                  await rt!.runScheduled();
+                  await new Promise((r) => setTimeout(r, 300));
+                  resyncedBetween.push(b.ulid);
+                }
+              : undefined,
+          );
         } else {
           await rt!.uploadBlockDir(b.tenant, b.dir);
         }

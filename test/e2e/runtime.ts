@@ -37,7 +37,14 @@ export async function startE2eRuntime(extra: LocalRuntimeOptions = {}): Promise<
     log.push(l);
     if (file) appendFileSync(file, l + "\n");
   };
-  const rt = await startLocalRuntime({ port: 0, workers: 2, scheduleIntervalMs: 0, log: write, ...extra, settings: { ...E2E_SETTINGS, ...extra.settings } });
+  const rt = await startLocalRuntime({
+    port: 0,
+    workers: 2,
+    scheduleIntervalMs: 0,
+    log: write,
+    ...extra,
+    settings: { ...E2E_SETTINGS, ...extra.settings },
+  });
   return { rt, log };
 }
 

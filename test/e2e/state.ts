@@ -3,7 +3,14 @@
 // bucket, and what is left in the queues. Read-only; the assertions are in expect-state.ts.
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { BucketIndexReader, BucketLayout, listAll, type BucketIndex, type ObjectStore } from "@strata/bucket";
-import { DELETION_MARK_FILE, NO_COMPACT_MARK_FILE, parseMeta, parseMarker, type BlockMeta, type NoCompactMark } from "@strata/tsdb";
+import {
+  DELETION_MARK_FILE,
+  NO_COMPACT_MARK_FILE,
+  parseMeta,
+  parseMarker,
+  type BlockMeta,
+  type NoCompactMark,
+} from "@strata/tsdb";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, type LocalRuntime } from "@strata/local";
 import { VERIFY_REPORT_FILE } from "@strata/pipeline";
 
@@ -40,7 +47,11 @@ export function blockKey(tenant: string, ulid: string, file: string): string {
   return layout.blockFile(tenant, ulid, file);
 }
 
-export function globalMarkerKey(tenant: string, ulid: string, file: typeof DELETION_MARK_FILE | typeof NO_COMPACT_MARK_FILE): string {
+export function globalMarkerKey(
+  tenant: string,
+  ulid: string,
+  file: typeof DELETION_MARK_FILE | typeof NO_COMPACT_MARK_FILE,
+): string {
   return layout.globalMarkerKey(tenant, ulid, file);
 }
 
@@ -63,14 +74,19 @@ export async function readTenant(store: ObjectStore, tenant: string, now?: () =>
   for (const b of index.blocks) {
     if (marked.has(b.block_id) || keys.has(blockKey(tenant, b.block_id, DELETION_MARK_FILE))) continue;
     const body = await text(store, blockKey(tenant, b.block_id, "meta.json"));
-    if (body === undefined) throw new Error(`tenant ${tenant}: indexed block ${b.block_id} has no meta.json in the bucket`);
+    if (body === undefined)
+      throw new Error(`tenant ${tenant}: indexed block ${b.block_id} has no meta.json in the bucket`);
     live.push({ ulid: b.block_id, meta: parseMeta(body, blockKey(tenant, b.block_id, "meta.json")) });
   }
   live.sort((x, y) => x.meta.minTime - y.meta.minTime || x.meta.maxTime - y.meta.maxTime);
   return { tenant, index, live, keys };
 }
 
-export async function readNoCompactMark(store: ObjectStore, tenant: string, ulid: string): Promise<NoCompactMark | undefined> {
+export async function readNoCompactMark(
+  store: ObjectStore,
+  tenant: string,
+  ulid: string,
+): Promise<NoCompactMark | undefined> {
   const body = await text(store, blockKey(tenant, ulid, NO_COMPACT_MARK_FILE));
   return body === undefined ? undefined : parseMarker(NO_COMPACT_MARK_FILE, body);
 }
@@ -80,24 +96,38 @@ export async function readReport(store: ObjectStore, tenant: string, ulid: strin
 }
 
 function sqsClient(rt: LocalRuntime): SQSClient {
-  return new SQSClient({ endpoint: rt.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, useQueueUrlAsEndpoint: false });
+  return new SQSClient({
+    endpoint: rt.endpoint,
+    region: EMULATOR_REGION,
+    credentials: EMULATOR_CREDENTIALS,
+    useQueueUrlAsEndpoint: false,
+  });
 }
 
 async function readQueue(sqs: SQSClient, url: string): Promise<QueueState> {
   const a = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
   );
   const visible = Number(a.Attributes?.ApproximateNumberOfMessages ?? "0");
   const inFlight = Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? "0");
   const bodies: string[] = [];
   if (visible > 0) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+    const r = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+    );
     for (const m of r.Messages ?? []) bodies.push(m.Body ?? "");
   }
   return { visible, inFlight, bodies };
 }
 
-export async function readRuntimeState(rt: LocalRuntime, tenants: readonly string[], now?: () => number): Promise<RuntimeState> {
+export async function readRuntimeState(
+  rt: LocalRuntime,
+  tenants: readonly string[],
+  now?: () => number,
+): Promise<RuntimeState> {
   const out = new Map<string, TenantState>();
   for (const t of tenants) out.set(t, await readTenant(rt.s3, t, now));
   const sqs = sqsClient(rt);

@@ -3,11 +3,22 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { deploySettings } from "../../infra/settings.ts";
 import { FORWARDED_SETTINGS, WORKER_LIMITS } from "@strata/lambda/deploy";
-import { PIPELINE_SETTINGS, SETTING_NAMES, WIRING_VARIABLES, parseSettings, settingMeta, SettingsSchema } from "@strata/pipeline";
+import {
+  PIPELINE_SETTINGS,
+  SETTING_NAMES,
+  WIRING_VARIABLES,
+  parseSettings,
+  settingMeta,
+  SettingsSchema,
+} from "@strata/pipeline";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 /** Files that name unknown variables on purpose, to see them refused. */
-const TYPOS_ON_PURPOSE = ["packages/pipeline/test/settings.test.ts", "packages/lambda/test/deploy.test.ts", "test/infra/settings.test.ts"];
+const TYPOS_ON_PURPOSE = [
+  "packages/pipeline/test/settings.test.ts",
+  "packages/lambda/test/deploy.test.ts",
+  "test/infra/settings.test.ts",
+];
 
 /** A value each setting accepts that differs from its default (so that forwarding it shows). */
 const SAMPLES: Record<string, string> = {
@@ -38,10 +49,20 @@ const SAMPLES: Record<string, string> = {
 
 describe("deploy-time settings reach the functions", () => {
   it("forwards the pipeline's STRATA_* settings that are set, and nothing else", () => {
-    const env = { STRATA_REPLICA_LABELS: "replica", STRATA_SPLIT_SHARDS: "4", STRATA_DELETE_DELAY: "", AWS_REGION: "eu-west-1", STRATA_BUCKET: "x" };
+    const env = {
+      STRATA_REPLICA_LABELS: "replica",
+      STRATA_SPLIT_SHARDS: "4",
+      STRATA_DELETE_DELAY: "",
+      AWS_REGION: "eu-west-1",
+      STRATA_BUCKET: "x",
+    };
     expect(deploySettings(env)).toEqual({ STRATA_REPLICA_LABELS: "replica", STRATA_SPLIT_SHARDS: "4" });
     // what is forwarded is what the functions read
-    expect(parseSettings(deploySettings(env), { limits: WORKER_LIMITS }).engine).toMatchObject({ replicaLabels: ["replica"], dedup: "penalty", split: { shardCount: 4 } });
+    expect(parseSettings(deploySettings(env), { limits: WORKER_LIMITS }).engine).toMatchObject({
+      replicaLabels: ["replica"],
+      dedup: "penalty",
+      split: { shardCount: 4 },
+    });
   });
 
   it("forwards every setting of the schema, each of which changes what the functions run with", () => {
@@ -52,8 +73,13 @@ describe("deploy-time settings reach the functions", () => {
     const defaults = parseSettings({}, { limits: WORKER_LIMITS });
     for (const name of SETTING_NAMES) {
       // One setting at a time (the split thresholds need a shard count): each one is read.
-      const env = { ...(name.startsWith("STRATA_SPLIT_MIN") ? { STRATA_SPLIT_SHARDS: "4" } : {}), [name]: SAMPLES[name]! };
-      const base = name.startsWith("STRATA_SPLIT_MIN") ? parseSettings({ STRATA_SPLIT_SHARDS: "4" }, { limits: WORKER_LIMITS }) : defaults;
+      const env = {
+        ...(name.startsWith("STRATA_SPLIT_MIN") ? { STRATA_SPLIT_SHARDS: "4" } : {}),
+        [name]: SAMPLES[name]!,
+      };
+      const base = name.startsWith("STRATA_SPLIT_MIN")
+        ? parseSettings({ STRATA_SPLIT_SHARDS: "4" }, { limits: WORKER_LIMITS })
+        : defaults;
       expect(parseSettings(deploySettings(env), { limits: WORKER_LIMITS }), name).not.toEqual(base);
     }
   });
@@ -85,7 +111,9 @@ describe("deploy-time settings reach the functions", () => {
       }
     };
     for (const dir of ["packages", "functions", "infra", "test", ".ci"]) walk(dir);
-    const unknown = [...seen].filter(([n]) => !SETTING_NAMES.includes(n as never) && !(n in WIRING_VARIABLES) && !constants.has(n)).map(([n, f]) => `${n} (${f})`);
+    const unknown = [...seen]
+      .filter(([n]) => !SETTING_NAMES.includes(n as never) && !(n in WIRING_VARIABLES) && !constants.has(n))
+      .map(([n, f]) => `${n} (${f})`);
     expect(unknown).toEqual([]);
     expect(seen.size).toBeGreaterThan(SETTING_NAMES.length);
   });

@@ -34,7 +34,11 @@ async function populate(store: ObjectStore): Promise<void> {
   await uploadBlock(store, layout, "team-a", b0.ulid, new DirBlockSource(b0.dir), { partSize: 5 << 20 });
   await uploadBlock(store, layout, "team-a", b1.ulid, new DirBlockSource(b1.dir), { partSize: 5 << 20 });
   await uploadBlock(store, layout, layout.rootTenant, b2.ulid, new DirBlockSource(b2.dir), { partSize: 5 << 20 });
-  await writeMarker(store, layout, "team-a", b1.ulid, DELETION_MARK_FILE, { id: b1.ulid, version: 1, deletion_time: 1_700_000_000 });
+  await writeMarker(store, layout, "team-a", b1.ulid, DELETION_MARK_FILE, {
+    id: b1.ulid,
+    version: 1,
+    deletion_time: 1_700_000_000,
+  });
   await store.put(`team-a/${"01HFAY3VMA1D6NYKSJAA6WSXP3"}/index`, "partial upload"); // no meta.json
 }
 
@@ -99,7 +103,10 @@ describe("strata index", () => {
   });
 
   it("rebuilds and shows the index of an S3 bucket, endpoint from AWS_ENDPOINT_URL_S3", async () => {
-    const store = new S3Store({ bucket: "strata-cli", clientConfig: { endpoint: emu.endpoint, credentials: EMULATOR_CREDENTIALS, region: EMULATOR_REGION } });
+    const store = new S3Store({
+      bucket: "strata-cli",
+      clientConfig: { endpoint: emu.endpoint, credentials: EMULATOR_CREDENTIALS, region: EMULATOR_REGION },
+    });
     await populate(store);
     await store.close();
     await checkRebuildAndShow("s3://strata-cli", emu.env(), false);

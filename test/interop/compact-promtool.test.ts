@@ -37,7 +37,13 @@ function withReplica(text: string, r: string): string {
 
 beforeAll(async () => {
   assertPromtool();
-  fx = await makePromtoolFixture(tmp, { label: "c-varied", seed: 41, series: 200, durationMs: 5 * 3_600_000, intervalMs: 30_000 });
+  fx = await makePromtoolFixture(tmp, {
+    label: "c-varied",
+    seed: 41,
+    series: 200,
+    durationMs: 5 * 3_600_000,
+    intervalMs: 30_000,
+  });
   const dir = await tmp.make("c-replicas");
   const gen = generateOpenMetrics({ seed: 42, series: 120, durationMs: 3 * 3_600_000, intervalMs: 30_000 });
   const made: BlockInfo[][] = [];
@@ -85,7 +91,9 @@ describe("strata compact on promtool blocks", () => {
     const dumps = await Promise.all(dirs.map((d) => promtoolDump(d)));
     expect(diffLineMultisets(inputsDump, dumps.flat())).toBe("");
     for (const d of dirs) await promtoolAnalyze(d);
-    const labels = await Promise.all(dirs.map(async (d) => JSON.parse(await readFile(join(d, "meta.json"), "utf8")).thanos.labels));
+    const labels = await Promise.all(
+      dirs.map(async (d) => JSON.parse(await readFile(join(d, "meta.json"), "utf8")).thanos.labels),
+    );
     expect(labels).toEqual([1, 2, 3].map((i) => ({ __compactor_shard_id__: `${i}_of_3` })));
   });
 

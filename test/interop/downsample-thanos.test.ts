@@ -89,10 +89,17 @@ function modelRaw(samples: S[], res: number): ModelChunk[] {
     i = j;
     if (batch.length === 0) continue;
     const counter = runningCounter(batch.map((s) => s.v));
-    const groups = byWindow(batch.map((s, k) => ({ ...s, c: counter[k]! })), res);
+    const groups = byWindow(
+      batch.map((s, k) => ({ ...s, c: counter[k]! })),
+      res,
+    );
     out.push({
       windows: groups.map((g) => ({ t: g.t, ...stats(g.items.map((x) => x.v)) })),
-      counter: [batch[0]!, ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1]!.c })), { t: groups[groups.length - 1]!.t, v: batch[batch.length - 1]!.v }],
+      counter: [
+        batch[0]!,
+        ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1]!.c })),
+        { t: groups[groups.length - 1]!.t, v: batch[batch.length - 1]!.v },
+      ],
     });
   }
   return out;
@@ -131,14 +138,27 @@ function modelAggr(chunks: ModelChunk[], mint: number, maxt: number, inRes: numb
     const windows = byWindow(wins, outRes).map((g) => {
       const mins = stats(g.items.map((w) => w.min));
       const maxs = stats(g.items.map((w) => w.max));
-      return { t: g.t, count: stats(g.items.map((w) => w.count)).sum, sum: stats(g.items.map((w) => w.sum)).sum, min: mins.min, max: maxs.max };
+      return {
+        t: g.t,
+        count: stats(g.items.map((w) => w.count)).sum,
+        sum: stats(g.items.map((w) => w.sum)).sum,
+        min: mins.min,
+        max: maxs.max,
+      };
     });
     const { totals, lastV } = applyResets(part.flatMap((c) => c.counter));
     const counter = runningCounter(totals.map((s) => s.v));
-    const groups = byWindow(totals.map((s, k) => ({ t: s.t, c: counter[k]! })), outRes);
+    const groups = byWindow(
+      totals.map((s, k) => ({ t: s.t, c: counter[k]! })),
+      outRes,
+    );
     out.push({
       windows,
-      counter: [totals[0]!, ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1]!.c })), { t: groups[groups.length - 1]!.t, v: lastV }],
+      counter: [
+        totals[0]!,
+        ...groups.map((g) => ({ t: g.t, v: g.items[g.items.length - 1]!.c })),
+        { t: groups[groups.length - 1]!.t, v: lastV },
+      ],
     });
   }
   return out;
@@ -224,7 +244,16 @@ beforeAll(async () => {
     durationMs: 60 * 3_600_000,
     intervalMs: 30_000,
     maxBlockDuration: "1000h",
-    features: { counterResets: true, gaps: true, specialValues: true, jitter: true, extremeFloats: false, unicode: false, goQuoting: false, escapes: false },
+    features: {
+      counterResets: true,
+      gaps: true,
+      specialValues: true,
+      jitter: true,
+      extremeFloats: false,
+      unicode: false,
+      goQuoting: false,
+      escapes: false,
+    },
   });
   expect(fx.blocks).toHaveLength(1);
   rawBlock = fx.blocks[0]!.dir;
@@ -238,7 +267,11 @@ beforeAll(async () => {
   for (const [key, samples] of raw) {
     const m5 = modelRaw(samples, RESOLUTION_5M);
     model5m.set(key, m5);
-    if (m5.length) model1h.set(key, modelAggr(m5, m5[0]!.windows[0]!.t, m5[m5.length - 1]!.windows.at(-1)!.t, RESOLUTION_5M, RESOLUTION_1H));
+    if (m5.length)
+      model1h.set(
+        key,
+        modelAggr(m5, m5[0]!.windows[0]!.t, m5[m5.length - 1]!.windows.at(-1)!.t, RESOLUTION_5M, RESOLUTION_1H),
+      );
   }
 }, 240_000);
 
@@ -277,7 +310,8 @@ describe("strata downsample on promtool blocks", () => {
   it("1h aggregates (from our 5m block) equal the independently computed ones", async () => {
     const got = await strataAggregates(block1h);
     for (const a of AGGRS) {
-      for (const [key, chunks] of model1h) expect(sameSamples(got[a].get(key), expectedSeries(chunks, a)), `${a} of ${key}`).toBe("");
+      for (const [key, chunks] of model1h)
+        expect(sameSamples(got[a].get(key), expectedSeries(chunks, a)), `${a} of ${key}`).toBe("");
     }
   });
 
@@ -290,7 +324,8 @@ describe("strata downsample on promtool blocks", () => {
         const vals = s.filter((x) => !Number.isNaN(x.v));
         if (vals.length < 2) continue;
         let rawIncrease = 0;
-        for (let i = 1; i < vals.length; i++) rawIncrease += vals[i]!.v >= vals[i - 1]!.v ? vals[i]!.v - vals[i - 1]!.v : vals[i]!.v;
+        for (let i = 1; i < vals.length; i++)
+          rawIncrease += vals[i]!.v >= vals[i - 1]!.v ? vals[i]!.v - vals[i - 1]!.v : vals[i]!.v;
         const { totals } = applyResets(counters.get(key)!);
         const inc = totals[totals.length - 1]!.v - totals[0]!.v;
         // Totals are sums of doubles in a different order (some counters sit near 2^53):
@@ -301,7 +336,8 @@ describe("strata downsample on promtool blocks", () => {
         const first = vals[0]!;
         for (const tot of totals) {
           let upTo = first.v;
-          for (let i = 1; i < vals.length && vals[i]!.t <= tot.t; i++) upTo += vals[i]!.v >= vals[i - 1]!.v ? vals[i]!.v - vals[i - 1]!.v : vals[i]!.v;
+          for (let i = 1; i < vals.length && vals[i]!.t <= tot.t; i++)
+            upTo += vals[i]!.v >= vals[i - 1]!.v ? vals[i]!.v - vals[i - 1]!.v : vals[i]!.v;
           expect(Math.abs(tot.v - upTo), `${key} @${tot.t}`).toBeLessThanOrEqual(tol(upTo));
         }
         series++;
@@ -457,7 +493,13 @@ describe("aggregate chunk bytes, read by a minimal independent decoder", () => {
             const m = exp[i]!;
             expect([c.minTime, c.maxTime]).toEqual([m.windows[0]!.t, m.windows[m.windows.length - 1]!.t]);
             AGGRS.slice(0, 4).forEach((a, k) => {
-              expect(sameSamples(decoded[k], m.windows.map((w) => ({ t: w.t, v: w[a as "count"] }))), `${a} ${key} chunk ${i}`).toBe("");
+              expect(
+                sameSamples(
+                  decoded[k],
+                  m.windows.map((w) => ({ t: w.t, v: w[a as "count"] })),
+                ),
+                `${a} ${key} chunk ${i}`,
+              ).toBe("");
             });
             expect(sameSamples(decoded[4], m.counter), `counter ${key} chunk ${i}`).toBe("");
             chunks++;

@@ -50,18 +50,45 @@ interface SeriesDef {
 
 const sp = (...a: [number, number][]): Span[] => a.map(([offset, length]) => ({ offset, length }));
 
-function intHist(i: number, schema: number, zt: number, ps: Span[], ns: Span[], count: (j: number) => number, hint: CounterResetHint): Sent {
+function intHist(
+  i: number,
+  schema: number,
+  zt: number,
+  ps: Span[],
+  ns: Span[],
+  count: (j: number) => number,
+  hint: CounterResetHint,
+): Sent {
   const pb = spanIndices(ps).map((idx) => count(idx));
   const nb = spanIndices(ns).map((idx) => count(idx + 7));
   const zeroCount = Math.floor(count(3) / 3);
   const total = zeroCount + pb.reduce((a, b) => a + b, 0) + nb.reduce((a, b) => a + b, 0);
   return {
     kind: "int",
-    h: { schema, zeroThreshold: zt, zeroCount, count: total, sum: i * 1.5 - 7.25, positiveSpans: ps, negativeSpans: ns, positiveBuckets: pb, negativeBuckets: nb, counterResetHint: hint },
+    h: {
+      schema,
+      zeroThreshold: zt,
+      zeroCount,
+      count: total,
+      sum: i * 1.5 - 7.25,
+      positiveSpans: ps,
+      negativeSpans: ns,
+      positiveBuckets: pb,
+      negativeBuckets: nb,
+      counterResetHint: hint,
+    },
   };
 }
 
-function floatHist(i: number, schema: number, zt: number, ps: Span[], ns: Span[], count: (j: number) => number, hint: CounterResetHint): Sent {
+function floatHist(
+  i: number,
+  schema: number,
+  zt: number,
+  ps: Span[],
+  ns: Span[],
+  count: (j: number) => number,
+  hint: CounterResetHint,
+): Sent {
   const pb = Float64Array.from(spanIndices(ps), (idx) => count(idx));
   const nb = Float64Array.from(spanIndices(ns), (idx) => count(idx + 7));
   const zeroCount = count(3) / 2;
@@ -69,7 +96,18 @@ function floatHist(i: number, schema: number, zt: number, ps: Span[], ns: Span[]
   const total = nb.reduce((a, b) => a + b, 0) + pb.reduce((a, b) => a + b, 0) + zeroCount;
   return {
     kind: "float",
-    h: { schema, zeroThreshold: zt, zeroCount, count: total, sum: i * 0.75 + 0.125, positiveSpans: ps, negativeSpans: ns, positiveBuckets: pb, negativeBuckets: nb, counterResetHint: hint },
+    h: {
+      schema,
+      zeroThreshold: zt,
+      zeroCount,
+      count: total,
+      sum: i * 0.75 + 0.125,
+      positiveSpans: ps,
+      negativeSpans: ns,
+      positiveBuckets: pb,
+      negativeBuckets: nb,
+      counterResetHint: hint,
+    },
   };
 }
 
@@ -87,7 +125,8 @@ const SERIES: SeriesDef[] = [
       const c = (idx: number): number => ((Math.abs(idx) % 7) + 1) * (i < 65 ? i : i - 65) + 1;
       let ps: Span[];
       if (i < 10) ps = sp([0, 3], [2, 1]);
-      else if (i < 20) ps = sp([0, 2], [0, 1], [2, 1], [1, 1]); // adds bucket 7, offset-0 split kept verbatim
+      else if (i < 20)
+        ps = sp([0, 2], [0, 1], [2, 1], [1, 1]); // adds bucket 7, offset-0 split kept verbatim
       else if (i < 30) ps = sp([0, 3], [2, 1], [1, 2]);
       else ps = sp([-3, 1], [2, 3], [2, 1], [1, 2]);
       const ns = i < 25 ? sp([0, 2]) : sp([0, 2], [2, 1]);
@@ -315,7 +354,11 @@ beforeAll(async () => {
     }
     const r = await fetch(`${url}/api/v1/write`, {
       method: "POST",
-      headers: { "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf", "X-Prometheus-Remote-Write-Version": "0.1.0" },
+      headers: {
+        "Content-Encoding": "snappy",
+        "Content-Type": "application/x-protobuf",
+        "X-Prometheus-Remote-Write-Version": "0.1.0",
+      },
       body: snappyLiteral(writeRequest(entries)),
     });
     if (r.status !== 204) throw new Error(`remote write at step ${i}: HTTP ${r.status} ${await r.text()}`);
@@ -323,7 +366,8 @@ beforeAll(async () => {
 
   // The head cuts 5-minute blocks until it spans at most 7.5 minutes: 5 blocks for 30 minutes.
   const until = Date.now() + 90_000;
-  while ((blocks = await listBlocks(dataDir)).length < 5 && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+  while ((blocks = await listBlocks(dataDir)).length < 5 && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 250));
   await stopServer();
   blocks = await listBlocks(dataDir);
 }, 180_000);
@@ -360,7 +404,9 @@ async function readChunks(block: BlockInfo): Promise<RawChunk[]> {
       }
       const enc = f[off]!;
       const data = f.subarray(off + 1, off + 1 + len);
-      expect(crc32c(f, off, off + 1 + len), `CRC of chunk at ${block.ulid}/${name}@${off}`).toBe(dv.getUint32(off + 1 + len));
+      expect(crc32c(f, off, off + 1 + len), `CRC of chunk at ${block.ulid}/${name}@${off}`).toBe(
+        dv.getUint32(off + 1 + len),
+      );
       out.push({ block: block.ulid, encoding: enc, data });
       off += 1 + len + 4;
     }
@@ -379,7 +425,15 @@ function summary(h: Histogram | FloatHistogram): unknown {
     spanIndices(spans)
       .map((idx, j): [number, number] => [idx, counts[j]!])
       .filter(([, v]) => v !== 0);
-  return [h.schema, h.zeroThreshold, h.count, h.zeroCount, bitsOf(h.sum), side(h.positiveSpans, h.positiveBuckets), side(h.negativeSpans, h.negativeBuckets)];
+  return [
+    h.schema,
+    h.zeroThreshold,
+    h.count,
+    h.zeroCount,
+    bitsOf(h.sum),
+    side(h.positiveSpans, h.positiveBuckets),
+    side(h.negativeSpans, h.negativeBuckets),
+  ];
 }
 
 describe("histogram chunks written by Prometheus 2.42", () => {
@@ -413,19 +467,40 @@ describe("histogram chunks written by Prometheus 2.42", () => {
           expect(s.t).toBeLessThan(block.meta.maxTime);
         }
         const wantSummary = want.map((w) => (w.kind === "stale" ? ["stale", "7ff0000000000002"] : summary(w.h)));
-        expect(samples.map((s) => summary(s.h)), `${def.name} chunk at ${samples[0]!.t}`).toEqual(wantSummary);
+        expect(
+          samples.map((s) => summary(s.h)),
+          `${def.name} chunk at ${samples[0]!.t}`,
+        ).toEqual(wantSummary);
         for (const s of samples) (seen.get(k) ?? seen.set(k, []).get(k)!).push(s.t);
 
         // Our encoder, fed the samples as sent (original spans), must write Prometheus' bytes.
         const { counterResetHint } = histogramChunkHeader(c.data);
-        (headers.get(k) ?? headers.set(k, []).get(k)!).push({ i: Math.floor((samples[0]!.t - T0) / STEP), hint: counterResetHint });
+        (headers.get(k) ?? headers.set(k, []).get(k)!).push({
+          i: Math.floor((samples[0]!.t - T0) / STEP),
+          hint: counterResetHint,
+        });
         if (samples[0]!.t === T0 + k) firstLayouts.set(k, samples[0]!.h.positiveSpans);
-        const staleH = { schema: 0, zeroThreshold: 0, zeroCount: 0, count: 0, sum: STALE_NAN, positiveSpans: [], negativeSpans: [], counterResetHint: CounterResetHint.Unknown };
+        const staleH = {
+          schema: 0,
+          zeroThreshold: 0,
+          zeroCount: 0,
+          count: 0,
+          sum: STALE_NAN,
+          positiveSpans: [],
+          negativeSpans: [],
+          counterResetHint: CounterResetHint.Unknown,
+        };
         const ours = float
           ? encodeFloatHistogramChunk(
               samples.map((s, j) => {
                 const w = want[j]!;
-                return { t: s.t, h: w.kind === "float" ? w.h : { ...staleH, positiveBuckets: new Float64Array(0), negativeBuckets: new Float64Array(0) } };
+                return {
+                  t: s.t,
+                  h:
+                    w.kind === "float"
+                      ? w.h
+                      : { ...staleH, positiveBuckets: new Float64Array(0), negativeBuckets: new Float64Array(0) },
+                };
               }),
               counterResetHint,
             )
@@ -439,9 +514,10 @@ describe("histogram chunks written by Prometheus 2.42", () => {
         const theirs = c.data;
         // Writers before 3.0 leave a zero byte after a stream that ends byte-aligned after a whole-byte write.
         const legacyPad = theirs.length === ours.length + 1 && theirs[theirs.length - 1] === 0;
-        expect(Buffer.from(legacyPad ? theirs.subarray(0, ours.length) : theirs).toString("hex"), `${def.name} chunk at ${samples[0]!.t}`).toBe(
-          Buffer.from(ours).toString("hex"),
-        );
+        expect(
+          Buffer.from(legacyPad ? theirs.subarray(0, ours.length) : theirs).toString("hex"),
+          `${def.name} chunk at ${samples[0]!.t}`,
+        ).toBe(Buffer.from(ours).toString("hex"));
         if (legacyPad) trailingZero++;
         else exactBytes++;
         chunksChecked++;
@@ -456,7 +532,10 @@ describe("histogram chunks written by Prometheus 2.42", () => {
     const hi = blocks[blocks.length - 1]!.meta.maxTime;
     for (const def of SERIES) {
       const expected = [...sent.get(def.k)!.keys()].filter((t) => t >= lo && t < hi);
-      expect((seen.get(def.k) ?? []).sort((a, b) => a - b), def.name).toEqual(expected);
+      expect(
+        (seen.get(def.k) ?? []).sort((a, b) => a - b),
+        def.name,
+      ).toEqual(expected);
     }
     // Headers: gauges are marked gauge; the counter's reset at step 65 and its restart after the stale marker.
     expect(headers.get(2)!.every((h) => h.hint === CounterResetHint.Gauge)).toBe(true);

@@ -23,7 +23,14 @@ const INSTANTS = [START + 30 * MINUTE, JAN_2023_MS + 2 * 60 * MINUTE, START + 15
 
 beforeAll(async () => {
   assertPromtool();
-  fx = await makePromtoolFixture(tmp, { label: "q", seed: 31, series: 200, startMs: START, durationMs: END - START, intervalMs: 60_000 });
+  fx = await makePromtoolFixture(tmp, {
+    label: "q",
+    seed: 31,
+    series: 200,
+    startMs: START,
+    durationMs: END - START,
+    intervalMs: 60_000,
+  });
 
   // Rewrite every block, plain and re-encoded, into two block directories.
   const dirs = { rewritten: "", reencoded: "" };
@@ -102,16 +109,22 @@ describe("PromQL on rewritten blocks answers like on the promtool originals", ()
       const v = vector(await sameAnswer((s) => s.query("sum(http_requests_total)", t)));
       expect(Number(v[0]!.value![1])).toBeGreaterThan(0);
     }
-    const m = matrix(await sameAnswer((s) => s.queryRange("sum by (mode) (node_cpu_seconds_total)", START, END, 5 * MINUTE)));
+    const m = matrix(
+      await sameAnswer((s) => s.queryRange("sum by (mode) (node_cpu_seconds_total)", START, END, 5 * MINUTE)),
+    );
     expect(m.length).toBeGreaterThan(0);
   });
 
   it("rate() and resets() over counters with resets", async () => {
     const resets = vector(await sameAnswer((s) => s.query("sum(resets(http_requests_total[6h]))", END)));
     expect(Number(resets[0]!.value![1])).toBeGreaterThan(0);
-    const rate = matrix(await sameAnswer((s) => s.queryRange("rate(http_requests_total[10m])", START, END, 5 * MINUTE)));
+    const rate = matrix(
+      await sameAnswer((s) => s.queryRange("rate(http_requests_total[10m])", START, END, 5 * MINUTE)),
+    );
     expect(rate.length).toBeGreaterThan(10);
-    const total = matrix(await sameAnswer((s) => s.queryRange("sum(rate(node_cpu_seconds_total[15m]))", START, END, 7 * MINUTE)));
+    const total = matrix(
+      await sameAnswer((s) => s.queryRange("sum(rate(node_cpu_seconds_total[15m]))", START, END, 7 * MINUTE)),
+    );
     expect(total[0]!.values!.length).toBeGreaterThan(10);
   });
 

@@ -58,7 +58,9 @@ describe("fixtures made by promtool", () => {
     const m = sixHour.blocks[0]!.meta;
     expect(m.stats.numChunks!).toBeGreaterThan(2 * m.stats.numSeries!);
     expect(large.gen.seriesCount).toBeGreaterThanOrEqual(2900);
-    expect(large.blocks.reduce((s, b) => s + (b.meta.stats.numSeries ?? 0), 0)).toBeGreaterThanOrEqual(large.gen.seriesCount);
+    expect(large.blocks.reduce((s, b) => s + (b.meta.stats.numSeries ?? 0), 0)).toBeGreaterThanOrEqual(
+      large.gen.seriesCount,
+    );
   });
 
   it("dump the same bytes twice (promtool's order is deterministic)", async () => {

@@ -6,7 +6,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DirBlockSource } from "@strata/tsdb/node";
 import { Code, verifyBlock, type VerifyReport } from "@strata/verify";
-import { assertPromtool, makePromtoolFixture, promtoolAnalyze, promtoolDump, type PromtoolFixture } from "@strata/testkit/promtool";
+import {
+  assertPromtool,
+  makePromtoolFixture,
+  promtoolAnalyze,
+  promtoolDump,
+  type PromtoolFixture,
+} from "@strata/testkit/promtool";
 import { copyDir, TempDirs } from "@strata/testkit/tmp";
 import { lastLine, runStrata } from "@strata/testkit/cli";
 
@@ -15,7 +21,13 @@ let fx: PromtoolFixture;
 
 beforeAll(async () => {
   assertPromtool();
-  fx = await makePromtoolFixture(tmp, { label: "verify", seed: 31, series: 60, durationMs: 3 * 3_600_000, intervalMs: 60_000 });
+  fx = await makePromtoolFixture(tmp, {
+    label: "verify",
+    seed: 31,
+    series: 60,
+    durationMs: 3 * 3_600_000,
+    intervalMs: 60_000,
+  });
 });
 afterAll(() => tmp.cleanup());
 

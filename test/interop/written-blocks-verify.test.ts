@@ -5,7 +5,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BlockReader, RESOLUTION_1H, RESOLUTION_5M, newUlid, parseMeta, rewriteBlock, serializeMeta, type BlockMeta } from "@strata/tsdb";
+import {
+  BlockReader,
+  RESOLUTION_1H,
+  RESOLUTION_5M,
+  newUlid,
+  parseMeta,
+  rewriteBlock,
+  serializeMeta,
+  type BlockMeta,
+} from "@strata/tsdb";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
 import { compactBlocks } from "@strata/compact";
 import { downsampleBlock } from "@strata/downsample";
@@ -29,7 +38,16 @@ beforeAll(async () => {
     series: 40,
     durationMs: 9 * 3_600_000,
     intervalMs: 15_000,
-    features: { counterResets: true, gaps: true, specialValues: true, jitter: true, extremeFloats: false, unicode: false, goQuoting: false, escapes: false },
+    features: {
+      counterResets: true,
+      gaps: true,
+      specialValues: true,
+      jitter: true,
+      extremeFloats: false,
+      unicode: false,
+      goQuoting: false,
+      escapes: false,
+    },
   });
   out = await tmp.make("written-verify-out");
   compacted = (await compactTo(fx.blocks.slice(0, 3).map((b) => b.dir)))[0]!;
@@ -95,12 +113,20 @@ describe("blocks Strata writes verify with every check", () => {
     const dir = compacted;
     const meta = await metaOf(dir);
     expect(meta.compaction.level).toBe(2);
-    expect(meta.compaction.sources).toEqual(fx.blocks.slice(0, 3).map((b) => b.ulid).sort());
+    expect(meta.compaction.sources).toEqual(
+      fx.blocks
+        .slice(0, 3)
+        .map((b) => b.ulid)
+        .sort(),
+    );
     await expectVerifies(dir, "compaction");
   });
 
   it("a split into three shards", async () => {
-    const dirs = await compactTo(fx.blocks.slice(1, 4).map((b) => b.dir), 3);
+    const dirs = await compactTo(
+      fx.blocks.slice(1, 4).map((b) => b.dir),
+      3,
+    );
     expect(dirs).toHaveLength(3);
     for (const d of dirs) {
       const meta = await metaOf(d);

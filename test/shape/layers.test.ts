@@ -62,7 +62,12 @@ describe("the layering check", () => {
         "infra/c.ts": `import { RULE } from "../packages/pipeline/src/notify-rule.ts";`,
         "packages/pipeline/src/d.ts": `import { x } from "@strata/nosuch";`,
       }),
-    ).toEqual(["packages/pipeline/src/a.ts:1 deep", "packages/local/src/b.ts:1 relative-escape", "infra/c.ts:1 relative-escape", "packages/pipeline/src/d.ts:1 unknown-package"]);
+    ).toEqual([
+      "packages/pipeline/src/a.ts:1 deep",
+      "packages/local/src/b.ts:1 relative-escape",
+      "infra/c.ts:1 relative-escape",
+      "packages/pipeline/src/d.ts:1 unknown-package",
+    ]);
   });
 
   it("finds a cycle, type-only imports included, and ignores imports inside comments and strings", () => {

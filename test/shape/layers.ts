@@ -107,7 +107,8 @@ export function importsOf(file: SourceFile): ImportRef[] {
   };
   const visit = (node: ts.Node) => {
     if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node, node.moduleSpecifier);
-    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) add(node, node.arguments[0]);
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)
+      add(node, node.arguments[0]);
     else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node, node.argument.literal);
     ts.forEachChild(node, visit);
   };
@@ -116,7 +117,11 @@ export function importsOf(file: SourceFile): ImportRef[] {
 }
 
 /** Check every file's imports; `exists` answers whether a repository path is a file. */
-export function checkLayers(files: readonly SourceFile[], packages: readonly PackageInfo[], exists: (path: string) => boolean): Violation[] {
+export function checkLayers(
+  files: readonly SourceFile[],
+  packages: readonly PackageInfo[],
+  exists: (path: string) => boolean,
+): Violation[] {
   const pkgs = new Map(packages.map((p) => [p.dir, p]));
   const violations: Violation[] = [];
   const edges = new Map<string, { to: string; line: number }[]>();
@@ -130,14 +135,24 @@ export function checkLayers(files: readonly SourceFile[], packages: readonly Pac
     for (const { spec, line } of importsOf(file)) {
       const v = (rule: Violation["rule"], message: string) => violations.push({ file: file.path, line, rule, message });
       if (spec.startsWith(".")) {
-        const target = relative(".", join(dirname(file.path), spec)).split(sep).join("/");
+        const target = relative(".", join(dirname(file.path), spec))
+          .split(sep)
+          .join("/");
         const to = placeOf(target);
-        const reachesDeploy = to !== undefined && !to.isPackage && (to.unit === "infra" || to.unit === "functions") && (from.unit === "test" || from.unit === "");
+        const reachesDeploy =
+          to !== undefined &&
+          !to.isPackage &&
+          (to.unit === "infra" || to.unit === "functions") &&
+          (from.unit === "test" || from.unit === "");
         if (target.startsWith("..") || !to || (to.unit !== from.unit && !reachesDeploy)) {
-          v("relative-escape", `${spec} leaves ${from.isPackage ? `packages/${from.unit}` : from.unit || "the root"}: import the package by name`);
+          v(
+            "relative-escape",
+            `${spec} leaves ${from.isPackage ? `packages/${from.unit}` : from.unit || "the root"}: import the package by name`,
+          );
           continue;
         }
-        if (from.isPackage && !from.support && to.support) v("support", `${spec}: production code imports test or bench code`);
+        if (from.isPackage && !from.support && to.support)
+          v("support", `${spec}: production code imports test or bench code`);
         if (exists(target)) own.push({ to: target, line });
         continue;
       }
@@ -150,21 +165,29 @@ export function checkLayers(files: readonly SourceFile[], packages: readonly Pac
         v("unknown-package", `${spec}: no package packages/${dir}`);
         continue;
       }
-      if (!pkg.exports.includes(sub)) v("deep", `${spec}: @strata/${dir} does not export "${sub}" (its entry points: ${pkg.exports.join(", ")})`);
+      if (!pkg.exports.includes(sub))
+        v("deep", `${spec}: @strata/${dir} does not export "${sub}" (its entry points: ${pkg.exports.join(", ")})`);
       if (from.isPackage && dir === from.unit) continue; // a package's tests import it by name
       if (dir in SUPPORT) {
         if (!from.support) v("support", `${spec}: test support imported by production code`);
-        else if (from.isPackage && from.unit in SUPPORT && !SUPPORT[from.unit]!.includes(dir)) v("sideways", `${spec}: support packages do not import each other`);
+        else if (from.isPackage && from.unit in SUPPORT && !SUPPORT[from.unit]!.includes(dir))
+          v("sideways", `${spec}: support packages do not import each other`);
         continue;
       }
       if (from.isPackage && from.unit in SUPPORT) {
-        if (!SUPPORT[from.unit]!.includes(dir)) v("sideways", `${spec}: @strata/${from.unit} may not import @strata/${dir}`);
+        if (!SUPPORT[from.unit]!.includes(dir))
+          v("sideways", `${spec}: @strata/${from.unit} may not import @strata/${dir}`);
         continue;
       }
       const toLayer = LAYERS[dir]!;
       if (fromLayer === undefined) continue;
-      if (toLayer > fromLayer) v("upward", `${spec}: ${from.unit} (layer ${fromLayer}) imports ${dir} (layer ${toLayer}), which sits above it`);
-      else if (toLayer === fromLayer && !from.support) v("sideways", `${spec}: ${from.unit} and ${dir} share layer ${fromLayer}; neither may import the other`);
+      if (toLayer > fromLayer)
+        v(
+          "upward",
+          `${spec}: ${from.unit} (layer ${fromLayer}) imports ${dir} (layer ${toLayer}), which sits above it`,
+        );
+      else if (toLayer === fromLayer && !from.support)
+        v("sideways", `${spec}: ${from.unit} and ${dir} share layer ${fromLayer}; neither may import the other`);
     }
   }
   for (const cycle of cycles(edges)) {
@@ -260,7 +283,8 @@ function walk(root: string, dir: string, out: SourceFile[]): void {
     const rel = dir ? `${dir}/${name}` : name;
     const st = statSync(join(root, rel));
     if (st.isDirectory()) walk(root, rel, out);
-    else if (/\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith(".d.ts")) out.push({ path: rel, text: readFileSync(join(root, rel), "utf8") });
+    else if (/\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith(".d.ts"))
+      out.push({ path: rel, text: readFileSync(join(root, rel), "utf8") });
   }
 }
 
@@ -277,7 +301,9 @@ export function loadRepository(root: string): { files: SourceFile[]; packages: P
   }
   const packages = readdirSync(join(root, "packages")).flatMap((dir) => {
     try {
-      const pj = JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8")) as { exports?: Record<string, unknown> | string };
+      const pj = JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8")) as {
+        exports?: Record<string, unknown> | string;
+      };
       const exports = typeof pj.exports === "string" ? ["."] : Object.keys(pj.exports ?? {});
       return [{ dir, exports }];
     } catch {
@@ -306,6 +332,10 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   const root = resolve(import.meta.dirname, "../..");
   const found = checkRepository(root);
   for (const v of found) console.log(formatViolation(v));
-  console.log(found.length === 0 ? "layers: no upward, sideways or deep import, no cycle" : `layers: ${found.length} violation(s)`);
+  console.log(
+    found.length === 0
+      ? "layers: no upward, sideways or deep import, no cycle"
+      : `layers: ${found.length} violation(s)`,
+  );
   process.exitCode = found.length === 0 ? 0 : 1;
 }

@@ -53,5 +53,6 @@ export async function best<T>(runs: number, fn: () => Promise<T> | T): Promise<{
 
 export function emit(results: BenchResult[]): void {
   const peak = peakRssMiB();
-  for (const r of results) process.stdout.write(JSON.stringify({ ...r, peakMiB: r.peakMiB ?? peak, baseMiB: r.baseMiB ?? baseline }) + "\n");
+  for (const r of results)
+    process.stdout.write(JSON.stringify({ ...r, peakMiB: r.peakMiB ?? peak, baseMiB: r.baseMiB ?? baseline }) + "\n");
 }

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ESTIMATE_BAND, type BenchResult } from "./harness.ts";
 
-const BANNER = 'import { createRequire as __strataRequire } from "node:module"; const require = __strataRequire(import.meta.url);';
+const BANNER =
+  'import { createRequire as __strataRequire } from "node:module"; const require = __strataRequire(import.meta.url);';
 
 /** Bundle `entry` next to itself (relative paths inside the bench keep working). */
 async function bundle(entry: string, outfile: string): Promise<string> {
@@ -49,7 +50,10 @@ if (bundled) {
   const cliMain = join(packagesDir, "cli", "src", "main.ts");
   const cliEntry = join(packagesDir, "cli", "bin", "strata.bundle-entry.ts");
   const { writeFile, rm } = await import("node:fs/promises");
-  await writeFile(cliEntry, `import { isMainThread } from "node:worker_threads";\nimport { main } from ${JSON.stringify(cliMain)};\n// Downsampling workers load this bundle too: they must not run the command again.\nif (isMainThread) process.exitCode = await main(process.argv.slice(2));\n`);
+  await writeFile(
+    cliEntry,
+    `import { isMainThread } from "node:worker_threads";\nimport { main } from ${JSON.stringify(cliMain)};\n// Downsampling workers load this bundle too: they must not run the command again.\nif (isMainThread) process.exitCode = await main(process.argv.slice(2));\n`,
+  );
   try {
     env.STRATA_CLI = await bundle(cliEntry, join(packagesDir, "cli", "bin", "strata.bundle.mjs"));
   } finally {
@@ -63,7 +67,12 @@ for (const path of benches) {
   // A name selects the benchmarks whose file starts with it, or every benchmark of a package (`compact`).
   if (only.length && !only.some((o) => file.startsWith(o) || pkg === o)) continue;
   const target = bundled ? await bundle(path, path.replace(/\.ts$/, ".bundle.mjs")) : path;
-  const out = execFileSync(process.execPath, [target], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24, env });
+  const out = execFileSync(process.execPath, [target], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 1 << 24,
+    env,
+  });
   for (const line of out.split("\n")) if (line.startsWith("{")) rows.push(JSON.parse(line) as BenchResult);
 }
 
@@ -85,7 +94,10 @@ for (const r of rows) {
     const q = r.estimateSeconds / measured;
     est = r.estimateSeconds.toFixed(3);
     ratio = `${q.toFixed(2)}${q < ESTIMATE_BAND[0] || q > ESTIMATE_BAND[1] ? " !" : ""}`;
-    if (q < ESTIMATE_BAND[0] || q > ESTIMATE_BAND[1]) outside.push(`${r.name.trim()}: estimate ${r.estimateSeconds.toFixed(3)} s, measured ${measured.toFixed(3)} s (${q.toFixed(2)}×)`);
+    if (q < ESTIMATE_BAND[0] || q > ESTIMATE_BAND[1])
+      outside.push(
+        `${r.name.trim()}: estimate ${r.estimateSeconds.toFixed(3)} s, measured ${measured.toFixed(3)} s (${q.toFixed(2)}×)`,
+      );
   }
   console.log(
     `${r.name.padEnd(38)}${msps.padStart(13)}${mbs.padStart(10)}${r.seconds.toFixed(3).padStart(10)}${fmt(r.peakMiB ?? 0).padStart(10)}${(r.baseMiB === undefined ? "-" : fmt(r.baseMiB)).padStart(10)}${est.padStart(9)}${ratio.padStart(10)}  ${r.target ?? ""}`,
@@ -95,8 +107,12 @@ for (const r of rows) {
 // estimates must stay within [0.5, 2] of what the engines measure here.
 const checked = rows.filter((r) => r.estimateSeconds !== undefined).length;
 if (outside.length) {
-  console.log(`WARNING: the cost model's estimate is outside [${ESTIMATE_BAND.join(", ")}]× the measured time for ${outside.length} of ${checked} benchmark(s) (refit packages/compact/src/cost/constants.ts):`);
+  console.log(
+    `WARNING: the cost model's estimate is outside [${ESTIMATE_BAND.join(", ")}]× the measured time for ${outside.length} of ${checked} benchmark(s) (refit packages/compact/src/cost/constants.ts):`,
+  );
   for (const o of outside) console.log(`  ${o}`);
 } else if (checked) {
-  console.log(`cost model: est/measured within [${ESTIMATE_BAND.join(", ")}] for all ${checked} estimated benchmark(s) (est = packages/compact/src/cost; measured = seconds, or the whole job where the bench says so)`);
+  console.log(
+    `cost model: est/measured within [${ESTIMATE_BAND.join(", ")}] for all ${checked} estimated benchmark(s) (est = packages/compact/src/cost; measured = seconds, or the whole job where the bench says so)`,
+  );
 }

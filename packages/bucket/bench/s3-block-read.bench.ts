@@ -39,11 +39,28 @@ async function makeBlock(parent: string): Promise<string> {
     const chunks = [];
     for (let i = 0; i < SAMPLES; i += 120) {
       const end = Math.min(SAMPLES, i + 120);
-      chunks.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
+      chunks.push({
+        minTime: ts[i]!,
+        maxTime: ts[end - 1]!,
+        chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) },
+      });
     }
-    await w.addSeries([{ name: "__name__", value: "node_cpu_seconds_total" }, { name: "instance", value: names[s]! }], chunks);
+    await w.addSeries(
+      [
+        { name: "__name__", value: "node_cpu_seconds_total" },
+        { name: "instance", value: names[s]! },
+      ],
+      chunks,
+    );
   }
-  await w.finish({ ulid: sink.ulid, minTime: T0, maxTime: T0 + SAMPLES * 15_000, stats: {}, compaction: { level: 1, sources: [sink.ulid] }, version: 1 });
+  await w.finish({
+    ulid: sink.ulid,
+    minTime: T0,
+    maxTime: T0 + SAMPLES * 15_000,
+    stats: {},
+    compaction: { level: 1, sources: [sink.ulid] },
+    version: 1,
+  });
   return sink.commit();
 }
 
@@ -75,7 +92,15 @@ async function bench(): Promise<BenchResult[]> {
     const layout = new BucketLayout();
     const results: BenchResult[] = [];
     for (const [name, make] of [
-      ["block read via S3 ranged GETs", () => new StoreBlockSource(store, layout.blockPrefix("bench", id), new RangeCache({ maxBytes: 16 << 20, pageSize: 1 << 20 }))],
+      [
+        "block read via S3 ranged GETs",
+        () =>
+          new StoreBlockSource(
+            store,
+            layout.blockPrefix("bench", id),
+            new RangeCache({ maxBytes: 16 << 20, pageSize: 1 << 20 }),
+          ),
+      ],
       ["block read from local disk", () => new DirBlockSource(dir)],
     ] as const) {
       let best = Infinity;
@@ -102,7 +127,14 @@ if (import.meta.main) {
     const { startS3Emulator } = await import("@strata/emulator");
     const emu = await startS3Emulator({ buckets: [BUCKET] });
     const dir = process.argv[process.argv.indexOf("--serve") + 1]!;
-    const store = new S3Store({ bucket: BUCKET, clientConfig: { endpoint: emu.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" }, region: "us-east-1" } });
+    const store = new S3Store({
+      bucket: BUCKET,
+      clientConfig: {
+        endpoint: emu.endpoint,
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        region: "us-east-1",
+      },
+    });
     await uploadBlock(store, new BucketLayout(), "bench", dir.slice(dir.lastIndexOf("/") + 1), new DirBlockSource(dir));
     await store.close();
     process.stdout.write(emu.endpoint + "\n");

@@ -7,7 +7,14 @@
  * same tick is collected, neighbours closer than `maxGapPages` are merged, and each run is
  * one GET. Concurrent requests for a page in flight share that GET.
  */
-import { META_FILE, MemorySource, type BlockSink, type BlockSource, type ByteSink, type ByteSource } from "@strata/tsdb";
+import {
+  META_FILE,
+  MemorySource,
+  type BlockSink,
+  type BlockSource,
+  type ByteSink,
+  type ByteSource,
+} from "@strata/tsdb";
 import { ObjectNotFoundError, listAll, type ObjectStore, type ObjectWriter } from "./store.ts";
 
 export interface RangeCacheOptions {
@@ -53,8 +60,10 @@ export class RangeCache {
     this.maxBytes = opts.maxBytes ?? SOURCE_CACHE_BYTES;
     this.pageSize = opts.pageSize ?? 256 << 10;
     this.maxGapPages = opts.maxGapPages ?? 4;
-    if (!(this.pageSize > 0 && Number.isInteger(this.pageSize))) throw new RangeError(`page size must be a positive integer, got ${this.pageSize}`);
-    if (!(this.maxBytes >= 0)) throw new RangeError(`cache bound must be a non-negative number of bytes, got ${this.maxBytes}`);
+    if (!(this.pageSize > 0 && Number.isInteger(this.pageSize)))
+      throw new RangeError(`page size must be a positive integer, got ${this.pageSize}`);
+    if (!(this.maxBytes >= 0))
+      throw new RangeError(`cache bound must be a non-negative number of bytes, got ${this.maxBytes}`);
   }
 
   /**
@@ -62,7 +71,11 @@ export class RangeCache {
    * all, and never more than the `SOURCE_CACHE_BYTES` per input that separate caches had, so
    * a single-input job (a downsampling) keeps what it had and a 30-input merge 256 MiB, not 1.9 GB.
    */
-  static forJob(inputs: number, maxBytes: number = JOB_CACHE_BYTES, opts: Omit<RangeCacheOptions, "maxBytes"> = {}): RangeCache {
+  static forJob(
+    inputs: number,
+    maxBytes: number = JOB_CACHE_BYTES,
+    opts: Omit<RangeCacheOptions, "maxBytes"> = {},
+  ): RangeCache {
     return new RangeCache({ ...opts, maxBytes: Math.min(maxBytes, Math.max(1, inputs) * SOURCE_CACHE_BYTES) });
   }
 
@@ -154,7 +167,13 @@ export class StoreByteSource implements ByteSource {
   private pending: { page: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
 
-  constructor(store: ObjectStore, key: string, size: number, cache: RangeCache = new RangeCache(), owner = `${store.url}/${key}`) {
+  constructor(
+    store: ObjectStore,
+    key: string,
+    size: number,
+    cache: RangeCache = new RangeCache(),
+    owner = `${store.url}/${key}`,
+  ) {
     this.store = store;
     this.key = key;
     this.size = size;
@@ -162,7 +181,12 @@ export class StoreByteSource implements ByteSource {
     this.owner = owner;
   }
 
-  static async open(store: ObjectStore, key: string, cache?: RangeCache, owner?: string): Promise<StoreByteSource | undefined> {
+  static async open(
+    store: ObjectStore,
+    key: string,
+    cache?: RangeCache,
+    owner?: string,
+  ): Promise<StoreByteSource | undefined> {
     const h = await store.head(key, { etag: false });
     return h ? new StoreByteSource(store, key, h.size, cache, owner) : undefined;
   }
@@ -186,8 +210,18 @@ export class StoreByteSource implements ByteSource {
 
   /** The cache pages covering [offset, offset + length), and where the range starts in the first. */
   private async pagesOf(offset: number, length: number): Promise<{ pages: Uint8Array[]; start: number }> {
-    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.size)) {
-      throw new RangeError(`${this.store.url}/${this.key}: read [${offset}, ${offset + length}) outside object of ${this.size} bytes`);
+    if (
+      !(
+        Number.isInteger(offset) &&
+        Number.isInteger(length) &&
+        offset >= 0 &&
+        length >= 0 &&
+        offset + length <= this.size
+      )
+    ) {
+      throw new RangeError(
+        `${this.store.url}/${this.key}: read [${offset}, ${offset + length}) outside object of ${this.size} bytes`,
+      );
     }
     if (length === 0) return { pages: [], start: 0 };
     const ps = this.cache.pageSize;
@@ -244,7 +278,9 @@ export class StoreByteSource implements ByteSource {
     }
   }
 
-  private async fetchRun(run: { page: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[]): Promise<void> {
+  private async fetchRun(
+    run: { page: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[],
+  ): Promise<void> {
     const ps = this.cache.pageSize;
     const from = run[0]!.page * ps;
     const to = Math.min(this.size, (run[run.length - 1]!.page + 1) * ps);
@@ -363,7 +399,8 @@ export class StoreBlockSink implements BlockSink {
    * from memory. Lets a writer verify its output before making it visible (commit).
    */
   async staged(): Promise<{ source: BlockSource; meta: Uint8Array }> {
-    if (this.open.size > 0) throw new Error(`${this.store.url}/${this.prefix}: staged with ${this.open.size} file(s) still open`);
+    if (this.open.size > 0)
+      throw new Error(`${this.store.url}/${this.prefix}: staged with ${this.open.size} file(s) still open`);
     await Promise.all(this.stored);
     const meta = this.meta;
     if (!meta) throw new Error(`${this.store.url}/${this.prefix}: staged without a meta.json`);
@@ -379,7 +416,8 @@ export class StoreBlockSink implements BlockSink {
 
   /** Stores meta.json once every other file is stored. Fails if any file is still open. */
   async commit(): Promise<void> {
-    if (this.open.size > 0) throw new Error(`${this.store.url}/${this.prefix}: commit with ${this.open.size} file(s) still open`);
+    if (this.open.size > 0)
+      throw new Error(`${this.store.url}/${this.prefix}: commit with ${this.open.size} file(s) still open`);
     await Promise.all(this.stored);
     if (!this.meta) throw new Error(`${this.store.url}/${this.prefix}: commit without a meta.json`);
     await this.store.put(this.prefix + META_FILE, this.meta, { contentType: "application/json" });

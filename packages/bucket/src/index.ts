@@ -4,7 +4,15 @@ export { BucketError } from "./errors.ts";
 export * from "./store.ts";
 export { FsStore, FS_RESERVED_DIR, type FsStoreOptions } from "./fs/fs-store.ts";
 export { parseBucketUrl, openStore, BucketUrlError, type BucketUrl } from "./url.ts";
-export { JOB_CACHE_BYTES, SOURCE_CACHE_BYTES, RangeCache, StoreByteSource, StoreBlockSource, StoreBlockSink, type RangeCacheOptions } from "./byte-source.ts";
+export {
+  JOB_CACHE_BYTES,
+  SOURCE_CACHE_BYTES,
+  RangeCache,
+  StoreByteSource,
+  StoreBlockSource,
+  StoreBlockSink,
+  type RangeCacheOptions,
+} from "./byte-source.ts";
 export * from "./keys.ts";
 export * from "./layout.ts";
 export * from "./bucket-index/schema.ts";

@@ -57,7 +57,13 @@ export const RESERVED_TENANT_NAMES: readonly string[] = [
 /** The code points a tenant must not contain besides `/`: controls, then bidi and invisible formatting characters. */
 function forbiddenKind(cp: number): string | undefined {
   if (cp <= 0x1f || cp === 0x7f || (cp >= 0x80 && cp <= 0x9f)) return "control character";
-  if (cp === 0x061c || cp === 0x200e || cp === 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+  if (
+    cp === 0x061c ||
+    cp === 0x200e ||
+    cp === 0x200f ||
+    (cp >= 0x202a && cp <= 0x202e) ||
+    (cp >= 0x2066 && cp <= 0x2069)
+  ) {
     return "bidirectional formatting character";
   }
   if ((cp >= 0x200b && cp <= 0x200d) || cp === 0xfeff) return "zero-width character";
@@ -112,7 +118,8 @@ export function tenantProblem(name: string): string | undefined {
   if (name.startsWith(".")) return "tenant must not start with '.'";
   if (name.startsWith("__")) return "tenant must not start with '__' (reserved)";
   if (isUlid(name)) return "tenant is ULID-shaped (the name of a block folder)";
-  if (RESERVED_TENANT_NAMES.includes(name)) return `tenant ${quoteName(name)} is a reserved name (written at a tenant's or the bucket's root)`;
+  if (RESERVED_TENANT_NAMES.includes(name))
+    return `tenant ${quoteName(name)} is a reserved name (written at a tenant's or the bucket's root)`;
   return undefined;
 }
 
@@ -162,9 +169,11 @@ export function parseBlockKey(key: string, rootTenant: string): BlockKey | NotAB
   }
   const problem = tenantProblem(first);
   if (problem) return { reason: `${quoteName(first)} is not a valid tenant: ${problem}` };
-  if (first === rootTenant) return { reason: `${quoteName(first)} names the bucket-root tenant, whose blocks sit at <ULID>/<file>` };
+  if (first === rootTenant)
+    return { reason: `${quoteName(first)} names the bucket-root tenant, whose blocks sit at <ULID>/<file>` };
   if (parts.length < 3) return { reason: `${EXPECTED}; found ${quoteName(first)}/ then a file, not a block folder` };
-  if (!isUlid(second)) return { reason: `${EXPECTED}; folder ${quoteName(second)} under tenant ${quoteName(first)} is not a ULID` };
+  if (!isUlid(second))
+    return { reason: `${EXPECTED}; folder ${quoteName(second)} under tenant ${quoteName(first)} is not a ULID` };
   const file = parts.slice(2).join("/");
   if (!file) return { reason: `${EXPECTED}; found no file under the block folder ${quoteName(second)}` };
   return { tenant: first, block: second, file };

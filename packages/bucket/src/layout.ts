@@ -152,7 +152,13 @@ export async function uploadBlock(
   await uploadFile(store, layout.metaKey(tenant, id), src, META_FILE, opts.partSize);
 }
 
-async function uploadFile(store: ObjectStore, key: string, src: BlockSource, rel: string, partSize?: number): Promise<void> {
+async function uploadFile(
+  store: ObjectStore,
+  key: string,
+  src: BlockSource,
+  rel: string,
+  partSize?: number,
+): Promise<void> {
   const f = await src.open(rel);
   try {
     await uploadFrom(store, key, f, { partSize });
@@ -186,11 +192,18 @@ export async function writeMarker<F extends MarkerFile>(
 ): Promise<void> {
   const body = serializeMarker(file, mark);
   await store.put(layout.blockFile(tenant, id, file), body, { contentType: "application/json" });
-  if (GLOBAL_MARKERS.includes(file)) await store.put(layout.globalMarkerKey(tenant, id, file), body, { contentType: "application/json" });
+  if (GLOBAL_MARKERS.includes(file))
+    await store.put(layout.globalMarkerKey(tenant, id, file), body, { contentType: "application/json" });
 }
 
 /** Removes a marker and its global mirror. */
-export async function deleteMarker(store: ObjectStore, layout: BucketLayout, tenant: string, id: string, file: MarkerFile): Promise<void> {
+export async function deleteMarker(
+  store: ObjectStore,
+  layout: BucketLayout,
+  tenant: string,
+  id: string,
+  file: MarkerFile,
+): Promise<void> {
   await store.delete(layout.blockFile(tenant, id, file));
   if (GLOBAL_MARKERS.includes(file)) await store.delete(layout.globalMarkerKey(tenant, id, file));
 }

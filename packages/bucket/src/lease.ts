@@ -30,7 +30,7 @@ export interface Lease {
 }
 
 export type AcquireResult =
-  | { acquired: true; lease: Lease; /** the previous holder's lease had expired or was released */ takenOver: boolean }
+  | { acquired: true; lease: Lease /** the previous holder's lease had expired or was released */; takenOver: boolean }
   | { acquired: false; holder: string; expiresAt: number };
 
 /** The lease is no longer ours (it expired and someone took it over). */
@@ -58,15 +58,23 @@ export class LeaseManager {
     if (!(ttlMs > 0)) throw new RangeError(`lease ttl must be positive, got ${ttlMs}`);
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
       const rec = this.record(owner, ttlMs);
-      const created = await this.store.put(key, JSON.stringify(rec), { ifNoneMatch: "*", contentType: "application/json" });
-      if (!(created instanceof PreconditionFailedError)) return { acquired: true, lease: lease(key, rec, created), takenOver: false };
+      const created = await this.store.put(key, JSON.stringify(rec), {
+        ifNoneMatch: "*",
+        contentType: "application/json",
+      });
+      if (!(created instanceof PreconditionFailedError))
+        return { acquired: true, lease: lease(key, rec, created), takenOver: false };
       const cur = await this.read(key);
       if (!cur) continue; // released by deletion in between: try to create again
       if (cur.record && !cur.record.released && cur.record.expires_at > this.now()) {
         return { acquired: false, holder: cur.record.owner, expiresAt: cur.record.expires_at };
       }
-      const taken = await this.store.put(key, JSON.stringify(rec), { ifMatch: cur.etag, contentType: "application/json" });
-      if (!(taken instanceof PreconditionFailedError)) return { acquired: true, lease: lease(key, rec, taken), takenOver: true };
+      const taken = await this.store.put(key, JSON.stringify(rec), {
+        ifMatch: cur.etag,
+        contentType: "application/json",
+      });
+      if (!(taken instanceof PreconditionFailedError))
+        return { acquired: true, lease: lease(key, rec, taken), takenOver: true };
       // Someone else took it over first: look again.
     }
     const cur = await this.read(key);
@@ -76,7 +84,13 @@ export class LeaseManager {
   /** Extends our lease; LeaseLostError if it was taken over meanwhile. */
   async renew(l: Lease, ttlMs: number): Promise<Lease | LeaseLostError> {
     const now = this.now();
-    const rec: LeaseRecord = { owner: l.owner, token: l.token, acquired_at: now, expires_at: now + ttlMs, released: false };
+    const rec: LeaseRecord = {
+      owner: l.owner,
+      token: l.token,
+      acquired_at: now,
+      expires_at: now + ttlMs,
+      released: false,
+    };
     const r = await this.store.put(l.key, JSON.stringify(rec), { ifMatch: l.etag, contentType: "application/json" });
     if (r instanceof PreconditionFailedError) return new LeaseLostError(l.key, l.owner);
     return lease(l.key, rec, r);
@@ -109,7 +123,8 @@ function lease(key: string, rec: LeaseRecord, etag: string): Lease {
 function parseRecord(body: Uint8Array): LeaseRecord | undefined {
   try {
     const v = JSON.parse(new TextDecoder().decode(body)) as Partial<LeaseRecord>;
-    if (typeof v.owner === "string" && typeof v.expires_at === "number" && typeof v.released === "boolean") return v as LeaseRecord;
+    if (typeof v.owner === "string" && typeof v.expires_at === "number" && typeof v.released === "boolean")
+      return v as LeaseRecord;
   } catch {
     // fall through
   }

@@ -120,7 +120,11 @@ export interface ObjectWriter extends ByteSink {
 }
 
 /** Every object under a prefix, across pages. */
-export async function* listAll(store: ObjectStore, prefix: string, opts: Omit<ListOptions, "token"> = {}): AsyncGenerator<ObjectInfo> {
+export async function* listAll(
+  store: ObjectStore,
+  prefix: string,
+  opts: Omit<ListOptions, "token"> = {},
+): AsyncGenerator<ObjectInfo> {
   let token: string | undefined;
   do {
     const page = await store.list(prefix, { ...opts, token });
@@ -149,7 +153,12 @@ export async function mustGet(store: ObjectStore, key: string, range?: ByteRange
 }
 
 /** Upload a ByteSource (a local file, a buffer) through a streaming writer, `partSize` bytes at a time. */
-export async function uploadFrom(store: ObjectStore, key: string, src: ByteSource, opts: UploadOptions = {}): Promise<string> {
+export async function uploadFrom(
+  store: ObjectStore,
+  key: string,
+  src: ByteSource,
+  opts: UploadOptions = {},
+): Promise<string> {
   const w = await store.createWriter(key, opts);
   const step = opts.partSize ?? 8 << 20;
   try {

@@ -28,9 +28,11 @@ export function parseBucketUrl(url: string): BucketUrl {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url);
   if (m) {
     const bucket = m[1]!;
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new BucketUrlError(url, `${JSON.stringify(bucket)} is not a valid S3 bucket name`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      throw new BucketUrlError(url, `${JSON.stringify(bucket)} is not a valid S3 bucket name`);
     const prefix = (m[2] ?? "").replace(/\/+$/, "");
-    if (prefix.split("/").some((p) => p === "" && prefix !== "")) throw new BucketUrlError(url, "empty path segment in the prefix");
+    if (prefix.split("/").some((p) => p === "" && prefix !== ""))
+      throw new BucketUrlError(url, "empty path segment in the prefix");
     return { kind: "s3", bucket, prefix };
   }
   throw new BucketUrlError(url, "unknown scheme");

@@ -48,7 +48,10 @@ interface ChildReport {
 async function decodeInChild(name: string, gz: Uint8Array, limits: object = {}): Promise<ChildReport> {
   const file = join(dir, name);
   await writeFile(file, gz);
-  const r = spawnSync(process.execPath, ["--expose-gc", CHILD, file, JSON.stringify(limits)], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, ["--expose-gc", CHILD, file, JSON.stringify(limits)], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   if (r.status !== 0) throw new Error(`child exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout) as ChildReport;
 }
@@ -62,7 +65,11 @@ function indexOf(n: number): BucketIndex {
 
 describe("bucket index limits", () => {
   it("has the documented defaults", () => {
-    expect(DEFAULT_INDEX_LIMITS).toEqual({ maxCompressedBytes: 64 * MiB, maxDecompressedBytes: 512 * MiB, maxEntries: 2_000_000 });
+    expect(DEFAULT_INDEX_LIMITS).toEqual({
+      maxCompressedBytes: 64 * MiB,
+      maxDecompressedBytes: 512 * MiB,
+      maxEntries: 2_000_000,
+    });
   });
 
   it("refuses an 8 KiB gzip bomb of 4M entries with peak RSS growth under 100 MB (it cost 2.7 GB)", async () => {
@@ -80,7 +87,9 @@ describe("bucket index limits", () => {
         `${join(dir, `${name}.json.gz`)}: bucket index unreadable: expected at most 2000000 blocks and deletion marks (maxEntries), ` +
           `found more than 2000000 JSON array elements (blocks, deletion marks or others) in ${json.length} bytes of JSON; rebuild it with \`strata index rebuild\``,
       );
-      expect(r.peakGrowth, `${name}: peak RSS ${r.peakRss >> 20} MB from ${r.rssBefore >> 20} MB`).toBeLessThan(100 * MiB);
+      expect(r.peakGrowth, `${name}: peak RSS ${r.peakRss >> 20} MB from ${r.rssBefore >> 20} MB`).toBeLessThan(
+        100 * MiB,
+      );
     }
   });
 
@@ -88,7 +97,9 @@ describe("bucket index limits", () => {
     const json = `{"version":2,"blocks":[${"0,".repeat(1_900_000)}0],"block_deletion_marks":[],"updated_at":1}`;
     const r = await decodeInChild("numbers-under.json.gz", gzipSync(json, { level: 9 }));
     expect(r.error?.name).toBe("BucketIndexCorrupted");
-    expect(r.error?.message).toMatch(/bucket index corrupted: blocks\.0: Invalid input: expected object, received number/);
+    expect(r.error?.message).toMatch(
+      /bucket index corrupted: blocks\.0: Invalid input: expected object, received number/,
+    );
     expect(r.peakGrowth, `peak RSS ${r.peakRss >> 20} MB from ${r.rssBefore >> 20} MB`).toBeLessThan(100 * MiB);
   });
 
@@ -123,21 +134,32 @@ describe("bucket index limits", () => {
     );
     expect(decodeIndex(gz, "x", { maxCompressedBytes: gz.length }).blocks).toHaveLength(3);
     const deep = gzipSync(`{"version":2,"blocks":${"[".repeat(40)}${"]".repeat(40)},"updated_at":1}`);
-    expect(() => decodeIndex(deep, "x")).toThrow(/x: bucket index corrupted: not a bucket index: JSON nested deeper than 16 at byte/);
-    expect(() => decodeIndex(gzipSync(`[${"{},".repeat(10)}{}]`), "x")).toThrow(`x: bucket index corrupted: not a bucket index: expected a JSON object, found "[" at byte 0`);
-    expect(() => decodeIndex(gzipSync(" ".repeat(1000)), "x")).toThrow("x: bucket index corrupted: not a bucket index: expected a JSON object, found only whitespace");
+    expect(() => decodeIndex(deep, "x")).toThrow(
+      /x: bucket index corrupted: not a bucket index: JSON nested deeper than 16 at byte/,
+    );
+    expect(() => decodeIndex(gzipSync(`[${"{},".repeat(10)}{}]`), "x")).toThrow(
+      `x: bucket index corrupted: not a bucket index: expected a JSON object, found "[" at byte 0`,
+    );
+    expect(() => decodeIndex(gzipSync(" ".repeat(1000)), "x")).toThrow(
+      "x: bucket index corrupted: not a bucket index: expected a JSON object, found only whitespace",
+    );
   });
 
   it("counts blocks and deletion marks against maxEntries", () => {
     const idx = indexOf(8);
-    idx.block_deletion_marks = [{ block_id: testUlid(1), deletion_time: 1 }, { block_id: testUlid(2), deletion_time: 1 }];
+    idx.block_deletion_marks = [
+      { block_id: testUlid(1), deletion_time: 1 },
+      { block_id: testUlid(2), deletion_time: 1 },
+    ];
     const gz = encodeIndex(idx);
     expect(decodeIndex(gz, "x", { maxEntries: 10 }).blocks).toHaveLength(8);
     expect(() => decodeIndex(gz, "x", { maxEntries: 9 })).toThrow(
       /^x: bucket index unreadable: expected at most 9 blocks and deletion marks \(maxEntries\), found more than 9 JSON array elements/,
     );
     // Array elements inside entries count too: they would be built by JSON.parse all the same.
-    const nested = gzipSync(`{"version":2,"blocks":[{"labels":[${"{},".repeat(20)}{}]}],"block_deletion_marks":[],"updated_at":1}`);
+    const nested = gzipSync(
+      `{"version":2,"blocks":[{"labels":[${"{},".repeat(20)}{}]}],"block_deletion_marks":[],"updated_at":1}`,
+    );
     expect(() => decodeIndex(nested, "x", { maxEntries: 10 })).toThrow(BucketIndexInvalidError);
   });
 
@@ -148,8 +170,18 @@ describe("bucket index limits", () => {
     expect(decodeIndex(encodeIndex(idx), "again")).toEqual(idx);
     // Strings holding brackets, commas and escaped quotes do not disturb the count.
     const tricky = emptyIndex();
-    tricky.blocks.push({ block_id: testUlid(1), min_time: 0, max_time: 1, uploaded_at: 1, labels: { a: '[,],{,}"\\', b: "\\" }, source: ",,,[[[" });
-    expect(decodeIndex(encodeIndex(tricky), "x", { maxEntries: 1 }).blocks[0]!.labels).toEqual({ a: '[,],{,}"\\', b: "\\" });
+    tricky.blocks.push({
+      block_id: testUlid(1),
+      min_time: 0,
+      max_time: 1,
+      uploaded_at: 1,
+      labels: { a: '[,],{,}"\\', b: "\\" },
+      source: ",,,[[[",
+    });
+    expect(decodeIndex(encodeIndex(tricky), "x", { maxEntries: 1 }).blocks[0]!.labels).toEqual({
+      a: '[,],{,}"\\',
+      b: "\\",
+    });
   });
 
   it("the updater and the reader take the limits and refuse an index over them", async () => {
@@ -157,7 +189,9 @@ describe("bucket index limits", () => {
     await store.put("t/bucket-index.json.gz", encodeIndex(indexOf(5)));
     const limits = { maxEntries: 4 };
     await expect(new BucketIndexUpdater(store, { limits }).read("t")).rejects.toBeInstanceOf(BucketIndexInvalidError);
-    await expect(new BucketIndexReader(store, { limits }).getIndex("t")).rejects.toBeInstanceOf(BucketIndexInvalidError);
+    await expect(new BucketIndexReader(store, { limits }).getIndex("t")).rejects.toBeInstanceOf(
+      BucketIndexInvalidError,
+    );
     expect((await new BucketIndexUpdater(store).read("t"))?.index.blocks).toHaveLength(5);
     // A rebuild never reads the old index, so it replaces one that cannot be read.
     await store.put("t/bucket-index.json.gz", gzipSync(`{"version":2,"blocks":[${"0,".repeat(3_000_000)}0]}`));

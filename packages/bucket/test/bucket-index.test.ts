@@ -59,22 +59,48 @@ describe("bucket index format", () => {
     // Files list instead of the deprecated segment_files; labels sort like a Go map.
     const viaFiles = parseMeta(metaJson(id, 0));
     viaFiles.thanos!.segment_files = undefined;
-    viaFiles.thanos!.files = [{ rel_path: "chunks/000001", size_bytes: 1 }, { rel_path: "chunks/000002", size_bytes: 1 }, { rel_path: "index", size_bytes: 1 }];
+    viaFiles.thanos!.files = [
+      { rel_path: "chunks/000001", size_bytes: 1 },
+      { rel_path: "chunks/000002", size_bytes: 1 },
+      { rel_path: "index", size_bytes: 1 },
+    ];
     const b = blockFromMeta(viaFiles, 1);
     expect(b.segments_num).toBe(2);
-    expect(indexJson({ version: 2, blocks: [{ ...b, labels: { z: "<&>", a: "1" } }], block_deletion_marks: [], updated_at: 1 })).toContain(
-      '"labels":{"a":"1","z":"\\u003c\\u0026\\u003e"}',
-    );
+    expect(
+      indexJson({
+        version: 2,
+        blocks: [{ ...b, labels: { z: "<&>", a: "1" } }],
+        block_deletion_marks: [],
+        updated_at: 1,
+      }),
+    ).toContain('"labels":{"a":"1","z":"\\u003c\\u0026\\u003e"}');
   });
 
   it("accepts Cortex version 1 and null lists, and names what is wrong in a corrupted index", () => {
-    const v1 = decodeIndex(gzipSync(JSON.stringify({ version: 1, blocks: null, block_deletion_marks: null, updated_at: 5 })), "v1");
+    const v1 = decodeIndex(
+      gzipSync(JSON.stringify({ version: 1, blocks: null, block_deletion_marks: null, updated_at: 5 })),
+      "v1",
+    );
     expect(v1).toEqual({ version: 1, blocks: [], block_deletion_marks: [], updated_at: 5 });
-    expect(() => decodeIndex(new Uint8Array([1, 2, 3]), "t/bucket-index.json.gz")).toThrow(/t\/bucket-index.json.gz: bucket index corrupted: not gzip/);
+    expect(() => decodeIndex(new Uint8Array([1, 2, 3]), "t/bucket-index.json.gz")).toThrow(
+      /t\/bucket-index.json.gz: bucket index corrupted: not gzip/,
+    );
     expect(() => decodeIndex(gzipSync("{"), "x")).toThrow(BucketIndexCorruptedError);
-    expect(() => decodeIndex(gzipSync(JSON.stringify({ version: 3, blocks: [], block_deletion_marks: [], updated_at: 1 })), "x")).toThrow(/version/);
     expect(() =>
-      decodeIndex(gzipSync(JSON.stringify({ version: 2, blocks: [{ block_id: "nope", min_time: 1, max_time: 2, uploaded_at: 3 }], block_deletion_marks: [], updated_at: 1 })), "x"),
+      decodeIndex(gzipSync(JSON.stringify({ version: 3, blocks: [], block_deletion_marks: [], updated_at: 1 })), "x"),
+    ).toThrow(/version/);
+    expect(() =>
+      decodeIndex(
+        gzipSync(
+          JSON.stringify({
+            version: 2,
+            blocks: [{ block_id: "nope", min_time: 1, max_time: 2, uploaded_at: 3 }],
+            block_deletion_marks: [],
+            updated_at: 1,
+          }),
+        ),
+        "x",
+      ),
     ).toThrow(/blocks.0.block_id: not a ULID/);
   });
 });
@@ -130,7 +156,9 @@ describe("bucket index reader", () => {
     try {
       const err = await r.getBlocks("t1", 0, 1000).catch((e) => e);
       expect(err).toBeInstanceOf(BucketIndexTooOldError);
-      expect(String(err.message)).toMatch(/tenant t1: the bucket index is too old: last updated at 2027-01-15T07:59:00.000Z/);
+      expect(String(err.message)).toMatch(
+        /tenant t1: the bucket index is too old: last updated at 2027-01-15T07:59:00.000Z/,
+      );
     } finally {
       now -= 2 * HOUR;
     }
@@ -139,7 +167,8 @@ describe("bucket index reader", () => {
   it("caches, refreshes after the interval, and keeps serving the cached index if a refresh fails", async () => {
     let gets = 0;
     const counting = new Proxy(store, {
-      get: (t, p, rcv) => (p === "get" ? (...a: Parameters<FsStore["get"]>) => (gets++, t.get(...a)) : Reflect.get(t, p, rcv)),
+      get: (t, p, rcv) =>
+        p === "get" ? (...a: Parameters<FsStore["get"]>) => (gets++, t.get(...a)) : Reflect.get(t, p, rcv),
     });
     const r = new BucketIndexReader(counting, { now: clock, refreshIntervalMs: 1000 });
     await Promise.all([r.getIndex("t1"), r.getIndex("t1")]);
@@ -150,7 +179,10 @@ describe("bucket index reader", () => {
     await r.getIndex("t1");
     expect(gets).toBe(2);
     const broken = new BucketIndexReader(
-      new Proxy(store, { get: (t, p, rcv) => (p === "get" && gets++ > 2 ? () => Promise.reject(new Error("network down")) : Reflect.get(t, p, rcv)) }),
+      new Proxy(store, {
+        get: (t, p, rcv) =>
+          p === "get" && gets++ > 2 ? () => Promise.reject(new Error("network down")) : Reflect.get(t, p, rcv),
+      }),
       { now: clock, refreshIntervalMs: 1000 },
     );
     const first = await broken.getIndex("t1");

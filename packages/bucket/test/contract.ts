@@ -61,7 +61,8 @@ export async function conditionalWriteViolations(store: ObjectStore, prefix: str
   const absent = await store.put(`${prefix}/cond-absent`, "x", { ifMatch: '"0123456789abcdef0123456789abcdef"' });
   if (!(absent instanceof PreconditionFailedError)) v.push("If-Match on an absent key succeeded");
   const del = await store.delete(k, { ifMatch: '"0123456789abcdef0123456789abcdef"' });
-  if (!(del instanceof PreconditionFailedError) || !(await store.head(k))) v.push("a delete with a wrong If-Match deleted the object");
+  if (!(del instanceof PreconditionFailedError) || !(await store.head(k)))
+    v.push("a delete with a wrong If-Match deleted the object");
   return v;
 }
 
@@ -93,7 +94,10 @@ class CountingStore {
   wrap(): ObjectStore {
     return new Proxy(this.inner, {
       get: (t, p, r) => {
-        if (p === "get") return (key: string, range?: ByteRange) => (this.gets.push(range ?? { offset: 0, length: -1 }), t.get(key, range));
+        if (p === "get")
+          return (key: string, range?: ByteRange) => (
+            this.gets.push(range ?? { offset: 0, length: -1 }), t.get(key, range)
+          );
         const v = Reflect.get(t, p, r);
         return typeof v === "function" ? v.bind(t) : v;
       },
@@ -196,12 +200,14 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       const mid = (await store.get(k, { offset: fx.partSize - 100, length: 200 }))!.body;
       expect(Buffer.compare(mid, bytes.subarray(fx.partSize - 100, fx.partSize + 100))).toBe(0);
       // Both the single-request path (small) and CompleteMultipartUpload (large) honour it.
-      await expect(uploadFrom(store, k, new MemorySource(bytes.subarray(0, 10)), { partSize: fx.partSize, ifNoneMatch: "*" })).rejects.toBeInstanceOf(
-        PreconditionFailedError,
-      );
+      await expect(
+        uploadFrom(store, k, new MemorySource(bytes.subarray(0, 10)), { partSize: fx.partSize, ifNoneMatch: "*" }),
+      ).rejects.toBeInstanceOf(PreconditionFailedError);
       const other = bytes.slice(0, fx.partSize + 10);
       other[0]! ^= 1;
-      await expect(uploadFrom(store, k, new MemorySource(other), { partSize: fx.partSize, ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailedError);
+      await expect(
+        uploadFrom(store, k, new MemorySource(other), { partSize: fx.partSize, ifNoneMatch: "*" }),
+      ).rejects.toBeInstanceOf(PreconditionFailedError);
       expect((await store.head(k))!.size).toBe(size);
       expect((await store.head(k))!.etag).toBe(etag);
     });
@@ -215,7 +221,11 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect((await local.listChunkFiles()).length).toBeGreaterThan(1);
       await uploadBlock(store, layout, tenant, id, local, { partSize: fx.partSize });
       const counting = new CountingStore(store);
-      const src = new StoreBlockSource(counting.wrap(), layout.blockPrefix(tenant, id), new RangeCache({ pageSize: 4096, maxBytes: 1 << 20 }));
+      const src = new StoreBlockSource(
+        counting.wrap(),
+        layout.blockPrefix(tenant, id),
+        new RangeCache({ pageSize: 4096, maxBytes: 1 << 20 }),
+      );
       expect(await src.listChunkFiles()).toEqual(await local.listChunkFiles());
       expect(await blockDigest(src)).toEqual(await blockDigest(local));
 
@@ -272,9 +282,18 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       const layout = new BucketLayout();
       const tenant = uniq("idx").replace("/", "-");
       const ids = Array.from({ length: 20 }, (_, i) => testUlid(100 + i));
-      await Promise.all(ids.map((id, i) => store.put(layout.metaKey(tenant, id), metaJson(id, 1_700_000_000_000 + i * 7_200_000))));
+      await Promise.all(
+        ids.map((id, i) => store.put(layout.metaKey(tenant, id), metaJson(id, 1_700_000_000_000 + i * 7_200_000))),
+      );
       const outcomes = await Promise.all(
-        ids.map((id, i) => new BucketIndexUpdater(i % 2 ? fx.another() : store, { layout, baseDelayMs: 5, maxDelayMs: 200, maxAttempts: 100 }).addBlock(tenant, id)),
+        ids.map((id, i) =>
+          new BucketIndexUpdater(i % 2 ? fx.another() : store, {
+            layout,
+            baseDelayMs: 5,
+            maxDelayMs: 200,
+            maxAttempts: 100,
+          }).addBlock(tenant, id),
+        ),
       );
       expect(outcomes.every((o) => o.changed)).toBe(true);
       const final = (await new BucketIndexUpdater(store, { layout }).read(tenant))!.index;
@@ -288,12 +307,24 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       const up = new BucketIndexUpdater(store, { layout, now: () => 1_800_000_000_000 });
       const ids = Array.from({ length: 6 }, (_, i) => testUlid(200 + i));
       for (const [i, id] of ids.entries()) {
-        await store.put(layout.metaKey(tenant, id), metaJson(id, 1_700_000_000_000 + i * 7_200_000, { shard: i % 2 ? "1_of_2" : undefined, ooo: i === 3, level: 1 + (i % 3), segments: 1 + (i % 2) }));
+        await store.put(
+          layout.metaKey(tenant, id),
+          metaJson(id, 1_700_000_000_000 + i * 7_200_000, {
+            shard: i % 2 ? "1_of_2" : undefined,
+            ooo: i === 3,
+            level: 1 + (i % 3),
+            segments: 1 + (i % 2),
+          }),
+        );
         await store.put(layout.blockFile(tenant, id, "index"), "x");
         await up.addBlock(tenant, id);
       }
       await store.put(layout.blockFile(tenant, testUlid(299), "index"), "partial"); // no meta.json
-      await writeMarker(store, layout, tenant, ids[1]!, DELETION_MARK_FILE, { id: ids[1]!, version: 1, deletion_time: 1_750_000_000 });
+      await writeMarker(store, layout, tenant, ids[1]!, DELETION_MARK_FILE, {
+        id: ids[1]!,
+        version: 1,
+        deletion_time: 1_750_000_000,
+      });
       await up.addDeletionMark(tenant, ids[1]!);
       expect((await up.addBlock(tenant, ids[0]!)).changed).toBe(false);
       const incremental = (await up.read(tenant))!.index;
@@ -336,4 +367,3 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
     });
   });
 }
-

@@ -14,7 +14,13 @@ import { addXorSeries, mulberry32 as rng } from "@strata/testkit";
 export { mulberry32 as rng } from "@strata/testkit";
 
 /** Writes a block of `n` random series into `sink`; returns its meta. */
-export async function writeTestBlock(sink: BlockSink, ulid: string, n = 50, seed = 1, segmentSize?: number): Promise<BlockMeta> {
+export async function writeTestBlock(
+  sink: BlockSink,
+  ulid: string,
+  n = 50,
+  seed = 1,
+  segmentSize?: number,
+): Promise<BlockMeta> {
   const r = rng(seed);
   const series: { labels: Label[]; ts: Float64Array; vs: Float64Array }[] = [];
   for (let i = 0; i < n; i++) {
@@ -27,7 +33,14 @@ export async function writeTestBlock(sink: BlockSink, ulid: string, n = 50, seed
       ts[j] = t;
       vs[j] = Math.round(r() * 1e6) / 8;
     }
-    series.push({ labels: [{ name: "__name__", value: `m${i % 7}` }, { name: "i", value: String(i) }], ts, vs });
+    series.push({
+      labels: [
+        { name: "__name__", value: `m${i % 7}` },
+        { name: "i", value: String(i) },
+      ],
+      ts,
+      vs,
+    });
   }
   series.sort((a, b) => compareLabels(a.labels, b.labels));
   const w = new BlockWriter(sink, { segmentSize });
@@ -49,13 +62,20 @@ export async function blockDigest(src: BlockSource): Promise<string[]> {
   const b = await BlockReader.open(src);
   const out: string[] = [];
   for await (const s of b.series()) {
-    out.push(JSON.stringify(s.labels) + s.chunks.map((c) => `${c.minTime}-${c.maxTime}:${Buffer.from(c.chunk!.data).toString("base64")}`).join(","));
+    out.push(
+      JSON.stringify(s.labels) +
+        s.chunks.map((c) => `${c.minTime}-${c.maxTime}:${Buffer.from(c.chunk!.data).toString("base64")}`).join(","),
+    );
   }
   return out;
 }
 
 /** A meta.json for a block that exists only as its meta (enough for index tests). */
-export function metaJson(ulid: string, minTime: number, opts: { level?: number; shard?: string; ooo?: boolean; segments?: number } = {}): string {
+export function metaJson(
+  ulid: string,
+  minTime: number,
+  opts: { level?: number; shard?: string; ooo?: boolean; segments?: number } = {},
+): string {
   const meta: BlockMeta = {
     ulid,
     minTime,

@@ -68,23 +68,40 @@ describe("bucket layout", () => {
 
   it("mirrors deletion and no-compact marks to the global location, and removes both", async () => {
     await writeMarker(store, layout, "t1", id, DELETION_MARK_FILE, { id, version: 1, deletion_time: 5 });
-    await writeMarker(store, layout, "t1", id, NO_COMPACT_MARK_FILE, { id, version: 1, no_compact_time: 6, reason: "manual" });
-    await writeMarker(store, layout, "t1", id, NO_DOWNSAMPLE_MARK_FILE, { id, version: 1, no_downsample_time: 7, reason: "manual" });
-    expect(await keys(store, "t1/markers/")).toEqual([`t1/markers/${id}-deletion-mark.json`, `t1/markers/${id}-no-compact-mark.json`]);
-    expect(new TextDecoder().decode((await store.get(`t1/markers/${id}-deletion-mark.json`))!.body)).toBe(`{"id":"${id}","version":1,"deletion_time":5}`);
+    await writeMarker(store, layout, "t1", id, NO_COMPACT_MARK_FILE, {
+      id,
+      version: 1,
+      no_compact_time: 6,
+      reason: "manual",
+    });
+    await writeMarker(store, layout, "t1", id, NO_DOWNSAMPLE_MARK_FILE, {
+      id,
+      version: 1,
+      no_downsample_time: 7,
+      reason: "manual",
+    });
+    expect(await keys(store, "t1/markers/")).toEqual([
+      `t1/markers/${id}-deletion-mark.json`,
+      `t1/markers/${id}-no-compact-mark.json`,
+    ]);
+    expect(new TextDecoder().decode((await store.get(`t1/markers/${id}-deletion-mark.json`))!.body)).toBe(
+      `{"id":"${id}","version":1,"deletion_time":5}`,
+    );
     await deleteMarker(store, layout, "t1", id, NO_COMPACT_MARK_FILE);
     expect(await keys(store, "t1/markers/")).toEqual([`t1/markers/${id}-deletion-mark.json`]);
   });
 
   it("lists tenants and blocks, and deletes a block meta.json first and its deletion mark last", async () => {
-    for (const f of ["chunks/000001", "chunks/000002", "index", "meta.json"]) await store.put(layout.blockFile("t1", id, f), f);
+    for (const f of ["chunks/000001", "chunks/000002", "index", "meta.json"])
+      await store.put(layout.blockFile("t1", id, f), f);
     await store.put(layout.metaKey("__root__", testUlid(2)), "{}");
     await store.put(layout.metaKey("t2", testUlid(3)), "{}");
     expect(await layout.listTenants(store)).toEqual(["__root__", "t1", "t2"]);
     expect(await layout.listBlockIds(store, "t1")).toEqual([id]);
     const ops: string[] = [];
     const recording = new Proxy(store, {
-      get: (t, p, r) => (p === "delete" ? (k: string, o?: object) => (ops.push(k), t.delete(k, o)) : Reflect.get(t, p, r)),
+      get: (t, p, r) =>
+        p === "delete" ? (k: string, o?: object) => (ops.push(k), t.delete(k, o)) : Reflect.get(t, p, r),
     });
     await deleteBlock(recording, layout, "t1", id);
     expect(ops[0]).toBe(`t1/${id}/meta.json`);
@@ -120,10 +137,17 @@ describe("small parts", () => {
     t = await s.refreshRetryTokenForRetry(t, { errorType: "THROTTLING" });
     expect(t.getRetryCount()).toBe(1);
     expect(t.getRetryDelay()).toBeLessThanOrEqual(100);
-    t = await s.refreshRetryTokenForRetry(t, { errorType: "SERVER_ERROR", retryAfterHint: new Date(Date.now() + 10_000) });
+    t = await s.refreshRetryTokenForRetry(t, {
+      errorType: "SERVER_ERROR",
+      retryAfterHint: new Date(Date.now() + 10_000),
+    });
     expect(t.getRetryDelay()).toBeLessThanOrEqual(150);
-    await expect(s.refreshRetryTokenForRetry(t, { errorType: "TRANSIENT", error: new Error("boom") })).rejects.toThrow("boom");
-    await expect(s.refreshRetryTokenForRetry(await s.acquireInitialRetryToken(""), { errorType: "CLIENT_ERROR" })).rejects.toThrow();
+    await expect(s.refreshRetryTokenForRetry(t, { errorType: "TRANSIENT", error: new Error("boom") })).rejects.toThrow(
+      "boom",
+    );
+    await expect(
+      s.refreshRetryTokenForRetry(await s.acquireInitialRetryToken(""), { errorType: "CLIENT_ERROR" }),
+    ).rejects.toThrow();
   });
 
   it("a lease whose object is not a lease record is taken over; a released lease is re-acquired", async () => {
@@ -176,7 +200,8 @@ describe("listTenants: exactly the tenants uploads can create", () => {
     for (let i = 0; i < 5; i++) await s.put(`${testUlid(20 + i)}/meta.json`, "{}");
     const listed: string[] = [];
     const counting = new Proxy(s, {
-      get: (t, p, r) => (p === "list" ? (prefix: string, o?: object) => (listed.push(prefix), t.list(prefix, o)) : Reflect.get(t, p, r)),
+      get: (t, p, r) =>
+        p === "list" ? (prefix: string, o?: object) => (listed.push(prefix), t.list(prefix, o)) : Reflect.get(t, p, r),
     });
     expect(await layout.listTenants(counting)).toEqual(["__root__", "team-a"]);
     // The root listing, the ULID-shaped tenant folder (sorts first: …11 < …20), then the first root block.
@@ -187,11 +212,17 @@ describe("listTenants: exactly the tenants uploads can create", () => {
   it("tenantPrefix refuses every invalid tenant with the reason, and maps the root tenant to the bucket root", () => {
     expect(layout.tenantPrefix("__root__")).toBe("");
     expect(layout.tenantPrefix("team-a")).toBe("team-a/");
-    expect(() => layout.tenantPrefix("markers")).toThrow(`invalid tenant "markers": tenant "markers" is a reserved name`);
+    expect(() => layout.tenantPrefix("markers")).toThrow(
+      `invalid tenant "markers": tenant "markers" is a reserved name`,
+    );
     expect(() => layout.tenantPrefix("leases")).toThrow(/reserved name/);
-    expect(() => layout.tenantPrefix("__x")).toThrow(`invalid tenant "__x": tenant must not start with '__' (reserved)`);
+    expect(() => layout.tenantPrefix("__x")).toThrow(
+      `invalid tenant "__x": tenant must not start with '__' (reserved)`,
+    );
     expect(() => layout.tenantPrefix(".x")).toThrow(/must not start with '\.'/);
-    expect(() => layout.tenantPrefix("a\u202Eb")).toThrow(`invalid tenant "a\\u202eb": tenant contains a bidirectional formatting character (U+202E) at character 1`);
+    expect(() => layout.tenantPrefix("a\u202Eb")).toThrow(
+      `invalid tenant "a\\u202eb": tenant contains a bidirectional formatting character (U+202E) at character 1`,
+    );
     expect(() => layout.tenantPrefix(T.toLowerCase())).toThrow(/ULID-shaped/);
   });
 });

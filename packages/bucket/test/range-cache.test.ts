@@ -3,7 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlockReader, MemoryBlock, type BlockSeries } from "@strata/tsdb";
-import { BucketLayout, FsStore, JOB_CACHE_BYTES, SOURCE_CACHE_BYTES, RangeCache, StoreBlockSource, uploadBlock, type ObjectStore } from "../src/index.ts";
+import {
+  BucketLayout,
+  FsStore,
+  JOB_CACHE_BYTES,
+  SOURCE_CACHE_BYTES,
+  RangeCache,
+  StoreBlockSource,
+  uploadBlock,
+  type ObjectStore,
+} from "../src/index.ts";
 import { blockDigest, testUlid, writeTestBlock } from "./fixtures.ts";
 
 const page = (n: number) => new Uint8Array(n);
@@ -81,7 +90,11 @@ describe("one page cache for 30 inputs read side by side", () => {
   /** Every input's series, walked in lock step (as a k-way merge does), as blockDigest strings. */
   async function walk(cache: RangeCache): Promise<string[][]> {
     const readers = await Promise.all(
-      Array.from({ length: INPUTS }, (_, i) => BlockReader.open(new StoreBlockSource(store, layout.blockPrefix("t", testUlid(i + 1)), cache), { chunkWindow: 32 << 10 })),
+      Array.from({ length: INPUTS }, (_, i) =>
+        BlockReader.open(new StoreBlockSource(store, layout.blockPrefix("t", testUlid(i + 1)), cache), {
+          chunkWindow: 32 << 10,
+        }),
+      ),
     );
     const its = readers.map((r) => r.series()[Symbol.asyncIterator]());
     const out: string[][] = readers.map(() => []);
@@ -97,7 +110,10 @@ describe("one page cache for 30 inputs read side by side", () => {
           continue;
         }
         const s = n.value as BlockSeries;
-        out[i]!.push(JSON.stringify(s.labels) + s.chunks.map((c) => `${c.minTime}-${c.maxTime}:${Buffer.from(c.chunk!.data).toString("base64")}`).join(","));
+        out[i]!.push(
+          JSON.stringify(s.labels) +
+            s.chunks.map((c) => `${c.minTime}-${c.maxTime}:${Buffer.from(c.chunk!.data).toString("base64")}`).join(","),
+        );
       }
     }
     for (const r of readers) await r.close();

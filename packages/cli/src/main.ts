@@ -31,7 +31,13 @@ const commands: Record<string, Command> = {
 };
 
 function help(): string {
-  const lines = ["strata: Prometheus TSDB block tooling (event-driven compactor toolkit)", "", "Usage: strata <command> [options]", "", "Commands:"];
+  const lines = [
+    "strata: Prometheus TSDB block tooling (event-driven compactor toolkit)",
+    "",
+    "Usage: strata <command> [options]",
+    "",
+    "Commands:",
+  ];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
   lines.push("", "Run `strata <command> --help` for a command's options.");
   return lines.join("\n");

@@ -3,7 +3,14 @@
 // runtime's emulator endpoint and queues come in through the environment, as for a user.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION, queueDepth, startLocalRuntime, uploadDemoBlocks, type LocalRuntime } from "@strata/local";
+import {
+  EMULATOR_CREDENTIALS,
+  EMULATOR_REGION,
+  queueDepth,
+  startLocalRuntime,
+  uploadDemoBlocks,
+  type LocalRuntime,
+} from "@strata/local";
 import { main } from "../src/main.ts";
 
 let rt: LocalRuntime;
@@ -40,9 +47,16 @@ describe("strata status and replay against the local runtime", () => {
     await rt.waitForIdle({ timeoutMs: 30_000 });
     // The state the status below describes: five uploads and one output indexed, four inputs marked.
     expect(lines.filter((l) => l.event === "block-indexed").length).toBe(6);
-    expect(new Set(lines.filter((l) => l.event === "marked-for-deletion").map((l) => l.block))).toEqual(new Set(metas.slice(0, 4).map((m) => m.ulid)));
+    expect(new Set(lines.filter((l) => l.event === "marked-for-deletion").map((l) => l.block))).toEqual(
+      new Set(metas.slice(0, 4).map((m) => m.ulid)),
+    );
 
-    const env = { AWS_ENDPOINT_URL: rt.endpoint, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1" };
+    const env = {
+      AWS_ENDPOINT_URL: rt.endpoint,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_REGION: "us-east-1",
+    };
     const st = await cli(["status", `s3://${rt.bucket}`, "--tenant", "demo"], env);
     expect(st.code).toBe(0);
     expect(st.out).toContain("demo: 2 live blocks, 4 marked for deletion, index");
@@ -52,7 +66,14 @@ describe("strata status and replay against the local runtime", () => {
   });
 
   it("`strata replay` re-sends verify jobs, and --from-dlq redrives dead letters", async () => {
-    const env = { AWS_ENDPOINT_URL: rt.endpoint, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1", STRATA_QUEUE_URL: rt.queueUrl, STRATA_DLQ_URL: rt.dlqUrl };
+    const env = {
+      AWS_ENDPOINT_URL: rt.endpoint,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_REGION: "us-east-1",
+      STRATA_QUEUE_URL: rt.queueUrl,
+      STRATA_DLQ_URL: rt.dlqUrl,
+    };
     const before = lines.filter((l) => l.event === "job-skipped" && l.job === "verify").length;
     const r = await cli(["replay", `s3://${rt.bucket}`, "--tenant", "demo", "--all"], env);
     expect(r.code).toBe(0);
@@ -62,7 +83,12 @@ describe("strata status and replay against the local runtime", () => {
     expect(lines.filter((l) => l.event === "job-skipped" && l.job === "verify").length - before).toBe(4);
 
     // A malformed message fails twice (maxReceiveCount 2) and is dead-lettered; redriven, it fails again.
-    const sqs = new SQSClient({ endpoint: rt.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, useQueueUrlAsEndpoint: false });
+    const sqs = new SQSClient({
+      endpoint: rt.endpoint,
+      region: EMULATOR_REGION,
+      credentials: EMULATOR_CREDENTIALS,
+      useQueueUrlAsEndpoint: false,
+    });
     await sqs.send(new SendMessageCommand({ QueueUrl: rt.queueUrl, MessageBody: '{"hello":"world"}' }));
     await rt.waitForIdle({ timeoutMs: 20_000 });
     expect(await queueDepth(sqs, rt.dlqUrl)).toBe(1);

@@ -6,7 +6,8 @@ import { PIPELINE_SETTINGS } from "@strata/pipeline";
 import { REPO_ROOT, STRATA_BIN } from "@strata/testkit/cli";
 import { runProcess } from "@strata/testkit/process";
 
-const strata = (args: string[], env: Record<string, string> = {}) => runProcess(process.execPath, [STRATA_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+const strata = (args: string[], env: Record<string, string> = {}) =>
+  runProcess(process.execPath, [STRATA_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
 
 describe("strata local settings", () => {
   it("--help says what each option does and lists every pipeline setting and STRATA_SCHEDULE_INTERVAL", async () => {

@@ -44,7 +44,9 @@ describe("strata plan and the job budget", () => {
     expect(j.groups[0].refused).toEqual(j.refused);
 
     const wide = await runStrata(["plan", root, "--json", "--job-budget", "15m"]);
-    const plans = JSON.parse(wide.stdout).groups.flatMap((g: { plans: unknown[] }) => g.plans).map((p: unknown) => PlanSchema.parse(p));
+    const plans = JSON.parse(wide.stdout)
+      .groups.flatMap((g: { plans: unknown[] }) => g.plans)
+      .map((p: unknown) => PlanSchema.parse(p));
     expect(plans).toHaveLength(1);
     expect(plans[0].inputs).toEqual([U(10), U(11), U(12), U(13)]);
     expect(plans[0].estimate.seconds).toBeLessThanOrEqual(900);

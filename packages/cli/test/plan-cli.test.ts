@@ -15,13 +15,18 @@ async function put(dir: string, b: ReturnType<typeof m>, noCompact = false) {
   const d = join(dir, b.meta.ulid);
   await mkdir(d, { recursive: true });
   await writeFile(join(d, "meta.json"), serializeMeta(b.meta, { style: "thanos" }));
-  if (noCompact) await writeFile(join(d, NO_COMPACT_MARK_FILE), serializeMarker(NO_COMPACT_MARK_FILE, { id: b.meta.ulid, version: 1, no_compact_time: 1, reason: "manual" }));
+  if (noCompact)
+    await writeFile(
+      join(d, NO_COMPACT_MARK_FILE),
+      serializeMarker(NO_COMPACT_MARK_FILE, { id: b.meta.ulid, version: 1, no_compact_time: 1, reason: "manual" }),
+    );
 }
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "strata-plan-"));
   // Tenant "a": four 2h blocks filling an 8h window, plus a fresh one.
-  for (let i = 0; i < 5; i++) await put(join(root, "a"), m(10 + i, i * 2 * H, (i + 1) * 2 * H, { labels: { cluster: "eu" } }));
+  for (let i = 0; i < 5; i++)
+    await put(join(root, "a"), m(10 + i, i * 2 * H, (i + 1) * 2 * H, { labels: { cluster: "eu" } }));
   // Tenant "b": two replicas of one 2h block, and a no-compact block.
   await put(join(root, "b"), m(20, 0, 2 * H, { labels: { cluster: "us", replica: "r1" } }));
   await put(join(root, "b"), m(21, 0, 2 * H, { labels: { cluster: "us", replica: "r2" } }));
@@ -63,7 +68,9 @@ describe("strata plan", () => {
   it("plans split jobs with --shards", async () => {
     const r = await runStrata(["plan", root, "--json", "--replica-label", "replica", "--shards", "4"]);
     expect(r.code).toBe(0);
-    const kinds = JSON.parse(r.stdout).groups.flatMap((g: { plans: { kind: string; shardCount?: number }[] }) => g.plans.map((p) => `${p.kind}:${p.shardCount}`));
+    const kinds = JSON.parse(r.stdout).groups.flatMap((g: { plans: { kind: string; shardCount?: number }[] }) =>
+      g.plans.map((p) => `${p.kind}:${p.shardCount}`),
+    );
     expect(kinds.every((k: string) => k === "split:4")).toBe(true);
   });
 

@@ -54,7 +54,11 @@ export function floatChunks(samples: readonly [number, number][], chunkSize = 12
   const out: ChunkToWrite[] = [];
   for (let i = 0; i < samples.length; i += chunkSize) {
     const end = Math.min(samples.length, i + chunkSize);
-    out.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
+    out.push({
+      minTime: ts[i]!,
+      maxTime: ts[end - 1]!,
+      chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) },
+    });
   }
   return out;
 }
@@ -90,7 +94,10 @@ export async function memBlock(series: readonly SeriesSpec[], spec: BlockSpec): 
 }
 
 /** Replace a memory block's tombstones: intervals per series, selected by labels. */
-export async function setTombstones(block: MemoryBlock, deletions: { labels: Record<string, string>; intervals: Interval[] }[]): Promise<void> {
+export async function setTombstones(
+  block: MemoryBlock,
+  deletions: { labels: Record<string, string>; intervals: Interval[] }[],
+): Promise<void> {
   const r = await BlockReader.open(block);
   const t = new Tombstones();
   for await (const s of r.series({ withChunks: false })) {

@@ -62,7 +62,9 @@ async function child(out: string, shards: number, dirs: string[]): Promise<void>
     if (i > 0) best = Math.min(best, s);
     await rm(dir, { recursive: true, force: true });
   }
-  process.stdout.write(JSON.stringify({ seconds: best, peakBytes: process.resourceUsage().maxRSS * 1024 - base }) + "\n");
+  process.stdout.write(
+    JSON.stringify({ seconds: best, peakBytes: process.resourceUsage().maxRSS * 1024 - base }) + "\n",
+  );
 }
 
 async function main(): Promise<void> {
@@ -74,9 +76,26 @@ async function main(): Promise<void> {
       let dirs: string[];
       if (shape.overlap) {
         dirs = [];
-        for (let b = 0; b < shape.blocks; b++) dirs.push(...(await writeBenchBlocks({ dir: join(parent, `in-${b}`), series: shape.series, blocks: 1, t0: 1_700_000_000_000 - (1_700_000_000_000 % H) + b * 7, stepMs: step, blockMs: shape.blockMs })));
+        for (let b = 0; b < shape.blocks; b++)
+          dirs.push(
+            ...(await writeBenchBlocks({
+              dir: join(parent, `in-${b}`),
+              series: shape.series,
+              blocks: 1,
+              t0: 1_700_000_000_000 - (1_700_000_000_000 % H) + b * 7,
+              stepMs: step,
+              blockMs: shape.blockMs,
+            })),
+          );
       } else {
-        dirs = await writeBenchBlocks({ dir: join(parent, "in"), series: shape.series, blocks: shape.blocks, t0: 1_700_006_400_000, stepMs: step, blockMs: shape.blockMs });
+        dirs = await writeBenchBlocks({
+          dir: join(parent, "in"),
+          series: shape.series,
+          blocks: shape.blocks,
+          t0: 1_700_006_400_000,
+          stepMs: step,
+          blockMs: shape.blockMs,
+        });
       }
       let bytes = 0;
       let indexBytes = 0;
@@ -91,8 +110,14 @@ async function main(): Promise<void> {
         samples += Number(meta.stats.numSamples ?? 0n);
         chunks += Number(meta.stats.numChunks ?? 0n);
       }
-      const r = JSON.parse(execFileSync(process.execPath, [self, "--child", join(parent, "out"), String(shape.shards ?? 0), ...dirs], { encoding: "utf8" })) as { seconds: number; peakBytes: number };
-      process.stdout.write(JSON.stringify({ ...shape, bytes, indexBytes, inSeries: series, samples, chunks, ...r }) + "\n");
+      const r = JSON.parse(
+        execFileSync(process.execPath, [self, "--child", join(parent, "out"), String(shape.shards ?? 0), ...dirs], {
+          encoding: "utf8",
+        }),
+      ) as { seconds: number; peakBytes: number };
+      process.stdout.write(
+        JSON.stringify({ ...shape, bytes, indexBytes, inSeries: series, samples, chunks, ...r }) + "\n",
+      );
     } finally {
       await rm(parent, { recursive: true, force: true });
     }

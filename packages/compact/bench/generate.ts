@@ -3,7 +3,15 @@
  * gauges, 15 s scrapes with a little jitter), written with our writer in 120-sample
  * chunks as a Prometheus head would cut them.
  */
-import { BlockWriter, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, type ChunkToWrite } from "@strata/tsdb";
+import {
+  BlockWriter,
+  Encoding,
+  compareLabels,
+  compareStrings,
+  encodeXOR,
+  newUlid,
+  type ChunkToWrite,
+} from "@strata/tsdb";
 import { DirBlockSink } from "@strata/tsdb/node";
 
 export interface BenchBlocksOptions {
@@ -59,11 +67,22 @@ export async function writeBenchBlocks(o: BenchBlocksOptions): Promise<string[]>
       chunks.length = 0;
       for (let i = 0; i < perBlock; i += 120) {
         const end = Math.min(perBlock, i + 120);
-        chunks.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
+        chunks.push({
+          minTime: ts[i]!,
+          maxTime: ts[end - 1]!,
+          chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) },
+        });
       }
       await w.addSeries(rows[s]!, chunks);
     }
-    await w.finish({ ulid: sink.ulid, minTime, maxTime: minTime + span, stats: {}, compaction: { level: 1, sources: [sink.ulid] }, version: 1 });
+    await w.finish({
+      ulid: sink.ulid,
+      minTime,
+      maxTime: minTime + span,
+      stats: {},
+      compaction: { level: 1, sources: [sink.ulid] },
+      version: 1,
+    });
     dirs.push(await sink.commit());
   }
   return dirs;

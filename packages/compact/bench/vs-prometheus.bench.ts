@@ -61,7 +61,7 @@ async function blockCost(dir: string): Promise<BlockCost> {
   const indexBytes = (await stat(join(dir, "index"))).size;
   return {
     indexBytes,
-    chunkBytes: (await du(join(dir, "chunks"))),
+    chunkBytes: await du(join(dir, "chunks")),
     series: Number(meta.stats.numSeries ?? 0n),
     samples: Number(meta.stats.numSamples ?? 0n),
     chunks: Number(meta.stats.numChunks ?? 0n),
@@ -80,12 +80,20 @@ async function du(dir: string): Promise<number> {
 
 async function runOurs(inputs: string[], out: string): Promise<Ours> {
   const t0 = performance.now();
-  const stdout = execFileSync(process.execPath, [STRATA, "compact", ...inputs, "--out", out, "--json"], { encoding: "utf8" });
+  const stdout = execFileSync(process.execPath, [STRATA, "compact", ...inputs, "--out", out, "--json"], {
+    encoding: "utf8",
+  });
   const wallS = (performance.now() - t0) / 1000;
   const j = JSON.parse(stdout) as { timings: Ours["timings"] & { totalMs: number }; peakRssBytes: number };
   const t = j.timings;
   await rm(out, { recursive: true, force: true });
-  return { wallS, openedS: (t.readMs + t.mergeMs + t.writeMs) / 1000, withOpenS: (t.openMs + t.readMs + t.mergeMs + t.writeMs) / 1000, peakMiB: j.peakRssBytes / 2 ** 20, timings: t };
+  return {
+    wallS,
+    openedS: (t.readMs + t.mergeMs + t.writeMs) / 1000,
+    withOpenS: (t.openMs + t.readMs + t.mergeMs + t.writeMs) / 1000,
+    peakMiB: j.peakRssBytes / 2 ** 20,
+    timings: t,
+  };
 }
 
 /** Go duration text ("1.234s", "812.5ms", "1m2.5s") to seconds. */
@@ -98,7 +106,10 @@ function goDuration(s: string): number {
   return total;
 }
 
-async function runPrometheus(blocksDir: string, parent: string): Promise<{ seconds: number[]; peakMiB: number; lines: string[] }> {
+async function runPrometheus(
+  blocksDir: string,
+  parent: string,
+): Promise<{ seconds: number[]; peakMiB: number; lines: string[] }> {
   const data = join(parent, "prom-data");
   await cp(blocksDir, data, { recursive: true });
   const config = join(parent, "prometheus.yml");
@@ -124,7 +135,10 @@ async function runPrometheus(blocksDir: string, parent: string): Promise<{ secon
   };
   try {
     const lines = await new Promise<string[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`prometheus did not compact ${TRIPLES} triples within 180 s:\n${log.slice(-3000)}`)), 180_000);
+      const timer = setTimeout(
+        () => reject(new Error(`prometheus did not compact ${TRIPLES} triples within 180 s:\n${log.slice(-3000)}`)),
+        180_000,
+      );
       const onData = (b: Buffer) => {
         log += b.toString("utf8");
         const found = log.match(/^.*msg="compact blocks".*$/gm) ?? [];
@@ -188,7 +202,14 @@ async function main(): Promise<void> {
         : "≤ 256 MiB (prometheus skipped)",
     });
     if (prom) {
-      results.push({ name: "compact 3×2h, 5k series (prometheus)", samples, bytes, seconds: promS, peakMiB: prom.peakMiB, target: "reference (Prometheus 2.42)" });
+      results.push({
+        name: "compact 3×2h, 5k series (prometheus)",
+        samples,
+        bytes,
+        seconds: promS,
+        peakMiB: prom.peakMiB,
+        target: "reference (Prometheus 2.42)",
+      });
     }
     const ms = (s: number) => (s * 1000).toFixed(0);
     process.stderr.write(

@@ -26,7 +26,10 @@ function randomChunks(seed: number, n: number, maxLen: number): Chunk[] {
   });
 }
 
-async function writeAll(chunks: readonly Chunk[], opts: { segmentSize?: number; bufferSize?: number }): Promise<{ block: MemoryBlock; refs: number[] }> {
+async function writeAll(
+  chunks: readonly Chunk[],
+  opts: { segmentSize?: number; bufferSize?: number },
+): Promise<{ block: MemoryBlock; refs: number[] }> {
   const block = new MemoryBlock();
   const w = new ChunkWriter(block, opts);
   const refs: number[] = [];
@@ -140,7 +143,10 @@ describe("read-ahead windows", () => {
     for (let from = 0; from < refs.length; from += 500) {
       const batch = refs.slice(from, from + 8);
       const all = await Promise.all(batch.map((ref) => r.record(ref)));
-      for (let i = 0; i < batch.length; i++) expect(sameBytes(ChunkReader.chunkOfRecord(all[i]!).data, chunks[from + i]!.data), `record ${from + i}`).toBe(true);
+      for (let i = 0; i < batch.length; i++)
+        expect(sameBytes(ChunkReader.chunkOfRecord(all[i]!).data, chunks[from + i]!.data), `record ${from + i}`).toBe(
+          true,
+        );
       r.releaseViews();
     }
     await r.close();
@@ -153,7 +159,10 @@ describe("BlockReader.series({ withRecords })", () => {
     const samples = (k: number) => Array.from({ length: 500 }, (_, i): [number, number] => [i * 15_000, k * i]);
     await writeBlock(
       mem,
-      Array.from({ length: 50 }, (_, k) => ({ labels: { __name__: "m", k: String(k).padStart(3, "0") }, samples: samples(k) })),
+      Array.from({ length: 50 }, (_, k) => ({
+        labels: { __name__: "m", k: String(k).padStart(3, "0") },
+        samples: samples(k),
+      })),
       { minTime: 0, maxTime: 7_500_000 },
     );
     const r = await BlockReader.open(mem);

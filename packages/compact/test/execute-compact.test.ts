@@ -1,5 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { BlockReader, EMPTY_TOMBSTONES, MemoryBlock, labelsFrom, labelsToString, readMeta, type BlockMeta } from "@strata/tsdb";
+import {
+  BlockReader,
+  EMPTY_TOMBSTONES,
+  MemoryBlock,
+  labelsFrom,
+  labelsToString,
+  readMeta,
+  type BlockMeta,
+} from "@strata/tsdb";
 import { compactBlocks, CompactionError, shardOf, COMPACTOR_SHARD_ID_LABEL } from "../src/index.ts";
 import { compactInMemory, dumpBlock, memBlock, setTombstones, type SeriesSpec } from "../bench/blocks.ts";
 
@@ -24,7 +32,10 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
   let metas: BlockMeta[];
   beforeAll(async () => {
     inputs = [];
-    for (let i = 0; i < 3; i++) inputs.push(await memBlock(seriesSet(T0 + i * H2, T0 + (i + 1) * H2), { minTime: T0 + i * H2, maxTime: T0 + (i + 1) * H2 }));
+    for (let i = 0; i < 3; i++)
+      inputs.push(
+        await memBlock(seriesSet(T0 + i * H2, T0 + (i + 1) * H2), { minTime: T0 + i * H2, maxTime: T0 + (i + 1) * H2 }),
+      );
     metas = await Promise.all(inputs.map((b) => readMeta(b)));
   });
 
@@ -45,14 +56,21 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
     expect(meta.maxTime).toBe(T0 + 3 * H2);
     expect(meta.compaction.level).toBe(2);
     expect(meta.compaction.sources).toEqual(metas.map((m) => m.ulid).sort());
-    expect(meta.compaction.parents).toEqual(metas.map((m) => ({ ulid: m.ulid, minTime: m.minTime, maxTime: m.maxTime })));
+    expect(meta.compaction.parents).toEqual(
+      metas.map((m) => ({ ulid: m.ulid, minTime: m.minTime, maxTime: m.maxTime })),
+    );
     expect(meta.stats.numSamples).toBe(BigInt(10 * 3 * 480));
     expect(meta.stats.numSeries).toBe(10n);
     expect(meta.stats.numChunks).toBe(BigInt(10 * 3 * 4));
     expect(meta.thanos).toBeUndefined();
     expect(r.blocks[0]!.files.get("tombstones")).toEqual(EMPTY_TOMBSTONES);
     // The file on "disk" is Prometheus' style (no thanos key) and parses back to the same meta.
-    expect(await readMeta(r.blocks[0]!)).toMatchObject({ ulid: meta.ulid, minTime: meta.minTime, maxTime: meta.maxTime, compaction: meta.compaction });
+    expect(await readMeta(r.blocks[0]!)).toMatchObject({
+      ulid: meta.ulid,
+      minTime: meta.minTime,
+      maxTime: meta.maxTime,
+      compaction: meta.compaction,
+    });
     expect(new TextDecoder().decode(r.blocks[0]!.files.get("meta.json"))).not.toContain("thanos");
     expect(r.timings.readMs + r.timings.mergeMs + r.timings.writeMs).toBeGreaterThan(0);
     expect(r.peakRss).toBeGreaterThan(0);
@@ -73,7 +91,9 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
 
   it("applies tombstones", async () => {
     const b = await memBlock(seriesSet(T0, T0 + H2), { minTime: T0, maxTime: T0 + H2 });
-    await setTombstones(b, [{ labels: { __name__: "up", instance: "host-1" }, intervals: [{ mint: T0 + 60_000, maxt: T0 + 120_000 }] }]);
+    await setTombstones(b, [
+      { labels: { __name__: "up", instance: "host-1" }, intervals: [{ mint: T0 + 60_000, maxt: T0 + 120_000 }] },
+    ]);
     const r = await run([b, inputs[1]!]);
     const s = (await dumpBlock(r.blocks[0]!)).find((x) => x.labels === '{__name__="up", instance="host-1"}')!;
     expect(s.samples.length).toBe(960 - 5);
@@ -83,7 +103,9 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
 
   it("writes no block when nothing survives", async () => {
     const b = await memBlock(seriesSet(T0, T0 + H2, {}, 1), { minTime: T0, maxTime: T0 + H2 });
-    await setTombstones(b, [{ labels: { __name__: "requests_total", instance: "host-0" }, intervals: [{ mint: T0, maxt: T0 + H2 }] }]);
+    await setTombstones(b, [
+      { labels: { __name__: "requests_total", instance: "host-0" }, intervals: [{ mint: T0, maxt: T0 + H2 }] },
+    ]);
     const r = await run([b]);
     expect(r.outputs).toEqual([]);
   });
@@ -94,7 +116,8 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
     const b = await run(many, { shards: 4 });
     const assign = async (r: typeof a) => {
       const m = new Map<string, number>();
-      for (let i = 0; i < r.blocks.length; i++) for (const s of await dumpBlock(r.blocks[i]!)) m.set(s.labels, r.outputs[i]!.shard);
+      for (let i = 0; i < r.blocks.length; i++)
+        for (const s of await dumpBlock(r.blocks[i]!)) m.set(s.labels, r.outputs[i]!.shard);
       return m;
     };
     const ma = await assign(a);
@@ -121,16 +144,25 @@ describe("compactBlocks: three adjacent 2h blocks", () => {
       expect(await dumpBlock(o.sink as MemoryBlock)).toEqual(await dumpBlock(full.blocks[twin]!));
       expect(o.meta.thanos?.labels).toEqual({ [COMPACTOR_SHARD_ID_LABEL]: `${o.shard + 1}_of_4` });
     }
-    expect(some.counters.seriesWritten).toBe(full.outputs.filter((o) => o.shard % 2 === 1).reduce((n, o) => n + Number(o.meta.stats.numSeries), 0));
+    expect(some.counters.seriesWritten).toBe(
+      full.outputs.filter((o) => o.shard % 2 === 1).reduce((n, o) => n + Number(o.meta.stats.numSeries), 0),
+    );
   });
 });
 
 describe("compactBlocks: replicas and Thanos metadata", () => {
-  const thanos = (replica: string) => ({ labels: { cluster: "eu", replica }, downsample: { resolution: 0 }, source: "sidecar" });
+  const thanos = (replica: string) => ({
+    labels: { cluster: "eu", replica },
+    downsample: { resolution: 0 },
+    source: "sidecar",
+  });
 
   it("vertical compaction of replicas named by an external label, Thanos meta out", async () => {
     const a = await memBlock(seriesSet(T0, T0 + H2), { minTime: T0, maxTime: T0 + H2, thanos: thanos("a") });
-    const shifted = seriesSet(T0 + 5_000, T0 + H2).map((s) => ({ ...s, samples: s.samples!.map(([t, v]) => [t, v + 0.5] as [number, number]) }));
+    const shifted = seriesSet(T0 + 5_000, T0 + H2).map((s) => ({
+      ...s,
+      samples: s.samples!.map(([t, v]) => [t, v + 0.5] as [number, number]),
+    }));
     const b = await memBlock(shifted, { minTime: T0, maxTime: T0 + H2, thanos: thanos("b") });
     const r = await run([a, b], { dedup: "penalty", replicaLabels: ["replica"] });
     const out = await dumpBlock(r.blocks[0]!);
@@ -168,9 +200,21 @@ describe("compactBlocks: replicas and Thanos metadata", () => {
 
 describe("compactBlocks: refusals before writing", () => {
   it("refuses inputs of different resolutions, streams or duplicate blocks", async () => {
-    const a = await memBlock(seriesSet(T0, T0 + H2, {}, 1), { minTime: T0, maxTime: T0 + H2, thanos: { labels: { x: "1" }, downsample: { resolution: 0 } } });
-    const b = await memBlock(seriesSet(T0, T0 + H2, {}, 1), { minTime: T0, maxTime: T0 + H2, thanos: { labels: { x: "1" }, downsample: { resolution: 300_000 } } });
-    const c = await memBlock(seriesSet(T0, T0 + H2, {}, 1), { minTime: T0, maxTime: T0 + H2, thanos: { labels: { x: "2" }, downsample: { resolution: 0 } } });
+    const a = await memBlock(seriesSet(T0, T0 + H2, {}, 1), {
+      minTime: T0,
+      maxTime: T0 + H2,
+      thanos: { labels: { x: "1" }, downsample: { resolution: 0 } },
+    });
+    const b = await memBlock(seriesSet(T0, T0 + H2, {}, 1), {
+      minTime: T0,
+      maxTime: T0 + H2,
+      thanos: { labels: { x: "1" }, downsample: { resolution: 300_000 } },
+    });
+    const c = await memBlock(seriesSet(T0, T0 + H2, {}, 1), {
+      minTime: T0,
+      maxTime: T0 + H2,
+      thanos: { labels: { x: "2" }, downsample: { resolution: 0 } },
+    });
     let created = 0;
     const sinks = () => {
       created++;
@@ -192,14 +236,21 @@ describe("compactBlocks: refusals before writing", () => {
       created++;
       return new MemoryBlock();
     };
-    const err = await compactBlocks([a], sinks, { indexLimits: { total: size / 2, section: 2 ** 30 } }).catch((e: unknown) => e);
+    const err = await compactBlocks([a], sinks, { indexLimits: { total: size / 2, section: 2 ** 30 } }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CompactionError);
     expect(String(err)).toMatch(/index could reach .* split the job into shards/);
-    const err2 = await compactBlocks([a], sinks, { indexLimits: { total: 2 ** 40, section: 10 } }).catch((e: unknown) => e);
+    const err2 = await compactBlocks([a], sinks, { indexLimits: { total: 2 ** 40, section: 10 } }).catch(
+      (e: unknown) => e,
+    );
     expect(String(err2)).toMatch(/symbol table could reach/);
     expect(created).toBe(0);
     // Four shards share the series out and fit.
-    const ok = await compactBlocks([a], () => new MemoryBlock(), { shards: 4, indexLimits: { total: size / 2, section: 2 ** 30 } });
+    const ok = await compactBlocks([a], () => new MemoryBlock(), {
+      shards: 4,
+      indexLimits: { total: size / 2, section: 2 ** 30 },
+    });
     expect(ok.outputs.length).toBeGreaterThan(1);
   });
 });

@@ -31,20 +31,31 @@ describe("groupBlocks", () => {
     expect(removeReplicaLabels({ cluster: "eu", replica: "a" }, ["replica"])).toEqual({ cluster: "eu" });
     expect(removeReplicaLabels({ replica: "a" }, ["replica", "rule_replica"])).toEqual({ replica: "deduped" });
     expect(removeReplicaLabels({ replica: "a" }, [])).toEqual({ replica: "a" });
-    const gs = groupBlocks([m(1, 0, 20, { labels: { c: "x", replica: "a" } }), m(2, 0, 20, { labels: { c: "x", replica: "b" } })], { replicaLabels: ["replica"] });
+    const gs = groupBlocks(
+      [m(1, 0, 20, { labels: { c: "x", replica: "a" } }), m(2, 0, 20, { labels: { c: "x", replica: "b" } })],
+      { replicaLabels: ["replica"] },
+    );
     expect(gs).toHaveLength(1);
     expect(gs[0]!.labels).toEqual({ c: "x" });
   });
 
   it("keeps sharded blocks in their unsharded group", () => {
-    const gs = groupBlocks([m(1, 0, 20, { labels: { c: "x", __compactor_shard_id__: "1_of_2" } }), m(2, 0, 20, { labels: { c: "x" } })]);
+    const gs = groupBlocks([
+      m(1, 0, 20, { labels: { c: "x", __compactor_shard_id__: "1_of_2" } }),
+      m(2, 0, 20, { labels: { c: "x" } }),
+    ]);
     expect(gs).toHaveLength(1);
     expect(gs[0]!.blocks.map((b) => b.shardId)).toEqual(["1_of_2", ""]);
   });
 
   it("replicas overlap, so they are planned vertically", () => {
-    const r = planAll([m(1, 0, 20, { labels: { replica: "a" } }), m(2, 0, 20, { labels: { replica: "b" } })], { ranges: [20, 60], replicaLabels: ["replica"] });
-    expect(r.plans.map((p) => [p.kind, p.inputs, p.labels])).toEqual([["vertical", [U(1), U(2)], { replica: "deduped" }]]);
+    const r = planAll([m(1, 0, 20, { labels: { replica: "a" } }), m(2, 0, 20, { labels: { replica: "b" } })], {
+      ranges: [20, 60],
+      replicaLabels: ["replica"],
+    });
+    expect(r.plans.map((p) => [p.kind, p.inputs, p.labels])).toEqual([
+      ["vertical", [U(1), U(2)], { replica: "deduped" }],
+    ]);
   });
 });
 
@@ -65,7 +76,13 @@ describe("findOutdated", () => {
 
   it("transitive and partial coverage", () => {
     // 5 covers {1,2}; 6 covers {1,2,3,4}; 7 only partly overlaps 6's sources.
-    const bs = [m(1, 0, 20), m(2, 20, 40), m(5, 0, 40, { sources: [1, 2] }), m(6, 0, 80, { sources: [1, 2, 3, 4] }), m(7, 60, 100, { sources: [4, 8] })];
+    const bs = [
+      m(1, 0, 20),
+      m(2, 20, 40),
+      m(5, 0, 40, { sources: [1, 2] }),
+      m(6, 0, 80, { sources: [1, 2, 3, 4] }),
+      m(7, 60, 100, { sources: [4, 8] }),
+    ];
     expect(outdated(bs)).toEqual([U(1), U(2), U(5)].sort());
   });
 
@@ -77,13 +94,31 @@ describe("findOutdated", () => {
   });
 
   it("identical sources: the greatest ULID survives", () => {
-    expect(outdated([m(9, 0, 40, { sources: [1, 2] }), m(10, 0, 40, { sources: [1, 2] }), m(11, 0, 40, { sources: [1, 2] })])).toEqual([U(9), U(10)]);
+    expect(
+      outdated([
+        m(9, 0, 40, { sources: [1, 2] }),
+        m(10, 0, 40, { sources: [1, 2] }),
+        m(11, 0, 40, { sources: [1, 2] }),
+      ]),
+    ).toEqual([U(9), U(10)]);
   });
 
   it("shard-aware: shards do not cover each other; an unsplit block needs every shard", () => {
-    const s = (id: number, shard: string, sources: number[]) => m(id, 0, 20, { labels: { __compactor_shard_id__: shard }, sources });
+    const s = (id: number, shard: string, sources: number[]) =>
+      m(id, 0, 20, { labels: { __compactor_shard_id__: shard }, sources });
     // Four base blocks split into two shards, then merged again per shard (Mimir's example).
-    const full = [m(1, 0, 10), m(2, 0, 10), m(3, 10, 20), m(4, 10, 20), s(5, "1_of_2", [1, 2]), s(6, "2_of_2", [1, 2]), s(7, "1_of_2", [3, 4]), s(8, "2_of_2", [3, 4]), s(9, "1_of_2", [1, 2, 3, 4]), s(10, "2_of_2", [1, 2, 3, 4])];
+    const full = [
+      m(1, 0, 10),
+      m(2, 0, 10),
+      m(3, 10, 20),
+      m(4, 10, 20),
+      s(5, "1_of_2", [1, 2]),
+      s(6, "2_of_2", [1, 2]),
+      s(7, "1_of_2", [3, 4]),
+      s(8, "2_of_2", [3, 4]),
+      s(9, "1_of_2", [1, 2, 3, 4]),
+      s(10, "2_of_2", [1, 2, 3, 4]),
+    ];
     expect(outdated(full)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map(U).sort());
     // Only shard 1 of 2 uploaded: the unsplit inputs stay.
     expect(outdated([m(1, 0, 10), m(2, 0, 10), s(5, "1_of_2", [1, 2])])).toEqual([]);

@@ -31,14 +31,19 @@ describe("Thanos group key", () => {
     expect(thanosGroupKey(0, {})).toBe("0@17241709254077376921");
     expect(thanosGroupKey(0, { foo: "bar", foo1: "bar2" })).toBe("0@2124638872457683483");
     expect(thanosGroupKey(0, { foo1: "bar2", foo: "bar" })).toBe("0@2124638872457683483");
-    expect(thanosGroupKey(0, { "foo/some..thing/some.thing/../": "a_b_c/bar-something-a\\metric/a\\x" })).toBe("0@16590761456214576373");
+    expect(thanosGroupKey(0, { "foo/some..thing/some.thing/../": "a_b_c/bar-something-a\\metric/a\\x" })).toBe(
+      "0@16590761456214576373",
+    );
     expect(thanosGroupKey(300000, {})).toBe("300000@17241709254077376921");
   });
 });
 
 describe("Mimir HashBlockID", () => {
   it("matches the hashes of ulid.MustNew(n, nil)", () => {
-    const want = [283204220, 444110359, 3253786510, 122298081, 2931974232, 3092880371, 1607589226, 2771068093, 1285776948, 1446683087];
+    const want = [
+      283204220, 444110359, 3253786510, 122298081, 2931974232, 3092880371, 1607589226, 2771068093, 1285776948,
+      1446683087,
+    ];
     expect(want.map((_, i) => hashBlockId(U(i + 1)))).toEqual(want);
   });
   it("decodes ULID text to oklog's 16 bytes", () => {

@@ -26,7 +26,8 @@ const VICTIM = '{__name__="up", instance="host-3"}';
 async function corrupt(block: MemoryBlock, k: number): Promise<number> {
   const r = await BlockReader.open(block);
   let off = -1;
-  for await (const s of r.series({ withChunks: false })) if (labelsToString(s.labels) === VICTIM) off = chunkRefOffset(s.chunks[k]!.ref);
+  for await (const s of r.series({ withChunks: false }))
+    if (labelsToString(s.labels) === VICTIM) off = chunkRefOffset(s.chunks[k]!.ref);
   await r.close();
   expect(off).toBeGreaterThan(0);
   block.files.get("chunks/000001")![off + 5]! ^= 0x20; // past the length, encoding and sample count
@@ -39,7 +40,13 @@ async function adjacent(): Promise<MemoryBlock[]> {
   const out: MemoryBlock[] = [];
   for (let i = 0; i < 3; i++) {
     const ulid = `01JC00000000000000000000A${i}`;
-    out.push(await memBlock(seriesSet(T0 + i * H2, T0 + (i + 1) * H2), { minTime: T0 + i * H2, maxTime: T0 + (i + 1) * H2, ulid }));
+    out.push(
+      await memBlock(seriesSet(T0 + i * H2, T0 + (i + 1) * H2), {
+        minTime: T0 + i * H2,
+        maxTime: T0 + (i + 1) * H2,
+        ulid,
+      }),
+    );
   }
   return out;
 }
@@ -56,7 +63,8 @@ describe("lazy chunk verification in compaction", () => {
     // The output holds the very bytes of the corrupt record, stored CRC included.
     const reader = await BlockReader.open(out);
     let ref = -1;
-    for await (const s of reader.series({ withChunks: false })) if (labelsToString(s.labels) === VICTIM) ref = s.chunks[4 + 1]!.ref;
+    for await (const s of reader.series({ withChunks: false }))
+      if (labelsToString(s.labels) === VICTIM) ref = s.chunks[4 + 1]!.ref;
     const rec = await reader.chunks.record(ref, false);
     expect([...rec]).toEqual([...bad.subarray(off, off + rec.length)]);
     await expect(reader.chunks.record(ref)).rejects.toMatchObject({ code: "invalid-checksum" });
@@ -68,9 +76,17 @@ describe("lazy chunk verification in compaction", () => {
   });
 
   it("a corrupt chunk that must be merged fails the compaction, naming block, file and offset", async () => {
-    const a = await memBlock(seriesSet(T0, T0 + H2), { minTime: T0, maxTime: T0 + H2, ulid: "01JC00000000000000000000AA" });
+    const a = await memBlock(seriesSet(T0, T0 + H2), {
+      minTime: T0,
+      maxTime: T0 + H2,
+      ulid: "01JC00000000000000000000AA",
+    });
     // Same series, samples in between: every chunk overlaps one of `a` and is decoded.
-    const b = await memBlock(seriesSet(T0, T0 + H2, 7_500), { minTime: T0, maxTime: T0 + H2, ulid: "01JC00000000000000000000BB" });
+    const b = await memBlock(seriesSet(T0, T0 + H2, 7_500), {
+      minTime: T0,
+      maxTime: T0 + H2,
+      ulid: "01JC00000000000000000000BB",
+    });
     const off = await corrupt(b, 2);
     const err = await run([a, b]).then(
       () => undefined,

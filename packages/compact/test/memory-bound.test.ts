@@ -43,9 +43,17 @@ function inputSeries(input: number): SeriesSpec[] {
   const out: SeriesSpec[] = [];
   const samples = (k: number): [number, number][] => Array.from({ length: 8 }, (_, i) => [T0 + i * 15 * 60_000, k + i]);
   for (let k = 0; k < SERIES_PER_INPUT; k++) {
-    out.push({ labels: { __name__: "requests_total", pod: `ingester-${input}`, request_id: `r-${input}-${k.toString(36).padStart(6, "0")}` }, samples: samples(k) });
+    out.push({
+      labels: {
+        __name__: "requests_total",
+        pod: `ingester-${input}`,
+        request_id: `r-${input}-${k.toString(36).padStart(6, "0")}`,
+      },
+      samples: samples(k),
+    });
   }
-  for (let k = 0; k < SHARED_SERIES; k++) out.push({ labels: { __name__: "up", job: `shared-${k}` }, samples: samples(k) });
+  for (let k = 0; k < SHARED_SERIES; k++)
+    out.push({ labels: { __name__: "up", job: `shared-${k}` }, samples: samples(k) });
   return out;
 }
 
@@ -70,7 +78,9 @@ describe("memory bounded by design: 30 inputs, 120k symbols", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function run(shards: number): Promise<{ r: CompactResult; cache: RangeCache; written: number; heapGrowth?: number }> {
+  async function run(
+    shards: number,
+  ): Promise<{ r: CompactResult; cache: RangeCache; written: number; heapGrowth?: number }> {
     const cache = RangeCache.forJob(INPUTS, CACHE_BYTES, { pageSize: 64 << 10 });
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
@@ -125,7 +135,16 @@ describe("memory bounded by design: 30 inputs, 120k symbols", () => {
       merge.heapGrowth = Math.min(merge.heapGrowth, (await run(1)).heapGrowth!);
       split.heapGrowth = Math.min(split.heapGrowth!, (await run(8)).heapGrowth!);
     }
-    if (process.env.STRATA_MEMORY_REPORT) console.log(JSON.stringify({ merge: merge.heapGrowth, split: split.heapGrowth, table: split.r.symbols.bytes, symbols: split.r.symbols.count, cachePeak: split.cache.stats.peakBytes }));
+    if (process.env.STRATA_MEMORY_REPORT)
+      console.log(
+        JSON.stringify({
+          merge: merge.heapGrowth,
+          split: split.heapGrowth,
+          table: split.r.symbols.bytes,
+          symbols: split.r.symbols.count,
+          cachePeak: split.cache.stats.peakBytes,
+        }),
+      );
     expect(split.r.outputs.map((o) => o.shard)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(split.r.counters.seriesWritten).toBe(merge.r.counters.seriesWritten);
     expect(split.r.symbols.tables).toBe(1);

@@ -35,9 +35,24 @@ function resets(s: [number, number][]): number {
 
 describe("chain merge (1:1)", () => {
   it("keeps one sample per timestamp, from the earliest input", () => {
-    const a = list([[0, 1], [10, 2], [20, 3]]);
-    const b = list([[10, 99], [15, 4], [20, 98], [30, 5]]);
-    expect(pairs(chainMerge([a, b], new SampleList()))).toEqual([[0, 1], [10, 2], [15, 4], [20, 3], [30, 5]]);
+    const a = list([
+      [0, 1],
+      [10, 2],
+      [20, 3],
+    ]);
+    const b = list([
+      [10, 99],
+      [15, 4],
+      [20, 98],
+      [30, 5],
+    ]);
+    expect(pairs(chainMerge([a, b], new SampleList()))).toEqual([
+      [0, 1],
+      [10, 2],
+      [15, 4],
+      [20, 3],
+      [30, 5],
+    ]);
   });
 });
 
@@ -50,9 +65,19 @@ describe("penalty dedup (Thanos semantics)", () => {
   });
 
   it("equal first timestamps pick replica A; B is only considered again after the penalty", () => {
-    const a = list([[0, 1], [15_000, 2]]);
-    const b = list([[0, 9], [4_000, 9], [15_000, 9]]);
-    expect(pairs(penaltyMerge([a, b], new SampleList(), { counter: false }))).toEqual([[0, 1], [15_000, 2]]);
+    const a = list([
+      [0, 1],
+      [15_000, 2],
+    ]);
+    const b = list([
+      [0, 9],
+      [4_000, 9],
+      [15_000, 9],
+    ]);
+    expect(pairs(penaltyMerge([a, b], new SampleList(), { counter: false }))).toEqual([
+      [0, 1],
+      [15_000, 2],
+    ]);
   });
 
   it("fills a gap in replica A from replica B and then stays with B", () => {
@@ -60,7 +85,12 @@ describe("penalty dedup (Thanos semantics)", () => {
     const b = list(scrapes(5_000, 40, (k) => 1000 + k));
     const out = pairs(penaltyMerge([a, b], new SampleList(), { counter: false }));
     // A until its gap: 0, 15, 30, 45 s; B was pushed past 2 × 15 s after A's last sample.
-    expect(out.slice(0, 4)).toEqual([[0, 0], [15_000, 1], [30_000, 2], [45_000, 3]]);
+    expect(out.slice(0, 4)).toEqual([
+      [0, 0],
+      [15_000, 1],
+      [30_000, 2],
+      [45_000, 3],
+    ]);
     expect(out[4]).toEqual([80_000, 1005]);
     // After switching, A carries a penalty of twice B's interval: B is kept to the end.
     expect(out.slice(4).every(([, v]) => v >= 1000)).toBe(true);
@@ -123,7 +153,9 @@ describe("counter resets across replicas", () => {
 
   it("a genuine reset (visible in the replica's own samples) passes through", () => {
     const bReset = [98, 108, 118, 128, 128, 2, 5, 8, 11, 14];
-    const out = pairs(penaltyMerge([a(), list(scrapes(5_000, 10, (k) => bReset[k]!))], new SampleList(), { counter: true }));
+    const out = pairs(
+      penaltyMerge([a(), list(scrapes(5_000, 10, (k) => bReset[k]!))], new SampleList(), { counter: true }),
+    );
     expect(out.map(([, v]) => v)).toEqual([100, 110, 120, 130, 2, 5, 8, 11, 14]);
     expect(resets(out)).toBe(1);
     expect(promIncrease(out)).toBe(30 + 2 + 12);
@@ -131,7 +163,9 @@ describe("counter resets across replicas", () => {
 
   it("a stale marker or NaN ends the hold", () => {
     const bNaN = [98, 108, 118, 128, 128, NaN, 125, 140, 150, 160];
-    const out = pairs(penaltyMerge([a(), list(scrapes(5_000, 10, (k) => bNaN[k]!))], new SampleList(), { counter: true }));
+    const out = pairs(
+      penaltyMerge([a(), list(scrapes(5_000, 10, (k) => bNaN[k]!))], new SampleList(), { counter: true }),
+    );
     expect(out[4]![1]).toBeNaN();
     expect(out.slice(5).map(([, v]) => v)).toEqual([125, 140, 150, 160]);
   });

@@ -59,7 +59,10 @@ describe("SeriesMerger", () => {
   it("merges overlapping chunks sample by sample and re-cuts at 120 samples", () => {
     // Even seconds from A, odd seconds from B, over the same 300 s: 300 samples, 3 chunks.
     const a = floatChunks(range(0, 150, 2000), 50);
-    const b = floatChunks(range(1000, 150, 2000, (i) => 1000 + i), 70);
+    const b = floatChunks(
+      range(1000, 150, 2000, (i) => 1000 + i),
+      70,
+    );
     const m = new SeriesMerger();
     const out: ChunkToWrite[] = [];
     m.merge([a, b], { mode: "chain" }, out);
@@ -110,12 +113,18 @@ describe("SeriesMerger", () => {
     const a: ChunkToWrite = {
       minTime: 0,
       maxTime: 20_000,
-      chunk: { encoding: Encoding.Histogram, data: encodeHistogramChunk([0, 10_000, 20_000].map((t, i) => ({ t, h: h(i + 1) }))) },
+      chunk: {
+        encoding: Encoding.Histogram,
+        data: encodeHistogramChunk([0, 10_000, 20_000].map((t, i) => ({ t, h: h(i + 1) }))),
+      },
     };
     const b: ChunkToWrite = {
       minTime: 15_000,
       maxTime: 25_000,
-      chunk: { encoding: Encoding.Histogram, data: encodeHistogramChunk([15_000, 25_000].map((t) => ({ t, h: h(9, 1) }))) },
+      chunk: {
+        encoding: Encoding.Histogram,
+        data: encodeHistogramChunk([15_000, 25_000].map((t) => ({ t, h: h(9, 1) }))),
+      },
     };
     const out: ChunkToWrite[] = [];
     new SeriesMerger().merge([[a], [b]], { mode: "chain" }, out);
@@ -150,7 +159,11 @@ describe("SeriesMerger", () => {
       negativeBuckets: [],
       counterResetHint: CounterResetHint.Unknown,
     };
-    const h: ChunkToWrite = { minTime: 2500, maxTime: 2500, chunk: { encoding: Encoding.Histogram, data: encodeHistogramChunk([{ t: 2500, h: hist }]) } };
+    const h: ChunkToWrite = {
+      minTime: 2500,
+      maxTime: 2500,
+      chunk: { encoding: Encoding.Histogram, data: encodeHistogramChunk([{ t: 2500, h: hist }]) },
+    };
     const out: ChunkToWrite[] = [];
     new SeriesMerger().merge([f, [h]], { mode: "chain" }, out);
     expect(out.map((c) => [c.chunk.encoding, c.minTime, c.maxTime])).toEqual([
@@ -161,8 +174,14 @@ describe("SeriesMerger", () => {
   });
 
   it("penalty mode deduplicates overlapping replicas over the whole series", () => {
-    const a = floatChunks(range(0, 300, 15_000, (i) => i), 120);
-    const b = floatChunks(range(5_000, 300, 15_000, (i) => 1000 + i), 100);
+    const a = floatChunks(
+      range(0, 300, 15_000, (i) => i),
+      120,
+    );
+    const b = floatChunks(
+      range(5_000, 300, 15_000, (i) => 1000 + i),
+      100,
+    );
     const out: ChunkToWrite[] = [];
     new SeriesMerger().merge([a, b], { mode: "penalty", counter: false }, out);
     const s = samplesOf(out);

@@ -29,7 +29,13 @@ const budget = (minutes: number, memoryBytes = 2800 * MiB): BudgetOptions => ({ 
 describe("cost model", () => {
   it("reads sizes from thanos.files and stats, with fallbacks", () => {
     const c = blockCostOf(big(1, 0, 2 * H, 1).meta);
-    expect(c).toEqual({ indexBytes: 50 * MiB, chunkBytes: 1e9, series: 10_000, samples: 5e8, chunks: Math.round(1e9 / 240) });
+    expect(c).toEqual({
+      indexBytes: 50 * MiB,
+      chunkBytes: 1e9,
+      series: 10_000,
+      samples: 5e8,
+      chunks: Math.round(1e9 / 240),
+    });
     const bare = m(2, 0, 2 * H, { series: 1000 }).meta;
     bare.stats.numSamples = 1_000_000n;
     delete bare.thanos!.files;
@@ -43,14 +49,18 @@ describe("cost model", () => {
     const one = estimateCompaction([c], {}, local);
     const two = estimateCompaction([c, c], {}, local);
     expect(two.seconds).toBeGreaterThan(1.9 * (one.seconds - 0.15));
-    expect(estimateCompaction([c, c], { overlapping: true }, local).seconds).toBeGreaterThan(two.seconds + 1e9 * 80e-9 - 1);
+    expect(estimateCompaction([c, c], { overlapping: true }, local).seconds).toBeGreaterThan(
+      two.seconds + 1e9 * 80e-9 - 1,
+    );
     // 40 MB/s each way by default: ~2 × 26 s more for ~1.05 GB.
     expect(estimateCompaction([c]).seconds - one.seconds).toBeCloseTo((2 * (1e9 + 50 * MiB)) / 40e6, 3);
     expect(estimateCompaction([c], { shards: 4 }).peakBytes).toBeGreaterThan(one.peakBytes);
     // The pipeline's page cache: the job's bound, at most 64 MiB per input.
     const cached = { cacheBytes: 256 * MiB, cacheBytesPerInput: 64 * MiB };
     expect(estimateCompaction([c, c], {}, cached).peakBytes - estimateCompaction([c, c]).peakBytes).toBe(128 * MiB);
-    expect(estimateCompaction([c, c, c, c, c], {}, cached).peakBytes - estimateCompaction([c, c, c, c, c]).peakBytes).toBe(256 * MiB);
+    expect(
+      estimateCompaction([c, c, c, c, c], {}, cached).peakBytes - estimateCompaction([c, c, c, c, c]).peakBytes,
+    ).toBe(256 * MiB);
     expect(estimateDownsampling(c, local).seconds).toBeGreaterThan(1);
     expect(estimateVerification(c, local).writeBytes).toBe(0);
   });
@@ -85,7 +95,12 @@ describe("the job budget in the planner", () => {
 
   it("splits a window whose prefix cannot fit into split jobs that each fit, with shards for the next level", () => {
     // The prefix's output (4 GB, level 2) beside the next block: no two of them fit together in 5m.
-    const metas = [big(10, 0, 4 * H, 4, { level: 2, sources: [1, 2] }), big(3, 4 * H, 6 * H, 2), big(4, 6 * H, 8 * H, 2), big(5, 8 * H, 10 * H, 2)];
+    const metas = [
+      big(10, 0, 4 * H, 4, { level: 2, sources: [1, 2] }),
+      big(3, 4 * H, 6 * H, 2),
+      big(4, 6 * H, 8 * H, 2),
+      big(5, 8 * H, 10 * H, 2),
+    ];
     const r = planAll(metas, { ranges: RANGES, budget: budget(5) });
     expect(r.refused).toEqual([]);
     expect(r.plans.length).toBeGreaterThan(1);
@@ -116,7 +131,13 @@ describe("the job budget in the planner", () => {
 
   it("refuses a block that cannot fit even alone, with a report naming the setting that lets it run", () => {
     // 12 GB: ~650 s alone, over a 10m budget but under Lambda's 15 minutes.
-    const metas = [big(1, 0, 2 * H, 12), big(2, 2 * H, 4 * H, 1), big(3, 4 * H, 6 * H, 1), big(4, 6 * H, 8 * H, 1), big(5, 8 * H, 10 * H, 1)];
+    const metas = [
+      big(1, 0, 2 * H, 12),
+      big(2, 2 * H, 4 * H, 1),
+      big(3, 4 * H, 6 * H, 1),
+      big(4, 6 * H, 8 * H, 1),
+      big(5, 8 * H, 10 * H, 1),
+    ];
     const r = planAll(metas, { ranges: RANGES, budget: budget(10) });
     expect(r.plans).toEqual([]);
     expect(r.refused).toHaveLength(1);
@@ -124,25 +145,46 @@ describe("the job budget in the planner", () => {
     expect(x.blocks).toEqual([U(1)]);
     expect(x.estimate.seconds).toBeGreaterThan(600);
     expect(x.setting).toBe("STRATA_JOB_BUDGET=15m");
-    expect(x.reason).toMatch(/^block .* alone needs ~1[01]m \(budget 10m\): 12\.\d GB in and out at 40 MB\/s \(~1[01]m\), the work at the measured ~\d+ MB\/s \(~\d+s\); raise STRATA_JOB_BUDGET to 15m or split with STRATA_SPLIT_SHARDS=\d+/);
+    expect(x.reason).toMatch(
+      /^block .* alone needs ~1[01]m \(budget 10m\): 12\.\d GB in and out at 40 MB\/s \(~1[01]m\), the work at the measured ~\d+ MB\/s \(~\d+s\); raise STRATA_JOB_BUDGET to 15m or split with STRATA_SPLIT_SHARDS=\d+/,
+    );
     // The other blocks of the window wait; once the pipeline marks the refused block no-compact they merge.
-    expect(r.groups[0]!.skipped.filter((s) => /refused as over the job budget/.test(s.reason)).map((s) => s.ulid)).toEqual([U(2), U(3), U(4)]);
-    const next = planAll([{ ...metas[0]!, noCompact: true }, ...metas.slice(1)], { ranges: RANGES, budget: budget(10) });
+    expect(
+      r.groups[0]!.skipped.filter((s) => /refused as over the job budget/.test(s.reason)).map((s) => s.ulid),
+    ).toEqual([U(2), U(3), U(4)]);
+    const next = planAll([{ ...metas[0]!, noCompact: true }, ...metas.slice(1)], {
+      ranges: RANGES,
+      budget: budget(10),
+    });
     expect(next.refused).toEqual([]);
     expect(next.plans.map((p) => p.inputs)).toEqual([[U(2), U(3), U(4)]]);
   });
 
   it("says when no budget under the worker's wall would do", () => {
-    const metas = [big(1, 0, 2 * H, 40), big(2, 2 * H, 4 * H, 1), big(3, 4 * H, 6 * H, 1), big(4, 6 * H, 8 * H, 1), big(5, 8 * H, 10 * H, 1)];
+    const metas = [
+      big(1, 0, 2 * H, 40),
+      big(2, 2 * H, 4 * H, 1),
+      big(3, 4 * H, 6 * H, 1),
+      big(4, 6 * H, 8 * H, 1),
+      big(5, 8 * H, 10 * H, 1),
+    ];
     const r = planAll(metas, { ranges: RANGES, budget: budget(10) });
     expect(r.refused).toHaveLength(1);
-    expect(r.refused[0]!.reason).toMatch(/STRATA_JOB_BUDGET=\d+m would be past the worker's 15m limit or split with STRATA_SPLIT_SHARDS=\d+/);
+    expect(r.refused[0]!.reason).toMatch(
+      /STRATA_JOB_BUDGET=\d+m would be past the worker's 15m limit or split with STRATA_SPLIT_SHARDS=\d+/,
+    );
     expect(r.refused[0]!.setting).toMatch(/^STRATA_SPLIT_SHARDS=\d+$/);
   });
 
   it("refuses on memory too, suggesting STRATA_JOB_MEMORY", () => {
     // 2 M series in one block: ~3 GiB at the measured bytes per series.
-    const metas = [big(1, 0, 2 * H, 0.1, { series: 2_000_000 }), big(2, 2 * H, 4 * H, 0.1), big(3, 4 * H, 6 * H, 0.1), big(4, 6 * H, 8 * H, 0.1), big(5, 8 * H, 10 * H, 0.1)];
+    const metas = [
+      big(1, 0, 2 * H, 0.1, { series: 2_000_000 }),
+      big(2, 2 * H, 4 * H, 0.1),
+      big(3, 4 * H, 6 * H, 0.1),
+      big(4, 6 * H, 8 * H, 0.1),
+      big(5, 8 * H, 10 * H, 0.1),
+    ];
     const r = planAll(metas, { ranges: RANGES, budget: { ...budget(10, 2800 * MiB), limitMemoryBytes: 8 * 2 ** 30 } });
     expect(r.refused).toHaveLength(1);
     expect(r.refused[0]!.blocks).toEqual([U(1)]);
@@ -152,7 +194,13 @@ describe("the job budget in the planner", () => {
 
   it("refuses a pair of shards that cannot merge in one job, and keeps planning the rest", () => {
     const sh = (s: string): MetaOpts => ({ labels: { __compactor_shard_id__: s }, level: 2 });
-    const metas = [big(1, 0, 2 * H, 6, sh("1_of_2")), big(2, 2 * H, 4 * H, 6, sh("1_of_2")), big(3, 0, 2 * H, 1, sh("2_of_2")), big(4, 2 * H, 4 * H, 1, sh("2_of_2")), big(9, 8 * H, 10 * H, 0.1, sh("1_of_2"))];
+    const metas = [
+      big(1, 0, 2 * H, 6, sh("1_of_2")),
+      big(2, 2 * H, 4 * H, 6, sh("1_of_2")),
+      big(3, 0, 2 * H, 1, sh("2_of_2")),
+      big(4, 2 * H, 4 * H, 1, sh("2_of_2")),
+      big(9, 8 * H, 10 * H, 0.1, sh("1_of_2")),
+    ];
     const r = planAll(metas, { ranges: RANGES, budget: budget(10) });
     expect(r.refused.map((x) => x.blocks)).toEqual([[U(1), U(2)]]);
     expect(r.refused[0]!.reason).toMatch(/shard 1_of_2/);

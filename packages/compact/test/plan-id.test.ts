@@ -23,9 +23,15 @@ describe("plan ids", () => {
   });
 
   it("carry the output's labels: the group's, '<replica>=deduped' only when the inputs had labels", () => {
-    const ha = planAll([m(1, 0, 20, { labels: { replica: "a" } }), m(2, 0, 20, { labels: { replica: "b" } })], { ranges: TEST_RANGES, replicaLabels: ["replica"] }).plans;
+    const ha = planAll([m(1, 0, 20, { labels: { replica: "a" } }), m(2, 0, 20, { labels: { replica: "b" } })], {
+      ranges: TEST_RANGES,
+      replicaLabels: ["replica"],
+    }).plans;
     expect(ha.map((p) => p.labels)).toEqual([{ replica: "deduped" }]);
-    const bare = planAll([m(1, 0, 20), m(2, 0, 20, { labels: { replica: "b" } })], { ranges: TEST_RANGES, replicaLabels: ["replica"] });
+    const bare = planAll([m(1, 0, 20), m(2, 0, 20, { labels: { replica: "b" } })], {
+      ranges: TEST_RANGES,
+      replicaLabels: ["replica"],
+    });
     expect(bare.groups).toHaveLength(1);
     expect(bare.groups[0]!.group.labels).toEqual({ replica: "deduped" });
     expect(bare.plans.map((p) => p.labels)).toEqual([{}]);

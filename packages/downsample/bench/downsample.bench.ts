@@ -11,7 +11,16 @@ import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
-import { BlockReader, BlockWriter, Encoding, RESOLUTION_5M, compareStrings, decodeXOR, encodeXOR, newUlid } from "@strata/tsdb";
+import {
+  BlockReader,
+  BlockWriter,
+  Encoding,
+  RESOLUTION_5M,
+  compareStrings,
+  decodeXOR,
+  encodeXOR,
+  newUlid,
+} from "@strata/tsdb";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
 import { emit, markBaseline, type BenchResult } from "@strata/bench";
 import { readMeta } from "@strata/tsdb";
@@ -53,12 +62,30 @@ async function makeBlock(parent: string, gauges: Gauges): Promise<string> {
       const chunks = [];
       for (let i = 0; i < SAMPLES; i += 120) {
         const end = Math.min(SAMPLES, i + 120);
-        chunks.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
+        chunks.push({
+          minTime: ts[i]!,
+          maxTime: ts[end - 1]!,
+          chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) },
+        });
       }
-      await w.addSeries([{ name: "__name__", value: metric }, { name: "instance", value: name }, { name: "job", value: "node" }], chunks);
+      await w.addSeries(
+        [
+          { name: "__name__", value: metric },
+          { name: "instance", value: name },
+          { name: "job", value: "node" },
+        ],
+        chunks,
+      );
     }
   }
-  await w.finish({ ulid: sink.ulid, minTime: T0, maxTime: T0 + SAMPLES * STEP, stats: {}, compaction: { level: 3, sources: [sink.ulid] }, version: 1 });
+  await w.finish({
+    ulid: sink.ulid,
+    minTime: T0,
+    maxTime: T0 + SAMPLES * STEP,
+    stats: {},
+    compaction: { level: 3, sources: [sink.ulid] },
+    version: 1,
+  });
   return sink.commit();
 }
 
@@ -82,7 +109,9 @@ async function decodeAll(dir: string): Promise<number> {
 /** Decode-only, then downsampling with the default workers and on one thread, interleaved. */
 async function measure(parent: string, gauges: Gauges): Promise<BenchResult[]> {
   // Built in a child process so this process's peak memory is the engine's alone.
-  const dir = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--make", parent, gauges], { encoding: "utf8" }).trim();
+  const dir = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--make", parent, gauges], {
+    encoding: "utf8",
+  }).trim();
   const runs = 4;
   let decodeBest = Infinity;
   let samples = 0;
@@ -101,7 +130,11 @@ async function measure(parent: string, gauges: Gauges): Promise<BenchResult[]> {
       const sink = new DirBlockSink(out, newUlid());
       const c0 = process.cpuUsage();
       t0 = performance.now();
-      await downsampleBlock(new DirBlockSource(dir), sink, { resolution: RESOLUTION_5M, ulid: sink.ulid, workers: modes[m] });
+      await downsampleBlock(new DirBlockSource(dir), sink, {
+        resolution: RESOLUTION_5M,
+        ulid: sink.ulid,
+        workers: modes[m],
+      });
       await sink.commit();
       const s = (performance.now() - t0) / 1000;
       const c = process.cpuUsage(c0);
@@ -116,7 +149,13 @@ async function measure(parent: string, gauges: Gauges): Promise<BenchResult[]> {
   let chunkBytes = 0;
   for (const f of await readdir(join(dir, "chunks"))) chunkBytes += (await stat(join(dir, "chunks", f))).size;
   const estimate = estimateDownsampling(
-    { indexBytes: (await stat(join(dir, "index"))).size, chunkBytes, series: Number(meta.stats.numSeries ?? 0n), samples: Number(meta.stats.numSamples ?? 0n), chunks: Number(meta.stats.numChunks ?? 0n) },
+    {
+      indexBytes: (await stat(join(dir, "index"))).size,
+      chunkBytes,
+      series: Number(meta.stats.numSeries ?? 0n),
+      samples: Number(meta.stats.numSamples ?? 0n),
+      chunks: Number(meta.stats.numChunks ?? 0n),
+    },
     { s3ReadBytesPerSecond: Infinity, s3WriteBytesPerSecond: Infinity },
   );
   await rm(dir, { recursive: true, force: true });
@@ -153,7 +192,10 @@ async function main(): Promise<BenchResult[]> {
 // Downsampling workers run this bundle too (see src/pool.ts): only the main thread benches.
 if (import.meta.main && isMainThread) {
   const make = process.argv.indexOf("--make");
-  if (make > 0) process.stdout.write((await makeBlock(process.argv[make + 1]!, (process.argv[make + 2] ?? "random") as Gauges)) + "\n");
+  if (make > 0)
+    process.stdout.write(
+      (await makeBlock(process.argv[make + 1]!, (process.argv[make + 2] ?? "random") as Gauges)) + "\n",
+    );
   else {
     markBaseline();
     emit(await main());

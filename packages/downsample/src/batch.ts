@@ -112,14 +112,20 @@ export class BatchBuilder {
   private tableLen = 0;
 
   constructor(reuse: BatchBuffers | undefined, dataCapacity: number) {
-    this.data = reuse && reuse.bytes.byteLength >= dataCapacity ? new Uint8Array(reuse.bytes) : new Uint8Array(dataCapacity);
+    this.data =
+      reuse && reuse.bytes.byteLength >= dataCapacity ? new Uint8Array(reuse.bytes) : new Uint8Array(dataCapacity);
     this.table = reuse ? new Float64Array(reuse.table) : new Float64Array(1024);
   }
 
   /** A series: its chunk metas and their stored records (parallel arrays). */
   add(chunks: readonly ChunkMeta[], records: readonly Uint8Array[]): void {
     this.series++;
-    this.table = grown(this.table, this.tableLen, this.tableLen + 1 + IN_FIELDS * chunks.length, (n) => new Float64Array(n));
+    this.table = grown(
+      this.table,
+      this.tableLen,
+      this.tableLen + 1 + IN_FIELDS * chunks.length,
+      (n) => new Float64Array(n),
+    );
     const t = this.table;
     let ti = this.tableLen;
     t[ti++] = chunks.length;
@@ -139,7 +145,11 @@ export class BatchBuilder {
   }
 
   finish(): PackedInput {
-    return { data: this.data.subarray(0, this.dataLen), table: this.table.subarray(0, this.tableLen), series: this.series };
+    return {
+      data: this.data.subarray(0, this.dataLen),
+      table: this.table.subarray(0, this.tableLen),
+      series: this.series,
+    };
   }
 }
 
@@ -193,7 +203,11 @@ export class OutputBuilder {
   }
 
   finish(): PackedOutput {
-    return { records: this.records.subarray(0, this.rl), table: this.table.subarray(0, this.tl), failure: this.failure };
+    return {
+      records: this.records.subarray(0, this.rl),
+      table: this.table.subarray(0, this.tl),
+      failure: this.failure,
+    };
   }
 }
 
@@ -213,9 +227,18 @@ export function runBatch(ds: SeriesDownsampler, input: PackedInput, reuse?: Batc
       const record = input.data.subarray(at, at + inT[ti + 3]!);
       at += record.length;
       if (bad === undefined && !chunkRecordCrcOk(record)) {
-        bad = { series: s, message: `chunk at ref ${inT[ti]}: CRC32C mismatch`, badRecord: { ref: inT[ti]!, bytes: record.slice() } };
+        bad = {
+          series: s,
+          message: `chunk at ref ${inT[ti]}: CRC32C mismatch`,
+          badRecord: { ref: inT[ti]!, bytes: record.slice() },
+        };
       }
-      chunks.push({ ref: inT[ti]!, minTime: inT[ti + 1]!, maxTime: inT[ti + 2]!, chunk: ChunkReader.chunkOfRecord(record) });
+      chunks.push({
+        ref: inT[ti]!,
+        minTime: inT[ti + 1]!,
+        maxTime: inT[ti + 2]!,
+        chunk: ChunkReader.chunkOfRecord(record),
+      });
     }
     if (bad !== undefined) {
       out.failure = bad;
@@ -242,7 +265,12 @@ function toFailure(series: number, e: unknown): SeriesFailure {
 /** The error a failure stands for, rebuilt on the thread that writes the block. */
 export function fromFailure(f: SeriesFailure): Error {
   const e = f.format
-    ? new FormatError(f.format.code, f.format.detail, { file: f.format.file, offset: f.format.offset, expected: f.format.expected, found: f.format.found })
+    ? new FormatError(f.format.code, f.format.detail, {
+        file: f.format.file,
+        offset: f.format.offset,
+        expected: f.format.expected,
+        found: f.format.found,
+      })
     : new Error(f.message);
   if (f.stack !== undefined) e.stack = f.stack;
   return e;
@@ -268,7 +296,12 @@ export class OutputCursor {
       const recLen = chunkRecordSize(len);
       const record = records.subarray(this.at, this.at + recLen);
       const dataAt = this.at + uvarintSize(len) + 1;
-      into.push({ minTime: table[this.ti]!, maxTime: table[this.ti + 1]!, chunk: { encoding: table[this.ti + 2]!, data: records.subarray(dataAt, dataAt + len) }, record });
+      into.push({
+        minTime: table[this.ti]!,
+        maxTime: table[this.ti + 1]!,
+        chunk: { encoding: table[this.ti + 2]!, data: records.subarray(dataAt, dataAt + len) },
+        record,
+      });
       this.at += recLen;
     }
     return into;

@@ -43,7 +43,11 @@ export interface DownsampleOptions {
  * `sink` (the caller commits or aborts it). Tombstones are not applied, as in Thanos
  * (object-store blocks carry none; deletions are rewrites).
  */
-export async function downsampleBlock(input: BlockSource, sink: BlockSink, opts: DownsampleOptions): Promise<WrittenBlock> {
+export async function downsampleBlock(
+  input: BlockSource,
+  sink: BlockSink,
+  opts: DownsampleOptions,
+): Promise<WrittenBlock> {
   const reader = await BlockReader.open(input);
   try {
     const inRes = blockResolution(reader.meta);
@@ -51,11 +55,15 @@ export async function downsampleBlock(input: BlockSource, sink: BlockSink, opts:
       throw new RangeError(`target resolution must be 300000 (5m) or 3600000 (1h), got ${opts.resolution}`);
     }
     if (inRes >= opts.resolution) {
-      throw new FormatError("invalid-value", `block ${reader.meta.ulid} is at resolution ${inRes} ms; cannot downsample to ${opts.resolution} ms`, {
-        file: `${input.name}/meta.json`,
-        expected: `thanos.downsample.resolution < ${opts.resolution}`,
-        found: String(inRes),
-      });
+      throw new FormatError(
+        "invalid-value",
+        `block ${reader.meta.ulid} is at resolution ${inRes} ms; cannot downsample to ${opts.resolution} ms`,
+        {
+          file: `${input.name}/meta.json`,
+          expected: `thanos.downsample.resolution < ${opts.resolution}`,
+          found: String(inRes),
+        },
+      );
     }
     const writer = new BlockWriter(sink, { segmentSize: opts.segmentSize });
     await writer.addSymbols(reader.index.symbols);
@@ -66,7 +74,13 @@ export async function downsampleBlock(input: BlockSource, sink: BlockSink, opts:
     const series = reader.series({ withRecords: true, verifyRecords: false });
     const verify = (ref: number, record: Uint8Array) => reader.chunks.verifyRecord(ref, record);
     if (lanes.length > 0) {
-      await downsampleInBatches(series, writer, ds, lanes, { block: input.name, inRes, outRes: opts.resolution, batchBytes: opts.batchBytes, verify });
+      await downsampleInBatches(series, writer, ds, lanes, {
+        block: input.name,
+        inRes,
+        outRes: opts.resolution,
+        batchBytes: opts.batchBytes,
+        verify,
+      });
     } else {
       for await (const s of series) {
         if (s.chunks.length === 0) continue;

@@ -110,17 +110,23 @@ function floatAggrBatch(part: readonly AggrParts[], res: number, fs: FloatScratc
     if (fs.wt[nw - 1]! > maxt) maxt = fs.wt[nw - 1]!;
   }
   if (mint === Infinity) {
-    throw new FormatError("invalid-value", "aggregate chunks hold no samples to downsample", { expected: "at least one aggregate sample in each batch of chunks" });
+    throw new FormatError("invalid-value", "aggregate chunks hold no samples to downsample", {
+      expected: "at least one aggregate sample in each batch of chunks",
+    });
   }
   return { minTime: mint, maxTime: maxt, chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(parts) } };
 }
 
 function requireXOR(c: Chunk, type: number): void {
   if (c.encoding !== Encoding.XOR) {
-    throw new FormatError("unknown-encoding", `float aggregate chunk has a non-XOR ${["count", "sum", "min", "max", "counter"][type]} sub-chunk`, {
-      expected: "XOR (1)",
-      found: String(c.encoding),
-    });
+    throw new FormatError(
+      "unknown-encoding",
+      `float aggregate chunk has a non-XOR ${["count", "sum", "min", "max", "counter"][type]} sub-chunk`,
+      {
+        expected: "XOR (1)",
+        found: String(c.encoding),
+      },
+    );
   }
 }
 
@@ -171,7 +177,15 @@ export function applyCounterResets(raw: FloatRun, out: FloatRun): number {
  * statistic per window into (outT, outV); returns the number of windows. NaNs are
  * aggregated as they come (only raw batches drop them).
  */
-export function windowStat(ts: Float64Array, vs: Float64Array, n: number, res: number, stat: number, outT: Float64Array, outV: Float64Array): number {
+export function windowStat(
+  ts: Float64Array,
+  vs: Float64Array,
+  n: number,
+  res: number,
+  stat: number,
+  outT: Float64Array,
+  outV: Float64Array,
+): number {
   const lastT = ts[n - 1]!;
   let nextT = -1;
   let nw = 0;

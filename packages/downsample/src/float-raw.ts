@@ -13,7 +13,12 @@ const MAX_FLOAT = Number.MAX_VALUE;
 export class FloatScratch {
   /** Window timestamps and the four plain aggregates. */
   wt = new Float64Array(256);
-  vals: [Float64Array, Float64Array, Float64Array, Float64Array] = [new Float64Array(256), new Float64Array(256), new Float64Array(256), new Float64Array(256)];
+  vals: [Float64Array, Float64Array, Float64Array, Float64Array] = [
+    new Float64Array(256),
+    new Float64Array(256),
+    new Float64Array(256),
+    new Float64Array(256),
+  ];
   /** Counter chunk samples: first raw, one per window, last raw. */
   cts = new Float64Array(258);
   cvs = new Float64Array(258);
@@ -122,7 +127,14 @@ export function downsampleRawFloat(run: FloatRun, resolution: number, out: Chunk
  * One aggregate chunk from samples [from, to), NaN values left out (Thanos drops every
  * NaN from a batch after choosing its bounds). Undefined when nothing is left.
  */
-function floatBatch(ts: Float64Array, vs: Float64Array, from: number, to: number, res: number, s: FloatScratch): ChunkToWrite | undefined {
+function floatBatch(
+  ts: Float64Array,
+  vs: Float64Array,
+  from: number,
+  to: number,
+  res: number,
+  s: FloatScratch,
+): ChunkToWrite | undefined {
   let first = from;
   while (first < to && vs[first] !== vs[first]) first++;
   if (first === to) return undefined;

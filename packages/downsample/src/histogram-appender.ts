@@ -34,7 +34,12 @@ export class FloatHistogramAppender {
       this.samples.push(s);
       // Thanos passes the appender itself as "previous": a sample compared with itself is
       // no reset, so a counter chunk's header says "not reset".
-      this.header = h.counterResetHint === CounterResetHint.Gauge ? CounterResetHint.Gauge : h.counterResetHint === CounterResetHint.Reset ? CounterResetHint.Reset : CounterResetHint.NotReset;
+      this.header =
+        h.counterResetHint === CounterResetHint.Gauge
+          ? CounterResetHint.Gauge
+          : h.counterResetHint === CounterResetHint.Reset
+            ? CounterResetHint.Reset
+            : CounterResetHint.NotReset;
       return;
     }
     const last = this.samples[n - 1]!.h;
@@ -47,7 +52,8 @@ export class FloatHistogramAppender {
     }
     const ok =
       this.header === CounterResetHint.Gauge &&
-      (isStaleNaN(h.sum) || (!isStaleNaN(last.sum) && h.schema === first.schema && h.zeroThreshold === first.zeroThreshold));
+      (isStaleNaN(h.sum) ||
+        (!isStaleNaN(last.sum) && h.schema === first.schema && h.zeroThreshold === first.zeroThreshold));
     if (ok) this.samples.push(s);
     else this.cut(s, CounterResetHint.Gauge);
   }
@@ -78,7 +84,12 @@ export class FloatHistogramAppender {
 }
 
 /** Does any populated bucket of `prev` shrink or vanish in `next` (same schema)? */
-function shrinks(prevSpans: readonly Span[], prev: ArrayLike<number>, nextSpans: readonly Span[], next: ArrayLike<number>): boolean {
+function shrinks(
+  prevSpans: readonly Span[],
+  prev: ArrayLike<number>,
+  nextSpans: readonly Span[],
+  next: ArrayLike<number>,
+): boolean {
   const pi = indices(prevSpans);
   const ni = indices(nextSpans);
   let j = 0;

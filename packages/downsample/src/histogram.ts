@@ -80,10 +80,14 @@ export class HistogramRun {
 
   private push(t: number, h: FloatHistogram): void {
     if (h.schema === CUSTOM_BUCKETS_SCHEMA) {
-      throw new FormatError("unknown-encoding", "native histograms with custom buckets (schema -53) cannot be downsampled (Thanos does not support them either)", {
-        expected: "exponential schema (-4..8)",
-        found: "schema -53",
-      });
+      throw new FormatError(
+        "unknown-encoding",
+        "native histograms with custom buckets (schema -53) cannot be downsampled (Thanos does not support them either)",
+        {
+          expected: "exponential schema (-4..8)",
+          found: "schema -53",
+        },
+      );
     }
     this.ts.push(t);
     this.hs.push(h);
@@ -115,7 +119,8 @@ class HistogramAggregator {
     const fh = orig.schema > this.schema ? copyToSchema(orig, this.schema) : orig;
     if (this.withCounter) {
       if (this.total > 0) {
-        if (fh.counterResetHint !== CounterResetHint.Gauge && detectReset(orig, this.previous!)) addFloatHistogram(this.counter!, fh);
+        if (fh.counterResetHint !== CounterResetHint.Gauge && detectReset(orig, this.previous!))
+          addFloatHistogram(this.counter!, fh);
         else addFloatHistogram(this.counter!, subFloatHistogram(copyFloatHistogram(fh), this.previous!));
       } else {
         this.counter = copyFloatHistogram(fh);
@@ -138,7 +143,15 @@ function minSchema(hs: readonly FloatHistogram[], from: number, to: number): num
 }
 
 /** Thanos' downsampleBatch over samples [from, to): calls emit(windowT) at each window end; returns the last window time. */
-function eachWindow(ts: readonly number[], from: number, to: number, res: number, aggr: HistogramAggregator, hs: readonly FloatHistogram[], emit: (t: number) => void): number {
+function eachWindow(
+  ts: readonly number[],
+  from: number,
+  to: number,
+  res: number,
+  aggr: HistogramAggregator,
+  hs: readonly FloatHistogram[],
+  emit: (t: number) => void,
+): number {
   const lastT = ts[to - 1]!;
   let nextT = -1;
   for (let i = from; i < to; i++) {
@@ -202,7 +215,11 @@ function rawHistogramBatch(ts: number[], hs: FloatHistogram[], res: number): Chu
   parts[AggrType.Count] = xorChunk(cts, cvs);
   parts[AggrType.Sum] = sum.chunk();
   parts[AggrType.Counter] = counter.chunk();
-  return { minTime: cts[0]!, maxTime: cts[cts.length - 1]!, chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(parts) } };
+  return {
+    minTime: cts[0]!,
+    maxTime: cts[cts.length - 1]!,
+    chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(parts) },
+  };
 }
 
 function xorChunk(ts: number[], vs: number[]): Chunk {
@@ -219,7 +236,12 @@ export function isHistogramAggr(p: AggrParts): boolean {
  * One batch of histogram aggregate chunks → one coarser aggregate chunk: the counter
  * re-aggregated with reset detection, the sums added per window, the counts summed.
  */
-export function histogramAggrBatch(part: readonly AggrParts[], res: number, fs: FloatScratch, countRun: FloatRun): ChunkToWrite {
+export function histogramAggrBatch(
+  part: readonly AggrParts[],
+  res: number,
+  fs: FloatScratch,
+  countRun: FloatRun,
+): ChunkToWrite {
   let mint = Infinity;
   let maxt = -Infinity;
   const span = (t: number) => {
@@ -270,19 +292,26 @@ export function histogramAggrBatch(part: readonly AggrParts[], res: number, fs: 
     span(fs.wt[nw - 1]!);
   }
   if (mint === Infinity) {
-    throw new FormatError("invalid-value", "histogram aggregate chunks hold no samples to downsample", { expected: "at least one aggregate sample in each batch of chunks" });
+    throw new FormatError("invalid-value", "histogram aggregate chunks hold no samples to downsample", {
+      expected: "at least one aggregate sample in each batch of chunks",
+    });
   }
   return { minTime: mint, maxTime: maxt, chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(parts) } };
 }
 
 function requireHistogram(c: Chunk, type: number): Chunk {
-  if (c.encoding !== Encoding.FloatHistogram && c.encoding !== Encoding.Histogram) throw badSubChunk(type, c.encoding, "float histogram (3)");
+  if (c.encoding !== Encoding.FloatHistogram && c.encoding !== Encoding.Histogram)
+    throw badSubChunk(type, c.encoding, "float histogram (3)");
   return c;
 }
 
 function badSubChunk(type: number, encoding: number, expected: string): FormatError {
-  return new FormatError("unknown-encoding", `histogram aggregate chunk has a ${["count", "sum", "min", "max", "counter"][type]} sub-chunk of encoding ${encoding}`, {
-    expected,
-    found: String(encoding),
-  });
+  return new FormatError(
+    "unknown-encoding",
+    `histogram aggregate chunk has a ${["count", "sum", "min", "max", "counter"][type]} sub-chunk of encoding ${encoding}`,
+    {
+      expected,
+      found: String(encoding),
+    },
+  );
 }

@@ -3,5 +3,11 @@
 export { RES_5M_MIN_RANGE, RES_1H_MIN_RANGE, currentWindow, targetChunkCount, parseResolution } from "./resolution.ts";
 export { downsampleBlock, outputMeta, type DownsampleOptions } from "./downsample.ts";
 export { closeWorkers, defaultWorkers, workerLanes } from "./pool.ts";
-export { needsDownsampling, planDownsampling, downsampledSources, type DownsampledSources, type NoDownsampleMarks } from "./plan.ts";
+export {
+  needsDownsampling,
+  planDownsampling,
+  downsampledSources,
+  type DownsampledSources,
+  type NoDownsampleMarks,
+} from "./plan.ts";
 export { applyCounterResets } from "./float-aggr.ts";

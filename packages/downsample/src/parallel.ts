@@ -3,7 +3,15 @@
  * series order to the one BlockWriter (see pool.ts for why and README "Performance").
  */
 import type { BlockSeries, BlockWriter, ChunkToWrite, Labels } from "@strata/tsdb";
-import { BatchBuilder, BufferPool, OutputBuilder, OutputCursor, buffersOf, fromFailure, type PackedOutput } from "./batch.ts";
+import {
+  BatchBuilder,
+  BufferPool,
+  OutputBuilder,
+  OutputCursor,
+  buffersOf,
+  fromFailure,
+  type PackedOutput,
+} from "./batch.ts";
 import type { Lane } from "./pool.ts";
 import { inSeries, type SeriesDownsampler } from "./series.ts";
 
@@ -142,7 +150,8 @@ export async function downsampleInBatches(
       if (s.chunks.length === 0) continue;
       if (labels.length === 0) {
         const lane = lanes.find((l) => l.alive && l.inFlight < PER_WORKER);
-        if (lane !== undefined) toWorker = { lane, batch: new BatchBuilder(freeIn.take(), batchBytes + (batchBytes >>> 2)) };
+        if (lane !== undefined)
+          toWorker = { lane, batch: new BatchBuilder(freeIn.take(), batchBytes + (batchBytes >>> 2)) };
         else here = new OutputBuilder(freeOut.take(), Math.max(1 << 16, batchBytes >>> 1));
       }
       labels.push(s.labels);

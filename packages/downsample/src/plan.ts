@@ -63,20 +63,30 @@ export function downsampledSources(metas: readonly BlockMeta[], marks?: NoDownsa
  * source is in no 1h block; never for 1h blocks or marked blocks. `group` is every meta
  * of the tenant/group (including `meta`), or precomputed DownsampledSources.
  */
-export function needsDownsampling(meta: BlockMeta, marks: NoDownsampleMarks | undefined, group: readonly BlockMeta[] | DownsampledSources): DownsampleResolution | undefined {
+export function needsDownsampling(
+  meta: BlockMeta,
+  marks: NoDownsampleMarks | undefined,
+  group: readonly BlockMeta[] | DownsampledSources,
+): DownsampleResolution | undefined {
   if (markedSet(marks).has(meta.ulid)) return undefined;
-  const done = Array.isArray(group) ? downsampledSources(group as readonly BlockMeta[], marks) : (group as DownsampledSources);
+  const done = Array.isArray(group)
+    ? downsampledSources(group as readonly BlockMeta[], marks)
+    : (group as DownsampledSources);
   const next = nextResolution(blockResolution(meta));
   if (next === undefined) return undefined;
   const sources = meta.compaction.sources ?? [];
   const range = meta.maxTime - meta.minTime;
-  const [covered, minRange] = next === RESOLUTION_5M ? [done.sources5m, RES_5M_MIN_RANGE] : [done.sources1h, RES_1H_MIN_RANGE];
+  const [covered, minRange] =
+    next === RESOLUTION_5M ? [done.sources5m, RES_5M_MIN_RANGE] : [done.sources1h, RES_1H_MIN_RANGE];
   if (sources.every((s) => covered.has(s))) return undefined;
   return range >= minRange ? next : undefined;
 }
 
 /** Every block of the group that needs downsampling, in ULID order (Thanos' processing order). */
-export function planDownsampling(metas: readonly BlockMeta[], marks?: NoDownsampleMarks): { meta: BlockMeta; resolution: DownsampleResolution }[] {
+export function planDownsampling(
+  metas: readonly BlockMeta[],
+  marks?: NoDownsampleMarks,
+): { meta: BlockMeta; resolution: DownsampleResolution }[] {
   const done = downsampledSources(metas, marks);
   const out: { meta: BlockMeta; resolution: DownsampleResolution }[] = [];
   for (const meta of [...metas].sort((a, b) => compareUlids(a.ulid, b.ulid))) {

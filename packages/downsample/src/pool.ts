@@ -45,7 +45,8 @@ export function defaultWorkers(): number {
  * Whether this module can start itself as a worker: it needs its own file URL, which a
  * CommonJS bundle does not keep (SST and our benches bundle ESM, which does).
  */
-const selfUrl: URL | undefined = typeof import.meta.url === "string" && import.meta.url.startsWith("file:") ? new URL(import.meta.url) : undefined;
+const selfUrl: URL | undefined =
+  typeof import.meta.url === "string" && import.meta.url.startsWith("file:") ? new URL(import.meta.url) : undefined;
 
 /** One worker thread and the batches it has been given. */
 export class Lane {

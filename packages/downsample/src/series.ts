@@ -2,7 +2,17 @@
  * One series' chunks → its downsampled chunks (T: downsample.go downsampleRaw/
  * downsampleAggr per series). Used on the main thread and in the workers alike.
  */
-import { Encoding, FormatError, RESOLUTION_5M, RESOLUTION_RAW, decodeAggrChunk, labelsToString, type ChunkMeta, type ChunkToWrite, type Labels } from "@strata/tsdb";
+import {
+  Encoding,
+  FormatError,
+  RESOLUTION_5M,
+  RESOLUTION_RAW,
+  decodeAggrChunk,
+  labelsToString,
+  type ChunkMeta,
+  type ChunkToWrite,
+  type Labels,
+} from "@strata/tsdb";
 import { FloatRun, unsupportedEncoding } from "./samples.ts";
 import { FloatScratch, downsampleRawFloat } from "./float-raw.ts";
 import { AggrScratch, countSamples, downsampleFloatAggr, type AggrParts } from "./float-aggr.ts";
@@ -64,7 +74,8 @@ export class SeriesDownsampler {
     for (const c of chunks) {
       const chunk = c.chunk!;
       const isHist = isHistogramChunk(chunk.encoding);
-      if (!isHist && chunk.encoding !== Encoding.XOR) throw unsupportedEncoding(`chunk at ref ${c.ref}`, chunk.encoding);
+      if (!isHist && chunk.encoding !== Encoding.XOR)
+        throw unsupportedEncoding(`chunk at ref ${c.ref}`, chunk.encoding);
       if (hist !== undefined && isHist !== hist) this.flushRaw(hist);
       hist = isHist;
       if (isHist) atRef(c.ref, () => this.hrun.append(chunk));
@@ -125,7 +136,11 @@ export class SeriesDownsampler {
         for (const f of fixed) add(decodeAggrChunk(f.chunk.data), f.minTime, f.maxTime);
         continue;
       }
-      add(atRef(c.ref, () => decodeAggrChunk(chunk.data)), c.minTime, c.maxTime);
+      add(
+        atRef(c.ref, () => decodeAggrChunk(chunk.data)),
+        c.minTime,
+        c.maxTime,
+      );
     }
     if (parts.length > 0) this.flushAggr(parts, mint, maxt, hist);
   }
@@ -163,5 +178,10 @@ function atRef<T>(ref: number, fn: () => T): T {
 function refError(ref: number, e: unknown): unknown {
   if (!(e instanceof FormatError)) return e;
   const at = e.offset !== undefined ? ` (byte ${e.offset} of its data)` : "";
-  return new FormatError(e.code, `chunk at ref ${ref}${at}: ${e.detail}`, { expected: e.expected, found: e.found }, { cause: e });
+  return new FormatError(
+    e.code,
+    `chunk at ref ${ref}${at}: ${e.detail}`,
+    { expected: e.expected, found: e.found },
+    { cause: e },
+  );
 }

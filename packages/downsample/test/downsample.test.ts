@@ -22,17 +22,32 @@ const MIN = 60_000;
 function xorChunk(samples: [number, number][]) {
   const ts = Float64Array.from(samples.map((s) => s[0]));
   const vs = Float64Array.from(samples.map((s) => s[1]));
-  return { minTime: ts[0]!, maxTime: ts[ts.length - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, ts.length) } };
+  return {
+    minTime: ts[0]!,
+    maxTime: ts[ts.length - 1]!,
+    chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, ts.length) },
+  };
 }
 
-async function makeBlock(series: { labels: Labels; chunks: [number, number][][] }[], meta: Partial<BlockMeta> = {}): Promise<MemoryBlock> {
+async function makeBlock(
+  series: { labels: Labels; chunks: [number, number][][] }[],
+  meta: Partial<BlockMeta> = {},
+): Promise<MemoryBlock> {
   const b = new MemoryBlock("in");
   const w = new BlockWriter(b);
   const syms = new Set<string>();
   for (const s of series) for (const l of s.labels) syms.add(l.name).add(l.value);
   await w.addSymbols([...syms].sort(compareStrings));
   for (const s of series) await w.addSeries(s.labels, s.chunks.map(xorChunk));
-  await w.finish({ ulid: "01HZZZZZZZZZZZZZZZZZZZZZZZ", minTime: T0, maxTime: T0 + 100 * MIN, stats: {}, compaction: { level: 2, sources: ["01HAAAAAAAAAAAAAAAAAAAAAAA"] }, version: 1, ...meta });
+  await w.finish({
+    ulid: "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+    minTime: T0,
+    maxTime: T0 + 100 * MIN,
+    stats: {},
+    compaction: { level: 2, sources: ["01HAAAAAAAAAAAAAAAAAAAAAAA"] },
+    version: 1,
+    ...meta,
+  });
   return b;
 }
 
@@ -68,7 +83,19 @@ describe("window arithmetic", () => {
     const go = (t: number, r: number) => Number(BigInt(t) - (BigInt(t) % BigInt(r)) + BigInt(r) - 1n);
     let seed = 11;
     const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-    const edges = [0, 1, -1, 299_999, 300_000, -300_000, -299_999, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53 - 300_000, 1_700_000_000_000];
+    const edges = [
+      0,
+      1,
+      -1,
+      299_999,
+      300_000,
+      -300_000,
+      -299_999,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      2 ** 53 - 300_000,
+      1_700_000_000_000,
+    ];
     for (const r of [RESOLUTION_5M, RESOLUTION_1H]) {
       const cases = [...edges, ...edges.map((t) => t + r), ...edges.map((t) => t - r)].filter(Number.isSafeInteger);
       // Random magnitudes across the whole safe range, and multiples of r ± 1.
@@ -79,7 +106,8 @@ describe("window arithmetic", () => {
       }
       for (const t of cases) {
         if (!Number.isSafeInteger(t) || !Number.isSafeInteger(go(t, r))) continue;
-        if (currentWindow(t, r) !== go(t, r)) expect.fail(`currentWindow(${t}, ${r}) = ${currentWindow(t, r)}, Go gives ${go(t, r)}`);
+        if (currentWindow(t, r) !== go(t, r))
+          expect.fail(`currentWindow(${t}, ${r}) = ${currentWindow(t, r)}, Go gives ${go(t, r)}`);
       }
     }
   });
@@ -103,9 +131,14 @@ describe("downsampleBlock raw → 5m", () => {
       [T0 + 5 * MIN, 5],
       [T0 + 9 * MIN, 9],
     ];
-    const input = await makeBlock([{ labels: [{ name: "__name__", value: "c_total" }], chunks: [s.slice(0, 4), s.slice(4)] }]);
+    const input = await makeBlock([
+      { labels: [{ name: "__name__", value: "c_total" }], chunks: [s.slice(0, 4), s.slice(4)] },
+    ]);
     const out = new MemoryBlock("out");
-    const written = await downsampleBlock(input, out, { resolution: RESOLUTION_5M, ulid: "01J00000000000000000000000" });
+    const written = await downsampleBlock(input, out, {
+      resolution: RESOLUTION_5M,
+      ulid: "01J00000000000000000000000",
+    });
     const { meta, series } = await readOut(out);
     const kept = s.filter(([, v]) => !Number.isNaN(v));
     const win = (t: number) => currentWindow(t, RESOLUTION_5M);
@@ -185,7 +218,9 @@ describe("downsampleBlock raw → 5m", () => {
 
   it("rejects a target resolution not coarser than the input", async () => {
     const five = await makeBlock([], { thanos: { version: 1, labels: {}, downsample: { resolution: RESOLUTION_5M } } });
-    await expect(downsampleBlock(five, new MemoryBlock(), { resolution: RESOLUTION_5M })).rejects.toThrow(/cannot downsample to 300000/);
+    await expect(downsampleBlock(five, new MemoryBlock(), { resolution: RESOLUTION_5M })).rejects.toThrow(
+      /cannot downsample to 300000/,
+    );
   });
 });
 
@@ -212,8 +247,12 @@ describe("planning rules", () => {
   });
   it("decides 'already downsampled' by sources, not ids", () => {
     const raw = meta(A, 0, 48, [B, C]);
-    expect(needsDownsampling(raw, undefined, [raw, meta("01HD0000000000000000000000", RESOLUTION_5M, 48, [B, C])])).toBeUndefined();
-    expect(needsDownsampling(raw, undefined, [raw, meta("01HD0000000000000000000000", RESOLUTION_5M, 48, [B])])).toBe(RESOLUTION_5M);
+    expect(
+      needsDownsampling(raw, undefined, [raw, meta("01HD0000000000000000000000", RESOLUTION_5M, 48, [B, C])]),
+    ).toBeUndefined();
+    expect(needsDownsampling(raw, undefined, [raw, meta("01HD0000000000000000000000", RESOLUTION_5M, 48, [B])])).toBe(
+      RESOLUTION_5M,
+    );
     // A 5m block with the raw block's id but other sources does not count.
     expect(needsDownsampling(raw, undefined, [raw, meta(A, RESOLUTION_5M, 48, [A])])).toBe(RESOLUTION_5M);
   });

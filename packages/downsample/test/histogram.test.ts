@@ -105,11 +105,25 @@ function combine(a: H, b: H, sign: number): H {
     for (const [i, v] of y) out.set(i, (out.get(i) ?? 0) + sign * v);
     return out;
   };
-  return { schema: a.schema, count: a.count + sign * b.count, sum: a.sum + sign * b.sum, zero: a.zero + sign * b.zero, pos: m(a.pos, b.pos), neg: m(a.neg, b.neg) };
+  return {
+    schema: a.schema,
+    count: a.count + sign * b.count,
+    sum: a.sum + sign * b.sum,
+    zero: a.zero + sign * b.zero,
+    pos: m(a.pos, b.pos),
+    neg: m(a.neg, b.neg),
+  };
 }
 
 /** Comparable form: non-empty buckets only. */
-function norm(h: { schema: number; count: number; sum: number; zero: number; pos: Map<number, number>; neg: Map<number, number> }) {
+function norm(h: {
+  schema: number;
+  count: number;
+  sum: number;
+  zero: number;
+  pos: Map<number, number>;
+  neg: Map<number, number>;
+}) {
   const clean = (m: Map<number, number>) => [...m].filter(([, v]) => v !== 0).sort((a, b) => a[0] - b[0]);
   return { schema: h.schema, count: h.count, sum: h.sum, zero: h.zero, pos: clean(h.pos), neg: clean(h.neg) };
 }
@@ -125,7 +139,14 @@ function fromFloat(f: FloatHistogram): H {
     }
     return out;
   };
-  return { schema: f.schema, count: f.count, sum: f.sum, zero: f.zeroCount, pos: m(f.positiveSpans, f.positiveBuckets), neg: m(f.negativeSpans, f.negativeBuckets) };
+  return {
+    schema: f.schema,
+    count: f.count,
+    sum: f.sum,
+    zero: f.zeroCount,
+    pos: m(f.positiveSpans, f.positiveBuckets),
+    neg: m(f.negativeSpans, f.negativeBuckets),
+  };
 }
 
 type Raw = { t: number; h: H; chunk: number; gauge?: boolean };
@@ -138,7 +159,8 @@ function expected(raw: Raw[], res: number, resetAt: (i: number) => boolean) {
   const out = new Map<number, { n: number; sum: H; counter: H }>();
   let counter = hs[0]!;
   for (let i = 0; i < hs.length; i++) {
-    if (i > 0) counter = resetAt(i) ? combine(counter, hs[i]!, 1) : combine(counter, combine(hs[i]!, hs[i - 1]!, -1), 1);
+    if (i > 0)
+      counter = resetAt(i) ? combine(counter, hs[i]!, 1) : combine(counter, combine(hs[i]!, hs[i - 1]!, -1), 1);
     const w = Math.min(currentWindow(raw[i]!.t, res), lastT);
     const cur = out.get(w);
     out.set(w, { n: (cur?.n ?? 0) + 1, sum: cur ? combine(cur.sum, hs[i]!, 1) : hs[i]!, counter });
@@ -153,18 +175,36 @@ async function makeBlock(series: { labels: Labels; chunks: ChunkToWrite[] }[]): 
   for (const s of series) for (const l of s.labels) syms.add(l.name).add(l.value);
   await w.addSymbols([...syms].sort(compareStrings));
   for (const s of series) await w.addSeries(s.labels, s.chunks);
-  await w.finish({ ulid: "01HZZZZZZZZZZZZZZZZZZZZZZZ", minTime: T0, maxTime: T0 + 200 * MIN, stats: {}, compaction: { level: 2, sources: ["01HAAAAAAAAAAAAAAAAAAAAAAA"] }, version: 1 });
+  await w.finish({
+    ulid: "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+    minTime: T0,
+    maxTime: T0 + 200 * MIN,
+    stats: {},
+    compaction: { level: 2, sources: ["01HAAAAAAAAAAAAAAAAAAAAAAA"] },
+    version: 1,
+  });
   return b;
 }
 
 function histChunk(samples: { t: number; h: FloatHistogram }[], int: boolean, hint?: number): ChunkToWrite {
   const data = int
     ? encodeHistogramChunk(
-        samples.map((s) => ({ t: s.t, h: { ...s.h, positiveBuckets: Array.from(s.h.positiveBuckets), negativeBuckets: Array.from(s.h.negativeBuckets) } as Histogram })),
+        samples.map((s) => ({
+          t: s.t,
+          h: {
+            ...s.h,
+            positiveBuckets: Array.from(s.h.positiveBuckets),
+            negativeBuckets: Array.from(s.h.negativeBuckets),
+          } as Histogram,
+        })),
         hint as Histogram["counterResetHint"] | undefined,
       )
     : encodeFloatHistogramChunk(samples, hint as FloatHistogram["counterResetHint"] | undefined);
-  return { minTime: samples[0]!.t, maxTime: samples[samples.length - 1]!.t, chunk: { encoding: int ? Encoding.Histogram : Encoding.FloatHistogram, data } };
+  return {
+    minTime: samples[0]!.t,
+    maxTime: samples[samples.length - 1]!.t,
+    chunk: { encoding: int ? Encoding.Histogram : Encoding.FloatHistogram, data },
+  };
 }
 
 interface OutChunk {
@@ -186,7 +226,12 @@ async function readOut(b: MemoryBlock): Promise<Map<string, OutChunk[]>> {
       s.chunks.map((c) => {
         expect(c.chunk!.encoding).toBe(Encoding.Aggr);
         const p = decodeAggrChunk(c.chunk!.data);
-        const o: OutChunk = { minTime: c.minTime, maxTime: c.maxTime, headers: [], present: p.map((x) => x !== undefined) };
+        const o: OutChunk = {
+          minTime: c.minTime,
+          maxTime: c.maxTime,
+          headers: [],
+          present: p.map((x) => x !== undefined),
+        };
         if (p[AggrType.Count]) {
           const ts = new Float64Array(1000);
           const vs = new Float64Array(1000);
@@ -213,8 +258,10 @@ async function readOut(b: MemoryBlock): Promise<Map<string, OutChunk[]>> {
 const STEP = 4 * MIN;
 const counterRaw: Raw[] = [];
 {
-  for (let i = 0; i < 6; i++) counterRaw.push({ t: T0 + i * STEP, chunk: 0, h: mk(1, { 1: 1 + i, 2: 2 * i, 5: i }, { 1: i }, i) });
-  for (let i = 6; i < 11; i++) counterRaw.push({ t: T0 + i * STEP, chunk: 1, h: mk(0, { 1: 3 + 3 * i, 3: i }, { 1: i }, i) });
+  for (let i = 0; i < 6; i++)
+    counterRaw.push({ t: T0 + i * STEP, chunk: 0, h: mk(1, { 1: 1 + i, 2: 2 * i, 5: i }, { 1: i }, i) });
+  for (let i = 6; i < 11; i++)
+    counterRaw.push({ t: T0 + i * STEP, chunk: 1, h: mk(0, { 1: 3 + 3 * i, 3: i }, { 1: i }, i) });
   for (let i = 11; i < 17; i++) counterRaw.push({ t: T0 + i * STEP, chunk: 2, h: mk(1, { 2: i - 10, 4: 1 }, {}, 0) });
 }
 const STALE_AT = T0 + 10 * STEP + 2 * MIN; // ends the second chunk
@@ -223,7 +270,12 @@ const STALE_AT = T0 + 10 * STEP + 2 * MIN; // ends the second chunk
 const gaugeRaw: Raw[] = [];
 for (let i = 0; i < 14; i++) {
   const v = 10 + ((i * 7) % 5) - (i % 3);
-  gaugeRaw.push({ t: T0 + i * MIN, chunk: i < 7 ? 0 : 1, gauge: true, h: mk(i < 7 ? 2 : 1, { 0: v, 3: (i % 4) + 1 }, {}, 1) });
+  gaugeRaw.push({
+    t: T0 + i * MIN,
+    chunk: i < 7 ? 0 : 1,
+    gauge: true,
+    h: mk(i < 7 ? 2 : 1, { 0: v, 3: (i % 4) + 1 }, {}, 1),
+  });
 }
 
 describe("native histogram downsampling", () => {
@@ -315,7 +367,10 @@ describe("native histogram downsampling", () => {
     expect(chunks[0]!.present).toEqual([true, true, true, true, true]);
     expect(chunks[0]!.count!.reduce((a, [, n]) => a + n, 0)).toBe(10);
     const raw = counterRaw.slice(0, 6).map((r) => ({ ...r, t: r.t + 20 * MIN }));
-    check(chunks[1]!, expected(raw, RESOLUTION_5M, () => false));
+    check(
+      chunks[1]!,
+      expected(raw, RESOLUTION_5M, () => false),
+    );
   });
 
   it("5m → 1h: counts add up, sums add up per hour, the counter carries on", async () => {
@@ -331,8 +386,19 @@ describe("native histogram downsampling", () => {
   });
 
   it("refuses histograms with custom buckets with a clear error", async () => {
-    const nhcb: FloatHistogram = { ...toFloat(mk(0, { 0: 1, 1: 2 })), schema: -53, zeroThreshold: 0, zeroCount: 0, count: 3, customValues: [1, 2] };
-    const input = await makeBlock([{ labels: [{ name: "__name__", value: "nhcb" }], chunks: [histChunk([{ t: T0, h: nhcb }], false)] }]);
-    await expect(downsampleBlock(input, new MemoryBlock("o"), { resolution: RESOLUTION_5M })).rejects.toThrow(/series \{__name__="nhcb"\}.*custom buckets/);
+    const nhcb: FloatHistogram = {
+      ...toFloat(mk(0, { 0: 1, 1: 2 })),
+      schema: -53,
+      zeroThreshold: 0,
+      zeroCount: 0,
+      count: 3,
+      customValues: [1, 2],
+    };
+    const input = await makeBlock([
+      { labels: [{ name: "__name__", value: "nhcb" }], chunks: [histChunk([{ t: T0, h: nhcb }], false)] },
+    ]);
+    await expect(downsampleBlock(input, new MemoryBlock("o"), { resolution: RESOLUTION_5M })).rejects.toThrow(
+      /series \{__name__="nhcb"\}.*custom buckets/,
+    );
   });
 });

@@ -1,5 +1,18 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { BlockReader, BlockWriter, Encoding, FormatError, MemoryBlock, RESOLUTION_1H, RESOLUTION_5M, STALE_NAN, compareStrings, encodeXOR, type ChunkToWrite, type Labels } from "@strata/tsdb";
+import {
+  BlockReader,
+  BlockWriter,
+  Encoding,
+  FormatError,
+  MemoryBlock,
+  RESOLUTION_1H,
+  RESOLUTION_5M,
+  STALE_NAN,
+  compareStrings,
+  encodeXOR,
+  type ChunkToWrite,
+  type Labels,
+} from "@strata/tsdb";
 import { closeWorkers, downsampleBlock } from "../src/index.ts";
 import { downsampleInBatches, type BatchCounts } from "../src/parallel.ts";
 import { workerLanes, type Lane } from "../src/pool.ts";
@@ -42,11 +55,23 @@ async function makeBlock(series: number, samples: number, corrupt?: number): Pro
     ];
     await w.addSeries(labels, chunks);
   }
-  await w.finish({ ulid: ULID, minTime: T0, maxTime: T0 + samples * STEP + 1000, stats: {}, compaction: { level: 3, sources: [ULID] }, version: 1 });
+  await w.finish({
+    ulid: ULID,
+    minTime: T0,
+    maxTime: T0 + samples * STEP + 1000,
+    stats: {},
+    compaction: { level: 3, sources: [ULID] },
+    version: 1,
+  });
   return b;
 }
 
-async function run(input: MemoryBlock, resolution: 300_000 | 3_600_000, workers: number, batchBytes?: number): Promise<MemoryBlock> {
+async function run(
+  input: MemoryBlock,
+  resolution: 300_000 | 3_600_000,
+  workers: number,
+  batchBytes?: number,
+): Promise<MemoryBlock> {
   const out = new MemoryBlock("out");
   await downsampleBlock(input, out, { resolution, ulid: ULID, workers, batchBytes });
   return out;
@@ -57,19 +82,29 @@ function files(b: MemoryBlock): Record<string, Uint8Array> {
 }
 
 /** downsampleInBatches over a whole block, as downsampleBlock calls it. */
-async function inBatches(input: MemoryBlock, lanes: Lane[], batchBytes?: number): Promise<{ counts: BatchCounts; out: MemoryBlock }> {
+async function inBatches(
+  input: MemoryBlock,
+  lanes: Lane[],
+  batchBytes?: number,
+): Promise<{ counts: BatchCounts; out: MemoryBlock }> {
   const reader = await BlockReader.open(input);
   const out = new MemoryBlock("out");
   const writer = new BlockWriter(out);
   await writer.addSymbols(reader.index.symbols);
   try {
-    const counts = await downsampleInBatches(reader.series({ withRecords: true, verifyRecords: false }), writer, new SeriesDownsampler(0, RESOLUTION_5M), lanes, {
-      block: "in",
-      inRes: 0,
-      outRes: RESOLUTION_5M,
-      batchBytes,
-      verify: (ref, record) => reader.chunks.verifyRecord(ref, record),
-    });
+    const counts = await downsampleInBatches(
+      reader.series({ withRecords: true, verifyRecords: false }),
+      writer,
+      new SeriesDownsampler(0, RESOLUTION_5M),
+      lanes,
+      {
+        block: "in",
+        inRes: 0,
+        outRes: RESOLUTION_5M,
+        batchBytes,
+        verify: (ref, record) => reader.chunks.verifyRecord(ref, record),
+      },
+    );
     await writer.finish({ ...reader.meta, ulid: ULID, stats: {} });
     return { counts, out };
   } finally {
@@ -110,7 +145,9 @@ describe("downsampling with worker threads", () => {
     ] as const) {
       const got = await run(input, RESOLUTION_5M, workers, batchBytes);
       expect(files(got), `workers ${workers}, batches of ${batchBytes ?? "default"} bytes`).toEqual(files(alone));
-      expect(new TextDecoder().decode(got.files.get("meta.json"))).toBe(new TextDecoder().decode(alone.files.get("meta.json")));
+      expect(new TextDecoder().decode(got.files.get("meta.json"))).toBe(
+        new TextDecoder().decode(alone.files.get("meta.json")),
+      );
     }
     // Aggregate chunks in: the 5m → 1h path runs in the workers too.
     const hourAlone = await run(alone, RESOLUTION_1H, 0);
@@ -140,7 +177,9 @@ describe("downsampling with worker threads", () => {
   it("reports a chunk that fails to decode in a worker as it does without workers: series, chunk and cause", async () => {
     const input = await makeBlock(120, 480, 77);
     const errors = await failures(input, 2048);
-    expect(errors[0]!.message).toMatch(/^in\/chunks: series \{__name__="s00077", kind="gauge"\}: chunk at ref \d+ \(byte 2 of its data\): XOR chunk ends inside sample 0/);
+    expect(errors[0]!.message).toMatch(
+      /^in\/chunks: series \{__name__="s00077", kind="gauge"\}: chunk at ref \d+ \(byte 2 of its data\): XOR chunk ends inside sample 0/,
+    );
     for (const e of errors.slice(1)) {
       expect(e.message).toBe(errors[0]!.message);
       expect(e.code).toBe(errors[0]!.code);
@@ -155,12 +194,16 @@ describe("downsampling with worker threads", () => {
     const errors = await failures(input, 1024);
     for (const e of errors) expect(e.code).toBe("invalid-checksum");
     const messages = errors.map((e) => e.message);
-    expect(messages[0]).toMatch(/^in\/chunks\/000001 @\d+: series \{__name__="s\d+", kind="(counter|gauge)"\}: chunk CRC32C mismatch/);
+    expect(messages[0]).toMatch(
+      /^in\/chunks\/000001 @\d+: series \{__name__="s\d+", kind="(counter|gauge)"\}: chunk CRC32C mismatch/,
+    );
     expect(messages[1]).toBe(messages[0]);
     expect(messages[2]).toBe(messages[0]);
     // Run on this thread only (the lane is busy elsewhere): the check happens here.
     const lane = workerLanes(1)[0]!;
-    const busy = Array.from({ length: 4 }, () => lane.run({ data: new Uint8Array(8), table: new Float64Array(1), series: 0 }, 0, RESOLUTION_5M));
+    const busy = Array.from({ length: 4 }, () =>
+      lane.run({ data: new Uint8Array(8), table: new Float64Array(1), series: 0 }, 0, RESOLUTION_5M),
+    );
     const here = await inBatches(input, [lane], 1 << 20).then(
       () => undefined,
       (x: unknown) => x as FormatError,

@@ -7,7 +7,13 @@
  * reaches the emulator. Faults (503 SlowDown, 409 ConditionalRequestConflict, …) can be
  * injected to test client retries. Path-style requests only (`/bucket/key`).
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface Fault {
@@ -134,7 +140,9 @@ export class ConditionalWriteProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://proxy");
     const method = req.method ?? "GET";
-    const fault = this.faults.find((f) => f.left > 0 && (!f.method || f.method === method) && (!f.path || f.path.test(url.pathname)));
+    const fault = this.faults.find(
+      (f) => f.left > 0 && (!f.method || f.method === method) && (!f.path || f.path.test(url.pathname)),
+    );
     if (fault) {
       fault.left--;
       this.stats.faults++;
@@ -173,7 +181,14 @@ export class ConditionalWriteProxy {
         if (ifNoneMatch !== undefined && ifNoneMatch.trim() === "*" && current !== undefined) {
           this.stats.preconditionFailed++;
           req.resume();
-          sendError(res, req, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", "If-None-Match");
+          sendError(
+            res,
+            req,
+            412,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+            "If-None-Match",
+          );
           return;
         }
         if (ifMatch !== undefined) {
@@ -186,7 +201,14 @@ export class ConditionalWriteProxy {
           if (bare(ifMatch) !== "*" && bare(ifMatch) !== bare(current)) {
             this.stats.preconditionFailed++;
             req.resume();
-            sendError(res, req, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", "If-Match");
+            sendError(
+              res,
+              req,
+              412,
+              "PreconditionFailed",
+              "At least one of the pre-conditions you specified did not hold",
+              "If-Match",
+            );
             return;
           }
         }
@@ -226,7 +248,13 @@ export class ConditionalWriteProxy {
     this.stats.forwarded++;
     return new Promise((resolve, reject) => {
       const up = httpRequest(
-        { host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers: req.headers },
+        {
+          host: this.upstream.hostname,
+          port: this.upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
         (ures) => {
           res.writeHead(ures.statusCode ?? 502, ures.headers);
           ures.pipe(res);
@@ -248,12 +276,21 @@ function isSqsRequest(req: IncomingMessage): boolean {
 }
 
 /** The S3 event a successful mutation stands for, if it creates an object. */
-function createdEvent(method: string, q: URLSearchParams, req: IncomingMessage, segments: string[]): ObjectWritten | undefined {
+function createdEvent(
+  method: string,
+  q: URLSearchParams,
+  req: IncomingMessage,
+  segments: string[],
+): ObjectWritten | undefined {
   let eventName: string | undefined;
   if (method === "PUT") eventName = header(req, "x-amz-copy-source") ? "ObjectCreated:Copy" : "ObjectCreated:Put";
   else if (method === "POST" && q.has("uploadId")) eventName = "ObjectCreated:CompleteMultipartUpload";
   if (!eventName) return undefined;
-  return { bucket: decodeURIComponent(segments[0]!), key: segments.slice(1).map(decodeURIComponent).join("/"), eventName };
+  return {
+    bucket: decodeURIComponent(segments[0]!),
+    key: segments.slice(1).map(decodeURIComponent).join("/"),
+    eventName,
+  };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -267,11 +304,22 @@ function bare(etag: string): string {
   return e.replace(/^"(.*)"$/, "$1");
 }
 
-function sendError(res: ServerResponse, req: IncomingMessage, status: number, code: string, message: string, condition?: string): void {
+function sendError(
+  res: ServerResponse,
+  req: IncomingMessage,
+  status: number,
+  code: string,
+  message: string,
+  condition?: string,
+): void {
   const body =
     `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>` +
     (condition ? `<Condition>${condition}</Condition>` : "") +
     `<RequestId>strata-proxy</RequestId></Error>`;
-  res.writeHead(status, { "content-type": "application/xml", "content-length": req.method === "HEAD" ? 0 : Buffer.byteLength(body), "x-amz-request-id": "strata-proxy" });
+  res.writeHead(status, {
+    "content-type": "application/xml",
+    "content-length": req.method === "HEAD" ? 0 : Buffer.byteLength(body),
+    "x-amz-request-id": "strata-proxy",
+  });
   res.end(req.method === "HEAD" ? undefined : body);
 }

@@ -17,7 +17,11 @@ describe("conditional-write proxy", () => {
   it("listens on loopback only and exports the environment a child process needs", () => {
     expect(new URL(emu.endpoint).hostname).toBe("127.0.0.1");
     expect(new URL(emu.rawEndpoint).hostname).toBe("127.0.0.1");
-    expect(emu.env()).toMatchObject({ AWS_ENDPOINT_URL_S3: emu.endpoint, AWS_ACCESS_KEY_ID: "test", AWS_REGION: "us-east-1" });
+    expect(emu.env()).toMatchObject({
+      AWS_ENDPOINT_URL_S3: emu.endpoint,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_REGION: "us-east-1",
+    });
   });
 
   it("answers 412 / 404 with S3's XML error codes where fauxqs would overwrite", async () => {
@@ -34,7 +38,9 @@ describe("conditional-write proxy", () => {
     expect(await (await fetch(`${emu.endpoint}/proxy-test/a`)).text()).toBe("4");
     // The same request straight to fauxqs is accepted: the reason the proxy exists.
     expect((await put(emu.rawEndpoint, "a", "5", { "if-none-match": "*" })).status).toBe(200);
-    expect((await fetch(`${emu.endpoint}/proxy-test/a`, { method: "DELETE", headers: { "if-match": etag } })).status).toBe(412);
+    expect(
+      (await fetch(`${emu.endpoint}/proxy-test/a`, { method: "DELETE", headers: { "if-match": etag } })).status,
+    ).toBe(412);
   });
 
   it("injects faults a limited number of times, then forwards again", async () => {

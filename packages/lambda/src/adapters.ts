@@ -45,7 +45,9 @@ export function sqsClient(env: Env): SQSClient {
 export function sqsJobQueue(client: SQSClient, queueUrl: string): JobQueue {
   return {
     async send(job, opts) {
-      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job), DelaySeconds: opts?.delaySeconds }));
+      await client.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job), DelaySeconds: opts?.delaySeconds }),
+      );
     },
   };
 }
@@ -79,7 +81,10 @@ export interface LambdaRuntime {
 export function lambdaRuntime(env: Env = process.env): LambdaRuntime {
   const { config, engine } = parseSettings(env, { limits: WORKER_LIMITS });
   const logger = new PowertoolsLogger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? "strata" });
-  const metrics = new PowertoolsMetrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "Strata", serviceName: "strata" });
+  const metrics = new PowertoolsMetrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "Strata",
+    serviceName: "strata",
+  });
   const deps: WorkerDeps = bindPipeline({
     store: new S3Store({ bucket: required(env, "STRATA_BUCKET") }),
     queue: sqsJobQueue(sqsClient(env), required(env, "STRATA_QUEUE_URL")),

@@ -4,4 +4,14 @@
 // (sizing, the notification rule, the forwarded settings) are `@strata/lambda/deploy`.
 export { createWorkerHandler, handler as workerHandler, type SqsHandler } from "./worker.ts";
 export { handler as scheduledHandler } from "./scheduled.ts";
-export { lambdaRuntime, powertoolsLogger, powertoolsMetrics, required, sqsClient, sqsJobQueue, systemClock, type Env, type LambdaRuntime } from "./adapters.ts";
+export {
+  lambdaRuntime,
+  powertoolsLogger,
+  powertoolsMetrics,
+  required,
+  sqsClient,
+  sqsJobQueue,
+  systemClock,
+  type Env,
+  type LambdaRuntime,
+} from "./adapters.ts";

@@ -41,4 +41,8 @@ export const WORKER_MEMORY_BYTES = (() => {
 export const RUNTIME_RESERVE_BYTES = 208 * 2 ** 20;
 
 /** The worker's walls, past which no job budget may go (STRATA_JOB_BUDGET, STRATA_JOB_MEMORY). */
-export const WORKER_LIMITS: WorkerLimits = { timeoutSeconds: WORKER_TIMEOUT_SECONDS, memoryBytes: WORKER_MEMORY_BYTES, runtimeReserveBytes: RUNTIME_RESERVE_BYTES };
+export const WORKER_LIMITS: WorkerLimits = {
+  timeoutSeconds: WORKER_TIMEOUT_SECONDS,
+  memoryBytes: WORKER_MEMORY_BYTES,
+  runtimeReserveBytes: RUNTIME_RESERVE_BYTES,
+};

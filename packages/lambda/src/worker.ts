@@ -23,7 +23,10 @@ export function createWorkerHandler(deps: WorkerDeps): SqsHandler {
   // A processor per invocation: it holds the batch's state, and the local runtime may run
   // several batches at once. Sequential: a job may use most of the function's memory and /tmp.
   return (event, context) =>
-    processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, processInParallel: false });
+    processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+      context,
+      processInParallel: false,
+    });
 }
 
 let runtime: { rt: LambdaRuntime; handle: SqsHandler } | undefined;

@@ -18,8 +18,17 @@ const MiB = 2 ** 20;
 describe("the worker's sizing", () => {
   it("gives the walls the job budget sits under: 10 of 15 minutes, 3008 MB less the runtime", () => {
     expect(WORKER_MEMORY_BYTES).toBe(3008 * MiB);
-    expect(WORKER_LIMITS).toEqual({ timeoutSeconds: WORKER_TIMEOUT_SECONDS, memoryBytes: 3008 * MiB, runtimeReserveBytes: RUNTIME_RESERVE_BYTES });
-    expect(parseSettings({}, { limits: WORKER_LIMITS }).engine.jobBudget).toEqual({ seconds: 600, memoryBytes: 2800 * MiB, limitSeconds: 900, limitMemoryBytes: 2800 * MiB });
+    expect(WORKER_LIMITS).toEqual({
+      timeoutSeconds: WORKER_TIMEOUT_SECONDS,
+      memoryBytes: 3008 * MiB,
+      runtimeReserveBytes: RUNTIME_RESERVE_BYTES,
+    });
+    expect(parseSettings({}, { limits: WORKER_LIMITS }).engine.jobBudget).toEqual({
+      seconds: 600,
+      memoryBytes: 2800 * MiB,
+      limitSeconds: 900,
+      limitMemoryBytes: 2800 * MiB,
+    });
     expect(JOBS_VISIBILITY_SECONDS).toBeGreaterThanOrEqual(6 * WORKER_TIMEOUT_SECONDS);
   });
 
@@ -35,8 +44,12 @@ describe("the cold start", () => {
   const wiring = { STRATA_BUCKET: "b", STRATA_QUEUE_URL: "http://127.0.0.1:1/q", AWS_REGION: "us-east-1" };
 
   it("refuses an unknown STRATA_* variable and a malformed setting, naming them", () => {
-    expect(() => lambdaRuntime({ ...wiring, STRATA_RETENTION_RAWW: "30d" })).toThrow("STRATA_RETENTION_RAWW: not a Strata setting; did you mean STRATA_RETENTION_RAW?");
-    expect(() => lambdaRuntime({ ...wiring, STRATA_JOB_MEMORY: "4GiB" })).toThrow("STRATA_JOB_MEMORY: 4GiB is more than the worker's 3008 MB");
+    expect(() => lambdaRuntime({ ...wiring, STRATA_RETENTION_RAWW: "30d" })).toThrow(
+      "STRATA_RETENTION_RAWW: not a Strata setting; did you mean STRATA_RETENTION_RAW?",
+    );
+    expect(() => lambdaRuntime({ ...wiring, STRATA_JOB_MEMORY: "4GiB" })).toThrow(
+      "STRATA_JOB_MEMORY: 4GiB is more than the worker's 3008 MB",
+    );
   });
 
   it("binds the parsed settings", () => {

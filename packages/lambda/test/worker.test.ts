@@ -10,7 +10,20 @@ import { FullBatchFailureError } from "@aws-lambda-powertools/batch";
 import { QUARANTINE_REASON, VERIFY_REPORT_FILE, encodeJob, type CompactJob, type Job } from "@strata/pipeline";
 import { createWorkerHandler } from "@strata/lambda";
 // The pipeline's port fakes: test support of the layer below, until they have a shared home.
-import { S3_TEST_EVENT, compactJob, fakeGroupKey, meta, planFor, harness, lambdaContext, s3EventBody, sqsEvent, sqsRecord, twoHourBlock, type Harness } from "@strata/testkit/pipeline";
+import {
+  S3_TEST_EVENT,
+  compactJob,
+  fakeGroupKey,
+  meta,
+  planFor,
+  harness,
+  lambdaContext,
+  s3EventBody,
+  sqsEvent,
+  sqsRecord,
+  twoHourBlock,
+  type Harness,
+} from "@strata/testkit/pipeline";
 
 const job = (j: Job) => encodeJob(j);
 
@@ -40,12 +53,19 @@ describe("partial batch responses", () => {
     ];
     const res = await createWorkerHandler(h.deps)(sqsEvent(...records), lambdaContext);
 
-    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: records[1]!.messageId }, { itemIdentifier: records[3]!.messageId }] });
+    expect(res).toEqual({
+      batchItemFailures: [{ itemIdentifier: records[1]!.messageId }, { itemIdentifier: records[3]!.messageId }],
+    });
     expect(h.bucket.indexed("team a")).toEqual([good.block]);
     const invalid = h.lines.filter((l) => l.event === "message-invalid");
     expect(invalid.map((l) => l.messageId)).toEqual([records[1]!.messageId, records[3]!.messageId]);
-    expect(invalid[0]!.issues).toEqual([{ path: "block", message: "Invalid input: expected string, received undefined" }]);
-    expect(h.lines.find((l) => l.event === "s3-test-event-ignored")).toMatchObject({ bucket: "strata-blocks", messageId: records[2]!.messageId });
+    expect(invalid[0]!.issues).toEqual([
+      { path: "block", message: "Invalid input: expected string, received undefined" },
+    ]);
+    expect(h.lines.find((l) => l.event === "s3-test-event-ignored")).toMatchObject({
+      bucket: "strata-blocks",
+      messageId: records[2]!.messageId,
+    });
   });
 
   it("fails only the record whose job throws", async () => {
@@ -54,7 +74,10 @@ describe("partial batch responses", () => {
     const b = h.bucket.upload("t", twoHourBlock(1));
     const c = h.bucket.upload("t", twoHourBlock(2));
     h.engines.crashing.add(b.block);
-    const failed = await run(h, [a, b, c].map((r) => job({ version: 1, type: "verify", ...r })));
+    const failed = await run(
+      h,
+      [a, b, c].map((r) => job({ version: 1, type: "verify", ...r })),
+    );
     expect(failed).toEqual(["1"]);
     expect(h.bucket.indexed("t")).toEqual([a.block, c.block].sort());
     expect(h.lines.find((l) => l.event === "job-failed")).toMatchObject({
@@ -69,12 +92,16 @@ describe("partial batch responses", () => {
   it("reports a batch where every record fails as a whole failure (Lambda retries all)", async () => {
     const h = harness();
     const handler = createWorkerHandler(h.deps);
-    await expect(handler(sqsEvent(sqsRecord("{}"), sqsRecord("[]")), lambdaContext)).rejects.toBeInstanceOf(FullBatchFailureError);
+    await expect(handler(sqsEvent(sqsRecord("{}"), sqsRecord("[]")), lambdaContext)).rejects.toBeInstanceOf(
+      FullBatchFailureError,
+    );
   });
 
   it("reports an empty failure list when every record succeeds", async () => {
     const h = harness();
-    expect(await createWorkerHandler(h.deps)(sqsEvent(sqsRecord(S3_TEST_EVENT)), lambdaContext)).toEqual({ batchItemFailures: [] });
+    expect(await createWorkerHandler(h.deps)(sqsEvent(sqsRecord(S3_TEST_EVENT)), lambdaContext)).toEqual({
+      batchItemFailures: [],
+    });
   });
 });
 
@@ -83,20 +110,44 @@ describe("verify", () => {
     const h = harness();
     const blocks = [0, 1, 2, 3].map((i) => h.bucket.upload("t", twoHourBlock(i)));
     h.engines.planner = (_t, live, groupKey) => ({
-      compactions: live.length === 4 ? [{ groupKey: groupKey!, blocks: live.map((b) => b.meta.ulid).sort(), plan: planFor("t", groupKey!, live.map((b) => b.meta.ulid).sort()) }] : [],
+      compactions:
+        live.length === 4
+          ? [
+              {
+                groupKey: groupKey!,
+                blocks: live.map((b) => b.meta.ulid).sort(),
+                plan: planFor("t", groupKey!, live.map((b) => b.meta.ulid).sort()),
+              },
+            ]
+          : [],
       downsamples: [{ block: blocks[0]!.block, resolution: 300_000 }],
     });
-    expect(await run(h, blocks.map((b) => s3EventBody([`t/${b.block}/meta.json`])))).toEqual([]);
+    expect(
+      await run(
+        h,
+        blocks.map((b) => s3EventBody([`t/${b.block}/meta.json`])),
+      ),
+    ).toEqual([]);
 
     expect(h.bucket.indexed("t")).toEqual(blocks.map((b) => b.block).sort());
     const compacts = h.queue.sent.filter((j) => j.type === "compact");
     expect(compacts).toHaveLength(1);
-    expect(compacts[0]).toMatchObject({ version: 2, plan: { tenant: "t", groupKey: fakeGroupKey({ cluster: "a" }), inputs: blocks.map((b) => b.block).sort() } });
+    expect(compacts[0]).toMatchObject({
+      version: 2,
+      plan: { tenant: "t", groupKey: fakeGroupKey({ cluster: "a" }), inputs: blocks.map((b) => b.block).sort() },
+    });
     // Every upload re-plans the group, but a job already on the queue is sent once.
     expect(h.queue.sent.filter((j) => j.type === "downsample")).toHaveLength(1);
     const done = h.lines.filter((l) => l.event === "job-done");
     expect(done).toHaveLength(4);
-    expect(done[3]).toMatchObject({ level: "info", job: "verify", tenant: "t", block: blocks[3]!.block, enqueued: 1, durationMs: 0 });
+    expect(done[3]).toMatchObject({
+      level: "info",
+      job: "verify",
+      tenant: "t",
+      block: blocks[3]!.block,
+      enqueued: 1,
+      durationMs: 0,
+    });
     expect(h.lines.filter((l) => l.event === "planned").map((l) => l.alreadyQueued)).toEqual([0, 1, 1, 1]);
     expect(typeof done[3]!.jobId).toBe("string");
   });
@@ -108,7 +159,10 @@ describe("verify", () => {
     expect(await run(h, [job({ version: 1, type: "verify", ...bad })])).toEqual([]);
 
     const stored = h.bucket.get(bad)!;
-    expect(JSON.parse(stored.reports.get(VERIFY_REPORT_FILE)!.body)).toEqual({ block: bad.block, problems: ["index: series 17 out of order at offset 4096"] });
+    expect(JSON.parse(stored.reports.get(VERIFY_REPORT_FILE)!.body)).toEqual({
+      block: bad.block,
+      problems: ["index: series 17 out of order at offset 4096"],
+    });
     expect(stored.noCompact).toEqual({
       id: bad.block,
       version: 1,
@@ -130,9 +184,15 @@ describe("verify", () => {
     const marked = h.bucket.upload("t", twoHourBlock(0));
     await h.bucket.markForDeletion(marked, { id: marked.block, version: 1, deletion_time: 1 });
     const gone = twoHourBlock(1).ulid;
-    await run(h, [job({ version: 1, type: "verify", ...marked }), job({ version: 1, type: "verify", tenant: "t", block: gone })]);
+    await run(h, [
+      job({ version: 1, type: "verify", ...marked }),
+      job({ version: 1, type: "verify", tenant: "t", block: gone }),
+    ]);
     expect(h.engines.calls).toEqual([]);
-    expect(h.lines.filter((l) => l.event === "job-skipped").map((l) => l.reason)).toEqual(["marked for deletion", "no meta.json (deleted, or a stale event)"]);
+    expect(h.lines.filter((l) => l.event === "job-skipped").map((l) => l.reason)).toEqual([
+      "marked for deletion",
+      "no meta.json (deleted, or a stale event)",
+    ]);
   });
 });
 
@@ -180,7 +240,10 @@ describe("compact", () => {
 
   it("re-sends a plan whose lease another worker holds with a growing delay (info, not a failure), then compacts once it is free", async () => {
     const { h, compact } = await setup();
-    const held = await h.bucket.acquire("t", (await import("@strata/pipeline")).compactLeaseName((compact as CompactJob).plan.id));
+    const held = await h.bucket.acquire(
+      "t",
+      (await import("@strata/pipeline")).compactLeaseName((compact as CompactJob).plan.id),
+    );
     expect(held).toBeDefined();
     // Acknowledged, but a copy goes back to the queue: if the holder dies the plan is not lost.
     expect(await run(h, [job(compact)])).toEqual([]);
@@ -188,7 +251,11 @@ describe("compact", () => {
     expect(h.queue.sent).toEqual([{ ...JSON.parse(job(compact)), retry: 1 }]);
     expect(h.queue.delays).toEqual([30]);
     const deferred = h.lines.find((l) => l.event === "job-deferred")!;
-    expect(deferred).toMatchObject({ level: "info", job: "compact", reason: expect.stringContaining("held by another worker") });
+    expect(deferred).toMatchObject({
+      level: "info",
+      job: "compact",
+      reason: expect.stringContaining("held by another worker"),
+    });
     expect(h.lines.some((l) => l.event === "job-failed")).toBe(false);
     // Still held: the copy is re-sent again, with twice the delay.
     const copy = h.queue.drain()[0]!;
@@ -213,7 +280,11 @@ describe("compact", () => {
   describe("split plans (Mimir's split stage)", () => {
     async function splitSetup() {
       const { h, inputs, compact } = await setup();
-      const plan = planFor("t", G, (compact as CompactJob).plan.inputs, { kind: "split", shardCount: 3, splitGroup: "1_of_1" });
+      const plan = planFor("t", G, (compact as CompactJob).plan.inputs, {
+        kind: "split",
+        shardCount: 3,
+        splitGroup: "1_of_1",
+      });
       return { h, inputs, compact: compactJob(plan) as Job };
     }
     const shardOf = (m: BlockMeta) => m.thanos?.labels?.__compactor_shard_id__;
@@ -224,7 +295,8 @@ describe("compact", () => {
       const outs = (await h.bucket.blocks("t")).filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
       expect(outs.map(shardOf).sort()).toEqual(["1_of_3", "2_of_3", "3_of_3"]);
       expect(h.bucket.queryable("t").sort()).toEqual(outs.map((o) => o.ulid).sort());
-      for (const b of inputs) expect(h.bucket.get(b)!.deletion!.details).toBe(`compacted into ${outs.map((o) => o.ulid).join(", ")}`);
+      for (const b of inputs)
+        expect(h.bucket.get(b)!.deletion!.details).toBe(`compacted into ${outs.map((o) => o.ulid).join(", ")}`);
     });
 
     it("after a crash mid-split, the retry writes only the missing shards and keeps the written ones", async () => {
@@ -232,7 +304,9 @@ describe("compact", () => {
       h.engines.crashAfterShards = 1;
       expect(await run(h, [job(compact)])).toEqual(["0"]);
       // The shard that made it is a whole block; its upload event verifies and indexes it.
-      const uploaded = [...h.bucket.dirs.values()].flatMap((d) => (d.meta && d.meta.compaction.level === 2 ? [d.meta] : []));
+      const uploaded = [...h.bucket.dirs.values()].flatMap((d) =>
+        d.meta && d.meta.compaction.level === 2 ? [d.meta] : [],
+      );
       expect(uploaded.map(shardOf)).toEqual(["1_of_3"]);
       await h.bucket.addBlock("t", uploaded[0]!);
       const first = (await h.bucket.blocks("t")).filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
@@ -240,7 +314,10 @@ describe("compact", () => {
       for (const b of inputs) expect(h.bucket.get(b)!.deletion).toBeUndefined(); // nothing marked yet
 
       expect(await run(h, [job(compact)])).toEqual([]);
-      expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toEqual([`compact ${inputs.map((b) => b.block).join(",")}`, `compact ${inputs.map((b) => b.block).join(",")} shards 1,2`]);
+      expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toEqual([
+        `compact ${inputs.map((b) => b.block).join(",")}`,
+        `compact ${inputs.map((b) => b.block).join(",")} shards 1,2`,
+      ]);
       const outs = (await h.bucket.blocks("t")).filter((b) => b.meta.compaction.level === 2).map((b) => b.meta);
       expect(outs.map(shardOf).sort()).toEqual(["1_of_3", "2_of_3", "3_of_3"]);
       expect(outs.map((o) => o.ulid)).toContain(first[0]!.ulid);
@@ -271,14 +348,19 @@ describe("downsample", () => {
     expect(h.bucket.indexed("t")).toEqual([src.block, twins[0]!.meta.ulid].sort());
 
     expect(await run(h, [job({ ...ds, resolution: 3_600_000 })])).toEqual(["0"]);
-    expect(h.lines.at(-1)!.error).toBe(`downsample to 3600000 ms needs a block at 300000 ms; block ${src.block} is at 0 ms`);
+    expect(h.lines.at(-1)!.error).toBe(
+      `downsample to 3600000 ms needs a block at 300000 ms; block ${src.block} is at 0 ms`,
+    );
   });
 });
 
 describe("maintenance jobs", () => {
   it("retention marks blocks past their resolution's retention; without a tenant it fans out", async () => {
     // Each resolution on its own clock here; the last-copy rule is tested below.
-    const h = harness({ retention: { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 }, retentionRequiresDownsampled: false });
+    const h = harness({
+      retention: { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 },
+      retentionRequiresDownsampled: false,
+    });
     const old = await h.bucket.uploadIndexed("t", twoHourBlock(0)); // ends 46h before now
     const recent = await h.bucket.uploadIndexed("t", twoHourBlock(20)); // ends 6h before now
     h.bucket.upload("u", twoHourBlock(0));
@@ -288,7 +370,10 @@ describe("maintenance jobs", () => {
       { version: 1, type: "retention", tenant: "u" },
     ]);
     expect(await run(h, [job({ version: 1, type: "retention", tenant: "t" })])).toEqual([]);
-    expect(h.bucket.get(old)!.deletion).toMatchObject({ details: "retention", deletion_time: Math.floor(h.clock.now() / 1000) });
+    expect(h.bucket.get(old)!.deletion).toMatchObject({
+      details: "retention",
+      deletion_time: Math.floor(h.clock.now() / 1000),
+    });
     expect(h.bucket.get(recent)!.deletion).toBeUndefined();
   });
 
@@ -297,9 +382,14 @@ describe("maintenance jobs", () => {
     const old = await h.bucket.uploadIndexed("t", twoHourBlock(0));
     expect(await run(h, [job({ version: 1, type: "retention", tenant: "t" })])).toEqual([]);
     expect(h.bucket.get(old)!.deletion).toBeUndefined();
-    expect(h.lines.find((l) => l.event === "retention-held")).toMatchObject({ blocks: [{ block: old.block, reason: expect.stringContaining("last copy") }] });
+    expect(h.lines.find((l) => l.event === "retention-held")).toMatchObject({
+      blocks: [{ block: old.block, reason: expect.stringContaining("last copy") }],
+    });
     const src = h.bucket.get(old)!.meta!;
-    await h.bucket.uploadIndexed("t", meta({ minTime: src.minTime, maxTime: src.maxTime, sources: [old.block], resolution: 300_000 }));
+    await h.bucket.uploadIndexed(
+      "t",
+      meta({ minTime: src.minTime, maxTime: src.maxTime, sources: [old.block], resolution: 300_000 }),
+    );
     expect(await run(h, [job({ version: 1, type: "retention", tenant: "t" })])).toEqual([]);
     expect(h.bucket.get(old)!.deletion).toMatchObject({ details: "retention" });
   });
@@ -321,7 +411,9 @@ describe("maintenance jobs", () => {
     expect(h.bucket.deleted).toEqual([`t/${due.block}`]);
     expect(h.bucket.indexed("t")).toEqual([]);
     expect(h.bucket.get(notYet)).toBeDefined();
-    expect(h.bucket.get({ tenant: "t", block: stale })!.deletion).toMatchObject({ details: "partial upload abandoned" });
+    expect(h.bucket.get({ tenant: "t", block: stale })!.deletion).toMatchObject({
+      details: "partial upload abandoned",
+    });
     expect(h.bucket.get({ tenant: "t", block: fresh })!.deletion).toBeUndefined();
   });
 
@@ -343,13 +435,18 @@ describe("convergence through events", () => {
     h.bucket.faults.set("addBlock", 1); // the output is uploaded, then indexing fails
     expect(await run(h, [job(compact)])).toEqual(["0"]);
     expect(await run(h, [job(compact)])).toEqual([]); // not visible in the index: compacts again
-    const outputs = [...h.bucket.dirs.values()].filter((d) => d.meta?.compaction.level === 2).map((d) => d.meta!.ulid).sort();
+    const outputs = [...h.bucket.dirs.values()]
+      .filter((d) => d.meta?.compaction.level === 2)
+      .map((d) => d.meta!.ulid)
+      .sort();
     expect(outputs).toHaveLength(2);
 
     // The first output's own upload event verifies and indexes it, and re-plans the group,
     // which marks the later twin (same sources) as covered.
     expect(await run(h, [s3EventBody([`t/${outputs[0]}/meta.json`])])).toEqual([]);
-    expect(h.bucket.get({ tenant: "t", block: outputs[1]! })!.deletion).toMatchObject({ details: `covered by ${outputs[0]}` });
+    expect(h.bucket.get({ tenant: "t", block: outputs[1]! })!.deletion).toMatchObject({
+      details: `covered by ${outputs[0]}`,
+    });
     expect(h.bucket.queryable("t")).toEqual([outputs[0]]);
   });
 
@@ -358,8 +455,11 @@ describe("convergence through events", () => {
     // Plan: compact a group once it has four blocks of one level.
     h.engines.planner = (_t, live, groupKey) => {
       const byLevel = new Map<number, string[]>();
-      for (const b of live) byLevel.set(b.meta.compaction.level, [...(byLevel.get(b.meta.compaction.level) ?? []), b.meta.ulid]);
-      const compactions = [...byLevel.values()].filter((ids) => ids.length >= 4).map((ids) => ids.sort().slice(0, 4))
+      for (const b of live)
+        byLevel.set(b.meta.compaction.level, [...(byLevel.get(b.meta.compaction.level) ?? []), b.meta.ulid]);
+      const compactions = [...byLevel.values()]
+        .filter((ids) => ids.length >= 4)
+        .map((ids) => ids.sort().slice(0, 4))
         .map((ids) => ({ groupKey: groupKey!, blocks: ids, plan: planFor("team a", groupKey!, ids) }));
       return { compactions, downsamples: [] };
     };

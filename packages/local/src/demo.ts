@@ -3,7 +3,16 @@
  * @strata/tsdb's BlockWriter straight into the bucket through the proxy (meta.json last), so
  * their upload events set the pipeline going exactly as a sidecar's uploads would.
  */
-import { BlockWriter, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, type BlockMeta, type Label } from "@strata/tsdb";
+import {
+  BlockWriter,
+  Encoding,
+  compareLabels,
+  compareStrings,
+  encodeXOR,
+  newUlid,
+  type BlockMeta,
+  type Label,
+} from "@strata/tsdb";
 import { StoreBlockSink } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
 import { pipelineLayout } from "@strata/pipeline";
@@ -46,7 +55,15 @@ export async function uploadDemoBlocks(store: ObjectStore, opts: DemoOptions = {
 }
 
 /** Request counters, latencies and memory gauges of a few jobs and instances. */
-async function writeDemoBlock(sink: StoreBlockSink, ulid: string, minT: number, maxT: number, nSeries: number, interval: number, seed: number): Promise<BlockMeta> {
+async function writeDemoBlock(
+  sink: StoreBlockSink,
+  ulid: string,
+  minT: number,
+  maxT: number,
+  nSeries: number,
+  interval: number,
+  seed: number,
+): Promise<BlockMeta> {
   const random = seededRandom(seed);
   const series: Label[][] = [];
   const kinds = ["http_requests_total", "process_resident_memory_bytes", "http_request_duration_seconds_sum"];
@@ -77,7 +94,11 @@ async function writeDemoBlock(sink: StoreBlockSink, ulid: string, minT: number, 
     const chunks = [];
     for (let i = 0; i < len; i += 120) {
       const e = Math.min(len, i + 120);
-      chunks.push({ minTime: ts[i]!, maxTime: ts[e - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, e) } });
+      chunks.push({
+        minTime: ts[i]!,
+        maxTime: ts[e - 1]!,
+        chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, e) },
+      });
     }
     await w.addSeries(labels, chunks);
   }

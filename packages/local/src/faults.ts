@@ -35,7 +35,12 @@ export class KillSwitch {
   private readonly perInvocation: number;
 
   /** `rate` per store call, `perInvocation` per invocation (at one of its first 60 calls). */
-  constructor(rate: number, random: () => number, onKill: (invocation: string, where: string) => void, perInvocation = 0) {
+  constructor(
+    rate: number,
+    random: () => number,
+    onKill: (invocation: string, where: string) => void,
+    perInvocation = 0,
+  ) {
     this.rate = rate;
     this.random = random;
     this.onKill = onKill;
@@ -44,7 +49,8 @@ export class KillSwitch {
 
   /** Run one handler invocation; resolves to whether it was killed along the way. */
   async run<T>(id: string, fn: () => Promise<T>): Promise<{ killed: boolean; result?: T; error?: unknown }> {
-    const killAt = this.perInvocation > 0 && this.random() < this.perInvocation ? 1 + Math.floor(this.random() * 60) : Infinity;
+    const killAt =
+      this.perInvocation > 0 && this.random() < this.perInvocation ? 1 + Math.floor(this.random() * 60) : Infinity;
     const inv: Invocation = { id, killed: false, calls: 0, killAt };
     try {
       const result = await this.als.run(inv, fn);

@@ -59,7 +59,12 @@ export function s3EventBody(o: CreatedObject): string {
       s3SchemaVersion: "1.0",
       configurationId: UPLOAD_NOTIFICATION.name,
       bucket: { name: o.bucket, ownerIdentity: { principalId: "STRATALOCAL" }, arn: `arn:aws:s3:::${o.bucket}` },
-      object: { key: encodeS3EventKey(o.key), size: o.size, eTag: o.etag.replace(/^W\//, "").replace(/^"(.*)"$/, "$1"), sequencer: nextSequencer() },
+      object: {
+        key: encodeS3EventKey(o.key),
+        size: o.size,
+        eTag: o.etag.replace(/^W\//, "").replace(/^"(.*)"$/, "$1"),
+        sequencer: nextSequencer(),
+      },
     },
   };
   return JSON.stringify({ Records: [record] });

@@ -49,7 +49,9 @@ export const LOCAL_SETTING_DEFAULTS: Readonly<Partial<Record<SettingName, string
  * (same schema, same walls: the worker's sizing) over the local defaults; what `strata local`
  * runs with. Throws naming every unknown variable and malformed value.
  */
-export function localSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): PipelineConfig & EngineSettings {
+export function localSettingsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): PipelineConfig & EngineSettings {
   const { config, engine } = parseSettings(env, { limits: WORKER_LIMITS, defaults: LOCAL_SETTING_DEFAULTS });
   return { ...config, ...engine };
 }
@@ -71,7 +73,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   const settings: PipelineSettings = { ...LOCAL_SETTINGS, ...opts.settings };
   if (opts.settings?.dedup === undefined) settings.dedup = defaultDedup(settings.replicaLabels);
   if (settings.leaseTtlMs >= settings.visibilityTimeoutSeconds * 1000) {
-    throw new Error(`leaseTtlMs ${settings.leaseTtlMs} must stay below the visibility timeout (${settings.visibilityTimeoutSeconds} s): a dead worker's message must find its lease expired`);
+    throw new Error(
+      `leaseTtlMs ${settings.leaseTtlMs} must stay below the visibility timeout (${settings.visibilityTimeoutSeconds} s): a dead worker's message must find its lease expired`,
+    );
   }
   const write = opts.log ?? ((l: string) => void process.stdout.write(l + "\n"));
   const log = jsonLogger(write, { service: "strata-local" });
@@ -102,7 +106,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     stops.push(async () => s3.close());
     const sqsQueue: JobQueue = {
       async send(job, opts) {
-        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job), DelaySeconds: opts?.delaySeconds }));
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job), DelaySeconds: opts?.delaySeconds }),
+        );
       },
     };
 
@@ -127,9 +133,15 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     }
 
     // The worker: the Lambda handler over the real bindings, some invocations killed on demand.
-    const kill = faults.killWorkerMidJobRate || faults.killInvocationRate
-      ? new KillSwitch(faults.killWorkerMidJobRate ?? 0, random, (invocation, where) => log.warn("fault-worker-killed", { invocation, where }), faults.killInvocationRate ?? 0)
-      : undefined;
+    const kill =
+      faults.killWorkerMidJobRate || faults.killInvocationRate
+        ? new KillSwitch(
+            faults.killWorkerMidJobRate ?? 0,
+            random,
+            (invocation, where) => log.warn("fault-worker-killed", { invocation, where }),
+            faults.killInvocationRate ?? 0,
+          )
+        : undefined;
     const deps = bindPipeline({
       store: kill ? kill.store(s3) : s3,
       queue: kill ? kill.queue(sqsQueue) : sqsQueue,
@@ -158,7 +170,13 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
         : undefined,
       onOutcome: (o) => {
         if (o.result !== "ok" || o.deleted.length < o.received.length) {
-          log.warn("invocation-retry", { invocation: o.invocation, result: o.result, received: o.received.length, deleted: o.deleted.length, error: o.error });
+          log.warn("invocation-retry", {
+            invocation: o.invocation,
+            result: o.result,
+            received: o.received.length,
+            deleted: o.deleted.length,
+            error: o.error,
+          });
         }
       },
       onError: (e) => log.warn("poller-error", { error: e instanceof Error ? e.message : String(e) }),
@@ -171,7 +189,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     let timer: NodeJS.Timeout | undefined;
     const interval = opts.scheduleIntervalMs ?? 60_000;
     if (interval > 0) {
-      timer = setInterval(() => runScheduled().catch((e: unknown) => log.error("schedule-failed", { error: String(e) })), interval);
+      timer = setInterval(
+        () => runScheduled().catch((e: unknown) => log.error("schedule-failed", { error: String(e) })),
+        interval,
+      );
       timer.unref();
     }
     stops.push(async () => clearInterval(timer));
@@ -203,7 +224,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
           const quiet = Date.now() - poller.lastActivity >= quietMs;
           if (depth === 0 && poller.busy === 0 && pendingNotifications === 0 && quiet) return;
           if (Date.now() > deadline) {
-            throw new Error(`local runtime not idle after ${timeoutMs} ms: ${depth} message(s) queued or in flight, ${poller.busy} invocation(s) running, ${pendingNotifications} notification(s) pending`);
+            throw new Error(
+              `local runtime not idle after ${timeoutMs} ms: ${depth} message(s) queued or in flight, ${poller.busy} invocation(s) running, ${pendingNotifications} notification(s) pending`,
+            );
           }
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -220,7 +243,12 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   }
 }
 
-async function createQueue(sqs: SQSClient, endpoint: string, name: string, attributes: Record<string, string>): Promise<string> {
+async function createQueue(
+  sqs: SQSClient,
+  endpoint: string,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<string> {
   const r = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   // fauxqs names queues after the Host it was reached by (sqs.<region>.localhost:<port>); give
   // clients the endpoint's own address, which resolves everywhere (the path names the queue).
@@ -237,15 +265,30 @@ export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
   const r = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: url,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+      AttributeNames: [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ],
     }),
   );
   const a = r.Attributes ?? {};
-  return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+  return (
+    Number(a.ApproximateNumberOfMessages ?? 0) +
+    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
 }
 
 /** What S3 would send for one created object: its size and ETag as stored, in the event JSON. */
-async function notify(rawEndpoint: string, sqs: SQSClient, queueUrl: string, bucket: string, key: string, eventName: string): Promise<void> {
+async function notify(
+  rawEndpoint: string,
+  sqs: SQSClient,
+  queueUrl: string,
+  bucket: string,
+  key: string,
+  eventName: string,
+): Promise<void> {
   const path = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`;
   const h = await fetch(rawEndpoint + path, { method: "HEAD" });
   if (!h.ok) throw new Error(`HEAD ${path} after ${eventName}: HTTP ${h.status}`);

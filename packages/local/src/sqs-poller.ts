@@ -22,9 +22,16 @@ export interface InvocationOutcome {
   error?: string;
 }
 
-export type InvokeFn = (id: string, call: () => Promise<SQSBatchResponse | void>) => Promise<{ killed: boolean; result?: SQSBatchResponse | void; error?: unknown }>;
+export type InvokeFn = (
+  id: string,
+  call: () => Promise<SQSBatchResponse | void>,
+) => Promise<{ killed: boolean; result?: SQSBatchResponse | void; error?: unknown }>;
 
-const plainInvoke: InvokeFn = (_id, call) => call().then((result) => ({ killed: false, result }), (error: unknown) => ({ killed: false, error: error ?? new Error("handler threw undefined") }));
+const plainInvoke: InvokeFn = (_id, call) =>
+  call().then(
+    (result) => ({ killed: false, result }),
+    (error: unknown) => ({ killed: false, error: error ?? new Error("handler threw undefined") }),
+  );
 
 export interface PollerOptions {
   sqs: SQSClient;
@@ -117,7 +124,12 @@ export class SqsEventSourcePoller {
     const run = o.invoke ?? plainInvoke;
     const r = await run(id, call);
     const ids = event.Records.map((x) => x.messageId);
-    const outcome: InvocationOutcome = { invocation: id, received: ids, deleted: [], result: r.killed ? "killed" : r.error !== undefined ? "threw" : "ok" };
+    const outcome: InvocationOutcome = {
+      invocation: id,
+      received: ids,
+      deleted: [],
+      result: r.killed ? "killed" : r.error !== undefined ? "threw" : "ok",
+    };
     if (r.error !== undefined) outcome.error = r.error instanceof Error ? r.error.message : String(r.error);
     if (outcome.result === "ok") {
       const failures = (r.result as SQSBatchResponse | undefined)?.batchItemFailures ?? [];

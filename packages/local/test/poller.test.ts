@@ -1,16 +1,39 @@
 // The Lambda-like poller over real fauxqs: batches, partial failures, a throwing handler,
 // redrive to the DLQ after maxReceiveCount; and the S3 notification JSON.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { parseQueueBody } from "@strata/pipeline";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION, SqsEventSourcePoller, encodeS3EventKey, queueDepth, s3EventBody, s3TestEventBody, shouldNotify, startS3Emulator, type S3Emulator, type SqsBatchHandler } from "../src/index.ts";
+import {
+  EMULATOR_CREDENTIALS,
+  EMULATOR_REGION,
+  SqsEventSourcePoller,
+  encodeS3EventKey,
+  queueDepth,
+  s3EventBody,
+  s3TestEventBody,
+  shouldNotify,
+  startS3Emulator,
+  type S3Emulator,
+  type SqsBatchHandler,
+} from "../src/index.ts";
 
 let emu: S3Emulator;
 let sqs: SQSClient;
 beforeAll(async () => {
   emu = await startS3Emulator();
-  sqs = new SQSClient({ endpoint: emu.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, useQueueUrlAsEndpoint: false });
+  sqs = new SQSClient({
+    endpoint: emu.endpoint,
+    region: EMULATOR_REGION,
+    credentials: EMULATOR_CREDENTIALS,
+    useQueueUrlAsEndpoint: false,
+  });
 });
 afterAll(async () => {
   sqs?.destroy();
@@ -21,13 +44,21 @@ let n = 0;
 async function queues(maxReceiveCount: number) {
   const name = `q${++n}`;
   const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
-  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ["QueueArn"] })))
+    .Attributes!.QueueArn!;
   const url = (
     await sqs.send(
-      new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: "1", RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(maxReceiveCount) }) } }),
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          VisibilityTimeout: "1",
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(maxReceiveCount) }),
+        },
+      }),
     )
   ).QueueUrl!;
-  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] })))
+    .Attributes!.QueueArn!;
   return { url, arn, dlq };
 }
 
@@ -40,13 +71,23 @@ async function until(cond: () => Promise<boolean> | boolean, ms = 15_000): Promi
 }
 
 function poller(q: { url: string; arn: string }, handler: SqsBatchHandler, batchSize = 10) {
-  return new SqsEventSourcePoller({ sqs, queueUrl: q.url, queueArn: q.arn, region: EMULATOR_REGION, handler, batchSize, waitTimeSeconds: 1, concurrency: 1 });
+  return new SqsEventSourcePoller({
+    sqs,
+    queueUrl: q.url,
+    queueArn: q.arn,
+    region: EMULATOR_REGION,
+    handler,
+    batchSize,
+    waitTimeSeconds: 1,
+    concurrency: 1,
+  });
 }
 
 describe("SqsEventSourcePoller", () => {
   it("delivers real-format batches and redelivers only the failed ids of a partial failure", async () => {
     const q = await queues(5);
-    for (const b of ["ok-1", "fail", "ok-2"]) await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: b }));
+    for (const b of ["ok-1", "fail", "ok-2"])
+      await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: b }));
     const seen: { body: string; count: string }[] = [];
     const events: SQSEvent[] = [];
     const p = poller(q, async (event) => {
@@ -62,7 +103,12 @@ describe("SqsEventSourcePoller", () => {
     expect(seen.filter((s) => s.body !== "fail").map((s) => s.count)).toEqual(["1", "1"]);
     expect(seen.filter((s) => s.body === "fail").map((s) => s.count)).toEqual(["1", "2"]);
     const r = events[0]!.Records[0]!;
-    expect(r).toMatchObject({ eventSource: "aws:sqs", eventSourceARN: q.arn, awsRegion: "us-east-1", messageAttributes: {} });
+    expect(r).toMatchObject({
+      eventSource: "aws:sqs",
+      eventSourceARN: q.arn,
+      awsRegion: "us-east-1",
+      messageAttributes: {},
+    });
     expect(r.md5OfBody).toMatch(/^[0-9a-f]{32}$/);
     expect(Number(r.attributes.SentTimestamp)).toBeGreaterThan(0);
   });
@@ -77,7 +123,9 @@ describe("SqsEventSourcePoller", () => {
     });
     p.start();
     await until(async () => {
-      const r = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.dlq, AttributeNames: ["ApproximateNumberOfMessages"] }));
+      const r = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: q.dlq, AttributeNames: ["ApproximateNumberOfMessages"] }),
+      );
       return Number(r.Attributes!.ApproximateNumberOfMessages) === 2;
     });
     await p.stop();
@@ -105,7 +153,15 @@ describe("SqsEventSourcePoller", () => {
 describe("S3 notifications", () => {
   it("writes S3's event JSON: form-encoded key, unquoted eTag, sequencer, the rule's configuration id", () => {
     const body = JSON.parse(
-      s3EventBody({ bucket: "strata-blocks", key: "team a/x+y (1)/meta.json", eventName: "ObjectCreated:Put", size: 42, etag: '"0123456789abcdef0123456789abcdef"', region: "us-east-1", time: new Date(0) }),
+      s3EventBody({
+        bucket: "strata-blocks",
+        key: "team a/x+y (1)/meta.json",
+        eventName: "ObjectCreated:Put",
+        size: 42,
+        etag: '"0123456789abcdef0123456789abcdef"',
+        region: "us-east-1",
+        time: new Date(0),
+      }),
     );
     expect(body.Records).toHaveLength(1);
     const r = body.Records[0];
@@ -123,7 +179,17 @@ describe("S3 notifications", () => {
       },
     });
     expect(r.s3.object.sequencer).toMatch(/^[0-9A-F]{18}$/);
-    expect(Object.keys(r)).toEqual(["eventVersion", "eventSource", "awsRegion", "eventTime", "eventName", "userIdentity", "requestParameters", "responseElements", "s3"]);
+    expect(Object.keys(r)).toEqual([
+      "eventVersion",
+      "eventSource",
+      "awsRegion",
+      "eventTime",
+      "eventName",
+      "userIdentity",
+      "requestParameters",
+      "responseElements",
+      "s3",
+    ]);
     // The worker's parser decodes it back (and ignores it: not a ULID directory).
     const parsed = parseQueueBody(JSON.stringify(body));
     expect(parsed).toMatchObject({ kind: "s3", records: [], ignored: [{ key: "team a/x+y (1)/meta.json" }] });

@@ -3,7 +3,14 @@
 // against a running runtime are the CLI's tests (packages/cli/test/local-runtime.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION, queueDepth, startLocalRuntime, uploadDemoBlocks, type LocalRuntime } from "../src/index.ts";
+import {
+  EMULATOR_CREDENTIALS,
+  EMULATOR_REGION,
+  queueDepth,
+  startLocalRuntime,
+  uploadDemoBlocks,
+  type LocalRuntime,
+} from "../src/index.ts";
 
 let rt: LocalRuntime;
 const lines: Record<string, unknown>[] = [];
@@ -28,7 +35,11 @@ describe("local runtime", () => {
     expect(lines.some((l) => l.event === "s3-test-event-ignored" && l.bucket === rt.bucket)).toBe(true);
     const notified = lines.filter((l) => l.event === "s3-notification").map((l) => l.key);
     expect(notified).toEqual(["team a/x+y/meta.json"]);
-    expect(lines.find((l) => l.event === "s3-record-ignored")).toMatchObject({ key: "team a/x+y/meta.json", eventName: "ObjectCreated:Put", bucket: "strata-blocks" });
+    expect(lines.find((l) => l.event === "s3-record-ignored")).toMatchObject({
+      key: "team a/x+y/meta.json",
+      eventName: "ObjectCreated:Put",
+      bucket: "strata-blocks",
+    });
     await rt.s3.delete("team a/x+y/meta.json");
     await rt.s3.delete("team a/x+y/index");
   });
@@ -39,12 +50,19 @@ describe("local runtime", () => {
     const events = lines.map((l) => l.event);
     expect(events.filter((e) => e === "block-indexed").length).toBe(6); // five uploads, one output
     expect(lines.find((l) => l.event === "compacted")!.output).toMatch(/^[0-9A-Z]{26}$/);
-    expect(new Set(lines.filter((l) => l.event === "marked-for-deletion").map((l) => l.block))).toEqual(new Set(metas.slice(0, 4).map((m) => m.ulid)));
+    expect(new Set(lines.filter((l) => l.event === "marked-for-deletion").map((l) => l.block))).toEqual(
+      new Set(metas.slice(0, 4).map((m) => m.ulid)),
+    );
   });
 
   it("dead-letters a malformed message after maxReceiveCount receives", async () => {
     // A malformed message fails twice (maxReceiveCount 2) and is dead-lettered.
-    const sqs = new SQSClient({ endpoint: rt.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, useQueueUrlAsEndpoint: false });
+    const sqs = new SQSClient({
+      endpoint: rt.endpoint,
+      region: EMULATOR_REGION,
+      credentials: EMULATOR_CREDENTIALS,
+      useQueueUrlAsEndpoint: false,
+    });
     await sqs.send(new SendMessageCommand({ QueueUrl: rt.queueUrl, MessageBody: '{"hello":"world"}' }));
     await rt.waitForIdle({ timeoutMs: 20_000 });
     expect(await queueDepth(sqs, rt.dlqUrl)).toBe(1);

@@ -42,7 +42,8 @@ export function sameExternalLabels(a: BlockMeta, b: BlockMeta): boolean {
 export function findCoveringBlock(
   live: readonly LiveBlock[],
   inputs: readonly BlockMeta[],
-  sameGroup: (a: BlockMeta, b: BlockMeta) => boolean = (a, b) => blockResolution(a) === blockResolution(b) && sameExternalLabels(a, b),
+  sameGroup: (a: BlockMeta, b: BlockMeta) => boolean = (a, b) =>
+    blockResolution(a) === blockResolution(b) && sameExternalLabels(a, b),
   target: BlockMeta | undefined = inputs[0],
 ): BlockMeta | undefined {
   if (inputs.length === 0 || target === undefined) return undefined;
@@ -65,7 +66,13 @@ export function findCoveringBlock(
  */
 export function shardOutputTarget(input: BlockMeta, index: number, count: number): BlockMeta {
   const thanos = input.thanos ?? { labels: {}, downsample: { resolution: 0 }, source: "compactor" };
-  return { ...input, thanos: { ...thanos, labels: { ...(thanos.labels ?? {}), [COMPACTOR_SHARD_ID_LABEL]: formatShardId(index, count) } } };
+  return {
+    ...input,
+    thanos: {
+      ...thanos,
+      labels: { ...(thanos.labels ?? {}), [COMPACTOR_SHARD_ID_LABEL]: formatShardId(index, count) },
+    },
+  };
 }
 
 /**
@@ -82,7 +89,8 @@ export function redundantBlocks(live: readonly LiveBlock[]): { block: BlockMeta;
   for (const a of active) {
     const mine = sourcesOf(a);
     for (const b of bySource.get(mine[0]!) ?? []) {
-      if (b === a || blockResolution(b) !== blockResolution(a) || !sameExternalLabels(a, b) || !containsRange(b, a)) continue;
+      if (b === a || blockResolution(b) !== blockResolution(a) || !sameExternalLabels(a, b) || !containsRange(b, a))
+        continue;
       const theirs = new Set(sourcesOf(b));
       if (!mine.every((s) => theirs.has(s))) continue;
       if (theirs.size > mine.length || b.ulid < a.ulid) {
@@ -95,7 +103,11 @@ export function redundantBlocks(live: readonly LiveBlock[]): { block: BlockMeta;
 }
 
 /** The downsampled twin of `source` at `resolution`, if one was already written. */
-export function findDownsampled(live: readonly LiveBlock[], source: BlockMeta, resolution: number): BlockMeta | undefined {
+export function findDownsampled(
+  live: readonly LiveBlock[],
+  source: BlockMeta,
+  resolution: number,
+): BlockMeta | undefined {
   const want = sourcesOf(source);
   for (const { meta } of live) {
     if (blockResolution(meta) !== resolution || !sameExternalLabels(meta, source)) continue;
@@ -125,7 +137,9 @@ export function retentionVerdicts(
     const keep = retention[res as keyof typeof retention];
     return keep !== undefined && keep !== 0 && meta.maxTime + keep < nowMs;
   };
-  const downsampled = live.filter((b) => b.deletionTime === undefined && blockResolution(b.meta) > RESOLUTION_RAW).map((b) => b.meta);
+  const downsampled = live
+    .filter((b) => b.deletionTime === undefined && blockResolution(b.meta) > RESOLUTION_RAW)
+    .map((b) => b.meta);
   const expired: BlockMeta[] = [];
   const held: { block: BlockMeta; reason: string }[] = [];
   for (const { meta, deletionTime } of live) {
@@ -134,7 +148,11 @@ export function retentionVerdicts(
     // retention has passed for this range is skipped; one that still keeps it, without a copy, holds it.
     let verdict: string | undefined;
     // The resolution whose blocks hold a block's data next, once it is downsampled (1h has none).
-    for (let next = nextResolution(blockResolution(meta)); requireDownsampled && next !== undefined; next = nextResolution(next)) {
+    for (
+      let next = nextResolution(blockResolution(meta));
+      requireDownsampled && next !== undefined;
+      next = nextResolution(next)
+    ) {
       if (heldAt(downsampled, meta, next)) break;
       if (!past(meta, next)) {
         verdict = `past retention, but no ${resolutionName(next)} block holds its range yet and that resolution keeps it (this is the last copy of its data)`;
@@ -155,14 +173,24 @@ export function retentionVerdicts(
  */
 function heldAt(downsampled: readonly BlockMeta[], meta: BlockMeta, res: number): boolean {
   const mine = new Set(sourcesOf(meta));
-  const holders = downsampled.filter((d) => blockResolution(d) === res && sameExternalLabels(d, meta) && sourcesOf(d).some((s) => mine.has(s)));
+  const holders = downsampled.filter(
+    (d) => blockResolution(d) === res && sameExternalLabels(d, meta) && sourcesOf(d).some((s) => mine.has(s)),
+  );
   const have = new Set(holders.flatMap((d) => sourcesOf(d)));
   if (holders.length === 0 || ![...mine].every((s) => have.has(s))) return false;
-  return Math.min(...holders.map((d) => d.minTime)) <= meta.minTime && Math.max(...holders.map((d) => d.maxTime)) >= meta.maxTime;
+  return (
+    Math.min(...holders.map((d) => d.minTime)) <= meta.minTime &&
+    Math.max(...holders.map((d) => d.maxTime)) >= meta.maxTime
+  );
 }
 
 /** Blocks past their resolution's retention that may go now (see `retentionVerdicts`). */
-export function expiredBlocks(live: readonly LiveBlock[], nowMs: number, retention: PipelineConfig["retention"], requireDownsampled = true): BlockMeta[] {
+export function expiredBlocks(
+  live: readonly LiveBlock[],
+  nowMs: number,
+  retention: PipelineConfig["retention"],
+  requireDownsampled = true,
+): BlockMeta[] {
   return retentionVerdicts(live, nowMs, retention, requireDownsampled).expired;
 }
 

@@ -127,4 +127,3 @@ export interface QueueSettings {
 
 /** Everything that tunes a running pipeline: job settings, engine settings, queue settings. */
 export type PipelineSettings = PipelineConfig & EngineSettings & QueueSettings;
-

@@ -33,7 +33,15 @@ export async function rebuildIndex(
   const log = opts.log ?? jsonLogger(() => undefined);
   const deps = bindPipeline({ store, queue: { send: async () => undefined }, log, engine: opts.engine });
   const { unverified, partials = [] } = await deps.index.rebuild(tenant);
-  const out: TenantRebuild = { tenant, blocks: 0, deletionMarks: 0, admitted: [], quarantined: [], incomplete: [], partials };
+  const out: TenantRebuild = {
+    tenant,
+    blocks: 0,
+    deletionMarks: 0,
+    admitted: [],
+    quarantined: [],
+    incomplete: [],
+    partials,
+  };
   if (opts.verify !== false) {
     for (const block of unverified) {
       const ctx = { deps, log: log.child({ tenant, block, job: "index-rebuild" }), jobId: "index-rebuild" };

@@ -1,7 +1,15 @@
 export { PipelineError } from "./errors.ts";
 export * from "./messages.ts";
 export * from "./ports.ts";
-export type { DedupMode, EngineSettings, JobBudgetSettings, PipelineConfig, PipelineSettings, QueueSettings, WorkerLimits } from "./config.ts";
+export type {
+  DedupMode,
+  EngineSettings,
+  JobBudgetSettings,
+  PipelineConfig,
+  PipelineSettings,
+  QueueSettings,
+  WorkerLimits,
+} from "./config.ts";
 export {
   DEFAULT_CONFIG,
   DEFAULT_ENGINE_SETTINGS,
@@ -27,9 +35,34 @@ export {
 export { handleRecord, runJob, type RecordMeta, type RecordOutcome } from "./worker.ts";
 export { runSchedule, type ScheduleOutcome } from "./schedule.ts";
 export { jsonLogger } from "./log.ts";
-export { findCoveringBlock, redundantBlocks, findDownsampled, expiredBlocks, retentionVerdicts, sourcesOf, compactLeaseName, downsampleLeaseName } from "./blocks.ts";
+export {
+  findCoveringBlock,
+  redundantBlocks,
+  findDownsampled,
+  expiredBlocks,
+  retentionVerdicts,
+  sourcesOf,
+  compactLeaseName,
+  downsampleLeaseName,
+} from "./blocks.ts";
 export { QUARANTINE_REASON, VERIFY_REPORT_FILE, VERIFIED_FILE, VERIFIER_VERSION, repairedUlid } from "./jobs/verify.ts";
-export { COMPACTION_FAILED_REASON, DOWNSAMPLE_FAILED_REASON, JOB_FAILED_REASON, PLAN_REPORT_FILE, OutputRejectedError, sha256Hex } from "./jobs/admit.ts";
+export {
+  COMPACTION_FAILED_REASON,
+  DOWNSAMPLE_FAILED_REASON,
+  JOB_FAILED_REASON,
+  PLAN_REPORT_FILE,
+  OutputRejectedError,
+  sha256Hex,
+} from "./jobs/admit.ts";
 export type { JobContext, JobResult } from "./jobs/context.ts";
 export { JobOutOfTimeError } from "./jobs/context.ts";
-export { bindPipeline, pipelineLayout, StoreStorage, StoreBucketIndex, StoreLeases, BlockEngines, VerificationIncompleteError, type BindOptions } from "./bindings/index.ts";
+export {
+  bindPipeline,
+  pipelineLayout,
+  StoreStorage,
+  StoreBucketIndex,
+  StoreLeases,
+  BlockEngines,
+  VerificationIncompleteError,
+  type BindOptions,
+} from "./bindings/index.ts";

@@ -47,7 +47,14 @@ const id = z.string().min(1).max(200).optional();
 /** How many times this job was re-sent with a delay (an upload in progress, a busy lease): sets the next delay. */
 const retry = z.number().int().min(0).max(1000).optional();
 
-export const VerifyJobSchema = z.strictObject({ version, id, retry, type: z.literal("verify"), tenant: TenantSchema, block: BlockIdSchema });
+export const VerifyJobSchema = z.strictObject({
+  version,
+  id,
+  retry,
+  type: z.literal("verify"),
+  tenant: TenantSchema,
+  block: BlockIdSchema,
+});
 
 /**
  * The compact job is the planner's plan and nothing else: tenant, group, inputs and output
@@ -59,14 +66,22 @@ export const COMPACT_JOB_VERSION = 2;
 /** The `@strata/compact` plan as a message may carry it: the bucket's tenant rule, canonical distinct inputs, and the id of its own work. */
 const CompactPlanSchema = PlanSchema.superRefine((p, ctx) => {
   const tenant = TenantSchema.safeParse(p.tenant);
-  if (!tenant.success) for (const i of tenant.error.issues) ctx.addIssue({ code: "custom", path: ["tenant"], message: i.message });
+  if (!tenant.success)
+    for (const i of tenant.error.issues) ctx.addIssue({ code: "custom", path: ["tenant"], message: i.message });
   p.inputs.forEach((u, i) => {
-    if (!BlockIdSchema.safeParse(u).success) ctx.addIssue({ code: "custom", path: ["inputs", i], message: "not a canonical (upper-case) ULID" });
+    if (!BlockIdSchema.safeParse(u).success)
+      ctx.addIssue({ code: "custom", path: ["inputs", i], message: "not a canonical (upper-case) ULID" });
   });
-  if (new Set(p.inputs).size !== p.inputs.length) ctx.addIssue({ code: "custom", path: ["inputs"], message: "input blocks must be distinct" });
+  if (new Set(p.inputs).size !== p.inputs.length)
+    ctx.addIssue({ code: "custom", path: ["inputs"], message: "input blocks must be distinct" });
   // Duplicate sends of one plan must share a lease, and two plans never: the id must be its work's.
   const want = planId(p);
-  if (p.id !== want) ctx.addIssue({ code: "custom", path: ["id"], message: `${JSON.stringify(p.id)} is not the id of the plan's inputs and output (${want}); the lease is keyed on it` });
+  if (p.id !== want)
+    ctx.addIssue({
+      code: "custom",
+      path: ["id"],
+      message: `${JSON.stringify(p.id)} is not the id of the plan's inputs and output (${want}); the lease is keyed on it`,
+    });
 });
 
 export const CompactJobSchema = z.strictObject({
@@ -96,9 +111,24 @@ const CompactJobV1Schema = z
   .superRefine((j, ctx) => {
     const a = [...j.blocks].sort().join(",");
     const b = [...j.plan.inputs].sort().join(",");
-    if (a !== b) ctx.addIssue({ code: "custom", path: ["plan", "inputs"], message: `plan inputs [${b}] differ from the job's blocks [${a}]` });
-    if (j.plan.groupKey !== j.groupKey) ctx.addIssue({ code: "custom", path: ["plan", "groupKey"], message: `plan group ${j.plan.groupKey} differs from the job's ${j.groupKey}` });
-    if (j.plan.tenant !== j.tenant) ctx.addIssue({ code: "custom", path: ["plan", "tenant"], message: `plan tenant ${JSON.stringify(j.plan.tenant)} differs from the job's ${JSON.stringify(j.tenant)}` });
+    if (a !== b)
+      ctx.addIssue({
+        code: "custom",
+        path: ["plan", "inputs"],
+        message: `plan inputs [${b}] differ from the job's blocks [${a}]`,
+      });
+    if (j.plan.groupKey !== j.groupKey)
+      ctx.addIssue({
+        code: "custom",
+        path: ["plan", "groupKey"],
+        message: `plan group ${j.plan.groupKey} differs from the job's ${j.groupKey}`,
+      });
+    if (j.plan.tenant !== j.tenant)
+      ctx.addIssue({
+        code: "custom",
+        path: ["plan", "tenant"],
+        message: `plan tenant ${JSON.stringify(j.plan.tenant)} differs from the job's ${JSON.stringify(j.tenant)}`,
+      });
   });
 
 /**
@@ -127,13 +157,29 @@ export const DownsampleJobSchema = z.strictObject({
 });
 
 /** Run the planner for one group, or for every group of the tenant. */
-export const PlanJobSchema = z.strictObject({ version, id, type: z.literal("plan"), tenant: TenantSchema, groupKey: z.string().min(1).optional() });
+export const PlanJobSchema = z.strictObject({
+  version,
+  id,
+  type: z.literal("plan"),
+  tenant: TenantSchema,
+  groupKey: z.string().min(1).optional(),
+});
 
 /** Apply retention; without a tenant, fan out one retention job per tenant. */
-export const RetentionJobSchema = z.strictObject({ version, id, type: z.literal("retention"), tenant: TenantSchema.optional() });
+export const RetentionJobSchema = z.strictObject({
+  version,
+  id,
+  type: z.literal("retention"),
+  tenant: TenantSchema.optional(),
+});
 
 /** Delete blocks past the delete delay and mark stale partial uploads; without a tenant, fan out. */
-export const CleanupJobSchema = z.strictObject({ version, id, type: z.literal("cleanup"), tenant: TenantSchema.optional() });
+export const CleanupJobSchema = z.strictObject({
+  version,
+  id,
+  type: z.literal("cleanup"),
+  tenant: TenantSchema.optional(),
+});
 
 /** Rebuild the tenant's bucket index from a listing, then re-plan it (catches missed events). */
 export const IndexSyncJobSchema = z.strictObject({ version, id, type: z.literal("index-sync"), tenant: TenantSchema });
@@ -159,7 +205,15 @@ export type Job = z.infer<typeof JobSchema>;
 export type JobType = Job["type"];
 export type DownsampleResolution = z.infer<typeof DownsampleResolutionSchema>;
 
-export const JOB_TYPES: readonly JobType[] = ["verify", "compact", "downsample", "plan", "retention", "cleanup", "index-sync"];
+export const JOB_TYPES: readonly JobType[] = [
+  "verify",
+  "compact",
+  "downsample",
+  "plan",
+  "retention",
+  "cleanup",
+  "index-sync",
+];
 
 // --- S3 event notifications --------------------------------------------------------
 
@@ -258,10 +312,14 @@ export function parseQueueBody(body: string): ParsedMessage {
   try {
     value = JSON.parse(body);
   } catch (e) {
-    throw new MessageError(`body is not JSON (${(e as Error).message}); it starts ${JSON.stringify(body.slice(0, 60))}`);
+    throw new MessageError(
+      `body is not JSON (${(e as Error).message}); it starts ${JSON.stringify(body.slice(0, 60))}`,
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new MessageError(`body must be a JSON object, found ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`);
+    throw new MessageError(
+      `body must be a JSON object, found ${Array.isArray(value) ? "an array" : value === null ? "null" : typeof value}`,
+    );
   }
   const obj = value as Record<string, unknown>;
   if ("Records" in obj) return parseS3Event(obj);
@@ -283,7 +341,9 @@ export function parseJob(value: unknown): Job {
   const want = obj.type === "compact" ? COMPACT_JOB_VERSION : JOB_MESSAGE_VERSION;
   if (obj.version !== want) {
     const also = obj.type === "compact" ? " (and converts version 1)" : "";
-    throw new MessageError(`unsupported job message version ${JSON.stringify(obj.version)}: this worker reads version ${want}${also}`);
+    throw new MessageError(
+      `unsupported job message version ${JSON.stringify(obj.version)}: this worker reads version ${want}${also}`,
+    );
   }
   if (typeof obj.type !== "string" || !(JOB_TYPES as readonly string[]).includes(obj.type)) {
     throw new MessageError(`unknown job type ${JSON.stringify(obj.type)}: expected one of ${JOB_TYPES.join(", ")}`);
@@ -335,7 +395,13 @@ function parseS3Event(obj: Record<string, unknown>): ParsedMessage {
       ignored.push({ ...base, reason: b.reason });
       return;
     }
-    records.push({ ...base, ...b, eventTime: rec.eventTime, eTag: rec.s3.object.eTag, sequencer: rec.s3.object.sequencer });
+    records.push({
+      ...base,
+      ...b,
+      eventTime: rec.eventTime,
+      eTag: rec.s3.object.eTag,
+      sequencer: rec.s3.object.sequencer,
+    });
   });
   return { kind: "s3", records, ignored };
 }

@@ -212,7 +212,9 @@ export interface Leases {
 }
 
 /** `repairable`: every problem is of Thanos' repairable class, so a repair may fix the block. */
-export type VerifyOutcome = { ok: true; meta: BlockMeta } | { ok: false; reason: string; report: string; repairable: boolean };
+export type VerifyOutcome =
+  | { ok: true; meta: BlockMeta }
+  | { ok: false; reason: string; report: string; repairable: boolean };
 
 export interface PlannedCompaction {
   groupKey: string;
@@ -263,7 +265,12 @@ export interface Engines {
    * indexed block of the tenant, for rules that look across groups (a block's downsampled twin
    * lives in another resolution's group).
    */
-  plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string, all?: readonly LiveBlock[]): Promise<PlanOutcome>;
+  plan(
+    tenant: string,
+    blocks: readonly LiveBlock[],
+    groupKey?: string,
+    all?: readonly LiveBlock[],
+  ): Promise<PlanOutcome>;
   /**
    * Run a plan; the output is fully uploaded (meta.json last) when this resolves. Undefined
    * when the merge left no sample at all (everything deleted by tombstones): no block is written.

@@ -22,14 +22,33 @@ export async function releaseQuarantine(
   opts: { engine?: Partial<EngineSettings>; log?: Logger; now?: () => number } = {},
 ): Promise<ReleaseOutcome> {
   const log = opts.log ?? jsonLogger(() => undefined);
-  const deps = bindPipeline({ store, queue: { send: async () => undefined }, log, engine: opts.engine, clock: opts.now && { now: opts.now } });
+  const deps = bindPipeline({
+    store,
+    queue: { send: async () => undefined },
+    log,
+    engine: opts.engine,
+    clock: opts.now && { now: opts.now },
+  });
   const markers = await deps.storage.readMarkers(ref);
-  if (!(await deps.storage.statMeta(ref))) return { status: "not-quarantined", block: ref.block, reason: "the block has no meta.json" };
+  if (!(await deps.storage.statMeta(ref)))
+    return { status: "not-quarantined", block: ref.block, reason: "the block has no meta.json" };
   if (markers.noCompact?.reason !== QUARANTINE_REASON) {
-    return { status: "not-quarantined", block: ref.block, reason: markers.noCompact ? `its no-compact mark has reason ${JSON.stringify(markers.noCompact.reason)}, not ${QUARANTINE_REASON}` : "it has no quarantine mark" };
+    return {
+      status: "not-quarantined",
+      block: ref.block,
+      reason: markers.noCompact
+        ? `its no-compact mark has reason ${JSON.stringify(markers.noCompact.reason)}, not ${QUARANTINE_REASON}`
+        : "it has no quarantine mark",
+    };
   }
   if (markers.deletion) return { status: "not-quarantined", block: ref.block, reason: "it is marked for deletion" };
-  const ctx = { deps, log: log.child({ tenant: ref.tenant, block: ref.block, job: "quarantine-release" }), jobId: "quarantine-release" };
+  const ctx = {
+    deps,
+    log: log.child({ tenant: ref.tenant, block: ref.block, job: "quarantine-release" }),
+    jobId: "quarantine-release",
+  };
   const r = await verifyAndAdmit(ctx, ref);
-  return r.ok ? { status: "released", block: ref.block } : { status: "still-broken", block: ref.block, reason: r.reason };
+  return r.ok
+    ? { status: "released", block: ref.block }
+    : { status: "still-broken", block: ref.block, reason: r.reason };
 }

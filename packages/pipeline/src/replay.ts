@@ -32,13 +32,25 @@ export async function replayJobs(store: ObjectStore, opts: ReplayOptions): Promi
   };
   const deps = bindPipeline({ store, queue, log: jsonLogger(() => undefined), engine: opts.engine });
   const tenants = opts.tenant !== undefined ? [opts.tenant] : await deps.storage.listTenants();
-  const selected = (id: string) => (opts.block !== undefined ? id === opts.block.toUpperCase() : opts.since !== undefined ? ulidTime(id) >= opts.since : true);
+  const selected = (id: string) =>
+    opts.block !== undefined
+      ? id === opts.block.toUpperCase()
+      : opts.since !== undefined
+        ? ulidTime(id) >= opts.since
+        : true;
   const id = `replay-${Date.now().toString(36)}`;
   let n = 0;
   for (const tenant of tenants) {
     if (opts.job === "verify") {
       for (const b of await deps.storage.listBlocks(tenant)) {
-        if (b.hasMeta && selected(b.block)) await queue.send({ version: JOB_MESSAGE_VERSION, id: `${id}-${++n}`, type: "verify", tenant, block: b.block });
+        if (b.hasMeta && selected(b.block))
+          await queue.send({
+            version: JOB_MESSAGE_VERSION,
+            id: `${id}-${++n}`,
+            type: "verify",
+            tenant,
+            block: b.block,
+          });
       }
       continue;
     }
@@ -51,7 +63,15 @@ export async function replayJobs(store: ObjectStore, opts: ReplayOptions): Promi
       }
     } else {
       for (const d of outcome.downsamples) {
-        if (selected(d.block)) await queue.send({ version: JOB_MESSAGE_VERSION, id: `${id}-${++n}`, type: "downsample", tenant, block: d.block, resolution: d.resolution });
+        if (selected(d.block))
+          await queue.send({
+            version: JOB_MESSAGE_VERSION,
+            id: `${id}-${++n}`,
+            type: "downsample",
+            tenant,
+            block: d.block,
+            resolution: d.resolution,
+          });
       }
     }
   }

@@ -68,7 +68,16 @@ const integer = (min: 0 | 1) =>
     return Number.isSafeInteger(n) && n >= min ? n : undefined;
   });
 
-const BYTE_UNITS: Readonly<Record<string, number>> = { "": 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+};
 
 /** "2936012800", "2800MiB", "3GB", "2.5GiB" → bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024); a fraction needs a unit. */
 export function tryParseBytes(text: string): number | undefined {
@@ -81,7 +90,10 @@ export function tryParseBytes(text: string): number | undefined {
 
 const bytes = () => parsed("bytes like 2936012800, 2800MiB or 3GB", tryParseBytes);
 
-const bool = () => parsed("true or false", (text) => (text === "true" || text === "1" ? true : text === "false" || text === "0" ? false : undefined));
+const bool = () =>
+  parsed("true or false", (text) =>
+    text === "true" || text === "1" ? true : text === "false" || text === "0" ? false : undefined,
+  );
 
 const DEDUP_MODES: readonly DedupMode[] = ["1:1", "penalty"];
 const dedup = () => parsed("1:1 or penalty", (text) => DEDUP_MODES.find((m) => m === text));
@@ -111,36 +123,88 @@ export function defaultDedup(replicaLabels: readonly string[]): DedupMode {
   return replicaLabels.length > 0 ? "penalty" : "1:1";
 }
 
-const SPLIT_NEEDS_SHARDS = "STRATA_SPLIT_MIN_SERIES / STRATA_SPLIT_MIN_INDEX_BYTES need STRATA_SPLIT_SHARDS (the number of shards to split into)";
+const SPLIT_NEEDS_SHARDS =
+  "STRATA_SPLIT_MIN_SERIES / STRATA_SPLIT_MIN_INDEX_BYTES need STRATA_SPLIT_SHARDS (the number of shards to split into)";
 
 export const SettingsSchema = z
   .object({
-    STRATA_COMPACTION_RANGES: withDefault(durations(), "1h,2h,8h,2d,14d", "compaction ranges, base first; the largest also caps a block's span at verification"),
+    STRATA_COMPACTION_RANGES: withDefault(
+      durations(),
+      "1h,2h,8h,2d,14d",
+      "compaction ranges, base first; the largest also caps a block's span at verification",
+    ),
     STRATA_REPLICA_LABELS: withDefault(labels(), "", "external labels that tell HA replicas apart, comma-separated"),
     STRATA_DEDUP: optional(dedup(), "1:1 or penalty", "penalty once replica labels are set, else 1:1"),
     STRATA_SPLIT_SHARDS: optional(integer(1), "split-and-merge: shards per split", "off"),
-    STRATA_SPLIT_MIN_SERIES: optional(integer(1), "split only groups whose largest block has this many series", "every group"),
-    STRATA_SPLIT_MIN_INDEX_BYTES: optional(integer(1), "split only groups whose largest block's index has this many bytes", "every group"),
-    STRATA_DOWNSAMPLE_WORKERS: optional(integer(0), "worker threads per downsampling job; 0 = none", "every core but one, at most 3"),
+    STRATA_SPLIT_MIN_SERIES: optional(
+      integer(1),
+      "split only groups whose largest block has this many series",
+      "every group",
+    ),
+    STRATA_SPLIT_MIN_INDEX_BYTES: optional(
+      integer(1),
+      "split only groups whose largest block's index has this many bytes",
+      "every group",
+    ),
+    STRATA_DOWNSAMPLE_WORKERS: optional(
+      integer(0),
+      "worker threads per downsampling job; 0 = none",
+      "every core but one, at most 3",
+    ),
     STRATA_MAX_META_BYTES: optional(integer(1), "a larger meta.json is refused unread, MetaTooLarge", "1048576"),
-    STRATA_JOB_BUDGET: optional(duration(), "time a planned job may take by the cost model, within the worker's timeout", "10m, two thirds of the 15-minute worker"),
-    STRATA_JOB_MEMORY: optional(bytes(), "memory a planned job may take, e.g. 2800MiB", "the worker's memory minus the runtime"),
+    STRATA_JOB_BUDGET: optional(
+      duration(),
+      "time a planned job may take by the cost model, within the worker's timeout",
+      "10m, two thirds of the 15-minute worker",
+    ),
+    STRATA_JOB_MEMORY: optional(
+      bytes(),
+      "memory a planned job may take, e.g. 2800MiB",
+      "the worker's memory minus the runtime",
+    ),
     STRATA_PAGE_CACHE_BYTES: optional(integer(1), "page cache one job shares across its inputs", "268435456"),
     STRATA_RETENTION_RAW: withDefault(duration(), "0", "keep raw blocks this long, e.g. 30d; 0 = forever"),
     STRATA_RETENTION_5M: withDefault(duration(), "0", "keep 5m blocks this long; 0 = forever"),
     STRATA_RETENTION_1H: withDefault(duration(), "0", "keep 1h blocks this long; 0 = forever"),
-    STRATA_RETENTION_REQUIRE_DOWNSAMPLED: withDefault(bool(), "true", "true: retention never removes the last copy of a range"),
-    STRATA_DELETE_DELAY: withDefault(duration(), "48h", "how long a block marked for deletion stays readable, as Thanos' --delete-delay"),
-    STRATA_PARTIAL_UPLOAD_AGE: withDefault(duration(), "2d", "a block directory without meta.json this old is an abandoned upload"),
+    STRATA_RETENTION_REQUIRE_DOWNSAMPLED: withDefault(
+      bool(),
+      "true",
+      "true: retention never removes the last copy of a range",
+    ),
+    STRATA_DELETE_DELAY: withDefault(
+      duration(),
+      "48h",
+      "how long a block marked for deletion stays readable, as Thanos' --delete-delay",
+    ),
+    STRATA_PARTIAL_UPLOAD_AGE: withDefault(
+      duration(),
+      "2d",
+      "a block directory without meta.json this old is an abandoned upload",
+    ),
     STRATA_LEASE_TTL: withDefault(duration(), "16m", "job lease time-to-live, above the worker timeout"),
-    STRATA_RETRY_DELAY: withDefault(duration(), "30s", "first delay before an upload in progress or a busy lease is tried again, doubling"),
+    STRATA_RETRY_DELAY: withDefault(
+      duration(),
+      "30s",
+      "first delay before an upload in progress or a busy lease is tried again, doubling",
+    ),
     STRATA_RETRY_DELAY_MAX: withDefault(duration(), "15m", "longest such delay, at most SQS's 15m"),
-    STRATA_JOB_MAX_ATTEMPTS: withDefault(integer(1), "3", "attempts a compaction or downsampling may start before it is refused with a mark"),
-    STRATA_QUEUED_TTL: withDefault(duration(), "2h", "how long planning trusts that a job it queued is still on the queue"),
+    STRATA_JOB_MAX_ATTEMPTS: withDefault(
+      integer(1),
+      "3",
+      "attempts a compaction or downsampling may start before it is refused with a mark",
+    ),
+    STRATA_QUEUED_TTL: withDefault(
+      duration(),
+      "2h",
+      "how long planning trusts that a job it queued is still on the queue",
+    ),
     STRATA_STOP_MARGIN: withDefault(duration(), "1m", "a writing job stops this long before the invocation's deadline"),
   })
   .superRefine((v, ctx) => {
-    if (v.STRATA_SPLIT_SHARDS === undefined && (v.STRATA_SPLIT_MIN_SERIES !== undefined || v.STRATA_SPLIT_MIN_INDEX_BYTES !== undefined)) {
+    if (
+      v.STRATA_SPLIT_SHARDS === undefined &&
+      (v.STRATA_SPLIT_MIN_SERIES !== undefined || v.STRATA_SPLIT_MIN_INDEX_BYTES !== undefined)
+    ) {
       ctx.addIssue({ code: "custom", message: SPLIT_NEEDS_SHARDS });
     }
   });
@@ -203,14 +267,17 @@ export interface ReadOptions {
 export function readSettings(env: Readonly<Record<string, string | undefined>>, opts: ReadOptions = {}): SettingValues {
   const problems: string[] = [];
   const input: Record<string, string> = {};
-  for (const [name, text] of Object.entries(opts.defaults ?? {})) if (text !== undefined && text !== "") input[name] = text;
+  for (const [name, text] of Object.entries(opts.defaults ?? {}))
+    if (text !== undefined && text !== "") input[name] = text;
   for (const [name, text] of Object.entries(env)) {
     if (!name.startsWith("STRATA_") || text === undefined || text === "") continue;
     if (name in SettingsSchema.shape) input[name] = text;
     else if (!(name in WIRING_VARIABLES)) problems.push(unknownVariable(name));
   }
   const r = SettingsSchema.safeParse(input);
-  if (!r.success) for (const issue of r.error.issues) problems.push(issue.path.length ? `${String(issue.path[0])}: ${issue.message}` : issue.message);
+  if (!r.success)
+    for (const issue of r.error.issues)
+      problems.push(issue.path.length ? `${String(issue.path[0])}: ${issue.message}` : issue.message);
   if (problems.length) throw new SettingsError(problems);
   return r.data!;
 }
@@ -225,7 +292,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length]!;
@@ -240,12 +308,20 @@ const RETRY_ATTEMPTS = 12;
 
 function pipelineConfig(v: SettingValues): PipelineConfig {
   return {
-    retention: { [RESOLUTION_RAW]: v.STRATA_RETENTION_RAW, [RESOLUTION_5M]: v.STRATA_RETENTION_5M, [RESOLUTION_1H]: v.STRATA_RETENTION_1H },
+    retention: {
+      [RESOLUTION_RAW]: v.STRATA_RETENTION_RAW,
+      [RESOLUTION_5M]: v.STRATA_RETENTION_5M,
+      [RESOLUTION_1H]: v.STRATA_RETENTION_1H,
+    },
     retentionRequiresDownsampled: v.STRATA_RETENTION_REQUIRE_DOWNSAMPLED,
     deleteDelayMs: v.STRATA_DELETE_DELAY,
     partialUploadAgeMs: v.STRATA_PARTIAL_UPLOAD_AGE,
     leaseTtlMs: v.STRATA_LEASE_TTL,
-    retryDelay: { baseMs: v.STRATA_RETRY_DELAY, maxMs: Math.min(MAX_SQS_DELAY_MS, v.STRATA_RETRY_DELAY_MAX), attempts: RETRY_ATTEMPTS },
+    retryDelay: {
+      baseMs: v.STRATA_RETRY_DELAY,
+      maxMs: Math.min(MAX_SQS_DELAY_MS, v.STRATA_RETRY_DELAY_MAX),
+      attempts: RETRY_ATTEMPTS,
+    },
     maxJobAttempts: v.STRATA_JOB_MAX_ATTEMPTS,
     queuedTtlMs: v.STRATA_QUEUED_TTL,
     stopMarginMs: v.STRATA_STOP_MARGIN,
@@ -253,7 +329,14 @@ function pipelineConfig(v: SettingValues): PipelineConfig {
 }
 
 function engineSettings(v: SettingValues): EngineSettings {
-  const split = v.STRATA_SPLIT_SHARDS === undefined ? undefined : { shardCount: v.STRATA_SPLIT_SHARDS, minSeries: v.STRATA_SPLIT_MIN_SERIES, minIndexBytes: v.STRATA_SPLIT_MIN_INDEX_BYTES };
+  const split =
+    v.STRATA_SPLIT_SHARDS === undefined
+      ? undefined
+      : {
+          shardCount: v.STRATA_SPLIT_SHARDS,
+          minSeries: v.STRATA_SPLIT_MIN_SERIES,
+          minIndexBytes: v.STRATA_SPLIT_MIN_INDEX_BYTES,
+        };
   return {
     ranges: v.STRATA_COMPACTION_RANGES,
     replicaLabels: v.STRATA_REPLICA_LABELS,
@@ -284,16 +367,23 @@ const lambdaMb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`;
  * the timeout (a third to spare for a slow S3 or a noisy neighbour: 10 minutes of Lambda's
  * 15), and the function's memory minus the runtime.
  */
-function jobBudget(v: SettingValues, text: (name: string) => string | undefined, limits: WorkerLimits): JobBudgetSettings {
+function jobBudget(
+  v: SettingValues,
+  text: (name: string) => string | undefined,
+  limits: WorkerLimits,
+): JobBudgetSettings {
   const problems: string[] = [];
-  const seconds = v.STRATA_JOB_BUDGET === undefined ? Math.floor((limits.timeoutSeconds * 2) / 3) : v.STRATA_JOB_BUDGET / 1000;
+  const seconds =
+    v.STRATA_JOB_BUDGET === undefined ? Math.floor((limits.timeoutSeconds * 2) / 3) : v.STRATA_JOB_BUDGET / 1000;
   const memoryBytes = v.STRATA_JOB_MEMORY ?? jobMemoryLimit(limits);
   const budget = text("STRATA_JOB_BUDGET");
   const memory = text("STRATA_JOB_MEMORY");
   if (!(seconds > 0)) problems.push(`STRATA_JOB_BUDGET: must be positive, found ${JSON.stringify(budget)}`);
-  if (seconds > limits.timeoutSeconds) problems.push(`STRATA_JOB_BUDGET: ${budget} is past the worker's ${limits.timeoutSeconds / 60}-minute timeout`);
+  if (seconds > limits.timeoutSeconds)
+    problems.push(`STRATA_JOB_BUDGET: ${budget} is past the worker's ${limits.timeoutSeconds / 60}-minute timeout`);
   if (!(memoryBytes > 0)) problems.push(`STRATA_JOB_MEMORY: must be positive, found ${JSON.stringify(memory)}`);
-  if (memoryBytes > limits.memoryBytes) problems.push(`STRATA_JOB_MEMORY: ${memory} is more than the worker's ${lambdaMb(limits.memoryBytes)}`);
+  if (memoryBytes > limits.memoryBytes)
+    problems.push(`STRATA_JOB_MEMORY: ${memory} is more than the worker's ${lambdaMb(limits.memoryBytes)}`);
   if (problems.length) throw new SettingsError(problems);
   return { seconds, memoryBytes, limitSeconds: limits.timeoutSeconds, limitMemoryBytes: jobMemoryLimit(limits) };
 }
@@ -316,6 +406,7 @@ export interface ParsedSettings {
  */
 export function parseSettings(env: Readonly<Record<string, string | undefined>>, opts: ParseOptions): ParsedSettings {
   const v = readSettings(env, opts);
-  const text = (name: string) => (env[name] !== undefined && env[name] !== "" ? env[name] : opts.defaults?.[name as keyof typeof opts.defaults]);
+  const text = (name: string) =>
+    env[name] !== undefined && env[name] !== "" ? env[name] : opts.defaults?.[name as keyof typeof opts.defaults];
   return { config: pipelineConfig(v), engine: { ...engineSettings(v), jobBudget: jobBudget(v, text, opts.limits) } };
 }

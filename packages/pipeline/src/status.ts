@@ -28,8 +28,16 @@ export interface TenantStatus {
   indexAgeSeconds?: number;
 }
 
-export async function bucketStatus(store: ObjectStore, opts: { tenant?: string; now?: number; engine?: Partial<EngineSettings> } = {}): Promise<TenantStatus[]> {
-  const deps = bindPipeline({ store, queue: { send: async () => undefined }, log: jsonLogger(() => undefined), engine: opts.engine });
+export async function bucketStatus(
+  store: ObjectStore,
+  opts: { tenant?: string; now?: number; engine?: Partial<EngineSettings> } = {},
+): Promise<TenantStatus[]> {
+  const deps = bindPipeline({
+    store,
+    queue: { send: async () => undefined },
+    log: jsonLogger(() => undefined),
+    engine: opts.engine,
+  });
   const layout = pipelineLayout();
   const updater = new BucketIndexUpdater(store, { layout });
   const now = opts.now ?? Date.now();
@@ -65,7 +73,11 @@ export async function bucketStatus(store: ObjectStore, opts: { tenant?: string; 
       pendingDownsamples: plan.downsamples.map((d) => ({ block: d.block, resolution: d.resolution })),
       quarantined,
       refused,
-      failing: (await deps.leases.listAttempts(tenant)).map(({ record }) => ({ job: record.job, attempts: record.attempts, errors: record.errors })),
+      failing: (await deps.leases.listAttempts(tenant)).map(({ record }) => ({
+        job: record.job,
+        attempts: record.attempts,
+        errors: record.errors,
+      })),
       indexAgeSeconds: cur ? Math.max(0, Math.floor(now / 1000) - cur.index.updated_at) : undefined,
     });
   }

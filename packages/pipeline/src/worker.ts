@@ -49,34 +49,60 @@ export async function handleRecord(body: string, deps: WorkerDeps, meta: RecordM
       log.info("s3-test-event-ignored", { bucket: parsed.bucket });
       return { kind: "test-event", results: [] };
     case "s3": {
-      for (const r of parsed.ignored) log.info("s3-record-ignored", { bucket: r.bucket, key: r.key, eventName: r.eventName, reason: r.reason });
+      for (const r of parsed.ignored)
+        log.info("s3-record-ignored", { bucket: r.bucket, key: r.key, eventName: r.eventName, reason: r.reason });
       const results: JobResult[] = [];
       // Records run in order; a failure fails the message, and the retry repeats the earlier
       // records harmlessly (verify is idempotent).
       for (const [i, r] of parsed.records.entries()) {
         const job: Job = { version: JOB_MESSAGE_VERSION, type: "verify", tenant: r.tenant, block: r.block };
         const jobId = parsed.records.length > 1 ? `${meta.messageId ?? "s3"}#${i}` : (meta.messageId ?? "s3");
-        results.push(await runJob(job, jobId, deps, log.child({ key: r.key, eTag: r.eTag, sequencer: r.sequencer }), meta.deadline));
+        results.push(
+          await runJob(
+            job,
+            jobId,
+            deps,
+            log.child({ key: r.key, eTag: r.eTag, sequencer: r.sequencer }),
+            meta.deadline,
+          ),
+        );
       }
       return { kind: "s3", results };
     }
     case "job":
-      return { kind: "job", results: [await runJob(parsed.job, parsed.job.id ?? meta.messageId ?? "job", deps, log, meta.deadline)] };
+      return {
+        kind: "job",
+        results: [await runJob(parsed.job, parsed.job.id ?? meta.messageId ?? "job", deps, log, meta.deadline)],
+      };
   }
 }
 
 /** Run one job with its log context bound; logs and counts the outcome, rethrows failures. */
-export async function runJob(job: Job, jobId: string, deps: WorkerDeps, parentLog = deps.log, deadline?: number): Promise<JobResult> {
-  const log = parentLog.child(compact({ jobId, job: job.type, tenant: jobTenant(job), block: "block" in job ? job.block : undefined }));
+export async function runJob(
+  job: Job,
+  jobId: string,
+  deps: WorkerDeps,
+  parentLog = deps.log,
+  deadline?: number,
+): Promise<JobResult> {
+  const log = parentLog.child(
+    compact({ jobId, job: job.type, tenant: jobTenant(job), block: "block" in job ? job.block : undefined }),
+  );
   const ctx: JobContext = { deps, log, jobId, deadline };
   const started = deps.clock.now();
   try {
     const result = await dispatch(ctx, job);
-    log.info("job-" + result.status, compact({ reason: result.reason, enqueued: result.enqueued, durationMs: deps.clock.now() - started }));
+    log.info(
+      "job-" + result.status,
+      compact({ reason: result.reason, enqueued: result.enqueued, durationMs: deps.clock.now() - started }),
+    );
     deps.metrics?.count(`job.${job.type}.${result.status}`);
     return result;
   } catch (e) {
-    log.error("job-failed", { error: e instanceof Error ? e.message : String(e), durationMs: deps.clock.now() - started });
+    log.error("job-failed", {
+      error: e instanceof Error ? e.message : String(e),
+      durationMs: deps.clock.now() - started,
+    });
     deps.metrics?.count(`job.${job.type}.failed`);
     throw e;
   }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { expiredBlocks, retentionVerdicts, findCoveringBlock, findDownsampled, redundantBlocks, type LiveBlock } from "@strata/pipeline";
+import {
+  expiredBlocks,
+  retentionVerdicts,
+  findCoveringBlock,
+  findDownsampled,
+  redundantBlocks,
+  type LiveBlock,
+} from "@strata/pipeline";
 import { T0, meta, twoHourBlock } from "@strata/testkit/pipeline";
 
 const live = (...metas: ReturnType<typeof meta>[]): LiveBlock[] => metas.map((m) => ({ meta: m }));
@@ -30,7 +37,9 @@ describe("block-set rules", () => {
     }
     expect(redundantBlocks(live(a, b, c))).toEqual([]);
     const keep = ab.ulid < twin.ulid ? ab : twin;
-    expect(redundantBlocks(live(ab, twin)).map((x) => [x.block.ulid, x.coveredBy.ulid])).toEqual([[keep === ab ? twin.ulid : ab.ulid, keep.ulid]]);
+    expect(redundantBlocks(live(ab, twin)).map((x) => [x.block.ulid, x.coveredBy.ulid])).toEqual([
+      [keep === ab ? twin.ulid : ab.ulid, keep.ulid],
+    ]);
   });
 
   it("never counts a block as covering one whose time range it does not hold (lying sources, issue 12)", () => {
@@ -39,7 +48,11 @@ describe("block-set rules", () => {
     expect(redundantBlocks(live(a, b, liar))).toEqual([]);
     expect(findCoveringBlock(live(a, b, liar), [a, b])).toBeUndefined();
     // The honest compaction of a and b still covers them.
-    expect(redundantBlocks(live(a, b, ab)).map((r) => r.block.ulid).sort()).toEqual([a.ulid, b.ulid].sort());
+    expect(
+      redundantBlocks(live(a, b, ab))
+        .map((r) => r.block.ulid)
+        .sort(),
+    ).toEqual([a.ulid, b.ulid].sort());
   });
 
   it("finds a block's downsampled twin", () => {
@@ -63,9 +76,21 @@ describe("block-set rules", () => {
     const DAY = 24 * 3_600_000;
     const now = T0 + 30 * DAY;
     const raw = meta({ minTime: T0, maxTime: T0 + 2 * DAY, level: 3, sources: [a.ulid, b.ulid] });
-    const fiveMin = meta({ minTime: raw.minTime, maxTime: raw.maxTime, level: 3, sources: [a.ulid, b.ulid], resolution: 300_000 });
+    const fiveMin = meta({
+      minTime: raw.minTime,
+      maxTime: raw.maxTime,
+      level: 3,
+      sources: [a.ulid, b.ulid],
+      resolution: 300_000,
+    });
     const otherStream = meta({ ...fiveMin, ulid: undefined, sources: [a.ulid, b.ulid], labels: { cluster: "b" } });
-    const partial = meta({ minTime: raw.minTime, maxTime: raw.maxTime - DAY, level: 3, sources: [a.ulid, b.ulid], resolution: 300_000 });
+    const partial = meta({
+      minTime: raw.minTime,
+      maxTime: raw.maxTime - DAY,
+      level: 3,
+      sources: [a.ulid, b.ulid],
+      resolution: 300_000,
+    });
     const retention = { 0: 7 * DAY, 300_000: 60 * DAY, 3_600_000: 0 };
     // No 5m copy (or one of another stream, or one holding only part of the range): held.
     for (const set of [[raw], [raw, otherStream], [raw, partial]]) {
@@ -77,24 +102,58 @@ describe("block-set rules", () => {
     // Its 5m twin is there: raw goes, the 5m block stays (its own retention has not passed).
     expect(expiredBlocks(live(raw, fiveMin), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
     // Several 5m blocks together (seven 2d blocks under a 14d raw block) hold it too.
-    const halves = [0, 1].map((i) => meta({ minTime: raw.minTime + i * DAY, maxTime: raw.minTime + (i + 1) * DAY, level: 2, sources: [[a.ulid], [b.ulid]][i], resolution: 300_000 }));
+    const halves = [0, 1].map((i) =>
+      meta({
+        minTime: raw.minTime + i * DAY,
+        maxTime: raw.minTime + (i + 1) * DAY,
+        level: 2,
+        sources: [[a.ulid], [b.ulid]][i],
+        resolution: 300_000,
+      }),
+    );
     expect(expiredBlocks(live(raw, ...halves), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
     // … also with the scrape interval between their ranges (a block's range ends at its last sample) …
-    const later = meta({ ...halves[1]!, ulid: undefined, minTime: halves[1]!.minTime + 60_000, sources: [b.ulid], resolution: 300_000 });
+    const later = meta({
+      ...halves[1]!,
+      ulid: undefined,
+      minTime: halves[1]!.minTime + 60_000,
+      sources: [b.ulid],
+      resolution: 300_000,
+    });
     expect(expiredBlocks(live(raw, halves[0]!, later), now, retention).map((m) => m.ulid)).toEqual([raw.ulid]);
     // … but not when their ranges stop short of its end, whatever their sources claim.
-    const short = meta({ ...halves[1]!, ulid: undefined, maxTime: halves[1]!.maxTime - HOUR_MS, sources: [b.ulid], resolution: 300_000 });
+    const short = meta({
+      ...halves[1]!,
+      ulid: undefined,
+      maxTime: halves[1]!.maxTime - HOUR_MS,
+      sources: [b.ulid],
+      resolution: 300_000,
+    });
     expect(expiredBlocks(live(raw, halves[0]!, short), now, retention)).toEqual([]);
     // A 5m twin already marked for deletion holds nothing.
     expect(expiredBlocks([{ meta: raw }, { meta: fiveMin, deletionTime: 1 }], now, retention)).toEqual([]);
     // The 5m retention has passed too, and 1h keeps forever: raw waits for a 1h copy …
-    expect(retentionVerdicts(live(raw), now, { ...retention, 300_000: 10 * DAY }).held.map((h) => h.block.ulid)).toEqual([raw.ulid]);
-    const hourly = meta({ minTime: raw.minTime, maxTime: raw.maxTime, level: 3, sources: [a.ulid, b.ulid], resolution: 3_600_000 });
-    expect(expiredBlocks(live(raw, hourly), now, { ...retention, 300_000: 10 * DAY }).map((m) => m.ulid)).toEqual([raw.ulid]);
+    expect(
+      retentionVerdicts(live(raw), now, { ...retention, 300_000: 10 * DAY }).held.map((h) => h.block.ulid),
+    ).toEqual([raw.ulid]);
+    const hourly = meta({
+      minTime: raw.minTime,
+      maxTime: raw.maxTime,
+      level: 3,
+      sources: [a.ulid, b.ulid],
+      resolution: 3_600_000,
+    });
+    expect(expiredBlocks(live(raw, hourly), now, { ...retention, 300_000: 10 * DAY }).map((m) => m.ulid)).toEqual([
+      raw.ulid,
+    ]);
     // … and goes without one once every coarser resolution's retention has passed.
-    expect(expiredBlocks(live(raw), now, { ...retention, 300_000: 10 * DAY, 3_600_000: 20 * DAY }).map((m) => m.ulid)).toEqual([raw.ulid]);
+    expect(
+      expiredBlocks(live(raw), now, { ...retention, 300_000: 10 * DAY, 3_600_000: 20 * DAY }).map((m) => m.ulid),
+    ).toEqual([raw.ulid]);
     // 5m past its retention needs a 1h block (1h keeps forever here).
-    expect(retentionVerdicts(live(fiveMin), T0 + 70 * DAY, retention).held.map((h) => h.block.ulid)).toEqual([fiveMin.ulid]);
+    expect(retentionVerdicts(live(fiveMin), T0 + 70 * DAY, retention).held.map((h) => h.block.ulid)).toEqual([
+      fiveMin.ulid,
+    ]);
     // Turned off: every resolution on its own clock.
     expect(expiredBlocks(live(raw), now, retention, false).map((m) => m.ulid)).toEqual([raw.ulid]);
   });

@@ -22,7 +22,11 @@ async function ok(h: Harness, body: string): Promise<boolean> {
 /** Two indexed 2h blocks with the given labels, and their plan. */
 async function setup(labels: Record<string, string> = { cluster: "a" }, change: Parameters<typeof planFor>[3] = {}) {
   const h = harness();
-  const inputs = await Promise.all([0, 1].map((i) => h.bucket.uploadIndexed("t", meta({ minTime: T0 + 2 * i * HOUR, maxTime: T0 + 2 * (i + 1) * HOUR, labels }))));
+  const inputs = await Promise.all(
+    [0, 1].map((i) =>
+      h.bucket.uploadIndexed("t", meta({ minTime: T0 + 2 * i * HOUR, maxTime: T0 + 2 * (i + 1) * HOUR, labels })),
+    ),
+  );
   const blocks = inputs.map((b) => b.block);
   const plan = planFor("t", G, blocks, change);
   return { h, inputs, blocks, plan };
@@ -30,7 +34,14 @@ async function setup(labels: Record<string, string> = { cluster: "a" }, change: 
 
 /** The same plan as version 1 sent it: copies beside it, and an id that did not name the inputs. */
 const v1Body = (plan: CompactJob["plan"]) =>
-  JSON.stringify({ version: 1, type: "compact", tenant: plan.tenant, groupKey: plan.groupKey, blocks: [...plan.inputs].reverse(), plan: { ...plan, id: `t/${G}/merge/0-1` } });
+  JSON.stringify({
+    version: 1,
+    type: "compact",
+    tenant: plan.tenant,
+    groupKey: plan.groupKey,
+    blocks: [...plan.inputs].reverse(),
+    plan: { ...plan, id: `t/${G}/merge/0-1` },
+  });
 
 describe("compact jobs", () => {
   it("take the lease named by the plan's id", async () => {
@@ -38,7 +49,11 @@ describe("compact jobs", () => {
     const held = await h.bucket.acquire("t", compactLeaseName(plan.id));
     expect(await ok(h, encodeJob(compactJob(plan)))).toBe(true);
     expect(h.engines.calls).toEqual([]);
-    expect(h.lines.find((l) => l.event === "job-deferred")).toMatchObject({ job: "compact", tenant: "t", reason: expect.stringContaining(compactLeaseName(plan.id)) });
+    expect(h.lines.find((l) => l.event === "job-deferred")).toMatchObject({
+      job: "compact",
+      tenant: "t",
+      reason: expect.stringContaining(compactLeaseName(plan.id)),
+    });
     // The re-sent copy is the version-2 job, retry counted.
     expect(h.queue.sent).toEqual([{ ...compactJob(plan), retry: 1 }]);
     await held!.release();
@@ -71,9 +86,14 @@ describe("compact jobs", () => {
 
   it("refuses a plan the planner made for another tenant when planning", async () => {
     const { h, blocks } = await setup();
-    h.engines.planner = () => ({ compactions: [{ groupKey: G, blocks, plan: planFor("other", G, blocks) }], downsamples: [] });
+    h.engines.planner = () => ({
+      compactions: [{ groupKey: G, blocks, plan: planFor("other", G, blocks) }],
+      downsamples: [],
+    });
     expect(await ok(h, encodeJob({ version: 1, type: "plan", tenant: "t" }))).toBe(false);
-    expect(h.lines.find((l) => l.event === "job-failed")).toMatchObject({ error: expect.stringContaining('of tenant "other" for tenant "t"') });
+    expect(h.lines.find((l) => l.event === "job-failed")).toMatchObject({
+      error: expect.stringContaining('of tenant "other" for tenant "t"'),
+    });
     expect(h.queue.sent).toEqual([]);
   });
 });

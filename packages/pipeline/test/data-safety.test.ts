@@ -20,7 +20,16 @@ import {
   VerificationIncompleteError,
   type Job,
 } from "@strata/pipeline";
-import { compactJob, fakeGroupKey, harness, metaBytes, planFor, s3EventBody, twoHourBlock, type Harness } from "@strata/testkit/pipeline";
+import {
+  compactJob,
+  fakeGroupKey,
+  harness,
+  metaBytes,
+  planFor,
+  s3EventBody,
+  twoHourBlock,
+  type Harness,
+} from "@strata/testkit/pipeline";
 
 /** Run one body; true when it succeeded (a throw is a failed record, retried by SQS). */
 async function ok(h: Harness, body: string): Promise<boolean> {
@@ -60,7 +69,11 @@ describe("only verified blocks are indexed", () => {
     const b = h.bucket.upload("t", twoHourBlock(0));
     expect(await ok(h, verify("t", b.block))).toBe(true);
     expect(h.bucket.indexed("t")).toEqual([b.block]);
-    expect(JSON.parse(h.bucket.get(b)!.reports.get(VERIFIED_FILE)!.body)).toMatchObject({ version: 1, verifier_version: 2, meta_sha256: sha256Hex(metaBytes(b.block, 1)) });
+    expect(JSON.parse(h.bucket.get(b)!.reports.get(VERIFIED_FILE)!.body)).toMatchObject({
+      version: 1,
+      verifier_version: 2,
+      meta_sha256: sha256Hex(metaBytes(b.block, 1)),
+    });
     h.bucket.index.clear(); // the index lost (or unreadable and rebuilt)
     expect(await ok(h, job({ version: 1, type: "index-sync", tenant: "t" }))).toBe(true);
     expect(h.bucket.indexed("t")).toEqual([b.block]);
@@ -91,7 +104,12 @@ describe("outputs are verified before inputs go", () => {
     h.engines.verify = async (src, ref) => {
       if (inputs.some((i) => i.block === ref.block)) return verifyOf(src, ref);
       rejected.push(ref.block);
-      return { ok: false, reason: "chunks/000001@4096: ChunkDecodeError", report: '{"problems":["ChunkDecodeError"]}', repairable: false };
+      return {
+        ok: false,
+        reason: "chunks/000001@4096: ChunkDecodeError",
+        report: '{"problems":["ChunkDecodeError"]}',
+        repairable: false,
+      };
     };
     expect(await ok(h, compact)).toBe(true);
 
@@ -101,8 +119,16 @@ describe("outputs are verified before inputs go", () => {
     expect(h.bucket.queryable("t")).toEqual(inputs.map((b) => b.block).sort());
     for (const b of inputs) {
       expect(h.bucket.get(b)!.deletion).toBeUndefined();
-      expect(h.bucket.get(b)!.noCompact).toMatchObject({ reason: COMPACTION_FAILED_REASON, details: `compaction output ${rejected[0]} failed verification: chunks/000001@4096: ChunkDecodeError` });
-      expect(JSON.parse(h.bucket.get(b)!.reports.get(PLAN_REPORT_FILE)!.body)).toMatchObject({ output: rejected[0], reason: COMPACTION_FAILED_REASON, details: expect.stringContaining("chunks/000001@4096: ChunkDecodeError"), verify: { problems: ["ChunkDecodeError"] } });
+      expect(h.bucket.get(b)!.noCompact).toMatchObject({
+        reason: COMPACTION_FAILED_REASON,
+        details: `compaction output ${rejected[0]} failed verification: chunks/000001@4096: ChunkDecodeError`,
+      });
+      expect(JSON.parse(h.bucket.get(b)!.reports.get(PLAN_REPORT_FILE)!.body)).toMatchObject({
+        output: rejected[0],
+        reason: COMPACTION_FAILED_REASON,
+        details: expect.stringContaining("chunks/000001@4096: ChunkDecodeError"),
+        verify: { problems: ["ChunkDecodeError"] },
+      });
     }
     expect(h.lines.find((l) => l.event === "plan-refused")).toMatchObject({ level: "error", tenant: "t" });
     // The planner sees the marks (so the plan is not made again).
@@ -123,7 +149,10 @@ describe("outputs are verified before inputs go", () => {
     const h = harness();
     const src = await h.bucket.uploadIndexed("t", twoHourBlock(0));
     const verifyOf = h.engines.verify.bind(h.engines);
-    h.engines.verify = async (s, ref) => (ref.block === src.block ? verifyOf(s, ref) : { ok: false, reason: "aggregate 4: sample 3 is not after sample 2", report: "{}", repairable: false });
+    h.engines.verify = async (s, ref) =>
+      ref.block === src.block
+        ? verifyOf(s, ref)
+        : { ok: false, reason: "aggregate 4: sample 3 is not after sample 2", report: "{}", repairable: false };
     const ds = job({ version: 1, type: "downsample", ...src, resolution: 300_000 });
     expect(await ok(h, ds)).toBe(true);
     expect(h.bucket.get(src)!.noDownsample).toMatchObject({ reason: DOWNSAMPLE_FAILED_REASON });
@@ -138,7 +167,10 @@ describe("an upload in progress", () => {
     const h = harness();
     const b = h.bucket.upload("t", twoHourBlock(0));
     h.engines.verify = async (_s, ref) => {
-      throw new VerificationIncompleteError(`${ref.block}: block has no index file (upload still in progress?)`, "upload-in-progress");
+      throw new VerificationIncompleteError(
+        `${ref.block}: block has no index file (upload still in progress?)`,
+        "upload-in-progress",
+      );
     };
     expect(await ok(h, verify("t", b.block))).toBe(true); // acknowledged: nothing failed
     expect(h.queue.sent).toEqual([{ version: 1, type: "verify", tenant: "t", block: b.block, retry: 1 }]);
@@ -180,7 +212,8 @@ describe("a job that keeps failing stops (3 attempts)", () => {
     };
     // The second attempt dies without writing its error, as a killed Lambda would.
     const write = h.bucket.writeAttempts.bind(h.bucket);
-    h.bucket.writeAttempts = async (t, n, r) => (r?.errors.some((e) => e.startsWith("attempt 2:")) ? undefined : write(t, n, r));
+    h.bucket.writeAttempts = async (t, n, r) =>
+      r?.errors.some((e) => e.startsWith("attempt 2:")) ? undefined : write(t, n, r);
     for (let i = 0; i < 3; i++) expect(await ok(h, compact)).toBe(false);
     expect(calls).toBe(3);
     const rec = (await h.bucket.listAttempts("t"))[0]!;
@@ -258,7 +291,10 @@ describe("quarantine has a way back", () => {
   it("a block with only repairable problems is repaired; the original goes only after the repaired block is indexed", async () => {
     const h = harness();
     const b = h.bucket.upload("t", twoHourBlock(0));
-    h.engines.repairable.set(b.block, "meta.json: MetaStatsMismatch: stats.numSamples differs from the block's content");
+    h.engines.repairable.set(
+      b.block,
+      "meta.json: MetaStatsMismatch: stats.numSamples differs from the block's content",
+    );
     const fixed = repairedUlid(b.block);
     h.bucket.faults.set("addBlock", 1); // dies after writing the repaired block, before indexing it
     expect(await ok(h, verify("t", b.block))).toBe(false);

@@ -8,7 +8,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FsStore } from "@strata/bucket";
 import { StoreBlockSink } from "@strata/bucket";
-import { BlockWriter, Encoding, compareLabels, compareStrings, encodeXOR, newUlid, parseMarker, type BlockMeta, type Label } from "@strata/tsdb";
+import {
+  BlockWriter,
+  Encoding,
+  compareLabels,
+  compareStrings,
+  encodeXOR,
+  newUlid,
+  parseMarker,
+  type BlockMeta,
+  type Label,
+} from "@strata/tsdb";
 import { bindPipeline, handleRecord, jsonLogger, pipelineLayout, type Job, type WorkerDeps } from "@strata/pipeline";
 
 const HOUR = 3_600_000;
@@ -26,14 +36,31 @@ async function writeBlock(minT: number, seed: number, series: number): Promise<B
   const ulid = newUlid(minT + 2 * HOUR, new Uint8Array(10).fill(seed));
   const sink = new StoreBlockSink(store, layout.blockPrefix("team-a", ulid));
   const names = Array.from({ length: series }, (_, i) => String(i).padStart(6, "0"));
-  const all: Label[][] = names.map((v) => [{ name: "__name__", value: "up" }, { name: "i", value: v }]).sort(compareLabels);
+  const all: Label[][] = names
+    .map((v) => [
+      { name: "__name__", value: "up" },
+      { name: "i", value: v },
+    ])
+    .sort(compareLabels);
   const w = new BlockWriter(sink);
   await w.addSymbols(["__name__", "i", "up", ...names].sort(compareStrings));
   const ts = Float64Array.from({ length: 120 }, (_, j) => minT + j * 60_000);
   const vs = Float64Array.from({ length: 120 }, (_, j) => j * seed);
-  const chunk = { minTime: ts[0]!, maxTime: ts[119]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 120) } };
+  const chunk = {
+    minTime: ts[0]!,
+    maxTime: ts[119]!,
+    chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 120) },
+  };
   for (const s of all) await w.addSeries(s, [chunk]);
-  const written = await w.finish({ ulid, minTime: minT, maxTime: minT + 2 * HOUR, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1, thanos: { labels: { cluster: "a" }, source: "sidecar", downsample: { resolution: 0 } } });
+  const written = await w.finish({
+    ulid,
+    minTime: minT,
+    maxTime: minT + 2 * HOUR,
+    stats: {},
+    compaction: { level: 1, sources: [ulid] },
+    version: 1,
+    thanos: { labels: { cluster: "a" }, source: "sidecar", downsample: { resolution: 0 } },
+  });
   await sink.commit();
   return written.meta;
 }
@@ -46,8 +73,16 @@ beforeAll(async () => {
   // 75 MiB of job memory: a block of 20,000 series needs ~78 MiB alone at the measured
   // bytes per series (cost model, with a 1 MiB page cache), three small blocks ~65 MiB together.
   // The walls are the deployed worker's (15 minutes; 3008 MB less the runtime's 208 MiB).
-  const engine = { jobBudget: { seconds: 600, memoryBytes: 75 * MiB, limitSeconds: 900, limitMemoryBytes: 2800 * MiB }, pageCacheBytes: MiB };
-  deps = bindPipeline({ store, queue: { send: async (j) => void sent.push(j) }, log: jsonLogger((l) => lines.push(JSON.parse(l))), engine });
+  const engine = {
+    jobBudget: { seconds: 600, memoryBytes: 75 * MiB, limitSeconds: 900, limitMemoryBytes: 2800 * MiB },
+    pageCacheBytes: MiB,
+  };
+  deps = bindPipeline({
+    store,
+    queue: { send: async (j) => void sent.push(j) },
+    log: jsonLogger((l) => lines.push(JSON.parse(l))),
+    engine,
+  });
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -58,12 +93,17 @@ describe("plan job with a job budget", () => {
     const blocks = [await writeBlock(T0, 1, 20_000)];
     for (let i = 1; i < 5; i++) blocks.push(await writeBlock(T0 + 2 * i * HOUR, i + 1, 3));
     // Each verify plans the group; the last one completes the 8h window.
-    for (const m of blocks) expect((await run({ version: 1, type: "verify", tenant: "team-a", block: m.ulid })).results[0]!.status).toBe("done");
+    for (const m of blocks)
+      expect((await run({ version: 1, type: "verify", tenant: "team-a", block: m.ulid })).results[0]!.status).toBe(
+        "done",
+      );
 
     const big = blocks[0]!.ulid;
     const mark = parseMarker("no-compact-mark.json", await readFile(join(dir, "team-a", big, "no-compact-mark.json")));
     expect(mark).toMatchObject({ id: big, reason: "strata-job-over-budget" });
-    expect((mark as { details?: string }).details).toMatch(/alone needs ~\d+ MB of memory \(budget 79 MB\); raise STRATA_JOB_MEMORY to \d+MiB/);
+    expect((mark as { details?: string }).details).toMatch(
+      /alone needs ~\d+ MB of memory \(budget 79 MB\); raise STRATA_JOB_MEMORY to \d+MiB/,
+    );
     const refused = lines.filter((l) => l.event === "plan-refused");
     expect(refused).toHaveLength(1);
     expect(JSON.stringify(refused[0])).toContain(big);

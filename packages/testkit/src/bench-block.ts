@@ -18,7 +18,7 @@ export async function makeBenchBlock(parent: string, series = SERIES, samples = 
   const ts = new Float64Array(samples);
   const vs = new Float64Array(samples);
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   for (const metric of metrics) {
     for (let s = 0; s < series; s++) {
       let v = metric.endsWith("_total") ? Math.floor(rnd() * 1e6) : rnd() * 1e9;
@@ -30,7 +30,11 @@ export async function makeBenchBlock(parent: string, series = SERIES, samples = 
       const chunks = [];
       for (let i = 0; i < samples; i += 120) {
         const end = Math.min(samples, i + 120);
-        chunks.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) } });
+        chunks.push({
+          minTime: ts[i]!,
+          maxTime: ts[end - 1]!,
+          chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) },
+        });
       }
       await w.addSeries(
         [
@@ -42,7 +46,13 @@ export async function makeBenchBlock(parent: string, series = SERIES, samples = 
       );
     }
   }
-  await w.finish({ ulid: sink.ulid, minTime: T0, maxTime: T0 + samples * STEP, stats: {}, compaction: { level: 1, sources: [sink.ulid] }, version: 1 });
+  await w.finish({
+    ulid: sink.ulid,
+    minTime: T0,
+    maxTime: T0 + samples * STEP,
+    stats: {},
+    compaction: { level: 1, sources: [sink.ulid] },
+    version: 1,
+  });
   return sink.commit();
 }
-

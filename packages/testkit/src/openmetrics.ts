@@ -119,7 +119,18 @@ const UNICODE_VALUES = [
   "한국어",
 ];
 const ESCAPE_VALUES = ['say "hi"', "back\\slash", "two\nlines", "\\n literal", 'all \\ " \n of them', "trailing\\"];
-const GO_QUOTE_VALUES = ["tab\there", "cr\rhere", "ctl\u0001", "del\u007f", "nb\u00a0sp", "soft\u00adhyphen", "zw\u200bsp", "ls\u2028", "pua\ue000", "bom\ufeff"];
+const GO_QUOTE_VALUES = [
+  "tab\there",
+  "cr\rhere",
+  "ctl\u0001",
+  "del\u007f",
+  "nb\u00a0sp",
+  "soft\u00adhyphen",
+  "zw\u200bsp",
+  "ls\u2028",
+  "pua\ue000",
+  "bom\ufeff",
+];
 const ASCII_VALUES = ["alpha", "beta", "gamma", "delta", "/api/v1/query", "a-b_c.d", "0", "Z"];
 
 const SPECIAL = [NaN, Infinity, -Infinity];
@@ -235,7 +246,8 @@ export function generateOpenMetrics(opts: OpenMetricsOptions = {}): GeneratedOpe
   // Spread the series over the families by weight; every family gets ≥ 1.
   const totalWeight = FAMILIES.reduce((s, x) => s + x.weight, 0);
   const counts = FAMILIES.map((fam) => Math.max(1, Math.floor((nSeries * fam.weight) / totalWeight)));
-  for (let i = 0, sum = counts.reduce((a, b) => a + b, 0); sum < nSeries; i = (i + 1) % counts.length, sum++) counts[i]!++;
+  for (let i = 0, sum = counts.reduce((a, b) => a + b, 0); sum < nSeries; i = (i + 1) % counts.length, sum++)
+    counts[i]!++;
 
   const out: string[] = [];
   const families: FamilyInfo[] = [];
@@ -306,10 +318,16 @@ export function generateOpenMetrics(opts: OpenMetricsOptions = {}): GeneratedOpe
 
   function planSeries(fam: Family, si: number): SeriesPlan {
     // A unique instance label keeps series distinct whatever the other labels are.
-    const labels: [string, string][] = [["instance", `10.${Math.floor(si / 65536) % 256}.${Math.floor(si / 256) % 256}.${si % 256}:9100`]];
+    const labels: [string, string][] = [
+      ["instance", `10.${Math.floor(si / 65536) % 256}.${Math.floor(si / 256) % 256}.${si % 256}:9100`],
+    ];
     switch (fam.family) {
       case "http_requests":
-        labels.push(["method", pick(["GET", "POST", "PUT", "DELETE"])], ["code", pick(["200", "404", "500"])], ["handler", pick(pool)]);
+        labels.push(
+          ["method", pick(["GET", "POST", "PUT", "DELETE"])],
+          ["code", pick(["200", "404", "500"])],
+          ["handler", pick(pool)],
+        );
         break;
       case "node_cpu_seconds":
         labels.push(["cpu", String(si % 8)], ["mode", pick(["user", "system", "idle", "iowait"])]);

@@ -6,7 +6,16 @@
 import { createHash } from "node:crypto";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { planId, type Plan } from "@strata/compact";
-import { MemoryBlock, blockResolution, newUlid, type BlockMeta, type BlockSource, type DeletionMark, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
+import {
+  MemoryBlock,
+  blockResolution,
+  newUlid,
+  type BlockMeta,
+  type BlockSource,
+  type DeletionMark,
+  type NoCompactMark,
+  type NoDownsampleMark,
+} from "@strata/tsdb";
 import {
   COMPACT_JOB_VERSION,
   DEFAULT_CONFIG,
@@ -63,7 +72,11 @@ export function meta(opts: {
     stats: { numSamples: 100n },
     compaction: { level: opts.level ?? 1, sources: opts.sources ?? [id] },
     version: 1,
-    thanos: { labels: opts.labels ?? { cluster: "a" }, downsample: { resolution: opts.resolution ?? 0 }, source: "test" },
+    thanos: {
+      labels: opts.labels ?? { cluster: "a" },
+      downsample: { resolution: opts.resolution ?? 0 },
+      source: "test",
+    },
   };
 }
 
@@ -177,7 +190,10 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   }
   /** Indexed blocks without a deletion mark in the index: what a store gateway would query. */
   queryable(tenant: string): string[] {
-    return [...(this.index.get(tenant) ?? [])].filter(([, e]) => e.deletionTime === undefined).map(([k]) => k).sort();
+    return [...(this.index.get(tenant) ?? [])]
+      .filter(([, e]) => e.deletionTime === undefined)
+      .map(([k]) => k)
+      .sort();
   }
   /** The whole state, for "nothing changed" comparisons. */
   snapshot(): string {
@@ -201,7 +217,9 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   }
   async statMeta(ref: BlockRef) {
     const b = this.get(ref);
-    return b?.meta ? { sha256: sha256Hex(metaBytes(b.meta.ulid, b.metaVersion!)), lastModified: b.metaTime! } : undefined;
+    return b?.meta
+      ? { sha256: sha256Hex(metaBytes(b.meta.ulid, b.metaVersion!)), lastModified: b.metaTime! }
+      : undefined;
   }
   async readMarkers(ref: BlockRef) {
     const b = this.get(ref);
@@ -210,7 +228,12 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   async listBlocks(tenant: string): Promise<BlockListing[]> {
     return [...this.dirs]
       .filter(([k]) => this.tenantOf(k) === tenant)
-      .map(([k, b]) => ({ block: k.split("/").pop()!, hasMeta: !!b.meta, lastModified: b.lastModified, deletionTime: b.deletion?.deletion_time }));
+      .map(([k, b]) => ({
+        block: k.split("/").pop()!,
+        hasMeta: !!b.meta,
+        lastModified: b.lastModified,
+        deletionTime: b.deletion?.deletion_time,
+      }));
   }
   async listTenants() {
     return [...new Set([...this.dirs.keys()].map((k) => this.tenantOf(k)))].sort();
@@ -257,7 +280,13 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
     const out: LiveBlock[] = [];
     for (const id of this.index.get(tenant)?.keys() ?? []) {
       const b = this.get({ tenant, block: id });
-      if (b?.meta) out.push({ meta: b.meta, deletionTime: b.deletion?.deletion_time, noCompact: b.noCompact, ...(b.noDownsample ? { noDownsample: true } : {}) });
+      if (b?.meta)
+        out.push({
+          meta: b.meta,
+          deletionTime: b.deletion?.deletion_time,
+          noCompact: b.noCompact,
+          ...(b.noDownsample ? { noDownsample: true } : {}),
+        });
     }
     return out;
   }
@@ -281,7 +310,8 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
     for (const [k, b] of this.dirs) {
       if (this.tenantOf(k) !== tenant || !b.meta) continue;
       if (b.noCompact?.reason === QUARANTINE_REASON) t.delete(b.meta.ulid);
-      else if (b.reports.has(VERIFIED_FILE) || t.has(b.meta.ulid)) t.set(b.meta.ulid, { meta: b.meta, deletionTime: b.deletion?.deletion_time });
+      else if (b.reports.has(VERIFIED_FILE) || t.has(b.meta.ulid))
+        t.set(b.meta.ulid, { meta: b.meta, deletionTime: b.deletion?.deletion_time });
       else unverified.push(b.meta.ulid);
     }
     return { unverified };
@@ -309,7 +339,9 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
     this.queued.delete(`${tenant}/${name}`);
   }
   async listAttempts(tenant: string) {
-    return [...this.attempts].filter(([k]) => k.startsWith(`${tenant}/`)).map(([k, record]) => ({ name: k.slice(tenant.length + 1), record }));
+    return [...this.attempts]
+      .filter(([k]) => k.startsWith(`${tenant}/`))
+      .map(([k, record]) => ({ name: k.slice(tenant.length + 1), record }));
   }
   async acquire(tenant: string, name: string): Promise<Lease | undefined> {
     const key = `${tenant}/${name}`;
@@ -335,7 +367,10 @@ export class FakeEngines implements Engines {
   /** Blocks whose verification throws (an engine crash). */
   readonly crashing = new Set<string>();
   /** What the next plan() returns (then reset), or a function of the blocks. */
-  planner: (tenant: string, blocks: readonly LiveBlock[], groupKey?: string) => PlanOutcome = () => ({ compactions: [], downsamples: [] });
+  planner: (tenant: string, blocks: readonly LiveBlock[], groupKey?: string) => PlanOutcome = () => ({
+    compactions: [],
+    downsamples: [],
+  });
   /** The next compaction dies after uploading this many outputs (a worker crash mid-split). */
   crashAfterShards: number | undefined = undefined;
 
@@ -348,9 +383,16 @@ export class FakeEngines implements Engines {
     this.calls.push(`verify ${ref.block}`);
     if (this.crashing.has(ref.block)) throw new Error(`verifier crashed on ${ref.block}`);
     const reason = this.broken.get(ref.block);
-    if (reason) return { ok: false, reason, report: JSON.stringify({ block: ref.block, problems: [reason] }), repairable: false };
+    if (reason)
+      return { ok: false, reason, report: JSON.stringify({ block: ref.block, problems: [reason] }), repairable: false };
     const fixable = this.repairable.get(ref.block);
-    if (fixable) return { ok: false, reason: fixable, report: JSON.stringify({ block: ref.block, repairable: true, problems: [fixable] }), repairable: true };
+    if (fixable)
+      return {
+        ok: false,
+        reason: fixable,
+        report: JSON.stringify({ block: ref.block, repairable: true, problems: [fixable] }),
+        repairable: true,
+      };
     return { ok: true, meta: this.staging.get(ref.block) ?? (await this.bucket.readMeta(ref))! };
   }
   groupKey(m: BlockMeta): string {
@@ -368,13 +410,21 @@ export class FakeEngines implements Engines {
     if (!check) return;
     this.staging.set(out.ulid, out);
     try {
-      await check({ tenant, block: out.ulid }, new MemoryBlock(out.ulid), metaBytes(out.ulid, (this.bucket.get({ tenant, block: out.ulid })?.metaVersion ?? 0) + 1));
+      await check(
+        { tenant, block: out.ulid },
+        new MemoryBlock(out.ulid),
+        metaBytes(out.ulid, (this.bucket.get({ tenant, block: out.ulid })?.metaVersion ?? 0) + 1),
+      );
     } finally {
       this.staging.delete(out.ulid);
     }
   }
 
-  async compact(tenant: string, job: CompactJob, opts: WriteOptions & { shards?: readonly number[] } = {}): Promise<BlockMeta[]> {
+  async compact(
+    tenant: string,
+    job: CompactJob,
+    opts: WriteOptions & { shards?: readonly number[] } = {},
+  ): Promise<BlockMeta[]> {
     const { shards, check } = opts;
     this.calls.push(`compact ${job.plan.inputs.join(",")}${shards ? ` shards ${shards.join(",")}` : ""}`);
     const inputs = job.plan.inputs.map((b) => this.bucket.get({ tenant, block: b })!.meta!);
@@ -403,7 +453,14 @@ export class FakeEngines implements Engines {
   async downsample(ref: BlockRef, resolution: DownsampleResolution, { check }: WriteOptions = {}): Promise<BlockMeta> {
     this.calls.push(`downsample ${ref.block} ${resolution}`);
     const src = this.bucket.get(ref)!.meta!;
-    const out = meta({ ...src, ulid: undefined, resolution, labels: src.thanos?.labels ?? undefined, sources: src.compaction.sources, level: src.compaction.level });
+    const out = meta({
+      ...src,
+      ulid: undefined,
+      resolution,
+      labels: src.thanos?.labels ?? undefined,
+      sources: src.compaction.sources,
+      level: src.compaction.level,
+    });
     await this.stage(ref.tenant, out, check);
     this.bucket.upload(ref.tenant, out);
     return out;
@@ -411,7 +468,14 @@ export class FakeEngines implements Engines {
   async repair(ref: BlockRef, ulid: string, { check }: WriteOptions = {}): Promise<BlockMeta> {
     this.calls.push(`repair ${ref.block} into ${ulid}`);
     const src = this.bucket.get(ref)!.meta!;
-    const out = meta({ ...src, ulid, labels: src.thanos?.labels ?? undefined, sources: [ulid], level: src.compaction.level, resolution: src.thanos?.downsample?.resolution });
+    const out = meta({
+      ...src,
+      ulid,
+      labels: src.thanos?.labels ?? undefined,
+      sources: [ulid],
+      level: src.compaction.level,
+      resolution: src.thanos?.downsample?.resolution,
+    });
     await this.stage(ref.tenant, out, check);
     this.bucket.upload(ref.tenant, out);
     return out;
@@ -464,7 +528,11 @@ export function harness(config: Partial<PipelineConfig> = {}): Harness {
     engines,
     queue,
     clock,
-    log: jsonLogger((l) => lines.push(JSON.parse(l)), {}, () => clock.now()),
+    log: jsonLogger(
+      (l) => lines.push(JSON.parse(l)),
+      {},
+      () => clock.now(),
+    ),
     config: { ...DEFAULT_CONFIG, ...config },
   };
   return { deps, bucket, engines, queue, clock, lines };
@@ -501,7 +569,10 @@ export function sqsEvent(...records: SQSRecord[]): SQSEvent {
 }
 
 /** The S3 notification body for created objects, keys URL-encoded as S3 does (`+` for space). */
-export function s3EventBody(keys: string[], opts: { eventName?: string; bucket?: string; encode?: boolean } = {}): string {
+export function s3EventBody(
+  keys: string[],
+  opts: { eventName?: string; bucket?: string; encode?: boolean } = {},
+): string {
   const bucket = opts.bucket ?? "strata-blocks";
   return JSON.stringify({
     Records: keys.map((key, i) => ({
@@ -512,7 +583,10 @@ export function s3EventBody(keys: string[], opts: { eventName?: string; bucket?:
       eventName: opts.eventName ?? "ObjectCreated:Put",
       userIdentity: { principalId: "AWS:AIDAINPONIXQXHT3IKHL2" },
       requestParameters: { sourceIPAddress: "205.255.255.255" },
-      responseElements: { "x-amz-request-id": "D82B88E5F771F645", "x-amz-id-2": "vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQjryTjKlc5aLWGVHPZLj5NeC6qMa0emYBDXOo6QBU0Wo=" },
+      responseElements: {
+        "x-amz-request-id": "D82B88E5F771F645",
+        "x-amz-id-2": "vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQjryTjKlc5aLWGVHPZLj5NeC6qMa0emYBDXOo6QBU0Wo=",
+      },
       s3: {
         s3SchemaVersion: "1.0",
         configurationId: "BlockUploaded",

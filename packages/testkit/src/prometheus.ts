@@ -74,7 +74,10 @@ export class PrometheusServer {
    * Copies the blocks in `blocksDir` (ULID directories) to a fresh data dir
    * and starts prometheus on it; resolves once `/-/ready` answers 200.
    */
-  static async start(blocksDir: string, opts: { readyTimeoutMs?: number; extraArgs?: string[] } = {}): Promise<PrometheusServer> {
+  static async start(
+    blocksDir: string,
+    opts: { readyTimeoutMs?: number; extraArgs?: string[] } = {},
+  ): Promise<PrometheusServer> {
     assertExecutable(PROMETHEUS);
     const tmp = new TempDirs();
     let lastError: unknown;
@@ -150,9 +153,17 @@ export class PrometheusServer {
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body,
     });
-    const json = (await r.json()) as { status: string; data?: QueryData; error?: string; errorType?: string; warnings?: string[] };
+    const json = (await r.json()) as {
+      status: string;
+      data?: QueryData;
+      error?: string;
+      errorType?: string;
+      warnings?: string[];
+    };
     if (json.status !== "success" || !json.data) {
-      throw new Error(`prometheus ${path} ${JSON.stringify(params)} failed (HTTP ${r.status}): ${json.errorType}: ${json.error}`);
+      throw new Error(
+        `prometheus ${path} ${JSON.stringify(params)} failed (HTTP ${r.status}): ${json.errorType}: ${json.error}`,
+      );
     }
     return json.data;
   }
@@ -174,10 +185,11 @@ export class PrometheusServer {
 
   /** Series matching a selector in [startMs, endMs]. */
   async series(match: string, startMs: number, endMs: number): Promise<Record<string, string>[]> {
-    return (await this.#api("/api/v1/series", { "match[]": match, start: toApiTime(startMs), end: toApiTime(endMs) })) as unknown as Record<
-      string,
-      string
-    >[];
+    return (await this.#api("/api/v1/series", {
+      "match[]": match,
+      start: toApiTime(startMs),
+      end: toApiTime(endMs),
+    })) as unknown as Record<string, string>[];
   }
 
   async #kill(): Promise<void> {

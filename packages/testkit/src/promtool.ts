@@ -130,8 +130,16 @@ export async function promtoolDump(blockDir: string, opts: DumpOptions = {}): Pr
     const lines = splitLines(r.stdout);
     // promtool exits 0 with no output when it does not recognise the block
     // directory; never let that pass as "both sides empty".
-    if (lines.length === 0 && (meta.stats.numSamples ?? 0) > 0 && opts.match === undefined && opts.minTime === undefined && opts.maxTime === undefined) {
-      throw new Error(`promtool tsdb dump printed nothing for ${blockDir} (meta says ${meta.stats.numSamples} samples)\n${r.stderr}`);
+    if (
+      lines.length === 0 &&
+      (meta.stats.numSamples ?? 0) > 0 &&
+      opts.match === undefined &&
+      opts.minTime === undefined &&
+      opts.maxTime === undefined
+    ) {
+      throw new Error(
+        `promtool tsdb dump printed nothing for ${blockDir} (meta says ${meta.stats.numSamples} samples)\n${r.stderr}`,
+      );
     }
     return lines;
   });
@@ -149,7 +157,10 @@ export interface AnalyzeResult extends ProcessResult {
  * every chunk through the chunk reader (it panics on a chunk with 0 samples
  * and on a series without chunks), so it is the stricter check.
  */
-export async function promtoolAnalyze(blockDir: string, opts: { extended?: boolean; limit?: number } = {}): Promise<AnalyzeResult> {
+export async function promtoolAnalyze(
+  blockDir: string,
+  opts: { extended?: boolean; limit?: number } = {},
+): Promise<AnalyzeResult> {
   return withSingleBlockDb(blockDir, async (db, meta) => {
     const args = ["tsdb", "analyze"];
     if (opts.extended) args.push("--extended");
@@ -161,7 +172,12 @@ export async function promtoolAnalyze(blockDir: string, opts: { extended?: boole
       if (!m) throw new Error(`promtool tsdb analyze output lacks "${name}:"\n${r.stdout}\n${r.stderr}`);
       return m[1]!;
     };
-    return { ...r, blockId: field("Block ID"), series: Number(field("Series")), labelNames: Number(field("Label names")) };
+    return {
+      ...r,
+      blockId: field("Block ID"),
+      series: Number(field("Series")),
+      labelNames: Number(field("Label names")),
+    };
   });
 }
 
@@ -234,7 +250,9 @@ export async function makePromtoolFixture(
   const blocks = await createBlocksFromOpenMetrics(omFile, blocksDir, opts);
   const stored = blocks.reduce((s, b) => s + (b.meta.stats.numSamples ?? 0), 0);
   if (stored !== gen.sampleCount) {
-    throw new Error(`promtool stored ${stored} samples but the generator wrote ${gen.sampleCount} (silently dropped samples?)`);
+    throw new Error(
+      `promtool stored ${stored} samples but the generator wrote ${gen.sampleCount} (silently dropped samples?)`,
+    );
   }
   return { dir, omFile, blocksDir, blocks, gen };
 }
@@ -245,11 +263,33 @@ export async function makePromtoolFixture(
  * escapes, non-BMP unicode, gaps, jitter; 3 blocks), a 6h block with many chunks per series
  * (promtool's hidden --max-block-duration), and thousands of sparse series.
  */
-export function makeStandardFixtures(tmp: TempDirs, prefix: string, seed: number): Promise<[varied: PromtoolFixture, sixHour: PromtoolFixture, large: PromtoolFixture]> {
+export function makeStandardFixtures(
+  tmp: TempDirs,
+  prefix: string,
+  seed: number,
+): Promise<[varied: PromtoolFixture, sixHour: PromtoolFixture, large: PromtoolFixture]> {
   return Promise.all([
-    makePromtoolFixture(tmp, { label: `${prefix}varied`, seed, series: 200, durationMs: 5 * 3_600_000, intervalMs: 60_000 }),
-    makePromtoolFixture(tmp, { label: `${prefix}six-hour`, seed: seed + 1, series: 60, durationMs: 5 * 3_600_000, intervalMs: 30_000, maxBlockDuration: "6h" }),
-    makePromtoolFixture(tmp, { label: `${prefix}large`, seed: seed + 2, series: 3000, durationMs: 3 * 3_600_000, intervalMs: 300_000 }),
+    makePromtoolFixture(tmp, {
+      label: `${prefix}varied`,
+      seed,
+      series: 200,
+      durationMs: 5 * 3_600_000,
+      intervalMs: 60_000,
+    }),
+    makePromtoolFixture(tmp, {
+      label: `${prefix}six-hour`,
+      seed: seed + 1,
+      series: 60,
+      durationMs: 5 * 3_600_000,
+      intervalMs: 30_000,
+      maxBlockDuration: "6h",
+    }),
+    makePromtoolFixture(tmp, {
+      label: `${prefix}large`,
+      seed: seed + 2,
+      series: 3000,
+      durationMs: 3 * 3_600_000,
+      intervalMs: 300_000,
+    }),
   ]);
 }
-

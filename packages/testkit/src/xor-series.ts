@@ -13,7 +13,11 @@ export interface SeriesSamples {
  * series cut into XOR chunks of `samplesPerChunk` samples. Returns the samples' time range
  * as a block would declare it ([first, last + 1)); the caller finishes the block.
  */
-export async function addXorSeries(w: BlockWriter, series: readonly SeriesSamples[], samplesPerChunk = 120): Promise<{ minTime: number; maxTime: number }> {
+export async function addXorSeries(
+  w: BlockWriter,
+  series: readonly SeriesSamples[],
+  samplesPerChunk = 120,
+): Promise<{ minTime: number; maxTime: number }> {
   const symbols = new Set<string>();
   for (const s of series) for (const l of s.labels) symbols.add(l.name), symbols.add(l.value);
   await w.addSymbols([...symbols].sort(compareStrings));
@@ -23,7 +27,11 @@ export async function addXorSeries(w: BlockWriter, series: readonly SeriesSample
     const chunks = [];
     for (let i = 0; i < s.ts.length; i += samplesPerChunk) {
       const end = Math.min(s.ts.length, i + samplesPerChunk);
-      chunks.push({ minTime: s.ts[i]!, maxTime: s.ts[end - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, end) } });
+      chunks.push({
+        minTime: s.ts[i]!,
+        maxTime: s.ts[end - 1]!,
+        chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, end) },
+      });
     }
     minTime = Math.min(minTime, s.ts[0]!);
     maxTime = Math.max(maxTime, s.ts[s.ts.length - 1]! + 1);

@@ -17,7 +17,9 @@ export async function benchBlockRead(): Promise<BenchResult[]> {
   const parent = await mkdtemp(join(tmpdir(), "strata-bench-"));
   try {
     // Built in a child process so this process's peak memory is the reader's alone.
-    const dir = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--make", parent], { encoding: "utf8" }).trim();
+    const dir = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--make", parent], {
+      encoding: "utf8",
+    }).trim();
     const results: BenchResult[] = [];
     for (const decode of [false, true]) {
       let best = Infinity;

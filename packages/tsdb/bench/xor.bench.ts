@@ -15,7 +15,6 @@ export interface XorBenchResult extends HarnessResult {
 
 const SAMPLES_PER_CHUNK = 120;
 
-
 export interface XorDataSet {
   ts: Float64Array;
   vs: Float64Array;
@@ -138,7 +137,9 @@ export async function benchXor(chunks = 90_000, runs = 5): Promise<XorBenchResul
 if (import.meta.main) {
   const rows = await benchXor();
   // A table for people; JSON lines (via emit) for bench/run.ts, which ignores the rest.
-  console.log(`${"benchmark".padEnd(32)}${"samples".padStart(11)}${"seconds".padStart(9)}${"M/s".padStart(8)}${"MB/s".padStart(8)}`);
+  console.log(
+    `${"benchmark".padEnd(32)}${"samples".padStart(11)}${"seconds".padStart(9)}${"M/s".padStart(8)}${"MB/s".padStart(8)}`,
+  );
   for (const r of rows) {
     console.log(
       `${r.name.padEnd(32)}${String(r.samples).padStart(11)}${r.seconds.toFixed(3).padStart(9)}${(r.samplesPerSec / 1e6).toFixed(1).padStart(8)}${r.mbPerSec.toFixed(1).padStart(8)}`,

@@ -7,20 +7,49 @@ export { Encbuf, uvarintSize } from "./encoding/encbuf.ts";
 export { BitReader, BitWriter } from "./encoding/bstream.ts";
 export { compareStrings, compareBytes, utf8Encode, utf8Decode, isValidUtf8 } from "./encoding/utf8.ts";
 export { STALE_NAN, isStaleNaN, floatHi, floatLo } from "./encoding/float-bits.ts";
-export { MemorySource, readAll, type ByteSource, type ByteSink, type BlockSource, type BlockSink } from "./encoding/source.ts";
+export {
+  MemorySource,
+  readAll,
+  type ByteSource,
+  type ByteSink,
+  type BlockSource,
+  type BlockSink,
+} from "./encoding/source.ts";
 export { MemoryBlock } from "./encoding/memory-block.ts";
 
-export { compareLabels, labelsEqual, labelsFrom, labelsToString, getLabel, goQuote, METRIC_NAME, type Label, type Labels } from "./labels/labels.ts";
+export {
+  compareLabels,
+  labelsEqual,
+  labelsFrom,
+  labelsToString,
+  getLabel,
+  goQuote,
+  METRIC_NAME,
+  type Label,
+  type Labels,
+} from "./labels/labels.ts";
 export { formatGoFloat } from "./labels/go-format.ts";
 
-export { Encoding, encodingName, chunkNumSamples, isFloatEncoding, isHistogramEncoding, type Chunk, type ChunkMeta } from "./chunkenc/chunk.ts";
+export {
+  Encoding,
+  encodingName,
+  chunkNumSamples,
+  isFloatEncoding,
+  isHistogramEncoding,
+  type Chunk,
+  type ChunkMeta,
+} from "./chunkenc/chunk.ts";
 export { decodeXOR2 } from "./chunkenc/xor2.ts";
 export { decodeXOR, encodeXOR, xorLastDecodePlain, xorNumSamples, XOREncoder, XORIterator } from "./chunkenc/xor.ts";
 export { AggrType, decodeAggrChunk, encodeAggrChunk, aggrNumSamples } from "./chunkenc/aggr.ts";
 export * from "./chunkenc/histogram-types.ts";
 export { histogramChunkHeader, histogramChunkCutReason, spanIndices } from "./chunkenc/histogram-meta.ts";
 export { HistogramIterator, decodeHistogramChunk, encodeHistogramChunk } from "./chunkenc/histogram.ts";
-export { FloatHistogramIterator, decodeFloatHistogramChunk, encodeFloatHistogramChunk } from "./chunkenc/float-histogram.ts";
+export {
+  FloatHistogramIterator,
+  decodeFloatHistogramChunk,
+  encodeFloatHistogramChunk,
+} from "./chunkenc/float-histogram.ts";
 export { reencodeChunk, chunkSamples, type SampleFilter, type TimedChunk } from "./chunkenc/reencode.ts";
 
 export * from "./chunks/format.ts";
@@ -33,7 +62,15 @@ export { IndexWriter } from "./index/writer.ts";
 export { SymbolTable } from "./index/symbols.ts";
 export { symbolOrdinalOfOffset, type TOC } from "./index/format.ts";
 
-export { Tombstones, decodeTombstones, encodeTombstones, readTombstones, isDeleted, EMPTY_TOMBSTONES, type Interval } from "./tombstones/tombstones.ts";
+export {
+  Tombstones,
+  decodeTombstones,
+  encodeTombstones,
+  readTombstones,
+  isDeleted,
+  EMPTY_TOMBSTONES,
+  type Interval,
+} from "./tombstones/tombstones.ts";
 
 export * from "./meta/meta.ts";
 export { GoStruct, goMarshal, type GoJson } from "./meta/go-json.ts";
@@ -45,4 +82,12 @@ export { parseDuration, tryParseDuration, formatDuration, DURATION_FORM } from "
 export { BlockReader, readMeta, type BlockSeries, type SeriesOptions } from "./block/reader.ts";
 export { BlockWriter, type ChunkToWrite, type WrittenBlock } from "./block/writer.ts";
 export { rewriteBlock, type RewriteOptions } from "./block/rewrite.ts";
-export { copyToSchema, copyFloatHistogram, addFloatHistogram, subFloatHistogram, detectReset, reduceBuckets, targetBucketIndex } from "./chunkenc/float-histogram-ops.ts";
+export {
+  copyToSchema,
+  copyFloatHistogram,
+  addFloatHistogram,
+  subFloatHistogram,
+  detectReset,
+  reduceBuckets,
+  targetBucketIndex,
+} from "./chunkenc/float-histogram-ops.ts";

@@ -64,7 +64,9 @@ describe("aggregate chunk", () => {
     expect(parts.map((p) => p !== undefined)).toEqual([true, true, false, false, true]);
     expect(getAggr(data, AggrType.Min)).toBeUndefined();
     // A short array means the trailing aggregates are absent.
-    expect(hex(encodeAggrChunk([count]))).toBe(hex(encodeAggrChunk([count, undefined, undefined, undefined, undefined])));
+    expect(hex(encodeAggrChunk([count]))).toBe(
+      hex(encodeAggrChunk([count, undefined, undefined, undefined, undefined])),
+    );
     expect(hex(encodeAggrChunk([]))).toBe("0000000000");
     expect(decodeAggrChunk(unhex("0000000000"))).toEqual([undefined, undefined, undefined, undefined, undefined]);
   });
@@ -107,7 +109,12 @@ describe("aggregate chunk", () => {
     const doc = readFileSync(new URL("../docs/format/chunks-xor.md", import.meta.url), "utf8");
     const m = /<!-- example: aggr -->\s*```[a-z]*\n([\s\S]*?)```/.exec(doc);
     expect(m).not.toBeNull();
-    const bytes = unhex(m![1]!.split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
+    const bytes = unhex(
+      m![1]!
+        .split("\n")
+        .map((l) => l.replace(/#.*$/, ""))
+        .join(" "),
+    );
     const one = xorChunk([1000], [1]);
     expect(hex(encodeAggrChunk([one, one, undefined, undefined, undefined]))).toBe(hex(bytes));
     expect(aggrNumSamples(bytes)).toBe(1);

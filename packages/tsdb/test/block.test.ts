@@ -14,7 +14,6 @@ import {
 } from "../src/index.ts";
 import { addXorSeries, mulberry32 as rng } from "@strata/testkit";
 
-
 interface TestSeries {
   labels: Label[];
   ts: Float64Array;
@@ -52,7 +51,14 @@ async function writeBlock(series: TestSeries[], sink: MemoryBlock, segmentSize?:
   const w = new BlockWriter(sink, { segmentSize });
   const { minTime: minT, maxTime: maxT } = await addXorSeries(w, series);
   const ulid = "01JABCDEFGHJKMNPQRSTVWXYZ0";
-  const written = await w.finish({ ulid, minTime: minT, maxTime: maxT, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1 });
+  const written = await w.finish({
+    ulid,
+    minTime: minT,
+    maxTime: maxT,
+    stats: {},
+    compaction: { level: 1, sources: [ulid] },
+    version: 1,
+  });
   return written.meta;
 }
 
@@ -115,7 +121,10 @@ describe("block writer → reader", () => {
     await writeBlock(series, src);
     for (const reencode of [false, true]) {
       const dst = new MemoryBlock("dst");
-      const out = await rewriteBlock(await BlockReader.open(src), dst, { reencode, ulid: "01JAAAAAAAAAAAAAAAAAAAAAAA" });
+      const out = await rewriteBlock(await BlockReader.open(src), dst, {
+        reencode,
+        ulid: "01JAAAAAAAAAAAAAAAAAAAAAAA",
+      });
       expect(out.meta.ulid).toBe("01JAAAAAAAAAAAAAAAAAAAAAAA");
       expect(dst.files.get("index")).toEqual(src.files.get("index"));
       expect(dst.files.get("chunks/000001")).toEqual(src.files.get("chunks/000001"));

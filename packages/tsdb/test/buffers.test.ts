@@ -4,7 +4,18 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BlockReader, BlockWriter, ChunkReader, ChunkWriter, IndexReader, MemoryBlock, MemorySource, compareStrings, type Chunk, type Label } from "../src/index.ts";
+import {
+  BlockReader,
+  BlockWriter,
+  ChunkReader,
+  ChunkWriter,
+  IndexReader,
+  MemoryBlock,
+  MemorySource,
+  compareStrings,
+  type Chunk,
+  type Label,
+} from "../src/index.ts";
 import type { BlockSource, ByteSource } from "../src/encoding/source.ts";
 import { FileSource } from "../src/node/fs.ts";
 import { mulberry32 } from "@strata/testkit";
@@ -151,7 +162,8 @@ describe("ChunkReader window buffers", () => {
       // A group of chunks spanning window refills, checked only after the whole group was read.
       const group = [];
       for (let i = start; i < start + 8; i++) group.push(await r.chunk(refs[i]!));
-      for (let i = 0; i < 8; i++) expect(sameBytes(group[i]!.data, chunks[start + i]!.data), `chunk ${start + i}`).toBe(true);
+      for (let i = 0; i < 8; i++)
+        expect(sameBytes(group[i]!.data, chunks[start + i]!.data), `chunk ${start + i}`).toBe(true);
       r.releaseViews();
     }
     await r.close();
@@ -182,9 +194,19 @@ describe("BlockReader.series() over reused windows", () => {
       const count = 1 + Math.floor(rnd() * 8);
       for (let i = 0; i < count; i++) cs.push(randomChunk(rnd, rnd() < 0.02 ? 3000 : 400));
       expected.push({ labels, chunks: cs });
-      await w.addSeries(labels, cs.map((chunk, i) => ({ minTime: i * 10, maxTime: i * 10 + 9, chunk })));
+      await w.addSeries(
+        labels,
+        cs.map((chunk, i) => ({ minTime: i * 10, maxTime: i * 10 + 9, chunk })),
+      );
     }
-    await w.finish({ ulid: "01HZZZZZZZZZZZZZZZZZZZZZZZ", minTime: 0, maxTime: 100, stats: {}, compaction: { level: 1, sources: [] }, version: 1 });
+    await w.finish({
+      ulid: "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+      minTime: 0,
+      maxTime: 100,
+      stats: {},
+      compaction: { level: 1, sources: [] },
+      version: 1,
+    });
   });
 
   async function checkAll(src: RecordingBlock, chunkWindow: number): Promise<void> {
@@ -194,13 +216,16 @@ describe("BlockReader.series() over reused windows", () => {
       const want = expected[i++]!;
       expect(s.labels).toEqual(want.labels);
       expect(s.chunks.length).toBe(want.chunks.length);
-      for (let j = 0; j < s.chunks.length; j++) expect(sameBytes(s.chunks[j]!.chunk!.data, want.chunks[j]!.data), `series ${i - 1} chunk ${j}`).toBe(true);
+      for (let j = 0; j < s.chunks.length; j++)
+        expect(sameBytes(s.chunks[j]!.chunk!.data, want.chunks[j]!.data), `series ${i - 1} chunk ${j}`).toBe(true);
     }
     expect(i).toBe(expected.length);
     await r.close();
   }
-  const chunkFills = (src: RecordingBlock) => [...src.fills].filter(([k]) => k.startsWith("chunks/")).reduce((a, [, n]) => a + n, 0);
-  const chunkBuffers = (src: RecordingBlock) => new Set([...src.filled].filter(([k]) => k.startsWith("chunks/")).flatMap(([, s]) => [...s])).size;
+  const chunkFills = (src: RecordingBlock) =>
+    [...src.fills].filter(([k]) => k.startsWith("chunks/")).reduce((a, [, n]) => a + n, 0);
+  const chunkBuffers = (src: RecordingBlock) =>
+    new Set([...src.filled].filter(([k]) => k.startsWith("chunks/")).flatMap(([, s]) => [...s])).size;
 
   it("gives every series' chunk bytes intact until the next series, even when series span several windows", async () => {
     for (const readInto of [true, false]) await checkAll(new RecordingBlock(block, { readInto }), 700);

@@ -1,5 +1,4 @@
-
-import { readFileSync, } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Chunk, ChunkMeta } from "../src/chunkenc/chunk.ts";
 import {
@@ -20,7 +19,6 @@ import { FormatError } from "../src/encoding/errors.ts";
 import { concat, MemoryBlock } from "../src/encoding/memory-block.ts";
 import type { BlockSink, BlockSource, ByteSink, ByteSource } from "../src/encoding/source.ts";
 import { mulberry32 } from "@strata/testkit";
-
 
 function unhex(s: string): Uint8Array {
   const h = s.replace(/[^0-9a-fA-F]/g, "");
@@ -61,7 +59,11 @@ class CountingBlock implements BlockSource {
       return s.read(offset, length);
     };
     if (!this.withReadInto) return { size: s.size, read };
-    return { size: s.size, read, readInto: async (offset: number, dst: Uint8Array) => dst.set(await read(offset, dst.length)) };
+    return {
+      size: s.size,
+      read,
+      readInto: async (offset: number, dst: Uint8Array) => dst.set(await read(offset, dst.length)),
+    };
   }
   async tryOpen(rel: string): Promise<ByteSource | undefined> {
     return this.inner.files.has(rel) ? this.open(rel) : undefined;
@@ -87,8 +89,16 @@ class CountingSink implements BlockSink {
   }
 }
 
-async function expectFormatError(p: Promise<unknown>, code: string, file?: string, offset?: number): Promise<FormatError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+async function expectFormatError(
+  p: Promise<unknown>,
+  code: string,
+  file?: string,
+  offset?: number,
+): Promise<FormatError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(FormatError);
   const fe = e as FormatError;
   expect(fe.code).toBe(code);
@@ -130,7 +140,18 @@ describe("chunk refs and segment names", () => {
     expect(parseSegmentFileName("000001")).toBe(1);
     expect(parseSegmentFileName("0000000000000000000000042")).toBe(42);
     expect(parseSegmentFileName("18446744073709551615")).toBeDefined();
-    for (const bad of ["", "abc", "-1", "+1", "1.0", "0x1", "000001.tmp", "1_000", "18446744073709551616", "99999999999999999999"]) {
+    for (const bad of [
+      "",
+      "abc",
+      "-1",
+      "+1",
+      "1.0",
+      "0x1",
+      "000001.tmp",
+      "1_000",
+      "18446744073709551616",
+      "99999999999999999999",
+    ]) {
       expect(parseSegmentFileName(bad)).toBeUndefined();
     }
   });
@@ -277,7 +298,8 @@ describe("ChunkWriter / ChunkReader", () => {
     const data_ = src.reads.filter((x) => x.offset > 0 || x.length > 8);
     // Each window after the first is the one read ahead: it starts 64 KiB before the end of
     // the previous one. A discarded read-ahead would show as a second read at a record start.
-    for (let i = 1; i < data_.length; i++) expect(data_[i]!.offset).toBe(data_[i - 1]!.offset + data_[i - 1]!.length - 65_536);
+    for (let i = 1; i < data_.length; i++)
+      expect(data_[i]!.offset).toBe(data_[i - 1]!.offset + data_[i - 1]!.length - 65_536);
     const size = blk.files.get("chunks/000001")!.length;
     expect(data_[data_.length - 1]!.offset + data_[data_.length - 1]!.length).toBe(size);
     expect(data_.length).toBe(1 + Math.ceil((size - 8 - windowSize) / (windowSize - 65_536)));
@@ -316,7 +338,9 @@ describe("segment cutting follows Prometheus WriteChunks", () => {
     const blk = new MemoryBlock();
     const w = new ChunkWriter(blk, { segmentSize });
     for (const n of calls) {
-      await w.writeChunks(Array.from({ length: n }, () => ({ ref: 0, minTime: 0, maxTime: 0, chunk: { encoding: 1, data: data100 } })));
+      await w.writeChunks(
+        Array.from({ length: n }, () => ({ ref: 0, minTime: 0, maxTime: 0, chunk: { encoding: 1, data: data100 } })),
+      );
     }
     return (await w.close()).map((s) => (s.size - 8) / 106);
   }
@@ -383,12 +407,27 @@ describe("ChunkReader rejects corrupt segments", () => {
   it("checks magic, version and header size on open", async () => {
     const badMagic = good.slice();
     badMagic[0] = 0x84;
-    let e = await expectFormatError(ChunkReader.open(blockOf({ "chunks/000001": badMagic })), "bad-magic", "chunks/000001", 0);
+    let e = await expectFormatError(
+      ChunkReader.open(blockOf({ "chunks/000001": badMagic })),
+      "bad-magic",
+      "chunks/000001",
+      0,
+    );
     expect(e.message).toContain("0x85bd40dd");
     const badVersion = good.slice();
     badVersion[4] = 2;
-    await expectFormatError(ChunkReader.open(blockOf({ "chunks/000001": good, "chunks/000002": badVersion })), "unsupported-version", "chunks/000002", 4);
-    e = await expectFormatError(ChunkReader.open(blockOf({ "chunks/000001": good.subarray(0, 5) })), "invalid-size", "chunks/000001", 0);
+    await expectFormatError(
+      ChunkReader.open(blockOf({ "chunks/000001": good, "chunks/000002": badVersion })),
+      "unsupported-version",
+      "chunks/000002",
+      4,
+    );
+    e = await expectFormatError(
+      ChunkReader.open(blockOf({ "chunks/000001": good.subarray(0, 5) })),
+      "invalid-size",
+      "chunks/000001",
+      0,
+    );
     expect(e.message).toContain("5 bytes");
   });
 
@@ -397,7 +436,14 @@ describe("ChunkReader rejects corrupt segments", () => {
     // CRC32C of a lone encoding byte 0x01.
     const crc = crc32c(Uint8Array.of(1));
     other.set([crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff], 10);
-    const r = await ChunkReader.open(blockOf({ "chunks/000002": other, "chunks/000001": good, "chunks/000001.tmp": new Uint8Array(3), "chunks/notes": new Uint8Array(1) }));
+    const r = await ChunkReader.open(
+      blockOf({
+        "chunks/000002": other,
+        "chunks/000001": good,
+        "chunks/000001.tmp": new Uint8Array(3),
+        "chunks/notes": new Uint8Array(1),
+      }),
+    );
     expect(r.segments.map((s) => s.name)).toEqual(["000001", "000002"]);
     expect((await r.chunk(packChunkRef(1, 8))).data.length).toBe(0);
     expect((await r.chunk(8)).data).toEqual(XOR_DATA);
@@ -460,7 +506,12 @@ describe("chunks.md", () => {
     const doc = readFileSync(new URL("../docs/format/chunks.md", import.meta.url), "utf8");
     const m = /<!-- example: segment -->\s*```[a-z]*\n([\s\S]*?)```/.exec(doc);
     expect(m).not.toBeNull();
-    const bytes = unhex(m![1]!.split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
+    const bytes = unhex(
+      m![1]!
+        .split("\n")
+        .map((l) => l.replace(/#.*$/, ""))
+        .join(" "),
+    );
     const blk = new MemoryBlock();
     const w = new ChunkWriter(blk);
     expect(await w.write({ encoding: 1, data: XOR_DATA })).toBe(8);

@@ -25,7 +25,9 @@ describe("parseDuration", () => {
     for (const bad of ["", "15", "2 days", "1.5h", "-1h", "h", "30m1h", "1h1h", "1hm", "5mss", "2H", "0s0"]) {
       expect(tryParseDuration(bad), bad).toBeUndefined();
     }
-    expect(() => parseDuration("2 days", "STRATA_DELETE_DELAY")).toThrow(`STRATA_DELETE_DELAY: expected ${DURATION_FORM}, found "2 days"`);
+    expect(() => parseDuration("2 days", "STRATA_DELETE_DELAY")).toThrow(
+      `STRATA_DELETE_DELAY: expected ${DURATION_FORM}, found "2 days"`,
+    );
     expect(DURATION_FORM).toBe("a duration like 0, 90s, 15m, 48h or 30d");
     expect(tryParseDuration(`${Number.MAX_SAFE_INTEGER}d`)).toBeUndefined();
   });
@@ -53,7 +55,8 @@ describe("formatDuration", () => {
   });
 
   it("round-trips through the parser", () => {
-    for (const ms of [1, 999, 61_001, 3 * H + 7, 400 * D + 5 * S, 123_456_789, 2 ** 40]) expect(parseDuration(formatDuration(ms), "X")).toBe(ms);
+    for (const ms of [1, 999, 61_001, 3 * H + 7, 400 * D + 5 * S, 123_456_789, 2 ** 40])
+      expect(parseDuration(formatDuration(ms), "X")).toBe(ms);
   });
 
   it("refuses what is not whole milliseconds", () => {

@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FormatError } from "../src/encoding/errors.ts";
 import { STALE_NAN, bitsToFloat, floatHi, floatLo, isStaleNaN } from "../src/encoding/float-bits.ts";
-import { FloatHistogramIterator, decodeFloatHistogramChunk, encodeFloatHistogramChunk } from "../src/chunkenc/float-histogram.ts";
+import {
+  FloatHistogramIterator,
+  decodeFloatHistogramChunk,
+  encodeFloatHistogramChunk,
+} from "../src/chunkenc/float-histogram.ts";
 import { histogramChunkHeader, planChunk, spanIndices } from "../src/chunkenc/histogram-meta.ts";
 import {
   CUSTOM_BUCKETS_SCHEMA,
@@ -24,7 +28,12 @@ function bitsOf(v: number): string {
   return floatHi(v).toString(16).padStart(8, "0") + floatLo().toString(16).padStart(8, "0");
 }
 
-function fhist(p: Partial<Omit<FloatHistogram, "positiveBuckets" | "negativeBuckets">> & { positiveBuckets?: number[]; negativeBuckets?: number[] }): FloatHistogram {
+function fhist(
+  p: Partial<Omit<FloatHistogram, "positiveBuckets" | "negativeBuckets">> & {
+    positiveBuckets?: number[];
+    negativeBuckets?: number[];
+  },
+): FloatHistogram {
   return {
     schema: 0,
     zeroThreshold: 0,
@@ -47,8 +56,28 @@ const HAND_FLOAT =
   "ff c0 00 00 00 00 00 01 00 20 00 00 00 00 00 03 c7 d1 a8 6d 5a c3 b8 4b ff fa c4 f0";
 const span2 = [{ offset: 0, length: 2 }];
 const handSamples: FloatHistogramSample[] = [
-  { t: 1000, h: fhist({ zeroThreshold: 2 ** -128, count: 5, zeroCount: 1, sum: 10, positiveSpans: span2, positiveBuckets: [1, 3] }) },
-  { t: 2000, h: fhist({ zeroThreshold: 2 ** -128, count: 8.5, zeroCount: 1, sum: 16, positiveSpans: span2, positiveBuckets: [2, 5.5] }) },
+  {
+    t: 1000,
+    h: fhist({
+      zeroThreshold: 2 ** -128,
+      count: 5,
+      zeroCount: 1,
+      sum: 10,
+      positiveSpans: span2,
+      positiveBuckets: [1, 3],
+    }),
+  },
+  {
+    t: 2000,
+    h: fhist({
+      zeroThreshold: 2 ** -128,
+      count: 8.5,
+      zeroCount: 1,
+      sum: 16,
+      positiveSpans: span2,
+      positiveBuckets: [2, 5.5],
+    }),
+  },
 ];
 
 describe("float histogram chunk bytes", () => {
@@ -59,7 +88,13 @@ describe("float histogram chunk bytes", () => {
     const got = decodeFloatHistogramChunk(unhex(HAND_FLOAT));
     expect(got.map((s) => s.t)).toEqual([1000, 2000]);
     expect(Array.from(got[1]!.h.positiveBuckets)).toEqual([2, 5.5]);
-    expect(got[1]!.h).toMatchObject({ count: 8.5, zeroCount: 1, sum: 16, zeroThreshold: 2 ** -128, counterResetHint: CounterResetHint.NotReset });
+    expect(got[1]!.h).toMatchObject({
+      count: 8.5,
+      zeroCount: 1,
+      sum: 16,
+      zeroThreshold: 2 ** -128,
+      counterResetHint: CounterResetHint.NotReset,
+    });
   });
 
   it("keeps the doc's example bytes in sync", () => {
@@ -72,7 +107,13 @@ describe("float histogram chunk bytes", () => {
   it("preserves NaN payloads and signed zeros bit-exactly", () => {
     const goNaN = bitsToFloat(0x7ff80000, 1); // Go's math.NaN()
     const h = (t: number, v: number): FloatHistogramSample => {
-      const fh = fhist({ count: v, zeroCount: -0, sum: v, positiveSpans: [{ offset: 1, length: 1 }], positiveBuckets: [0] });
+      const fh = fhist({
+        count: v,
+        zeroCount: -0,
+        sum: v,
+        positiveSpans: [{ offset: 1, length: 1 }],
+        positiveBuckets: [0],
+      });
       fh.positiveBuckets[0] = v;
       return { t, h: fh };
     };
@@ -87,7 +128,10 @@ describe("float histogram chunk bytes", () => {
 
 describe("float stale markers", () => {
   it("writes count 0 and the stale sum, no buckets, and keeps the NaN bits", () => {
-    const stale = (t: number): FloatHistogramSample => ({ t, h: fhist({ sum: STALE_NAN, count: 3, positiveSpans: span2, positiveBuckets: [1, 2] }) });
+    const stale = (t: number): FloatHistogramSample => ({
+      t,
+      h: fhist({ sum: STALE_NAN, count: 3, positiveSpans: span2, positiveBuckets: [1, 2] }),
+    });
     const data = encodeFloatHistogramChunk([...handSamples, stale(3000), stale(4000)]);
     const got = decodeFloatHistogramChunk(data);
     expect(got.map((s) => [s.t, bitsOf(s.h.sum), s.h.count, s.h.positiveBuckets.length])).toEqual([
@@ -118,7 +162,9 @@ function randomChunk(rnd: () => number): { samples: FloatHistogramSample[]; hint
   const custom = rnd() < 0.2;
   const schema = custom ? CUSTOM_BUCKETS_SCHEMA : Math.floor(rnd() * 13) - 4;
   const zeroThreshold = custom ? 0 : [0, 2 ** -128, 0.001, 3.5][Math.floor(rnd() * 4)];
-  const customValues = custom ? Array.from({ length: Math.floor(rnd() * 8) }, (_, i) => i * 0.25 + (rnd() < 0.3 ? rnd() / 1e6 : 0)) : undefined;
+  const customValues = custom
+    ? Array.from({ length: Math.floor(rnd() * 8) }, (_, i) => i * 0.25 + (rnd() < 0.3 ? rnd() / 1e6 : 0))
+    : undefined;
   const hint = ([0, 1, 2, 3] as const)[Math.floor(rnd() * 4)]!;
   const n = 1 + Math.floor(rnd() * 40);
   const staleFrom = rnd() < 0.2 ? Math.floor(rnd() * n) : n;
@@ -145,7 +191,18 @@ function randomChunk(rnd: () => number): { samples: FloatHistogramSample[]; hint
     const count = zeroCount + pb.reduce((a, b) => a + b, 0) + nb.reduce((a, b) => a + b, 0);
     samples.push({
       t,
-      h: fhist({ schema, zeroThreshold, zeroCount, count, sum: value() * 3.3, positiveSpans: ps, negativeSpans: ns, positiveBuckets: pb, negativeBuckets: nb, customValues: customValues?.slice() }),
+      h: fhist({
+        schema,
+        zeroThreshold,
+        zeroCount,
+        count,
+        sum: value() * 3.3,
+        positiveSpans: ps,
+        negativeSpans: ns,
+        positiveBuckets: pb,
+        negativeBuckets: nb,
+        customValues: customValues?.slice(),
+      }),
     });
   }
   return { samples, hint };
@@ -184,7 +241,13 @@ describe("random float histogram round trips", () => {
           expected ? plan.layout.negativeSpans : h.negativeSpans,
           side(h.positiveSpans, h.positiveBuckets, plan.positiveIdx),
           side(h.negativeSpans, h.negativeBuckets, plan.negativeIdx),
-          expected ? (hint === CounterResetHint.Gauge ? hint : i === 0 ? CounterResetHint.Unknown : CounterResetHint.NotReset) : h.counterResetHint,
+          expected
+            ? hint === CounterResetHint.Gauge
+              ? hint
+              : i === 0
+                ? CounterResetHint.Unknown
+                : CounterResetHint.NotReset
+            : h.counterResetHint,
         ];
       };
       expect(got.map((s, i) => view(i, s.h, false))).toEqual(samples.map((s, i) => view(i, s.h, true)));
@@ -259,9 +322,15 @@ describe("FloatHistogram String() like Go", () => {
       zeroCount: 5.5,
       count: 3493.3,
       sum: 2349209.324,
-      positiveSpans: [{ offset: -2, length: 1 }, { offset: 2, length: 3 }],
+      positiveSpans: [
+        { offset: -2, length: 1 },
+        { offset: 2, length: 3 },
+      ],
       positiveBuckets: [1, 3.3, 4.2, 0.1],
-      negativeSpans: [{ offset: 3, length: 2 }, { offset: 3, length: 2 }],
+      negativeSpans: [
+        { offset: 3, length: 2 },
+        { offset: 3, length: 2 },
+      ],
       negativeBuckets: [3.1, 3, 1.234e5, 1000],
     });
     expect(floatHistogramToString(exp)).toBe(
@@ -271,10 +340,15 @@ describe("FloatHistogram String() like Go", () => {
       schema: CUSTOM_BUCKETS_SCHEMA,
       count: 3493.3,
       sum: 2349209.324,
-      positiveSpans: [{ offset: 0, length: 1 }, { offset: 2, length: 4 }],
+      positiveSpans: [
+        { offset: 0, length: 1 },
+        { offset: 2, length: 4 },
+      ],
       positiveBuckets: [1, 3.3, 4.2, 0.1, 5],
       customValues: [1, 2, 5, 10, 15, 20],
     });
-    expect(floatHistogramToString(custom)).toBe("{count:3493.3, sum:2.349209324e+06, [-Inf,1]:1, (5,10]:3.3, (10,15]:4.2, (15,20]:0.1, (20,+Inf]:5}");
+    expect(floatHistogramToString(custom)).toBe(
+      "{count:3493.3, sum:2.349209324e+06, [-Inf,1]:1, (5,10]:3.3, (10,15]:4.2, (15,20]:0.1, (20,+Inf]:5}",
+    );
   });
 });

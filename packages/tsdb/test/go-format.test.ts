@@ -37,7 +37,7 @@ describe("label formatting like Go", () => {
     expect(goQuote("\u0000\u007f")).toBe('"\\x00\\x7f"');
     expect(goQuote("\u00a0")).toBe('"\\u00a0"');
   });
-  it("prints label sets as {a=\"1\", b=\"2\"}", () => {
+  it('prints label sets as {a="1", b="2"}', () => {
     expect(labelsToString(labelsFrom({ b: "2", __name__: "up", a: "1" }))).toBe('{__name__="up", a="1", b="2"}');
   });
 });

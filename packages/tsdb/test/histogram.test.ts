@@ -44,7 +44,6 @@ function bitsOf(v: number): string {
   return floatHi(v).toString(16).padStart(8, "0") + floatLo().toString(16).padStart(8, "0");
 }
 
-
 function hist(p: Partial<Histogram>): Histogram {
   return {
     schema: 0,
@@ -85,11 +84,41 @@ describe("varbit integers", () => {
   });
 
   it("round-trips signed and unsigned values across all widths", () => {
-    const vals = [0, 1, -1, 4, -3, 5, -4, 32, -31, 33, 256, -255, 257, 2048, -2047, 2049, 131072, -131071, 131073, 16777216, -16777215, 16777217];
-    const big = [2 ** 40, -(2 ** 40), 2 ** 55, -(2 ** 55 - 1), 2 ** 55 + 8, -(2 ** 55) - 8, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 1_700_000_000_000];
+    const vals = [
+      0, 1, -1, 4, -3, 5, -4, 32, -31, 33, 256, -255, 257, 2048, -2047, 2049, 131072, -131071, 131073, 16777216,
+      -16777215, 16777217,
+    ];
+    const big = [
+      2 ** 40,
+      -(2 ** 40),
+      2 ** 55,
+      -(2 ** 55 - 1),
+      2 ** 55 + 8,
+      -(2 ** 55) - 8,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      1_700_000_000_000,
+    ];
     const w = new BitWriter();
     for (const v of [...vals, ...big]) putVarbitInt(w, v);
-    const uvals = [0, 7, 8, 63, 64, 511, 512, 4095, 4096, 262143, 262144, 33554431, 33554432, 2 ** 56 - 8, 2 ** 56, Number.MAX_SAFE_INTEGER];
+    const uvals = [
+      0,
+      7,
+      8,
+      63,
+      64,
+      511,
+      512,
+      4095,
+      4096,
+      262143,
+      262144,
+      33554431,
+      33554432,
+      2 ** 56 - 8,
+      2 ** 56,
+      Number.MAX_SAFE_INTEGER,
+    ];
     for (const v of uvals) putVarbitUint(w, v);
     const r = new BitReader(w.bytes());
     for (const v of [...vals, ...big]) expect(readVarbitInt(r)).toBe(v);
@@ -138,9 +167,24 @@ describe("layout fields", () => {
   });
 
   it("reads spans as Go's bucket iterator does", () => {
-    expect(spanIndices([{ offset: -2, length: 2 }, { offset: 0, length: 0 }, { offset: 3, length: 1 }])).toEqual([-2, -1, 3]);
-    expect(spanIndices([{ offset: 2, length: 0 }, { offset: 3, length: 2 }])).toEqual([5, 6]);
-    expect(canonicalSpans([-2, -1, 3, 4, 9])).toEqual([{ offset: -2, length: 2 }, { offset: 3, length: 2 }, { offset: 4, length: 1 }]);
+    expect(
+      spanIndices([
+        { offset: -2, length: 2 },
+        { offset: 0, length: 0 },
+        { offset: 3, length: 1 },
+      ]),
+    ).toEqual([-2, -1, 3]);
+    expect(
+      spanIndices([
+        { offset: 2, length: 0 },
+        { offset: 3, length: 2 },
+      ]),
+    ).toEqual([5, 6]);
+    expect(canonicalSpans([-2, -1, 3, 4, 9])).toEqual([
+      { offset: -2, length: 2 },
+      { offset: 3, length: 2 },
+      { offset: 4, length: 1 },
+    ]);
   });
 });
 
@@ -148,8 +192,28 @@ describe("layout fields", () => {
 // schema 0, zero threshold 2^-128, positive spans [{0,2}], buckets [1,3] then [2,5].
 const HAND_INT = "00 02 00 74 46 47 8f a2 b1 40 24 00 00 00 00 00 00 8c bc 7d 13 6b 0e c6 20";
 const handSamples: HistogramSample[] = [
-  { t: 1000, h: hist({ zeroThreshold: 2 ** -128, count: 5, zeroCount: 1, sum: 10, positiveSpans: [{ offset: 0, length: 2 }], positiveBuckets: [1, 3] }) },
-  { t: 2000, h: hist({ zeroThreshold: 2 ** -128, count: 8, zeroCount: 1, sum: 16, positiveSpans: [{ offset: 0, length: 2 }], positiveBuckets: [2, 5] }) },
+  {
+    t: 1000,
+    h: hist({
+      zeroThreshold: 2 ** -128,
+      count: 5,
+      zeroCount: 1,
+      sum: 10,
+      positiveSpans: [{ offset: 0, length: 2 }],
+      positiveBuckets: [1, 3],
+    }),
+  },
+  {
+    t: 2000,
+    h: hist({
+      zeroThreshold: 2 ** -128,
+      count: 8,
+      zeroCount: 1,
+      sum: 16,
+      positiveSpans: [{ offset: 0, length: 2 }],
+      positiveBuckets: [2, 5],
+    }),
+  },
 ];
 
 describe("integer histogram chunk bytes", () => {
@@ -160,7 +224,13 @@ describe("integer histogram chunk bytes", () => {
     expect(hex(encodeHistogramChunk(handSamples))).toBe(HAND_INT);
     const got = decodeHistogramChunk(unhex(HAND_INT));
     expect(got.map((s) => s.t)).toEqual([1000, 2000]);
-    expect(got[1]!.h).toMatchObject({ count: 8, zeroCount: 1, sum: 16, positiveBuckets: [2, 5], counterResetHint: CounterResetHint.NotReset });
+    expect(got[1]!.h).toMatchObject({
+      count: 8,
+      zeroCount: 1,
+      sum: 16,
+      positiveBuckets: [2, 5],
+      counterResetHint: CounterResetHint.NotReset,
+    });
     expect(got[0]!.h.counterResetHint).toBe(CounterResetHint.Unknown);
   });
 
@@ -173,12 +243,19 @@ describe("integer histogram chunk bytes", () => {
   });
 
   it("writes the counter reset hint into bits 7-6 of byte 2", () => {
-    for (const hint of [CounterResetHint.Unknown, CounterResetHint.NotReset, CounterResetHint.Reset, CounterResetHint.Gauge] as const) {
+    for (const hint of [
+      CounterResetHint.Unknown,
+      CounterResetHint.NotReset,
+      CounterResetHint.Reset,
+      CounterResetHint.Gauge,
+    ] as const) {
       const b = encodeHistogramChunk(handSamples, hint);
       expect(b[2]).toBe(hint << 6);
       expect(histogramChunkHeader(b)).toEqual({ numSamples: 2, counterResetHint: hint });
     }
-    const fromFirst = encodeHistogramChunk([{ t: 1, h: { ...handSamples[0]!.h, counterResetHint: CounterResetHint.Gauge } }]);
+    const fromFirst = encodeHistogramChunk([
+      { t: 1, h: { ...handSamples[0]!.h, counterResetHint: CounterResetHint.Gauge } },
+    ]);
     expect(fromFirst[2]).toBe(0xc0);
     const gauge = decodeHistogramChunk(fromFirst);
     expect(gauge[0]!.h.counterResetHint).toBe(CounterResetHint.Gauge);
@@ -188,7 +265,12 @@ describe("integer histogram chunk bytes", () => {
 describe("chunk layout choice (what Prometheus' appender ends with)", () => {
   const sp = (...a: [number, number][]): Span[] => a.map(([offset, length]) => ({ offset, length }));
   const shape = (p: Span[], n: Span[] = []): Histogram =>
-    hist({ positiveSpans: p, negativeSpans: n, positiveBuckets: spanIndices(p).map(() => 1), negativeBuckets: spanIndices(n).map(() => 1) });
+    hist({
+      positiveSpans: p,
+      negativeSpans: n,
+      positiveBuckets: spanIndices(p).map(() => 1),
+      negativeBuckets: spanIndices(n).map(() => 1),
+    });
 
   it("keeps the first sample's spans verbatim while later samples use a subset", () => {
     const first = shape(sp([0, 2], [0, 1]));
@@ -217,7 +299,10 @@ describe("chunk layout choice (what Prometheus' appender ends with)", () => {
   });
 
   it("expands every sample into the union with zero buckets", () => {
-    const a: HistogramSample = { t: 1, h: hist({ count: 3, positiveSpans: sp([0, 1], [2, 1]), positiveBuckets: [1, 2] }) };
+    const a: HistogramSample = {
+      t: 1,
+      h: hist({ count: 3, positiveSpans: sp([0, 1], [2, 1]), positiveBuckets: [1, 2] }),
+    };
     const b: HistogramSample = { t: 2, h: hist({ count: 9, positiveSpans: sp([1, 2]), positiveBuckets: [4, 5] }) };
     const got = decodeHistogramChunk(encodeHistogramChunk([a, b]));
     expect(got[0]!.h.positiveSpans).toEqual(sp([0, 4]));
@@ -230,8 +315,14 @@ describe("chunk layout choice (what Prometheus' appender ends with)", () => {
     const at = (h: Partial<Histogram>): HistogramSample => ({ t: 3000, h: { ...base.h, ...h } });
     expect(() => encodeHistogramChunk([base, at({ schema: 1 })])).toThrow(/schema changes/);
     expect(() => encodeHistogramChunk([base, at({ zeroThreshold: 0.5 })])).toThrow(/zero threshold/);
-    const c = (cv: number[]): Histogram => hist({ schema: CUSTOM_BUCKETS_SCHEMA, customValues: cv, positiveSpans: sp([0, 1]), positiveBuckets: [1] });
-    expect(() => encodeHistogramChunk([{ t: 1, h: c([1, 2]) }, { t: 2, h: c([1, 3]) }])).toThrow(/custom bucket bounds/);
+    const c = (cv: number[]): Histogram =>
+      hist({ schema: CUSTOM_BUCKETS_SCHEMA, customValues: cv, positiveSpans: sp([0, 1]), positiveBuckets: [1] });
+    expect(() =>
+      encodeHistogramChunk([
+        { t: 1, h: c([1, 2]) },
+        { t: 2, h: c([1, 3]) },
+      ]),
+    ).toThrow(/custom bucket bounds/);
     const stale = at({ sum: STALE_NAN });
     expect(() => encodeHistogramChunk([base, stale, { ...at({}), t: 4000 }])).toThrow(/stale marker/);
     expect(() => encodeHistogramChunk([])).toThrow(RangeError);
@@ -242,7 +333,10 @@ describe("chunk layout choice (what Prometheus' appender ends with)", () => {
 
 describe("stale markers", () => {
   it("keeps the stale NaN bits and writes no buckets", () => {
-    const stale = (t: number): HistogramSample => ({ t, h: hist({ sum: STALE_NAN, count: 99, positiveSpans: [{ offset: 0, length: 1 }], positiveBuckets: [7] }) });
+    const stale = (t: number): HistogramSample => ({
+      t,
+      h: hist({ sum: STALE_NAN, count: 99, positiveSpans: [{ offset: 0, length: 1 }], positiveBuckets: [7] }),
+    });
     const data = encodeHistogramChunk([...handSamples, stale(3000), stale(4500)]);
     // Sample 3: t dod 0, count/zc dods forced to 0, sum window; sample 4: t dod 500.
     const got = decodeHistogramChunk(data);
@@ -258,7 +352,16 @@ describe("stale markers", () => {
 
   it("writes a chunk that starts stale with the empty layout", () => {
     const data = encodeHistogramChunk([
-      { t: 5, h: hist({ sum: STALE_NAN, schema: 3, zeroThreshold: 1, positiveSpans: [{ offset: 0, length: 1 }], positiveBuckets: [1] }) },
+      {
+        t: 5,
+        h: hist({
+          sum: STALE_NAN,
+          schema: 3,
+          zeroThreshold: 1,
+          positiveSpans: [{ offset: 0, length: 1 }],
+          positiveBuckets: [1],
+        }),
+      },
       { t: 9, h: hist({ sum: STALE_NAN, schema: 5 }) },
     ]);
     // layout: 00 | schema 0 | 0 spans | 0 spans, then t=5 (10 101 → 5 bits), count 0, zc 0, sum.
@@ -268,7 +371,12 @@ describe("stale markers", () => {
       [5, "7ff0000000000002"],
       [9, "7ff0000000000002"],
     ]);
-    expect(() => encodeHistogramChunk([{ t: 5, h: hist({ sum: STALE_NAN }) }, { t: 6, h: hist({ sum: 1 }) }])).toThrow(/stale/);
+    expect(() =>
+      encodeHistogramChunk([
+        { t: 5, h: hist({ sum: STALE_NAN }) },
+        { t: 6, h: hist({ sum: 1 }) },
+      ]),
+    ).toThrow(/stale/);
   });
 });
 
@@ -305,7 +413,12 @@ function randomChunk(rnd: () => number): { samples: HistogramSample[]; hint: Cou
       customValues.push(b);
     }
   }
-  const hints = [CounterResetHint.Unknown, CounterResetHint.NotReset, CounterResetHint.Reset, CounterResetHint.Gauge] as const;
+  const hints = [
+    CounterResetHint.Unknown,
+    CounterResetHint.NotReset,
+    CounterResetHint.Reset,
+    CounterResetHint.Gauge,
+  ] as const;
   const hint = hints[Math.floor(rnd() * 4)]!;
   const n = 1 + Math.floor(rnd() * 40);
   const samples: HistogramSample[] = [];
@@ -328,7 +441,18 @@ function randomChunk(rnd: () => number): { samples: HistogramSample[]; hint: Cou
     const sum = rnd() < 0.1 ? NaN : rnd() < 0.5 ? Math.floor(rnd() * 1000) : (rnd() - 0.3) * 1e6;
     samples.push({
       t,
-      h: hist({ schema, zeroThreshold, zeroCount, count, sum, positiveSpans: p.spans, negativeSpans: ng.spans, positiveBuckets: pb, negativeBuckets: nb, customValues: customValues?.slice() }),
+      h: hist({
+        schema,
+        zeroThreshold,
+        zeroCount,
+        count,
+        sum,
+        positiveSpans: p.spans,
+        negativeSpans: ng.spans,
+        positiveBuckets: pb,
+        negativeBuckets: nb,
+        customValues: customValues?.slice(),
+      }),
     });
   }
   return { samples, hint };
@@ -359,7 +483,8 @@ describe("random integer histogram round trips", () => {
       // Compare one summary per chunk: vitest's expect is too slow to call per bucket.
       const view = (i: number, h: Histogram, expected: boolean): unknown => {
         if (isStaleNaN(h.sum)) return [samples[i]!.t, bitsOf(h.sum), expected ? 0 : h.count];
-        const hintWant = hint === CounterResetHint.Gauge ? hint : i === 0 ? CounterResetHint.Unknown : CounterResetHint.NotReset;
+        const hintWant =
+          hint === CounterResetHint.Gauge ? hint : i === 0 ? CounterResetHint.Unknown : CounterResetHint.NotReset;
         const ref = samples[i]!.h;
         // Buckets as index→count over the chunk layout: absent buckets read back as 0.
         const side = (spans: Span[], counts: ArrayLike<number>, layoutIdx: number[]): number[] => {
@@ -385,7 +510,10 @@ describe("random integer histogram round trips", () => {
       const pSet = new Set(plan.positiveIdx);
       const nSet = new Set(plan.negativeIdx);
       const covered = samples.every(
-        (s) => isStaleNaN(s.h.sum) || (spanIndices(s.h.positiveSpans).every((x) => pSet.has(x)) && spanIndices(s.h.negativeSpans).every((x) => nSet.has(x))),
+        (s) =>
+          isStaleNaN(s.h.sum) ||
+          (spanIndices(s.h.positiveSpans).every((x) => pSet.has(x)) &&
+            spanIndices(s.h.negativeSpans).every((x) => nSet.has(x))),
       );
       expect(covered).toBe(true);
       expect(hex(encodeHistogramChunk(got, hint))).toBe(hex(data));
@@ -491,17 +619,52 @@ describe("malformed histogram chunks", () => {
 describe("String() like Go", () => {
   it("renders model/histogram's integer test cases", () => {
     expect(histogramToString(hist({}))).toBe("{count:0, sum:0}");
-    const neg = { negativeSpans: [{ offset: 0, length: 5 }, { offset: 1, length: 1 }], negativeBuckets: [1, 3, 1, 2, 1, 1] };
+    const neg = {
+      negativeSpans: [
+        { offset: 0, length: 5 },
+        { offset: 1, length: 1 },
+      ],
+      negativeBuckets: [1, 3, 1, 2, 1, 1],
+    };
     expect(histogramToString(hist({ count: 9, sum: -3.1415, zeroCount: 12, zeroThreshold: 0.001, ...neg }))).toBe(
       "{count:9, sum:-3.1415, [-64,-32):1, [-16,-8):1, [-8,-4):2, [-4,-2):1, [-2,-1):3, [-1,-0.5):1, [-0.001,0.001]:12}",
     );
-    const pos = { positiveSpans: [{ offset: 0, length: 4 }, { offset: 0, length: 0 }, { offset: 0, length: 3 }], positiveBuckets: [1, 3, 1, 2, 1, 1, 1] };
+    const pos = {
+      positiveSpans: [
+        { offset: 0, length: 4 },
+        { offset: 0, length: 0 },
+        { offset: 0, length: 3 },
+      ],
+      positiveBuckets: [1, 3, 1, 2, 1, 1, 1],
+    };
     expect(
-      histogramToString(hist({ count: 19, sum: 2.7, ...pos, negativeSpans: [{ offset: 0, length: 5 }, { offset: 1, length: 0 }, { offset: 0, length: 1 }], negativeBuckets: neg.negativeBuckets })),
-    ).toBe("{count:19, sum:2.7, [-64,-32):1, [-16,-8):1, [-8,-4):2, [-4,-2):1, [-2,-1):3, [-1,-0.5):1, (0.5,1]:1, (1,2]:3, (2,4]:1, (4,8]:2, (8,16]:1, (16,32]:1, (32,64]:1}");
-    expect(histogramToString(hist({ schema: CUSTOM_BUCKETS_SCHEMA, count: 19, sum: 2.7, ...pos, customValues: [1, 2, 5, 10, 15, 20, 25, 50] }))).toBe(
-      "{count:19, sum:2.7, [-Inf,1]:1, (1,2]:3, (2,5]:1, (5,10]:2, (10,15]:1, (15,20]:1, (20,25]:1}",
+      histogramToString(
+        hist({
+          count: 19,
+          sum: 2.7,
+          ...pos,
+          negativeSpans: [
+            { offset: 0, length: 5 },
+            { offset: 1, length: 0 },
+            { offset: 0, length: 1 },
+          ],
+          negativeBuckets: neg.negativeBuckets,
+        }),
+      ),
+    ).toBe(
+      "{count:19, sum:2.7, [-64,-32):1, [-16,-8):1, [-8,-4):2, [-4,-2):1, [-2,-1):3, [-1,-0.5):1, (0.5,1]:1, (1,2]:3, (2,4]:1, (4,8]:2, (8,16]:1, (16,32]:1, (32,64]:1}",
     );
+    expect(
+      histogramToString(
+        hist({
+          schema: CUSTOM_BUCKETS_SCHEMA,
+          count: 19,
+          sum: 2.7,
+          ...pos,
+          customValues: [1, 2, 5, 10, 15, 20, 25, 50],
+        }),
+      ),
+    ).toBe("{count:19, sum:2.7, [-Inf,1]:1, (1,2]:3, (2,5]:1, (5,10]:2, (10,15]:1, (15,20]:1, (20,25]:1}");
   });
 
   it("uses Go's tabulated bounds, not Math.pow", () => {

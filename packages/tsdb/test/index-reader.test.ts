@@ -22,7 +22,6 @@ import { mulberry32 } from "@strata/testkit";
 const fixture = (p: string) => new Uint8Array(readFileSync(new URL(`fixtures/${p}`, import.meta.url)));
 const open = (b: Uint8Array) => IndexReader.open(new MemorySource(b));
 
-
 async function collect(r: IndexReader, windowSize?: number): Promise<SeriesEntry[]> {
   const out: SeriesEntry[] = [];
   for await (const s of r.iterSeries({ windowSize })) out.push(s);
@@ -40,7 +39,8 @@ async function checkPostingsAgainstSeries(r: IndexReader, series: SeriesEntry[])
   }
   const pairs = r.postingsOffsets().filter((e) => e.name !== "");
   expect(pairs.length).toBe(want.size);
-  for (const e of pairs) expect(await r.postings(e.name, e.value)).toEqual(Uint32Array.from(want.get(`${e.name}\u0000${e.value}`)!));
+  for (const e of pairs)
+    expect(await r.postings(e.name, e.value)).toEqual(Uint32Array.from(want.get(`${e.name}\u0000${e.value}`)!));
   expect(await r.allPostings()).toEqual(Uint32Array.from(series.map((s) => s.id)));
 }
 
@@ -56,10 +56,21 @@ describe("IndexReader on the format doc example", () => {
     }
     const r = await open(new Uint8Array(bytes));
     expect(r.size).toBe(154);
-    expect(r.toc).toEqual({ symbols: 5, series: 22, labelIndices: 46, labelIndicesTable: 80, postings: 46, postingsTable: 80 });
+    expect(r.toc).toEqual({
+      symbols: 5,
+      series: 22,
+      labelIndices: 46,
+      labelIndicesTable: 80,
+      postings: 46,
+      postingsTable: 80,
+    });
     expect(r.symbols).toEqual(["", "a", "b"]);
     expect(r.seriesSectionRange()).toEqual({ start: 22, end: 46 });
-    expect(await r.series(2)).toEqual({ id: 2, labels: [{ name: "a", value: "b" }], chunks: [{ ref: 8, minTime: 1000, maxTime: 2000 }] });
+    expect(await r.series(2)).toEqual({
+      id: 2,
+      labels: [{ name: "a", value: "b" }],
+      chunks: [{ ref: 8, minTime: 1000, maxTime: 2000 }],
+    });
     expect(r.postingsOffsets()).toEqual([
       { name: "", value: "", offset: 48 },
       { name: "a", value: "b", offset: 64 },
@@ -125,7 +136,8 @@ describe("IndexReader on a promtool 2.42 index (legacy label index sections)", (
     // Postings are contiguous there too; the last list ends where the label offset table starts.
     const po = r.postingsOffsets();
     const view = new DataView(bytes.buffer, bytes.byteOffset);
-    for (let i = 1; i < po.length; i++) expect(po[i]!.offset).toBe(po[i - 1]!.offset + 8 + view.getUint32(po[i - 1]!.offset));
+    for (let i = 1; i < po.length; i++)
+      expect(po[i]!.offset).toBe(po[i - 1]!.offset + 8 + view.getUint32(po[i - 1]!.offset));
     const last = po[po.length - 1]!.offset;
     expect(last + 8 + view.getUint32(last)).toBe(r.toc.labelIndicesTable);
   });
@@ -139,10 +151,18 @@ describe("IndexReader on Prometheus' V1 fixture (tsdb/testdata/index_format_v1)"
     const series = await collect(r, 64);
     expect(series.length).toBe(102);
     expect(series[0]!.id).toBe(r.toc.series);
-    expect(series[0]).toEqual({ id: 323, labels: [{ name: "bar", value: "0" }], chunks: [{ ref: 8, minTime: 0, maxTime: 0 }] });
+    expect(series[0]).toEqual({
+      id: 323,
+      labels: [{ name: "bar", value: "0" }],
+      chunks: [{ ref: 8, minTime: 0, maxTime: 0 }],
+    });
     for (let i = 1; i < series.length; i++) expect(compareLabels(series[i - 1]!.labels, series[i]!.labels)).toBe(-1);
     expect(r.labelNames()).toEqual(["bar", "foo"]);
-    expect(r.labelValues("bar")).toEqual([...new Set(series.flatMap((s) => s.labels.filter((l) => l.name === "bar").map((l) => l.value)))].sort(compareStrings));
+    expect(r.labelValues("bar")).toEqual(
+      [...new Set(series.flatMap((s) => s.labels.filter((l) => l.name === "bar").map((l) => l.value)))].sort(
+        compareStrings,
+      ),
+    );
     expect(r.symbol(13)).toBe("0");
     expect(() => r.symbol(14)).toThrow(FormatError);
     for (const s of series.slice(0, 10)) expect(await r.series(s.id)).toEqual(s);
@@ -381,12 +401,15 @@ describe("IndexReader hardening", async () => {
 
 describe("postings helpers", () => {
   const rnd = mulberry32(5);
-  const randList = (n: number, max: number) => Uint32Array.from(new Set(Array.from({ length: n }, () => Math.floor(rnd() * max)))).sort();
+  const randList = (n: number, max: number) =>
+    Uint32Array.from(new Set(Array.from({ length: n }, () => Math.floor(rnd() * max)))).sort();
 
   it("encode/decode round-trips with the raw layout", () => {
     const e = new Encbuf(8);
     encodePostings(e, [2, 5, 0xffffffff]);
-    expect(Buffer.from(e.bytes()).toString("hex").slice(0, 40)).toBe("00000010" + "00000003" + "00000002" + "00000005" + "ffffffff");
+    expect(Buffer.from(e.bytes()).toString("hex").slice(0, 40)).toBe(
+      "00000010" + "00000003" + "00000002" + "00000005" + "ffffffff",
+    );
     const d = decodePostings(e.bytes(), 0, 100);
     expect(d.ids).toEqual(Uint32Array.of(2, 5, 0xffffffff));
     expect(d.end).toBe(24);

@@ -19,7 +19,6 @@ import { mulberry32 } from "@strata/testkit";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
-
 class RecordingSink implements ByteSink {
   parts: Uint8Array[] = [];
   closed = false;
@@ -39,7 +38,10 @@ interface Input {
   series: { labels: Label[]; chunks: ChunkMeta[] }[];
 }
 
-async function writeIndex(input: Input, flushSize?: number): Promise<{ bytes: Uint8Array; res: IndexWriterResult; ids: number[]; sink: RecordingSink }> {
+async function writeIndex(
+  input: Input,
+  flushSize?: number,
+): Promise<{ bytes: Uint8Array; res: IndexWriterResult; ids: number[]; sink: RecordingSink }> {
   const sink = new RecordingSink();
   const w = new IndexWriter(sink, { flushSize });
   await w.addSymbols(input.symbols);
@@ -63,7 +65,24 @@ function docExampleBytes(): Uint8Array {
   return new Uint8Array(out);
 }
 
-const ALPHABET = ["a", "b", "z", "_", "0", "9", "é", "ü", "日", "\uff61", "\ue000", "\ud83d\ude00", "\ud834\udd1e", "\u{10ffff}", " ", "~"];
+const ALPHABET = [
+  "a",
+  "b",
+  "z",
+  "_",
+  "0",
+  "9",
+  "é",
+  "ü",
+  "日",
+  "\uff61",
+  "\ue000",
+  "\ud83d\ude00",
+  "\ud834\udd1e",
+  "\u{10ffff}",
+  " ",
+  "~",
+];
 function randString(rnd: () => number, min: number, max: number): string {
   const n = min + Math.floor(rnd() * (max - min + 1));
   let s = "";
@@ -80,7 +99,9 @@ function randomInput(seed: number, n: number): Input {
     const k = 1 + Math.floor(rnd() * 4);
     const chosen = new Set<string>();
     while (chosen.size < k) chosen.add(names[Math.floor(rnd() * names.length)]!);
-    const labels = [...chosen].sort(compareStrings).map((name) => ({ name, value: randString(rnd, rnd() < 0.05 ? 0 : 1, 4) }));
+    const labels = [...chosen]
+      .sort(compareStrings)
+      .map((name) => ({ name, value: randString(rnd, rnd() < 0.05 ? 0 : 1, 4) }));
     byKey.set(JSON.stringify(labels), labels);
   }
   const lsets = [...byKey.values()].sort(compareLabels);
@@ -134,7 +155,9 @@ describe("IndexWriter byte layout", () => {
     const { bytes, res } = await writeIndex({ symbols: [], series: [] });
     const r = await IndexReader.open(new MemorySource(bytes));
     expect(r.symbols).toEqual([]);
-    expect(r.postingsOffsets()).toEqual([{ name: "", value: "", offset: res.toc.postings + paddingFor(res.toc.postings, 4) }]);
+    expect(r.postingsOffsets()).toEqual([
+      { name: "", value: "", offset: res.toc.postings + paddingFor(res.toc.postings, 4) },
+    ]);
     expect(await r.allPostings()).toEqual(new Uint32Array(0));
     expect(res.toc.series).toBe(res.toc.postings);
     const all: unknown[] = [];
@@ -203,7 +226,8 @@ describe("IndexWriter byte layout", () => {
       for (let i = 0; i < s.chunks.length - 2; i++) {
         const a = s.chunks[i]!.ref;
         const b = s.chunks[i + 1]!.ref;
-        if (Math.floor(a / 2 ** 32) === Math.floor(b / 2 ** 32)) chunkMax = Math.max(chunkMax, (b % 2 ** 32) - (a % 2 ** 32));
+        if (Math.floor(a / 2 ** 32) === Math.floor(b / 2 ** 32))
+          chunkMax = Math.max(chunkMax, (b % 2 ** 32) - (a % 2 ** 32));
       }
     }
     expect(res.chunkMaxSize).toBe(chunkMax);
@@ -308,10 +332,17 @@ describe("IndexWriter rejects invalid input", () => {
   }
 
   it("rejects out-of-order or duplicate symbols, naming both", async () => {
-    await expectFormatError(new IndexWriter(new RecordingSink()).addSymbols(["a", "c", "b"]), "out-of-order", /"c".*"b"|"b".*"c"/);
+    await expectFormatError(
+      new IndexWriter(new RecordingSink()).addSymbols(["a", "c", "b"]),
+      "out-of-order",
+      /"c".*"b"|"b".*"c"/,
+    );
     await expectFormatError(new IndexWriter(new RecordingSink()).addSymbols(["a", "a"]), "out-of-order");
     // JavaScript order puts the emoji (U+1F600) first; Go order puts it after U+FF61.
-    await expectFormatError(new IndexWriter(new RecordingSink()).addSymbols(["\ud83d\ude00", "\uff61"]), "out-of-order");
+    await expectFormatError(
+      new IndexWriter(new RecordingSink()).addSymbols(["\ud83d\ude00", "\uff61"]),
+      "out-of-order",
+    );
     await expectFormatError(new IndexWriter(new RecordingSink()).addSymbols(["a", "\ud800"]), "invalid-value");
     const w = await withSeries();
     await expect(w.addSymbols(["x"])).rejects.toThrow(/already/);
@@ -326,7 +357,16 @@ describe("IndexWriter rejects invalid input", () => {
     await expectFormatError(w.addSeries(L({ a: "b", c: "c" }), []), "out-of-order");
     await expectFormatError(w.addSeries([], []), "invalid-value", /no labels/);
     await expectFormatError(w.addSeries(L({ c: "a", b: "a" }), []), "out-of-order", /label names/);
-    await expectFormatError(w.addSeries([{ name: "b", value: "a" }, { name: "b", value: "c" }], []), "out-of-order");
+    await expectFormatError(
+      w.addSeries(
+        [
+          { name: "b", value: "a" },
+          { name: "b", value: "c" },
+        ],
+        [],
+      ),
+      "out-of-order",
+    );
     await expectFormatError(w.addSeries(L({ b: "nope" }), []), "invalid-value", /"nope"/);
     await expectFormatError((await withSeries()).addSeries(L({ "": "a" }), []), "invalid-value", /empty label name/);
     // Go order: ｡ (U+FF61) < 😀; a JS-ordered writer would accept the reverse.
@@ -337,7 +377,11 @@ describe("IndexWriter rejects invalid input", () => {
 
   it("rejects bad chunk metas, naming the values", async () => {
     const w = await withSeries();
-    await expectFormatError(w.addSeries(L({ a: "a" }), [{ ref: 8, minTime: 10, maxTime: 9 }]), "invalid-value", /maxT=9/);
+    await expectFormatError(
+      w.addSeries(L({ a: "a" }), [{ ref: 8, minTime: 10, maxTime: 9 }]),
+      "invalid-value",
+      /maxT=9/,
+    );
     await expectFormatError(
       w.addSeries(L({ a: "a" }), [
         { ref: 8, minTime: 0, maxTime: 10 },
@@ -358,7 +402,11 @@ describe("IndexWriter rejects invalid input", () => {
     await expectFormatError(w.addSeries(L({ a: "a" }), [{ ref: 8, minTime: 0.5, maxTime: 1 }]), "invalid-value");
     // Equal refs are allowed (Prometheus rejects only decreasing refs); across series too.
     await w.addSeries(L({ a: "a" }), [{ ref: 100, minTime: 0, maxTime: 10 }]);
-    await expectFormatError(w.addSeries(L({ a: "b" }), [{ ref: 99, minTime: 0, maxTime: 10 }]), "out-of-order", /ref=99/);
+    await expectFormatError(
+      w.addSeries(L({ a: "b" }), [{ ref: 99, minTime: 0, maxTime: 10 }]),
+      "out-of-order",
+      /ref=99/,
+    );
     await w.addSeries(L({ a: "b" }), [{ ref: 100, minTime: 0, maxTime: 10 }]);
     // Rejected calls wrote nothing: the index is still valid.
     const sink = new RecordingSink();

@@ -33,16 +33,26 @@ describe("marker files", () => {
     expect(m).toEqual({ id: ID, version: 1, details: "compacted", deletion_time: 1700000000 });
     expect(serializeMarker(DELETION_MARK_FILE, m)).toBe(text);
     // details is omitempty.
-    expect(serializeMarker(DELETION_MARK_FILE, { id: ID, version: 1, details: "", deletion_time: 5 })).toBe(`{"id":"${ID}","version":1,"deletion_time":5}`);
+    expect(serializeMarker(DELETION_MARK_FILE, { id: ID, version: 1, details: "", deletion_time: 5 })).toBe(
+      `{"id":"${ID}","version":1,"deletion_time":5}`,
+    );
   });
 
   it("writes no-compact and no-downsample marks in struct order", () => {
     expect(
-      serializeMarker(NO_COMPACT_MARK_FILE, { id: ID, version: 1, details: "index > 64GiB & <growing>", no_compact_time: 1700000001, reason: NoCompactReason.IndexSizeExceeding }),
-    ).toBe(`{"id":"${ID}","version":1,"details":"index \\u003e 64GiB \\u0026 \\u003cgrowing\\u003e","no_compact_time":1700000001,"reason":"index-size-exceeding"}`);
-    expect(serializeMarker(NO_DOWNSAMPLE_MARK_FILE, { id: ID, version: 1, no_downsample_time: 7, reason: "manual" })).toBe(
-      `{"id":"${ID}","version":1,"no_downsample_time":7,"reason":"manual"}`,
+      serializeMarker(NO_COMPACT_MARK_FILE, {
+        id: ID,
+        version: 1,
+        details: "index > 64GiB & <growing>",
+        no_compact_time: 1700000001,
+        reason: NoCompactReason.IndexSizeExceeding,
+      }),
+    ).toBe(
+      `{"id":"${ID}","version":1,"details":"index \\u003e 64GiB \\u0026 \\u003cgrowing\\u003e","no_compact_time":1700000001,"reason":"index-size-exceeding"}`,
     );
+    expect(
+      serializeMarker(NO_DOWNSAMPLE_MARK_FILE, { id: ID, version: 1, no_downsample_time: 7, reason: "manual" }),
+    ).toBe(`{"id":"${ID}","version":1,"no_downsample_time":7,"reason":"manual"}`);
   });
 
   it("round-trips every no-compact reason and accepts unknown ones", () => {
@@ -53,9 +63,16 @@ describe("marker files", () => {
   });
 
   it("reads like Go: any key order, unknown keys ignored, missing scalars as zero values, lower-case id", () => {
-    const m = parseMarker(NO_COMPACT_MARK_FILE, new TextEncoder().encode(`{"reason":"manual","extra":[1],"version":1,"id":"${ID.toLowerCase()}"}`));
+    const m = parseMarker(
+      NO_COMPACT_MARK_FILE,
+      new TextEncoder().encode(`{"reason":"manual","extra":[1],"version":1,"id":"${ID.toLowerCase()}"}`),
+    );
     expect(m).toEqual({ id: ID, version: 1, no_compact_time: 0, reason: "manual" });
-    expect(parseMarker(DELETION_MARK_FILE, `{"id":"${ID}","version":1,"details":null}`)).toEqual({ id: ID, version: 1, deletion_time: 0 });
+    expect(parseMarker(DELETION_MARK_FILE, `{"id":"${ID}","version":1,"details":null}`)).toEqual({
+      id: ID,
+      version: 1,
+      deletion_time: 0,
+    });
   });
 
   it("rejects other versions, bad ids and bad JSON", () => {

@@ -7,7 +7,10 @@ const ULID = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 const meta = (compaction: string, more = "") =>
   `{"ulid":"${ULID}","minTime":0,"maxTime":7200000,"stats":{"numSamples":12},"compaction":{"level":2${compaction}},"version":1${more}}`;
 /** `field` holding copies of `elem` up to about `bytes` bytes. */
-const padded = (field: string, elem: string, bytes: number) => `,"${field}":[${Array(Math.floor(bytes / (elem.length + 1))).fill(elem).join(",")}]`;
+const padded = (field: string, elem: string, bytes: number) =>
+  `,"${field}":[${Array(Math.floor(bytes / (elem.length + 1)))
+    .fill(elem)
+    .join(",")}]`;
 
 function fail(fn: () => unknown): FormatError {
   try {
@@ -24,12 +27,19 @@ describe("parseMeta size cap", () => {
     expect(MAX_META_BYTES).toBe(1 << 20);
     const big = meta(padded("sources", `"${ULID}"`, 2 << 20));
     const e = fail(() => parseMeta(new TextEncoder().encode(big), "b/meta.json"));
-    expect(e).toMatchObject({ code: "invalid-size", file: "b/meta.json", expected: `≤ ${1 << 20} bytes`, found: `${big.length} bytes` });
+    expect(e).toMatchObject({
+      code: "invalid-size",
+      file: "b/meta.json",
+      expected: `≤ ${1 << 20} bytes`,
+      found: `${big.length} bytes`,
+    });
     expect(fail(() => parseMeta(big)).code).toBe("invalid-size");
     // Not valid JSON at all: the cap comes first, nothing is decoded.
     expect(fail(() => parseMeta(new Uint8Array((1 << 20) + 1))).code).toBe("invalid-size");
     // The override lets a larger (valid) one through, and tightens it too.
-    expect(parseMeta(big, "meta.json", { maxBytes: 4 << 20 }).compaction.sources).toHaveLength(Math.floor((2 << 20) / 29));
+    expect(parseMeta(big, "meta.json", { maxBytes: 4 << 20 }).compaction.sources).toHaveLength(
+      Math.floor((2 << 20) / 29),
+    );
     expect(fail(() => parseMeta(meta(""), "meta.json", { maxBytes: 50 })).code).toBe("invalid-size");
   });
 
@@ -43,13 +53,43 @@ describe("parseMeta size cap", () => {
 
 describe("parseMeta on 2 MiB of bad array elements (cap raised)", () => {
   const cases: [string, string, string, RegExp][] = [
-    ["compaction.sources", "compaction", padded("sources", '"not-a-ulid"', 2 << 20), /^compaction\.sources\[0\]: not a ULID/],
-    ["compaction.parents", "compaction", padded("parents", '{"ulid":1}', 2 << 20), /^compaction\.parents\[0\]\.ulid: .*expected string/],
+    [
+      "compaction.sources",
+      "compaction",
+      padded("sources", '"not-a-ulid"', 2 << 20),
+      /^compaction\.sources\[0\]: not a ULID/,
+    ],
+    [
+      "compaction.parents",
+      "compaction",
+      padded("parents", '{"ulid":1}', 2 << 20),
+      /^compaction\.parents\[0\]\.ulid: .*expected string/,
+    ],
     ["compaction.hints", "compaction", padded("hints", "1", 2 << 20), /^compaction\.hints\[0\]: .*expected string/],
-    ["thanos.files", "thanos", `,"thanos":{"files":[${Array(100_000).fill('{"rel_path":7}').join(",")}]}`, /^thanos\.files\[0\]\.rel_path: .*expected string/],
-    ["thanos.segment_files", "thanos", `,"thanos":{"segment_files":[${Array(500_000).fill("null").join(",")}]}`, /^thanos\.segment_files\[0\]: .*expected string/],
-    ["thanos.rewrites[].sources", "thanos", `,"thanos":{"rewrites":[{"sources":[${Array(400_000).fill('"x"').join(",")}]}]}`, /^thanos\.rewrites\[0\]\.sources\[0\]: not a ULID/],
-    ["thanos.labels", "thanos", `,"thanos":{"labels":{${Array.from({ length: 150_000 }, (_, i) => `"l${i}":${i}`).join(",")}}}`, /^thanos\.labels\.l0: .*expected string/],
+    [
+      "thanos.files",
+      "thanos",
+      `,"thanos":{"files":[${Array(100_000).fill('{"rel_path":7}').join(",")}]}`,
+      /^thanos\.files\[0\]\.rel_path: .*expected string/,
+    ],
+    [
+      "thanos.segment_files",
+      "thanos",
+      `,"thanos":{"segment_files":[${Array(500_000).fill("null").join(",")}]}`,
+      /^thanos\.segment_files\[0\]: .*expected string/,
+    ],
+    [
+      "thanos.rewrites[].sources",
+      "thanos",
+      `,"thanos":{"rewrites":[{"sources":[${Array(400_000).fill('"x"').join(",")}]}]}`,
+      /^thanos\.rewrites\[0\]\.sources\[0\]: not a ULID/,
+    ],
+    [
+      "thanos.labels",
+      "thanos",
+      `,"thanos":{"labels":{${Array.from({ length: 150_000 }, (_, i) => `"l${i}":${i}`).join(",")}}}`,
+      /^thanos\.labels\.l0: .*expected string/,
+    ],
   ];
   for (const [name, where, extra, msg] of cases) {
     it(`${name}: first bad element named, quickly`, () => {

@@ -1,5 +1,4 @@
-
-import { readFileSync, } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FormatError } from "../src/encoding/errors.ts";
 import { goMarshal, goString, goTime, GoStruct } from "../src/meta/go-json.ts";
@@ -222,7 +221,11 @@ describe("serializeMeta reproduces Go's bytes", () => {
         version: 1,
         labels: { ext: "lset1" },
         source: "receive",
-        files: [{ rel_path: "chunks/000001", size_bytes: 3751 }, { rel_path: "index", size_bytes: 401 }, { rel_path: "meta.json" }],
+        files: [
+          { rel_path: "chunks/000001", size_bytes: 3751 },
+          { rel_path: "index", size_bytes: 401 },
+          { rel_path: "meta.json" },
+        ],
         downsample: { resolution: 123144 },
         index_stats: { series_max_size: 2000, chunk_max_size: 1000 },
       },
@@ -234,7 +237,12 @@ describe("serializeMeta reproduces Go's bytes", () => {
   it("Thanos meta_test.go: missing external labels", () => {
     const m: BlockMeta = {
       ...baseThanos(),
-      thanos: { version: 1, source: "receive", files: [{ rel_path: "index", size_bytes: 1313 }], downsample: { resolution: 123144 } },
+      thanos: {
+        version: 1,
+        source: "receive",
+        files: [{ rel_path: "index", size_bytes: 1313 }],
+        downsample: { resolution: 123144 },
+      },
     };
     expect(serializeMeta(m, { style: "thanos" })).toBe(THANOS_NO_LABELS);
     const back = parseMeta(THANOS_NO_LABELS);
@@ -246,7 +254,12 @@ describe("serializeMeta reproduces Go's bytes", () => {
     const m: BlockMeta = {
       ...baseThanos(),
       compaction: { level: 123 },
-      thanos: { labels: { ext: "lset1" }, source: "receive", downsample: { resolution: 123144 }, extensions: { field1: 1, field2: "test_string" } },
+      thanos: {
+        labels: { ext: "lset1" },
+        source: "receive",
+        downsample: { resolution: 123144 },
+        extensions: { field1: 1, field2: "test_string" },
+      },
     };
     expect(serializeMeta(m, { style: "thanos" })).toBe(THANOS_EXTENSIONS);
     const back = parseMeta(THANOS_EXTENSIONS);
@@ -255,7 +268,14 @@ describe("serializeMeta reproduces Go's bytes", () => {
   });
 
   it("Thanos meta_test.go: zero Meta (written, then rejected on read)", () => {
-    const zero = { ulid: "00000000000000000000000000", minTime: 0, maxTime: 0, stats: {}, compaction: { level: 0 }, version: 0 } as unknown as BlockMeta;
+    const zero = {
+      ulid: "00000000000000000000000000",
+      minTime: 0,
+      maxTime: 0,
+      stats: {},
+      compaction: { level: 0 },
+      version: 0,
+    } as unknown as BlockMeta;
     expect(serializeMeta(zero, { style: "thanos" })).toBe(THANOS_EMPTY);
     expect(expectMetaError(THANOS_EMPTY, "version").message).toContain("must be 1");
   });
@@ -263,7 +283,7 @@ describe("serializeMeta reproduces Go's bytes", () => {
   it("Prometheus style drops the thanos section and the newline", () => {
     const m = parseMeta(THANOS_REAL);
     const p = serializeMeta(m, { style: "prometheus" });
-    expect(p.endsWith("\t\"version\": 1\n}")).toBe(true);
+    expect(p.endsWith('\t"version": 1\n}')).toBe(true);
     expect(p).not.toContain("thanos");
   });
 
@@ -292,7 +312,10 @@ describe("serializeMeta reproduces Go's bytes", () => {
 
 describe("parseMeta", () => {
   it("reads uint64 stats losslessly", () => {
-    const text = PROM_EXAMPLE.replace('"numSamples": 4800', '"numSamples": 18446744073709551615').replace('"numSeries": 40', '"numSeries": 9007199254740993');
+    const text = PROM_EXAMPLE.replace('"numSamples": 4800', '"numSamples": 18446744073709551615').replace(
+      '"numSeries": 40',
+      '"numSeries": 9007199254740993',
+    );
     const m = parseMeta(text);
     expect(m.stats.numSamples).toBe(18446744073709551615n);
     expect(m.stats.numSeries).toBe(9007199254740993n);
@@ -312,27 +335,51 @@ describe("parseMeta", () => {
     expectMetaError("{", "not valid JSON");
     expectMetaError("[]", "(root)");
     expectMetaError(PROM_EXAMPLE.replace('"ulid": "01J9Z3Q6W8K3V5T2B7R4M1N0PX",', ""), "ulid");
-    expectMetaError(PROM_EXAMPLE.replace('"ulid": "01J9Z3Q6W8K3V5T2B7R4M1N0PX"', '"ulid": "01J9Z3Q6W8K3V5T2B7R4M1N0PI"'), "ulid: not a ULID");
+    expectMetaError(
+      PROM_EXAMPLE.replace('"ulid": "01J9Z3Q6W8K3V5T2B7R4M1N0PX"', '"ulid": "01J9Z3Q6W8K3V5T2B7R4M1N0PI"'),
+      "ulid: not a ULID",
+    );
     expectMetaError(PROM_EXAMPLE.replace('"minTime": 1700000000000', '"minTime": "0"'), "minTime");
     expectMetaError(PROM_EXAMPLE.replace('"minTime": 1700000000000', '"minTime": 1.5'), "minTime");
-    expectMetaError(PROM_EXAMPLE.replace('"01J9Z3Q6W8K3V5T2B7R4M1N0PX"\n\t\t]', '"01J9Z3Q6W8K3V5T2B7R4M1N0PX", "x"]'), "compaction.sources[1]");
+    expectMetaError(
+      PROM_EXAMPLE.replace('"01J9Z3Q6W8K3V5T2B7R4M1N0PX"\n\t\t]', '"01J9Z3Q6W8K3V5T2B7R4M1N0PX", "x"]'),
+      "compaction.sources[1]",
+    );
     expectMetaError(PROM_EXAMPLE.replace('"version": 1', '"version": 2'), "version");
     expectMetaError(PROM_EXAMPLE.replace('"version": 1', '"version": 1, "thanos": {"version": 2}'), "thanos.version");
-    expectMetaError(PROM_EXAMPLE.replace('"version": 1', '"version": 1, "thanos": {"upload_time": "yesterday"}'), "thanos.upload_time");
-    expectMetaError(PROM_EXAMPLE.replace('"version": 1', '"version": 1, "thanos": {"files": [{"size_bytes": 3}]}'), "thanos.files[0].rel_path");
+    expectMetaError(
+      PROM_EXAMPLE.replace('"version": 1', '"version": 1, "thanos": {"upload_time": "yesterday"}'),
+      "thanos.upload_time",
+    );
+    expectMetaError(
+      PROM_EXAMPLE.replace('"version": 1', '"version": 1, "thanos": {"files": [{"size_bytes": 3}]}'),
+      "thanos.files[0].rel_path",
+    );
     // Prometheus testdata repair_index_version: meta version 2.
-    expectMetaError(`{"version": 2, "ulid": "01BZJ9WJQPWHGNC2W4J9TA62KC", "minTime": 0, "maxTime": 1, "stats": {}, "compaction": {"level": 1}}`, "version");
+    expectMetaError(
+      `{"version": 2, "ulid": "01BZJ9WJQPWHGNC2W4J9TA62KC", "minTime": 0, "maxTime": 1, "stats": {}, "compaction": {"level": 1}}`,
+      "version",
+    );
   });
 
   it("accepts bytes, Go-style nulls and lower-case ULIDs; rejects a BOM", () => {
-    const bytes = new TextEncoder().encode(PROM_EXAMPLE.replace('"01J9Z3Q6W8K3V5T2B7R4M1N0PX",', '"01j9z3q6w8k3v5t2b7r4m1n0px",'));
+    const bytes = new TextEncoder().encode(
+      PROM_EXAMPLE.replace('"01J9Z3Q6W8K3V5T2B7R4M1N0PX",', '"01j9z3q6w8k3v5t2b7r4m1n0px",'),
+    );
     const m = parseMeta(bytes);
     expect(m.ulid).toBe("01J9Z3Q6W8K3V5T2B7R4M1N0PX");
     expect(serializeMeta(m, { style: "prometheus" })).toBe(PROM_EXAMPLE);
-    const withNulls = parseMeta(PROM_EXAMPLE.replace('"level": 1,', '"level": 1, "parents": null, "hints": null,').replace('"version": 1', '"version": 1, "thanos": {"labels": {}, "segment_files": null, "index_stats": null}'));
+    const withNulls = parseMeta(
+      PROM_EXAMPLE.replace('"level": 1,', '"level": 1, "parents": null, "hints": null,').replace(
+        '"version": 1',
+        '"version": 1, "thanos": {"labels": {}, "segment_files": null, "index_stats": null}',
+      ),
+    );
     expect(withNulls.compaction.parents).toBeUndefined();
     expect(withNulls.thanos!.segment_files).toBeUndefined();
-    expect(serializeMeta(withNulls, { style: "thanos" })).toContain('\t"thanos": {\n\t\t"labels": {},\n\t\t"downsample": {\n\t\t\t"resolution": 0\n\t\t},\n\t\t"source": "",\n\t\t"index_stats": {},');
+    expect(serializeMeta(withNulls, { style: "thanos" })).toContain(
+      '\t"thanos": {\n\t\t"labels": {},\n\t\t"downsample": {\n\t\t\t"resolution": 0\n\t\t},\n\t\t"source": "",\n\t\t"index_stats": {},',
+    );
     const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(PROM_EXAMPLE)]);
     expectMetaError(bom, "not valid JSON");
   });
@@ -353,7 +400,9 @@ describe("Go JSON encoding details", () => {
     // U+FFFD sorts before U+1F600 in UTF-8 but after it in UTF-16.
     expect(goMarshal({ "\u{1F600}": 1, "\ufffd": 2, b: 3, a: 4 })).toBe('{"a":4,"b":3,"\ufffd":2,"\u{1F600}":1}');
     expect(goMarshal(new GoStruct().set("b", 1).set("a", []).set("c", {}))).toBe('{"b":1,"a":[],"c":{}}');
-    expect(goMarshal([1.5, 1e21, 1e-7, 123456789, -0.000001, 0], "\t")).toBe("[\n\t1.5,\n\t1e+21,\n\t1e-7,\n\t123456789,\n\t-0.000001,\n\t0\n]");
+    expect(goMarshal([1.5, 1e21, 1e-7, 123456789, -0.000001, 0], "\t")).toBe(
+      "[\n\t1.5,\n\t1e+21,\n\t1e-7,\n\t123456789,\n\t-0.000001,\n\t0\n]",
+    );
     expect(goMarshal(12345678901234567890n)).toBe("12345678901234567890");
   });
 

@@ -24,9 +24,19 @@ describe("resolution ladder", () => {
   });
 
   it("steps raw → 5m → 1h and back, and names each rung", () => {
-    expect([RESOLUTION_RAW, RESOLUTION_5M, RESOLUTION_1H, 60_000].map(nextResolution)).toEqual([RESOLUTION_5M, RESOLUTION_1H, undefined, undefined]);
+    expect([RESOLUTION_RAW, RESOLUTION_5M, RESOLUTION_1H, 60_000].map(nextResolution)).toEqual([
+      RESOLUTION_5M,
+      RESOLUTION_1H,
+      undefined,
+      undefined,
+    ]);
     expect([sourceResolution(RESOLUTION_5M), sourceResolution(RESOLUTION_1H)]).toEqual([RESOLUTION_RAW, RESOLUTION_5M]);
-    expect([RESOLUTION_RAW, RESOLUTION_5M, RESOLUTION_1H, 60_000].map(resolutionName)).toEqual(["raw", "5m", "1h", "60000ms"]);
+    expect([RESOLUTION_RAW, RESOLUTION_5M, RESOLUTION_1H, 60_000].map(resolutionName)).toEqual([
+      "raw",
+      "5m",
+      "1h",
+      "60000ms",
+    ]);
     expect([0, 300_000, 3_600_000, 1, -300_000].map(isResolution)).toEqual([true, true, true, false, false]);
   });
 });

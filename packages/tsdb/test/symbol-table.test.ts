@@ -17,14 +17,32 @@ class RecordingSink implements ByteSink {
   }
 }
 
-const symbols = ["", "__name__", "a", "b", "é", "up", "zz", "日本", ...Array.from({ length: 500 }, (_, i) => `v${i}`)].sort(compareStrings);
+const symbols = [
+  "",
+  "__name__",
+  "a",
+  "b",
+  "é",
+  "up",
+  "zz",
+  "日本",
+  ...Array.from({ length: 500 }, (_, i) => `v${i}`),
+].sort(compareStrings);
 const series = (from: number, step: number): Label[][] => {
   const out: Label[][] = [];
-  for (let i = from; i < 500; i += step) out.push([{ name: "__name__", value: "up" }, { name: "a", value: `v${i}` }]);
+  for (let i = from; i < 500; i += step)
+    out.push([
+      { name: "__name__", value: "up" },
+      { name: "a", value: `v${i}` },
+    ]);
   return out.sort((x, y) => compareStrings(x[1]!.value, y[1]!.value));
 };
 
-async function write(table: Iterable<string> | SymbolTable, ls: Label[][], flushSize?: number): Promise<{ bytes: Uint8Array; writer: IndexWriter }> {
+async function write(
+  table: Iterable<string> | SymbolTable,
+  ls: Label[][],
+  flushSize?: number,
+): Promise<{ bytes: Uint8Array; writer: IndexWriter }> {
   const sink = new RecordingSink();
   const writer = new IndexWriter(sink, { flushSize });
   await writer.addSymbols(table);
@@ -67,6 +85,8 @@ describe("SymbolTable", () => {
     expect(() => SymbolTable.from(["\ud800"])).toThrow(FormatError);
     const w = new IndexWriter(new RecordingSink());
     await w.addSymbols(SymbolTable.from(["__name__", "up"]));
-    await expect(w.addSeries([{ name: "__name__", value: "down" }], [])).rejects.toThrow(/missing from the symbol table/);
+    await expect(w.addSeries([{ name: "__name__", value: "down" }], [])).rejects.toThrow(
+      /missing from the symbol table/,
+    );
   });
 });

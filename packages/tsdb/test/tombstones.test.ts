@@ -15,7 +15,6 @@ import {
 } from "../src/tombstones/tombstones.ts";
 import { mulberry32 } from "@strata/testkit";
 
-
 function unhex(s: string): Uint8Array {
   const h = s.replace(/[^0-9a-fA-F]/g, "");
   const out = new Uint8Array(h.length / 2);
@@ -228,7 +227,12 @@ describe("tombstones.md", () => {
     const doc = readFileSync(new URL("../docs/format/tombstones.md", import.meta.url), "utf8");
     const m = /<!-- example: tombstones -->\s*```[a-z]*\n([\s\S]*?)```/.exec(doc);
     expect(m).not.toBeNull();
-    const bytes = unhex(m![1]!.split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
+    const bytes = unhex(
+      m![1]!
+        .split("\n")
+        .map((l) => l.replace(/#.*$/, ""))
+        .join(" "),
+    );
     const t = decodeTombstones(bytes);
     expect(t.get(3)).toEqual([{ mint: 1000, maxt: 2000 }]);
     expect(t.get(7)).toEqual([{ mint: MIN, maxt: 99 }]);

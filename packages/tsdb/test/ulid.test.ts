@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { compareUlids, isUlid, newUlid, normalizeUlid, ulidTime, ULID_ALPHABET, ULID_MAX_TIME } from "../src/meta/ulid.ts";
+import {
+  compareUlids,
+  isUlid,
+  newUlid,
+  normalizeUlid,
+  ulidTime,
+  ULID_ALPHABET,
+  ULID_MAX_TIME,
+} from "../src/meta/ulid.ts";
 import { mulberry32 } from "@strata/testkit";
-
 
 /** Independent reference: the 128-bit value as a BigInt, printed 5 bits at a time. */
 function referenceUlid(time: number, random: Uint8Array): string {
@@ -63,7 +70,8 @@ describe("isUlid / ulidTime / compareUlids", () => {
     expect(isUlid("01aryz6s410000000000000000")).toBe(true); // lower case accepted
     expect(isUlid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ")).toBe(true);
     expect(isUlid("8ZZZZZZZZZZZZZZZZZZZZZZZZZ")).toBe(false); // > 128 bits
-    for (const c of ["I", "L", "O", "U", "-", " ", "é"]) expect(isUlid("0" + c + "ARYZ6S41000000000000000".padEnd(24, "0"))).toBe(false);
+    for (const c of ["I", "L", "O", "U", "-", " ", "é"])
+      expect(isUlid("0" + c + "ARYZ6S41000000000000000".padEnd(24, "0"))).toBe(false);
     expect(isUlid("01ARYZ6S41000000000000000")).toBe(false);
     expect(isUlid("01ARYZ6S4100000000000000000")).toBe(false);
     expect(normalizeUlid("01aryz6s410000000000000000")).toBe("01ARYZ6S410000000000000000");

@@ -9,7 +9,8 @@ describe("XOREncoder.bytesInto (aggregate chunks assembled in one buffer)", () =
     const out = backing.subarray(3); // unaligned view over the same bytes
     for (const n of [0, 1, 2, 3, 17, 240]) {
       enc.reset();
-      for (let i = 0; i < n; i++) enc.append(1_700_000_000_000 + i * 300_000 + (i % 7 === 0 ? 13 : 0), i % 5 === 0 ? NaN : Math.sin(i) * 1e6);
+      for (let i = 0; i < n; i++)
+        enc.append(1_700_000_000_000 + i * 300_000 + (i % 7 === 0 ? 13 : 0), i % 5 === 0 ? NaN : Math.sin(i) * 1e6);
       const want = enc.bytes();
       for (const at of [0, 1, 5, 70]) {
         out.fill(0xaa);

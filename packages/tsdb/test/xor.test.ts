@@ -9,7 +9,6 @@ import { mulberry32 } from "@strata/testkit";
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const unhex = (s: string) => new Uint8Array(Buffer.from(s.replace(/[^0-9a-fA-F]/g, ""), "hex"));
 
-
 /** Samples with values held as bit patterns (i32 halves: lo at 2i, hi at 2i+1). */
 interface Series {
   ts: Float64Array;
@@ -63,9 +62,9 @@ function referenceEncode(s: Series, n: number): Uint8Array {
         const inRange = (nb: number) => dod >= -((1n << BigInt(nb - 1)) - 1n) && dod <= 1n << BigInt(nb - 1);
         const low = (nb: number) => Number(BigInt.asUintN(nb, dod));
         if (dod === 0n) bw.writeBit(0);
-        else if (inRange(14)) (bw.writeBits(0b10, 2), bw.writeBits(low(14), 14));
-        else if (inRange(17)) (bw.writeBits(0b110, 3), bw.writeBits(low(17), 17));
-        else if (inRange(20)) (bw.writeBits(0b1110, 4), bw.writeBits(low(20), 20));
+        else if (inRange(14)) bw.writeBits(0b10, 2), bw.writeBits(low(14), 14);
+        else if (inRange(17)) bw.writeBits(0b110, 3), bw.writeBits(low(17), 17);
+        else if (inRange(20)) bw.writeBits(0b1110, 4), bw.writeBits(low(20), 20);
         else {
           bw.writeBits(0b1111, 4);
           const u = u64(dod);
@@ -258,7 +257,11 @@ function tally(s: Series, n: number, seen: Set<string>): void {
 
 function expectSameSamples(a: Series, b: Series, n: number, offA = 0, offB = 0): void {
   for (let i = 0; i < n; i++) {
-    if (a.ts[offA + i] !== b.ts[offB + i] || a.v32[2 * (offA + i)] !== b.v32[2 * (offB + i)] || a.v32[2 * (offA + i) + 1] !== b.v32[2 * (offB + i) + 1]) {
+    if (
+      a.ts[offA + i] !== b.ts[offB + i] ||
+      a.v32[2 * (offA + i)] !== b.v32[2 * (offB + i)] ||
+      a.v32[2 * (offA + i) + 1] !== b.v32[2 * (offB + i) + 1]
+    ) {
       expect({ i, t: b.ts[offB + i], hi: b.v32[2 * (offB + i) + 1], lo: b.v32[2 * (offB + i)] }).toEqual({
         i,
         t: a.ts[offA + i],
@@ -348,7 +351,20 @@ describe("XOR round trips", () => {
     }
     // The generator really exercised every bucket and value form.
     expect([...seen].sort()).toEqual(
-      ["dod0", "dod14", "dod17", "dod20", "dod64", "delta1<0", "x=0", "L clamped", "T>=32", "sig64", "stale", "n=1"].sort(),
+      [
+        "dod0",
+        "dod14",
+        "dod17",
+        "dod20",
+        "dod64",
+        "delta1<0",
+        "x=0",
+        "L clamped",
+        "T>=32",
+        "sig64",
+        "stale",
+        "n=1",
+      ].sort(),
     );
   });
 
@@ -446,7 +462,8 @@ describe("XOR malformed input", () => {
           if (it.t !== s.ts[got]) problems.push(`series ${k} cut at ${len}: sample ${got} t ${it.t}`);
           got++;
         }
-        if (!(it.err instanceof FormatError) || got >= n) problems.push(`series ${k} cut at ${len}: iterator gave ${got}, err ${it.err}`);
+        if (!(it.err instanceof FormatError) || got >= n)
+          problems.push(`series ${k} cut at ${len}: iterator gave ${got}, err ${it.err}`);
       }
     }
     expect(problems).toEqual([]);
@@ -519,7 +536,12 @@ describe("chunks-xor.md", () => {
     const doc = readFileSync(new URL("../docs/format/chunks-xor.md", import.meta.url), "utf8");
     const m = /<!-- example: xor -->\s*```[a-z]*\n([\s\S]*?)```/.exec(doc);
     expect(m).not.toBeNull();
-    const bytes = unhex(m![1]!.split("\n").map((l) => l.replace(/#.*$/, "")).join(" "));
+    const bytes = unhex(
+      m![1]!
+        .split("\n")
+        .map((l) => l.replace(/#.*$/, ""))
+        .join(" "),
+    );
     const out = series(3);
     expect(decodeXOR(bytes, out.ts, out.vs)).toBe(3);
     expect(Array.from(out.ts)).toEqual([1000, 2000, 3000]);
@@ -569,7 +591,14 @@ describe("XOR2 decoding (bytes reasoned out from P: tsdb/chunkenc/xor2.go)", () 
     expect(decodeXOR2(b, out.ts, out.vs, undefined, 1)).toBe(6);
     const t4 = 204000 + 2 ** 40;
     expect(Array.from(out.ts.subarray(1))).toEqual([0, 1000, 2000, 103000, t4, t4 + 101000 + 2 ** 40]);
-    expect([1, 2, 3, 4, 5, 6].map((i) => bits(out, i))).toEqual([ONE, TWO, [0x40100000, 0], STALE, [0x40100000, 0], [0x40100000, 0]]);
+    expect([1, 2, 3, 4, 5, 6].map((i) => bits(out, i))).toEqual([
+      ONE,
+      TWO,
+      [0x40100000, 0],
+      STALE,
+      [0x40100000, 0],
+      [0x40100000, 0],
+    ]);
   });
 
   it("throws FormatError on every truncation", () => {

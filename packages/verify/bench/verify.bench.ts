@@ -19,7 +19,9 @@ const SERIES = 3_600; // × 2 metrics × 1440 samples ≈ 50 MB of index + chunk
 export async function benchVerify(): Promise<BenchResult[]> {
   const parent = await mkdtemp(join(tmpdir(), "strata-bench-"));
   try {
-    const dir = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--make", parent], { encoding: "utf8" }).trim();
+    const dir = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--make", parent], {
+      encoding: "utf8",
+    }).trim();
     let best = Infinity;
     let bytes = 0;
     let samples = 0;
@@ -28,11 +30,18 @@ export async function benchVerify(): Promise<BenchResult[]> {
       const t0 = performance.now();
       const r = await verifyBlock(new DirBlockSource(dir));
       const s = (performance.now() - t0) / 1000;
-      if (!r.ok || r.problems.length) throw new Error(`bench block did not verify: ${JSON.stringify(r.problems.slice(0, 3))}`);
+      if (!r.ok || r.problems.length)
+        throw new Error(`bench block did not verify: ${JSON.stringify(r.problems.slice(0, 3))}`);
       bytes = r.stats.indexBytes + r.stats.chunkBytes;
       samples = r.stats.samples;
       estimate = estimateVerification(
-        { indexBytes: r.stats.indexBytes, chunkBytes: r.stats.chunkBytes, series: 2 * SERIES, samples: r.stats.samples, chunks: 0 },
+        {
+          indexBytes: r.stats.indexBytes,
+          chunkBytes: r.stats.chunkBytes,
+          series: 2 * SERIES,
+          samples: r.stats.samples,
+          chunks: 0,
+        },
         { s3ReadBytesPerSecond: Infinity },
       ).seconds;
       best = Math.min(best, s);
@@ -40,7 +49,9 @@ export async function benchVerify(): Promise<BenchResult[]> {
     // Peak memory of one verification in a fresh process (the timed runs above share a heap,
     // so their peak would include earlier runs' garbage).
     // It is also what a verify job is (a fresh process, opening included): the cost model's estimate is set beside its time.
-    const once = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--once", dir], { encoding: "utf8" })) as { peakMiB: number; baseMiB: number; seconds: number };
+    const once = JSON.parse(
+      execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--once", dir], { encoding: "utf8" }),
+    ) as { peakMiB: number; baseMiB: number; seconds: number };
     const peakMB = (once.peakMiB * 2 ** 20) / 1e6;
     return [
       {

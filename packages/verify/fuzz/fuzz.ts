@@ -34,10 +34,22 @@ export async function makeFuzzBlock(series = 40, seed = 1): Promise<MemoryBlock>
       ts[i] = t0 + i * 15_000 + Math.floor(rnd() * 100);
       vs[i] = rnd() < 0.1 ? NaN : rnd() * 1000;
     }
-    const chunks = [0, 30, 60].map((s) => ({ minTime: ts[s]!, maxTime: ts[s + 29]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, s, s + 30) } }));
+    const chunks = [0, 30, 60].map((s) => ({
+      minTime: ts[s]!,
+      maxTime: ts[s + 29]!,
+      chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, s, s + 30) },
+    }));
     await w.addSeries(l, chunks);
   }
-  const meta: BlockMeta = { ulid, minTime: t0, maxTime: t0 + 90 * 15_000 + 100, stats: {}, compaction: { level: 1, sources: [ulid] }, version: 1, thanos: { labels: { r: "0" }, downsample: { resolution: 0 }, source: "sidecar" } };
+  const meta: BlockMeta = {
+    ulid,
+    minTime: t0,
+    maxTime: t0 + 90 * 15_000 + 100,
+    stats: {},
+    compaction: { level: 1, sources: [ulid] },
+    version: 1,
+    thanos: { labels: { r: "0" }, downsample: { resolution: 0 }, source: "sidecar" },
+  };
   await w.finish(meta);
   return b;
 }
@@ -57,7 +69,8 @@ function mutate(base: MemoryBlock, rnd: () => number): { block: MemoryBlock; des
   const weighted = (): string => {
     const r = rnd();
     const pick = (p: string) => names.filter((n) => n.startsWith(p));
-    const pool = r < 0.55 ? pick("index") : r < 0.85 ? pick("chunks/") : r < 0.95 ? pick("meta.json") : pick("tombstones");
+    const pool =
+      r < 0.55 ? pick("index") : r < 0.85 ? pick("chunks/") : r < 0.95 ? pick("meta.json") : pick("tombstones");
     return pool.length ? pool[Math.floor(rnd() * pool.length)]! : names[Math.floor(rnd() * names.length)]!;
   };
   const descs: string[] = [];
@@ -133,7 +146,13 @@ function mutate(base: MemoryBlock, rnd: () => number): { block: MemoryBlock; des
 }
 
 /** Run `count` cases (or until `seconds` elapse) from `seed`; calls `check` after each case. */
-export async function fuzz(opts: { seed: number; count: number; seconds?: number; bases: MemoryBlock[]; onCase?: (c: FuzzCase) => void }): Promise<FuzzCase[]> {
+export async function fuzz(opts: {
+  seed: number;
+  count: number;
+  seconds?: number;
+  bases: MemoryBlock[];
+  onCase?: (c: FuzzCase) => void;
+}): Promise<FuzzCase[]> {
   const rnd = mulberry32(opts.seed);
   const out: FuzzCase[] = [];
   const deadline = opts.seconds ? performance.now() + opts.seconds * 1000 : Infinity;

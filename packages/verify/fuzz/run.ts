@@ -26,5 +26,7 @@ const cases = await fuzz({
   },
 });
 const rejected = cases.filter((c) => c.report && !c.report.ok).length;
-console.log(`seed ${seed}: ${cases.length} cases, ${rejected} reported problems, ${failures} failures; slowest ${maxMs.toFixed(1)} ms; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+console.log(
+  `seed ${seed}: ${cases.length} cases, ${rejected} reported problems, ${failures} failures; slowest ${maxMs.toFixed(1)} ms; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+);
 process.exitCode = failures ? 1 : 0;

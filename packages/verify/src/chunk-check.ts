@@ -35,17 +35,49 @@ const fhist = new FloatHistogramIterator();
 export function checkChunk(c: Chunk, minT: number, maxT: number): ChunkVerdict {
   const e = c.encoding;
   if (e === Encoding.Aggr) return checkAggr(c);
-  if (e !== Encoding.XOR && e !== Encoding.XOR2 && e !== Encoding.Histogram && e !== Encoding.FloatHistogram && e !== Encoding.HistogramST && e !== Encoding.FloatHistogramST) {
-    return { samples: 0, problem: { code: Code.UnknownChunkEncoding, message: `unknown chunk encoding ${encodingName(e)}`, expected: "1-6 or 255", found: String(e) } };
+  if (
+    e !== Encoding.XOR &&
+    e !== Encoding.XOR2 &&
+    e !== Encoding.Histogram &&
+    e !== Encoding.FloatHistogram &&
+    e !== Encoding.HistogramST &&
+    e !== Encoding.FloatHistogramST
+  ) {
+    return {
+      samples: 0,
+      problem: {
+        code: Code.UnknownChunkEncoding,
+        message: `unknown chunk encoding ${encodingName(e)}`,
+        expected: "1-6 or 255",
+        found: String(e),
+      },
+    };
   }
   const samples = chunkNumSamples(c);
-  if (samples === 0) return { samples, problem: { code: Code.EmptyChunk, message: `${encodingName(e)} chunk holds no samples`, expected: "≥ 1 sample", found: "0" } };
+  if (samples === 0)
+    return {
+      samples,
+      problem: {
+        code: Code.EmptyChunk,
+        message: `${encodingName(e)} chunk holds no samples`,
+        expected: "≥ 1 sample",
+        found: "0",
+      },
+    };
   let n: number;
   try {
     n = decode(c);
   } catch (err) {
     if (!(err instanceof FormatError)) throw err;
-    return { samples, problem: { code: Code.ChunkDecodeError, message: `${encodingName(e)} chunk does not decode: ${err.detail}`, expected: err.expected, found: err.found } };
+    return {
+      samples,
+      problem: {
+        code: Code.ChunkDecodeError,
+        message: `${encodingName(e)} chunk does not decode: ${err.detail}`,
+        expected: err.expected,
+        found: err.found,
+      },
+    };
   }
   if (n < 0) return { samples }; // encoding we only read headers of
   const order = checkOrder(n);
@@ -105,7 +137,12 @@ function decode(c: Chunk): number {
 function checkOrder(n: number, counterAggr = false): ChunkVerdict["problem"] {
   for (let i = 1; i < n; i++) {
     if (!(ts[i]! > ts[i - 1]!) && !(counterAggr && (i === 1 || i === n - 1) && ts[i] === ts[i - 1])) {
-      return { code: Code.ChunkSamplesOutOfOrder, message: `sample ${i} is not after sample ${i - 1}`, expected: `> ${ts[i - 1]}`, found: String(ts[i]) };
+      return {
+        code: Code.ChunkSamplesOutOfOrder,
+        message: `sample ${i} is not after sample ${i - 1}`,
+        expected: `> ${ts[i - 1]}`,
+        found: String(ts[i]),
+      };
     }
   }
   return undefined;
@@ -122,22 +159,58 @@ function checkAggr(c: Chunk): ChunkVerdict {
     parts = decodeAggrChunk(c.data);
   } catch (err) {
     if (!(err instanceof FormatError)) throw err;
-    return { samples, problem: { code: Code.ChunkDecodeError, message: `aggregate chunk does not decode: ${err.detail}`, expected: err.expected, found: err.found } };
+    return {
+      samples,
+      problem: {
+        code: Code.ChunkDecodeError,
+        message: `aggregate chunk does not decode: ${err.detail}`,
+        expected: err.expected,
+        found: err.found,
+      },
+    };
   }
-  if (parts.every((p) => p === undefined)) return { samples, problem: { code: Code.EmptyChunk, message: "aggregate chunk holds no aggregates", expected: "≥ 1 aggregate", found: "0" } };
+  if (parts.every((p) => p === undefined))
+    return {
+      samples,
+      problem: {
+        code: Code.EmptyChunk,
+        message: "aggregate chunk holds no aggregates",
+        expected: "≥ 1 aggregate",
+        found: "0",
+      },
+    };
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
     if (!p) continue;
-    if (p.encoding === Encoding.Aggr) return { samples, problem: { code: Code.ChunkDecodeError, message: `aggregate ${i} is itself an aggregate chunk` } };
+    if (p.encoding === Encoding.Aggr)
+      return {
+        samples,
+        problem: { code: Code.ChunkDecodeError, message: `aggregate ${i} is itself an aggregate chunk` },
+      };
     let n: number;
     try {
       n = decode(p);
     } catch (err) {
       if (!(err instanceof FormatError)) throw err;
-      return { samples, problem: { code: Code.ChunkDecodeError, message: `aggregate ${i} does not decode: ${err.detail}`, expected: err.expected, found: err.found } };
+      return {
+        samples,
+        problem: {
+          code: Code.ChunkDecodeError,
+          message: `aggregate ${i} does not decode: ${err.detail}`,
+          expected: err.expected,
+          found: err.found,
+        },
+      };
     }
     if (n === -1 && p.encoding !== Encoding.HistogramST && p.encoding !== Encoding.FloatHistogramST) {
-      return { samples, problem: { code: Code.UnknownChunkEncoding, message: `aggregate ${i} has unknown encoding`, found: String(p.encoding) } };
+      return {
+        samples,
+        problem: {
+          code: Code.UnknownChunkEncoding,
+          message: `aggregate ${i} has unknown encoding`,
+          found: String(p.encoding),
+        },
+      };
     }
     const order = n > 0 ? checkOrder(n, i === AggrType.Counter && p.encoding === Encoding.XOR) : undefined;
     if (order) return { samples, problem: { ...order, message: `aggregate ${i}: ${order.message}` } };

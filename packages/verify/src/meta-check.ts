@@ -2,7 +2,20 @@
  * meta.json, the Thanos file list and the tombstones (§10 items 1-5 and 24): checks that
  * need the series walk's totals run after it (checkStats, checkTombstones).
  */
-import { Decbuf, FormatError, MAX_META_BYTES, RESOLUTIONS, RESOLUTION_RAW, blockResolution, compareUlids, isResolution, decodeTombstones, parseMeta, type BlockMeta, type BlockSource } from "@strata/tsdb";
+import {
+  Decbuf,
+  FormatError,
+  MAX_META_BYTES,
+  RESOLUTIONS,
+  RESOLUTION_RAW,
+  blockResolution,
+  compareUlids,
+  isResolution,
+  decodeTombstones,
+  parseMeta,
+  type BlockMeta,
+  type BlockSource,
+} from "@strata/tsdb";
 import { utf8Decode } from "@strata/tsdb";
 import { Code, type Problems, type VerifyStats } from "./report.ts";
 import type { Segments } from "./segments.ts";
@@ -22,7 +35,11 @@ export const DEFAULT_FUTURE_SLACK_MS = DAY;
  */
 const COPY_SOURCES: ReadonlySet<string> = new Set(["compactor.repair", "bucket.repair", "bucket.rewrite"]);
 
-export async function readMetaChecked(block: BlockSource, opts: VerifyOptions, problems: Problems): Promise<BlockMeta | undefined> {
+export async function readMetaChecked(
+  block: BlockSource,
+  opts: VerifyOptions,
+  problems: Problems,
+): Promise<BlockMeta | undefined> {
   const src = await block.tryOpen(META);
   if (!src) {
     problems.add({ code: Code.MetaMissing, file: META, message: "block has no meta.json (incomplete upload?)" });
@@ -32,7 +49,13 @@ export async function readMetaChecked(block: BlockSource, opts: VerifyOptions, p
   let meta: BlockMeta;
   try {
     if (src.size > maxBytes) {
-      problems.add({ code: Code.MetaTooLarge, file: META, message: "meta.json too large to read", expected: `≤ ${maxBytes} bytes`, found: `${src.size} bytes` });
+      problems.add({
+        code: Code.MetaTooLarge,
+        file: META,
+        message: "meta.json too large to read",
+        expected: `≤ ${maxBytes} bytes`,
+        found: `${src.size} bytes`,
+      });
       return undefined;
     }
     const bytes = await src.read(0, src.size);
@@ -44,7 +67,13 @@ export async function readMetaChecked(block: BlockSource, opts: VerifyOptions, p
     await src.close?.();
   }
   if (opts.expectedUlid !== undefined && opts.expectedUlid.toUpperCase() !== meta.ulid) {
-    problems.add({ code: Code.UlidMismatch, file: META, message: "block directory name and meta.json ulid differ", expected: opts.expectedUlid, found: meta.ulid });
+    problems.add({
+      code: Code.UlidMismatch,
+      file: META,
+      message: "block directory name and meta.json ulid differ",
+      expected: opts.expectedUlid,
+      found: meta.ulid,
+    });
   }
   checkMetaMeaning(meta, opts, problems);
   return meta;
@@ -56,7 +85,13 @@ export async function readMetaChecked(block: BlockSource, opts: VerifyOptions, p
  */
 export function checkMetaMeaning(meta: BlockMeta, opts: VerifyOptions, problems: Problems): void {
   if (!(meta.minTime < meta.maxTime)) {
-    problems.add({ code: Code.MetaInvalid, file: META, message: "minTime must be before maxTime", expected: "minTime < maxTime", found: `${meta.minTime} ≥ ${meta.maxTime}` });
+    problems.add({
+      code: Code.MetaInvalid,
+      file: META,
+      message: "minTime must be before maxTime",
+      expected: "minTime < maxTime",
+      found: `${meta.minTime} ≥ ${meta.maxTime}`,
+    });
   } else {
     const maxRange = opts.maxRangeMs ?? DEFAULT_MAX_RANGE_MS;
     if (meta.maxTime - meta.minTime > maxRange) {
@@ -82,19 +117,44 @@ export function checkMetaMeaning(meta: BlockMeta, opts: VerifyOptions, problems:
   }
   const res = blockResolution(meta);
   if (!isResolution(res)) {
-    problems.add({ code: Code.ResolutionInvalid, file: META, message: "thanos.downsample.resolution is not one Thanos writes", expected: RESOLUTIONS.join(", "), found: String(res) });
+    problems.add({
+      code: Code.ResolutionInvalid,
+      file: META,
+      message: "thanos.downsample.resolution is not one Thanos writes",
+      expected: RESOLUTIONS.join(", "),
+      found: String(res),
+    });
   }
   const c = meta.compaction;
-  if (c.level < 1) problems.add({ code: Code.SourcesInvalid, file: META, message: "compaction.level below 1", expected: "≥ 1", found: String(c.level) });
+  if (c.level < 1)
+    problems.add({
+      code: Code.SourcesInvalid,
+      file: META,
+      message: "compaction.level below 1",
+      expected: "≥ 1",
+      found: String(c.level),
+    });
   const sources = c.sources ?? [];
   for (let i = 1; i < sources.length; i++) {
     if (compareUlids(sources[i - 1]!, sources[i]!) >= 0) {
-      problems.add({ code: Code.SourcesInvalid, file: META, message: "compaction.sources not sorted and unique", expected: `> ${sources[i - 1]}`, found: sources[i] });
+      problems.add({
+        code: Code.SourcesInvalid,
+        file: META,
+        message: "compaction.sources not sorted and unique",
+        expected: `> ${sources[i - 1]}`,
+        found: sources[i],
+      });
       break;
     }
   }
   const inconsistent = sourcesInconsistency(meta, res);
-  if (inconsistent) problems.add({ code: Code.SourcesInconsistent, file: META, ...inconsistent, found: `level ${c.level}, resolution ${res}, sources ${listed(sources)}` });
+  if (inconsistent)
+    problems.add({
+      code: Code.SourcesInconsistent,
+      file: META,
+      ...inconsistent,
+      found: `level ${c.level}, resolution ${res}, sources ${listed(sources)}`,
+    });
 }
 
 /**
@@ -115,13 +175,21 @@ function sourcesInconsistency(meta: BlockMeta, res: number): { message: string; 
   const self = sources.includes(meta.ulid);
   const thanosRewrite = self && sources.length === 1 && (meta.thanos?.rewrites?.length ?? 0) > 0;
   if (res > RESOLUTION_RAW || meta.compaction.level >= 2) {
-    const what = res > RESOLUTION_RAW ? "a downsampled block keeps its input's sources" : `a level-${meta.compaction.level} block lists the sources it was compacted from`;
+    const what =
+      res > RESOLUTION_RAW
+        ? "a downsampled block keeps its input's sources"
+        : `a level-${meta.compaction.level} block lists the sources it was compacted from`;
     if (sources.length === 0) return { message: `compaction.sources empty: ${what}`, expected: "≥ 1 source" };
-    if (self && !thanosRewrite) return { message: `compaction.sources lists the block itself: ${what}`, expected: `sources without ${meta.ulid}` };
+    if (self && !thanosRewrite)
+      return {
+        message: `compaction.sources lists the block itself: ${what}`,
+        expected: `sources without ${meta.ulid}`,
+      };
     return undefined;
   }
   if (meta.compaction.level !== 1 || sources.length === 0 || (self && sources.length === 1)) return undefined;
-  if (sources.length > 1) return { message: "a raw level-1 block lists more than one source", expected: `[] or [${meta.ulid}]` };
+  if (sources.length > 1)
+    return { message: "a raw level-1 block lists more than one source", expected: `[] or [${meta.ulid}]` };
   // Thanos' repairs and rewrites keep the original's source; Strata's copies list themselves
   // (copiedSources), and a block without a Thanos section has no such excuse.
   const copy = COPY_SOURCES.has(meta.thanos?.source ?? "");
@@ -143,11 +211,24 @@ function isoOrRaw(ms: number): string {
 }
 
 /** stats in meta.json against what the walk counted (only when the walk saw every series). */
-export function checkStats(meta: BlockMeta, stats: VerifyStats, withChunks: boolean, tombstones: number | undefined, problems: Problems): void {
+export function checkStats(
+  meta: BlockMeta,
+  stats: VerifyStats,
+  withChunks: boolean,
+  tombstones: number | undefined,
+  problems: Problems,
+): void {
   const s = meta.stats;
   const cmp = (key: string, stored: bigint | undefined, actual: number, optional = false) => {
     if (optional && stored === undefined) return;
-    if ((stored ?? 0n) !== BigInt(actual)) problems.add({ code: Code.MetaStatsMismatch, file: META, message: `stats.${key} differs from the block's content`, expected: String(actual), found: String(stored ?? 0n) });
+    if ((stored ?? 0n) !== BigInt(actual))
+      problems.add({
+        code: Code.MetaStatsMismatch,
+        file: META,
+        message: `stats.${key} differs from the block's content`,
+        expected: String(actual),
+        found: String(stored ?? 0n),
+      });
   };
   cmp("numSeries", s.numSeries, stats.series);
   cmp("numChunks", s.numChunks, stats.chunks);
@@ -156,19 +237,41 @@ export function checkStats(meta: BlockMeta, stats: VerifyStats, withChunks: bool
     cmp("numFloatSamples", s.numFloatSamples, stats.floatSamples, true);
     cmp("numHistogramSamples", s.numHistogramSamples, stats.histogramSamples, true);
   }
-  if (s.numFloatSamples !== undefined && s.numHistogramSamples !== undefined && s.numSamples !== undefined && s.numFloatSamples + s.numHistogramSamples > s.numSamples) {
-    problems.add({ code: Code.MetaStatsMismatch, file: META, message: "numFloatSamples + numHistogramSamples exceed numSamples", expected: `≤ ${s.numSamples}`, found: String(s.numFloatSamples + s.numHistogramSamples) });
+  if (
+    s.numFloatSamples !== undefined &&
+    s.numHistogramSamples !== undefined &&
+    s.numSamples !== undefined &&
+    s.numFloatSamples + s.numHistogramSamples > s.numSamples
+  ) {
+    problems.add({
+      code: Code.MetaStatsMismatch,
+      file: META,
+      message: "numFloatSamples + numHistogramSamples exceed numSamples",
+      expected: `≤ ${s.numSamples}`,
+      found: String(s.numFloatSamples + s.numHistogramSamples),
+    });
   }
   if (tombstones !== undefined) cmp("numTombstones", s.numTombstones, tombstones);
 }
 
 /** thanos.segment_files and thanos.files against the real files. */
-export function checkThanosFiles(meta: BlockMeta, segs: Segments, indexSize: number | undefined, problems: Problems): void {
+export function checkThanosFiles(
+  meta: BlockMeta,
+  segs: Segments,
+  indexSize: number | undefined,
+  problems: Problems,
+): void {
   const t = meta.thanos;
   if (!t) return;
   const names = segs.list.map((s) => s.name);
   if (t.segment_files?.length && t.segment_files.join(",") !== names.join(",")) {
-    problems.add({ code: Code.ThanosFilesMismatch, file: META, message: "thanos.segment_files differ from the chunk files", expected: names.join(",") || "(none)", found: t.segment_files.join(",") });
+    problems.add({
+      code: Code.ThanosFilesMismatch,
+      file: META,
+      message: "thanos.segment_files differ from the chunk files",
+      expected: names.join(",") || "(none)",
+      found: t.segment_files.join(","),
+    });
   }
   if (!t.files?.length) return;
   const real = new Map<string, number | undefined>();
@@ -182,29 +285,58 @@ export function checkThanosFiles(meta: BlockMeta, segs: Segments, indexSize: num
     listed.add(f.rel_path);
     if (listedIndexUnknown && f.rel_path === "index") continue; // missing index: reported as IndexMissing
     if (!real.has(f.rel_path)) {
-      problems.add({ code: Code.ThanosFilesMismatch, file: META, message: `thanos.files lists ${f.rel_path}, which the block does not have` });
+      problems.add({
+        code: Code.ThanosFilesMismatch,
+        file: META,
+        message: `thanos.files lists ${f.rel_path}, which the block does not have`,
+      });
       continue;
     }
     const size = real.get(f.rel_path);
     if (f.rel_path === META) {
-      if (f.size_bytes) problems.add({ code: Code.ThanosFilesMismatch, file: META, message: "thanos.files gives meta.json a size", expected: "no size_bytes", found: String(f.size_bytes) });
+      if (f.size_bytes)
+        problems.add({
+          code: Code.ThanosFilesMismatch,
+          file: META,
+          message: "thanos.files gives meta.json a size",
+          expected: "no size_bytes",
+          found: String(f.size_bytes),
+        });
     } else if ((f.size_bytes ?? 0) !== size) {
-      problems.add({ code: Code.ThanosFilesMismatch, file: META, message: `thanos.files size of ${f.rel_path} differs from the file`, expected: String(size), found: String(f.size_bytes ?? 0) });
+      problems.add({
+        code: Code.ThanosFilesMismatch,
+        file: META,
+        message: `thanos.files size of ${f.rel_path} differs from the file`,
+        expected: String(size),
+        found: String(f.size_bytes ?? 0),
+      });
     }
   }
-  for (const p of real.keys()) if (!listed.has(p)) problems.add({ code: Code.ThanosFilesMismatch, file: META, message: `thanos.files does not list ${p}` });
+  for (const p of real.keys())
+    if (!listed.has(p))
+      problems.add({ code: Code.ThanosFilesMismatch, file: META, message: `thanos.files does not list ${p}` });
 }
 
 /**
  * The tombstones file: magic, version and CRC via the tsdb reader, then every entry's
  * ref (must be a series id) and interval. Returns the merged interval count, or undefined.
  */
-export async function checkTombstones(block: BlockSource, ids: Uint8Array | undefined, problems: Problems): Promise<number | undefined> {
+export async function checkTombstones(
+  block: BlockSource,
+  ids: Uint8Array | undefined,
+  problems: Problems,
+): Promise<number | undefined> {
   const src = await block.tryOpen("tombstones");
   if (!src) return 0;
   try {
     if (src.size > MAX_SMALL_FILE) {
-      problems.add({ code: Code.TombstoneInvalid, file: "tombstones", message: "tombstones file too large to verify", expected: `≤ ${MAX_SMALL_FILE} bytes`, found: `${src.size} bytes` });
+      problems.add({
+        code: Code.TombstoneInvalid,
+        file: "tombstones",
+        message: "tombstones file too large to verify",
+        expected: `≤ ${MAX_SMALL_FILE} bytes`,
+        found: `${src.size} bytes`,
+      });
       return undefined;
     }
     const bytes = await src.read(0, src.size);
@@ -216,12 +348,25 @@ export async function checkTombstones(block: BlockSource, ids: Uint8Array | unde
       const ref = d.uvarint();
       const mint = d.varint();
       const maxt = d.varint();
-      if (ids && !(ref < ids.length * 8 && ids[Math.floor(ref / 8)]! & (1 << ref % 8))) {
-        problems.add({ code: Code.TombstoneInvalid, file: "tombstones", offset: at, message: `tombstone for series id ${ref}, which is not a series entry`, found: String(ref) });
+      if (ids && !(ref < ids.length * 8 && ids[Math.floor(ref / 8)]! & (1 << (ref % 8)))) {
+        problems.add({
+          code: Code.TombstoneInvalid,
+          file: "tombstones",
+          offset: at,
+          message: `tombstone for series id ${ref}, which is not a series entry`,
+          found: String(ref),
+        });
         bad++;
       }
       if (mint > maxt) {
-        problems.add({ code: Code.TombstoneInvalid, file: "tombstones", offset: at, message: "tombstone interval ends before it starts", expected: "mint ≤ maxt", found: `[${mint}, ${maxt}]` });
+        problems.add({
+          code: Code.TombstoneInvalid,
+          file: "tombstones",
+          offset: at,
+          message: "tombstone interval ends before it starts",
+          expected: "mint ≤ maxt",
+          found: `[${mint}, ${maxt}]`,
+        });
         bad++;
       }
     }

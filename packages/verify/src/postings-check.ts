@@ -23,7 +23,13 @@ interface ListRead {
   ids: Uint32Array;
 }
 
-export async function checkPostings(h: IndexHead, series: SeriesResult | undefined, problems: Problems, stats: VerifyStats, _block?: BlockSource): Promise<void> {
+export async function checkPostings(
+  h: IndexHead,
+  series: SeriesResult | undefined,
+  problems: Problems,
+  stats: VerifyStats,
+  _block?: BlockSource,
+): Promise<void> {
   const t = h.table;
   if (!t) return;
   const win = new Window(h.src);
@@ -42,7 +48,14 @@ export async function checkPostings(h: IndexHead, series: SeriesResult | undefin
     const nameOrd = findSymbol(h, t.names[i]!);
     const valueOrd = findSymbol(h, t.values[i]!);
     if (!layoutReported && h.version !== 1 && (off % 4 !== 0 || (prevEnd >= 0 && off !== prevEnd))) {
-      problems.add({ code: Code.PostingsLayout, file: FILE, offset: off, message: `postings list ${key} is not 4-aligned right after the previous list (Thanos' index-header expects contiguous lists)`, expected: prevEnd >= 0 ? String(prevEnd) : "a multiple of 4", found: String(off) });
+      problems.add({
+        code: Code.PostingsLayout,
+        file: FILE,
+        offset: off,
+        message: `postings list ${key} is not 4-aligned right after the previous list (Thanos' index-header expects contiguous lists)`,
+        expected: prevEnd >= 0 ? String(prevEnd) : "a multiple of 4",
+        found: String(off),
+      });
       layoutReported = true;
     }
     const r = await readList(win, h, off, key, problems);
@@ -52,7 +65,8 @@ export async function checkPostings(h: IndexHead, series: SeriesResult | undefin
       continue;
     }
     const list = r.ids;
-    if (list.length === 0 && !isAll) problems.add({ code: Code.PostingsEmpty, file: FILE, offset: off, message: `postings list ${key} is empty` });
+    if (list.length === 0 && !isAll)
+      problems.add({ code: Code.PostingsEmpty, file: FILE, offset: off, message: `postings list ${key} is empty` });
     let prev = -1;
     let unsorted = false;
     let dangling = false;
@@ -60,38 +74,75 @@ export async function checkPostings(h: IndexHead, series: SeriesResult | undefin
       const id = list[j]!;
       if (id <= prev && !unsorted) {
         unsorted = true;
-        problems.add({ code: Code.PostingsUnsorted, file: FILE, offset: off + 8 + 4 * j, message: `postings list ${key} ids not strictly increasing`, expected: `> ${prev}`, found: String(id) });
+        problems.add({
+          code: Code.PostingsUnsorted,
+          file: FILE,
+          offset: off + 8 + 4 * j,
+          message: `postings list ${key} ids not strictly increasing`,
+          expected: `> ${prev}`,
+          found: String(id),
+        });
       }
       prev = id;
       const valid = ids === undefined || (id >>> 3 < ids.length && (ids[id >>> 3]! & (1 << (id & 7))) !== 0);
       if (!valid) {
-        if (!dangling) problems.add({ code: Code.PostingsDangling, file: FILE, offset: off + 8 + 4 * j, message: `postings list ${key} refers to series id ${id}, which is not a series entry`, found: String(id) });
+        if (!dangling)
+          problems.add({
+            code: Code.PostingsDangling,
+            file: FILE,
+            offset: off + 8 + 4 * j,
+            message: `postings list ${key} refers to series id ${id}, which is not a series entry`,
+            found: String(id),
+          });
         dangling = true;
         continue;
       }
       if (!isAll && nameOrd >= 0 && valueOrd >= 0) lists.add(id, nameOrd, valueOrd);
     }
     if (!isAll && list.length > 0 && (nameOrd < 0 || valueOrd < 0)) {
-      problems.add({ code: Code.PostingsExtraSeries, file: FILE, offset: off, message: `postings list ${key} names a label pair missing from the symbol table, so no series carries it` });
+      problems.add({
+        code: Code.PostingsExtraSeries,
+        file: FILE,
+        offset: off,
+        message: `postings list ${key} names a label pair missing from the symbol table, so no series carries it`,
+      });
     }
     if (isAll) all = list.slice();
   }
-  if (h.version !== 1 && h.toc.labelIndicesTable === h.toc.postingsTable && prevEnd >= 0 && prevEnd !== h.toc.postingsTable && !layoutReported) {
-    problems.add({ code: Code.PostingsLayout, file: FILE, offset: prevEnd, message: "last postings list does not end where the postings offset table starts", expected: String(h.toc.postingsTable), found: String(prevEnd) });
+  if (
+    h.version !== 1 &&
+    h.toc.labelIndicesTable === h.toc.postingsTable &&
+    prevEnd >= 0 &&
+    prevEnd !== h.toc.postingsTable &&
+    !layoutReported
+  ) {
+    problems.add({
+      code: Code.PostingsLayout,
+      file: FILE,
+      offset: prevEnd,
+      message: "last postings list does not end where the postings offset table starts",
+      expected: String(h.toc.postingsTable),
+      found: String(prevEnd),
+    });
   }
   if (!series || !series.state.intact) return;
 
   // The all-postings list must hold exactly the series ids.
   if (all && ids) {
     const seen = new Uint8Array(ids.length);
-    for (const id of all) if (id >>> 3 < ids.length) seen[id >>> 3]! |= 1 << (id & 7) & ids[id >>> 3]!;
+    for (const id of all) if (id >>> 3 < ids.length) seen[id >>> 3]! |= (1 << (id & 7)) & ids[id >>> 3]!;
     for (let k = 0, reported = 0; k < ids.length && reported < 100; k++) {
       const missing = ids[k]! & ~seen[k]!;
       if (missing === 0) continue;
       for (let bit = 0; bit < 8; bit++) {
         if (!(missing & (1 << bit))) continue;
         const id = k * 8 + bit;
-        problems.add({ code: Code.PostingsMissingSeries, file: FILE, offset: h.version === 1 ? id : id * 16, message: `series id ${id} is missing from the all-postings list` });
+        problems.add({
+          code: Code.PostingsMissingSeries,
+          file: FILE,
+          offset: h.version === 1 ? id : id * 16,
+          message: `series id ${id} is missing from the all-postings list`,
+        });
         reported++;
       }
     }
@@ -104,7 +155,11 @@ export async function checkPostings(h: IndexHead, series: SeriesResult | undefin
   for (const name of new Set([...series.hashes.names(), ...lists.names()])) {
     if (unreadable.has(name) || series.hashes.equalFor(lists, name)) continue;
     if (located++ >= MAX_LOCATE_NAMES) {
-      problems.add({ code: Code.PostingsMissingSeries, file: FILE, message: `postings of label ${JSON.stringify(h.symbols[name])} disagree with the series (not located: too many names disagree)` });
+      problems.add({
+        code: Code.PostingsMissingSeries,
+        file: FILE,
+        message: `postings of label ${JSON.stringify(h.symbols[name])} disagree with the series (not located: too many names disagree)`,
+      });
       continue;
     }
     await locate(h, win, name, problems);
@@ -118,7 +173,14 @@ async function readList(win: Window, h: IndexHead, off: number, key: string, pro
   const a = head.at;
   const len = ((hb[a]! << 24) | (hb[a + 1]! << 16) | (hb[a + 2]! << 8) | hb[a + 3]!) >>> 0;
   if (off + 8 + len > h.limit) {
-    problems.add({ code: Code.OutOfBounds, file: FILE, offset: off, message: `postings list ${key} runs past the end of the data`, expected: `len ≤ ${h.limit - off - 8}`, found: String(len) });
+    problems.add({
+      code: Code.OutOfBounds,
+      file: FILE,
+      offset: off,
+      message: `postings list ${key} runs past the end of the data`,
+      expected: `len ≤ ${h.limit - off - 8}`,
+      found: String(len),
+    });
     return fail;
   }
   const { b, at } = await win.get(off, 8 + len);
@@ -126,12 +188,26 @@ async function readList(win: Window, h: IndexHead, off: number, key: string, pro
   const want = ((b[at + 4 + len]! << 24) | (b[at + 5 + len]! << 16) | (b[at + 6 + len]! << 8) | b[at + 7 + len]!) >>> 0;
   const got = crc32c(b, at + 4, at + 4 + len);
   if (want !== got) {
-    problems.add({ code: Code.BadChecksum, file: FILE, offset: off + 4 + len, message: `postings list ${key} CRC32C mismatch`, expected: `stored 0x${want.toString(16).padStart(8, "0")}`, found: `0x${got.toString(16).padStart(8, "0")}` });
+    problems.add({
+      code: Code.BadChecksum,
+      file: FILE,
+      offset: off + 4 + len,
+      message: `postings list ${key} CRC32C mismatch`,
+      expected: `stored 0x${want.toString(16).padStart(8, "0")}`,
+      found: `0x${got.toString(16).padStart(8, "0")}`,
+    });
     return { ...fail, end };
   }
   const n = len >= 4 ? ((b[at + 4]! << 24) | (b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!) >>> 0 : -1;
   if (len !== 4 + 4 * n) {
-    problems.add({ code: Code.OutOfBounds, file: FILE, offset: off, message: `postings list ${key} length does not match its count`, expected: `len = 4 + 4·n`, found: `len ${len}, n ${n}` });
+    problems.add({
+      code: Code.OutOfBounds,
+      file: FILE,
+      offset: off,
+      message: `postings list ${key} length does not match its count`,
+      expected: `len = 4 + 4·n`,
+      found: `len ${len}, n ${n}`,
+    });
     return { ...fail, end };
   }
   const ids = new Uint32Array(n);
@@ -164,12 +240,24 @@ async function locate(h: IndexHead, win: Window, name: number, problems: Problem
     for (let i = 0; i < s.numLabels; i++) if (s.labels[2 * i] === name) carried.push(s.labels[2 * i + 1]!);
     for (const v of carried) {
       if (!listed.includes(v)) {
-        problems.add({ code: Code.PostingsMissingSeries, file: FILE, offset: s.offset, series: labelsToString(labelsOf(h, s)), message: `series ${s.id} is missing from postings list (${JSON.stringify(nameStr)}, ${JSON.stringify(h.symbols[v])})` });
+        problems.add({
+          code: Code.PostingsMissingSeries,
+          file: FILE,
+          offset: s.offset,
+          series: labelsToString(labelsOf(h, s)),
+          message: `series ${s.id} is missing from postings list (${JSON.stringify(nameStr)}, ${JSON.stringify(h.symbols[v])})`,
+        });
       }
     }
     for (const v of listed) {
       if (!carried.includes(v)) {
-        problems.add({ code: Code.PostingsExtraSeries, file: FILE, offset: s.offset, series: labelsToString(labelsOf(h, s)), message: `postings list (${JSON.stringify(nameStr)}, ${JSON.stringify(h.symbols[v])}) holds series ${s.id}, which does not carry that label` });
+        problems.add({
+          code: Code.PostingsExtraSeries,
+          file: FILE,
+          offset: s.offset,
+          series: labelsToString(labelsOf(h, s)),
+          message: `postings list (${JSON.stringify(nameStr)}, ${JSON.stringify(h.symbols[v])}) holds series ${s.id}, which does not carry that label`,
+        });
       }
     }
   }

@@ -50,7 +50,12 @@ export interface RepairOptions {
   segmentSize?: number;
 }
 
-export async function repairBlock(source: BlockSource, sink: BlockSink, report?: VerifyReport, opts: RepairOptions = {}): Promise<WrittenBlock> {
+export async function repairBlock(
+  source: BlockSource,
+  sink: BlockSink,
+  report?: VerifyReport,
+  opts: RepairOptions = {},
+): Promise<WrittenBlock> {
   report ??= await verifyBlock(source);
   const blocking = report.problems.filter((p) => p.severity === "reject");
   if (blocking.length > 0) {
@@ -58,7 +63,8 @@ export async function repairBlock(source: BlockSource, sink: BlockSink, report?:
     throw new NotRepairableError(`${source.name}: not repairable (${codes})`, blocking);
   }
   const meta = await readMeta(source);
-  if (blockResolution(meta) > RESOLUTION_RAW) throw new NotRepairableError(`${source.name}: cannot repair a downsampled block`);
+  if (blockResolution(meta) > RESOLUTION_RAW)
+    throw new NotRepairableError(`${source.name}: cannot repair a downsampled block`);
 
   const silent = new Problems(0);
   const indexSrc = await source.open("index");
@@ -78,7 +84,8 @@ export async function repairBlock(source: BlockSource, sink: BlockSink, report?:
       if (prev) {
         const c = compareLabels(prev, labels);
         if (c === 0) continue; // duplicate series: keep the first, as Thanos does
-        if (c > 0) throw new NotRepairableError(`${source.name}: series ${s.id} out of order even after sorting its labels`);
+        if (c > 0)
+          throw new NotRepairableError(`${source.name}: series ${s.id} out of order even after sorting its labels`);
       }
       // Read every chunk, dropping those wholly outside the block (incl. issue 347).
       const n = s.numChunks;
@@ -99,11 +106,16 @@ export async function repairBlock(source: BlockSource, sink: BlockSink, report?:
         keep.maxT[k] = s.maxT[i]!;
         crcs[k] = rec.crc;
         lens[k] = rec.data.length;
-        data[k] = { minTime: s.minT[i]!, maxTime: s.maxT[i]!, chunk: { encoding: rec.encoding, data: rec.data.slice() } };
+        data[k] = {
+          minTime: s.minT[i]!,
+          maxTime: s.maxT[i]!,
+          chunk: { encoding: rec.encoding, data: rec.data.slice() },
+        };
         map.push(i);
       }
       const plan = planChunkOrder(keep, crcs, lens);
-      if (plan.overlapping >= 0) throw new NotRepairableError(`${source.name}: series ${s.id} has overlapping chunks with different data`);
+      if (plan.overlapping >= 0)
+        throw new NotRepairableError(`${source.name}: series ${s.id} has overlapping chunks with different data`);
       out.length = 0;
       const deleted = tombstones.get(s.id);
       for (const k of plan.order) {
@@ -133,7 +145,11 @@ function repairedMeta(meta: BlockMeta, ulid: string): BlockMeta {
     ...meta,
     ulid,
     stats: {},
-    compaction: { ...meta.compaction, level, sources: copiedSources({ ...meta, compaction: { ...meta.compaction, level } }, ulid) },
+    compaction: {
+      ...meta.compaction,
+      level,
+      sources: copiedSources({ ...meta, compaction: { ...meta.compaction, level } }, ulid),
+    },
   };
   if (out.thanos) out.thanos = { ...out.thanos, source: "compactor.repair" };
   return out;

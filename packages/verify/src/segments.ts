@@ -58,7 +58,9 @@ export class Segments {
 
   /** Open every segment (names that parse as unsigned integers, in name order), reporting header and naming problems. */
   static async open(block: BlockSource, problems: Problems): Promise<Segments> {
-    const names = (await block.listChunkFiles()).filter((n) => parseSegmentFileName(n) !== undefined).sort(compareStrings);
+    const names = (await block.listChunkFiles())
+      .filter((n) => parseSegmentFileName(n) !== undefined)
+      .sort(compareStrings);
     for (let i = 0; i < names.length; i++) {
       if (parseSegmentFileName(names[i]!) !== i + 1) {
         problems.add({
@@ -74,7 +76,16 @@ export class Segments {
     const list: Segment[] = [];
     for (const name of names) {
       const path = segmentPath(name);
-      const s: Segment = { name, path, size: 0, src: undefined, broken: true, win: EMPTY, winStart: 0, store: undefined };
+      const s: Segment = {
+        name,
+        path,
+        size: 0,
+        src: undefined,
+        broken: true,
+        win: EMPTY,
+        winStart: 0,
+        store: undefined,
+      };
       list.push(s);
       try {
         s.src = await block.open(path);
@@ -102,12 +113,24 @@ export class Segments {
     const si = Math.floor(ref / TWO_32);
     const off = ref - si * TWO_32;
     if (si >= this.list.length) {
-      throw new RefError(`chunk ref points at segment index ${si}`, "chunks", off, `segment index < ${this.list.length}`, String(si));
+      throw new RefError(
+        `chunk ref points at segment index ${si}`,
+        "chunks",
+        off,
+        `segment index < ${this.list.length}`,
+        String(si),
+      );
     }
     const s = this.list[si]!;
     if (s.broken) return undefined;
     if (off < SEGMENT_HEADER_SIZE || off >= s.size) {
-      throw new RefError("chunk offset outside the segment's records", s.path, off, `${SEGMENT_HEADER_SIZE} ≤ offset < ${s.size}`, String(off));
+      throw new RefError(
+        "chunk offset outside the segment's records",
+        s.path,
+        off,
+        `${SEGMENT_HEADER_SIZE} ≤ offset < ${s.size}`,
+        String(off),
+      );
     }
     let rel = off - s.winStart;
     if (rel < 0 || off + 5 > s.winStart + s.win.length) {
@@ -119,11 +142,19 @@ export class Segments {
     let mul = 1;
     let p = rel;
     for (let i = 0; ; i++) {
-      if (p >= w.length) throw new FormatError("invalid-size", "chunk length runs past the end of the segment", { file: s.path, offset: off });
+      if (p >= w.length)
+        throw new FormatError("invalid-size", "chunk length runs past the end of the segment", {
+          file: s.path,
+          offset: off,
+        });
       const b = w[p++]!;
       len += (b & 0x7f) * mul;
       if (b < 0x80) break;
-      if (i === 4) throw new FormatError("invalid-value", "chunk length varint longer than 5 bytes", { file: s.path, offset: off });
+      if (i === 4)
+        throw new FormatError("invalid-value", "chunk length varint longer than 5 bytes", {
+          file: s.path,
+          offset: off,
+        });
       mul *= 128;
     }
     const varLen = p - rel;
@@ -181,14 +212,29 @@ export class RefError extends FormatError {
 
 async function checkHeader(s: Segment): Promise<void> {
   if (s.size < SEGMENT_HEADER_SIZE) {
-    throw new FormatError("invalid-size", "segment shorter than its header", { file: s.path, offset: 0, expected: `≥ ${SEGMENT_HEADER_SIZE} bytes`, found: `${s.size} bytes` });
+    throw new FormatError("invalid-size", "segment shorter than its header", {
+      file: s.path,
+      offset: 0,
+      expected: `≥ ${SEGMENT_HEADER_SIZE} bytes`,
+      found: `${s.size} bytes`,
+    });
   }
   const h = await s.src!.read(0, SEGMENT_HEADER_SIZE);
   const magic = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
   if (magic !== MAGIC_CHUNKS) {
-    throw new FormatError("bad-magic", "not a chunk segment", { file: s.path, offset: 0, expected: "0x85bd40dd", found: `0x${magic.toString(16).padStart(8, "0")}` });
+    throw new FormatError("bad-magic", "not a chunk segment", {
+      file: s.path,
+      offset: 0,
+      expected: "0x85bd40dd",
+      found: `0x${magic.toString(16).padStart(8, "0")}`,
+    });
   }
   if (h[4] !== CHUNKS_FORMAT_V1) {
-    throw new FormatError("unsupported-version", "unknown chunk segment version", { file: s.path, offset: 4, expected: "1", found: String(h[4]) });
+    throw new FormatError("unsupported-version", "unknown chunk segment version", {
+      file: s.path,
+      offset: 4,
+      expected: "1",
+      found: String(h[4]),
+    });
   }
 }

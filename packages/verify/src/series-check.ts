@@ -5,7 +5,14 @@
  * holding the series: a bitset of series ids, and per label name a multiset hash of the
  * (series, name, value) triples that the postings lists must reproduce.
  */
-import { compareLabels, compareStrings, isFloatEncoding, isHistogramEncoding, labelsToString, type Label } from "@strata/tsdb";
+import {
+  compareLabels,
+  compareStrings,
+  isFloatEncoding,
+  isHistogramEncoding,
+  labelsToString,
+  type Label,
+} from "@strata/tsdb";
 import { checkChunk } from "./chunk-check.ts";
 import type { IndexHead } from "./index-head.ts";
 import { Code, type Problems, type VerifyStats } from "./report.ts";
@@ -70,18 +77,44 @@ export async function checkSeries(
       const b = L[2 * i]!;
       const c = byName ? compareStrings(h.symbols[b]!, h.symbols[a]!) : b - a;
       if (c < 0) unsorted = true;
-      else if (c === 0) problems.add({ ...at, series: name(), code: Code.DuplicateLabelName, message: `label name ${JSON.stringify(h.symbols[a])} appears twice` });
+      else if (c === 0)
+        problems.add({
+          ...at,
+          series: name(),
+          code: Code.DuplicateLabelName,
+          message: `label name ${JSON.stringify(h.symbols[a])} appears twice`,
+        });
     }
     // Series order is judged on name-sorted labels: that is what repair (and Thanos') restores.
     let key = L;
     if (unsorted) {
-      problems.add({ ...at, series: name(), code: Code.OutOfOrderLabels, message: "label names not sorted (Prometheus ≤ 2.8.0 bug)" });
+      problems.add({
+        ...at,
+        series: name(),
+        code: Code.OutOfOrderLabels,
+        message: "label names not sorted (Prometheus ≤ 2.8.0 bug)",
+      });
       key = sortPairs(h, L, k, byName);
     }
     if (prevLen >= 0) {
-      const c = byName ? compareLabels(labelsOfRefs(h, prev, prevLen), labelsOfRefs(h, key, k)) : compareRefs(prev, prevLen, key, k);
-      if (c === 0) problems.add({ ...at, series: name(), code: Code.DuplicateSeries, message: `series ${s.id} repeats the previous series' labels` });
-      else if (c > 0) problems.add({ ...at, series: name(), code: Code.SeriesOutOfOrder, message: `series ${s.id} sorts before the previous series`, expected: "labels > previous series' labels" });
+      const c = byName
+        ? compareLabels(labelsOfRefs(h, prev, prevLen), labelsOfRefs(h, key, k))
+        : compareRefs(prev, prevLen, key, k);
+      if (c === 0)
+        problems.add({
+          ...at,
+          series: name(),
+          code: Code.DuplicateSeries,
+          message: `series ${s.id} repeats the previous series' labels`,
+        });
+      else if (c > 0)
+        problems.add({
+          ...at,
+          series: name(),
+          code: Code.SeriesOutOfOrder,
+          message: `series ${s.id} sorts before the previous series`,
+          expected: "labels > previous series' labels",
+        });
     }
     if (prev.length < 2 * k) prev = new Uint32Array(2 * k);
     prev.set(key.subarray(0, 2 * k));
@@ -106,16 +139,45 @@ export async function checkSeries(
       // Built only when reported: number-to-string conversions land in V8's old space, and
       // per chunk they were most of the verifier's heap growth.
       const where = (): string => `chunk ${i} [${minT}, ${maxT}]`;
-      if (minT > maxT) problems.add({ ...at, series: name(), code: Code.ChunkTimeInverted, message: `${where()}: minTime after maxTime`, expected: "minTime ≤ maxTime" });
+      if (minT > maxT)
+        problems.add({
+          ...at,
+          series: name(),
+          code: Code.ChunkTimeInverted,
+          message: `${where()}: minTime after maxTime`,
+          expected: "minTime ≤ maxTime",
+        });
       if (i > 0 && minT <= s.maxT[i - 1]!) overlap = true;
       if (range) {
         const cls = classifyChunk(minT, maxT, range.minTime, range.maxTime);
         if (cls !== "inside") {
-          const code = cls === "complete-outside" ? Code.CompleteOutsideChunks : cls === "issue347" ? Code.Issue347OutsideChunks : cls === "outside" ? Code.OutsideChunks : Code.ChunkEndsAtMaxTime;
-          problems.add({ ...at, series: name(), code, message: `${where()} not inside the block's time range`, expected: `within [${range.minTime}, ${range.maxTime})`, found: `[${minT}, ${maxT}]` });
+          const code =
+            cls === "complete-outside"
+              ? Code.CompleteOutsideChunks
+              : cls === "issue347"
+                ? Code.Issue347OutsideChunks
+                : cls === "outside"
+                  ? Code.OutsideChunks
+                  : Code.ChunkEndsAtMaxTime;
+          problems.add({
+            ...at,
+            series: name(),
+            code,
+            message: `${where()} not inside the block's time range`,
+            expected: `within [${range.minTime}, ${range.maxTime})`,
+            found: `[${minT}, ${maxT}]`,
+          });
         }
       }
-      if (ref < lastRef) problems.add({ ...at, series: name(), code: Code.ChunkRefsOutOfOrder, message: `${where()}: chunk ref decreases`, expected: `≥ ${lastRef}`, found: String(ref) });
+      if (ref < lastRef)
+        problems.add({
+          ...at,
+          series: name(),
+          code: Code.ChunkRefsOutOfOrder,
+          message: `${where()}: chunk ref decreases`,
+          expected: `≥ ${lastRef}`,
+          found: String(ref),
+        });
       lastRef = ref;
       crcs[i] = NaN;
       lens[i] = NaN;
@@ -136,22 +198,50 @@ export async function checkSeries(
         if (v.problem) {
           chunksIntact = false;
           const seg = segs.list[Math.floor(ref / 4294967296)]!;
-          problems.add({ ...v.problem, file: seg.path, offset: ref % 4294967296, series: name(), message: `${where()}: ${v.problem.message}` });
+          problems.add({
+            ...v.problem,
+            file: seg.path,
+            offset: ref % 4294967296,
+            series: name(),
+            message: `${where()}: ${v.problem.message}`,
+          });
         }
       } catch (e) {
         chunksIntact = false;
-        problems.fromError(e, { series: name(), what: where(), code: e instanceof RefError ? Code.ChunkRefOutOfRange : undefined });
+        problems.fromError(e, {
+          series: name(),
+          what: where(),
+          code: e instanceof RefError ? Code.ChunkRefOutOfRange : undefined,
+        });
       }
     }
     if (overlap) {
       const plan = planChunkOrder(s, crcs, lens);
       stats.outOfOrderSeries++;
-      for (const d of plan.duplicates) problems.add({ ...at, series: name(), code: Code.DuplicatedChunks, message: `chunk ${d} [${s.minT[d]}, ${s.maxT[d]}] duplicates an earlier chunk (same time range and bytes)` });
+      for (const d of plan.duplicates)
+        problems.add({
+          ...at,
+          series: name(),
+          code: Code.DuplicatedChunks,
+          message: `chunk ${d} [${s.minT[d]}, ${s.maxT[d]}] duplicates an earlier chunk (same time range and bytes)`,
+        });
       if (plan.overlapping >= 0) {
         const i = plan.overlapping;
-        problems.add({ ...at, series: name(), code: Code.OverlappingChunks, message: `chunk ${i} [${s.minT[i]}, ${s.maxT[i]}] overlaps another chunk with different data`, expected: "chunks disjoint in time" });
+        problems.add({
+          ...at,
+          series: name(),
+          code: Code.OverlappingChunks,
+          message: `chunk ${i} [${s.minT[i]}, ${s.maxT[i]}] overlaps another chunk with different data`,
+          expected: "chunks disjoint in time",
+        });
       } else if (plan.reordered) {
-        problems.add({ ...at, series: name(), code: Code.OutOfOrderChunks, message: "chunks not in time order (re-sorting fixes it)", expected: "ascending, disjoint chunk times" });
+        problems.add({
+          ...at,
+          series: name(),
+          code: Code.OutOfOrderChunks,
+          message: "chunks not in time order (re-sorting fixes it)",
+          expected: "ascending, disjoint chunk times",
+        });
       }
     }
   }
@@ -170,15 +260,22 @@ export interface ChunkPlan {
 }
 
 /** Sort a series' chunks by (minT, maxT) and find duplicates and true overlaps, as Thanos' repair does. */
-export function planChunkOrder(s: Pick<RawSeries, "numChunks" | "minT" | "maxT">, crcs: Float64Array, lens: Float64Array): ChunkPlan {
-  const idx = Array.from({ length: s.numChunks }, (_, i) => i).sort((a, b) => s.minT[a]! - s.minT[b]! || s.maxT[a]! - s.maxT[b]! || a - b);
+export function planChunkOrder(
+  s: Pick<RawSeries, "numChunks" | "minT" | "maxT">,
+  crcs: Float64Array,
+  lens: Float64Array,
+): ChunkPlan {
+  const idx = Array.from({ length: s.numChunks }, (_, i) => i).sort(
+    (a, b) => s.minT[a]! - s.minT[b]! || s.maxT[a]! - s.maxT[b]! || a - b,
+  );
   const order: number[] = [];
   const duplicates: number[] = [];
   let overlapping = -1;
   for (const i of idx) {
     const last = order.length ? order[order.length - 1]! : -1;
     if (last >= 0 && s.minT[i]! <= s.maxT[last]!) {
-      if (s.minT[i] === s.minT[last] && s.maxT[i] === s.maxT[last] && crcs[i] === crcs[last] && lens[i] === lens[last]) duplicates.push(i);
+      if (s.minT[i] === s.minT[last] && s.maxT[i] === s.maxT[last] && crcs[i] === crcs[last] && lens[i] === lens[last])
+        duplicates.push(i);
       else if (overlapping < 0) overlapping = i;
       continue;
     }
@@ -190,7 +287,9 @@ export function planChunkOrder(s: Pick<RawSeries, "numChunks" | "minT" | "maxT">
 }
 
 function sortPairs(h: IndexHead, L: Uint32Array, k: number, byName: boolean): Uint32Array {
-  const idx = Array.from({ length: k }, (_, i) => i).sort((a, b) => (byName ? compareStrings(h.symbols[L[2 * a]!]!, h.symbols[L[2 * b]!]!) : L[2 * a]! - L[2 * b]!) || a - b);
+  const idx = Array.from({ length: k }, (_, i) => i).sort(
+    (a, b) => (byName ? compareStrings(h.symbols[L[2 * a]!]!, h.symbols[L[2 * b]!]!) : L[2 * a]! - L[2 * b]!) || a - b,
+  );
   const out = new Uint32Array(2 * k);
   idx.forEach((j, i) => {
     out[2 * i] = L[2 * j]!;
@@ -214,4 +313,3 @@ function labelsOfRefs(h: IndexHead, refs: Uint32Array, n: number): Label[] {
   for (let i = 0; i < n; i++) out.push({ name: h.symbols[refs[2 * i]!]!, value: h.symbols[refs[2 * i + 1]!]! });
   return out;
 }
-

@@ -53,7 +53,13 @@ export async function* scanSeries(h: IndexHead, problems: Problems, state: ScanS
     if (b[at] === 0) {
       // Zero padding up to the next 16-byte boundary; an entry never starts with 0x00.
       if (!v1 && pos % 16 === 0) {
-        problems.add({ code: Code.SeriesMisaligned, file: FILE, offset: pos, message: "zero byte where a series entry should start", expected: "entry length varint" });
+        problems.add({
+          code: Code.SeriesMisaligned,
+          file: FILE,
+          offset: pos,
+          message: "zero byte where a series entry should start",
+          expected: "entry length varint",
+        });
         state.intact = false;
         return;
       }
@@ -61,7 +67,14 @@ export async function* scanSeries(h: IndexHead, problems: Problems, state: ScanS
       continue;
     }
     if (!v1 && pos % 16 !== 0) {
-      problems.add({ code: Code.SeriesMisaligned, file: FILE, offset: pos, message: "non-zero byte in the padding between series entries", expected: "0x00", found: String(b[at]) });
+      problems.add({
+        code: Code.SeriesMisaligned,
+        file: FILE,
+        offset: pos,
+        message: "non-zero byte in the padding between series entries",
+        expected: "0x00",
+        found: String(b[at]),
+      });
       state.intact = false;
       return;
     }
@@ -71,7 +84,12 @@ export async function* scanSeries(h: IndexHead, problems: Problems, state: ScanS
     let vlen = 0;
     for (;;) {
       if (vlen >= n || vlen === 5) {
-        problems.add({ code: Code.OutOfBounds, file: FILE, offset: pos, message: "series entry length is not a valid varint inside the series section" });
+        problems.add({
+          code: Code.OutOfBounds,
+          file: FILE,
+          offset: pos,
+          message: "series entry length is not a valid varint inside the series section",
+        });
         state.intact = false;
         return;
       }
@@ -82,7 +100,14 @@ export async function* scanSeries(h: IndexHead, problems: Problems, state: ScanS
     }
     const size = vlen + len + 4;
     if (size > end - pos) {
-      problems.add({ code: Code.OutOfBounds, file: FILE, offset: pos, message: "series entry runs past the end of the series section", expected: `≤ ${end - pos} bytes`, found: `${size} bytes` });
+      problems.add({
+        code: Code.OutOfBounds,
+        file: FILE,
+        offset: pos,
+        message: "series entry runs past the end of the series section",
+        expected: `≤ ${end - pos} bytes`,
+        found: `${size} bytes`,
+      });
       state.intact = false;
       return;
     }
@@ -147,7 +172,8 @@ function parseBody(d: Decbuf, h: IndexHead, s: RawSeries): void {
       s.ref[i] = ref;
     }
   }
-  if (d.remaining() !== 0) throw d.error("invalid-size", "series entry has bytes after its last chunk", `${d.remaining()} bytes`, "0");
+  if (d.remaining() !== 0)
+    throw d.error("invalid-size", "series entry has bytes after its last chunk", `${d.remaining()} bytes`, "0");
 }
 
 /**

@@ -58,16 +58,27 @@ export async function verifyBlock(source: BlockSource, opts: VerifyOptions = {})
     if (head) {
       stats.symbols = head.symbols.length;
       const range = meta && meta.minTime < meta.maxTime ? { minTime: meta.minTime, maxTime: meta.maxTime } : undefined;
-      series = await step(problems, "index", () => checkSeries(head!, withChunks ? segs : undefined, range, problems, stats));
+      series = await step(problems, "index", () =>
+        checkSeries(head!, withChunks ? segs : undefined, range, problems, stats),
+      );
       await step(problems, "index", () => checkPostings(head!, series, problems, stats));
     }
     if (stats.chunks > 0 && segs && segs.list.length === 0) {
-      problems.add({ code: Code.NoSegments, file: "chunks", message: "the index has chunks but chunks/ holds no segment files", expected: "≥ 1 segment", found: "0" });
+      problems.add({
+        code: Code.NoSegments,
+        file: "chunks",
+        message: "the index has chunks but chunks/ holds no segment files",
+        expected: "≥ 1 segment",
+        found: "0",
+      });
     }
     const intact = series?.state.intact === true;
-    const tombstones = await step(problems, "tombstones", () => checkTombstones(source, intact ? series!.ids : undefined, problems));
+    const tombstones = await step(problems, "tombstones", () =>
+      checkTombstones(source, intact ? series!.ids : undefined, problems),
+    );
     if (tombstones !== undefined) stats.tombstoneIntervals = tombstones;
-    if (meta && intact) checkStats(meta, stats, withChunks && segs !== undefined && series!.chunksIntact, tombstones, problems);
+    if (meta && intact)
+      checkStats(meta, stats, withChunks && segs !== undefined && series!.chunksIntact, tombstones, problems);
     if (meta && segs) checkThanosFiles(meta as BlockMeta, segs, indexSrc?.size, problems);
   } catch (e) {
     problems.fromError(e);
@@ -75,7 +86,9 @@ export async function verifyBlock(source: BlockSource, opts: VerifyOptions = {})
     await segs?.close().catch(() => {});
     await indexSrc?.close?.().catch(() => {});
   }
-  const ok = problems.list.every((p) => p.severity === "warn") && Object.entries(problems.counts).every(([c]) => SEVERITY[c as keyof typeof SEVERITY] === "warn");
+  const ok =
+    problems.list.every((p) => p.severity === "warn") &&
+    Object.entries(problems.counts).every(([c]) => SEVERITY[c as keyof typeof SEVERITY] === "warn");
   return { block: source.name, ok, problems: problems.list, counts: problems.counts, stats };
 }
 

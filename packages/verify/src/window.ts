@@ -29,11 +29,17 @@ export class Window {
    * The view is valid until the next call (the window is refilled in place).
    */
   async get(offset: number, length: number): Promise<{ b: Uint8Array; at: number }> {
-    if (offset >= this.start && offset + length <= this.start + this.buf.length) return { b: this.buf, at: offset - this.start };
+    if (offset >= this.start && offset + length <= this.start + this.buf.length)
+      return { b: this.buf, at: offset - this.start };
     if (length > this.windowSize) return { b: await this.src.read(offset, length), at: 0 };
     const n = Math.max(Math.min(this.size - offset, this.windowSize), length);
     this.buf = EMPTY; // nothing half-refilled is served if the read fails
-    this.buf = await fillWindow(this.src, offset, n, this.store ?? (this.store = newStore(this.src, this.size, this.windowSize)));
+    this.buf = await fillWindow(
+      this.src,
+      offset,
+      n,
+      this.store ?? (this.store = newStore(this.src, this.size, this.windowSize)),
+    );
     this.start = offset;
     return { b: this.buf, at: 0 };
   }
@@ -52,7 +58,12 @@ export function newStore(src: ByteSource, fileSize: number, windowSize: number):
 }
 
 /** `n` bytes from `offset`: into `store` (refilled in place) when it can hold them, else a fresh read. */
-export async function fillWindow(src: ByteSource, offset: number, n: number, store: Uint8Array | undefined): Promise<Uint8Array> {
+export async function fillWindow(
+  src: ByteSource,
+  offset: number,
+  n: number,
+  store: Uint8Array | undefined,
+): Promise<Uint8Array> {
   if (store === undefined || n > store.length || src.readInto === undefined) return src.read(offset, n);
   const dst = store.subarray(0, n);
   await src.readInto(offset, dst);

@@ -1,7 +1,15 @@
 // The verifier's scans refill one window buffer per file in place (ByteSource.readInto), so
 // its memory does not grow with the block, and reports the same as over a read-only source.
 import { beforeAll, describe, expect, it } from "vitest";
-import { BlockReader, Encoding, MemoryBlock, encodeXOR, type BlockSource, type ByteSource, type MemorySource } from "@strata/tsdb";
+import {
+  BlockReader,
+  Encoding,
+  MemoryBlock,
+  encodeXOR,
+  type BlockSource,
+  type ByteSource,
+  type MemorySource,
+} from "@strata/tsdb";
 import { Code, repairBlock, verifyBlock, type VerifyReport } from "../src/index.ts";
 import { T0, STEP, buildBlock, cloneBlock, type FixtureSeries } from "./helpers.ts";
 
@@ -53,9 +61,19 @@ function bigSeries(): FixtureSeries[] {
         ts[i] = T0 + (c * 120 + i) * STEP;
         vs[i] = rnd() * 1e9;
       }
-      chunks.push({ minTime: ts[0]!, maxTime: ts[119]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 120) } });
+      chunks.push({
+        minTime: ts[0]!,
+        maxTime: ts[119]!,
+        chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 120) },
+      });
     }
-    out.push({ labels: [{ name: "__name__", value: "m" }, { name: "i", value: String(s).padStart(4, "0") }], chunks });
+    out.push({
+      labels: [
+        { name: "__name__", value: "m" },
+        { name: "i", value: String(s).padStart(4, "0") },
+      ],
+      chunks,
+    });
   }
   return out;
 }
@@ -106,7 +124,8 @@ describe("verifier window buffers", () => {
     const digest = async (b: MemoryBlock) => {
       const rd = await BlockReader.open(b);
       const parts: string[] = [];
-      for await (const x of rd.series()) for (const c of x.chunks) parts.push(Buffer.from(c.chunk!.data).toString("base64"));
+      for await (const x of rd.series())
+        for (const c of x.chunks) parts.push(Buffer.from(c.chunk!.data).toString("base64"));
       await rd.close();
       return parts;
     };

@@ -5,7 +5,23 @@
  * decrease must still be ChunkSamplesOutOfOrder.
  */
 import { describe, expect, it } from "vitest";
-import { AggrType, BlockWriter, CounterResetHint, encodeFloatHistogramChunk, Encoding, MemoryBlock, RESOLUTION_1H, RESOLUTION_5M, compareStrings, encodeAggrChunk, encodeXOR, newUlid, type Chunk, type ChunkToWrite, type Labels } from "@strata/tsdb";
+import {
+  AggrType,
+  BlockWriter,
+  CounterResetHint,
+  encodeFloatHistogramChunk,
+  Encoding,
+  MemoryBlock,
+  RESOLUTION_1H,
+  RESOLUTION_5M,
+  compareStrings,
+  encodeAggrChunk,
+  encodeXOR,
+  newUlid,
+  type Chunk,
+  type ChunkToWrite,
+  type Labels,
+} from "@strata/tsdb";
 import { downsampleBlock } from "@strata/downsample";
 import { Code, verifyBlock, type VerifyReport } from "../src/index.ts";
 import { rawBlock } from "./raw-block.ts";
@@ -43,8 +59,20 @@ async function rawCounterBlock(hours: number): Promise<{ block: MemoryBlock; uli
     return out;
   };
   const resetEvery = (7 * 60_000) / STEP;
-  series.push({ labels: [{ name: "__name__", value: "c_total" }, { name: "i", value: "1" }], chunks: mk("c", (i) => (i % resetEvery) * 3 + 1) });
-  series.push({ labels: [{ name: "__name__", value: "c_total" }, { name: "i", value: "2" }], chunks: mk("c2", (i) => (i % (resetEvery + 3)) * 0.5, 1_699_999_200_000 + 299_999, n - 40) });
+  series.push({
+    labels: [
+      { name: "__name__", value: "c_total" },
+      { name: "i", value: "1" },
+    ],
+    chunks: mk("c", (i) => (i % resetEvery) * 3 + 1),
+  });
+  series.push({
+    labels: [
+      { name: "__name__", value: "c_total" },
+      { name: "i", value: "2" },
+    ],
+    chunks: mk("c2", (i) => (i % (resetEvery + 3)) * 0.5, 1_699_999_200_000 + 299_999, n - 40),
+  });
   series.push({ labels: [{ name: "__name__", value: "g" }], chunks: mk("g", (i) => Math.sin(i / 10) * 100) });
   series.push({ labels: [{ name: "__name__", value: "one" }], chunks: mk("one", () => 42, T0 + 5 * STEP, 1) });
   const ulid = newUlid();
@@ -53,7 +81,12 @@ async function rawCounterBlock(hours: number): Promise<{ block: MemoryBlock; uli
   const syms = new Set<string>();
   for (const s of series) for (const l of s.labels) syms.add(l.name).add(l.value);
   await w.addSymbols([...syms].sort(compareStrings));
-  series.sort((a, b) => compareStrings(a.labels.map((l) => `${l.name}\0${l.value}`).join("\0"), b.labels.map((l) => `${l.name}\0${l.value}`).join("\0")));
+  series.sort((a, b) =>
+    compareStrings(
+      a.labels.map((l) => `${l.name}\0${l.value}`).join("\0"),
+      b.labels.map((l) => `${l.name}\0${l.value}`).join("\0"),
+    ),
+  );
   for (const s of series) await w.addSeries(s.labels, s.chunks);
   const src = [newUlid(), newUlid()].sort();
   await w.finish({
@@ -68,7 +101,10 @@ async function rawCounterBlock(hours: number): Promise<{ block: MemoryBlock; uli
   return { block, ulid };
 }
 
-async function downsample(input: MemoryBlock, resolution: typeof RESOLUTION_5M | typeof RESOLUTION_1H): Promise<{ block: MemoryBlock; ulid: string }> {
+async function downsample(
+  input: MemoryBlock,
+  resolution: typeof RESOLUTION_5M | typeof RESOLUTION_1H,
+): Promise<{ block: MemoryBlock; ulid: string }> {
   const ulid = newUlid();
   const out = new MemoryBlock(ulid);
   await downsampleBlock(input, out, { resolution, ulid, workers: 0 });
@@ -127,7 +163,10 @@ describe("aggregate chunks out of order are rejected", () => {
       series: [{ labels: [["__name__", "m"]], chunks: [{ minT: c.minTime, maxT: c.maxTime, chunk: c.chunk }] }],
       minTime: base + 1,
       maxTime: base + 1 + 2 * HOUR,
-      meta: { compaction: { level: 2, sources: [newUlid()] }, thanos: { labels: {}, downsample: { resolution: W }, source: "compactor" } },
+      meta: {
+        compaction: { level: 2, sources: [newUlid()] },
+        thanos: { labels: {}, downsample: { resolution: W }, source: "compactor" },
+      },
     });
     return verifyBlock(block, { expectedUlid: ulid });
   };
@@ -138,21 +177,47 @@ describe("aggregate chunks out of order are rejected", () => {
     const firstOnWindow = xor([wt[0]!, ...wt, wt[3]!], [5, 10, 20, 30, 40, 2]);
     expect(rejects(await verifyAggr(aggr({ counter: firstOnWindow })))).toEqual([]);
     // A series with one raw sample in the batch: three counter samples at one time.
-    const single = aggr({ count: xor([wt[0]!], [1]), sum: xor([wt[0]!], [4]), min: xor([wt[0]!], [4]), max: xor([wt[0]!], [4]), counter: xor([wt[0]!, wt[0]!, wt[0]!], [4, 4, 4]) });
+    const single = aggr({
+      count: xor([wt[0]!], [1]),
+      sum: xor([wt[0]!], [4]),
+      min: xor([wt[0]!], [4]),
+      max: xor([wt[0]!], [4]),
+      counter: xor([wt[0]!, wt[0]!, wt[0]!], [4, 4, 4]),
+    });
     const r = await verifyAggr({ ...single, maxTime: wt[0]! });
     expect(rejects(r)).toEqual([]);
   });
 
   const bad: [string, Partial<typeof good>, RegExp][] = [
-    ["a repeat in the middle of the counter", { counter: xor([wt[0]! - 1000, wt[0]!, wt[1]!, wt[1]!, wt[2]!, wt[3]!, wt[3]!], [1, 2, 3, 4, 5, 6, 7]) }, /aggregate 4: sample 3 /],
-    ["a decreasing last counter timestamp", { counter: xor([wt[0]! - 1000, ...wt, wt[3]! - 1], [1, 2, 3, 4, 5, 6]) }, /aggregate 4: sample 5 /],
-    ["a decreasing second counter timestamp", { counter: xor([wt[0]! + 1, ...wt, wt[3]!], [1, 2, 3, 4, 5, 6]) }, /aggregate 4: sample 1 /],
-    ["two repeats at the end of the counter", { counter: xor([wt[0]! - 1000, ...wt, wt[3]!, wt[3]!], [1, 2, 3, 4, 5, 6, 7]) }, /aggregate 4: sample 5 /],
+    [
+      "a repeat in the middle of the counter",
+      { counter: xor([wt[0]! - 1000, wt[0]!, wt[1]!, wt[1]!, wt[2]!, wt[3]!, wt[3]!], [1, 2, 3, 4, 5, 6, 7]) },
+      /aggregate 4: sample 3 /,
+    ],
+    [
+      "a decreasing last counter timestamp",
+      { counter: xor([wt[0]! - 1000, ...wt, wt[3]! - 1], [1, 2, 3, 4, 5, 6]) },
+      /aggregate 4: sample 5 /,
+    ],
+    [
+      "a decreasing second counter timestamp",
+      { counter: xor([wt[0]! + 1, ...wt, wt[3]!], [1, 2, 3, 4, 5, 6]) },
+      /aggregate 4: sample 1 /,
+    ],
+    [
+      "two repeats at the end of the counter",
+      { counter: xor([wt[0]! - 1000, ...wt, wt[3]!, wt[3]!], [1, 2, 3, 4, 5, 6, 7]) },
+      /aggregate 4: sample 5 /,
+    ],
     ["a repeated last timestamp in sum", { sum: xor([...wt, wt[3]!], [1, 2, 3, 4, 5]) }, /aggregate 1: sample 4 /],
     ["a repeated last timestamp in count", { count: xor([...wt, wt[3]!], [1, 2, 3, 4, 5]) }, /aggregate 0: sample 4 /],
     ["a repeated last timestamp in min", { min: xor([...wt, wt[3]!], [1, 2, 3, 4, 5]) }, /aggregate 2: sample 4 /],
     ["a repeated first timestamp in max", { max: xor([wt[0]!, ...wt], [1, 2, 3, 4, 5]) }, /aggregate 3: sample 1 /],
-    ["a decreasing timestamp in the middle of max", { max: xor([wt[0]!, wt[2]!, wt[1]!, wt[3]!], [1, 2, 3, 4]) }, /aggregate 3: sample 2 /],
+    [
+      "a decreasing timestamp in the middle of max",
+      { max: xor([wt[0]!, wt[2]!, wt[1]!, wt[3]!], [1, 2, 3, 4]) },
+      /aggregate 3: sample 2 /,
+    ],
   ];
   for (const [name, parts, msg] of bad) {
     it(`rejects ${name}`, async () => {
@@ -166,12 +231,30 @@ describe("aggregate chunks out of order are rejected", () => {
   }
 
   it("rejects a repeated timestamp in a native-histogram counter aggregate (Thanos writes none)", async () => {
-    const fh = (count: number) => ({ schema: 0, zeroThreshold: 0, zeroCount: 0, count, sum: count, positiveSpans: [], negativeSpans: [], positiveBuckets: new Float64Array(0), negativeBuckets: new Float64Array(0), counterResetHint: CounterResetHint.Unknown });
-    const h: Chunk = { encoding: Encoding.FloatHistogram, data: encodeFloatHistogramChunk([wt[0]!, wt[1]!, wt[1]!].map((t, i) => ({ t, h: fh(i + 1) }))) };
+    const fh = (count: number) => ({
+      schema: 0,
+      zeroThreshold: 0,
+      zeroCount: 0,
+      count,
+      sum: count,
+      positiveSpans: [],
+      negativeSpans: [],
+      positiveBuckets: new Float64Array(0),
+      negativeBuckets: new Float64Array(0),
+      counterResetHint: CounterResetHint.Unknown,
+    });
+    const h: Chunk = {
+      encoding: Encoding.FloatHistogram,
+      data: encodeFloatHistogramChunk([wt[0]!, wt[1]!, wt[1]!].map((t, i) => ({ t, h: fh(i + 1) }))),
+    };
     const arr: (Chunk | undefined)[] = [];
     arr[AggrType.Count] = xor([wt[0]!, wt[1]!], [1, 2]);
     arr[AggrType.Counter] = h;
-    const r = await verifyAggr({ minTime: wt[0]!, maxTime: wt[1]!, chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(arr) } });
+    const r = await verifyAggr({
+      minTime: wt[0]!,
+      maxTime: wt[1]!,
+      chunk: { encoding: Encoding.Aggr, data: encodeAggrChunk(arr) },
+    });
     expect(outOfOrder(r).map((p) => p.message)).toEqual([expect.stringMatching(/aggregate 4: sample 2 /)]);
   });
 });

@@ -8,7 +8,12 @@ describe("verifier fuzz (fixed seed)", () => {
     for (const b of bases) expect((await verifyBlock(b)).problems).toEqual([]);
     const rss0 = process.memoryUsage().rss;
     let peak = rss0;
-    const cases = await fuzz({ seed: 20240601, count: 300, bases, onCase: () => (peak = Math.max(peak, process.memoryUsage().rss)) });
+    const cases = await fuzz({
+      seed: 20240601,
+      count: 300,
+      bases,
+      onCase: () => (peak = Math.max(peak, process.memoryUsage().rss)),
+    });
     expect(cases).toHaveLength(300);
     const failures = cases.map((c) => [c, caseFailure(c, 2000)] as const).filter(([, why]) => why);
     expect(failures.map(([c, why]) => `case ${c.index} (${c.mutation}): ${why}`)).toEqual([]);

@@ -1,5 +1,15 @@
 /** Test fixtures: small healthy blocks written with BlockWriter into memory, and byte-editing helpers. */
-import { BlockWriter, Encoding, MemoryBlock, compareStrings, encodeXOR, newUlid, type BlockMeta, type ChunkToWrite, type Labels } from "@strata/tsdb";
+import {
+  BlockWriter,
+  Encoding,
+  MemoryBlock,
+  compareStrings,
+  encodeXOR,
+  newUlid,
+  type BlockMeta,
+  type ChunkToWrite,
+  type Labels,
+} from "@strata/tsdb";
 
 export const T0 = 1_700_000_000_000;
 export const STEP = 15_000;
@@ -26,7 +36,14 @@ export function defaultSeries(count = 5, chunks = 2): FixtureSeries[] {
   for (let s = 0; s < count; s++) {
     const cs: ChunkToWrite[] = [];
     for (let c = 0; c < chunks; c++) cs.push(xorChunk(T0 + c * 10 * STEP, 10, s * 100 + c));
-    out.push({ labels: [{ name: "__name__", value: "m" }, { name: "i", value: String(s).padStart(3, "0") }, { name: "job", value: "j" }], chunks: cs });
+    out.push({
+      labels: [
+        { name: "__name__", value: "m" },
+        { name: "i", value: String(s).padStart(3, "0") },
+        { name: "job", value: "j" },
+      ],
+      chunks: cs,
+    });
   }
   return out;
 }
@@ -40,7 +57,9 @@ export interface BuildOptions {
 }
 
 /** Write a block into memory; returns the block and its meta as written. */
-export async function buildBlock(opts: BuildOptions = {}): Promise<{ block: MemoryBlock; meta: BlockMeta; ulid: string }> {
+export async function buildBlock(
+  opts: BuildOptions = {},
+): Promise<{ block: MemoryBlock; meta: BlockMeta; ulid: string }> {
   const series = opts.series ?? defaultSeries();
   const ulid = opts.ulid ?? newUlid();
   const block = new MemoryBlock(ulid);
@@ -51,7 +70,8 @@ export async function buildBlock(opts: BuildOptions = {}): Promise<{ block: Memo
   for (const s of series) await w.addSeries(s.labels, s.chunks);
   let maxT = -Infinity;
   let minT = Infinity;
-  for (const s of series) for (const c of s.chunks) (maxT = Math.max(maxT, c.maxTime)), (minT = Math.min(minT, c.minTime));
+  for (const s of series)
+    for (const c of s.chunks) (maxT = Math.max(maxT, c.maxTime)), (minT = Math.min(minT, c.minTime));
   const meta: BlockMeta = {
     ulid,
     minTime: opts.minTime ?? minT,

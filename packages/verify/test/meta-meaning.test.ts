@@ -12,7 +12,11 @@ const DAY = 86_400_000;
 const c1 = xorChunk(T0, 10, 1);
 
 function block(meta: Partial<BlockMeta> = {}, range: { minTime?: number; maxTime?: number } = {}): MemoryBlock {
-  return rawBlock({ series: [{ labels: [["__name__", "m"]], chunks: [{ minT: c1.minTime, maxT: c1.maxTime, chunk: c1.chunk }] }], ...range, meta }).block;
+  return rawBlock({
+    series: [{ labels: [["__name__", "m"]], chunks: [{ minT: c1.minTime, maxT: c1.maxTime, chunk: c1.chunk }] }],
+    ...range,
+    meta,
+  }).block;
 }
 
 function codes(r: VerifyReport): ProblemCode[] {
@@ -33,7 +37,14 @@ function wellFormed(r: VerifyReport): void {
 
 describe("new meta codes are stable rejects", () => {
   it("has a reject severity for each", () => {
-    for (const c of [Code.MetaTooLarge, Code.MetaRangeTooLong, Code.MetaInFuture, Code.ResolutionInvalid, Code.SourcesInconsistent]) expect(SEVERITY[c]).toBe("reject");
+    for (const c of [
+      Code.MetaTooLarge,
+      Code.MetaRangeTooLong,
+      Code.MetaInFuture,
+      Code.ResolutionInvalid,
+      Code.SourcesInconsistent,
+    ])
+      expect(SEVERITY[c]).toBe("reject");
   });
 });
 
@@ -54,7 +65,9 @@ describe("meta.json size", () => {
   }
   const badSources = (bytes: number) => {
     const n = Math.floor(bytes / 14);
-    return new TextEncoder().encode(`{"ulid":"${newUlid()}","minTime":${T0},"maxTime":${T0 + 1000},"stats":{},"compaction":{"level":2,"sources":[${Array(n).fill('"not-a-ulid"').join(",")}]},"version":1}`);
+    return new TextEncoder().encode(
+      `{"ulid":"${newUlid()}","minTime":${T0},"maxTime":${T0 + 1000},"stats":{},"compaction":{"level":2,"sources":[${Array(n).fill('"not-a-ulid"').join(",")}]},"version":1}`,
+    );
   };
 
   it("a 2 MiB and a 24 MiB meta.json are MetaTooLarge without being read", async () => {
@@ -66,7 +79,12 @@ describe("meta.json size", () => {
       const ms = performance.now() - t;
       expect(r.counts).toEqual({ MetaTooLarge: 1 });
       const p = r.problems[0];
-      expect(p).toMatchObject({ file: "meta.json", severity: "reject", expected: `≤ ${MAX_META_BYTES} bytes`, found: `${text.length} bytes` });
+      expect(p).toMatchObject({
+        file: "meta.json",
+        severity: "reject",
+        expected: `≤ ${MAX_META_BYTES} bytes`,
+        found: `${text.length} bytes`,
+      });
       expect(reads()).toBe(0);
       expect(ms).toBeLessThan(500); // the rest of the (tiny) block is still verified
     }
@@ -118,13 +136,25 @@ describe("time range", () => {
 describe("resolution", () => {
   for (const res of [0, 300_000, 3_600_000]) {
     it(`accepts ${res}`, async () => {
-      const r = await verifyBlock(block({ compaction: { level: 2, sources: [newUlid()] }, thanos: { labels: {}, downsample: { resolution: res }, source: "compactor" } }), at());
+      const r = await verifyBlock(
+        block({
+          compaction: { level: 2, sources: [newUlid()] },
+          thanos: { labels: {}, downsample: { resolution: res }, source: "compactor" },
+        }),
+        at(),
+      );
       expect(r.problems).toEqual([]);
     });
   }
   for (const res of [1, 60_000, 600_000, -300_000]) {
     it(`rejects ${res}`, async () => {
-      const r = await verifyBlock(block({ compaction: { level: 2, sources: [newUlid()] }, thanos: { labels: {}, downsample: { resolution: res }, source: "compactor" } }), at());
+      const r = await verifyBlock(
+        block({
+          compaction: { level: 2, sources: [newUlid()] },
+          thanos: { labels: {}, downsample: { resolution: res }, source: "compactor" },
+        }),
+        at(),
+      );
       expect(codes(r)).toEqual([Code.ResolutionInvalid]);
       wellFormed(r);
       expect(r.problems[0]!.found).toBe(String(res));
@@ -135,20 +165,50 @@ describe("resolution", () => {
 describe("sources against level and resolution", () => {
   const self = newUlid();
   const [a, b] = [newUlid(T0 - 2 * DAY), newUlid(T0 - DAY)];
-  const thanos = (source: string, res = 0, more: object = {}) => ({ thanos: { labels: { r: "1" }, downsample: { resolution: res }, source, ...more } });
+  const thanos = (source: string, res = 0, more: object = {}) => ({
+    thanos: { labels: { r: "1" }, downsample: { resolution: res }, source, ...more },
+  });
   const ok: [string, Partial<BlockMeta>][] = [
     ["raw level 1, no sources", { ulid: self, compaction: { level: 1 } }],
     ["raw level 1, empty sources", { ulid: self, compaction: { level: 1, sources: [] } }],
-    ["raw level 1, itself (Prometheus, Mimir, receive)", { ulid: self, compaction: { level: 1, sources: [self] }, ...thanos("receive") }],
-    ["raw level 1, repaired by Thanos (keeps the original's source)", { ulid: self, compaction: { level: 1, sources: [a] }, ...thanos("compactor.repair") }],
+    [
+      "raw level 1, itself (Prometheus, Mimir, receive)",
+      { ulid: self, compaction: { level: 1, sources: [self] }, ...thanos("receive") },
+    ],
+    [
+      "raw level 1, repaired by Thanos (keeps the original's source)",
+      { ulid: self, compaction: { level: 1, sources: [a] }, ...thanos("compactor.repair") },
+    ],
     ["raw level 1, bucket repair", { ulid: self, compaction: { level: 1, sources: [a] }, ...thanos("bucket.repair") }],
-    ["raw level 1, rewritten by Strata", { ulid: self, compaction: { level: 1, sources: [a] }, ...thanos("bucket.rewrite") }],
-    ["raw level 1 repaired or rewritten by Strata (it lists itself)", { ulid: self, compaction: { level: 1, sources: [self] } }],
+    [
+      "raw level 1, rewritten by Strata",
+      { ulid: self, compaction: { level: 1, sources: [a] }, ...thanos("bucket.rewrite") },
+    ],
+    [
+      "raw level 1 repaired or rewritten by Strata (it lists itself)",
+      { ulid: self, compaction: { level: 1, sources: [self] } },
+    ],
     ["level 2 from two sources", { ulid: self, compaction: { level: 2, sources: [a, b] } }],
-    ["level 4 from one source (a single-block compaction or split)", { ulid: self, compaction: { level: 4, sources: [a] }, ...thanos("compactor") }],
-    ["level 3 rewritten by Thanos: itself, with the old sources in thanos.rewrites", { ulid: self, compaction: { level: 3, sources: [self] }, ...thanos("bucket.rewrite", 0, { rewrites: [{ sources: [a, b] }] }) }],
-    ["5m of a raw level-1 block", { ulid: self, compaction: { level: 1, sources: [a] }, ...thanos("compactor", 300_000) }],
-    ["1h of a level-3 block", { ulid: self, compaction: { level: 3, sources: [a, b] }, ...thanos("compactor", 3_600_000) }],
+    [
+      "level 4 from one source (a single-block compaction or split)",
+      { ulid: self, compaction: { level: 4, sources: [a] }, ...thanos("compactor") },
+    ],
+    [
+      "level 3 rewritten by Thanos: itself, with the old sources in thanos.rewrites",
+      {
+        ulid: self,
+        compaction: { level: 3, sources: [self] },
+        ...thanos("bucket.rewrite", 0, { rewrites: [{ sources: [a, b] }] }),
+      },
+    ],
+    [
+      "5m of a raw level-1 block",
+      { ulid: self, compaction: { level: 1, sources: [a] }, ...thanos("compactor", 300_000) },
+    ],
+    [
+      "1h of a level-3 block",
+      { ulid: self, compaction: { level: 3, sources: [a, b] }, ...thanos("compactor", 3_600_000) },
+    ],
   ];
   for (const [name, meta] of ok) {
     it(`accepts ${name}`, async () => {
@@ -158,14 +218,38 @@ describe("sources against level and resolution", () => {
   }
   const bad: [string, Partial<BlockMeta>, RegExp][] = [
     ["raw level 1 with two sources", { ulid: self, compaction: { level: 1, sources: [a, b] } }, /more than one source/],
-    ["raw level 1 with itself and another", { ulid: self, compaction: { level: 1, sources: [a, self].sort() } }, /more than one source/],
-    ["raw level 1 from a sidecar naming another block", { ulid: self, compaction: { level: 1, sources: [a] }, ...thanos("sidecar") }, /other than itself/],
-    ["raw level 1 without a Thanos section naming another block (Prometheus cuts blocks with themselves as source)", { ulid: self, compaction: { level: 1, sources: [a] } }, /other than itself/],
+    [
+      "raw level 1 with itself and another",
+      { ulid: self, compaction: { level: 1, sources: [a, self].sort() } },
+      /more than one source/,
+    ],
+    [
+      "raw level 1 from a sidecar naming another block",
+      { ulid: self, compaction: { level: 1, sources: [a] }, ...thanos("sidecar") },
+      /other than itself/,
+    ],
+    [
+      "raw level 1 without a Thanos section naming another block (Prometheus cuts blocks with themselves as source)",
+      { ulid: self, compaction: { level: 1, sources: [a] } },
+      /other than itself/,
+    ],
     ["level 2 without sources", { ulid: self, compaction: { level: 2 } }, /empty/],
     ["level 2 listing itself", { ulid: self, compaction: { level: 2, sources: [a, self].sort() } }, /itself/],
-    ["level 3 listing only itself without a rewrite record", { ulid: self, compaction: { level: 3, sources: [self] }, ...thanos("compactor") }, /itself/],
-    ["5m without sources", { ulid: self, compaction: { level: 1 }, ...thanos("compactor", 300_000) }, /downsampled.*empty|empty.*downsampled/],
-    ["1h listing itself", { ulid: self, compaction: { level: 1, sources: [self] }, ...thanos("compactor", 3_600_000) }, /itself/],
+    [
+      "level 3 listing only itself without a rewrite record",
+      { ulid: self, compaction: { level: 3, sources: [self] }, ...thanos("compactor") },
+      /itself/,
+    ],
+    [
+      "5m without sources",
+      { ulid: self, compaction: { level: 1 }, ...thanos("compactor", 300_000) },
+      /downsampled.*empty|empty.*downsampled/,
+    ],
+    [
+      "1h listing itself",
+      { ulid: self, compaction: { level: 1, sources: [self] }, ...thanos("compactor", 3_600_000) },
+      /itself/,
+    ],
   ];
   for (const [name, meta, msg] of bad) {
     it(`rejects ${name}`, async () => {

@@ -3,7 +3,17 @@
  * byte by byte from whatever it is given (unsorted labels, overlapping chunks, dangling
  * postings…), which BlockWriter rightly refuses to produce.
  */
-import { MemoryBlock, compareStrings, crc32c, newUlid, serializeMeta, utf8Encode, EMPTY_TOMBSTONES, type BlockMeta, type Chunk } from "@strata/tsdb";
+import {
+  MemoryBlock,
+  compareStrings,
+  crc32c,
+  newUlid,
+  serializeMeta,
+  utf8Encode,
+  EMPTY_TOMBSTONES,
+  type BlockMeta,
+  type Chunk,
+} from "@strata/tsdb";
 
 export interface RawChunk {
   minT: number;
@@ -106,7 +116,9 @@ export function rawBlock(o: RawBlockOptions): { block: MemoryBlock; ulid: string
   }
   block.files.set("chunks/000001", seg.out());
 
-  const symbols = o.symbols ?? [...new Set(o.series.flatMap((s) => s.labels.flat()))].filter((x) => !x.startsWith("#ref:")).sort(compareStrings);
+  const symbols =
+    o.symbols ??
+    [...new Set(o.series.flatMap((s) => s.labels.flat()))].filter((x) => !x.startsWith("#ref:")).sort(compareStrings);
   const ord = (s: string) => {
     if (s.startsWith("#ref:")) return Number(s.slice(5));
     const i = symbols.indexOf(s);
@@ -161,12 +173,14 @@ export function rawBlock(o: RawBlockOptions): { block: MemoryBlock; ulid: string
   const tocLabelIndices = b.len;
   o.postings?.(lists);
   b.pad(4);
-  const keys = [...lists.keys()].filter((k) => k !== "\0").sort((x, y) => {
-    // Keys other than "\0" are "<name>\0<value>".
-    const [a1, a2] = x.split("\0") as [string, string];
-    const [b1, b2] = y.split("\0") as [string, string];
-    return compareStrings(a1, b1) || compareStrings(a2, b2);
-  });
+  const keys = [...lists.keys()]
+    .filter((k) => k !== "\0")
+    .sort((x, y) => {
+      // Keys other than "\0" are "<name>\0<value>".
+      const [a1, a2] = x.split("\0") as [string, string];
+      const [b1, b2] = y.split("\0") as [string, string];
+      return compareStrings(a1, b1) || compareStrings(a2, b2);
+    });
   const offsets: [string, string, number][] = [];
   for (const k of ["\0", ...keys]) {
     const [n, v] = k === "\0" ? ["", ""] : (k.split("\0") as [string, string]);
@@ -192,7 +206,8 @@ export function rawBlock(o: RawBlockOptions): { block: MemoryBlock; ulid: string
   b.bytes(t.a);
   b.crcFrom(st);
   const tocStart = b.len;
-  for (const v of [tocSymbols, tocSeries, tocLabelIndices, tocPostingsTable, tocLabelIndices, tocPostingsTable]) b.be64(v);
+  for (const v of [tocSymbols, tocSeries, tocLabelIndices, tocPostingsTable, tocLabelIndices, tocPostingsTable])
+    b.be64(v);
   b.crcFrom(tocStart);
   block.files.set("index", b.out());
 
@@ -201,7 +216,12 @@ export function rawBlock(o: RawBlockOptions): { block: MemoryBlock; ulid: string
     ulid,
     minTime: o.minTime ?? Math.min(...all.map((c) => c.minT)),
     maxTime: o.maxTime ?? Math.max(...all.map((c) => c.maxT)) + 1,
-    stats: { numSamples: BigInt(nSamples), numFloatSamples: BigInt(nSamples), numSeries: BigInt(o.series.length), numChunks: BigInt(nChunks) },
+    stats: {
+      numSamples: BigInt(nSamples),
+      numFloatSamples: BigInt(nSamples),
+      numSeries: BigInt(o.series.length),
+      numChunks: BigInt(nChunks),
+    },
     compaction: { level: 1, sources: [ulid] },
     version: 1,
     ...o.meta,

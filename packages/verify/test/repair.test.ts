@@ -13,7 +13,10 @@ const ch = (c: typeof c1): RawChunk => ({ minT: c.minTime, maxT: c.maxTime, chun
 async function samplesOf(b: MemoryBlock): Promise<string[]> {
   const r = await BlockReader.open(b);
   const out: string[] = [];
-  for await (const s of r.series()) out.push(`${s.labels.map((l) => `${l.name}=${l.value}`).join(",")}:${s.chunks.map((c) => `${c.minTime}-${c.maxTime}`).join("|")}`);
+  for await (const s of r.series())
+    out.push(
+      `${s.labels.map((l) => `${l.name}=${l.value}`).join(",")}:${s.chunks.map((c) => `${c.minTime}-${c.maxTime}`).join("|")}`,
+    );
   await r.close();
   return out;
 }
@@ -22,19 +25,48 @@ describe("repairBlock", () => {
   it("fixes every repairable problem into a new block and leaves the old one alone", async () => {
     const { block } = rawBlock({
       series: [
-        { labels: [["i", "a"], ["__name__", "m"]], chunks: [ch(c2), ch(c1), ch(c1), ch(c3), ch(far)] },
-        { labels: [["__name__", "m"], ["i", "b"]], chunks: [ch(c1), ch(c2)] },
-        { labels: [["__name__", "m"], ["i", "b"]], chunks: [ch(c1)] },
+        {
+          labels: [
+            ["i", "a"],
+            ["__name__", "m"],
+          ],
+          chunks: [ch(c2), ch(c1), ch(c1), ch(c3), ch(far)],
+        },
+        {
+          labels: [
+            ["__name__", "m"],
+            ["i", "b"],
+          ],
+          chunks: [ch(c1), ch(c2)],
+        },
+        {
+          labels: [
+            ["__name__", "m"],
+            ["i", "b"],
+          ],
+          chunks: [ch(c1)],
+        },
       ],
       minTime: T0,
       maxTime: T0 + 20 * STEP,
-      meta: { stats: { numSeries: 1n }, thanos: { labels: { r: "1" }, downsample: { resolution: 0 }, source: "sidecar" } },
+      meta: {
+        stats: { numSeries: 1n },
+        thanos: { labels: { r: "1" }, downsample: { resolution: 0 }, source: "sidecar" },
+      },
     });
     const before = structuredClone([...block.files]);
     const report = await verifyBlock(block);
     expect(report.ok).toBe(false);
     expect(report.problems.every((p) => p.severity !== "reject")).toBe(true);
-    for (const c of [Code.OutOfOrderLabels, Code.OutOfOrderChunks, Code.DuplicatedChunks, Code.Issue347OutsideChunks, Code.CompleteOutsideChunks, Code.DuplicateSeries, Code.MetaStatsMismatch]) {
+    for (const c of [
+      Code.OutOfOrderLabels,
+      Code.OutOfOrderChunks,
+      Code.DuplicatedChunks,
+      Code.Issue347OutsideChunks,
+      Code.CompleteOutsideChunks,
+      Code.DuplicateSeries,
+      Code.MetaStatsMismatch,
+    ]) {
       expect(report.counts[c], c).toBeGreaterThan(0);
     }
     const out = new MemoryBlock("repaired");
@@ -56,7 +88,18 @@ describe("repairBlock", () => {
   });
 
   it("applies tombstones and rebuilds broken postings", async () => {
-    const { block } = rawBlock({ series: [{ labels: [["__name__", "m"], ["i", "a"]], chunks: [ch(c1), ch(c2)] }], postings: (l) => l.get("i\0a")!.pop() });
+    const { block } = rawBlock({
+      series: [
+        {
+          labels: [
+            ["__name__", "m"],
+            ["i", "a"],
+          ],
+          chunks: [ch(c1), ch(c2)],
+        },
+      ],
+      postings: (l) => l.get("i\0a")!.pop(),
+    });
     const r = await BlockReader.open(block);
     const id = (await r.index.allPostings())[0]!;
     await r.close();
@@ -64,7 +107,11 @@ describe("repairBlock", () => {
     t.add(id, { mint: c2.minTime, maxt: c2.maxTime });
     block.files.set("tombstones", encodeTombstones(t));
     const report = await verifyBlock(block);
-    expect(Object.keys(report.counts).sort()).toEqual([Code.MetaStatsMismatch, Code.PostingsEmpty, Code.PostingsMissingSeries]);
+    expect(Object.keys(report.counts).sort()).toEqual([
+      Code.MetaStatsMismatch,
+      Code.PostingsEmpty,
+      Code.PostingsMissingSeries,
+    ]);
     const out = new MemoryBlock("r");
     await repairBlock(block, out);
     expect((await verifyBlock(out)).problems).toEqual([]);
@@ -72,7 +119,9 @@ describe("repairBlock", () => {
   });
 
   it("refuses blocks with problems it cannot fix", async () => {
-    const { block } = rawBlock({ series: [{ labels: [["__name__", "m"]], chunks: [ch(c1), ch(xorChunk(T0, 10, 9))] }] });
+    const { block } = rawBlock({
+      series: [{ labels: [["__name__", "m"]], chunks: [ch(c1), ch(xorChunk(T0, 10, 9))] }],
+    });
     const err = await repairBlock(cloneBlock(block), new MemoryBlock("x")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotRepairableError);
     expect((err as NotRepairableError).problems.map((p) => p.code)).toEqual([Code.OverlappingChunks]);

@@ -7,7 +7,13 @@ import { rawBlock, type RawChunk, type RawSeries } from "./raw-block.ts";
 const c1 = xorChunk(T0, 10, 1);
 const c2 = xorChunk(T0 + 10 * STEP, 10, 2);
 const ch = (c: typeof c1): RawChunk => ({ minT: c.minTime, maxT: c.maxTime, chunk: c.chunk });
-const series = (name: string, chunks: RawChunk[] = [ch(c1), ch(c2)]): RawSeries => ({ labels: [["__name__", "m"], ["i", name]], chunks });
+const series = (name: string, chunks: RawChunk[] = [ch(c1), ch(c2)]): RawSeries => ({
+  labels: [
+    ["__name__", "m"],
+    ["i", name],
+  ],
+  chunks,
+});
 
 function codes(r: VerifyReport): ProblemCode[] {
   return [...new Set(r.problems.map((p) => p.code))].sort();
@@ -35,29 +41,124 @@ describe("verifyBlock on healthy blocks", () => {
 
 describe("series and chunk checks (exact codes)", () => {
   const cases: [string, Parameters<typeof rawBlock>[0], ProblemCode[]][] = [
-    ["labels out of order", { series: [{ labels: [["i", "a"], ["__name__", "m"]], chunks: [ch(c1)] }] }, [Code.OutOfOrderLabels]],
-    ["duplicate label name", { series: [{ labels: [["a", "1"], ["a", "2"]], chunks: [ch(c1)] }] }, [Code.DuplicateLabelName]],
+    [
+      "labels out of order",
+      {
+        series: [
+          {
+            labels: [
+              ["i", "a"],
+              ["__name__", "m"],
+            ],
+            chunks: [ch(c1)],
+          },
+        ],
+      },
+      [Code.OutOfOrderLabels],
+    ],
+    [
+      "duplicate label name",
+      {
+        series: [
+          {
+            labels: [
+              ["a", "1"],
+              ["a", "2"],
+            ],
+            chunks: [ch(c1)],
+          },
+        ],
+      },
+      [Code.DuplicateLabelName],
+    ],
     ["empty label set", { series: [{ labels: [], chunks: [ch(c1)] }] }, [Code.EmptyLabelSet]],
     ["series out of order", { series: [series("b"), series("a")] }, [Code.SeriesOutOfOrder]],
     ["duplicate series", { series: [series("a"), series("a")] }, [Code.DuplicateSeries]],
-    ["series without chunks", { series: [series("a"), series("b", [])], minTime: T0, maxTime: T0 + 20 * STEP }, [Code.SeriesWithoutChunks]],
+    [
+      "series without chunks",
+      { series: [series("a"), series("b", [])], minTime: T0, maxTime: T0 + 20 * STEP },
+      [Code.SeriesWithoutChunks],
+    ],
     ["chunks out of order", { series: [series("a", [ch(c2), ch(c1)])] }, [Code.OutOfOrderChunks]],
     ["duplicated chunks", { series: [series("a", [ch(c1), ch(c1), ch(c2)])] }, [Code.DuplicatedChunks]],
     ["overlapping chunks", { series: [series("a", [ch(c1), ch(xorChunk(T0, 10, 7))])] }, [Code.OverlappingChunks]],
     ["chunk partly outside", { series: [series("a")], minTime: T0 + STEP }, [Code.OutsideChunks]],
-    ["chunk completely outside (and one partly)", { series: [series("a")], maxTime: T0 + 5 * STEP }, [Code.CompleteOutsideChunks, Code.OutsideChunks]],
+    [
+      "chunk completely outside (and one partly)",
+      { series: [series("a")], maxTime: T0 + 5 * STEP },
+      [Code.CompleteOutsideChunks, Code.OutsideChunks],
+    ],
     ["issue 347 chunk", { series: [series("a")], maxTime: T0 + 10 * STEP }, [Code.Issue347OutsideChunks]],
     ["chunk ends at maxTime", { series: [series("a")], maxTime: T0 + 19 * STEP }, [Code.ChunkEndsAtMaxTime]],
-    ["chunk time inverted", { series: [series("a", [{ minT: c1.maxTime, maxT: c1.minTime, chunk: c1.chunk }])], minTime: T0, maxTime: T0 + 20 * STEP }, [Code.ChunkTimeInverted, Code.ChunkTimeMismatch]],
-    ["chunk ref out of range", { series: [series("a", [{ minT: T0, maxT: T0 + 9 * STEP, ref: 1e6 }])] }, [Code.ChunkRefOutOfRange]],
-    ["empty chunk", { series: [series("a", [{ minT: T0, maxT: T0, chunk: { encoding: Encoding.XOR, data: Uint8Array.of(0, 0) } }])] }, [Code.EmptyChunk]],
-    ["unknown encoding", { series: [series("a", [{ minT: T0, maxT: T0, chunk: { encoding: 9, data: Uint8Array.of(0, 1, 2) } }])] }, [Code.UnknownChunkEncoding]],
-    ["truncated chunk", { series: [series("a", [{ minT: c1.minTime, maxT: c1.maxTime, chunk: { encoding: Encoding.XOR, data: c1.chunk.data.subarray(0, 12) } }])] }, [Code.ChunkDecodeError]],
-    ["chunk time mismatch", { series: [series("a", [{ minT: c1.minTime, maxT: c1.maxTime + 1, chunk: c1.chunk }])] }, [Code.ChunkTimeMismatch]],
-    ["samples not increasing", { series: [series("a", [{ minT: T0, maxT: T0, chunk: { encoding: Encoding.XOR, data: encodeXOR(Float64Array.of(T0, T0), Float64Array.of(1, 2), 0, 2) } }])] }, [Code.ChunkSamplesOutOfOrder]],
+    [
+      "chunk time inverted",
+      {
+        series: [series("a", [{ minT: c1.maxTime, maxT: c1.minTime, chunk: c1.chunk }])],
+        minTime: T0,
+        maxTime: T0 + 20 * STEP,
+      },
+      [Code.ChunkTimeInverted, Code.ChunkTimeMismatch],
+    ],
+    [
+      "chunk ref out of range",
+      { series: [series("a", [{ minT: T0, maxT: T0 + 9 * STEP, ref: 1e6 }])] },
+      [Code.ChunkRefOutOfRange],
+    ],
+    [
+      "empty chunk",
+      { series: [series("a", [{ minT: T0, maxT: T0, chunk: { encoding: Encoding.XOR, data: Uint8Array.of(0, 0) } }])] },
+      [Code.EmptyChunk],
+    ],
+    [
+      "unknown encoding",
+      { series: [series("a", [{ minT: T0, maxT: T0, chunk: { encoding: 9, data: Uint8Array.of(0, 1, 2) } }])] },
+      [Code.UnknownChunkEncoding],
+    ],
+    [
+      "truncated chunk",
+      {
+        series: [
+          series("a", [
+            {
+              minT: c1.minTime,
+              maxT: c1.maxTime,
+              chunk: { encoding: Encoding.XOR, data: c1.chunk.data.subarray(0, 12) },
+            },
+          ]),
+        ],
+      },
+      [Code.ChunkDecodeError],
+    ],
+    [
+      "chunk time mismatch",
+      { series: [series("a", [{ minT: c1.minTime, maxT: c1.maxTime + 1, chunk: c1.chunk }])] },
+      [Code.ChunkTimeMismatch],
+    ],
+    [
+      "samples not increasing",
+      {
+        series: [
+          series("a", [
+            {
+              minT: T0,
+              maxT: T0,
+              chunk: { encoding: Encoding.XOR, data: encodeXOR(Float64Array.of(T0, T0), Float64Array.of(1, 2), 0, 2) },
+            },
+          ]),
+        ],
+      },
+      [Code.ChunkSamplesOutOfOrder],
+    ],
     ["symbols out of order", { series: [series("a")], symbols: ["i", "a", "__name__", "m"] }, [Code.SymbolsOutOfOrder]],
     ["stats mismatch", { series: [series("a")], meta: { stats: { numSeries: 9n } } }, [Code.MetaStatsMismatch]],
-    ["sources unsorted", { series: [series("a")], meta: { compaction: { level: 2, sources: ["01KZZZZZZZZZZZZZZZZZZZZZZZ", "01A00000000000000000000000"] } } }, [Code.SourcesInvalid]],
+    [
+      "sources unsorted",
+      {
+        series: [series("a")],
+        meta: { compaction: { level: 2, sources: ["01KZZZZZZZZZZZZZZZZZZZZZZZ", "01A00000000000000000000000"] } },
+      },
+      [Code.SourcesInvalid],
+    ],
     ["minTime not before maxTime", { series: [series("a")], minTime: T0, maxTime: T0 }, [Code.MetaInvalid]],
   ];
   for (const [name, o, want] of cases) {
@@ -77,13 +178,21 @@ describe("series and chunk checks (exact codes)", () => {
   it("reports decreasing chunk refs as a warning only", async () => {
     // Two series with identical chunks; the first points at the second's record and vice versa.
     const rec = 1 + 1 + c1.chunk.data.length + 4;
-    const r = await verifyRaw({ series: [series("a", [{ ...ch(c1), ref: 8 + rec }]), series("b", [{ ...ch(c1), ref: 8 }])] });
+    const r = await verifyRaw({
+      series: [series("a", [{ ...ch(c1), ref: 8 + rec }]), series("b", [{ ...ch(c1), ref: 8 }])],
+    });
     expect(codes(r)).toEqual([Code.ChunkRefsOutOfOrder]);
     expect(r.ok).toBe(true);
   });
 
   it("caps problems per code but counts them all", async () => {
-    const many = Array.from({ length: 30 }, (_, i) => ({ labels: [["__name__", "m"], ["i", String(i).padStart(2, "0")]] as [string, string][], chunks: [ch(c1), ch(c1)] }));
+    const many = Array.from({ length: 30 }, (_, i) => ({
+      labels: [
+        ["__name__", "m"],
+        ["i", String(i).padStart(2, "0")],
+      ] as [string, string][],
+      chunks: [ch(c1), ch(c1)],
+    }));
     const { block } = rawBlock({ series: many });
     const r = await verifyBlock(block, { maxProblemsPerCode: 4 });
     expect(r.counts.DuplicatedChunks).toBe(30);
@@ -116,7 +225,11 @@ describe("postings checks", () => {
     expect(codes(r)).toEqual([Code.PostingsExtraSeries]);
   });
   it("empty list", async () => {
-    const r = await verifyRaw({ series: two, symbols: ["__name__", "a", "b", "i", "m", "x"], postings: (l) => l.set("x\0x", []) });
+    const r = await verifyRaw({
+      series: two,
+      symbols: ["__name__", "a", "b", "i", "m", "x"],
+      postings: (l) => l.set("x\0x", []),
+    });
     expect(codes(r)).toEqual([Code.PostingsEmpty]);
     expect(r.ok).toBe(true);
   });
@@ -204,7 +317,11 @@ describe("byte-level corruption", () => {
   it("chunk checksum, segment magic and version", async () => {
     const r = await edit((b) => (b.files.get("chunks/000001")![12]! ^= 0x01));
     expect(codes(r)).toEqual([Code.BadChecksum]);
-    expect(r.problems[0]).toMatchObject({ file: "chunks/000001", offset: 8, series: '{__name__="m", i="000", job="j"}' });
+    expect(r.problems[0]).toMatchObject({
+      file: "chunks/000001",
+      offset: 8,
+      series: '{__name__="m", i="000", job="j"}',
+    });
     expect(codes(await edit((b) => (b.files.get("chunks/000001")![0] = 0)))).toContain(Code.BadMagic);
     expect(codes(await edit((b) => (b.files.get("chunks/000001")![4] = 2)))).toContain(Code.UnsupportedVersion);
   });
@@ -221,7 +338,9 @@ describe("byte-level corruption", () => {
     expect(codes(r2)).toContain(Code.ThanosFilesMismatch);
   });
   it("meta.json: bad JSON, ULID mismatch, Thanos file sizes", async () => {
-    expect(codes(await edit((b) => b.files.set("meta.json", new TextEncoder().encode("{"))))).toEqual([Code.MetaInvalid]);
+    expect(codes(await edit((b) => b.files.set("meta.json", new TextEncoder().encode("{"))))).toEqual([
+      Code.MetaInvalid,
+    ]);
     const r = await verifyBlock(cloneBlock(base), { expectedUlid: "01ARZ3NDEKTSV4RRFFQ69G5FAV" });
     expect(codes(r)).toEqual([Code.UlidMismatch]);
     const r2 = await edit((b) => {
@@ -246,7 +365,10 @@ describe("byte-level corruption", () => {
     failing.open = async (p: string): Promise<ByteSource> => {
       const s = await b.open(p);
       if (p !== "index") return s;
-      return { size: s.size, read: async () => Promise.reject(Object.assign(new Error("EIO: i/o error"), { code: "EIO" })) };
+      return {
+        size: s.size,
+        read: async () => Promise.reject(Object.assign(new Error("EIO: i/o error"), { code: "EIO" })),
+      };
     };
     failing.tryOpen = failing.open;
     const r = await verifyBlock(failing);

@@ -8,7 +8,14 @@
 import { BucketError } from "../errors.ts";
 import { BucketLayout } from "../layout.ts";
 import type { ObjectStore } from "../store.ts";
-import { blockWithin, decodeIndex, type BucketIndex, type IndexBlock, type IndexDeletionMark, type IndexLimits } from "./schema.ts";
+import {
+  blockWithin,
+  decodeIndex,
+  type BucketIndex,
+  type IndexBlock,
+  type IndexDeletionMark,
+  type IndexLimits,
+} from "./schema.ts";
 
 export interface IndexReaderOptions {
   layout?: BucketLayout;
@@ -121,7 +128,8 @@ export class BucketIndexReader {
     const idx = await this.getIndex(tenant);
     if (!idx) return { blocks: [], deletionMarks: new Map() };
     const now = this.now();
-    if (now - idx.updated_at * 1000 > this.maxStalenessMs) throw new BucketIndexTooOldError(tenant, new Date(idx.updated_at * 1000), this.maxStalenessMs);
+    if (now - idx.updated_at * 1000 > this.maxStalenessMs)
+      throw new BucketIndexTooOldError(tenant, new Date(idx.updated_at * 1000), this.maxStalenessMs);
     const matching = new Map<string, IndexBlock>();
     for (const b of idx.blocks) {
       if (!blockWithin(b, minT, maxT)) continue;

@@ -90,7 +90,11 @@ export class BucketIndexInvalidError extends BucketError {
   readonly expected: string;
   readonly found: string;
   constructor(where: string, expected: string, found: string, message?: string, options?: ErrorOptions) {
-    super(message ?? `${where}: bucket index unreadable: expected ${expected}, found ${found}; rebuild it with \`strata index rebuild\``, options);
+    super(
+      message ??
+        `${where}: bucket index unreadable: expected ${expected}, found ${found}; rebuild it with \`strata index rebuild\``,
+      options,
+    );
     this.where = where;
     this.expected = expected;
     this.found = found;
@@ -101,7 +105,13 @@ export class BucketIndexInvalidError extends BucketError {
 export class BucketIndexCorruptedError extends BucketIndexInvalidError {
   override name = "BucketIndexCorrupted";
   constructor(where: string, why: string, expected = "a Mimir bucket index", found = why, options?: ErrorOptions) {
-    super(where, expected, found, `${where}: bucket index corrupted: ${why}; rebuild it with \`strata index rebuild\``, options);
+    super(
+      where,
+      expected,
+      found,
+      `${where}: bucket index corrupted: ${why}; rebuild it with \`strata index rebuild\``,
+      options,
+    );
   }
 }
 
@@ -111,7 +121,12 @@ export function emptyIndex(): BucketIndex {
 
 /** The index entry for a block, from its meta.json and the upload time of that meta.json. */
 export function blockFromMeta(meta: BlockMeta, uploadedAtSec: number): IndexBlock {
-  const b: IndexBlock = { block_id: meta.ulid, min_time: meta.minTime, max_time: meta.maxTime, uploaded_at: uploadedAtSec };
+  const b: IndexBlock = {
+    block_id: meta.ulid,
+    min_time: meta.minTime,
+    max_time: meta.maxTime,
+    uploaded_at: uploadedAtSec,
+  };
   const segs = segmentsCount(meta);
   if (segs !== undefined) {
     b.segments_format = SEGMENTS_FORMAT_1B6D;
@@ -167,7 +182,9 @@ export function indexJson(idx: BucketIndex): string {
       .set("blocks", idx.blocks.map(blockJson))
       .set(
         "block_deletion_marks",
-        idx.block_deletion_marks.map((m) => new GoStruct().set("block_id", m.block_id).set("deletion_time", m.deletion_time)),
+        idx.block_deletion_marks.map((m) =>
+          new GoStruct().set("block_id", m.block_id).set("deletion_time", m.deletion_time),
+        ),
       )
       .set("updated_at", idx.updated_at),
   );
@@ -207,7 +224,9 @@ const BlockSchema = z.object({
 });
 const MarkSchema = z.object({ block_id: Ulid, deletion_time: Int });
 const IndexHeaderSchema = z.object({
-  version: z.union([z.literal(INDEX_VERSION_1), z.literal(INDEX_VERSION_2)], { error: "unsupported bucket index version (want 1 or 2)" }),
+  version: z.union([z.literal(INDEX_VERSION_1), z.literal(INDEX_VERSION_2)], {
+    error: "unsupported bucket index version (want 1 or 2)",
+  }),
   blocks: nullToEmpty(z.array(z.unknown())),
   block_deletion_marks: nullToEmpty(z.array(z.unknown())),
   updated_at: Int,
@@ -226,7 +245,11 @@ const size = (n: number) => (n % MiB === 0 ? `${n / MiB} MiB` : `${n} bytes`);
 export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<IndexLimits> = {}): BucketIndex {
   const lim = { ...DEFAULT_INDEX_LIMITS, ...limits };
   if (bytes.length > lim.maxCompressedBytes) {
-    throw new BucketIndexInvalidError(where, `at most ${size(lim.maxCompressedBytes)} of gzip (maxCompressedBytes)`, `${bytes.length} bytes`);
+    throw new BucketIndexInvalidError(
+      where,
+      `at most ${size(lim.maxCompressedBytes)} of gzip (maxCompressedBytes)`,
+      `${bytes.length} bytes`,
+    );
   }
   let json: Buffer | undefined;
   try {
@@ -242,10 +265,13 @@ export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<In
         { cause: e },
       );
     }
-    throw new BucketIndexCorruptedError(where, `not gzip data (${(e as Error).message})`, "gzip data", undefined, { cause: e });
+    throw new BucketIndexCorruptedError(where, `not gzip data (${(e as Error).message})`, "gzip data", undefined, {
+      cause: e,
+    });
   }
   const scan = scanJson(json, lim.maxEntries);
-  if (scan.problem) throw new BucketIndexCorruptedError(where, `not a bucket index: ${scan.problem}`, "a JSON object", scan.problem);
+  if (scan.problem)
+    throw new BucketIndexCorruptedError(where, `not a bucket index: ${scan.problem}`, "a JSON object", scan.problem);
   if (scan.elements > lim.maxEntries) {
     throw new BucketIndexInvalidError(
       where,
@@ -265,7 +291,12 @@ export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<In
   if (!head.success) throw corrupted(where, head.error.issues[0]!, []);
   const blocks = parseEntries(head.data.blocks, BlockSchema, where, "blocks");
   const marks = parseEntries(head.data.block_deletion_marks, MarkSchema, where, "block_deletion_marks");
-  return { version: head.data.version, blocks: blocks as IndexBlock[], block_deletion_marks: marks, updated_at: head.data.updated_at };
+  return {
+    version: head.data.version,
+    blocks: blocks as IndexBlock[],
+    block_deletion_marks: marks,
+    updated_at: head.data.updated_at,
+  };
 }
 
 /** Each entry on its own, stopping at the first bad one (a schema over the whole array would collect an issue per entry). */
@@ -293,8 +324,13 @@ function scanJson(buf: Uint8Array, maxElements: number): { elements: number; pro
   let i = 0;
   const n = buf.length;
   while (i < n && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
-  if (i === n) return { elements: 0, problem: `expected a JSON object, found ${n === 0 ? "nothing" : "only whitespace"}` };
-  if (buf[i] !== 0x7b) return { elements: 0, problem: `expected a JSON object, found ${JSON.stringify(String.fromCharCode(buf[i]!))} at byte ${i}` };
+  if (i === n)
+    return { elements: 0, problem: `expected a JSON object, found ${n === 0 ? "nothing" : "only whitespace"}` };
+  if (buf[i] !== 0x7b)
+    return {
+      elements: 0,
+      problem: `expected a JSON object, found ${JSON.stringify(String.fromCharCode(buf[i]!))} at byte ${i}`,
+    };
   // Per open container: is it an array (1) or an object (0); and does an array await its first element.
   const isArray = new Uint8Array(MAX_JSON_DEPTH + 1);
   let depth = 0;
@@ -319,7 +355,8 @@ function scanJson(buf: Uint8Array, maxElements: number): { elements: number; pro
         break;
       case 0x5b:
       case 0x7b:
-        if (++depth > MAX_JSON_DEPTH) return { elements, problem: `JSON nested deeper than ${MAX_JSON_DEPTH} at byte ${i}` };
+        if (++depth > MAX_JSON_DEPTH)
+          return { elements, problem: `JSON nested deeper than ${MAX_JSON_DEPTH} at byte ${i}` };
         isArray[depth] = c === 0x5b ? 1 : 0;
         awaitingFirst = c === 0x5b;
         break;

@@ -68,7 +68,10 @@ export class BlockMetaError extends BucketError {
   readonly key: string;
   readonly reason: "missing" | "corrupted";
   constructor(key: string, reason: "missing" | "corrupted", detail = "", options?: ErrorOptions) {
-    super(`${key}: ${reason === "missing" ? "no meta.json (partial block)" : `corrupted meta.json: ${detail}`}`, options);
+    super(
+      `${key}: ${reason === "missing" ? "no meta.json (partial block)" : `corrupted meta.json: ${detail}`}`,
+      options,
+    );
     this.key = key;
     this.reason = reason;
   }
@@ -135,7 +138,10 @@ export class BucketIndexUpdater {
   /** Records a deletion mark (read from the global markers location, else next to the block, unless given). */
   async addDeletionMark(tenant: string, id: string, mark?: DeletionMark): Promise<UpdateOutcome> {
     const m = mark ?? (await this.readDeletionMark(tenant, id));
-    if (!m) throw new Error(`${this.store.url}/${this.layout.globalMarkerKey(tenant, id, DELETION_MARK_FILE)}: no deletion mark for block ${id}`);
+    if (!m)
+      throw new Error(
+        `${this.store.url}/${this.layout.globalMarkerKey(tenant, id, DELETION_MARK_FILE)}: no deletion mark for block ${id}`,
+      );
     const entry: IndexDeletionMark = { block_id: m.id, deletion_time: m.deletion_time };
     return this.update(tenant, (idx) => addMarkEntry(idx, entry));
   }
@@ -161,10 +167,16 @@ export class BucketIndexUpdater {
     try {
       meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes });
     } catch (e) {
-      if (e instanceof FormatError) throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", e.message, { cause: e });
+      if (e instanceof FormatError)
+        throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", e.message, { cause: e });
       throw e;
     }
-    if (meta.ulid !== id.toUpperCase()) throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", `ulid ${meta.ulid} does not match the directory`);
+    if (meta.ulid !== id.toUpperCase())
+      throw new BlockMetaError(
+        `${this.store.url}/${key}`,
+        "corrupted",
+        `ulid ${meta.ulid} does not match the directory`,
+      );
     return blockFromMeta(meta, Math.floor(r.lastModified.getTime() / 1000));
   }
 
@@ -275,4 +287,3 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
-

@@ -66,7 +66,9 @@ export class FsStore implements ObjectStore {
       let length = size;
       if (range) {
         if (!(range.offset >= 0 && range.length >= 0 && range.offset + range.length <= size)) {
-          throw new RangeError(`${this.url}/${key}: range [${range.offset}, ${range.offset + range.length}) outside object of ${size} bytes`);
+          throw new RangeError(
+            `${this.url}/${key}: range [${range.offset}, ${range.offset + range.length}) outside object of ${size} bytes`,
+          );
         }
         ({ offset, length } = range);
       }
@@ -181,7 +183,8 @@ export class FsStore implements ObjectStore {
     const failed = await this.withLock(key, async () => {
       if (opts.ifMatch !== undefined) {
         const cur = await this.currentEtag(key, target);
-        if (cur === undefined || normalizeEtag(cur) !== normalizeEtag(opts.ifMatch)) return new PreconditionFailedError(key, `If-Match ${opts.ifMatch}`);
+        if (cur === undefined || normalizeEtag(cur) !== normalizeEtag(opts.ifMatch))
+          return new PreconditionFailedError(key, `If-Match ${opts.ifMatch}`);
       }
       await unlink(target).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "ENOENT") throw e;
@@ -196,12 +199,18 @@ export class FsStore implements ObjectStore {
   // --- internals ----------------------------------------------------------------------
 
   /** Moves a finished temp file into place under the key's lock, honouring the conditions. */
-  private async commit(key: string, target: string, tmp: string, opts: PutOptions): Promise<PreconditionFailedError | undefined> {
+  private async commit(
+    key: string,
+    target: string,
+    tmp: string,
+    opts: PutOptions,
+  ): Promise<PreconditionFailedError | undefined> {
     try {
       return await this.withLock(key, async () => {
         if (opts.ifMatch !== undefined) {
           const cur = await this.currentEtag(key, target);
-          if (cur === undefined || normalizeEtag(cur) !== normalizeEtag(opts.ifMatch)) return new PreconditionFailedError(key, `If-Match ${opts.ifMatch}`);
+          if (cur === undefined || normalizeEtag(cur) !== normalizeEtag(opts.ifMatch))
+            return new PreconditionFailedError(key, `If-Match ${opts.ifMatch}`);
         }
         this.etags.delete(key);
         for (let attempt = 0; ; attempt++) {
@@ -301,7 +310,12 @@ export class FsStore implements ObjectStore {
     return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
   }
 
-  private async walk(dir: string, keyPrefix: string, namePart: string, out: { key: string; info?: ObjectInfo }[]): Promise<void> {
+  private async walk(
+    dir: string,
+    keyPrefix: string,
+    namePart: string,
+    out: { key: string; info?: ObjectInfo }[],
+  ): Promise<void> {
     for (const e of await readdirIfExists(dir)) {
       if (namePart && !e.name.startsWith(namePart)) continue;
       if (dir === this.root && e.name === FS_RESERVED_DIR) continue;
@@ -327,12 +341,19 @@ export class FsStore implements ObjectStore {
   }
 }
 
-type BigIntStats = Awaited<ReturnType<FileHandle["stat"]>> & { ino: bigint; size: bigint; mtimeNs: bigint; mtime: Date };
+type BigIntStats = Awaited<ReturnType<FileHandle["stat"]>> & {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  mtime: Date;
+};
 
 function checkKey(key: string): void {
   const parts = key.split("/");
   if (key === "" || parts.some((p) => p === "" || p === "." || p === "..") || parts[0] === FS_RESERVED_DIR) {
-    throw new RangeError(`invalid object key ${JSON.stringify(key)}: empty, "." or ".." segments and the ${FS_RESERVED_DIR}/ prefix are not allowed`);
+    throw new RangeError(
+      `invalid object key ${JSON.stringify(key)}: empty, "." or ".." segments and the ${FS_RESERVED_DIR}/ prefix are not allowed`,
+    );
   }
 }
 

@@ -24,7 +24,10 @@ interface Token {
 export interface BackoffRetryStrategy {
   readonly maxAttempts: number;
   acquireInitialRetryToken(scope: string): Promise<Token>;
-  refreshRetryTokenForRetry(token: Token, info: { error?: unknown; errorType: ErrorType; retryAfterHint?: Date }): Promise<Token>;
+  refreshRetryTokenForRetry(
+    token: Token,
+    info: { error?: unknown; errorType: ErrorType; retryAfterHint?: Date },
+  ): Promise<Token>;
   recordSuccess(token: Token): void;
 }
 

@@ -94,7 +94,8 @@ export class S3Store implements ObjectStore {
       checkRange(this.url, key, range, h.size);
       return { ...h, body: new Uint8Array(0) };
     }
-    if (range && !(range.offset >= 0 && range.length > 0)) throw new RangeError(`${this.url}/${key}: invalid range [${range.offset}, +${range.length})`);
+    if (range && !(range.offset >= 0 && range.length > 0))
+      throw new RangeError(`${this.url}/${key}: invalid range [${range.offset}, +${range.length})`);
     try {
       const r = await this.client.send(
         new GetObjectCommand({
@@ -104,7 +105,7 @@ export class S3Store implements ObjectStore {
         }),
       );
       const body = await r.Body!.transformToByteArray();
-      const size = range ? totalFromContentRange(r.ContentRange) ?? body.length : body.length;
+      const size = range ? (totalFromContentRange(r.ContentRange) ?? body.length) : body.length;
       if (range) checkRange(this.url, key, range, size);
       if (range && body.length !== range.length) {
         throw new Error(`${this.url}/${key}: ranged GET returned ${body.length} bytes, expected ${range.length}`);
@@ -113,7 +114,10 @@ export class S3Store implements ObjectStore {
     } catch (e) {
       if (isStatus(e, 404) || errName(e) === "NoSuchKey") return undefined;
       if (isStatus(e, 416) || errName(e) === "InvalidRange") {
-        throw new RangeError(`${this.url}/${key}: range [${range?.offset}, ${(range?.offset ?? 0) + (range?.length ?? 0)}) outside the object`, { cause: e });
+        throw new RangeError(
+          `${this.url}/${key}: range [${range?.offset}, ${(range?.offset ?? 0) + (range?.length ?? 0)}) outside the object`,
+          { cause: e },
+        );
       }
       throw e;
     }
@@ -155,7 +159,13 @@ export class S3Store implements ObjectStore {
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: this.k(key), Body: body, IfNoneMatch: opts.ifNoneMatch, ContentType: opts.contentType },
+      params: {
+        Bucket: this.bucket,
+        Key: this.k(key),
+        Body: body,
+        IfNoneMatch: opts.ifNoneMatch,
+        ContentType: opts.contentType,
+      },
       partSize: opts.partSize ?? this.partSize,
       queueSize: 2,
       leavePartsOnError: false,
@@ -203,7 +213,12 @@ export class S3Store implements ObjectStore {
     );
     const strip = (k: string) => k.slice(this.prefix.length);
     return {
-      objects: (r.Contents ?? []).map((o) => ({ key: strip(o.Key!), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0), etag: o.ETag })),
+      objects: (r.Contents ?? []).map((o) => ({
+        key: strip(o.Key!),
+        size: o.Size ?? 0,
+        lastModified: o.LastModified ?? new Date(0),
+        etag: o.ETag,
+      })),
       prefixes: (r.CommonPrefixes ?? []).map((p) => strip(p.Prefix!)),
       next: r.IsTruncated && r.NextContinuationToken ? r.NextContinuationToken : undefined,
     };
@@ -234,12 +249,20 @@ function isStatus(e: unknown, status: number): boolean {
 }
 
 /** 412, 409 (ConditionalRequestConflict) and, for If-Match on an absent key, 404 are lost conditions. */
-function asPreconditionFailed(e: unknown, key: string, opts: { ifNoneMatch?: string; ifMatch?: string }): PreconditionFailedError | undefined {
-  const cond = opts.ifMatch !== undefined ? `If-Match ${opts.ifMatch}` : opts.ifNoneMatch ? "If-None-Match *" : undefined;
+function asPreconditionFailed(
+  e: unknown,
+  key: string,
+  opts: { ifNoneMatch?: string; ifMatch?: string },
+): PreconditionFailedError | undefined {
+  const cond =
+    opts.ifMatch !== undefined ? `If-Match ${opts.ifMatch}` : opts.ifNoneMatch ? "If-None-Match *" : undefined;
   if (!cond) return undefined;
-  if (isStatus(e, 412) || errName(e) === "PreconditionFailed") return new PreconditionFailedError(key, cond, false, { cause: e });
-  if (isStatus(e, 409) || errName(e) === "ConditionalRequestConflict") return new PreconditionFailedError(key, cond, true, { cause: e });
-  if (opts.ifMatch !== undefined && (isStatus(e, 404) || errName(e) === "NoSuchKey")) return new PreconditionFailedError(key, cond, false, { cause: e });
+  if (isStatus(e, 412) || errName(e) === "PreconditionFailed")
+    return new PreconditionFailedError(key, cond, false, { cause: e });
+  if (isStatus(e, 409) || errName(e) === "ConditionalRequestConflict")
+    return new PreconditionFailedError(key, cond, true, { cause: e });
+  if (opts.ifMatch !== undefined && (isStatus(e, 404) || errName(e) === "NoSuchKey"))
+    return new PreconditionFailedError(key, cond, false, { cause: e });
   return undefined;
 }
 

@@ -32,5 +32,13 @@ try {
 }
 const peakRss = peak();
 process.stdout.write(
-  JSON.stringify({ error, blocks, rssBefore: before.rss, peakRss, peakGrowth: peakRss - before.rss, arrayBuffersAfter: process.memoryUsage().arrayBuffers, arrayBuffersBefore: before.arrayBuffers }) + "\n",
+  JSON.stringify({
+    error,
+    blocks,
+    rssBefore: before.rss,
+    peakRss,
+    peakGrowth: peakRss - before.rss,
+    arrayBuffersAfter: process.memoryUsage().arrayBuffers,
+    arrayBuffersBefore: before.arrayBuffers,
+  }) + "\n",
 );

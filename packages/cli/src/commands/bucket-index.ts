@@ -9,10 +9,12 @@ import { UsageError } from "../command.ts";
 /** `strata index rebuild|show <bucket-url>`: the Mimir bucket index of one tenant or all. */
 export const indexCommand: Command = {
   summary: "rebuild or show a tenant's bucket index (bucket-index.json.gz)",
-  usage: "index rebuild <bucket-url> [--tenant T] | index show <bucket-url> --tenant T [--json]   (file:///dir or s3://bucket[/prefix]; S3 endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)",
+  usage:
+    "index rebuild <bucket-url> [--tenant T] | index show <bucket-url> --tenant T [--json]   (file:///dir or s3://bucket[/prefix]; S3 endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)",
   options: { tenant: { type: "string" }, json: { type: "boolean" }, "root-tenant": { type: "string" } },
   async run([action, url, ...extra], values) {
-    if (action !== "rebuild" && action !== "show") throw new UsageError(`expected "rebuild" or "show", got ${JSON.stringify(action ?? "")}`);
+    if (action !== "rebuild" && action !== "show")
+      throw new UsageError(`expected "rebuild" or "show", got ${JSON.stringify(action ?? "")}`);
     if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const tenant = values.tenant as string | undefined;
@@ -20,7 +22,10 @@ export const indexCommand: Command = {
     const store = await openBucketArg(url);
     try {
       if (action === "rebuild") return await rebuild(store, layout, tenant);
-      if (!tenant) throw new UsageError("show needs --tenant (use the root tenant name, default __root__, for a Thanos-style bucket)");
+      if (!tenant)
+        throw new UsageError(
+          "show needs --tenant (use the root tenant name, default __root__, for a Thanos-style bucket)",
+        );
       return await show(store, layout, tenant, values.json === true);
     } catch (e) {
       if (e instanceof BucketIndexInvalidError || e instanceof IndexConflictError) {
@@ -50,7 +55,9 @@ async function rebuild(store: ObjectStore, layout: BucketLayout, tenant: string 
   for (const t of tenants) {
     // The layout names the root tenant for people (--root-tenant); the pipeline takes the tenant itself.
     const r = await rebuildIndex(store, t === layout.rootTenant ? ROOT_TENANT : t);
-    process.stdout.write(`${t}: ${r.blocks} blocks, ${r.deletionMarks} deletion marks -> ${store.url}/${layout.indexKey(t)}\n`);
+    process.stdout.write(
+      `${t}: ${r.blocks} blocks, ${r.deletionMarks} deletion marks -> ${store.url}/${layout.indexKey(t)}\n`,
+    );
     for (const id of r.admitted) process.stdout.write(`  verified and indexed ${id}\n`);
     for (const q of r.quarantined) process.stdout.write(`  quarantined ${q.block}: ${q.reason}\n`);
     for (const q of r.incomplete) process.stdout.write(`  not indexed ${q.block}: ${q.reason}\n`);
@@ -63,7 +70,9 @@ async function rebuild(store: ObjectStore, layout: BucketLayout, tenant: string 
 async function show(store: ObjectStore, layout: BucketLayout, tenant: string, json: boolean): Promise<number> {
   const cur = await new BucketIndexUpdater(store, { layout }).read(tenant);
   if (!cur) {
-    process.stderr.write(`strata index: ${store.url}/${layout.indexKey(tenant)}: no bucket index (run \`strata index rebuild\`)\n`);
+    process.stderr.write(
+      `strata index: ${store.url}/${layout.indexKey(tenant)}: no bucket index (run \`strata index rebuild\`)\n`,
+    );
     return 1;
   }
   process.stdout.write(json ? JSON.stringify(cur.index, null, 2) + "\n" : render(tenant, cur.index));
@@ -81,7 +90,16 @@ function render(tenant: string, idx: BucketIndex): string {
   for (const b of blocks) {
     const del = marked.get(b.block_id);
     lines.push(
-      [b.block_id, iso(b.min_time), iso(b.max_time), b.compaction_level ?? "-", b.source ?? "-", b.compactor_shard_id ?? "-", iso(b.uploaded_at * 1000), del === undefined ? "-" : iso(del * 1000)].join("\t"),
+      [
+        b.block_id,
+        iso(b.min_time),
+        iso(b.max_time),
+        b.compaction_level ?? "-",
+        b.source ?? "-",
+        b.compactor_shard_id ?? "-",
+        iso(b.uploaded_at * 1000),
+        del === undefined ? "-" : iso(del * 1000),
+      ].join("\t"),
     );
   }
   return lines.join("\n") + "\n";

@@ -21,13 +21,16 @@ export const compactCommand: Command = {
     if (!outDir) throw new UsageError("--out <dir> is required");
     if (dirs.length === 0) throw new UsageError("at least one block directory is required");
     const dedup = (values.dedup as string | undefined) ?? "1:1";
-    if (!DEDUP_MODES.includes(dedup as DedupMode)) throw new UsageError(`--dedup must be one of ${DEDUP_MODES.join(", ")}, got ${JSON.stringify(dedup)}`);
+    if (!DEDUP_MODES.includes(dedup as DedupMode))
+      throw new UsageError(`--dedup must be one of ${DEDUP_MODES.join(", ")}, got ${JSON.stringify(dedup)}`);
     const replicaLabels = (values["replica-label"] as string[] | undefined) ?? [];
-    if (dedup === "penalty" && replicaLabels.length === 0) throw new UsageError("--dedup penalty needs at least one --replica-label (as Thanos' compactor)");
+    if (dedup === "penalty" && replicaLabels.length === 0)
+      throw new UsageError("--dedup penalty needs at least one --replica-label (as Thanos' compactor)");
     let shards: number | undefined;
     if (values.shards !== undefined) {
       shards = Number(values.shards);
-      if (!Number.isInteger(shards) || shards < 1) throw new UsageError(`--shards must be a positive integer, got ${JSON.stringify(values.shards)}`);
+      if (!Number.isInteger(shards) || shards < 1)
+        throw new UsageError(`--shards must be a positive integer, got ${JSON.stringify(values.shards)}`);
     }
     for (const d of dirs) {
       const st = await stat(d).catch(() => undefined);
@@ -60,14 +63,21 @@ export const compactCommand: Command = {
             maxTime: o.meta.maxTime,
             stats: Object.fromEntries(Object.entries(o.meta.stats).map(([k, v]) => [k, Number(v)])),
           })),
-          timings: { openMs: round(r.timings.openMs), readMs: round(r.timings.readMs), mergeMs: round(r.timings.mergeMs), writeMs: round(r.timings.writeMs), totalMs: round(seconds * 1000) },
+          timings: {
+            openMs: round(r.timings.openMs),
+            readMs: round(r.timings.readMs),
+            mergeMs: round(r.timings.mergeMs),
+            writeMs: round(r.timings.writeMs),
+            totalMs: round(seconds * 1000),
+          },
           peakRssBytes: r.peakRss,
           counters: r.counters,
         };
         process.stdout.write(JSON.stringify(report) + "\n");
       } else {
         for (const w of written) process.stdout.write(w + "\n");
-        if (written.length === 0) process.stderr.write("strata compact: the inputs hold no samples in range; no block written\n");
+        if (written.length === 0)
+          process.stderr.write("strata compact: the inputs hold no samples in range; no block written\n");
       }
     } catch (e) {
       for (const s of sinks) await s.abort().catch(() => {});

@@ -20,7 +20,9 @@ export const downsampleCommand: Command = {
     const workersText = values.workers as string | undefined;
     const workers = workersText === undefined ? undefined : Number(workersText);
     if (workers !== undefined && !(Number.isSafeInteger(workers) && workers >= 0)) {
-      throw new UsageError(`--workers must be a non-negative integer (threads beside the main one), got ${JSON.stringify(workersText)}`);
+      throw new UsageError(
+        `--workers must be a non-negative integer (threads beside the main one), got ${JSON.stringify(workersText)}`,
+      );
     }
     const st = await stat(dir).catch(() => undefined);
     if (!st?.isDirectory()) throw new UsageError(`${dir}: not a directory`);

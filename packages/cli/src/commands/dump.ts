@@ -20,7 +20,13 @@ import { UsageError } from "../command.ts";
 import { openBlockDir } from "../block-args.ts";
 import { Output } from "../output.ts";
 
-const AGGREGATES = { count: AggrType.Count, sum: AggrType.Sum, min: AggrType.Min, max: AggrType.Max, counter: AggrType.Counter } as const;
+const AGGREGATES = {
+  count: AggrType.Count,
+  sum: AggrType.Sum,
+  min: AggrType.Min,
+  max: AggrType.Max,
+  counter: AggrType.Counter,
+} as const;
 
 export const dumpCommand: Command = {
   summary: "print every sample of a block, as `promtool tsdb dump` does ({labels} value timestamp)",
@@ -28,7 +34,8 @@ export const dumpCommand: Command = {
   options: { aggregate: { type: "string" } },
   async run([dir], values) {
     const aggName = values.aggregate as string | undefined;
-    if (aggName !== undefined && !(aggName in AGGREGATES)) throw new UsageError(`--aggregate must be one of ${Object.keys(AGGREGATES).join(", ")}`);
+    if (aggName !== undefined && !(aggName in AGGREGATES))
+      throw new UsageError(`--aggregate must be one of ${Object.keys(AGGREGATES).join(", ")}`);
     const aggregate = aggName === undefined ? undefined : AGGREGATES[aggName as keyof typeof AGGREGATES];
     const block = await openBlockDir(dir);
     const out = new Output();

@@ -55,7 +55,8 @@ export async function inspectBlock(dir: string | undefined): Promise<InspectRepo
         const n = chunkSamples(chunk);
         samples += n;
         let e = encodings.get(chunk.encoding);
-        if (!e) encodings.set(chunk.encoding, (e = { chunks: 0, bytes: 0, samples: 0, minBytes: Infinity, maxBytes: 0 }));
+        if (!e)
+          encodings.set(chunk.encoding, (e = { chunks: 0, bytes: 0, samples: 0, minBytes: Infinity, maxBytes: 0 }));
         e.chunks++;
         e.samples += n;
         e.bytes += chunk.data.length;
@@ -68,10 +69,16 @@ export async function inspectBlock(dir: string | undefined): Promise<InspectRepo
       .labelNames()
       .map((name) => ({ name, values: idx.labelValues(name).length, series: seriesPerName.get(name) ?? 0 }))
       .sort((a, b) => b.values - a.values || (a.name < b.name ? -1 : 1));
-    const metrics = [...seriesPerMetric].map(([name, n]) => ({ name, series: n })).sort((a, b) => b.series - a.series || (a.name < b.name ? -1 : 1));
+    const metrics = [...seriesPerMetric]
+      .map(([name, n]) => ({ name, series: n }))
+      .sort((a, b) => b.series - a.series || (a.name < b.name ? -1 : 1));
     const enc: InspectReport["encodings"] = {};
     for (const [k, e] of [...encodings].sort((a, b) => a[0] - b[0])) {
-      enc[encodingName(k)] = { ...e, avgBytes: e.chunks ? e.bytes / e.chunks : 0, avgSamplesPerChunk: e.chunks ? e.samples / e.chunks : 0 };
+      enc[encodingName(k)] = {
+        ...e,
+        avgBytes: e.chunks ? e.bytes / e.chunks : 0,
+        avgSamplesPerChunk: e.chunks ? e.samples / e.chunks : 0,
+      };
     }
     return {
       dir: dir!,
@@ -96,34 +103,59 @@ export async function inspectBlock(dir: string | undefined): Promise<InspectRepo
 
 /** meta.json values with bigints as numbers where exact, else as strings. */
 function jsonSafe(meta: BlockMeta): unknown {
-  return JSON.parse(JSON.stringify(meta, (_k, v) => (typeof v === "bigint" ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v)));
+  return JSON.parse(
+    JSON.stringify(meta, (_k, v) =>
+      typeof v === "bigint" ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v,
+    ),
+  );
 }
 
-const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+const fmtBytes = (n: number) =>
+  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
 const fmtTime = (ms: number) => new Date(ms).toISOString();
 
 function renderReport(r: InspectReport, top: number): string {
-  const m = r.meta as { ulid: string; minTime: number; maxTime: number; compaction: { level: number; sources?: string[] }; stats: Record<string, number>; thanos?: { labels?: Record<string, string>; downsample?: { resolution: number } } };
+  const m = r.meta as {
+    ulid: string;
+    minTime: number;
+    maxTime: number;
+    compaction: { level: number; sources?: string[] };
+    stats: Record<string, number>;
+    thanos?: { labels?: Record<string, string>; downsample?: { resolution: number } };
+  };
   const out: string[] = [];
   out.push(`Block ${m.ulid}  (${r.dir})`);
-  out.push(`  time range   ${fmtTime(m.minTime)} .. ${fmtTime(m.maxTime)}  (${((m.maxTime - m.minTime) / 3_600_000).toFixed(2)}h)`);
+  out.push(
+    `  time range   ${fmtTime(m.minTime)} .. ${fmtTime(m.maxTime)}  (${((m.maxTime - m.minTime) / 3_600_000).toFixed(2)}h)`,
+  );
   out.push(`  compaction   level ${m.compaction.level}, ${m.compaction.sources?.length ?? 0} source(s)`);
   if (m.thanos) {
     out.push(`  thanos       labels ${JSON.stringify(m.thanos.labels ?? {})}, resolution ${blockResolution(m)}ms`);
   }
-  out.push(`  meta stats   ${Object.entries(m.stats).map(([k, v]) => `${k}=${v}`).join(" ")}`);
-  out.push(`  read stats   series=${r.stats.series} chunks=${r.stats.chunks} samples=${r.stats.samples} tombstones=${r.stats.tombstoneIntervals}`);
-  out.push(`  index        v${r.index.version}, ${fmtBytes(r.index.bytes)}, ${r.index.symbols} symbols, ${r.index.labelNames} label names, ${r.index.postingsLists} postings lists`);
+  out.push(
+    `  meta stats   ${Object.entries(m.stats)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+  );
+  out.push(
+    `  read stats   series=${r.stats.series} chunks=${r.stats.chunks} samples=${r.stats.samples} tombstones=${r.stats.tombstoneIntervals}`,
+  );
+  out.push(
+    `  index        v${r.index.version}, ${fmtBytes(r.index.bytes)}, ${r.index.symbols} symbols, ${r.index.labelNames} label names, ${r.index.postingsLists} postings lists`,
+  );
   out.push(`  segments     ${r.segments.map((s) => `${s.name} (${fmtBytes(s.bytes)})`).join(", ") || "none"}`);
   out.push("", "Chunk encodings:");
-  out.push(`  ${"encoding".padEnd(16)}${"chunks".padStart(10)}${"samples".padStart(14)}${"bytes".padStart(14)}${"avg B".padStart(9)}${"min B".padStart(8)}${"max B".padStart(8)}${"smp/chk".padStart(9)}`);
+  out.push(
+    `  ${"encoding".padEnd(16)}${"chunks".padStart(10)}${"samples".padStart(14)}${"bytes".padStart(14)}${"avg B".padStart(9)}${"min B".padStart(8)}${"max B".padStart(8)}${"smp/chk".padStart(9)}`,
+  );
   for (const [name, e] of Object.entries(r.encodings)) {
     out.push(
       `  ${name.padEnd(16)}${String(e.chunks).padStart(10)}${String(e.samples).padStart(14)}${String(e.bytes).padStart(14)}${e.avgBytes.toFixed(1).padStart(9)}${String(e.minBytes).padStart(8)}${String(e.maxBytes).padStart(8)}${e.avgSamplesPerChunk.toFixed(1).padStart(9)}`,
     );
   }
   out.push("", `Label names by number of values (top ${top}):`);
-  for (const l of r.labels.slice(0, top)) out.push(`  ${l.name.padEnd(40)} ${String(l.values).padStart(8)} values ${String(l.series).padStart(9)} series`);
+  for (const l of r.labels.slice(0, top))
+    out.push(`  ${l.name.padEnd(40)} ${String(l.values).padStart(8)} values ${String(l.series).padStart(9)} series`);
   out.push("", `Metrics by number of series (top ${top}):`);
   for (const x of r.metrics.slice(0, top)) out.push(`  ${x.name.padEnd(40)} ${String(x.series).padStart(9)} series`);
   return out.join("\n") + "\n";

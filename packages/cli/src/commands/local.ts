@@ -4,11 +4,13 @@ import { UsageError } from "../command.ts";
 
 export const localCommand: Command = {
   summary: "run the pipeline locally: S3 + SQS emulator on 127.0.0.1:4566, the worker, notifications, the schedule",
-  usage: "local [--port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
+  usage:
+    "local [--port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
   optionHelp: {
     port: "port of the S3 + SQS endpoint on 127.0.0.1 (default 4566; 0 = any free port)",
     workers: "concurrent worker invocations, as Lambda's concurrency (default 2)",
-    "schedule-interval": "how often the scheduled job runs: retention, cleanup, index re-sync (default STRATA_SCHEDULE_INTERVAL or 60s; 0 = never)",
+    "schedule-interval":
+      "how often the scheduled job runs: retention, cleanup, index re-sync (default STRATA_SCHEDULE_INTERVAL or 60s; 0 = never)",
     demo: "also upload a few hours of demo blocks",
     "demo-tenant": "the demo blocks' tenant (default demo)",
   },
@@ -16,7 +18,8 @@ export const localCommand: Command = {
     const { PIPELINE_SETTINGS } = await import("@strata/pipeline");
     const { LOCAL_SETTING_DEFAULTS } = await import("@strata/local");
     const width = Math.max(...PIPELINE_SETTINGS.map((s) => s.name.length), "STRATA_SCHEDULE_INTERVAL".length);
-    const local = (name: keyof typeof LOCAL_SETTING_DEFAULTS) => (LOCAL_SETTING_DEFAULTS[name] ? `; locally ${LOCAL_SETTING_DEFAULTS[name]}` : "");
+    const local = (name: keyof typeof LOCAL_SETTING_DEFAULTS) =>
+      LOCAL_SETTING_DEFAULTS[name] ? `; locally ${LOCAL_SETTING_DEFAULTS[name]}` : "";
     return [
       "Environment (the same settings the deployed functions read, validated by the same code; an unknown STRATA_* variable is refused):",
       ...PIPELINE_SETTINGS.map((s) => `  ${s.name.padEnd(width)}  ${s.help.replace(/\)$/, `${local(s.name)})`)}`),
@@ -40,7 +43,11 @@ export const localCommand: Command = {
     let settings;
     try {
       const text = values["schedule-interval"] ?? process.env.STRATA_SCHEDULE_INTERVAL;
-      if (text !== undefined && text !== "") interval = parseDuration(String(text), values["schedule-interval"] !== undefined ? "--schedule-interval" : "STRATA_SCHEDULE_INTERVAL");
+      if (text !== undefined && text !== "")
+        interval = parseDuration(
+          String(text),
+          values["schedule-interval"] !== undefined ? "--schedule-interval" : "STRATA_SCHEDULE_INTERVAL",
+        );
       // The local defaults where they differ (a lease below the local visibility timeout).
       settings = localSettingsFromEnv(process.env);
     } catch (e) {
@@ -51,7 +58,9 @@ export const localCommand: Command = {
       rt = await startLocalRuntime({ port, workers, scheduleIntervalMs: interval, settings });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") {
-        process.stderr.write(`strata local: port ${port} on 127.0.0.1 is in use (LocalStack?); pick another with --port\n`);
+        process.stderr.write(
+          `strata local: port ${port} on 127.0.0.1 is in use (LocalStack?); pick another with --port\n`,
+        );
         return 1;
       }
       throw e;
@@ -89,6 +98,7 @@ export const localCommand: Command = {
 function intOption(v: unknown, name: string, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name}: expected a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--${name}: expected a non-negative integer, got ${JSON.stringify(v)}`);
   return n;
 }

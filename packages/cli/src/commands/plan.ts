@@ -1,8 +1,26 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { DELETION_MARK_FILE, formatDuration, isUlid, META_FILE, NO_COMPACT_MARK_FILE, parseDuration, parseMarker, parseMeta } from "@strata/tsdb";
+import {
+  DELETION_MARK_FILE,
+  formatDuration,
+  isUlid,
+  META_FILE,
+  NO_COMPACT_MARK_FILE,
+  parseDuration,
+  parseMarker,
+  parseMeta,
+} from "@strata/tsdb";
 import { RESERVED_TENANT_NAMES, parseBlockKey } from "@strata/bucket";
-import { fmtBytes, fmtSeconds, planAll, type BlockMetaWithMarks, type JobEstimate, type PlannerOptions, type PlanAllResult, type SkippedBlock } from "@strata/compact";
+import {
+  fmtBytes,
+  fmtSeconds,
+  planAll,
+  type BlockMetaWithMarks,
+  type JobEstimate,
+  type PlannerOptions,
+  type PlanAllResult,
+  type SkippedBlock,
+} from "@strata/compact";
 import { WORKER_LIMITS } from "@strata/lambda/deploy";
 import { parseSettings } from "@strata/pipeline/settings";
 import type { Command } from "../command.ts";
@@ -56,7 +74,8 @@ export const planCommand: Command = {
 function positiveInt(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--${name}: expected a positive integer, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -78,18 +97,28 @@ function plannerOptions(values: Record<string, unknown>): PlannerOptions {
   const groups = positiveInt("split-groups", values["split-groups"]);
   const minSeries = positiveInt("split-min-series", values["split-min-series"]);
   const minIndex = positiveInt("split-min-index-bytes", values["split-min-index-bytes"]);
-  if (shards !== undefined) opts.split = { shardCount: shards, splitGroups: groups, minSeries, minIndexBytes: minIndex };
-  else if (groups !== undefined || minSeries !== undefined || minIndex !== undefined) throw new UsageError("--split-* options need --shards");
+  if (shards !== undefined)
+    opts.split = { shardCount: shards, splitGroups: groups, minSeries, minIndexBytes: minIndex };
+  else if (groups !== undefined || minSeries !== undefined || minIndex !== undefined)
+    throw new UsageError("--split-* options need --shards");
   const max = positiveInt("max-index-bytes", values["max-index-bytes"]);
   if (max !== undefined) opts.maxIndexBytes = max;
   // The pipeline's job budget (STRATA_JOB_BUDGET / STRATA_JOB_MEMORY, their defaults and the
   // deployed worker's walls), so the plans shown are the ones the pipeline would run, each
   // with its estimate.
   try {
-    const env = { STRATA_JOB_BUDGET: values["job-budget"] as string | undefined, STRATA_JOB_MEMORY: values["job-memory"] as string | undefined };
+    const env = {
+      STRATA_JOB_BUDGET: values["job-budget"] as string | undefined,
+      STRATA_JOB_MEMORY: values["job-memory"] as string | undefined,
+    };
     opts.budget = parseSettings(env, { limits: WORKER_LIMITS }).engine.jobBudget;
   } catch (e) {
-    throw new UsageError((e as Error).message.replaceAll("STRATA_JOB_BUDGET", "--job-budget").replaceAll("STRATA_JOB_MEMORY", "--job-memory"), { cause: e });
+    throw new UsageError(
+      (e as Error).message
+        .replaceAll("STRATA_JOB_BUDGET", "--job-budget")
+        .replaceAll("STRATA_JOB_MEMORY", "--job-memory"),
+      { cause: e },
+    );
   }
   return opts;
 }
@@ -117,7 +146,8 @@ export async function scanBucket(root: string): Promise<ScannedBucket> {
     // A folder of block folders: a tenant, if the key grammar takes its blocks' keys.
     const probe = parseBlockKey(`${e.name}/${ulidChild.name}/${META_FILE}`, "");
     if ("reason" in probe) {
-      if (!e.name.startsWith(".") && !RESERVED_TENANT_NAMES.includes(e.name)) out.warnings.push(`${join(root, e.name)}: not read: ${probe.reason}`);
+      if (!e.name.startsWith(".") && !RESERVED_TENANT_NAMES.includes(e.name))
+        out.warnings.push(`${join(root, e.name)}: not read: ${probe.reason}`);
       continue;
     }
     for (const b of children) {
@@ -146,11 +176,21 @@ async function scanBlock(dir: string, name: string, tenant: string, out: Scanned
   try {
     meta = parseMeta(text, join(dir, META_FILE));
   } catch (e) {
-    out.skipped.push({ ulid: name.toUpperCase(), tenant, dir, reason: `unreadable meta.json: ${(e as Error).message}` });
+    out.skipped.push({
+      ulid: name.toUpperCase(),
+      tenant,
+      dir,
+      reason: `unreadable meta.json: ${(e as Error).message}`,
+    });
     return;
   }
   if (meta.ulid !== name.toUpperCase()) {
-    out.skipped.push({ ulid: name.toUpperCase(), tenant, dir, reason: `meta.json names block ${meta.ulid}, not its directory` });
+    out.skipped.push({
+      ulid: name.toUpperCase(),
+      tenant,
+      dir,
+      reason: `meta.json names block ${meta.ulid}, not its directory`,
+    });
     return;
   }
   const block: BlockMetaWithMarks = { meta, tenant };
@@ -202,12 +242,23 @@ function fmtEstimate(e: JobEstimate): string {
 function render(scan: ScannedBucket, r: PlanAllResult): string {
   const out: string[] = [];
   for (const g of r.groups) {
-    const labels = Object.entries(g.group.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",");
-    out.push(`Group ${g.group.key}${g.group.tenant ? `  tenant ${g.group.tenant}` : ""}  {${labels}}  resolution ${g.group.resolution}ms  ${g.group.blocks.length} block(s), ${g.mode}`);
+    const labels = Object.entries(g.group.labels)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(",");
+    out.push(
+      `Group ${g.group.key}${g.group.tenant ? `  tenant ${g.group.tenant}` : ""}  {${labels}}  resolution ${g.group.resolution}ms  ${g.group.blocks.length} block(s), ${g.mode}`,
+    );
     if (g.plans.length === 0) out.push("  no plans");
     for (const p of g.plans) {
-      const extra = p.kind === "split" ? ` into ${p.shardCount} shards${p.splitGroup && p.splitGroup !== "1_of_1" ? ` (split group ${p.splitGroup})` : ""}` : p.shardId ? ` shard ${p.shardId}` : "";
-      out.push(`  plan ${p.kind}${extra}: ${fmtTime(p.window.minTime)} .. ${fmtTime(p.window.maxTime)}  (${formatDuration(p.range)} range, level ${p.level})  ${p.reason}${p.estimate ? `  [${fmtEstimate(p.estimate)}]` : ""}`);
+      const extra =
+        p.kind === "split"
+          ? ` into ${p.shardCount} shards${p.splitGroup && p.splitGroup !== "1_of_1" ? ` (split group ${p.splitGroup})` : ""}`
+          : p.shardId
+            ? ` shard ${p.shardId}`
+            : "";
+      out.push(
+        `  plan ${p.kind}${extra}: ${fmtTime(p.window.minTime)} .. ${fmtTime(p.window.maxTime)}  (${formatDuration(p.range)} range, level ${p.level})  ${p.reason}${p.estimate ? `  [${fmtEstimate(p.estimate)}]` : ""}`,
+      );
       for (const u of p.inputs) out.push(`    ${u}`);
     }
     for (const o of g.outdated) out.push(`  outdated ${o.ulid}: sources covered by ${o.coveredBy.join(", ")}`);
@@ -216,6 +267,8 @@ function render(scan: ScannedBucket, r: PlanAllResult): string {
   }
   for (const s of scan.skipped) out.push(`Skipped ${s.dir}: ${s.reason}`);
   for (const w of scan.warnings) out.push(`Warning: ${w}`);
-  out.push(`${r.groups.length} group(s), ${r.plans.length} plan(s)${r.refused.length ? `, ${r.refused.length} refused as over the job budget` : ""}`);
+  out.push(
+    `${r.groups.length} group(s), ${r.plans.length} plan(s)${r.refused.length ? `, ${r.refused.length} refused as over the job budget` : ""}`,
+  );
   return out.join("\n") + "\n";
 }

@@ -7,7 +7,8 @@ import { tenantArg } from "./replay.ts";
 
 export const quarantineCommand: Command = {
   summary: "verify quarantined blocks again in place; lift the quarantine and index those that now pass",
-  usage: "quarantine release <bucket-url> --tenant T --block ULID [--block ULID]...   (file:///dir or s3://bucket[/prefix]; the root tenant is __root__)",
+  usage:
+    "quarantine release <bucket-url> --tenant T --block ULID [--block ULID]...   (file:///dir or s3://bucket[/prefix]; the root tenant is __root__)",
   options: { tenant: { type: "string" }, block: { type: "string", multiple: true } },
   async run([action, url, ...extra], values) {
     if (action !== "release") throw new UsageError(`expected "release", got ${JSON.stringify(action ?? "")}`);
@@ -23,10 +24,13 @@ export const quarantineCommand: Command = {
       let failed = 0;
       for (const block of blocks) {
         const r = await releaseQuarantine(store, { tenant, block: block.toUpperCase() });
-        if (r.status === "released") process.stdout.write(`${r.block}: released: verified, quarantine lifted, indexed\n`);
+        if (r.status === "released")
+          process.stdout.write(`${r.block}: released: verified, quarantine lifted, indexed\n`);
         else {
           failed++;
-          process.stdout.write(`${r.block}: ${r.status === "still-broken" ? `still quarantined: ${r.reason}` : `not released: ${r.reason}`}\n`);
+          process.stdout.write(
+            `${r.block}: ${r.status === "still-broken" ? `still quarantined: ${r.reason}` : `not released: ${r.reason}`}\n`,
+          );
         }
       }
       return failed > 0 ? 1 : 0;

@@ -40,8 +40,11 @@ export const replayCommand: Command = {
       if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
       if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
       const job = (values.job as string | undefined) ?? "verify";
-      if (!(JOBS as readonly string[]).includes(job)) throw new UsageError(`--job: expected one of ${JOBS.join(", ")}, got ${JSON.stringify(job)}`);
-      const selectors = [values.block !== undefined, values.since !== undefined, values.all === true].filter(Boolean).length;
+      if (!(JOBS as readonly string[]).includes(job))
+        throw new UsageError(`--job: expected one of ${JOBS.join(", ")}, got ${JSON.stringify(job)}`);
+      const selectors = [values.block !== undefined, values.since !== undefined, values.all === true].filter(
+        Boolean,
+      ).length;
       if (selectors !== 1) throw new UsageError("choose exactly one of --block ULID, --since TIME, --all");
       const since = values.since !== undefined ? parseSince(String(values.since)) : undefined;
       const store = await openBucketArg(url);
@@ -52,7 +55,8 @@ export const replayCommand: Command = {
           block: values.block as string | undefined,
           since,
           job: job as (typeof JOBS)[number],
-          send: async (body) => void (await sqs.send(new sdk.SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }))),
+          send: async (body) =>
+            void (await sqs.send(new sdk.SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }))),
         });
         for (const s of sent) process.stdout.write(`sent ${s}\n`);
         process.stdout.write(`${sent.length} job(s) sent to ${queueUrl}\n`);
@@ -77,7 +81,8 @@ export function parseSince(s: string): number {
   const m = /^(\d+)(s|m|h|d)$/.exec(s);
   if (m) return Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as "s"];
   const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new UsageError(`--since: expected an ISO time or a duration like 6h, got ${JSON.stringify(s)}`);
+  if (Number.isNaN(t))
+    throw new UsageError(`--since: expected an ISO time or a duration like 6h, got ${JSON.stringify(s)}`);
   return t;
 }
 
@@ -89,15 +94,29 @@ function sqsClient(sdk: Sdk): SQSClient {
   return new sdk.SQSClient(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {});
 }
 
-async function redrive({ ReceiveMessageCommand, SendMessageCommand, DeleteMessageCommand }: Sdk, sqs: SQSClient, from: string, to: string): Promise<number> {
+async function redrive(
+  { ReceiveMessageCommand, SendMessageCommand, DeleteMessageCommand }: Sdk,
+  sqs: SQSClient,
+  from: string,
+  to: string,
+): Promise<number> {
   let n = 0;
   for (;;) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: from, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ["All"] }));
+    const r = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: from,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ["All"],
+      }),
+    );
     const msgs = r.Messages ?? [];
     if (msgs.length === 0) return n;
     for (const m of msgs) {
       // Send first, delete second: a crash in between duplicates a message, never loses one.
-      await sqs.send(new SendMessageCommand({ QueueUrl: to, MessageBody: m.Body ?? "", MessageAttributes: m.MessageAttributes }));
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: to, MessageBody: m.Body ?? "", MessageAttributes: m.MessageAttributes }),
+      );
       await sqs.send(new DeleteMessageCommand({ QueueUrl: from, ReceiptHandle: m.ReceiptHandle! }));
       n++;
     }

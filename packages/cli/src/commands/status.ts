@@ -8,7 +8,8 @@ import { tenantArg } from "./replay.ts";
 
 export const statusCommand: Command = {
   summary: "per tenant: blocks by level and resolution, pending plans, quarantined blocks, index age",
-  usage: "status <bucket-url> [--tenant T] [--json]   (file:///dir or s3://bucket[/prefix]; the root tenant is __root__)",
+  usage:
+    "status <bucket-url> [--tenant T] [--json]   (file:///dir or s3://bucket[/prefix]; the root tenant is __root__)",
   options: { tenant: { type: "string" }, json: { type: "boolean" } },
   async run([url, ...extra], values) {
     if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
@@ -30,15 +31,21 @@ export const statusCommand: Command = {
           const [level, res] = k.split("/");
           process.stdout.write(`  level ${level} ${resolutionName(Number(res))}: ${n}\n`);
         }
-        process.stdout.write(`  pending: ${t.pendingCompactions.length} compaction(s), ${t.pendingDownsamples.length} downsampling(s)\n`);
-        for (const c of t.pendingCompactions) process.stdout.write(`    compact ${c.kind} ${c.inputs.join(",")}: ${c.reason}\n`);
+        process.stdout.write(
+          `  pending: ${t.pendingCompactions.length} compaction(s), ${t.pendingDownsamples.length} downsampling(s)\n`,
+        );
+        for (const c of t.pendingCompactions)
+          process.stdout.write(`    compact ${c.kind} ${c.inputs.join(",")}: ${c.reason}\n`);
         for (const d of t.pendingDownsamples) process.stdout.write(`    downsample ${d.block} to ${d.resolution} ms\n`);
         process.stdout.write(`  quarantined: ${t.quarantined.length}\n`);
         for (const q of t.quarantined) process.stdout.write(`    ${q.block}: ${q.details}\n`);
         process.stdout.write(`  refused (no-compact): ${t.refused.length}\n`);
         for (const r of t.refused) process.stdout.write(`    ${r.block} [${r.reason}]: ${r.details}\n`);
         process.stdout.write(`  failing jobs: ${t.failing.length}\n`);
-        for (const f of t.failing) process.stdout.write(`    ${f.job}: ${f.attempts} attempt(s)${f.errors.length ? `; last error: ${f.errors[f.errors.length - 1]}` : ""}\n`);
+        for (const f of t.failing)
+          process.stdout.write(
+            `    ${f.job}: ${f.attempts} attempt(s)${f.errors.length ? `; last error: ${f.errors[f.errors.length - 1]}` : ""}\n`,
+          );
       }
       return 0;
     } finally {

@@ -9,10 +9,16 @@ import { UsageError } from "../command.ts";
 export const verifyCommand: Command = {
   summary: "check blocks against every format invariant; --repair writes fixed copies",
   usage: "verify <block-dir>... [--json] [--max-range 14d] [--repair --out <dir>]",
-  options: { json: { type: "boolean" }, repair: { type: "boolean" }, out: { type: "string" }, "max-range": { type: "string" } },
+  options: {
+    json: { type: "boolean" },
+    repair: { type: "boolean" },
+    out: { type: "string" },
+    "max-range": { type: "string" },
+  },
   optionHelp: {
     json: "one JSON report per block",
-    "max-range": "longest span a block may have (MetaRangeTooLong past it; default 14d, the largest compaction range: a Prometheus-compacted local block may need 31d)",
+    "max-range":
+      "longest span a block may have (MetaRangeTooLong past it; default 14d, the largest compaction range: a Prometheus-compacted local block may need 31d)",
     repair: "write a fixed copy of each block whose problems are all repairable",
     out: "where --repair writes",
   },
@@ -41,7 +47,10 @@ export const verifyCommand: Command = {
     for (const dir of dirs) {
       const source = new DirBlockSource(dir);
       const name = basename(resolve(dir));
-      const report = await verifyBlock(source, { expectedUlid: isUlid(name) ? name : undefined, ...(maxRangeMs !== undefined ? { maxRangeMs } : {}) });
+      const report = await verifyBlock(source, {
+        expectedUlid: isUlid(name) ? name : undefined,
+        ...(maxRangeMs !== undefined ? { maxRangeMs } : {}),
+      });
       reports.push(report);
       for (const p of report.problems) lines.push(formatProblem(dir, p));
       for (const [code, n] of Object.entries(report.counts)) {
@@ -63,10 +72,17 @@ export const verifyCommand: Command = {
       }
     }
     if (values.json) {
-      process.stdout.write(JSON.stringify(values.repair ? { reports, repaired } : reports.length === 1 ? reports[0] : reports, null, 2) + "\n");
+      process.stdout.write(
+        JSON.stringify(values.repair ? { reports, repaired } : reports.length === 1 ? reports[0] : reports, null, 2) +
+          "\n",
+      );
     } else {
       for (const l of lines) process.stdout.write(l + "\n");
-      for (const r of reports) if (r.ok) process.stdout.write(`${r.block}: ok (${r.stats.series} series, ${r.stats.chunks} chunks, ${r.stats.samples} samples)\n`);
+      for (const r of reports)
+        if (r.ok)
+          process.stdout.write(
+            `${r.block}: ok (${r.stats.series} series, ${r.stats.chunks} chunks, ${r.stats.samples} samples)\n`,
+          );
       for (const d of repaired) process.stdout.write(d + "\n");
     }
     // Repaired blocks were written: the originals still failed verification.

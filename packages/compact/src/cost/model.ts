@@ -74,7 +74,10 @@ export function blockCostOf(meta: BlockMeta, indexBytes?: number): BlockCost {
     else if (f.rel_path.startsWith("chunks/")) chunkBytes = (chunkBytes ?? 0) + f.size_bytes;
   }
   idx ??= indexBytes ?? series * C.FALLBACK_INDEX_BYTES_PER_SERIES;
-  chunkBytes ??= samples !== undefined ? samples * C.FALLBACK_CHUNK_BYTES_PER_SAMPLE : (chunks ?? 0) * C.FALLBACK_CHUNK_BYTES_PER_CHUNK;
+  chunkBytes ??=
+    samples !== undefined
+      ? samples * C.FALLBACK_CHUNK_BYTES_PER_SAMPLE
+      : (chunks ?? 0) * C.FALLBACK_CHUNK_BYTES_PER_CHUNK;
   return { indexBytes: idx, chunkBytes, series, samples: samples ?? (chunks ?? 0) * 120, chunks: chunks ?? 0 };
 }
 
@@ -111,16 +114,27 @@ export interface CompactionShape {
  * One compaction job (leveled or vertical merge, tombstone rewrite, split into N shards):
  * every input read whole, the output written (worst case: as large as the inputs).
  */
-export function estimateCompaction(blocks: readonly BlockCost[], shape: CompactionShape = {}, params: CostParams = {}): JobEstimate {
+export function estimateCompaction(
+  blocks: readonly BlockCost[],
+  shape: CompactionShape = {},
+  params: CostParams = {},
+): JobEstimate {
   const s = sum(blocks);
   const readBytes = s.indexBytes + s.chunkBytes;
   const writeBytes = readBytes;
   const shards = Math.max(1, shape.shards ?? 1);
   const cpu =
-    readBytes * C.COMPACT_SECONDS_PER_BYTE + s.series * C.COMPACT_SECONDS_PER_SERIES + (shape.overlapping ? s.samples * C.VERTICAL_SECONDS_PER_SAMPLE : 0);
+    readBytes * C.COMPACT_SECONDS_PER_BYTE +
+    s.series * C.COMPACT_SECONDS_PER_SERIES +
+    (shape.overlapping ? s.samples * C.VERTICAL_SECONDS_PER_SAMPLE : 0);
   return {
     ...timing(cpu, transfer(readBytes, writeBytes, params)),
-    peakBytes: cache(blocks.length, params) + C.COMPACT_BASE_BYTES + blocks.length * C.COMPACT_BYTES_PER_INPUT + s.series * C.COMPACT_BYTES_PER_SERIES + (shards - 1) * C.COMPACT_BYTES_PER_EXTRA_SHARD,
+    peakBytes:
+      cache(blocks.length, params) +
+      C.COMPACT_BASE_BYTES +
+      blocks.length * C.COMPACT_BYTES_PER_INPUT +
+      s.series * C.COMPACT_BYTES_PER_SERIES +
+      (shards - 1) * C.COMPACT_BYTES_PER_EXTRA_SHARD,
     readBytes,
     writeBytes,
     series: s.series,
@@ -208,9 +222,15 @@ export function describeOver(e: JobEstimate, b: JobBudget): string {
   const parts: string[] = [];
   if (e.seconds > b.seconds) {
     const work = e.seconds - e.transferSeconds;
-    const io = e.transferSeconds > 0 ? `${fmtBytes(e.readBytes)} in${e.writeBytes ? " and out" : ""} at ${fmtBytes(transferThroughput(e))}/s (${fmtSeconds(e.transferSeconds)}), ` : `${fmtBytes(e.readBytes)}: `;
-    parts.push(`needs ${fmtSeconds(e.seconds)} (budget ${fmtSeconds(b.seconds).slice(1)}): ${io}the work at the measured ~${fmtBytes(workThroughput(e))}/s (${fmtSeconds(work)})`);
+    const io =
+      e.transferSeconds > 0
+        ? `${fmtBytes(e.readBytes)} in${e.writeBytes ? " and out" : ""} at ${fmtBytes(transferThroughput(e))}/s (${fmtSeconds(e.transferSeconds)}), `
+        : `${fmtBytes(e.readBytes)}: `;
+    parts.push(
+      `needs ${fmtSeconds(e.seconds)} (budget ${fmtSeconds(b.seconds).slice(1)}): ${io}the work at the measured ~${fmtBytes(workThroughput(e))}/s (${fmtSeconds(work)})`,
+    );
   }
-  if (e.peakBytes > b.memoryBytes) parts.push(`needs ~${fmtBytes(e.peakBytes)} of memory (budget ${fmtBytes(b.memoryBytes)})`);
+  if (e.peakBytes > b.memoryBytes)
+    parts.push(`needs ~${fmtBytes(e.peakBytes)} of memory (budget ${fmtBytes(b.memoryBytes)})`);
   return parts.join("; ");
 }

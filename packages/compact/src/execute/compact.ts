@@ -4,12 +4,28 @@
  * (`outputMeta`). A planner's plan runs through `executePlan` instead, which takes level,
  * window and labels from the plan. Both share the merge loop in run.ts.
  */
-import { getLabel, labelsEqual, labelsFrom, METRIC_NAME, type BlockMeta, type BlockSource, type Labels } from "@strata/tsdb";
+import {
+  getLabel,
+  labelsEqual,
+  labelsFrom,
+  METRIC_NAME,
+  type BlockMeta,
+  type BlockSource,
+  type Labels,
+} from "@strata/tsdb";
 import { looksLikeCounter } from "../merge/penalty.ts";
 import { COMPACTOR_SHARD_ID_LABEL } from "../shard/shard.ts";
 import { checkCompatible, outputMeta } from "./meta.ts";
 import type { IndexLimits } from "./guard.ts";
-import { CompactionError, runCompaction, withReaders, type CompactResult, type DedupMode, type RunSettings, type SinkFactory } from "./run.ts";
+import {
+  CompactionError,
+  runCompaction,
+  withReaders,
+  type CompactResult,
+  type DedupMode,
+  type RunSettings,
+  type SinkFactory,
+} from "./run.ts";
 
 export { CompactionError, type CompactOutput, type CompactResult, type DedupMode, type SinkFactory } from "./run.ts";
 
@@ -39,9 +55,11 @@ export interface CompactOptions {
 /** The options both entry points share, checked; the output range is the caller's. */
 export function runSettings(opts: CompactOptions): Omit<RunSettings, "minTime" | "maxTime"> {
   const dedup = opts.dedup ?? "1:1";
-  if (dedup !== "none" && dedup !== "1:1" && dedup !== "penalty") throw new CompactionError(`unknown dedup mode ${JSON.stringify(dedup)}`);
+  if (dedup !== "none" && dedup !== "1:1" && dedup !== "penalty")
+    throw new CompactionError(`unknown dedup mode ${JSON.stringify(dedup)}`);
   const shards = opts.shards ?? 0;
-  if (!Number.isInteger(shards) || shards < 0) throw new CompactionError(`shard count must be a non-negative integer, got ${shards}`);
+  if (!Number.isInteger(shards) || shards < 0)
+    throw new CompactionError(`shard count must be a non-negative integer, got ${shards}`);
   return {
     dedup,
     replicaLabels: [...(opts.replicaLabels ?? [])],
@@ -54,7 +72,11 @@ export function runSettings(opts: CompactOptions): Omit<RunSettings, "minTime" |
   };
 }
 
-export async function compactBlocks(inputs: readonly BlockSource[], sinks: SinkFactory, opts: CompactOptions = {}): Promise<CompactResult> {
+export async function compactBlocks(
+  inputs: readonly BlockSource[],
+  sinks: SinkFactory,
+  opts: CompactOptions = {},
+): Promise<CompactResult> {
   const s = runSettings(opts);
   return withReaders(inputs, async (readers, openMs) => {
     const metas = readers.map((r) => r.meta);
@@ -65,7 +87,13 @@ export async function compactBlocks(inputs: readonly BlockSource[], sinks: SinkF
     if (!(maxTime > minTime)) throw new CompactionError(`empty output range [${minTime}, ${maxTime})`);
     const shards = s.shards;
     const metaFor = (ulid: string, shard: number) =>
-      outputMeta(metas, { ulid, minTime, maxTime, replicaLabels: s.replicaLabels, shard: shards > 0 ? { index: shard, count: shards } : undefined });
+      outputMeta(metas, {
+        ulid,
+        minTime,
+        maxTime,
+        replicaLabels: s.replicaLabels,
+        shard: shards > 0 ? { index: shard, count: shards } : undefined,
+      });
     return runCompaction(readers, sinks, { ...s, minTime, maxTime }, metaFor, openMs);
   });
 }

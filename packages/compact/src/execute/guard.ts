@@ -45,9 +45,13 @@ export function estimateOutputIndex(inputs: readonly BlockReader[], shards: numb
 /** A sentence naming the limit the output would cross, or undefined. */
 export function checkIndexLimits(e: IndexEstimate, limits: IndexLimits = INDEX_LIMITS): string | undefined {
   const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
-  if (e.symbols > limits.section) return `the output symbol table could reach ${gib(e.symbols)}, over the format's ${gib(limits.section)} per section`;
-  if (e.postingsTable > limits.section) return `the output postings offset table could reach ${gib(e.postingsTable)}, over the format's ${gib(limits.section)} per section`;
-  if (e.series > limits.total) return `the output series section could reach ${gib(e.series)}, over the format's ${gib(limits.total)} index limit`;
-  if (e.total > limits.total) return `the output index could reach ${gib(e.total)}, over the format's ${gib(limits.total)} limit`;
+  if (e.symbols > limits.section)
+    return `the output symbol table could reach ${gib(e.symbols)}, over the format's ${gib(limits.section)} per section`;
+  if (e.postingsTable > limits.section)
+    return `the output postings offset table could reach ${gib(e.postingsTable)}, over the format's ${gib(limits.section)} per section`;
+  if (e.series > limits.total)
+    return `the output series section could reach ${gib(e.series)}, over the format's ${gib(limits.total)} index limit`;
+  if (e.total > limits.total)
+    return `the output index could reach ${gib(e.total)}, over the format's ${gib(limits.total)} limit`;
   return undefined;
 }

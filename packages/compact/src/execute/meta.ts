@@ -34,7 +34,8 @@ export function checkCompatible(inputs: readonly BlockMeta[]): string | undefine
   const res = blockResolution(inputs[0]!);
   for (const m of inputs) {
     const r = blockResolution(m);
-    if (r !== res) return `blocks of different resolutions cannot be compacted together (${inputs[0]!.ulid}: ${res} ms, ${m.ulid}: ${r} ms)`;
+    if (r !== res)
+      return `blocks of different resolutions cannot be compacted together (${inputs[0]!.ulid}: ${res} ms, ${m.ulid}: ${r} ms)`;
   }
   return undefined;
 }
@@ -69,7 +70,13 @@ export function planOutputMeta(plan: Plan, inputs: readonly BlockMeta[], ulid: s
 }
 
 /** What every output inherits from its inputs: sources, parents and hints, as Prometheus' CompactBlockMetas. */
-function lineage(inputs: readonly BlockMeta[], ulid: string, minTime: number, maxTime: number, level: number): BlockMeta {
+function lineage(
+  inputs: readonly BlockMeta[],
+  ulid: string,
+  minTime: number,
+  maxTime: number,
+  level: number,
+): BlockMeta {
   const sources = new Set<string>();
   for (const m of inputs) for (const s of m.compaction.sources ?? [m.ulid]) sources.add(s);
   const hints = new Set<string>();
@@ -99,7 +106,12 @@ function thanosSection(first: ThanosMeta | undefined, o: OutputMetaOptions): Tha
   // Thanos' replica label remover: a stream left without labels is marked as deduplicated.
   if (had && Object.keys(labels).length === 0 && o.replicaLabels.length > 0) labels[o.replicaLabels[0]!] = "deduped";
   if (o.shard) labels[COMPACTOR_SHARD_ID_LABEL] = formatShardId(o.shard.index, o.shard.count);
-  const t: ThanosMeta = { version: 1, labels, downsample: { resolution: blockResolution({ thanos: first }) }, source: "compactor" };
+  const t: ThanosMeta = {
+    version: 1,
+    labels,
+    downsample: { resolution: blockResolution({ thanos: first }) },
+    source: "compactor",
+  };
   if (first?.extensions !== undefined) t.extensions = first.extensions;
   return t;
 }

@@ -23,17 +23,23 @@ export function checkPlan(plan: Plan, sources: number, shards: readonly number[]
   const parsed = PlanSchema.safeParse(plan);
   const name = `plan ${typeof plan?.id === "string" ? plan.id : JSON.stringify(plan?.id)}`;
   if (!parsed.success) {
-    throw new CompactionError(`${name}: not a valid plan: ${parsed.error.issues.map((i) => `${i.path.join(".") || "plan"}: ${i.message}`).join("; ")}`);
+    throw new CompactionError(
+      `${name}: not a valid plan: ${parsed.error.issues.map((i) => `${i.path.join(".") || "plan"}: ${i.message}`).join("; ")}`,
+    );
   }
   const dup = plan.inputs.find((u, i) => plan.inputs.indexOf(u) !== i);
   if (dup !== undefined) throw new CompactionError(`${name}: block ${dup} is an input twice`);
-  if (sources !== plan.inputs.length) throw new CompactionError(`${name}: ${sources} block source(s) given for its ${plan.inputs.length} input(s)`);
+  if (sources !== plan.inputs.length)
+    throw new CompactionError(`${name}: ${sources} block source(s) given for its ${plan.inputs.length} input(s)`);
   const count = plan.shardCount;
-  if (count !== undefined && count > MAX_PLAN_SHARDS) throw new CompactionError(`${name}: ${count} shards, more than the ${MAX_PLAN_SHARDS} a plan may have`);
+  if (count !== undefined && count > MAX_PLAN_SHARDS)
+    throw new CompactionError(`${name}: ${count} shards, more than the ${MAX_PLAN_SHARDS} a plan may have`);
   if (shards !== undefined) {
-    if (count === undefined) throw new CompactionError(`${name}: only some shards asked for, but it is a ${plan.kind} plan, not a split`);
+    if (count === undefined)
+      throw new CompactionError(`${name}: only some shards asked for, but it is a ${plan.kind} plan, not a split`);
     const bad = shards.find((s) => !Number.isInteger(s) || s < 0 || s >= count);
-    if (bad !== undefined) throw new CompactionError(`${name}: shard ${bad} asked for, but its outputs are 0..${count - 1}`);
+    if (bad !== undefined)
+      throw new CompactionError(`${name}: shard ${bad} asked for, but its outputs are 0..${count - 1}`);
   }
 }
 
@@ -43,9 +49,15 @@ export function checkPlanInputs(plan: Plan, metas: readonly BlockMeta[], replica
   const want = canonical(plan.labels, replicaLabels);
   const shardIsReplica = replicaLabels.includes(COMPACTOR_SHARD_ID_LABEL);
   metas.forEach((m, i) => {
-    if (m.ulid !== plan.inputs[i]) throw new CompactionError(`${name}: input ${i + 1} opened as block ${m.ulid}, but the plan names ${plan.inputs[i]} there (sources must follow plan.inputs)`);
+    if (m.ulid !== plan.inputs[i])
+      throw new CompactionError(
+        `${name}: input ${i + 1} opened as block ${m.ulid}, but the plan names ${plan.inputs[i]} there (sources must follow plan.inputs)`,
+      );
     const res = m.thanos?.downsample?.resolution ?? 0;
-    if (res !== plan.resolution) throw new CompactionError(`${name}: block ${m.ulid} is at resolution ${res} ms, the plan at ${plan.resolution} ms`);
+    if (res !== plan.resolution)
+      throw new CompactionError(
+        `${name}: block ${m.ulid} is at resolution ${res} ms, the plan at ${plan.resolution} ms`,
+      );
     const have = canonical(m.thanos?.labels ?? {}, replicaLabels);
     if (have !== want) {
       throw new CompactionError(
@@ -56,12 +68,19 @@ export function checkPlanInputs(plan: Plan, metas: readonly BlockMeta[], replica
     const planned = plan.kind === "split" ? "" : (plan.shardId ?? "");
     if (shard !== planned) {
       const what = (s: string) => (s ? `shard ${s}` : "no shard");
-      throw new CompactionError(`${name}: block ${m.ulid} carries ${what(shard)}, but the ${plan.kind} plan's inputs carry ${what(planned)}`);
+      throw new CompactionError(
+        `${name}: block ${m.ulid} carries ${what(shard)}, but the ${plan.kind} plan's inputs carry ${what(planned)}`,
+      );
     }
     if (m.minTime < plan.window.minTime || m.maxTime > plan.window.maxTime) {
-      throw new CompactionError(`${name}: block ${m.ulid} spans [${m.minTime}, ${m.maxTime}), outside the plan's window [${plan.window.minTime}, ${plan.window.maxTime})`);
+      throw new CompactionError(
+        `${name}: block ${m.ulid} spans [${m.minTime}, ${m.maxTime}), outside the plan's window [${plan.window.minTime}, ${plan.window.maxTime})`,
+      );
     }
-    if (m.compaction.level >= plan.level) throw new CompactionError(`${name}: block ${m.ulid} is at level ${m.compaction.level}, not below the plan's output level ${plan.level}`);
+    if (m.compaction.level >= plan.level)
+      throw new CompactionError(
+        `${name}: block ${m.ulid} is at level ${m.compaction.level}, not below the plan's output level ${plan.level}`,
+      );
   });
 }
 

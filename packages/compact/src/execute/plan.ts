@@ -88,7 +88,13 @@ export async function executePlan<S extends OutputSink>(plan: Plan, io: PlanIO<S
       const metas = readers.map((x) => x.meta);
       checkPlanInputs(plan, metas, s.replicaLabels);
       const metaFor = (ulid: string, shard: number) => planOutputMeta(plan, metas, ulid, shard);
-      return runCompaction(readers, sinkFor, { ...s, minTime: plan.window.minTime, maxTime: plan.window.maxTime }, metaFor, openMs);
+      return runCompaction(
+        readers,
+        sinkFor,
+        { ...s, minTime: plan.window.minTime, maxTime: plan.window.maxTime },
+        metaFor,
+        openMs,
+      );
     });
     const outputs: PlanOutput<S>[] = [];
     // One at a time, each visible once committed: a crash in between leaves whole outputs.

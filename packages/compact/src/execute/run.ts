@@ -12,7 +12,18 @@
  * union (one SymbolTable shared by every output), each writer's postings, and one series'
  * chunks per input; never a whole block.
  */
-import { BlockReader, BlockWriter, SymbolTable, newUlid, type BlockMeta, type BlockSink, type BlockSource, type ChunkToWrite, type Labels, type WrittenBlock } from "@strata/tsdb";
+import {
+  BlockReader,
+  BlockWriter,
+  SymbolTable,
+  newUlid,
+  type BlockMeta,
+  type BlockSink,
+  type BlockSource,
+  type ChunkToWrite,
+  type Labels,
+  type WrittenBlock,
+} from "@strata/tsdb";
 import { InputStream, type InputCounters } from "../merge/input-stream.ts";
 import { SeriesHeap } from "../merge/heap.ts";
 import { SeriesMerger, type MergeCounters } from "../merge/series-merge.ts";
@@ -79,7 +90,10 @@ export type OutputMetaFor = (ulid: string, shard: number) => BlockMeta;
  * overlap another's work), run `fn` over the readers and close them all, also when one
  * failed to open.
  */
-export async function withReaders<T>(sources: readonly BlockSource[], fn: (readers: BlockReader[], openMs: number) => Promise<T>): Promise<T> {
+export async function withReaders<T>(
+  sources: readonly BlockSource[],
+  fn: (readers: BlockReader[], openMs: number) => Promise<T>,
+): Promise<T> {
   const t0 = performance.now();
   const readers: BlockReader[] = [];
   try {
@@ -100,11 +114,20 @@ interface Output {
 }
 
 /** Merge the readers' series into the outputs; each output's meta comes from `metaFor`. */
-export async function runCompaction(readers: readonly BlockReader[], sinks: SinkFactory, s: RunSettings, metaFor: OutputMetaFor, openMs: number): Promise<CompactResult> {
+export async function runCompaction(
+  readers: readonly BlockReader[],
+  sinks: SinkFactory,
+  s: RunSettings,
+  metaFor: OutputMetaFor,
+  openMs: number,
+): Promise<CompactResult> {
   const timings = { openMs, readMs: 0, mergeMs: 0, writeMs: 0 };
   let t0 = performance.now();
   const tooBig = checkIndexLimits(estimateOutputIndex(readers, s.shards), s.indexLimits);
-  if (tooBig) throw new CompactionError(`refusing to compact ${readers.map((r) => r.meta.ulid).join(", ")}: ${tooBig}; split the job into shards`);
+  if (tooBig)
+    throw new CompactionError(
+      `refusing to compact ${readers.map((r) => r.meta.ulid).join(", ")}: ${tooBig}; split the job into shards`,
+    );
 
   // One table for every output: each shard's index writes it whole (as Prometheus' shards
   // do) from this one copy, so a split holds its symbols once whatever the shard count.
@@ -151,7 +174,8 @@ export async function runCompaction(readers: readonly BlockReader[], sinks: Sink
     if (!labels) break;
     const shard = s.shards > 0 ? shardOf(labels, s.shards) : 0;
     replicas.length = 0;
-    if (s.onlyShards === undefined || s.onlyShards.has(shard)) for (const st of group) for (const r of st.head!.replicas) replicas.push(r);
+    if (s.onlyShards === undefined || s.onlyShards.has(shard))
+      for (const st of group) for (const r of st.head!.replicas) replicas.push(r);
     const counter = s.dedup === "penalty" && s.isCounter(labels);
     merger.merge(replicas, { mode: s.dedup === "penalty" ? "penalty" : "chain", counter }, out);
     let t1 = performance.now();
@@ -181,7 +205,14 @@ export async function runCompaction(readers: readonly BlockReader[], sinks: Sink
   }
   timings.writeMs += performance.now() - t0;
 
-  const counters = { ...merger.counters, seriesRead: 0, chunksRead: 0, trimmedChunks: 0, droppedChunks: 0, seriesWritten };
+  const counters = {
+    ...merger.counters,
+    seriesRead: 0,
+    chunksRead: 0,
+    trimmedChunks: 0,
+    droppedChunks: 0,
+    seriesWritten,
+  };
   for (const st of streams) {
     counters.seriesRead += st.counters.seriesRead;
     counters.chunksRead += st.counters.chunksRead;
@@ -192,7 +223,13 @@ export async function runCompaction(readers: readonly BlockReader[], sinks: Sink
   for (const o of outputs.values()) if (o.writer.symbolTable) tables.add(o.writer.symbolTable);
   let tableBytes = 0;
   for (const t of tables) tableBytes += t.retainedBytes;
-  return { outputs: results, timings, peakRss: peakRss(), counters, symbols: { tables: tables.size, count: symbols.length, bytes: tableBytes } };
+  return {
+    outputs: results,
+    timings,
+    peakRss: peakRss(),
+    counters,
+    symbols: { tables: tables.size, count: symbols.length, bytes: tableBytes },
+  };
 }
 
 function peakRss(): number {

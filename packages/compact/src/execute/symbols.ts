@@ -12,7 +12,8 @@ export function mergeSortedSymbols(lists: readonly (readonly string[])[]): strin
   if (level.length === 0) return [];
   while (level.length > 1) {
     const next: (readonly string[])[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? mergeTwo(level[i]!, level[i + 1]!) : level[i]!);
+    for (let i = 0; i < level.length; i += 2)
+      next.push(i + 1 < level.length ? mergeTwo(level[i]!, level[i + 1]!) : level[i]!);
     level = next;
   }
   acc = level[0]!;

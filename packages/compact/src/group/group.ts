@@ -70,7 +70,10 @@ export function groupId(g: Pick<Group, "tenant" | "key">): string {
 }
 
 /** External labels as Thanos' ReplicaLabelRemover leaves them. */
-export function removeReplicaLabels(labels: Readonly<Record<string, string>> | null | undefined, replicaLabels: readonly string[]): Record<string, string> {
+export function removeReplicaLabels(
+  labels: Readonly<Record<string, string>> | null | undefined,
+  replicaLabels: readonly string[],
+): Record<string, string> {
   const out: Record<string, string> = { ...(labels ?? {}) };
   if (replicaLabels.length === 0) return out;
   for (const r of replicaLabels) delete out[r];
@@ -142,4 +145,3 @@ export function groupBlocks(metas: readonly BlockMetaWithMarks[], opts: GroupOpt
 export function compareBlocks(a: { minTime: number; ulid: string }, b: { minTime: number; ulid: string }): number {
   return a.minTime - b.minTime || compareUlids(a.ulid, b.ulid);
 }
-

@@ -35,7 +35,10 @@ export function externalLabelsHash(labels: Readonly<Record<string, string>> | nu
 }
 
 /** Thanos' group key: `"<resolution>@<labels hash>"`. */
-export function thanosGroupKey(resolution: number, labels: Readonly<Record<string, string>> | null | undefined): string {
+export function thanosGroupKey(
+  resolution: number,
+  labels: Readonly<Record<string, string>> | null | undefined,
+): string {
   return `${resolution}@${externalLabelsHash(labels)}`;
 }
 

@@ -76,7 +76,8 @@ export class InputStream implements RecordVerifier {
     const needsSort = this.opts.replicaLabels.some((l) => names.has(l));
     if (needsSort) {
       const list: { labels: Label[]; id: number }[] = [];
-      for await (const s of this.reader.series({ withChunks: false })) list.push({ labels: this.strip(s.labels), id: s.id });
+      for await (const s of this.reader.series({ withChunks: false }))
+        list.push({ labels: this.strip(s.labels), id: s.id });
       // Stable: equal label sets keep index order, so replica order is deterministic.
       list.sort((a, b) => compareLabels(a.labels, b.labels) || a.id - b.id);
       this.sorted = list;
@@ -138,7 +139,12 @@ export class InputStream implements RecordVerifier {
       throw new FormatError(
         e.code,
         `${e.detail} in input block ${this.reader.meta.ulid}`,
-        { file: `${this.reader.source.name}/${e.file ?? "chunks"}`, offset: e.offset, expected: e.expected, found: e.found },
+        {
+          file: `${this.reader.source.name}/${e.file ?? "chunks"}`,
+          offset: e.offset,
+          expected: e.expected,
+          found: e.found,
+        },
         { cause: e },
       );
     }
@@ -159,7 +165,11 @@ export class InputStream implements RecordVerifier {
   }
 
   /** Window and tombstones applied; untouched chunks keep their bytes. */
-  private prepare(chunks: readonly ChunkMeta[], deleted: readonly Interval[] | undefined, records: readonly Uint8Array[] | undefined): ChunkToWrite[] {
+  private prepare(
+    chunks: readonly ChunkMeta[],
+    deleted: readonly Interval[] | undefined,
+    records: readonly Uint8Array[] | undefined,
+  ): ChunkToWrite[] {
     const { minT, maxT } = this.opts;
     const out: ChunkToWrite[] = [];
     // Records from the sequential walk were read without their CRC checked.
@@ -176,18 +186,37 @@ export class InputStream implements RecordVerifier {
       if (deleted) for (const iv of deleted) if (iv.mint <= c.maxTime && iv.maxt >= c.minTime) touched = true;
       if (!cut && !touched) {
         // Unchanged: its stored record (when read) goes to the output as is.
-        const u: UnverifiedChunk = { minTime: c.minTime, maxTime: c.maxTime, chunk: c.chunk!, record: records?.[i], verifier, ref: c.ref };
+        const u: UnverifiedChunk = {
+          minTime: c.minTime,
+          maxTime: c.maxTime,
+          chunk: c.chunk!,
+          record: records?.[i],
+          verifier,
+          ref: c.ref,
+        };
         out.push(u);
         continue;
       }
-      if (verifier !== undefined) verifyBeforeDecode({ minTime: c.minTime, maxTime: c.maxTime, chunk: c.chunk!, record: records![i], verifier, ref: c.ref } as UnverifiedChunk);
+      if (verifier !== undefined)
+        verifyBeforeDecode({
+          minTime: c.minTime,
+          maxTime: c.maxTime,
+          chunk: c.chunk!,
+          record: records![i],
+          verifier,
+          ref: c.ref,
+        } as UnverifiedChunk);
       const r = reencodeChunk(c.chunk!, (t) => t >= minT && t <= maxT && !isDeleted(deleted, t));
       if (!r) {
         this.counters.droppedChunks++;
         continue;
       }
       this.counters.trimmedChunks++;
-      out.push({ minTime: Number.isNaN(r.minTime) ? c.minTime : r.minTime, maxTime: Number.isNaN(r.maxTime) ? c.maxTime : r.maxTime, chunk: r.chunk });
+      out.push({
+        minTime: Number.isNaN(r.minTime) ? c.minTime : r.minTime,
+        maxTime: Number.isNaN(r.maxTime) ? c.maxTime : r.maxTime,
+        chunk: r.chunk,
+      });
     }
     return out;
   }

@@ -167,5 +167,8 @@ export function penaltyMerge(replicas: readonly SampleList[], out: SampleList, o
  * Prometheus naming conventions for monotonic series.
  */
 export function looksLikeCounter(metricName: string | undefined): boolean {
-  return metricName !== undefined && (metricName.endsWith("_total") || metricName.endsWith("_count") || metricName.endsWith("_bucket"));
+  return (
+    metricName !== undefined &&
+    (metricName.endsWith("_total") || metricName.endsWith("_count") || metricName.endsWith("_bucket"))
+  );
 }

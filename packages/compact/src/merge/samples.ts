@@ -24,7 +24,11 @@ import {
 import { histogramChunkCutReason } from "@strata/tsdb";
 
 /** Value kinds; equal to the chunk encodings that carry them. */
-export const Kind = { Float: Encoding.XOR, Histogram: Encoding.Histogram, FloatHistogram: Encoding.FloatHistogram } as const;
+export const Kind = {
+  Float: Encoding.XOR,
+  Histogram: Encoding.Histogram,
+  FloatHistogram: Encoding.FloatHistogram,
+} as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** Samples per chunk when re-encoding merged data (Prometheus' compactor target). */
@@ -96,7 +100,10 @@ export class SampleList {
       }
       case Encoding.Histogram:
       case Encoding.FloatHistogram: {
-        const samples = chunk.encoding === Encoding.Histogram ? decodeHistogramChunk(chunk.data) : decodeFloatHistogramChunk(chunk.data);
+        const samples =
+          chunk.encoding === Encoding.Histogram
+            ? decodeHistogramChunk(chunk.data)
+            : decodeFloatHistogramChunk(chunk.data);
         this.ensure(samples.length);
         for (const s of samples) {
           this.ts[this.n] = s.t;
@@ -108,9 +115,13 @@ export class SampleList {
         return;
       }
       default:
-        throw new FormatError("unknown-encoding", `cannot merge overlapping ${encodingName(chunk.encoding)} chunks (only XOR and native histogram chunks are decoded)`, {
-          found: String(chunk.encoding),
-        });
+        throw new FormatError(
+          "unknown-encoding",
+          `cannot merge overlapping ${encodingName(chunk.encoding)} chunks (only XOR and native histogram chunks are decoded)`,
+          {
+            found: String(chunk.encoding),
+          },
+        );
     }
   }
 }
@@ -126,10 +137,20 @@ export function encodeSamples(s: SampleList, out: ChunkToWrite[]): void {
     let j = i + 1;
     if (kind === Kind.Float) {
       while (j < s.n && j - i < SAMPLES_PER_CHUNK && s.kinds[j] === Kind.Float) j++;
-      out.push({ minTime: s.ts[i]!, maxTime: s.ts[j - 1]!, chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, j) } });
+      out.push({
+        minTime: s.ts[i]!,
+        maxTime: s.ts[j - 1]!,
+        chunk: { encoding: Encoding.XOR, data: encodeXOR(s.ts, s.vs, i, j) },
+      });
     } else {
       const ref = s.hs[i]!;
-      while (j < s.n && j - i < SAMPLES_PER_CHUNK && s.kinds[j] === kind && histogramChunkCutReason(ref, s.hs[j - 1]!, s.hs[j]!) === undefined) j++;
+      while (
+        j < s.n &&
+        j - i < SAMPLES_PER_CHUNK &&
+        s.kinds[j] === kind &&
+        histogramChunkCutReason(ref, s.hs[j - 1]!, s.hs[j]!) === undefined
+      )
+        j++;
       const samples = [];
       for (let k = i; k < j; k++) samples.push({ t: s.ts[k], h: s.hs[k]! });
       const data =

@@ -44,7 +44,11 @@ export interface BudgetOptions extends JobBudget {
   settingNames?: { budget: string; memory: string; shards: string };
 }
 
-const DEFAULT_SETTING_NAMES = { budget: "STRATA_JOB_BUDGET", memory: "STRATA_JOB_MEMORY", shards: "STRATA_SPLIT_SHARDS" };
+const DEFAULT_SETTING_NAMES = {
+  budget: "STRATA_JOB_BUDGET",
+  memory: "STRATA_JOB_MEMORY",
+  shards: "STRATA_SPLIT_SHARDS",
+};
 
 /** A job the planner will not plan because it cannot fit the budget. */
 export interface RefusedJob {
@@ -75,7 +79,6 @@ export function estimateDraft(d: Pick<Draft, "blocks" | "shardCount">, params: C
   return estimateCompaction(d.blocks.map(costOf), { overlapping: anyOverlap(d.blocks), shards: d.shardCount }, params);
 }
 
-
 /** Apply the budget to one draft. Without a budget the draft passes with its estimate. */
 export function guardBudget(d: Draft, budget: BudgetOptions | undefined, params: CostParams = {}): BudgetResult {
   const est = estimateDraft(d, params);
@@ -89,9 +92,23 @@ export function guardBudget(d: Draft, budget: BudgetOptions | undefined, params:
       const blocks = d.blocks.slice(0, k);
       const e = estimateDraft({ blocks }, params);
       if (fitsBudget(e, budget)) {
-        const rest = d.blocks.slice(k).map((b) => ({ ulid: b.ulid, reason: `waits for the next round: its ${d.kind} with ${d.blocks.length - 1} other block(s) ${over}` }));
+        const rest = d.blocks
+          .slice(k)
+          .map((b) => ({
+            ulid: b.ulid,
+            reason: `waits for the next round: its ${d.kind} with ${d.blocks.length - 1} other block(s) ${over}`,
+          }));
         return {
-          drafts: [{ draft: { ...d, blocks, reason: `${d.reason}; the first ${k} of ${d.blocks.length} blocks only (all ${d.blocks.length} ${over})` }, estimate: e }],
+          drafts: [
+            {
+              draft: {
+                ...d,
+                blocks,
+                reason: `${d.reason}; the first ${k} of ${d.blocks.length} blocks only (all ${d.blocks.length} ${over})`,
+              },
+              estimate: e,
+            },
+          ],
           refused: [],
           skipped: rest,
         };
@@ -103,9 +120,16 @@ export function guardBudget(d: Draft, budget: BudgetOptions | undefined, params:
   const alone = d.blocks.map((b) => ({ b, e: estimateDraft({ blocks: [b], shardCount: d.shardCount }, params) }));
   const tooBig = alone.filter((x) => !fitsBudget(x.e, budget));
   if (tooBig.length > 0) {
-    const refused = tooBig.map((x) => refuse([x.b.ulid], `block ${x.b.ulid} alone ${describeOver(x.e, budget)}`, x.e, budget, names, d));
+    const refused = tooBig.map((x) =>
+      refuse([x.b.ulid], `block ${x.b.ulid} alone ${describeOver(x.e, budget)}`, x.e, budget, names, d),
+    );
     const big = new Set(tooBig.map((x) => x.b));
-    const skipped = d.blocks.filter((b) => !big.has(b)).map((b) => ({ ulid: b.ulid, reason: `waits: ${tooBig.map((x) => x.b.ulid).join(", ")} of its ${d.kind} plan refused as over the job budget` }));
+    const skipped = d.blocks
+      .filter((b) => !big.has(b))
+      .map((b) => ({
+        ulid: b.ulid,
+        reason: `waits: ${tooBig.map((x) => x.b.ulid).join(", ")} of its ${d.kind} plan refused as over the job budget`,
+      }));
     return { drafts: [], refused, skipped };
   }
 
@@ -120,15 +144,54 @@ export function guardBudget(d: Draft, budget: BudgetOptions | undefined, params:
   if ((d.kind === "merge" || d.kind === "vertical") && d.blocks.length > 2) {
     const pair = d.blocks.slice(0, 2);
     const e = estimateDraft({ blocks: pair }, params);
-    const skipped = d.blocks.slice(2).map((b) => ({ ulid: b.ulid, reason: `waits: the first two blocks of its ${d.kind} plan were refused as over the job budget` }));
-    return { drafts: [], refused: [refuse(pair.map((b) => b.ulid), `${d.kind} of ${pair.map((b) => b.ulid).join(" and ")}${d.shardId ? ` (shard ${d.shardId})` : ""} ${describeOver(e, budget)}`, e, budget, names, d)], skipped };
+    const skipped = d.blocks
+      .slice(2)
+      .map((b) => ({
+        ulid: b.ulid,
+        reason: `waits: the first two blocks of its ${d.kind} plan were refused as over the job budget`,
+      }));
+    return {
+      drafts: [],
+      refused: [
+        refuse(
+          pair.map((b) => b.ulid),
+          `${d.kind} of ${pair.map((b) => b.ulid).join(" and ")}${d.shardId ? ` (shard ${d.shardId})` : ""} ${describeOver(e, budget)}`,
+          e,
+          budget,
+          names,
+          d,
+        ),
+      ],
+      skipped,
+    };
   }
-  const what = d.kind === "tombstones" ? `rewriting ${d.blocks[0]!.ulid} for its tombstones` : `${d.kind} of ${d.blocks.map((b) => b.ulid).join(" and ")}${d.shardId ? ` (shard ${d.shardId})` : ""}`;
-  return { drafts: [], refused: [refuse(d.blocks.map((b) => b.ulid), `${what} ${over}`, est, budget, names, d)], skipped: [] };
+  const what =
+    d.kind === "tombstones"
+      ? `rewriting ${d.blocks[0]!.ulid} for its tombstones`
+      : `${d.kind} of ${d.blocks.map((b) => b.ulid).join(" and ")}${d.shardId ? ` (shard ${d.shardId})` : ""}`;
+  return {
+    drafts: [],
+    refused: [
+      refuse(
+        d.blocks.map((b) => b.ulid),
+        `${what} ${over}`,
+        est,
+        budget,
+        names,
+        d,
+      ),
+    ],
+    skipped: [],
+  };
 }
 
 /** Spread a draft's blocks over more split groups so that every job fits; undefined when none does. */
-function resplit(d: Draft, est: JobEstimate, budget: BudgetOptions, params: CostParams): { draft: Draft; estimate: JobEstimate }[] | undefined {
+function resplit(
+  d: Draft,
+  est: JobEstimate,
+  budget: BudgetOptions,
+  params: CostParams,
+): { draft: Draft; estimate: JobEstimate }[] | undefined {
   const base = d.splitGroup ? parseShardId(d.splitGroup) : { index: 0, shards: 1 };
   if (!base) return undefined;
   // Enough shards that one shard of all these inputs, merged later, fits: estimate / shards.
@@ -171,27 +234,42 @@ function resplit(d: Draft, est: JobEstimate, budget: BudgetOptions, params: Cost
   return undefined;
 }
 
-function refuse(blocks: string[], what: string, e: JobEstimate, budget: BudgetOptions, names: NonNullable<BudgetOptions["settingNames"]>, d: Draft): RefusedJob {
+function refuse(
+  blocks: string[],
+  what: string,
+  e: JobEstimate,
+  budget: BudgetOptions,
+  names: NonNullable<BudgetOptions["settingNames"]>,
+  d: Draft,
+): RefusedJob {
   const suggestions: string[] = [];
   const limit = budget.limitSeconds ?? 900;
   if (e.seconds > budget.seconds) {
     const want = durationSetting(e.seconds);
-    const wantS = (e.seconds * 1.1 <= 60 ? Math.ceil(e.seconds * 1.1) : Math.ceil((e.seconds * 1.1) / 300) * 300);
+    const wantS = e.seconds * 1.1 <= 60 ? Math.ceil(e.seconds * 1.1) : Math.ceil((e.seconds * 1.1) / 300) * 300;
     if (wantS <= limit) suggestions.push(`raise ${names.budget} to ${want}`);
-    else suggestions.push(`${names.budget}=${want} would be past the worker's ${formatDuration(Math.round(limit) * 1000)} limit`);
+    else
+      suggestions.push(
+        `${names.budget}=${want} would be past the worker's ${formatDuration(Math.round(limit) * 1000)} limit`,
+      );
   }
   if (e.peakBytes > budget.memoryBytes) {
     const want = memorySetting(e.peakBytes);
-    if (budget.limitMemoryBytes === undefined || e.peakBytes * 1.1 <= budget.limitMemoryBytes) suggestions.push(`raise ${names.memory} to ${want}`);
+    if (budget.limitMemoryBytes === undefined || e.peakBytes * 1.1 <= budget.limitMemoryBytes)
+      suggestions.push(`raise ${names.memory} to ${want}`);
     else suggestions.push(`${names.memory}=${want} would be past the function's memory`);
   }
   // More shards make every later job smaller: the split stage's outputs, and each shard's merges.
   const ratio = Math.max(e.seconds / budget.seconds, e.peakBytes / budget.memoryBytes);
   const current = d.shardCount ?? (d.shardId ? (parseShardId(d.shardId)?.shards ?? 1) : 1);
   const shards = Math.max(2, Math.ceil(current * ratio * 1.1));
-  suggestions.push(`split with ${names.shards}=${shards}${d.shardId || d.kind === "split" || blocks.length === 1 ? " (for blocks not yet compacted this far)" : ""}`);
+  suggestions.push(
+    `split with ${names.shards}=${shards}${d.shardId || d.kind === "split" || blocks.length === 1 ? " (for blocks not yet compacted this far)" : ""}`,
+  );
   const usable = suggestions.filter((s) => s.startsWith("raise ") || s.startsWith("split "));
   const first = usable[0] ?? suggestions[0]!; // never empty: the split suggestion is always pushed
-  const setting = first.startsWith("raise ") ? first.replace(/^raise (\S+) to (\S+)$/, "$1=$2") : first.replace(/^split with (\S+?)(?: \(.*)?$/, "$1");
+  const setting = first.startsWith("raise ")
+    ? first.replace(/^raise (\S+) to (\S+)$/, "$1=$2")
+    : first.replace(/^split with (\S+?)(?: \(.*)?$/, "$1");
   return { blocks, reason: `${what}; ${suggestions.join(" or ")}`, estimate: e, setting };
 }

@@ -11,7 +11,10 @@ import type { Plan } from "./schema.ts";
 const utf8 = new TextEncoder();
 
 /** The fields the id is made of. */
-export type PlanIdFields = Pick<Plan, "tenant" | "groupKey" | "kind" | "range" | "window" | "inputs" | "shardId" | "splitGroup">;
+export type PlanIdFields = Pick<
+  Plan,
+  "tenant" | "groupKey" | "kind" | "range" | "window" | "inputs" | "shardId" | "splitGroup"
+>;
 
 /**
  * `<tenant>/<group key>/<kind>/<range>/<minTime>-<maxTime>[/<shard>]/<inputs>`: readable up
@@ -20,6 +23,8 @@ export type PlanIdFields = Pick<Plan, "tenant" | "groupKey" | "kind" | "range" |
  */
 export function planId(p: PlanIdFields): string {
   const shard = p.shardId ?? p.splitGroup ?? "";
-  const inputs = xxhash64(utf8.encode([...p.inputs].sort().join(","))).toString(16).padStart(16, "0");
+  const inputs = xxhash64(utf8.encode([...p.inputs].sort().join(",")))
+    .toString(16)
+    .padStart(16, "0");
   return `${groupId({ tenant: p.tenant, key: p.groupKey })}/${p.kind}/${p.range}/${p.window.minTime}-${p.window.maxTime}${shard ? `/${shard}` : ""}/${inputs}`;
 }

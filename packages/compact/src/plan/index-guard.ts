@@ -9,7 +9,12 @@ import type { GroupBlock } from "../group/group.ts";
 import type { Draft } from "./draft.ts";
 import type { SkippedBlock } from "./schema.ts";
 
-const fmtBytes = (n: number): string => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${Math.round(n)} B`);
+const fmtBytes = (n: number): string =>
+  n >= 2 ** 30
+    ? `${(n / 2 ** 30).toFixed(1)} GiB`
+    : n >= 2 ** 20
+      ? `${(n / 2 ** 20).toFixed(1)} MiB`
+      : `${Math.round(n)} B`;
 
 /**
  * Sum of the inputs' index sizes; inputs of unknown size count as the mean of the known
@@ -42,7 +47,11 @@ export function guardIndexSize(d: Draft, limit: number): GuardResult {
   if (d.kind === "split") {
     if (est / d.shardCount! <= limit) return { draft: d, estimatedIndexBytes: est, skipped: [] };
     return {
-      draft: { ...d, shardCount: need, reason: `${d.reason}; shards raised from ${d.shardCount} to ${need}: estimated index ${fmtBytes(est)} over the ${fmtBytes(limit)} limit` },
+      draft: {
+        ...d,
+        shardCount: need,
+        reason: `${d.reason}; shards raised from ${d.shardCount} to ${need}: estimated index ${fmtBytes(est)} over the ${fmtBytes(limit)} limit`,
+      },
       estimatedIndexBytes: est,
       skipped: [],
     };

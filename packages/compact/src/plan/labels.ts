@@ -9,7 +9,10 @@
 import type { BlockMeta } from "@strata/tsdb";
 
 /** `labels` (the group's) as the output of `inputs` (in plan order) carries them. */
-export function exactOutputLabels(labels: Readonly<Record<string, string>>, inputs: readonly BlockMeta[]): Record<string, string> {
+export function exactOutputLabels(
+  labels: Readonly<Record<string, string>>,
+  inputs: readonly BlockMeta[],
+): Record<string, string> {
   const first = inputs.find((m) => m.thanos)?.thanos;
   return first?.labels && Object.keys(first.labels).length > 0 ? { ...labels } : {};
 }

@@ -38,7 +38,11 @@ export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions
     chosen.add(span.minTime, span.maxTime);
     if (run.some((b) => blockResolution(b.meta) !== RESOLUTION_RAW)) {
       // Thanos marks these no-compact (thanos#6775): overlapping downsampled data is never merged.
-      for (const b of run) skipped.push({ ulid: b.ulid, reason: "overlaps other downsampled blocks; downsampled blocks are never merged vertically" });
+      for (const b of run)
+        skipped.push({
+          ulid: b.ulid,
+          reason: "overlaps other downsampled blocks; downsampled blocks are never merged vertically",
+        });
       continue;
     }
     drafts.push({ kind: "vertical", blocks: run, range: targets[0]!, reason: `${run.length} blocks overlap in time` });
@@ -60,7 +64,11 @@ export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions
         if (p.length < 2) continue;
         const failed = p.find((b) => b.failed);
         if (failed) {
-          if (!planned.has(failed)) skipped.push({ ulid: failed.ulid, reason: `compaction failed before; its ${formatDuration(iv)} window is not compacted` });
+          if (!planned.has(failed))
+            skipped.push({
+              ulid: failed.ulid,
+              reason: `compaction failed before; its ${formatDuration(iv)} window is not compacted`,
+            });
           continue;
         }
         const mint = p[0]!.minTime;
@@ -102,12 +110,18 @@ export function planLeveled(blocks: readonly GroupBlock[], opts: ResolvedOptions
     if (planned.has(b) || chosen.overlaps(b.minTime, b.maxTime)) continue;
     const ratio = b.numTombstones / (b.numSeries + 1);
     if (ratio > opts.tombstoneRatio) {
-      drafts.push({ kind: "tombstones", blocks: [b], range: b.maxTime - b.minTime, reason: `${b.numTombstones} tombstones for ${b.numSeries} series (${(ratio * 100).toFixed(1)}% > ${(opts.tombstoneRatio * 100).toFixed(0)}%)` });
+      drafts.push({
+        kind: "tombstones",
+        blocks: [b],
+        range: b.maxTime - b.minTime,
+        reason: `${b.numTombstones} tombstones for ${b.numSeries} series (${(ratio * 100).toFixed(1)}% > ${(opts.tombstoneRatio * 100).toFixed(0)}%)`,
+      });
       planned.add(b);
       chosen.add(b.minTime, b.maxTime);
     }
   }
 
-  if (!planned.has(newest) && !newest.noCompact) skipped.push({ ulid: newest.ulid, reason: "newest block of the group, held back" });
+  if (!planned.has(newest) && !newest.noCompact)
+    skipped.push({ ulid: newest.ulid, reason: "newest block of the group, held back" });
   return { drafts, skipped };
 }

@@ -73,14 +73,18 @@ export function resolveOptions(opts: PlannerOptions = {}): ResolvedOptions {
   if (ranges.length < 2) throw new RangeError("ranges: need a base range and at least one target range");
   for (let i = 0; i < ranges.length; i++) {
     const r = ranges[i]!;
-    if (!Number.isSafeInteger(r) || r <= 0) throw new RangeError(`ranges[${i}]: ${r} is not a positive integer of milliseconds`);
-    if (i > 0 && r % ranges[i - 1]! !== 0) throw new RangeError(`ranges[${i}]: ${r} is not a multiple of ${ranges[i - 1]}`);
+    if (!Number.isSafeInteger(r) || r <= 0)
+      throw new RangeError(`ranges[${i}]: ${r} is not a positive integer of milliseconds`);
+    if (i > 0 && r % ranges[i - 1]! !== 0)
+      throw new RangeError(`ranges[${i}]: ${r} is not a multiple of ${ranges[i - 1]}`);
     if (i > 0 && r <= ranges[i - 1]!) throw new RangeError(`ranges[${i}]: ${r} must exceed ${ranges[i - 1]}`);
   }
   const s = opts.split;
   if (s) {
-    if (!Number.isInteger(s.shardCount) || s.shardCount < 1) throw new RangeError(`split.shardCount: ${s.shardCount} must be an integer ≥ 1`);
-    if (s.splitGroups !== undefined && (!Number.isInteger(s.splitGroups) || s.splitGroups < 1)) throw new RangeError(`split.splitGroups: ${s.splitGroups} must be an integer ≥ 1`);
+    if (!Number.isInteger(s.shardCount) || s.shardCount < 1)
+      throw new RangeError(`split.shardCount: ${s.shardCount} must be an integer ≥ 1`);
+    if (s.splitGroups !== undefined && (!Number.isInteger(s.splitGroups) || s.splitGroups < 1))
+      throw new RangeError(`split.splitGroups: ${s.splitGroups} must be an integer ≥ 1`);
   }
   const max = Math.min(opts.maxIndexBytes ?? INDEX_FORMAT_LIMIT, INDEX_FORMAT_LIMIT);
   if (!(max > 0)) throw new RangeError(`maxIndexBytes: ${opts.maxIndexBytes} must be positive`);
@@ -98,5 +102,13 @@ export function resolveOptions(opts: PlannerOptions = {}): ResolvedOptions {
   for (const k of ["cacheBytes", "cacheBytesPerInput"] as const) {
     if (c[k] !== undefined && !(c[k]! >= 0)) throw new RangeError(`cost.${k}: ${c[k]} must be ≥ 0`);
   }
-  return { ranges, replicaLabels: opts.replicaLabels ?? [], tombstoneRatio: ratio, split: s, indexLimit: Math.floor(max * INDEX_HEADROOM), budget: b, cost: c };
+  return {
+    ranges,
+    replicaLabels: opts.replicaLabels ?? [],
+    tombstoneRatio: ratio,
+    split: s,
+    indexLimit: Math.floor(max * INDEX_HEADROOM),
+    budget: b,
+    cost: c,
+  };
 }

@@ -59,7 +59,9 @@ export function planGroup(group: Group, options?: PlannerOptions | ResolvedOptio
   const blocks = gone.size ? live.filter((b) => !gone.has(b.ulid)) : live;
 
   const split = splitMode(blocks, opts);
-  const { drafts, skipped: s2 } = split ? planSplitMerge(blocks, opts, split.shardCount, split.splitGroups) : planLeveled(blocks, opts);
+  const { drafts, skipped: s2 } = split
+    ? planSplitMerge(blocks, opts, split.shardCount, split.splitGroups)
+    : planLeveled(blocks, opts);
   skipped.push(...s2);
 
   const plans: Plan[] = [];
@@ -92,7 +94,10 @@ export function planAll(metas: readonly BlockMetaWithMarks[], options: PlannerOp
 }
 
 /** Split-and-merge settings for the group, or undefined to plan it leveled. */
-function splitMode(blocks: readonly GroupBlock[], opts: ResolvedOptions): { shardCount: number; splitGroups: number } | undefined {
+function splitMode(
+  blocks: readonly GroupBlock[],
+  opts: ResolvedOptions,
+): { shardCount: number; splitGroups: number } | undefined {
   let maxSeries = 0;
   let maxIndex = 0;
   let existingShards = 0;
@@ -104,8 +109,11 @@ function splitMode(blocks: readonly GroupBlock[], opts: ResolvedOptions): { shar
   const s = opts.split;
   if (s) {
     const noThreshold = s.minSeries === undefined && s.minIndexBytes === undefined;
-    const crossed = (s.minSeries !== undefined && maxSeries >= s.minSeries) || (s.minIndexBytes !== undefined && maxIndex >= s.minIndexBytes);
-    if (noThreshold || crossed || existingShards > 0) return { shardCount: s.shardCount, splitGroups: s.splitGroups ?? 1 };
+    const crossed =
+      (s.minSeries !== undefined && maxSeries >= s.minSeries) ||
+      (s.minIndexBytes !== undefined && maxIndex >= s.minIndexBytes);
+    if (noThreshold || crossed || existingShards > 0)
+      return { shardCount: s.shardCount, splitGroups: s.splitGroups ?? 1 };
     return undefined;
   }
   // Sharded blocks (from Mimir, or from the index guard) must keep merging shard by shard.
@@ -124,7 +132,10 @@ function toPlan(group: Group, d: Draft, est: number | undefined, cost: JobEstima
     level: maxLevel(d.blocks) + 1,
     inputs: d.blocks.map((b) => b.ulid),
     overlapping: anyOverlap(d.blocks),
-    labels: exactOutputLabels(group.labels, d.blocks.map((b) => b.meta)),
+    labels: exactOutputLabels(
+      group.labels,
+      d.blocks.map((b) => b.meta),
+    ),
     resolution: group.resolution,
     reason: d.reason,
   };

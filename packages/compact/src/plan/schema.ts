@@ -72,9 +72,18 @@ export const PlanSchema = z
     /** Why the planner chose this work, for people reading `strata plan`. */
     reason: z.string(),
   })
-  .refine((p) => p.window.maxTime > p.window.minTime, { message: "window.maxTime must exceed window.minTime", path: ["window"] })
-  .refine((p) => (p.kind === "split") === (p.shardCount !== undefined), { message: "shardCount is required for split plans and only for them", path: ["shardCount"] })
-  .refine((p) => p.kind === "tombstones" || p.kind === "split" || p.inputs.length >= 2, { message: "merge and vertical plans need two or more inputs", path: ["inputs"] });
+  .refine((p) => p.window.maxTime > p.window.minTime, {
+    message: "window.maxTime must exceed window.minTime",
+    path: ["window"],
+  })
+  .refine((p) => (p.kind === "split") === (p.shardCount !== undefined), {
+    message: "shardCount is required for split plans and only for them",
+    path: ["shardCount"],
+  })
+  .refine((p) => p.kind === "tombstones" || p.kind === "split" || p.inputs.length >= 2, {
+    message: "merge and vertical plans need two or more inputs",
+    path: ["inputs"],
+  });
 
 export type Plan = z.output<typeof PlanSchema>;
 

@@ -28,7 +28,12 @@ interface Job extends Draft {
 }
 
 /** Plan a group in split-and-merge mode with `shardCount` output shards per split job. */
-export function planSplitMerge(blocks: readonly GroupBlock[], opts: ResolvedOptions, shardCount: number, splitGroups: number): DraftResult {
+export function planSplitMerge(
+  blocks: readonly GroupBlock[],
+  opts: ResolvedOptions,
+  shardCount: number,
+  splitGroups: number,
+): DraftResult {
   const skipped: SkippedBlock[] = [];
   for (const b of blocks) if (b.noCompact) skipped.push({ ulid: b.ulid, reason: "no-compact-mark.json present" });
   const targets = opts.ranges.slice(1);

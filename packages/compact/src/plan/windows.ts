@@ -140,4 +140,3 @@ export function anyOverlap(blocks: readonly GroupBlock[]): boolean {
   }
   return false;
 }
-

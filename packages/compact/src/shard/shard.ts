@@ -35,7 +35,8 @@ export function labelsHash(ls: Labels): bigint {
 
 /** The 0-based output a series goes to among `shards`. */
 export function shardOf(ls: Labels, shards: number): number {
-  if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`shard count must be a positive integer, got ${shards}`);
+  if (!Number.isInteger(shards) || shards < 1)
+    throw new RangeError(`shard count must be a positive integer, got ${shards}`);
   if (shards === 1) return 0;
   return Number(labelsHash(ls) % BigInt(shards));
 }

@@ -6,7 +6,17 @@
  * come from the mirrors under the tenant's markers/. A rebuild keeps only blocks a verify
  * admitted (`jobs/admit.ts`) and never one Strata quarantined.
  */
-import { FormatError, NO_COMPACT_MARK_FILE, NO_DOWNSAMPLE_MARK_FILE, isUlid, parseMarker, parseMeta, MARKER_VERSION_1, type BlockMeta, type NoCompactMark } from "@strata/tsdb";
+import {
+  FormatError,
+  NO_COMPACT_MARK_FILE,
+  NO_DOWNSAMPLE_MARK_FILE,
+  isUlid,
+  parseMarker,
+  parseMeta,
+  MARKER_VERSION_1,
+  type BlockMeta,
+  type NoCompactMark,
+} from "@strata/tsdb";
 import { BucketIndexUpdater, IndexConflictError } from "@strata/bucket";
 import { BucketIndexInvalidError, encodeIndex, normalizeIndex } from "@strata/bucket";
 import { PreconditionFailedError } from "@strata/bucket";
@@ -64,7 +74,13 @@ export class StoreBucketIndex implements BucketIndex {
   }
 
   async markDeleted(tenant: string, block: string, deletionTime: number): Promise<void> {
-    await this.healing(tenant, () => this.updater.addDeletionMark(tenant, block, { id: block, version: MARKER_VERSION_1, deletion_time: deletionTime }));
+    await this.healing(tenant, () =>
+      this.updater.addDeletionMark(tenant, block, {
+        id: block,
+        version: MARKER_VERSION_1,
+        deletion_time: deletionTime,
+      }),
+    );
   }
 
   async removeBlock(tenant: string, block: string): Promise<void> {
@@ -95,7 +111,11 @@ export class StoreBucketIndex implements BucketIndex {
       });
       const next = normalizeIndex(index);
       next.updated_at = Math.floor(this.now() / 1000);
-      const r = await this.store.put(key, encodeIndex(next), etag !== undefined ? { ifMatch: etag } : { ifNoneMatch: "*" });
+      const r = await this.store.put(
+        key,
+        encodeIndex(next),
+        etag !== undefined ? { ifMatch: etag } : { ifNoneMatch: "*" },
+      );
       if (!(r instanceof PreconditionFailedError)) return { unverified, partials: [...partials] };
       await new Promise((res) => setTimeout(res, Math.random() * 50 * attempt));
     }
@@ -137,7 +157,8 @@ export class StoreBucketIndex implements BucketIndex {
     const out = new Set<string>();
     for await (const o of listAll(this.store, prefix)) {
       const rest = o.key.slice(prefix.length);
-      if (rest.length === 27 + VERIFIED_FILE.length && rest.endsWith("/" + VERIFIED_FILE) && isUlid(rest.slice(0, 26))) out.add(rest.slice(0, 26).toUpperCase());
+      if (rest.length === 27 + VERIFIED_FILE.length && rest.endsWith("/" + VERIFIED_FILE) && isUlid(rest.slice(0, 26)))
+        out.add(rest.slice(0, 26).toUpperCase());
     }
     return out;
   }
@@ -187,14 +208,21 @@ export class StoreBucketIndex implements BucketIndex {
         } catch (e) {
           if (!(e instanceof FormatError)) throw e;
           // An unreadable mark still keeps the block out of compaction (as Mimir does).
-          mark = { id, version: MARKER_VERSION_1, no_compact_time: 0, reason: "unreadable-mark", details: (e as Error).message };
+          mark = {
+            id,
+            version: MARKER_VERSION_1,
+            no_compact_time: 0,
+            reason: "unreadable-mark",
+            details: (e as Error).message,
+          };
         }
         this.noCompact.set(ck, mark);
       }
       entry(id).noCompact = mark;
     }
     // Marks can be lifted (a quarantine released): forget cached bodies no longer listed.
-    for (const k of this.noCompact.keys()) if (k.startsWith(`${tenant}/`) && !out.get(k.slice(tenant.length + 1))?.noCompact) this.noCompact.delete(k);
+    for (const k of this.noCompact.keys())
+      if (k.startsWith(`${tenant}/`) && !out.get(k.slice(tenant.length + 1))?.noCompact) this.noCompact.delete(k);
     return out;
   }
 }

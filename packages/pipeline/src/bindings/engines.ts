@@ -9,13 +9,29 @@ import { executePlan } from "@strata/compact";
 import { planAll } from "@strata/compact";
 import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact";
 import { downsampleBlock, planDownsampling } from "@strata/downsample";
-import { blockResolution, compareStrings, newUlid, readMeta, type BlockMeta, type BlockSink, type BlockSource } from "@strata/tsdb";
+import {
+  blockResolution,
+  compareStrings,
+  newUlid,
+  readMeta,
+  type BlockMeta,
+  type BlockSink,
+  type BlockSource,
+} from "@strata/tsdb";
 import { JOB_CACHE_BYTES, RangeCache, SOURCE_CACHE_BYTES, StoreBlockSink, StoreBlockSource } from "@strata/bucket";
 import type { BucketLayout } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
 import type { EngineSettings } from "../config.ts";
 import type { CompactJob, DownsampleResolution } from "../messages.ts";
-import { VerificationIncompleteError, type BlockRef, type Engines, type LiveBlock, type PlanOutcome, type VerifyOutcome, type WriteOptions } from "../ports.ts";
+import {
+  VerificationIncompleteError,
+  type BlockRef,
+  type Engines,
+  type LiveBlock,
+  type PlanOutcome,
+  type VerifyOutcome,
+  type WriteOptions,
+} from "../ports.ts";
 
 export class BlockEngines implements Engines {
   private readonly store: ObjectStore;
@@ -35,12 +51,20 @@ export class BlockEngines implements Engines {
     const report = await verifyBlock(source, { expectedUlid: ref.block, ...this.verifyLimits() });
     // CriticalErr = the source failed (an S3 error, a worker dying): not a verdict on the bytes.
     const critical = report.problems.find((p) => p.code === Code.CriticalErr);
-    if (critical) throw new VerificationIncompleteError(`${source.name}: verification could not read the block: ${critical.message}`, "read-failed");
+    if (critical)
+      throw new VerificationIncompleteError(
+        `${source.name}: verification could not read the block: ${critical.message}`,
+        "read-failed",
+      );
     // meta.json is meant to be uploaded last, but tools such as `aws s3 cp --recursive` upload in
     // any order: a missing index or segment is an upload still in progress, retried (and, if
     // it never completes, dead-lettered for a person), never a verdict.
     const missing = report.problems.find((p) => p.code === Code.IndexMissing || p.code === Code.NoSegments);
-    if (missing) throw new VerificationIncompleteError(`${source.name}: ${missing.message} (upload still in progress?)`, "upload-in-progress");
+    if (missing)
+      throw new VerificationIncompleteError(
+        `${source.name}: ${missing.message} (upload still in progress?)`,
+        "upload-in-progress",
+      );
     if (report.ok) return { ok: true, meta: await readMeta(source, { maxBytes: this.settings.maxMetaBytes }) };
     const repairable = report.problems.every((p) => p.severity !== "reject");
     return { ok: false, reason: summary(report), report: reportJson(report, repairable), repairable };
@@ -66,7 +90,12 @@ export class BlockEngines implements Engines {
    * Write one block as `ulid` of the tenant: checked (`opts.check`) before its meta.json makes
    * it visible, stopped by `opts.signal`, and abandoned (what was stored deleted) on any failure.
    */
-  private async writeOne(tenant: string, ulid: string, opts: WriteOptions, write: (sink: BlockSink) => Promise<{ meta: BlockMeta }>): Promise<BlockMeta> {
+  private async writeOne(
+    tenant: string,
+    ulid: string,
+    opts: WriteOptions,
+    write: (sink: BlockSink) => Promise<{ meta: BlockMeta }>,
+  ): Promise<BlockMeta> {
     const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid));
     try {
       const written = await write(stoppable(sink, opts.signal));
@@ -95,20 +124,46 @@ export class BlockEngines implements Engines {
     return this.groupKey(a) === this.groupKey(b);
   }
 
-  async plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string, all: readonly LiveBlock[] = blocks): Promise<PlanOutcome> {
-    const metas: BlockMetaWithMarks[] = blocks.map((b) => ({ meta: b.meta, tenant, noCompact: b.noCompact !== undefined, deletionMarked: b.deletionTime !== undefined }));
+  async plan(
+    tenant: string,
+    blocks: readonly LiveBlock[],
+    groupKey?: string,
+    all: readonly LiveBlock[] = blocks,
+  ): Promise<PlanOutcome> {
+    const metas: BlockMetaWithMarks[] = blocks.map((b) => ({
+      meta: b.meta,
+      tenant,
+      noCompact: b.noCompact !== undefined,
+      deletionMarked: b.deletionTime !== undefined,
+    }));
     // Only jobs that fit the budget are planned; the rest come back refused, with a report.
     // The budget carries the worker's walls (parseSettings sets both); without one every plan runs.
     const budget = this.settings.jobBudget;
     // A job's memory includes its page cache (RangeCache.forJob: the setting in all, 64 MiB per input at most).
-    const cost = { cacheBytes: this.settings.pageCacheBytes ?? JOB_CACHE_BYTES, cacheBytesPerInput: SOURCE_CACHE_BYTES };
-    const r = planAll(metas, { ranges: this.settings.ranges, replicaLabels: this.settings.replicaLabels, split: this.settings.split, budget, cost });
+    const cost = {
+      cacheBytes: this.settings.pageCacheBytes ?? JOB_CACHE_BYTES,
+      cacheBytesPerInput: SOURCE_CACHE_BYTES,
+    };
+    const r = planAll(metas, {
+      ranges: this.settings.ranges,
+      replicaLabels: this.settings.replicaLabels,
+      split: this.settings.split,
+      budget,
+      cost,
+    });
     const groups = r.groups.filter((g) => groupKey === undefined || g.group.key === groupKey);
     const out: PlanOutcome = { compactions: [], downsamples: [], outdated: [], refused: [] };
     for (const g of groups) {
       for (const p of g.plans) out.compactions.push({ groupKey: p.groupKey, blocks: [...p.inputs], plan: p });
       for (const o of g.outdated) out.outdated!.push({ block: o.ulid, coveredBy: o.coveredBy[0]! });
-      for (const x of g.refused) out.refused!.push({ groupKey: x.groupKey, blocks: [...x.blocks], reason: x.reason, estimate: x.estimate, setting: x.setting });
+      for (const x of g.refused)
+        out.refused!.push({
+          groupKey: x.groupKey,
+          blocks: [...x.blocks],
+          reason: x.reason,
+          estimate: x.estimate,
+          setting: x.setting,
+        });
     }
     // Downsampling looks across resolutions of one stream (its 5m twin is in another
     // compaction group), so it plans over every live block with the same labels.
@@ -124,18 +179,25 @@ export class BlockEngines implements Engines {
     const noDownsample = new Set(all.filter((b) => b.noDownsample).map((b) => b.meta.ulid));
     for (const metasOfStream of byStream.values()) {
       for (const d of planDownsampling(metasOfStream, noDownsample)) {
-        if (inPlan.has(d.meta.ulid)) out.downsamples.push({ block: d.meta.ulid, resolution: d.resolution as DownsampleResolution });
+        if (inPlan.has(d.meta.ulid))
+          out.downsamples.push({ block: d.meta.ulid, resolution: d.resolution as DownsampleResolution });
       }
     }
     return out;
   }
 
-  async compact(tenant: string, job: CompactJob, opts: WriteOptions & { shards?: readonly number[] } = {}): Promise<BlockMeta[]> {
+  async compact(
+    tenant: string,
+    job: CompactJob,
+    opts: WriteOptions & { shards?: readonly number[] } = {},
+  ): Promise<BlockMeta[]> {
     const shards = opts.shards;
     const plan = job.plan;
     // One page cache for the job's inputs, bounded as a whole (not 64 MiB each) and fair across them.
     const cache = RangeCache.forJob(plan.inputs.length, this.settings.pageCacheBytes);
-    const inputs = plan.inputs.map((id) => new StoreBlockSource(this.store, this.layout.blockPrefix(tenant, id), cache));
+    const inputs = plan.inputs.map(
+      (id) => new StoreBlockSource(this.store, this.layout.blockPrefix(tenant, id), cache),
+    );
     // The plan is the contract (executePlan checks it against the inputs and builds the
     // outputs' meta.json from it); outputs are checked and committed one at a time, each live
     // once its meta.json lands, so a crash in between leaves whole shards that the retry keeps.
@@ -153,9 +215,15 @@ export class BlockEngines implements Engines {
   }
 
   async downsample(ref: BlockRef, resolution: DownsampleResolution, opts: WriteOptions = {}): Promise<BlockMeta> {
-    const source = new StoreBlockSource(this.store, this.layout.blockPrefix(ref.tenant, ref.block), RangeCache.forJob(1, this.settings.pageCacheBytes));
+    const source = new StoreBlockSource(
+      this.store,
+      this.layout.blockPrefix(ref.tenant, ref.block),
+      RangeCache.forJob(1, this.settings.pageCacheBytes),
+    );
     const ulid = newUlid(this.now());
-    return this.writeOne(ref.tenant, ulid, opts, (sink) => downsampleBlock(source, sink, { resolution, ulid, workers: this.settings.downsampleWorkers }));
+    return this.writeOne(ref.tenant, ulid, opts, (sink) =>
+      downsampleBlock(source, sink, { resolution, ulid, workers: this.settings.downsampleWorkers }),
+    );
   }
 
   /** External labels without replica and shard labels: one stream across resolutions. */
@@ -214,5 +282,11 @@ function summary(report: VerifyReport): string {
  * `repairable` tells a retried verify job to finish a repair (jobs/verify.ts).
  */
 function reportJson(report: VerifyReport, repairable: boolean): string {
-  return JSON.stringify({ tool: "strata verify", repairable, ...report }, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n";
+  return (
+    JSON.stringify(
+      { tool: "strata verify", repairable, ...report },
+      (_k, v) => (typeof v === "bigint" ? v.toString() : v),
+      2,
+    ) + "\n"
+  );
 }

@@ -66,7 +66,17 @@ export class StoreLeases implements Leases {
     if (!r) return undefined;
     const parsed = AttemptRecordSchema.safeParse(safeJson(r.body));
     // An unreadable record is treated as one failed attempt, not ignored: it must not reset the count.
-    return parsed.success ? parsed.data : { version: 1, attempts: 1, errors: ["unreadable attempt record"], job: name, blocks: [], first_time: 0, last_time: 0 };
+    return parsed.success
+      ? parsed.data
+      : {
+          version: 1,
+          attempts: 1,
+          errors: ["unreadable attempt record"],
+          job: name,
+          blocks: [],
+          first_time: 0,
+          last_time: 0,
+        };
   }
 
   async writeAttempts(tenant: string, name: string, record: AttemptRecord | undefined): Promise<void> {

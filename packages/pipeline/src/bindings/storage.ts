@@ -64,7 +64,10 @@ export class StoreStorage implements Storage {
       if (!(e instanceof FormatError)) throw e;
       meta = e;
     }
-    return { meta, stat: { sha256: createHash("sha256").update(r.body).digest("hex"), lastModified: r.lastModified.getTime() } };
+    return {
+      meta,
+      stat: { sha256: createHash("sha256").update(r.body).digest("hex"), lastModified: r.lastModified.getTime() },
+    };
   }
 
   async statMeta(ref: BlockRef): Promise<MetaStat | undefined> {
@@ -72,7 +75,10 @@ export class StoreStorage implements Storage {
   }
 
   async readMarkers(ref: BlockRef): Promise<{ deletion?: DeletionMark; noCompact?: NoCompactMark }> {
-    const [deletion, noCompact] = await Promise.all([this.readMarker(ref, DELETION_MARK_FILE), this.readMarker(ref, NO_COMPACT_MARK_FILE)]);
+    const [deletion, noCompact] = await Promise.all([
+      this.readMarker(ref, DELETION_MARK_FILE),
+      this.readMarker(ref, NO_COMPACT_MARK_FILE),
+    ]);
     return { deletion, noCompact };
   }
 
@@ -160,7 +166,9 @@ export class StoreStorage implements Storage {
     }
     // Mimir mirrors deletion and no-compact marks; Strata mirrors its no-downsample marks too,
     // so one listing of markers/ tells the index binding every mark of the tenant.
-    await this.store.put(this.layout.markersPrefix(ref.tenant) + `${ref.block}-${file}`, body, { contentType: "application/json" });
+    await this.store.put(this.layout.markersPrefix(ref.tenant) + `${ref.block}-${file}`, body, {
+      contentType: "application/json",
+    });
   }
 
   private async readMarker<F extends MarkerFile>(ref: BlockRef, file: F): Promise<MarkerTypes[F] | undefined> {

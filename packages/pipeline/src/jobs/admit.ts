@@ -22,7 +22,13 @@
  * index entry removed after the mark.
  */
 import { createHash } from "node:crypto";
-import { MARKER_VERSION_1, blockResolution, type BlockMeta, type NoCompactMark, type NoDownsampleMark } from "@strata/tsdb";
+import {
+  MARKER_VERSION_1,
+  blockResolution,
+  type BlockMeta,
+  type NoCompactMark,
+  type NoDownsampleMark,
+} from "@strata/tsdb";
 import { z } from "zod";
 import { PipelineError } from "../errors.ts";
 import type { BlockRef, LogFields, MetaStat, OutputCheck } from "../ports.ts";
@@ -62,7 +68,11 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** The block's verification record, if one of the current verifier's vouches for this meta.json. */
-export async function trustedRecord(ctx: JobContext, ref: BlockRef, stat: MetaStat): Promise<VerificationRecord | undefined> {
+export async function trustedRecord(
+  ctx: JobContext,
+  ref: BlockRef,
+  stat: MetaStat,
+): Promise<VerificationRecord | undefined> {
   const r = await ctx.deps.storage.readReport(ref, VERIFIED_FILE);
   if (!r) return undefined;
   let rec: VerificationRecord;
@@ -171,8 +181,20 @@ export function outputCheck(ctx: JobContext): OutputCheck {
  * the output is left beside each of them. They stay live and indexed; the planner leaves them
  * alone until an operator removes the mark.
  */
-export async function refuseInputs(ctx: JobContext, tenant: string, blocks: readonly string[], rejected: OutputRejectedError): Promise<void> {
-  await refuseBlocks(ctx, tenant, blocks, COMPACTION_FAILED_REASON, `compaction output ${rejected.block} failed verification: ${rejected.reason}`, { rejected });
+export async function refuseInputs(
+  ctx: JobContext,
+  tenant: string,
+  blocks: readonly string[],
+  rejected: OutputRejectedError,
+): Promise<void> {
+  await refuseBlocks(
+    ctx,
+    tenant,
+    blocks,
+    COMPACTION_FAILED_REASON,
+    `compaction output ${rejected.block} failed verification: ${rejected.reason}`,
+    { rejected },
+  );
 }
 
 /**
@@ -191,7 +213,11 @@ export async function refuseBlocks(
   const now = Math.floor(ctx.deps.clock.now() / 1000);
   const marks = new Map<string, NoCompactMark>();
   for (const block of blocks) {
-    await ctx.deps.storage.putReport({ tenant, block }, PLAN_REPORT_FILE, planReport(blocks, reason, details, opts.rejected));
+    await ctx.deps.storage.putReport(
+      { tenant, block },
+      PLAN_REPORT_FILE,
+      planReport(blocks, reason, details, opts.rejected),
+    );
     const mark: NoCompactMark = { id: block, version: MARKER_VERSION_1, details, no_compact_time: now, reason };
     await ctx.deps.storage.markNoCompact({ tenant, block }, mark);
     marks.set(block, mark);
@@ -201,21 +227,46 @@ export async function refuseBlocks(
 }
 
 /** The downsampling counterpart of `refuseBlocks`: a no-downsample mark (and the report) on the source. */
-export async function refuseDownsample(ctx: JobContext, ref: BlockRef, resolution: number, cause: OutputRejectedError | string, reason: string): Promise<void> {
+export async function refuseDownsample(
+  ctx: JobContext,
+  ref: BlockRef,
+  resolution: number,
+  cause: OutputRejectedError | string,
+  reason: string,
+): Promise<void> {
   const details =
-    typeof cause === "string" ? `downsampling to ${resolution} ms: ${cause}` : `downsampled output ${cause.block} (${resolution} ms) failed verification: ${cause.reason}`;
-  await ctx.deps.storage.putReport(ref, PLAN_REPORT_FILE, planReport([ref.block], reason, details, typeof cause === "string" ? undefined : cause));
-  const mark: NoDownsampleMark = { id: ref.block, version: MARKER_VERSION_1, details, no_downsample_time: Math.floor(ctx.deps.clock.now() / 1000), reason };
+    typeof cause === "string"
+      ? `downsampling to ${resolution} ms: ${cause}`
+      : `downsampled output ${cause.block} (${resolution} ms) failed verification: ${cause.reason}`;
+  await ctx.deps.storage.putReport(
+    ref,
+    PLAN_REPORT_FILE,
+    planReport([ref.block], reason, details, typeof cause === "string" ? undefined : cause),
+  );
+  const mark: NoDownsampleMark = {
+    id: ref.block,
+    version: MARKER_VERSION_1,
+    details,
+    no_downsample_time: Math.floor(ctx.deps.clock.now() / 1000),
+    reason,
+  };
   await ctx.deps.storage.markNoDownsample(ref, mark);
   ctx.log.error("downsample-refused", { block: ref.block, reason, details });
 }
 
-function planReport(inputs: readonly string[], reason: string, details: string, rejected?: OutputRejectedError): string {
+function planReport(
+  inputs: readonly string[],
+  reason: string,
+  details: string,
+  rejected?: OutputRejectedError,
+): string {
   let verify: unknown = rejected?.report;
   try {
     if (rejected) verify = JSON.parse(rejected.report);
   } catch {
     // keep the text
   }
-  return JSON.stringify({ inputs, reason, details, ...(rejected ? { output: rejected.block, verify } : {}) }, null, 2) + "\n";
+  return (
+    JSON.stringify({ inputs, reason, details, ...(rejected ? { output: rejected.block, verify } : {}) }, null, 2) + "\n"
+  );
 }

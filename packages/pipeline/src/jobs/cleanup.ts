@@ -16,7 +16,13 @@ import { enqueue } from "./context.ts";
 export async function runCleanup(ctx: JobContext, job: CleanupJob): Promise<JobResult> {
   if (job.tenant === undefined) {
     const tenants = await ctx.deps.storage.listTenants();
-    return { status: "done", enqueued: await enqueue(ctx, tenants.map((tenant) => ({ type: "cleanup" as const, tenant }))) };
+    return {
+      status: "done",
+      enqueued: await enqueue(
+        ctx,
+        tenants.map((tenant) => ({ type: "cleanup" as const, tenant })),
+      ),
+    };
   }
   const tenant = job.tenant;
   const { storage, index, clock, config } = ctx.deps;
@@ -34,7 +40,12 @@ export async function runCleanup(ctx: JobContext, job: CleanupJob): Promise<JobR
       }
     } else if (!b.hasMeta && b.lastModified + config.partialUploadAgeMs <= now) {
       // Not in the index (never had meta.json): the bucket mark is all there is to write.
-      const mark: DeletionMark = { id: b.block, version: MARKER_VERSION_1, details: "partial upload abandoned", deletion_time: Math.floor(now / 1000) };
+      const mark: DeletionMark = {
+        id: b.block,
+        version: MARKER_VERSION_1,
+        details: "partial upload abandoned",
+        deletion_time: Math.floor(now / 1000),
+      };
       await storage.markForDeletion(ref, mark);
       abandoned.push(b.block);
     }

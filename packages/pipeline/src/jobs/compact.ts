@@ -33,7 +33,8 @@ export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobR
   const leased = {
     describe: `compact ${plan.kind} ${plan.inputs.join(",")}`,
     blocks: plan.inputs,
-    refuse: async (details: string) => void (await refuseBlocks(ctx, plan.tenant, plan.inputs, JOB_FAILED_REASON, details)),
+    refuse: async (details: string) =>
+      void (await refuseBlocks(ctx, plan.tenant, plan.inputs, JOB_FAILED_REASON, details)),
   };
   return withLease(ctx, job, compactLeaseName(plan.id), leased, () => compactUnderLease(ctx, job));
 }
@@ -70,7 +71,11 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
       const enqueued = await enqueue(ctx, [{ type: "plan", tenant, groupKey: plan.groupKey }]);
       return { status: "skipped", reason: "inputs changed since planning; re-planning the group", enqueued };
     }
-    ctx.log.info("compaction-started", { inputs: plan.inputs, plan: plan.id, shards: shardCount === undefined ? undefined : missing });
+    ctx.log.info("compaction-started", {
+      inputs: plan.inputs,
+      plan: plan.id,
+      shards: shardCount === undefined ? undefined : missing,
+    });
     // A plan from a version-1 message may name `<replica>="deduped"` for inputs without
     // labels; the output keeps none, as it always did (a no-op for plans made now).
     const exact = { ...job, plan: { ...plan, labels: exactOutputLabels(plan.labels, presentMetas) } };
@@ -85,7 +90,12 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
     } catch (e) {
       if (!(e instanceof OutputRejectedError)) throw e;
       // The broken output was abandoned; the inputs stay live and indexed, and are not planned again.
-      await refuseInputs(ctx, tenant, present.map((b) => b.meta.ulid), e);
+      await refuseInputs(
+        ctx,
+        tenant,
+        present.map((b) => b.meta.ulid),
+        e,
+      );
       return { status: "quarantined", reason: e.message };
     }
     ctx.log.info("compacted", {
@@ -98,7 +108,10 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
   }
 
   // Only after every output is verified and indexed may the inputs go.
-  const details = outputs.length > 0 ? `compacted into ${outputs.map((o) => o.ulid).join(", ")}` : "compacted to nothing (every sample deleted)";
+  const details =
+    outputs.length > 0
+      ? `compacted into ${outputs.map((o) => o.ulid).join(", ")}`
+      : "compacted to nothing (every sample deleted)";
   for (const b of present) {
     if (b.deletionTime === undefined) await markDeleted(ctx, { tenant, block: b.meta.ulid }, details);
   }

@@ -28,7 +28,12 @@ export function stopSignal(ctx: JobContext): AbortSignal | undefined {
   const margin = ctx.deps.config.stopMarginMs;
   const left = ctx.deadline - Date.now() - margin;
   const c = new AbortController();
-  const fire = () => c.abort(new JobOutOfTimeError(`stopped with ${Math.round(margin / 1000)} s of the invocation left (out of time); its partial output was deleted`));
+  const fire = () =>
+    c.abort(
+      new JobOutOfTimeError(
+        `stopped with ${Math.round(margin / 1000)} s of the invocation left (out of time); its partial output was deleted`,
+      ),
+    );
   if (left <= 0) fire();
   else setTimeout(fire, left).unref();
   return c.signal;
@@ -67,7 +72,10 @@ export async function deferJob(ctx: JobContext, job: RetryableJob, why: string):
   const n = job.retry ?? 0;
   if (n >= attempts) {
     ctx.log.warn("job-retries-exhausted", { reason: why, retries: n });
-    return { status: "skipped", reason: `${why}; gave up after ${n} delayed retries (the scheduled re-sync will find it again)` };
+    return {
+      status: "skipped",
+      reason: `${why}; gave up after ${n} delayed retries (the scheduled re-sync will find it again)`,
+    };
   }
   const delaySeconds = Math.min(900, Math.ceil(Math.min(maxMs, baseMs * 2 ** n) / 1000));
   await ctx.deps.queue.send({ ...job, retry: n + 1 }, { delaySeconds });
@@ -94,7 +102,13 @@ export interface LeasedJob {
  * message, so the copy sent here keeps the plan alive if the holder dies; a later copy finds
  * the output made, or the lease expired.
  */
-export async function withLease(ctx: JobContext, job: RetryableJob, name: string, leased: LeasedJob, fn: () => Promise<JobResult>): Promise<JobResult> {
+export async function withLease(
+  ctx: JobContext,
+  job: RetryableJob,
+  name: string,
+  leased: LeasedJob,
+  fn: () => Promise<JobResult>,
+): Promise<JobResult> {
   const tenant = jobTenant(job);
   const { leases, clock, config } = ctx.deps;
   const lease: Lease | undefined = await leases.acquire(tenant, name, config.leaseTtlMs);
@@ -102,12 +116,15 @@ export async function withLease(ctx: JobContext, job: RetryableJob, name: string
   // Renewed every third of its TTL while the job runs: a live holder never loses it to a
   // copy of its own message, however long the job; a dead one stops renewing and it expires.
   let renewing: Promise<unknown> = Promise.resolve();
-  const heartbeat = setInterval(() => {
-    renewing = (lease.renew?.() ?? Promise.resolve(true)).then(
-      (held) => held || ctx.log.warn("lease-lost", { lease: name }),
-      (e: unknown) => ctx.log.warn("lease-renew-failed", { lease: name, error: String(e) }),
-    );
-  }, Math.max(100, Math.floor(config.leaseTtlMs / 3)));
+  const heartbeat = setInterval(
+    () => {
+      renewing = (lease.renew?.() ?? Promise.resolve(true)).then(
+        (held) => held || ctx.log.warn("lease-lost", { lease: name }),
+        (e: unknown) => ctx.log.warn("lease-renew-failed", { lease: name, error: String(e) }),
+      );
+    },
+    Math.max(100, Math.floor(config.leaseTtlMs / 3)),
+  );
   heartbeat.unref();
   try {
     // Started: a planning from now on may queue the job again (it finds the output, or runs it).
@@ -121,14 +138,24 @@ export async function withLease(ctx: JobContext, job: RetryableJob, name: string
       ctx.log.error("job-refused", { blocks: leased.blocks, attempts: prev.attempts, errors: attemptErrors(prev) });
       return { status: "quarantined", reason: `refused after ${details}` };
     }
-    const record = { version: 1 as const, attempts: (prev?.attempts ?? 0) + 1, errors: prev?.errors ?? [], job: leased.describe, blocks: leased.blocks, first_time: prev?.first_time ?? now, last_time: now };
+    const record = {
+      version: 1 as const,
+      attempts: (prev?.attempts ?? 0) + 1,
+      errors: prev?.errors ?? [],
+      job: leased.describe,
+      blocks: leased.blocks,
+      first_time: prev?.first_time ?? now,
+      last_time: now,
+    };
     await leases.writeAttempts(tenant, name, record);
     let result: JobResult;
     try {
       result = await fn();
     } catch (e) {
       const msg = `attempt ${record.attempts}: ${e instanceof Error ? e.message : String(e)}`.slice(0, 2000);
-      await leases.writeAttempts(tenant, name, { ...record, errors: [...record.errors, msg].slice(-10) }).catch(() => undefined);
+      await leases
+        .writeAttempts(tenant, name, { ...record, errors: [...record.errors, msg].slice(-10) })
+        .catch(() => undefined);
       throw e;
     }
     await leases.writeAttempts(tenant, name, undefined);
@@ -137,7 +164,9 @@ export async function withLease(ctx: JobContext, job: RetryableJob, name: string
     clearInterval(heartbeat);
     await renewing; // release with the ETag of the last renewal
     // A failed release only delays the next taker until the TTL; never mask fn's error with it.
-    await lease.release().catch((e: unknown) => ctx.log.warn("lease-release-failed", { lease: name, error: String(e) }));
+    await lease
+      .release()
+      .catch((e: unknown) => ctx.log.warn("lease-release-failed", { lease: name, error: String(e) }));
   }
 }
 
@@ -158,6 +187,9 @@ export async function markDeleted(ctx: JobContext, ref: BlockRef, details: strin
 /** One line per attempt: its error, or that it left none (killed, or out of time). */
 function attemptErrors(r: AttemptRecord): string[] {
   const out: string[] = [];
-  for (let i = 1; i <= r.attempts; i++) out.push(r.errors.find((e) => e.startsWith(`attempt ${i}: `)) ?? `attempt ${i}: no error recorded (killed or out of time)`);
+  for (let i = 1; i <= r.attempts; i++)
+    out.push(
+      r.errors.find((e) => e.startsWith(`attempt ${i}: `)) ?? `attempt ${i}: no error recorded (killed or out of time)`,
+    );
   return out;
 }

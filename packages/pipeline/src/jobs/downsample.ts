@@ -12,7 +12,14 @@ import { downsampleLeaseName, findDownsampled } from "../blocks.ts";
 import type { DownsampleJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { stopSignal, withLease } from "./context.ts";
-import { DOWNSAMPLE_FAILED_REASON, JOB_FAILED_REASON, OutputRejectedError, admit, outputCheck, refuseDownsample } from "./admit.ts";
+import {
+  DOWNSAMPLE_FAILED_REASON,
+  JOB_FAILED_REASON,
+  OutputRejectedError,
+  admit,
+  outputCheck,
+  refuseDownsample,
+} from "./admit.ts";
 
 export async function runDownsample(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
   const ref = { tenant: job.tenant, block: job.block };
@@ -21,7 +28,9 @@ export async function runDownsample(ctx: JobContext, job: DownsampleJob): Promis
     blocks: [job.block],
     refuse: (details: string) => refuseDownsample(ctx, ref, job.resolution, details, JOB_FAILED_REASON),
   };
-  return withLease(ctx, job, downsampleLeaseName(job.block, job.resolution), leased, () => downsampleUnderLease(ctx, job));
+  return withLease(ctx, job, downsampleLeaseName(job.block, job.resolution), leased, () =>
+    downsampleUnderLease(ctx, job),
+  );
 }
 
 async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {
@@ -34,7 +43,9 @@ async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promis
   const need = sourceResolution(job.resolution);
   if (have !== need) {
     // A producer bug, not a transient state: fail so the message ends in the DLQ for a person.
-    throw new Error(`downsample to ${job.resolution} ms needs a block at ${need} ms; block ${job.block} is at ${have} ms`);
+    throw new Error(
+      `downsample to ${job.resolution} ms needs a block at ${need} ms; block ${job.block} is at ${have} ms`,
+    );
   }
 
   if (source.noDownsample) return { status: "skipped", reason: "block is marked no-downsample" };
@@ -47,7 +58,10 @@ async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promis
   let written;
   try {
     // Verified by the upload checks before its meta.json lands (outputCheck).
-    written = await engines.downsample({ tenant: job.tenant, block: job.block }, job.resolution, { check: outputCheck(ctx), signal: stopSignal(ctx) });
+    written = await engines.downsample({ tenant: job.tenant, block: job.block }, job.resolution, {
+      check: outputCheck(ctx),
+      signal: stopSignal(ctx),
+    });
   } catch (e) {
     if (!(e instanceof OutputRejectedError)) throw e;
     // The broken output was abandoned; the source stays, marked so the job is not planned again.

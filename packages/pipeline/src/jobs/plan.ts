@@ -44,7 +44,8 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   for (let round = 0; round < 3 && outcome.refused?.length; round++) {
     const marked = await refuseOverBudget(ctx, tenant, outcome.refused);
     refused += outcome.refused.length;
-    const withMark = <B extends { meta: { ulid: string }; noCompact?: NoCompactMark }>(b: B): B => (marked.has(b.meta.ulid) && !b.noCompact ? { ...b, noCompact: marked.get(b.meta.ulid) } : b);
+    const withMark = <B extends { meta: { ulid: string }; noCompact?: NoCompactMark }>(b: B): B =>
+      marked.has(b.meta.ulid) && !b.noCompact ? { ...b, noCompact: marked.get(b.meta.ulid) } : b;
     inGroup = inGroup.map(withMark);
     outcome = await engines.plan(tenant, inGroup, groupKey, all.map(withMark));
   }
@@ -57,8 +58,14 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   // message was lost).
   const { leases, config } = ctx.deps;
   const due = [
-    ...outcome.compactions.map((c) => ({ lease: compactLeaseName(c.plan.id), job: { type: "compact" as const, plan: planOf(tenant, c.plan) } })),
-    ...outcome.downsamples.map((d) => ({ lease: downsampleLeaseName(d.block, d.resolution), job: { type: "downsample" as const, tenant, block: d.block, resolution: d.resolution } })),
+    ...outcome.compactions.map((c) => ({
+      lease: compactLeaseName(c.plan.id),
+      job: { type: "compact" as const, plan: planOf(tenant, c.plan) },
+    })),
+    ...outcome.downsamples.map((d) => ({
+      lease: downsampleLeaseName(d.block, d.resolution),
+      job: { type: "downsample" as const, tenant, block: d.block, resolution: d.resolution },
+    })),
   ];
   const fresh = [];
   for (const d of due) if (await leases.markQueued(tenant, d.lease, config.queuedTtlMs)) fresh.push(d.job);
@@ -77,7 +84,10 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
 
 /** The plan as the compact job carries it: it names its tenant, which must be the one planned. */
 function planOf(tenant: string, plan: Plan): Plan {
-  if (plan.tenant !== tenant) throw new Error(`the planner returned plan ${plan.id} of tenant ${JSON.stringify(plan.tenant)} for tenant ${JSON.stringify(tenant)}`);
+  if (plan.tenant !== tenant)
+    throw new Error(
+      `the planner returned plan ${plan.id} of tenant ${JSON.stringify(plan.tenant)} for tenant ${JSON.stringify(tenant)}`,
+    );
   return plan;
 }
 
@@ -86,10 +96,16 @@ export const OVER_BUDGET_REASON = "strata-job-over-budget";
 
 /** Mark each refused job's blocks no-compact (create-if-absent) with the planner's report; returns the marks by block. */
 /** Over-budget jobs' blocks get a no-compact mark and a report (`refuseBlocks`); returns the marks. */
-async function refuseOverBudget(ctx: JobContext, tenant: string, refused: NonNullable<PlanOutcome["refused"]>): Promise<Map<string, NoCompactMark>> {
+async function refuseOverBudget(
+  ctx: JobContext,
+  tenant: string,
+  refused: NonNullable<PlanOutcome["refused"]>,
+): Promise<Map<string, NoCompactMark>> {
   const marks = new Map<string, NoCompactMark>();
   for (const r of refused) {
-    const made = await refuseBlocks(ctx, tenant, r.blocks, OVER_BUDGET_REASON, r.reason, { fields: { groupKey: r.groupKey, setting: r.setting, estimate: r.estimate } });
+    const made = await refuseBlocks(ctx, tenant, r.blocks, OVER_BUDGET_REASON, r.reason, {
+      fields: { groupKey: r.groupKey, setting: r.setting, estimate: r.estimate },
+    });
     for (const [block, mark] of made) marks.set(block, mark);
   }
   return marks;

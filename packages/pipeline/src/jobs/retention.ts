@@ -13,13 +13,25 @@ import { enqueue, markDeleted } from "./context.ts";
 export async function runRetention(ctx: JobContext, job: RetentionJob): Promise<JobResult> {
   if (job.tenant === undefined) {
     const tenants = await ctx.deps.storage.listTenants();
-    return { status: "done", enqueued: await enqueue(ctx, tenants.map((tenant) => ({ type: "retention" as const, tenant }))) };
+    return {
+      status: "done",
+      enqueued: await enqueue(
+        ctx,
+        tenants.map((tenant) => ({ type: "retention" as const, tenant })),
+      ),
+    };
   }
   const tenant = job.tenant;
   const { index, clock, config } = ctx.deps;
-  const { expired, held } = retentionVerdicts(await index.blocks(tenant), clock.now(), config.retention, config.retentionRequiresDownsampled);
+  const { expired, held } = retentionVerdicts(
+    await index.blocks(tenant),
+    clock.now(),
+    config.retention,
+    config.retentionRequiresDownsampled,
+  );
   for (const meta of expired) await markDeleted(ctx, { tenant, block: meta.ulid }, "retention");
   if (expired.length > 0) ctx.log.info("retention-marked", { blocks: expired.map((m) => m.ulid) });
-  if (held.length > 0) ctx.log.info("retention-held", { blocks: held.map((h) => ({ block: h.block.ulid, reason: h.reason })) });
+  if (held.length > 0)
+    ctx.log.info("retention-held", { blocks: held.map((h) => ({ block: h.block.ulid, reason: h.reason })) });
   return { status: "done" };
 }

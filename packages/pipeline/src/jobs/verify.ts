@@ -27,7 +27,15 @@ import type { JobContext, JobResult } from "./context.ts";
 import { deferJob, markDeleted, stopSignal } from "./context.ts";
 import { VerificationIncompleteError } from "../ports.ts";
 import { planAndEnqueue } from "./plan.ts";
-import { OutputRejectedError, QUARANTINE_REASON, VERIFY_REPORT_FILE, admit, outputCheck, trustedRecord, verifyAndAdmit } from "./admit.ts";
+import {
+  OutputRejectedError,
+  QUARANTINE_REASON,
+  VERIFY_REPORT_FILE,
+  admit,
+  outputCheck,
+  trustedRecord,
+  verifyAndAdmit,
+} from "./admit.ts";
 
 export { QUARANTINE_REASON, VERIFY_REPORT_FILE, VERIFIED_FILE, VERIFIER_VERSION } from "./admit.ts";
 
@@ -48,7 +56,8 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
       // index rebuilds read the mirrors: finish the (idempotent) marking before skipping.
       await storage.markNoCompact(ref, markers.noCompact);
       // A crash during a repair leaves a repairable block quarantined: finish the repair.
-      if (report && isRepairableReport(report.body) && !(meta instanceof FormatError)) return repair(ctx, ref, meta, markers.noCompact.details ?? "repairable");
+      if (report && isRepairableReport(report.body) && !(meta instanceof FormatError))
+        return repair(ctx, ref, meta, markers.noCompact.details ?? "repairable");
       return { status: "skipped", reason: "already quarantined" };
     }
     ctx.log.info("quarantined-block-reuploaded", { block: ref.block });
@@ -63,7 +72,8 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
     admitted = await verifyAndAdmit(ctx, ref, stat);
   } catch (e) {
     // meta.json came first (`aws s3 cp --recursive`): ask again shortly instead of after the visibility timeout.
-    if (e instanceof VerificationIncompleteError && e.kind === "upload-in-progress") return deferJob(ctx, job, e.message);
+    if (e instanceof VerificationIncompleteError && e.kind === "upload-in-progress")
+      return deferJob(ctx, job, e.message);
     throw e;
   }
   if (admitted.ok) {
@@ -92,7 +102,10 @@ async function repair(ctx: JobContext, ref: BlockRef, meta: BlockMeta, reason: s
     try {
       repaired = await engines.repair(ref, target.block, { check: outputCheck(ctx), signal: stopSignal(ctx) });
     } catch (e) {
-      const why = e instanceof OutputRejectedError ? `the repaired block failed verification: ${e.reason}` : `repair failed: ${(e as Error).message}`;
+      const why =
+        e instanceof OutputRejectedError
+          ? `the repaired block failed verification: ${e.reason}`
+          : `repair failed: ${(e as Error).message}`;
       ctx.log.warn("repair-failed", { block: ref.block, repaired: target.block, error: why });
       return { status: "quarantined", reason: `${reason}; ${why}` };
     }
@@ -100,7 +113,12 @@ async function repair(ctx: JobContext, ref: BlockRef, meta: BlockMeta, reason: s
   // Written by this job or an earlier attempt, verified before it became visible (its record).
   await admit(ctx, ref.tenant, repaired);
   await markDeleted(ctx, ref, `repaired into ${target.block} (${reason})`);
-  ctx.log.info("block-repaired", { block: ref.block, repaired: target.block, minTime: meta.minTime, maxTime: meta.maxTime });
+  ctx.log.info("block-repaired", {
+    block: ref.block,
+    repaired: target.block,
+    minTime: meta.minTime,
+    maxTime: meta.maxTime,
+  });
   const enqueued = await planAndEnqueue(ctx, ref.tenant, engines.groupKey(repaired));
   return { status: "done", reason: `repaired into ${target.block}`, enqueued };
 }

@@ -54,7 +54,13 @@ export class BlockReader {
   readonly chunks: ChunkReader;
   readonly tombstones: Tombstones;
 
-  private constructor(source: BlockSource, meta: BlockMeta, index: IndexReader, chunks: ChunkReader, tombstones: Tombstones) {
+  private constructor(
+    source: BlockSource,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: ChunkReader,
+    tombstones: Tombstones,
+  ) {
     this.source = source;
     this.meta = meta;
     this.index = index;
@@ -105,7 +111,10 @@ export class BlockReader {
 
 export async function readMeta(source: BlockSource, opts?: ParseMetaOptions): Promise<BlockMeta> {
   const src = await source.tryOpen("meta.json");
-  if (!src) throw new FormatError("invalid-value", "block has no meta.json (incomplete upload?)", { file: `${source.name}/meta.json` });
+  if (!src)
+    throw new FormatError("invalid-value", "block has no meta.json (incomplete upload?)", {
+      file: `${source.name}/meta.json`,
+    });
   try {
     const bytes = await src.read(0, src.size);
     return parseMeta(utf8Decode(bytes, 0, bytes.length), `${source.name}/meta.json`, opts);

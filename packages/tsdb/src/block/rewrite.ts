@@ -18,7 +18,11 @@ export interface RewriteOptions {
  * samples removed and the new block's tombstones empty, as Prometheus' compactor does).
  * Chunks untouched by tombstones are copied byte for byte unless `reencode` is set.
  */
-export async function rewriteBlock(src: BlockReader, sink: BlockSink, opts: RewriteOptions = {}): Promise<WrittenBlock> {
+export async function rewriteBlock(
+  src: BlockReader,
+  sink: BlockSink,
+  opts: RewriteOptions = {},
+): Promise<WrittenBlock> {
   const writer = new BlockWriter(sink, { segmentSize: opts.segmentSize });
   await writer.addSymbols(src.index.symbols);
   const out: ChunkToWrite[] = [];
@@ -35,12 +39,20 @@ export async function rewriteBlock(src: BlockReader, sink: BlockSink, opts: Rewr
       }
       const r = reencodeChunk(chunk, touched ? keep : undefined);
       if (!r) continue;
-      out.push({ minTime: Number.isNaN(r.minTime) ? c.minTime : r.minTime, maxTime: Number.isNaN(r.maxTime) ? c.maxTime : r.maxTime, chunk: r.chunk });
+      out.push({
+        minTime: Number.isNaN(r.minTime) ? c.minTime : r.minTime,
+        maxTime: Number.isNaN(r.maxTime) ? c.maxTime : r.maxTime,
+        chunk: r.chunk,
+      });
     }
     await writer.addSeries(s.labels, out);
   }
   const ulid = opts.ulid ?? newUlid();
-  const meta: BlockMeta = { ...src.meta, ulid, compaction: { ...src.meta.compaction, sources: copiedSources(src.meta, ulid) } };
+  const meta: BlockMeta = {
+    ...src.meta,
+    ulid,
+    compaction: { ...src.meta.compaction, sources: copiedSources(src.meta, ulid) },
+  };
   if (meta.thanos) meta.thanos = { ...meta.thanos, source: "bucket.rewrite" };
   return writer.finish(meta);
 }

@@ -69,7 +69,8 @@ export class BlockWriter {
    * (used as is, so writers given one table share it: the shards of a split). Call once, first.
    */
   async addSymbols(symbols: Iterable<string> | SymbolTable): Promise<void> {
-    if (this.stage !== "symbols") throw new FormatError("out-of-order", "symbols must be added once, before any series");
+    if (this.stage !== "symbols")
+      throw new FormatError("out-of-order", "symbols must be added once, before any series");
     this.indexSink = await this.sink.create("index");
     this.index = new IndexWriter(this.indexSink);
     await this.index.addSymbols(symbols);
@@ -83,7 +84,8 @@ export class BlockWriter {
 
   /** Add a series (in label order) with its chunks (in time order, not overlapping). Series without chunks are skipped. */
   async addSeries(labels: Labels, chunks: readonly ChunkToWrite[]): Promise<void> {
-    if (this.stage !== "series" || !this.index) throw new FormatError("out-of-order", "addSymbols must be called before addSeries");
+    if (this.stage !== "series" || !this.index)
+      throw new FormatError("out-of-order", "addSymbols must be called before addSeries");
     if (chunks.length === 0) return;
     const metas = this.refs;
     // Meta objects are reused across series: the index writer keeps none of them.
@@ -155,24 +157,32 @@ export class BlockWriter {
    * `files`/`index_stats` refreshed when a thanos section is present) and the tombstones.
    */
   async finish(meta: BlockMeta): Promise<WrittenBlock> {
-    if (this.stage !== "series" || !this.index || !this.indexSink) throw new FormatError("out-of-order", "finish called before addSymbols or twice");
+    if (this.stage !== "series" || !this.index || !this.indexSink)
+      throw new FormatError("out-of-order", "finish called before addSymbols or twice");
     this.stage = "done";
     const idx = await this.index.close();
     await this.indexSink.close();
     const segments = await this.chunkWriter.close();
-    const files = [...segments.map((s) => ({ relPath: `chunks/${s.name}`, size: s.size })), { relPath: "index", size: idx.size }];
+    const files = [
+      ...segments.map((s) => ({ relPath: `chunks/${s.name}`, size: s.size })),
+      { relPath: "index", size: idx.size },
+    ];
     const out: BlockMeta = { ...meta, stats: this.stats(), version: 1 };
     if (out.thanos) {
       out.thanos = {
         ...out.thanos,
         segment_files: segments.map((x) => x.name),
-        files: [...files.map((f) => ({ rel_path: f.relPath, size_bytes: f.size })), { rel_path: "meta.json" }].sort((a, b) =>
-          a.rel_path < b.rel_path ? -1 : a.rel_path > b.rel_path ? 1 : 0,
+        files: [...files.map((f) => ({ rel_path: f.relPath, size_bytes: f.size })), { rel_path: "meta.json" }].sort(
+          (a, b) => (a.rel_path < b.rel_path ? -1 : a.rel_path > b.rel_path ? 1 : 0),
         ),
         index_stats: { series_max_size: idx.seriesMaxSize, chunk_max_size: this.chunkMaxSize },
       };
     }
-    await writeWhole(this.sink, "meta.json", utf8Encode(serializeMeta(out, { style: out.thanos ? "thanos" : "prometheus" })));
+    await writeWhole(
+      this.sink,
+      "meta.json",
+      utf8Encode(serializeMeta(out, { style: out.thanos ? "thanos" : "prometheus" })),
+    );
     await writeWhole(this.sink, "tombstones", EMPTY_TOMBSTONES);
     return { meta: out, files, seriesMaxSize: idx.seriesMaxSize, chunkMaxSize: this.chunkMaxSize };
   }

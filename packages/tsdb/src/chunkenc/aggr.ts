@@ -97,7 +97,9 @@ function readEntry(data: Uint8Array, at: number, which: number): number {
       });
     }
     if (i === 10) {
-      throw new FormatError("invalid-value", `${aggrTypeName(which)} length varint is longer than 10 bytes`, { offset: start });
+      throw new FormatError("invalid-value", `${aggrTypeName(which)} length varint is longer than 10 bytes`, {
+        offset: start,
+      });
     }
     const b = data[at++]!;
     len += (b & 0x7f) * mul;

@@ -72,5 +72,10 @@ export function isFloatEncoding(e: number): boolean {
   return e === Encoding.XOR || e === Encoding.XOR2;
 }
 export function isHistogramEncoding(e: number): boolean {
-  return e === Encoding.Histogram || e === Encoding.FloatHistogram || e === Encoding.HistogramST || e === Encoding.FloatHistogramST;
+  return (
+    e === Encoding.Histogram ||
+    e === Encoding.FloatHistogram ||
+    e === Encoding.HistogramST ||
+    e === Encoding.FloatHistogramST
+  );
 }

@@ -1,4 +1,10 @@
-import { CUSTOM_BUCKETS_SCHEMA, CounterResetHint, bucketBound, type FloatHistogram, type Span } from "./histogram-types.ts";
+import {
+  CUSTOM_BUCKETS_SCHEMA,
+  CounterResetHint,
+  bucketBound,
+  type FloatHistogram,
+  type Span,
+} from "./histogram-types.ts";
 
 /**
  * Float histogram arithmetic with Prometheus' semantics (P: model/histogram/
@@ -11,7 +17,8 @@ import { CUSTOM_BUCKETS_SCHEMA, CounterResetHint, bucketBound, type FloatHistogr
 const GO_CHUNK_HINT = CounterResetHint; // hints use the chunk-header numbering (see histogram-types.ts)
 
 function requireExponential(h: FloatHistogram, op: string): void {
-  if (h.schema === CUSTOM_BUCKETS_SCHEMA) throw new RangeError(`${op}: histograms with custom buckets (schema -53) are not supported`);
+  if (h.schema === CUSTOM_BUCKETS_SCHEMA)
+    throw new RangeError(`${op}: histograms with custom buckets (schema -53) are not supported`);
 }
 
 /** Bucket index in targetSchema of bucket idx in originSchema (originSchema ≥ targetSchema). */
@@ -20,7 +27,12 @@ export function targetBucketIndex(idx: number, originSchema: number, targetSchem
 }
 
 /** Go's reduceResolution for absolute (non-delta) counts: merges buckets into the coarser schema. */
-export function reduceBuckets(spans: readonly Span[], buckets: ArrayLike<number>, originSchema: number, targetSchema: number): { spans: Span[]; buckets: Float64Array } {
+export function reduceBuckets(
+  spans: readonly Span[],
+  buckets: ArrayLike<number>,
+  originSchema: number,
+  targetSchema: number,
+): { spans: Span[]; buckets: Float64Array } {
   const outSpans: Span[] = [];
   const out: number[] = [];
   let idx = 0;
@@ -156,7 +168,15 @@ function copySpan(s: Span): Span {
  * extending a neighbouring span where a new bucket touches one and opening a span
  * otherwise. The span shapes it leaves are what chunk layouts are built from.
  */
-function addBuckets(schema: number, threshold: number, negative: boolean, spansA: Span[], bucketsA: number[], spansB: readonly Span[], bucketsB: ArrayLike<number>): { spans: Span[]; buckets: number[] } {
+function addBuckets(
+  schema: number,
+  threshold: number,
+  negative: boolean,
+  spansA: Span[],
+  bucketsA: number[],
+  spansB: readonly Span[],
+  bucketsB: ArrayLike<number>,
+): { spans: Span[]; buckets: number[] } {
   let iSpan = -1;
   let iBucket = -1;
   let iInSpan = 0;
@@ -234,7 +254,11 @@ function addBuckets(schema: number, threshold: number, negative: boolean, spansA
 }
 
 /** Bucket (index, lower, upper, count) walk of one side at the histogram's own schema. */
-function forEachBucketOf(spans: readonly Span[], buckets: ArrayLike<number>, fn: (idx: number, count: number) => boolean): void {
+function forEachBucketOf(
+  spans: readonly Span[],
+  buckets: ArrayLike<number>,
+  fn: (idx: number, count: number) => boolean,
+): void {
   let idx = 0;
   let b = 0;
   for (const s of spans) {
@@ -253,7 +277,8 @@ function forEachBucketOf(spans: readonly Span[], buckets: ArrayLike<number>, fn:
  */
 function zeroCountForLargerThreshold(h: FloatHistogram, larger: number): { count: number; threshold: number } {
   if (larger === h.zeroThreshold) return { count: h.zeroCount, threshold: larger };
-  if (larger < h.zeroThreshold) throw new RangeError(`new threshold ${larger} is less than old threshold ${h.zeroThreshold}`);
+  if (larger < h.zeroThreshold)
+    throw new RangeError(`new threshold ${larger} is less than old threshold ${h.zeroThreshold}`);
   for (;;) {
     let count = h.zeroCount;
     forEachBucketOf(h.positiveSpans, h.positiveBuckets, (idx, c) => {
@@ -347,7 +372,13 @@ function compactEmpty(spans: readonly Span[], buckets: Float64Array): { spans: S
 }
 
 /** (index, count) of one side merged to targetSchema, skipping leading buckets whose upper bound is ≤ start. */
-function mergedBuckets(spans: readonly Span[], buckets: ArrayLike<number>, schema: number, targetSchema: number, start: number): { idx: number[]; cnt: number[] } {
+function mergedBuckets(
+  spans: readonly Span[],
+  buckets: ArrayLike<number>,
+  schema: number,
+  targetSchema: number,
+  start: number,
+): { idx: number[]; cnt: number[] } {
   const idx: number[] = [];
   const cnt: number[] = [];
   forEachBucketOf(spans, buckets, (i, c) => {
@@ -392,8 +423,16 @@ export function detectReset(h: FloatHistogram, previous: FloatHistogram): boolea
   if (z.threshold !== h.zeroThreshold) return true;
   if (h.zeroCount < z.count) return true;
   const zt = h.zeroThreshold;
-  if (bucketsReset(mergedBuckets(h.positiveSpans, h.positiveBuckets, h.schema, h.schema, zt), mergedBuckets(previous.positiveSpans, previous.positiveBuckets, previous.schema, h.schema, zt))) {
+  if (
+    bucketsReset(
+      mergedBuckets(h.positiveSpans, h.positiveBuckets, h.schema, h.schema, zt),
+      mergedBuckets(previous.positiveSpans, previous.positiveBuckets, previous.schema, h.schema, zt),
+    )
+  ) {
     return true;
   }
-  return bucketsReset(mergedBuckets(h.negativeSpans, h.negativeBuckets, h.schema, h.schema, zt), mergedBuckets(previous.negativeSpans, previous.negativeBuckets, previous.schema, h.schema, zt));
+  return bucketsReset(
+    mergedBuckets(h.negativeSpans, h.negativeBuckets, h.schema, h.schema, zt),
+    mergedBuckets(previous.negativeSpans, previous.negativeBuckets, previous.schema, h.schema, zt),
+  );
 }

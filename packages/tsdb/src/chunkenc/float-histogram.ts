@@ -1,7 +1,13 @@
 import { BitReader, BitWriter } from "../encoding/bstream.ts";
 import { FormatError } from "../encoding/errors.ts";
 import { floatHi, floatLo, isStaleNaN } from "../encoding/float-bits.ts";
-import { CounterResetHint, cloneFloatHistogram, type FloatHistogram, type FloatHistogramSample, type Span } from "./histogram-types.ts";
+import {
+  CounterResetHint,
+  cloneFloatHistogram,
+  type FloatHistogram,
+  type FloatHistogramSample,
+  type Span,
+} from "./histogram-types.ts";
 import {
   HISTOGRAM_HEADER_SIZE,
   countBuckets,
@@ -196,7 +202,10 @@ export function decodeFloatHistogramChunk(data: Uint8Array): FloatHistogramSampl
  * Encode samples (ascending times) into one float histogram chunk's data bytes. Same
  * rules and layout choice as encodeHistogramChunk; values are written bit-exactly.
  */
-export function encodeFloatHistogramChunk(samples: readonly FloatHistogramSample[], hint?: CounterResetHint): Uint8Array {
+export function encodeFloatHistogramChunk(
+  samples: readonly FloatHistogramSample[],
+  hint?: CounterResetHint,
+): Uint8Array {
   const hs = samples.map((s) => s.h);
   const header = hint ?? (samples.length > 0 ? defaultChunkHint(hs[0]!) : CounterResetHint.Unknown);
   const { layout, positiveIdx, negativeIdx } = planChunk(hs, header === CounterResetHint.Gauge);

@@ -56,7 +56,11 @@ export function readLayout(r: BitReader): ChunkLayout {
   const at = r.pos >>> 3;
   const schema = readVarbitInt(r);
   if (schema !== CUSTOM_BUCKETS_SCHEMA && (schema < -9 || schema > 52)) {
-    throw new FormatError("invalid-value", "unknown histogram schema", { offset: at, expected: "-53 or -9..52", found: `${schema}` });
+    throw new FormatError("invalid-value", "unknown histogram schema", {
+      offset: at,
+      expected: "-53 or -9..52",
+      found: `${schema}`,
+    });
   }
   const positiveSpans = readSpans(r);
   const negativeSpans = readSpans(r);
@@ -74,7 +78,11 @@ function readCount(r: BitReader, minBits: number, what: string): number {
   const at = r.pos >>> 3;
   const n = readVarbitUint(r);
   if (n * minBits > r.bitsLeft()) {
-    throw new FormatError("invalid-size", `${what} count exceeds the chunk`, { offset: at, expected: `<= ${Math.floor(r.bitsLeft() / minBits)}`, found: `${n}` });
+    throw new FormatError("invalid-size", `${what} count exceeds the chunk`, {
+      offset: at,
+      expected: `<= ${Math.floor(r.bitsLeft() / minBits)}`,
+      found: `${n}`,
+    });
   }
   return n;
 }
@@ -96,7 +104,11 @@ function readSpans(r: BitReader): Span[] {
     const offset = readVarbitInt(r);
     // Go stores these as uint32 / int32.
     if (length > 0xffffffff || offset < -0x80000000 || offset > 0x7fffffff) {
-      throw new FormatError("invalid-value", "histogram span out of range", { offset: at, expected: "uint32 length, int32 offset", found: `length ${length}, offset ${offset}` });
+      throw new FormatError("invalid-value", "histogram span out of range", {
+        offset: at,
+        expected: "uint32 length, int32 offset",
+        found: `length ${length}, offset ${offset}`,
+      });
     }
     spans[i] = { offset, length };
   }
@@ -213,7 +225,12 @@ function union(a: readonly number[], b: readonly number[]): number[] {
  * Copy a sample's bucket values into a chunk layout covering a superset of its buckets
  * (`layoutIdx` from spanIndices), leaving zeros in the buckets the sample lacks.
  */
-export function expandBuckets(out: Float64Array, layoutIdx: readonly number[], spans: readonly Span[], values: ArrayLike<number>): void {
+export function expandBuckets(
+  out: Float64Array,
+  layoutIdx: readonly number[],
+  spans: readonly Span[],
+  values: ArrayLike<number>,
+): void {
   out.fill(0);
   let j = 0;
   let b = 0;
@@ -245,11 +262,16 @@ export interface HistogramShape {
  * cases, so a chunk never holds them and our encoders reject them. (They also cut on
  * counter resets; that is the caller's policy and encodes fine.)
  */
-export function histogramChunkCutReason(ref: HistogramShape, prev: HistogramShape, next: HistogramShape): string | undefined {
+export function histogramChunkCutReason(
+  ref: HistogramShape,
+  prev: HistogramShape,
+  next: HistogramShape,
+): string | undefined {
   if (isStaleNaN(next.sum)) return undefined;
   if (isStaleNaN(prev.sum) || isStaleNaN(ref.sum)) return "a non-stale histogram follows a stale marker";
   if (next.schema !== ref.schema) return `schema changes from ${ref.schema} to ${next.schema}`;
-  if (next.zeroThreshold !== ref.zeroThreshold) return `zero threshold changes from ${ref.zeroThreshold} to ${next.zeroThreshold}`;
+  if (next.zeroThreshold !== ref.zeroThreshold)
+    return `zero threshold changes from ${ref.zeroThreshold} to ${next.zeroThreshold}`;
   if (ref.schema === CUSTOM_BUCKETS_SCHEMA) {
     const a = ref.customValues ?? [];
     const b = next.customValues ?? [];
@@ -269,8 +291,10 @@ function validateShape(h: HistogramShape, i: number): void {
   ] as const) {
     for (let k = 0; k < spans.length; k++) {
       const s = spans[k]!;
-      if (!Number.isInteger(s.length) || s.length < 0 || s.length > 0xffffffff) bad(`${side} span ${k} has length ${s.length}`);
-      if (!Number.isInteger(s.offset) || s.offset > 0x7fffffff || s.offset < (k === 0 ? -0x80000000 : 0)) bad(`${side} span ${k} has offset ${s.offset}`);
+      if (!Number.isInteger(s.length) || s.length < 0 || s.length > 0xffffffff)
+        bad(`${side} span ${k} has length ${s.length}`);
+      if (!Number.isInteger(s.offset) || s.offset > 0x7fffffff || s.offset < (k === 0 ? -0x80000000 : 0))
+        bad(`${side} span ${k} has offset ${s.offset}`);
     }
     if (countBuckets(spans) !== n) bad(`${side} spans cover ${countBuckets(spans)} buckets but ${n} counts are given`);
   }

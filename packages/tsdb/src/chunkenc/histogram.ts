@@ -1,7 +1,13 @@
 import { BitReader, BitWriter } from "../encoding/bstream.ts";
 import { FormatError } from "../encoding/errors.ts";
 import { floatHi, floatLo, isStaleNaN } from "../encoding/float-bits.ts";
-import { CounterResetHint, cloneHistogram, type Histogram, type HistogramSample, type Span } from "./histogram-types.ts";
+import {
+  CounterResetHint,
+  cloneHistogram,
+  type Histogram,
+  type HistogramSample,
+  type Span,
+} from "./histogram-types.ts";
 import {
   HISTOGRAM_HEADER_SIZE,
   countBuckets,
@@ -300,7 +306,8 @@ function toInterBucketDeltas(b: Float64Array, sample: number): void {
   let prev = 0;
   for (let j = 0; j < b.length; j++) {
     const v = b[j]!;
-    if (!Number.isSafeInteger(v)) throw new RangeError(`histogram sample ${sample}: bucket count ${v} is not an integer`);
+    if (!Number.isSafeInteger(v))
+      throw new RangeError(`histogram sample ${sample}: bucket count ${v} is not an integer`);
     b[j] = v - prev;
     prev = v;
   }
@@ -308,6 +315,8 @@ function toInterBucketDeltas(b: Float64Array, sample: number): void {
 
 function checkInteger(v: number, sample: number, what: string, nonNegative: boolean): void {
   if (!Number.isSafeInteger(v) || (nonNegative && v < 0)) {
-    throw new RangeError(`histogram sample ${sample}: ${what} ${v} is not a${nonNegative ? " non-negative" : "n"} integer`);
+    throw new RangeError(
+      `histogram sample ${sample}: ${what} ${v} is not a${nonNegative ? " non-negative" : "n"} integer`,
+    );
   }
 }

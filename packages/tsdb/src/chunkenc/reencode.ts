@@ -43,20 +43,30 @@ export function reencodeChunk(chunk: Chunk, keep?: SampleFilter): TimedChunk | u
       let samples = decodeHistogramChunk(chunk.data);
       if (keep) samples = samples.filter((s) => keep(s.t));
       if (samples.length === 0) return undefined;
-      return { chunk: { encoding: Encoding.Histogram, data: encodeHistogramChunk(samples, hint) }, minTime: samples[0]!.t, maxTime: samples[samples.length - 1]!.t };
+      return {
+        chunk: { encoding: Encoding.Histogram, data: encodeHistogramChunk(samples, hint) },
+        minTime: samples[0]!.t,
+        maxTime: samples[samples.length - 1]!.t,
+      };
     }
     case Encoding.FloatHistogram: {
       const hint = histogramChunkHeader(chunk.data).counterResetHint;
       let samples = decodeFloatHistogramChunk(chunk.data);
       if (keep) samples = samples.filter((s) => keep(s.t));
       if (samples.length === 0) return undefined;
-      return { chunk: { encoding: Encoding.FloatHistogram, data: encodeFloatHistogramChunk(samples, hint) }, minTime: samples[0]!.t, maxTime: samples[samples.length - 1]!.t };
+      return {
+        chunk: { encoding: Encoding.FloatHistogram, data: encodeFloatHistogramChunk(samples, hint) },
+        minTime: samples[0]!.t,
+        maxTime: samples[samples.length - 1]!.t,
+      };
     }
     case Encoding.Aggr:
       return reencodeAggr(chunk, keep);
     default:
       if (!keep) return { chunk, minTime: NaN, maxTime: NaN };
-      throw new FormatError("unknown-encoding", `cannot trim a chunk with encoding ${chunk.encoding}`, { found: String(chunk.encoding) });
+      throw new FormatError("unknown-encoding", `cannot trim a chunk with encoding ${chunk.encoding}`, {
+        found: String(chunk.encoding),
+      });
   }
 }
 

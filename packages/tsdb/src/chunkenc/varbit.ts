@@ -148,7 +148,14 @@ function ctz64(hi: number, lo: number): number {
  * Float64Array); `win[2i]`/`win[2i+1]` hold the field's leading/trailing window, where
  * leading 0xFF means "no window yet" (the appender's initial state).
  */
-export function xorWrite(w: BitWriter, newHi: number, newLo: number, vals: Uint32Array, win: Uint8Array, i: number): void {
+export function xorWrite(
+  w: BitWriter,
+  newHi: number,
+  newLo: number,
+  vals: Uint32Array,
+  win: Uint8Array,
+  i: number,
+): void {
   const dh = (newHi ^ vals[2 * i + 1]!) >>> 0;
   const dl = (newLo ^ vals[2 * i]!) >>> 0;
   vals[2 * i] = newLo;

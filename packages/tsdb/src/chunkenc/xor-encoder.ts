@@ -66,7 +66,9 @@ export class XOREncoder {
    */
   appendRange(ts: Float64Array, v32: Int32Array, start: number, end: number): void {
     if (start < 0 || end < start || end > ts.length || 2 * end > v32.length) {
-      throw new RangeError(`XOREncoder.appendRange: [${start}, ${end}) outside ts ${ts.length} / values ${v32.length / 2}`);
+      throw new RangeError(
+        `XOREncoder.appendRange: [${start}, ${end}) outside ts ${ts.length} / values ${v32.length / 2}`,
+      );
     }
     if (this.n + (end - start) > XOR_MAX_SAMPLES) throw new RangeError("XOR chunk capacity (65535 samples) exceeded");
     const needWords = this.wi + 8 + Math.ceil(((end - start) * MAX_SAMPLE_BITS) / 32);
@@ -345,7 +347,8 @@ export class XOREncoder {
    */
   bytesInto(out: Uint8Array, view: DataView, at: number): number {
     const len = this.byteLength;
-    if (at < 0 || at + len > out.length) throw new RangeError(`XOREncoder.bytesInto: ${len} bytes at ${at} do not fit ${out.length}`);
+    if (at < 0 || at + len > out.length)
+      throw new RangeError(`XOREncoder.bytesInto: ${len} bytes at ${at} do not fit ${out.length}`);
     const w = this.w;
     const full = this.wi;
     const base = out.byteOffset - view.byteOffset;

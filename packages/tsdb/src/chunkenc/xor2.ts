@@ -68,7 +68,13 @@ function readSigned(r: BitReader, n: number): number {
  * unknown) from `offset`, returning the count. Throws FormatError on truncation or a
  * window wider than 64 bits.
  */
-export function decodeXOR2(data: Uint8Array, ts: Float64Array, vs: Float64Array, st?: Float64Array, offset = 0): number {
+export function decodeXOR2(
+  data: Uint8Array,
+  ts: Float64Array,
+  vs: Float64Array,
+  st?: Float64Array,
+  offset = 0,
+): number {
   const n = xor2NumSamples(data);
   if (n === 0) return 0;
   if (offset < 0 || offset + n > ts.length || offset + n > vs.length || (st !== undefined && offset + n > st.length)) {
@@ -205,11 +211,16 @@ export function decodeXOR2(data: Uint8Array, ts: Float64Array, vs: Float64Array,
     }
   } catch (e) {
     if (e instanceof FormatError && e.code === "invalid-size") {
-      throw new FormatError("invalid-size", `XOR2 chunk ends inside sample ${i}`, {
-        offset: e.offset,
-        expected: `${n} samples`,
-        found: `${i} complete samples in ${data.length} bytes`,
-      }, { cause: e });
+      throw new FormatError(
+        "invalid-size",
+        `XOR2 chunk ends inside sample ${i}`,
+        {
+          offset: e.offset,
+          expected: `${n} samples`,
+          found: `${i} complete samples in ${data.length} bytes`,
+        },
+        { cause: e },
+      );
     }
     throw e;
   }

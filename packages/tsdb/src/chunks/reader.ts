@@ -121,8 +121,11 @@ export class ChunkReader {
    */
   static async open(block: BlockSource, opts: ChunkReaderOptions = {}): Promise<ChunkReader> {
     const windowSize = opts.windowSize ?? DEFAULT_WINDOW_SIZE;
-    if (!(Number.isInteger(windowSize) && windowSize >= 64)) throw new RangeError(`window size ${windowSize} must be an integer ≥ 64`);
-    const names = (await block.listChunkFiles()).filter((n) => parseSegmentFileName(n) !== undefined).sort(compareStrings);
+    if (!(Number.isInteger(windowSize) && windowSize >= 64))
+      throw new RangeError(`window size ${windowSize} must be an integer ≥ 64`);
+    const names = (await block.listChunkFiles())
+      .filter((n) => parseSegmentFileName(n) !== undefined)
+      .sort(compareStrings);
     const opened = await Promise.allSettled(names.map((n) => block.open(segmentPath(n))));
     const sources: ByteSource[] = [];
     let failure: unknown;
@@ -133,7 +136,16 @@ export class ChunkReader {
     try {
       if (failure !== undefined) throw failure;
       const segs = names.map(
-        (name, i): Segment => ({ name, path: segmentPath(name), size: sources[i]!.size, src: sources[i]!, winStart: 0, win: undefined, wb: undefined, ahead: undefined }),
+        (name, i): Segment => ({
+          name,
+          path: segmentPath(name),
+          size: sources[i]!.size,
+          src: sources[i]!,
+          winStart: 0,
+          win: undefined,
+          wb: undefined,
+          ahead: undefined,
+        }),
       );
       await Promise.all(segs.map(checkHeader));
       return new ChunkReader(segs, windowSize);
@@ -196,7 +208,11 @@ export class ChunkReader {
     const off = this.refOff;
     const encAt = chunkRecordEncodingAt(record);
     if (record.length < encAt + 1 + CHUNK_CRC_SIZE) {
-      throw new FormatError("invalid-size", "chunk record shorter than its framing", { file: s.path, offset: off, found: `${record.length} bytes` });
+      throw new FormatError("invalid-size", "chunk record shorter than its framing", {
+        file: s.path,
+        offset: off,
+        found: `${record.length} bytes`,
+      });
     }
     this.encAt = encAt;
     this.dataEnd = record.length - CHUNK_CRC_SIZE;
@@ -213,7 +229,10 @@ export class ChunkReader {
   private segmentOf(ref: number): Segment {
     if (this.closed) throw new Error("ChunkReader: read after close");
     if (!(Number.isSafeInteger(ref) && ref >= 0)) {
-      throw new FormatError("invalid-value", "chunk ref is not a non-negative integer", { file: "chunks", found: String(ref) });
+      throw new FormatError("invalid-value", "chunk ref is not a non-negative integer", {
+        file: "chunks",
+        found: String(ref),
+      });
     }
     const si = Math.floor(ref / TWO_32);
     const off = ref - si * TWO_32;
@@ -242,7 +261,8 @@ export class ChunkReader {
     const off = this.refOff;
     const win = s.win;
     const base = s.winStart;
-    if (win === undefined || off < base || Math.min(off + MAX_CHUNK_LENGTH_FIELD_SIZE, s.size) > base + win.length) return undefined;
+    if (win === undefined || off < base || Math.min(off + MAX_CHUNK_LENGTH_FIELD_SIZE, s.size) > base + win.length)
+      return undefined;
     const end = this.parseLength(s, off, win, base);
     if (end > base + win.length) return undefined;
     if (verify) this.verify(s, off, win, base);
@@ -286,7 +306,9 @@ export class ChunkReader {
     }
     if (verify) this.verify(s, off, win, base);
     if (fromWindow && s.wb !== undefined) s.wb.pinned = true;
-    return asRecord ? win.subarray(this.recAt, this.dataEnd + CHUNK_CRC_SIZE) : { encoding: win[this.encAt]!, data: win.subarray(this.encAt + 1, this.dataEnd) };
+    return asRecord
+      ? win.subarray(this.recAt, this.dataEnd + CHUNK_CRC_SIZE)
+      : { encoding: win[this.encAt]!, data: win.subarray(this.encAt + 1, this.dataEnd) };
   }
 
   /**
@@ -308,23 +330,34 @@ export class ChunkReader {
     } else if (b0 >= 0x80 && b1 < 0x80 && off + 2 <= s.size) {
       len = (b0 & 0x7f) | (b1 << 7);
       p = p0 + 2;
-    } else for (let i = 0; ; i++) {
-      if (off + i >= s.size) {
-        throw new FormatError("invalid-size", "chunk length runs past the end of the segment", { file: s.path, offset: off });
+    } else
+      for (let i = 0; ; i++) {
+        if (off + i >= s.size) {
+          throw new FormatError("invalid-size", "chunk length runs past the end of the segment", {
+            file: s.path,
+            offset: off,
+          });
+        }
+        const byte = win[p0 + i]!;
+        len += (byte & 0x7f) * mul;
+        if (byte < 0x80) {
+          p = p0 + i + 1;
+          break;
+        }
+        if (i === MAX_CHUNK_LENGTH_FIELD_SIZE - 1) {
+          throw new FormatError("invalid-value", "chunk length varint longer than 5 bytes", {
+            file: s.path,
+            offset: off,
+          });
+        }
+        mul *= 128;
       }
-      const byte = win[p0 + i]!;
-      len += (byte & 0x7f) * mul;
-      if (byte < 0x80) {
-        p = p0 + i + 1;
-        break;
-      }
-      if (i === MAX_CHUNK_LENGTH_FIELD_SIZE - 1) {
-        throw new FormatError("invalid-value", "chunk length varint longer than 5 bytes", { file: s.path, offset: off });
-      }
-      mul *= 128;
-    }
     if (len > 0xffffffff) {
-      throw new FormatError("invalid-value", "chunk length exceeds 32 bits", { file: s.path, offset: off, found: String(len) });
+      throw new FormatError("invalid-value", "chunk length exceeds 32 bits", {
+        file: s.path,
+        offset: off,
+        found: String(len),
+      });
     }
     const end = off + (p - p0) + 1 + len + CHUNK_CRC_SIZE;
     if (end > s.size) {
@@ -345,7 +378,8 @@ export class ChunkReader {
   private verify(s: Segment, off: number, win: Uint8Array, base: number): void {
     const encAt = this.encAt;
     const dataEnd = this.dataEnd;
-    const stored = ((win[dataEnd]! << 24) | (win[dataEnd + 1]! << 16) | (win[dataEnd + 2]! << 8) | win[dataEnd + 3]!) >>> 0;
+    const stored =
+      ((win[dataEnd]! << 24) | (win[dataEnd + 1]! << 16) | (win[dataEnd + 2]! << 8) | win[dataEnd + 3]!) >>> 0;
     const actual = crc32c(win, encAt, dataEnd);
     if (stored !== actual) {
       throw new FormatError("invalid-checksum", `chunk CRC32C mismatch (checksum at @${base + dataEnd})`, {
@@ -394,7 +428,8 @@ export class ChunkReader {
    * while it has work. The window actually installed is `s.winStart`, `s.win`.
    */
   private async fill(s: Segment, off: number, mayUseAhead: boolean): Promise<{ win: Uint8Array; start: number }> {
-    const sequential = off === SEGMENT_HEADER_SIZE || (s.win !== undefined && off >= s.winStart && off <= s.winStart + s.win.length);
+    const sequential =
+      off === SEGMENT_HEADER_SIZE || (s.win !== undefined && off >= s.winStart && off <= s.winStart + s.win.length);
     const n = Math.min(this.windowSize, s.size - off);
     s.win = undefined;
     if (s.src.readInto === undefined) {
@@ -414,7 +449,12 @@ export class ChunkReader {
     const a = s.ahead;
     s.ahead = undefined;
     let win: Uint8Array;
-    if (a !== undefined && mayUseAhead && off >= a.start && Math.min(off + MAX_CHUNK_LENGTH_FIELD_SIZE, s.size) <= a.start + a.n) {
+    if (
+      a !== undefined &&
+      mayUseAhead &&
+      off >= a.start &&
+      Math.min(off + MAX_CHUNK_LENGTH_FIELD_SIZE, s.size) <= a.start + a.n
+    ) {
       if (wb !== undefined && this.spare.length < MAX_KEPT) this.spare.push(wb);
       await a.done;
       wb = a.wb;
@@ -470,7 +510,12 @@ async function checkHeader(s: Segment): Promise<void> {
   const h = await s.src.read(0, SEGMENT_HEADER_SIZE);
   const magic = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
   if (magic !== MAGIC_CHUNKS) {
-    throw new FormatError("bad-magic", "not a chunk segment", { file: s.path, offset: 0, expected: hex32(MAGIC_CHUNKS), found: hex32(magic) });
+    throw new FormatError("bad-magic", "not a chunk segment", {
+      file: s.path,
+      offset: 0,
+      expected: hex32(MAGIC_CHUNKS),
+      found: hex32(magic),
+    });
   }
   if (h[4] !== CHUNKS_FORMAT_V1) {
     throw new FormatError("unsupported-version", "unknown chunk segment version", {

@@ -86,7 +86,8 @@ export class ChunkWriter {
     // WriteChunks' rule for a one-chunk call: cut only when the segment already holds
     // records and this chunk's budget would overflow it.
     const n = this.n;
-    if (n === 0 || (n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + chunk.data.length > this.segmentSize)) await this.cut();
+    if (n === 0 || (n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + chunk.data.length > this.segmentSize))
+      await this.cut();
     const ref = this.tryAppend(chunk, record);
     return ref >= 0 ? ref : this.appendSlow(chunk, record);
   }
@@ -109,7 +110,12 @@ export class ChunkWriter {
    * true, or writes nothing and returns false (records not contiguous, a segment cut or a
    * flush due): then write them one by one. Cut decisions are those of `write`.
    */
-  tryWriteRecords(items: readonly { chunk: Chunk; record?: Uint8Array }[], from: number, to: number, refs: Float64Array): boolean {
+  tryWriteRecords(
+    items: readonly { chunk: Chunk; record?: Uint8Array }[],
+    from: number,
+    to: number,
+    refs: Float64Array,
+  ): boolean {
     if (this.closed) throw new Error("ChunkWriter: write after close");
     let n = this.n;
     if (n === 0 || from >= to) return false;
@@ -124,7 +130,10 @@ export class ChunkWriter {
       if (r === undefined || r.buffer !== buffer || r.byteOffset !== end) return false;
       if ((n > SEGMENT_HEADER_SIZE && n + RECORD_OVERHEAD + len > this.segmentSize) || n >= TWO_32) return false;
       const recLen = chunkRecordSize(len);
-      if (r.length !== recLen) throw new RangeError(`chunk record of ${r.length} bytes does not frame ${len} bytes of data (${recLen} expected)`);
+      if (r.length !== recLen)
+        throw new RangeError(
+          `chunk record of ${r.length} bytes does not frame ${len} bytes of data (${recLen} expected)`,
+        );
       refs[i - from] = this.refBase + n;
       n += recLen;
       end += recLen;
@@ -253,7 +262,10 @@ export class ChunkWriter {
     const b = this.buf;
     if (recLen > b.length - this.bufLen) return -1;
     if (record !== undefined) {
-      if (record.length !== recLen) throw new RangeError(`chunk record of ${record.length} bytes does not frame ${len} bytes of data (${recLen} expected)`);
+      if (record.length !== recLen)
+        throw new RangeError(
+          `chunk record of ${record.length} bytes does not frame ${len} bytes of data (${recLen} expected)`,
+        );
       const ref = this.nextRef();
       b.set(record, this.bufLen);
       this.bufLen += recLen;
@@ -276,7 +288,10 @@ export class ChunkWriter {
     if (ref >= 0) return ref;
     if (record !== undefined) {
       const recLen = chunkRecordSize(len);
-      if (record.length !== recLen) throw new RangeError(`chunk record of ${record.length} bytes does not frame ${len} bytes of data (${recLen} expected)`);
+      if (record.length !== recLen)
+        throw new RangeError(
+          `chunk record of ${record.length} bytes does not frame ${len} bytes of data (${recLen} expected)`,
+        );
       const r = this.nextRef();
       await this.settle();
       await this.out!.write(record);

@@ -36,7 +36,11 @@ export class Decbuf {
     this.base = opts.base ?? 0;
     this.file = opts.file;
     if (this.end > b.length || this.pos > this.end || this.pos < 0) {
-      throw this.error("invalid-size", "decoding window outside the data", `[${this.pos},${this.end}) within ${b.length} bytes`);
+      throw this.error(
+        "invalid-size",
+        "decoding window outside the data",
+        `[${this.pos},${this.end}) within ${b.length} bytes`,
+      );
     }
   }
 
@@ -69,13 +73,18 @@ export class Decbuf {
 
   checkRemaining(n: number, what: string): void {
     if (n > this.end - this.pos || n < 0) {
-      throw this.error("invalid-size", `${what} runs past the end of the data`, `${n} bytes needed, ${this.end - this.pos} left`);
+      throw this.error(
+        "invalid-size",
+        `${what} runs past the end of the data`,
+        `${n} bytes needed, ${this.end - this.pos} left`,
+      );
     }
   }
 
   /** Verify that BE32 CRC32C stored at b[end, end+4) matches b[start, end). Moves nothing. */
   verifyCrc(start: number, end: number): void {
-    if (end + 4 > this.b.length) throw this.error("invalid-size", "checksum runs past the end of the data", undefined, undefined, end);
+    if (end + 4 > this.b.length)
+      throw this.error("invalid-size", "checksum runs past the end of the data", undefined, undefined, end);
     const want = this.view.getUint32(end, false);
     const got = crc32c(this.b, start, end);
     if (want !== got) {

@@ -73,7 +73,12 @@ export function checkRange(offset: number, length: number, size: number): void {
  * valid until `buf` is filled again) when the source has `readInto` and `buf` is big
  * enough, otherwise whatever `read` returns.
  */
-export async function readReusing(src: ByteSource, offset: number, length: number, buf: Uint8Array | undefined): Promise<Uint8Array> {
+export async function readReusing(
+  src: ByteSource,
+  offset: number,
+  length: number,
+  buf: Uint8Array | undefined,
+): Promise<Uint8Array> {
   if (src.readInto === undefined || buf === undefined || buf.length < length) return src.read(offset, length);
   const dst = buf.subarray(0, length);
   await src.readInto(offset, dst);

@@ -62,7 +62,12 @@ export function decodeToc(b: Uint8Array, fileSize: number, file = INDEX_FILE): T
   const want = view.getUint32(48, false);
   const got = crc32c(b, 0, 48);
   if (want !== got) {
-    throw new FormatError("invalid-checksum", "TOC CRC32C mismatch", { file, offset: base + 48, expected: `stored ${hex32(want)}`, found: hex32(got) });
+    throw new FormatError("invalid-checksum", "TOC CRC32C mismatch", {
+      file,
+      offset: base + 48,
+      expected: `stored ${hex32(want)}`,
+      found: hex32(got),
+    });
   }
   const toc = {} as TOC;
   for (let i = 0; i < TOC_FIELDS.length; i++) {
@@ -98,7 +103,12 @@ export function symbolOrdinalOfOffset(offsets: Float64Array, ref: number): numbe
 /** V2 series id for an entry at `offset`; throws once the id would not fit 32 bits. */
 export function seriesIdForOffset(offset: number, file = INDEX_FILE): number {
   if (offset % SERIES_ALIGN !== 0) {
-    throw new FormatError("invalid-value", "series entry not 16-byte aligned", { file, offset, expected: "offset % 16 == 0", found: String(offset % SERIES_ALIGN) });
+    throw new FormatError("invalid-value", "series entry not 16-byte aligned", {
+      file,
+      offset,
+      expected: "offset % 16 == 0",
+      found: String(offset % SERIES_ALIGN),
+    });
   }
   const id = offset / SERIES_ALIGN;
   if (id > MAX_U32) {
@@ -115,7 +125,12 @@ export function seriesIdForOffset(offset: number, file = INDEX_FILE): number {
 /** Throw when a section's BE32 length field cannot hold `len`. */
 export function checkSectionLength(len: number, what: string, offset: number, file = INDEX_FILE): void {
   if (len > MAX_U32) {
-    throw new FormatError("invalid-size", `${what} too large for its 32-bit length field`, { file, offset, expected: `≤ ${MAX_U32} bytes`, found: `${len} bytes` });
+    throw new FormatError("invalid-size", `${what} too large for its 32-bit length field`, {
+      file,
+      offset,
+      expected: `≤ ${MAX_U32} bytes`,
+      found: `${len} bytes`,
+    });
   }
 }
 

@@ -149,7 +149,8 @@ export function unionPostings(lists: readonly Uint32Array[]): Uint32Array {
   let level: Uint32Array[] = lists.slice();
   while (level.length > 1) {
     const next: Uint32Array[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? merge2(level[i]!, level[i + 1]!) : level[i]!);
+    for (let i = 0; i < level.length; i += 2)
+      next.push(i + 1 < level.length ? merge2(level[i]!, level[i + 1]!) : level[i]!);
     level = next;
   }
   return level[0]!;

@@ -15,7 +15,19 @@ import { type ByteSource } from "../encoding/source.ts";
 import { compareStrings, utf8Decode } from "../encoding/utf8.ts";
 import type { ChunkMeta } from "../chunkenc/chunk.ts";
 import type { Label } from "../labels/labels.ts";
-import { FORMAT_V1, FORMAT_V2, FORMAT_V3, HEADER_LEN, INDEX_FILE, MAGIC_INDEX, SERIES_ALIGN, TOC_LEN, decodeToc, symbolOrdinalOfOffset, type TOC } from "./format.ts";
+import {
+  FORMAT_V1,
+  FORMAT_V2,
+  FORMAT_V3,
+  HEADER_LEN,
+  INDEX_FILE,
+  MAGIC_INDEX,
+  SERIES_ALIGN,
+  TOC_LEN,
+  decodeToc,
+  symbolOrdinalOfOffset,
+  type TOC,
+} from "./format.ts";
 import { SeriesCursor, entrySize, type SeriesEntry } from "./series-cursor.ts";
 import { EMPTY_POSTINGS, decodePostings } from "./postings.ts";
 
@@ -104,42 +116,82 @@ export class IndexReader {
     const file = opts.file ?? INDEX_FILE;
     const size = src.size;
     if (size < HEADER_LEN + TOC_LEN) {
-      throw new FormatError("invalid-size", "file too small for an index", { file, offset: 0, expected: `≥ ${HEADER_LEN + TOC_LEN} bytes`, found: `${size} bytes` });
+      throw new FormatError("invalid-size", "file too small for an index", {
+        file,
+        offset: 0,
+        expected: `≥ ${HEADER_LEN + TOC_LEN} bytes`,
+        found: `${size} bytes`,
+      });
     }
     const head = await src.read(0, HEADER_LEN);
     const magic = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
     if (magic !== MAGIC_INDEX) {
-      throw new FormatError("bad-magic", "not an index file", { file, offset: 0, expected: "0xbaaad700", found: "0x" + magic.toString(16).padStart(8, "0") });
+      throw new FormatError("bad-magic", "not an index file", {
+        file,
+        offset: 0,
+        expected: "0xbaaad700",
+        found: "0x" + magic.toString(16).padStart(8, "0"),
+      });
     }
     const version = head[4];
     if (version !== FORMAT_V1 && version !== FORMAT_V2 && version !== FORMAT_V3) {
-      throw new FormatError("unsupported-version", "unknown index version", { file, offset: 4, expected: "1, 2 or 3", found: String(version) });
+      throw new FormatError("unsupported-version", "unknown index version", {
+        file,
+        offset: 4,
+        expected: "1, 2 or 3",
+        found: String(version),
+      });
     }
     const toc = decodeToc(await src.read(size - TOC_LEN, TOC_LEN), size, file);
     const limit = size - TOC_LEN;
     if (toc.symbols < HEADER_LEN) {
-      throw new FormatError("invalid-value", "TOC symbols offset inside the header", { file, offset: limit, expected: `≥ ${HEADER_LEN}`, found: String(toc.symbols) });
+      throw new FormatError("invalid-value", "TOC symbols offset inside the header", {
+        file,
+        offset: limit,
+        expected: `≥ ${HEADER_LEN}`,
+        found: String(toc.symbols),
+      });
     }
     if (toc.postingsTable < HEADER_LEN) {
-      throw new FormatError("invalid-value", "TOC has no postings offset table", { file, offset: limit + 40, expected: `≥ ${HEADER_LEN}`, found: String(toc.postingsTable) });
+      throw new FormatError("invalid-value", "TOC has no postings offset table", {
+        file,
+        offset: limit + 40,
+        expected: `≥ ${HEADER_LEN}`,
+        found: String(toc.postingsTable),
+      });
     }
 
     // Symbol table.
     const sd = await readFramed(src, toc.symbols, limit, file, "symbol table");
     const count = sd.be32();
-    if (count > sd.remaining()) throw sd.error("invalid-size", "symbol count exceeds the table", String(count), `≤ ${sd.remaining()}`, sd.pos - 4);
+    if (count > sd.remaining())
+      throw sd.error(
+        "invalid-size",
+        "symbol count exceeds the table",
+        String(count),
+        `≤ ${sd.remaining()}`,
+        sd.pos - 4,
+      );
     const symbols = new Array<string>(count);
     const symbolOffsets = version === FORMAT_V1 ? new Float64Array(count) : undefined;
     for (let i = 0; i < count; i++) {
       if (symbolOffsets) symbolOffsets[i] = sd.offset();
       symbols[i] = sd.uvarintStr();
     }
-    if (sd.remaining() !== 0) throw sd.error("invalid-size", "symbol table has bytes after its last symbol", `${sd.remaining()} bytes`, "0");
+    if (sd.remaining() !== 0)
+      throw sd.error("invalid-size", "symbol table has bytes after its last symbol", `${sd.remaining()} bytes`, "0");
 
     // Postings offset table.
     const pd = await readFramed(src, toc.postingsTable, limit, file, "postings offset table");
     const n = pd.be32();
-    if (n > pd.remaining() / 4) throw pd.error("invalid-size", "postings offset table count exceeds the table", String(n), `≤ ${Math.floor(pd.remaining() / 4)}`, pd.pos - 4);
+    if (n > pd.remaining() / 4)
+      throw pd.error(
+        "invalid-size",
+        "postings offset table count exceeds the table",
+        String(n),
+        `≤ ${Math.floor(pd.remaining() / 4)}`,
+        pd.pos - 4,
+      );
     let poNames = new Array<string>(n);
     let poValues = new Array<string>(n);
     let poOffsets = new Float64Array(n);
@@ -150,12 +202,16 @@ export class IndexReader {
     for (let i = 0; i < n; i++) {
       const at = pd.pos;
       const keys = pd.uvarint();
-      if (keys !== 2) throw pd.error("invalid-value", "postings offset table entry must have 2 keys", String(keys), "2", at);
+      if (keys !== 2)
+        throw pd.error("invalid-value", "postings offset table entry must have 2 keys", String(keys), "2", at);
       // Consecutive entries share the name: reuse the string instead of decoding it again.
       const nlen = pd.uvarint();
       pd.checkRemaining(nlen, "label name");
       const nStart = pd.pos;
-      const name = nlen === prevLen && prevStart >= 0 && sameBytes(b, prevStart, nStart, nlen) ? prevName : utf8Decode(b, nStart, nStart + nlen);
+      const name =
+        nlen === prevLen && prevStart >= 0 && sameBytes(b, prevStart, nStart, nlen)
+          ? prevName
+          : utf8Decode(b, nStart, nStart + nlen);
       prevStart = nStart;
       prevLen = nlen;
       pd.pos += nlen;
@@ -163,12 +219,24 @@ export class IndexReader {
       const offAt = pd.pos;
       const off = pd.uvarint();
       if (off < HEADER_LEN || off + 12 > limit) {
-        throw pd.error("invalid-size", "postings list offset outside the file", String(off), `[${HEADER_LEN}, ${limit - 12}]`, offAt);
+        throw pd.error(
+          "invalid-size",
+          "postings list offset outside the file",
+          String(off),
+          `[${HEADER_LEN}, ${limit - 12}]`,
+          offAt,
+        );
       }
       if (version !== FORMAT_V1 && i > 0) {
         const c = name === prevName ? compareStrings(value, poValues[i - 1]!) : compareStrings(name, prevName);
         if (c <= 0) {
-          throw pd.error("out-of-order", "postings offset table not sorted by (name, value)", `(${JSON.stringify(name)}, ${JSON.stringify(value)})`, `> (${JSON.stringify(prevName)}, ${JSON.stringify(poValues[i - 1])})`, at);
+          throw pd.error(
+            "out-of-order",
+            "postings offset table not sorted by (name, value)",
+            `(${JSON.stringify(name)}, ${JSON.stringify(value)})`,
+            `> (${JSON.stringify(prevName)}, ${JSON.stringify(poValues[i - 1])})`,
+            at,
+          );
         }
       }
       prevName = name;
@@ -178,7 +246,9 @@ export class IndexReader {
     }
     if (version === FORMAT_V1) {
       // V1 tables are in insertion order; sort a copy so lookups can bisect.
-      const idx = Array.from({ length: n }, (_, i) => i).sort((x, y) => compareStrings(poNames[x]!, poNames[y]!) || compareStrings(poValues[x]!, poValues[y]!));
+      const idx = Array.from({ length: n }, (_, i) => i).sort(
+        (x, y) => compareStrings(poNames[x]!, poNames[y]!) || compareStrings(poValues[x]!, poValues[y]!),
+      );
       poNames = idx.map((i) => poNames[i]!);
       poValues = idx.map((i) => poValues[i]!);
       poOffsets = Float64Array.from(idx, (i) => poOffsets[i]!);
@@ -194,7 +264,12 @@ export class IndexReader {
   /** The string a series or label index refers to: an ordinal (V2/V3) or a file offset (V1). */
   symbol(ref: number): string {
     const s = this.lookup(ref);
-    if (s === undefined) throw new FormatError("invalid-value", "unknown symbol reference", { file: this.file, found: String(ref), expected: this.symbolRefRange() });
+    if (s === undefined)
+      throw new FormatError("invalid-value", "unknown symbol reference", {
+        file: this.file,
+        found: String(ref),
+        expected: this.symbolRefRange(),
+      });
     return s;
   }
 
@@ -225,7 +300,8 @@ export class IndexReader {
   postingsOffsets(): readonly PostingsOffset[] {
     if (!this.poCache) {
       const out = new Array<PostingsOffset>(this.poNames.length);
-      for (let i = 0; i < out.length; i++) out[i] = { name: this.poNames[i]!, value: this.poValues[i]!, offset: this.poOffsets[i]! };
+      for (let i = 0; i < out.length; i++)
+        out[i] = { name: this.poNames[i]!, value: this.poValues[i]!, offset: this.poOffsets[i]! };
       this.poCache = out;
     }
     return this.poCache;
@@ -255,7 +331,11 @@ export class IndexReader {
   async readPostingsAt(offset: number): Promise<Uint32Array> {
     const limit = this.limit;
     if (offset < HEADER_LEN || offset + 12 > limit) {
-      throw new FormatError("invalid-size", "postings list offset outside the file", { file: this.file, offset, expected: `[${HEADER_LEN}, ${limit - 12}]` });
+      throw new FormatError("invalid-size", "postings list offset outside the file", {
+        file: this.file,
+        offset,
+        expected: `[${HEADER_LEN}, ${limit - 12}]`,
+      });
     }
     // Lists are contiguous in practice, so the next list's start bounds this one.
     const starts = this.listStarts;
@@ -271,7 +351,12 @@ export class IndexReader {
     let b = await this.src.read(offset, Math.max(12, guessEnd - offset));
     const len = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
     if (offset + 8 + len > limit) {
-      throw new FormatError("invalid-size", "postings list runs past the end of the data", { file: this.file, offset, expected: `≤ ${limit - offset - 8}`, found: `len ${len}` });
+      throw new FormatError("invalid-size", "postings list runs past the end of the data", {
+        file: this.file,
+        offset,
+        expected: `≤ ${limit - offset - 8}`,
+        found: `len ${len}`,
+      });
     }
     if (8 + len > b.length) b = await this.src.read(offset, 8 + len);
     return decodePostings(b, 0, offset, this.file).ids;
@@ -328,7 +413,15 @@ export class IndexReader {
   /** `iterSeries` as a cursor: `tryNext()` answers without waiting while the window holds the next entry. */
   seriesCursor(opts: { windowSize?: number } = {}): SeriesCursor {
     const { start, end } = this.seriesSectionRange();
-    return new SeriesCursor(this.src, this.file, start, end, this.version === FORMAT_V1, opts.windowSize ?? 1 << 20, (d, rel, id) => this.decodeEntry(d, rel, id));
+    return new SeriesCursor(
+      this.src,
+      this.file,
+      start,
+      end,
+      this.version === FORMAT_V1,
+      opts.windowSize ?? 1 << 20,
+      (d, rel, id) => this.decodeEntry(d, rel, id),
+    );
   }
 
   /**
@@ -341,7 +434,8 @@ export class IndexReader {
     if (t === 0 || t === this.toc.postingsTable) return [];
     const d = await readFramed(this.src, t, this.limit, this.file, "label offset table");
     const n = d.be32();
-    if (n > d.remaining() / 3) throw d.error("invalid-size", "label offset table count exceeds the table", String(n), undefined, d.pos - 4);
+    if (n > d.remaining() / 3)
+      throw d.error("invalid-size", "label offset table count exceeds the table", String(n), undefined, d.pos - 4);
     const out: LegacyLabelIndex[] = [];
     for (let i = 0; i < n; i++) {
       const k = d.uvarint();
@@ -350,19 +444,27 @@ export class IndexReader {
       for (let j = 0; j < k; j++) names.push(d.uvarintStr());
       const offAt = d.pos;
       const offset = d.uvarint();
-      if (offset < HEADER_LEN || offset + 12 > this.limit) throw d.error("invalid-size", "label index offset outside the file", String(offset), undefined, offAt);
+      if (offset < HEADER_LEN || offset + 12 > this.limit)
+        throw d.error("invalid-size", "label index offset outside the file", String(offset), undefined, offAt);
       const li = await readFramed(this.src, offset, this.limit, this.file, "label index");
       const width = li.be32();
       const count = li.be32();
       if (width !== names.length || li.remaining() !== 4 * width * count) {
-        throw li.error("invalid-size", "label index size does not match its counts", `len ${li.remaining() + 8}, ${width} names × ${count} entries`, `len = 8 + 4·${names.length}·count`, li.pos - 8);
+        throw li.error(
+          "invalid-size",
+          "label index size does not match its counts",
+          `len ${li.remaining() + 8}, ${width} names × ${count} entries`,
+          `len = 8 + 4·${names.length}·count`,
+          li.pos - 8,
+        );
       }
       const values = new Array<string>(width * count);
       for (let j = 0; j < values.length; j++) {
         const at = li.pos;
         const ref = li.be32();
         const s = this.lookup(ref);
-        if (s === undefined) throw li.error("invalid-value", "unknown symbol reference", String(ref), this.symbolRefRange(), at);
+        if (s === undefined)
+          throw li.error("invalid-value", "unknown symbol reference", String(ref), this.symbolRefRange(), at);
         values[j] = s;
       }
       out.push({ names, values, offset });
@@ -391,7 +493,13 @@ export class IndexReader {
       const value = this.lookup(vr);
       if (name === undefined || value === undefined) {
         const bad = name === undefined ? nr : vr;
-        throw d.error("invalid-value", "unknown symbol reference in series", String(bad), this.symbolRefRange(), name === undefined ? at : vat);
+        throw d.error(
+          "invalid-value",
+          "unknown symbol reference in series",
+          String(bad),
+          this.symbolRefRange(),
+          name === undefined ? at : vat,
+        );
       }
       labels[i] = { name, value };
     }
@@ -419,19 +527,33 @@ export class IndexReader {
 /** Read a `BE32 len | data | BE32 CRC` section at `at`, bounded by `limit`, CRC verified. */
 async function readFramed(src: ByteSource, at: number, limit: number, file: string, what: string): Promise<Decbuf> {
   if (at < HEADER_LEN || at + 8 > limit) {
-    throw new FormatError("invalid-size", `${what} offset outside the file`, { file, offset: at, expected: `[${HEADER_LEN}, ${limit - 8}]` });
+    throw new FormatError("invalid-size", `${what} offset outside the file`, {
+      file,
+      offset: at,
+      expected: `[${HEADER_LEN}, ${limit - 8}]`,
+    });
   }
   const lb = await src.read(at, 4);
   const len = ((lb[0]! << 24) | (lb[1]! << 16) | (lb[2]! << 8) | lb[3]!) >>> 0;
   if (at + 8 + len > limit) {
-    throw new FormatError("invalid-size", `${what} runs past the end of the data`, { file, offset: at, expected: `len ≤ ${limit - at - 8}`, found: String(len) });
+    throw new FormatError("invalid-size", `${what} runs past the end of the data`, {
+      file,
+      offset: at,
+      expected: `len ≤ ${limit - at - 8}`,
+      found: String(len),
+    });
   }
   const b = await src.read(at, 8 + len);
   try {
     return Decbuf.framedAt(b, 0, { base: at, file });
   } catch (e) {
     if (e instanceof FormatError && e.code === "invalid-checksum") {
-      throw new FormatError(e.code, `${what} ${e.detail}`, { file, offset: e.offset, expected: e.expected, found: e.found }, { cause: e });
+      throw new FormatError(
+        e.code,
+        `${what} ${e.detail}`,
+        { file, offset: e.offset, expected: e.expected, found: e.found },
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -441,4 +563,3 @@ function sameBytes(b: Uint8Array, x: number, y: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (b[x + i] !== b[y + i]) return false;
   return true;
 }
-

@@ -40,7 +40,15 @@ export class SeriesCursor {
   // The read tryNext found due: `needMin` bytes (at least) from `pos`.
   private needMin = 0;
 
-  constructor(src: ByteSource, file: string, start: number, end: number, v1: boolean, windowSize: number, decode: (d: Decbuf, rel: number, id: number) => SeriesEntry) {
+  constructor(
+    src: ByteSource,
+    file: string,
+    start: number,
+    end: number,
+    v1: boolean,
+    windowSize: number,
+    decode: (d: Decbuf, rel: number, id: number) => SeriesEntry,
+  ) {
     this.src = src;
     this.file = file;
     this.end = end;
@@ -64,13 +72,22 @@ export class SeriesCursor {
       if (win[rel] === 0) {
         // Padding up to the next 16-byte boundary; an entry never starts with 0x00.
         if (!this.v1 && pos % SERIES_ALIGN === 0) {
-          throw new FormatError("invalid-value", "zero byte where a series entry should start", { file: this.file, offset: pos, expected: "entry length varint" });
+          throw new FormatError("invalid-value", "zero byte where a series entry should start", {
+            file: this.file,
+            offset: pos,
+            expected: "entry length varint",
+          });
         }
         pos++;
         continue;
       }
       if (!this.v1 && pos % SERIES_ALIGN !== 0) {
-        throw new FormatError("invalid-value", "non-zero byte in series padding", { file: this.file, offset: pos, expected: "0x00", found: String(win[rel]) });
+        throw new FormatError("invalid-value", "non-zero byte in series padding", {
+          file: this.file,
+          offset: pos,
+          expected: "0x00",
+          found: String(win[rel]),
+        });
       }
       if (win.length - rel < MAX_VARINT32 && this.winStart + win.length < end) return this.due(pos, MAX_VARINT32);
       const total = entrySize(this.d, rel, end - pos);
@@ -89,7 +106,12 @@ export class SeriesCursor {
       const e = this.tryNext();
       if (e !== undefined) return e;
       const from = this.pos;
-      this.win = await readReusing(this.src, from, Math.min(this.end - from, Math.max(this.ws, this.needMin)), this.buf);
+      this.win = await readReusing(
+        this.src,
+        from,
+        Math.min(this.end - from, Math.max(this.ws, this.needMin)),
+        this.buf,
+      );
       this.winStart = from;
       this.d = new Decbuf(this.win, { base: from, file: this.file });
     }
@@ -109,8 +131,13 @@ export function entrySize(d: Decbuf, rel: number, room: number): number {
   const len = d.uvarint32();
   const total = d.pos - rel + len + 4;
   if (total > room) {
-    throw d.error("invalid-size", "series entry runs past the end of the series section", `${total} bytes`, `≤ ${room}`, rel);
+    throw d.error(
+      "invalid-size",
+      "series entry runs past the end of the series section",
+      `${total} bytes`,
+      `≤ ${room}`,
+      rel,
+    );
   }
   return total;
 }
-

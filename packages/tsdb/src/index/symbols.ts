@@ -44,7 +44,10 @@ export class SymbolTable {
     let prev: string | undefined;
     for (const s of symbols) {
       if (typeof s !== "string" || !(s as unknown as { isWellFormed(): boolean }).isWellFormed()) {
-        throw new FormatError("invalid-value", "symbol is not a well-formed Unicode string", { file, found: JSON.stringify(s) });
+        throw new FormatError("invalid-value", "symbol is not a well-formed Unicode string", {
+          file,
+          found: JSON.stringify(s),
+        });
       }
       if (prev !== undefined && compareStrings(s, prev) <= 0) {
         throw new FormatError("out-of-order", "symbols not strictly ascending", {
@@ -96,6 +99,12 @@ export class SymbolTable {
    */
   get retainedBytes(): number {
     // V8: 8 bytes per array slot, about 3 slots per Map entry plus its share of the buckets.
-    return this.utf8.byteLength + this.lens.byteLength + this.at.byteLength + 8 * this.strings.length + 28 * this.strings.length;
+    return (
+      this.utf8.byteLength +
+      this.lens.byteLength +
+      this.at.byteLength +
+      8 * this.strings.length +
+      28 * this.strings.length
+    );
   }
 }

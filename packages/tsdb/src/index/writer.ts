@@ -70,7 +70,14 @@ export class IndexWriter {
   private crcFrom = -1;
   private crcAcc = 0;
   private stage: Stage = "init";
-  private readonly toc: TOC = { symbols: 0, series: 0, labelIndices: 0, labelIndicesTable: 0, postings: 0, postingsTable: 0 };
+  private readonly toc: TOC = {
+    symbols: 0,
+    series: 0,
+    labelIndices: 0,
+    labelIndicesTable: 0,
+    postings: 0,
+    postingsTable: 0,
+  };
 
   /** The symbol table, read only: possibly shared with other writers (every shard of a split). */
   private symbols: SymbolTable = EMPTY_SYMBOLS;
@@ -150,7 +157,12 @@ export class IndexWriter {
    * the next series. Saves a promise per series on the hot path of a compaction.
    */
   appendSeries(labels: Labels, chunks: readonly ChunkMeta[]): number {
-    if (this.stage !== "series") throw new Error(this.stage === "init" ? "IndexWriter.appendSeries: call addSymbols first" : "IndexWriter.addSeries: writer is closed");
+    if (this.stage !== "series")
+      throw new Error(
+        this.stage === "init"
+          ? "IndexWriter.appendSeries: call addSymbols first"
+          : "IndexWriter.addSeries: writer is closed",
+      );
     const file = this.file;
     const n = labels.length;
     if (n === 0) throw new FormatError("invalid-value", "series has no labels", { file, offset: this.pos });
@@ -186,7 +198,8 @@ export class IndexWriter {
         continue;
       }
       refs[2 * n + i] = MAX_U32;
-      if (name === "") throw new FormatError("invalid-value", "empty label name", { file, found: labelsToString(labels) });
+      if (name === "")
+        throw new FormatError("invalid-value", "empty label name", { file, found: labelsToString(labels) });
       // Names repeat far more than values: reuse the neighbour's name ref when it matches.
       const nr = i < prevN && prev![i]!.name === name ? this.lastRefs[2 * i] : symbols.ref(name);
       const vr = symbols.ref(value);
@@ -265,7 +278,8 @@ export class IndexWriter {
     }
     this.postings.addSeries(id, refs, 2 * n, 3 * n);
 
-    if (this.lastSeriesOffset >= 0 && offset - this.lastSeriesOffset > this.seriesMaxSize) this.seriesMaxSize = offset - this.lastSeriesOffset;
+    if (this.lastSeriesOffset >= 0 && offset - this.lastSeriesOffset > this.seriesMaxSize)
+      this.seriesMaxSize = offset - this.lastSeriesOffset;
     this.lastSeriesOffset = offset;
     this.lastLabels = labels.slice();
     if (chunks.length > 0) this.lastChunkRef = chunks[chunks.length - 1]!.ref;
@@ -289,14 +303,23 @@ export class IndexWriter {
     let lastRef = this.lastChunkRef;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i]!;
-      if (!Number.isSafeInteger(c.minTime) || !Number.isSafeInteger(c.maxTime) || !Number.isSafeInteger(c.ref) || c.ref < 0) {
+      if (
+        !Number.isSafeInteger(c.minTime) ||
+        !Number.isSafeInteger(c.maxTime) ||
+        !Number.isSafeInteger(c.ref) ||
+        c.ref < 0
+      ) {
         throw new FormatError("invalid-value", "chunk meta fields must be safe integers (ref ≥ 0)", {
           file,
           found: `${where(i)}: ref=${c.ref} minT=${c.minTime} maxT=${c.maxTime}`,
         });
       }
       if (c.maxTime < c.minTime) {
-        throw new FormatError("invalid-value", "chunk maxT below minT", { file, expected: `maxT ≥ ${c.minTime}`, found: `maxT=${c.maxTime} (${where(i)})` });
+        throw new FormatError("invalid-value", "chunk maxT below minT", {
+          file,
+          expected: `maxT ≥ ${c.minTime}`,
+          found: `maxT=${c.maxTime} (${where(i)})`,
+        });
       }
       if (i > 0 && c.minTime <= chunks[i - 1]!.maxTime) {
         throw new FormatError("out-of-order", "chunks overlap or are unsorted", {
@@ -306,7 +329,11 @@ export class IndexWriter {
         });
       }
       if (c.ref < lastRef) {
-        throw new FormatError("out-of-order", "chunk refs decrease", { file, expected: `ref ≥ ${lastRef}`, found: `ref=${c.ref} (${where(i)})` });
+        throw new FormatError("out-of-order", "chunk refs decrease", {
+          file,
+          expected: `ref ≥ ${lastRef}`,
+          found: `ref=${c.ref} (${where(i)})`,
+        });
       }
       lastRef = c.ref;
     }
@@ -456,4 +483,3 @@ export class IndexWriter {
     b.reset();
   }
 }
-

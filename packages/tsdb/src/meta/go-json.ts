@@ -28,7 +28,15 @@ export class GoStruct {
 }
 
 /** A JSON value to write the Go way. Plain objects are maps: their keys get sorted. */
-export type GoJson = null | boolean | number | bigint | string | readonly GoJson[] | GoStruct | { readonly [k: string]: GoJson };
+export type GoJson =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | readonly GoJson[]
+  | GoStruct
+  | { readonly [k: string]: GoJson };
 
 /** json.Marshal (indent "") or json.MarshalIndent(v, "", indent). No trailing newline. */
 export function goMarshal(v: GoJson, indent = ""): string {

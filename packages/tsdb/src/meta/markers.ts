@@ -67,8 +67,20 @@ const Seconds = z.preprocess((v) => v ?? 0, z.int());
 const Reason = z.preprocess((v) => v ?? "", z.string());
 
 export const DeletionMarkSchema = z.object({ id: Ulid, version: Version, details: Details, deletion_time: Seconds });
-export const NoCompactMarkSchema = z.object({ id: Ulid, version: Version, details: Details, no_compact_time: Seconds, reason: Reason });
-export const NoDownsampleMarkSchema = z.object({ id: Ulid, version: Version, details: Details, no_downsample_time: Seconds, reason: Reason });
+export const NoCompactMarkSchema = z.object({
+  id: Ulid,
+  version: Version,
+  details: Details,
+  no_compact_time: Seconds,
+  reason: Reason,
+});
+export const NoDownsampleMarkSchema = z.object({
+  id: Ulid,
+  version: Version,
+  details: Details,
+  no_downsample_time: Seconds,
+  reason: Reason,
+});
 
 const SCHEMAS = {
   [DELETION_MARK_FILE]: DeletionMarkSchema,
@@ -93,7 +105,10 @@ export function serializeMarker<F extends MarkerFile>(file: F, mark: MarkerTypes
       o.set("no_compact_time", (mark as NoCompactMark).no_compact_time).set("reason", (mark as NoCompactMark).reason);
       break;
     case NO_DOWNSAMPLE_MARK_FILE:
-      o.set("no_downsample_time", (mark as NoDownsampleMark).no_downsample_time).set("reason", (mark as NoDownsampleMark).reason);
+      o.set("no_downsample_time", (mark as NoDownsampleMark).no_downsample_time).set(
+        "reason",
+        (mark as NoDownsampleMark).reason,
+      );
       break;
     default:
       throw new RangeError(`unknown marker file ${String(file)}`);

@@ -108,7 +108,12 @@ function absentIfNull<T extends z.ZodType>(s: T) {
 function listOf<T extends z.ZodType>(element: T) {
   return z.unknown().transform((items, ctx): z.output<T>[] => {
     if (!Array.isArray(items)) {
-      ctx.issues.push({ code: "invalid_type", expected: "array", input: items, message: `Invalid input: expected array, received ${jsonType(items)}` });
+      ctx.issues.push({
+        code: "invalid_type",
+        expected: "array",
+        input: items,
+        message: `Invalid input: expected array, received ${jsonType(items)}`,
+      });
       return z.NEVER;
     }
     const out: z.output<T>[] = new Array(items.length);
@@ -129,13 +134,24 @@ function listOf<T extends z.ZodType>(element: T) {
 function stringRecord() {
   return z.unknown().transform((rec, ctx): Record<string, string> => {
     if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
-      ctx.issues.push({ code: "invalid_type", expected: "record", input: rec, message: `Invalid input: expected record, received ${jsonType(rec)}` });
+      ctx.issues.push({
+        code: "invalid_type",
+        expected: "record",
+        input: rec,
+        message: `Invalid input: expected record, received ${jsonType(rec)}`,
+      });
       return z.NEVER;
     }
     const r = rec as Record<string, unknown>;
     for (const k in r) {
       if (typeof r[k] !== "string") {
-        ctx.issues.push({ code: "invalid_type", expected: "string", input: r[k], path: [k], message: `Invalid input: expected string, received ${jsonType(r[k])}` });
+        ctx.issues.push({
+          code: "invalid_type",
+          expected: "string",
+          input: r[k],
+          path: [k],
+          message: `Invalid input: expected string, received ${jsonType(r[k])}`,
+        });
         return z.NEVER;
       }
     }
@@ -235,7 +251,14 @@ export type _BlockMetaSchemaMatches = Assert<z.output<typeof BlockMetaSchema> ex
 
 // --- parsing -------------------------------------------------------------------------
 
-const STATS_KEYS = new Set(["numSamples", "numFloatSamples", "numHistogramSamples", "numSeries", "numChunks", "numTombstones"]);
+const STATS_KEYS = new Set([
+  "numSamples",
+  "numFloatSamples",
+  "numHistogramSamples",
+  "numSeries",
+  "numChunks",
+  "numTombstones",
+]);
 const UINT_TEXT = /^(?:0|[1-9][0-9]*)$/;
 
 export interface ParseMetaOptions {
@@ -255,7 +278,11 @@ export function parseMeta(text: string | Uint8Array, file = META_FILE, opts: Par
   const max = opts.maxBytes ?? MAX_META_BYTES;
   const size = typeof text === "string" ? utf8LengthUpTo(text, max) : text.length;
   if (size > max) {
-    throw new FormatError("invalid-size", "meta.json too large", { file, expected: `≤ ${max} bytes`, found: typeof text === "string" ? `> ${max} bytes` : `${size} bytes` });
+    throw new FormatError("invalid-size", "meta.json too large", {
+      file,
+      expected: `≤ ${max} bytes`,
+      found: typeof text === "string" ? `> ${max} bytes` : `${size} bytes`,
+    });
   }
   // No reviver over the whole text: V8 calls it for every value (100× slower than plain
   // JSON.parse on a large array). The uint64 counters are read from their source digits
@@ -343,7 +370,12 @@ function statsSourceTexts(s: string): Map<string, string> | undefined {
   }
   if (last === undefined) return undefined;
   const values = new Map<object, Map<string, string>>();
-  const top: unknown = JSON.parse(last, function (this: unknown, key: string, value: unknown, ctx?: { source?: string }) {
+  const top: unknown = JSON.parse(last, function (
+    this: unknown,
+    key: string,
+    value: unknown,
+    ctx?: { source?: string },
+  ) {
     if (typeof value === "number" && STATS_KEYS.has(key) && ctx?.source !== undefined) {
       let m = values.get(this as object);
       if (m === undefined) values.set(this as object, (m = new Map()));
@@ -371,7 +403,8 @@ export function parseJsonText(text: string | Uint8Array, file: string, reviver?:
   try {
     return JSON.parse(s, reviver as Parameters<typeof JSON.parse>[1]);
   } catch (e) {
-    if (e instanceof SyntaxError) throw new FormatError("invalid-value", `not valid JSON: ${e.message}`, { file }, { cause: e });
+    if (e instanceof SyntaxError)
+      throw new FormatError("invalid-value", `not valid JSON: ${e.message}`, { file }, { cause: e });
     throw e;
   }
 }
@@ -386,7 +419,11 @@ export function validateJson<T extends z.ZodType>(schema: T, value: unknown, fil
   const issue = r.error.issues[0]!;
   const path = formatPath(issue.path);
   const expected = "expected" in issue && typeof issue.expected === "string" ? issue.expected : undefined;
-  throw new FormatError("invalid-value", `${path || "(root)"}: ${issue.message}`, { file, expected, found: foundAt(value, issue.path) });
+  throw new FormatError("invalid-value", `${path || "(root)"}: ${issue.message}`, {
+    file,
+    expected,
+    found: foundAt(value, issue.path),
+  });
 }
 
 /** The value at `path` in `root`, as JSON cut to 60 characters (undefined if absent). */
@@ -399,7 +436,14 @@ function foundAt(root: unknown, path: readonly PropertyKey[]): string | undefine
   if (v === undefined) return undefined;
   let s: string;
   try {
-    s = typeof v === "bigint" ? String(v) : Array.isArray(v) ? `array of ${v.length}` : v !== null && typeof v === "object" ? "object" : JSON.stringify(v);
+    s =
+      typeof v === "bigint"
+        ? String(v)
+        : Array.isArray(v)
+          ? `array of ${v.length}`
+          : v !== null && typeof v === "object"
+            ? "object"
+            : JSON.stringify(v);
   } catch {
     return undefined;
   }

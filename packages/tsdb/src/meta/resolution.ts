@@ -22,7 +22,9 @@ export type DownsampleResolution = typeof RESOLUTION_5M | typeof RESOLUTION_1H;
  * The resolution a block's meta declares; the thanos section alone will do (`{ thanos }`).
  * Typed by shape, not as BlockMeta: meta.ts uses this, and files import in one direction.
  */
-export function blockResolution(meta: { readonly thanos?: { readonly downsample?: { readonly resolution: number } } | null }): number {
+export function blockResolution(meta: {
+  readonly thanos?: { readonly downsample?: { readonly resolution: number } } | null;
+}): number {
   return meta.thanos?.downsample?.resolution ?? RESOLUTION_RAW;
 }
 

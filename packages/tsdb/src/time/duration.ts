@@ -62,7 +62,8 @@ export function parseDuration(text: string, what: string): number {
  * non-negative milliseconds only.
  */
 export function formatDuration(ms: number): string {
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`formatDuration: ${ms} is not a whole number of milliseconds ≥ 0`);
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw new RangeError(`formatDuration: ${ms} is not a whole number of milliseconds ≥ 0`);
   return ms === 0 ? "0" : shortest(ms, 0);
 }
 

@@ -142,13 +142,23 @@ export function decodeTombstones(bytes: Uint8Array, file = TOMBSTONES_FILE): Tom
   const d = new Decbuf(bytes, { file, end: bytes.length - 4 });
   const magic = d.be32();
   if (magic !== MAGIC_TOMBSTONES) {
-    throw new FormatError("bad-magic", "not a tombstones file", { file, offset: 0, expected: hex32(MAGIC_TOMBSTONES), found: hex32(magic) });
+    throw new FormatError("bad-magic", "not a tombstones file", {
+      file,
+      offset: 0,
+      expected: hex32(MAGIC_TOMBSTONES),
+      found: hex32(magic),
+    });
   }
   // Prometheus checks the CRC (which skips the version byte) before the version.
   d.verifyCrc(5, bytes.length - 4);
   const version = d.u8();
   if (version !== TOMBSTONES_FORMAT_V1) {
-    throw new FormatError("unsupported-version", "unknown tombstones format", { file, offset: 4, expected: "1", found: String(version) });
+    throw new FormatError("unsupported-version", "unknown tombstones format", {
+      file,
+      offset: 4,
+      expected: "1",
+      found: String(version),
+    });
   }
   const t = new Tombstones();
   while (d.remaining() > 0) {
@@ -230,7 +240,7 @@ function putVarint64(e: Encbuf, v: number): void {
     return;
   }
   let big = v <= INT64_MIN ? -(1n << 63n) : v >= INT64_MAX_AS_DOUBLE ? (1n << 63n) - 1n : BigInt(v);
-  big = big < 0n ? ((-big) << 1n) - 1n : big << 1n;
+  big = big < 0n ? (-big << 1n) - 1n : big << 1n;
   e.reserve(10);
   while (big >= 0x80n) {
     e.putU8(Number(big & 0x7fn) | 0x80);
