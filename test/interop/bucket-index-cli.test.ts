@@ -79,7 +79,7 @@ async function checkRebuildAndShow(url: string, env: Record<string, string> = {}
   if (!full) return;
   const table = await strata(["index", "show", url, "--tenant", "__root__"], env);
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(new RegExp(`^tenant __root__: version 2, 1 blocks`));
+  expect(table.stdout).toMatch(/^tenant __root__: version 2, 1 blocks/);
   expect(table.stdout).toContain(b2.ulid);
 
   const one = await strata(["index", "rebuild", url, "--tenant", "team-a"], env);

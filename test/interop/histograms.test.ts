@@ -34,7 +34,6 @@ import { TempDirs } from "@strata/testkit/tmp";
 const T0 = Date.UTC(2024, 0, 1); // aligned to the 5-minute block range
 const STEP = 15_000;
 const N = 120; // 30 minutes per series
-const MIN = 60_000;
 
 // ---- The data: series k has its samples at T0 + i·STEP + k, so a chunk's times name its series. ----
 

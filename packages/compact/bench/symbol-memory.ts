@@ -9,7 +9,7 @@ const strings = Array.from({ length: N }, (_, i) => `request-${((i * 7919) % N).
   compareStrings,
 );
 const sink: ByteSink = { write: async () => {}, close: async () => {} };
-const gc = (globalThis as any).gc as () => void;
+const gc = (globalThis as { gc?: () => void }).gc as () => void;
 const used = () => {
   gc();
   gc();

@@ -1,4 +1,3 @@
-export {};
 export * from "./execute/index.ts";
 export * from "./merge/index.ts";
 export * from "./shard/index.ts";

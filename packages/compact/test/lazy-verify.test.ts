@@ -5,7 +5,7 @@
  * the compaction with a FormatError naming the input block, the file and the offset.
  */
 import { describe, expect, it } from "vitest";
-import { BlockReader, ChunkReader, FormatError, MemoryBlock, chunkRefOffset, labelsToString } from "@strata/tsdb";
+import { BlockReader, ChunkReader, FormatError, type MemoryBlock, chunkRefOffset, labelsToString } from "@strata/tsdb";
 import { verifyBlock } from "@strata/verify";
 import { compactInMemory, memBlock, type SeriesSpec } from "../bench/blocks.ts";
 

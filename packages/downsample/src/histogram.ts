@@ -30,7 +30,7 @@ import {
 } from "@strata/tsdb";
 import { ASSUMED_RAW_INTERVAL, currentWindow, targetChunkCount } from "./resolution.ts";
 import { FloatHistogramAppender } from "./histogram-appender.ts";
-import { FloatRun } from "./samples.ts";
+import type { FloatRun } from "./samples.ts";
 import { windowStat, type AggrParts } from "./float-aggr.ts";
 import type { FloatScratch } from "./float-raw.ts";
 

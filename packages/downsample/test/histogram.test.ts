@@ -78,11 +78,6 @@ function toFloat(h: H, hint: number = CounterResetHint.Unknown): FloatHistogram 
   };
 }
 
-function toInt(h: H): Histogram {
-  const f = toFloat(h);
-  return { ...f, positiveBuckets: Array.from(f.positiveBuckets), negativeBuckets: Array.from(f.negativeBuckets) };
-}
-
 function stale(): FloatHistogram {
   return { ...toFloat(mk(0, {})), sum: STALE_NAN };
 }
@@ -257,13 +252,11 @@ async function readOut(b: MemoryBlock): Promise<Map<string, OutChunk[]>> {
 // minimum) holding a stale marker, then a reset into a schema-1 integer chunk.
 const STEP = 4 * MIN;
 const counterRaw: Raw[] = [];
-{
-  for (let i = 0; i < 6; i++)
-    counterRaw.push({ t: T0 + i * STEP, chunk: 0, h: mk(1, { 1: 1 + i, 2: 2 * i, 5: i }, { 1: i }, i) });
-  for (let i = 6; i < 11; i++)
-    counterRaw.push({ t: T0 + i * STEP, chunk: 1, h: mk(0, { 1: 3 + 3 * i, 3: i }, { 1: i }, i) });
-  for (let i = 11; i < 17; i++) counterRaw.push({ t: T0 + i * STEP, chunk: 2, h: mk(1, { 2: i - 10, 4: 1 }, {}, 0) });
-}
+for (let i = 0; i < 6; i++)
+  counterRaw.push({ t: T0 + i * STEP, chunk: 0, h: mk(1, { 1: 1 + i, 2: 2 * i, 5: i }, { 1: i }, i) });
+for (let i = 6; i < 11; i++)
+  counterRaw.push({ t: T0 + i * STEP, chunk: 1, h: mk(0, { 1: 3 + 3 * i, 3: i }, { 1: i }, i) });
+for (let i = 11; i < 17; i++) counterRaw.push({ t: T0 + i * STEP, chunk: 2, h: mk(1, { 2: i - 10, 4: 1 }, {}, 0) });
 const STALE_AT = T0 + 10 * STEP + 2 * MIN; // ends the second chunk
 
 // Gauge histogram going up and down, two float chunks with a schema change.

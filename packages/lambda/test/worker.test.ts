@@ -358,7 +358,7 @@ describe("maintenance jobs", () => {
   it("retention marks blocks past their resolution's retention; without a tenant it fans out", async () => {
     // Each resolution on its own clock here; the last-copy rule is tested below.
     const h = harness({
-      retention: { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 },
+      retention: { 0: 24 * 3_600_000, 300000: 0, 3600000: 0 },
       retentionRequiresDownsampled: false,
     });
     const old = await h.bucket.uploadIndexed("t", twoHourBlock(0)); // ends 46h before now
@@ -378,7 +378,7 @@ describe("maintenance jobs", () => {
   });
 
   it("retention holds a raw block past its retention until a 5m block holds its range, and says so", async () => {
-    const h = harness({ retention: { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 } });
+    const h = harness({ retention: { 0: 24 * 3_600_000, 300000: 0, 3600000: 0 } });
     const old = await h.bucket.uploadIndexed("t", twoHourBlock(0));
     expect(await run(h, [job({ version: 1, type: "retention", tenant: "t" })])).toEqual([]);
     expect(h.bucket.get(old)!.deletion).toBeUndefined();

@@ -73,43 +73,42 @@ export class KillSwitch {
   }
 
   store(inner: ObjectStore): ObjectStore {
-    const k = this;
     return {
       url: inner.url,
       get: async (key: string, range?: ByteRange) => {
-        k.check(`GET ${key}`);
+        this.check(`GET ${key}`);
         return inner.get(key, range);
       },
       head: async (key: string, opts?: { etag?: boolean }) => {
-        k.check(`HEAD ${key}`);
+        this.check(`HEAD ${key}`);
         return inner.head(key, opts);
       },
       put: async (key: string, body: Uint8Array | string, opts?: PutOptions) => {
-        k.check(`PUT ${key}`);
+        this.check(`PUT ${key}`);
         return inner.put(key, body, opts);
       },
       createWriter: async (key: string, opts?: UploadOptions) => {
-        k.check(`upload ${key}`);
+        this.check(`upload ${key}`);
         const w = await inner.createWriter(key, opts);
         return {
           done: w.done,
           write: async (b: Uint8Array) => {
-            k.check(`upload part ${key}`);
+            this.check(`upload part ${key}`);
             return w.write(b);
           },
           close: async () => {
-            k.check(`complete ${key}`);
+            this.check(`complete ${key}`);
             return w.close();
           },
           abort: w.abort ? () => w.abort!() : undefined,
         };
       },
       list: async (prefix: string, opts?: ListOptions) => {
-        k.check(`LIST ${prefix}`);
+        this.check(`LIST ${prefix}`);
         return inner.list(prefix, opts);
       },
       delete: async (key: string, opts?: { ifMatch?: string }) => {
-        k.check(`DELETE ${key}`);
+        this.check(`DELETE ${key}`);
         return inner.delete(key, opts);
       },
       close: inner.close ? () => inner.close!() : undefined,

@@ -66,7 +66,7 @@ describe("block-set rules", () => {
     const now = T0 + 10 * 24 * 3_600_000;
     const raw = twoHourBlock(0);
     const fiveMin = meta({ minTime: T0, maxTime: T0 + 7_200_000, resolution: 300_000 });
-    const retention = { 0: 24 * 3_600_000, 300_000: 0, 3_600_000: 0 };
+    const retention = { 0: 24 * 3_600_000, 300000: 0, 3600000: 0 };
     expect(expiredBlocks(live(raw, fiveMin), now, retention, false).map((m) => m.ulid)).toEqual([raw.ulid]);
     expect(expiredBlocks([{ meta: raw, deletionTime: 5 }], now, retention)).toEqual([]);
   });
@@ -91,7 +91,7 @@ describe("block-set rules", () => {
       sources: [a.ulid, b.ulid],
       resolution: 300_000,
     });
-    const retention = { 0: 7 * DAY, 300_000: 60 * DAY, 3_600_000: 0 };
+    const retention = { 0: 7 * DAY, 300000: 60 * DAY, 3600000: 0 };
     // No 5m copy (or one of another stream, or one holding only part of the range): held.
     for (const set of [[raw], [raw, otherStream], [raw, partial]]) {
       const v = retentionVerdicts(live(...set), now, retention);
@@ -133,9 +133,9 @@ describe("block-set rules", () => {
     // A 5m twin already marked for deletion holds nothing.
     expect(expiredBlocks([{ meta: raw }, { meta: fiveMin, deletionTime: 1 }], now, retention)).toEqual([]);
     // The 5m retention has passed too, and 1h keeps forever: raw waits for a 1h copy …
-    expect(
-      retentionVerdicts(live(raw), now, { ...retention, 300_000: 10 * DAY }).held.map((h) => h.block.ulid),
-    ).toEqual([raw.ulid]);
+    expect(retentionVerdicts(live(raw), now, { ...retention, 300000: 10 * DAY }).held.map((h) => h.block.ulid)).toEqual(
+      [raw.ulid],
+    );
     const hourly = meta({
       minTime: raw.minTime,
       maxTime: raw.maxTime,
@@ -143,12 +143,12 @@ describe("block-set rules", () => {
       sources: [a.ulid, b.ulid],
       resolution: 3_600_000,
     });
-    expect(expiredBlocks(live(raw, hourly), now, { ...retention, 300_000: 10 * DAY }).map((m) => m.ulid)).toEqual([
+    expect(expiredBlocks(live(raw, hourly), now, { ...retention, 300000: 10 * DAY }).map((m) => m.ulid)).toEqual([
       raw.ulid,
     ]);
     // … and goes without one once every coarser resolution's retention has passed.
     expect(
-      expiredBlocks(live(raw), now, { ...retention, 300_000: 10 * DAY, 3_600_000: 20 * DAY }).map((m) => m.ulid),
+      expiredBlocks(live(raw), now, { ...retention, 300000: 10 * DAY, 3600000: 20 * DAY }).map((m) => m.ulid),
     ).toEqual([raw.ulid]);
     // 5m past its retention needs a 1h block (1h keeps forever here).
     expect(retentionVerdicts(live(fiveMin), T0 + 70 * DAY, retention).held.map((h) => h.block.ulid)).toEqual([

@@ -40,7 +40,7 @@ describe("settings", () => {
 
   it("keeps every default of the deployed functions", () => {
     expect(DEFAULT_CONFIG).toEqual({
-      retention: { 0: 0, 300_000: 0, 3_600_000: 0 },
+      retention: { 0: 0, 300000: 0, 3600000: 0 },
       retentionRequiresDownsampled: true,
       deleteDelayMs: 48 * 3_600_000,
       partialUploadAgeMs: 2 * 86_400_000,

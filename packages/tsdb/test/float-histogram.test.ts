@@ -224,7 +224,7 @@ describe("random float histogram round trips", () => {
       total += got.length;
       const side = (spans: Span[], counts: Float64Array, layoutIdx: number[]): string[] => {
         const m = new Map<number, number>();
-        spanIndices(spans).forEach((idx, i) => m.set(idx, counts[i]!));
+        for (const [i, idx] of spanIndices(spans).entries()) m.set(idx, counts[i]!);
         return layoutIdx.map((idx) => bitsOf(m.get(idx) ?? 0));
       };
       const view = (i: number, h: FloatHistogram, expected: boolean): unknown => {

@@ -511,7 +511,7 @@ describe("XOR malformed input", () => {
       try {
         expect(decodeXOR(b, out.ts, out.vs)).toBe(n);
         // Compare where doubles are exact (random varints can exceed 2^53).
-        if (ref && ref.ts.every((t) => t < 2n ** 50n && t > -(2n ** 50n))) {
+        if (ref?.ts.every((t) => t < 2n ** 50n && t > -(2n ** 50n))) {
           for (let i = 0; i < n; i++) {
             expect(BigInt(out.ts[i]!)).toBe(ref.ts[i]);
             expect((BigInt(out.v32[2 * i + 1]! >>> 0) << 32n) | BigInt(out.v32[2 * i]! >>> 0)).toBe(ref.bits[i]);

@@ -125,7 +125,7 @@ export async function checkPostings(
       found: String(prevEnd),
     });
   }
-  if (!series || !series.state.intact) return;
+  if (!series?.state.intact) return;
 
   // The all-postings list must hold exactly the series ids.
   if (all && ids) {

@@ -10,7 +10,6 @@ import {
   BlockWriter,
   compareLabels,
   compareStrings,
-  compareUlids,
   RESOLUTION_RAW,
   blockResolution,
   copiedSources,

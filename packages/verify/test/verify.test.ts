@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { Encoding, MemoryBlock, crc32c, encodeXOR, encodeTombstones, Tombstones, type ByteSource } from "@strata/tsdb";
+import {
+  Encoding,
+  type MemoryBlock,
+  crc32c,
+  encodeXOR,
+  encodeTombstones,
+  Tombstones,
+  type ByteSource,
+} from "@strata/tsdb";
 import { Code, verifyBlock, type ProblemCode, type VerifyReport } from "../src/index.ts";
 import { be32, be64, buildBlock, cloneBlock, putBe32, xorChunk, T0, STEP } from "./helpers.ts";
 import { rawBlock, type RawChunk, type RawSeries } from "./raw-block.ts";

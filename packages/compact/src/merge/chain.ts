@@ -4,7 +4,7 @@
  * timestamp, exactly one is kept: the one from the earliest input, so the choice is
  * deterministic (Prometheus leaves it unspecified).
  */
-import { SampleList } from "./samples.ts";
+import type { SampleList } from "./samples.ts";
 
 /** Merge `lists` into `out` (cleared first). Each list must be in ascending time order. */
 export function chainMerge(lists: readonly SampleList[], out: SampleList): SampleList {

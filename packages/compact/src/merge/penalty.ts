@@ -20,7 +20,7 @@
  * is dropped, and the value error is bounded by the replicas' disagreement at the switch
  * (it ends at the first sample that catches up), never accumulating like an offset.
  */
-import { Kind, SampleList } from "./samples.ts";
+import { Kind, type SampleList } from "./samples.ts";
 
 const INITIAL_PENALTY = 5000;
 

@@ -92,12 +92,10 @@ export function guardBudget(d: Draft, budget: BudgetOptions | undefined, params:
       const blocks = d.blocks.slice(0, k);
       const e = estimateDraft({ blocks }, params);
       if (fitsBudget(e, budget)) {
-        const rest = d.blocks
-          .slice(k)
-          .map((b) => ({
-            ulid: b.ulid,
-            reason: `waits for the next round: its ${d.kind} with ${d.blocks.length - 1} other block(s) ${over}`,
-          }));
+        const rest = d.blocks.slice(k).map((b) => ({
+          ulid: b.ulid,
+          reason: `waits for the next round: its ${d.kind} with ${d.blocks.length - 1} other block(s) ${over}`,
+        }));
         return {
           drafts: [
             {
@@ -144,12 +142,10 @@ export function guardBudget(d: Draft, budget: BudgetOptions | undefined, params:
   if ((d.kind === "merge" || d.kind === "vertical") && d.blocks.length > 2) {
     const pair = d.blocks.slice(0, 2);
     const e = estimateDraft({ blocks: pair }, params);
-    const skipped = d.blocks
-      .slice(2)
-      .map((b) => ({
-        ulid: b.ulid,
-        reason: `waits: the first two blocks of its ${d.kind} plan were refused as over the job budget`,
-      }));
+    const skipped = d.blocks.slice(2).map((b) => ({
+      ulid: b.ulid,
+      reason: `waits: the first two blocks of its ${d.kind} plan were refused as over the job budget`,
+    }));
     return {
       drafts: [],
       refused: [

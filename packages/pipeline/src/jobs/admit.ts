@@ -101,7 +101,7 @@ export type Admission = { ok: true; meta: BlockMeta } | { ok: false; reason: str
  * identity as read before verifying (read here when not given).
  */
 export async function verifyAndAdmit(ctx: JobContext, ref: BlockRef, stat?: MetaStat): Promise<Admission> {
-  const { storage, engines, index } = ctx.deps;
+  const { storage, engines } = ctx.deps;
   const st = stat ?? (await storage.statMeta(ref));
   const outcome = await engines.verify(await storage.openBlock(ref), ref);
   if (!outcome.ok) {

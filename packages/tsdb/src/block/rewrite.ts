@@ -29,7 +29,7 @@ export async function rewriteBlock(
   for await (const s of src.series()) {
     out.length = 0;
     const deleted = s.deleted;
-    const keep: SampleFilter | undefined = deleted && deleted.length ? (t) => !isDeleted(deleted, t) : undefined;
+    const keep: SampleFilter | undefined = deleted?.length ? (t) => !isDeleted(deleted, t) : undefined;
     for (const c of s.chunks) {
       const chunk = c.chunk!;
       const touched = keep !== undefined && deleted!.some((iv) => iv.mint <= c.maxTime && iv.maxt >= c.minTime);

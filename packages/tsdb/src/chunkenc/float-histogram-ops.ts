@@ -187,6 +187,7 @@ function addBuckets(
   for (const spanB of spansB) {
     indexB += spanB.offset;
     for (let j = 0; j < spanB.length; j++) {
+      // biome-ignore lint/suspicious/noConfusingLabels: a labelled block, as Prometheus' loop uses `continue` to skip a bucket
       add: {
         if (lowerThanThreshold && bucketBound(indexB, schema) <= threshold) break add;
         lowerThanThreshold = false;

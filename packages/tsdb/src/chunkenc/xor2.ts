@@ -128,11 +128,14 @@ export function decodeXOR2(
   };
   // VALUE field of sample 1 and of samples with dod ≠ 0.
   const value = (at: number) => {
-    if (r.readBit() === 0) {
+    // The control prefix 0, 10, 110 or 111: the number of 1 bits before a 0, at most 3.
+    let ones = 0;
+    while (ones < 3 && r.readBit() !== 0) ones++;
+    if (ones === 0) {
       vHi = bHi;
       vLo = bLo;
-    } else if (r.readBit() === 0) xorBits(false, at);
-    else if (r.readBit() === 0) xorBits(true, at);
+    } else if (ones === 1) xorBits(false, at);
+    else if (ones === 2) xorBits(true, at);
     else {
       vHi = STALE_NAN_HI;
       vLo = STALE_NAN_LO;

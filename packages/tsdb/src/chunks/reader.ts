@@ -440,7 +440,7 @@ export class ChunkReader {
     }
     let wb = s.wb;
     s.wb = undefined;
-    if (wb !== undefined && wb.pinned) {
+    if (wb?.pinned) {
       // Views into it may still be in use: set it aside until releaseViews().
       if (this.retired.length === MAX_KEPT) this.retired.shift();
       this.retired.push(wb);

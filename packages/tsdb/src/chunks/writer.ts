@@ -1,6 +1,5 @@
 import type { Chunk, ChunkMeta } from "../chunkenc/chunk.ts";
 import { crc32c } from "../encoding/crc32c.ts";
-import { uvarintSize } from "../encoding/encbuf.ts";
 import { FormatError } from "../encoding/errors.ts";
 import type { BlockSink, ByteSink } from "../encoding/source.ts";
 import {

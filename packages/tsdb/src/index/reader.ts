@@ -11,7 +11,7 @@
  */
 import { Decbuf } from "../encoding/decbuf.ts";
 import { FormatError } from "../encoding/errors.ts";
-import { type ByteSource } from "../encoding/source.ts";
+import type { ByteSource } from "../encoding/source.ts";
 import { compareStrings, utf8Decode } from "../encoding/utf8.ts";
 import type { ChunkMeta } from "../chunkenc/chunk.ts";
 import type { Label } from "../labels/labels.ts";

@@ -109,6 +109,7 @@ export function goNumber(n: number): string {
   return String(n);
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Go escapes exactly these control characters
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\<>&\u2028\u2029\ud800-\udfff]/;
 const HEX = "0123456789abcdef";
 
