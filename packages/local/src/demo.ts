@@ -9,6 +9,7 @@ import {
   compareLabels,
   compareStrings,
   encodeXOR,
+  mulberry32,
   newUlid,
   type BlockMeta,
   type Label,
@@ -16,7 +17,6 @@ import {
 import { StoreBlockSink } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
 import { pipelineLayout } from "@strata/pipeline";
-import { seededRandom } from "./random.ts";
 
 const HOUR = 3_600_000;
 
@@ -64,7 +64,7 @@ async function writeDemoBlock(
   interval: number,
   seed: number,
 ): Promise<BlockMeta> {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const series: Label[][] = [];
   const kinds = ["http_requests_total", "process_resident_memory_bytes", "http_request_duration_seconds_sum"];
   for (let i = 0; series.length < nSeries; i++) {

@@ -35,5 +35,4 @@ export {
 } from "./sqs-poller.ts";
 export { encodeS3EventKey, s3EventBody, s3TestEventBody, shouldNotify, type CreatedObject } from "./notifications.ts";
 export { KillSwitch, WorkerKilledError } from "./faults.ts";
-export { seededRandom } from "./random.ts";
 export { uploadDemoBlocks, type DemoOptions } from "./demo.ts";

@@ -1,5 +1,5 @@
 // `@strata/testkit`: seeded data and block builders for tests, fuzzers and benchmarks.
 // Processes, the CLI, promtool/prometheus, OpenMetrics and temp dirs have their own entry points.
-export { mulberry32 } from "./random.ts";
+export { mulberry32 } from "@strata/tsdb";
 export { addXorSeries, type SeriesSamples } from "./xor-series.ts";
 export { makeBenchBlock } from "./bench-block.ts";

@@ -22,7 +22,7 @@
 // - Series are separated into blocks at multiples of 2h (epoch ms); a block's
 //   minTime is its first sample and maxTime its last sample + 1.
 import { writeFile } from "node:fs/promises";
-import { mulberry32 } from "./random.ts";
+import { mulberry32 } from "@strata/tsdb";
 
 export interface OpenMetricsFeatures {
   /** Counters drop back to 0 or a small value now and then. */

@@ -91,3 +91,6 @@ export {
   reduceBuckets,
   targetBucketIndex,
 } from "./chunkenc/float-histogram-ops.ts";
+
+export { mulberry32 } from "./support/random.ts";
+export { stoppableSink } from "./support/stoppable.ts";

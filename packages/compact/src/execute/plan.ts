@@ -10,7 +10,7 @@
  * aborted and the error rethrown, while committed ones are kept (a retry of a split finds
  * them and asks only for the missing `shards`).
  */
-import type { BlockSink, BlockSource, ByteSink, Labels } from "@strata/tsdb";
+import { stoppableSink, type BlockSink, type BlockSource, type Labels } from "@strata/tsdb";
 import type { Plan } from "../plan/schema.ts";
 import { runSettings } from "./compact.ts";
 import type { IndexLimits } from "./guard.ts";
@@ -78,7 +78,7 @@ export async function executePlan<S extends OutputSink>(plan: Plan, io: PlanIO<S
   const sinkFor = (shard: number, ulid: string): BlockSink => {
     const sink = io.sink(shard, ulid);
     open.push(sink);
-    const w = stoppable(sink, io.signal);
+    const w = stoppableSink(sink, io.signal);
     given.set(w, sink);
     return w;
   };
@@ -112,23 +112,4 @@ export async function executePlan<S extends OutputSink>(plan: Plan, io: PlanIO<S
     for (const sink of open) await sink.abort().catch(() => undefined);
     throw e;
   }
-}
-
-/** The sink as the writer sees it: every file opened and every write first checks the stop signal. */
-function stoppable(sink: BlockSink, signal: AbortSignal | undefined): BlockSink {
-  if (!signal) return sink;
-  return {
-    create: async (rel): Promise<ByteSink> => {
-      signal.throwIfAborted();
-      const inner = await sink.create(rel);
-      return {
-        write: (b) => {
-          signal.throwIfAborted();
-          return inner.write(b);
-        },
-        close: () => inner.close(),
-        abort: inner.abort && (() => inner.abort!()),
-      };
-    },
-  };
 }

@@ -14,6 +14,7 @@ import {
   compareStrings,
   newUlid,
   readMeta,
+  stoppableSink,
   type BlockMeta,
   type BlockSink,
   type BlockSource,
@@ -98,7 +99,7 @@ export class BlockEngines implements Engines {
   ): Promise<BlockMeta> {
     const sink = new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid));
     try {
-      const written = await write(stoppable(sink, opts.signal));
+      const written = await write(stoppableSink(sink, opts.signal));
       await checkStaged(sink, { tenant, block: ulid }, opts);
       await sink.commit();
       return written.meta;
@@ -244,29 +245,6 @@ async function checkStaged(sink: StoreBlockSink, ref: BlockRef, opts: WriteOptio
   const { source, meta } = await sink.staged();
   await opts.check(ref, source, meta);
   opts.signal?.throwIfAborted();
-}
-
-/**
- * The sink as the engine sees it: every write first checks the job's stop signal, so an engine
- * that runs out of time fails at its next write, and its caller aborts the sink (deleting what
- * was stored; meta.json never was).
- */
-function stoppable(sink: StoreBlockSink, signal: AbortSignal | undefined): BlockSink {
-  if (!signal) return sink;
-  return {
-    create: async (rel) => {
-      signal.throwIfAborted();
-      const inner = await sink.create(rel);
-      return {
-        write: (b) => {
-          signal.throwIfAborted();
-          return inner.write(b);
-        },
-        close: () => inner.close(),
-        abort: inner.abort && (() => inner.abort!()),
-      };
-    },
-  };
 }
 
 /** The first rejecting problem (and how many more), for the no-compact mark's details. */

@@ -1,7 +1,7 @@
 /**
- * mulberry32: a tiny seeded PRNG returning floats in [0, 1), so every generated data set is
- * the same on every run. Test support only; the local runtime has its own generator for demo
- * data and faults (@strata/local's `seededRandom`), so production code never reaches for this one.
+ * mulberry32: a tiny seeded PRNG returning floats in [0, 1), so generated data (the local
+ * runtime's demo blocks, tests, benches) and injected faults are the same on every run with
+ * the same seed. Not for anything that must be unpredictable (ULIDs use crypto).
  */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
