@@ -59,6 +59,8 @@ export interface PackageInfo {
   dir: string;
   /** Subpaths its package.json `exports` lists: ".", "./s3", … */
   exports: readonly string[];
+  /** Each subpath's file, relative to the package folder ("./src/index.ts"). */
+  targets?: Readonly<Record<string, string>>;
 }
 
 export interface Violation {
@@ -68,9 +70,11 @@ export interface Violation {
   message: string;
 }
 
-interface ImportRef {
+export interface ImportRef {
   spec: string;
   line: number;
+  /** "value": loaded when the importing module loads; "dynamic": `import()`; "type": erased. */
+  kind: "value" | "dynamic" | "type";
 }
 
 /** Where a file sits: its package (or top-level folder) and whether it is test or bench code. */
@@ -100,16 +104,17 @@ function layerOf(unit: string, isPackage: boolean): number | undefined {
 export function importsOf(file: SourceFile): ImportRef[] {
   const sf = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const out: ImportRef[] = [];
-  const add = (node: ts.Node, spec: ts.Expression | undefined) => {
+  const add = (node: ts.Node, spec: ts.Expression | undefined, kind: ImportRef["kind"]) => {
     if (spec && ts.isStringLiteralLike(spec)) {
-      out.push({ spec: spec.text, line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1 });
+      out.push({ spec: spec.text, line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1, kind });
     }
   };
   const visit = (node: ts.Node) => {
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node, node.moduleSpecifier);
+    if (ts.isImportDeclaration(node)) add(node, node.moduleSpecifier, node.importClause?.isTypeOnly ? "type" : "value");
+    else if (ts.isExportDeclaration(node)) add(node, node.moduleSpecifier, node.isTypeOnly ? "type" : "value");
     else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)
-      add(node, node.arguments[0]);
-    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node, node.argument.literal);
+      add(node, node.arguments[0], "dynamic");
+    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node, node.argument.literal, "type");
     ts.forEachChild(node, visit);
   };
   visit(sf);
@@ -304,8 +309,13 @@ export function loadRepository(root: string): { files: SourceFile[]; packages: P
       const pj = JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8")) as {
         exports?: Record<string, unknown> | string;
       };
-      const exports = typeof pj.exports === "string" ? ["."] : Object.keys(pj.exports ?? {});
-      return [{ dir, exports }];
+      const targets: Record<string, string> =
+        typeof pj.exports === "string"
+          ? { ".": pj.exports }
+          : Object.fromEntries(
+              Object.entries(pj.exports ?? {}).filter((e): e is [string, string] => typeof e[1] === "string"),
+            );
+      return [{ dir, exports: Object.keys(targets), targets }];
     } catch {
       return [];
     }
