@@ -3,7 +3,25 @@
 export { BucketError } from "./errors.ts";
 export * from "./store.ts";
 export { FsStore, FS_RESERVED_DIR, type FsStoreOptions } from "./fs/fs-store.ts";
-export { parseBucketUrl, openStore, BucketUrlError, type BucketUrl } from "./url.ts";
+export {
+  parseBucketUrl,
+  openStore,
+  BucketUrlError,
+  type BucketUrl,
+  formatBucketUrl,
+  parseBlockUrl,
+  parseTenantUrl,
+  blockUrl,
+  tenantUrl,
+  blockUrlPrefix,
+  requireBlock,
+  openBlockUrl,
+  tenantExists,
+  BlockNotFoundError,
+  UnknownTenantError,
+  type BlockUrl,
+  type TenantUrl,
+} from "./url.ts";
 export {
   JOB_CACHE_BYTES,
   SOURCE_CACHE_BYTES,
