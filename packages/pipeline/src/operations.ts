@@ -2,6 +2,21 @@
 // (the CLI's status, replay, quarantine release and index rebuild). Apart from the root so the
 // worker's bundle and the CLI's start-up load only what they use.
 export { bucketStatus, type TenantStatus } from "./status.ts";
-export { replayJobs, type ReplayOptions } from "./replay.ts";
+export {
+  replayJobs,
+  isTenantJobType,
+  TENANT_JOB_TYPES,
+  type ReplayOptions,
+  type ReplayMessage,
+  type ReplayResult,
+} from "./replay.ts";
+export {
+  describeDeadLetter,
+  recordedErrors,
+  MAX_RECORD_BYTES,
+  type DeadLetter,
+  type DeadLetterItem,
+  type RecordedError,
+} from "./dead-letters.ts";
 export { releaseQuarantine, type ReleaseOutcome } from "./quarantine.ts";
 export { rebuildIndex, type TenantRebuild } from "./index-rebuild.ts";

@@ -1,93 +1,150 @@
 /**
- * What `strata replay` sends: verify jobs for a bucket's blocks (any block with meta.json, as
- * its upload event would), or the compact / downsample jobs the planner finds for the indexed
- * blocks. Selection by block, by upload time (the ULID's timestamp) or all of them.
+ * What `strata replay` sends: any job the worker accepts, for a bucket's blocks or tenants.
+ *
+ *  - `verify`: one per block with a meta.json (as its upload event would send);
+ *  - `compact` / `downsample`: the jobs the planner finds due now over the indexed live blocks,
+ *    built as the plan job builds them (the planner's plan as it is, at the producers'
+ *    versions), without the plan job's writes (no marks, no queued notes);
+ *  - `plan`, `retention`, `cleanup`, `index-sync`: one per tenant, naming it (no fan-out).
+ *
+ * Block-level jobs are selected by block, or by block time: `since` keeps blocks whose
+ * maxTime is at or after it (a compaction when any of its inputs is). Every body is
+ * `encodeJob`'s, so nothing invalid is ever sent; without `send` nothing is (a dry run).
  */
-import { ulidTime } from "@strata/tsdb";
-import type { ObjectStore } from "@strata/bucket";
+import { quoteName, tenantName, type ObjectStore } from "@strata/bucket";
+import { FormatError } from "@strata/tsdb";
 import { bindPipeline } from "./bindings/index.ts";
-import { COMPACT_JOB_VERSION, JOB_MESSAGE_VERSION, encodeJob, jobTenant, type Job } from "./messages.ts";
+import { redundantBlocks } from "./blocks.ts";
 import type { EngineSettings } from "./config.ts";
 import { jsonLogger } from "./log.ts";
+import { COMPACT_JOB_VERSION, JOB_MESSAGE_VERSION, encodeJob, type Job, type JobType } from "./messages.ts";
 
-export interface ReplayOptions {
-  /** One tenant ("" = the bucket root); all tenants when absent. */
-  tenant?: string;
-  block?: string;
-  /** Blocks whose ULID time is at or after this (ms). */
-  since?: number;
-  job: "verify" | "compact" | "downsample";
-  send(body: string): Promise<void>;
-  engine?: Partial<EngineSettings>;
+/** Job kinds sent once per tenant; `block` and `since` do not apply to them. */
+export const TENANT_JOB_TYPES = ["plan", "retention", "cleanup", "index-sync"] as const satisfies readonly JobType[];
+
+export function isTenantJobType(t: JobType): t is (typeof TENANT_JOB_TYPES)[number] {
+  return (TENANT_JOB_TYPES as readonly string[]).includes(t);
 }
 
-/** Sends the jobs; returns one description per job sent. */
-export async function replayJobs(store: ObjectStore, opts: ReplayOptions): Promise<string[]> {
-  const sent: string[] = [];
-  const queue = {
-    send: async (job: Job) => {
-      await opts.send(encodeJob(job));
-      sent.push(describe(job));
-    },
-  };
-  const deps = bindPipeline({ store, queue, log: jsonLogger(() => undefined), engine: opts.engine });
-  const tenants = opts.tenant !== undefined ? [opts.tenant] : await deps.storage.listTenants();
-  const selected = (id: string) =>
-    opts.block !== undefined
-      ? id === opts.block.toUpperCase()
-      : opts.since !== undefined
-        ? ulidTime(id) >= opts.since
-        : true;
-  const id = `replay-${Date.now().toString(36)}`;
-  let n = 0;
+export interface ReplayOptions {
+  job: JobType;
+  /** One tenant ("" = the bucket root); every tenant when absent. */
+  tenant?: string;
+  /** Only these blocks (canonical ULIDs); block-level kinds only. */
+  blocks?: readonly string[];
+  /** Only blocks whose maxTime (ms) is at or after this; block-level kinds only. */
+  since?: number;
+  /** Sends one encoded body; when absent nothing is sent (a dry run). */
+  send?(body: string): Promise<void>;
+  engine?: Partial<EngineSettings>;
+  /** The correlation ids' clock (default Date.now). */
+  now?: () => number;
+}
+
+/** One message, sent or (in a dry run) that would be. */
+export interface ReplayMessage {
+  type: JobType;
+  tenant: string;
+  /** The block (verify, downsample) or the plan id (compact); absent for tenant-level jobs. */
+  target?: string;
+  /** Downsampling's target resolution (ms). */
+  resolution?: number;
+  /** Exactly what is (or would be) sent. */
+  body: string;
+}
+
+export type ReplayResult = { messages: ReplayMessage[]; sent: boolean } | { problem: string };
+
+/** Builds the jobs and sends them (unless a dry run); an unknown tenant or block is a problem, as a value. */
+export async function replayJobs(store: ObjectStore, opts: ReplayOptions): Promise<ReplayResult> {
+  const deps = bindPipeline({
+    store,
+    queue: { send: async () => undefined },
+    log: jsonLogger(() => undefined),
+    engine: opts.engine,
+  });
+  const all = await deps.storage.listTenants();
+  if (opts.tenant !== undefined && !all.includes(opts.tenant))
+    return { problem: `unknown tenant ${quoteName(tenantName(opts.tenant))} in ${store.url} (no blocks under it)` };
+  const tenants = opts.tenant !== undefined ? [opts.tenant] : all;
+  const wanted = opts.blocks && new Set(opts.blocks);
+  const inTime = (maxTime: number) => opts.since === undefined || maxTime >= opts.since;
+  const picked = (id: string, maxTime: number) => (wanted === undefined || wanted.has(id)) && inTime(maxTime);
+
+  const jobs: { job: Job; msg: Omit<ReplayMessage, "body"> }[] = [];
+  const add = (job: Job, msg: Omit<ReplayMessage, "body">) => jobs.push({ job, msg });
+  const found = new Set<string>();
   for (const tenant of tenants) {
+    if (isTenantJobType(opts.job)) {
+      add({ version: JOB_MESSAGE_VERSION, type: opts.job, tenant } as Job, { type: opts.job, tenant });
+      continue;
+    }
     if (opts.job === "verify") {
       for (const b of await deps.storage.listBlocks(tenant)) {
-        if (b.hasMeta && selected(b.block))
-          await queue.send({
-            version: JOB_MESSAGE_VERSION,
-            id: `${id}-${++n}`,
-            type: "verify",
-            tenant,
-            block: b.block,
-          });
+        if (!b.hasMeta || (wanted && !wanted.has(b.block))) continue;
+        found.add(b.block);
+        // A meta.json that does not parse has no time to filter on: its verify job is what reports it.
+        const read = opts.since === undefined ? undefined : await deps.storage.readMetaStat({ tenant, block: b.block });
+        if (read && !(read.meta instanceof FormatError) && !inTime(read.meta.maxTime)) continue;
+        add(
+          { version: JOB_MESSAGE_VERSION, type: "verify", tenant, block: b.block },
+          { type: "verify", tenant, target: b.block },
+        );
       }
       continue;
     }
-    const live = (await deps.index.blocks(tenant)).filter((b) => b.deletionTime === undefined);
-    const outcome = await deps.engines.plan(tenant, live, undefined, live);
+    // As the plan job plans: over live indexed blocks, without those another block covers.
+    const indexed = await deps.index.blocks(tenant);
+    for (const b of indexed) found.add(b.meta.ulid);
+    const covered = new Set(redundantBlocks(indexed).map((r) => r.block.ulid));
+    const live = indexed.filter((b) => b.deletionTime === undefined && !covered.has(b.meta.ulid));
+    const maxTime = new Map(indexed.map((b) => [b.meta.ulid, b.meta.maxTime]));
+    const outcome = await deps.engines.plan(tenant, live, undefined, indexed);
     if (opts.job === "compact") {
       for (const c of outcome.compactions) {
-        if (!c.blocks.some(selected)) continue;
-        await queue.send({ version: COMPACT_JOB_VERSION, id: `${id}-${++n}`, type: "compact", plan: c.plan });
+        if (!c.blocks.some((id) => picked(id, maxTime.get(id) ?? Number.POSITIVE_INFINITY))) continue;
+        if (c.plan.tenant !== tenant)
+          throw new Error(`the planner returned plan ${c.plan.id} of tenant ${JSON.stringify(c.plan.tenant)}`);
+        add(
+          { version: COMPACT_JOB_VERSION, type: "compact", plan: c.plan },
+          {
+            type: "compact",
+            tenant,
+            target: c.plan.id,
+          },
+        );
       }
     } else {
       for (const d of outcome.downsamples) {
-        if (selected(d.block))
-          await queue.send({
-            version: JOB_MESSAGE_VERSION,
-            id: `${id}-${++n}`,
-            type: "downsample",
-            tenant,
-            block: d.block,
-            resolution: d.resolution,
-          });
+        if (!picked(d.block, maxTime.get(d.block) ?? Number.POSITIVE_INFINITY)) continue;
+        add(
+          { version: JOB_MESSAGE_VERSION, type: "downsample", tenant, block: d.block, resolution: d.resolution },
+          { type: "downsample", tenant, target: d.block, resolution: d.resolution },
+        );
       }
     }
   }
-  return sent;
+  if (opts.job === "verify" && wanted) {
+    const missing = [...wanted].filter((b) => !found.has(b));
+    if (missing.length)
+      return { problem: `block ${missing.join(", ")}: no meta.json in ${whereTenants(store, opts.tenant)}` };
+  } else if (wanted && !isTenantJobType(opts.job)) {
+    const missing = [...wanted].filter((b) => !found.has(b));
+    if (missing.length)
+      return { problem: `block ${missing.join(", ")}: not in the bucket index of ${whereTenants(store, opts.tenant)}` };
+  }
+
+  const base = `replay-${(opts.now ?? Date.now)().toString(36)}`;
+  const messages: ReplayMessage[] = jobs.map(({ job, msg }, i) => ({
+    ...msg,
+    body: encodeJob({ ...job, id: `${base}-${i + 1}` }),
+  }));
+  if (opts.send) for (const m of messages) await opts.send(m.body);
+  return { messages, sent: opts.send !== undefined };
 }
 
-function describe(job: Job): string {
-  const t = JSON.stringify(jobTenant(job) ?? "");
-  switch (job.type) {
-    case "verify":
-      return `verify ${t} ${job.block}`;
-    case "compact":
-      return `compact ${t} ${job.plan.inputs.join(",")} (${job.plan.kind} ${job.plan.reason})`;
-    case "downsample":
-      return `downsample ${t} ${job.block} to ${job.resolution} ms`;
-    default:
-      return `${job.type} ${t}`;
-  }
+function whereTenants(store: ObjectStore, tenant: string | undefined): string {
+  return tenant === undefined
+    ? `any tenant of ${store.url}`
+    : `tenant ${quoteName(tenantName(tenant))} of ${store.url}`;
 }

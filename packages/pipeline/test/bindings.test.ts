@@ -142,20 +142,25 @@ describe("bindings over a directory bucket", () => {
 
   it("replay sends verify jobs for selected blocks, and the planner's compactions", async () => {
     const bodies: string[] = [];
-    const sentDesc = await replayJobs(store, {
+    const r = await replayJobs(store, {
       tenant: "team-a",
-      block: good[4]!.ulid,
+      blocks: [good[4]!.ulid],
       job: "verify",
       send: async (b) => void bodies.push(b),
     });
-    expect(sentDesc).toEqual([`verify "team-a" ${good[4]!.ulid}`]);
+    expect("messages" in r && r.messages.map((m) => [m.type, m.tenant, m.target])).toEqual([
+      ["verify", "team-a", good[4]!.ulid],
+    ]);
     expect(JSON.parse(bodies[0]!)).toMatchObject({
       version: 1,
       type: "verify",
       tenant: "team-a",
       block: good[4]!.ulid,
     });
-    expect(await replayJobs(store, { job: "compact", send: async () => undefined })).toEqual([]); // nothing due
+    expect(await replayJobs(store, { job: "compact", send: async () => undefined })).toEqual({
+      messages: [],
+      sent: true,
+    }); // nothing due
   });
 });
 

@@ -1,71 +1,114 @@
-// `strata replay`: send job messages for blocks already in a bucket, or redrive dead letters.
-// The SQS SDK is loaded by the command only (every other command's start-up stays light).
-import type { SQSClient } from "@aws-sdk/client-sqs";
-import { tenantFromName } from "@strata/bucket";
+// `strata replay`: send any job the worker accepts for a bucket's blocks or tenants to the jobs
+// queue (`--dry-run`: only list them); `--from-dlq` is `strata dlq redrive`.
+// The SQS SDK and the pipeline load only when the command runs (start-up stays light).
+import { isUlid, resolutionName, tryParseDuration } from "@strata/tsdb";
+import { tenantFromName, tenantName } from "@strata/bucket";
 import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
+import { QUEUE_HELP, openSqs, queueArg, sendBody, sqsProblem } from "../sqs.ts";
+import { redriveAll } from "./dlq.ts";
 
-const JOBS = ["verify", "compact", "downsample"] as const;
+/** Every job type of the worker's message contract (`JOB_TYPES` of @strata/pipeline), in its order. */
+const JOBS = ["verify", "compact", "downsample", "plan", "retention", "cleanup", "index-sync"] as const;
+type JobKind = (typeof JOBS)[number];
+const TENANT_JOBS: readonly JobKind[] = ["plan", "retention", "cleanup", "index-sync"];
 
 export const replayCommand: Command = {
-  summary: "send verify/compact/downsample jobs for a bucket's blocks to the jobs queue, or redrive the DLQ",
+  summary: "send any job (verify, compact, downsample, plan, retention, cleanup, index-sync) to the jobs queue",
   usage:
-    "replay <bucket-url> [--tenant T] [--block ULID | --since TIME | --all] [--job verify|compact|downsample] [--queue URL] | replay --from-dlq [--dlq URL] [--queue URL]   (queues from STRATA_QUEUE_URL / STRATA_DLQ_URL; endpoint from AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL)",
+    "replay <bucket-url> [--job KIND] [--tenant T] [--block ULID... | --since TIME | --all] [--dry-run] [--queue URL] | replay --from-dlq [--dlq URL] [--queue URL]",
   options: {
+    job: { type: "string" },
     tenant: { type: "string" },
-    block: { type: "string" },
+    block: { type: "string", multiple: true },
     since: { type: "string" },
     all: { type: "boolean" },
-    job: { type: "string" },
+    "dry-run": { type: "boolean" },
     queue: { type: "string" },
     dlq: { type: "string" },
     "from-dlq": { type: "boolean" },
   },
+  optionHelp: {
+    job: `what to send: ${JOBS.join(", ")} (default verify); ${TENANT_JOBS.join(", ")} go once per tenant`,
+    tenant: "only this tenant (__root__: blocks at the bucket root); default every tenant",
+    block: "only this block (repeatable); verify, compact (plans with it as an input), downsample",
+    since:
+      "only blocks whose time range ends at or after TIME (block time, meta.json's maxTime, not upload time): RFC 3339 (2026-01-02T00:00:00Z), epoch milliseconds, or a duration back from now (6h, 2d, 1h30m)",
+    all: "every block (for verify, compact, downsample one of --block, --since, --all is required)",
+    "dry-run": "print what would be sent, one line per message (job, tenant, block or plan id); send nothing",
+    queue: QUEUE_HELP.queue,
+    dlq: `${QUEUE_HELP.dlq}; with --from-dlq`,
+    "from-dlq": "move every dead letter back to the jobs queue (the same as `strata dlq redrive`)",
+  },
+  details: async () =>
+    [
+      "verify goes to every block with a meta.json (as its upload event would); compact and downsample are the",
+      "jobs the planner finds due now over the indexed blocks (what a plan job would send); plan, retention,",
+      "cleanup and index-sync are sent once for each tenant. Bodies are the pipeline's own (encodeJob).",
+      QUEUE_HELP.env,
+      "",
+      "Examples:",
+      "  strata replay s3://strata-blocks --tenant demo --since 6h --dry-run",
+      "  strata replay s3://strata-blocks --job compact --all",
+      "  strata replay file:///data/bucket --job index-sync --queue http://127.0.0.1:4566/000000000000/strata-jobs",
+      "  strata replay --from-dlq",
+    ].join("\n"),
   async run(positionals, values) {
-    const queueUrl = (values.queue as string | undefined) ?? process.env.STRATA_QUEUE_URL;
-    if (!queueUrl) throw new UsageError("the jobs queue is unknown: pass --queue URL or set STRATA_QUEUE_URL");
-    const sdk = await import("@aws-sdk/client-sqs");
-    const sqs = sqsClient(sdk);
+    if (values["from-dlq"]) {
+      if (positionals.length) throw new UsageError("--from-dlq takes no bucket URL");
+      return redriveAll("replay", queueArg(values, "dlq"), queueArg(values, "queue"));
+    }
+    const [url, ...extra] = positionals;
+    if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
+    if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    const job = ((values.job as string | undefined) ?? "verify") as JobKind;
+    if (!JOBS.includes(job))
+      throw new UsageError(`--job: expected one of ${JOBS.join(", ")}, got ${JSON.stringify(job)}`);
+    const blocks = (values.block as string[] | undefined)?.map(blockArg);
+    const since = values.since !== undefined ? parseSince(String(values.since)) : undefined;
+    if (TENANT_JOBS.includes(job)) {
+      if (blocks || since !== undefined)
+        throw new UsageError(`--job ${job} is sent once per tenant: --block and --since do not apply`);
+    } else if ([blocks !== undefined, since !== undefined, values.all === true].filter(Boolean).length !== 1)
+      throw new UsageError("choose exactly one of --block ULID, --since TIME, --all");
+    const dryRun = values["dry-run"] === true;
+    // The queue is checked before any bucket work; a dry run needs none.
+    const queueUrl = dryRun ? undefined : queueArg(values, "queue");
+    const tenant = tenantArg(values.tenant);
+    const store = await openBucketArg(url);
+    const sqs = queueUrl ? await openSqs(queueUrl) : undefined;
     try {
-      if (values["from-dlq"]) {
-        if (positionals.length) throw new UsageError("--from-dlq takes no bucket URL");
-        const dlq = (values.dlq as string | undefined) ?? process.env.STRATA_DLQ_URL;
-        if (!dlq) throw new UsageError("the DLQ is unknown: pass --dlq URL or set STRATA_DLQ_URL");
-        const n = await redrive(sdk, sqs, dlq, queueUrl);
-        process.stdout.write(`redrove ${n} message(s) from ${dlq} to ${queueUrl}\n`);
-        return 0;
+      const { replayJobs } = await import("@strata/pipeline/operations");
+      const r = await replayJobs(store, {
+        job,
+        tenant,
+        blocks,
+        since,
+        send: sqs && queueUrl ? (body) => sendBody(sqs, queueUrl, body) : undefined,
+      });
+      if ("problem" in r) {
+        process.stderr.write(`strata replay: ${r.problem}\n`);
+        return 1;
       }
-      const [url, ...extra] = positionals;
-      if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
-      if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-      const job = (values.job as string | undefined) ?? "verify";
-      if (!(JOBS as readonly string[]).includes(job))
-        throw new UsageError(`--job: expected one of ${JOBS.join(", ")}, got ${JSON.stringify(job)}`);
-      const selectors = [values.block !== undefined, values.since !== undefined, values.all === true].filter(
-        Boolean,
-      ).length;
-      if (selectors !== 1) throw new UsageError("choose exactly one of --block ULID, --since TIME, --all");
-      const since = values.since !== undefined ? parseSince(String(values.since)) : undefined;
-      const store = await openBucketArg(url);
-      try {
-        const { replayJobs } = await import("@strata/pipeline/operations");
-        const sent = await replayJobs(store, {
-          tenant: tenantArg(values.tenant),
-          block: values.block as string | undefined,
-          since,
-          job: job as (typeof JOBS)[number],
-          send: async (body) =>
-            void (await sqs.send(new sdk.SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }))),
-        });
-        for (const s of sent) process.stdout.write(`sent ${s}\n`);
-        process.stdout.write(`${sent.length} job(s) sent to ${queueUrl}\n`);
-        return 0;
-      } finally {
-        await store.close?.();
+      for (const m of r.messages) {
+        const what = [m.type, tenantName(m.tenant), m.target, m.resolution && `to ${resolutionName(m.resolution)}`];
+        process.stdout.write(`${dryRun ? "" : "sent "}${what.filter(Boolean).join(" ")}\n`);
       }
+      process.stdout.write(
+        dryRun
+          ? `${r.messages.length} job(s) would be sent (dry run: nothing sent)\n`
+          : `${r.messages.length} job(s) sent to ${queueUrl}\n`,
+      );
+      return 0;
+    } catch (e) {
+      const line = sqsProblem(e);
+      if (line === undefined) throw e;
+      process.stderr.write(`strata replay: ${queueUrl}: ${line}\n`);
+      return 1;
     } finally {
-      sqs.destroy();
+      sqs?.client.destroy();
+      await store.close?.();
     }
   },
 };
@@ -76,49 +119,29 @@ export function tenantArg(v: unknown): string | undefined {
   return tenantFromName(String(v));
 }
 
-/** An ISO time or a duration ago ("6h", "2d"). */
-export function parseSince(s: string): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(s);
-  if (m) return Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as "s"];
-  const t = Date.parse(s);
-  if (Number.isNaN(t))
-    throw new UsageError(`--since: expected an ISO time or a duration like 6h, got ${JSON.stringify(s)}`);
-  return t;
+function blockArg(b: string): string {
+  if (!isUlid(b)) throw new UsageError(`--block: expected a block ULID, got ${JSON.stringify(b)}`);
+  return b.toUpperCase();
 }
 
-type Sdk = typeof import("@aws-sdk/client-sqs");
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/** With a custom endpoint (an emulator), the queue URL's host must not be used as the endpoint. */
-function sqsClient(sdk: Sdk): SQSClient {
-  const endpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
-  return new sdk.SQSClient(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {});
-}
-
-async function redrive(
-  { ReceiveMessageCommand, SendMessageCommand, DeleteMessageCommand }: Sdk,
-  sqs: SQSClient,
-  from: string,
-  to: string,
-): Promise<number> {
-  let n = 0;
-  for (;;) {
-    const r = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: from,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        MessageAttributeNames: ["All"],
-      }),
-    );
-    const msgs = r.Messages ?? [];
-    if (msgs.length === 0) return n;
-    for (const m of msgs) {
-      // Send first, delete second: a crash in between duplicates a message, never loses one.
-      await sqs.send(
-        new SendMessageCommand({ QueueUrl: to, MessageBody: m.Body ?? "", MessageAttributes: m.MessageAttributes }),
-      );
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: from, ReceiptHandle: m.ReceiptHandle! }));
-      n++;
-    }
+/**
+ * `--since`: an RFC 3339 time, epoch milliseconds, or a duration back from now (tsdb's
+ * durations: "6h" is now minus 6 hours). Returns epoch milliseconds.
+ */
+export function parseSince(s: string, now: number = Date.now()): number {
+  if (/^\d+$/.test(s)) {
+    const ms = Number(s);
+    if (Number.isSafeInteger(ms)) return ms;
+  } else if (RFC3339.test(s)) {
+    const t = Date.parse(s);
+    if (!Number.isNaN(t)) return t;
+  } else {
+    const d = tryParseDuration(s);
+    if (d !== undefined) return now - d;
   }
+  throw new UsageError(
+    `--since: expected an RFC 3339 time (2026-01-02T15:04:05Z), epoch milliseconds or a duration (6h, 2d, 1h30m), got ${JSON.stringify(s)}`,
+  );
 }
