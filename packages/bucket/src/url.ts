@@ -102,10 +102,13 @@ function splitUrl(url: string, k: UrlKind): { segs: string[]; bucketOf: (n: numb
   let bucket: string | undefined;
   if (url.startsWith("file:")) {
     try {
-      path = resolve(fileURLToPath(url));
+      path = fileURLToPath(url);
     } catch (e) {
       return fail((e as Error).message, e);
     }
+    // Checked before resolve() would fold it away: which segment is the tenant must not shift.
+    if (/\/\/./.test(path)) fail("empty path segment");
+    path = resolve(path);
   } else {
     const m = /^s3:\/\/([^/]*)(\/.*)?$/.exec(url);
     if (!m) return fail("unknown scheme");
@@ -196,12 +199,15 @@ export class BlockNotFoundError extends BucketError {
   }
 }
 
-/** A tenant with no object at all in the bucket. */
+/** A tenant the bucket does not have: no object at all under it (or, as `why` says, no block). */
 export class UnknownTenantError extends BucketError {
   override name = "UnknownTenantError";
   readonly tenant: string;
-  constructor(bucketUrl: string, tenant: string, options?: ErrorOptions) {
-    super(`unknown tenant ${quoteName(tenantName(tenant))} in ${bucketUrl} (no objects under it)`, options);
+  constructor(bucketUrl: string, tenant: string, options?: ErrorOptions & { why?: string }) {
+    super(
+      `unknown tenant ${quoteName(tenantName(tenant))} in ${bucketUrl} (${options?.why ?? "no objects under it"})`,
+      options,
+    );
     this.tenant = tenant;
   }
 }

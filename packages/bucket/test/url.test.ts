@@ -66,6 +66,7 @@ describe("parseBlockUrl", () => {
       ["s3://metrics", /no block ULID in the path/],
       ["s3://metrics/team-a/not-a-ulid", /last path segment "not-a-ulid" is not a block ULID/],
       [`s3://metrics/team-a//${U}`, /empty path segment/],
+      [`file:///data//team-a/${U}`, /empty path segment/],
       [`s3://metrics/__x/${U}`, /"__x" is not a valid tenant: tenant must not start with '__'/],
       [`s3://metrics/markers/${U}`, /"markers" is a reserved name/],
       [`s3://metrics/${V}/${U}`, /holds block folders, so it is a tenant/],

@@ -17,14 +17,23 @@ export interface StrataResult {
   stderr: string;
 }
 
-/** Spawns `strata <args…>`; never throws on a non-zero exit (tests assert on `code`). */
-export async function runStrata(args: readonly string[], opts: { cwd?: string } = {}): Promise<StrataResult> {
-  const r: ProcessResult = await runProcess(process.execPath, [STRATA_BIN, ...args], { cwd: opts.cwd ?? REPO_ROOT });
+/** Spawns `strata <args…>` (`env` added to this process's: an emulator's `emu.env()`); never throws on a non-zero exit (tests assert on `code`). */
+export async function runStrata(
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<StrataResult> {
+  const r: ProcessResult = await runProcess(process.execPath, [STRATA_BIN, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  });
   return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Like runStrata but throws with stderr when the command fails. */
-export async function runStrataOk(args: readonly string[], opts: { cwd?: string } = {}): Promise<StrataResult> {
+export async function runStrataOk(
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<StrataResult> {
   const r = await runStrata(args, opts);
   if (r.code !== 0) {
     throw new Error(`strata ${args.join(" ")} failed (exit ${r.code}):\n${r.stderr.trim() || r.stdout.trim()}`);

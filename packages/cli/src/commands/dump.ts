@@ -17,7 +17,8 @@ import {
 } from "@strata/tsdb";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
-import { openBlockDir } from "../block-args.ts";
+import { inBlock, openBlockReader } from "../block-args.ts";
+import { withBadInput } from "../bad-input.ts";
 import { Output } from "../output.ts";
 
 const AGGREGATES = {
@@ -30,14 +31,30 @@ const AGGREGATES = {
 
 export const dumpCommand: Command = {
   summary: "print every sample of a block, as `promtool tsdb dump` does ({labels} value timestamp)",
-  usage: "dump <block-dir> [--aggregate count|sum|min|max|counter]",
+  usage: "dump <block-dir|block-url> [--aggregate count|sum|min|max|counter]",
   options: { aggregate: { type: "string" } },
-  async run([dir], values) {
+  optionHelp: {
+    aggregate:
+      "which aggregate of a downsampled block's chunks to print (count, sum, min, max or counter); without it aggregate chunks are skipped",
+  },
+  details: async () =>
+    [
+      "The block is a directory or a block URL, read in place with ranged GETs:",
+      "s3://bucket[/prefix]/<tenant>/<ULID> or file:///path/<tenant>/<ULID> (__root__ is the",
+      "tenant of blocks at the bucket root; S3 endpoint and credentials from the AWS_* environment).",
+      "Output stops quietly when the reader goes away (strata dump … | head).",
+      "",
+      "Examples:",
+      "  strata dump ./data/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 | head",
+      "  strata dump s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --aggregate max",
+    ].join("\n"),
+  run: withBadInput("dump", async ([dir, ...extra], values) => {
+    if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const aggName = values.aggregate as string | undefined;
     if (aggName !== undefined && !(aggName in AGGREGATES))
       throw new UsageError(`--aggregate must be one of ${Object.keys(AGGREGATES).join(", ")}`);
     const aggregate = aggName === undefined ? undefined : AGGREGATES[aggName as keyof typeof AGGREGATES];
-    const block = await openBlockDir(dir);
+    const { reader: block, name, close } = await openBlockReader(dir);
     const out = new Output();
     const dec = new SampleDecoder();
     const skipped = new Map<string, number>();
@@ -61,12 +78,14 @@ export const dumpCommand: Command = {
         }
       }
       await out.flush();
+    } catch (e) {
+      throw inBlock(name, e);
     } finally {
-      await block.close();
+      await close();
     }
     for (const [enc, n] of skipped) process.stderr.write(`strata dump: skipped ${n} chunk(s) with encoding ${enc}\n`);
     return 0;
-  },
+  }),
 };
 
 /** Decodes chunks into reusable buffers and prints their samples. */

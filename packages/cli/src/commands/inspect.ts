@@ -1,6 +1,7 @@
 import { blockResolution, encodingName, chunkSamples, METRIC_NAME, type BlockMeta } from "@strata/tsdb";
-import type { Command } from "../command.ts";
-import { openBlockDir } from "../block-args.ts";
+import { UsageError, type Command } from "../command.ts";
+import { inBlock, openBlockReader } from "../block-args.ts";
+import { withBadInput } from "../bad-input.ts";
 
 interface EncodingStats {
   chunks: number;
@@ -11,6 +12,7 @@ interface EncodingStats {
 }
 
 export interface InspectReport {
+  /** The block as named on the command line: its directory, or its URL. */
   dir: string;
   meta: unknown;
   index: { version: number; bytes: number; symbols: number; labelNames: number; postingsLists: number };
@@ -23,19 +25,37 @@ export interface InspectReport {
 
 export const inspectCommand: Command = {
   summary: "show a block's meta, stats, label cardinalities and chunk encodings",
-  usage: "inspect <block-dir> [--json] [--top N]",
+  usage: "inspect <block-dir|block-url> [--json] [--top N]",
   options: { json: { type: "boolean" }, top: { type: "string" } },
-  async run([dir], values) {
+  optionHelp: {
+    json: "the whole report as one JSON object",
+    top: "how many label names and metrics to list (default 20)",
+  },
+  details: async () =>
+    [
+      "The block is a directory or a block URL, read in place with ranged GETs:",
+      "s3://bucket[/prefix]/<tenant>/<ULID> or file:///path/<tenant>/<ULID> (__root__ is the",
+      "tenant of blocks at the bucket root; S3 endpoint and credentials from the AWS_* environment).",
+      "",
+      "Examples:",
+      "  strata inspect ./data/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --top 5",
+      "  strata inspect s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --json",
+    ].join("\n"),
+  run: withBadInput("inspect", async ([dir, ...extra], values) => {
+    if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const top = values.top === undefined ? 20 : Number(values.top);
+    if (!Number.isSafeInteger(top) || top < 0)
+      throw new UsageError(`--top must be a non-negative integer, got ${JSON.stringify(values.top)}`);
     const report = await inspectBlock(dir);
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     else process.stdout.write(renderReport(report, top));
     return 0;
-  },
+  }),
 };
 
-export async function inspectBlock(dir: string | undefined): Promise<InspectReport> {
-  const block = await openBlockDir(dir);
+/** Reads the whole block (a directory or a block URL) once: stats, encodings, cardinalities. */
+export async function inspectBlock(arg: string | undefined): Promise<InspectReport> {
+  const { reader: block, name, close } = await openBlockReader(arg);
   try {
     const encodings = new Map<number, EncodingStats>();
     const seriesPerName = new Map<string, number>();
@@ -81,7 +101,7 @@ export async function inspectBlock(dir: string | undefined): Promise<InspectRepo
       };
     }
     return {
-      dir: dir!,
+      dir: name,
       meta: jsonSafe(block.meta),
       index: {
         version: idx.version,
@@ -96,8 +116,10 @@ export async function inspectBlock(dir: string | undefined): Promise<InspectRepo
       labels,
       metrics,
     };
+  } catch (e) {
+    throw inBlock(name, e);
   } finally {
-    await block.close();
+    await close();
   }
 }
 

@@ -1,45 +1,31 @@
-import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
-import {
-  DELETION_MARK_FILE,
-  formatDuration,
-  isUlid,
-  META_FILE,
-  NO_COMPACT_MARK_FILE,
-  parseDuration,
-  parseMarker,
-  parseMeta,
-} from "@strata/tsdb";
-import { RESERVED_TENANT_NAMES, parseBlockKey } from "@strata/bucket";
+import { stat } from "node:fs/promises";
+import { formatDuration, parseDuration } from "@strata/tsdb";
+import { ROOT_TENANT, quoteName, tenantFromName, tenantProblem } from "@strata/bucket";
 import {
   fmtBytes,
   fmtSeconds,
   planAll,
-  type BlockMetaWithMarks,
   type JobEstimate,
   type PlannerOptions,
   type PlanAllResult,
-  type SkippedBlock,
 } from "@strata/compact";
 import { WORKER_LIMITS } from "@strata/lambda/deploy";
 import { parseSettings } from "@strata/pipeline/settings";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
+import { isUrlArg } from "../block-args.ts";
+import { openBucketArg } from "../bucket-args.ts";
+import { withBadInput } from "../bad-input.ts";
+import { dirTree, scanTree, storeTree, type ScannedBucket } from "../bucket-scan.ts";
 
-/** What `strata plan` found in a directory before planning. */
-export interface ScannedBucket {
-  blocks: BlockMetaWithMarks[];
-  /** Directories that are not plannable blocks (no or bad meta.json), with why. */
-  skipped: (SkippedBlock & { tenant: string; dir: string })[];
-  /** Unreadable markers (treated as absent, as Thanos does). */
-  warnings: string[];
-}
+export type { ScannedBucket } from "../bucket-scan.ts";
 
 export const planCommand: Command = {
   summary: "print the compaction groups and plans for a directory of blocks",
   usage:
-    "plan <dir> [--json] [--replica-label L]... [--ranges 1h,2h,8h,2d,14d] [--shards N] [--split-groups N] [--split-min-series N] [--split-min-index-bytes N] [--max-index-bytes N] [--job-budget 10m] [--job-memory 2800MiB]",
+    "plan <dir|bucket-url> [--tenant T] [--json] [--replica-label L]... [--ranges 1h,2h,8h,2d,14d] [--shards N] [--split-groups N] [--split-min-series N] [--split-min-index-bytes N] [--max-index-bytes N] [--job-budget 10m] [--job-memory 2800MiB]",
   options: {
+    tenant: { type: "string" },
     json: { type: "boolean" },
     "replica-label": { type: "string", multiple: true },
     ranges: { type: "string" },
@@ -51,13 +37,41 @@ export const planCommand: Command = {
     "job-budget": { type: "string" },
     "job-memory": { type: "string" },
   },
-  async run([dir, ...extra], values) {
-    if (!dir) throw new UsageError("a directory of blocks is required");
+  optionHelp: {
+    tenant: "plan this tenant only (__root__: the blocks at the bucket root)",
+    json: "groups, plans, refusals, skipped blocks and warnings as one JSON object",
+    "replica-label": "an external label that tells HA replicas apart (repeat for several): their blocks group together",
+    ranges:
+      "the base block range, then the compaction ranges, ascending, each dividing the next (default 1h,2h,8h,2d,14d)",
+    shards: "split-and-merge: output shards of a split job (Mimir's -compactor.split-and-merge-shards)",
+    "split-groups": "split-and-merge: jobs a window's unsplit blocks are spread over (default 1; needs --shards)",
+    "split-min-series":
+      "split-and-merge: split a group only once one of its blocks has this many series (needs --shards)",
+    "split-min-index-bytes":
+      "split-and-merge: split a group only once one of its blocks' index is this large (needs --shards)",
+    "max-index-bytes": "largest output index a plan may make, before 15% headroom (default and cap 64 GiB)",
+    "job-budget":
+      "time a planned job may take by the cost model (STRATA_JOB_BUDGET; default two thirds of the worker's timeout)",
+    "job-memory":
+      "memory a planned job may take, e.g. 2800MiB (STRATA_JOB_MEMORY; default the worker's memory minus the runtime)",
+  },
+  details: async () =>
+    [
+      "The bucket is a local directory or a bucket URL (file:///path, s3://bucket[/prefix]; S3 endpoint and",
+      "credentials from the AWS_* environment): blocks at its root (<ULID>/, the __root__ tenant) or under",
+      "tenants (<tenant>/<ULID>/). Each block's meta.json and marks are read in place; nothing is written.",
+      "",
+      "Examples:",
+      "  strata plan ./bucket",
+      "  strata plan s3://metrics --tenant team-a --replica-label replica",
+      "  strata plan file:///var/lib/strata/bucket --shards 4 --json",
+    ].join("\n"),
+  run: withBadInput("plan", async ([dir, ...extra], values) => {
+    if (!dir) throw new UsageError("a directory of blocks or a bucket URL is required");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-    const st = await stat(dir).catch(() => undefined);
-    if (!st?.isDirectory()) throw new UsageError(`${dir}: not a directory`);
+    const tenant = tenantOption(values.tenant);
     const opts = plannerOptions(values);
-    const scan = await scanBucket(dir);
+    const scan = await scanArg(dir, tenant);
     let result: PlanAllResult;
     try {
       result = planAll(scan.blocks, opts);
@@ -68,8 +82,37 @@ export const planCommand: Command = {
     if (values.json) process.stdout.write(JSON.stringify(toJson(scan, result), null, 2) + "\n");
     else process.stdout.write(render(scan, result));
     return 0;
-  },
+  }),
 };
+
+/** `--tenant`: a tenant's name, or __root__ (ROOT_TENANT); an invalid name is a usage error. */
+function tenantOption(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  const t = tenantFromName(String(v));
+  const problem = t === ROOT_TENANT ? undefined : tenantProblem(t);
+  if (problem) throw new UsageError(`--tenant ${quoteName(String(v))}: ${problem}`);
+  return t;
+}
+
+/** Scans a local directory bucket, or a bucket URL in place. */
+async function scanArg(arg: string, tenant: string | undefined): Promise<ScannedBucket> {
+  if (!isUrlArg(arg)) {
+    const st = await stat(arg).catch(() => undefined);
+    if (!st?.isDirectory()) throw new UsageError(`${arg}: not a directory`);
+    return scanTree(dirTree(arg), { tenant });
+  }
+  const store = await openBucketArg(arg);
+  try {
+    return await scanTree(storeTree(store, store.url), { tenant, bucketUrl: store.url });
+  } finally {
+    await store.close?.();
+  }
+}
+
+/** A local bucket's blocks (`<ULID>/` or `<tenant>/<ULID>/`), as `strata plan <dir>` reads them. */
+export function scanBucket(root: string): Promise<ScannedBucket> {
+  return scanTree(dirTree(root));
+}
 
 function positiveInt(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -121,95 +164,6 @@ function plannerOptions(values: Record<string, unknown>): PlannerOptions {
     );
   }
   return opts;
-}
-
-const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
-/**
- * Read a local bucket: `<ULID>/` blocks at the top, or `<tenant>/<ULID>/`, by the bucket's
- * key grammar (`@strata/bucket/keys`): a top-level ULID folder holding ULID folders is a
- * (ULID-shaped, so invalid) tenant, not a root block; folders that are no valid tenant are
- * not read (a warning names them, except the ones Strata writes itself: `markers/`,
- * `leases/`, hidden folders).
- */
-export async function scanBucket(root: string): Promise<ScannedBucket> {
-  const out: ScannedBucket = { blocks: [], skipped: [], warnings: [] };
-  for (const e of (await readdir(root, { withFileTypes: true })).sort(byName)) {
-    if (!e.isDirectory()) continue;
-    const children = (await readdir(join(root, e.name), { withFileTypes: true })).sort(byName);
-    const ulidChild = children.find((c) => c.isDirectory() && isUlid(c.name));
-    if (!ulidChild) {
-      // A root block (`<ULID>/<file…>`); any other folder without block folders has nothing to plan.
-      if (isUlid(e.name)) await scanBlock(join(root, e.name), e.name, "", out);
-      continue;
-    }
-    // A folder of block folders: a tenant, if the key grammar takes its blocks' keys.
-    const probe = parseBlockKey(`${e.name}/${ulidChild.name}/${META_FILE}`, "");
-    if ("reason" in probe) {
-      if (!e.name.startsWith(".") && !RESERVED_TENANT_NAMES.includes(e.name))
-        out.warnings.push(`${join(root, e.name)}: not read: ${probe.reason}`);
-      continue;
-    }
-    for (const b of children) {
-      if (b.isDirectory() && isUlid(b.name)) await scanBlock(join(root, e.name, b.name), b.name, e.name, out);
-    }
-  }
-  return out;
-}
-
-async function readIfExists(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-}
-
-async function scanBlock(dir: string, name: string, tenant: string, out: ScannedBucket): Promise<void> {
-  const text = await readIfExists(join(dir, META_FILE));
-  if (!text) {
-    out.skipped.push({ ulid: name.toUpperCase(), tenant, dir, reason: "no meta.json (partial upload)" });
-    return;
-  }
-  let meta;
-  try {
-    meta = parseMeta(text, join(dir, META_FILE));
-  } catch (e) {
-    out.skipped.push({
-      ulid: name.toUpperCase(),
-      tenant,
-      dir,
-      reason: `unreadable meta.json: ${(e as Error).message}`,
-    });
-    return;
-  }
-  if (meta.ulid !== name.toUpperCase()) {
-    out.skipped.push({
-      ulid: name.toUpperCase(),
-      tenant,
-      dir,
-      reason: `meta.json names block ${meta.ulid}, not its directory`,
-    });
-    return;
-  }
-  const block: BlockMetaWithMarks = { meta, tenant };
-  for (const [file, flag] of [
-    [NO_COMPACT_MARK_FILE, "noCompact"],
-    [DELETION_MARK_FILE, "deletionMarked"],
-  ] as const) {
-    const mark = await readIfExists(join(dir, file));
-    if (!mark) continue;
-    try {
-      parseMarker(file, mark);
-      block[flag] = true;
-    } catch (e) {
-      out.warnings.push(`${join(dir, file)}: ignored: ${(e as Error).message}`);
-    }
-  }
-  const idx = await stat(join(dir, "index")).catch(() => undefined);
-  if (idx?.isFile()) block.indexBytes = idx.size;
-  out.blocks.push(block);
 }
 
 function toJson(scan: ScannedBucket, r: PlanAllResult): unknown {
