@@ -115,15 +115,16 @@ export async function scanTree(
   const out: ScannedBucket = { blocks: [], skipped: [], warnings: [] };
   const found: { path: string; name: string; tenant: string }[] = [];
   for (const top of await tree.folders("")) {
+    // With a tenant, list only the folders that can hold its blocks.
+    if (opts.tenant !== undefined && (opts.tenant === ROOT_TENANT ? !isUlid(top) : top !== opts.tenant)) continue;
     const children = await tree.folders(top);
     const ulidChild = children.find(isUlid);
     if (!ulidChild) {
       // A root block (`<ULID>/<file…>`); any other folder without block folders has nothing to plan.
-      if (isUlid(top) && (opts.tenant === undefined || opts.tenant === ROOT_TENANT))
-        found.push({ path: top, name: top, tenant: ROOT_TENANT });
+      if (isUlid(top)) found.push({ path: top, name: top, tenant: ROOT_TENANT });
       continue;
     }
-    if (opts.tenant !== undefined && opts.tenant !== top) continue;
+    if (opts.tenant === ROOT_TENANT) continue;
     // A folder of block folders: a tenant, if the key grammar takes its blocks' keys.
     const probe = parseBlockKey(`${top}/${ulidChild}/${META_FILE}`, ROOT_TENANT);
     if ("reason" in probe) {

@@ -138,10 +138,11 @@ export function blockUrlSuite(
     });
 
     it("plan reads a bucket URL, all tenants or one", async () => {
-      const [all, one, json] = await Promise.all([
+      const [all, one, json, root] = await Promise.all([
         strata("plan", url),
         strata("plan", url, "--tenant", "team-a"),
         strata("plan", url, "--tenant", "team-a", "--json"),
+        strata("plan", url, "--tenant", "__root__", "--json"),
       ]);
       expect(all.stderr).toBe("");
       expect(all.code).toBe(0);
@@ -155,6 +156,10 @@ export function blockUrlSuite(
       expect(groups).toHaveLength(1);
       expect(groups[0].tenant).toBe("team-a");
       expect(groups[0].plans[0].inputs).toEqual([basename(a), basename(b)].sort());
+      // The root tenant's blocks only: the copy of a at the bucket's root (and what tests before wrote there).
+      const rootGroups = JSON.parse(root.stdout).groups as { tenant: string; blocks: string[] }[];
+      expect(rootGroups.every((g) => g.tenant === "")).toBe(true);
+      expect(rootGroups.flatMap((g) => g.blocks)).toContain(basename(a));
     });
 
     it("bad input: one line and the usual exit codes", async () => {
@@ -169,6 +174,7 @@ export function blockUrlSuite(
         [["compact", A(), `${url}/team-x/${missing}`, "--out", `${url}/team-d`], 1, `unknown tenant "team-x"`],
         [["downsample", `${url}/team-a/${missing}`, "--resolution", "5m", "--out", `${url}/x`], 1, "no meta.json at"],
         [["plan", url, "--tenant", "team-x"], 1, `unknown tenant "team-x"`],
+        [["plan", A()], 2, "plan takes a bucket URL, not a block's"],
         [["inspect", `${url}/broken/${corrupt}`], 1, `broken/${corrupt}/index @0`],
       ];
       const results = await Promise.all(cases.map(([args]) => strata(...args)));

@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { formatDuration, parseDuration } from "@strata/tsdb";
+import { formatDuration, isUlid, parseDuration } from "@strata/tsdb";
 import { ROOT_TENANT, quoteName, tenantFromName, tenantProblem } from "@strata/bucket";
 import {
   fmtBytes,
@@ -101,6 +101,8 @@ async function scanArg(arg: string, tenant: string | undefined): Promise<Scanned
     if (!st?.isDirectory()) throw new UsageError(`${arg}: not a directory`);
     return scanTree(dirTree(arg), { tenant });
   }
+  if (isUlid(arg.replace(/\/+$/, "").split("/").at(-1) ?? ""))
+    throw new UsageError(`${arg}: plan takes a bucket URL, not a block's (narrow with --tenant)`);
   const store = await openBucketArg(arg);
   try {
     return await scanTree(storeTree(store, store.url), { tenant, bucketUrl: store.url });
