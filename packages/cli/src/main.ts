@@ -14,6 +14,9 @@ import { localCommand } from "./commands/local.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { statusCommand } from "./commands/status.ts";
 import { quarantineCommand } from "./commands/quarantine.ts";
+import { lsCommand } from "./commands/ls.ts";
+import { markCommand, unmarkCommand } from "./commands/mark.ts";
+import { uploadCommand } from "./commands/upload.ts";
 
 const commands: Record<string, Command> = {
   dump: dumpCommand,
@@ -28,6 +31,10 @@ const commands: Record<string, Command> = {
   replay: replayCommand,
   status: statusCommand,
   quarantine: quarantineCommand,
+  ls: lsCommand,
+  mark: markCommand,
+  unmark: unmarkCommand,
+  upload: uploadCommand,
 };
 
 function help(): string {

@@ -20,3 +20,15 @@ export {
 } from "./dead-letters.ts";
 export { releaseQuarantine, type ReleaseOutcome } from "./quarantine.ts";
 export { rebuildIndex, type TenantRebuild } from "./index-rebuild.ts";
+export { listBucketBlocks, type BlockRow, type BlockMarks, type BucketListing } from "./list-blocks.ts";
+export {
+  filterBlocks,
+  sortBlocks,
+  MARK_FILTERS,
+  BLOCK_SORTS,
+  type BlockFilter,
+  type BlockSort,
+  type MarkFilter,
+} from "./block-filter.ts";
+export { markBlocks, unmarkBlocks, MARK_KINDS, type MarkKind, type MarkOutcome, type MarkRequest } from "./marks.ts";
+export { findLocalBlocks, uploadBlocks, type LocalBlock, type UploadEvent, type UploadOutcome } from "./upload.ts";
