@@ -116,9 +116,10 @@ export async function listBucketBlocks(
   return { blocks: r.blocks.map((b) => b.row), tenants: r.tenants, notes: r.notes };
 }
 
+/** `listBucketBlocks` with each row's meta; `only` reads just those blocks (the listing is one either way). */
 export async function scanBlocks(
   store: ObjectStore,
-  opts: { tenant?: string; maxMetaBytes?: number } = {},
+  opts: { tenant?: string; maxMetaBytes?: number; only?: ReadonlySet<string> } = {},
 ): Promise<{ blocks: ScannedBlock[]; tenants: string[]; notes: string[] }> {
   const layout = pipelineLayout();
   const prefix = opts.tenant === undefined ? "" : layout.tenantPrefix(opts.tenant);
@@ -144,7 +145,7 @@ export async function scanBlocks(
     if (INTERESTING.has(k.file)) f.files.set(k.file, o.size);
   }
   const list = [...folders.entries()]
-    .filter(([id]) => !tenantShaped.has(id))
+    .filter(([id, f]) => !tenantShaped.has(id) && (opts.only === undefined || opts.only.has(f.block)))
     .map(([, f]) => f)
     .sort((a, b) => (a.tenant === b.tenant ? cmp(a.block, b.block) : cmp(a.tenant, b.tenant)));
   const tenants = [...new Set(list.map((f) => f.tenant))];

@@ -111,7 +111,9 @@ export async function markBlocks(store: ObjectStore, req: MarkRequest): Promise<
   const layout = pipelineLayout();
   const file = MARK_KINDS[req.kind];
   const now = Math.floor((req.now ?? Date.now)() / 1000);
-  const scan = await scanBlocks(store, { tenant: req.tenant });
+  // Only a deletion needs every block of the tenant (to find one that covers it).
+  const only = req.kind === "deletion" ? undefined : new Set(req.blocks);
+  const scan = await scanBlocks(store, { tenant: req.tenant, only });
   const byId = new Map(scan.blocks.map((b) => [b.row.block, b]));
   const deletedNow = new Set<string>();
   const out: MarkOutcome[] = [];
