@@ -8,7 +8,7 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { S3Store } from "@strata/bucket/s3";
 import { uploadBlock } from "@strata/bucket";
-import { readMeta } from "@strata/tsdb";
+import { mulberry32, readMeta } from "@strata/tsdb";
 import { DirBlockSource } from "@strata/tsdb/node";
 import {
   bindPipeline,
@@ -28,7 +28,6 @@ import { createWorkerHandler } from "@strata/lambda";
 import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE, WORKER_LIMITS } from "@strata/lambda/deploy";
 import type { LocalRuntime, LocalRuntimeOptions } from "./contract.ts";
 import { KillSwitch } from "./faults.ts";
-import { seededRandom } from "./random.ts";
 import { s3EventBody, s3TestEventBody, shouldNotify } from "./notifications.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startS3Emulator } from "@strata/emulator";
 import { SqsEventSourcePoller } from "./sqs-poller.ts";
@@ -81,7 +80,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   const log = jsonLogger(write, { service: "strata-local" });
   const bucket = opts.bucket ?? DEFAULT_BUCKET;
   const faults = opts.faults ?? {};
-  const random = seededRandom(faults.seed ?? 1);
+  const random = mulberry32(faults.seed ?? 1);
 
   const emu = await startS3Emulator({ port: opts.port ?? DEFAULT_PORT, buckets: [bucket] });
   const endpoint = emu.endpoint;
