@@ -17,6 +17,7 @@ import { quarantineCommand } from "./commands/quarantine.ts";
 import { lsCommand } from "./commands/ls.ts";
 import { markCommand, unmarkCommand } from "./commands/mark.ts";
 import { uploadCommand } from "./commands/upload.ts";
+import { dlqCommand } from "./commands/dlq.ts";
 
 const commands: Record<string, Command> = {
   dump: dumpCommand,
@@ -35,6 +36,7 @@ const commands: Record<string, Command> = {
   mark: markCommand,
   unmark: unmarkCommand,
   upload: uploadCommand,
+  dlq: dlqCommand,
 };
 
 function help(): string {

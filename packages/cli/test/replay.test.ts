@@ -143,6 +143,13 @@ describe.each(["file", "s3"] as const)("strata replay, %s:// bucket", (kind) => 
         /^strata replay: --job: expected one of verify, compact/,
       ],
       [["replay", url], env, 2, /^strata replay: choose exactly one of --block ULID, --since TIME, --all$/],
+      [["replay", "s3://no-such-bucket", "--all", "--dry-run"], env, 1, /^strata replay: S3: NoSuchBucket/],
+      [
+        ["replay", url, "--job", "plan", "--queue", `${h.emu.endpoint}/000000000000/no-such-queue`],
+        env,
+        1,
+        /^strata replay: http:\/\/.*\/no-such-queue: SQS: /,
+      ],
     ];
     for (const [args, e, code, line] of cases) {
       const r = await cli(args, e);

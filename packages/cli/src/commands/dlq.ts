@@ -5,7 +5,8 @@ import { tenantName, type ObjectStore } from "@strata/bucket";
 import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
-import { QUEUE_HELP, type Received, openSqs, peek, queueArg, redrive, sqsProblem } from "../sqs.ts";
+import { withBadInput } from "../bad-input.ts";
+import { QUEUE_HELP, type Received, type Sqs, openSqs, peek, queueArg, redrive, sqsProblem } from "../sqs.ts";
 
 /** The most messages one look holds (each up to 256 KiB). */
 const MAX_LOOK = 1000;
@@ -48,7 +49,7 @@ export const dlqCommand: Command = {
       "  strata dlq redrive --id 6f0c7b1e-1b9c-4a55-9d2e-0d6f3b0f7c11",
       "  strata dlq redrive",
     ].join("\n"),
-  async run([action, ...rest], values) {
+  run: withBadInput("dlq", async ([action, ...rest], values) => {
     if (action !== "list" && action !== "show" && action !== "redrive")
       throw new UsageError(`expected "list", "show" or "redrive", got ${JSON.stringify(action ?? "")}`);
     const id = action === "show" ? rest.shift() : undefined;
@@ -69,7 +70,7 @@ export const dlqCommand: Command = {
     } finally {
       await store?.close?.();
     }
-  },
+  }),
 };
 
 async function look(
@@ -80,52 +81,54 @@ async function look(
   max: number | undefined,
   json: boolean,
 ): Promise<number> {
-  return withSqs("dlq", dlq, async (sqs) => {
-    const msgs = await peek(sqs, dlq, action === "list" ? (max ?? 100) : (max ?? MAX_LOOK));
-    const wanted = id === undefined ? msgs : msgs.filter((m) => m.MessageId === id);
-    if (id !== undefined && wanted.length === 0) {
-      process.stderr.write(`strata dlq: message ${JSON.stringify(id)} is not in ${dlq} (looked at ${msgs.length})\n`);
-      return 1;
-    }
-    const letters = await describe(wanted, store, action === "show");
-    if (json) process.stdout.write(`${JSON.stringify(id === undefined ? letters : letters[0], null, 2)}\n`);
-    else if (action === "show") process.stdout.write(showText(letters[0]!));
-    else {
-      for (const l of letters) process.stdout.write(`${listLine(l)}\n`);
-      process.stdout.write(
-        `${letters.length} dead letter(s) in ${dlq}${letters.length === max ? " (--max reached)" : ""}\n`,
-      );
-    }
-    return 0;
-  });
+  const limit = action === "list" ? (max ?? 100) : (max ?? MAX_LOOK);
+  const msgs = await withSqs("dlq", dlq, (sqs) => peek(sqs, dlq, limit));
+  if (msgs === undefined) return 1;
+  // The queue is as it was: what follows reads the bucket only.
+  const wanted = id === undefined ? msgs : msgs.filter((m) => m.MessageId === id);
+  if (id !== undefined && wanted.length === 0) {
+    process.stderr.write(`strata dlq: message ${JSON.stringify(id)} is not in ${dlq} (looked at ${msgs.length})\n`);
+    return 1;
+  }
+  const letters = await describe(wanted, store, action === "show");
+  if (json) process.stdout.write(`${JSON.stringify(id === undefined ? letters : letters[0], null, 2)}\n`);
+  else if (action === "show") process.stdout.write(showText(letters[0]!));
+  else {
+    for (const l of letters) process.stdout.write(`${listLine(l)}\n`);
+    process.stdout.write(
+      `${letters.length} dead letter(s) in ${dlq}${letters.length === limit ? ` (at most ${limit} shown: --max)` : ""}\n`,
+    );
+  }
+  return 0;
 }
 
 /** Every dead letter back to the jobs queue (also `strata replay --from-dlq`). */
 export async function redriveAll(cmd: string, dlq: string, queue: string, max?: number): Promise<number> {
-  return withSqs(cmd, dlq, async (sqs) => {
-    const r = await redrive(sqs, dlq, queue, { max });
-    if (!("moved" in r)) throw new Error("redrive without ids reported missing ids");
-    process.stdout.write(`redrove ${r.moved.length} message(s) from ${dlq} to ${queue}\n`);
-    return 0;
-  });
+  const r = await withSqs(cmd, dlq, (sqs) => redrive(sqs, dlq, queue, { max }));
+  if (r === undefined) return 1;
+  if (!("moved" in r)) throw new Error("redrive without ids reported missing ids");
+  process.stdout.write(`redrove ${r.moved.length} message(s) from ${dlq} to ${queue}\n`);
+  return 0;
 }
 
 async function redriveIds(dlq: string, queue: string, ids: string[], max: number): Promise<number> {
-  return withSqs("dlq", dlq, async (sqs) => {
-    const r = await redrive(sqs, dlq, queue, { ids, max });
-    if ("missing" in r) {
-      const which = r.missing.map((m) => JSON.stringify(m)).join(", ");
-      process.stderr.write(`strata dlq: message ${which} not in ${dlq} (looked at ${r.looked}); nothing moved\n`);
-      return 1;
-    }
-    for (const m of r.moved) process.stdout.write(`redrove ${m}\n`);
-    process.stdout.write(`redrove ${r.moved.length} message(s) from ${dlq} to ${queue}\n`);
-    return 0;
-  });
+  const r = await withSqs("dlq", dlq, (sqs) => redrive(sqs, dlq, queue, { ids, max }));
+  if (r === undefined) return 1;
+  if ("missing" in r) {
+    const which = r.missing.map((m) => JSON.stringify(m)).join(", ");
+    process.stderr.write(`strata dlq: message ${which} not in ${dlq} (looked at ${r.looked}); nothing moved\n`);
+    return 1;
+  }
+  for (const m of r.moved) process.stdout.write(`redrove ${m}\n`);
+  process.stdout.write(`redrove ${r.moved.length} message(s) from ${dlq} to ${queue}\n`);
+  return 0;
 }
 
-/** Runs `fn` with a client; an SQS failure a person can act on is one line and exit 1. */
-async function withSqs(cmd: string, url: string, fn: (sqs: Awaited<ReturnType<typeof openSqs>>) => Promise<number>) {
+/**
+ * Runs `fn` with a client. An SQS failure a person can act on is printed as one line and
+ * gives undefined (exit 1); anything else is a bug and is thrown.
+ */
+async function withSqs<T>(cmd: string, url: string, fn: (sqs: Sqs) => Promise<T>): Promise<T | undefined> {
   const sqs = await openSqs(url);
   try {
     return await fn(sqs);
@@ -133,7 +136,7 @@ async function withSqs(cmd: string, url: string, fn: (sqs: Awaited<ReturnType<ty
     const line = sqsProblem(e);
     if (line === undefined) throw e;
     process.stderr.write(`strata ${cmd}: ${url}: ${line}\n`);
-    return 1;
+    return undefined;
   } finally {
     sqs.client.destroy();
   }

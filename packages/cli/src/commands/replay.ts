@@ -6,8 +6,8 @@ import { tenantFromName, tenantName } from "@strata/bucket";
 import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
+import { withBadInput } from "../bad-input.ts";
 import { QUEUE_HELP, openSqs, queueArg, sendBody, sqsProblem } from "../sqs.ts";
-import { redriveAll } from "./dlq.ts";
 
 /** Every job type of the worker's message contract (`JOB_TYPES` of @strata/pipeline), in its order. */
 const JOBS = ["verify", "compact", "downsample", "plan", "retention", "cleanup", "index-sync"] as const;
@@ -54,10 +54,12 @@ export const replayCommand: Command = {
       "  strata replay file:///data/bucket --job index-sync --queue http://127.0.0.1:4566/000000000000/strata-jobs",
       "  strata replay --from-dlq",
     ].join("\n"),
-  async run(positionals, values) {
+  run: withBadInput("replay", async (positionals, values) => {
     if (values["from-dlq"]) {
       if (positionals.length) throw new UsageError("--from-dlq takes no bucket URL");
-      return redriveAll("replay", queueArg(values, "dlq"), queueArg(values, "queue"));
+      const [dlq, queue] = [queueArg(values, "dlq"), queueArg(values, "queue")];
+      const { redriveAll } = await import("./dlq.ts");
+      return redriveAll("replay", dlq, queue);
     }
     const [url, ...extra] = positionals;
     if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
@@ -78,6 +80,7 @@ export const replayCommand: Command = {
     const tenant = tenantArg(values.tenant);
     const store = await openBucketArg(url);
     const sqs = queueUrl ? await openSqs(queueUrl) : undefined;
+    let sqsLine: string | undefined;
     try {
       const { replayJobs } = await import("@strata/pipeline/operations");
       const r = await replayJobs(store, {
@@ -85,7 +88,17 @@ export const replayCommand: Command = {
         tenant,
         blocks,
         since,
-        send: sqs && queueUrl ? (body) => sendBody(sqs, queueUrl, body) : undefined,
+        send:
+          sqs && queueUrl
+            ? async (body) => {
+                try {
+                  await sendBody(sqs, queueUrl, body);
+                } catch (e) {
+                  sqsLine = sqsProblem(e);
+                  throw e;
+                }
+              }
+            : undefined,
       });
       if ("problem" in r) {
         process.stderr.write(`strata replay: ${r.problem}\n`);
@@ -102,15 +115,15 @@ export const replayCommand: Command = {
       );
       return 0;
     } catch (e) {
-      const line = sqsProblem(e);
-      if (line === undefined) throw e;
-      process.stderr.write(`strata replay: ${queueUrl}: ${line}\n`);
+      // Only a failed send is the queue's; the bucket's errors are reported as such.
+      if (sqsLine === undefined) throw e;
+      process.stderr.write(`strata replay: ${queueUrl}: ${sqsLine}\n`);
       return 1;
     } finally {
       sqs?.client.destroy();
       await store.close?.();
     }
-  },
+  }),
 };
 
 /** `--tenant`: the root tenant's name (`__root__`) stands for the root tenant itself (""). */
