@@ -17,6 +17,7 @@ import { quarantineCommand } from "./commands/quarantine.ts";
 import { lsCommand } from "./commands/ls.ts";
 import { markCommand, unmarkCommand } from "./commands/mark.ts";
 import { uploadCommand } from "./commands/upload.ts";
+import { webCommand } from "./commands/web.ts";
 import { dlqCommand } from "./commands/dlq.ts";
 
 const commands: Record<string, Command> = {
@@ -36,6 +37,7 @@ const commands: Record<string, Command> = {
   mark: markCommand,
   unmark: unmarkCommand,
   upload: uploadCommand,
+  web: webCommand,
   dlq: dlqCommand,
 };
 

@@ -37,6 +37,12 @@ export interface LocalRuntimeOptions {
   /** Bucket name (default strata-blocks). */
   bucket?: string;
   /**
+   * Serve the bucket's page (`@strata/local/web`, as `strata web`, with the queue and DLQ depth)
+   * on this port of 127.0.0.1 (0 = any free port); absent, no page. `strata local` serves it on
+   * 10902 unless `--http-port 0`.
+   */
+  http?: { port: number; host?: string; refreshSeconds?: number };
+  /**
    * The pipeline's clock (default the system's): deletion marks, the delete delay, retention,
    * leases and the verifier's "not in the future" check read it, so a test can run days of a
    * bucket's life in seconds.
@@ -50,6 +56,8 @@ export interface LocalRuntime {
   bucket: string;
   queueUrl: string;
   dlqUrl: string;
+  /** The bucket's page, `http://127.0.0.1:<port>`, when `http` was given. */
+  httpUrl?: string;
   /** The runtime's bucket through the proxy (conditional writes enforced, notifications fire). */
   s3: ObjectStore;
   /** Upload a local block directory as `<tenant>/<ULID>/`: chunks, index, meta.json last. */

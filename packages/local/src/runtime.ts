@@ -31,6 +31,7 @@ import { KillSwitch } from "./faults.ts";
 import { s3EventBody, s3TestEventBody, shouldNotify } from "./notifications.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startS3Emulator } from "@strata/emulator";
 import { SqsEventSourcePoller } from "./sqs-poller.ts";
+import { startWebServer } from "./web/server.ts";
 
 export const DEFAULT_PORT = 4566;
 export const DEFAULT_BUCKET = "strata-blocks";
@@ -197,10 +198,32 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     stops.push(async () => clearInterval(timer));
     stops.push(() => notificationsDone);
 
+    // The bucket's page, as `strata web` serves it, knowing the queues.
+    const web = opts.http
+      ? await startWebServer({
+          store: s3,
+          port: opts.http.port,
+          host: opts.http.host,
+          refreshSeconds: opts.http.refreshSeconds,
+          engine: settings,
+          now: opts.clock ? () => opts.clock!.now() : undefined,
+          queues: async () => ({ jobs: await queueDepth(sqs, queueUrl), dlq: await queueDepth(sqs, dlqUrl) }),
+          onError: (e, path) => log.error("web-request-failed", { path, error: String(e) }),
+        })
+      : undefined;
+    if (web) stops.push(() => web.close());
+
     // S3 sends a TestEvent when the notification configuration is put: so do we, once.
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3TestEventBody(bucket) }));
     poller.start();
-    log.info("local-runtime-started", { endpoint, bucket, queueUrl, dlqUrl, workers: opts.workers ?? 2 });
+    log.info("local-runtime-started", {
+      endpoint,
+      bucket,
+      queueUrl,
+      dlqUrl,
+      workers: opts.workers ?? 2,
+      ...(web ? { httpUrl: web.url } : {}),
+    });
 
     const layout = pipelineLayout();
     const rt: LocalRuntime = {
@@ -208,6 +231,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       bucket,
       queueUrl,
       dlqUrl,
+      ...(web ? { httpUrl: web.url } : {}),
       s3,
       async uploadBlockDir(tenant, dir) {
         const src = new DirBlockSource(dir);

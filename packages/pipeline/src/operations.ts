@@ -32,3 +32,11 @@ export {
 } from "./block-filter.ts";
 export { markBlocks, unmarkBlocks, MARK_KINDS, type MarkKind, type MarkOutcome, type MarkRequest } from "./marks.ts";
 export { findLocalBlocks, uploadBlocks, type LocalBlock, type UploadEvent, type UploadOutcome } from "./upload.ts";
+export {
+  BlockViews,
+  type BlockDetail,
+  type BlockState,
+  type BlockView,
+  type IndexView,
+  type TenantBlocks,
+} from "./block-views.ts";

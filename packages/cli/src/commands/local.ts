@@ -5,7 +5,7 @@ import { UsageError } from "../command.ts";
 export const localCommand: Command = {
   summary: "run the pipeline locally: S3 + SQS emulator on 127.0.0.1:4566, the worker, notifications, the schedule",
   usage:
-    "local [--port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
+    "local [--port N] [--http-port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
   optionHelp: {
     port: "port of the S3 + SQS endpoint on 127.0.0.1 (default 4566; 0 = any free port)",
     workers: "concurrent worker invocations, as Lambda's concurrency (default 2)",
@@ -13,6 +13,8 @@ export const localCommand: Command = {
       "how often the scheduled job runs: retention, cleanup, index re-sync (default STRATA_SCHEDULE_INTERVAL or 60s; 0 = never)",
     demo: "also upload a few hours of demo blocks",
     "demo-tenant": "the demo blocks' tenant (default demo)",
+    "http-port":
+      "port of the bucket's page on 127.0.0.1 (as `strata web`, with the queue and DLQ depth; default 10902; 0 = no page)",
   },
   async details() {
     const { PIPELINE_SETTINGS } = await import("@strata/pipeline");
@@ -32,6 +34,7 @@ export const localCommand: Command = {
     "schedule-interval": { type: "string" },
     demo: { type: "boolean" },
     "demo-tenant": { type: "string" },
+    "http-port": { type: "string" },
   },
   async run(positionals, values) {
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -39,6 +42,7 @@ export const localCommand: Command = {
     const { localSettingsFromEnv, startLocalRuntime, uploadDemoBlocks } = await import("@strata/local");
     const port = intOption(values.port, "port", 4566);
     const workers = intOption(values.workers, "workers", 2);
+    const httpPort = intOption(values["http-port"], "http-port", 10902);
     let interval = 60_000;
     let settings;
     try {
@@ -55,11 +59,17 @@ export const localCommand: Command = {
     }
     let rt;
     try {
-      rt = await startLocalRuntime({ port, workers, scheduleIntervalMs: interval, settings });
+      rt = await startLocalRuntime({
+        port,
+        workers,
+        scheduleIntervalMs: interval,
+        settings,
+        http: httpPort ? { port: httpPort } : undefined,
+      });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") {
         process.stderr.write(
-          `strata local: port ${port} on 127.0.0.1 is in use (LocalStack?); pick another with --port\n`,
+          `strata local: ${(e as Error).message} (LocalStack? another strata?); pick another with --port or --http-port\n`,
         );
         return 1;
       }
@@ -73,6 +83,7 @@ export const localCommand: Command = {
         `  bucket  s3://${rt.bucket}`,
         `  queue   ${rt.queueUrl}`,
         `  DLQ     ${rt.dlqUrl}`,
+        ...(rt.httpUrl ? [`  page    ${rt.httpUrl}/`] : []),
         "Upload blocks (a directory of <ULID>/ block directories) to set the pipeline going:",
         `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 aws --endpoint-url ${rt.endpoint} s3 cp --recursive ./blocks s3://${rt.bucket}/team-a/`,
         `Watch the bucket:  AWS_ENDPOINT_URL=${rt.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test npx strata status s3://${rt.bucket}`,
