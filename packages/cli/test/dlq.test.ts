@@ -180,6 +180,13 @@ describe.each(["file", "s3"] as const)("strata dlq, %s:// bucket", (kind) => {
       [["dlq", "list", "--dlq", "not a url"], env, 2, /^strata dlq: --dlq: expected a queue URL/],
       [["dlq", "list", "--bucket", "s3://Bad_Bucket"], env, 2, /^strata dlq: invalid bucket URL/],
       [["dlq", "redrive"], { ...env, STRATA_QUEUE_URL: undefined }, 2, /^strata dlq: the jobs queue is unknown/],
+      [["dlq", "list", "--bucket", "s3://no-such-bucket"], env, 1, /^strata dlq: S3: NoSuchBucket/],
+      [
+        ["dlq", "list", "--bucket", `${url}/empty-prefix`],
+        env,
+        1,
+        /^strata dlq: .*empty-prefix: no objects \(is --bucket/,
+      ],
       [["dlq", "peek"], env, 2, /^strata dlq: expected "list", "show" or "redrive", got "peek"$/],
       [["dlq", "list", "--max", "0"], env, 2, /^strata dlq: --max: expected a whole number from 1 to 1000/],
       [

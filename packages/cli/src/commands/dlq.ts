@@ -66,6 +66,12 @@ export const dlqCommand: Command = {
     const bucket = (values.bucket as string | undefined) ?? envBucket();
     const store = bucket === undefined ? undefined : await openBucketArg(bucket);
     try {
+      // A wrong bucket would read as "no error recorded" for every job: it must hold something.
+      const page = await store?.list("", { delimiter: "/", maxKeys: 1 });
+      if (page && page.objects.length === 0 && page.prefixes.length === 0) {
+        process.stderr.write(`strata dlq: ${store?.url}: no objects (is --bucket the blocks bucket?)\n`);
+        return 1;
+      }
       return await look(dlq, store, action, id, max, values.json === true);
     } finally {
       await store?.close?.();
