@@ -28,15 +28,13 @@ export class UsageError extends Error {
 /** A command's `--help`: usage line, summary, each option with what it does, then details. */
 export async function commandHelp(c: Command): Promise<string> {
   const lines = [`Usage: strata ${c.usage}`, "", c.summary];
-  const opts = Object.entries(c.options);
-  if (opts.length) {
-    lines.push("", "Options:");
-    for (const [k, o] of opts) {
-      const flag = `  --${k}${o.type === "string" ? " <value>" : ""}`;
-      const help = c.optionHelp?.[k];
-      lines.push(help ? `${flag.padEnd(30)} ${help}` : flag);
-    }
+  lines.push("", "Options:");
+  for (const [k, o] of Object.entries(c.options)) {
+    const flag = `  ${o.short ? `-${o.short}, ` : ""}--${k}${o.type === "string" ? " <value>" : ""}`;
+    const help = c.optionHelp?.[k];
+    lines.push(help ? `${flag.padEnd(30)} ${help}` : flag);
   }
+  lines.push(`${"  -h, --help".padEnd(30)} this help`);
   if (c.details) lines.push("", await c.details());
   return lines.join("\n");
 }

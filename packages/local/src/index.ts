@@ -14,12 +14,11 @@ export {
   type S3EmulatorOptions,
 } from "@strata/emulator";
 export type { LocalRuntime, LocalRuntimeOptions, RuntimeFaults } from "./contract.ts";
+export { localSettingsFromEnv, LOCAL_SETTING_DEFAULTS } from "./settings.ts";
 export {
   startLocalRuntime,
   queueDepth,
-  localSettingsFromEnv,
   LOCAL_SETTINGS,
-  LOCAL_SETTING_DEFAULTS,
   DEFAULT_PORT,
   DEFAULT_BUCKET,
   JOBS_QUEUE,

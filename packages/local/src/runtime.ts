@@ -15,46 +15,25 @@ import {
   defaultDedup,
   encodeJob,
   jsonLogger,
-  parseSettings,
   pipelineLayout,
   runSchedule,
-  type EngineSettings,
   type JobQueue,
-  type PipelineConfig,
   type PipelineSettings,
-  type SettingName,
 } from "@strata/pipeline";
 import { createWorkerHandler } from "@strata/lambda";
-import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE, WORKER_LIMITS } from "@strata/lambda/deploy";
+import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE } from "@strata/lambda/deploy";
 import type { LocalRuntime, LocalRuntimeOptions } from "./contract.ts";
 import { KillSwitch } from "./faults.ts";
 import { s3EventBody, s3TestEventBody, shouldNotify } from "./notifications.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startS3Emulator } from "@strata/emulator";
 import { SqsEventSourcePoller } from "./sqs-poller.ts";
+import { localSettingsFromEnv } from "./settings.ts";
 import { startWebServer } from "./web/server.ts";
 
 export const DEFAULT_PORT = 4566;
 export const DEFAULT_BUCKET = "strata-blocks";
 export const JOBS_QUEUE = "strata-jobs";
 export const DLQ_QUEUE = "strata-jobs-dlq";
-
-/**
- * Where the local defaults differ from the deployed functions', as the variables would be
- * written: the lease TTL stays below the local visibility timeout, as in AWS.
- */
-export const LOCAL_SETTING_DEFAULTS: Readonly<Partial<Record<SettingName, string>>> = { STRATA_LEASE_TTL: "4m" };
-
-/**
- * The pipeline's settings from `env`'s `STRATA_*` variables, read as the Lambda reads them
- * (same schema, same walls: the worker's sizing) over the local defaults; what `strata local`
- * runs with. Throws naming every unknown variable and malformed value.
- */
-export function localSettingsFromEnv(
-  env: Readonly<Record<string, string | undefined>>,
-): PipelineConfig & EngineSettings {
-  const { config, engine } = parseSettings(env, { limits: WORKER_LIMITS, defaults: LOCAL_SETTING_DEFAULTS });
-  return { ...config, ...engine };
-}
 
 /**
  * Local defaults: the functions' settings (LOCAL_SETTING_DEFAULTS aside), infra's batch size

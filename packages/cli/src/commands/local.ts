@@ -17,8 +17,9 @@ export const localCommand: Command = {
       "port of the bucket's page on 127.0.0.1 (as `strata web`, with the queue and DLQ depth; default 10902; 0 = no page)",
   },
   async details() {
-    const { PIPELINE_SETTINGS } = await import("@strata/pipeline");
-    const { LOCAL_SETTING_DEFAULTS } = await import("@strata/local");
+    // The settings catalogues, not the engines nor the emulator: `--help` stays fast.
+    const { PIPELINE_SETTINGS } = await import("@strata/pipeline/settings");
+    const { LOCAL_SETTING_DEFAULTS } = await import("@strata/local/settings");
     const width = Math.max(...PIPELINE_SETTINGS.map((s) => s.name.length), "STRATA_SCHEDULE_INTERVAL".length);
     const local = (name: keyof typeof LOCAL_SETTING_DEFAULTS) =>
       LOCAL_SETTING_DEFAULTS[name] ? `; locally ${LOCAL_SETTING_DEFAULTS[name]}` : "";
@@ -26,6 +27,13 @@ export const localCommand: Command = {
       "Environment (the same settings the deployed functions read, validated by the same code; an unknown STRATA_* variable is refused):",
       ...PIPELINE_SETTINGS.map((s) => `  ${s.name.padEnd(width)}  ${s.help.replace(/\)$/, `${local(s.name)})`)}`),
       `  ${"STRATA_SCHEDULE_INTERVAL".padEnd(width)}  how often the scheduled job runs locally (default 60s; --schedule-interval wins)`,
+      "",
+      "Examples:",
+      "  npm start                                   the pipeline on 127.0.0.1:4566 (npm start runs strata local)",
+      "  npm start -- --demo                         the same, with a few hours of blocks for tenant demo",
+      "  strata local --port 4567 --workers 1        beside LocalStack on 4566, one job at a time",
+      "  STRATA_RETENTION_RAW=30d STRATA_DELETE_DELAY=10m strata local --schedule-interval 10s",
+      "                                              retention and cleanup every 10 s, deletions after 10 minutes",
     ].join("\n");
   },
   options: {

@@ -1,0 +1,83 @@
+/**
+ * Start-up of the CLI as a user runs it: `node bin/strata.js <command> --help`, timed from
+ * spawn to exit, for `strata --help` and every command's `--help` (which loads that command's
+ * module and the libraries it imports, and nothing else). The launcher runs the bundle
+ * bin/bundle.js builds at install while it is fresh, else the TypeScript sources; the sources
+ * are timed too, for comparison. Target: median ≤ 100 ms on this 2-core machine.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { emit, type BenchResult } from "@strata/bench";
+import { freshBundle } from "../bin/fresh.js";
+
+export const STRATA_BIN = fileURLToPath(new URL("../bin/strata.js", import.meta.url));
+export const BUNDLE_DIR = join(STRATA_BIN, "..", "bundle");
+export const TARGET_MS = 100;
+
+/** Milliseconds from spawning `strata <args…>` to its exit (output discarded); rejects on a non-zero exit. */
+export function timeStrata(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [STRATA_BIN, ...args], { stdio: "ignore", env });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const ms = performance.now() - t0;
+      if (code === 0) resolve(ms);
+      else reject(new Error(`strata ${args.join(" ")} exited with ${code}`));
+    });
+  });
+}
+
+export interface Startup {
+  median: number;
+  p90: number;
+  runs: number[];
+}
+
+/**
+ * `runs` timings of `strata <args…>` after one untimed run (the first run after a change
+ * fills Node's compile cache), one after another.
+ */
+export async function startup(args: readonly string[], runs: number, env?: NodeJS.ProcessEnv): Promise<Startup> {
+  await timeStrata(args, env);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await timeStrata(args, env));
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { median: at(0.5), p90: at(0.9), runs: times };
+}
+
+/** The command names `strata --help` lists. */
+async function commandNames(): Promise<string[]> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [STRATA_BIN, "--help"], { stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    child.stdout.on("data", (b: Buffer) => (text += b.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", () => resolve(text));
+  });
+  return [...out.matchAll(/^ {2}([a-z][a-z-]*) {2,}/gm)].map((m) => m[1]!);
+}
+
+if (import.meta.main) {
+  const RUNS = 15;
+  const bundled = freshBundle(BUNDLE_DIR) !== undefined;
+  const path = bundled ? "bundle" : "sources (no fresh bundle: npm run bundle -w @strata/cli)";
+  const row = (name: string, s: Startup, how: string): BenchResult => ({
+    name,
+    samples: 0,
+    bytes: 0,
+    seconds: s.median / 1000,
+    target: `median ≤ ${TARGET_MS} ms: ${s.median <= TARGET_MS ? "ok" : "OVER"} (${s.median.toFixed(0)} ms, p90 ${s.p90.toFixed(0)} ms, ${how})`,
+  });
+  const rows: BenchResult[] = [row("strata --help", await startup(["--help"], RUNS), path)];
+  for (const name of await commandNames())
+    rows.push(row(`strata ${name} --help`, await startup([name, "--help"], RUNS), path));
+  if (bundled) {
+    const sources = { ...process.env, STRATA_CLI_BUNDLE: "" };
+    rows.push(row("strata --help (sources)", await startup(["--help"], RUNS, sources), "sources"));
+    rows.push(row("strata verify --help (sources)", await startup(["verify", "--help"], RUNS, sources), "sources"));
+  }
+  emit(rows);
+}
