@@ -3,7 +3,8 @@
  * spawn to exit, for `strata --help` and every command's `--help` (which loads that command's
  * module and the libraries it imports, and nothing else). The launcher runs the bundle
  * bin/bundle.js builds at install while it is fresh, else the TypeScript sources; the sources
- * are timed too, for comparison. Target: median ≤ 100 ms on this 2-core machine.
+ * are timed too, for comparison. Target: median ≤ 100 ms on this 2-core machine. Peak memory
+ * is one more, untimed run's (the child reports its own maxRSS as it exits).
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -48,6 +49,24 @@ export async function startup(args: readonly string[], runs: number, env?: NodeJ
   return { median: at(0.5), p90: at(0.9), runs: times };
 }
 
+/** Peak resident memory of one `strata <args…>` run, MiB (reported by the child as it exits; not timed). */
+export async function peakMiB(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const hook = 'process.on("exit", () => process.stderr.write("MAXRSS " + process.resourceUsage().maxRSS + "\\n"));';
+  const stderr = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", `data:text/javascript,${encodeURIComponent(hook)}`, STRATA_BIN, ...args],
+      { stdio: ["ignore", "ignore", "pipe"], env },
+    );
+    let text = "";
+    child.stderr.on("data", (b: Buffer) => (text += b.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", () => resolve(text));
+  });
+  const kib = /MAXRSS (\d+)/.exec(stderr)?.[1];
+  return kib === undefined ? Number.NaN : Number(kib) / 1024;
+}
+
 /** The command names `strata --help` lists. */
 async function commandNames(): Promise<string[]> {
   const out = await new Promise<string>((resolve, reject) => {
@@ -64,20 +83,21 @@ if (import.meta.main) {
   const RUNS = 15;
   const bundled = freshBundle(BUNDLE_DIR) !== undefined;
   const path = bundled ? "bundle" : "sources (no fresh bundle: npm run bundle -w @strata/cli)";
-  const row = (name: string, s: Startup, how: string): BenchResult => ({
-    name,
+  const row = async (args: string[], s: Startup, how: string, env?: NodeJS.ProcessEnv): Promise<BenchResult> => ({
+    name: `strata ${args.join(" ")}${how === "sources" ? " (sources)" : ""}`,
     samples: 0,
     bytes: 0,
     seconds: s.median / 1000,
+    peakMiB: await peakMiB(args, env),
     target: `median ≤ ${TARGET_MS} ms: ${s.median <= TARGET_MS ? "ok" : "OVER"} (${s.median.toFixed(0)} ms, p90 ${s.p90.toFixed(0)} ms, ${how})`,
   });
-  const rows: BenchResult[] = [row("strata --help", await startup(["--help"], RUNS), path)];
-  for (const name of await commandNames())
-    rows.push(row(`strata ${name} --help`, await startup([name, "--help"], RUNS), path));
+  const rows: BenchResult[] = [];
+  for (const args of [["--help"], ...(await commandNames()).map((name) => [name, "--help"])])
+    rows.push(await row(args, await startup(args, RUNS), path));
   if (bundled) {
     const sources = { ...process.env, STRATA_CLI_BUNDLE: "" };
-    rows.push(row("strata --help (sources)", await startup(["--help"], RUNS, sources), "sources"));
-    rows.push(row("strata verify --help (sources)", await startup(["verify", "--help"], RUNS, sources), "sources"));
+    for (const args of [["--help"], ["verify", "--help"]])
+      rows.push(await row(args, await startup(args, RUNS, sources), "sources", sources));
   }
   emit(rows);
 }
