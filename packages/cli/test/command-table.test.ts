@@ -22,16 +22,13 @@ describe("the command table", () => {
     });
   }
 
+  it("strata help <command> is strata <command> --help", async () => {
+    expect(await captured(["help", "verify"])).toEqual(await captured(["verify", "--help"]));
+  });
+
   it("strata --help lists every command once, under its group, and says how to get a command's help", async () => {
-    const out: string[] = [];
-    const write = process.stdout.write;
-    process.stdout.write = ((s: string) => out.push(s) > 0) as typeof process.stdout.write;
-    try {
-      expect(await main(["--help"])).toBe(0);
-    } finally {
-      process.stdout.write = write;
-    }
-    const text = out.join("");
+    const { code, text } = await captured(["--help"]);
+    expect(code).toBe(0);
     const headings = [...text.matchAll(/^(\S.*):$/gm)].map((m) => m[1]!);
     expect(headings.map((h) => h.split(" (")[0])).toEqual(["Block tools", "Bucket tools", "Pipeline"]);
     for (const [name, e] of Object.entries(commandTable))
@@ -39,3 +36,16 @@ describe("the command table", () => {
     expect(text).toContain("strata <command> --help");
   });
 });
+
+/** `main(argv)` in-process, with what it wrote to stdout. */
+async function captured(argv: string[]): Promise<{ code: number; text: string }> {
+  const out: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((s: string) => out.push(s) > 0) as typeof process.stdout.write;
+  try {
+    const code = await main(argv);
+    return { code, text: out.join("") };
+  } finally {
+    process.stdout.write = write;
+  }
+}
