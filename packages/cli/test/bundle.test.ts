@@ -1,9 +1,11 @@
 // The launcher runs the bundle bin/bundle.js builds only while it is fresh (built after every
 // source file it holds changed), the TypeScript sources otherwise; and the bundle behaves as
 // the sources do: the same output, the same one-line errors and exit codes, worker threads
-// started from its chunks. STRATA_CLI_BUNDLE points the launcher at a bundle in a temp dir,
-// so nothing here touches the repository's own bin/bundle.
-import { execFileSync } from "node:child_process";
+// started from its chunks, the local runtime's emulator loaded from node_modules.
+// STRATA_CLI_BUNDLE points the launcher at a bundle of this test's own (beside bin/bundle, so
+// its external packages resolve as there; git-ignored by its own .gitignore), so nothing here
+// touches the repository's bin/bundle.
+import { execFileSync, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -66,10 +68,13 @@ describe("the bundle", () => {
   let bundle: string;
   let block: string;
   beforeAll(async () => {
-    bundle = join(tmp, "real");
+    bundle = join(CLI, "bin", `bundle.test-${process.pid}`);
     execFileSync(process.execPath, [join(CLI, "bin", "bundle.js"), bundle], { stdio: "pipe" });
     block = await makeBenchBlock(await mkdtemp(join(tmp, "blocks-")), 20, 480);
   }, 120_000);
+  afterAll(async () => {
+    await rm(bundle, { recursive: true, force: true });
+  });
 
   it("is fresh as built, and lists the repository's files it holds", async () => {
     const m = JSON.parse(await readFile(join(bundle, "manifest.json"), "utf8")) as { inputs: string[] };
@@ -118,4 +123,24 @@ describe("the bundle", () => {
       },
     );
   });
+
+  it("runs the local pipeline (the emulator from node_modules) and stops on SIGINT with exit 0", async () => {
+    const child = spawn(process.execPath, [STRATA_BIN, "local", "--port", "0", "--workers", "1"], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, STRATA_CLI_BUNDLE: bundle },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on("data", (b: Buffer) => {
+        stderr += b.toString("utf8");
+        if (stderr.includes("Ctrl-C stops")) resolve();
+      });
+      child.on("exit", () => reject(new Error(`strata local exited early:\n${stderr}`)));
+    });
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(stderr).toContain("strata local: stopping");
+  }, 60_000);
 });

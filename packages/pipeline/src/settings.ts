@@ -240,6 +240,7 @@ export const WIRING_VARIABLES: Readonly<Record<string, string>> = {
   STRATA_DLQ_URL: "the dead-letter queue's URL (strata replay --from-dlq)",
   STRATA_SCHEDULE_INTERVAL: "how often strata local runs the scheduled job",
   STRATA_CLI: "tests and benches: the strata entry point to run (a bundle, a stand-in)",
+  STRATA_CLI_BUNDLE: "the strata launcher's bundle directory (empty: run the TypeScript sources)",
   STRATA_E2E_LOG: "end-to-end tests: a file that collects the local runtime's log lines",
   STRATA_MEMORY_REPORT: "compact's memory-bound test prints its figures",
   STRATA_BENCH_SKIP_PROMETHEUS: "the compaction bench leaves the Prometheus server out",
