@@ -244,6 +244,7 @@ export const WIRING_VARIABLES: Readonly<Record<string, string>> = {
   STRATA_E2E_LOG: "end-to-end tests: a file that collects the local runtime's log lines",
   STRATA_MEMORY_REPORT: "compact's memory-bound test prints its figures",
   STRATA_BENCH_SKIP_PROMETHEUS: "the compaction bench leaves the Prometheus server out",
+  STRATA_CHROMIUM: "the browser test: the Chromium executable (default /usr/bin/chromium)",
 };
 
 /** Every problem with the environment's settings, one line each, each naming its variable. */
