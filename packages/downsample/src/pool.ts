@@ -61,6 +61,11 @@ export class Lane {
     this.worker = new Worker(selfUrl!, { workerData: { [MARK]: true } });
     // Idle workers must not keep a process (a CLI run, a test) alive.
     this.worker.unref();
+    // Node refs the worker's port again when the thread comes online, which undoes an unref
+    // made before: a worker never given a batch then kept `strata downsample --workers 2` alive.
+    this.worker.on("online", () => {
+      if (this.waiting.size === 0) this.worker.unref();
+    });
     this.worker.on("message", (r: Reply) => {
       const w = this.waiting.get(r.id);
       if (w === undefined) return;
