@@ -12,6 +12,22 @@ export const indexCommand: Command = {
   usage:
     "index rebuild <bucket-url> [--tenant T] | index show <bucket-url> --tenant T [--json]   (file:///dir or s3://bucket[/prefix]; S3 endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)",
   options: { tenant: { type: "string" }, json: { type: "boolean" }, "root-tenant": { type: "string" } },
+  optionHelp: {
+    tenant:
+      "the tenant whose index to rebuild or show (rebuild: every tenant when absent; __root__ = blocks at the bucket root)",
+    json: "show: print the index as Mimir's JSON instead of a summary",
+    "root-tenant": "the name the root tenant's blocks are listed under (default __root__)",
+  },
+  details: async () =>
+    [
+      "A rebuild indexes only verified blocks (those with strata-verified.json); it verifies the others in place first,",
+      "and quarantines those that fail. The index is written with a compare-and-swap, so a running pipeline is safe.",
+      "",
+      "Examples:",
+      "  strata index show s3://strata-blocks --tenant demo",
+      "  strata index rebuild s3://strata-blocks --tenant demo",
+      "  strata index rebuild file:///data/bucket",
+    ].join("\n"),
   async run([action, url, ...extra], values) {
     if (action !== "rebuild" && action !== "show")
       throw new UsageError(`expected "rebuild" or "show", got ${JSON.stringify(action ?? "")}`);

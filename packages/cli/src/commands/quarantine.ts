@@ -10,6 +10,19 @@ export const quarantineCommand: Command = {
   usage:
     "quarantine release <bucket-url> --tenant T --block ULID [--block ULID]...   (file:///dir or s3://bucket[/prefix]; the root tenant is __root__)",
   options: { tenant: { type: "string" }, block: { type: "string", multiple: true } },
+  optionHelp: {
+    tenant: "the quarantined blocks' tenant (__root__ = blocks at the bucket root)",
+    block: "a quarantined block's ULID; repeat for several",
+  },
+  details: async () =>
+    [
+      "Each block is verified again where it lies. One that now passes loses its quarantine (both copies of the mark),",
+      "gets its verification record and is indexed; one that still fails keeps its mark and its new report.",
+      "",
+      "Examples:",
+      "  strata ls s3://strata-blocks --tenant demo --marked quarantine     # find them, and why",
+      "  strata quarantine release s3://strata-blocks --tenant demo --block 01J9Z3Q6W8K3V5T2B7R4M1N0PX",
+    ].join("\n"),
   async run([action, url, ...extra], values) {
     if (action !== "release") throw new UsageError(`expected "release", got ${JSON.stringify(action ?? "")}`);
     if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");

@@ -11,6 +11,18 @@ export const statusCommand: Command = {
   usage:
     "status <bucket-url> [--tenant T] [--json]   (file:///dir or s3://bucket[/prefix]; the root tenant is __root__)",
   options: { tenant: { type: "string" }, json: { type: "boolean" } },
+  optionHelp: {
+    tenant: "only this tenant (__root__ = blocks at the bucket root); every tenant when absent",
+    json: "one JSON object per tenant instead of the table",
+  },
+  details: async () =>
+    [
+      "Pending plans are what the planner would do next with the default engine settings (ranges 1h,2h,8h,2d,14d; no replica labels).",
+      "",
+      "Examples:",
+      "  strata status s3://strata-blocks",
+      "  strata status file:///data/bucket --tenant team-a --json",
+    ].join("\n"),
   async run([url, ...extra], values) {
     if (!url) throw new UsageError("a bucket URL is required (file:///path or s3://bucket[/prefix])");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
