@@ -12,7 +12,10 @@ import { VERIFIED_FILE } from "@strata/pipeline";
 
 const layout = new BucketLayout();
 
-/** Uploads a block directory meta.json first, then its chunks, then its index (the index last: the block reads as incomplete until then). */
+/**
+ * Uploads a block directory meta.json first, then its chunks, then its index (the index last: the block reads as
+ * incomplete until then).
+ */
 export async function uploadMetaFirst(
   store: ObjectStore,
   tenant: string,

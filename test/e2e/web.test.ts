@@ -62,7 +62,9 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
-/** `strata web s3://<bucket> --port 0 --replica-label replica` against the runtime's emulator; resolves with its URL. */
+/**
+ * `strata web s3://<bucket> --port 0 --replica-label replica` against the runtime's emulator; resolves with its URL.
+ */
 async function startStrataWeb(r: LocalRuntime): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,

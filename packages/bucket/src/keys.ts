@@ -127,7 +127,10 @@ export function isValidTenant(name: string): boolean {
   return tenantProblem(name) === undefined;
 }
 
-/** A key under a block folder: the tenant (`rootTenant` for the root layout), the block's ULID as written in the key, the file below it. */
+/**
+ * A key under a block folder: the tenant (`rootTenant` for the root layout), the block's ULID as written in the key,
+ * the file below it.
+ */
 export interface BlockKey {
   tenant: string;
   block: string;
@@ -135,7 +138,10 @@ export interface BlockKey {
   file: string;
 }
 
-/** Why a key is not a block file; `tenantShapedFolder` is set when it lies in a ULID-shaped top-level folder of ULID folders. */
+/**
+ * Why a key is not a block file; `tenantShapedFolder` is set when it lies in a ULID-shaped top-level folder of ULID
+ * folders.
+ */
 export interface NotABlockKey {
   reason: string;
   /** The top-level ULID-shaped folder that holds ULID folders (a tenant-shaped folder, never a root block). */

@@ -34,7 +34,10 @@ export interface ByteRange {
 export interface PutOptions {
   /** Create only: fails with PreconditionFailedError when the key exists. */
   ifNoneMatch?: "*";
-  /** Compare-and-swap: fails with PreconditionFailedError unless the current ETag is this one (absent counts as a mismatch). */
+  /**
+   * Compare-and-swap: fails with PreconditionFailedError unless the current ETag is this one (absent counts as a
+   * mismatch).
+   */
   ifMatch?: string;
   contentType?: string;
 }

@@ -218,7 +218,10 @@ export async function tenantExists(store: ObjectStore, tenant: string): Promise<
   return page.objects.length > 0 || page.prefixes.length > 0;
 }
 
-/** The key prefix of the block a URL names (`<tenant>/<ULID>/`, `<ULID>/` for the root tenant): what `StoreBlockSource` reads. */
+/**
+ * The key prefix of the block a URL names (`<tenant>/<ULID>/`, `<ULID>/` for the root tenant): what `StoreBlockSource`
+ * reads.
+ */
 export function blockUrlPrefix(loc: BlockUrl): string {
   return `${loc.tenant === ROOT_TENANT ? "" : `${loc.tenant}/`}${loc.block}/`;
 }

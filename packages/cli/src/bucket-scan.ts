@@ -205,7 +205,10 @@ async function scanBlock(
   };
 }
 
-/** A file's bytes, or undefined when it went away since it was listed; other errors are not the bucket's content and propagate. */
+/**
+ * A file's bytes, or undefined when it went away since it was listed; other errors are not the bucket's content and
+ * propagate.
+ */
 async function readIfThere(tree: BucketTree, path: string): Promise<Uint8Array | undefined> {
   try {
     return await tree.read(path);

@@ -36,7 +36,10 @@ async function putBlock(store: ObjectStore): Promise<string> {
   return m.ulid;
 }
 
-/** Runs `strata web <url> --port 0 …` until it prints its URL; returns the URL and a stop that resolves with the exit code. */
+/**
+ * Runs `strata web <url> --port 0 …` until it prints its URL; returns the URL and a stop that resolves with the exit
+ * code.
+ */
 async function serve(args: string[], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [STRATA_BIN, "web", ...args, "--port", "0"], {
     cwd: REPO_ROOT,

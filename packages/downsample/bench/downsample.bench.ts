@@ -2,7 +2,8 @@
  * Raw → 5m downsampling throughput on a 40h block of 5,000 series (30s scrape, counters
  * with resets and gauges, 120-sample chunks), against the time our reader needs just to
  * decode every sample of the same block; two blocks, one with random gauges, one with
- * gauges that walk in 4 KiB pages (compressible, so decoding is cheaper). Target: downsampling ≤ 1.25× decode-only. Run with
+ * gauges that walk in 4 KiB pages (compressible, so decoding is cheaper). Target: downsampling ≤ 1.25× decode-only. Run
+ * with
  * the default worker threads (what a 2-vCPU Lambda runs) and on one thread, for the CPU cost.
  */
 import { execFileSync } from "node:child_process";

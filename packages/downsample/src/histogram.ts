@@ -142,7 +142,10 @@ function minSchema(hs: readonly FloatHistogram[], from: number, to: number): num
   return s;
 }
 
-/** Thanos' downsampleBatch over samples [from, to): calls emit(windowT) at each window end; returns the last window time. */
+/**
+ * Thanos' downsampleBatch over samples [from, to): calls emit(windowT) at each window end; returns the last window
+ * time.
+ */
 function eachWindow(
   ts: readonly number[],
   from: number,

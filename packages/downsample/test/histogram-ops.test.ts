@@ -86,7 +86,8 @@ describe("float histogram ops (Prometheus semantics)", () => {
     expect(detectReset(fh(0, [{ offset: 0, length: 2 }], [5, 1]), prev)).toBe(true); // a bucket shrank
     expect(detectReset(fh(0, [{ offset: 0, length: 1 }], [9]), prev)).toBe(true); // a populated bucket vanished
     expect(detectReset(fh(1, [{ offset: 0, length: 4 }], [2, 2, 2, 2]), prev)).toBe(true); // schema went up
-    // A finer previous histogram is compared at the current schema: schema 1 [1,1,1,1] at indices 0..3 is schema 0 [1, 2, 1].
+    // A finer previous histogram is compared at the current schema: schema 1 [1,1,1,1] at indices 0..3 is schema 0 [1,
+    // 2, 1].
     expect(
       detectReset(fh(0, [{ offset: 0, length: 3 }], [1, 2, 1]), fh(1, [{ offset: 0, length: 4 }], [1, 1, 1, 1])),
     ).toBe(false);

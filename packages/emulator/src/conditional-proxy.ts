@@ -36,7 +36,9 @@ export interface ObjectWritten {
   eventName: string;
 }
 
-/** Faults at a rate instead of a count: each S3 request (never SQS) is answered with the error with probability `rate`. */
+/**
+ * Faults at a rate instead of a count: each S3 request (never SQS) is answered with the error with probability `rate`.
+ */
 export interface RandomFaults {
   rate: number;
   /** A number in [0, 1) per call (a seeded generator, for reproducible runs). */

@@ -31,7 +31,9 @@ export function createWorkerHandler(deps: WorkerDeps): SqsHandler {
 
 let runtime: { rt: LambdaRuntime; handle: SqsHandler } | undefined;
 
-/** The deployed worker (functions/worker.ts): the composition over the Lambda adapters, built at the first invocation. */
+/**
+ * The deployed worker (functions/worker.ts): the composition over the Lambda adapters, built at the first invocation.
+ */
 export const handler: SqsHandler = async (event, context) => {
   if (!runtime) {
     const rt = lambdaRuntime();

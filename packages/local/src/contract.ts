@@ -29,7 +29,10 @@ export interface LocalRuntimeOptions {
   workers?: number;
   /** Period of the scheduled job (retention, cleanup, index re-sync); default 60 s; 0 = never on its own. */
   scheduleIntervalMs?: number;
-  /** Pipeline, engine and queue settings (see @strata/pipeline's config.ts), over the local defaults; `localSettingsFromEnv` reads them from STRATA_* variables. */
+  /**
+   * Pipeline, engine and queue settings (see @strata/pipeline's config.ts), over the local defaults;
+   * `localSettingsFromEnv` reads them from STRATA_* variables.
+   */
   settings?: Partial<PipelineSettings>;
   faults?: RuntimeFaults;
   /** Where the structured log lines go (default: stdout). */
@@ -62,7 +65,10 @@ export interface LocalRuntime {
   s3: ObjectStore;
   /** Upload a local block directory as `<tenant>/<ULID>/`: chunks, index, meta.json last. */
   uploadBlockDir(tenant: string, dir: string): Promise<void>;
-  /** Resolves once the jobs queue is empty (visible + in flight + delayed = 0), no notification is pending and no handler has run for `quietMs`. */
+  /**
+   * Resolves once the jobs queue is empty (visible + in flight + delayed = 0), no notification is pending and no
+   * handler has run for `quietMs`.
+   */
   waitForIdle(opts?: { timeoutMs?: number; quietMs?: number }): Promise<void>;
   /** Run the scheduled job once now (enqueues retention, cleanup and index-sync per tenant). */
   runScheduled(): Promise<void>;

@@ -13,7 +13,9 @@ export interface BlockFilter {
   level?: number;
   /** Milliseconds. */
   resolution?: number;
-  /** `no-compact` is any no-compact mark (a quarantine is one); `any`/`none`: any mark or none (unreadable ones count). */
+  /**
+   * `no-compact` is any no-compact mark (a quarantine is one); `any`/`none`: any mark or none (unreadable ones count).
+   */
   marked?: MarkFilter;
   /** Keep blocks whose data reaches this time (ms): maxTime ≥ sinceMs. Block time, not upload time. */
   sinceMs?: number;

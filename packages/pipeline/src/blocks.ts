@@ -36,7 +36,8 @@ export function sameExternalLabels(a: BlockMeta, b: BlockMeta): boolean {
  * resolution and external labels, a time range holding every input's, and its sources
  * include every source of every input
  * (Thanos' deduplication rule; `sameGroup` lets the engines' replica-aware grouping decide,
- * so the deduplicated output of an HA pair covers both replicas). Its existence means the plan already ran (or a larger plan
+ * so the deduplicated output of an HA pair covers both replicas). Its existence means the plan already ran (or a larger
+ * plan
  * superseded it), so the inputs only need their deletion marks.
  */
 export function findCoveringBlock(
@@ -77,7 +78,8 @@ export function shardOutputTarget(input: BlockMeta, index: number, count: number
 
 /**
  * Blocks whose data another live block already holds (same resolution and labels, a time
- * range holding theirs, sources a superset; of identical twins the smaller ULID stays). They arise when a compaction ran twice
+ * range holding theirs, sources a superset; of identical twins the smaller ULID stays). They arise when a compaction
+ * ran twice
  * (a crash after the upload but before the index update) or two overlapping plans both ran;
  * marking them for deletion is how those cases converge.
  */

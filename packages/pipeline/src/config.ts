@@ -64,7 +64,9 @@ export interface EngineSettings {
   ranges: readonly number[];
   /** External (or series) labels that tell HA replicas apart; their blocks are merged into one. */
   replicaLabels: readonly string[];
-  /** "penalty" (Thanos' HA dedup, the default once replica labels are set: `defaultDedup`) or "1:1" (Prometheus' merge). */
+  /**
+   * "penalty" (Thanos' HA dedup, the default once replica labels are set: `defaultDedup`) or "1:1" (Prometheus' merge).
+   */
   dedup: DedupMode;
   /**
    * Mimir's split-and-merge for big groups: once a group's block reaches `minSeries` series

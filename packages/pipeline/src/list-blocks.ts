@@ -53,7 +53,10 @@ export interface BlockRow {
   objects: number;
   /** The newest object under the folder (ms since the epoch). */
   lastModified: number;
-  /** Why meta.json cannot be trusted (missing, too large, does not parse, names another block); meta fields are set only when it parsed. */
+  /**
+   * Why meta.json cannot be trusted (missing, too large, does not parse, names another block); meta fields are set only
+   * when it parsed.
+   */
   problem?: string;
   minTime?: number;
   /** Exclusive, as in meta.json. */

@@ -63,7 +63,10 @@ export const VerifyJobSchema = z.strictObject({
  */
 export const COMPACT_JOB_VERSION = 2;
 
-/** The `@strata/compact` plan as a message may carry it: the bucket's tenant rule, canonical distinct inputs, and the id of its own work. */
+/**
+ * The `@strata/compact` plan as a message may carry it: the bucket's tenant rule, canonical distinct inputs, and the id
+ * of its own work.
+ */
 const CompactPlanSchema = PlanSchema.superRefine((p, ctx) => {
   const tenant = TenantSchema.safeParse(p.tenant);
   if (!tenant.success)

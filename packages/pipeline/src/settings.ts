@@ -79,7 +79,10 @@ const BYTE_UNITS: Readonly<Record<string, number>> = {
   gib: 2 ** 30,
 };
 
-/** "2936012800", "2800MiB", "3GB", "2.5GiB" → bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024); a fraction needs a unit. */
+/**
+ * "2936012800", "2800MiB", "3GB", "2.5GiB" → bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024); a fraction needs
+ * a unit.
+ */
 export function tryParseBytes(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
   if (!m) return undefined;
@@ -118,7 +121,10 @@ function optional<O>(schema: z.ZodType<O, string>, help: string, defaultHelp: st
   return schema.optional().register(settingMeta, { help, defaultHelp });
 }
 
-/** The dedup mode when STRATA_DEDUP is not set: Thanos' penalty dedup once HA replicas are named, else Prometheus' 1:1 merge. */
+/**
+ * The dedup mode when STRATA_DEDUP is not set: Thanos' penalty dedup once HA replicas are named, else Prometheus' 1:1
+ * merge.
+ */
 export function defaultDedup(replicaLabels: readonly string[]): DedupMode {
   return replicaLabels.length > 0 ? "penalty" : "1:1";
 }

@@ -20,7 +20,10 @@ export interface TenantStatus {
   pendingCompactions: { kind: string; inputs: string[]; reason: string }[];
   pendingDownsamples: { block: string; resolution: number }[];
   quarantined: { block: string; details: string }[];
-  /** Blocks whose plan was refused (no-compact marks other than quarantine: failed attempts, a broken output, over budget). */
+  /**
+   * Blocks whose plan was refused (no-compact marks other than quarantine: failed attempts, a broken output, over
+   * budget).
+   */
   refused: { block: string; reason: string; details: string }[];
   /** Leased jobs that failed at least once and have not succeeded yet: attempts so far and their errors. */
   failing: { job: string; attempts: number; errors: string[] }[];

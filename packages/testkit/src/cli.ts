@@ -6,9 +6,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runProcess, type ProcessResult } from "./process.ts";
 
-/** Absolute path of the repository root (this file is packages/testkit/src/cli.ts; a bundle would move import.meta.url, so bundled benches pass STRATA_CLI). */
+/**
+ * Absolute path of the repository root (this file is packages/testkit/src/cli.ts; a bundle would move import.meta.url,
+ * so bundled benches pass STRATA_CLI).
+ */
 export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-/** The CLI entry point; STRATA_CLI may point elsewhere (e.g. a stand-in used to check the harness itself, or the bundle `npm run bench` builds). */
+/**
+ * The CLI entry point; STRATA_CLI may point elsewhere (e.g. a stand-in used to check the harness itself, or the bundle
+ * `npm run bench` builds).
+ */
 export const STRATA_BIN = process.env.STRATA_CLI ?? join(REPO_ROOT, "packages", "cli", "bin", "strata.js");
 
 export interface StrataResult {
@@ -17,7 +23,10 @@ export interface StrataResult {
   stderr: string;
 }
 
-/** Spawns `strata <args…>` (`env` added to this process's: an emulator's `emu.env()`); never throws on a non-zero exit (tests assert on `code`). */
+/**
+ * Spawns `strata <args…>` (`env` added to this process's: an emulator's `emu.env()`); never throws on a non-zero exit
+ * (tests assert on `code`).
+ */
 export async function runStrata(
   args: readonly string[],
   opts: { cwd?: string; env?: Record<string, string> } = {},

@@ -41,7 +41,10 @@ export interface OpenMetricsFeatures {
   unicode: boolean;
   /** Quotes, backslashes and newlines in label values (escaped per OpenMetrics). */
   escapes: boolean;
-  /** Raw characters Go's strconv.Quote escapes in dump output: tab, CR, U+0001, DEL, U+00A0, U+00AD, U+200B, U+2028, U+E000, U+FEFF. */
+  /**
+   * Raw characters Go's strconv.Quote escapes in dump output: tab, CR, U+0001, DEL, U+00A0, U+00AD, U+200B, U+2028,
+   * U+E000, U+FEFF.
+   */
   goQuoting: boolean;
   /** HELP and UNIT lines (TYPE lines are always written). */
   metadata: boolean;

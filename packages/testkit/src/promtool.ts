@@ -181,7 +181,9 @@ export async function promtoolAnalyze(
   });
 }
 
-/** Splits tool output into lines, dropping the final newline. Label values never contain raw newlines (Go quotes them). */
+/**
+ * Splits tool output into lines, dropping the final newline. Label values never contain raw newlines (Go quotes them).
+ */
 export function splitLines(s: string): string[] {
   if (s.length === 0) return [];
   const lines = s.split("\n");

@@ -48,7 +48,8 @@ export async function benchVerify(): Promise<BenchResult[]> {
     }
     // Peak memory of one verification in a fresh process (the timed runs above share a heap,
     // so their peak would include earlier runs' garbage).
-    // It is also what a verify job is (a fresh process, opening included): the cost model's estimate is set beside its time.
+    // It is also what a verify job is (a fresh process, opening included): the cost model's estimate is set beside its
+    // time.
     const once = JSON.parse(
       execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--once", dir], { encoding: "utf8" }),
     ) as { peakMiB: number; baseMiB: number; seconds: number };

@@ -56,7 +56,9 @@ export class Segments {
     this.list = list;
   }
 
-  /** Open every segment (names that parse as unsigned integers, in name order), reporting header and naming problems. */
+  /**
+   * Open every segment (names that parse as unsigned integers, in name order), reporting header and naming problems.
+   */
   static async open(block: BlockSource, problems: Problems): Promise<Segments> {
     const names = (await block.listChunkFiles())
       .filter((n) => parseSegmentFileName(n) !== undefined)
@@ -202,7 +204,9 @@ export class Segments {
   }
 }
 
-/** A chunk ref that does not resolve to a record: a format finding, so a FormatError (reported as ChunkRefOutOfRange). */
+/**
+ * A chunk ref that does not resolve to a record: a format finding, so a FormatError (reported as ChunkRefOutOfRange).
+ */
 export class RefError extends FormatError {
   override name = "RefError";
   constructor(message: string, file: string, offset: number, expected: string, found: string, options?: ErrorOptions) {

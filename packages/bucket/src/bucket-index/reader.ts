@@ -23,12 +23,17 @@ export interface IndexReaderOptions {
   maxStalenessMs?: number;
   /** Reload a cached index after this long (default 5 min). */
   refreshIntervalMs?: number;
-  /** Blocks whose deletion mark is older than this are dropped (default 1h); newer marks are returned with the blocks. */
+  /**
+   * Blocks whose deletion mark is older than this are dropped (default 1h); newer marks are returned with the blocks.
+   */
   ignoreDeletionMarksDelayMs?: number;
   /** Blocks uploaded more recently than this are left out (default 0: none). */
   ignoreUploadedWithinMs?: number;
   now?: () => number;
-  /** What a stored index may be before it is refused unread (default `DEFAULT_INDEX_LIMITS`); over them, BucketIndexInvalidError. */
+  /**
+   * What a stored index may be before it is refused unread (default `DEFAULT_INDEX_LIMITS`); over them,
+   * BucketIndexInvalidError.
+   */
   limits?: Partial<IndexLimits>;
 }
 

@@ -299,7 +299,10 @@ export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<In
   };
 }
 
-/** Each entry on its own, stopping at the first bad one (a schema over the whole array would collect an issue per entry). */
+/**
+ * Each entry on its own, stopping at the first bad one (a schema over the whole array would collect an issue per
+ * entry).
+ */
 function parseEntries<T extends z.ZodType>(items: unknown[], schema: T, where: string, field: string): z.infer<T>[] {
   const out = new Array<z.infer<T>>(items.length);
   for (let i = 0; i < items.length; i++) {

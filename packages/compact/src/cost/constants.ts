@@ -71,7 +71,10 @@ export const DOWNSAMPLE_BYTES_PER_INDEX_BYTE = 1;
  * series): 118 MB/s on a loaded machine, 212 MB/s quiet (warm, best of four); the middle.
  */
 export const VERIFY_SECONDS_PER_BYTE = 6e-9;
-/** Verification memory above the runtime: 35 MB measured on the same bench (96.6 MB peak, 61.6 MB base), plus the index's tables. */
+/**
+ * Verification memory above the runtime: 35 MB measured on the same bench (96.6 MB peak, 61.6 MB base), plus the
+ * index's tables.
+ */
 export const VERIFY_BASE_BYTES = 40 * MiB;
 export const VERIFY_BYTES_PER_INDEX_BYTE = 1;
 

@@ -196,7 +196,10 @@ export function fmtSeconds(s: number): string {
   return `~${(s / 3600).toFixed(1)}h`;
 }
 
-/** A duration setting that covers `s` seconds with 10% to spare, in whole 5 minutes ("25m"), or seconds below a minute; written as every setting is (tsdb's formatDuration). */
+/**
+ * A duration setting that covers `s` seconds with 10% to spare, in whole 5 minutes ("25m"), or seconds below a minute;
+ * written as every setting is (tsdb's formatDuration).
+ */
 export function durationSetting(s: number): string {
   const need = s * 1.1;
   return formatDuration(need < 60 ? Math.ceil(need) * 1000 : Math.ceil(need / 300) * 300_000);

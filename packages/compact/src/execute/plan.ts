@@ -37,7 +37,10 @@ export interface PlanIO<S extends OutputSink = OutputSink> {
   sink: (shard: number, ulid: string) => S;
   /** How series of different inputs merge (default "1:1"): Prometheus' merge, or Thanos' penalty dedup. */
   dedup?: DedupMode;
-  /** The replica labels the plan was made with: removed from series labels, and from the inputs' external labels when they are checked. */
+  /**
+   * The replica labels the plan was made with: removed from series labels, and from the inputs' external labels when
+   * they are checked.
+   */
   replicaLabels?: readonly string[];
   /** ULID of the first output (default: a new one); other shards get new ULIDs with the same time. */
   ulid?: string;

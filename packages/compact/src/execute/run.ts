@@ -60,7 +60,10 @@ export interface CompactResult {
   counters: MergeCounters & InputCounters & { seriesWritten: number };
 }
 
-/** A compaction refused before anything was written (bad combination of inputs, a plan its inputs contradict, index limits). */
+/**
+ * A compaction refused before anything was written (bad combination of inputs, a plan its inputs contradict, index
+ * limits).
+ */
 export class CompactionError extends Error {
   override name = "CompactionError";
 }

@@ -38,7 +38,9 @@ import { anyOverlap } from "./windows.ts";
 export interface BudgetOptions extends JobBudget {
   /** The wall the budget sits under (Lambda: 900 s): a larger budget is never suggested. Default 900. */
   limitSeconds?: number;
-  /** The wall for memory (the function's memory minus the runtime): a larger memory is never suggested. Default none. */
+  /**
+   * The wall for memory (the function's memory minus the runtime): a larger memory is never suggested. Default none.
+   */
   limitMemoryBytes?: number;
   /** The names of the settings the report suggests. Default the pipeline's environment variables. */
   settingNames?: { budget: string; memory: string; shards: string };

@@ -36,7 +36,9 @@ export interface PlannerOptions {
   ranges?: readonly number[];
   /** Replica labels removed before grouping (vertical deduplication of HA replicas). */
   replicaLabels?: readonly string[];
-  /** A block of at least ranges[len/2] whose numTombstones/(numSeries+1) exceeds this is rewritten alone. Default 0.05. */
+  /**
+   * A block of at least ranges[len/2] whose numTombstones/(numSeries+1) exceeds this is rewritten alone. Default 0.05.
+   */
   tombstoneRatio?: number;
   /**
    * Split-and-merge. Without thresholds, every group is split at the first level (Mimir

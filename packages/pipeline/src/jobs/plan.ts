@@ -94,7 +94,9 @@ function planOf(tenant: string, plan: Plan): Plan {
 /** The no-compact reason of a block whose compaction cannot fit the job budget. */
 export const OVER_BUDGET_REASON = "strata-job-over-budget";
 
-/** Mark each refused job's blocks no-compact (create-if-absent) with the planner's report; returns the marks by block. */
+/**
+ * Mark each refused job's blocks no-compact (create-if-absent) with the planner's report; returns the marks by block.
+ */
 /** Over-budget jobs' blocks get a no-compact mark and a report (`refuseBlocks`); returns the marks. */
 async function refuseOverBudget(
   ctx: JobContext,

@@ -82,7 +82,9 @@ export class BlockWriter {
     return this.index?.symbolTable;
   }
 
-  /** Add a series (in label order) with its chunks (in time order, not overlapping). Series without chunks are skipped. */
+  /**
+   * Add a series (in label order) with its chunks (in time order, not overlapping). Series without chunks are skipped.
+   */
   async addSeries(labels: Labels, chunks: readonly ChunkToWrite[]): Promise<void> {
     if (this.stage !== "series" || !this.index)
       throw new FormatError("out-of-order", "addSymbols must be called before addSeries");

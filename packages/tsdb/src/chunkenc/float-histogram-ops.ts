@@ -106,7 +106,10 @@ export function copyFloatHistogram(h: FloatHistogram): FloatHistogram {
   return c;
 }
 
-/** Go's adjustCounterReset: the receiver's hint after adding or subtracting `other`; true on a reset/not-reset collision. */
+/**
+ * Go's adjustCounterReset: the receiver's hint after adding or subtracting `other`; true on a reset/not-reset
+ * collision.
+ */
 function adjustCounterReset(h: FloatHistogram, other: FloatHistogram): boolean {
   const a = h.counterResetHint;
   const b = other.counterResetHint;
@@ -312,7 +315,10 @@ function zeroCountForLargerThreshold(h: FloatHistogram, larger: number): { count
   }
 }
 
-/** Go's reconcileZeroBuckets: widen h's zero bucket to other's (or vice versa); returns other's zero count at the common threshold. */
+/**
+ * Go's reconcileZeroBuckets: widen h's zero bucket to other's (or vice versa); returns other's zero count at the common
+ * threshold.
+ */
 function reconcileZeroBuckets(h: FloatHistogram, other: FloatHistogram): number {
   let otherZeroCount = other.zeroCount;
   let otherThreshold = other.zeroThreshold;

@@ -78,7 +78,10 @@ export class FloatHistogramIterator {
     this.h = blank();
   }
 
-  /** Advance to the next sample; false at the end. Throws FormatError on malformed data (offsets are within the chunk data). */
+  /**
+   * Advance to the next sample; false at the end. Throws FormatError on malformed data (offsets are within the chunk
+   * data).
+   */
   next(): boolean {
     if (this.numRead >= this.numSamples) return false;
     const r = this.r;

@@ -367,7 +367,10 @@ export function defaultChunkHint(first: { counterResetHint: CounterResetHint }):
   return h === CounterResetHint.Gauge || h === CounterResetHint.Reset ? h : CounterResetHint.Unknown;
 }
 
-/** The per-sample hint Go's iterators report: gauge in gauge chunks, else unknown for the first sample and "not reset" after it. */
+/**
+ * The per-sample hint Go's iterators report: gauge in gauge chunks, else unknown for the first sample and "not reset"
+ * after it.
+ */
 export function sampleHint(header: CounterResetHint, sampleIndex: number): CounterResetHint {
   if (header === CounterResetHint.Gauge) return CounterResetHint.Gauge;
   return sampleIndex > 0 ? CounterResetHint.NotReset : CounterResetHint.Unknown;

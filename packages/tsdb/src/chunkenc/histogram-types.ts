@@ -7,7 +7,10 @@ import { formatGoFloat } from "../labels/go-format.ts";
  * delta encoding is applied only inside the chunk codec.
  */
 
-/** A run of `length` consecutive buckets starting `offset` buckets after the previous run's end (for the first span: at bucket index `offset`). */
+/**
+ * A run of `length` consecutive buckets starting `offset` buckets after the previous run's end (for the first span: at
+ * bucket index `offset`).
+ */
 export interface Span {
   offset: number;
   length: number;
@@ -124,7 +127,10 @@ function copySpan(s: Span): Span {
 
 // ---- String(), as Go's (*Histogram).String / (*FloatHistogram).String ----
 
-/** `{count:N, sum:S, <negative buckets, most negative first>, <zero bucket>, <positive buckets>}`; empty buckets are left out. */
+/**
+ * `{count:N, sum:S, <negative buckets, most negative first>, <zero bucket>, <positive buckets>}`; empty buckets are
+ * left out.
+ */
 export function histogramToString(h: Histogram): string {
   return render(String(h.count), h, h.positiveBuckets, h.negativeBuckets, String);
 }

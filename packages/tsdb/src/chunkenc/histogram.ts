@@ -85,7 +85,10 @@ export class HistogramIterator {
     this.h = blank();
   }
 
-  /** Advance to the next sample; false at the end. Throws FormatError on malformed data (offsets are within the chunk data). */
+  /**
+   * Advance to the next sample; false at the end. Throws FormatError on malformed data (offsets are within the chunk
+   * data).
+   */
   next(): boolean {
     if (this.numRead >= this.numSamples) return false;
     const r = this.r;

@@ -495,7 +495,10 @@ export class ChunkReader {
   }
 }
 
-/** Bytes a read-ahead window repeats from the end of the current one: records up to this size never need a read of their own. */
+/**
+ * Bytes a read-ahead window repeats from the end of the current one: records up to this size never need a read of their
+ * own.
+ */
 const READ_AHEAD_OVERLAP = 64 * 1024;
 
 async function checkHeader(s: Segment): Promise<void> {

@@ -21,7 +21,10 @@ const UNITS: readonly (readonly [string, number])[] = [
   ["ms", 1],
 ];
 
-/** The units the formatter writes: weeks and years are read but not written, so a range reads "14d" as configurations write it. */
+/**
+ * The units the formatter writes: weeks and years are read but not written, so a range reads "14d" as configurations
+ * write it.
+ */
 const WRITTEN = UNITS.filter(([u]) => u !== "y" && u !== "w");
 
 /** What an error message says is expected. */
@@ -30,7 +33,9 @@ export const DURATION_FORM = "a duration like 0, 90s, 15m, 48h or 30d";
 // "ms" before "m" and "s", or "500ms" would read as 500 minutes followed by garbage.
 const PART = /(\d+)(ms|y|w|d|h|m|s)/y;
 
-/** Milliseconds, or undefined when `text` is not a duration (a bare number other than 0 has no unit, so it is not one). */
+/**
+ * Milliseconds, or undefined when `text` is not a duration (a bare number other than 0 has no unit, so it is not one).
+ */
 export function tryParseDuration(text: string): number | undefined {
   const t = text.trim();
   if (t === "0") return 0;

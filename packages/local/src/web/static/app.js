@@ -112,7 +112,9 @@ function blockElement(b, style, text) {
   return e;
 }
 
-/** Rows: one per compaction group (labels without replica labels, and resolution); overlapping blocks stacked in lanes. */
+/**
+ * Rows: one per compaction group (labels without replica labels, and resolution); overlapping blocks stacked in lanes.
+ */
 function rowsOf(blocks) {
   const rows = new Map();
   for (const b of blocks) {
