@@ -102,7 +102,8 @@ describe("parseMeta on 2 MiB of bad array elements (cap raised)", () => {
       expect(e.code).toBe("invalid-value");
       expect(e.detail).toMatch(msg);
       expect(e.found).toBeDefined();
-      expect(ms).toBeLessThan(400); // ~30 ms measured; zod's one issue per element took 10 s
+      // ~30 ms measured alone, ~500 ms under coverage on a busy CI machine; one zod issue per element took 10 s.
+      expect(ms).toBeLessThan(2500);
     });
   }
 
