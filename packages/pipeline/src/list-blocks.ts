@@ -14,6 +14,7 @@ import {
   MAX_META_BYTES,
   blockResolution,
   isUlid,
+  mapLimit,
   parseMarker,
   parseMeta,
   type BlockMeta,
@@ -319,17 +320,4 @@ async function quarantineReason(
 
 export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -94,3 +94,4 @@ export {
 
 export { mulberry32 } from "./support/random.ts";
 export { stoppableSink } from "./support/stoppable.ts";
+export { mapLimit } from "./support/map-limit.ts";

@@ -9,7 +9,7 @@
  * (for repair and for buckets that predate Strata), and is itself a CAS so that it cannot
  * overwrite an event-driven update that landed while it was listing.
  */
-import { DELETION_MARK_FILE, FormatError, parseMarker, parseMeta, type DeletionMark } from "@strata/tsdb";
+import { DELETION_MARK_FILE, FormatError, mapLimit, parseMarker, parseMeta, type DeletionMark } from "@strata/tsdb";
 import { BucketError } from "../errors.ts";
 import { BucketLayout } from "../layout.ts";
 import { PreconditionFailedError, listAll, type ObjectStore } from "../store.ts";
@@ -273,17 +273,4 @@ export function addMarkEntry(idx: BucketIndex, m: IndexDeletionMark): boolean {
 
 function cloneIndex(i: BucketIndex): BucketIndex {
   return { ...i, blocks: [...i.blocks], block_deletion_marks: [...i.block_deletion_marks] };
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
