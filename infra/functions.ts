@@ -2,6 +2,9 @@
 // @strata/lambda (functions/worker.ts re-exports the handler), its sizing @strata/lambda/deploy.
 import { deploySettings } from "./settings.ts";
 import {
+  type Statement,
+  type StrataArns,
+  workerPermissions,
   WORKER_BATCH_SIZE,
   WORKER_MAX_CONCURRENCY,
   WORKER_MEMORY,
@@ -9,12 +12,25 @@ import {
   WORKER_TIMEOUT_SECONDS,
 } from "@strata/lambda/deploy";
 
-/** What every Strata function gets: its bucket and queue, by link (IAM) and by name (env). */
-export function strataFunction(bucket: sst.aws.Bucket, jobs: sst.aws.Queue, service: string) {
+/** The ARNs the permission lists (@strata/lambda/deploy) are written over. */
+export function strataArns(bucket: sst.aws.Bucket, jobs: sst.aws.Queue): StrataArns<$util.Output<string>> {
+  return { bucket: bucket.arn, objects: $interpolate`${bucket.arn}/*`, jobs: jobs.arn };
+}
+
+/**
+ * What every Strata function gets: its bucket and queue by name (env) and the statements it
+ * needs. Not `link`, which would grant s3:* and sqs:* on them.
+ */
+export function strataFunction(
+  bucket: sst.aws.Bucket,
+  jobs: sst.aws.Queue,
+  service: string,
+  permissions: Statement<$util.Output<string>>[],
+) {
   return {
     runtime: "nodejs24.x" as const,
     architecture: "arm64" as const,
-    link: [bucket, jobs],
+    permissions,
     environment: {
       ...deploySettings(),
       STRATA_BUCKET: bucket.name,
@@ -28,7 +44,8 @@ export function strataFunction(bucket: sst.aws.Bucket, jobs: sst.aws.Queue, serv
 export function createWorker(bucket: sst.aws.Bucket, jobs: sst.aws.Queue) {
   return jobs.subscribe(
     {
-      ...strataFunction(bucket, jobs, "strata-worker"),
+      // The receive side (ReceiveMessage, DeleteMessage, ChangeMessageVisibility, …) is added by subscribe.
+      ...strataFunction(bucket, jobs, "strata-worker", workerPermissions(strataArns(bucket, jobs))),
       handler: "functions/worker.handler",
       timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
       memory: WORKER_MEMORY,

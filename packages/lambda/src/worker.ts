@@ -7,18 +7,22 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { handleRecord, type WorkerDeps } from "@strata/pipeline";
-import { lambdaRuntime, type LambdaRuntime } from "./adapters.ts";
+import { lambdaRuntime, required, type LambdaRuntime } from "./adapters.ts";
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-/** The composition, with the ports passed in (tests and the local runtime use their own). */
-export function createWorkerHandler(deps: WorkerDeps): SqsHandler {
+/**
+ * The composition, with the ports passed in (tests and the local runtime use their own).
+ * `opts.bucket`: S3 events from any other bucket are acknowledged unrun (`foreign-bucket-ignored`).
+ */
+export function createWorkerHandler(deps: WorkerDeps, opts: { bucket?: string } = {}): SqsHandler {
   const recordHandler = (record: SQSRecord, context?: Context) =>
     handleRecord(record.body, deps, {
       messageId: record.messageId,
       receiveCount: Number(record.attributes.ApproximateReceiveCount) || undefined,
       // Jobs that write blocks stop (and delete their partial output) before Lambda kills them.
       deadline: context ? Date.now() + context.getRemainingTimeInMillis() : undefined,
+      bucket: opts.bucket,
     });
   // A processor per invocation: it holds the batch's state, and the local runtime may run
   // several batches at once. Sequential: a job may use most of the function's memory and /tmp.
@@ -37,7 +41,7 @@ let runtime: { rt: LambdaRuntime; handle: SqsHandler } | undefined;
 export const handler: SqsHandler = async (event, context) => {
   if (!runtime) {
     const rt = lambdaRuntime();
-    runtime = { rt, handle: createWorkerHandler(rt.deps) };
+    runtime = { rt, handle: createWorkerHandler(rt.deps, { bucket: required(process.env, "STRATA_BUCKET") }) };
   }
   runtime.rt.logger.addContext(context);
   try {

@@ -484,3 +484,29 @@ describe("convergence through events", () => {
     expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toHaveLength(5);
   });
 });
+
+describe("S3 events from another bucket", () => {
+  it("acknowledges a foreign bucket's record unrun, with a warning, and runs its own", async () => {
+    const h = harness();
+    const ours = h.bucket.upload("t", twoHourBlock(0));
+    const theirs = h.bucket.upload("t", twoHourBlock(1));
+    const records = [
+      sqsRecord(s3EventBody([`t/${theirs.block}/meta.json`], { bucket: "someone-elses-bucket" })),
+      sqsRecord(s3EventBody([`t/${ours.block}/meta.json`])),
+    ];
+    const res = await createWorkerHandler(h.deps, { bucket: "strata-blocks" })(sqsEvent(...records), lambdaContext);
+    // Not failed: a retry could never make it ours, so it must not loop to the DLQ.
+    expect(res.batchItemFailures).toEqual([]);
+    expect(h.bucket.indexed("t")).toEqual([ours.block]);
+    expect(h.lines.filter((l) => l.event === "foreign-bucket-ignored")).toMatchObject([
+      {
+        level: "warn",
+        bucket: "someone-elses-bucket",
+        expected: "strata-blocks",
+        key: `t/${theirs.block}/meta.json`,
+        messageId: records[0]!.messageId,
+      },
+    ]);
+    expect(h.engines.calls.filter((c) => c.includes(theirs.block))).toEqual([]);
+  });
+});

@@ -7,6 +7,8 @@
 import type { Job } from "./messages.ts";
 import { JOB_MESSAGE_VERSION, MessageError, jobTenant, parseQueueBody } from "./messages.ts";
 import type { LogFields, WorkerDeps } from "./ports.ts";
+import type { JobIo } from "./metrics.ts";
+import { tenantName } from "@strata/bucket";
 import type { JobContext, JobResult } from "./jobs/context.ts";
 import { runCleanup } from "./jobs/cleanup.ts";
 import { runCompact } from "./jobs/compact.ts";
@@ -23,6 +25,12 @@ export interface RecordMeta {
   receiveCount?: number;
   /** When the invocation will be killed (wall-clock ms since the epoch). */
   deadline?: number;
+  /**
+   * The bucket this worker serves (STRATA_BUCKET). An S3 record from another bucket is
+   * acknowledged with a `foreign-bucket-ignored` warning, never run nor retried: retrying
+   * cannot make it ours, and its objects are not ours to read.
+   */
+  bucket?: string;
 }
 
 export interface RecordOutcome {
@@ -38,7 +46,7 @@ export async function handleRecord(body: string, deps: WorkerDeps, meta: RecordM
   } catch (e) {
     if (e instanceof MessageError) {
       log.error("message-invalid", { error: e.message, issues: e.issues });
-      deps.metrics?.count("message.invalid");
+      deps.metrics?.add("strata_invalid_messages_total", 1, {});
     }
     throw e;
   }
@@ -51,12 +59,18 @@ export async function handleRecord(body: string, deps: WorkerDeps, meta: RecordM
     case "s3": {
       for (const r of parsed.ignored)
         log.info("s3-record-ignored", { bucket: r.bucket, key: r.key, eventName: r.eventName, reason: r.reason });
+      const records = parsed.records.filter((r) => {
+        if (meta.bucket === undefined || r.bucket === meta.bucket) return true;
+        log.warn("foreign-bucket-ignored", { bucket: r.bucket, expected: meta.bucket, key: r.key });
+        deps.metrics?.add("strata_foreign_records_total", 1, {});
+        return false;
+      });
       const results: JobResult[] = [];
       // Records run in order; a failure fails the message, and the retry repeats the earlier
       // records harmlessly (verify is idempotent).
-      for (const [i, r] of parsed.records.entries()) {
+      for (const [i, r] of records.entries()) {
         const job: Job = { version: JOB_MESSAGE_VERSION, type: "verify", tenant: r.tenant, block: r.block };
-        const jobId = parsed.records.length > 1 ? `${meta.messageId ?? "s3"}#${i}` : (meta.messageId ?? "s3");
+        const jobId = records.length > 1 ? `${meta.messageId ?? "s3"}#${i}` : (meta.messageId ?? "s3");
         results.push(
           await runJob(
             job,
@@ -96,16 +110,33 @@ export async function runJob(
       "job-" + result.status,
       compact({ reason: result.reason, enqueued: result.enqueued, durationMs: deps.clock.now() - started }),
     );
-    deps.metrics?.count(`job.${job.type}.${result.status}`);
+    reportJob(deps, job, result.status, deps.clock.now() - started, result.io);
     return result;
   } catch (e) {
     log.error("job-failed", {
       error: e instanceof Error ? e.message : String(e),
       durationMs: deps.clock.now() - started,
     });
-    deps.metrics?.count(`job.${job.type}.failed`);
+    reportJob(deps, job, "failed", deps.clock.now() - started);
     throw e;
   }
+}
+
+/** The job's metrics (catalogue: metrics.ts): count and duration by outcome, and what it read and wrote. */
+function reportJob(deps: WorkerDeps, job: Job, outcome: string, ms: number, io?: JobIo): void {
+  const m = deps.metrics;
+  if (!m) return;
+  // Prometheus drops an empty label: the root tenant is named as people read it (`__root__`).
+  const t = jobTenant(job);
+  const tenant = t === undefined ? "" : tenantName(t);
+  m.add("strata_jobs_total", 1, { type: job.type, outcome, tenant });
+  m.observe("strata_job_duration_seconds", ms / 1000, { type: job.type, outcome, tenant });
+  if (!io) return;
+  const by = { type: job.type, tenant };
+  m.add("strata_job_read_bytes_total", io.readBytes, by);
+  m.add("strata_job_written_bytes_total", io.writtenBytes, by);
+  m.add("strata_job_read_samples_total", io.readSamples, by);
+  m.add("strata_job_written_samples_total", io.writtenSamples, by);
 }
 
 function dispatch(ctx: JobContext, job: Job): Promise<JobResult> {

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import {
+  s3ToQueuePolicy,
+  scheduledPermissions,
+  wildcardIn,
+  workerPermissions,
+  type StrataArns,
+} from "@strata/lambda/deploy";
+
+const ARNS: StrataArns<string> = {
+  bucket: "arn:aws:s3:::strata-blocks",
+  objects: "arn:aws:s3:::strata-blocks/*",
+  jobs: "arn:aws:sqs:eu-west-1:123456789012:strata-jobs",
+};
+
+describe("least privilege", () => {
+  it("the functions' statements name their actions and resources, never a wildcard", () => {
+    for (const statements of [workerPermissions(ARNS), scheduledPermissions(ARNS)]) {
+      expect(wildcardIn(statements)).toBeUndefined();
+      for (const s of statements) {
+        for (const a of s.actions) expect(a).not.toMatch(/\*/);
+        for (const r of s.resources) expect(r).not.toBe("*");
+      }
+    }
+  });
+
+  it("the check catches s3:*, sqs:*, * and a resource of *", () => {
+    expect(wildcardIn([{ actions: ["s3:*"], resources: [ARNS.objects] }])).toMatch(/s3:\*/);
+    expect(wildcardIn([{ actions: ["sqs:*"], resources: [ARNS.jobs] }])).toMatch(/sqs:\*/);
+    expect(wildcardIn([{ actions: ["*"], resources: [ARNS.jobs] }])).toMatch(/wildcard/);
+    expect(wildcardIn([{ actions: ["s3:GetObject"], resources: ["*"] }])).toMatch(/resource/);
+  });
+
+  it("object actions on the objects, ListBucket on the bucket, SendMessage on the jobs queue", () => {
+    const by = (ss: ReturnType<typeof workerPermissions<string>>) =>
+      Object.fromEntries(ss.flatMap((s) => s.actions.map((a) => [a, s.resources])));
+    expect(by(workerPermissions(ARNS))).toEqual({
+      "s3:GetObject": [ARNS.objects],
+      "s3:PutObject": [ARNS.objects],
+      "s3:DeleteObject": [ARNS.objects],
+      "s3:ListBucket": [ARNS.bucket],
+      "sqs:SendMessage": [ARNS.jobs],
+    });
+    // runSchedule only lists tenants and enqueues: no object access at all.
+    expect(by(scheduledPermissions(ARNS))).toEqual({ "s3:ListBucket": [ARNS.bucket], "sqs:SendMessage": [ARNS.jobs] });
+    // SST's subscribe grants the receive side; granting it again would only widen the scheduled function.
+    const all = [...workerPermissions(ARNS), ...scheduledPermissions(ARNS)].flatMap((s) => s.actions);
+    expect(all.filter((a) => /Receive|DeleteMessage|ChangeMessageVisibility/.test(a))).toEqual([]);
+  });
+
+  it("the queue accepts S3's events only from this bucket in this account", () => {
+    const p = s3ToQueuePolicy({ queueArn: ARNS.jobs, bucketArn: ARNS.bucket, account: "123456789012" });
+    expect(p.Statement).toHaveLength(1);
+    expect(p.Statement[0]).toMatchObject({
+      Principal: { Service: "s3.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Resource: ARNS.jobs,
+      Condition: {
+        ArnEquals: { "aws:SourceArn": ARNS.bucket },
+        StringEquals: { "aws:SourceAccount": "123456789012" },
+      },
+    });
+  });
+});
