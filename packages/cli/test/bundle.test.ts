@@ -125,7 +125,7 @@ describe("the bundle", () => {
   });
 
   it("runs the local pipeline (the emulator from node_modules) and stops on SIGINT with exit 0", async () => {
-    const child = spawn(process.execPath, [STRATA_BIN, "local", "--port", "0", "--workers", "1"], {
+    const child = spawn(process.execPath, [STRATA_BIN, "local", "--ephemeral", "--port", "0", "--workers", "1"], {
       cwd: REPO_ROOT,
       env: { ...process.env, STRATA_CLI_BUNDLE: bundle },
       stdio: ["ignore", "ignore", "pipe"],

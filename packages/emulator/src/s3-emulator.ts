@@ -3,7 +3,9 @@
  * fronted by the conditional-write enforcing proxy. Clients use `endpoint`; `rawEndpoint`
  * reaches fauxqs directly and exists only so tests can prove the proxy is needed.
  */
-import { buildApp } from "fauxqs";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { buildApp, startFauxqs } from "fauxqs";
 import { ConditionalWriteProxy } from "./conditional-proxy.ts";
 
 export interface S3EmulatorOptions {
@@ -11,6 +13,11 @@ export interface S3EmulatorOptions {
   buckets?: string[];
   /** Port for the proxy (default: ephemeral). */
   port?: number;
+  /**
+   * Keep everything in this directory across restarts (fauxqs' own persistence): queues and
+   * their messages in `sqs/` (SQLite), objects as files in `s3/`. Absent: in memory only.
+   */
+  dataDir?: string;
 }
 
 export interface S3Emulator {
@@ -30,19 +37,23 @@ export const EMULATOR_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "tes
 export const EMULATOR_REGION = "us-east-1";
 
 export async function startS3Emulator(opts: S3EmulatorOptions = {}): Promise<S3Emulator> {
-  const app = buildApp({ logger: false });
-  const rawEndpoint = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+  const upstream = opts.dataDir ? await startPersistent(opts.dataDir) : await startInMemory();
+  const rawEndpoint = upstream.endpoint;
   const proxy = new ConditionalWriteProxy(rawEndpoint);
   let endpoint: string;
   try {
     endpoint = await proxy.start(opts.port ?? 0);
   } catch (e) {
-    await app.close();
+    await upstream.close();
     throw e;
   }
   const createBucket = async (name: string) => {
     const r = await fetch(`${rawEndpoint}/${encodeURIComponent(name)}`, { method: "PUT" });
-    if (!r.ok) throw new Error(`creating bucket ${name} on the emulator: HTTP ${r.status} ${await r.text()}`);
+    if (r.ok) return;
+    const text = await r.text();
+    // A kept bucket from an earlier run is already there: as S3's CreateBucket for its owner.
+    if (r.status === 409 && text.includes("BucketAlreadyOwnedByYou")) return;
+    throw new Error(`creating bucket ${name} on the emulator: HTTP ${r.status} ${text}`);
   };
   for (const b of opts.buckets ?? []) await createBucket(b);
   return {
@@ -58,7 +69,31 @@ export async function startS3Emulator(opts: S3EmulatorOptions = {}): Promise<S3E
     }),
     async stop() {
       await proxy.stop();
-      await app.close();
+      await upstream.close();
     },
   };
+}
+
+interface Upstream {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+async function startInMemory(): Promise<Upstream> {
+  const app = buildApp({ logger: false });
+  const endpoint = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+  return { endpoint, close: () => app.close() };
+}
+
+/**
+ * fauxqs with its persistence, which only `startFauxqs` wires (its stores are not exported to
+ * `buildApp`); that listens on all interfaces, on a random port: clients still use the proxy.
+ */
+async function startPersistent(dataDir: string): Promise<Upstream> {
+  const sqsDir = join(dataDir, "sqs");
+  const s3Dir = join(dataDir, "s3");
+  mkdirSync(sqsDir, { recursive: true });
+  mkdirSync(s3Dir, { recursive: true });
+  const server = await startFauxqs({ port: 0, logger: false, dataDir: sqsDir, s3StorageDir: s3Dir });
+  return { endpoint: `http://127.0.0.1:${server.port}`, close: () => server.stop() };
 }

@@ -40,6 +40,11 @@ export interface LocalRuntimeOptions {
   /** Bucket name (default strata-blocks). */
   bucket?: string;
   /**
+   * Keep the bucket, the queues and their pending messages in this directory across restarts
+   * (created if missing); absent, everything lives in memory and is gone at `stop()`.
+   */
+  dataDir?: string;
+  /**
    * Serve the bucket's page (`@strata/local/web`, as `strata web`, with the queue and DLQ depth)
    * on this port of 127.0.0.1 (0 = any free port); absent, no page. `strata local` serves it on
    * 10902 unless `--http-port 0`.
@@ -61,6 +66,8 @@ export interface LocalRuntime {
   dlqUrl: string;
   /** The bucket's page, `http://127.0.0.1:<port>`, when `http` was given. */
   httpUrl?: string;
+  /** Where the data is kept, when `dataDir` was given (ephemeral otherwise). */
+  dataDir?: string;
   /** The runtime's bucket through the proxy (conditional writes enforced, notifications fire). */
   s3: ObjectStore;
   /** Upload a local block directory as `<tenant>/<ULID>/`: chunks, index, meta.json last. */

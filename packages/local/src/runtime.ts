@@ -5,7 +5,14 @@
  * behaves like Lambda's SQS event source, S3 notifications supplied from the same rule as
  * infra/bucket.ts, and the scheduled job on an interval. Faults can be injected for tests.
  */
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { S3Store } from "@strata/bucket/s3";
 import { uploadBlock } from "@strata/bucket";
 import { mulberry32, readMeta } from "@strata/tsdb";
@@ -29,6 +36,7 @@ import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startS3Emulator } from "@strata/
 import { SqsEventSourcePoller } from "./sqs-poller.ts";
 import { localSettingsFromEnv } from "./settings.ts";
 import { startWebServer } from "./web/server.ts";
+import { MetricsRegistry } from "./web/prometheus.ts";
 
 export const DEFAULT_PORT = 4566;
 export const DEFAULT_BUCKET = "strata-blocks";
@@ -62,7 +70,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   const faults = opts.faults ?? {};
   const random = mulberry32(faults.seed ?? 1);
 
-  const emu = await startS3Emulator({ port: opts.port ?? DEFAULT_PORT, buckets: [bucket] });
+  const emu = await startS3Emulator({ port: opts.port ?? DEFAULT_PORT, buckets: [bucket], dataDir: opts.dataDir });
   const endpoint = emu.endpoint;
   const clientBase = { endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
   const sqs = new SQSClient({ ...clientBase, useQueueUrlAsEndpoint: false });
@@ -121,10 +129,13 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
             faults.killInvocationRate ?? 0,
           )
         : undefined;
+    // The worker's job metrics, served at /metrics on the HTTP port.
+    const metrics = new MetricsRegistry();
     const deps = bindPipeline({
       store: kill ? kill.store(s3) : s3,
       queue: kill ? kill.queue(sqsQueue) : sqsQueue,
       log,
+      metrics,
       config: settings,
       engine: settings,
       clock: opts.clock,
@@ -187,6 +198,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
           engine: settings,
           now: opts.clock ? () => opts.clock!.now() : undefined,
           queues: async () => ({ jobs: await queueDepth(sqs, queueUrl), dlq: await queueDepth(sqs, dlqUrl) }),
+          metrics,
           onError: (e, path) => log.error("web-request-failed", { path, error: String(e) }),
         })
       : undefined;
@@ -201,6 +213,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       queueUrl,
       dlqUrl,
       workers: opts.workers ?? 2,
+      dataDir: opts.dataDir ?? "ephemeral",
       ...(web ? { httpUrl: web.url } : {}),
     });
 
@@ -211,6 +224,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       queueUrl,
       dlqUrl,
       ...(web ? { httpUrl: web.url } : {}),
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
       s3,
       async uploadBlockDir(tenant, dir) {
         const src = new DirBlockSource(dir);
@@ -251,7 +265,13 @@ async function createQueue(
   name: string,
   attributes: Record<string, string>,
 ): Promise<string> {
-  const r = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  const r = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes })).catch(async (e) => {
+    // Kept from an earlier run with other settings: take it and apply this run's (as a deploy would).
+    if ((e as Error).name !== "QueueNameExists" && !String((e as Error).name).endsWith(".QueueNameExists")) throw e;
+    const found = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: found.QueueUrl, Attributes: attributes }));
+    return found;
+  });
   // fauxqs names queues after the Host it was reached by (sqs.<region>.localhost:<port>); give
   // clients the endpoint's own address, which resolves everywhere (the path names the queue).
   return r.QueueUrl!.replace(/^https?:\/\/[^/]+/, endpoint);

@@ -1,12 +1,17 @@
 // `strata local` (what `npm start` runs): the whole pipeline on this machine, no AWS account.
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 
 export const localCommand: Command = {
   summary: "run the pipeline locally: S3 + SQS emulator on 127.0.0.1:4566, the worker, notifications, the schedule",
   usage:
-    "local [--port N] [--http-port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
+    "local [--data-dir DIR | --ephemeral] [--port N] [--http-port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
   optionHelp: {
+    "data-dir":
+      "keep the bucket, the queues and their pending messages here across restarts (default .strata/ under the project root: the nearest directory above with a package.json)",
+    ephemeral: "keep nothing: everything lives in memory and is gone when strata local stops",
     port: "port of the S3 + SQS endpoint on 127.0.0.1 (default 4566; 0 = any free port)",
     workers: "concurrent worker invocations, as Lambda's concurrency (default 2)",
     "schedule-interval":
@@ -31,12 +36,17 @@ export const localCommand: Command = {
       "Examples:",
       "  npm start                                   the pipeline on 127.0.0.1:4566 (npm start runs strata local)",
       "  npm start -- --demo                         the same, with a few hours of blocks for tenant demo",
+      "  npm start -- --port 4567                    the S3 + SQS endpoint on another port",
+      "  strata local --data-dir /var/tmp/strata     the data kept in /var/tmp/strata (default .strata/)",
+      "  strata local --ephemeral --demo             nothing kept: a throw-away pipeline with demo blocks",
       "  strata local --port 4567 --workers 1        beside LocalStack on 4566, one job at a time",
       "  STRATA_RETENTION_RAW=30d STRATA_DELETE_DELAY=10m strata local --schedule-interval 10s",
       "                                              retention and cleanup every 10 s, deletions after 10 minutes",
     ].join("\n");
   },
   options: {
+    "data-dir": { type: "string" },
+    ephemeral: { type: "boolean" },
     port: { type: "string" },
     workers: { type: "string" },
     "schedule-interval": { type: "string" },
@@ -51,6 +61,9 @@ export const localCommand: Command = {
     const port = intOption(values.port, "port", 4566);
     const workers = intOption(values.workers, "workers", 2);
     const httpPort = intOption(values["http-port"], "http-port", 10902);
+    if (values.ephemeral && values["data-dir"] !== undefined)
+      throw new UsageError("--data-dir and --ephemeral: give one (--ephemeral keeps nothing)");
+    const dataDir = values.ephemeral ? undefined : resolve(String(values["data-dir"] ?? defaultDataDir(process.cwd())));
     let interval = 60_000;
     let settings;
     try {
@@ -72,6 +85,7 @@ export const localCommand: Command = {
         workers,
         scheduleIntervalMs: interval,
         settings,
+        dataDir,
         http: httpPort ? { port: httpPort } : undefined,
       });
     } catch (e) {
@@ -92,9 +106,14 @@ export const localCommand: Command = {
         `  queue   ${rt.queueUrl}`,
         `  DLQ     ${rt.dlqUrl}`,
         ...(rt.httpUrl ? [`  page    ${rt.httpUrl}/`] : []),
-        "Upload blocks (a directory of <ULID>/ block directories) to set the pipeline going:",
-        `  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 aws --endpoint-url ${rt.endpoint} s3 cp --recursive ./blocks s3://${rt.bucket}/team-a/`,
-        `Watch the bucket:  AWS_ENDPOINT_URL=${rt.endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test npx strata status s3://${rt.bucket}`,
+        rt.dataDir
+          ? `  data    ${rt.dataDir} (objects, queues and pending messages kept across restarts)`
+          : "  data    in memory only (--ephemeral): everything is gone when this stops",
+        "For the AWS CLI, strata status and strata replay in another shell, paste:",
+        ...Object.entries(localEnv(rt)).map(([k, v]) => `  export ${k}=${v}`),
+        "Then upload blocks (a directory of <ULID>/ block directories) to set the pipeline going:",
+        `  aws s3 cp --recursive ./blocks s3://${rt.bucket}/team-a/`,
+        `  npx strata status s3://${rt.bucket}`,
         "One JSON line per event follows. Ctrl-C stops.",
         "",
       ].join("\n"),
@@ -113,6 +132,28 @@ export const localCommand: Command = {
     return 0;
   },
 };
+
+/** What a shell needs to reach the local runtime (AWS CLI, SDKs, strata replay). */
+function localEnv(rt: { endpoint: string; bucket: string; queueUrl: string; dlqUrl: string }): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: rt.endpoint,
+    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    STRATA_QUEUE_URL: rt.queueUrl,
+    STRATA_DLQ_URL: rt.dlqUrl,
+    STRATA_BUCKET: rt.bucket,
+  };
+}
+
+/** `.strata/` beside the nearest package.json above `cwd` (npm start runs at the project root), else in `cwd`. */
+function defaultDataDir(cwd: string): string {
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return join(dir, ".strata");
+    if (dirname(dir) === dir) return join(cwd, ".strata");
+  }
+}
 
 function intOption(v: unknown, name: string, fallback: number): number {
   if (v === undefined) return fallback;
