@@ -5,6 +5,8 @@ export default $config({
   app(input) {
     return {
       name: "strata",
+      // The blocks bucket is retained on every stage regardless (infra/bucket.ts,
+      // STRATA_REMOVE_BUCKET_ON_REMOVAL=true to opt out).
       removal: input?.stage === "production" ? "retain" : "remove",
       home: "aws",
     };

@@ -1,24 +1,40 @@
 // The blocks bucket and its single notification rule: a block is complete when its meta.json
 // exists (uploaded last), so that object's creation is the pipeline's trigger.
 // The rule itself is shared with the local runtime's notification bridge.
-import { UPLOAD_NOTIFICATION, s3ToQueuePolicy } from "@strata/lambda/deploy";
+import {
+  UPLOAD_NOTIFICATION,
+  adoptedBucketSteps,
+  lifecycleRules,
+  s3ToQueuePolicy,
+  type DeployOnly,
+} from "@strata/lambda/deploy";
 
-export function createBucket(): sst.aws.Bucket {
-  const bucket = new sst.aws.Bucket("Blocks");
-  // Uploads cut off by a timeout leave multipart parts that cost storage and never list.
-  // Not through `lifecycle:` on the bucket: S3 keeps one lifecycle configuration per bucket.
-  new aws.s3.BucketLifecycleConfiguration("BlocksAbortIncompleteUploads", {
-    bucket: bucket.name,
-    rules: [
-      {
-        id: "abort-incomplete-multipart-uploads",
-        status: "Enabled",
-        filter: {},
-        abortIncompleteMultipartUpload: { daysAfterInitiation: 2 },
-      },
-    ],
-  });
-  return bucket;
+export interface Blocks {
+  bucket: sst.aws.Bucket;
+  /** Set when the bucket is adopted (STRATA_EXISTING_BUCKET): Strata configures nothing on it. */
+  adopted: boolean;
+}
+
+/**
+ * A new bucket: versioned, retained by `sst remove` on every stage unless
+ * STRATA_REMOVE_BUCKET_ON_REMOVAL=true (an explicit false overrides SST's own `removal`), with
+ * its one lifecycle configuration. An adopted bucket (STRATA_EXISTING_BUCKET) is only referenced.
+ */
+export function createBucket(settings: DeployOnly): Blocks {
+  if (settings.existingBucket !== undefined) {
+    return { bucket: sst.aws.Bucket.get("Blocks", settings.existingBucket), adopted: true };
+  }
+  const retainOnDelete = !settings.removeBucketOnRemoval;
+  // Component options reach its children: the bucket and its versioning resource.
+  const bucket = new sst.aws.Bucket("Blocks", { versioning: true }, { retainOnDelete });
+  // Not through `lifecycle:` on the bucket: S3 keeps one lifecycle configuration per bucket,
+  // and every rule is in lifecycleRules. The name is kept from when it held one rule: updated, not replaced.
+  new aws.s3.BucketLifecycleConfiguration(
+    "BlocksAbortIncompleteUploads",
+    { bucket: bucket.name, rules: lifecycleRules(settings.noncurrentVersionDays) },
+    { retainOnDelete },
+  );
+  return { bucket, adopted: false };
 }
 
 /**
@@ -26,8 +42,17 @@ export function createBucket(): sst.aws.Bucket {
  * Queue.createPolicy) lets S3, SNS and EventBridge send from anywhere. Here the queue policy
  * admits S3 for this bucket in this account only, and the notification waits for it (S3 sends
  * a test event on creation, which fails without the policy). `events` is always given.
+ *
+ * On an adopted bucket the notification is not written (S3's API and aws.s3.BucketNotification
+ * replace the bucket's whole notification configuration, dropping its other subscribers):
+ * the steps to merge it by hand are returned, and printed.
  */
-export function notifyUploads(bucket: sst.aws.Bucket, jobs: sst.aws.Queue): void {
+export function notifyUploads(
+  blocks: Blocks,
+  jobs: sst.aws.Queue,
+  settings: DeployOnly,
+): $util.Output<string> | undefined {
+  const { bucket } = blocks;
   const account = aws.getCallerIdentityOutput().accountId;
   const policy = new aws.sqs.QueuePolicy("JobsS3Policy", {
     queueUrl: jobs.url,
@@ -35,6 +60,13 @@ export function notifyUploads(bucket: sst.aws.Bucket, jobs: sst.aws.Queue): void
       JSON.stringify(s3ToQueuePolicy({ queueArn, bucketArn, account })),
     ),
   });
+  if (blocks.adopted) {
+    return $resolve([bucket.name, jobs.arn]).apply(([name, queueArn]) => {
+      const steps = adoptedBucketSteps(name, queueArn, settings.noncurrentVersionDays);
+      console.warn(steps);
+      return steps;
+    });
+  }
   new aws.s3.BucketNotification(
     "BlocksNotification",
     {
@@ -50,4 +82,5 @@ export function notifyUploads(bucket: sst.aws.Bucket, jobs: sst.aws.Queue): void
     },
     { dependsOn: [policy] },
   );
+  return undefined;
 }

@@ -1,5 +1,5 @@
 // Deploy-time settings forwarded to the functions (no SST types: unit-tested from test/infra).
-import { FORWARDED_SETTINGS } from "@strata/lambda/deploy";
+import { FORWARDED_SETTINGS, parseDeployOnly, type DeployOnly } from "@strata/lambda/deploy";
 
 /**
  * The pipeline's settings (every variable of its schema, packages/pipeline/src/settings.ts)
@@ -14,4 +14,12 @@ export function deploySettings(env: Record<string, string | undefined> = process
     if (v !== undefined && v !== "") out[k] = v;
   }
   return out;
+}
+
+/**
+ * The deploy-only settings (`DEPLOY_ONLY_SETTINGS` in @strata/lambda/deploy: the bucket's
+ * removal, versions and adoption, the alarms' destination), read by infra alone.
+ */
+export function infraSettings(env: Record<string, string | undefined> = process.env): DeployOnly {
+  return parseDeployOnly(env);
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { deploySettings } from "../../infra/settings.ts";
-import { FORWARDED_SETTINGS, WORKER_LIMITS } from "@strata/lambda/deploy";
+import { DEPLOY_ONLY_SETTINGS, FORWARDED_SETTINGS, WORKER_LIMITS } from "@strata/lambda/deploy";
 import {
   PIPELINE_SETTINGS,
   SETTING_NAMES,
@@ -112,7 +112,13 @@ describe("deploy-time settings reach the functions", () => {
     };
     for (const dir of ["packages", "functions", "infra", "test", ".ci"]) walk(dir);
     const unknown = [...seen]
-      .filter(([n]) => !SETTING_NAMES.includes(n as never) && !(n in WIRING_VARIABLES) && !constants.has(n))
+      .filter(
+        ([n]) =>
+          !SETTING_NAMES.includes(n as never) &&
+          !(n in WIRING_VARIABLES) &&
+          !(n in DEPLOY_ONLY_SETTINGS) &&
+          !constants.has(n),
+      )
       .map(([n, f]) => `${n} (${f})`);
     expect(unknown).toEqual([]);
     expect(seen.size).toBeGreaterThan(SETTING_NAMES.length);

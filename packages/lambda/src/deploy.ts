@@ -8,6 +8,7 @@ import { SETTING_NAMES, type SettingName } from "@strata/pipeline/settings";
 export * from "./sizing.ts";
 export { UPLOAD_NOTIFICATION, matchesUploadNotification } from "./notify-rule.ts";
 export * from "./permissions.ts";
+export * from "./bucket-rules.ts";
 
 /**
  * The pipeline's settings (every variable of its schema), which infra/settings.ts forwards
