@@ -18,6 +18,9 @@ import {
   type LogFields,
   type Logger,
   type Metrics,
+  type MetricLabels,
+  type MetricName,
+  METRICS,
   type WorkerDeps,
 } from "@strata/pipeline";
 
@@ -63,8 +66,20 @@ export function powertoolsLogger(logger: PowertoolsLogger, bound: LogFields = {}
   };
 }
 
+/**
+ * The Metrics port over EMF: each value is its own EMF record (`singleMetric`), so its labels
+ * (the tenant, the job type and outcome) become that record's dimensions without leaking into
+ * the next; names and units are the catalogue's (`METRICS` of @strata/pipeline). A duration is
+ * one `Seconds` value per job: CloudWatch computes its statistics (p99, max) itself.
+ */
 export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
-  return { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) };
+  const put = (name: MetricName, value: number, labels: MetricLabels) => {
+    const single = metrics.singleMetric();
+    // CloudWatch refuses an empty dimension value; Prometheus treats one as absent, too.
+    for (const [k, v] of Object.entries(labels)) if (v !== "") single.addDimension(k, v);
+    single.addMetric(name, MetricUnit[METRICS[name].unit], value);
+  };
+  return { add: put, observe: put };
 }
 
 export interface LambdaRuntime {

@@ -34,6 +34,18 @@ export {
 } from "./settings.ts";
 export { handleRecord, runJob, type RecordMeta, type RecordOutcome } from "./worker.ts";
 export { runSchedule, type ScheduleOutcome } from "./schedule.ts";
+export {
+  METRICS,
+  jobIo,
+  type CounterName,
+  type GaugeName,
+  type JobIo,
+  type MetricDef,
+  type MetricLabels,
+  type MetricName,
+  type MetricType,
+  type SummaryName,
+} from "./metrics.ts";
 export { jsonLogger } from "./log.ts";
 export {
   findCoveringBlock,

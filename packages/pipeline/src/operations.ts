@@ -2,6 +2,7 @@
 // (the CLI's status, replay, quarantine release and index rebuild). Apart from the root so the
 // worker's bundle and the CLI's start-up load only what they use.
 export { bucketStatus, type TenantStatus } from "./status.ts";
+export { tenantGauges, gaugesOf, bucketIndexBytes, type GaugeSample } from "./tenant-gauges.ts";
 export {
   replayJobs,
   isTenantJobType,

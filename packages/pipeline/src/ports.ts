@@ -9,6 +9,7 @@ import type { Plan } from "@strata/compact";
 import type { JobEstimate } from "@strata/compact";
 import type { PipelineConfig } from "./config.ts";
 import { PipelineError } from "./errors.ts";
+import type { CounterName, MetricLabels, SummaryName } from "./metrics.ts";
 import type { CompactJob, DownsampleResolution, Job } from "./messages.ts";
 
 export interface BlockRef {
@@ -56,8 +57,15 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/**
+ * Where the worker reports job metrics; the names, types, units and labels are the catalogue's
+ * (metrics.ts). Lambda binds it to EMF, the local runtime to its Prometheus registry.
+ */
 export interface Metrics {
-  count(name: string, value?: number): void;
+  /** Add to a counter. */
+  add(name: CounterName, value: number, labels: MetricLabels): void;
+  /** One observation of a summary (a duration). */
+  observe(name: SummaryName, value: number, labels: MetricLabels): void;
 }
 
 /** An indexed (so verified) block whose meta.json still exists, with the markers next to it. */

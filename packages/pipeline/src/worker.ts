@@ -105,7 +105,7 @@ export async function runJob(
   const ctx: JobContext = { deps, log, jobId, deadline };
   const started = deps.clock.now();
   try {
-    const result = await dispatch(ctx, job);
+    const result = (await disabledTenant(ctx, job)) ?? (await dispatch(ctx, job));
     log.info(
       "job-" + result.status,
       compact({ reason: result.reason, enqueued: result.enqueued, durationMs: deps.clock.now() - started }),
@@ -156,6 +156,18 @@ function dispatch(ctx: JobContext, job: Job): Promise<JobResult> {
     case "index-sync":
       return runIndexSync(ctx, job);
   }
+}
+
+/**
+ * A job of a tenant the overrides disable: acknowledged and skipped, with a log line; nothing
+ * is written or deleted. Fan-out jobs (no tenant) still run, and their tenants' jobs skip here.
+ */
+async function disabledTenant(ctx: JobContext, job: Job): Promise<JobResult | undefined> {
+  const tenant = jobTenant(job);
+  if (tenant === undefined || !ctx.deps.tenantSettings) return undefined;
+  if ((await ctx.deps.tenantSettings(tenant)).enabled) return undefined;
+  ctx.log.info("tenant-disabled", { reason: "enabled: false in strata-overrides.json" });
+  return { status: "skipped", reason: "tenant disabled by its overrides" };
 }
 
 /** Drop undefined fields so log lines carry only what is known. */

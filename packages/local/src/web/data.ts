@@ -5,7 +5,13 @@
  * `cacheMs`.
  */
 import { tenantName } from "@strata/bucket";
-import { BlockViews, type TenantBlocks } from "@strata/pipeline/operations";
+import {
+  BlockViews,
+  bucketIndexBytes,
+  gaugesOf,
+  type GaugeSample,
+  type TenantBlocks,
+} from "@strata/pipeline/operations";
 import type { ObjectStore } from "@strata/bucket";
 import type { EngineSettings } from "@strata/pipeline";
 import type { BlockDetailBody, Blocks, Plans, Queues, Status, TenantSummary } from "./api.ts";
@@ -107,6 +113,38 @@ export class WebData {
       ...(d.planReport !== undefined ? { planReport: d.planReport } : {}),
       ...(d.verified !== undefined ? { verified: d.verified } : {}),
     };
+  }
+
+  /**
+   * The gauges of `/metrics`: every tenant's (from the listing and planning the page caches,
+   * plus a HEAD of its index) and the queue depths, when known. A tenant whose listing fails
+   * is left out of this scrape rather than failing it.
+   */
+  async gauges(): Promise<GaugeSample[]> {
+    const out: GaugeSample[] = [];
+    const perTenant = await Promise.all(
+      (await this.tenants()).map(async (t) => {
+        try {
+          const [b, p, indexBytes] = await Promise.all([
+            this.tenantBlocks(t),
+            this.remember(`plans\u0000${t}`, () => this.views.plans(t)).catch(() => undefined),
+            this.remember(`index-bytes\u0000${t}`, () => bucketIndexBytes(this.views, t)),
+          ]);
+          return gaugesOf(b, p, { now: this.now(), indexBytes });
+        } catch {
+          return [];
+        }
+      }),
+    );
+    for (const g of perTenant) out.push(...g);
+    if (this.opts.queues) {
+      const q = await this.remember("queues", this.opts.queues).catch(() => undefined);
+      if (q) {
+        out.push({ name: "strata_queue_messages", labels: { queue: "jobs" }, value: q.jobs });
+        out.push({ name: "strata_queue_messages", labels: { queue: "dlq" }, value: q.dlq });
+      }
+    }
+    return out;
   }
 
   private async summary(tenant: string): Promise<TenantSummary> {

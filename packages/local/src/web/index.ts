@@ -9,3 +9,4 @@ export {
   type WebServerOptions,
 } from "./server.ts";
 export * from "./api.ts";
+export { MetricsRegistry, exposition, escapeLabel, EXPOSITION_CONTENT_TYPE } from "./prometheus.ts";

@@ -1,6 +1,7 @@
 /**
  * The page's HTTP server (node:http, no framework): `/` (index.html), `/app.js`, `/style.css`
- * from ./static/, and the JSON API under `/api/` (routes.ts). Loopback by default; read-only
+ * from ./static/, the JSON API under `/api/` (routes.ts), and `/metrics` in Prometheus' text
+ * format (prometheus.ts). Loopback by default; read-only
  * (GET and HEAD only); no third-party origin is ever referenced (the Content-Security-Policy
  * allows 'self' only). A failure inside a request answers 500 with `{error}` and the server
  * goes on.
@@ -14,6 +15,7 @@ import type { EngineSettings } from "@strata/pipeline";
 import type { Queues } from "./api.ts";
 import { WebData } from "./data.ts";
 import { routeApi } from "./routes.ts";
+import { EXPOSITION_CONTENT_TYPE, exposition, type MetricsRegistry } from "./prometheus.ts";
 
 /** Where Thanos components serve HTTP. */
 export const DEFAULT_WEB_PORT = 10902;
@@ -38,6 +40,8 @@ export interface WebServerOptions {
   now?: () => number;
   /** How long a tenant's listing and plans are reused across requests (default 2 s). */
   cacheMs?: number;
+  /** The worker's job metrics, served at `/metrics` with the tenant and queue gauges (the local runtime). */
+  metrics?: MetricsRegistry;
   /** Called with each request that failed inside (a 500). */
   onError?: (e: unknown, path: string) => void;
 }
@@ -98,6 +102,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         const a = await routeApi(data, path.slice("/api/".length));
         return json(a.status, a.body);
       }
+      if (path === "/metrics")
+        return send(200, EXPOSITION_CONTENT_TYPE, exposition(opts.metrics, await data.gauges()), {
+          "cache-control": "no-store",
+        });
       const s = STATIC[path];
       if (s) return send(200, s.type, files.get(s.file)!, { "cache-control": "no-cache" });
       return send(404, "text/plain; charset=utf-8", `not found: ${path.slice(0, 200)}\n`);

@@ -24,6 +24,7 @@
 import { exactOutputLabels } from "@strata/compact";
 import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../blocks.ts";
 import type { CompactJob } from "../messages.ts";
+import { jobIo, type JobIo } from "../metrics.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted, stopSignal, withLease } from "./context.ts";
 import { JOB_FAILED_REASON, OutputRejectedError, admit, outputCheck, refuseBlocks, refuseInputs } from "./admit.ts";
@@ -66,6 +67,7 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
   }
   // A single-output plan is done once its output exists. A split's shards that got no
   // series have no output, so a retry recomputes those (writing nothing) and moves on.
+  let io: JobIo | undefined;
   if (missing.length > 0 && (shardCount !== undefined || outputs.length === 0)) {
     if (present.length !== inputs.length || present.some((b) => b.deletionTime !== undefined)) {
       const enqueued = await enqueue(ctx, [{ type: "plan", tenant, groupKey: plan.groupKey }]);
@@ -105,6 +107,7 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
     });
     for (const o of written) await admit(ctx, tenant, o);
     outputs.push(...written);
+    io = jobIo(presentMetas, written);
   }
 
   // Only after every output is verified and indexed may the inputs go.
@@ -115,5 +118,5 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
   for (const b of present) {
     if (b.deletionTime === undefined) await markDeleted(ctx, { tenant, block: b.meta.ulid }, details);
   }
-  return { status: "done" };
+  return io ? { status: "done", io } : { status: "done" };
 }

@@ -1,6 +1,7 @@
 /** What every job handler receives and returns, and the steps several of them share. */
 import { MARKER_VERSION_1, type DeletionMark } from "@strata/tsdb";
 import { PipelineError } from "../errors.ts";
+import type { JobIo } from "../metrics.ts";
 import type { Job } from "../messages.ts";
 import { jobTenant, jobVersion } from "../messages.ts";
 import type { AttemptRecord, BlockRef, Lease, Logger, WorkerDeps } from "../ports.ts";
@@ -46,6 +47,8 @@ export interface JobResult {
   reason?: string;
   /** Follow-up jobs sent to the queue. */
   enqueued?: number;
+  /** What the job's engine read and wrote (compactions and downsamplings that wrote blocks). */
+  io?: JobIo;
 }
 
 /** Distributes Omit over the job union, so `{type: "plan", tenant}` type-checks as a PlanJob. */
