@@ -47,6 +47,8 @@ export const handler: SqsHandler = async (event, context) => {
   try {
     return await runtime.handle(event, context);
   } finally {
-    runtime.rt.metrics.publishStoredMetrics();
+    // Job metrics are flushed as they are added (one EMF record each, powertoolsMetrics): only
+    // what else was stored is left, and publishing nothing would log a warning per invocation.
+    if (runtime.rt.metrics.hasStoredMetrics()) runtime.rt.metrics.publishStoredMetrics();
   }
 };

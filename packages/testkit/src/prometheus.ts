@@ -8,7 +8,8 @@
 // - retention 100y: time retention compares each block's maxTime with the
 //   newest block's maxTime (not the wall clock), so old test timestamps are
 //   safe, but the default 15d would still cut test data longer than that.
-// - no scrape targets, so the head stays empty and nothing new is written.
+// - no scrape targets, so the head stays empty and nothing new is written; unless
+//   `scrape` names some (a server scraping a `/metrics` endpoint, started on no blocks).
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -71,12 +72,17 @@ export class PrometheusServer {
   }
 
   /**
-   * Copies the blocks in `blocksDir` (ULID directories) to a fresh data dir
-   * and starts prometheus on it; resolves once `/-/ready` answers 200.
+   * Copies the blocks in `blocksDir` (ULID directories; undefined: none) to a fresh data dir
+   * and starts prometheus on it; resolves once `/-/ready` answers 200. `scrape`: targets
+   * (`host:port`) scraped at `metricsPath` every `intervalSeconds` as job `job`.
    */
   static async start(
-    blocksDir: string,
-    opts: { readyTimeoutMs?: number; extraArgs?: string[] } = {},
+    blocksDir: string | undefined,
+    opts: {
+      readyTimeoutMs?: number;
+      extraArgs?: string[];
+      scrape?: { job: string; targets: string[]; intervalSeconds?: number; metricsPath?: string };
+    } = {},
   ): Promise<PrometheusServer> {
     assertExecutable(PROMETHEUS);
     const tmp = new TempDirs();
@@ -84,9 +90,9 @@ export class PrometheusServer {
     try {
       const root = await tmp.make("prometheus");
       const dataDir = join(root, "data");
-      await copyDir(blocksDir, dataDir);
+      if (blocksDir !== undefined) await copyDir(blocksDir, dataDir);
       const config = join(root, "prometheus.yml");
-      await writeFile(config, "global:\n  scrape_interval: 1h\n  evaluation_interval: 1h\nscrape_configs: []\n");
+      await writeFile(config, prometheusConfig(opts.scrape));
       // A port picked by freePort can be taken before prometheus binds it: retry a few times.
       for (let attempt = 0; attempt < 3; attempt++) {
         const port = await freePort();
@@ -206,6 +212,27 @@ export class PrometheusServer {
     await this.#kill();
     await this.#tmp.cleanup();
   }
+}
+
+function prometheusConfig(scrape?: {
+  job: string;
+  targets: string[];
+  intervalSeconds?: number;
+  metricsPath?: string;
+}): string {
+  const head = "global:\n  scrape_interval: 1h\n  evaluation_interval: 1h\n";
+  if (!scrape) return `${head}scrape_configs: []\n`;
+  // JSON strings are valid YAML scalars: no quoting rules of our own.
+  const j = JSON.stringify;
+  return (
+    `${head}scrape_configs:\n` +
+    `  - job_name: ${j(scrape.job)}\n` +
+    `    scrape_interval: ${scrape.intervalSeconds ?? 1}s\n` +
+    // The timeout may not exceed the interval (Prometheus' default 10 s would).
+    `    scrape_timeout: ${scrape.intervalSeconds ?? 1}s\n` +
+    `    metrics_path: ${j(scrape.metricsPath ?? "/metrics")}\n` +
+    `    static_configs:\n      - targets: ${j(scrape.targets)}\n`
+  );
 }
 
 /** Orders a vector/matrix result by its label set so two servers' answers compare with toEqual. */
