@@ -32,6 +32,7 @@ export {
   type MarkFilter,
 } from "./block-filter.ts";
 export { markBlocks, unmarkBlocks, MARK_KINDS, type MarkKind, type MarkOutcome, type MarkRequest } from "./marks.ts";
+export * from "./overrides/index.ts";
 export { findLocalBlocks, uploadBlocks, type LocalBlock, type UploadEvent, type UploadOutcome } from "./upload.ts";
 export {
   BlockViews,

@@ -8,6 +8,7 @@ import type { BlockMeta, BlockSource, DeletionMark, FormatError, NoCompactMark, 
 import type { Plan } from "@strata/compact";
 import type { JobEstimate } from "@strata/compact";
 import type { PipelineConfig } from "./config.ts";
+import type { TenantSettings } from "./overrides/apply.ts";
 import { PipelineError } from "./errors.ts";
 import type { CounterName, MetricLabels, SummaryName } from "./metrics.ts";
 import type { CompactJob, DownsampleResolution, Job } from "./messages.ts";
@@ -265,8 +266,11 @@ export interface RefusedCompaction {
 
 export interface Engines {
   verify(source: BlockSource, ref: BlockRef): Promise<VerifyOutcome>;
-  /** The compaction group a block belongs to (resolution and external labels). */
-  groupKey(meta: BlockMeta): string;
+  /**
+   * The compaction group a block belongs to (resolution and external labels); `replicaLabels`: the tenant's (its
+   * overrides), absent = the global ones.
+   */
+  groupKey(meta: BlockMeta, replicaLabels?: readonly string[]): string;
   /**
    * Plans over the tenant's live blocks (blocks with a deletion mark are already filtered
    * out; no-compact ones are passed so that they can still be downsampled). `all` is every
@@ -310,4 +314,6 @@ export interface WorkerDeps {
   log: Logger;
   metrics?: Metrics;
   config: PipelineConfig;
+  /** The tenant's settings with its overrides (overrides/); absent: `config` and the engines' settings for every tenant. */
+  tenantSettings?(tenant: string): Promise<TenantSettings>;
 }

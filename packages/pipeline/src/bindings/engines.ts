@@ -23,6 +23,7 @@ import { JOB_CACHE_BYTES, RangeCache, SOURCE_CACHE_BYTES, StoreBlockSink, StoreB
 import type { BucketLayout } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
 import type { EngineSettings } from "../config.ts";
+import type { TenantSettings } from "../overrides/apply.ts";
 import type { CompactJob, DownsampleResolution } from "../messages.ts";
 import {
   VerificationIncompleteError,
@@ -40,12 +41,29 @@ export class BlockEngines implements Engines {
   private readonly settings: EngineSettings;
   private readonly now: () => number;
   private readonly keys = new Map<string, string>();
+  private readonly perTenant: ((tenant: string) => Promise<TenantSettings>) | undefined;
 
-  constructor(store: ObjectStore, layout: BucketLayout, settings: EngineSettings, now: () => number = Date.now) {
+  /** `perTenant`: a tenant's replica labels, dedup and split with its overrides (overrides/apply.ts). */
+  constructor(
+    store: ObjectStore,
+    layout: BucketLayout,
+    settings: EngineSettings,
+    now: () => number = Date.now,
+    perTenant?: (tenant: string) => Promise<TenantSettings>,
+  ) {
     this.store = store;
     this.layout = layout;
     this.settings = settings;
     this.now = now;
+    this.perTenant = perTenant;
+  }
+
+  /** The settings a tenant's plans and merges use: the global ones with its overrides. */
+  private async tenantEngine(tenant: string): Promise<EngineSettings> {
+    if (!this.perTenant) return this.settings;
+    const t = await this.perTenant(tenant);
+    const { split: _global, ...rest } = this.settings;
+    return { ...rest, replicaLabels: t.replicaLabels, dedup: t.dedup, ...(t.split ? { split: t.split } : {}) };
   }
 
   async verify(source: BlockSource, ref: BlockRef): Promise<VerifyOutcome> {
@@ -109,12 +127,12 @@ export class BlockEngines implements Engines {
     }
   }
 
-  groupKey(meta: BlockMeta): string {
+  groupKey(meta: BlockMeta, replicaLabels: readonly string[] = this.settings.replicaLabels): string {
     // Label sets repeat across a tenant's blocks: hash each distinct one once.
-    const canon = `${blockResolution(meta)}\0${JSON.stringify(meta.thanos?.labels ?? {})}`;
+    const canon = `${blockResolution(meta)}\0${JSON.stringify(meta.thanos?.labels ?? {})}\0${replicaLabels.join(",")}`;
     let k = this.keys.get(canon);
     if (k === undefined) {
-      k = groupBlocks([{ meta }], { replicaLabels: this.settings.replicaLabels })[0]!.key;
+      k = groupBlocks([{ meta }], { replicaLabels })[0]!.key;
       if (this.keys.size > 10_000) this.keys.clear();
       this.keys.set(canon, k);
     }
@@ -131,6 +149,7 @@ export class BlockEngines implements Engines {
     groupKey?: string,
     all: readonly LiveBlock[] = blocks,
   ): Promise<PlanOutcome> {
+    const settings = await this.tenantEngine(tenant);
     const metas: BlockMetaWithMarks[] = blocks.map((b) => ({
       meta: b.meta,
       tenant,
@@ -146,9 +165,9 @@ export class BlockEngines implements Engines {
       cacheBytesPerInput: SOURCE_CACHE_BYTES,
     };
     const r = planAll(metas, {
-      ranges: this.settings.ranges,
-      replicaLabels: this.settings.replicaLabels,
-      split: this.settings.split,
+      ranges: settings.ranges,
+      replicaLabels: settings.replicaLabels,
+      split: settings.split,
       budget,
       cost,
     });
@@ -169,11 +188,12 @@ export class BlockEngines implements Engines {
     // Downsampling looks across resolutions of one stream (its 5m twin is in another
     // compaction group), so it plans over every live block with the same labels.
     const inPlan = new Set(groups.flatMap((g) => g.group.blocks.map((b) => b.ulid)));
-    const streams = new Set([...inPlan].map((id) => this.streamKey(blocks.find((b) => b.meta.ulid === id)!.meta)));
+    const stream = (m: BlockMeta) => this.streamKey(m, settings.replicaLabels);
+    const streams = new Set([...inPlan].map((id) => stream(blocks.find((b) => b.meta.ulid === id)!.meta)));
     const byStream = new Map<string, BlockMeta[]>();
     for (const b of all) {
       if (b.deletionTime !== undefined) continue;
-      const s = this.streamKey(b.meta);
+      const s = stream(b.meta);
       if (!streams.has(s)) continue;
       byStream.set(s, [...(byStream.get(s) ?? []), b.meta]);
     }
@@ -194,6 +214,7 @@ export class BlockEngines implements Engines {
   ): Promise<BlockMeta[]> {
     const shards = opts.shards;
     const plan = job.plan;
+    const settings = await this.tenantEngine(tenant);
     // One page cache for the job's inputs, bounded as a whole (not 64 MiB each) and fair across them.
     const cache = RangeCache.forJob(plan.inputs.length, this.settings.pageCacheBytes);
     const inputs = plan.inputs.map(
@@ -205,8 +226,8 @@ export class BlockEngines implements Engines {
     const r = await executePlan(plan, {
       sources: inputs,
       sink: (_shard, ulid) => new StoreBlockSink(this.store, this.layout.blockPrefix(tenant, ulid)),
-      dedup: this.settings.dedup,
-      replicaLabels: this.settings.replicaLabels,
+      dedup: settings.dedup,
+      replicaLabels: settings.replicaLabels,
       ulid: newUlid(this.now()),
       shards,
       check: (o) => checkStaged(o.sink, { tenant, block: o.meta.ulid }, opts),
@@ -228,8 +249,8 @@ export class BlockEngines implements Engines {
   }
 
   /** External labels without replica and shard labels: one stream across resolutions. */
-  private streamKey(meta: BlockMeta): string {
-    const l = removeReplicaLabels(meta.thanos?.labels, this.settings.replicaLabels);
+  private streamKey(meta: BlockMeta, replicaLabels: readonly string[]): string {
+    const l = removeReplicaLabels(meta.thanos?.labels, replicaLabels);
     delete l[SHARD_ID_LABEL];
     return Object.keys(l)
       .sort(compareStrings)

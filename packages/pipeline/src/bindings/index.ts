@@ -18,6 +18,8 @@ import { StoreBucketIndex } from "./bucket-index.ts";
 import { BlockEngines } from "./engines.ts";
 import { StoreLeases } from "./leases.ts";
 import { StoreStorage } from "./storage.ts";
+import { OverridesSource } from "../overrides/load.ts";
+import { baseSettings, tenantSettings } from "../overrides/apply.ts";
 
 export { StoreStorage } from "./storage.ts";
 export { StoreBucketIndex } from "./bucket-index.ts";
@@ -40,6 +42,8 @@ export interface BindOptions {
   engine?: Partial<EngineSettings>;
   /** Lease owner name (default host-pid-random). */
   owner?: string;
+  /** Per-tenant overrides read from the bucket (`strata-overrides.json`); false: the global settings only. */
+  overrides?: boolean;
 }
 
 export function bindPipeline(opts: BindOptions): WorkerDeps {
@@ -48,15 +52,21 @@ export function bindPipeline(opts: BindOptions): WorkerDeps {
   const layout = pipelineLayout();
   const engine = { ...DEFAULT_ENGINE_SETTINGS, ...opts.engine };
   if (opts.engine?.dedup === undefined) engine.dedup = defaultDedup(engine.replicaLabels);
+  const config = { ...DEFAULT_CONFIG, ...opts.config };
+  // One source per bound pipeline (a Lambda container's module state): a HEAD per TTL, a GET per change.
+  const source = opts.overrides === false ? undefined : new OverridesSource(opts.store, { log: opts.log, now });
+  const base = baseSettings(config, engine);
+  const perTenant = source && (async (tenant: string) => tenantSettings(await source.current(), tenant, base));
   return {
     storage: new StoreStorage(opts.store, layout, { maxMetaBytes: engine.maxMetaBytes }),
     index: new StoreBucketIndex(opts.store, layout, { now, maxMetaBytes: engine.maxMetaBytes }),
     leases: new StoreLeases(opts.store, layout, { owner: opts.owner, now }),
-    engines: new BlockEngines(opts.store, layout, engine, now),
+    engines: new BlockEngines(opts.store, layout, engine, now, perTenant),
     queue: opts.queue,
     clock,
     log: opts.log,
     metrics: opts.metrics,
-    config: { ...DEFAULT_CONFIG, ...opts.config },
+    config,
+    ...(perTenant ? { tenantSettings: perTenant } : {}),
   };
 }

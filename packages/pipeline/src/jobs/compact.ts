@@ -23,10 +23,11 @@
  */
 import { exactOutputLabels } from "@strata/compact";
 import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../blocks.ts";
+import type { BlockMeta } from "@strata/tsdb";
 import type { CompactJob } from "../messages.ts";
 import { jobIo, type JobIo } from "../metrics.ts";
 import type { JobContext, JobResult } from "./context.ts";
-import { enqueue, markDeleted, stopSignal, withLease } from "./context.ts";
+import { enqueue, markDeleted, stopSignal, tenantReplicaLabels, withLease } from "./context.ts";
 import { JOB_FAILED_REASON, OutputRejectedError, admit, outputCheck, refuseBlocks, refuseInputs } from "./admit.ts";
 
 export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobResult> {
@@ -57,7 +58,11 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
     shardCount === undefined || presentMetas.length === 0
       ? [presentMetas[0]]
       : Array.from({ length: shardCount }, (_, i) => shardOutputTarget(presentMetas[0]!, i, shardCount));
-  const sameGroup = engines.sameGroup?.bind(engines);
+  // The tenant's replica labels (its overrides) decide which blocks are one group, as its plans did.
+  const labels = await tenantReplicaLabels(ctx, job.plan.tenant);
+  const sameGroup = labels
+    ? (a: BlockMeta, b: BlockMeta) => engines.groupKey(a, labels) === engines.groupKey(b, labels)
+    : engines.sameGroup?.bind(engines);
   const found = targets.map((t) => findCoveringBlock(live, presentMetas, sameGroup, t));
   const outputs = found.filter((m) => m !== undefined);
   const missing = found.flatMap((m, i) => (m === undefined ? [i] : []));

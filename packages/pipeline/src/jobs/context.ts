@@ -1,5 +1,5 @@
 /** What every job handler receives and returns, and the steps several of them share. */
-import { MARKER_VERSION_1, type DeletionMark } from "@strata/tsdb";
+import { MARKER_VERSION_1, type BlockMeta, type DeletionMark } from "@strata/tsdb";
 import { PipelineError } from "../errors.ts";
 import type { JobIo } from "../metrics.ts";
 import type { Job } from "../messages.ts";
@@ -195,4 +195,14 @@ function attemptErrors(r: AttemptRecord): string[] {
       r.errors.find((e) => e.startsWith(`attempt ${i}: `)) ?? `attempt ${i}: no error recorded (killed or out of time)`,
     );
   return out;
+}
+
+/** The tenant's replica labels with its overrides; undefined: the engines' global ones. */
+export async function tenantReplicaLabels(ctx: JobContext, tenant: string): Promise<readonly string[] | undefined> {
+  return (await ctx.deps.tenantSettings?.(tenant))?.replicaLabels;
+}
+
+/** A block's compaction group as the tenant's plans see it (its replica labels with its overrides). */
+export async function tenantGroupKey(ctx: JobContext, tenant: string, meta: BlockMeta): Promise<string> {
+  return ctx.deps.engines.groupKey(meta, await tenantReplicaLabels(ctx, tenant));
 }

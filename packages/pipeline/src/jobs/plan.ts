@@ -23,14 +23,15 @@ import type { Plan } from "@strata/compact";
 import type { PlanJob } from "../messages.ts";
 import type { PlanOutcome } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
-import { enqueue, markDeleted } from "./context.ts";
+import { enqueue, markDeleted, tenantReplicaLabels } from "./context.ts";
 import { compactLeaseName, downsampleLeaseName, redundantBlocks } from "../blocks.ts";
 import { refuseBlocks } from "./admit.ts";
 
 export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?: string): Promise<number> {
   const { index, engines } = ctx.deps;
   const all = await index.blocks(tenant);
-  const inGroup0 = groupKey === undefined ? all : all.filter((b) => engines.groupKey(b.meta) === groupKey);
+  const labels = await tenantReplicaLabels(ctx, tenant);
+  const inGroup0 = groupKey === undefined ? all : all.filter((b) => engines.groupKey(b.meta, labels) === groupKey);
   // Garbage-collect first: a block another one covers must neither be planned nor kept.
   const redundant = redundantBlocks(inGroup0);
   for (const r of redundant) await markDeleted(ctx, { tenant, block: r.block.ulid }, `covered by ${r.coveredBy.ulid}`);

@@ -23,10 +23,12 @@ export async function runRetention(ctx: JobContext, job: RetentionJob): Promise<
   }
   const tenant = job.tenant;
   const { index, clock, config } = ctx.deps;
+  // The tenant's retention with its overrides (strata-overrides.json), else the global one.
+  const retention = (await ctx.deps.tenantSettings?.(tenant))?.retention ?? config.retention;
   const { expired, held } = retentionVerdicts(
     await index.blocks(tenant),
     clock.now(),
-    config.retention,
+    retention,
     config.retentionRequiresDownsampled,
   );
   for (const meta of expired) await markDeleted(ctx, { tenant, block: meta.ulid }, "retention");

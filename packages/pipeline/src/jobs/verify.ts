@@ -24,7 +24,7 @@ import { FormatError, newUlid, ulidTime, type BlockMeta } from "@strata/tsdb";
 import type { VerifyJob } from "../messages.ts";
 import type { BlockRef } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
-import { deferJob, markDeleted, stopSignal } from "./context.ts";
+import { deferJob, markDeleted, stopSignal, tenantGroupKey } from "./context.ts";
 import { VerificationIncompleteError } from "../ports.ts";
 import { planAndEnqueue } from "./plan.ts";
 import {
@@ -40,7 +40,7 @@ import {
 export { QUARANTINE_REASON, VERIFY_REPORT_FILE, VERIFIED_FILE, VERIFIER_VERSION } from "./admit.ts";
 
 export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobResult> {
-  const { storage, engines, index } = ctx.deps;
+  const { storage, index } = ctx.deps;
   const ref: BlockRef = { tenant: job.tenant, block: job.block };
 
   // A meta.json that does not parse is the verifier's to report (MetaInvalid → quarantine).
@@ -63,7 +63,7 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
     ctx.log.info("quarantined-block-reuploaded", { block: ref.block });
   } else if (!(meta instanceof FormatError) && (await trustedRecord(ctx, ref, stat))) {
     await index.addBlock(ref.tenant, meta);
-    const enqueued = await planAndEnqueue(ctx, ref.tenant, engines.groupKey(meta));
+    const enqueued = await planAndEnqueue(ctx, ref.tenant, await tenantGroupKey(ctx, ref.tenant, meta));
     return { status: "done", reason: "already verified", enqueued };
   }
 
@@ -77,7 +77,7 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
     throw e;
   }
   if (admitted.ok) {
-    const enqueued = await planAndEnqueue(ctx, ref.tenant, engines.groupKey(admitted.meta));
+    const enqueued = await planAndEnqueue(ctx, ref.tenant, await tenantGroupKey(ctx, ref.tenant, admitted.meta));
     return { status: "done", enqueued };
   }
   if (!admitted.repairable || meta instanceof FormatError) return { status: "quarantined", reason: admitted.reason };
@@ -119,7 +119,7 @@ async function repair(ctx: JobContext, ref: BlockRef, meta: BlockMeta, reason: s
     minTime: meta.minTime,
     maxTime: meta.maxTime,
   });
-  const enqueued = await planAndEnqueue(ctx, ref.tenant, engines.groupKey(repaired));
+  const enqueued = await planAndEnqueue(ctx, ref.tenant, await tenantGroupKey(ctx, ref.tenant, repaired));
   return { status: "done", reason: `repaired into ${target.block}`, enqueued };
 }
 
