@@ -91,6 +91,11 @@ const commands: Record<string, Entry> = {
     summary: "upload local blocks to a bucket (chunks, index, meta.json last), each verified first",
     load: async () => (await import("./commands/upload.ts")).uploadCommand,
   },
+  overrides: {
+    group: "bucket",
+    summary: "show or edit per-tenant settings in strata-overrides.json: retention, replica labels, split, enabled",
+    load: async () => (await import("./commands/overrides.ts")).overridesCommand,
+  },
   web: {
     group: "bucket",
     summary: "serve a page of the bucket: blocks on a timeline per tenant, marks, quarantine, pending plans, index age",
