@@ -1,4 +1,5 @@
 // AWS resources for Strata (SST v4 components), composed for sst.config.ts's run().
+import { createAlarms } from "./alarms.ts";
 import { createBucket, notifyUploads } from "./bucket.ts";
 import { createWorker } from "./functions.ts";
 import { createQueues } from "./queues.ts";
@@ -10,8 +11,13 @@ export async function deploy() {
   const { jobs, dlq } = createQueues();
   const blocks = createBucket(settings);
   const manualSteps = notifyUploads(blocks, jobs, settings);
-  createWorker(blocks.bucket, jobs);
-  createSchedules(blocks.bucket, jobs);
+  const worker = createWorker(blocks.bucket, jobs);
+  const maintenance = createSchedules(blocks.bucket, jobs);
+  const functionNames = {
+    worker: worker.nodes.function.name,
+    scheduled: maintenance.nodes.function.apply((f) => f.name),
+  };
+  createAlarms({ jobs, dlq, ...functionNames }, settings);
   return {
     bucket: blocks.bucket.name,
     queue: jobs.url,

@@ -9,6 +9,7 @@ export * from "./sizing.ts";
 export { UPLOAD_NOTIFICATION, matchesUploadNotification } from "./notify-rule.ts";
 export * from "./permissions.ts";
 export * from "./bucket-rules.ts";
+export * from "./alarms.ts";
 
 /**
  * The pipeline's settings (every variable of its schema), which infra/settings.ts forwards
