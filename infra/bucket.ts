@@ -80,7 +80,14 @@ export function notifyUploads(
         },
       ],
     },
-    { dependsOn: [policy] },
+    {
+      dependsOn: [policy],
+      // The resource `bucket.notify` created before: updated in place, not created anew and the
+      // old one deleted (deleting a BucketNotification empties the bucket's notifications).
+      aliases: [
+        `urn:pulumi:${$app.stage}::${$app.name}::sst:aws:BucketNotification$aws:s3/bucketNotification:BucketNotification::BlocksNotificationsNotification`,
+      ],
+    },
   );
   return undefined;
 }
