@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FsStore } from "@strata/bucket";
-import { encodeJob, jsonLogger, runJob } from "@strata/pipeline";
+import { bindPipeline, encodeJob, jsonLogger, runJob } from "@strata/pipeline";
 import {
   MAX_OVERRIDES_BYTES,
   OVERRIDES_KEY,
@@ -190,6 +190,27 @@ describe("jobs honour a tenant's overrides", () => {
     expect(h.bucket.queryable("off")).toHaveLength(1);
     expect(h.lines.find((l) => l.event === "tenant-disabled")).toMatchObject({ tenant: "off" });
     expect(encodeJob({ version: 1, type: "retention" })).toBeTruthy();
+  });
+});
+
+describe("the real bindings", () => {
+  it("bindPipeline reads the bucket's document: each tenant's settings, the engines' included", async () => {
+    await store.put(OVERRIDES_KEY, '{"tenants":{"a":{"replicaLabels":["replica"],"splitShards":3,"enabled":false}}}');
+    const deps = bindPipeline({ store, queue: { send: async () => undefined }, log: jsonLogger(() => undefined) });
+    expect(await deps.tenantSettings!("a")).toMatchObject({
+      enabled: false,
+      replicaLabels: ["replica"],
+      dedup: "penalty",
+    });
+    expect((await deps.tenantSettings!("a")).split?.shardCount).toBe(3);
+    expect(await deps.tenantSettings!("b")).toMatchObject({ enabled: true, replicaLabels: [], dedup: "1:1" });
+    const off = bindPipeline({
+      store,
+      queue: { send: async () => undefined },
+      log: jsonLogger(() => undefined),
+      overrides: false,
+    });
+    expect(off.tenantSettings).toBeUndefined();
   });
 });
 
