@@ -156,7 +156,7 @@ export const RUNBOOK: Readonly<Record<string, string>> = {
   "jobs-oldest-message":
     "Check the worker is running (Lambda throttles, reserved concurrency, `worker-errors`) and its concurrency cap (WORKER_MAX_CONCURRENCY, 20). A steady flood of uploads needs a higher cap; a single job retried again and again shows in the logs by messageId: let it reach the DLQ or fix its cause.",
   "worker-errors":
-    "Search the worker's logs for `job-failed` and cold-start errors (an unknown or malformed STRATA_* setting fails every invocation, naming the variable). A run of failures on one block usually means a corrupt block: `strata quarantine` it. Failed messages are retried, then dead-lettered.",
+    "Search the worker's logs for `job-failed` and cold-start errors (an unknown or malformed STRATA_* setting fails every invocation, naming the variable). A run of failures on one block usually means a bad block: `strata mark no-compact` keeps it out of compactions. Failed messages are retried, then dead-lettered.",
   "worker-duration-near-timeout":
     "Jobs are approaching the 15-minute wall: find the slow job type in `strata_job_duration_seconds`. Lower STRATA_JOB_BUDGET or the largest compaction range (STRATA_COMPACTION_RANGES), or split large tenants (STRATA_SPLIT_SHARDS), so each job fits.",
   "scheduled-errors":
