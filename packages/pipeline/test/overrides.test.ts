@@ -193,6 +193,23 @@ describe("jobs honour a tenant's overrides", () => {
   });
 });
 
+describe("a race between two editors", () => {
+  it("the one whose compare-and-swap loses writes nothing and is told to run again", async () => {
+    await setTenantOverrides(store, "a", { enabled: true });
+    // Another operator's write lands between this edit's read and its write.
+    const racing: typeof store = Object.create(store);
+    racing.put = async (key, body, opts) => {
+      await store.put(OVERRIDES_KEY, '{"tenants":{"b":{"enabled":false}}}');
+      return store.put(key, body, opts);
+    };
+    const r = await setTenantOverrides(racing, "a", { enabled: false });
+    expect(r).toMatchObject({ ok: false, conflict: true });
+    expect(!r.ok && r.error).toContain("changed since it was read");
+    const now = await showOverrides(store, { base });
+    expect(now.ok && now.view.document).toEqual({ tenants: { b: { enabled: false } } });
+  });
+});
+
 describe("the real bindings", () => {
   it("bindPipeline reads the bucket's document: each tenant's settings, the engines' included", async () => {
     await store.put(OVERRIDES_KEY, '{"tenants":{"a":{"replicaLabels":["replica"],"splitShards":3,"enabled":false}}}');
