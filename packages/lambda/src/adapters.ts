@@ -8,6 +8,7 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { Metrics as PowertoolsMetrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { S3Store } from "@strata/bucket/s3";
+import { BlockViews, tenantGauges } from "@strata/pipeline/operations";
 import { WORKER_LIMITS } from "./sizing.ts";
 import {
   bindPipeline,
@@ -79,7 +80,7 @@ export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
     for (const [k, v] of Object.entries(labels)) if (v !== "") single.addDimension(k, v);
     single.addMetric(name, MetricUnit[METRICS[name].unit], value);
   };
-  return { add: put, observe: put };
+  return { add: put, observe: put, set: put };
 }
 
 export interface LambdaRuntime {
@@ -100,8 +101,9 @@ export function lambdaRuntime(env: Env = process.env): LambdaRuntime {
     namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "Strata",
     serviceName: "strata",
   });
+  const store = new S3Store({ bucket: required(env, "STRATA_BUCKET") });
   const deps: WorkerDeps = bindPipeline({
-    store: new S3Store({ bucket: required(env, "STRATA_BUCKET") }),
+    store,
     queue: sqsJobQueue(sqsClient(env), required(env, "STRATA_QUEUE_URL")),
     clock: systemClock,
     log: powertoolsLogger(logger),
@@ -109,5 +111,8 @@ export function lambdaRuntime(env: Env = process.env): LambdaRuntime {
     config,
     engine,
   });
+  // The tenant gauges (EMF, tenant dimension) after each hourly index re-sync: what the alarms
+  // on backlog, quarantine and index age read.
+  deps.tenantGauges = (tenant) => tenantGauges(new BlockViews(store, { engine }), tenant);
   return { deps, logger, metrics };
 }

@@ -2,7 +2,7 @@
 // unit, the labels (the tenant among them) as the record's dimensions.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Metrics as PowertoolsMetrics } from "@aws-lambda-powertools/metrics";
-import { powertoolsMetrics } from "@strata/lambda";
+import { lambdaRuntime, powertoolsMetrics } from "@strata/lambda";
 
 describe("EMF metrics", () => {
   afterEach(() => vi.restoreAllMocks());
@@ -32,5 +32,11 @@ describe("EMF metrics", () => {
     expect(b).toMatchObject({ tenant: "team-b", strata_job_read_bytes_total: 2048 });
     expect(b._aws.CloudWatchMetrics[0].Metrics[0].Unit).toBe("Bytes");
     expect(inv._aws.CloudWatchMetrics[0].Dimensions[0]).toEqual(["service"]);
+  });
+
+  it("the Lambda runtime binds the tenant gauges (reported after each index re-sync)", () => {
+    const rt = lambdaRuntime({ STRATA_BUCKET: "b", STRATA_QUEUE_URL: "http://127.0.0.1:1/q", AWS_REGION: "us-east-1" });
+    expect(rt.deps.tenantGauges).toBeTypeOf("function");
+    expect(rt.deps.metrics).toBeDefined();
   });
 });

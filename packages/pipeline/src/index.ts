@@ -39,6 +39,7 @@ export {
   jobIo,
   type CounterName,
   type GaugeName,
+  type GaugeSample,
   type JobIo,
   type MetricDef,
   type MetricLabels,

@@ -129,6 +129,13 @@ export type GaugeName = Of<"gauge">;
 export type SummaryName = Of<"summary">;
 export type MetricLabels = Readonly<Record<string, string>>;
 
+/** One gauge's value (the tenant gauges, computed rather than reported by a job). */
+export interface GaugeSample {
+  name: GaugeName;
+  labels: MetricLabels;
+  value: number;
+}
+
 /** What a compaction or downsampling read and wrote, from the blocks' meta.json. */
 export interface JobIo {
   readBytes: number;

@@ -10,7 +10,7 @@ import type { JobEstimate } from "@strata/compact";
 import type { PipelineConfig } from "./config.ts";
 import type { TenantSettings } from "./overrides/apply.ts";
 import { PipelineError } from "./errors.ts";
-import type { CounterName, MetricLabels, SummaryName } from "./metrics.ts";
+import type { CounterName, GaugeName, GaugeSample, MetricLabels, SummaryName } from "./metrics.ts";
 import type { CompactJob, DownsampleResolution, Job } from "./messages.ts";
 
 export interface BlockRef {
@@ -67,6 +67,8 @@ export interface Metrics {
   add(name: CounterName, value: number, labels: MetricLabels): void;
   /** One observation of a summary (a duration). */
   observe(name: SummaryName, value: number, labels: MetricLabels): void;
+  /** Set a gauge (the tenant gauges, after an index re-sync). */
+  set(name: GaugeName, value: number, labels: MetricLabels): void;
 }
 
 /** An indexed (so verified) block whose meta.json still exists, with the markers next to it. */
@@ -313,6 +315,12 @@ export interface WorkerDeps {
   clock: Clock;
   log: Logger;
   metrics?: Metrics;
+  /**
+   * The tenant's gauges (tenant-gauges.ts), reported through `metrics` after each index
+   * re-sync; bound where nothing else computes them (Lambda: the local runtime computes them
+   * at scrape time).
+   */
+  tenantGauges?: (tenant: string) => Promise<readonly GaugeSample[]>;
   config: PipelineConfig;
   /** The tenant's settings with its overrides (overrides/); absent: `config` and the engines' settings for every tenant. */
   tenantSettings?(tenant: string): Promise<TenantSettings>;

@@ -2,22 +2,19 @@
  * The per-tenant gauges of the catalogue (metrics.ts), computed from what `strata web` and
  * `strata status` already read: one listing of the tenant's block folders with their marks
  * (`BlockViews.blocks`), the planner's pending plans (`BlockViews.plans`, i.e. `bucketStatus`)
- * and a HEAD of the bucket index. No job reports them: a tenant nobody uploads to still has a
- * backlog, a lag and a stale index worth seeing. Callers cache the result (a scrape every few
- * seconds must not list the bucket each time).
+ * and a HEAD of the bucket index. A tenant nobody uploads to still has a backlog, a lag and a
+ * stale index worth seeing, so they are computed on demand: at scrape time locally (cached for
+ * a few seconds by the caller), after each tenant's index re-sync in Lambda (the hourly
+ * schedule's `index-sync` job, through `WorkerDeps.tenantGauges`).
  */
 import { tenantName } from "@strata/bucket";
 import { pipelineLayout } from "./bindings/index.ts";
 import type { BlockViews, TenantBlocks } from "./block-views.ts";
 import { QUARANTINE_REASON } from "./jobs/admit.ts";
-import type { GaugeName, MetricLabels } from "./metrics.ts";
+import type { GaugeName, GaugeSample } from "./metrics.ts";
 import type { TenantStatus } from "./status.ts";
 
-export interface GaugeSample {
-  name: GaugeName;
-  labels: MetricLabels;
-  value: number;
-}
+export type { GaugeSample };
 
 /**
  * The tenant's gauges from a listing and a planning already made. `plans` undefined (the

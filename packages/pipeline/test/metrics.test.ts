@@ -13,6 +13,7 @@ function recording(): Metrics & { calls: [string, string, number, MetricLabels][
     calls,
     add: (name, value, labels) => calls.push(["add", name, value, labels]),
     observe: (name, value, labels) => calls.push(["observe", name, value, labels]),
+    set: (name, value, labels) => calls.push(["set", name, value, labels]),
   };
 }
 
@@ -83,6 +84,32 @@ describe("job metrics", () => {
 
     await expect(handleRecord("{not json", h.deps)).rejects.toThrow();
     expect(m.calls.at(-1)).toEqual(["add", "strata_invalid_messages_total", 1, {}]);
+  });
+
+  it("an index re-sync reports the tenant's gauges; a failure to compute them is a warning, not the job's", async () => {
+    const h = harness();
+    const m = recording();
+    h.deps.metrics = m;
+    h.deps.tenantGauges = async (tenant) => [
+      { name: "strata_pending_plans", labels: { tenant }, value: 3 },
+      { name: "strata_quarantined_blocks", labels: { tenant }, value: 1 },
+    ];
+    await handleRecord(encodeJob({ version: 1, type: "index-sync", tenant: "t" }), h.deps);
+    expect(m.calls.filter((c) => c[0] === "set")).toEqual([
+      ["set", "strata_pending_plans", 3, { tenant: "t" }],
+      ["set", "strata_quarantined_blocks", 1, { tenant: "t" }],
+    ]);
+    h.deps.tenantGauges = async () => {
+      throw new Error("listing failed");
+    };
+    await handleRecord(encodeJob({ version: 1, type: "index-sync", tenant: "t" }), h.deps);
+    expect(h.lines.find((l) => l.event === "tenant-gauges-failed")).toMatchObject({ error: "listing failed" });
+    expect(m.calls.at(-2)).toEqual([
+      "add",
+      "strata_jobs_total",
+      1,
+      { type: "index-sync", outcome: "done", tenant: "t" },
+    ]);
   });
 
   it("every name reported is in the catalogue, with labels it declares", () => {

@@ -7,6 +7,7 @@
 import {
   METRICS,
   type CounterName,
+  type GaugeName,
   type MetricLabels,
   type MetricName,
   type Metrics,
@@ -44,6 +45,11 @@ export class MetricsRegistry implements Metrics {
     if (!s) return;
     s.value += value;
     s.count++;
+  }
+
+  set(name: GaugeName, value: number, labels: MetricLabels): void {
+    const s = this.get(name, labels);
+    if (s) s.value = value;
   }
 
   /** Every series recorded so far (summaries as their sum and count). */

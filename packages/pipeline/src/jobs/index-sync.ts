@@ -18,9 +18,21 @@ import { enqueue } from "./context.ts";
 export async function runIndexSync(ctx: JobContext, job: IndexSyncJob): Promise<JobResult> {
   const { unverified } = await ctx.deps.index.rebuild(job.tenant);
   if (unverified.length > 0) ctx.log.info("index-sync-unverified", { blocks: unverified });
+  await reportGauges(ctx, job.tenant);
   const enqueued = await enqueue(ctx, [
     ...unverified.map((block) => ({ type: "verify" as const, tenant: job.tenant, block })),
     { type: "plan" as const, tenant: job.tenant },
   ]);
   return { status: "done", enqueued };
+}
+
+/** The tenant's gauges, once per re-sync (hourly): best effort, a failure is a warning and never the job's. */
+async function reportGauges(ctx: JobContext, tenant: string): Promise<void> {
+  const { metrics, tenantGauges } = ctx.deps;
+  if (!metrics || !tenantGauges) return;
+  try {
+    for (const g of await tenantGauges(tenant)) metrics.set(g.name, g.value, g.labels);
+  } catch (e) {
+    ctx.log.warn("tenant-gauges-failed", { error: e instanceof Error ? e.message : String(e) });
+  }
 }
