@@ -23,6 +23,7 @@ import {
 } from "@strata/pipeline/operations";
 import { DEFAULT_CONFIG, DEFAULT_ENGINE_SETTINGS } from "@strata/pipeline/settings";
 import { harness, twoHourBlock } from "@strata/testkit/pipeline";
+import { writeStoreBlock } from "./store-blocks.ts";
 
 const DAY = 86_400_000;
 const base = baseSettings(DEFAULT_CONFIG, { ...DEFAULT_ENGINE_SETTINGS, split: { shardCount: 2, minSeries: 10 } });
@@ -221,6 +222,22 @@ describe("the real bindings", () => {
     });
     expect((await deps.tenantSettings!("a")).split?.shardCount).toBe(3);
     expect(await deps.tenantSettings!("b")).toMatchObject({ enabled: true, replicaLabels: [], dedup: "1:1" });
+    // The engines plan each tenant with its own replica labels: two replicas of one window are one group
+    // (a vertical compaction) for the tenant that names the label, two groups of one block for the other.
+    await store.put(OVERRIDES_KEY, '{"tenants":{"ha":{"replicaLabels":["replica"]}}}');
+    const fresh = bindPipeline({ store, queue: { send: async () => undefined }, log: jsonLogger(() => undefined) });
+    const minT = Date.UTC(2026, 0, 1);
+    for (const tenant of ["ha", "plain"]) {
+      const live = [
+        { meta: await writeStoreBlock(store, tenant, minT, 1, { cluster: "a", replica: "r1" }) },
+        { meta: await writeStoreBlock(store, tenant, minT, 2, { cluster: "a", replica: "r2" }) },
+      ];
+      const plan = await fresh.engines.plan(tenant, live);
+      expect(plan.compactions.length, tenant).toBe(tenant === "ha" ? 1 : 0);
+      const [a, b] = live.map((l) => l.meta);
+      const labels = (await fresh.tenantSettings!(tenant)).replicaLabels;
+      expect(fresh.engines.groupKey(a!, labels) === fresh.engines.groupKey(b!, labels), tenant).toBe(tenant === "ha");
+    }
     const off = bindPipeline({
       store,
       queue: { send: async () => undefined },
