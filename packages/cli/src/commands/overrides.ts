@@ -26,7 +26,7 @@ const MAX_SPLIT_SHARDS = 128;
 export const overridesCommand: Command = {
   summary: "show or edit per-tenant settings in strata-overrides.json: retention, replica labels, split, enabled",
   usage:
-    "overrides show|set|unset <bucket-url> [--tenant T | --defaults] [--retention-raw D] [--retention-5m D] [--retention-1h D] [--replica-label L]... [--split-shards N] [--enabled true|false] [--dry-run] [--json]",
+    "overrides show|set|unset <bucket-url> [--tenant T | --defaults] [--retention-raw D] [--retention-5m D] [--retention-1h D] [--replica-label L]... [--no-replica-labels] [--split-shards N] [--enabled true|false] [--if-match ETAG] [--dry-run] [--json]",
   options: {
     tenant: { type: "string" },
     defaults: { type: "boolean" },
