@@ -5,7 +5,8 @@
  * a conditional one first HEADs the key upstream and answers 412 PreconditionFailed
  * (or 404 NoSuchKey for If-Match on an absent key) exactly as S3 does, before anything
  * reaches the emulator. Faults (503 SlowDown, 409 ConditionalRequestConflict, …) can be
- * injected to test client retries. Path-style requests only (`/bucket/key`).
+ * injected to test client retries. Path-style requests only (`/bucket/key`). It also keeps each
+ * bucket's notification configuration and sends S3's events for it (notification-sender.ts).
  */
 import {
   createServer,
@@ -15,6 +16,8 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import { BucketNotifications } from "./notification-sender.ts";
+import { MAX_NOTIFICATION_CONFIGURATION_BYTES } from "./s3-notifications.ts";
 
 export interface Fault {
   /** HTTP method to match (any when absent). */
@@ -84,9 +87,12 @@ export class ConditionalWriteProxy {
   private url?: string;
   private readonly writeListeners: ((w: ObjectWritten) => void)[] = [];
   private random?: RandomFaults;
+  /** Buckets' notification configurations (Put/GetBucketNotificationConfiguration) and the events sent for them. */
+  readonly notifications: BucketNotifications;
 
   constructor(upstream: string) {
     this.upstream = new URL(upstream);
+    this.notifications = new BucketNotifications(this.upstream);
   }
 
   /** Listens on 127.0.0.1 (an ephemeral port unless given); resolves to the endpoint URL. */
@@ -164,6 +170,10 @@ export class ConditionalWriteProxy {
     const segments = url.pathname.split("/").filter((s) => s !== "");
     const isObject = segments.length >= 2;
     const q = url.searchParams;
+    if (segments.length === 1 && q.has("notification") && (method === "PUT" || method === "GET")) {
+      await this.bucketNotification(method, decodeURIComponent(segments[0]!), req, res);
+      return;
+    }
     const mutates =
       isObject &&
       ((method === "PUT" && !q.has("partNumber") && !q.has("tagging") && !q.has("acl")) ||
@@ -216,11 +226,45 @@ export class ConditionalWriteProxy {
         }
       }
       const status = await this.forward(req, res);
-      if (status === 200 && this.writeListeners.length > 0) written = createdEvent(method, q, req, segments);
+      if (status === 200) written = createdEvent(method, q, req, segments);
     } finally {
       release();
     }
-    if (written) for (const l of this.writeListeners) l(written);
+    if (!written) return;
+    this.notifications.objectWritten(written.bucket, written.key, written.eventName);
+    for (const l of this.writeListeners) l(written);
+  }
+
+  private async bucketNotification(
+    method: string,
+    bucket: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    if (method === "GET") {
+      const xml = this.notifications.configurationXml(bucket);
+      res.writeHead(200, { "content-type": "application/xml", "content-length": Buffer.byteLength(xml) });
+      res.end(xml);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Past the limit the rest is read and dropped (the client gets its answer), never kept.
+    for await (const c of req as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size <= MAX_NOTIFICATION_CONFIGURATION_BYTES) chunks.push(c);
+    }
+    if (size > MAX_NOTIFICATION_CONFIGURATION_BYTES) {
+      sendError(res, req, 400, "MaxMessageLengthExceeded", "notification configuration too large");
+      return;
+    }
+    const error = await this.notifications.put(bucket, Buffer.concat(chunks).toString("utf8"));
+    if (error) {
+      sendError(res, req, 400, "InvalidArgument", escapeXmlText(error));
+      return;
+    }
+    res.writeHead(200, { "content-length": 0 });
+    res.end();
   }
 
   private headEtag(path: string, orig: IncomingMessage): Promise<string | undefined> {
@@ -298,6 +342,10 @@ function createdEvent(
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function escapeXmlText(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 function bare(etag: string): string {

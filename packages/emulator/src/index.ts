@@ -8,6 +8,18 @@ export {
   type RandomFaults,
 } from "./conditional-proxy.ts";
 export {
+  encodeS3EventKey,
+  notificationConfigurationXml,
+  parseNotificationConfiguration,
+  ruleMatches,
+  s3EventBody,
+  s3TestEventBody,
+  type CreatedObject,
+  type NotificationSent,
+  type QueueNotificationRule,
+} from "./s3-notifications.ts";
+export type { BucketNotifications } from "./notification-sender.ts";
+export {
   startS3Emulator,
   EMULATOR_CREDENTIALS,
   EMULATOR_REGION,

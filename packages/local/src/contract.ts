@@ -25,6 +25,12 @@ export interface RuntimeFaults {
 export interface LocalRuntimeOptions {
   /** Port of the S3+SQS endpoint on 127.0.0.1 (default 4566, LocalStack's; 0 = random). */
   port?: number;
+  /**
+   * An existing S3 + SQS endpoint (LocalStack) instead of the built-in emulator: the bucket and
+   * queues are created there if missing and the bucket's notification put, as for the built-in
+   * one; `port` and `dataDir` then do not apply (the endpoint keeps its own data).
+   */
+  endpoint?: string;
   /** Concurrent pollers, each feeding one handler invocation at a time (default 2). */
   workers?: number;
   /** Period of the scheduled job (retention, cleanup, index re-sync); default 60 s; 0 = never on its own. */

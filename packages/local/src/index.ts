@@ -33,5 +33,6 @@ export {
   type SqsBatchHandler,
 } from "./sqs-poller.ts";
 export { encodeS3EventKey, s3EventBody, s3TestEventBody, shouldNotify, type CreatedObject } from "./notifications.ts";
+export { provisionPipeline, uploadQueueConfiguration, type Provisioned } from "./provision.ts";
 export { KillSwitch, WorkerKilledError } from "./faults.ts";
 export { uploadDemoBlocks, type DemoOptions } from "./demo.ts";

@@ -2,17 +2,13 @@
  * The local pipeline: one process, no AWS account. fauxqs (S3 + SQS) behind the
  * conditional-write proxy on 127.0.0.1:4566, the bucket, the jobs queue and its DLQ (redrive
  * as in infra/), the Lambda worker's own handler (`createWorkerHandler`) fed by a poller that
- * behaves like Lambda's SQS event source, S3 notifications supplied from the same rule as
- * infra/bucket.ts, and the scheduled job on an interval. Faults can be injected for tests.
+ * behaves like Lambda's SQS event source, the bucket's notification put from the same rule as
+ * infra/bucket.ts (the proxy sends the events), and the scheduled job on an interval. With
+ * `endpoint`, an existing S3 + SQS (LocalStack) replaces the emulator, set up the same way.
+ * Faults can be injected for tests.
  */
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  SendMessageCommand,
-  SetQueueAttributesCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { S3Client } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { S3Store } from "@strata/bucket/s3";
 import { uploadBlock } from "@strata/bucket";
 import { mulberry32, readMeta } from "@strata/tsdb";
@@ -31,8 +27,8 @@ import { createWorkerHandler } from "@strata/lambda";
 import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE } from "@strata/lambda/deploy";
 import type { LocalRuntime, LocalRuntimeOptions } from "./contract.ts";
 import { KillSwitch } from "./faults.ts";
-import { s3EventBody, s3TestEventBody, shouldNotify } from "./notifications.ts";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startS3Emulator } from "@strata/emulator";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startS3Emulator, type S3Emulator } from "@strata/emulator";
+import { provisionPipeline } from "./provision.ts";
 import { SqsEventSourcePoller } from "./sqs-poller.ts";
 import { localSettingsFromEnv } from "./settings.ts";
 import { startWebServer } from "./web/server.ts";
@@ -40,8 +36,7 @@ import { MetricsRegistry } from "./web/prometheus.ts";
 
 export const DEFAULT_PORT = 4566;
 export const DEFAULT_BUCKET = "strata-blocks";
-export const JOBS_QUEUE = "strata-jobs";
-export const DLQ_QUEUE = "strata-jobs-dlq";
+export { DLQ_QUEUE, JOBS_QUEUE } from "./provision.ts";
 
 /**
  * Local defaults: the functions' settings (LOCAL_SETTING_DEFAULTS aside), infra's batch size
@@ -70,24 +65,41 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   const faults = opts.faults ?? {};
   const random = mulberry32(faults.seed ?? 1);
 
-  const emu = await startS3Emulator({ port: opts.port ?? DEFAULT_PORT, buckets: [bucket], dataDir: opts.dataDir });
-  const endpoint = emu.endpoint;
+  if (opts.endpoint && faults.s3ErrorRate)
+    throw new Error("faults.s3ErrorRate needs the built-in emulator, not endpoint");
+  // The built-in emulator, or someone else's S3 + SQS (LocalStack): set up the same way below.
+  const emu: S3Emulator | undefined = opts.endpoint
+    ? undefined
+    : await startS3Emulator({ port: opts.port ?? DEFAULT_PORT, dataDir: opts.dataDir });
+  const endpoint = emu?.endpoint ?? opts.endpoint!.replace(/\/+$/, "");
   const clientBase = { endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
   const sqs = new SQSClient({ ...clientBase, useQueueUrlAsEndpoint: false });
-  const stops: (() => Promise<void>)[] = [async () => emu.stop(), async () => sqs.destroy()];
+  const s3Client = new S3Client({ ...clientBase, forcePathStyle: true });
+  const stops: (() => Promise<void>)[] = [async () => emu?.stop(), async () => sqs.destroy()];
+  stops.push(async () => s3Client.destroy());
   const stopAll = async () => {
     for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
   };
 
   try {
-    // Queues: the DLQ first (its ARN goes into the jobs queue's redrive policy).
-    const dlqUrl = await createQueue(sqs, endpoint, DLQ_QUEUE, { MessageRetentionPeriod: String(14 * 24 * 3600) });
-    const dlqArn = await queueArn(sqs, dlqUrl);
-    const queueUrl = await createQueue(sqs, endpoint, JOBS_QUEUE, {
-      VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(settings.maxReceiveCount) }),
+    // S3 notifications come from the endpoint, per the configuration put here (with S3's TestEvent).
+    emu?.proxy.notifications.onSent((n) =>
+      n.error
+        ? log.error("s3-notification-failed", { key: n.key, error: n.error })
+        : log.info("s3-notification", { key: n.key, eventName: n.eventName }),
+    );
+    const {
+      queueUrl,
+      dlqUrl,
+      queueArn: jobsArn,
+    } = await provisionPipeline({
+      s3: s3Client,
+      sqs,
+      endpoint,
+      bucket,
+      visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+      maxReceiveCount: settings.maxReceiveCount,
     });
-    const jobsArn = await queueArn(sqs, queueUrl);
 
     const s3 = new S3Store({ bucket, clientConfig: { ...clientBase, forcePathStyle: true } });
     stops.push(async () => s3.close());
@@ -99,19 +111,9 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       },
     };
 
-    // S3 notifications, from the bucket's rule, after each successful write through the proxy.
-    let pendingNotifications = 0;
-    let notificationsDone: Promise<void> = Promise.resolve();
-    emu.proxy.onObjectWritten((w) => {
-      if (w.bucket !== bucket || !shouldNotify(w.eventName, w.key)) return;
-      pendingNotifications++;
-      const p = notify(emu.rawEndpoint, sqs, queueUrl, w.bucket, w.key, w.eventName)
-        .then(() => log.info("s3-notification", { key: w.key, eventName: w.eventName }))
-        .catch((e: unknown) => log.error("s3-notification-failed", { key: w.key, error: String(e) }))
-        .finally(() => pendingNotifications--);
-      notificationsDone = notificationsDone.then(() => p);
-    });
-    if (faults.s3ErrorRate) {
+    // Notifications not yet on the queue (unknown for another endpoint: its queue depth tells).
+    const pendingNotifications = () => emu?.proxy.notifications.pending ?? 0;
+    if (emu && faults.s3ErrorRate) {
       emu.proxy.setRandomFaults({
         rate: faults.s3ErrorRate,
         random,
@@ -186,7 +188,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       timer.unref();
     }
     stops.push(async () => clearInterval(timer));
-    stops.push(() => notificationsDone);
+    stops.push(async () => emu?.proxy.notifications.settled());
 
     // The bucket's page, as `strata web` serves it, knowing the queues.
     const web = opts.http
@@ -204,8 +206,6 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       : undefined;
     if (web) stops.push(() => web.close());
 
-    // S3 sends a TestEvent when the notification configuration is put: so do we, once.
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3TestEventBody(bucket) }));
     poller.start();
     log.info("local-runtime-started", {
       endpoint,
@@ -238,10 +238,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
         for (;;) {
           const depth = await queueDepth(sqs, queueUrl);
           const quiet = Date.now() - poller.lastActivity >= quietMs;
-          if (depth === 0 && poller.busy === 0 && pendingNotifications === 0 && quiet) return;
+          if (depth === 0 && poller.busy === 0 && pendingNotifications() === 0 && quiet) return;
           if (Date.now() > deadline) {
             throw new Error(
-              `local runtime not idle after ${timeoutMs} ms: ${depth} message(s) queued or in flight, ${poller.busy} invocation(s) running, ${pendingNotifications} notification(s) pending`,
+              `local runtime not idle after ${timeoutMs} ms: ${depth} message(s) queued or in flight, ${poller.busy} invocation(s) running, ${pendingNotifications()} notification(s) pending`,
             );
           }
           await new Promise((r) => setTimeout(r, 100));
@@ -257,29 +257,6 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     await stopAll();
     throw e;
   }
-}
-
-async function createQueue(
-  sqs: SQSClient,
-  endpoint: string,
-  name: string,
-  attributes: Record<string, string>,
-): Promise<string> {
-  const r = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes })).catch(async (e) => {
-    // Kept from an earlier run with other settings: take it and apply this run's (as a deploy would).
-    if ((e as Error).name !== "QueueNameExists" && !String((e as Error).name).endsWith(".QueueNameExists")) throw e;
-    const found = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: found.QueueUrl, Attributes: attributes }));
-    return found;
-  });
-  // fauxqs names queues after the Host it was reached by (sqs.<region>.localhost:<port>); give
-  // clients the endpoint's own address, which resolves everywhere (the path names the queue).
-  return r.QueueUrl!.replace(/^https?:\/\/[^/]+/, endpoint);
-}
-
-async function queueArn(sqs: SQSClient, url: string): Promise<string> {
-  const r = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
-  return r.Attributes!.QueueArn!;
 }
 
 /** Messages visible, in flight and delayed. */
@@ -300,27 +277,4 @@ export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
     Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
     Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
   );
-}
-
-/** What S3 would send for one created object: its size and ETag as stored, in the event JSON. */
-async function notify(
-  rawEndpoint: string,
-  sqs: SQSClient,
-  queueUrl: string,
-  bucket: string,
-  key: string,
-  eventName: string,
-): Promise<void> {
-  const path = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`;
-  const h = await fetch(rawEndpoint + path, { method: "HEAD" });
-  if (!h.ok) throw new Error(`HEAD ${path} after ${eventName}: HTTP ${h.status}`);
-  const body = s3EventBody({
-    bucket,
-    key,
-    eventName,
-    size: Number(h.headers.get("content-length") ?? 0),
-    etag: h.headers.get("etag") ?? "",
-    region: EMULATOR_REGION,
-  });
-  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
 }

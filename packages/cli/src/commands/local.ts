@@ -7,11 +7,13 @@ import { UsageError } from "../command.ts";
 export const localCommand: Command = {
   summary: "run the pipeline locally: S3 + SQS emulator on 127.0.0.1:4566, the worker, notifications, the schedule",
   usage:
-    "local [--data-dir DIR | --ephemeral] [--port N] [--http-port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
+    "local [--data-dir DIR | --ephemeral | --endpoint URL] [--port N] [--http-port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
   optionHelp: {
     "data-dir":
       "keep the bucket, the queues and their pending messages here across restarts (default .strata/ under the project root: the nearest directory above with a package.json)",
     ephemeral: "keep nothing: everything lives in memory and is gone when strata local stops",
+    endpoint:
+      "use this S3 + SQS endpoint (LocalStack) instead of the built-in emulator: the bucket, queues and bucket notification are created there if missing; only the worker and the schedule run here",
     port: "port of the S3 + SQS endpoint on 127.0.0.1 (default 4566; 0 = any free port)",
     workers: "concurrent worker invocations, as Lambda's concurrency (default 2)",
     "schedule-interval":
@@ -39,6 +41,7 @@ export const localCommand: Command = {
       "  npm start -- --port 4567                    the S3 + SQS endpoint on another port",
       "  strata local --data-dir /var/tmp/strata     the data kept in /var/tmp/strata (default .strata/)",
       "  strata local --ephemeral --demo             nothing kept: a throw-away pipeline with demo blocks",
+      "  strata local --endpoint http://localhost:4566   on a running LocalStack (S3 + SQS) instead of the emulator",
       "  strata local --port 4567 --workers 1        beside LocalStack on 4566, one job at a time",
       "  STRATA_RETENTION_RAW=30d STRATA_DELETE_DELAY=10m strata local --schedule-interval 10s",
       "                                              retention and cleanup every 10 s, deletions after 10 minutes",
@@ -47,6 +50,7 @@ export const localCommand: Command = {
   options: {
     "data-dir": { type: "string" },
     ephemeral: { type: "boolean" },
+    endpoint: { type: "string" },
     port: { type: "string" },
     workers: { type: "string" },
     "schedule-interval": { type: "string" },
@@ -63,7 +67,13 @@ export const localCommand: Command = {
     const httpPort = intOption(values["http-port"], "http-port", 10902);
     if (values.ephemeral && values["data-dir"] !== undefined)
       throw new UsageError("--data-dir and --ephemeral: give one (--ephemeral keeps nothing)");
-    const dataDir = values.ephemeral ? undefined : resolve(String(values["data-dir"] ?? defaultDataDir(process.cwd())));
+    const endpoint = values.endpoint === undefined ? undefined : endpointOption(String(values.endpoint));
+    if (endpoint && (values["data-dir"] !== undefined || values.ephemeral || values.port !== undefined))
+      throw new UsageError(
+        "--endpoint: the endpoint keeps its own data and port; drop --data-dir, --ephemeral and --port",
+      );
+    const dataDir =
+      values.ephemeral || endpoint ? undefined : resolve(String(values["data-dir"] ?? defaultDataDir(process.cwd())));
     let interval = 60_000;
     let settings;
     try {
@@ -86,6 +96,7 @@ export const localCommand: Command = {
         scheduleIntervalMs: interval,
         settings,
         dataDir,
+        endpoint,
         http: httpPort ? { port: httpPort } : undefined,
       });
     } catch (e) {
@@ -93,6 +104,10 @@ export const localCommand: Command = {
         process.stderr.write(
           `strata local: ${(e as Error).message} (LocalStack? another strata?); pick another with --port or --http-port\n`,
         );
+        return 1;
+      }
+      if (endpoint) {
+        process.stderr.write(`strata local: setting up ${endpoint}: ${(e as Error).message}\n`);
         return 1;
       }
       throw e;
@@ -106,9 +121,11 @@ export const localCommand: Command = {
         `  queue   ${rt.queueUrl}`,
         `  DLQ     ${rt.dlqUrl}`,
         ...(rt.httpUrl ? [`  page    ${rt.httpUrl}/`] : []),
-        rt.dataDir
-          ? `  data    ${rt.dataDir} (objects, queues and pending messages kept across restarts)`
-          : "  data    in memory only (--ephemeral): everything is gone when this stops",
+        endpoint
+          ? `  data    kept by ${endpoint} (its own persistence)`
+          : rt.dataDir
+            ? `  data    ${rt.dataDir} (objects, queues and pending messages kept across restarts)`
+            : "  data    in memory only (--ephemeral): everything is gone when this stops",
         "For the AWS CLI, strata status and strata replay in another shell, paste:",
         ...Object.entries(localEnv(rt)).map(([k, v]) => `  export ${k}=${v}`),
         "Then upload blocks (a directory of <ULID>/ block directories) to set the pipeline going:",
@@ -132,6 +149,22 @@ export const localCommand: Command = {
     return 0;
   },
 };
+
+function endpointOption(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(
+      `--endpoint: expected an http(s) URL such as http://localhost:4566, got ${JSON.stringify(text)}`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UsageError(
+      `--endpoint: expected an http(s) URL such as http://localhost:4566, got ${JSON.stringify(text)}`,
+    );
+  return text.replace(/\/+$/, "");
+}
 
 /** What a shell needs to reach the local runtime (AWS CLI, SDKs, strata replay). */
 function localEnv(rt: { endpoint: string; bucket: string; queueUrl: string; dlqUrl: string }): Record<string, string> {
