@@ -1,7 +1,8 @@
 /**
  * The bucket's one notification rule, in one place: infra/bucket.ts gives it to S3
- * (`bucket.notify`), and the local runtime's notification bridge applies it to every write, so
- * the emulator triggers exactly what AWS would. Dependency-free on purpose: SST's config
+ * (`bucket.notify`), and the local runtime puts it on its bucket with
+ * PutBucketNotificationConfiguration (built-in emulator or LocalStack), so the emulator
+ * triggers exactly what AWS would. Dependency-free on purpose: SST's config
  * bundle loads this file (through ./deploy.ts).
  */
 
