@@ -4,19 +4,11 @@
  * the lifecycle rules, and the notification configuration to merge by hand into a bucket
  * Strata adopts. infra/bucket.ts is thin wiring over these; test/infra checks them.
  */
+import { DEPLOY_ONLY_VARIABLES } from "@strata/pipeline/settings";
 import { UPLOAD_NOTIFICATION } from "./notify-rule.ts";
 
-/** Variables read only by infra at deploy time; the one place they are declared. */
-export const DEPLOY_ONLY_SETTINGS = {
-  STRATA_REMOVE_BUCKET_ON_REMOVAL:
-    "true: `sst remove` deletes the blocks bucket (and its data). Default false: the bucket is retained on every stage",
-  STRATA_NONCURRENT_VERSION_DAYS:
-    "days a deleted or overwritten object's previous version is kept before S3 expires it (default 7)",
-  STRATA_EXISTING_BUCKET:
-    "use this existing bucket instead of creating one; Strata then changes none of its configuration",
-  STRATA_ALARM_EMAIL: "subscribe this address to a new SNS topic the alarms notify",
-  STRATA_ALARM_TOPIC_ARN: "notify this existing SNS topic from the alarms (instead of STRATA_ALARM_EMAIL's)",
-} as const;
+/** Variables read only by infra at deploy time (declared beside every other STRATA_* name). */
+export const DEPLOY_ONLY_SETTINGS = DEPLOY_ONLY_VARIABLES;
 
 export type DeployOnlySetting = keyof typeof DEPLOY_ONLY_SETTINGS;
 

@@ -142,7 +142,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       engine: settings,
       clock: opts.clock,
     });
-    const handler = createWorkerHandler(deps);
+    const handler = createWorkerHandler(deps, { bucket });
     const poller = new SqsEventSourcePoller({
       sqs,
       queueUrl,

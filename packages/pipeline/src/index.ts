@@ -18,6 +18,7 @@ export {
   SettingsError,
   SettingsSchema,
   WIRING_VARIABLES,
+  DEPLOY_ONLY_VARIABLES,
   defaultDedup,
   jobMemoryLimit,
   parseSettings,

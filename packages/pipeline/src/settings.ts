@@ -253,6 +253,22 @@ export const WIRING_VARIABLES: Readonly<Record<string, string>> = {
   STRATA_CHROMIUM: "the browser test: the Chromium executable (default /usr/bin/chromium)",
 };
 
+/**
+ * Variables read only by infra at deploy time (the bucket's protection and adoption, the
+ * alarms' destination): never forwarded to the functions, and not unknown to `strata local`
+ * when they are exported in the same shell.
+ */
+export const DEPLOY_ONLY_VARIABLES = {
+  STRATA_REMOVE_BUCKET_ON_REMOVAL:
+    "true: `sst remove` deletes the blocks bucket (and its data). Default false: the bucket is retained on every stage",
+  STRATA_NONCURRENT_VERSION_DAYS:
+    "days a deleted or overwritten object's previous version is kept before S3 expires it (default 7)",
+  STRATA_EXISTING_BUCKET:
+    "use this existing bucket instead of creating one; Strata then changes none of its configuration",
+  STRATA_ALARM_EMAIL: "subscribe this address to a new SNS topic the alarms notify",
+  STRATA_ALARM_TOPIC_ARN: "notify this existing SNS topic from the alarms (instead of STRATA_ALARM_EMAIL's)",
+} as const;
+
 /** Every problem with the environment's settings, one line each, each naming its variable. */
 export class SettingsError extends PipelineError {
   override readonly name = "SettingsError";
@@ -280,7 +296,7 @@ export function readSettings(env: Readonly<Record<string, string | undefined>>, 
   for (const [name, text] of Object.entries(env)) {
     if (!name.startsWith("STRATA_") || text === undefined || text === "") continue;
     if (name in SettingsSchema.shape) input[name] = text;
-    else if (!(name in WIRING_VARIABLES)) problems.push(unknownVariable(name));
+    else if (!(name in WIRING_VARIABLES) && !(name in DEPLOY_ONLY_VARIABLES)) problems.push(unknownVariable(name));
   }
   const r = SettingsSchema.safeParse(input);
   if (!r.success)

@@ -8,6 +8,7 @@ import {
   SETTING_NAMES,
   SettingsError,
   WIRING_VARIABLES,
+  DEPLOY_ONLY_VARIABLES,
   bindPipeline,
   defaultDedup,
   parseSettings,
@@ -175,6 +176,8 @@ describe("the environment", () => {
     // Empty counts as unset; other prefixes and the wiring variables are not settings' business.
     expect(() => parse({ STRATA_WHATEVER: "", PATH: "/bin", AWS_REGION: "x" })).not.toThrow();
     expect(() => parse(Object.fromEntries(Object.keys(WIRING_VARIABLES).map((k) => [k, "x"])))).not.toThrow();
+    // Deploy-only variables (read by infra) exported in the same shell as `strata local`.
+    expect(() => parse(Object.fromEntries(Object.keys(DEPLOY_ONLY_VARIABLES).map((k) => [k, "x"])))).not.toThrow();
   });
 
   it("reports every problem at once, one line each", () => {
