@@ -230,3 +230,11 @@ export function dashboardBody(n: DashboardNames) {
     ],
   };
 }
+
+/**
+ * The README's runbook section, generated from ALARMS and RUNBOOK (test/infra holds the README
+ * to it): one `#### alarm-<id>` heading per alarm, the anchor each alarm's description links.
+ */
+export function runbookMarkdown(): string {
+  return ALARMS.map((a) => `#### ${runbookAnchor(a.id)}\n\n${a.meaning}\n\n${RUNBOOK[a.id]}\n`).join("\n");
+}
