@@ -11,7 +11,10 @@ import {
 
 export interface Blocks {
   bucket: sst.aws.Bucket;
-  /** Set when the bucket is adopted (STRATA_EXISTING_BUCKET): Strata configures nothing on it. */
+  /**
+   * Set when the bucket is adopted (STRATA_EXISTING_BUCKET): no deploy-time resource changes it;
+   * the scheduled function merges the upload notification into it at run time.
+   */
   adopted: boolean;
 }
 
@@ -43,9 +46,11 @@ export function createBucket(settings: DeployOnly): Blocks {
  * admits S3 for this bucket in this account only, and the notification waits for it (S3 sends
  * a test event on creation, which fails without the policy). `events` is always given.
  *
- * On an adopted bucket the notification is not written (S3's API and aws.s3.BucketNotification
- * replace the bucket's whole notification configuration, dropping its other subscribers):
- * the steps to merge it by hand are returned, and printed.
+ * On an adopted bucket no resource writes the notification (S3's API and aws.s3.BucketNotification
+ * replace the bucket's whole notification configuration, dropping its other subscribers): the
+ * scheduled function merges it at run time (infra/schedules.ts, @strata/lambda's
+ * ensureUploadNotification), at its first run and hourly after. What that means, and the steps
+ * to merge by hand if it refuses (another rule overlaps), are returned and printed.
  */
 export function notifyUploads(
   blocks: Blocks,

@@ -26,6 +26,7 @@ export function strataFunction(
   jobs: sst.aws.Queue,
   service: string,
   permissions: Statement<$util.Output<string>>[],
+  extraEnvironment: Record<string, $util.Input<string>> = {},
 ) {
   return {
     runtime: "nodejs24.x" as const,
@@ -33,6 +34,7 @@ export function strataFunction(
     permissions,
     environment: {
       ...deploySettings(),
+      ...extraEnvironment,
       STRATA_BUCKET: bucket.name,
       STRATA_QUEUE_URL: jobs.url,
       POWERTOOLS_SERVICE_NAME: service,

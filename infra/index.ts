@@ -12,7 +12,7 @@ export async function deploy() {
   const blocks = createBucket(settings);
   const manualSteps = notifyUploads(blocks, jobs, settings);
   const worker = createWorker(blocks.bucket, jobs);
-  const maintenance = createSchedules(blocks.bucket, jobs);
+  const maintenance = createSchedules(blocks, jobs);
   const functionNames = {
     worker: worker.nodes.function.name,
     scheduled: maintenance.nodes.function.apply((f) => f.name),

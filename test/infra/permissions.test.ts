@@ -15,7 +15,11 @@ const ARNS: StrataArns<string> = {
 
 describe("least privilege", () => {
   it("the functions' statements name their actions and resources, never a wildcard", () => {
-    for (const statements of [workerPermissions(ARNS), scheduledPermissions(ARNS)]) {
+    for (const statements of [
+      workerPermissions(ARNS),
+      scheduledPermissions(ARNS),
+      scheduledPermissions(ARNS, { adopted: true }),
+    ]) {
       expect(wildcardIn(statements)).toBeUndefined();
       for (const s of statements) {
         for (const a of s.actions) expect(a).not.toMatch(/\*/);
@@ -46,6 +50,20 @@ describe("least privilege", () => {
     // SST's subscribe grants the receive side; granting it again would only widen the scheduled function.
     const all = [...workerPermissions(ARNS), ...scheduledPermissions(ARNS)].flatMap((s) => s.actions);
     expect(all.filter((a) => /Receive|DeleteMessage|ChangeMessageVisibility/.test(a))).toEqual([]);
+  });
+
+  it("only on an adopted bucket may the scheduled function read and write its notification configuration", () => {
+    const actions = (ss: ReturnType<typeof scheduledPermissions<string>>) => ss.flatMap((s) => s.actions);
+    const notification = ["s3:GetBucketNotification", "s3:PutBucketNotification"];
+    for (const a of notification) {
+      expect(actions(scheduledPermissions(ARNS))).not.toContain(a);
+      expect(actions(workerPermissions(ARNS))).not.toContain(a);
+    }
+    const adopted = scheduledPermissions(ARNS, { adopted: true });
+    expect(adopted.find((s) => s.actions.includes(notification[0]!))).toEqual({
+      actions: notification,
+      resources: [ARNS.bucket],
+    });
   });
 
   it("the queue accepts S3's events only from this bucket in this account", () => {

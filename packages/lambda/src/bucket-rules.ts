@@ -1,8 +1,9 @@
 /**
  * The bucket's protection and adoption, as data: the deploy-only settings (read by infra from
  * the environment of `sst deploy`, never forwarded to the functions, which do not read them),
- * the lifecycle rules, and the notification configuration to merge by hand into a bucket
- * Strata adopts. infra/bucket.ts is thin wiring over these; test/infra checks them.
+ * the lifecycle rules, and the notification configuration to merge into a bucket Strata
+ * adopts (the scheduled function does, ensure-notification.ts; by hand as the fallback).
+ * infra/bucket.ts is thin wiring over these; test/infra checks them.
  */
 import { DEPLOY_ONLY_VARIABLES } from "@strata/pipeline/settings";
 import { UPLOAD_NOTIFICATION } from "./notify-rule.ts";
@@ -84,8 +85,9 @@ export function lifecycleRules(noncurrentVersionDays: number) {
 /**
  * For an adopted bucket: the QueueConfiguration to add to its notification configuration.
  * S3's PutBucketNotificationConfiguration replaces the whole configuration (as would an
- * aws.s3.BucketNotification resource), so Strata does not write it: the operator merges this
- * entry into what `get-bucket-notification-configuration` returns.
+ * aws.s3.BucketNotification resource), so no deploy-time resource writes it: the scheduled
+ * function merges this entry into what GetBucketNotificationConfiguration returns
+ * (ensure-notification.ts), or the operator does by hand.
  */
 export function queueNotificationEntry(queueArn: string) {
   return {
@@ -104,23 +106,45 @@ export function mergeNotificationConfiguration(
   const queues = Array.isArray(current.QueueConfigurations)
     ? (current.QueueConfigurations as { Id?: string }[]).filter((q) => q.Id !== UPLOAD_NOTIFICATION.name)
     : [];
-  const { ResponseMetadata: _, ...rest } = current;
+  const { ResponseMetadata: _, $metadata: __, ...rest } = current;
   return { ...rest, QueueConfigurations: [...queues, queueNotificationEntry(queueArn)] };
 }
 
-/** The manual steps for an adopted bucket, printed by `sst deploy` and returned as an output. */
-export function adoptedBucketSteps(bucket: string, queueArn: string, noncurrentVersionDays: number): string {
+/** Set by infra on the scheduled function when it adopts a bucket: `merge` (ensure-notification.ts). */
+export const MANAGE_NOTIFICATION_VARIABLE = "STRATA_MANAGE_NOTIFICATION";
+/** The jobs queue's ARN, set beside it: the notification's destination. */
+export const QUEUE_ARN_VARIABLE = "STRATA_QUEUE_ARN";
+
+/** The scheduled function's extra environment on an adopted bucket. */
+export function adoptedScheduledEnvironment<A>(queueArn: A): Record<string, A | string> {
+  return { [MANAGE_NOTIFICATION_VARIABLE]: "merge", [QUEUE_ARN_VARIABLE]: queueArn };
+}
+
+/**
+ * The fallback when the scheduled function refuses the merge (another consumer's rule overlaps
+ * Strata's): get, merge with jq, put, by hand once the conflict is resolved.
+ */
+export function notificationMergeSteps(bucket: string, queueArn: string): string[] {
   const entry = JSON.stringify(queueNotificationEntry(queueArn));
   return [
-    `Strata adopted bucket ${bucket} and changed none of its configuration. To finish:`,
-    `1. Add Strata's notification to the bucket's existing ones (S3 replaces the whole configuration on put):`,
     `   aws s3api get-bucket-notification-configuration --bucket ${bucket} > notification.json`,
     // -s: the CLI prints nothing for a bucket without notifications.
     `   jq -s '(.[0] // {}) | .QueueConfigurations = ((.QueueConfigurations // []) | map(select(.Id != "${UPLOAD_NOTIFICATION.name}")) + [${entry}])' notification.json > merged.json`,
     `   aws s3api put-bucket-notification-configuration --bucket ${bucket} --notification-configuration file://merged.json`,
-    `2. Recommended, for deletions to be undoable: enable versioning, then add two rules to the bucket's lifecycle`,
-    `   configuration (get-bucket-lifecycle-configuration, merge, put: it too is replaced whole): NoncurrentVersionExpiration`,
-    `   NoncurrentDays=${noncurrentVersionDays}, and AbortIncompleteMultipartUpload DaysAfterInitiation=2.`,
+  ];
+}
+
+/** What `sst deploy` prints for an adopted bucket and returns as an output. */
+export function adoptedBucketSteps(bucket: string, queueArn: string, noncurrentVersionDays: number): string {
+  return [
+    `Strata adopted bucket ${bucket}. Its scheduled function merges Strata's upload notification into the bucket's`,
+    `notification configuration at its first run (within the hour) and hourly after, keeping every other rule`,
+    `(log line upload-notification-written). If it logs upload-notification-refused (another rule overlaps), resolve`,
+    `the overlap, then wait for the next run or merge by hand (S3 replaces the whole configuration on put):`,
+    ...notificationMergeSteps(bucket, queueArn),
+    `Recommended, for deletions to be undoable: enable versioning, then add two rules to the bucket's lifecycle`,
+    `configuration (get-bucket-lifecycle-configuration, merge, put: it too is replaced whole): NoncurrentVersionExpiration`,
+    `NoncurrentDays=${noncurrentVersionDays}, and AbortIncompleteMultipartUpload DaysAfterInitiation=2.`,
     `   aws s3api put-bucket-versioning --bucket ${bucket} --versioning-configuration Status=Enabled`,
   ].join("\n");
 }

@@ -5,6 +5,12 @@
 export { createWorkerHandler, handler as workerHandler, type SqsHandler } from "./worker.ts";
 export { handler as scheduledHandler } from "./scheduled.ts";
 export {
+  ensureUploadNotification,
+  notificationManagement,
+  planUploadNotification,
+  type NotificationOutcome,
+} from "./ensure-notification.ts";
+export {
   lambdaRuntime,
   powertoolsLogger,
   powertoolsMetrics,

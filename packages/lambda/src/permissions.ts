@@ -33,11 +33,18 @@ export function workerPermissions<A>(arns: StrataArns<A>): Statement<A>[] {
   ];
 }
 
-/** The schedule only lists tenants (runSchedule: storage.listTenants) and enqueues their jobs. */
-export function scheduledPermissions<A>(arns: StrataArns<A>): Statement<A>[] {
+/**
+ * The schedule lists tenants (runSchedule: storage.listTenants) and enqueues their jobs. On an
+ * adopted bucket it also reads and merges the bucket's notification configuration
+ * (ensure-notification.ts); on a bucket Strata created, infra writes it and the function may not.
+ */
+export function scheduledPermissions<A>(arns: StrataArns<A>, opts: { adopted?: boolean } = {}): Statement<A>[] {
   return [
     { actions: ["s3:ListBucket"], resources: [arns.bucket] },
     { actions: ["sqs:SendMessage"], resources: [arns.jobs] },
+    ...(opts.adopted
+      ? [{ actions: ["s3:GetBucketNotification", "s3:PutBucketNotification"], resources: [arns.bucket] }]
+      : []),
   ];
 }
 

@@ -244,6 +244,10 @@ export const WIRING_VARIABLES: Readonly<Record<string, string>> = {
   STRATA_BUCKET: "the blocks bucket's name (infra/functions.ts sets it on every function)",
   STRATA_QUEUE_URL: "the jobs queue's URL (set on every function; strata replay's default queue)",
   STRATA_DLQ_URL: "the dead-letter queue's URL (strata replay --from-dlq)",
+  STRATA_MANAGE_NOTIFICATION:
+    "merge: the scheduled function merges the upload notification into an adopted bucket's configuration (infra sets it)",
+  STRATA_QUEUE_ARN:
+    "the jobs queue's ARN, the notification's destination (infra sets it with STRATA_MANAGE_NOTIFICATION)",
   STRATA_SCHEDULE_INTERVAL: "how often strata local runs the scheduled job",
   STRATA_CLI: "tests and benches: the strata entry point to run (a bundle, a stand-in)",
   STRATA_CLI_BUNDLE: "the strata launcher's bundle directory (empty: run the TypeScript sources)",
