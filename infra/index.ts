@@ -18,6 +18,17 @@ export async function deploy() {
     scheduled: maintenance.nodes.function.apply((f) => f.name),
   };
   createAlarms({ jobs, dlq, ...functionNames }, settings);
+  if (blocks.adopted) {
+    // Merge the upload notification right after deploy rather than at the first hourly run:
+    // one run of the scheduled function (it also enqueues the tenants' maintenance, as hourly).
+    // Again whenever its code or the queue changes; a failing run fails the deploy, naming why.
+    const fn = maintenance.nodes.function.apply((f) => f.nodes.function);
+    new aws.lambda.Invocation("MergeUploadNotification", {
+      functionName: fn.name,
+      input: "{}",
+      triggers: { code: fn.codeSha256, queueArn: jobs.arn },
+    });
+  }
   return {
     bucket: blocks.bucket.name,
     queue: jobs.url,

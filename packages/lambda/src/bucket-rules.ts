@@ -138,9 +138,10 @@ export function notificationMergeSteps(bucket: string, queueArn: string): string
 export function adoptedBucketSteps(bucket: string, queueArn: string, noncurrentVersionDays: number): string {
   return [
     `Strata adopted bucket ${bucket}. Its scheduled function merges Strata's upload notification into the bucket's`,
-    `notification configuration at its first run (within the hour) and hourly after, keeping every other rule`,
-    `(log line upload-notification-written). If it logs upload-notification-refused (another rule overlaps), resolve`,
-    `the overlap, then wait for the next run or merge by hand (S3 replaces the whole configuration on put):`,
+    `notification configuration, keeping every other rule: once right after deploy, then hourly (it restores the rule`,
+    `if another tool overwrote the configuration). Its log says upload-notification-written or -unchanged. If it says`,
+    `upload-notification-refused (another rule overlaps Strata's), resolve the overlap, then wait for the next run or`,
+    `merge by hand (S3 replaces the whole configuration on put):`,
     ...notificationMergeSteps(bucket, queueArn),
     `Recommended, for deletions to be undoable: enable versioning, then add two rules to the bucket's lifecycle`,
     `configuration (get-bucket-lifecycle-configuration, merge, put: it too is replaced whole): NoncurrentVersionExpiration`,
