@@ -49,7 +49,7 @@ export function createBucket(settings: DeployOnly): Blocks {
  * On an adopted bucket no resource writes the notification (S3's API and aws.s3.BucketNotification
  * replace the bucket's whole notification configuration, dropping its other subscribers): the
  * scheduled function merges it at run time (infra/schedules.ts, @strata/lambda's
- * ensureUploadNotification), at its first run and hourly after. What that means, and the steps
+ * ensureUploadNotification), once right after deploy (infra/index.ts) and hourly. What that means, and the steps
  * to merge by hand if it refuses (another rule overlaps), are returned and printed.
  */
 export function notifyUploads(
