@@ -113,6 +113,12 @@ export const localCommand: Command = {
       throw e;
     }
     const tenant = (values["demo-tenant"] as string | undefined) ?? "demo";
+    // Listen before the banner says Ctrl-C stops: a write to a pipe is synchronous, so whoever
+    // reads the banner could signal before a listener added after it exists.
+    const stopRequested = new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    });
     process.stderr.write(
       [
         "",
@@ -139,11 +145,7 @@ export const localCommand: Command = {
       const metas = await uploadDemoBlocks(rt.s3, { tenant });
       process.stderr.write(`strata local: demo: uploaded ${metas.length} 2h blocks for tenant ${tenant}\n`);
     }
-    await new Promise<void>((resolve) => {
-      const done = () => resolve();
-      process.once("SIGINT", done);
-      process.once("SIGTERM", done);
-    });
+    await stopRequested;
     process.stderr.write("strata local: stopping\n");
     await rt.stop();
     return 0;

@@ -83,13 +83,15 @@ export const webCommand: Command = {
         );
         return 1;
       }
+      // Listen before saying Ctrl-C stops: the write to a pipe is synchronous (see strata local).
+      const stopRequested = new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+      });
       process.stderr.write(
         `strata web: ${store.url} at ${server.url}/ (JSON under ${server.url}/api/); Ctrl-C stops\n`,
       );
-      await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-      });
+      await stopRequested;
       await server.close();
       return 0;
     } finally {
