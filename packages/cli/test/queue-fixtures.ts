@@ -13,9 +13,8 @@ import {
   SQSClient,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { FsStore, StoreBlockSink, openStore, type ObjectStore } from "@strata/bucket";
-import { BlockWriter, Encoding, encodeXOR, newUlid, type BlockMeta } from "@strata/tsdb";
-import { pipelineLayout } from "@strata/pipeline";
+import { FsStore, openStore, type ObjectStore } from "@strata/bucket";
+import type { BlockMeta } from "@strata/tsdb";
 import { rebuildIndex } from "@strata/pipeline/operations";
 import {
   EMULATOR_CREDENTIALS,
@@ -24,6 +23,7 @@ import {
   uploadDemoBlocks,
   type S3Emulator,
 } from "@strata/local";
+import { writeLongBlock } from "@strata/testkit/pipeline";
 import { main } from "../src/main.ts";
 
 const HOUR = 3_600_000;
@@ -89,31 +89,6 @@ export async function seedBucket(store: ObjectStore): Promise<Seeded> {
     if (r.quarantined.length || r.incomplete.length) throw new Error(`fixture ${t}: ${JSON.stringify(r)}`);
   }
   return { demo, long };
-}
-
-/** A raw block over 48h (one series, two samples). */
-async function writeLongBlock(store: ObjectStore, tenant: string, minT: number): Promise<BlockMeta> {
-  const maxT = minT + 48 * HOUR;
-  const ulid = newUlid(maxT);
-  const sink = new StoreBlockSink(store, pipelineLayout().blockPrefix(tenant, ulid));
-  const w = new BlockWriter(sink);
-  await w.addSymbols(["__name__", "up"]);
-  const data = encodeXOR(new Float64Array([minT, maxT - 1]), new Float64Array([1, 2]), 0, 2);
-  await w.addSeries(
-    [{ name: "__name__", value: "up" }],
-    [{ minTime: minT, maxTime: maxT - 1, chunk: { encoding: Encoding.XOR, data } }],
-  );
-  const { meta } = await w.finish({
-    ulid,
-    minTime: minT,
-    maxTime: maxT,
-    stats: {},
-    compaction: { level: 1, sources: [ulid] },
-    version: 1,
-    thanos: { labels: { cluster: "b" }, source: "sidecar", downsample: { resolution: 0 } },
-  });
-  await sink.commit();
-  return meta;
 }
 
 /** A jobs queue and its DLQ; a message goes to the DLQ on its second receive (maxReceiveCount 1). */

@@ -5,12 +5,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FsStore, StoreBlockSink } from "@strata/bucket";
-import { BlockWriter, Encoding, encodeXOR, newUlid, type BlockMeta } from "@strata/tsdb";
+import { FsStore } from "@strata/bucket";
+import { newUlid, type BlockMeta } from "@strata/tsdb";
 import { planId } from "@strata/compact";
-import { JOB_TYPES, parseQueueBody, pipelineLayout, type Job } from "@strata/pipeline";
+import { JOB_TYPES, parseQueueBody, type Job } from "@strata/pipeline";
 import { rebuildIndex } from "../src/index-rebuild.ts";
 import { replayJobs, type ReplayOptions } from "../src/replay.ts";
+import { writeLongBlock } from "@strata/testkit/pipeline";
 import { HOUR, writeStoreBlock } from "./store-blocks.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -19,38 +20,12 @@ let store: FsStore;
 let a: BlockMeta[];
 let long: BlockMeta;
 
-/** One raw block over 48h (two samples a series): old enough a range to be downsampled to 5m. */
-async function writeLongBlock(tenant: string, minT: number): Promise<BlockMeta> {
-  const maxT = minT + 48 * HOUR;
-  const ulid = newUlid(maxT, new Uint8Array(10).fill(9));
-  const sink = new StoreBlockSink(store, pipelineLayout().blockPrefix(tenant, ulid));
-  const w = new BlockWriter(sink);
-  await w.addSymbols(["__name__", "up"]);
-  const ts = new Float64Array([minT, maxT - 1]);
-  const data = encodeXOR(ts, new Float64Array([1, 2]), 0, 2);
-  await w.addSeries(
-    [{ name: "__name__", value: "up" }],
-    [{ minTime: minT, maxTime: maxT - 1, chunk: { encoding: Encoding.XOR, data } }],
-  );
-  const { meta } = await w.finish({
-    ulid,
-    minTime: minT,
-    maxTime: maxT,
-    stats: {},
-    compaction: { level: 1, sources: [ulid] },
-    version: 1,
-    thanos: { labels: { cluster: "b" }, source: "sidecar", downsample: { resolution: 0 } },
-  });
-  await sink.commit();
-  return meta;
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "strata-replay-"));
   store = new FsStore(dir);
   a = [];
   for (let i = 0; i < 5; i++) a.push(await writeStoreBlock(store, "team-a", T0 + 2 * i * HOUR, i + 1));
-  long = await writeLongBlock("team-b", T0 - 72 * HOUR);
+  long = await writeLongBlock(store, "team-b", T0 - 72 * HOUR, new Uint8Array(10).fill(9));
   for (const t of ["team-a", "team-b"]) expect((await rebuildIndex(store, t)).quarantined).toEqual([]);
 });
 afterAll(async () => {

@@ -44,6 +44,8 @@ import {
   type WorkerDeps,
 } from "@strata/pipeline";
 
+export { writeLongBlock } from "./long-block.ts";
+
 const HOUR = 3_600_000;
 export const T0 = Date.UTC(2026, 0, 1);
 
