@@ -38,3 +38,15 @@ export async function commandHelp(c: Command): Promise<string> {
   if (c.details) lines.push("", await c.details());
   return lines.join("\n");
 }
+
+/**
+ * Resolves at the first SIGINT or SIGTERM: for long-running commands (`local`, `web`). Call it
+ * before printing that Ctrl-C stops — a write to a pipe is synchronous, so whoever reads that
+ * line could signal before a listener added after it exists, and the default action kills.
+ */
+export function stopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+}

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "../command.ts";
-import { UsageError } from "../command.ts";
+import { UsageError, stopSignal } from "../command.ts";
 
 export const localCommand: Command = {
   summary: "run the pipeline locally: S3 + SQS emulator on 127.0.0.1:4566, the worker, notifications, the schedule",
@@ -113,12 +113,7 @@ export const localCommand: Command = {
       throw e;
     }
     const tenant = (values["demo-tenant"] as string | undefined) ?? "demo";
-    // Listen before the banner says Ctrl-C stops: a write to a pipe is synchronous, so whoever
-    // reads the banner could signal before a listener added after it exists.
-    const stopRequested = new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    });
+    const stopRequested = stopSignal(); // before the banner says Ctrl-C stops
     process.stderr.write(
       [
         "",

@@ -5,7 +5,7 @@
 import { ROOT_TENANT, quoteName, tenantFromName, tenantProblem } from "@strata/bucket";
 import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../command.ts";
-import { UsageError } from "../command.ts";
+import { UsageError, stopSignal } from "../command.ts";
 
 export const webCommand: Command = {
   summary: "serve a page of the bucket: blocks on a timeline per tenant, marks, quarantine, pending plans, index age",
@@ -83,11 +83,7 @@ export const webCommand: Command = {
         );
         return 1;
       }
-      // Listen before saying Ctrl-C stops: the write to a pipe is synchronous (see strata local).
-      const stopRequested = new Promise<void>((resolve) => {
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
-      });
+      const stopRequested = stopSignal(); // before saying Ctrl-C stops
       process.stderr.write(
         `strata web: ${store.url} at ${server.url}/ (JSON under ${server.url}/api/); Ctrl-C stops\n`,
       );
