@@ -42,7 +42,9 @@ describe("/metrics", () => {
     dir = await mkdtemp(join(tmpdir(), "strata-metrics-"));
     const store = new FsStore(dir);
     seeded = await seedMetricsBucket(store);
-    now = Date.now() + 100_000;
+    // +1 ms: a file's mtime has sub-millisecond precision and may fall later in the same
+    // millisecond as Date.now().
+    now = Date.now() + 100_001;
     registry.add("strata_jobs_total", 3, { type: "verify", outcome: "done", tenant: "team-c" });
     registry.add("strata_jobs_total", 1, { type: "verify", outcome: "quarantined", tenant: "team-b" });
     registry.observe("strata_job_duration_seconds", 0.5, { type: "verify", outcome: "done", tenant: "team-c" });

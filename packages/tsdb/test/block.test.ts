@@ -115,6 +115,33 @@ describe("block writer → reader", () => {
     expect([...mem.files.get("tombstones")!]).toEqual([0x01, 0x30, 0xba, 0x30, 0x01, 0, 0, 0, 0]);
   });
 
+  it("open closes every handle it took when the index or a chunk file is broken", async () => {
+    const series = makeSeries(20, 3);
+    for (const broken of ["index", "chunks/000001"]) {
+      const mem = new MemoryBlock("mem");
+      await writeBlock(series, mem, 64 * 1024);
+      const bytes = mem.files.get(broken)!;
+      // A wrong magic number: the index's or the segment's first check fails.
+      bytes[0] = bytes[0]! ^ 0xff;
+      let open = 0;
+      const counting = {
+        name: mem.name,
+        listChunkFiles: () => mem.listChunkFiles(),
+        open: async (rel: string) => counted(await mem.open(rel)),
+        tryOpen: async (rel: string) => {
+          const src = await mem.tryOpen(rel);
+          return src && counted(src);
+        },
+      };
+      const counted = <T extends { close?(): Promise<void> }>(src: T): T => {
+        open++;
+        return Object.assign(Object.create(src) as T, { close: async () => void open-- });
+      };
+      await expect(BlockReader.open(counting)).rejects.toThrow(broken === "index" ? /index/ : /chunks/);
+      expect(open).toBe(0);
+    }
+  });
+
   it("rewrite copies chunks byte for byte, and re-encoding gives identical bytes for our own chunks", async () => {
     const series = makeSeries(50, 2);
     const src = new MemoryBlock("src");

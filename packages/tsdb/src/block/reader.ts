@@ -72,10 +72,20 @@ export class BlockReader {
   static async open(source: BlockSource, opts: { chunkWindow?: number } = {}): Promise<BlockReader> {
     const meta = await readMeta(source);
     const indexSrc = await source.open("index");
-    const index = await IndexReader.open(indexSrc, { file: "index" });
-    const chunks = await ChunkReader.open(source, { windowSize: opts.chunkWindow });
-    const tombstones = await readTombstones(source);
-    return new BlockReader(source, meta, index, chunks, tombstones);
+    let index: IndexReader | undefined;
+    let chunks: ChunkReader | undefined;
+    try {
+      index = await IndexReader.open(indexSrc, { file: "index" });
+      chunks = await ChunkReader.open(source, { windowSize: opts.chunkWindow });
+      const tombstones = await readTombstones(source);
+      return new BlockReader(source, meta, index, chunks, tombstones);
+    } catch (e) {
+      // A broken index or chunk file must not leave its handles to the garbage collector
+      // (Node warns on stderr, and a long-running worker would leak descriptors).
+      await chunks?.close().catch(() => {});
+      await (index ? index.close() : indexSrc.close?.())?.catch(() => {});
+      throw e;
+    }
   }
 
   /**
