@@ -18,6 +18,7 @@ import {
 import type { AddressInfo } from "node:net";
 import { BucketNotifications } from "./notification-sender.ts";
 import { MAX_NOTIFICATION_CONFIGURATION_BYTES } from "./s3-notifications.ts";
+import { Pacer, checkShaping, sleep, type S3Shaping } from "./shaping.ts";
 
 export interface Fault {
   /** HTTP method to match (any when absent). */
@@ -87,6 +88,7 @@ export class ConditionalWriteProxy {
   private url?: string;
   private readonly writeListeners: ((w: ObjectWritten) => void)[] = [];
   private random?: RandomFaults;
+  private shaping: S3Shaping = {};
   /** Buckets' notification configurations (Put/GetBucketNotificationConfiguration) and the events sent for them. */
   readonly notifications: BucketNotifications;
 
@@ -140,6 +142,15 @@ export class ConditionalWriteProxy {
     this.random = f;
   }
 
+  /**
+   * Real S3's timing for S3 requests (SQS is never shaped): each waits `latencyMs` before it is
+   * handled, and its request and response bodies are paced to `bandwidthBytesPerSecond` each;
+   * requests in parallel are paced independently, as S3's connections. `undefined` removes it.
+   */
+  setShaping(s: S3Shaping | undefined): void {
+    this.shaping = s ? checkShaping(s) : {};
+  }
+
   /** Called after every successful PutObject, CopyObject and CompleteMultipartUpload (after the answer was sent). */
   onObjectWritten(listener: (w: ObjectWritten) => void): void {
     this.writeListeners.push(listener);
@@ -148,6 +159,9 @@ export class ConditionalWriteProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://proxy");
     const method = req.method ?? "GET";
+    const s3 = !isSqsRequest(req);
+    // Before anything else, so an injected fault or a 412 is as slow to arrive as an answer.
+    if (s3 && this.shaping.latencyMs) await sleep(this.shaping.latencyMs);
     const fault = this.faults.find(
       (f) => f.left > 0 && (!f.method || f.method === method) && (!f.path || f.path.test(url.pathname)),
     );
@@ -159,7 +173,7 @@ export class ConditionalWriteProxy {
       return;
     }
     const rf = this.random;
-    if (rf && rf.rate > 0 && !isSqsRequest(req) && rf.random() < rf.rate) {
+    if (rf && rf.rate > 0 && s3 && rf.random() < rf.rate) {
       const status = rf.status ?? 503;
       this.stats.faults++;
       req.resume();
@@ -180,7 +194,7 @@ export class ConditionalWriteProxy {
         (method === "POST" && q.has("uploadId")) ||
         (method === "DELETE" && !q.has("uploadId")));
     if (!mutates) {
-      await this.forward(req, res);
+      await this.forward(req, res, s3);
       return;
     }
     const release = await this.mutex.acquire(url.pathname);
@@ -225,7 +239,7 @@ export class ConditionalWriteProxy {
           }
         }
       }
-      const status = await this.forward(req, res);
+      const status = await this.forward(req, res, true);
       if (status === 200) written = createdEvent(method, q, req, segments);
     } finally {
       release();
@@ -289,9 +303,13 @@ export class ConditionalWriteProxy {
     });
   }
 
-  /** Pipes the request upstream and the answer back; resolves to the status when the answer is fully sent. */
-  private forward(req: IncomingMessage, res: ServerResponse): Promise<number> {
+  /**
+   * Pipes the request upstream and the answer back (both paced when shaped and `s3`); resolves to the status when the
+   * answer is fully sent.
+   */
+  private forward(req: IncomingMessage, res: ServerResponse, s3: boolean): Promise<number> {
     this.stats.forwarded++;
+    const bw = s3 ? this.shaping.bandwidthBytesPerSecond : undefined;
     return new Promise((resolve, reject) => {
       const up = httpRequest(
         {
@@ -303,13 +321,15 @@ export class ConditionalWriteProxy {
         },
         (ures) => {
           res.writeHead(ures.statusCode ?? 502, ures.headers);
-          ures.pipe(res);
+          if (bw === undefined) ures.pipe(res);
+          else ures.pipe(new Pacer(bw)).on("error", reject).pipe(res);
           ures.on("error", reject);
           res.on("close", () => resolve(ures.statusCode ?? 502));
         },
       );
       up.on("error", reject);
-      req.pipe(up);
+      if (bw === undefined) req.pipe(up);
+      else req.pipe(new Pacer(bw)).on("error", reject).pipe(up);
     });
   }
 }

@@ -19,6 +19,7 @@ export {
   type QueueNotificationRule,
 } from "./s3-notifications.ts";
 export type { BucketNotifications } from "./notification-sender.ts";
+export { Pacer, checkShaping, type S3Shaping } from "./shaping.ts";
 export {
   startS3Emulator,
   EMULATOR_CREDENTIALS,

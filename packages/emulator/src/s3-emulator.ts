@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp, startFauxqs } from "fauxqs";
 import { ConditionalWriteProxy } from "./conditional-proxy.ts";
+import { checkShaping, type S3Shaping } from "./shaping.ts";
 
 export interface S3EmulatorOptions {
   /** Buckets to create at start. */
@@ -18,6 +19,8 @@ export interface S3EmulatorOptions {
    * their messages in `sqs/` (SQLite), objects as files in `s3/`. Absent: in memory only.
    */
   dataDir?: string;
+  /** Real S3's timing for measurement: latency per request, bandwidth per connection (`proxy.setShaping` changes it). */
+  shaping?: S3Shaping;
 }
 
 export interface S3Emulator {
@@ -37,6 +40,7 @@ export const EMULATOR_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "tes
 export const EMULATOR_REGION = "us-east-1";
 
 export async function startS3Emulator(opts: S3EmulatorOptions = {}): Promise<S3Emulator> {
+  if (opts.shaping) checkShaping(opts.shaping); // before anything is started
   const upstream = opts.dataDir ? await startPersistent(opts.dataDir) : await startInMemory();
   const rawEndpoint = upstream.endpoint;
   const proxy = new ConditionalWriteProxy(rawEndpoint);
@@ -47,6 +51,7 @@ export async function startS3Emulator(opts: S3EmulatorOptions = {}): Promise<S3E
     await upstream.close();
     throw e;
   }
+  if (opts.shaping) proxy.setShaping(opts.shaping);
   const createBucket = async (name: string) => {
     const r = await fetch(`${rawEndpoint}/${encodeURIComponent(name)}`, { method: "PUT" });
     if (r.ok) return;
