@@ -41,6 +41,11 @@ export interface LocalRuntimeOptions {
    */
   settings?: Partial<PipelineSettings>;
   faults?: RuntimeFaults;
+  /**
+   * Real S3's timing on the built-in emulator, for measurement (`--s3-latency 20ms --s3-bandwidth
+   * 90MB/s`): latency before each S3 answer, each body paced per request. Not with `endpoint`.
+   */
+  s3Shaping?: { latencyMs?: number; bandwidthBytesPerSecond?: number };
   /** Where the structured log lines go (default: stdout). */
   log?: (line: string) => void;
   /** Bucket name (default strata-blocks). */

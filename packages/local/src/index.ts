@@ -14,7 +14,7 @@ export {
   type S3EmulatorOptions,
 } from "@strata/emulator";
 export type { LocalRuntime, LocalRuntimeOptions, RuntimeFaults } from "./contract.ts";
-export { localSettingsFromEnv, LOCAL_SETTING_DEFAULTS } from "./settings.ts";
+export { localSettingsFromEnv, localS3Shaping, LOCAL_SETTING_DEFAULTS, type LocalS3Shaping } from "./settings.ts";
 export {
   startLocalRuntime,
   queueDepth,

@@ -67,10 +67,11 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
 
   if (opts.endpoint && faults.s3ErrorRate)
     throw new Error("faults.s3ErrorRate needs the built-in emulator, not endpoint");
+  if (opts.endpoint && opts.s3Shaping) throw new Error("s3Shaping needs the built-in emulator, not endpoint");
   // The built-in emulator, or someone else's S3 + SQS (LocalStack): set up the same way below.
   const emu: S3Emulator | undefined = opts.endpoint
     ? undefined
-    : await startS3Emulator({ port: opts.port ?? DEFAULT_PORT, dataDir: opts.dataDir });
+    : await startS3Emulator({ port: opts.port ?? DEFAULT_PORT, dataDir: opts.dataDir, shaping: opts.s3Shaping });
   const endpoint = emu?.endpoint ?? opts.endpoint!.replace(/\/+$/, "");
   const clientBase = { endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
   const sqs = new SQSClient({ ...clientBase, useQueueUrlAsEndpoint: false });

@@ -249,6 +249,9 @@ export const WIRING_VARIABLES: Readonly<Record<string, string>> = {
   STRATA_QUEUE_ARN:
     "the jobs queue's ARN, the notification's destination (infra sets it with STRATA_MANAGE_NOTIFICATION)",
   STRATA_SCHEDULE_INTERVAL: "how often strata local runs the scheduled job",
+  STRATA_S3_LATENCY: "strata local: the emulator waits this long before each S3 answer, e.g. 20ms (--s3-latency)",
+  STRATA_S3_BANDWIDTH: "strata local: the emulator paces each S3 body to this rate, e.g. 90MB/s (--s3-bandwidth)",
+  STRATA_BENCH_S3: "benches: where blocks are read from, comma-separated disk, emulator, shaped (default all three)",
   STRATA_CLI: "tests and benches: the strata entry point to run (a bundle, a stand-in)",
   STRATA_CLI_BUNDLE: "the strata launcher's bundle directory (empty: run the TypeScript sources)",
   STRATA_E2E_LOG: "end-to-end tests: a file that collects the local runtime's log lines",

@@ -7,7 +7,7 @@ import { UsageError, stopSignal } from "../command.ts";
 export const localCommand: Command = {
   summary: "run the pipeline locally: S3 + SQS emulator on 127.0.0.1:4566, the worker, notifications, the schedule",
   usage:
-    "local [--data-dir DIR | --ephemeral | --endpoint URL] [--port N] [--http-port N] [--workers N] [--schedule-interval 60s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
+    "local [--data-dir DIR | --ephemeral | --endpoint URL] [--port N] [--http-port N] [--workers N] [--schedule-interval 60s] [--s3-latency 20ms] [--s3-bandwidth 90MB/s] [--demo] [--demo-tenant T]   (pipeline settings from the same STRATA_* variables as the deployed functions)",
   optionHelp: {
     "data-dir":
       "keep the bucket, the queues and their pending messages here across restarts (default .strata/ under the project root: the nearest directory above with a package.json)",
@@ -18,6 +18,10 @@ export const localCommand: Command = {
     workers: "concurrent worker invocations, as Lambda's concurrency (default 2)",
     "schedule-interval":
       "how often the scheduled job runs: retention, cleanup, index re-sync (default STRATA_SCHEDULE_INTERVAL or 60s; 0 = never)",
+    "s3-latency":
+      "the emulator waits this long before each S3 answer, as real S3's first byte (15–30 ms): for measuring (default STRATA_S3_LATENCY or none)",
+    "s3-bandwidth":
+      "the emulator paces each S3 request's and response's body to this rate, per connection as S3 (80–100 MB/s), e.g. 90MB/s (default STRATA_S3_BANDWIDTH or unpaced)",
     demo: "also upload a few hours of demo blocks",
     "demo-tenant": "the demo blocks' tenant (default demo)",
     "http-port":
@@ -43,6 +47,7 @@ export const localCommand: Command = {
       "  strata local --ephemeral --demo             nothing kept: a throw-away pipeline with demo blocks",
       "  strata local --endpoint http://localhost:4566   on a running LocalStack (S3 + SQS) instead of the emulator",
       "  strata local --port 4567 --workers 1        beside LocalStack on 4566, one job at a time",
+      "  strata local --s3-latency 20ms --s3-bandwidth 90MB/s   the emulator as slow as real S3, to measure jobs",
       "  STRATA_RETENTION_RAW=30d STRATA_DELETE_DELAY=10m strata local --schedule-interval 10s",
       "                                              retention and cleanup every 10 s, deletions after 10 minutes",
     ].join("\n");
@@ -54,6 +59,8 @@ export const localCommand: Command = {
     port: { type: "string" },
     workers: { type: "string" },
     "schedule-interval": { type: "string" },
+    "s3-latency": { type: "string" },
+    "s3-bandwidth": { type: "string" },
     demo: { type: "boolean" },
     "demo-tenant": { type: "string" },
     "http-port": { type: "string" },
@@ -61,7 +68,7 @@ export const localCommand: Command = {
   async run(positionals, values) {
     if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const { parseDuration } = await import("@strata/tsdb");
-    const { localSettingsFromEnv, startLocalRuntime, uploadDemoBlocks } = await import("@strata/local");
+    const { localSettingsFromEnv, localS3Shaping, startLocalRuntime, uploadDemoBlocks } = await import("@strata/local");
     const port = intOption(values.port, "port", 4566);
     const workers = intOption(values.workers, "workers", 2);
     const httpPort = intOption(values["http-port"], "http-port", 10902);
@@ -76,6 +83,7 @@ export const localCommand: Command = {
       values.ephemeral || endpoint ? undefined : resolve(String(values["data-dir"] ?? defaultDataDir(process.cwd())));
     let interval = 60_000;
     let settings;
+    let s3Shaping;
     try {
       const text = values["schedule-interval"] ?? process.env.STRATA_SCHEDULE_INTERVAL;
       if (text !== undefined && text !== "")
@@ -85,9 +93,18 @@ export const localCommand: Command = {
         );
       // The local defaults where they differ (a lease below the local visibility timeout).
       settings = localSettingsFromEnv(process.env);
+      s3Shaping = localS3Shaping(
+        {
+          latency: values["s3-latency"] as string | undefined,
+          bandwidth: values["s3-bandwidth"] as string | undefined,
+        },
+        process.env,
+      );
     } catch (e) {
       throw new UsageError((e as Error).message, { cause: e });
     }
+    if (endpoint && s3Shaping)
+      throw new UsageError("--s3-latency, --s3-bandwidth: they shape the built-in emulator; drop them with --endpoint");
     let rt;
     try {
       rt = await startLocalRuntime({
@@ -95,6 +112,7 @@ export const localCommand: Command = {
         workers,
         scheduleIntervalMs: interval,
         settings,
+        s3Shaping,
         dataDir,
         endpoint,
         http: httpPort ? { port: httpPort } : undefined,
@@ -122,6 +140,7 @@ export const localCommand: Command = {
         `  queue   ${rt.queueUrl}`,
         `  DLQ     ${rt.dlqUrl}`,
         ...(rt.httpUrl ? [`  page    ${rt.httpUrl}/`] : []),
+        ...(s3Shaping ? [`  shaped  S3 as real S3: ${shapingText(s3Shaping)}`] : []),
         endpoint
           ? `  data    kept by ${endpoint} (its own persistence)`
           : rt.dataDir
@@ -146,6 +165,14 @@ export const localCommand: Command = {
     return 0;
   },
 };
+
+function shapingText(s: { latencyMs?: number; bandwidthBytesPerSecond?: number }): string {
+  const parts = [];
+  if (s.latencyMs !== undefined) parts.push(`${s.latencyMs} ms before each answer`);
+  if (s.bandwidthBytesPerSecond !== undefined)
+    parts.push(`${(s.bandwidthBytesPerSecond / 1e6).toFixed(1)} MB/s per connection`);
+  return parts.join(", ");
+}
 
 function endpointOption(text: string): string {
   let url: URL;
