@@ -23,6 +23,8 @@ import { ROOT_TENANT_NAME, isValidTenant, quoteName, tenantProblem } from "./key
 import { listAll, listPrefixes, uploadFrom, type ObjectStore } from "./store.ts";
 
 export const BUCKET_INDEX_FILE = "bucket-index.json.gz";
+/** Strata's copy of the indexed blocks' meta.json, one object per tenant: a cache, rebuilt from the blocks. */
+export const META_CACHE_FILE = "strata-meta-cache.json.gz";
 export const MARKERS_DIR = "markers";
 export const LEASES_DIR = "leases";
 /** Markers Mimir mirrors to the global location. */
@@ -58,6 +60,9 @@ export class BucketLayout {
   indexKey(tenant: string): string {
     return this.tenantPrefix(tenant) + BUCKET_INDEX_FILE;
   }
+  metaCacheKey(tenant: string): string {
+    return this.tenantPrefix(tenant) + META_CACHE_FILE;
+  }
   markersPrefix(tenant: string): string {
     return `${this.tenantPrefix(tenant)}${MARKERS_DIR}/`;
   }
@@ -88,19 +93,45 @@ export class BucketLayout {
    */
   async listTenants(store: ObjectStore): Promise<string[]> {
     const out: string[] = [];
+    let root = false;
+    let token: string | undefined;
+    do {
+      const page = await this.listTenantPage(store, token, { rootSeen: root });
+      for (const t of page.tenants) if (t === this.rootTenant) root = true;
+      out.push(...page.tenants.filter((t) => t !== this.rootTenant));
+      token = page.next;
+    } while (token !== undefined);
+    if (root) out.unshift(this.rootTenant);
+    return out;
+  }
+
+  /**
+   * One page of `listTenants` (one listing call: at most 1000 top-level folders), for callers
+   * that must do bounded work per call (the schedule's fan-out). The root tenant is on the
+   * first page whose ULID folders include a block folder, unless `rootSeen` says an earlier
+   * page had it (its block folders may span pages). `next` continues the listing.
+   */
+  async listTenantPage(
+    store: ObjectStore,
+    token?: string,
+    opts: { rootSeen?: boolean; maxKeys?: number } = {},
+  ): Promise<{ tenants: string[]; next?: string }> {
+    const page = await store.list("", { delimiter: "/", token, maxKeys: opts.maxKeys });
+    const tenants: string[] = [];
     const ulidDirs: string[] = [];
-    for (const p of await listPrefixes(store, "")) {
+    for (const p of page.prefixes) {
       const name = p.slice(0, -1);
       if (isUlid(name)) ulidDirs.push(name);
-      else if (name !== this.rootTenant && isValidTenant(name)) out.push(name);
+      else if (name !== this.rootTenant && isValidTenant(name)) tenants.push(name);
     }
-    for (const dir of ulidDirs) {
-      if (await isBlockFolder(store, dir + "/")) {
-        out.unshift(this.rootTenant);
-        break;
+    if (!opts.rootSeen)
+      for (const dir of ulidDirs) {
+        if (await isBlockFolder(store, dir + "/")) {
+          tenants.unshift(this.rootTenant);
+          break;
+        }
       }
-    }
-    return out;
+    return page.next === undefined ? { tenants } : { tenants, next: page.next };
   }
 
   /** Block ids with any object under `<tenant>/<ULID>/` (complete or not). */

@@ -26,6 +26,27 @@ export interface SendOptions {
 export interface JobQueue {
   /** Enqueue one job (validated by the adapter with `encodeJob`). */
   send(job: Job, opts?: SendOptions): Promise<void>;
+  /**
+   * Enqueue up to `SEND_BATCH_MAX_ENTRIES` (10) jobs in one call (SQS SendMessageBatch).
+   * Resolves to the entries that were not sent (empty: all were); rejects only when the call
+   * as a whole failed. Optional: `sendJobs` (send-jobs.ts) falls back to `send` one by one.
+   */
+  sendBatch?(entries: readonly BatchEntry[]): Promise<BatchEntryFailure[]>;
+}
+
+export interface BatchEntry {
+  job: Job;
+  opts?: SendOptions;
+}
+
+/** One entry of a batch the queue did not take (SQS `BatchResultErrorEntry`). */
+export interface BatchEntryFailure {
+  /** Index of the entry in the batch. */
+  index: number;
+  code: string;
+  message: string;
+  /** The request was at fault (too large, invalid): sending it again cannot help. */
+  senderFault: boolean;
 }
 
 /**
@@ -118,6 +139,12 @@ export interface BlockListing {
   deletionTime?: number;
 }
 
+export interface TenantPage {
+  tenants: string[];
+  /** The continuation token of the next page; absent on the last. */
+  next?: string;
+}
+
 export interface Storage {
   /** The block's files for reading in place (ranged GETs). */
   openBlock(ref: BlockRef): Promise<BlockSource>;
@@ -133,6 +160,11 @@ export interface Storage {
   readMarkers(ref: BlockRef): Promise<{ deletion?: DeletionMark; noCompact?: NoCompactMark }>;
   listBlocks(tenant: string): Promise<BlockListing[]>;
   listTenants(): Promise<string[]>;
+  /**
+   * One page of `listTenants` (one listing call, at most 1000 tenants): the schedule's fan-out.
+   * `rootSeen`: an earlier page already had the bucket-root tenant. `next` continues the listing.
+   */
+  listTenantPage(token?: string, opts?: { rootSeen?: boolean }): Promise<TenantPage>;
   /** Create-if-absent: an existing mark is kept, so a retry never moves its time. */
   markNoCompact(ref: BlockRef, mark: NoCompactMark): Promise<void>;
   /** Create-if-absent, as above (the delete delay counts from the first mark). */
@@ -148,6 +180,14 @@ export interface Storage {
   deleteReport(ref: BlockRef, name: string): Promise<void>;
   /** meta.json first (the block turns partial), the deletion mark last; missing objects are fine. */
   deleteBlock(ref: BlockRef): Promise<void>;
+}
+
+/** A batch for `BucketIndex.apply`. */
+export interface IndexChanges {
+  add?: readonly BlockMeta[];
+  /** Unix seconds per block. */
+  markDeleted?: readonly { block: string; deletionTime: number }[];
+  remove?: readonly string[];
 }
 
 export interface RebuildResult {
@@ -171,6 +211,11 @@ export interface BucketIndex {
   markDeleted(tenant: string, block: string, deletionTime: number): Promise<void>;
   /** Drop a deleted block and its mark (idempotent). */
   removeBlock(tenant: string, block: string): Promise<void>;
+  /**
+   * All of `changes` in one update (one compare-and-swap round): a compaction's outputs with its
+   * inputs' deletion marks, a retention's or a cleanup's blocks. Idempotent as the single calls.
+   */
+  apply(tenant: string, changes: IndexChanges): Promise<void>;
   /**
    * Rebuild from a listing of the bucket, keeping only blocks a passed verify admitted (a
    * verification record, or already indexed) and never a quarantined one. Returns the blocks

@@ -25,9 +25,12 @@ import {
   sha256Hex,
   jsonLogger,
   type AttemptRecord,
+  type BatchEntry,
+  type BatchEntryFailure,
   type BlockListing,
   type BlockRef,
   type BucketIndex,
+  type IndexChanges,
   type CompactJob,
   type DownsampleResolution,
   type Engines,
@@ -40,6 +43,7 @@ import {
   type WriteOptions,
   type PlanOutcome,
   type Storage,
+  type TenantPage,
   type VerifyOutcome,
   type WorkerDeps,
 } from "@strata/pipeline";
@@ -140,9 +144,13 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   readonly index = new Map<string, Map<string, { meta: BlockMeta; deletionTime?: number }>>();
   readonly leases = new Map<string, string>();
   readonly rebuilt: string[] = [];
+  /** Every `apply` batch, in order (one index update each). */
+  readonly applied: ({ tenant: string } & IndexChanges)[] = [];
   readonly deleted: string[] = [];
   /** Make the next N calls of a method throw (fault injection). */
   readonly faults = new Map<string, number>();
+  /** Tenants per `listTenantPage` (the store's 1000 by default). */
+  tenantPageSize = 1000;
 
   private readonly clock: { now(): number };
   constructor(clock: { now(): number }) {
@@ -240,6 +248,15 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   async listTenants() {
     return [...new Set([...this.dirs.keys()].map((k) => this.tenantOf(k)))].sort();
   }
+  /** Pages of `listTenants` (the token is the next offset); the root tenant ("") sorts first. */
+  async listTenantPage(token?: string, opts: { rootSeen?: boolean } = {}): Promise<TenantPage> {
+    this.fault("listTenantPage");
+    const all = await this.listTenants();
+    const from = token === undefined ? 0 : Number(token);
+    const to = from + this.tenantPageSize;
+    const tenants = all.slice(from, to).filter((t) => !(opts.rootSeen && t === ""));
+    return to < all.length ? { tenants, next: String(to) } : { tenants };
+  }
   async markNoCompact(ref: BlockRef, mark: NoCompactMark) {
     this.dir(ref).noCompact ??= mark;
   }
@@ -303,6 +320,17 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   }
   async removeBlock(tenant: string, block: string) {
     this.tenantIndex(tenant).delete(block);
+  }
+  /** One call per batch, all or nothing, as the real binding's one compare-and-swap round. */
+  async apply(tenant: string, c: IndexChanges) {
+    if (c.add?.length) this.fault("addBlock");
+    this.applied.push({ tenant, ...c });
+    for (const m of c.add ?? []) {
+      const t = this.tenantIndex(tenant);
+      t.set(m.ulid, { meta: m, deletionTime: t.get(m.ulid)?.deletionTime });
+    }
+    for (const m of c.markDeleted ?? []) await this.markDeleted(tenant, m.block, m.deletionTime);
+    for (const id of c.remove ?? []) await this.removeBlock(tenant, id);
   }
   /** As the real binding: admitted blocks (a verification record, or indexed) stay; the rest are returned. */
   async rebuild(tenant: string) {
@@ -489,10 +517,31 @@ export class RecordingQueue {
   readonly bodies: string[] = [];
   /** The delay each sent job asked for (0 when none), in sending order. */
   readonly delays: number[] = [];
+  /** Entries per `sendBatch` call, in calling order. */
+  readonly batches: number[] = [];
+  /** Refuse an entry of a batch (as SQS's `Failed`): return why, or undefined to send it. */
+  failEntry?: (job: Job) => Omit<BatchEntryFailure, "index"> | undefined;
+  /** The next N `sendBatch` calls reject whole (a failed request). */
+  failCalls = 0;
   async send(job: Job, opts?: { delaySeconds?: number }): Promise<void> {
     this.bodies.push(encodeJob(job)); // the adapter's validation: an invalid job fails here
     this.sent.push(job);
     this.delays.push(opts?.delaySeconds ?? 0);
+  }
+  async sendBatch(entries: readonly BatchEntry[]): Promise<BatchEntryFailure[]> {
+    if (entries.length < 1 || entries.length > 10) throw new Error(`a batch of ${entries.length} entries`);
+    this.batches.push(entries.length);
+    if (this.failCalls > 0) {
+      this.failCalls--;
+      throw new Error("injected failure of a whole batch call");
+    }
+    const failed: BatchEntryFailure[] = [];
+    for (const [index, e] of entries.entries()) {
+      const f = this.failEntry?.(e.job);
+      if (f) failed.push({ index, ...f });
+      else await this.send(e.job, e.opts);
+    }
+    return failed;
   }
   /** Take what was sent so far. */
   drain(): string[] {

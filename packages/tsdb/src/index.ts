@@ -73,7 +73,7 @@ export {
 } from "./tombstones/tombstones.ts";
 
 export * from "./meta/meta.ts";
-export { GoStruct, goMarshal, type GoJson } from "./meta/go-json.ts";
+export { GoStruct, goMarshal, goNumber, goString, type GoJson } from "./meta/go-json.ts";
 export * from "./meta/markers.ts";
 export * from "./meta/resolution.ts";
 export { newUlid, isUlid, ulidTime, compareUlids } from "./meta/ulid.ts";

@@ -209,7 +209,8 @@ const Int = z.int();
 const nullToEmpty = <T extends z.ZodType>(s: T) => z.preprocess((v) => v ?? [], s);
 const optional = <T extends z.ZodType>(s: T) => z.preprocess((v) => (v === null ? undefined : v), s.optional());
 
-const BlockSchema = z.object({
+/** One `blocks` entry (exported for the incremental codec, which validates only entries it has not seen). */
+export const IndexBlockSchema = z.object({
   block_id: Ulid,
   min_time: Int,
   max_time: Int,
@@ -222,7 +223,8 @@ const BlockSchema = z.object({
   out_of_order: optional(z.boolean()),
   labels: optional(z.record(z.string(), z.string())),
 });
-const MarkSchema = z.object({ block_id: Ulid, deletion_time: Int });
+/** One `block_deletion_marks` entry. */
+export const IndexMarkSchema = z.object({ block_id: Ulid, deletion_time: Int });
 const IndexHeaderSchema = z.object({
   version: z.union([z.literal(INDEX_VERSION_1), z.literal(INDEX_VERSION_2)], {
     error: "unsupported bucket index version (want 1 or 2)",
@@ -289,8 +291,8 @@ export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<In
   }
   const head = IndexHeaderSchema.safeParse(v);
   if (!head.success) throw corrupted(where, head.error.issues[0]!, []);
-  const blocks = parseEntries(head.data.blocks, BlockSchema, where, "blocks");
-  const marks = parseEntries(head.data.block_deletion_marks, MarkSchema, where, "block_deletion_marks");
+  const blocks = parseEntries(head.data.blocks, IndexBlockSchema, where, "blocks");
+  const marks = parseEntries(head.data.block_deletion_marks, IndexMarkSchema, where, "block_deletion_marks");
   return {
     version: head.data.version,
     blocks: blocks as IndexBlock[],

@@ -9,15 +9,24 @@
  * (for repair and for buckets that predate Strata), and is itself a CAS so that it cannot
  * overwrite an event-driven update that landed while it was listing.
  */
-import { DELETION_MARK_FILE, FormatError, mapLimit, parseMarker, parseMeta, type DeletionMark } from "@strata/tsdb";
+import {
+  DELETION_MARK_FILE,
+  FormatError,
+  META_FILE,
+  isUlid,
+  mapLimit,
+  parseMarker,
+  parseMeta,
+  type DeletionMark,
+} from "@strata/tsdb";
 import { BucketError } from "../errors.ts";
 import { BucketLayout } from "../layout.ts";
 import { PreconditionFailedError, listAll, type ObjectStore } from "../store.ts";
+import { IndexCodec } from "./codec.ts";
 import {
+  BucketIndexInvalidError,
   blockFromMeta,
-  decodeIndex,
   emptyIndex,
-  encodeIndex,
   normalizeIndex,
   type BucketIndex,
   type IndexBlock,
@@ -40,6 +49,28 @@ export interface IndexUpdaterOptions {
   limits?: Partial<IndexLimits>;
   /** A block's meta.json larger than this is refused unparsed (default tsdb's MAX_META_BYTES, 1 MiB). */
   maxMetaBytes?: number;
+  /** Entries kept decoded between rounds, across tenants (default the codec's, 200,000). */
+  maxCachedEntries?: number;
+}
+
+/** A batch of changes written in one compare-and-swap round. */
+export interface IndexEdit {
+  /** Blocks to add (already indexed ones are left as they are: blocks are immutable). */
+  add?: readonly IndexBlock[];
+  /** Deletion marks to record (a block's existing mark is kept). */
+  mark?: readonly IndexDeletionMark[];
+  /** Blocks to drop, with their deletion marks. */
+  remove?: readonly string[];
+}
+
+/** What a rebuild found, and the index it was made against. */
+export interface ScanOutcome {
+  /** The index the listing implies. */
+  index: BucketIndex;
+  /** Block directories without a usable meta.json, with the reason (Mimir calls them partial). */
+  partials: Map<string, string>;
+  /** Per file name asked for in `noteFiles`: the blocks whose directory holds it. */
+  noted: Map<string, Set<string>>;
 }
 
 export interface UpdateOutcome {
@@ -91,6 +122,8 @@ export class BucketIndexUpdater {
   private readonly limits: Partial<IndexLimits>;
 
   private readonly maxMetaBytes: number | undefined;
+  /** Warm across rounds and jobs: entries already validated and their JSON (codec.ts). */
+  readonly codec: IndexCodec;
 
   constructor(store: ObjectStore, opts: IndexUpdaterOptions = {}) {
     this.store = store;
@@ -102,6 +135,7 @@ export class BucketIndexUpdater {
     this.concurrency = opts.rebuildConcurrency ?? 16;
     this.maxMetaBytes = opts.maxMetaBytes;
     this.limits = opts.limits ?? {};
+    this.codec = new IndexCodec({ limits: this.limits, maxCachedEntries: opts.maxCachedEntries });
   }
 
   /**
@@ -111,7 +145,7 @@ export class BucketIndexUpdater {
   async read(tenant: string): Promise<{ index: BucketIndex; etag: string } | undefined> {
     const key = this.layout.indexKey(tenant);
     const r = await this.store.get(key);
-    return r ? { index: decodeIndex(r.body, `${this.store.url}/${key}`, this.limits), etag: r.etag } : undefined;
+    return r ? { index: this.codec.decode(r.body, `${this.store.url}/${key}`, tenant), etag: r.etag } : undefined;
   }
 
   /** Apply `change` by compare-and-swap until it sticks. */
@@ -122,11 +156,16 @@ export class BucketIndexUpdater {
       const idx = cur ? cloneIndex(cur.index) : emptyIndex();
       if (!change(idx)) return { index: cur?.index ?? idx, changed: false, attempts: attempt };
       const next = this.finish(idx);
-      const r = await this.store.put(key, encodeIndex(next), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
+      const r = await this.store.put(key, this.codec.encode(next), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
       if (!(r instanceof PreconditionFailedError)) return { index: next, changed: true, attempts: attempt };
       await this.backoff(attempt);
     }
     throw new IndexConflictError(`${this.store.url}/${key}`, this.maxAttempts);
+  }
+
+  /** Apply a batch of changes in one compare-and-swap round (retried as one). */
+  apply(tenant: string, edit: IndexEdit): Promise<UpdateOutcome> {
+    return this.update(tenant, (idx) => applyEdit(idx, edit));
   }
 
   /** Adds a complete block (its meta.json must exist); a no-op if it is already indexed. */
@@ -182,29 +221,120 @@ export class BucketIndexUpdater {
 
   /**
    * Rebuilds the index from a listing: every block directory with a valid meta.json, and
-   * every deletion mark in the global markers location. Written by compare-and-swap
-   * against the index read before listing; a concurrent update makes it list again.
+   * every deletion mark in the global markers location (`scan`), written by `commitRebuild`.
    */
   async rebuild(tenant: string): Promise<RebuildOutcome> {
-    const key = this.layout.indexKey(tenant);
-    for (let attempt = 1; attempt <= Math.min(this.maxAttempts, 5); attempt++) {
-      let cur: { etag: string } | undefined;
-      const raw = await this.store.head(key);
-      if (raw) cur = { etag: raw.etag };
-      const { index, partials } = await this.scan(tenant);
-      const next = this.finish(index);
-      const r = await this.store.put(key, encodeIndex(next), cur ? { ifMatch: cur.etag } : { ifNoneMatch: "*" });
-      if (!(r instanceof PreconditionFailedError)) return { index: next, changed: true, attempts: attempt, partials };
-      await this.backoff(attempt);
-    }
-    throw new IndexConflictError(`${this.store.url}/${key}`, Math.min(this.maxAttempts, 5));
+    const base = await this.readForRebuild(tenant);
+    const scan = await this.scan(tenant, { base: base.index });
+    return { ...(await this.commitRebuild(tenant, base, scan.index)), partials: scan.partials };
   }
 
-  /** The index a listing implies (not written). */
-  async scan(tenant: string): Promise<{ index: BucketIndex; partials: Map<string, string> }> {
+  /** The stored index and its ETag; when it cannot be read (corrupt, over its caps), its ETag alone. */
+  async readForRebuild(tenant: string): Promise<{ index: BucketIndex | undefined; etag: string | undefined }> {
+    try {
+      const cur = await this.read(tenant);
+      return { index: cur?.index, etag: cur?.etag };
+    } catch (e) {
+      if (!(e instanceof BucketIndexInvalidError)) throw e;
+      return { index: undefined, etag: (await this.store.head(this.layout.indexKey(tenant)))?.etag };
+    }
+  }
+
+  /**
+   * Writes a rebuilt index by compare-and-swap against `base`, the index read before listing.
+   * When another writer changed the index meanwhile, the rebuild does not list again (on a
+   * busy tenant it would never land): it keeps what that writer changed since `base` (blocks
+   * and marks added or removed, `mergeRebuilt`) and takes the listing's word on the rest. An
+   * entry only the listing has (in neither index) may be one that was added and removed again
+   * after the listing (a quarantine); it is kept only if its block directory still holds
+   * meta.json and every `requireFiles` file (its mark, for a deletion mark).
+   */
+  async commitRebuild(
+    tenant: string,
+    base: { index: BucketIndex | undefined; etag: string | undefined },
+    scanned: BucketIndex,
+    opts: { requireFiles?: readonly string[] } = {},
+  ): Promise<UpdateOutcome> {
+    const key = this.layout.indexKey(tenant);
+    let next = this.finish(scanned);
+    let etag = base.etag;
+    const confirmed = new Map<string, boolean>();
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const r = await this.store.put(
+        key,
+        this.codec.encode(next),
+        etag !== undefined ? { ifMatch: etag } : { ifNoneMatch: "*" },
+      );
+      if (!(r instanceof PreconditionFailedError)) return { index: next, changed: true, attempts: attempt };
+      await this.backoff(attempt);
+      const cur = await this.readForRebuild(tenant);
+      etag = cur.etag;
+      const merged = mergeRebuilt(base.index, scanned, cur.index);
+      const drop = new Set<string>();
+      for (const id of merged.freshBlocks) {
+        const k = `b/${id}`;
+        if (!confirmed.has(k)) confirmed.set(k, await this.stillThere(tenant, id, opts.requireFiles ?? []));
+        if (!confirmed.get(k)) drop.add(id);
+      }
+      const dropMarks = new Set<string>();
+      for (const id of merged.freshMarks) {
+        const k = `m/${id}`;
+        if (!confirmed.has(k))
+          confirmed.set(k, !!(await this.store.head(this.layout.globalMarkerKey(tenant, id, DELETION_MARK_FILE))));
+        if (!confirmed.get(k)) dropMarks.add(id);
+      }
+      merged.index.blocks = merged.index.blocks.filter((b) => !drop.has(b.block_id));
+      merged.index.block_deletion_marks = merged.index.block_deletion_marks.filter((m) => !dropMarks.has(m.block_id));
+      next = this.finish(merged.index);
+    }
+    throw new IndexConflictError(`${this.store.url}/${key}`, this.maxAttempts);
+  }
+
+  private async stillThere(tenant: string, id: string, files: readonly string[]): Promise<boolean> {
+    for (const f of ["meta.json", ...files])
+      if (!(await this.store.head(this.layout.blockFile(tenant, id, f)))) return false;
+    return true;
+  }
+
+  /**
+   * The index a listing implies (not written), from one recursive listing of the tenant:
+   * block directories with meta.json (its modification time is the upload time), deletion
+   * marks under markers/, and the `noteFiles` found in block directories. Entries already in
+   * `base` are taken from it (blocks and their marks never change), so a re-sync reads the
+   * meta.json and marks of new blocks only.
+   */
+  async scan(tenant: string, opts: { base?: BucketIndex; noteFiles?: readonly string[] } = {}): Promise<ScanOutcome> {
+    const prefix = this.layout.tenantPrefix(tenant);
+    const markers = this.layout.markersPrefix(tenant);
+    const dirs = new Map<string, Date | undefined>();
+    const noted = new Map<string, Set<string>>((opts.noteFiles ?? []).map((f) => [f, new Set<string>()]));
+    const markIds: string[] = [];
+    for await (const o of listAll(this.store, prefix)) {
+      const rest = o.key.slice(prefix.length);
+      if (o.key.startsWith(markers)) {
+        const m = this.layout.parseGlobalMarker(o.key);
+        if (m?.file === DELETION_MARK_FILE) markIds.push(m.id);
+        continue;
+      }
+      const slash = rest.indexOf("/");
+      if (slash !== 26 || !isUlid(rest.slice(0, 26))) continue;
+      const id = rest.slice(0, 26).toUpperCase();
+      const file = rest.slice(27);
+      if (!dirs.has(id)) dirs.set(id, undefined);
+      if (file === META_FILE) dirs.set(id, o.lastModified);
+      noted.get(file)?.add(id);
+    }
+    const known = new Map(opts.base?.blocks.map((b) => [b.block_id, b]));
     const partials = new Map<string, string>();
-    const ids = await this.layout.listBlockIds(this.store, tenant);
+    const ids = [...dirs.keys()];
     const blocks = await mapLimit(ids, this.concurrency, async (id) => {
+      const metaTime = dirs.get(id);
+      if (metaTime === undefined) {
+        partials.set(id, new BlockMetaError(`${this.store.url}/${this.layout.metaKey(tenant, id)}`, "missing").message);
+        return undefined;
+      }
+      const k = known.get(id);
+      if (k) return k;
       try {
         return await this.blockEntry(tenant, id);
       } catch (e) {
@@ -215,12 +345,10 @@ export class BucketIndexUpdater {
         throw e;
       }
     });
-    const markIds: string[] = [];
-    for await (const o of listAll(this.store, this.layout.markersPrefix(tenant))) {
-      const m = this.layout.parseGlobalMarker(o.key);
-      if (m?.file === DELETION_MARK_FILE) markIds.push(m.id);
-    }
+    const knownMarks = new Map(opts.base?.block_deletion_marks.map((m) => [m.block_id, m]));
     const marks = await mapLimit(markIds, this.concurrency, async (id) => {
+      const k = knownMarks.get(id.toUpperCase());
+      if (k) return k;
       try {
         const m = await this.readDeletionMark(tenant, id, true);
         return m && { block_id: m.id, deletion_time: m.deletion_time };
@@ -232,7 +360,7 @@ export class BucketIndexUpdater {
     const index = emptyIndex();
     index.blocks = blocks.filter((b): b is IndexBlock => b !== undefined);
     index.block_deletion_marks = marks.filter((m): m is IndexDeletionMark => !!m);
-    return { index: normalizeIndex(index), partials };
+    return { index: normalizeIndex(index), partials, noted };
   }
 
   private async readDeletionMark(tenant: string, id: string, globalOnly = false): Promise<DeletionMark | undefined> {
@@ -273,4 +401,74 @@ export function addMarkEntry(idx: BucketIndex, m: IndexDeletionMark): boolean {
 
 function cloneIndex(i: BucketIndex): BucketIndex {
   return { ...i, blocks: [...i.blocks], block_deletion_marks: [...i.block_deletion_marks] };
+}
+
+/** Apply a batch (IndexEdit) in place; false when it changes nothing. */
+export function applyEdit(idx: BucketIndex, edit: IndexEdit): boolean {
+  let changed = false;
+  if (edit.remove?.length) {
+    const gone = new Set(edit.remove.map((id) => id.toUpperCase()));
+    const nb = idx.blocks.length;
+    const nm = idx.block_deletion_marks.length;
+    idx.blocks = idx.blocks.filter((b) => !gone.has(b.block_id));
+    idx.block_deletion_marks = idx.block_deletion_marks.filter((m) => !gone.has(m.block_id));
+    changed = idx.blocks.length !== nb || idx.block_deletion_marks.length !== nm;
+  }
+  if (edit.add?.length) {
+    const have = new Set(idx.blocks.map((b) => b.block_id));
+    for (const b of edit.add) {
+      if (have.has(b.block_id)) continue;
+      have.add(b.block_id);
+      idx.blocks.push(b);
+      changed = true;
+    }
+  }
+  if (edit.mark?.length) {
+    const have = new Set(idx.block_deletion_marks.map((m) => m.block_id));
+    for (const m of edit.mark) {
+      if (have.has(m.block_id)) continue;
+      have.add(m.block_id);
+      idx.block_deletion_marks.push(m);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/**
+ * A rebuilt index (`scanned`, listed after `base` was read) merged with `current`: what other
+ * writers changed since `base` wins (an entry they added is kept, one they removed stays
+ * removed), the listing decides the rest. `freshBlocks`/`freshMarks`: entries only the listing
+ * has, which the caller confirms are still in the bucket before writing them.
+ */
+export function mergeRebuilt(
+  base: BucketIndex | undefined,
+  scanned: BucketIndex,
+  current: BucketIndex | undefined,
+): { index: BucketIndex; freshBlocks: string[]; freshMarks: string[] } {
+  const blocks = mergeEntries(base?.blocks, scanned.blocks, current?.blocks);
+  const marks = mergeEntries(base?.block_deletion_marks, scanned.block_deletion_marks, current?.block_deletion_marks);
+  const index = emptyIndex();
+  index.blocks = blocks.entries;
+  index.block_deletion_marks = marks.entries;
+  return { index, freshBlocks: blocks.fresh, freshMarks: marks.fresh };
+}
+
+function mergeEntries<T extends { block_id: string }>(
+  base: readonly T[] | undefined,
+  scanned: readonly T[],
+  current: readonly T[] | undefined,
+): { entries: T[]; fresh: string[] } {
+  const inBase = new Set(base?.map((e) => e.block_id));
+  const inCurrent = new Set(current?.map((e) => e.block_id));
+  const inScan = new Set(scanned.map((e) => e.block_id));
+  const entries: T[] = [];
+  const fresh: string[] = [];
+  for (const e of scanned) {
+    if (inBase.has(e.block_id) && !inCurrent.has(e.block_id)) continue; // removed meanwhile
+    if (!inBase.has(e.block_id) && !inCurrent.has(e.block_id)) fresh.push(e.block_id);
+    entries.push(e);
+  }
+  for (const e of current ?? []) if (!inBase.has(e.block_id) && !inScan.has(e.block_id)) entries.push(e); // added meanwhile
+  return { entries, fresh };
 }

@@ -123,6 +123,11 @@ export async function verifyAndAdmit(ctx: JobContext, ref: BlockRef, stat?: Meta
 /** Index a verified block (its record is stored), with one log line. */
 export async function admit(ctx: JobContext, tenant: string, meta: BlockMeta): Promise<void> {
   await ctx.deps.index.addBlock(tenant, meta);
+  logIndexed(ctx, meta);
+}
+
+/** The line a block's admission to the index logs. */
+export function logIndexed(ctx: JobContext, meta: BlockMeta): void {
   ctx.log.info("block-indexed", {
     block: meta.ulid,
     compactionLevel: meta.compaction.level,

@@ -27,18 +27,18 @@ export async function runCleanup(ctx: JobContext, job: CleanupJob): Promise<JobR
   const tenant = job.tenant;
   const { storage, index, clock, config } = ctx.deps;
   const now = clock.now();
-  const deleted: string[] = [];
+  const due: string[] = [];
   const abandoned: string[] = [];
-  for (const b of await storage.listBlocks(tenant)) {
+  const listed = await storage.listBlocks(tenant);
+  for (const b of listed) {
+    if (b.deletionTime !== undefined && b.deletionTime * 1000 + config.deleteDelayMs <= now) due.push(b.block);
+  }
+  // Index first, in one update for the batch: readers stop looking for the blocks before their objects go.
+  if (due.length > 0) await index.apply(tenant, { remove: due });
+  for (const block of due) await storage.deleteBlock({ tenant, block });
+  for (const b of listed) {
     const ref = { tenant, block: b.block };
-    if (b.deletionTime !== undefined) {
-      if (b.deletionTime * 1000 + config.deleteDelayMs <= now) {
-        // Index first: readers stop looking for the block before its objects go.
-        await index.removeBlock(tenant, b.block);
-        await storage.deleteBlock(ref);
-        deleted.push(b.block);
-      }
-    } else if (!b.hasMeta && b.lastModified + config.partialUploadAgeMs <= now) {
+    if (b.deletionTime === undefined && !b.hasMeta && b.lastModified + config.partialUploadAgeMs <= now) {
       // Not in the index (never had meta.json): the bucket mark is all there is to write.
       const mark: DeletionMark = {
         id: b.block,
@@ -50,6 +50,6 @@ export async function runCleanup(ctx: JobContext, job: CleanupJob): Promise<JobR
       abandoned.push(b.block);
     }
   }
-  if (deleted.length > 0 || abandoned.length > 0) ctx.log.info("cleanup", { deleted, abandoned });
+  if (due.length > 0 || abandoned.length > 0) ctx.log.info("cleanup", { deleted: due, abandoned });
   return { status: "done" };
 }

@@ -28,7 +28,14 @@ import type { CompactJob } from "../messages.ts";
 import { jobIo, type JobIo } from "../metrics.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted, stopSignal, tenantReplicaLabels, withLease } from "./context.ts";
-import { JOB_FAILED_REASON, OutputRejectedError, admit, outputCheck, refuseBlocks, refuseInputs } from "./admit.ts";
+import {
+  JOB_FAILED_REASON,
+  OutputRejectedError,
+  logIndexed,
+  outputCheck,
+  refuseBlocks,
+  refuseInputs,
+} from "./admit.ts";
 
 export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobResult> {
   const { plan } = job;
@@ -73,6 +80,7 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
   // A single-output plan is done once its output exists. A split's shards that got no
   // series have no output, so a retry recomputes those (writing nothing) and moves on.
   let io: JobIo | undefined;
+  let written: BlockMeta[] = [];
   if (missing.length > 0 && (shardCount !== undefined || outputs.length === 0)) {
     if (present.length !== inputs.length || present.some((b) => b.deletionTime !== undefined)) {
       const enqueued = await enqueue(ctx, [{ type: "plan", tenant, groupKey: plan.groupKey }]);
@@ -86,7 +94,6 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
     // A plan from a version-1 message may name `<replica>="deduped"` for inputs without
     // labels; the output keeps none, as it always did (a no-op for plans made now).
     const exact = { ...job, plan: { ...plan, labels: exactOutputLabels(plan.labels, presentMetas) } };
-    let written;
     try {
       // Each output is verified by the upload checks before its meta.json lands (outputCheck).
       written = await engines.compact(tenant, exact, {
@@ -110,18 +117,24 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
       outputs: shardCount === undefined ? undefined : written.map((o) => o.ulid),
       inputs: plan.inputs.length,
     });
-    for (const o of written) await admit(ctx, tenant, o);
     outputs.push(...written);
     io = jobIo(presentMetas, written);
   }
 
-  // Only after every output is verified and indexed may the inputs go.
+  // The outputs (verified before their meta.json landed) are indexed and the inputs marked in
+  // one index update, so the index never shows an input marked without its output. Inputs
+  // already marked in the index are passed again: a retry after a crash between that update
+  // and the bucket marks writes the bucket marks it missed.
   const details =
     outputs.length > 0
       ? `compacted into ${outputs.map((o) => o.ulid).join(", ")}`
       : "compacted to nothing (every sample deleted)";
-  for (const b of present) {
-    if (b.deletionTime === undefined) await markDeleted(ctx, { tenant, block: b.meta.ulid }, details);
-  }
+  await markDeleted(
+    ctx,
+    tenant,
+    present.map((b) => ({ block: b.meta.ulid, details })),
+    { add: written },
+  );
+  for (const o of written) logIndexed(ctx, o);
   return io ? { status: "done", io } : { status: "done" };
 }

@@ -1,10 +1,10 @@
 /** What every job handler receives and returns, and the steps several of them share. */
-import { MARKER_VERSION_1, type BlockMeta, type DeletionMark } from "@strata/tsdb";
+import { MARKER_VERSION_1, mapLimit, type BlockMeta, type DeletionMark } from "@strata/tsdb";
 import { PipelineError } from "../errors.ts";
 import type { JobIo } from "../metrics.ts";
 import type { Job } from "../messages.ts";
 import { jobTenant, jobVersion } from "../messages.ts";
-import type { AttemptRecord, BlockRef, Lease, Logger, WorkerDeps } from "../ports.ts";
+import type { AttemptRecord, Lease, Logger, WorkerDeps } from "../ports.ts";
 
 export interface JobContext {
   deps: WorkerDeps;
@@ -178,14 +178,42 @@ export async function withLease(
  * create-if-absent, so its time is the first attempt's), and the mark is written before the
  * index so the index never claims a mark the bucket lacks.
  */
-export async function markDeleted(ctx: JobContext, ref: BlockRef, details: string): Promise<void> {
-  const now = Math.floor(ctx.deps.clock.now() / 1000);
-  const mark: DeletionMark = { id: ref.block, version: MARKER_VERSION_1, details, deletion_time: now };
-  await ctx.deps.storage.markForDeletion(ref, mark);
-  const stored = (await ctx.deps.storage.readMarkers(ref)).deletion;
-  await ctx.deps.index.markDeleted(ref.tenant, ref.block, stored?.deletion_time ?? now);
-  ctx.log.info("marked-for-deletion", { block: ref.block, details: stored?.details ?? details });
+/**
+ * Mark blocks for deletion with one index update, together with `add` (a compaction's
+ * outputs: the index never shows inputs marked without the outputs that replace them). A
+ * block's existing bucket mark keeps its time (read first), so the index and the bucket
+ * agree; the bucket marks are written after the index (create-if-absent). A crash between
+ * the two leaves index marks without bucket marks: nothing is deleted meanwhile (cleanup works
+ * from the bucket's marks), and the retry, or the next planning, writes them.
+ */
+export async function markDeleted(
+  ctx: JobContext,
+  tenant: string,
+  marks: readonly { block: string; details: string }[],
+  opts: { add?: readonly BlockMeta[] } = {},
+): Promise<void> {
+  if (marks.length === 0 && !opts.add?.length) return;
+  const { storage, index, clock } = ctx.deps;
+  const now = Math.floor(clock.now() / 1000);
+  const stored = await mapLimit(
+    marks,
+    MARK_CONCURRENCY,
+    async (m) => (await storage.readMarkers({ tenant, ...m })).deletion,
+  );
+  await index.apply(tenant, {
+    add: opts.add,
+    markDeleted: marks.map((m, i) => ({ block: m.block, deletionTime: stored[i]?.deletion_time ?? now })),
+  });
+  await mapLimit(marks, MARK_CONCURRENCY, async (m) => {
+    const mark: DeletionMark = { id: m.block, version: MARKER_VERSION_1, details: m.details, deletion_time: now };
+    await storage.markForDeletion({ tenant, block: m.block }, mark);
+  });
+  for (const [i, m] of marks.entries())
+    ctx.log.info("marked-for-deletion", { block: m.block, details: stored[i]?.details ?? m.details });
 }
+
+/** Marker reads and writes in flight at once for a batch. */
+const MARK_CONCURRENCY = 16;
 
 /** One line per attempt: its error, or that it left none (killed, or out of time). */
 function attemptErrors(r: AttemptRecord): string[] {

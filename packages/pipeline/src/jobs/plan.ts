@@ -34,7 +34,11 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   const inGroup0 = groupKey === undefined ? all : all.filter((b) => engines.groupKey(b.meta, labels) === groupKey);
   // Garbage-collect first: a block another one covers must neither be planned nor kept.
   const redundant = redundantBlocks(inGroup0);
-  for (const r of redundant) await markDeleted(ctx, { tenant, block: r.block.ulid }, `covered by ${r.coveredBy.ulid}`);
+  await markDeleted(
+    ctx,
+    tenant,
+    redundant.map((r) => ({ block: r.block.ulid, details: `covered by ${r.coveredBy.ulid}` })),
+  );
   const gone = new Set(redundant.map((r) => r.block.ulid));
   // Blocks marked for deletion are already covered by another block: never plan them again.
   let inGroup = inGroup0.filter((b) => b.deletionTime === undefined && !gone.has(b.meta.ulid));
@@ -53,7 +57,11 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   // The planner's own view of covered blocks (replica- and shard-aware): its covering block
   // is indexed (planning sees only indexed blocks), so marking is safe.
   const outdated = (outcome.outdated ?? []).filter((o) => !gone.has(o.block));
-  for (const o of outdated) await markDeleted(ctx, { tenant, block: o.block }, `covered by ${o.coveredBy}`);
+  await markDeleted(
+    ctx,
+    tenant,
+    outdated.map((o) => ({ block: o.block, details: `covered by ${o.coveredBy}` })),
+  );
   // Each upload re-plans its group; a plan already on the queue is not sent again (a note
   // beside its lease, cleared when the job starts, trusted for `queuedTtlMs` in case the
   // message was lost).

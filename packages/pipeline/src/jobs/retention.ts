@@ -31,7 +31,12 @@ export async function runRetention(ctx: JobContext, job: RetentionJob): Promise<
     retention,
     config.retentionRequiresDownsampled,
   );
-  for (const meta of expired) await markDeleted(ctx, { tenant, block: meta.ulid }, "retention");
+  // One index update for the whole batch.
+  await markDeleted(
+    ctx,
+    tenant,
+    expired.map((meta) => ({ block: meta.ulid, details: "retention" })),
+  );
   if (expired.length > 0) ctx.log.info("retention-marked", { blocks: expired.map((m) => m.ulid) });
   if (held.length > 0)
     ctx.log.info("retention-held", { blocks: held.map((h) => ({ block: h.block.ulid, reason: h.reason })) });

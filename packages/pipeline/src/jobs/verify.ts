@@ -112,7 +112,7 @@ async function repair(ctx: JobContext, ref: BlockRef, meta: BlockMeta, reason: s
   }
   // Written by this job or an earlier attempt, verified before it became visible (its record).
   await admit(ctx, ref.tenant, repaired);
-  await markDeleted(ctx, ref, `repaired into ${target.block} (${reason})`);
+  await markDeleted(ctx, ref.tenant, [{ block: ref.block, details: `repaired into ${target.block} (${reason})` }]);
   ctx.log.info("block-repaired", {
     block: ref.block,
     repaired: target.block,
