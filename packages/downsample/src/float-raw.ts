@@ -161,18 +161,24 @@ function floatBatch(
     const w = currentWindow(t0, res);
     // The last window is stamped with the batch's last sample, not its end.
     const end = w < lastT ? w : lastT;
-    let count = 0;
-    let wsum = 0;
-    let wmin = MAX_FLOAT;
-    let wmax = -MAX_FLOAT;
-    for (; k <= last; k++) {
+    // The opener (never NaN) always joins its window, as in Thanos: after a step back
+    // across chunks it may lie past the batch's last time (end < t0), where a loop that
+    // began with the `> end` test would take no sample and never advance.
+    const v0 = vs[k]!;
+    if (k !== first) counter += v0 < prev ? v0 : v0 - prev;
+    prev = v0;
+    let count = 1;
+    let wsum = 0 + v0;
+    let wmin = v0 < MAX_FLOAT ? v0 : MAX_FLOAT;
+    let wmax = v0 > -MAX_FLOAT ? v0 : -MAX_FLOAT;
+    for (k++; k <= last; k++) {
       if (ts[k]! > end) break;
       const v = vs[k]!;
       if (v !== v) continue;
-      // The first sample sets the counter (∞ − ∞ must not make it NaN). A reset adds the
-      // value, else the increase. Written as selects, which V8 compiles without branches:
-      // gauges' random ups and downs would mispredict a branch half the time.
-      if (k !== first) counter += v < prev ? v : v - prev;
+      // A reset adds the value, else the increase (the batch's first sample only set the
+      // counter: ∞ − ∞ must not make it NaN). Written as selects, which V8 compiles without
+      // branches: gauges' random ups and downs would mispredict a branch half the time.
+      counter += v < prev ? v : v - prev;
       prev = v;
       wsum += v;
       count++;
