@@ -96,4 +96,21 @@ describe("compact jobs", () => {
     });
     expect(h.queue.sent).toEqual([]);
   });
+
+  it("index the output and mark the inputs in one index update, and a retry writes the bucket marks it missed", async () => {
+    const { h, inputs, plan } = await setup();
+    expect(await ok(h, encodeJob(compactJob(plan)))).toBe(true);
+    expect(h.bucket.applied).toHaveLength(1);
+    const [batch] = h.bucket.applied;
+    expect(batch!.add?.map((m) => m.ulid)).toHaveLength(1);
+    expect(batch!.markDeleted?.map((m) => m.block).sort()).toEqual(inputs.map((b) => b.block).sort());
+    const output = batch!.add![0]!.ulid;
+    expect(h.bucket.get({ tenant: "t", block: output })?.meta).toBeDefined();
+    // As after a crash between the index update and the bucket marks: the index has the
+    // marks, the bucket none. The retry finds the output and writes the bucket marks.
+    for (const b of inputs) h.bucket.get(b)!.deletion = undefined;
+    expect(await ok(h, encodeJob(compactJob(plan)))).toBe(true);
+    for (const b of inputs) expect(h.bucket.get(b)!.deletion?.details).toBe(`compacted into ${output}`);
+    expect(h.engines.calls.filter((c) => c.startsWith("compact"))).toHaveLength(1);
+  });
 });
