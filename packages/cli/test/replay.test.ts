@@ -37,8 +37,8 @@ describe.each(["file", "s3"] as const)("strata replay, %s:// bucket", (kind) => 
 
   it("sends every job kind, each the message the worker reads", async () => {
     for (const job of JOB_TYPES) {
-      const tenantLevel = ["plan", "retention", "cleanup", "index-sync"].includes(job);
-      const r = await cli(["replay", url, "--job", job, ...(tenantLevel ? [] : ["--all"])], env);
+      const noSelection = ["plan", "retention", "cleanup", "index-sync", "schedule-page"].includes(job);
+      const r = await cli(["replay", url, "--job", job, ...(noSelection ? [] : ["--all"])], env);
       expect(r.err).toBe("");
       expect(r.code).toBe(0);
       const jobs = jobsOf(await drain(h.sqs, q.queue));
@@ -68,6 +68,11 @@ describe.each(["file", "s3"] as const)("strata replay, %s:// bucket", (kind) => 
         case "downsample":
           expect(jobs).toEqual([expect.objectContaining({ tenant: "long", block: long.ulid, resolution: 300_000 })]);
           expect(r.out).toContain(`sent downsample long ${long.ulid} to 5m`);
+          break;
+        case "schedule-page":
+          // Once: the first page of the schedule's run over every tenant.
+          expect(jobs).toEqual([expect.objectContaining({ type: "schedule-page", page: 0 })]);
+          expect(r.out).toContain("sent schedule-page (every tenant) page 0");
           break;
         default:
           // Once per tenant, naming it.
@@ -136,6 +141,12 @@ describe.each(["file", "s3"] as const)("strata replay, %s:// bucket", (kind) => 
       [["replay", url, "--all", "--queue", "jobs"], env, 2, /^strata replay: --queue: expected a queue URL/],
       [["replay", url, "--since", "yesterday"], env, 2, /^strata replay: --since: expected an RFC 3339 time/],
       [["replay", url, "--job", "plan", "--since", "1h"], env, 2, /^strata replay: --job plan is sent once per tenant/],
+      [
+        ["replay", url, "--job", "schedule-page", "--tenant", "demo"],
+        env,
+        2,
+        /^strata replay: --job schedule-page runs over every tenant: --tenant, --block, --since and --all do not apply$/,
+      ],
       [
         ["replay", url, "--job", "frobnicate", "--all"],
         env,

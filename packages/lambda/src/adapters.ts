@@ -4,7 +4,7 @@
  * place), SQS for the job queue, Powertools for logs and metrics, the system clock, settings
  * from the environment (parsed against the worker's walls in ./sizing.ts).
  */
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { Metrics as PowertoolsMetrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { S3Store } from "@strata/bucket/s3";
@@ -14,6 +14,7 @@ import {
   bindPipeline,
   encodeJob,
   parseSettings,
+  type BatchEntryFailure,
   type Clock,
   type JobQueue,
   type LogFields,
@@ -46,12 +47,46 @@ export function sqsClient(env: Env): SQSClient {
   return new SQSClient(custom ? { endpoint: custom, useQueueUrlAsEndpoint: false } : {});
 }
 
+/**
+ * The jobs queue over SQS. `sendBatch` is one SendMessageBatch (at most 10 entries, ids their
+ * indices); SQS's `Failed` entries come back as they are, and an entry SQS lists neither as
+ * sent nor as failed counts as failed: the pipeline's `sendJobs` retries and reports them.
+ */
 export function sqsJobQueue(client: SQSClient, queueUrl: string): JobQueue {
   return {
     async send(job, opts) {
       await client.send(
         new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job), DelaySeconds: opts?.delaySeconds }),
       );
+    },
+    async sendBatch(entries) {
+      const r = await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: entries.map((e, i) => ({
+            Id: String(i),
+            MessageBody: encodeJob(e.job),
+            DelaySeconds: e.opts?.delaySeconds,
+          })),
+        }),
+      );
+      const sent = new Set((r.Successful ?? []).map((s) => s.Id));
+      const failed = new Map((r.Failed ?? []).map((f) => [f.Id, f]));
+      const out: BatchEntryFailure[] = [];
+      for (let index = 0; index < entries.length; index++) {
+        const id = String(index);
+        const f = failed.get(id);
+        if (f)
+          out.push({ index, code: f.Code ?? "Unknown", message: f.Message ?? "", senderFault: f.SenderFault === true });
+        else if (!sent.has(id))
+          out.push({
+            index,
+            code: "NotInResponse",
+            message: "SQS reported the entry neither sent nor failed",
+            senderFault: false,
+          });
+      }
+      return out;
     },
   };
 }

@@ -49,13 +49,15 @@ it("the scheduled handler merges the upload rule into an adopted bucket, then ru
     }),
   );
   Object.assign(process.env, emu.env(), {
+    AWS_ENDPOINT_URL_SQS: emu.endpoint,
     STRATA_BUCKET: BUCKET,
     STRATA_QUEUE_URL: jobs.url,
     STRATA_MANAGE_NOTIFICATION: "merge",
     STRATA_QUEUE_ARN: jobs.arn,
   });
   const outcome = await scheduledHandler({}, { functionName: "strata-scheduled" } as Context);
-  expect(outcome).toEqual({ tenants: 0, enqueued: 0 });
+  // The schedule's one message: the first page of its fan-out over the tenants.
+  expect(outcome).toEqual({ enqueued: 1, run: expect.stringMatching(/^schedule-/) });
   const got = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: BUCKET }));
   expect(got.QueueConfigurations?.map((q) => [q.Id, q.QueueArn])).toEqual([
     ["audit", audit.arn],

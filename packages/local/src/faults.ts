@@ -7,7 +7,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ByteRange, ListOptions, ObjectStore, PutOptions, UploadOptions } from "@strata/bucket";
-import type { Job, JobQueue, SendOptions } from "@strata/pipeline";
+import type { BatchEntry, Job, JobQueue, SendOptions } from "@strata/pipeline";
 
 /** A store call or queue send of an invocation the fault injector killed; the local runtime's one error class. */
 export class WorkerKilledError extends Error {
@@ -121,6 +121,12 @@ export class KillSwitch {
         this.check(`SendMessage ${job.type}`);
         return inner.send(job, opts);
       },
+      sendBatch: inner.sendBatch
+        ? async (entries: readonly BatchEntry[]) => {
+            this.check(`SendMessageBatch ${entries.map((e) => e.job.type).join(",")}`);
+            return inner.sendBatch!(entries);
+          }
+        : undefined,
     };
   }
 }

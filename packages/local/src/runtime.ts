@@ -8,7 +8,7 @@
  * Faults can be injected for tests.
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { S3Store } from "@strata/bucket/s3";
 import { uploadBlock } from "@strata/bucket";
 import { mulberry32, readMeta } from "@strata/tsdb";
@@ -16,14 +16,13 @@ import { DirBlockSource } from "@strata/tsdb/node";
 import {
   bindPipeline,
   defaultDedup,
-  encodeJob,
   jsonLogger,
   pipelineLayout,
   runSchedule,
   type JobQueue,
   type PipelineSettings,
 } from "@strata/pipeline";
-import { createWorkerHandler } from "@strata/lambda";
+import { createWorkerHandler, sqsJobQueue } from "@strata/lambda";
 import { JOBS_MAX_RECEIVE_COUNT, WORKER_BATCH_SIZE } from "@strata/lambda/deploy";
 import type { LocalRuntime, LocalRuntimeOptions } from "./contract.ts";
 import { KillSwitch } from "./faults.ts";
@@ -104,13 +103,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
 
     const s3 = new S3Store({ bucket, clientConfig: { ...clientBase, forcePathStyle: true } });
     stops.push(async () => s3.close());
-    const sqsQueue: JobQueue = {
-      async send(job, opts) {
-        await sqs.send(
-          new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job), DelaySeconds: opts?.delaySeconds }),
-        );
-      },
-    };
+    // Lambda's own adapter (SendMessage, SendMessageBatch for the schedule's fan-out).
+    const sqsQueue: JobQueue = sqsJobQueue(sqs, queueUrl);
 
     // Notifications not yet on the queue (unknown for another endpoint: its queue depth tells).
     const pendingNotifications = () => emu?.proxy.notifications.pending ?? 0;

@@ -29,9 +29,9 @@ export const MAX_RECORD_BYTES = 64 * 1024;
 export interface DeadLetterItem {
   /** A job type; an S3 upload event's records are verify jobs. */
   type: JobType;
-  /** Undefined for a retention or cleanup job that fans out over every tenant. */
+  /** Undefined for a job that fans out over every tenant (schedule-page; retention or cleanup without one). */
   tenant?: string;
-  /** The block (verify, downsample) or the plan id (compact). */
+  /** The block (verify, downsample), the plan id (compact) or `page N` (schedule-page). */
   target?: string;
   job: Job;
 }
@@ -65,7 +65,14 @@ export function describeDeadLetter(body: string): DeadLetter {
       })),
     };
   const job = parsed.job;
-  const target = job.type === "compact" ? job.plan.id : "block" in job ? job.block : undefined;
+  const target =
+    job.type === "compact"
+      ? job.plan.id
+      : job.type === "schedule-page"
+        ? `page ${job.page ?? 0}`
+        : "block" in job
+          ? job.block
+          : undefined;
   return { kind: "job", items: [{ type: job.type, tenant: jobTenant(job), target, job }] };
 }
 

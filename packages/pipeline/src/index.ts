@@ -35,6 +35,16 @@ export {
 } from "./settings.ts";
 export { handleRecord, runJob, type RecordMeta, type RecordOutcome } from "./worker.ts";
 export { runSchedule, type ScheduleOutcome } from "./schedule.ts";
+export { SCHEDULED_TENANT_JOBS } from "./jobs/schedule-page.ts";
+export {
+  QueueSendError,
+  SEND_BATCH_MAX_BYTES,
+  SEND_BATCH_MAX_ENTRIES,
+  sendJobs,
+  type SendJobsOptions,
+  type SendJobsResult,
+  type UnsentJob,
+} from "./send-jobs.ts";
 export {
   METRICS,
   jobIo,

@@ -187,6 +187,22 @@ export const CleanupJobSchema = z.strictObject({
 /** Rebuild the tenant's bucket index from a listing, then re-plan it (catches missed events). */
 export const IndexSyncJobSchema = z.strictObject({ version, id, type: z.literal("index-sync"), tenant: TenantSchema });
 
+/**
+ * One page of the bucket's tenant listing (the hourly schedule's fan-out, jobs/schedule-page.ts):
+ * send retention, cleanup and index-sync for each tenant on it, then the next page's job.
+ */
+export const SchedulePageJobSchema = z.strictObject({
+  version,
+  id,
+  type: z.literal("schedule-page"),
+  /** The listing's continuation token (opaque, the store's); absent: the first page. */
+  token: z.string().min(1).max(4096).optional(),
+  /** 0 for the first page: for logs and the DLQ. */
+  page: z.number().int().min(0).max(10_000_000).optional(),
+  /** An earlier page had the bucket-root tenant (its block folders may span pages). */
+  rootSeen: z.literal(true).optional(),
+});
+
 export const JobSchema = z.discriminatedUnion("type", [
   VerifyJobSchema,
   CompactJobSchema,
@@ -195,6 +211,7 @@ export const JobSchema = z.discriminatedUnion("type", [
   RetentionJobSchema,
   CleanupJobSchema,
   IndexSyncJobSchema,
+  SchedulePageJobSchema,
 ]);
 
 export type VerifyJob = z.infer<typeof VerifyJobSchema>;
@@ -204,6 +221,7 @@ export type PlanJob = z.infer<typeof PlanJobSchema>;
 export type RetentionJob = z.infer<typeof RetentionJobSchema>;
 export type CleanupJob = z.infer<typeof CleanupJobSchema>;
 export type IndexSyncJob = z.infer<typeof IndexSyncJobSchema>;
+export type SchedulePageJob = z.infer<typeof SchedulePageJobSchema>;
 export type Job = z.infer<typeof JobSchema>;
 export type JobType = Job["type"];
 export type DownsampleResolution = z.infer<typeof DownsampleResolutionSchema>;
@@ -216,6 +234,7 @@ export const JOB_TYPES: readonly JobType[] = [
   "retention",
   "cleanup",
   "index-sync",
+  "schedule-page",
 ];
 
 // --- S3 event notifications --------------------------------------------------------
@@ -365,7 +384,7 @@ export function jobVersion(type: JobType): number {
 export function jobTenant(job: VerifyJob | CompactJob | DownsampleJob): string;
 export function jobTenant(job: Job): string | undefined;
 export function jobTenant(job: Job): string | undefined {
-  return job.type === "compact" ? job.plan.tenant : job.tenant;
+  return job.type === "compact" ? job.plan.tenant : "tenant" in job ? job.tenant : undefined;
 }
 
 /** The body a producer sends: validated, so no invalid job ever reaches the queue. */

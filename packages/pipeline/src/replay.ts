@@ -5,7 +5,9 @@
  *  - `compact` / `downsample`: the jobs the planner finds due now over the indexed live blocks,
  *    built as the plan job builds them (the planner's plan as it is, at the producers'
  *    versions), without the plan job's writes (no marks, no queued notes);
- *  - `plan`, `retention`, `cleanup`, `index-sync`: one per tenant, naming it (no fan-out).
+ *  - `plan`, `retention`, `cleanup`, `index-sync`: one per tenant, naming it (no fan-out);
+ *  - `schedule-page`: one, the first page of the tenant listing: the hourly schedule's run
+ *    (retention, cleanup and index-sync for every tenant, fanned out by the worker).
  *
  * Block-level jobs are selected by block, or by block time: `since` keeps blocks whose
  * maxTime is at or after it (a compaction when any of its inputs is). Every body is
@@ -44,7 +46,8 @@ export interface ReplayOptions {
 /** One message, sent or (in a dry run) that would be. */
 export interface ReplayMessage {
   type: JobType;
-  tenant: string;
+  /** Absent for `schedule-page`, which covers every tenant. */
+  tenant?: string;
   /** The block (verify, downsample) or the plan id (compact); absent for tenant-level jobs. */
   target?: string;
   /** Downsampling's target resolution (ms). */
@@ -63,6 +66,18 @@ export async function replayJobs(store: ObjectStore, opts: ReplayOptions): Promi
     log: jsonLogger(() => undefined),
     engine: opts.engine,
   });
+  if (opts.job === "schedule-page") {
+    if (opts.tenant !== undefined || opts.blocks || opts.since !== undefined)
+      return { problem: "schedule-page runs the schedule over every tenant: a tenant, block or time does not apply" };
+    const body = encodeJob({
+      version: JOB_MESSAGE_VERSION,
+      id: `replay-${(opts.now ?? Date.now)().toString(36)}-1`,
+      type: "schedule-page",
+      page: 0,
+    });
+    if (opts.send) await opts.send(body);
+    return { messages: [{ type: "schedule-page", target: "page 0", body }], sent: opts.send !== undefined };
+  }
   const all = await deps.storage.listTenants();
   if (opts.tenant !== undefined && !all.includes(opts.tenant))
     return { problem: `unknown tenant ${quoteName(tenantName(opts.tenant))} in ${store.url} (no blocks under it)` };

@@ -16,6 +16,7 @@ import { runDownsample } from "./jobs/downsample.ts";
 import { runIndexSync } from "./jobs/index-sync.ts";
 import { runPlan } from "./jobs/plan.ts";
 import { runRetention } from "./jobs/retention.ts";
+import { runSchedulePage } from "./jobs/schedule-page.ts";
 import { runVerify } from "./jobs/verify.ts";
 
 /** Where a record came from, for log correlation and retry awareness. */
@@ -155,6 +156,8 @@ function dispatch(ctx: JobContext, job: Job): Promise<JobResult> {
       return runCleanup(ctx, job);
     case "index-sync":
       return runIndexSync(ctx, job);
+    case "schedule-page":
+      return runSchedulePage(ctx, job);
   }
 }
 

@@ -72,6 +72,9 @@ describe("replayJobs", () => {
         expect(j.version).toBe(2);
       } else if (job === "downsample")
         expect(jobs).toEqual([expect.objectContaining({ tenant: "team-b", block: long.ulid, resolution: 300_000 })]);
+      else if (job === "schedule-page")
+        // One message, the first page of the schedule's run over every tenant.
+        expect(jobs).toEqual([expect.objectContaining({ type: "schedule-page", page: 0 })]);
       else expect(jobs.map((j) => ("tenant" in j ? j.tenant : undefined))).toEqual(["team-a", "team-b"]);
     }
     expect([...kinds].sort()).toEqual([...JOB_TYPES].sort());
@@ -116,6 +119,9 @@ describe("replayJobs", () => {
     });
     expect(await replayJobs(store, { job: "downsample", tenant: "team-a", blocks: [ghost], send })).toEqual({
       problem: `block ${ghost}: not in the bucket index of tenant "team-a" of ${store.url}`,
+    });
+    expect(await replayJobs(store, { job: "schedule-page", tenant: "team-a", send })).toEqual({
+      problem: "schedule-page runs the schedule over every tenant: a tenant, block or time does not apply",
     });
     expect(bodies).toEqual([]);
   });

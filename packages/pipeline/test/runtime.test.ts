@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { jobTenant, jsonLogger, runSchedule } from "@strata/pipeline";
-import { harness, twoHourBlock } from "@strata/testkit/pipeline";
+import { jsonLogger } from "@strata/pipeline";
 
 describe("jsonLogger", () => {
   it("writes one JSON object per line with the bound fields", () => {
@@ -33,23 +32,6 @@ describe("jsonLogger", () => {
         jobId: "m-1",
         error: "boom",
       },
-    ]);
-  });
-});
-
-describe("runSchedule", () => {
-  it("enqueues retention, cleanup and index-sync for every tenant", async () => {
-    const h = harness();
-    h.bucket.upload("team a", twoHourBlock(0));
-    h.bucket.upload("", twoHourBlock(1));
-    expect(await runSchedule(h.deps)).toEqual({ tenants: 2, enqueued: 6 });
-    expect(h.queue.sent.map((j) => `${j.type}:${jobTenant(j)}`)).toEqual([
-      "retention:",
-      "cleanup:",
-      "index-sync:",
-      "retention:team a",
-      "cleanup:team a",
-      "index-sync:team a",
     ]);
   });
 });

@@ -10,12 +10,22 @@ import { withBadInput } from "../bad-input.ts";
 import { QUEUE_HELP, openSqs, queueArg, sendBody, sqsProblem } from "../sqs.ts";
 
 /** Every job type of the worker's message contract (`JOB_TYPES` of @strata/pipeline), in its order. */
-const JOBS = ["verify", "compact", "downsample", "plan", "retention", "cleanup", "index-sync"] as const;
+const JOBS = [
+  "verify",
+  "compact",
+  "downsample",
+  "plan",
+  "retention",
+  "cleanup",
+  "index-sync",
+  "schedule-page",
+] as const;
 type JobKind = (typeof JOBS)[number];
 const TENANT_JOBS: readonly JobKind[] = ["plan", "retention", "cleanup", "index-sync"];
 
 export const replayCommand: Command = {
-  summary: "send any job (verify, compact, downsample, plan, retention, cleanup, index-sync) to the jobs queue",
+  summary:
+    "send any job (verify, compact, downsample, plan, retention, cleanup, index-sync, schedule-page) to the jobs queue",
   usage:
     "replay <bucket-url> [--job KIND] [--tenant T] [--block ULID... | --since TIME | --all] [--dry-run] [--queue URL] | replay --from-dlq [--dlq URL] [--queue URL]",
   options: {
@@ -30,7 +40,7 @@ export const replayCommand: Command = {
     "from-dlq": { type: "boolean" },
   },
   optionHelp: {
-    job: `what to send: ${JOBS.join(", ")} (default verify); ${TENANT_JOBS.join(", ")} go once per tenant`,
+    job: `what to send: ${JOBS.join(", ")} (default verify); ${TENANT_JOBS.join(", ")} go once per tenant; schedule-page once (the hourly schedule's run over every tenant)`,
     tenant: "only this tenant (__root__: blocks at the bucket root); default every tenant",
     block: "only this block (repeatable); verify, compact (plans with it as an input), downsample",
     since:
@@ -45,7 +55,9 @@ export const replayCommand: Command = {
     [
       "verify goes to every block with a meta.json (as its upload event would); compact and downsample are the",
       "jobs the planner finds due now over the indexed blocks (what a plan job would send); plan, retention,",
-      "cleanup and index-sync are sent once for each tenant. Bodies are the pipeline's own (encodeJob).",
+      "cleanup and index-sync are sent once for each tenant; schedule-page is sent once and runs the hourly schedule",
+      "(the worker sends retention, cleanup and index-sync for every tenant, a page of tenants at a time).",
+      "Bodies are the pipeline's own (encodeJob).",
       QUEUE_HELP.env,
       "",
       "Examples:",
@@ -69,7 +81,12 @@ export const replayCommand: Command = {
       throw new UsageError(`--job: expected one of ${JOBS.join(", ")}, got ${JSON.stringify(job)}`);
     const blocks = (values.block as string[] | undefined)?.map(blockArg);
     const since = values.since !== undefined ? parseSince(String(values.since)) : undefined;
-    if (TENANT_JOBS.includes(job)) {
+    if (job === "schedule-page") {
+      if (blocks || since !== undefined || values.all === true || values.tenant !== undefined)
+        throw new UsageError(
+          "--job schedule-page runs over every tenant: --tenant, --block, --since and --all do not apply",
+        );
+    } else if (TENANT_JOBS.includes(job)) {
       if (blocks || since !== undefined)
         throw new UsageError(`--job ${job} is sent once per tenant: --block and --since do not apply`);
     } else if ([blocks !== undefined, since !== undefined, values.all === true].filter(Boolean).length !== 1)
@@ -105,7 +122,8 @@ export const replayCommand: Command = {
         return 1;
       }
       for (const m of r.messages) {
-        const what = [m.type, tenantName(m.tenant), m.target, m.resolution && `to ${resolutionName(m.resolution)}`];
+        const who = m.tenant === undefined ? "(every tenant)" : tenantName(m.tenant);
+        const what = [m.type, who, m.target, m.resolution && `to ${resolutionName(m.resolution)}`];
         process.stdout.write(`${dryRun ? "" : "sent "}${what.filter(Boolean).join(" ")}\n`);
       }
       process.stdout.write(

@@ -27,7 +27,7 @@ import { StoreBlockSource } from "@strata/bucket";
 import { parseBlockKey } from "@strata/bucket";
 import { deleteBlock, deleteMarker, type BucketLayout } from "@strata/bucket";
 import { PreconditionFailedError, listAll, type ObjectStore } from "@strata/bucket";
-import type { BlockListing, BlockRef, MetaStat, Storage } from "../ports.ts";
+import type { BlockListing, BlockRef, MetaStat, Storage, TenantPage } from "../ports.ts";
 
 export class StoreStorage implements Storage {
   readonly store: ObjectStore;
@@ -35,11 +35,14 @@ export class StoreStorage implements Storage {
 
   /** meta.json past this size is refused unparsed (a FormatError, which verification reports as MetaTooLarge). */
   private readonly maxMetaBytes: number | undefined;
+  /** Top-level folders per `listTenantPage` (the store's maximum, 1000, by default; smaller in tests). */
+  private readonly tenantPageSize: number | undefined;
 
-  constructor(store: ObjectStore, layout: BucketLayout, opts: { maxMetaBytes?: number } = {}) {
+  constructor(store: ObjectStore, layout: BucketLayout, opts: { maxMetaBytes?: number; tenantPageSize?: number } = {}) {
     this.store = store;
     this.layout = layout;
     this.maxMetaBytes = opts.maxMetaBytes;
+    this.tenantPageSize = opts.tenantPageSize;
   }
 
   /** Each block gets its own page cache (64 MiB bound), dropped with the job. */
@@ -117,6 +120,10 @@ export class StoreStorage implements Storage {
 
   listTenants(): Promise<string[]> {
     return this.layout.listTenants(this.store);
+  }
+
+  listTenantPage(token?: string, opts: { rootSeen?: boolean } = {}): Promise<TenantPage> {
+    return this.layout.listTenantPage(this.store, token, { ...opts, maxKeys: this.tenantPageSize });
   }
 
   markNoCompact(ref: BlockRef, mark: NoCompactMark): Promise<void> {
