@@ -34,7 +34,9 @@ export function workerPermissions<A>(arns: StrataArns<A>): Statement<A>[] {
 }
 
 /**
- * The schedule lists tenants (runSchedule: storage.listTenants) and enqueues their jobs. On an
+ * The schedule sends the first page of its fan-out (runSchedule); the worker lists the tenants
+ * and enqueues their jobs. s3:ListBucket is no longer used by it, kept until the runbook
+ * (alarm-scheduled-errors, mirrored in the root README) stops naming it. On an
  * adopted bucket it also reads and merges the bucket's notification configuration
  * (ensure-notification.ts); on a bucket Strata created, infra writes it and the function may not.
  */

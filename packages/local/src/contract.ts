@@ -88,7 +88,7 @@ export interface LocalRuntime {
    * handler has run for `quietMs`.
    */
   waitForIdle(opts?: { timeoutMs?: number; quietMs?: number }): Promise<void>;
-  /** Run the scheduled job once now (enqueues retention, cleanup and index-sync per tenant). */
+  /** Run the scheduled job once now (one schedule-page job: the worker enqueues retention, cleanup and index-sync per tenant). */
   runScheduled(): Promise<void>;
   stop(): Promise<void>;
 }
