@@ -128,11 +128,15 @@ export async function readRuntimeState(
   tenants: readonly string[],
   now?: () => number,
 ): Promise<RuntimeState> {
-  const out = new Map<string, TenantState>();
-  for (const t of tenants) out.set(t, await readTenant(rt.s3, t, now));
   const sqs = sqsClient(rt);
   try {
-    return { tenants: out, jobs: await readQueue(sqs, rt.queueUrl), dlq: await readQueue(sqs, rt.dlqUrl) };
+    // The queues first, right after the caller's waitForIdle: a schedule running on an interval
+    // (meta-first) refills them within a second, and reading the tenants takes longer than that.
+    const jobs = await readQueue(sqs, rt.queueUrl);
+    const dlq = await readQueue(sqs, rt.dlqUrl);
+    const out = new Map<string, TenantState>();
+    for (const t of tenants) out.set(t, await readTenant(rt.s3, t, now));
+    return { tenants: out, jobs, dlq };
   } finally {
     sqs.destroy();
   }
