@@ -33,6 +33,8 @@ async function bundle(entry: string, outfile: string): Promise<string> {
   return outfile;
 }
 
+// Opt-in benches (minutes, gigabytes: the scale bench) run only when named by a file-name prefix.
+const OPT_IN = ".scale.ts";
 // Every packages/<pkg>/bench/<name>.bench.ts; `npm run bench -- xor block` (file name prefixes)
 // or `npm run bench -- compact` (a package's benchmarks) runs a subset.
 const packagesDir = fileURLToPath(new URL("../../", import.meta.url));
@@ -40,11 +42,18 @@ const benches: string[] = [];
 for (const pkg of readdirSync(packagesDir).sort()) {
   const dir = join(packagesDir, pkg, "bench");
   if (!existsSync(dir)) continue;
-  for (const f of readdirSync(dir).sort()) if (f.endsWith(".bench.ts")) benches.push(join(dir, f));
+  for (const f of readdirSync(dir).sort())
+    if (f.endsWith(".bench.ts") || f.endsWith(OPT_IN)) benches.push(join(dir, f));
 }
 const args = process.argv.slice(2);
 const bundled = !args.includes("--no-bundle");
-const only = args.filter((a) => !a.startsWith("--"));
+// Names select benches; `--flag value` pairs (other than the runner's own switches) go to each bench.
+const SWITCHES = new Set(["--no-bundle", "--skip-prometheus"]);
+const only = args.filter((a, i) => !a.startsWith("--") && !(i > 0 && isValued(args[i - 1]!)));
+const passed = args.filter((a, i) => a !== "--no-bundle" && (a.startsWith("--") || (i > 0 && isValued(args[i - 1]!))));
+function isValued(a: string): boolean {
+  return a.startsWith("--") && !a.includes("=") && !SWITCHES.has(a);
+}
 const env = { ...process.env };
 if (bundled) {
   const cliMain = join(packagesDir, "cli", "src", "main.ts");
@@ -65,9 +74,14 @@ for (const path of benches) {
   const file = path.slice(path.lastIndexOf("/") + 1);
   const pkg = path.split("/").at(-3)!;
   // A name selects the benchmarks whose file starts with it, or every benchmark of a package (`compact`).
-  if (only.length && !only.some((o) => file.startsWith(o) || pkg === o)) continue;
+  if (
+    file.endsWith(OPT_IN)
+      ? !only.some((o) => file.startsWith(o))
+      : only.length && !only.some((o) => file.startsWith(o) || pkg === o)
+  )
+    continue;
   const target = bundled ? await bundle(path, path.replace(/\.ts$/, ".bundle.mjs")) : path;
-  const out = execFileSync(process.execPath, [target], {
+  const out = execFileSync(process.execPath, [target, ...passed], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 1 << 24,

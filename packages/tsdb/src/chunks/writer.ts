@@ -15,6 +15,7 @@ import {
   type SegmentInfo,
 } from "./format.ts";
 import { chunkRecordSize, writeChunkRecord } from "./record.ts";
+import { WriteBehind } from "../encoding/write-behind.ts";
 
 export type { SegmentInfo };
 
@@ -23,6 +24,8 @@ export interface ChunkWriterOptions {
   segmentSize?: number;
   /** Bytes collected before one sink write (default 1 MiB). */
   bufferSize?: number;
+  /** Filled buffers queued for the sink at most (default DEFAULT_WRITE_BEHIND; see write-behind.ts). */
+  writeBehind?: number;
 }
 
 const TWO_32 = 4294967296;
@@ -35,8 +38,8 @@ const RECORD_OVERHEAD = MAX_CHUNK_LENGTH_FIELD_SIZE + 1 + CHUNK_CRC_SIZE;
  * Prometheus' chunks.Writer. Records are `uvarint len | encoding | data | BE32 CRC32C`,
  * where the CRC covers the encoding byte and the data. Writes are coalesced into one
  * buffer, so the sink sees ~bufferSize writes rather than one per chunk; chunks larger
- * than the buffer go to the sink directly. Two buffers alternate: one is filled while the
- * sink writes the other (one write in flight at a time, in order). `tryWrite` appends
+ * than the buffer go to the sink directly. Filled buffers queue for the sink (write-behind,
+ * up to `writeBehind` of them) while the next one fills; the sink sees one write at a time, in order. `tryWrite` appends
  * synchronously while the buffer has room; a record read by `ChunkReader.record()` is
  * copied as is, its CRC not computed again.
  *
@@ -49,10 +52,9 @@ export class ChunkWriter {
   private readonly segmentSize: number;
   private buf: Uint8Array;
   private bufLen = 0;
-  /** The other buffer: filled while the sink writes this one (allocated on the first flush). */
-  private other: Uint8Array | undefined;
-  /** The sink write in flight, if any; awaited before the next one (sink writes stay in order). */
-  private pending: Promise<void> | undefined;
+  /** Filled buffers on their way to `out` while this one fills (sink writes stay in order). */
+  private behind: WriteBehind | undefined;
+  private readonly writeBehind: number | undefined;
   private out: ByteSink | undefined;
   private outName = "";
   /** Bytes in the current segment, header and buffered bytes included (Go's `w.n`). 0 = no segment yet. */
@@ -73,6 +75,7 @@ export class ChunkWriter {
     this.segmentSize = size;
     const bufferSize = opts.bufferSize ?? 1 << 20;
     this.buf = new Uint8Array(Math.max(bufferSize, 64));
+    this.writeBehind = opts.writeBehind;
   }
 
   /**
@@ -197,6 +200,7 @@ export class ChunkWriter {
     await this.finishSegment();
     const name = segmentFileName(this.finished.length + 1);
     this.out = await this.sink.create(segmentPath(name));
+    this.behind = new WriteBehind(this.out, this.buf.length, this.writeBehind);
     this.outName = name;
     this.refBase = packChunkRef(this.finished.length, 0);
     const b = this.buf;
@@ -220,26 +224,19 @@ export class ChunkWriter {
     this.out = undefined;
   }
 
-  /** Hand the buffer to the sink and go on filling the other one while it writes. */
+  /** Queue the buffer for the sink and go on filling another while it is written. */
   private async flush(): Promise<void> {
     if (this.bufLen === 0) return;
-    await this.settle();
-    const p = this.out!.write(this.buf.subarray(0, this.bufLen));
-    p.catch(() => {}); // observed by settle(); never unhandled meanwhile
-    this.pending = p;
+    const behind = this.behind!;
+    await behind.ready();
     // Sinks keep no reference once write resolves, so each buffer is reused after its write.
-    const next = this.other ?? new Uint8Array(this.buf.length);
-    this.other = this.buf;
-    this.buf = next;
+    this.buf = behind.swap(this.buf, this.bufLen);
     this.bufLen = 0;
   }
 
-  /** Wait for the write in flight (rethrowing its failure). */
+  /** Wait for the writes queued (rethrowing a failure). */
   private async settle(): Promise<void> {
-    const p = this.pending;
-    if (p === undefined) return;
-    this.pending = undefined;
-    await p;
+    await this.behind?.settle();
   }
 
   /** Ref the next record gets; checks the offset fits the ref's 32 bits. */

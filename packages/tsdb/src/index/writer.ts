@@ -1,6 +1,7 @@
 /**
  * Streaming index writer (format V2, as Prometheus ≥ 3.7 writes it: no legacy label
- * index sections). Bytes go to the sink strictly in file order through a ~1 MiB buffer;
+ * index sections). Bytes go to the sink strictly in file order through ~1 MiB buffers
+ * (a few queued behind the encoder, see write-behind.ts);
  * nothing is ever re-read or patched, so the sink can be an S3 multipart upload.
  *
  * Sections whose length precedes their entries (symbol table, postings offset table) are
@@ -14,6 +15,7 @@ import { Encbuf, putUvarintAt, uvarintSize } from "../encoding/encbuf.ts";
 import { FormatError } from "../encoding/errors.ts";
 import type { ByteSink } from "../encoding/source.ts";
 import { compareStrings } from "../encoding/utf8.ts";
+import { WriteBehind } from "../encoding/write-behind.ts";
 import type { ChunkMeta } from "../chunkenc/chunk.ts";
 import { compareLabels, labelsToString, type Labels } from "../labels/labels.ts";
 import {
@@ -61,7 +63,7 @@ export interface IndexWriterResult {
 type Stage = "init" | "series" | "closed";
 
 export class IndexWriter {
-  private readonly sink: ByteSink;
+  private readonly behind: WriteBehind;
   private readonly file = INDEX_FILE;
   private readonly flushAt: number;
   private readonly buf: Encbuf;
@@ -94,11 +96,14 @@ export class IndexWriter {
 
   private readonly postings = new PostingsBuilder();
 
-  /** `flushSize`: bytes buffered before each sink write (default 1 MiB). */
-  constructor(sink: ByteSink, opts: { flushSize?: number } = {}) {
-    this.sink = sink;
+  /**
+   * `flushSize`: bytes buffered before each sink write (default 1 MiB); `writeBehind`: filled
+   * buffers queued for the sink at most while encoding goes on (default DEFAULT_WRITE_BEHIND).
+   */
+  constructor(sink: ByteSink, opts: { flushSize?: number; writeBehind?: number } = {}) {
     this.flushAt = Math.max(64, opts.flushSize ?? FLUSH_AT);
     this.buf = new Encbuf(this.flushAt + 1024);
+    this.behind = new WriteBehind(sink, this.buf.b.length, opts.writeBehind);
     this.buf.putBE32(MAGIC_INDEX);
     this.buf.putU8(FORMAT_V2);
   }
@@ -400,6 +405,7 @@ export class IndexWriter {
 
     encodeToc(this.buf, this.toc);
     await this.flush();
+    await this.behind.settle();
     return {
       size: this.flushed,
       numSeries,
@@ -474,12 +480,16 @@ export class IndexWriter {
     const b = this.buf;
     checkIndexSize(this.flushed + b.len, this.file);
     if (b.len === 0) return;
+    await this.behind.ready();
     if (this.crcFrom >= 0) {
       this.crcAcc = crc32c(b.b, this.crcFrom, b.len, this.crcAcc);
       this.crcFrom = 0;
     }
-    await this.sink.write(b.bytes());
+    // The filled buffer queues for the sink; encoding goes on in another.
+    const next = this.behind.swap(b.b, b.len);
     this.flushed += b.len;
+    b.b = next;
+    b.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
     b.reset();
   }
 }
