@@ -64,7 +64,8 @@ export class IndexReader {
   private readonly symbolOffsets: Float64Array | undefined;
   // Postings offset table, sorted by (name, value), as parallel arrays.
   private readonly poNames: string[];
-  private readonly poValues: string[];
+  /** Value of entry i: decoded from the table's bytes on demand (V2/V3), or held (V1). */
+  private readonly poValue: (i: number) => string;
   private readonly poOffsets: Float64Array;
   private readonly nameRanges: Map<string, { start: number; end: number }>;
   /** Distinct list offsets ascending, to guess where each list ends. */
@@ -79,7 +80,7 @@ export class IndexReader {
     symbols: string[];
     symbolOffsets: Float64Array | undefined;
     poNames: string[];
-    poValues: string[];
+    poValue: (i: number) => string;
     poOffsets: Float64Array;
   }) {
     this.src = init.src;
@@ -91,7 +92,7 @@ export class IndexReader {
     this.symbols = init.symbols;
     this.symbolOffsets = init.symbolOffsets;
     this.poNames = init.poNames;
-    this.poValues = init.poValues;
+    this.poValue = init.poValue;
     this.poOffsets = init.poOffsets;
     this.nameRanges = new Map();
     for (let i = 0; i < this.poNames.length; ) {
@@ -192,8 +193,13 @@ export class IndexReader {
         `≤ ${Math.floor(pd.remaining() / 4)}`,
         pd.pos - 4,
       );
+    const v1 = version === FORMAT_V1;
     let poNames = new Array<string>(n);
-    let poValues = new Array<string>(n);
+    // Values stay UTF-8 in the table until asked for (a compaction never asks): where each
+    // starts and its length, not a string per entry. V1 tables, unsorted, are decoded.
+    let poValues = v1 ? new Array<string>(n) : undefined;
+    const valueAt = v1 ? undefined : new Float64Array(n);
+    const valueLen = v1 ? undefined : new Uint32Array(n);
     let poOffsets = new Float64Array(n);
     let prevName = "";
     let prevStart = -1;
@@ -215,7 +221,10 @@ export class IndexReader {
       prevStart = nStart;
       prevLen = nlen;
       pd.pos += nlen;
-      const value = pd.uvarintStr();
+      const vlen = pd.uvarint();
+      pd.checkRemaining(vlen, "label value");
+      const vStart = pd.pos;
+      pd.pos += vlen;
       const offAt = pd.pos;
       const off = pd.uvarint();
       if (off < HEADER_LEN || off + 12 > limit) {
@@ -227,33 +236,50 @@ export class IndexReader {
           offAt,
         );
       }
-      if (version !== FORMAT_V1 && i > 0) {
-        const c = name === prevName ? compareStrings(value, poValues[i - 1]!) : compareStrings(name, prevName);
+      if (!v1 && i > 0) {
+        // Go orders strings bytewise: compare the UTF-8 in place.
+        const pv = valueAt![i - 1]!;
+        const pl = valueLen![i - 1]!;
+        const c = name === prevName ? compareRange(b, vStart, vlen, pv, pl) : compareStrings(name, prevName);
         if (c <= 0) {
           throw pd.error(
             "out-of-order",
             "postings offset table not sorted by (name, value)",
-            `(${JSON.stringify(name)}, ${JSON.stringify(value)})`,
-            `> (${JSON.stringify(prevName)}, ${JSON.stringify(poValues[i - 1])})`,
+            `(${JSON.stringify(name)}, ${JSON.stringify(utf8Decode(b, vStart, vStart + vlen))})`,
+            `> (${JSON.stringify(prevName)}, ${JSON.stringify(utf8Decode(b, pv, pv + pl))})`,
             at,
           );
         }
       }
       prevName = name;
       poNames[i] = name;
-      poValues[i] = value;
+      if (poValues) poValues[i] = utf8Decode(b, vStart, vStart + vlen);
+      else {
+        valueAt![i] = vStart;
+        valueLen![i] = vlen;
+      }
       poOffsets[i] = off;
     }
-    if (version === FORMAT_V1) {
+    let poValue: (i: number) => string;
+    if (poValues) {
       // V1 tables are in insertion order; sort a copy so lookups can bisect.
+      const vs = poValues;
       const idx = Array.from({ length: n }, (_, i) => i).sort(
-        (x, y) => compareStrings(poNames[x]!, poNames[y]!) || compareStrings(poValues[x]!, poValues[y]!),
+        (x, y) => compareStrings(poNames[x]!, poNames[y]!) || compareStrings(vs[x]!, vs[y]!),
       );
       poNames = idx.map((i) => poNames[i]!);
-      poValues = idx.map((i) => poValues[i]!);
+      poValues = idx.map((i) => vs[i]!);
       poOffsets = Float64Array.from(idx, (i) => poOffsets[i]!);
+      const sorted = poValues;
+      poValue = (i) => sorted[i]!;
+    } else {
+      const at = valueAt!;
+      const len = valueLen!;
+      // A source may hand out views of a buffer it reuses: keep a copy of the table.
+      const table = b.slice();
+      poValue = (i) => utf8Decode(table, at[i]!, at[i]! + len[i]!);
     }
-    return new IndexReader({ src, file, version, toc, symbols, symbolOffsets, poNames, poValues, poOffsets });
+    return new IndexReader({ src, file, version, toc, symbols, symbolOffsets, poNames, poValue, poOffsets });
   }
 
   /** Close the underlying source. */
@@ -294,14 +320,17 @@ export class IndexReader {
   /** Values of `name` that have postings, sorted. */
   labelValues(name: string): string[] {
     const r = this.nameRanges.get(name);
-    return r ? this.poValues.slice(r.start, r.end) : [];
+    if (!r) return [];
+    const out = new Array<string>(r.end - r.start);
+    for (let i = r.start; i < r.end; i++) out[i - r.start] = this.poValue(i);
+    return out;
   }
 
   postingsOffsets(): readonly PostingsOffset[] {
     if (!this.poCache) {
       const out = new Array<PostingsOffset>(this.poNames.length);
       for (let i = 0; i < out.length; i++)
-        out[i] = { name: this.poNames[i]!, value: this.poValues[i]!, offset: this.poOffsets[i]! };
+        out[i] = { name: this.poNames[i]!, value: this.poValue(i), offset: this.poOffsets[i]! };
       this.poCache = out;
     }
     return this.poCache;
@@ -315,10 +344,10 @@ export class IndexReader {
     let hi = r.end;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareStrings(this.poValues[mid]!, value) < 0) lo = mid + 1;
+      if (compareStrings(this.poValue(mid), value) < 0) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === r.end || this.poValues[lo] !== value) return EMPTY_POSTINGS;
+    if (lo === r.end || this.poValue(lo) !== value) return EMPTY_POSTINGS;
     return this.readPostingsAt(this.poOffsets[lo]!);
   }
 
@@ -557,6 +586,16 @@ async function readFramed(src: ByteSource, at: number, limit: number, file: stri
     }
     throw e;
   }
+}
+
+/** Bytewise order of b[x, x + xl) and b[y, y + yl): -1, 0 or 1. */
+function compareRange(b: Uint8Array, x: number, xl: number, y: number, yl: number): number {
+  const n = xl < yl ? xl : yl;
+  for (let i = 0; i < n; i++) {
+    const d = b[x + i]! - b[y + i]!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return xl === yl ? 0 : xl < yl ? -1 : 1;
 }
 
 function sameBytes(b: Uint8Array, x: number, y: number, n: number): boolean {
