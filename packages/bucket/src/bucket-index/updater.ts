@@ -414,23 +414,23 @@ export function applyEdit(idx: BucketIndex, edit: IndexEdit): boolean {
     idx.block_deletion_marks = idx.block_deletion_marks.filter((m) => !gone.has(m.block_id));
     changed = idx.blocks.length !== nb || idx.block_deletion_marks.length !== nm;
   }
-  if (edit.add?.length) {
-    const have = new Set(idx.blocks.map((b) => b.block_id));
-    for (const b of edit.add) {
-      if (have.has(b.block_id)) continue;
-      have.add(b.block_id);
-      idx.blocks.push(b);
-      changed = true;
-    }
-  }
-  if (edit.mark?.length) {
-    const have = new Set(idx.block_deletion_marks.map((m) => m.block_id));
-    for (const m of edit.mark) {
-      if (have.has(m.block_id)) continue;
-      have.add(m.block_id);
-      idx.block_deletion_marks.push(m);
-      changed = true;
-    }
+  if (edit.add?.length && addNew(idx.blocks, edit.add)) changed = true;
+  if (edit.mark?.length && addNew(idx.block_deletion_marks, edit.mark)) changed = true;
+  return changed;
+}
+
+/** Appends the entries whose block is not in `list` yet; a few are looked up by scanning (no 100k-entry set). */
+function addNew<T extends { block_id: string }>(list: T[], add: readonly T[]): boolean {
+  const have =
+    add.length > 8
+      ? new Set(list.map((e) => e.block_id))
+      : { has: (id: string) => list.some((e) => e.block_id === id), add: (_: string) => {} };
+  let changed = false;
+  for (const e of add) {
+    if (have.has(e.block_id)) continue;
+    have.add(e.block_id);
+    list.push(e);
+    changed = true;
   }
   return changed;
 }
