@@ -4,6 +4,7 @@ import { PipelineError } from "../errors.ts";
 import type { JobIo } from "../metrics.ts";
 import type { Job } from "../messages.ts";
 import { jobTenant, jobVersion } from "../messages.ts";
+import { sendJobs } from "../send-jobs.ts";
 import type { AttemptRecord, Lease, Logger, WorkerDeps } from "../ports.ts";
 
 export interface JobContext {
@@ -56,8 +57,13 @@ type WithoutVersion<T> = T extends unknown ? Omit<T, "version"> : never;
 
 /** Send follow-up jobs (version stamped here, validated by the queue adapter). */
 export async function enqueue(ctx: JobContext, jobs: readonly WithoutVersion<Job>[]): Promise<number> {
-  for (const j of jobs) await ctx.deps.queue.send({ ...j, version: jobVersion(j.type) } as Job);
-  return jobs.length;
+  // Batched (SendMessageBatch of 10, a few in flight): a plan's compactions, a re-sync's
+  // verifications or a fan-out over every tenant is one call per ten jobs, not one per job.
+  const { sent } = await sendJobs(
+    ctx.deps.queue,
+    jobs.map((j) => ({ ...j, version: jobVersion(j.type) }) as Job),
+  );
+  return sent;
 }
 
 /** A job that may be re-sent with a delay. */
