@@ -82,8 +82,7 @@ export class BlockReader {
     } catch (e) {
       // A broken index or chunk file must not leave its handles to the garbage collector
       // (Node warns on stderr, and a long-running worker would leak descriptors).
-      await chunks?.close().catch(() => {});
-      await (index ? index.close() : indexSrc.close?.())?.catch(() => {});
+      await Promise.allSettled([chunks?.close(), index ? index.close() : indexSrc.close?.()]);
       throw e;
     }
   }
