@@ -16,7 +16,7 @@
  */
 import { gunzipSync, gzipSync, constants } from "node:zlib";
 import { z } from "zod";
-import { FormatError, mapLimit, parseMeta, serializeMeta, type BlockMeta } from "@strata/tsdb";
+import { FormatError, mapLimit, parseMeta, type BlockMeta } from "@strata/tsdb";
 import type { BucketLayout, ObjectStore } from "@strata/bucket";
 
 /** Metas kept in memory across tenants (~1.8 KB each parsed). */
@@ -153,9 +153,4 @@ export class MetaCache {
     if (body.length > MAX_COMPRESSED_BYTES) return; // a reader would refuse it
     await this.store.put(this.layout.metaCacheKey(tenant), body, { contentType: "application/gzip" });
   }
-}
-
-/** meta.json text for a meta held only as an object (tests that seed the cache). */
-export function metaText(meta: BlockMeta): string {
-  return serializeMeta(meta, { style: meta.thanos ? "thanos" : "prometheus" });
 }
