@@ -36,9 +36,12 @@ export const WORKER_MEMORY_BYTES = (() => {
 /**
  * What the runtime takes before a job starts: Node 24 with the bundled modules (~62 MiB
  * measured as the benches' base RSS, bundled), Lambda's runtime client, and headroom for
- * the garbage collector's overshoot. 3008 MB − 208 MiB = 2800 MiB for the job.
+ * the garbage collector's overshoot (208 MiB); plus what a warm worker keeps between jobs so
+ * that big tenants stay cheap, each bounded by a count: the bucket-index entries (200,000 at
+ * ~0.36 KB measured, ~72 MB) and the planning metas (100,000 at ~1.8 KB measured, ~176 MB),
+ * 256 MiB together. 3008 MB − 464 MiB = 2544 MiB for the job.
  */
-export const RUNTIME_RESERVE_BYTES = 208 * 2 ** 20;
+export const RUNTIME_RESERVE_BYTES = (208 + 256) * 2 ** 20;
 
 /** The worker's walls, past which no job budget may go (STRATA_JOB_BUDGET, STRATA_JOB_MEMORY). */
 export const WORKER_LIMITS: WorkerLimits = {

@@ -25,9 +25,9 @@ describe("the worker's sizing", () => {
     });
     expect(parseSettings({}, { limits: WORKER_LIMITS }).engine.jobBudget).toEqual({
       seconds: 600,
-      memoryBytes: 2800 * MiB,
+      memoryBytes: 2544 * MiB,
       limitSeconds: 900,
-      limitMemoryBytes: 2800 * MiB,
+      limitMemoryBytes: 2544 * MiB,
     });
     expect(JOBS_VISIBILITY_SECONDS).toBeGreaterThanOrEqual(6 * WORKER_TIMEOUT_SECONDS);
   });
