@@ -1,158 +1,26 @@
 /**
- * The tsdb read/write ports over an object store, so verification and compaction read a
- * block in place (ranged GETs) and write one straight into the bucket.
+ * The tsdb read ports over an object store, so verification and compaction read a block in
+ * place (ranged GETs); block-sink.ts writes one straight into the bucket.
  *
  * Reads are served from fixed-size pages kept in a byte-bounded LRU shared by all
  * objects of a source. Missing pages are fetched in runs: every page requested in the
  * same tick is collected, neighbours closer than `maxGapPages` are merged, and each run is
- * one GET. Concurrent requests for a page in flight share that GET.
+ * one GET (at most `MAX_RANGE`, so a large read is several GETs at once). Concurrent
+ * requests for a page in flight share that GET. A sequential walk (read-ahead.ts) has the
+ * pages ahead of it fetched by concurrent GETs growing to `MAX_RANGE`, as far ahead as its
+ * share of the job's read-ahead budget.
  */
-import {
-  META_FILE,
-  MemorySource,
-  type BlockSink,
-  type BlockSource,
-  type ByteSink,
-  type ByteSource,
-} from "@strata/tsdb";
-import { ObjectNotFoundError, listAll, type ObjectStore, type ObjectWriter } from "./store.ts";
+import type { BlockSource, ByteSource } from "@strata/tsdb";
+import { RangeCache } from "./range-cache.ts";
+import { MAX_RANGE, StreamTracker, type Stream } from "./read-ahead.ts";
+import { ObjectNotFoundError, listAll, type ObjectStore } from "./store.ts";
 
-export interface RangeCacheOptions {
-  /** Upper bound of cached bytes (default 64 MiB; a job's cache shared by its inputs: `JOB_CACHE_BYTES`). */
-  maxBytes?: number;
-  /** Page size in bytes (default 256 KiB): the unit of fetching and caching. */
-  pageSize?: number;
-  /** Missing pages at most this many pages apart are fetched by one GET (default 4). */
-  maxGapPages?: number;
-}
-
-/** A cache's bound when none is given: 64 MiB, what one source had to itself before caches were shared. */
-export const SOURCE_CACHE_BYTES = 64 << 20;
-
-/** The bound of the one page cache a compaction or downsampling job shares across its inputs: 256 MiB. */
-export const JOB_CACHE_BYTES = 256 << 20;
-
-interface Owner {
-  /** This owner's pages, least recently used first. */
-  readonly pages: Map<string, Uint8Array>;
-  bytes: number;
-}
-
-/**
- * A byte-bounded cache of object pages, which any number of sources may share (one per
- * job: every input of a compaction). Pages belong to an owner (a block, for
- * `StoreBlockSource`); the cache never holds more than `maxBytes`, and to make room it
- * evicts the least recently used page of the owner holding the most bytes. So eviction is
- * fair across inputs: an input below its share (`maxBytes` / inputs) keeps its pages
- * however hard another reads, and an input alone may use the whole bound. Within one
- * owner it is a plain LRU.
- */
-export class RangeCache {
-  readonly maxBytes: number;
-  readonly pageSize: number;
-  readonly maxGapPages: number;
-  private readonly owners = new Map<string, Owner>();
-  private bytes = 0;
-  /** Counters for tests and benchmarks; `peakBytes` is the most the cache ever held. */
-  readonly stats = { hits: 0, misses: 0, gets: 0, fetchedBytes: 0, evictions: 0, peakBytes: 0 };
-
-  constructor(opts: RangeCacheOptions = {}) {
-    this.maxBytes = opts.maxBytes ?? SOURCE_CACHE_BYTES;
-    this.pageSize = opts.pageSize ?? 256 << 10;
-    this.maxGapPages = opts.maxGapPages ?? 4;
-    if (!(this.pageSize > 0 && Number.isInteger(this.pageSize)))
-      throw new RangeError(`page size must be a positive integer, got ${this.pageSize}`);
-    if (!(this.maxBytes >= 0))
-      throw new RangeError(`cache bound must be a non-negative number of bytes, got ${this.maxBytes}`);
-  }
-
+export interface StoreByteSourceOptions {
   /**
-   * The one cache of a job reading `inputs` blocks: `maxBytes` (default `JOB_CACHE_BYTES`) in
-   * all, and never more than the `SOURCE_CACHE_BYTES` per input that separate caches had, so
-   * a single-input job (a downsampling) keeps what it had and a 30-input merge 256 MiB, not 1.9 GB.
+   * Fetch this many bytes at each end of the object with its first read (default 0): an index's
+   * opening reads (header, symbols, postings offset table, TOC) then cost one round trip, not four.
    */
-  static forJob(
-    inputs: number,
-    maxBytes: number = JOB_CACHE_BYTES,
-    opts: Omit<RangeCacheOptions, "maxBytes"> = {},
-  ): RangeCache {
-    return new RangeCache({ ...opts, maxBytes: Math.min(maxBytes, Math.max(1, inputs) * SOURCE_CACHE_BYTES) });
-  }
-
-  /** Bytes held now (never above `maxBytes`). */
-  get size(): number {
-    return this.bytes;
-  }
-
-  /** Bytes held for `owner`. */
-  sizeOf(owner = ""): number {
-    return this.owners.get(owner)?.bytes ?? 0;
-  }
-
-  /** Owners with pages in the cache. */
-  get ownerCount(): number {
-    return this.owners.size;
-  }
-
-  get(k: string, owner = ""): Uint8Array | undefined {
-    const o = this.owners.get(owner);
-    const v = o?.pages.get(k);
-    if (v) {
-      o!.pages.delete(k);
-      o!.pages.set(k, v);
-    }
-    return v;
-  }
-
-  set(k: string, v: Uint8Array, owner = ""): void {
-    if (v.length > this.maxBytes) return;
-    const had = this.owners.get(owner);
-    const old = had?.pages.get(k);
-    if (had && old) {
-      had.pages.delete(k);
-      had.bytes -= old.length;
-      this.bytes -= old.length;
-    }
-    // Room first, so the bound holds at every moment.
-    while (this.bytes + v.length > this.maxBytes) this.evictOne(owner, v.length);
-    let o = this.owners.get(owner);
-    if (!o) this.owners.set(owner, (o = { pages: new Map(), bytes: 0 }));
-    o.pages.set(k, v);
-    o.bytes += v.length;
-    this.bytes += v.length;
-    if (this.bytes > this.stats.peakBytes) this.stats.peakBytes = this.bytes;
-  }
-
-  /** Forget every page of `owner` (a source that is done). */
-  drop(owner = ""): void {
-    const o = this.owners.get(owner);
-    if (!o) return;
-    this.bytes -= o.bytes;
-    this.owners.delete(owner);
-  }
-
-  /** The least recently used page of the owner holding the most bytes, counting the page `owner` is adding. */
-  private evictOne(owner: string, adding: number): void {
-    let victim: [string, Owner] | undefined;
-    let most = -1;
-    for (const e of this.owners) {
-      const held = e[1].bytes + (e[0] === owner ? adding : 0);
-      if (held > most) {
-        victim = e;
-        most = held;
-      }
-    }
-    if (victim === undefined) throw new Error("RangeCache: over its bound with nothing to evict");
-    const [name, o] = victim;
-    for (const [key, val] of o.pages) {
-      o.pages.delete(key);
-      o.bytes -= val.length;
-      this.bytes -= val.length;
-      this.stats.evictions++;
-      break;
-    }
-    if (o.pages.size === 0) this.owners.delete(name);
-  }
+  edges?: number;
 }
 
 /** One object as a ByteSource. `size` must be known (from a HEAD or a listing). */
@@ -164,8 +32,11 @@ export class StoreByteSource implements ByteSource {
   /** Whose pages these are in a shared cache (the block, for StoreBlockSource): eviction is fair across owners. */
   private readonly owner: string;
   private readonly inflight = new Map<number, Promise<Uint8Array>>();
-  private pending: { page: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[] = [];
+  private pending: PageRequest[] = [];
   private scheduled = false;
+  private readonly streams: StreamTracker;
+  /** Bytes at each end fetched with the first read (then 0): see `StoreByteSourceOptions.edges`. */
+  private edges: number;
 
   constructor(
     store: ObjectStore,
@@ -173,12 +44,15 @@ export class StoreByteSource implements ByteSource {
     size: number,
     cache: RangeCache = new RangeCache(),
     owner = `${store.url}/${key}`,
+    opts: StoreByteSourceOptions = {},
   ) {
     this.store = store;
     this.key = key;
     this.size = size;
     this.cache = cache;
     this.owner = owner;
+    this.streams = new StreamTracker((d) => cache.countStreams(d));
+    this.edges = opts.edges ?? 0;
   }
 
   static async open(
@@ -227,8 +101,81 @@ export class StoreByteSource implements ByteSource {
     const ps = this.cache.pageSize;
     const first = Math.floor(offset / ps);
     const last = Math.floor((offset + length - 1) / ps);
-    const pages = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => this.page(first + i)));
-    return { pages, start: offset - first * ps };
+    const stream = this.streams.observe(offset, offset + length);
+    const wanted = Array.from({ length: last - first + 1 }, (_, i) => this.page(first + i, stream === undefined));
+    if (this.edges > 0) this.fetchEdges();
+    if (stream) {
+      // A walk's own pages go first (its reads are one after the other: nothing to collect), then what is ahead.
+      if (this.scheduled) this.flush();
+      this.readAhead(stream);
+    }
+    return { pages: await Promise.all(wanted), start: offset - first * ps };
+  }
+
+  /** With the first read, the pages of both ends (a tsdb index: header and symbols, postings offset table and TOC). */
+  private fetchEdges(): void {
+    const ps = this.cache.pageSize;
+    const head = Math.ceil(Math.min(this.size, this.edges) / ps);
+    const tail = Math.floor(Math.max(0, this.size - this.edges) / ps);
+    const pages = Math.ceil(this.size / ps);
+    this.edges = 0;
+    for (let n = 0; n < pages; n = n + 1 === head ? Math.max(head, tail) : n + 1) this.page(n).catch(() => {}); // a read of these pages sees a failure
+  }
+
+  /** Forget this object's walks (their share of the read-ahead budget goes to the others). */
+  async close(): Promise<void> {
+    this.streams.clear();
+  }
+
+  /**
+   * Fetch the pages ahead of a walk up to its share of the budget, by GETs that double from
+   * FIRST_RANGE to MAX_RANGE, all at once; pages cached or in flight are skipped. Each GET's
+   * bytes are reserved in the cache until they are pages, so the bound holds while in flight.
+   */
+  private readAhead(s: Stream): void {
+    const ps = this.cache.pageSize;
+    const share = this.cache.aheadShare();
+    const limit = Math.min(this.size, s.pos + share);
+    s.aheadTo = Math.max(s.aheadTo, s.pos);
+    // Whole GETs only (the reader advances a window at a time), except for an object's last bytes.
+    const step = Math.max(ps, Math.min(s.range, share));
+    if (limit < this.size && limit - s.aheadTo < step) return;
+    let p = Math.ceil(s.aheadTo / ps);
+    const end = Math.ceil(limit / ps);
+    while (p < end) {
+      // Skip what is already here or coming.
+      while (p < end && (this.inflight.has(p) || this.cache.has(this.pageKey(p), this.owner))) p++;
+      if (p >= end) break;
+      let q = p;
+      const most = p + Math.max(1, Math.floor(Math.min(s.range, share) / ps));
+      while (
+        q + 1 < Math.min(end, most) &&
+        !this.inflight.has(q + 1) &&
+        !this.cache.has(this.pageKey(q + 1), this.owner)
+      )
+        q++;
+      const bytes = Math.min(this.size, (q + 1) * ps) - p * ps;
+      if (!this.cache.reserve(bytes)) break;
+      const run: PageRequest[] = [];
+      for (let n = p; n <= q; n++) {
+        const req = { page: n } as PageRequest;
+        const promise = new Promise<Uint8Array>((resolve, reject) => Object.assign(req, { resolve, reject }));
+        promise.catch(() => {}); // a read awaiting it sees the failure; nobody else need
+        this.inflight.set(n, promise);
+        run.push(req);
+      }
+      this.cache.stats.aheadGets++;
+      this.cache.stats.aheadBytes += bytes;
+      void this.fetchRun(run, bytes);
+      s.range = Math.min(MAX_RANGE, s.range * 2);
+      p = q + 1;
+    }
+    s.aheadTo = Math.max(s.aheadTo, Math.min(this.size, p * ps));
+    if (s.aheadTo >= this.size) this.streams.finished(s);
+  }
+
+  private pageKey(n: number): string {
+    return `${this.store.url}\0${this.key}\0${n}`;
   }
 
   /** Copy the range out of its pages into `out` (all of it). */
@@ -245,9 +192,10 @@ export class StoreByteSource implements ByteSource {
     return out;
   }
 
-  private page(n: number): Promise<Uint8Array> {
-    const k = `${this.store.url}\0${this.key}\0${n}`;
-    const hit = this.cache.get(k, this.owner);
+  /** Page `n`; `touch` false for a walk's pages (see RangeCache.get). */
+  private page(n: number, touch = true): Promise<Uint8Array> {
+    const k = this.pageKey(n);
+    const hit = this.cache.get(k, this.owner, touch);
     if (hit) {
       this.cache.stats.hits++;
       return Promise.resolve(hit);
@@ -269,24 +217,32 @@ export class StoreByteSource implements ByteSource {
     this.scheduled = false;
     const reqs = this.pending.sort((a, b) => a.page - b.page);
     this.pending = [];
+    const most = Math.max(1, Math.floor(MAX_RANGE / this.cache.pageSize));
     let i = 0;
     while (i < reqs.length) {
       let j = i;
-      while (j + 1 < reqs.length && reqs[j + 1]!.page - reqs[j]!.page <= this.cache.maxGapPages + 1) j++;
+      while (
+        j + 1 < reqs.length &&
+        reqs[j + 1]!.page - reqs[j]!.page <= this.cache.maxGapPages + 1 &&
+        reqs[j + 1]!.page - reqs[i]!.page < most
+      )
+        j++;
       void this.fetchRun(reqs.slice(i, j + 1));
       i = j + 1;
     }
   }
 
-  private async fetchRun(
-    run: { page: number; resolve: (b: Uint8Array) => void; reject: (e: unknown) => void }[],
-  ): Promise<void> {
+  /** One GET for the run's pages; `reserved`: read-ahead bytes the cache holds for it until then. */
+  private async fetchRun(run: PageRequest[], reserved = 0): Promise<void> {
     const ps = this.cache.pageSize;
     const from = run[0]!.page * ps;
     const to = Math.min(this.size, (run[run.length - 1]!.page + 1) * ps);
+    let released = reserved === 0;
     try {
       this.cache.stats.gets++;
       const r = await this.store.get(this.key, { offset: from, length: to - from });
+      this.cache.release(reserved);
+      released = true;
       if (!r) throw new ObjectNotFoundError(this.key, `${this.store.url}/`);
       this.cache.stats.fetchedBytes += r.body.length;
       // Cache every page of the run, gap pages included: they cost nothing more now.
@@ -301,6 +257,7 @@ export class StoreByteSource implements ByteSource {
         }
       }
     } catch (e) {
+      if (!released) this.cache.release(reserved);
       for (const req of run) {
         this.inflight.delete(req.page);
         req.reject(e);
@@ -309,16 +266,33 @@ export class StoreByteSource implements ByteSource {
   }
 }
 
+interface PageRequest {
+  page: number;
+  resolve: (b: Uint8Array) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Keys a block's listing may hold before `StoreBlockSource` gives up on it and HEADs each file instead. */
+const MAX_LISTED = 10_000;
+/** Bytes at each end of a block's index fetched with its first read (`StoreByteSourceOptions.edges`). */
+export const INDEX_EDGE_BYTES = 1 << 20;
+
 /**
  * A block directory in a bucket (`<prefix>` = `<tenant>/<ULID>/`) as a BlockSource. Its files
  * share `cache`, as one owner: a job passes one cache to all its inputs (bounded as a whole,
  * `JOB_CACHE_BYTES`), and each input keeps at least its share of it.
+ *
+ * The block's files and their sizes come from one listing, taken at the first open and kept:
+ * a block is immutable once its meta.json is written, and opening it then costs one LIST
+ * instead of a HEAD per file (meta.json, index, each segment, tombstones). Past `MAX_LISTED`
+ * keys (a hostile prefix) each file is HEADed instead.
  */
 export class StoreBlockSource implements BlockSource {
   readonly store: ObjectStore;
   readonly prefix: string;
   readonly name: string;
   readonly cache: RangeCache;
+  private listing: Promise<Map<string, number> | undefined> | undefined;
 
   constructor(store: ObjectStore, prefix: string, cache: RangeCache = new RangeCache()) {
     this.store = store;
@@ -333,11 +307,41 @@ export class StoreBlockSource implements BlockSource {
     return s;
   }
 
-  tryOpen(relPath: string): Promise<ByteSource | undefined> {
-    return StoreByteSource.open(this.store, this.prefix + relPath, this.cache, this.name);
+  async tryOpen(relPath: string): Promise<ByteSource | undefined> {
+    const files = await this.files();
+    const opts = relPath === "index" ? { edges: INDEX_EDGE_BYTES } : {};
+    if (!files) {
+      const h = await this.store.head(this.prefix + relPath, { etag: false });
+      return h && new StoreByteSource(this.store, this.prefix + relPath, h.size, this.cache, this.name, opts);
+    }
+    const size = files.get(relPath);
+    return size === undefined
+      ? undefined
+      : new StoreByteSource(this.store, this.prefix + relPath, size, this.cache, this.name, opts);
+  }
+
+  /** The block's files (relative path → size), or undefined when there are too many to keep. */
+  private files(): Promise<Map<string, number> | undefined> {
+    this.listing ??= (async () => {
+      const files = new Map<string, number>();
+      for await (const o of listAll(this.store, this.prefix)) {
+        if (files.size === MAX_LISTED) return undefined;
+        files.set(o.key.slice(this.prefix.length), o.size);
+      }
+      return files;
+    })();
+    // A failed listing is not kept: the next open tries again.
+    this.listing.catch(() => (this.listing = undefined));
+    return this.listing;
   }
 
   async listChunkFiles(): Promise<string[]> {
+    const files = await this.files();
+    if (files)
+      return [...files.keys()]
+        .filter((k) => k.startsWith("chunks/") && !k.includes("/", 7))
+        .map((k) => k.slice(7))
+        .sort();
     const names: string[] = [];
     const p = this.prefix + "chunks/";
     for await (const o of listAll(this.store, p)) {
@@ -345,89 +349,5 @@ export class StoreBlockSource implements BlockSource {
       if (!rest.includes("/")) names.push(rest);
     }
     return names.sort();
-  }
-}
-
-/**
- * Writes a new block's files into the bucket under `<prefix>`. Chunk segments and the
- * index stream to the store as they are written (multipart on S3); meta.json is held back
- * and written by `commit()` after every other file is stored, so the block becomes
- * visible only when whole. Tombstones are dropped, as on upload.
- */
-export class StoreBlockSink implements BlockSink {
-  readonly store: ObjectStore;
-  readonly prefix: string;
-  private readonly open = new Set<ObjectWriter>();
-  private readonly stored: Promise<string>[] = [];
-  private meta?: Uint8Array;
-  private readonly partSize?: number;
-
-  constructor(store: ObjectStore, prefix: string, opts: { partSize?: number } = {}) {
-    this.store = store;
-    this.prefix = prefix.endsWith("/") ? prefix : prefix + "/";
-    this.partSize = opts.partSize;
-  }
-
-  async create(relPath: string): Promise<ByteSink> {
-    if (relPath === META_FILE || relPath === "tombstones") {
-      const parts: Uint8Array[] = [];
-      return {
-        write: async (b) => void parts.push(b.slice()),
-        close: async () => {
-          if (relPath === META_FILE) this.meta = Buffer.concat(parts);
-        },
-      };
-    }
-    const w = await this.store.createWriter(this.prefix + relPath, { partSize: this.partSize });
-    this.open.add(w);
-    this.stored.push(w.done);
-    return {
-      write: (b) => w.write(b),
-      close: async () => {
-        await w.close();
-        this.open.delete(w);
-      },
-      abort: async () => {
-        this.open.delete(w);
-        await w.abort?.();
-      },
-    };
-  }
-
-  /**
-   * The block as it will read once committed, before it is: the stored files, and meta.json
-   * from memory. Lets a writer verify its output before making it visible (commit).
-   */
-  async staged(): Promise<{ source: BlockSource; meta: Uint8Array }> {
-    if (this.open.size > 0)
-      throw new Error(`${this.store.url}/${this.prefix}: staged with ${this.open.size} file(s) still open`);
-    await Promise.all(this.stored);
-    const meta = this.meta;
-    if (!meta) throw new Error(`${this.store.url}/${this.prefix}: staged without a meta.json`);
-    const stored = new StoreBlockSource(this.store, this.prefix);
-    const source: BlockSource = {
-      name: stored.name,
-      tryOpen: async (rel) => (rel === META_FILE ? new MemorySource(meta) : stored.tryOpen(rel)),
-      open: async (rel) => (rel === META_FILE ? new MemorySource(meta) : stored.open(rel)),
-      listChunkFiles: () => stored.listChunkFiles(),
-    };
-    return { source, meta };
-  }
-
-  /** Stores meta.json once every other file is stored. Fails if any file is still open. */
-  async commit(): Promise<void> {
-    if (this.open.size > 0)
-      throw new Error(`${this.store.url}/${this.prefix}: commit with ${this.open.size} file(s) still open`);
-    await Promise.all(this.stored);
-    if (!this.meta) throw new Error(`${this.store.url}/${this.prefix}: commit without a meta.json`);
-    await this.store.put(this.prefix + META_FILE, this.meta, { contentType: "application/json" });
-  }
-
-  /** Abandons the block: aborts open uploads and deletes what was stored (meta.json never was). */
-  async abort(): Promise<void> {
-    for (const w of this.open) await w.abort?.();
-    this.open.clear();
-    await Promise.allSettled(this.stored);
-    for await (const o of listAll(this.store, this.prefix)) await this.store.delete(o.key);
   }
 }

@@ -22,15 +22,10 @@ export {
   type BlockUrl,
   type TenantUrl,
 } from "./url.ts";
-export {
-  JOB_CACHE_BYTES,
-  SOURCE_CACHE_BYTES,
-  RangeCache,
-  StoreByteSource,
-  StoreBlockSource,
-  StoreBlockSink,
-  type RangeCacheOptions,
-} from "./byte-source.ts";
+export { JOB_CACHE_BYTES, SOURCE_CACHE_BYTES, RangeCache, type RangeCacheOptions } from "./range-cache.ts";
+export { INDEX_EDGE_BYTES, StoreByteSource, StoreBlockSource, type StoreByteSourceOptions } from "./byte-source.ts";
+export { StoreBlockSink } from "./block-sink.ts";
+export { FIRST_RANGE, MAX_AHEAD, MAX_RANGE } from "./read-ahead.ts";
 export * from "./keys.ts";
 export * from "./layout.ts";
 export * from "./bucket-index/schema.ts";
