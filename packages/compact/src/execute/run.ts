@@ -135,6 +135,9 @@ export async function runCompaction(
   // One table for every output: each shard's index writes it whole (as Prometheus' shards
   // do) from this one copy, so a split holds its symbols once whatever the shard count.
   const symbols = SymbolTable.from(mergeSortedSymbols(readers.map((r) => r.index.symbols)));
+  // Inputs of one stream share most symbols: keep one string per symbol for all of them
+  // (the union's), not one per input, and their labels hit the lookup's cached hashes.
+  for (const r of readers) r.index.shareSymbols(symbols.strings);
   const streams = readers.map(
     (r, i) =>
       new InputStream(r, i, {

@@ -282,6 +282,30 @@ export class IndexReader {
     return new IndexReader({ src, file, version, toc, symbols, symbolOffsets, poNames, poValue, poOffsets });
   }
 
+  /**
+   * Hold the strings of `superset` (sorted in Go order, holding every symbol of this index,
+   * e.g. the union of several inputs' tables) instead of equal copies of its own: readers of
+   * blocks that share most symbols then keep one string per symbol between them, not one
+   * each. A linear walk; symbols (and every label decoded from now on) keep their values.
+   * Returns how many strings were replaced.
+   */
+  shareSymbols(superset: readonly string[]): number {
+    const own = this.symbols as string[];
+    // V1 symbol references are offsets, not positions: the array is still replaced in place.
+    let j = 0;
+    let shared = 0;
+    for (let i = 0; i < own.length; i++) {
+      const s = own[i]!;
+      while (j < superset.length && superset[j] !== s && compareStrings(superset[j]!, s) < 0) j++;
+      if (j === superset.length) break;
+      if (superset[j] === s) {
+        own[i] = superset[j]!;
+        shared++;
+      }
+    }
+    return shared;
+  }
+
   /** Close the underlying source. */
   async close(): Promise<void> {
     await this.src.close?.();
