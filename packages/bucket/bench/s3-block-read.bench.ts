@@ -1,14 +1,16 @@
 /**
  * The read path over S3, measured: a whole-block read, a compaction of three 2h blocks and a
- * 5m downsampling, each from local disk (DirBlockSource, what the CLI reads a directory
- * with), the plain emulator and the emulator shaped as real S3 (20 ms before each answer,
- * 90 MB/s per connection), through the sources production gives the engines: one
+ * 5m downsampling, each from local disk (DirBlockSource / DirBlockSink, what the CLI uses for
+ * directories), the plain emulator and the emulator shaped as real S3 (20 ms before each
+ * answer, 90 MB/s per connection), through the sources production gives the engines: one
  * `StoreBlockSource` per input sharing `RangeCache.forJob(inputs)` (packages/pipeline's
- * BlockEngines, packages/cli's BlockArgs), outputs through `StoreBlockSink` into the bucket.
- * Modes run one after the other in each round, in this process (the emulator in a child), and
- * the figures are medians of the rounds: the machine is shared, so compare the ratios.
- * Target: compaction and downsampling through the shaped S3 at ≥ 70% of their disk throughput.
- * `STRATA_BENCH_S3=disk,shaped` picks modes (default all three).
+ * BlockEngines, packages/cli's BlockArgs), the output through `StoreBlockSink` into the bucket
+ * (as production) or, in the "→ disk" rows, to disk (the read path alone). Every variant runs
+ * in each round, one after the other, in this process (the emulator in a child: its CPU is
+ * printed, since on a small machine it competes with the job), after a warm-up round; the
+ * figures are medians of the rounds. The machine may be shared: compare the ratios.
+ * Target: compaction and downsampling through the shaped S3 at ≥ 70% of their disk
+ * throughput (a WARNING line when not). `STRATA_BENCH_S3=disk,shaped` picks modes (default all).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
@@ -27,7 +29,7 @@ import { BUCKET, CREDENTIALS, TENANT, makeBlock, serve, startEmulatorChild, type
 
 const SHAPED: Shaping = { latencyMs: 20, bandwidthBytesPerSecond: 90e6 };
 const TARGET = 0.7;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const H2 = 2 * 3_600_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % H2);
 /** Three adjacent 2h blocks of the same 40,000 series at 15 s (compaction), and 40h of 5,000 at 30 s (downsampling). */
