@@ -1,7 +1,7 @@
 /**
  * The layering check: every import in the repository against the documented order
  *
- *   tsdb, emulator → verify | compact | downsample | bucket → pipeline → lambda → local → cli
+ *   tsdb, emulator → verify | compact | downsample | parquet | bucket → pipeline → lambda → local → cli
  *
  * (infra/ and functions/ deploy on top, test/ tests on top), run by `npm run check:layers` and
  * by test/shape/layers.test.ts inside `npm test`. It fails on
@@ -26,6 +26,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   verify: 1,
   compact: 1,
   downsample: 1,
+  parquet: 1,
   bucket: 1,
   pipeline: 2,
   lambda: 3,

@@ -1,0 +1,183 @@
+import { ByteBuf } from "./bytes.ts";
+import { compareBytesGo } from "./order.ts";
+import { deltaByteArray, deltaLengthByteArray, plainByteArray, rleHybrid, bitWidth } from "./encodings.ts";
+import { type ColumnSpec, PageType, encodingId } from "./format.ts";
+import { ThriftWriter } from "./thrift.ts";
+
+/** A page written into a column chunk's buffer, for the page index. */
+export interface PageInfo {
+  /** Offset of the page header inside the chunk's data pages. */
+  offset: number;
+  size: number;
+  firstRow: number;
+  nullPage: boolean;
+  nulls: number;
+  min: Uint8Array | undefined;
+  max: Uint8Array | undefined;
+}
+
+export type Compress = (b: Uint8Array) => Uint8Array;
+
+/**
+ * One column chunk being filled: values arrive row by row, pages are cut at `pageBytes` of
+ * encoded values and compressed at once, so a row group costs its compressed size in memory.
+ */
+export class ColumnChunkWriter {
+  readonly spec: ColumnSpec;
+  private readonly compress: Compress;
+  private readonly pageBytes: number;
+  /** Compressed data pages (headers included) of this chunk. */
+  readonly pages = new ByteBuf(64 * 1024);
+  readonly pageInfos: PageInfo[] = [];
+  uncompressedBytes = 0;
+  numValues = 0;
+  nullCount = 0;
+  min: Uint8Array | undefined;
+  max: Uint8Array | undefined;
+  // Dictionary of the chunk (dictionary encoding only), values in first-seen order.
+  readonly dict = new Map<string, number>();
+  readonly dictValues: Uint8Array[] = [];
+  // The page being filled.
+  private pageValues: Uint8Array[] = [];
+  private pageIdx: number[] = [];
+  private pageDefs: number[] = [];
+  private pageSize = 0;
+  private pageFirstRow = 0;
+  private rows = 0;
+  private readonly scratch = new ByteBuf(64 * 1024);
+  private readonly keyDecoder = new TextDecoder("latin1");
+
+  constructor(spec: ColumnSpec, compress: Compress, pageBytes: number) {
+    this.spec = spec;
+    this.compress = compress;
+    this.pageBytes = pageBytes;
+  }
+
+  /** Appends the next row's value (`undefined`: null, only in optional columns); `v` is copied. */
+  add(v: Uint8Array | undefined): void {
+    this.rows++;
+    this.numValues++;
+    if (v === undefined) {
+      if (!this.spec.optional) throw new Error(`column ${this.spec.name} is required`);
+      this.nullCount++;
+      this.pageDefs.push(0);
+      return;
+    }
+    if (this.spec.optional) this.pageDefs.push(1);
+    if (this.spec.encoding === "dictionary") {
+      const key = this.keyDecoder.decode(v);
+      let id = this.dict.get(key);
+      if (id === undefined) {
+        id = this.dictValues.length;
+        this.dict.set(key, id);
+        this.dictValues.push(v.slice());
+      }
+      this.pageIdx.push(id);
+      this.pageSize += 4;
+    } else {
+      // Callers may reuse their buffers: the page keeps its own copy until it is encoded.
+      this.pageValues.push(v.slice());
+      this.pageSize += v.length + 4;
+    }
+    if (!this.spec.skipPageBounds) {
+      if (this.min === undefined || compareBytesGo(v, this.min) < 0) this.min = v.slice();
+      if (this.max === undefined || compareBytesGo(v, this.max) > 0) this.max = v.slice();
+    }
+    if (this.pageSize >= this.pageBytes) this.flushPage();
+  }
+
+  /** Writes the page being filled, if it holds any row. */
+  flushPage(): void {
+    const n = this.rows - this.pageFirstRow;
+    if (n === 0) return;
+    const s = this.scratch;
+    s.reset();
+    let defLen = 0;
+    let nulls = 0;
+    if (this.spec.optional) {
+      for (const d of this.pageDefs) if (d === 0) nulls++;
+      rleHybrid(s, this.pageDefs, this.pageDefs.length, 1);
+      defLen = s.len;
+    }
+    const valuesStart = s.len;
+    let min: Uint8Array | undefined;
+    let max: Uint8Array | undefined;
+    if (this.spec.encoding === "dictionary") {
+      const width = bitWidth(Math.max(0, this.dictValues.length - 1));
+      s.byte(width);
+      rleHybrid(s, this.pageIdx, this.pageIdx.length, width);
+      if (!this.spec.skipPageBounds) {
+        for (const id of this.pageIdx) {
+          const v = this.dictValues[id]!;
+          if (min === undefined || compareBytesGo(v, min) < 0) min = v;
+          if (max === undefined || compareBytesGo(v, max) > 0) max = v;
+        }
+      }
+    } else {
+      if (this.spec.encoding === "plain") plainByteArray(s, this.pageValues);
+      else if (this.spec.encoding === "delta-byte-array") deltaByteArray(s, this.pageValues);
+      else deltaLengthByteArray(s, this.pageValues);
+      if (!this.spec.skipPageBounds) {
+        for (const v of this.pageValues) {
+          if (min === undefined || compareBytesGo(v, min) < 0) min = v;
+          if (max === undefined || compareBytesGo(v, max) > 0) max = v;
+        }
+      }
+    }
+    const values = s.buf.subarray(valuesStart, s.len);
+    const compressed = this.compress(values);
+    const header = new ThriftWriter()
+      .i32(1, PageType.DATA_PAGE_V2)
+      .i32(2, defLen + values.length)
+      .i32(3, defLen + compressed.length)
+      .struct(8, (w) =>
+        w
+          .i32(1, n)
+          .i32(2, nulls)
+          .i32(3, n)
+          .i32(4, encodingId(this.spec.encoding))
+          .i32(5, defLen)
+          .i32(6, 0)
+          .bool(7, true),
+      )
+      .end();
+    const offset = this.pages.len;
+    this.pages.bytes(header);
+    this.pages.bytes(s.buf.subarray(0, defLen));
+    this.pages.bytes(compressed);
+    this.uncompressedBytes += header.length + defLen + values.length;
+    this.pageInfos.push({
+      offset,
+      size: this.pages.len - offset,
+      firstRow: this.pageFirstRow,
+      nullPage: nulls === n,
+      nulls,
+      min: min?.slice(),
+      max: max?.slice(),
+    });
+    this.pageFirstRow = this.rows;
+    this.pageValues = [];
+    this.pageIdx = [];
+    this.pageDefs = [];
+    this.pageSize = 0;
+  }
+
+  /** The dictionary page (header and compressed PLAIN values), for dictionary columns. */
+  dictionaryPage(): { bytes: Uint8Array; uncompressed: number } | undefined {
+    if (this.spec.encoding !== "dictionary") return undefined;
+    const s = new ByteBuf(1024);
+    plainByteArray(s, this.dictValues);
+    const values = s.view();
+    const compressed = this.compress(values);
+    const header = new ThriftWriter()
+      .i32(1, PageType.DICTIONARY_PAGE)
+      .i32(2, values.length)
+      .i32(3, compressed.length)
+      .struct(7, (w) => w.i32(1, this.dictValues.length).i32(2, encodingId("plain")))
+      .end();
+    const out = new Uint8Array(header.length + compressed.length);
+    out.set(header);
+    out.set(compressed, header.length);
+    return { bytes: out, uncompressed: header.length + values.length };
+  }
+}
