@@ -3,10 +3,13 @@
  * chunk with Thanos' expansion rules. Values stay in a Float64Array so stale-marker NaN
  * payloads survive (plain JS arrays canonicalise NaNs).
  */
-import { decodeXOR, xorLastDecodePlain, xorNumSamples, STALE_NAN, FormatError } from "@strata/tsdb";
+import { decodeXOR, xorLastDecodePlain, xorNumSamples, STALE_NAN_HI, STALE_NAN_LO, FormatError } from "@strata/tsdb";
 
-const STALE_HI = new Int32Array(new Float64Array([STALE_NAN]).buffer)[1];
-const STALE_LO = new Int32Array(new Float64Array([STALE_NAN]).buffer)[0];
+// The marker's bit pattern as written, never through a JS number in an array: V8 keeps NaNs
+// in double arrays canonical (`new Float64Array([STALE_NAN])` reads back 0x7ff80000_00000002),
+// which made every stale marker look like an ordinary NaN to the checks below.
+const STALE_HI = STALE_NAN_HI;
+const STALE_LO = STALE_NAN_LO;
 
 export class FloatRun {
   ts = new Float64Array(1024);

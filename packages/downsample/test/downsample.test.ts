@@ -168,6 +168,39 @@ describe("downsampleBlock raw → 5m", () => {
     expect(written.meta.stats.numSamples).toBe(BigInt(ws.length));
   });
 
+  it("tells the stale marker from a plain NaN by its bits: only a stale marker leaves the time floor alone", async () => {
+    // 1 at t0, the marker at t0+2m, then 5 at t0+1m (back in time). Thanos skips a stale marker
+    // before its time check, so 5 is kept; a plain NaN moves the floor to t0+2m and 5 is dropped.
+    const counts: number[] = [];
+    for (const stale of [true, false]) {
+      const ts = Float64Array.of(T0, T0 + 2 * MIN, T0 + MIN);
+      const vs = new Float64Array(3);
+      // Indexed stores keep a NaN's payload; an array (`[t, STALE_NAN]`, `[STALE_NAN, NaN]`)
+      // would not: V8 keeps NaNs in double arrays canonical.
+      vs[0] = 1;
+      vs[1] = stale ? STALE_NAN : Number.NaN;
+      vs[2] = 5;
+      const b = new MemoryBlock("in");
+      const w = new BlockWriter(b);
+      await w.addSymbols(["a", "b"]);
+      const chunk = { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 3) };
+      await w.addSeries([{ name: "a", value: "b" }], [{ minTime: T0, maxTime: T0 + 2 * MIN, chunk }]);
+      await w.finish({
+        ulid: "01HZZZZZZZZZZZZZZZZZZZZZZZ",
+        minTime: T0,
+        maxTime: T0 + 100 * MIN,
+        stats: {},
+        compaction: { level: 2, sources: ["01HAAAAAAAAAAAAAAAAAAAAAAA"] },
+        version: 1,
+      });
+      const out = new MemoryBlock("out");
+      await downsampleBlock(b, out, { resolution: RESOLUTION_5M, ulid: "01J00000000000000000000000" });
+      const { series } = await readOut(out);
+      counts.push(series[0]!.chunks.flatMap((c) => c.parts[0]!).reduce((a, [, n]) => a + n, 0));
+    }
+    expect(counts).toEqual([2, 1]);
+  });
+
   it("keeps external labels and writes no series for one with only stale markers", async () => {
     const input = await makeBlock(
       [

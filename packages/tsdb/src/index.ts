@@ -6,7 +6,7 @@ export { Decbuf } from "./encoding/decbuf.ts";
 export { Encbuf, uvarintSize } from "./encoding/encbuf.ts";
 export { BitReader, BitWriter } from "./encoding/bstream.ts";
 export { compareStrings, compareBytes, utf8Encode, utf8Decode, isValidUtf8 } from "./encoding/utf8.ts";
-export { STALE_NAN, isStaleNaN, floatHi, floatLo } from "./encoding/float-bits.ts";
+export { STALE_NAN, STALE_NAN_HI, STALE_NAN_LO, isStaleNaN, floatHi, floatLo } from "./encoding/float-bits.ts";
 export {
   MemorySource,
   readAll,
