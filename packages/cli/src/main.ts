@@ -51,6 +51,16 @@ const commands: Record<string, Entry> = {
     summary: "downsample a block to 5m or 1h resolution (Thanos aggregate chunks); prints the new block's directory",
     load: async () => (await import("./commands/downsample.ts")).downsampleCommand,
   },
+  convert: {
+    group: "block",
+    summary: "convert a block to Parquet as Cortex's parquet-converter writes it (parquet-common's format)",
+    load: async () => (await import("./commands/convert.ts")).convertCommand,
+  },
+  parquet: {
+    group: "block",
+    summary: "inspect converted Parquet files: schema, row groups, sizes, time range, the converter mark",
+    load: async () => (await import("./commands/parquet.ts")).parquetCommand,
+  },
   plan: {
     group: "bucket",
     summary: "print the compaction groups and plans for a directory of blocks",
