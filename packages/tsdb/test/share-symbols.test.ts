@@ -33,3 +33,21 @@ describe("IndexReader.shareSymbols", () => {
     expect(b.symbols).toEqual(before);
   });
 });
+
+describe("IndexReader.open without the postings offset table", () => {
+  it("walks the series as usual and refuses postings lookups", async () => {
+    const bytes = await indexOf(["a1", "b2", "c3"]);
+    const full = await IndexReader.open(new MemorySource(bytes));
+    const lean = await IndexReader.open(new MemorySource(bytes), { postingsTable: false });
+    expect(lean.symbols).toEqual(full.symbols);
+    const walk = async (r: IndexReader) => {
+      const out: string[] = [];
+      for await (const s of r.iterSeries()) out.push(`${s.id}:${s.labels.map((l) => `${l.name}=${l.value}`).join()}`);
+      return out;
+    };
+    expect(await walk(lean)).toEqual(await walk(full));
+    expect(full.labelValues("v")).toEqual(["a1", "b2", "c3"]);
+    expect(() => lean.labelNames()).toThrow(/without its postings offset table/);
+    await expect(lean.postings("v", "a1")).rejects.toThrow(/without its postings offset table/);
+  });
+});

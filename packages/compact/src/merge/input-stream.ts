@@ -72,8 +72,11 @@ export class InputStream implements RecordVerifier {
 
   /** Prepare and read the first series. */
   async start(): Promise<void> {
-    const names = new Set(this.reader.index.labelNames());
-    const needsSort = this.opts.replicaLabels.some((l) => names.has(l));
+    // A label name no series carries is not a symbol (the reader is opened without its
+    // postings table, so the symbols answer): a name that is a symbol only as a value sorts
+    // needlessly, never wrongly.
+    const symbols = this.reader.index.symbols;
+    const needsSort = this.opts.replicaLabels.some((l) => symbols.includes(l));
     if (needsSort) {
       const list: { labels: Label[]; id: number }[] = [];
       for await (const s of this.reader.series({ withChunks: false }))

@@ -68,14 +68,21 @@ export class BlockReader {
     this.tombstones = tombstones;
   }
 
-  /** `chunkWindow`: bytes per chunk read window (default DEFAULT_WINDOW_SIZE, 1 MiB). */
-  static async open(source: BlockSource, opts: { chunkWindow?: number } = {}): Promise<BlockReader> {
+  /**
+   * `chunkWindow`: bytes per chunk read window (default DEFAULT_WINDOW_SIZE, 1 MiB);
+   * `postingsTable: false`: the index is opened without its postings offset table (see
+   * `IndexReader.open`), for walks of every series that never look a postings list up.
+   */
+  static async open(
+    source: BlockSource,
+    opts: { chunkWindow?: number; postingsTable?: boolean } = {},
+  ): Promise<BlockReader> {
     const meta = await readMeta(source);
     const indexSrc = await source.open("index");
     let index: IndexReader | undefined;
     let chunks: ChunkReader | undefined;
     try {
-      index = await IndexReader.open(indexSrc, { file: "index" });
+      index = await IndexReader.open(indexSrc, { file: "index", postingsTable: opts.postingsTable });
       chunks = await ChunkReader.open(source, { windowSize: opts.chunkWindow });
       const tombstones = await readTombstones(source);
       return new BlockReader(source, meta, index, chunks, tombstones);

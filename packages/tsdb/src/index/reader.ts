@@ -71,6 +71,8 @@ export class IndexReader {
   /** Distinct list offsets ascending, to guess where each list ends. */
   private readonly listStarts: Float64Array;
   private poCache: PostingsOffset[] | undefined;
+  /** Opened with `postingsTable: false`. */
+  private readonly withoutTable: boolean;
 
   private constructor(init: {
     src: ByteSource;
@@ -82,7 +84,9 @@ export class IndexReader {
     poNames: string[];
     poValue: (i: number) => string;
     poOffsets: Float64Array;
+    withoutTable?: boolean;
   }) {
+    this.withoutTable = init.withoutTable === true;
     this.src = init.src;
     this.file = init.file;
     this.size = init.src.size;
@@ -113,7 +117,12 @@ export class IndexReader {
     this.listStarts = starts;
   }
 
-  static async open(src: ByteSource, opts: { file?: string } = {}): Promise<IndexReader> {
+  /**
+   * `postingsTable: false` leaves the postings offset table unread (a compaction walks the
+   * series and never looks a list up): then `labelNames`, `labelValues`, `postings` and
+   * `postingsOffsets` throw, and opening costs the symbols alone.
+   */
+  static async open(src: ByteSource, opts: { file?: string; postingsTable?: boolean } = {}): Promise<IndexReader> {
     const file = opts.file ?? INDEX_FILE;
     const size = src.size;
     if (size < HEADER_LEN + TOC_LEN) {
@@ -181,6 +190,20 @@ export class IndexReader {
     }
     if (sd.remaining() !== 0)
       throw sd.error("invalid-size", "symbol table has bytes after its last symbol", `${sd.remaining()} bytes`, "0");
+
+    if (opts.postingsTable === false)
+      return new IndexReader({
+        src,
+        file,
+        version,
+        toc,
+        symbols,
+        symbolOffsets,
+        poNames: [],
+        poValue: () => "",
+        poOffsets: new Float64Array(0),
+        withoutTable: true,
+      });
 
     // Postings offset table.
     const pd = await readFramed(src, toc.postingsTable, limit, file, "postings offset table");
@@ -334,8 +357,13 @@ export class IndexReader {
     return this.symbolOffsets ? "the offset of a symbol table entry" : `< ${this.symbols.length}`;
   }
 
+  private needTable(): void {
+    if (this.withoutTable) throw new Error(`${this.file}: opened without its postings offset table`);
+  }
+
   /** Label names with postings, sorted, without the all-postings name "". */
   labelNames(): string[] {
+    this.needTable();
     const out: string[] = [];
     for (const name of this.nameRanges.keys()) if (name !== "") out.push(name);
     return out;
@@ -343,6 +371,7 @@ export class IndexReader {
 
   /** Values of `name` that have postings, sorted. */
   labelValues(name: string): string[] {
+    this.needTable();
     const r = this.nameRanges.get(name);
     if (!r) return [];
     const out = new Array<string>(r.end - r.start);
@@ -351,6 +380,7 @@ export class IndexReader {
   }
 
   postingsOffsets(): readonly PostingsOffset[] {
+    this.needTable();
     if (!this.poCache) {
       const out = new Array<PostingsOffset>(this.poNames.length);
       for (let i = 0; i < out.length; i++)
@@ -362,6 +392,7 @@ export class IndexReader {
 
   /** Series ids with label name=value, ascending; empty when the pair is absent. */
   async postings(name: string, value: string): Promise<Uint32Array> {
+    this.needTable();
     const r = this.nameRanges.get(name);
     if (!r) return EMPTY_POSTINGS;
     let lo = r.start;
