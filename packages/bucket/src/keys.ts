@@ -41,7 +41,7 @@ export const MAX_TENANT_BYTES = 150;
 /**
  * Names Strata, Mimir or Thanos write at a tenant's root, which is the bucket root for the
  * root tenant, so a tenant of that name would collide with them: the bucket index, the
- * global markers, the job leases and the meta cache (Strata, Mimir), Mimir's index sync status, Thanos'
+ * global markers, the job leases and the meta cache (Strata, Mimir), Cortex's parquet markers, Mimir's index sync status, Thanos'
  * `debug/` metas, Mimir's and Thanos' `__markers__`. (`.strata/`, the directory store's
  * locks, and every other `.`/`__` name are excluded by the prefix rules.)
  */
@@ -50,6 +50,7 @@ export const RESERVED_TENANT_NAMES: readonly string[] = [
   "bucket-index-sync-status.json",
   "strata-meta-cache.json.gz",
   "markers",
+  "parquet-markers",
   "leases",
   "debug",
   "__markers__",

@@ -27,6 +27,9 @@ export const BUCKET_INDEX_FILE = "bucket-index.json.gz";
 export const META_CACHE_FILE = "strata-meta-cache.json.gz";
 export const MARKERS_DIR = "markers";
 export const LEASES_DIR = "leases";
+/** Cortex's parquet converter: its mark in the block folder, mirrored to `<tenant>/parquet-markers/<ULID>-<file>`. */
+export const PARQUET_MARKERS_DIR = "parquet-markers";
+export const PARQUET_CONVERTER_MARK_FILE = "parquet-converter-mark.json";
 /** Markers Mimir mirrors to the global location. */
 export const GLOBAL_MARKERS: readonly MarkerFile[] = [DELETION_MARK_FILE, NO_COMPACT_MARK_FILE];
 /** Every marker with a mirror there: Strata mirrors its no-downsample marks too. */
@@ -62,6 +65,9 @@ export class BucketLayout {
   }
   metaCacheKey(tenant: string): string {
     return this.tenantPrefix(tenant) + META_CACHE_FILE;
+  }
+  parquetMarkerKey(tenant: string, id: string): string {
+    return `${this.tenantPrefix(tenant)}${PARQUET_MARKERS_DIR}/${id}-${PARQUET_CONVERTER_MARK_FILE}`;
   }
   markersPrefix(tenant: string): string {
     return `${this.tenantPrefix(tenant)}${MARKERS_DIR}/`;
@@ -200,7 +206,8 @@ async function uploadFile(
 
 /**
  * Deletes a block: meta.json first (so nobody sees a complete block any more), then every
- * other file, the deletion mark last, then its global marker mirrors.
+ * other file (its Parquet files too, and the parquet converter mark's mirror), the deletion
+ * mark last, then its global marker mirrors.
  */
 export async function deleteBlock(store: ObjectStore, layout: BucketLayout, tenant: string, id: string): Promise<void> {
   const prefix = layout.blockPrefix(tenant, id);
@@ -208,6 +215,7 @@ export async function deleteBlock(store: ObjectStore, layout: BucketLayout, tena
   const rest: string[] = [];
   for await (const o of listAll(store, prefix)) if (o.key !== prefix + DELETION_MARK_FILE) rest.push(o.key);
   for (const k of rest) await store.delete(k);
+  await store.delete(layout.parquetMarkerKey(tenant, id));
   await store.delete(prefix + DELETION_MARK_FILE);
   for (const m of MIRRORED_MARKERS) await store.delete(layout.globalMarkerKey(tenant, id, m));
 }

@@ -45,6 +45,7 @@ function randomIndex(n: number, seed: number): BucketIndex {
     if (r() < 0.7) b.compaction_level = 1 + Math.floor(r() * 4);
     if (r() < 0.2) b.compactor_shard_id = "1_of_4";
     if (r() < 0.1) b.out_of_order = true;
+    if (r() < 0.1) b.parquet = r() < 0.5 ? { version: 2, shards: 1 + Math.floor(r() * 3) } : { version: 1 };
     if (r() < 0.9) {
       b.labels = {};
       for (let k = 0; k < 1 + Math.floor(r() * 4); k++)
@@ -70,6 +71,11 @@ function goReference(idx: BucketIndex): string {
     if (b.compaction_level) o.set("compaction_level", b.compaction_level);
     if (b.out_of_order) o.set("out_of_order", true);
     if (b.labels && Object.keys(b.labels).length > 0) o.set("labels", b.labels);
+    if (b.parquet) {
+      const p = new GoStruct().set("version", b.parquet.version);
+      if (b.parquet.shards) p.set("shards", b.parquet.shards);
+      o.set("parquet", p);
+    }
     return o;
   };
   return goMarshal(
@@ -255,5 +261,29 @@ describe("batched updates and merged re-syncs", () => {
     expect(r.attempts).toBe(2);
     expect(r.index.blocks.map((b) => b.block_id)).toEqual([y]);
     expect(r.index.block_deletion_marks.map((m) => m.block_id)).toEqual([testUlid(1)]);
+  });
+
+  it("records Cortex's parquet field: set and cleared by an edit, and found by a re-sync from the marks' mirrors", async () => {
+    const tenant = "parquet";
+    const up = new BucketIndexUpdater(store, { layout });
+    const [a, b, c] = [testUlid(201), testUlid(202), testUlid(203)];
+    for (const id of [a, b, c]) await store.put(layout.metaKey(tenant, id), metaJson(id, 0));
+    for (const id of [a, b, c]) await up.addBlock(tenant, id);
+    let r = await up.apply(tenant, { parquet: [{ block_id: a, parquet: { version: 2, shards: 2 } }] });
+    expect(r.index.blocks.find((x) => x.block_id === a)!.parquet).toEqual({ version: 2, shards: 2 });
+    expect(gunzipSync((await store.get(layout.indexKey(tenant)))!.body).toString()).toContain(
+      '"parquet":{"version":2,"shards":2}',
+    );
+    expect((await up.apply(tenant, { parquet: [{ block_id: a, parquet: { version: 2, shards: 2 } }] })).changed).toBe(
+      false,
+    );
+    // The bucket: b's mark mirrored (version 2, one shard), a's mirror gone, c's mirror not a mark.
+    await store.put(layout.parquetMarkerKey(tenant, b), '{"version":2,"shards":1}');
+    await store.put(layout.parquetMarkerKey(tenant, c), "not json");
+    r = await up.rebuild(tenant);
+    const byId = new Map(r.index.blocks.map((x) => [x.block_id, x.parquet]));
+    expect([byId.get(a), byId.get(b), byId.get(c)]).toEqual([undefined, { version: 2, shards: 1 }, undefined]);
+    r = await up.apply(tenant, { parquet: [{ block_id: b, parquet: null }] });
+    expect(r.index.blocks.find((x) => x.block_id === b)!.parquet).toBeUndefined();
   });
 });

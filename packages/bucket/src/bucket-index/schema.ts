@@ -59,6 +59,14 @@ export interface IndexBlock {
   compaction_level?: number;
   out_of_order?: boolean;
   labels?: Record<string, string>;
+  /** Cortex's field: the block's parquet converter mark, when it has Parquet files. */
+  parquet?: IndexParquet;
+}
+
+/** Cortex's ConverterMarkMeta: the mark's version and the number of Parquet shards. */
+export interface IndexParquet {
+  version: number;
+  shards?: number;
 }
 
 export interface IndexDeletionMark {
@@ -179,6 +187,11 @@ export function indexBlockJson(b: IndexBlock): string {
       s += "}";
     }
   }
+  if (b.parquet) {
+    s += `,"parquet":{"version":${goNumber(b.parquet.version)}`;
+    if (b.parquet.shards) s += `,"shards":${goNumber(b.parquet.shards)}`;
+    s += "}";
+  }
   return s + "}";
 }
 
@@ -235,6 +248,7 @@ export const IndexBlockSchema = z.object({
   compaction_level: optional(Int),
   out_of_order: optional(z.boolean()),
   labels: optional(z.record(z.string(), z.string())),
+  parquet: optional(z.object({ version: Int, shards: optional(Int) })),
 });
 /** One `block_deletion_marks` entry. */
 export const IndexMarkSchema = z.object({ block_id: Ulid, deletion_time: Int });

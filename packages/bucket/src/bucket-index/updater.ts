@@ -20,7 +20,8 @@ import {
   type DeletionMark,
 } from "@strata/tsdb";
 import { BucketError } from "../errors.ts";
-import { BucketLayout } from "../layout.ts";
+import { z } from "zod";
+import { BucketLayout, PARQUET_CONVERTER_MARK_FILE } from "../layout.ts";
 import { PreconditionFailedError, listAll, type ObjectStore } from "../store.ts";
 import { IndexCodec } from "./codec.ts";
 import {
@@ -32,6 +33,7 @@ import {
   type IndexBlock,
   type IndexLimits,
   type IndexDeletionMark,
+  type IndexParquet,
 } from "./schema.ts";
 
 export interface IndexUpdaterOptions {
@@ -61,6 +63,8 @@ export interface IndexEdit {
   mark?: readonly IndexDeletionMark[];
   /** Blocks to drop, with their deletion marks. */
   remove?: readonly string[];
+  /** Parquet converter marks to record on indexed blocks (Cortex's `parquet` field); null clears it. */
+  parquet?: readonly { block_id: string; parquet: IndexParquet | null }[];
 }
 
 /** What a rebuild found, and the index it was made against. */
@@ -309,8 +313,16 @@ export class BucketIndexUpdater {
     const dirs = new Map<string, Date | undefined>();
     const noted = new Map<string, Set<string>>((opts.noteFiles ?? []).map((f) => [f, new Set<string>()]));
     const markIds: string[] = [];
+    const parquetMarkers = this.layout.parquetMarkerKey(tenant, "").slice(0, -`-${PARQUET_CONVERTER_MARK_FILE}`.length);
+    const parquetIds = new Set<string>();
     for await (const o of listAll(this.store, prefix)) {
       const rest = o.key.slice(prefix.length);
+      if (o.key.startsWith(parquetMarkers)) {
+        const base = o.key.slice(parquetMarkers.length);
+        if (base === `${base.slice(0, 26)}-${PARQUET_CONVERTER_MARK_FILE}` && isUlid(base.slice(0, 26)))
+          parquetIds.add(base.slice(0, 26).toUpperCase());
+        continue;
+      }
       if (o.key.startsWith(markers)) {
         const m = this.layout.parseGlobalMarker(o.key);
         if (m?.file === DELETION_MARK_FILE) markIds.push(m.id);
@@ -358,9 +370,29 @@ export class BucketIndexUpdater {
       }
     });
     const index = emptyIndex();
-    index.blocks = blocks.filter((b): b is IndexBlock => b !== undefined);
+    index.blocks = await mapLimit(
+      blocks.filter((b): b is IndexBlock => b !== undefined),
+      this.concurrency,
+      (b) => this.withParquet(tenant, b, parquetIds.has(b.block_id)),
+    );
     index.block_deletion_marks = marks.filter((m): m is IndexDeletionMark => !!m);
     return { index: normalizeIndex(index), partials, noted };
+  }
+
+  /**
+   * The entry with Cortex's `parquet` field as the bucket has it (the mark's mirror under
+   * parquet-markers/): kept when already recorded, read when new, cleared when the mark is gone.
+   */
+  private async withParquet(tenant: string, b: IndexBlock, marked: boolean): Promise<IndexBlock> {
+    if (!marked) {
+      if (!b.parquet) return b;
+      const { parquet: _, ...rest } = b;
+      return rest;
+    }
+    if (b.parquet) return b;
+    const r = await this.store.get(this.layout.parquetMarkerKey(tenant, b.block_id));
+    const mark = r && ParquetMarkSchema.safeParse(parseJsonOrUndefined(r.body));
+    return mark?.success ? { ...b, parquet: mark.data } : b;
   }
 
   private async readDeletionMark(tenant: string, id: string, globalOnly = false): Promise<DeletionMark | undefined> {
@@ -416,6 +448,16 @@ export function applyEdit(idx: BucketIndex, edit: IndexEdit): boolean {
   }
   if (edit.add?.length && addNew(idx.blocks, edit.add)) changed = true;
   if (edit.mark?.length && addNew(idx.block_deletion_marks, edit.mark)) changed = true;
+  for (const p of edit.parquet ?? []) {
+    const i = idx.blocks.findIndex((b) => b.block_id === p.block_id);
+    if (i < 0) continue;
+    const b = idx.blocks[i]!;
+    if (JSON.stringify(b.parquet ?? null) === JSON.stringify(p.parquet)) continue;
+    // Entries are shared and frozen: a changed one is a new object.
+    const { parquet: _, ...rest } = b;
+    idx.blocks[i] = p.parquet ? { ...rest, parquet: { ...p.parquet } } : rest;
+    changed = true;
+  }
   return changed;
 }
 
@@ -471,4 +513,16 @@ function mergeEntries<T extends { block_id: string }>(
   }
   for (const e of current ?? []) if (!inBase.has(e.block_id) && !inScan.has(e.block_id)) entries.push(e); // added meanwhile
   return { entries, fresh };
+}
+
+/** Cortex's converter mark: `{"version":N,"shards":M}` (shards optional). */
+const ParquetMarkSchema = z.object({ version: z.int(), shards: z.int().positive().optional() });
+
+function parseJsonOrUndefined(body: Uint8Array): unknown {
+  if (body.length > 64 * 1024) return undefined; // a mark is a few bytes: anything larger is not one
+  try {
+    return JSON.parse(Buffer.from(body).toString("utf8"));
+  } catch {
+    return undefined;
+  }
 }
