@@ -1,0 +1,197 @@
+/**
+ * Conversion to parquet-common's Parquet beside compaction, on the same data: three 8h blocks
+ * of node-exporter-like series (counters with resets and gauges, 30 s scrapes) are compacted
+ * into one 24h block (Strata's compactor), and that 24h block is converted (8h data columns,
+ * Cortex's defaults). Each run is its own child process, so its peak memory is its own; the
+ * two modes alternate for ROUNDS rounds and the medians are reported, wall and process CPU,
+ * with the ratio convert / compact (issue 18's target: ≤ 2×, warned about on stderr).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isMainThread } from "node:worker_threads";
+import { type BenchResult, emit } from "@strata/bench";
+import { compactBlocks } from "@strata/compact";
+import { BlockWriter, compareStrings, Encoding, encodeXOR, newUlid } from "@strata/tsdb";
+import { DirBlockSink, DirBlockSource, FileSink } from "@strata/tsdb/node";
+import { convertBlock } from "../src/index.ts";
+
+const SERIES = 6_000;
+const STEP = 30_000;
+const BLOCK_MS = 8 * 3600_000;
+const T0 = 1_700_006_400_000; // a multiple of 24h
+const ROUNDS = 3;
+const self = fileURLToPath(import.meta.url);
+
+export async function makeInputs(parent: string): Promise<string[]> {
+  const half = SERIES / 2;
+  const instances = Array.from({ length: half }, (_, i) => `10.0.${Math.floor(i / 250)}.${i % 250}:9100`);
+  const metrics = ["node_cpu_seconds_total", "node_memory_free_bytes"];
+  const symbols = [...new Set(["__name__", "instance", "job", "node", ...metrics, ...instances])].sort(compareStrings);
+  const n = BLOCK_MS / STEP;
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  let seed = 11;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const dirs: string[] = [];
+  for (let b = 0; b < 3; b++) {
+    const min = T0 + b * BLOCK_MS;
+    const sink = new DirBlockSink(parent, newUlid(min + BLOCK_MS));
+    const w = new BlockWriter(sink);
+    await w.addSymbols(symbols);
+    for (const m of metrics) {
+      const counter = m.endsWith("_total");
+      for (const inst of [...instances].sort(compareStrings)) {
+        let v = counter ? Math.floor(rnd() * 1e6) : 8e9;
+        for (let i = 0; i < n; i++) {
+          ts[i] = min + i * STEP + Math.floor(rnd() * 20);
+          v = counter
+            ? rnd() < 0.001
+              ? 0
+              : v + Math.floor(rnd() * 100) / 4
+            : v + Math.floor(rnd() * 2001 - 1000) * 4096;
+          vs[i] = v;
+        }
+        const chunks = [];
+        for (let i = 0; i < n; i += 120) {
+          const end = Math.min(n, i + 120);
+          chunks.push({
+            minTime: ts[i]!,
+            maxTime: ts[end - 1]!,
+            chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) },
+          });
+        }
+        await w.addSeries(
+          [
+            { name: "__name__", value: m },
+            { name: "instance", value: inst },
+            { name: "job", value: "node" },
+          ],
+          chunks,
+        );
+      }
+    }
+    await w.finish({
+      ulid: sink.ulid,
+      minTime: min,
+      maxTime: min + BLOCK_MS,
+      stats: {},
+      compaction: { level: 1, sources: [sink.ulid] },
+      version: 1,
+    });
+    dirs.push(await sink.commit());
+  }
+  return dirs;
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) total += (await stat(join(e.parentPath, e.name))).size;
+  }
+  return total;
+}
+
+interface ChildResult {
+  seconds: number;
+  cpuSeconds: number;
+  peakMiB: number;
+  samples: number;
+  outBytes: number;
+  out: string;
+}
+
+/** One measured run in this (child) process. */
+async function child(mode: string, out: string, inputs: string[]): Promise<ChildResult> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let samples = 0;
+  let dir = out;
+  if (mode === "compact") {
+    const r = await compactBlocks(
+      inputs.map((d) => new DirBlockSource(d)),
+      (_s, ulid) => new DirBlockSink(out, ulid),
+    );
+    for (const o of r.outputs) {
+      dir = await (o.sink as DirBlockSink).commit();
+      samples += Number(o.meta.stats.numSamples ?? 0);
+    }
+  } else {
+    await convertBlock(new DirBlockSource(inputs[0]!), { create: (name) => FileSink.create(join(out, name)) });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(cpu0);
+  return {
+    seconds,
+    cpuSeconds: (c.user + c.system) / 1e6,
+    peakMiB: process.resourceUsage().maxRSS / 1024,
+    samples,
+    outBytes: await dirBytes(out),
+    out: dir,
+  };
+}
+
+function run(mode: string, out: string, inputs: string[]): ChildResult {
+  const text = execFileSync(process.execPath, [self, "--child", mode, out, ...inputs], { encoding: "utf8" });
+  return JSON.parse(text.trim().split("\n").pop()!) as ChildResult;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const parent = await mkdtemp(join(tmpdir(), "strata-convert-bench-"));
+  try {
+    const inputs = await makeInputs(parent);
+    const compacted: ChildResult[] = [];
+    const converted: ChildResult[] = [];
+    let block = "";
+    for (let round = 0; round < ROUNDS; round++) {
+      const cOut = await mkdtemp(join(parent, "compact-"));
+      const c = run("compact", cOut, inputs);
+      compacted.push(c);
+      block = c.out;
+      const pOut = await mkdtemp(join(parent, "parquet-"));
+      converted.push(run("convert", pOut, [block]));
+    }
+    const samples = compacted[0]!.samples;
+    const inBytes = await dirBytes(block);
+    const cWall = median(compacted.map((r) => r.seconds));
+    const pWall = median(converted.map((r) => r.seconds));
+    const cCpu = median(compacted.map((r) => r.cpuSeconds));
+    const pCpu = median(converted.map((r) => r.cpuSeconds));
+    const results: BenchResult[] = [
+      {
+        name: `compact 3x8h -> 24h, ${SERIES} series (median of ${ROUNDS}; cpu ${cCpu.toFixed(2)} s)`,
+        samples,
+        bytes: inBytes,
+        seconds: cWall,
+        peakMiB: median(compacted.map((r) => r.peakMiB)),
+      },
+      {
+        name: `convert 24h -> parquet (median of ${ROUNDS}; cpu ${pCpu.toFixed(2)} s; ${converted[0]!.outBytes} bytes out)`,
+        samples,
+        bytes: inBytes,
+        seconds: pWall,
+        peakMiB: median(converted.map((r) => r.peakMiB)),
+        target: `<= 2x compaction: wall ${(pWall / cWall).toFixed(2)}x, cpu ${(pCpu / cCpu).toFixed(2)}x`,
+      },
+    ];
+    emit(results);
+    if (pCpu / cCpu > 2)
+      process.stderr.write(`convert bench: conversion CPU ${(pCpu / cCpu).toFixed(2)}x compaction's (target <= 2x)\n`);
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main && isMainThread) {
+  const at = process.argv.indexOf("--child");
+  if (at >= 0) {
+    const [mode, out, ...inputs] = process.argv.slice(at + 1);
+    process.stdout.write(`${JSON.stringify(await child(mode!, out!, inputs))}\n`);
+  } else {
+    await main();
+  }
+}
