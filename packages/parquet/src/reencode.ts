@@ -59,53 +59,87 @@ export class SeriesReencoder {
 
   private encodeXOR(chunks: readonly ChunkMeta[], deleted: readonly Interval[] | undefined): boolean {
     const { mint, maxt, colDuration, samplesPerChunk } = this.o;
+    const hasDeletes = deleted !== undefined && deleted.length > 0;
+    // Each column's open chunk: the indexes (into ts/vs) of its samples so far.
+    const open: number[][] = Array.from({ length: this.o.dataColumns }, () => []);
     let n = 0;
-    for (const c of chunks) {
-      const data = c.chunk!.data;
+    let kept = 0;
+    for (let ci = 0; ci < chunks.length; ci++) {
+      const data = chunks[ci]!.chunk!.data;
       const k = xorNumSamples(data);
+      if (k === 0) continue;
       if (n + k > this.ts.length) this.grow(n + k);
       decodeXOR(data, this.ts, this.vs, n);
+      const first = n;
       n += k;
-    }
-    if (n === 0) return false;
-    const src32 = new Int32Array(this.vs.buffer);
-    const dst32 = new Int32Array(this.cvs.buffer);
-    // Each column's samples in arrival order (upstream appends to that column's open chunk).
-    const pending: { idx: number[] }[] = Array.from({ length: this.o.dataColumns }, () => ({ idx: [] }));
-    let kept = 0;
-    for (let i = 0; i < n; i++) {
-      const t = this.ts[i]!;
-      if (t < mint || t > maxt) continue;
-      if (deleted !== undefined && deleted.length > 0 && isDeleted(deleted, t)) continue;
-      const col = dataColumnOf(t, mint, colDuration);
-      const p = pending[col];
-      if (p === undefined) throw new RangeError(`sample at ${t} past the last data column`);
-      p.idx.push(i);
-      kept++;
-    }
-    if (kept === 0) return false;
-    for (let col = 0; col < pending.length; col++) {
-      const idx = pending[col]!.idx;
-      const out = this.outs[col]!;
-      for (let s = 0; s < idx.length; s += samplesPerChunk) {
-        const m = Math.min(samplesPerChunk, idx.length - s);
-        let minT = Number.MAX_SAFE_INTEGER;
-        // Upstream starts a chunk's max time at 0 (Go's zero value), not at its first sample.
-        let maxT = 0;
-        for (let j = 0; j < m; j++) {
-          const i = idx[s + j]!;
-          const t = this.ts[i]!;
-          this.cts[j] = t;
-          dst32[2 * j] = src32[2 * i]!;
-          dst32[2 * j + 1] = src32[2 * i + 1]!;
-          if (t < minT) minT = t;
-          if (t > maxT) maxT = t;
-        }
-        const bytes = encodeXOR(this.cts, this.cvs, 0, m);
-        writeChunk(out, Encoding.XOR, minT, maxT, bytes);
+      if (!hasDeletes && k <= samplesPerChunk && this.copyWhole(chunks, ci, first, k, open)) {
+        kept += k;
+        continue;
+      }
+      for (let i = first; i < n; i++) {
+        const t = this.ts[i]!;
+        if (t < mint || t > maxt) continue;
+        if (hasDeletes && isDeleted(deleted, t)) continue;
+        const col = dataColumnOf(t, mint, colDuration);
+        const o = open[col];
+        if (o === undefined) throw new RangeError(`sample at ${t} past the last data column`);
+        o.push(i);
+        kept++;
+        if (o.length >= samplesPerChunk) this.cut(col, o);
       }
     }
+    for (let col = 0; col < open.length; col++) if (open[col]!.length > 0) this.cut(col, open[col]!);
+    return kept > 0;
+  }
+
+  /**
+   * A source chunk whose samples all fall in one column, while that column has no open chunk,
+   * and which upstream would close where it ends (it holds samplesPerChunk samples, or the next
+   * chunk starts in another column): re-encoding would give the same samples in the same chunk,
+   * and Prometheus' XOR appender the same bytes, so its bytes are copied.
+   */
+  private copyWhole(chunks: readonly ChunkMeta[], ci: number, first: number, k: number, open: number[][]): boolean {
+    const { mint, maxt, colDuration, samplesPerChunk } = this.o;
+    let minT = Number.MAX_SAFE_INTEGER;
+    let maxT = 0;
+    let col = -1;
+    for (let i = first; i < first + k; i++) {
+      const t = this.ts[i]!;
+      if (t < mint || t > maxt) return false;
+      const c = dataColumnOf(t, mint, colDuration);
+      if (col === -1) col = c;
+      else if (c !== col) return false;
+      if (t < minT) minT = t;
+      if (t > maxT) maxT = t;
+    }
+    if (col < 0 || col >= open.length || open[col]!.length > 0) return false;
+    if (k < samplesPerChunk) {
+      const next = chunks[ci + 1];
+      if (next !== undefined && dataColumnOf(next.minTime, mint, colDuration) === col) return false;
+    }
+    writeChunk(this.outs[col]!, Encoding.XOR, minT, maxT, chunks[ci]!.chunk!.data);
     return true;
+  }
+
+  /** Encodes a column's open chunk into its value and empties it. */
+  private cut(col: number, idx: number[]): void {
+    const src32 = new Int32Array(this.vs.buffer);
+    const dst32 = new Int32Array(this.cvs.buffer);
+    const m = idx.length;
+    let minT = Number.MAX_SAFE_INTEGER;
+    // Upstream starts a chunk's max time at 0 (Go's zero value), not at its first sample.
+    let maxT = 0;
+    for (let j = 0; j < m; j++) {
+      const i = idx[j]!;
+      const t = this.ts[i]!;
+      this.cts[j] = t;
+      dst32[2 * j] = src32[2 * i]!;
+      dst32[2 * j + 1] = src32[2 * i + 1]!;
+      if (t < minT) minT = t;
+      if (t > maxT) maxT = t;
+    }
+    writeChunk(this.outs[col]!, Encoding.XOR, minT, maxT, encodeXOR(this.cts, this.cvs, 0, m));
+    idx.length = 0;
   }
 
   private grow(n: number): void {
