@@ -1,7 +1,7 @@
 // Blocks made by the real promtool (float series with counter resets, NaN and ±Inf, extreme
 // floats, unicode, wide and sparse label sets) converted and read back through hyparquet, an
 // independent Parquet reader. promtool 2.42 imports OpenMetrics text only: it cannot make
-// native histograms, which the converter does not convert yet either (FORMAT.md, "Gaps").
+// native histograms (histograms.test.ts writes those blocks with @strata/tsdb).
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -67,8 +67,7 @@ export const convertCommand: Command = {
     [
       "The block is a directory or a block URL (s3://bucket[/prefix]/<tenant>/<ULID>, file:///path/<tenant>/<ULID>),",
       "read in place with ranged GETs. The files are those Cortex writes into the block's folder: copy them",
-      "there (with the mark last) for Cortex's parquet querier and store-gateway. Native histogram chunks",
-      "are not converted yet (the command fails on them).",
+      "there (with the mark last) for Cortex's parquet querier and store-gateway.",
       "",
       "Examples:",
       "  strata convert ./data/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --out ./parquet/01JB3Y8ZK6M0N4R2T5V7W9X1Y3",
