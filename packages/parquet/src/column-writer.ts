@@ -16,11 +16,27 @@ export interface PageInfo {
   max: Uint8Array | undefined;
 }
 
-export type Compress = (b: Uint8Array) => Uint8Array;
+/** Compresses a page's values; may run off the main thread (Node's zlib uses its thread pool). */
+export type Compress = (b: Uint8Array) => Promise<Uint8Array>;
+
+/** A page whose values are being compressed; its header is written once the size is known. */
+interface PendingPage {
+  defs: Uint8Array;
+  valuesLength: number;
+  compressed: Promise<Uint8Array>;
+  done: boolean;
+  n: number;
+  nulls: number;
+  firstRow: number;
+  min: Uint8Array | undefined;
+  max: Uint8Array | undefined;
+}
 
 /**
  * One column chunk being filled: values arrive row by row, pages are cut at `pageBytes` of
- * encoded values and compressed at once, so a row group costs its compressed size in memory.
+ * encoded values and handed to the compressor at once (it runs beside the encoding); `finish`
+ * lays the compressed pages out. A row group costs its compressed size in memory, plus the
+ * pages still being compressed (callers bound those with `inFlight`).
  */
 export class ColumnChunkWriter {
   readonly spec: ColumnSpec;
@@ -46,6 +62,9 @@ export class ColumnChunkWriter {
   private rows = 0;
   private readonly scratch = new ByteBuf(64 * 1024);
   private readonly keyDecoder = new TextDecoder("latin1");
+  private pending: PendingPage[] = [];
+  /** Pages handed to the compressor and not done yet. */
+  inFlight = 0;
 
   constructor(spec: ColumnSpec, compress: Compress, pageBytes: number) {
     this.spec = spec;
@@ -124,37 +143,26 @@ export class ColumnChunkWriter {
         }
       }
     }
-    const values = s.buf.subarray(valuesStart, s.len);
-    const compressed = this.compress(values);
-    const header = new ThriftWriter()
-      .i32(1, PageType.DATA_PAGE_V2)
-      .i32(2, defLen + values.length)
-      .i32(3, defLen + compressed.length)
-      .struct(8, (w) =>
-        w
-          .i32(1, n)
-          .i32(2, nulls)
-          .i32(3, n)
-          .i32(4, encodingId(this.spec.encoding))
-          .i32(5, defLen)
-          .i32(6, 0)
-          .bool(7, true),
-      )
-      .end();
-    const offset = this.pages.len;
-    this.pages.bytes(header);
-    this.pages.bytes(s.buf.subarray(0, defLen));
-    this.pages.bytes(compressed);
-    this.uncompressedBytes += header.length + defLen + values.length;
-    this.pageInfos.push({
-      offset,
-      size: this.pages.len - offset,
-      firstRow: this.pageFirstRow,
-      nullPage: nulls === n,
+    const values = s.buf.slice(valuesStart, s.len);
+    this.inFlight++;
+    const page: PendingPage = {
+      defs: s.buf.slice(0, defLen),
+      valuesLength: values.length,
+      compressed: this.compress(values),
+      done: false,
+      n,
       nulls,
+      firstRow: this.pageFirstRow,
       min: min?.slice(),
       max: max?.slice(),
-    });
+    };
+    const settled = (): void => {
+      page.done = true;
+      this.inFlight--;
+    };
+    // A rejection is reported by finish(); here it only counts the page as settled.
+    page.compressed.then(settled, settled);
+    this.pending.push(page);
     this.pageFirstRow = this.rows;
     this.pageValues = [];
     this.pageIdx = [];
@@ -162,13 +170,61 @@ export class ColumnChunkWriter {
     this.pageSize = 0;
   }
 
+  /** Waits for the pages being compressed and lays them out in `pages`, with their headers. */
+  async finish(): Promise<void> {
+    this.flushPage();
+    for (const p of this.pending) {
+      const compressed = await p.compressed;
+      const header = new ThriftWriter()
+        .i32(1, PageType.DATA_PAGE_V2)
+        .i32(2, p.defs.length + p.valuesLength)
+        .i32(3, p.defs.length + compressed.length)
+        .struct(8, (w) =>
+          w
+            .i32(1, p.n)
+            .i32(2, p.nulls)
+            .i32(3, p.n)
+            .i32(4, encodingId(this.spec.encoding))
+            .i32(5, p.defs.length)
+            .i32(6, 0)
+            .bool(7, true),
+        )
+        .end();
+      const offset = this.pages.len;
+      this.pages.bytes(header);
+      this.pages.bytes(p.defs);
+      this.pages.bytes(compressed);
+      this.uncompressedBytes += header.length + p.defs.length + p.valuesLength;
+      this.pageInfos.push({
+        offset,
+        size: this.pages.len - offset,
+        firstRow: p.firstRow,
+        nullPage: p.nulls === p.n,
+        nulls: p.nulls,
+        min: p.min,
+        max: p.max,
+      });
+    }
+    this.pending = [];
+  }
+
+  /** Resolves once at most `max` pages are still being compressed. */
+  async settle(max: number): Promise<void> {
+    const noop = (): void => {};
+    while (this.inFlight > max) {
+      const busy = this.pending.filter((p) => !p.done);
+      if (busy.length === 0) return;
+      await Promise.race(busy.map((p) => p.compressed.then(noop, noop)));
+    }
+  }
+
   /** The dictionary page (header and compressed PLAIN values), for dictionary columns. */
-  dictionaryPage(): { bytes: Uint8Array; uncompressed: number } | undefined {
+  async dictionaryPage(): Promise<{ bytes: Uint8Array; uncompressed: number } | undefined> {
     if (this.spec.encoding !== "dictionary") return undefined;
     const s = new ByteBuf(1024);
     plainByteArray(s, this.dictValues);
     const values = s.view();
-    const compressed = this.compress(values);
+    const compressed = await this.compress(values);
     const header = new ThriftWriter()
       .i32(1, PageType.DICTIONARY_PAGE)
       .i32(2, values.length)

@@ -97,6 +97,22 @@ export class ParquetFileWriter {
     return this.rows;
   }
 
+  /** Pages being compressed, over all columns. */
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.cols) n += c.inFlight;
+    return n;
+  }
+
+  /** Waits until at most `max` pages of this file are being compressed (bounds what waits in memory). */
+  async settle(max: number): Promise<void> {
+    while (this.inFlight > max) {
+      const busy = this.cols.find((c) => c.inFlight > 0);
+      if (busy === undefined) return;
+      await busy.settle(busy.inFlight - 1);
+    }
+  }
+
   /** Writes the rows added since the last flush as one row group. */
   async flushRowGroup(): Promise<void> {
     if (this.rows === 0) return;
@@ -104,8 +120,8 @@ export class ParquetFileWriter {
     const fileOffset = this.offset;
     const chunks: ChunkMeta[] = [];
     for (const c of this.cols) {
-      c.flushPage();
-      const dict = c.dictionaryPage();
+      await c.finish();
+      const dict = await c.dictionaryPage();
       let dictionaryPageOffset: number | undefined;
       let uncompressed = c.uncompressedBytes;
       const start = this.offset;
