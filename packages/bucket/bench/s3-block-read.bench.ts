@@ -134,6 +134,7 @@ async function bench(parent: string): Promise<BenchResult[]> {
       const variants = VARIANTS.filter((v) => modes.includes(v.mode) && (w.writes || v.outToDisk || v.mode === "disk"));
       const seconds: Record<string, number[]> = {};
       const emuCpu: Record<string, number[]> = {};
+      const ownCpu: Record<string, number[]> = {};
       const stats: Record<string, string> = {};
       for (let round = -1; round < ROUNDS; round++) {
         for (const { mode, outToDisk, name } of variants) {
@@ -151,10 +152,13 @@ async function bench(parent: string): Promise<BenchResult[]> {
               : (ulid: string) =>
                   Object.assign(new StoreBlockSink(store, layout.blockPrefix("bench-out", ulid)), { ulid });
           const cpu0 = await emu.cpuSeconds();
+          const own0 = process.cpuUsage();
           const t0 = performance.now();
           await w.run(sources, sink);
           const s = (performance.now() - t0) / 1000;
+          const own = process.cpuUsage(own0);
           const cpu = (await emu.cpuSeconds()) - cpu0;
+          if (round >= 0) (ownCpu[name] ??= []).push((own.user + own.system) / 1e6);
           if (round >= 0) (seconds[name] ??= []).push(s);
           if (round >= 0) (emuCpu[name] ??= []).push(cpu);
           if (mode !== "disk")
@@ -182,7 +186,8 @@ async function bench(parent: string): Promise<BenchResult[]> {
         process.stderr.write(
           `${w.name}, ${name}: median ${s.toFixed(3)} s of [${seconds[name]!.map((x) => x.toFixed(3)).join(", ")}]` +
             `, ${(bytes / s / 1e6).toFixed(1)} MB/s${ratio === undefined ? "" : `, ${ratioText}`}` +
-            (mode === "disk" ? "" : `; emulator CPU ${median(emuCpu[name]!).toFixed(2)} s; ${stats[name]}`) +
+            `; this process's CPU ${median(ownCpu[name]!).toFixed(2)} s` +
+            (mode === "disk" ? "" : `, the emulator's ${median(emuCpu[name]!).toFixed(2)} s; ${stats[name]}`) +
             "\n",
         );
         if (gated && ratio !== undefined && ratio < TARGET)

@@ -235,21 +235,36 @@ export class StoreByteSource implements ByteSource {
   /** One GET for the run's pages; `reserved`: read-ahead bytes the cache holds for it until then. */
   private async fetchRun(run: PageRequest[], reserved = 0): Promise<void> {
     const ps = this.cache.pageSize;
-    const from = run[0]!.page * ps;
-    const to = Math.min(this.size, (run[run.length - 1]!.page + 1) * ps);
+    const first = run[0]!.page;
+    const last = run[run.length - 1]!.page;
+    const from = first * ps;
+    const range = { offset: from, length: Math.min(this.size, (last + 1) * ps) - from };
     let released = reserved === 0;
     try {
       this.cache.stats.gets++;
-      const r = await this.store.get(this.key, { offset: from, length: to - from });
+      let pages: Uint8Array[];
+      if (this.store.getInto) {
+        // Straight into the pages: one copy of each byte, no run-sized buffer to collect first.
+        pages = Array.from(
+          { length: last - first + 1 },
+          (_, i) => new Uint8Array(Math.min(ps, this.size - (first + i) * ps)),
+        );
+        if (!(await this.store.getInto(this.key, range, pages)))
+          throw new ObjectNotFoundError(this.key, `${this.store.url}/`);
+      } else {
+        const r = await this.store.get(this.key, range);
+        if (!r) throw new ObjectNotFoundError(this.key, `${this.store.url}/`);
+        pages = Array.from({ length: last - first + 1 }, (_, i) =>
+          r.body.slice(i * ps, Math.min(r.body.length, (i + 1) * ps)),
+        );
+      }
       this.cache.release(reserved);
       released = true;
-      if (!r) throw new ObjectNotFoundError(this.key, `${this.store.url}/`);
-      this.cache.stats.fetchedBytes += r.body.length;
+      this.cache.stats.fetchedBytes += range.length;
       // Cache every page of the run, gap pages included: they cost nothing more now.
-      for (let p = run[0]!.page; p <= run[run.length - 1]!.page; p++) {
-        const s = p * ps - from;
-        const bytes = r.body.slice(s, Math.min(r.body.length, s + ps));
-        this.cache.set(`${this.store.url}\0${this.key}\0${p}`, bytes, this.owner);
+      for (let p = first; p <= last; p++) {
+        const bytes = pages[p - first]!;
+        this.cache.set(this.pageKey(p), bytes, this.owner);
         const req = run.find((x) => x.page === p);
         if (req) {
           this.inflight.delete(p);

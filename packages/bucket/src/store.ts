@@ -101,6 +101,12 @@ export interface ObjectStore {
   readonly url: string;
   /** The whole object or a byte range; undefined when absent. A range outside the object is a RangeError. */
   get(key: string, range?: ByteRange): Promise<GetResult | undefined>;
+  /**
+   * Optional: a byte range copied straight into `into`, in order (their lengths sum to
+   * `range.length`), without a buffer of the whole range first; false when the object is
+   * absent, a RangeError outside it. The page cache fills its pages with it (S3Store has it).
+   */
+  getInto?(key: string, range: ByteRange, into: readonly Uint8Array[]): Promise<boolean>;
   /** Size, time and ETag; with `{ etag: false }` a store may skip computing the ETag (filesystem) and give "". */
   head(key: string, opts?: { etag?: boolean }): Promise<(ObjectInfo & { etag: string }) | undefined>;
   /** Small objects in one request. Resolves to the new ETag, or PreconditionFailedError. */

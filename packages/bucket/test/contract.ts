@@ -98,6 +98,11 @@ class CountingStore {
           return (key: string, range?: ByteRange) => (
             this.gets.push(range ?? { offset: 0, length: -1 }), t.get(key, range)
           );
+        // The page cache's GETs, on stores that fill its pages directly (S3Store).
+        if (p === "getInto" && t.getInto)
+          return (key: string, range: ByteRange, into: readonly Uint8Array[]) => (
+            this.gets.push(range), t.getInto!(key, range, into)
+          );
         const v = Reflect.get(t, p, r);
         return typeof v === "function" ? v.bind(t) : v;
       },

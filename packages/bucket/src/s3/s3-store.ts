@@ -123,6 +123,60 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  async getInto(key: string, range: ByteRange, into: readonly Uint8Array[]): Promise<boolean> {
+    let room = 0;
+    for (const b of into) room += b.length;
+    if (!(range.offset >= 0 && range.length > 0 && room === range.length))
+      throw new RangeError(`${this.url}/${key}: invalid range [${range.offset}, +${range.length}) for ${room} bytes`);
+    let r;
+    try {
+      r = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.k(key),
+          Range: `bytes=${range.offset}-${range.offset + range.length - 1}`,
+        }),
+      );
+    } catch (e) {
+      if (isStatus(e, 404) || errName(e) === "NoSuchKey") return false;
+      if (isStatus(e, 416) || errName(e) === "InvalidRange")
+        throw new RangeError(
+          `${this.url}/${key}: range [${range.offset}, ${range.offset + range.length}) outside the object`,
+          {
+            cause: e,
+          },
+        );
+      throw e;
+    }
+    const size = totalFromContentRange(r.ContentRange);
+    if (size !== undefined) checkRange(this.url, key, range, size);
+    // The body's chunks, each copied once into the buffers in turn; never more than they hold.
+    let i = 0;
+    let at = 0;
+    let got = 0;
+    for await (const chunk of r.Body as AsyncIterable<Uint8Array>) {
+      for (let c = 0; c < chunk.length; ) {
+        const dst = into[i];
+        if (dst === undefined) {
+          (r.Body as { destroy?: () => void }).destroy?.();
+          throw new Error(`${this.url}/${key}: ranged GET returned more than the ${range.length} bytes asked for`);
+        }
+        const n = Math.min(dst.length - at, chunk.length - c);
+        dst.set(chunk.subarray(c, c + n), at);
+        at += n;
+        c += n;
+        got += n;
+        if (at === dst.length) {
+          i++;
+          at = 0;
+        }
+      }
+    }
+    if (got !== range.length)
+      throw new Error(`${this.url}/${key}: ranged GET returned ${got} bytes, expected ${range.length}`);
+    return true;
+  }
+
   async head(key: string): Promise<(ObjectInfo & { etag: string }) | undefined> {
     try {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.k(key) }));
