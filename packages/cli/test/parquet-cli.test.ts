@@ -1,6 +1,7 @@
 // `strata convert` and `strata parquet inspect` run as a user would, on a small block.
 import { readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeBenchBlock } from "@strata/testkit";
 import { runStrata } from "@strata/testkit/cli";
@@ -42,6 +43,22 @@ describe("strata convert / strata parquet inspect", () => {
     const parsed = JSON.parse(j.stdout) as { files: Record<string, { rows: number }>; mark: unknown };
     expect(parsed.files["0.chunks.parquet"]!.rows).toBe(60);
     expect(parsed.mark).toEqual({ version: 2, shards: 1 });
+  });
+
+  it("convert --out <block URL> writes into the block's folder in a file:// bucket", async () => {
+    const bucket = await tmp.make("pq-cli-bucket");
+    const url = `${pathToFileURL(bucket).href}/team-a/${basename(block)}`;
+    const r = await runStrata(["convert", block, "--out", url]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect((await readdir(join(bucket, "team-a", basename(block)))).sort()).toEqual([
+      "0.chunks.parquet",
+      "0.labels.parquet",
+      "parquet-converter-mark.json",
+    ]);
+    expect((await runStrata(["convert", block, "--out", `${pathToFileURL(bucket).href}/team-a/not-a-ulid`])).code).toBe(
+      2,
+    );
   });
 
   it("usage errors exit 2", async () => {

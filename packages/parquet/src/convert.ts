@@ -265,27 +265,33 @@ async function writeShard(
       await cw.flushRowGroup();
     }
   };
-  if (inIndexOrder) {
-    // One walk in index order over this shard's ids (a contiguous run of the sorted keys).
-    const want = new Set(series.map((s) => s.id));
-    const last = series.length > 0 ? series[series.length - 1]!.id : -1;
-    const cur = block.seriesCursor({ withChunks: true });
-    for (;;) {
-      const s = cur.tryNext() ?? (await cur.next());
-      if (s === null) break;
-      if (s.id > last) break;
-      if (!want.has(s.id)) continue;
-      o.signal?.throwIfAborted();
-      await emit(s.labels, s.chunks, s.id);
+  try {
+    if (inIndexOrder) {
+      // One walk in index order over this shard's ids (a contiguous run of the sorted keys).
+      const want = new Set(series.map((s) => s.id));
+      const last = series.length > 0 ? series[series.length - 1]!.id : -1;
+      const cur = block.seriesCursor({ withChunks: true });
+      for (;;) {
+        const s = cur.tryNext() ?? (await cur.next());
+        if (s === null) break;
+        if (s.id > last) break;
+        if (!want.has(s.id)) continue;
+        o.signal?.throwIfAborted();
+        await emit(s.labels, s.chunks, s.id);
+      }
+    } else {
+      for (const k of series) {
+        o.signal?.throwIfAborted();
+        const e = await block.index.series(k.id);
+        const chunks: ChunkMeta[] = [];
+        for (const c of e.chunks) chunks.push({ ...c, chunk: await block.chunks.chunk(c.ref) });
+        await emit(e.labels, chunks, k.id);
+      }
     }
-  } else {
-    for (const k of series) {
-      o.signal?.throwIfAborted();
-      const e = await block.index.series(k.id);
-      const chunks: ChunkMeta[] = [];
-      for (const c of e.chunks) chunks.push({ ...c, chunk: await block.chunks.chunk(c.ref) });
-      await emit(e.labels, chunks, k.id);
-    }
+  } catch (e) {
+    // Unfinished files are abandoned (an S3 upload aborted): the caller removes what was stored.
+    await Promise.allSettled([lw.abort(), cw.abort()]);
+    throw e;
   }
   const lf = await lw.close();
   const cf = await cw.close();

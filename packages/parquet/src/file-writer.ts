@@ -176,6 +176,11 @@ export class ParquetFileWriter {
     this.cols = this.newColumns();
   }
 
+  /** Abandons the file (its sink's abort, when it has one). */
+  async abort(): Promise<void> {
+    await this.sink.abort?.();
+  }
+
   /** Flushes the last row group, writes the page index and the footer, closes the sink. */
   async close(): Promise<WrittenFile> {
     await this.flushRowGroup();

@@ -5,7 +5,7 @@ import { type BlockSink, tryParseDuration } from "@strata/tsdb";
 import { FileSink } from "@strata/tsdb/node";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
-import { BlockArgs, inBlock } from "../block-args.ts";
+import { BlockArgs, inBlock, isUrlArg } from "../block-args.ts";
 import { withBadInput } from "../bad-input.ts";
 
 function positiveInt(text: string | undefined, flag: string, min: number): number | undefined {
@@ -17,14 +17,44 @@ function positiveInt(text: string | undefined, flag: string, min: number): numbe
 }
 
 /** Files written into one directory; on failure the ones made so far are removed. */
-function dirSink(dir: string): BlockSink & { made: string[] } {
+function dirSink(dir: string): BlockSink & { undo(): Promise<void>; close(): Promise<void> } {
   const made: string[] = [];
   return {
-    made,
     async create(name) {
       const path = join(dir, name);
       made.push(path);
       return FileSink.create(path);
+    },
+    undo: async () => {
+      await Promise.all(made.map((p) => rm(p, { force: true })));
+    },
+    close: async () => {},
+  };
+}
+
+/** Files written into a block's folder in a bucket (as Cortex writes them); on failure they are deleted. */
+async function bucketSink(out: string): Promise<BlockSink & { undo(): Promise<void>; close(): Promise<void> }> {
+  const b = await import("@strata/bucket");
+  let loc: import("@strata/bucket").BlockUrl;
+  try {
+    loc = b.parseBlockUrl(out);
+  } catch (e) {
+    if (e instanceof b.BucketUrlError) throw new UsageError(`--out: ${e.message}`, { cause: e });
+    throw e;
+  }
+  const store = await b.openStore(loc.bucketUrl);
+  const prefix = new b.BucketLayout({ rootTenant: b.ROOT_TENANT }).blockPrefix(loc.tenant, loc.block);
+  const made: string[] = [];
+  return {
+    async create(name) {
+      made.push(prefix + name);
+      return store.createWriter(prefix + name);
+    },
+    undo: async () => {
+      await Promise.all(made.map((k) => store.delete(k).catch(() => {})));
+    },
+    close: async () => {
+      await store.close?.();
     },
   };
 }
@@ -46,7 +76,7 @@ export function convertReport(r: ConvertResult): string {
 export const convertCommand: Command = {
   summary: "convert a block to Parquet as Cortex's parquet-converter writes it (parquet-common's format)",
   usage:
-    "convert <block-dir|block-url> --out <dir> [--col-duration 8h] [--row-group-size N] [--num-row-groups N] [--max-columns N]",
+    "convert <block-dir|block-url> --out <dir|block-url> [--col-duration 8h] [--row-group-size N] [--num-row-groups N] [--max-columns N]",
   options: {
     out: { type: "string" },
     "col-duration": { type: "string" },
@@ -55,7 +85,9 @@ export const convertCommand: Command = {
     "max-columns": { type: "string" },
   },
   optionHelp: {
-    out: "directory the files go to (made if missing): <shard>.labels.parquet, <shard>.chunks.parquet, then parquet-converter-mark.json",
+    out:
+      "where the files go: a directory (made if missing), or a block's folder in a bucket (s3://bucket[/prefix]/<tenant>/<ULID>, " +
+      "file:///path/<tenant>/<ULID>) as Cortex writes them: <shard>.labels.parquet, <shard>.chunks.parquet, then parquet-converter-mark.json",
     "col-duration": "time each data column (s_data_<i>) covers, from the block's start (default 8h, as Cortex)",
     "row-group-size":
       "rows (series) per row group (default 1000000, Cortex's -parquet-converter.max-rows-per-row-group)",
@@ -72,12 +104,13 @@ export const convertCommand: Command = {
       "Examples:",
       "  strata convert ./data/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --out ./parquet/01JB3Y8ZK6M0N4R2T5V7W9X1Y3",
       "  strata convert s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --out ./pq --row-group-size 100000",
+      "  strata convert s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --out s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3",
     ].join("\n"),
   run: withBadInput("convert", async ([dir, ...extra], values) => {
     if (!dir) throw new UsageError("a block directory or block URL is required");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const out = values.out as string | undefined;
-    if (!out) throw new UsageError("--out <dir> is required");
+    if (!out) throw new UsageError("--out <dir|block-url> is required");
     const colText = values["col-duration"] as string | undefined;
     const colDurationMs = colText === undefined ? undefined : tryParseDuration(colText);
     if (colDurationMs !== undefined && !(colDurationMs > 0)) {
@@ -92,13 +125,15 @@ export const convertCommand: Command = {
     const args = new BlockArgs({ inputs: 1 });
     try {
       const input = await args.open(dir);
-      const sink = dirSink(out);
+      const sink = isUrlArg(out) ? await bucketSink(out) : dirSink(out);
       try {
         const r = await convertBlock(input.source, sink, { colDurationMs, rowGroupSize, numRowGroups, maxColumns });
         process.stdout.write(convertReport(r));
       } catch (e) {
-        await Promise.all(sink.made.map((p) => rm(p, { force: true })));
+        await sink.undo();
         throw inBlock(input.name, e);
+      } finally {
+        await sink.close();
       }
     } finally {
       await args.close();
