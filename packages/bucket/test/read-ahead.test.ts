@@ -221,6 +221,17 @@ describe("read-ahead over the shaped emulator", () => {
     await emu?.stop();
   });
 
+  it("S3Store.getInto fills the caller's buffers in order, and says absent or out of range as get does", async () => {
+    const into = [new Uint8Array(3), new Uint8Array(70_000), new Uint8Array(1)];
+    expect(await s3.getInto("big", { offset: (8 << 20) - 3, length: 70_004 }, into)).toBe(true);
+    expect([...into[0]!]).toEqual([0, 0, 0]);
+    expect(into[1]![0]).toBe(8);
+    expect(into[2]![0]).toBe(8);
+    expect(await s3.getInto("absent", { offset: 0, length: 1 }, [new Uint8Array(1)])).toBe(false);
+    await expect(s3.getInto("big", { offset: SIZE - 1, length: 2 }, [new Uint8Array(2)])).rejects.toThrow(RangeError);
+    await expect(s3.getInto("big", { offset: 0, length: 2 }, [new Uint8Array(1)])).rejects.toThrow(RangeError);
+  });
+
   it("overlaps GETs: a walk takes far less time than one GET per window, measured side by side", async () => {
     const timed = async (cache: RangeCache) => {
       const src = new StoreByteSource(s3, "big", SIZE, cache);
