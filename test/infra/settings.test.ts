@@ -45,6 +45,8 @@ const SAMPLES: Record<string, string> = {
   STRATA_JOB_MAX_ATTEMPTS: "5",
   STRATA_QUEUED_TTL: "3h",
   STRATA_STOP_MARGIN: "2m",
+  STRATA_PARQUET: "true",
+  STRATA_PARQUET_MIN_RANGE: "1d",
 };
 
 describe("deploy-time settings reach the functions", () => {

@@ -119,7 +119,7 @@ const commands: Record<string, Entry> = {
   replay: {
     group: "pipeline",
     summary:
-      "send any job (verify, compact, downsample, plan, retention, cleanup, index-sync, schedule-page) to the jobs queue",
+      "send any job (verify, compact, downsample, plan, retention, cleanup, index-sync, schedule-page, convert) to the jobs queue",
     load: async () => (await import("./commands/replay.ts")).replayCommand,
   },
   dlq: {

@@ -69,6 +69,10 @@ describe.each(["file", "s3"] as const)("strata replay, %s:// bucket", (kind) => 
           expect(jobs).toEqual([expect.objectContaining({ tenant: "long", block: long.ulid, resolution: 300_000 })]);
           expect(r.out).toContain(`sent downsample long ${long.ulid} to 5m`);
           break;
+        case "convert":
+          // The 48h block only (a 2d range, at least the 12h Parquet range).
+          expect(jobs).toEqual([expect.objectContaining({ tenant: "long", block: long.ulid })]);
+          break;
         case "schedule-page":
           // Once: the first page of the schedule's run over every tenant.
           expect(jobs).toEqual([expect.objectContaining({ type: "schedule-page", page: 0 })]);

@@ -56,6 +56,12 @@ export interface PipelineConfig {
    * remaining time) and deletes its partial output, instead of being killed mid-upload.
    */
   stopMarginMs: number;
+  /**
+   * Parquet for the parquet gateways: once a block whose range is at least `minRangeMs` is
+   * verified and indexed, a convert job writes parquet-common's files and Cortex's converter
+   * mark into its folder. Off by default (STRATA_PARQUET); per tenant with the overrides.
+   */
+  parquet: { enabled: boolean; minRangeMs: number };
 }
 
 /** How the engines plan and merge: the compaction ranges, HA replica labels, the dedup mode. */

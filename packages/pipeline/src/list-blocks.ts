@@ -21,7 +21,14 @@ import {
   type MarkerFile,
 } from "@strata/tsdb";
 import { COMPACTOR_SHARD_ID_LABEL } from "@strata/compact";
-import { BucketIndexInvalidError, BucketIndexUpdater, listAll, parseBlockKey, type ObjectStore } from "@strata/bucket";
+import {
+  BucketIndexInvalidError,
+  BucketIndexUpdater,
+  PARQUET_CONVERTER_MARK_FILE,
+  listAll,
+  parseBlockKey,
+  type ObjectStore,
+} from "@strata/bucket";
 import { formatProblem, type Problem } from "@strata/verify";
 import { z } from "zod";
 import { pipelineLayout } from "./bindings/index.ts";
@@ -76,6 +83,8 @@ export interface BlockRow {
   indexed: boolean;
   /** Has a verification record (`strata-verified.json`) next to it. */
   verified: boolean;
+  /** Has Parquet: Cortex's converter mark (`parquet-converter-mark.json`) next to it. */
+  parquet?: true;
 }
 
 export interface BucketListing {
@@ -109,6 +118,7 @@ const INTERESTING = new Set<string>([
   NO_DOWNSAMPLE_MARK_FILE,
   VERIFY_REPORT_FILE,
   VERIFIED_FILE,
+  PARQUET_CONVERTER_MARK_FILE,
 ]);
 
 /** Every block of `tenant` (pipeline name; every tenant when undefined), sorted by tenant and ULID. */
@@ -191,6 +201,7 @@ async function readFolder(
     marks: {},
     indexed: inIndex,
     verified: f.files.has(VERIFIED_FILE),
+    ...(f.files.has(PARQUET_CONVERTER_MARK_FILE) ? { parquet: true as const } : {}),
   };
   let meta: BlockMeta | undefined;
   const metaSize = f.files.get(META_FILE);

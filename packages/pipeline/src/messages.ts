@@ -159,6 +159,16 @@ export const DownsampleJobSchema = z.strictObject({
   resolution: DownsampleResolutionSchema,
 });
 
+/** Convert one indexed block to Parquet (parquet-common's files and Cortex's converter mark, in the block's folder). */
+export const ConvertJobSchema = z.strictObject({
+  version,
+  id,
+  retry,
+  type: z.literal("convert"),
+  tenant: TenantSchema,
+  block: BlockIdSchema,
+});
+
 /** Run the planner for one group, or for every group of the tenant. */
 export const PlanJobSchema = z.strictObject({
   version,
@@ -212,6 +222,7 @@ export const JobSchema = z.discriminatedUnion("type", [
   CleanupJobSchema,
   IndexSyncJobSchema,
   SchedulePageJobSchema,
+  ConvertJobSchema,
 ]);
 
 export type VerifyJob = z.infer<typeof VerifyJobSchema>;
@@ -222,6 +233,7 @@ export type RetentionJob = z.infer<typeof RetentionJobSchema>;
 export type CleanupJob = z.infer<typeof CleanupJobSchema>;
 export type IndexSyncJob = z.infer<typeof IndexSyncJobSchema>;
 export type SchedulePageJob = z.infer<typeof SchedulePageJobSchema>;
+export type ConvertJob = z.infer<typeof ConvertJobSchema>;
 export type Job = z.infer<typeof JobSchema>;
 export type JobType = Job["type"];
 export type DownsampleResolution = z.infer<typeof DownsampleResolutionSchema>;
@@ -235,6 +247,7 @@ export const JOB_TYPES: readonly JobType[] = [
   "cleanup",
   "index-sync",
   "schedule-page",
+  "convert",
 ];
 
 // --- S3 event notifications --------------------------------------------------------
@@ -381,7 +394,7 @@ export function jobVersion(type: JobType): number {
 }
 
 /** The tenant a job is for: a compact job's is its plan's; undefined for a job that fans out over every tenant. */
-export function jobTenant(job: VerifyJob | CompactJob | DownsampleJob): string;
+export function jobTenant(job: VerifyJob | CompactJob | DownsampleJob | ConvertJob): string;
 export function jobTenant(job: Job): string | undefined;
 export function jobTenant(job: Job): string | undefined {
   return job.type === "compact" ? job.plan.tenant : "tenant" in job ? job.tenant : undefined;

@@ -178,6 +178,8 @@ export interface Storage {
   /** A report object next to the block, with the store's time of writing; undefined when absent. */
   readReport(ref: BlockRef, name: string): Promise<{ body: string; lastModified: number } | undefined>;
   deleteReport(ref: BlockRef, name: string): Promise<void>;
+  /** Mirror a block's parquet converter mark to `<tenant>/parquet-markers/` (Cortex's global location). */
+  mirrorParquetMark(ref: BlockRef, mark: ParquetMark): Promise<void>;
   /** meta.json first (the block turns partial), the deletion mark last; missing objects are fine. */
   deleteBlock(ref: BlockRef): Promise<void>;
 }
@@ -188,6 +190,14 @@ export interface IndexChanges {
   /** Unix seconds per block. */
   markDeleted?: readonly { block: string; deletionTime: number }[];
   remove?: readonly string[];
+  /** Record a block's Parquet (Cortex's `parquet` field in the index). */
+  parquet?: readonly { block: string; mark: ParquetMark }[];
+}
+
+/** Cortex's converter mark: `{"version":2,"shards":N}`. */
+export interface ParquetMark {
+  version: number;
+  shards: number;
 }
 
 export interface RebuildResult {
@@ -318,6 +328,16 @@ export interface Engines {
    * overrides), absent = the global ones.
    */
   groupKey(meta: BlockMeta, replicaLabels?: readonly string[]): string;
+  /**
+   * The compaction range a block belongs to: the smallest configured range one of whose aligned
+   * windows holds it (Cortex's rule for which blocks to convert), else by its span.
+   */
+  blockRange(meta: BlockMeta): number;
+  /**
+   * Convert an indexed block to Parquet into its own folder: parquet-common's labels and chunks
+   * files per shard, Cortex's `parquet-converter-mark.json` last. Returns the mark's content.
+   */
+  convert(ref: BlockRef, opts?: { signal?: AbortSignal }): Promise<ParquetMark>;
   /**
    * Plans over the tenant's live blocks (blocks with a deletion mark are already filtered
    * out; no-compact ones are passed so that they can still be downsampled). `all` is every

@@ -7,7 +7,9 @@
  *    versions), without the plan job's writes (no marks, no queued notes);
  *  - `plan`, `retention`, `cleanup`, `index-sync`: one per tenant, naming it (no fan-out);
  *  - `schedule-page`: one, the first page of the tenant listing: the hourly schedule's run
- *    (retention, cleanup and index-sync for every tenant, fanned out by the worker).
+ *    (retention, cleanup and index-sync for every tenant, fanned out by the worker);
+ *  - `convert`: one per indexed live block at or above STRATA_PARQUET_MIN_RANGE (a Parquet
+ *    backfill; the job itself skips a block already converted, or a tenant with Parquet off).
  *
  * Block-level jobs are selected by block, or by block time: `since` keeps blocks whose
  * maxTime is at or after it (a compaction when any of its inputs is). Every body is
@@ -104,6 +106,19 @@ export async function replayJobs(store: ObjectStore, opts: ReplayOptions): Promi
         add(
           { version: JOB_MESSAGE_VERSION, type: "verify", tenant, block: b.block },
           { type: "verify", tenant, target: b.block },
+        );
+      }
+      continue;
+    }
+    if (opts.job === "convert") {
+      // Indexed blocks at or above the Parquet range: what the verify job would have sent (a backfill).
+      for (const b of await deps.index.blocks(tenant)) {
+        found.add(b.meta.ulid);
+        if (b.deletionTime !== undefined || !picked(b.meta.ulid, b.meta.maxTime)) continue;
+        if (deps.engines.blockRange(b.meta) < deps.config.parquet.minRangeMs) continue;
+        add(
+          { version: JOB_MESSAGE_VERSION, type: "convert", tenant, block: b.meta.ulid },
+          { type: "convert", tenant, target: b.meta.ulid },
         );
       }
       continue;

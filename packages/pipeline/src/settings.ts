@@ -205,6 +205,16 @@ export const SettingsSchema = z
       "how long planning trusts that a job it queued is still on the queue",
     ),
     STRATA_STOP_MARGIN: withDefault(duration(), "1m", "a writing job stops this long before the invocation's deadline"),
+    STRATA_PARQUET: withDefault(
+      bool(),
+      "false",
+      "true: convert indexed blocks to Parquet (parquet-common's format, Cortex's converter mark) for parquet gateways",
+    ),
+    STRATA_PARQUET_MIN_RANGE: withDefault(
+      duration(),
+      "12h",
+      "convert blocks whose compaction range is at least this (Cortex: every range above the first)",
+    ),
   })
   .superRefine((v, ctx) => {
     if (
@@ -356,6 +366,7 @@ function pipelineConfig(v: SettingValues): PipelineConfig {
     maxJobAttempts: v.STRATA_JOB_MAX_ATTEMPTS,
     queuedTtlMs: v.STRATA_QUEUED_TTL,
     stopMarginMs: v.STRATA_STOP_MARGIN,
+    parquet: { enabled: v.STRATA_PARQUET, minRangeMs: v.STRATA_PARQUET_MIN_RANGE },
   };
 }
 

@@ -17,6 +17,7 @@ import { runIndexSync } from "./jobs/index-sync.ts";
 import { runPlan } from "./jobs/plan.ts";
 import { runRetention } from "./jobs/retention.ts";
 import { runSchedulePage } from "./jobs/schedule-page.ts";
+import { runConvert } from "./jobs/convert.ts";
 import { runVerify } from "./jobs/verify.ts";
 
 /** Where a record came from, for log correlation and retry awareness. */
@@ -158,6 +159,8 @@ function dispatch(ctx: JobContext, job: Job): Promise<JobResult> {
       return runIndexSync(ctx, job);
     case "schedule-page":
       return runSchedulePage(ctx, job);
+    case "convert":
+      return runConvert(ctx, job);
   }
 }
 

@@ -195,7 +195,7 @@ describe("job messages", () => {
     [
       "type",
       { version: 1, type: "merge", tenant: "t" },
-      'unknown job type "merge": expected one of verify, compact, downsample, plan, retention, cleanup, index-sync, schedule-page',
+      'unknown job type "merge": expected one of verify, compact, downsample, plan, retention, cleanup, index-sync, schedule-page, convert',
     ],
     [
       "missing block",

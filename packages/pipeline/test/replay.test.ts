@@ -75,6 +75,9 @@ describe("replayJobs", () => {
       else if (job === "schedule-page")
         // One message, the first page of the schedule's run over every tenant.
         expect(jobs).toEqual([expect.objectContaining({ type: "schedule-page", page: 0 })]);
+      else if (job === "convert")
+        // The 48h block (a 2d range, at least the 12h Parquet range); the 2h blocks are below it.
+        expect(jobs).toEqual([expect.objectContaining({ tenant: "team-b", block: long.ulid })]);
       else expect(jobs.map((j) => ("tenant" in j ? j.tenant : undefined))).toEqual(["team-a", "team-b"]);
     }
     expect([...kinds].sort()).toEqual([...JOB_TYPES].sort());

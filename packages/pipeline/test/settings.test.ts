@@ -50,6 +50,7 @@ describe("settings", () => {
       maxJobAttempts: 3,
       queuedTtlMs: 2 * 3_600_000,
       stopMarginMs: 60_000,
+      parquet: { enabled: false, minRangeMs: 12 * 3_600_000 },
     });
     expect(DEFAULT_ENGINE_SETTINGS).toEqual({
       ranges: [3_600_000, 7_200_000, 28_800_000, 172_800_000, 1_209_600_000],

@@ -39,6 +39,7 @@ import {
   type Leases,
   type LiveBlock,
   type OutputCheck,
+  type ParquetMark,
   type PipelineConfig,
   type WriteOptions,
   type PlanOutcome,
@@ -280,6 +281,11 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   async deleteReport(ref: BlockRef, name: string) {
     this.get(ref)?.reports.delete(name);
   }
+  /** The mirrors under parquet-markers/, by block. */
+  readonly parquetMirrors = new Map<string, ParquetMark>();
+  async mirrorParquetMark(ref: BlockRef, mark: ParquetMark) {
+    this.parquetMirrors.set(`${ref.tenant}/${ref.block}`, mark);
+  }
   async deleteBlock(ref: BlockRef) {
     this.dirs.delete(this.key(ref));
     this.deleted.push(this.key(ref));
@@ -427,6 +433,21 @@ export class FakeEngines implements Engines {
   }
   groupKey(m: BlockMeta): string {
     return fakeGroupKey(m.thanos?.labels ?? {}, blockResolution(m));
+  }
+  /** The block's span: enough for the fake's blocks. */
+  blockRange(m: BlockMeta): number {
+    return m.maxTime - m.minTime;
+  }
+  /** Scripted: writes the mark (one shard) beside the block, as the real converter does last. */
+  convertFails = 0;
+  async convert(ref: BlockRef): Promise<ParquetMark> {
+    this.calls.push(`convert ${ref.block}`);
+    if (this.convertFails > 0) {
+      this.convertFails--;
+      throw new Error("injected conversion failure");
+    }
+    await this.bucket.putReport(ref, "parquet-converter-mark.json", '{"version":2,"shards":1}');
+    return { version: 2, shards: 1 };
   }
   async plan(tenant: string, blocks: readonly LiveBlock[], groupKey?: string): Promise<PlanOutcome> {
     this.calls.push(`plan ${groupKey ?? "*"} (${blocks.length} blocks)`);

@@ -160,6 +160,7 @@ function jsonRow(r: BlockRow): Record<string, unknown> {
     objects: r.objects,
     indexed: r.indexed,
     verified: r.verified,
+    parquet: r.parquet ?? false,
     marks: {
       ...r.marks,
       ...(r.marks.deletion ? { deletion: { ...r.marks.deletion, at: rfc3339(r.marks.deletion.time * 1000) } } : {}),
@@ -174,6 +175,7 @@ function marksText(r: BlockRow): string {
   if (r.marks.quarantine) m.push("quarantine");
   else if (r.marks.noCompact) m.push(`no-compact:${r.marks.noCompact.reason}`);
   if (r.marks.noDownsample) m.push(`no-downsample:${r.marks.noDownsample.reason}`);
+  if (r.parquet) m.push("parquet");
   for (const u of r.marks.unreadable ?? []) m.push(`unreadable:${u.file}`);
   return m.length ? m.join(",") : "-";
 }

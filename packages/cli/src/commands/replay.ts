@@ -19,13 +19,14 @@ const JOBS = [
   "cleanup",
   "index-sync",
   "schedule-page",
+  "convert",
 ] as const;
 type JobKind = (typeof JOBS)[number];
 const TENANT_JOBS: readonly JobKind[] = ["plan", "retention", "cleanup", "index-sync"];
 
 export const replayCommand: Command = {
   summary:
-    "send any job (verify, compact, downsample, plan, retention, cleanup, index-sync, schedule-page) to the jobs queue",
+    "send any job (verify, compact, downsample, plan, retention, cleanup, index-sync, schedule-page, convert) to the jobs queue",
   usage:
     "replay <bucket-url> [--job KIND] [--tenant T] [--block ULID... | --since TIME | --all] [--dry-run] [--queue URL] | replay --from-dlq [--dlq URL] [--queue URL]",
   options: {
@@ -42,10 +43,10 @@ export const replayCommand: Command = {
   optionHelp: {
     job: `what to send: ${JOBS.join(", ")} (default verify); ${TENANT_JOBS.join(", ")} go once per tenant; schedule-page once (the hourly schedule's run over every tenant)`,
     tenant: "only this tenant (__root__: blocks at the bucket root); default every tenant",
-    block: "only this block (repeatable); verify, compact (plans with it as an input), downsample",
+    block: "only this block (repeatable); verify, compact (plans with it as an input), downsample, convert",
     since:
       "only blocks whose time range ends at or after TIME (block time, meta.json's maxTime, not upload time): RFC 3339 (2026-01-02T00:00:00Z), epoch milliseconds, or a duration back from now (6h, 2d, 1h30m)",
-    all: "every block (for verify, compact, downsample one of --block, --since, --all is required)",
+    all: "every block (for verify, compact, downsample, convert one of --block, --since, --all is required)",
     "dry-run": "print what would be sent, one line per message (job, tenant, block or plan id); send nothing",
     queue: QUEUE_HELP.queue,
     dlq: `${QUEUE_HELP.dlq}; with --from-dlq`,
@@ -56,7 +57,8 @@ export const replayCommand: Command = {
       "verify goes to every block with a meta.json (as its upload event would); compact and downsample are the",
       "jobs the planner finds due now over the indexed blocks (what a plan job would send); plan, retention,",
       "cleanup and index-sync are sent once for each tenant; schedule-page is sent once and runs the hourly schedule",
-      "(the worker sends retention, cleanup and index-sync for every tenant, a page of tenants at a time).",
+      "(the worker sends retention, cleanup and index-sync for every tenant, a page of tenants at a time); convert goes",
+      "to every indexed block at or above STRATA_PARQUET_MIN_RANGE (a Parquet backfill).",
       "Bodies are the pipeline's own (encodeJob).",
       QUEUE_HELP.env,
       "",

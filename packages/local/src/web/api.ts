@@ -44,6 +44,7 @@ export const BlockSchema = z.object({
   }),
   indexed: z.boolean(),
   verified: z.boolean(),
+  parquet: z.boolean().optional(),
   group: z.string().optional(),
   groupLabels: z.record(z.string(), z.string()).optional(),
 });

@@ -86,7 +86,11 @@ export class StoreBucketIndex implements BucketIndex {
       block_id: m.block.toUpperCase(),
       deletion_time: m.deletionTime,
     }));
-    await this.healing(tenant, () => this.updater.apply(tenant, { add, mark, remove: changes.remove }));
+    const parquet = (changes.parquet ?? []).map((p) => ({
+      block_id: p.block.toUpperCase(),
+      parquet: { version: p.mark.version, shards: p.mark.shards },
+    }));
+    await this.healing(tenant, () => this.updater.apply(tenant, { add, mark, remove: changes.remove, parquet }));
     for (const id of changes.remove ?? []) this.metaCache.forget(tenant, id.toUpperCase());
   }
 

@@ -9,6 +9,7 @@ import { executePlan } from "@strata/compact";
 import { planAll } from "@strata/compact";
 import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact";
 import { downsampleBlock, planDownsampling } from "@strata/downsample";
+import { CONVERTER_MARK_VERSION, convertBlock } from "@strata/parquet";
 import {
   blockResolution,
   compareStrings,
@@ -30,6 +31,7 @@ import {
   type BlockRef,
   type Engines,
   type LiveBlock,
+  type ParquetMark,
   type PlanOutcome,
   type VerifyOutcome,
   type WriteOptions,
@@ -248,6 +250,18 @@ export class BlockEngines implements Engines {
     );
   }
 
+  blockRange(meta: BlockMeta): number {
+    return compactionRangeOf(meta.minTime, meta.maxTime, this.settings.ranges);
+  }
+
+  async convert(ref: BlockRef, opts: { signal?: AbortSignal } = {}): Promise<ParquetMark> {
+    const prefix = this.layout.blockPrefix(ref.tenant, ref.block);
+    const source = new StoreBlockSource(this.store, prefix, RangeCache.forJob(1, this.settings.pageCacheBytes));
+    // Straight into the block's folder: no file of it is read by anything until the mark, written last, says so.
+    const r = await convertBlock(source, new StoreBlockSink(this.store, prefix), { signal: opts.signal });
+    return { version: CONVERTER_MARK_VERSION, shards: r.shards.length };
+  }
+
   /** External labels without replica and shard labels: one stream across resolutions. */
   private streamKey(meta: BlockMeta, replicaLabels: readonly string[]): string {
     const l = removeReplicaLabels(meta.thanos?.labels, replicaLabels);
@@ -288,4 +302,17 @@ function reportJson(report: VerifyReport, repairable: boolean): string {
       2,
     ) + "\n"
   );
+}
+
+/**
+ * The compaction range a block belongs to, as Cortex tells it from the block's times: the
+ * smallest range one of whose aligned windows holds [minTime, maxTime). A block no aligned
+ * window holds (an upload across a boundary) counts by its span: the smallest range at least
+ * as long, else the span itself (Cortex would never convert it; its samples deserve Parquet
+ * as much as a compacted block's).
+ */
+export function compactionRangeOf(minTime: number, maxTime: number, ranges: readonly number[]): number {
+  const span = maxTime - minTime;
+  for (const r of ranges) if (r >= span && Math.floor(minTime / r) * r + r >= maxTime) return r;
+  return ranges.find((r) => r >= span) ?? span;
 }

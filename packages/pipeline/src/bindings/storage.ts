@@ -27,7 +27,8 @@ import { StoreBlockSource } from "@strata/bucket";
 import { parseBlockKey } from "@strata/bucket";
 import { deleteBlock, deleteMarker, type BucketLayout } from "@strata/bucket";
 import { PreconditionFailedError, listAll, type ObjectStore } from "@strata/bucket";
-import type { BlockListing, BlockRef, MetaStat, Storage, TenantPage } from "../ports.ts";
+import { converterMarkJson } from "@strata/parquet";
+import type { BlockListing, BlockRef, MetaStat, ParquetMark, Storage, TenantPage } from "../ports.ts";
 
 export class StoreStorage implements Storage {
   readonly store: ObjectStore;
@@ -153,6 +154,12 @@ export class StoreStorage implements Storage {
 
   async deleteReport(ref: BlockRef, name: string): Promise<void> {
     await this.store.delete(this.layout.blockFile(ref.tenant, ref.block, name));
+  }
+
+  async mirrorParquetMark(ref: BlockRef, mark: ParquetMark): Promise<void> {
+    await this.store.put(this.layout.parquetMarkerKey(ref.tenant, ref.block), converterMarkJson(mark.shards), {
+      contentType: "application/json",
+    });
   }
 
   deleteBlock(ref: BlockRef): Promise<void> {

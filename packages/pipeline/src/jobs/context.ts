@@ -67,7 +67,7 @@ export async function enqueue(ctx: JobContext, jobs: readonly WithoutVersion<Job
 }
 
 /** A job that may be re-sent with a delay. */
-type RetryableJob = Extract<Job, { type: "verify" | "compact" | "downsample" }>;
+type RetryableJob = Extract<Job, { type: "verify" | "compact" | "downsample" | "convert" }>;
 
 /**
  * A job that cannot run yet (an upload still in progress, a lease another worker holds) is

@@ -38,6 +38,7 @@ import {
 } from "./admit.ts";
 
 export { QUARANTINE_REASON, VERIFY_REPORT_FILE, VERIFIED_FILE, VERIFIER_VERSION } from "./admit.ts";
+import { convertIfWanted } from "./convert.ts";
 
 export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobResult> {
   const { storage, index } = ctx.deps;
@@ -64,7 +65,7 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
   } else if (!(meta instanceof FormatError) && (await trustedRecord(ctx, ref, stat))) {
     await index.addBlock(ref.tenant, meta);
     const enqueued = await planAndEnqueue(ctx, ref.tenant, await tenantGroupKey(ctx, ref.tenant, meta));
-    return { status: "done", reason: "already verified", enqueued };
+    return { status: "done", reason: "already verified", enqueued: enqueued + (await convertIfWanted(ctx, ref, meta)) };
   }
 
   let admitted;
@@ -78,7 +79,7 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
   }
   if (admitted.ok) {
     const enqueued = await planAndEnqueue(ctx, ref.tenant, await tenantGroupKey(ctx, ref.tenant, admitted.meta));
-    return { status: "done", enqueued };
+    return { status: "done", enqueued: enqueued + (await convertIfWanted(ctx, ref, admitted.meta)) };
   }
   if (!admitted.repairable || meta instanceof FormatError) return { status: "quarantined", reason: admitted.reason };
   return repair(ctx, ref, meta, admitted.reason);

@@ -17,6 +17,8 @@ export interface TenantSettings {
   replicaLabels: readonly string[];
   dedup: EngineSettings["dedup"];
   split?: EngineSettings["split"];
+  /** Convert the tenant's blocks to Parquet. */
+  parquet: boolean;
 }
 
 /** The global settings a tenant's own are laid over. */
@@ -25,6 +27,7 @@ export interface BaseSettings {
   replicaLabels: readonly string[];
   dedup: EngineSettings["dedup"];
   split?: EngineSettings["split"];
+  parquet?: boolean;
 }
 
 /** `tenant` is the pipeline's name (`""` for the root tenant); the document uses the CLI's (`__root__`). */
@@ -35,6 +38,7 @@ export function tenantSettings(doc: OverridesDocument, tenant: string, base: Bas
     replicaLabels: base.replicaLabels,
     dedup: base.dedup,
     ...(base.split ? { split: base.split } : {}),
+    parquet: base.parquet ?? false,
   };
   const own =
     doc.tenants && Object.hasOwn(doc.tenants, tenantName(tenant)) ? doc.tenants[tenantName(tenant)] : undefined;
@@ -61,13 +65,18 @@ function layer(out: TenantSettings, o: TenantOverrides, base: BaseSettings): voi
     else out.split = { ...base.split, shardCount: o.splitShards };
   }
   if (o.enabled !== undefined) out.enabled = o.enabled;
+  if (o.parquet !== undefined) out.parquet = o.parquet;
 }
 
 /** The base from the pipeline's two configuration shapes. */
-export function baseSettings(config: Pick<PipelineConfig, "retention">, engine: Partial<EngineSettings>): BaseSettings {
+export function baseSettings(
+  config: Pick<PipelineConfig, "retention"> & Partial<Pick<PipelineConfig, "parquet">>,
+  engine: Partial<EngineSettings>,
+): BaseSettings {
   const replicaLabels = engine.replicaLabels ?? [];
   return {
     retention: config.retention,
+    parquet: config.parquet?.enabled ?? false,
     replicaLabels,
     dedup: engine.dedup ?? defaultDedup(replicaLabels),
     ...(engine.split ? { split: engine.split } : {}),

@@ -40,6 +40,8 @@ export const TenantOverridesSchema = z.strictObject({
   splitShards: z.int().min(0).max(MAX_SPLIT_SHARDS).optional(),
   /** false: the tenant's jobs are acknowledged and skipped; nothing is written or deleted. */
   enabled: z.boolean().optional(),
+  /** Convert the tenant's blocks to Parquet (replaces STRATA_PARQUET). */
+  parquet: z.boolean().optional(),
 });
 
 export const OverridesSchema = z
