@@ -7,7 +7,7 @@ export {
   type ConvertResult,
   type ConvertedShard,
 } from "./convert.ts";
-export { CONVERTER_MARK_FILE, CONVERTER_MARK_VERSION, converterMarkJson } from "./mark.ts";
+export { CONVERTER_MARK_FILE, CONVERTER_MARK_VERSION, converterMarkJson, globalConverterMarkPath } from "./mark.ts";
 export {
   COL_INDEXES_COLUMN,
   DATA_COLUMN_PREFIX,

@@ -11,3 +11,12 @@ export function converterMarkJson(shards: number): string {
     ? `{"version":${CONVERTER_MARK_VERSION},"shards":${shards}}`
     : `{"version":${CONVERTER_MARK_VERSION}}`;
 }
+
+/**
+ * The mark's global copy, relative to the tenant's folder: Cortex uploads it there too
+ * (BucketWithGlobalMarkers, bucketindex/markers.go) and its bucket index updater lists
+ * `parquet-markers/` to find converted blocks.
+ */
+export function globalConverterMarkPath(ulid: string): string {
+  return `parquet-markers/${ulid}-${CONVERTER_MARK_FILE}`;
+}

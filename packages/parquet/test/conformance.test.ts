@@ -25,6 +25,7 @@ import {
   DEFAULT_COL_DURATION_MS,
   DEFAULT_ROW_GROUP_SIZE,
   decodeDataColumn,
+  globalConverterMarkPath,
 } from "@strata/parquet";
 
 const HOUR = 3600_000;
@@ -206,6 +207,10 @@ describe("the layout field by field (PC schema/*.go, convert/*.go; PG config.go,
     ]);
     expect(CONVERTER_MARK_FILE).toBe("parquet-converter-mark.json");
     expect(new TextDecoder().decode(out.files.get(CONVERTER_MARK_FILE))).toBe('{"version":2,"shards":1}');
+    // CX bucketindex/markers.go ConverterMarkFilePath: the global copy Cortex's bucket index lists.
+    expect(globalConverterMarkPath("01HZZZZZZZZZZZZZZZZZZZZZZZ")).toBe(
+      "parquet-markers/01HZZZZZZZZZZZZZZZZZZZZZZZ-parquet-converter-mark.json",
+    );
   });
 
   it("schema: root 'compressed'; l_* optional UTF8 strings in name order, then s_col_indexes, s_series_hash (required byte arrays)", () => {
