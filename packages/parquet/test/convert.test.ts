@@ -112,6 +112,34 @@ describe("convertBlock on promtool blocks, read back with hyparquet", () => {
     await verifyConversion(sparse.dir, out, r, { colDurationMs: 8 * 3600_000, rowGroupSize: 1_000_000 });
   });
 
+  it("extra sort labels (Cortex's per-tenant sort columns): rows leave index order, read by id", async () => {
+    const sortBy = ["__name__", "shard"];
+    const { out, r } = await convert(sparse, { sortBy, rowGroupSize: 40 });
+    const expected = await verifyConversion(sparse.dir, out, r, {
+      colDurationMs: 8 * 3600_000,
+      rowGroupSize: 40,
+      sortBy,
+    });
+    // The order differs from the index's (k<i> labels sort before shard), so the by-id path ran.
+    const shards = expected
+      .filter((e) => e.labels.some((l) => l.name === "shard"))
+      .map((e) => e.labels.find((l) => l.name === "shard")!.value);
+    expect(shards).toEqual([...shards].sort());
+    const { labels } = await readShard(out, 0);
+    expect(labels.md.row_groups[0]!.sorting_columns).toEqual([
+      {
+        column_idx: labels.md.schema.slice(1).findIndex((e) => e.name === "l___name__"),
+        descending: false,
+        nulls_first: false,
+      },
+      {
+        column_idx: labels.md.schema.slice(1).findIndex((e) => e.name === "l_shard"),
+        descending: false,
+        nulls_first: false,
+      },
+    ]);
+  });
+
   it("shards by rows with numRowGroups: ceil(series / (numRowGroups × rowGroupSize)) even shards", async () => {
     const { out, r } = await convert(sparse, { numRowGroups: 1, rowGroupSize: 50 });
     expect(r.series).toBe(124);

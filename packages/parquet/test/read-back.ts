@@ -47,8 +47,11 @@ export interface ExpectedSeries {
 
 const bitsOf = (vs: Float64Array, i: number): bigint => new BigUint64Array(vs.buffer, i * 8, 1)[0]!;
 
-/** The block's series in parquet-common's row order: by __name__, then by the whole label set. */
-export async function expectedSeries(blockDir: string): Promise<ExpectedSeries[]> {
+/** The block's series in parquet-common's row order: by the sort labels (__name__), then the whole label set. */
+export async function expectedSeries(
+  blockDir: string,
+  sortBy: readonly string[] = [METRIC_NAME],
+): Promise<ExpectedSeries[]> {
   const block = await BlockReader.open(new DirBlockSource(blockDir));
   const out: ExpectedSeries[] = [];
   try {
@@ -70,11 +73,13 @@ export async function expectedSeries(blockDir: string): Promise<ExpectedSeries[]
   } finally {
     await block.close();
   }
-  out.sort(
-    (a, b) =>
-      compareStrings(getLabel(a.labels, METRIC_NAME) ?? "", getLabel(b.labels, METRIC_NAME) ?? "") ||
-      compareLabels(a.labels, b.labels),
-  );
+  out.sort((a, b) => {
+    for (const n of sortBy) {
+      const c = compareStrings(getLabel(a.labels, n) ?? "", getLabel(b.labels, n) ?? "");
+      if (c !== 0) return c;
+    }
+    return compareLabels(a.labels, b.labels);
+  });
   return out;
 }
 

@@ -13,6 +13,7 @@ export interface VerifyOptions {
   colDurationMs: number;
   rowGroupSize: number;
   samplesPerChunk?: number;
+  sortBy?: readonly string[];
 }
 
 /** Checks every shard's two files row by row against the block's series and samples. */
@@ -22,7 +23,7 @@ export async function verifyConversion(
   r: ConvertResult,
   o: VerifyOptions,
 ): Promise<ExpectedSeries[]> {
-  const expected = await expectedSeries(blockDir);
+  const expected = await expectedSeries(blockDir, o.sortBy);
   const perChunk = o.samplesPerChunk ?? 120;
   let next = 0;
   for (const sh of r.shards) {
