@@ -90,3 +90,5 @@ export {
   VerificationIncompleteError,
   type BindOptions,
 } from "./bindings/index.ts";
+export { CONVERT_BYTES_PER_SECOND, CONVERT_ROW_GROUP_BYTES, convertRowGroupRows } from "./bindings/engines.ts";
+export { PARQUET_MARK_FILE, PARQUET_REFUSED_FILE } from "./jobs/convert.ts";

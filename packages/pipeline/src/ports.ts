@@ -338,6 +338,8 @@ export interface Engines {
    * files per shard, Cortex's `parquet-converter-mark.json` last. Returns the mark's content.
    */
   convert(ref: BlockRef, opts?: { signal?: AbortSignal }): Promise<ParquetMark>;
+  /** Why converting this block would not fit the job budget (time or memory), or undefined when it would. */
+  convertDoesNotFit(meta: BlockMeta): string | undefined;
   /**
    * Plans over the tenant's live blocks (blocks with a deletion mark are already filtered
    * out; no-compact ones are passed so that they can still be downsampled). `all` is every

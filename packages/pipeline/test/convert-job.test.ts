@@ -13,7 +13,11 @@ import {
   handleRecord,
   jsonLogger,
   pipelineLayout,
+  BlockEngines,
+  CONVERT_ROW_GROUP_BYTES,
   DEFAULT_CONFIG,
+  DEFAULT_ENGINE_SETTINGS,
+  convertRowGroupRows,
   type Job,
   type WorkerDeps,
 } from "@strata/pipeline";
@@ -84,6 +88,38 @@ describe("convert jobs (scripted engines)", () => {
     expect(h.bucket.get(ref)?.meta).toBeDefined();
     expect(h.bucket.get(ref)?.deletion).toBeUndefined();
     expect(h.bucket.index.get("t")?.has(ref.block)).toBe(true);
+  });
+});
+
+describe("convert jobs within the function's limits", () => {
+  it("a block too big for one job is refused before anything is written, and not tried again", async () => {
+    const h = harness(ON);
+    const ref = await h.bucket.uploadIndexed("t", meta({ minTime: T0, maxTime: T0 + 24 * HOUR }));
+    h.engines.tooBigToConvert.set(ref.block, "converting ~40 GB takes ~2000 s, more than the job budget's 600 s");
+    await run(h.deps, convertJob("t", ref.block));
+    await run(h.deps, convertJob("t", ref.block));
+    expect(h.engines.calls.filter((c) => c.startsWith("convert"))).toEqual([]);
+    expect((await h.bucket.readReport(ref, "strata-parquet-refused.json"))?.body).toContain("job budget");
+  });
+
+  it("the estimate and the row groups follow the block's size", () => {
+    const m = (chunkBytes: number, series: number) => {
+      const b = meta({ minTime: 0, maxTime: 1 });
+      b.stats = { numSeries: BigInt(series) };
+      b.thanos!.files = [{ rel_path: "chunks/000001", size_bytes: chunkBytes }];
+      return b;
+    };
+    const engines = new BlockEngines(
+      new FsStore(tmpdir()),
+      pipelineLayout(),
+      { ...DEFAULT_ENGINE_SETTINGS, jobBudget: { seconds: 600, memoryBytes: 2 ** 31 } },
+      Date.now,
+    );
+    expect(engines.convertDoesNotFit(m(1e9, 1000))).toBeUndefined();
+    expect(engines.convertDoesNotFit(m(50e9, 1000))).toMatch(/more than the job budget's 600 s/);
+    // Cortex's 1M rows for small series; fewer when a series carries many bytes (≤ 256 MiB a group).
+    expect(convertRowGroupRows(m(1e8, 1_000_000))).toBe(1_000_000);
+    expect(convertRowGroupRows(m(64e9, 1_000_000))).toBe(Math.floor(CONVERT_ROW_GROUP_BYTES / 64_000));
   });
 });
 

@@ -434,6 +434,11 @@ export class FakeEngines implements Engines {
   groupKey(m: BlockMeta): string {
     return fakeGroupKey(m.thanos?.labels ?? {}, blockResolution(m));
   }
+  /** Blocks (ULIDs) too big to convert in one job, with the reason. */
+  readonly tooBigToConvert = new Map<string, string>();
+  convertDoesNotFit(m: BlockMeta): string | undefined {
+    return this.tooBigToConvert.get(m.ulid);
+  }
   /** The block's span: enough for the fake's blocks. */
   blockRange(m: BlockMeta): number {
     return m.maxTime - m.minTime;

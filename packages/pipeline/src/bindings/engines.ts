@@ -5,11 +5,11 @@
  * stream, and memory stays bounded by one series plus the writer's symbols and postings.
  */
 import { Code, formatProblem, repairBlock, verifyBlock, type VerifyReport } from "@strata/verify";
-import { executePlan } from "@strata/compact";
+import { blockCostOf, executePlan } from "@strata/compact";
 import { planAll } from "@strata/compact";
 import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact";
 import { downsampleBlock, planDownsampling } from "@strata/downsample";
-import { CONVERTER_MARK_VERSION, convertBlock } from "@strata/parquet";
+import { CONVERTER_MARK_VERSION, DEFAULT_ROW_GROUP_SIZE, convertBlock } from "@strata/parquet";
 import {
   blockResolution,
   compareStrings,
@@ -257,9 +257,23 @@ export class BlockEngines implements Engines {
   async convert(ref: BlockRef, opts: { signal?: AbortSignal } = {}): Promise<ParquetMark> {
     const prefix = this.layout.blockPrefix(ref.tenant, ref.block);
     const source = new StoreBlockSource(this.store, prefix, RangeCache.forJob(1, this.settings.pageCacheBytes));
+    const meta = await readMeta(source, { maxBytes: this.settings.maxMetaBytes });
     // Straight into the block's folder: no file of it is read by anything until the mark, written last, says so.
-    const r = await convertBlock(source, new StoreBlockSink(this.store, prefix), { signal: opts.signal });
+    const r = await convertBlock(source, new StoreBlockSink(this.store, prefix), {
+      signal: opts.signal,
+      rowGroupSize: convertRowGroupRows(meta),
+    });
     return { version: CONVERTER_MARK_VERSION, shards: r.shards.length };
+  }
+
+  convertDoesNotFit(meta: BlockMeta): string | undefined {
+    const budget = this.settings.jobBudget;
+    if (!budget) return undefined;
+    const c = blockCostOf(meta);
+    const seconds = (c.indexBytes + c.chunkBytes) / CONVERT_BYTES_PER_SECOND;
+    if (seconds > budget.seconds)
+      return `converting ~${formatBytes(c.indexBytes + c.chunkBytes)} takes ~${Math.ceil(seconds)} s at ${formatBytes(CONVERT_BYTES_PER_SECOND)}/s, more than the job budget's ${budget.seconds} s`;
+    return undefined;
   }
 
   /** External labels without replica and shard labels: one stream across resolutions. */
@@ -315,4 +329,28 @@ export function compactionRangeOf(minTime: number, maxTime: number, ranges: read
   const span = maxTime - minTime;
   for (const r of ranges) if (r >= span && Math.floor(minTime / r) * r + r >= maxTime) return r;
   return ranges.find((r) => r >= span) ?? span;
+}
+
+/**
+ * Input bytes converted per second, one thread: `npm run bench -- convert` measured ~28 MB/s on
+ * a 2-core machine; a margin for a slower vCPU and S3.
+ */
+export const CONVERT_BYTES_PER_SECOND = 20e6;
+/**
+ * The converter holds one row group's compressed pages per file until it is written (its
+ * README): rows per group are capped so that a group's chunk bytes stay near this, Cortex's
+ * 1M rows being the most. Readers take any row-group size.
+ */
+export const CONVERT_ROW_GROUP_BYTES = 256 * 2 ** 20;
+
+/** Rows per row group for a block: 1M (Cortex's), fewer when its series carry many chunk bytes. */
+export function convertRowGroupRows(meta: BlockMeta): number {
+  const c = blockCostOf(meta);
+  const perSeries = c.series > 0 ? c.chunkBytes / c.series : 0;
+  if (!(perSeries > 0)) return DEFAULT_ROW_GROUP_SIZE;
+  return Math.max(1_000, Math.min(DEFAULT_ROW_GROUP_SIZE, Math.floor(CONVERT_ROW_GROUP_BYTES / perSeries)));
+}
+
+function formatBytes(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${Math.round(n / 1e6)} MB`;
 }

@@ -57,6 +57,13 @@ export async function runConvert(ctx: JobContext, job: ConvertJob): Promise<JobR
   }
   if (await storage.readReport(ref, PARQUET_REFUSED_FILE))
     return { status: "skipped", reason: `conversion was refused (${PARQUET_REFUSED_FILE}); delete it to try again` };
+  // A job that cannot fit the function's limits is never started.
+  const tooBig = engines.convertDoesNotFit(block.meta);
+  if (tooBig) {
+    await storage.putReport(ref, PARQUET_REFUSED_FILE, JSON.stringify({ version: 1, details: tooBig }, null, 2));
+    ctx.log.warn("convert-refused", { reason: tooBig });
+    return { status: "quarantined", reason: `not converted: ${tooBig}` };
+  }
   const leased = {
     describe: `convert ${job.block} to Parquet`,
     blocks: [job.block],
