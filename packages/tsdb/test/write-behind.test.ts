@@ -29,42 +29,47 @@ class GatedSink implements ByteSink {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe("WriteBehind", () => {
-  it("queues up to depth buffers without waiting, then waits for a write; bytes stay in order", async () => {
+  it("double-buffers until a long wait for the sink, then queues more; bytes stay in order", async () => {
     const sink = new GatedSink();
-    const wb = new WriteBehind(sink, 4, 3);
+    const wb = new WriteBehind(sink, 4, 4);
     let buf: Uint8Array = new Uint8Array(4);
-    for (let i = 0; i < 3; i++) {
-      await wb.ready(); // never waits: fewer than 3 queued
-      buf.fill(i);
+    let k = 0;
+    const put = async () => {
+      await wb.ready();
+      buf.fill(k++);
       buf = wb.swap(buf, 4);
-    }
-    let waited = true;
-    const fourth = wb.ready().then(() => {
-      waited = false;
+    };
+    await put(); // one queued without waiting
+    let done = false;
+    const second = put().then(() => {
+      done = true;
     });
     await tick();
-    expect(waited).toBe(true); // three queued, none written: the writer waits
-    expect(sink.maxActive).toBe(1); // the sink sees one write at a time
-    while (sink.parts.length < 3) {
+    expect(done).toBe(false); // the queue holds one: wait for the sink
+    await new Promise((r) => setTimeout(r, 15));
+    sink.release();
+    await second;
+    // That wait was long (throttling): two may queue now, the third waits.
+    await put();
+    let third = false;
+    const p = put().then(() => {
+      third = true;
+    });
+    await tick();
+    expect(third).toBe(false);
+    while (sink.parts.length < 4) {
       sink.release();
       await tick();
     }
-    await fourth;
-    expect(waited).toBe(false);
-    buf.fill(3);
-    wb.swap(buf, 2);
+    await p;
     const settled = wb.settle();
-    sink.release();
-    await tick();
-    sink.release();
+    while (sink.gates.length > 0) {
+      sink.release();
+      await tick();
+    }
     await settled;
-    expect(sink.parts.map((p) => [...p])).toEqual([
-      [0, 0, 0, 0],
-      [1, 1, 1, 1],
-      [2, 2, 2, 2],
-      [3, 3],
-    ]);
-    expect(sink.maxActive).toBe(1);
+    expect(sink.parts.map((x) => x[0])).toEqual([0, 1, 2, 3]);
+    expect(sink.maxActive).toBe(1); // the sink sees one write at a time
   });
 
   it("rethrows a failed write and writes nothing after it", async () => {

@@ -8,12 +8,16 @@
  * allowance, a write(2) is paused by the page cache's throttling for up to ~200 ms at a
  * time. With one buffer in flight the merge stalls for each pause; a few more let it go on
  * reading and merging meanwhile, so the job takes max(CPU, disk) instead of their sum.
- * Memory: `depth` buffers, whatever the block size.
+ * The queue starts at one buffer and grows only after long waits: extra buffers cost cache
+ * misses and allocation where writes are fast. Memory: at most `depth` + 1 buffers.
  */
 import type { ByteSink } from "./source.ts";
 
 /** Buffers handed over and not yet written, by default (with 1 MiB buffers: 8 MiB). */
 export const DEFAULT_WRITE_BEHIND = 8;
+
+/** A wait for the sink at least this long reads as throttling: the queue may then grow. */
+const STALL_MS = 10;
 
 export class WriteBehind {
   private readonly sink: ByteSink;
@@ -25,6 +29,12 @@ export class WriteBehind {
   private tail: Promise<void> = Promise.resolve();
   /** Buffers of `bufSize` in use: the one being filled, those queued and the spare ones. */
   private owned = 1;
+  /**
+   * Buffers allowed in the queue now: 1 (plain double buffering) until a wait for the sink
+   * is long enough to be throttling (STALL_MS), then doubled up to `depth` at each such
+   * wait. Writes into the page cache never wait that long, so they keep two warm buffers.
+   */
+  private allowed = 1;
   private failure: { error: unknown } | undefined;
   private wake: (() => void) | undefined;
 
@@ -42,11 +52,13 @@ export class WriteBehind {
   async ready(): Promise<void> {
     for (;;) {
       if (this.failure) throw this.failure.error;
-      if (this.spare.length > 0 || this.owned <= this.depth) return;
+      if (this.spare.length > 0 || this.owned <= this.allowed) return;
+      const t0 = performance.now();
       await new Promise<void>((r) => {
         this.wake = r;
       });
       this.wake = undefined;
+      if (performance.now() - t0 >= STALL_MS) this.allowed = Math.min(this.depth, 2 * this.allowed);
     }
   }
 
