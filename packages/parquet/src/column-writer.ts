@@ -1,4 +1,5 @@
 import { ByteBuf } from "./bytes.ts";
+import type { ChunkBuffer } from "./chunk-buffer.ts";
 import { compareBytesGo } from "./order.ts";
 import { deltaByteArray, deltaLengthByteArray, plainByteArray, rleHybrid, bitWidth } from "./encodings.ts";
 import { type ColumnSpec, PageType, encodingId } from "./format.ts";
@@ -24,7 +25,6 @@ interface PendingPage {
   defs: Uint8Array;
   valuesLength: number;
   compressed: Promise<Uint8Array>;
-  done: boolean;
   n: number;
   nulls: number;
   firstRow: number;
@@ -34,16 +34,15 @@ interface PendingPage {
 
 /**
  * One column chunk being filled: values arrive row by row, pages are cut at `pageBytes` of
- * encoded values and handed to the compressor at once (it runs beside the encoding); `finish`
- * lays the compressed pages out. A row group costs its compressed size in memory, plus the
- * pages still being compressed (callers bound those with `inFlight`).
+ * encoded values and handed to the compressor at once; `drain` lays the compressed pages out
+ * in the chunk's buffer (memory or a scratch file) as soon as they are done.
  */
 export class ColumnChunkWriter {
   readonly spec: ColumnSpec;
   private readonly compress: Compress;
   private readonly pageBytes: number;
   /** Compressed data pages (headers included) of this chunk. */
-  readonly pages = new ByteBuf(64 * 1024);
+  readonly pages: ChunkBuffer;
   readonly pageInfos: PageInfo[] = [];
   uncompressedBytes = 0;
   numValues = 0;
@@ -63,11 +62,10 @@ export class ColumnChunkWriter {
   private readonly scratch = new ByteBuf(64 * 1024);
   private readonly keyDecoder = new TextDecoder("latin1");
   private pending: PendingPage[] = [];
-  /** Pages handed to the compressor and not done yet. */
-  inFlight = 0;
 
-  constructor(spec: ColumnSpec, compress: Compress, pageBytes: number) {
+  constructor(spec: ColumnSpec, compress: Compress, pageBytes: number, pages: ChunkBuffer) {
     this.spec = spec;
+    this.pages = pages;
     this.compress = compress;
     this.pageBytes = pageBytes;
   }
@@ -144,24 +142,18 @@ export class ColumnChunkWriter {
       }
     }
     const values = s.buf.slice(valuesStart, s.len);
-    this.inFlight++;
     const page: PendingPage = {
       defs: s.buf.slice(0, defLen),
       valuesLength: values.length,
       compressed: this.compress(values),
-      done: false,
       n,
       nulls,
       firstRow: this.pageFirstRow,
       min: min?.slice(),
       max: max?.slice(),
     };
-    const settled = (): void => {
-      page.done = true;
-      this.inFlight--;
-    };
-    // A rejection is reported by finish(); here it only counts the page as settled.
-    page.compressed.then(settled, settled);
+    // A rejection is reported by drain(); until then it must not count as unhandled.
+    page.compressed.catch(() => {});
     this.pending.push(page);
     this.pageFirstRow = this.rows;
     this.pageValues = [];
@@ -170,10 +162,21 @@ export class ColumnChunkWriter {
     this.pageSize = 0;
   }
 
-  /** Waits for the pages being compressed and lays them out in `pages`, with their headers. */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** The last page flushed, then every page laid out. */
   async finish(): Promise<void> {
     this.flushPage();
-    for (const p of this.pending) {
+    await this.drain();
+  }
+
+  /** Waits for the pages being compressed and lays them out in `pages`, with their headers. */
+  async drain(): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) {
       const compressed = await p.compressed;
       const header = new ThriftWriter()
         .i32(1, PageType.DATA_PAGE_V2)
@@ -190,31 +193,20 @@ export class ColumnChunkWriter {
             .bool(7, true),
         )
         .end();
-      const offset = this.pages.len;
-      this.pages.bytes(header);
-      this.pages.bytes(p.defs);
-      this.pages.bytes(compressed);
+      const offset = this.pages.size;
+      this.pages.append(header);
+      this.pages.append(p.defs);
+      this.pages.append(compressed);
       this.uncompressedBytes += header.length + p.defs.length + p.valuesLength;
       this.pageInfos.push({
         offset,
-        size: this.pages.len - offset,
+        size: this.pages.size - offset,
         firstRow: p.firstRow,
         nullPage: p.nulls === p.n,
         nulls: p.nulls,
         min: p.min,
         max: p.max,
       });
-    }
-    this.pending = [];
-  }
-
-  /** Resolves once at most `max` pages are still being compressed. */
-  async settle(max: number): Promise<void> {
-    const noop = (): void => {};
-    while (this.inFlight > max) {
-      const busy = this.pending.filter((p) => !p.done);
-      if (busy.length === 0) return;
-      await Promise.race(busy.map((p) => p.compressed.then(noop, noop)));
     }
   }
 

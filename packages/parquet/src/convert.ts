@@ -32,6 +32,8 @@ import { encodeColIndexes, seriesHash } from "./row.ts";
 import { planShards, type SeriesKey } from "./shards.ts";
 import { converterMarkJson, CONVERTER_MARK_FILE } from "./mark.ts";
 import { zstdCompressor } from "./zstd.ts";
+import type { ChunkBufferFactory } from "./chunk-buffer.ts";
+import { spillBuffers } from "./spill.ts";
 
 export interface ConvertOptions {
   /** Width of a data column (ms); parquet-common's and Cortex's default 8h. */
@@ -53,6 +55,12 @@ export interface ConvertOptions {
   samplesPerChunk?: number;
   /** Encoded bytes after which a page is cut (parquet-go's page buffer, 256 KiB). */
   pageBytes?: number;
+  /**
+   * A directory for scratch files holding each column chunk until its row group is written
+   * (Cortex's -parquet-converter.file-buffer-enabled); without it they wait in memory, so a
+   * row group of 1M series costs its compressed size.
+   */
+  spillDir?: string;
   signal?: AbortSignal;
 }
 
@@ -79,8 +87,6 @@ export const DEFAULT_COL_DURATION_MS = 8 * 3600_000;
  * the level changes sizes, not the format: level 3 measured ~2x faster at level 7's size +2%.
  */
 export const DEFAULT_ZSTD_LEVEL = 3;
-/** Pages per file handed to the compressor and not done: enough to keep the thread pool busy. */
-const MAX_PAGES_IN_FLIGHT = 8;
 export const DEFAULT_ROW_GROUP_SIZE = 1_000_000;
 
 /**
@@ -103,6 +109,7 @@ export async function convertBlock(
     throw new RangeError("colDurationMs and rowGroupSize must be positive, maxColumns above 2");
   }
   const block = await BlockReader.open(source);
+  const spill = opts.spillDir === undefined ? undefined : spillBuffers(opts.spillDir);
   try {
     const { minTime: mint, maxTime: maxt, ulid } = block.meta;
     const nData = dataColumnCount(mint, maxt, colDuration);
@@ -131,6 +138,7 @@ export async function convertBlock(
           compress,
           samplesPerChunk: opts.samplesPerChunk ?? SAMPLES_PER_CHUNK,
           pageBytes: opts.pageBytes ?? 256 * 1024,
+          buffers: spill?.factory,
           signal: opts.signal,
         }),
       );
@@ -144,6 +152,7 @@ export async function convertBlock(
     }
     return { ulid, minTime: mint, maxTime: maxt, series: keys.length, shards, mark };
   } finally {
+    spill?.cleanup();
     await block.close();
   }
 }
@@ -193,6 +202,7 @@ interface ShardOptions {
   compress: (b: Uint8Array) => Promise<Uint8Array>;
   samplesPerChunk: number;
   pageBytes: number;
+  buffers: ChunkBufferFactory | undefined;
   signal: AbortSignal | undefined;
 }
 
@@ -210,7 +220,14 @@ async function writeShard(
     [MD_MAX_T, String(o.maxt)],
     [MD_MIN_T, String(o.mint)],
   ];
-  const common = { rootName: ROOT_NAME, keyValue: kv, codec: Codec.ZSTD, compress: o.compress, pageBytes: o.pageBytes };
+  const common = {
+    rootName: ROOT_NAME,
+    keyValue: kv,
+    codec: Codec.ZSTD,
+    compress: o.compress,
+    pageBytes: o.pageBytes,
+    buffers: o.buffers,
+  };
   const createdBy = "strata (parquet-common format)";
   const lcols = labelsColumns(schema, o.bloom);
   const { specs: ccols, dataIndex } = chunksColumns(schema);
@@ -257,9 +274,8 @@ async function writeShard(
     lw.addRow(lrow);
     cw.addRow(crow);
     rows++;
-    // Pages compress on the thread pool; at most a few wait, so memory stays a row group's pages.
-    if (cw.inFlight > MAX_PAGES_IN_FLIGHT) await cw.settle(MAX_PAGES_IN_FLIGHT / 2);
-    if (lw.inFlight > MAX_PAGES_IN_FLIGHT) await lw.settle(MAX_PAGES_IN_FLIGHT / 2);
+    await lw.drain();
+    await cw.drain();
     if (lw.bufferedRows >= o.rowGroupSize) {
       await lw.flushRowGroup();
       await cw.flushRowGroup();

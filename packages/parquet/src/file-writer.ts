@@ -1,6 +1,7 @@
 import type { ByteSink } from "@strata/tsdb";
 import { ColumnChunkWriter, type Compress, type PageInfo } from "./column-writer.ts";
 import { bloomBlocks, SplitBlockBloom } from "./bloom.ts";
+import { type ChunkBufferFactory, MemoryChunkBuffer } from "./chunk-buffer.ts";
 import { compareBytesGo } from "./order.ts";
 import {
   BoundaryOrder,
@@ -26,6 +27,8 @@ export interface FileWriterOptions {
   /** Encoded bytes of values after which a page is cut. */
   pageBytes: number;
   createdBy: string;
+  /** Where column chunks wait for their row group's end (default: memory). */
+  buffers?: ChunkBufferFactory;
 }
 
 interface ChunkMeta {
@@ -78,7 +81,8 @@ export class ParquetFileWriter {
   }
 
   private newColumns(): ColumnChunkWriter[] {
-    return this.opts.columns.map((c) => new ColumnChunkWriter(c, this.opts.compress, this.opts.pageBytes));
+    const buffer = this.opts.buffers ?? (() => new MemoryChunkBuffer());
+    return this.opts.columns.map((c) => new ColumnChunkWriter(c, this.opts.compress, this.opts.pageBytes, buffer()));
   }
 
   private async write(b: Uint8Array): Promise<void> {
@@ -97,20 +101,9 @@ export class ParquetFileWriter {
     return this.rows;
   }
 
-  /** Pages being compressed, over all columns. */
-  get inFlight(): number {
-    let n = 0;
-    for (const c of this.cols) n += c.inFlight;
-    return n;
-  }
-
-  /** Waits until at most `max` pages of this file are being compressed (bounds what waits in memory). */
-  async settle(max: number): Promise<void> {
-    while (this.inFlight > max) {
-      const busy = this.cols.find((c) => c.inFlight > 0);
-      if (busy === undefined) return;
-      await busy.settle(busy.inFlight - 1);
-    }
+  /** Lays out the pages compressed so far (into memory or scratch files), so none waits uncompressed. */
+  async drain(): Promise<void> {
+    for (const c of this.cols) if (c.hasPending) await c.drain();
   }
 
   /** Writes the rows added since the last flush as one row group. */
@@ -131,7 +124,8 @@ export class ParquetFileWriter {
         await this.write(dict.bytes);
       }
       const dataPageOffset = this.offset;
-      await this.write(c.pages.view());
+      await c.pages.drainTo((b) => this.write(b));
+      c.pages.dispose();
       chunks.push({
         spec: c.spec,
         numValues: c.numValues,
@@ -178,6 +172,7 @@ export class ParquetFileWriter {
 
   /** Abandons the file (its sink's abort, when it has one). */
   async abort(): Promise<void> {
+    for (const c of this.cols) c.pages.dispose();
     await this.sink.abort?.();
   }
 

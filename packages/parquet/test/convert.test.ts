@@ -2,7 +2,7 @@
 // floats, unicode, wide and sparse label sets) converted and read back through hyparquet, an
 // independent Parquet reader. promtool 2.42 imports OpenMetrics text only: it cannot make
 // native histograms (histograms.test.ts writes those blocks with @strata/tsdb).
-import { writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertBlock, type ConvertOptions } from "@strata/parquet";
@@ -90,6 +90,16 @@ describe("convertBlock on promtool blocks, read back with hyparquet", () => {
       ),
     ).toBe(true);
     expect(r.shards[0]!.labels.rowGroups).toBeGreaterThan(1);
+  });
+
+  it("with spillDir (column chunks in scratch files) the files are byte for byte the same, and the scratch is gone", async () => {
+    const a = await convert(generated, { rowGroupSize: 64 });
+    const scratch = await tmp.make("pq-spill");
+    const b = await convert(generated, { rowGroupSize: 64, spillDir: scratch });
+    for (const f of ["0.labels.parquet", "0.chunks.parquet", "parquet-converter-mark.json"]) {
+      expect(Buffer.compare(await readFile(join(a.out, f)), await readFile(join(b.out, f))), f).toBe(0);
+    }
+    expect(await readdir(scratch)).toEqual([]);
   });
 
   it("sparse and wide label sets with 30m columns (more than 10 data columns, ordered as strings)", async () => {
