@@ -46,9 +46,10 @@ describe("shaped S3 emulator", () => {
     const all = await Promise.all([timedGet(), timedGet(), timedGet(), timedGet()]);
     const ms = performance.now() - t0;
     for (const r of all) expect(r.bytes.length).toBe(SIZE);
-    // Serialised, four would take ≥ 4 × 105 ms of transfer; in parallel about one.
+    // Serialised, four would take ≥ 4 × 105 ms of transfer; in parallel about one. The bound
+    // sits between the two (3.5×): a busy CI machine once took 2.7× for the parallel four.
     expect(ms).toBeGreaterThanOrEqual(expectedMs - 3);
-    expect(ms).toBeLessThan(LATENCY_MS + 2.5 * (SIZE / BANDWIDTH) * 1000);
+    expect(ms).toBeLessThan(LATENCY_MS + 3.5 * (SIZE / BANDWIDTH) * 1000);
   });
 
   it("paces request bodies too, and SQS requests are not shaped", async () => {
