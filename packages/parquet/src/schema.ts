@@ -1,3 +1,4 @@
+import { compareStrings } from "@strata/tsdb";
 import type { ColumnSpec } from "./format.ts";
 
 /**
@@ -23,15 +24,8 @@ export const dataColumn = (i: number): string => DATA_COLUMN_PREFIX + String(i);
 export const labelsFileName = (shard: number): string => `${shard}.labels.parquet`;
 export const chunksFileName = (shard: number): string => `${shard}.chunks.parquet`;
 
-/** Go's string order on UTF-8 bytes (names here are compared as parquet.Group sorts them). */
-export function compareGo(a: string, b: string): number {
-  const ea = utf8.encode(a);
-  const eb = utf8.encode(b);
-  const n = Math.min(ea.length, eb.length);
-  for (let i = 0; i < n; i++) if (ea[i] !== eb[i]) return ea[i]! - eb[i]!;
-  return ea.length - eb.length;
-}
-const utf8 = new TextEncoder();
+/** Go's string order on UTF-8 bytes (parquet.Group sorts its field names so). */
+export const compareGo = compareStrings;
 
 /** Data columns of [mint, maxt] cut every `colDuration` from mint, both ends included. */
 export function dataColumnCount(mint: number, maxt: number, colDuration: number): number {
