@@ -53,14 +53,17 @@ export class ColumnChunkWriter {
   readonly dict = new Map<string, number>();
   readonly dictValues: Uint8Array[] = [];
   // The page being filled.
-  private pageValues: Uint8Array[] = [];
+  // Non-dictionary values of the page, back to back, and their lengths.
+  private pageData = new ByteBuf(64 * 1024);
+  private pageLens: number[] = [];
   private pageIdx: number[] = [];
   private pageDefs: number[] = [];
   private pageSize = 0;
   private pageFirstRow = 0;
   private rows = 0;
   private readonly scratch = new ByteBuf(64 * 1024);
-  private readonly keyDecoder = new TextDecoder("latin1");
+  private readonly utf8 = new TextDecoder();
+  private readonly utf8Enc = new TextEncoder();
   private pending: PendingPage[] = [];
 
   constructor(spec: ColumnSpec, compress: Compress, pageBytes: number, pages: ChunkBuffer) {
@@ -70,8 +73,11 @@ export class ColumnChunkWriter {
     this.pageBytes = pageBytes;
   }
 
-  /** Appends the next row's value (`undefined`: null, only in optional columns); `v` is copied. */
-  add(v: Uint8Array | undefined): void {
+  /**
+   * Appends the next row's value (`undefined`: null, only in optional columns); bytes are
+   * copied. Dictionary columns are keyed by the value's string (label values come as strings).
+   */
+  add(v: Uint8Array | string | undefined): void {
     this.rows++;
     this.numValues++;
     if (v === undefined) {
@@ -82,23 +88,25 @@ export class ColumnChunkWriter {
     }
     if (this.spec.optional) this.pageDefs.push(1);
     if (this.spec.encoding === "dictionary") {
-      const key = this.keyDecoder.decode(v);
+      const key = typeof v === "string" ? v : this.utf8.decode(v);
       let id = this.dict.get(key);
       if (id === undefined) {
         id = this.dictValues.length;
         this.dict.set(key, id);
-        this.dictValues.push(v.slice());
+        this.dictValues.push(typeof v === "string" ? this.utf8Enc.encode(v) : v.slice());
       }
       this.pageIdx.push(id);
       this.pageSize += 4;
     } else {
+      const b = typeof v === "string" ? this.utf8Enc.encode(v) : v;
       // Callers may reuse their buffers: the page keeps its own copy until it is encoded.
-      this.pageValues.push(v.slice());
-      this.pageSize += v.length + 4;
-    }
-    if (!this.spec.skipPageBounds) {
-      if (this.min === undefined || compareBytesGo(v, this.min) < 0) this.min = v.slice();
-      if (this.max === undefined || compareBytesGo(v, this.max) > 0) this.max = v.slice();
+      this.pageData.bytes(b);
+      this.pageLens.push(b.length);
+      this.pageSize += b.length + 4;
+      if (!this.spec.skipPageBounds) {
+        if (this.min === undefined || compareBytesGo(b, this.min) < 0) this.min = b.slice();
+        if (this.max === undefined || compareBytesGo(b, this.max) > 0) this.max = b.slice();
+      }
     }
     if (this.pageSize >= this.pageBytes) this.flushPage();
   }
@@ -131,11 +139,16 @@ export class ColumnChunkWriter {
         }
       }
     } else {
-      if (this.spec.encoding === "plain") plainByteArray(s, this.pageValues);
-      else if (this.spec.encoding === "delta-byte-array") deltaByteArray(s, this.pageValues);
-      else deltaLengthByteArray(s, this.pageValues);
+      const values: Uint8Array[] = new Array(this.pageLens.length);
+      for (let i = 0, off = 0; i < values.length; i++) {
+        values[i] = this.pageData.buf.subarray(off, off + this.pageLens[i]!);
+        off += this.pageLens[i]!;
+      }
+      if (this.spec.encoding === "plain") plainByteArray(s, values);
+      else if (this.spec.encoding === "delta-byte-array") deltaByteArray(s, values);
+      else deltaLengthByteArray(s, values);
       if (!this.spec.skipPageBounds) {
-        for (const v of this.pageValues) {
+        for (const v of values) {
           if (min === undefined || compareBytesGo(v, min) < 0) min = v;
           if (max === undefined || compareBytesGo(v, max) > 0) max = v;
         }
@@ -156,7 +169,8 @@ export class ColumnChunkWriter {
     page.compressed.catch(() => {});
     this.pending.push(page);
     this.pageFirstRow = this.rows;
-    this.pageValues = [];
+    this.pageData.reset();
+    this.pageLens = [];
     this.pageIdx = [];
     this.pageDefs = [];
     this.pageSize = 0;
@@ -166,10 +180,16 @@ export class ColumnChunkWriter {
     return this.pending.length > 0;
   }
 
-  /** The last page flushed, then every page laid out. */
+  /** The last page flushed, then every page laid out; a dictionary column's bounds from its dictionary. */
   async finish(): Promise<void> {
     this.flushPage();
     await this.drain();
+    if (this.spec.encoding === "dictionary" && !this.spec.skipPageBounds) {
+      for (const v of this.dictValues) {
+        if (this.min === undefined || compareBytesGo(v, this.min) < 0) this.min = v;
+        if (this.max === undefined || compareBytesGo(v, this.max) > 0) this.max = v;
+      }
+    }
   }
 
   /** Waits for the pages being compressed and lays them out in `pages`, with their headers. */

@@ -252,10 +252,9 @@ async function writeShard(
     dataColumns: schema.dataColumns,
     samplesPerChunk: o.samplesPerChunk,
   });
-  const lrow: (Uint8Array | undefined)[] = new Array(lcols.length);
+  const lrow: (Uint8Array | string | undefined)[] = new Array(lcols.length);
   const crow: (Uint8Array | undefined)[] = new Array(ccols.length);
   const nLabels = schema.labelNames.length;
-  const utf8 = new TextEncoder();
   let rows = 0;
   const emit = async (labels: Label[], chunks: ChunkMeta[], id: number): Promise<void> => {
     const values = enc.encode(chunks, block.tombstones.get(id));
@@ -265,7 +264,7 @@ async function writeShard(
     for (const l of labels) {
       const ci = schema.labelIndex.get(l.name);
       if (ci === undefined) throw new Error(`label ${l.name} has no column in shard ${shard}`);
-      lrow[ci] = utf8.encode(l.value);
+      lrow[ci] = l.value;
       idx.push(ci);
     }
     lrow[nLabels] = encodeColIndexes(idx);

@@ -92,7 +92,7 @@ export class ParquetFileWriter {
   }
 
   /** Appends one row: a value (or undefined for null) per column, in `columns` order. */
-  addRow(values: readonly (Uint8Array | undefined)[]): void {
+  addRow(values: readonly (Uint8Array | string | undefined)[]): void {
     for (let i = 0; i < this.cols.length; i++) this.cols[i]!.add(values[i]);
     this.rows++;
   }
