@@ -242,7 +242,7 @@ async function writeShard(
   const cw = new ParquetFileWriter(await sink.create(cname), {
     ...common,
     columns: ccols,
-    sortingColumns: [],
+    sortingColumns: o.sortBy.map(labelColumn),
     createdBy,
   });
   const enc = new SeriesReencoder({

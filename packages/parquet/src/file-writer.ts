@@ -219,9 +219,16 @@ export class ParquetFileWriter {
 
   private footer(colIndex: { off: number; len: number }[][], offIndex: { off: number; len: number }[][]): Uint8Array {
     const { columns, rootName, keyValue, sortingColumns, codec, createdBy } = this.opts;
-    const sortIdx = sortingColumns.map((n) => columns.findIndex((c) => c.name === n)).filter((i) => i >= 0);
+    // parquet-go keeps one entry per configured sorting column; one the file lacks stays zero
+    // (column 0, ascending, nulls last), so the chunks file records l___name__ as column 0.
+    const sortIdx = sortingColumns.map((n) =>
+      Math.max(
+        0,
+        columns.findIndex((c) => c.name === n),
+      ),
+    );
     const w = new ThriftWriter();
-    w.i32(1, 1);
+    w.i32(1, 2); // parquet-go's parquetFileFormatVersion
     w.listStruct(2, [undefined, ...columns], (w, c) => {
       if (c === undefined) {
         w.binary(4, rootName).i32(5, columns.length);

@@ -280,6 +280,22 @@ describe("the layout field by field (PC schema/*.go, convert/*.go; PG config.go,
     expect(names).toEqual(["go_goroutines", "http_requests_total", "up", "up"]);
     for (const g of lm.row_groups)
       expect(g.sorting_columns).toEqual([{ column_idx: 0, descending: false, nulls_first: false }]);
+    // PG writer.go: the chunks file has no l___name__; its entry stays zero-valued (column 0).
+    for (const g of cm.row_groups)
+      expect(g.sorting_columns).toEqual([{ column_idx: 0, descending: false, nulls_first: false }]);
+  });
+
+  it("file version 2 (PG writer.go parquetFileFormatVersion), a type-defined column order per column", () => {
+    for (const [m, bytes] of [
+      [lm, lb],
+      [cm, cb],
+    ] as const) {
+      expect(m.version).toBe(2);
+      // hyparquet does not surface column_orders (field 7): read the footer's thrift directly.
+      const len = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
+      const footer = deserializeTCompactProtocol(view(bytes, bytes.length - 8 - len)) as Record<string, unknown>;
+      expect(footer.field_7).toHaveLength(m.schema.length - 1);
+    }
   });
 
   it("bloom filter: on l___name__ only, 10 bits per distinct value in 32-byte blocks, every name found", () => {
