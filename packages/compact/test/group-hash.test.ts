@@ -2,7 +2,7 @@
 // keys (T: pkg/compact/compact_test.go TestGroupKey), Mimir's HashBlockID values
 // (M: pkg/compactor/split_merge_grouper_test.go comments).
 import { describe, expect, it } from "vitest";
-import { xxhash64 } from "../src/hash/xxhash64.ts";
+import { xxhash64 } from "@strata/tsdb";
 import { hashBlockId, thanosGroupKey, ulidBytes } from "../src/hash/labels-hash.ts";
 import { U } from "./plan-fixtures.ts";
 

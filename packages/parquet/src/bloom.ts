@@ -1,4 +1,4 @@
-import { xxhash64 } from "./xxhash64.ts";
+import { xxhash64 } from "@strata/tsdb";
 
 /** Parquet's split-block bloom filter (parquet-format BloomFilter.md): 32-byte blocks of eight 32-bit words. */
 const SALT = [0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31];

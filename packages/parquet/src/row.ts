@@ -1,6 +1,6 @@
 import type { Label } from "@strata/tsdb";
 import { ByteBuf } from "./bytes.ts";
-import { xxhash64 } from "./xxhash64.ts";
+import { xxhash64 } from "@strata/tsdb";
 
 /** s_col_indexes: signed varints of the count, then the label columns' indexes ascending (schema.EncodeIntSlice). */
 export function encodeColIndexes(idx: number[]): Uint8Array {
@@ -23,7 +23,7 @@ export function seriesHash(labels: readonly Label[]): Uint8Array {
     hashBuf.bytes(utf8.encode(l.value));
     hashBuf.byte(0xff);
   }
-  const h = xxhash64(hashBuf.buf, 0, hashBuf.len);
+  const h = xxhash64(hashBuf.buf, 0n, hashBuf.len);
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, h, false);
   return out;

@@ -95,3 +95,4 @@ export {
 export { mulberry32 } from "./support/random.ts";
 export { stoppableSink } from "./support/stoppable.ts";
 export { mapLimit } from "./support/map-limit.ts";
+export { xxhash64 } from "./support/xxhash64.ts";

@@ -1,2 +1,2 @@
-export { xxhash64 as xxh64 } from "./xxhash64.ts";
+export { xxhash64 as xxh64 } from "@strata/tsdb";
 export { externalLabelsHash, thanosGroupKey, ulidBytes, fnv1_32, hashBlockId } from "./labels-hash.ts";

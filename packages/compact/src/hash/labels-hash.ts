@@ -9,7 +9,7 @@
  *   over the 16 ULID bytes.
  */
 import { compareStrings, utf8Encode } from "@strata/tsdb";
-import { xxhash64 } from "./xxhash64.ts";
+import { xxhash64 } from "@strata/tsdb";
 
 const SEP = 0xff;
 

@@ -4,7 +4,7 @@
  * plan share everything keyed on it (the pipeline's lease, attempt record, queued note);
  * two plans for one window with different inputs (a late block arrived) do not.
  */
-import { xxhash64 } from "../hash/xxhash64.ts";
+import { xxhash64 } from "@strata/tsdb";
 import { groupId } from "../group/group.ts";
 import type { Plan } from "./schema.ts";
 

@@ -6,7 +6,7 @@
  * the assignment is the same on every run and every machine.
  */
 import { utf8Encode, type Labels } from "@strata/tsdb";
-import { xxhash64 } from "../hash/xxhash64.ts";
+import { xxhash64 } from "@strata/tsdb";
 
 /** Mimir's external label naming a split output; defined with the block meta. */
 export { COMPACTOR_SHARD_ID_LABEL } from "@strata/tsdb";

@@ -1,7 +1,8 @@
 /**
- * XXH64 (the xxHash spec, 64-bit variant) over bytes, as cespare/xxhash computes it for
- * Prometheus' `labels.Hash()`. BigInt arithmetic: this hashes group keys (a few per
- * distinct label set), not samples, so clarity beats speed here.
+ * XXH64 (the xxHash spec, 64-bit variant) over bytes, as cespare/xxhash computes it: for
+ * Prometheus' `labels.Hash()` (compaction groups and shards) and for Parquet's split-block
+ * bloom filters and series-hash column. BigInt arithmetic: it hashes label sets and values,
+ * not samples, so clarity beats speed here.
  */
 
 const MASK = (1n << 64n) - 1n;
@@ -33,9 +34,9 @@ function u32le(b: Uint8Array, i: number): bigint {
   return BigInt((b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0);
 }
 
-/** XXH64 of `data` with `seed` (default 0), as an unsigned 64-bit bigint. */
-export function xxhash64(data: Uint8Array, seed = 0n): bigint {
-  const n = data.length;
+/** XXH64 of `data` (or its first `length` bytes) with `seed` (default 0), as an unsigned 64-bit bigint. */
+export function xxhash64(data: Uint8Array, seed = 0n, length = data.length): bigint {
+  const n = length;
   seed &= MASK;
   let i = 0;
   let acc: bigint;
