@@ -5,8 +5,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface, type Interface } from "node:readline";
-import { BlockWriter, Encoding, compareStrings, encodeXOR, newUlid } from "@strata/tsdb";
-import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
+import { DirBlockSource } from "@strata/tsdb/node";
+import { lcg, writeNodeBlock } from "@strata/testkit";
 import { BucketLayout, uploadBlock } from "../src/index.ts";
 import { S3Store } from "../src/s3.ts";
 
@@ -23,54 +23,14 @@ export interface BlockSpec {
 }
 
 /** A block of `series` counters and gauges (half each) under one job, 120-sample XOR chunks. */
-export async function makeBlock(parent: string, spec: BlockSpec, seed: number): Promise<string> {
-  const sink = new DirBlockSink(parent, newUlid());
-  const w = new BlockWriter(sink);
+export function makeBlock(parent: string, spec: BlockSpec, seed: number): Promise<string> {
   const half = Math.ceil(spec.series / 2);
-  const names = Array.from({ length: half }, (_, i) => `host-${String(i).padStart(7, "0")}:9100`);
-  const metrics = ["node_cpu_seconds_total", "node_memory_free_bytes"];
-  await w.addSymbols([...new Set(["__name__", "instance", "job", "node", ...metrics, ...names])].sort(compareStrings));
-  const ts = new Float64Array(spec.samples);
-  const vs = new Float64Array(spec.samples);
-  let s = seed;
-  const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
-  for (const metric of metrics) {
-    const counter = metric.endsWith("_total");
-    for (const name of names) {
-      let v = counter ? Math.floor(rnd() * 1e6) : 8e9;
-      for (let i = 0; i < spec.samples; i++) {
-        ts[i] = spec.t0 + i * spec.stepMs + (rnd() < 0.05 ? Math.floor(rnd() * 50) : 0);
-        v = counter ? v + Math.floor(rnd() * 100) / 4 : v + Math.floor(rnd() * 2001 - 1000) * 4096;
-        vs[i] = v;
-      }
-      const chunks = [];
-      for (let i = 0; i < spec.samples; i += 120) {
-        const end = Math.min(spec.samples, i + 120);
-        chunks.push({
-          minTime: ts[i]!,
-          maxTime: ts[end - 1]!,
-          chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) },
-        });
-      }
-      await w.addSeries(
-        [
-          { name: "__name__", value: metric },
-          { name: "instance", value: name },
-          { name: "job", value: "node" },
-        ],
-        chunks,
-      );
-    }
-  }
-  await w.finish({
-    ulid: sink.ulid,
-    minTime: spec.t0,
-    maxTime: spec.t0 + spec.samples * spec.stepMs,
-    stats: {},
-    compaction: { level: spec.level, sources: [sink.ulid] },
-    version: 1,
+  return writeNodeBlock(parent, {
+    ...spec,
+    instances: Array.from({ length: half }, (_, i) => `host-${String(i).padStart(7, "0")}:9100`),
+    gauges: "walk",
+    rnd: lcg(seed),
   });
-  return sink.commit();
 }
 
 export interface Shaping {

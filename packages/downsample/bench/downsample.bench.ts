@@ -15,18 +15,9 @@ import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
-import {
-  BlockReader,
-  BlockWriter,
-  Encoding,
-  RESOLUTION_5M,
-  compareStrings,
-  decodeXOR,
-  encodeXOR,
-  newUlid,
-  type BlockSink,
-} from "@strata/tsdb";
+import { BlockReader, RESOLUTION_5M, decodeXOR, newUlid, type BlockSink } from "@strata/tsdb";
 import { DirBlockSink, DirBlockSource } from "@strata/tsdb/node";
+import { lcg, writeNodeBlock } from "@strata/testkit";
 import { emit, markBaseline, type BenchResult } from "@strata/bench";
 import { readMeta } from "@strata/tsdb";
 import { readdir, stat } from "node:fs/promises";
@@ -44,54 +35,17 @@ const T0 = 1_700_000_000_000;
  */
 type Gauges = "random" | "pages";
 
-async function makeBlock(parent: string, gauges: Gauges): Promise<string> {
-  const sink = new DirBlockSink(parent, newUlid());
-  const w = new BlockWriter(sink);
-  const names = Array.from({ length: SERIES / 2 }, (_, i) => `instance-${String(i).padStart(6, "0")}`);
-  const metrics = ["node_cpu_seconds_total", "node_memory_free_bytes"];
-  await w.addSymbols([...new Set(["__name__", "instance", "job", "node", ...metrics, ...names])].sort(compareStrings));
-  const ts = new Float64Array(SAMPLES);
-  const vs = new Float64Array(SAMPLES);
-  let seed = 7;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-  for (const metric of metrics) {
-    const counter = metric.endsWith("_total");
-    for (const name of names) {
-      let v = counter ? Math.floor(rnd() * 1e6) : 8e9;
-      for (let i = 0; i < SAMPLES; i++) {
-        ts[i] = T0 + i * STEP + (rnd() < 0.05 ? Math.floor(rnd() * 50) : 0);
-        if (counter) v = rnd() < 0.001 ? 0 : v + Math.floor(rnd() * 100) / 4;
-        else v = gauges === "random" ? rnd() * 1e9 : v + Math.floor(rnd() * 2001 - 1000) * 4096;
-        vs[i] = v;
-      }
-      const chunks = [];
-      for (let i = 0; i < SAMPLES; i += 120) {
-        const end = Math.min(SAMPLES, i + 120);
-        chunks.push({
-          minTime: ts[i]!,
-          maxTime: ts[end - 1]!,
-          chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) },
-        });
-      }
-      await w.addSeries(
-        [
-          { name: "__name__", value: metric },
-          { name: "instance", value: name },
-          { name: "job", value: "node" },
-        ],
-        chunks,
-      );
-    }
-  }
-  await w.finish({
-    ulid: sink.ulid,
-    minTime: T0,
-    maxTime: T0 + SAMPLES * STEP,
-    stats: {},
-    compaction: { level: 3, sources: [sink.ulid] },
-    version: 1,
+function makeBlock(parent: string, gauges: Gauges): Promise<string> {
+  return writeNodeBlock(parent, {
+    instances: Array.from({ length: SERIES / 2 }, (_, i) => `instance-${String(i).padStart(6, "0")}`),
+    samples: SAMPLES,
+    stepMs: STEP,
+    t0: T0,
+    level: 3,
+    gauges: gauges === "pages" ? "walk" : "random",
+    counterResetRate: 0.001,
+    rnd: lcg(7),
   });
-  return sink.commit();
 }
 
 async function decodeAll(dir: string): Promise<number> {

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { isMainThread } from "node:worker_threads";
 import { type BenchResult, emit } from "@strata/bench";
 import { compactBlocks } from "@strata/compact";
-import { BlockWriter, compareStrings, Encoding, encodeXOR, newUlid } from "@strata/tsdb";
+import { lcg, writeNodeBlock } from "@strata/testkit";
 import { DirBlockSink, DirBlockSource, FileSink } from "@strata/tsdb/node";
 import { convertBlock } from "../src/index.ts";
 
@@ -27,62 +27,24 @@ const ROUNDS = 3;
 const self = fileURLToPath(import.meta.url);
 
 export async function makeInputs(parent: string): Promise<string[]> {
-  const half = SERIES / 2;
-  const instances = Array.from({ length: half }, (_, i) => `10.0.${Math.floor(i / 250)}.${i % 250}:9100`);
-  const metrics = ["node_cpu_seconds_total", "node_memory_free_bytes"];
-  const symbols = [...new Set(["__name__", "instance", "job", "node", ...metrics, ...instances])].sort(compareStrings);
-  const n = BLOCK_MS / STEP;
-  const ts = new Float64Array(n);
-  const vs = new Float64Array(n);
-  let seed = 11;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const instances = Array.from({ length: SERIES / 2 }, (_, i) => `10.0.${Math.floor(i / 250)}.${i % 250}:9100`);
+  const rnd = lcg(11); // one stream across the three blocks
   const dirs: string[] = [];
   for (let b = 0; b < 3; b++) {
-    const min = T0 + b * BLOCK_MS;
-    const sink = new DirBlockSink(parent, newUlid(min + BLOCK_MS));
-    const w = new BlockWriter(sink);
-    await w.addSymbols(symbols);
-    for (const m of metrics) {
-      const counter = m.endsWith("_total");
-      for (const inst of [...instances].sort(compareStrings)) {
-        let v = counter ? Math.floor(rnd() * 1e6) : 8e9;
-        for (let i = 0; i < n; i++) {
-          ts[i] = min + i * STEP + Math.floor(rnd() * 20);
-          v = counter
-            ? rnd() < 0.001
-              ? 0
-              : v + Math.floor(rnd() * 100) / 4
-            : v + Math.floor(rnd() * 2001 - 1000) * 4096;
-          vs[i] = v;
-        }
-        const chunks = [];
-        for (let i = 0; i < n; i += 120) {
-          const end = Math.min(n, i + 120);
-          chunks.push({
-            minTime: ts[i]!,
-            maxTime: ts[end - 1]!,
-            chunk: { encoding: Encoding.XOR, data: encodeXOR(ts, vs, i, end) },
-          });
-        }
-        await w.addSeries(
-          [
-            { name: "__name__", value: m },
-            { name: "instance", value: inst },
-            { name: "job", value: "node" },
-          ],
-          chunks,
-        );
-      }
-    }
-    await w.finish({
-      ulid: sink.ulid,
-      minTime: min,
-      maxTime: min + BLOCK_MS,
-      stats: {},
-      compaction: { level: 1, sources: [sink.ulid] },
-      version: 1,
-    });
-    dirs.push(await sink.commit());
+    const t0 = T0 + b * BLOCK_MS;
+    dirs.push(
+      await writeNodeBlock(parent, {
+        instances,
+        samples: BLOCK_MS / STEP,
+        stepMs: STEP,
+        t0,
+        level: 1,
+        gauges: "walk",
+        counterResetRate: 0.001,
+        jitter: "always",
+        rnd,
+      }),
+    );
   }
   return dirs;
 }

@@ -2,4 +2,4 @@
 // Processes, the CLI, promtool/prometheus, OpenMetrics and temp dirs have their own entry points.
 export { mulberry32 } from "@strata/tsdb";
 export { addXorSeries, type SeriesSamples } from "./xor-series.ts";
-export { makeBenchBlock } from "./bench-block.ts";
+export { lcg, makeBenchBlock, writeNodeBlock, type NodeBlockSpec } from "./bench-block.ts";
