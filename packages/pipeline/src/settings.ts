@@ -267,6 +267,9 @@ export const WIRING_VARIABLES: Readonly<Record<string, string>> = {
   STRATA_E2E_LOG: "end-to-end tests: a file that collects the local runtime's log lines",
   STRATA_MEMORY_REPORT: "compact's memory-bound test prints its figures",
   STRATA_BENCH_SKIP_PROMETHEUS: "the compaction bench leaves the Prometheus server out",
+  STRATA_SCALE_CACHE: "the scale bench: where its generated input blocks are kept between runs",
+  STRATA_BENCH_STORE: "the scale bench: where blocks are read from (local disk; the shaped-S3 hook)",
+  STRATA_SCALE_REPORT: "compact's linear-scaling test prints its figures",
   STRATA_CHROMIUM: "the browser test: the Chromium executable (default /usr/bin/chromium)",
 };
 
