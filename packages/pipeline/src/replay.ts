@@ -18,6 +18,7 @@
 import { quoteName, tenantName, type ObjectStore } from "@strata/bucket";
 import { FormatError } from "@strata/tsdb";
 import { bindPipeline } from "./bindings/index.ts";
+import { notConvertible } from "./jobs/convert.ts";
 import { redundantBlocks } from "./blocks.ts";
 import type { EngineSettings } from "./config.ts";
 import { jsonLogger } from "./log.ts";
@@ -115,7 +116,7 @@ export async function replayJobs(store: ObjectStore, opts: ReplayOptions): Promi
       for (const b of await deps.index.blocks(tenant)) {
         found.add(b.meta.ulid);
         if (b.deletionTime !== undefined || !picked(b.meta.ulid, b.meta.maxTime)) continue;
-        if (deps.engines.blockRange(b.meta) < deps.config.parquet.minRangeMs) continue;
+        if (notConvertible({ deps }, b.meta)) continue;
         add(
           { version: JOB_MESSAGE_VERSION, type: "convert", tenant, block: b.meta.ulid },
           { type: "convert", tenant, target: b.meta.ulid },

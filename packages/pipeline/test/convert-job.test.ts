@@ -38,8 +38,11 @@ describe("convert jobs (scripted engines)", () => {
       const h = harness({ parquet: { enabled, minRangeMs: 12 * HOUR } });
       const big = h.bucket.upload("t", meta({ minTime: T0, maxTime: T0 + 24 * HOUR }));
       const small = h.bucket.upload("t", meta({ minTime: T0, maxTime: T0 + 2 * HOUR }));
+      // A downsampled block: parquet-common holds raw chunks only.
+      const m5 = h.bucket.upload("t", meta({ minTime: T0, maxTime: T0 + 24 * HOUR, resolution: 300_000 }));
       await run(h.deps, { version: 1, type: "verify", ...big });
       await run(h.deps, { version: 1, type: "verify", ...small });
+      await run(h.deps, { version: 1, type: "verify", ...m5 });
       const converts = h.queue.sent.filter((j) => j.type === "convert");
       expect(converts).toEqual(enabled ? [expect.objectContaining({ tenant: "t", block: big.block })] : []);
     }

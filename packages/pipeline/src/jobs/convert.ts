@@ -3,7 +3,7 @@
  * Cortex's `parquet-converter-mark.json` last) into its own folder, mirror the mark to
  * `parquet-markers/`, and record it in the bucket index (Cortex's `parquet` field), so Cortex's
  * parquet querier and store gateway read the block as Parquet. Sent by the verify job once a
- * block at or above STRATA_PARQUET_MIN_RANGE is indexed, when the tenant has Parquet on.
+ * raw block at or above STRATA_PARQUET_MIN_RANGE is indexed, when the tenant has Parquet on.
  *
  * A conversion never touches the TSDB block: it only adds files beside it, and they count only
  * once the mark lands. Idempotency: a block with a valid mark is not converted again (the mark
@@ -12,7 +12,7 @@
  * are: after STRATA_JOB_MAX_ATTEMPTS failures the block gets `strata-parquet-refused.json`
  * with the errors and is not converted again until an operator deletes it.
  */
-import type { BlockMeta } from "@strata/tsdb";
+import { RESOLUTION_RAW, blockResolution, type BlockMeta } from "@strata/tsdb";
 import type { ConvertJob } from "../messages.ts";
 import type { BlockRef, ParquetMark } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
@@ -25,6 +25,17 @@ const VALID_VERSIONS = new Set([1, 2]);
 
 export const convertLeaseName = (block: string) => `convert-${block}`;
 
+/**
+ * Why a block is not one to convert: below the Parquet range, or downsampled (parquet-common
+ * holds raw chunks only; Cortex, which converts, has no downsampling). Undefined: convert it.
+ */
+export function notConvertible(ctx: Pick<JobContext, "deps">, meta: BlockMeta): string | undefined {
+  if (blockResolution(meta) !== RESOLUTION_RAW) return "block is downsampled (Parquet holds raw blocks only)";
+  if (ctx.deps.engines.blockRange(meta) < ctx.deps.config.parquet.minRangeMs)
+    return "block's range is below STRATA_PARQUET_MIN_RANGE";
+  return undefined;
+}
+
 /** Is Parquet on for this tenant (its overrides, else STRATA_PARQUET)? */
 export async function parquetEnabled(ctx: JobContext, tenant: string): Promise<boolean> {
   return (await ctx.deps.tenantSettings?.(tenant))?.parquet ?? ctx.deps.config.parquet.enabled;
@@ -35,21 +46,21 @@ export async function parquetEnabled(ctx: JobContext, tenant: string): Promise<b
  * range is at least STRATA_PARQUET_MIN_RANGE (the job checks again when it runs). Returns the jobs sent.
  */
 export async function convertIfWanted(ctx: JobContext, ref: BlockRef, meta: BlockMeta): Promise<number> {
-  if (ctx.deps.engines.blockRange(meta) < ctx.deps.config.parquet.minRangeMs) return 0;
+  if (notConvertible(ctx, meta)) return 0;
   if (!(await parquetEnabled(ctx, ref.tenant))) return 0;
   return enqueue(ctx, [{ type: "convert", tenant: ref.tenant, block: ref.block }]);
 }
 
 export async function runConvert(ctx: JobContext, job: ConvertJob): Promise<JobResult> {
-  const { index, engines, storage, config } = ctx.deps;
+  const { index, engines, storage } = ctx.deps;
   const ref = { tenant: job.tenant, block: job.block };
   if (!(await parquetEnabled(ctx, job.tenant)))
     return { status: "skipped", reason: "Parquet conversion is off for this tenant (STRATA_PARQUET, overrides)" };
   const block = (await index.blocks(job.tenant)).find((b) => b.meta.ulid === job.block);
   if (!block) return { status: "skipped", reason: "block is not indexed" };
   if (block.deletionTime !== undefined) return { status: "skipped", reason: "block is marked for deletion" };
-  if (engines.blockRange(block.meta) < config.parquet.minRangeMs)
-    return { status: "skipped", reason: "block's range is below STRATA_PARQUET_MIN_RANGE" };
+  const why = notConvertible(ctx, block.meta);
+  if (why) return { status: "skipped", reason: why };
   const have = parseMark((await storage.readReport(ref, PARQUET_MARK_FILE))?.body);
   if (have) {
     await record(ctx, job, have);
