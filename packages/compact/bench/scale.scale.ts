@@ -23,14 +23,14 @@
  * (emulator with latency and bandwidth) maps block directories to URLs.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { link, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { emit, type BenchResult } from "@strata/bench";
+import { runPrometheusCompactions } from "./prometheus-run.ts";
 import { scaleBlocks } from "./scale-blocks.ts";
 
-const PROMETHEUS = process.env.PROMETHEUS ?? "/usr/bin/prometheus";
 const LAUNCHER = fileURLToPath(new URL("../../cli/bin/strata.js", import.meta.url));
 const STRATA = process.env.STRATA_CLI ?? LAUNCHER;
 const SAMPLES_PER_SERIES = (3 * 2 * 3600) / 15;
@@ -111,16 +111,6 @@ function strata(args: string[], env: NodeJS.ProcessEnv, tmp: string, cli = STRAT
   });
 }
 
-/** Go duration text ("1.234s", "812.5ms", "1m2.5s") to seconds. */
-function goDuration(s: string): number {
-  let total = 0;
-  for (const m of s.matchAll(/([0-9.]+)(h|m(?!s)|s|ms|µs|us|ns)/g)) {
-    const v = Number(m[1]);
-    total += v * ({ h: 3600, m: 60, s: 1, ms: 1e-3, µs: 1e-6, us: 1e-6, ns: 1e-9 } as Record<string, number>)[m[2]!]!;
-  }
-  return total;
-}
-
 /** A tree of hard links: Prometheus deletes its inputs after compacting, never edits them in place. */
 async function linkTree(from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true });
@@ -134,53 +124,10 @@ async function linkTree(from: string, to: string): Promise<void> {
 async function runPrometheus(blocksDir: string, tmp: string): Promise<{ seconds: number; peakMiB: number }> {
   const data = join(tmp, "prom-data");
   await linkTree(blocksDir, data);
-  const config = join(tmp, "prometheus.yml");
-  await writeFile(config, "global:\n  scrape_interval: 1h\nscrape_configs: []\n");
-  const child = spawn(
-    PROMETHEUS,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${data}`,
-      "--web.listen-address=127.0.0.1:0",
-      "--storage.tsdb.retention.time=100y",
-      "--storage.tsdb.min-block-duration=2h",
-      "--storage.tsdb.max-block-duration=6h",
-      "--log.level=info",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
   try {
-    const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`prometheus did not compact within 15 min:\n${out.slice(-3000)}`)),
-        900_000,
-      );
-      const onData = (b: Buffer) => {
-        out += b.toString("utf8");
-        const m = /^.*msg="compact blocks".*$/m.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[0]);
-        }
-      };
-      child.stdout.on("data", onData);
-      child.stderr.on("data", onData);
-      child.on("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`prometheus exited (${code}) before compacting:\n${out.slice(-3000)}`));
-      });
-    });
-    if (!/count=3\b/.test(line)) throw new Error(`expected Prometheus to compact the three blocks: ${line}`);
-    const d = /duration=(\S+)/.exec(line);
-    if (!d) throw new Error(`no duration in: ${line}`);
-    const st = await readFile(`/proc/${child.pid}/status`, "utf8");
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(st);
-    return { seconds: goDuration(d[1]!), peakMiB: hwm ? Number(hwm[1]) / 1024 : Number.NaN };
+    const r = await runPrometheusCompactions(data, tmp, { count: 1, timeoutMs: 900_000 });
+    return { seconds: r.seconds[0]!, peakMiB: r.peakMiB };
   } finally {
-    child.removeAllListeners("exit");
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
     await rm(data, { recursive: true, force: true });
   }
 }

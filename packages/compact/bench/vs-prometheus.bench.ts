@@ -17,8 +17,8 @@
  * `--skip-prometheus` (or STRATA_BENCH_SKIP_PROMETHEUS=1) leaves the server out: it is the
  * minute-long part of the bench.
  */
-import { spawn, execFileSync } from "node:child_process";
-import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { cp, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,12 +27,12 @@ import { readMeta } from "@strata/tsdb";
 import { DirBlockSource } from "@strata/tsdb/node";
 import { estimateCompaction, type BlockCost } from "../src/cost/model.ts";
 import { writeBenchBlocks } from "./generate.ts";
+import { runPrometheusCompactions } from "./prometheus-run.ts";
 
 const SERIES = 5000;
 const H2 = 2 * 3600_000;
 const H6 = 3 * H2;
 const T0 = 78_703 * H6; // 2023-11-14T12:00Z, a multiple of 6h
-const PROMETHEUS = process.env.PROMETHEUS ?? "/usr/bin/prometheus";
 // The CLI as `npm run bench` bundled it (STRATA_CLI), else the TypeScript sources.
 const STRATA = process.env.STRATA_CLI ?? fileURLToPath(new URL("../../cli/bin/strata.js", import.meta.url));
 /** Triples compacted by each side; Prometheus compacts them all in its first cycle. */
@@ -96,76 +96,13 @@ async function runOurs(inputs: string[], out: string): Promise<Ours> {
   };
 }
 
-/** Go duration text ("1.234s", "812.5ms", "1m2.5s") to seconds. */
-function goDuration(s: string): number {
-  let total = 0;
-  for (const m of s.matchAll(/([0-9.]+)(h|m(?!s)|s|ms|µs|us|ns)/g)) {
-    const v = Number(m[1]);
-    total += v * ({ h: 3600, m: 60, s: 1, ms: 1e-3, µs: 1e-6, us: 1e-6, ns: 1e-9 } as Record<string, number>)[m[2]!]!;
-  }
-  return total;
-}
-
 async function runPrometheus(
   blocksDir: string,
   parent: string,
 ): Promise<{ seconds: number[]; peakMiB: number; lines: string[] }> {
   const data = join(parent, "prom-data");
   await cp(blocksDir, data, { recursive: true });
-  const config = join(parent, "prometheus.yml");
-  await writeFile(config, "global:\n  scrape_interval: 1h\nscrape_configs: []\n");
-  const child = spawn(
-    PROMETHEUS,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${data}`,
-      "--web.listen-address=127.0.0.1:0",
-      "--storage.tsdb.retention.time=100y",
-      "--storage.tsdb.min-block-duration=2h",
-      "--storage.tsdb.max-block-duration=6h",
-      "--log.level=info",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let log = "";
-  const hwm = async (): Promise<number> => {
-    const st = await readFile(`/proc/${child.pid}/status`, "utf8").catch(() => "");
-    const m = /VmHWM:\s+(\d+) kB/.exec(st);
-    return m ? Number(m[1]) / 1024 : 0;
-  };
-  try {
-    const lines = await new Promise<string[]>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`prometheus did not compact ${TRIPLES} triples within 180 s:\n${log.slice(-3000)}`)),
-        180_000,
-      );
-      const onData = (b: Buffer) => {
-        log += b.toString("utf8");
-        const found = log.match(/^.*msg="compact blocks".*$/gm) ?? [];
-        if (found.length >= TRIPLES) {
-          clearTimeout(timer);
-          resolve(found.slice(0, TRIPLES));
-        }
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      child.on("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`prometheus exited (${code}) before compacting:\n${log.slice(-3000)}`));
-      });
-    });
-    const seconds = lines.map((line) => {
-      const d = /duration=(\S+)/.exec(line);
-      if (!d) throw new Error(`no duration in: ${line}`);
-      if (!/count=3\b/.test(line)) throw new Error(`expected Prometheus to compact blocks by three: ${line}`);
-      return goDuration(d[1]!);
-    });
-    return { seconds, peakMiB: await hwm(), lines };
-  } finally {
-    child.removeAllListeners("exit");
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
-  }
+  return runPrometheusCompactions(data, parent, { count: TRIPLES, timeoutMs: 180_000 });
 }
 
 async function main(): Promise<void> {
