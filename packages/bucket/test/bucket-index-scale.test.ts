@@ -205,6 +205,10 @@ describe("batched updates and merged re-syncs", () => {
     const m = mergeRebuilt(base, scanned, current);
     expect(m.index.blocks.map((b) => b.block_id).sort()).toEqual([1, 5, 9].map((i) => testUlid(i)));
     expect(m.freshBlocks).toEqual([testUlid(9)]);
+    // An entry another writer changed meanwhile (its parquet field) keeps the change.
+    const converted = { ...e(1), parquet: { version: 2, shards: 1 } };
+    const withField = mergeRebuilt(base, scanned, { ...current, blocks: [converted, e(3), e(5)] });
+    expect(withField.index.blocks.find((b) => b.block_id === testUlid(1))).toEqual(converted);
     expect(applyEdit(m.index, { remove: [testUlid(9)] })).toBe(true);
   });
 

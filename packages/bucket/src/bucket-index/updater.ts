@@ -501,15 +501,18 @@ function mergeEntries<T extends { block_id: string }>(
   scanned: readonly T[],
   current: readonly T[] | undefined,
 ): { entries: T[]; fresh: string[] } {
-  const inBase = new Set(base?.map((e) => e.block_id));
-  const inCurrent = new Set(current?.map((e) => e.block_id));
+  const inBase = new Map(base?.map((e) => [e.block_id, e]));
+  const inCurrent = new Map(current?.map((e) => [e.block_id, e]));
   const inScan = new Set(scanned.map((e) => e.block_id));
   const entries: T[] = [];
   const fresh: string[] = [];
   for (const e of scanned) {
-    if (inBase.has(e.block_id) && !inCurrent.has(e.block_id)) continue; // removed meanwhile
-    if (!inBase.has(e.block_id) && !inCurrent.has(e.block_id)) fresh.push(e.block_id);
-    entries.push(e);
+    const b = inBase.get(e.block_id);
+    const c = inCurrent.get(e.block_id);
+    if (b && !c) continue; // removed meanwhile
+    if (!b && !c) fresh.push(e.block_id);
+    // Changed meanwhile (a block's parquet field): the writer's change is newer than the listing.
+    entries.push(b && c && c !== b && JSON.stringify(c) !== JSON.stringify(b) ? c : e);
   }
   for (const e of current ?? []) if (!inBase.has(e.block_id) && !inScan.has(e.block_id)) entries.push(e); // added meanwhile
   return { entries, fresh };
