@@ -30,6 +30,7 @@ export * from "./keys.ts";
 export * from "./layout.ts";
 export * from "./bucket-index/schema.ts";
 export * from "./bucket-index/updater.ts";
+export * from "./bucket-index/edit.ts";
 export { IndexCodec, DEFAULT_CACHED_ENTRIES } from "./bucket-index/codec.ts";
 export * from "./bucket-index/reader.ts";
 export * from "./lease.ts";
