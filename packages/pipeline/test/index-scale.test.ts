@@ -79,11 +79,14 @@ describe("the meta cache", () => {
     expect((await warmable.blocks("t")).map((b) => b.meta)).toEqual(asRead(metas.slice(0, N)));
     expect(cold.gets).toBe(2);
     expect(cold.lists).toBe(1);
-    // 20 blocks indexed since: only their metas are read, cold or warm.
+    // 20 blocks indexed since: only their metas are read, cold or warm; too few to rewrite the
+    // cache object (50 or a tenth of the blocks).
     for (const m of metas.slice(N)) await new StoreBucketIndex(store, layout).addBlock("t", m);
+    const etag = (await store.head(layout.metaCacheKey("t")))?.etag;
     const later = counting(store);
     expect(await new StoreBucketIndex(later, layout).blocks("t")).toHaveLength(N + 20);
     expect(later.gets).toBe(2 + 20);
+    expect((await store.head(layout.metaCacheKey("t")))?.etag).toBe(etag);
     cold.gets = 0;
     expect(await warmable.blocks("t")).toHaveLength(N + 20);
     expect(cold.gets).toBeLessThanOrEqual(2 + 20);

@@ -7,7 +7,7 @@
  *    on each call), least recently used tenants evicted past `maxCachedMetas` in total;
  *  - in the bucket, `<tenant>/strata-meta-cache.json.gz`: the meta.json texts of the indexed
  *    blocks, read by a cold worker in one GET and rewritten (plain PUT, last writer wins) by
- *    whoever had to fetch metas it lacked. It is only ever a cache: an entry is parsed with
+ *    whoever had to fetch 50 or more metas it lacked (a tenth of the blocks, for a small tenant). It is only ever a cache: an entry is parsed with
  *    the same limits as meta.json and must name its own ULID; anything wrong with it costs
  *    GETs, never a wrong answer; a lost write costs the next reader a few GETs.
  *
@@ -25,6 +25,8 @@ export const MAX_CACHED_METAS = 100_000;
 const MAX_COMPRESSED_BYTES = 64 << 20;
 const MAX_JSON_BYTES = 512 << 20;
 const FETCH_CONCURRENCY = 16;
+/** Metas missing from the cache object before a reader rewrites it: a cold planning reads at most this many more. */
+const REWRITE_AFTER = 50;
 
 const CacheFileSchema = z.object({ version: z.literal(1), metas: z.record(z.string(), z.string()) });
 
@@ -84,7 +86,10 @@ export class MetaCache {
           texts.set(id, new TextDecoder().decode(r.body));
         });
         this.last.fetched = texts.size;
-        await this.save(tenant, ids, stored, texts);
+        // Rewriting the object costs gzip over every indexed meta (~20 MB at 100k blocks): done
+        // once enough metas are missing from it, not for each new block (a reader GETs those).
+        if (texts.size >= Math.min(REWRITE_AFTER, Math.ceil(ids.length / 10)))
+          await this.save(tenant, ids, stored, texts);
       }
     }
     if (out.size <= this.maxCached) this.keep(tenant, out);
