@@ -4,5 +4,5 @@ export { planGroup, planAll, type GroupPlan, type PlanAllResult } from "./planne
 export { planId, type PlanIdFields } from "./id.ts";
 export { exactOutputLabels } from "./labels.ts";
 export { estimateIndexBytes, guardIndexSize } from "./index-guard.ts";
-export { splitByRange, groupByRange, overlappingRuns, rangeStart } from "./windows.ts";
+export { splitByRange, groupByRange, overlappingRuns, rangeStart, blockRangeOf } from "./windows.ts";
 export { guardBudget, estimateDraft, type BudgetOptions, type RefusedJob } from "./budget-guard.ts";

@@ -6,6 +6,18 @@ export function rangeStart(t: number, tr: number): number {
   return Math.floor(t / tr) * tr;
 }
 
+/**
+ * The compaction range a block belongs to, told from its times as Cortex does (which blocks to
+ * convert to Parquet): the smallest of `ranges` one of whose aligned windows holds
+ * [minTime, maxTime). A block no aligned window holds (an upload across a boundary) counts by
+ * its span: the smallest range at least as long, else the span itself.
+ */
+export function blockRangeOf(minTime: number, maxTime: number, ranges: readonly number[]): number {
+  const span = maxTime - minTime;
+  for (const r of ranges) if (r >= span && rangeStart(minTime, r) + r >= maxTime) return r;
+  return ranges.find((r) => r >= span) ?? span;
+}
+
 export interface RangePart {
   start: number;
   /** Exclusive. */

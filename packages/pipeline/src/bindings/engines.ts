@@ -5,7 +5,7 @@
  * stream, and memory stays bounded by one series plus the writer's symbols and postings.
  */
 import { Code, formatProblem, repairBlock, verifyBlock, type VerifyReport } from "@strata/verify";
-import { blockCostOf, executePlan } from "@strata/compact";
+import { blockCostOf, blockRangeOf, executePlan } from "@strata/compact";
 import { planAll } from "@strata/compact";
 import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact";
 import { downsampleBlock, planDownsampling } from "@strata/downsample";
@@ -251,7 +251,7 @@ export class BlockEngines implements Engines {
   }
 
   blockRange(meta: BlockMeta): number {
-    return compactionRangeOf(meta.minTime, meta.maxTime, this.settings.ranges);
+    return blockRangeOf(meta.minTime, meta.maxTime, this.settings.ranges);
   }
 
   async convert(ref: BlockRef, opts: { signal?: AbortSignal } = {}): Promise<ParquetMark> {
@@ -316,19 +316,6 @@ function reportJson(report: VerifyReport, repairable: boolean): string {
       2,
     ) + "\n"
   );
-}
-
-/**
- * The compaction range a block belongs to, as Cortex tells it from the block's times: the
- * smallest range one of whose aligned windows holds [minTime, maxTime). A block no aligned
- * window holds (an upload across a boundary) counts by its span: the smallest range at least
- * as long, else the span itself (Cortex would never convert it; its samples deserve Parquet
- * as much as a compacted block's).
- */
-export function compactionRangeOf(minTime: number, maxTime: number, ranges: readonly number[]): number {
-  const span = maxTime - minTime;
-  for (const r of ranges) if (r >= span && Math.floor(minTime / r) * r + r >= maxTime) return r;
-  return ranges.find((r) => r >= span) ?? span;
 }
 
 /**
