@@ -66,8 +66,11 @@ export class BucketLayout {
   metaCacheKey(tenant: string): string {
     return this.tenantPrefix(tenant) + META_CACHE_FILE;
   }
+  parquetMarkersPrefix(tenant: string): string {
+    return `${this.tenantPrefix(tenant)}${PARQUET_MARKERS_DIR}/`;
+  }
   parquetMarkerKey(tenant: string, id: string): string {
-    return `${this.tenantPrefix(tenant)}${PARQUET_MARKERS_DIR}/${id}-${PARQUET_CONVERTER_MARK_FILE}`;
+    return `${this.parquetMarkersPrefix(tenant)}${id}-${PARQUET_CONVERTER_MARK_FILE}`;
   }
   markersPrefix(tenant: string): string {
     return `${this.tenantPrefix(tenant)}${MARKERS_DIR}/`;
@@ -81,6 +84,12 @@ export class BucketLayout {
   }
 
   /** Parses `<ULID>-<marker>` from a global marker key's last segment. */
+  /** The block a key under parquet-markers/ mirrors the converter mark of (`<ULID>-parquet-converter-mark.json`). */
+  parseParquetMarker(name: string): string | undefined {
+    const base = name.slice(name.lastIndexOf("/") + 1);
+    const id = base.slice(0, 26);
+    return base === `${id}-${PARQUET_CONVERTER_MARK_FILE}` && isUlid(id) ? id.toUpperCase() : undefined;
+  }
   parseGlobalMarker(name: string): { id: string; file: MarkerFile } | undefined {
     const base = name.slice(name.lastIndexOf("/") + 1);
     const dash = base.indexOf("-");

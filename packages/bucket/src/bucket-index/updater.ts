@@ -21,7 +21,7 @@ import {
 } from "@strata/tsdb";
 import { BucketError } from "../errors.ts";
 import { z } from "zod";
-import { BucketLayout, PARQUET_CONVERTER_MARK_FILE } from "../layout.ts";
+import { BucketLayout } from "../layout.ts";
 import { PreconditionFailedError, listAll, type ObjectStore } from "../store.ts";
 import { IndexCodec } from "./codec.ts";
 import { addBlockEntry, addMarkEntry, applyEdit, mergeRebuilt, type IndexEdit } from "./edit.ts";
@@ -301,14 +301,13 @@ export class BucketIndexUpdater {
     const dirs = new Map<string, Date | undefined>();
     const noted = new Map<string, Set<string>>((opts.noteFiles ?? []).map((f) => [f, new Set<string>()]));
     const markIds: string[] = [];
-    const parquetMarkers = this.layout.parquetMarkerKey(tenant, "").slice(0, -`-${PARQUET_CONVERTER_MARK_FILE}`.length);
+    const parquetMarkers = this.layout.parquetMarkersPrefix(tenant);
     const parquetIds = new Set<string>();
     for await (const o of listAll(this.store, prefix)) {
       const rest = o.key.slice(prefix.length);
       if (o.key.startsWith(parquetMarkers)) {
-        const base = o.key.slice(parquetMarkers.length);
-        if (base === `${base.slice(0, 26)}-${PARQUET_CONVERTER_MARK_FILE}` && isUlid(base.slice(0, 26)))
-          parquetIds.add(base.slice(0, 26).toUpperCase());
+        const id = this.layout.parseParquetMarker(o.key);
+        if (id) parquetIds.add(id);
         continue;
       }
       if (o.key.startsWith(markers)) {
