@@ -334,10 +334,11 @@ export interface Engines {
    */
   blockRange(meta: BlockMeta): number;
   /**
-   * Convert an indexed block to Parquet into its own folder: parquet-common's labels and chunks
-   * files per shard, Cortex's `parquet-converter-mark.json` last. Returns the mark's content.
+   * Convert an indexed block (`meta`: its meta.json, as indexed) to Parquet into its own folder:
+   * parquet-common's labels and chunks files per shard, Cortex's `parquet-converter-mark.json`
+   * last. Returns the mark's content.
    */
-  convert(ref: BlockRef, opts?: { signal?: AbortSignal }): Promise<ParquetMark>;
+  convert(ref: BlockRef, meta: BlockMeta, opts?: { signal?: AbortSignal }): Promise<ParquetMark>;
   /** Why converting this block would not fit the job budget (time or memory), or undefined when it would. */
   convertDoesNotFit(meta: BlockMeta): string | undefined;
   /**

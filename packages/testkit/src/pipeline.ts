@@ -445,7 +445,7 @@ export class FakeEngines implements Engines {
   }
   /** Scripted: writes the mark (one shard) beside the block, as the real converter does last. */
   convertFails = 0;
-  async convert(ref: BlockRef): Promise<ParquetMark> {
+  async convert(ref: BlockRef, _meta: BlockMeta): Promise<ParquetMark> {
     this.calls.push(`convert ${ref.block}`);
     if (this.convertFails > 0) {
       this.convertFails--;

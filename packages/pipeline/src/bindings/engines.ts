@@ -254,10 +254,9 @@ export class BlockEngines implements Engines {
     return blockRangeOf(meta.minTime, meta.maxTime, this.settings.ranges);
   }
 
-  async convert(ref: BlockRef, opts: { signal?: AbortSignal } = {}): Promise<ParquetMark> {
+  async convert(ref: BlockRef, meta: BlockMeta, opts: { signal?: AbortSignal } = {}): Promise<ParquetMark> {
     const prefix = this.layout.blockPrefix(ref.tenant, ref.block);
     const source = new StoreBlockSource(this.store, prefix, RangeCache.forJob(1, this.settings.pageCacheBytes));
-    const meta = await readMeta(source, { maxBytes: this.settings.maxMetaBytes });
     // Straight into the block's folder: no file of it is read by anything until the mark, written last, says so.
     const r = await convertBlock(source, new StoreBlockSink(this.store, prefix), {
       signal: opts.signal,

@@ -68,21 +68,19 @@ export async function runConvert(ctx: JobContext, job: ConvertJob): Promise<JobR
   }
   if (await storage.readReport(ref, PARQUET_REFUSED_FILE))
     return { status: "skipped", reason: `conversion was refused (${PARQUET_REFUSED_FILE}); delete it to try again` };
+  // Refused for good (until an operator deletes the note): never converted again.
+  const refuse = (details: string) =>
+    storage.putReport(ref, PARQUET_REFUSED_FILE, JSON.stringify({ version: 1, details }, null, 2));
   // A job that cannot fit the function's limits is never started.
   const tooBig = engines.convertDoesNotFit(block.meta);
   if (tooBig) {
-    await storage.putReport(ref, PARQUET_REFUSED_FILE, JSON.stringify({ version: 1, details: tooBig }, null, 2));
+    await refuse(tooBig);
     ctx.log.warn("convert-refused", { reason: tooBig });
     return { status: "quarantined", reason: `not converted: ${tooBig}` };
   }
-  const leased = {
-    describe: `convert ${job.block} to Parquet`,
-    blocks: [job.block],
-    refuse: (details: string) =>
-      storage.putReport(ref, PARQUET_REFUSED_FILE, JSON.stringify({ version: 1, details }, null, 2)),
-  };
+  const leased = { describe: `convert ${job.block} to Parquet`, blocks: [job.block], refuse };
   return withLease(ctx, job, convertLeaseName(job.block), leased, async () => {
-    const mark = await engines.convert(ref, { signal: stopSignal(ctx) });
+    const mark = await engines.convert(ref, block.meta, { signal: stopSignal(ctx) });
     await record(ctx, job, mark);
     ctx.log.info("converted-to-parquet", { shards: mark.shards });
     return { status: "done" };
