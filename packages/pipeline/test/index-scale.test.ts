@@ -134,7 +134,8 @@ describe("the meta cache", () => {
         .map((m) => m.ulid)
         .sort(),
     );
-    // The index, and the 10 new metas (marks are listed, none to read).
+    // The index, and the 10 new metas (marks are listed, none to read); one listing for all.
     expect(c.gets).toBe(1 + 10);
+    expect(c.lists).toBe(1);
   });
 });

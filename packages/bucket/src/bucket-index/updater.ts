@@ -63,6 +63,8 @@ export interface ScanOutcome {
   partials: Map<string, string>;
   /** Per file name asked for in `noteFiles`: the blocks whose directory holds it. */
   noted: Map<string, Set<string>>;
+  /** Every key under the tenant's markers/, as listed (its other marks, for a caller that reads them). */
+  markerKeys: string[];
 }
 
 export interface UpdateOutcome {
@@ -301,6 +303,7 @@ export class BucketIndexUpdater {
     const dirs = new Map<string, Date | undefined>();
     const noted = new Map<string, Set<string>>((opts.noteFiles ?? []).map((f) => [f, new Set<string>()]));
     const markIds: string[] = [];
+    const markerKeys: string[] = [];
     const parquetMarkers = this.layout.parquetMarkersPrefix(tenant);
     const parquetIds = new Set<string>();
     for await (const o of listAll(this.store, prefix)) {
@@ -311,6 +314,7 @@ export class BucketIndexUpdater {
         continue;
       }
       if (o.key.startsWith(markers)) {
+        markerKeys.push(o.key);
         const m = this.layout.parseGlobalMarker(o.key);
         if (m?.file === DELETION_MARK_FILE) markIds.push(m.id);
         continue;
@@ -363,7 +367,7 @@ export class BucketIndexUpdater {
       (b) => this.withParquet(tenant, b, parquetIds.has(b.block_id)),
     );
     index.block_deletion_marks = marks.filter((m): m is IndexDeletionMark => !!m);
-    return { index: normalizeIndex(index), partials, noted };
+    return { index: normalizeIndex(index), partials, noted, markerKeys };
   }
 
   /**

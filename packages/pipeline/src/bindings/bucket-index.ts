@@ -106,12 +106,13 @@ export class StoreBucketIndex implements BucketIndex {
   async rebuild(tenant: string): Promise<RebuildResult> {
     const base = await this.updater.readForRebuild(tenant);
     const before = new Set(base.index?.blocks.map((b) => b.block_id));
-    const { index, partials, noted } = await this.updater.scan(tenant, {
+    const { index, partials, noted, markerKeys } = await this.updater.scan(tenant, {
       base: base.index,
       noteFiles: [VERIFIED_FILE],
     });
     const verified = noted.get(VERIFIED_FILE)!;
-    const marks = await this.marks(tenant);
+    // The scan listed markers/ already: its keys, not a second listing.
+    const marks = await this.marks(tenant, markerKeys);
     const unverified: string[] = [];
     index.blocks = index.blocks.filter((b) => {
       if (marks.get(b.block_id)?.noCompact?.reason === QUARANTINE_REASON) return false;
@@ -138,8 +139,14 @@ export class StoreBucketIndex implements BucketIndex {
     }
   }
 
-  /** The tenant's no-compact and no-downsample marks, from the mirrors under markers/ (one listing; bodies cached). */
-  private async marks(tenant: string): Promise<Map<string, { noCompact?: NoCompactMark; noDownsample?: boolean }>> {
+  /**
+   * The tenant's no-compact and no-downsample marks, from the mirrors under markers/ (one
+   * listing, or the keys a scan listed; bodies cached).
+   */
+  private async marks(
+    tenant: string,
+    listed?: readonly string[],
+  ): Promise<Map<string, { noCompact?: NoCompactMark; noDownsample?: boolean }>> {
     const out = new Map<string, { noCompact?: NoCompactMark; noDownsample?: boolean }>();
     const entry = (id: string) => {
       let e = out.get(id);
@@ -147,8 +154,8 @@ export class StoreBucketIndex implements BucketIndex {
       return e;
     };
     const prefix = this.layout.markersPrefix(tenant);
-    for await (const o of listAll(this.store, prefix)) {
-      const base = o.key.slice(prefix.length);
+    for await (const key of listed ?? keysUnder(this.store, prefix)) {
+      const base = key.slice(prefix.length);
       const id = base.slice(0, 26).toUpperCase();
       if (base[26] !== "-" || !isUlid(id)) continue;
       const file = base.slice(27);
@@ -160,7 +167,7 @@ export class StoreBucketIndex implements BucketIndex {
       const ck = `${tenant}/${id}`;
       let mark = this.noCompact.get(ck);
       if (!mark) {
-        const r = await this.store.get(o.key);
+        const r = await this.store.get(key);
         if (!r) continue;
         try {
           mark = parseMarker(NO_COMPACT_MARK_FILE, r.body);
@@ -184,4 +191,8 @@ export class StoreBucketIndex implements BucketIndex {
       if (k.startsWith(`${tenant}/`) && !out.get(k.slice(tenant.length + 1))?.noCompact) this.noCompact.delete(k);
     return out;
   }
+}
+
+async function* keysUnder(store: ObjectStore, prefix: string): AsyncGenerator<string> {
+  for await (const o of listAll(store, prefix)) yield o.key;
 }
