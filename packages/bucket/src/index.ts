@@ -32,5 +32,6 @@ export * from "./bucket-index/schema.ts";
 export * from "./bucket-index/updater.ts";
 export * from "./bucket-index/edit.ts";
 export { IndexCodec, DEFAULT_CACHED_ENTRIES } from "./bucket-index/codec.ts";
+export { TenantCaches } from "./tenant-caches.ts";
 export * from "./bucket-index/reader.ts";
 export * from "./lease.ts";

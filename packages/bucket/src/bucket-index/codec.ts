@@ -19,6 +19,7 @@
  */
 import { gunzipSync } from "node:zlib";
 import { goNumber } from "@strata/tsdb";
+import { TenantCaches } from "../tenant-caches.ts";
 import {
   DEFAULT_INDEX_LIMITS,
   IndexBlockSchema,
@@ -57,9 +58,8 @@ interface TenantCache {
 
 export class IndexCodec {
   private readonly limits: IndexLimits;
-  private readonly maxCachedEntries: number;
   /** Least recently used first. */
-  private readonly tenants = new Map<string, TenantCache>();
+  private readonly tenants: TenantCaches<TenantCache>;
   /** Each decoded entry's cache record: its JSON for encoding. */
   private readonly records = new WeakMap<object, Cached<object>>();
   /** The encoder's output buffer, reused (grown as needed): not 27 MB of garbage per round. */
@@ -67,7 +67,10 @@ export class IndexCodec {
 
   constructor(opts: { limits?: Partial<IndexLimits>; maxCachedEntries?: number } = {}) {
     this.limits = { ...DEFAULT_INDEX_LIMITS, ...opts.limits };
-    this.maxCachedEntries = opts.maxCachedEntries ?? DEFAULT_CACHED_ENTRIES;
+    this.tenants = new TenantCaches(
+      opts.maxCachedEntries ?? DEFAULT_CACHED_ENTRIES,
+      (t) => t.blocks.size + t.marks.size,
+    );
   }
 
   /** `decodeIndex` with the same limits and errors; entries are frozen and shared between calls. */
@@ -79,12 +82,11 @@ export class IndexCodec {
     } catch {
       return decodeIndex(bytes, where, this.limits); // names the limit or the gzip error
     }
-    const prev = this.tenants.get(tenant);
-    this.tenants.delete(tenant);
+    const prev = this.tenants.take(tenant);
     const next: TenantCache = { blocks: new Map(), marks: new Map() };
     const idx = splitCanonical(json, this.limits.maxEntries, prev, next, this);
     if (!idx) return decodeIndex(bytes, where, this.limits);
-    if (next.blocks.size + next.marks.size <= this.maxCachedEntries) this.keep(tenant, next);
+    this.tenants.put(tenant, next);
     return idx;
   }
 
@@ -108,8 +110,7 @@ export class IndexCodec {
 
   /** Forget one tenant's entries (or all). */
   evict(tenant?: string): void {
-    if (tenant === undefined) this.tenants.clear();
-    else this.tenants.delete(tenant);
+    this.tenants.evict(tenant);
   }
 
   /** A decoded entry's record; `ours` only when its bytes are not exactly what we would write. */
@@ -147,17 +148,6 @@ export class IndexCodec {
     }
     out[off++] = 0x5d;
     return off;
-  }
-
-  private keep(tenant: string, c: TenantCache): void {
-    this.tenants.set(tenant, c);
-    let total = 0;
-    for (const t of this.tenants.values()) total += t.blocks.size + t.marks.size;
-    for (const [name, t] of this.tenants) {
-      if (total <= this.maxCachedEntries || name === tenant) break;
-      total -= t.blocks.size + t.marks.size;
-      this.tenants.delete(name);
-    }
   }
 }
 

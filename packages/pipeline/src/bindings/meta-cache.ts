@@ -17,7 +17,7 @@
 import { gunzipSync, gzipSync, constants } from "node:zlib";
 import { z } from "zod";
 import { FormatError, mapLimit, parseMeta, type BlockMeta } from "@strata/tsdb";
-import type { BucketLayout, ObjectStore } from "@strata/bucket";
+import { TenantCaches, type BucketLayout, type ObjectStore } from "@strata/bucket";
 
 /** Metas kept in memory across tenants (~1.8 KB each parsed). */
 export const MAX_CACHED_METAS = 100_000;
@@ -40,9 +40,8 @@ export class MetaCache {
   private readonly store: ObjectStore;
   private readonly layout: BucketLayout;
   private readonly maxMetaBytes: number | undefined;
-  private readonly maxCached: number;
   /** Least recently used first. */
-  private readonly tenants = new Map<string, Map<string, BlockMeta>>();
+  private readonly tenants: TenantCaches<Map<string, BlockMeta>>;
   /** What the last `metas` call cost (tests and the scale bench). */
   last: MetaCacheStats = { gets: 0, fetched: 0 };
 
@@ -50,13 +49,12 @@ export class MetaCache {
     this.store = store;
     this.layout = layout;
     this.maxMetaBytes = opts.maxMetaBytes;
-    this.maxCached = opts.maxCachedMetas ?? MAX_CACHED_METAS;
+    this.tenants = new TenantCaches(opts.maxCachedMetas ?? MAX_CACHED_METAS, (m) => m.size);
   }
 
   /** The metas of `ids` (indexed blocks); a block whose meta.json is gone is left out. */
   async metas(tenant: string, ids: readonly string[]): Promise<Map<string, BlockMeta>> {
-    const mem = this.tenants.get(tenant);
-    this.tenants.delete(tenant);
+    const mem = this.tenants.take(tenant);
     const out = new Map<string, BlockMeta>();
     const missing: string[] = [];
     for (const id of ids) {
@@ -92,28 +90,17 @@ export class MetaCache {
           await this.save(tenant, ids, stored, texts);
       }
     }
-    if (out.size <= this.maxCached) this.keep(tenant, out);
+    this.tenants.put(tenant, out);
     return out;
   }
 
   /** A meta the caller already holds (a block just admitted): no GET for it later. */
   remember(tenant: string, meta: BlockMeta): void {
-    this.tenants.get(tenant)?.set(meta.ulid, meta);
+    this.tenants.peek(tenant)?.set(meta.ulid, meta);
   }
 
   forget(tenant: string, id: string): void {
-    this.tenants.get(tenant)?.delete(id);
-  }
-
-  private keep(tenant: string, metas: Map<string, BlockMeta>): void {
-    this.tenants.set(tenant, metas);
-    let total = 0;
-    for (const t of this.tenants.values()) total += t.size;
-    for (const [name, t] of this.tenants) {
-      if (total <= this.maxCached || name === tenant) break;
-      total -= t.size;
-      this.tenants.delete(name);
-    }
+    this.tenants.peek(tenant)?.delete(id);
   }
 
   private parse(tenant: string, id: string, text: string): BlockMeta | undefined {
