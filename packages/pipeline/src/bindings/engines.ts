@@ -5,7 +5,7 @@
  * stream, and memory stays bounded by one series plus the writer's symbols and postings.
  */
 import { Code, formatProblem, repairBlock, verifyBlock, type VerifyReport } from "@strata/verify";
-import { blockCostOf, blockRangeOf, executePlan } from "@strata/compact";
+import { blockCostOf, blockRangeOf, executePlan, fmtBytes } from "@strata/compact";
 import { planAll } from "@strata/compact";
 import { groupBlocks, removeReplicaLabels, SHARD_ID_LABEL, type BlockMetaWithMarks } from "@strata/compact";
 import { downsampleBlock, planDownsampling } from "@strata/downsample";
@@ -271,7 +271,7 @@ export class BlockEngines implements Engines {
     const c = blockCostOf(meta);
     const seconds = (c.indexBytes + c.chunkBytes) / CONVERT_BYTES_PER_SECOND;
     if (seconds > budget.seconds)
-      return `converting ~${formatBytes(c.indexBytes + c.chunkBytes)} takes ~${Math.ceil(seconds)} s at ${formatBytes(CONVERT_BYTES_PER_SECOND)}/s, more than the job budget's ${budget.seconds} s`;
+      return `converting ~${fmtBytes(c.indexBytes + c.chunkBytes)} takes ~${Math.ceil(seconds)} s at ${fmtBytes(CONVERT_BYTES_PER_SECOND)}/s, more than the job budget's ${budget.seconds} s`;
     return undefined;
   }
 
@@ -335,8 +335,4 @@ export function convertRowGroupRows(meta: BlockMeta): number {
   const perSeries = c.series > 0 ? c.chunkBytes / c.series : 0;
   if (!(perSeries > 0)) return DEFAULT_ROW_GROUP_SIZE;
   return Math.max(1_000, Math.min(DEFAULT_ROW_GROUP_SIZE, Math.floor(CONVERT_ROW_GROUP_BYTES / perSeries)));
-}
-
-function formatBytes(n: number): string {
-  return n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${Math.round(n / 1e6)} MB`;
 }
