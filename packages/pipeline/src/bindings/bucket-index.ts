@@ -25,7 +25,7 @@ import { MetaCache } from "./meta-cache.ts";
 
 export class StoreBucketIndex implements BucketIndex {
   readonly updater: BucketIndexUpdater;
-  readonly metaCache: MetaCache;
+  private readonly metaCache: MetaCache;
   private readonly store: ObjectStore;
   private readonly layout: BucketLayout;
   private readonly noCompact = new Map<string, NoCompactMark>();

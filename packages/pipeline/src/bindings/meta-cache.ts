@@ -30,20 +30,12 @@ const REWRITE_AFTER = 50;
 
 const CacheFileSchema = z.object({ version: z.literal(1), metas: z.record(z.string(), z.string()) });
 
-export interface MetaCacheStats {
-  /** Objects read for the last call: the cache object and each meta.json fetched. */
-  gets: number;
-  fetched: number;
-}
-
 export class MetaCache {
   private readonly store: ObjectStore;
   private readonly layout: BucketLayout;
   private readonly maxMetaBytes: number | undefined;
   /** Least recently used first. */
   private readonly tenants: TenantCaches<Map<string, BlockMeta>>;
-  /** What the last `metas` call cost (tests and the scale bench). */
-  last: MetaCacheStats = { gets: 0, fetched: 0 };
 
   constructor(store: ObjectStore, layout: BucketLayout, opts: { maxMetaBytes?: number; maxCachedMetas?: number } = {}) {
     this.store = store;
@@ -62,7 +54,6 @@ export class MetaCache {
       if (m) out.set(id, m);
       else missing.push(id);
     }
-    this.last = { gets: 0, fetched: 0 };
     if (missing.length > 0) {
       const stored = await this.load(tenant);
       const lacking: string[] = [];
@@ -77,13 +68,11 @@ export class MetaCache {
         await mapLimit(lacking, FETCH_CONCURRENCY, async (id) => {
           const key = this.layout.metaKey(tenant, id);
           const r = await this.store.get(key);
-          this.last.gets++;
           if (!r) return;
           const meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes });
           out.set(id, meta);
           texts.set(id, new TextDecoder().decode(r.body));
         });
-        this.last.fetched = texts.size;
         // Rewriting the object costs gzip over every indexed meta (~20 MB at 100k blocks): done
         // once enough metas are missing from it, not for each new block (a reader GETs those).
         if (texts.size >= Math.min(REWRITE_AFTER, Math.ceil(ids.length / 10)))
@@ -118,7 +107,6 @@ export class MetaCache {
   /** The stored texts by ULID; empty when there is no cache object or it is unusable. */
   private async load(tenant: string): Promise<Map<string, string>> {
     const r = await this.store.get(this.layout.metaCacheKey(tenant));
-    this.last.gets++;
     if (!r || r.body.length > MAX_COMPRESSED_BYTES) return new Map();
     try {
       const json = gunzipSync(r.body, { maxOutputLength: MAX_JSON_BYTES });
