@@ -22,12 +22,20 @@ let sc: Scenario;
 let rt: LocalRuntime | undefined;
 let log: string[] = [];
 
-// Rates per object-store call (kills, S3 errors) and per delivered message (duplicates). A
-// verify makes ~15 store calls and a compaction ~60, so about one verify in seven and two
-// compactions in five die at a random point and come back after the visibility timeout.
-// Deliveries before the DLQ are raised to 10 so that a compaction killed on every attempt
-// (0.45^10) is out of the question; the faults' order depends on timing, the seed fixes the rest.
-const FAULTS = { killWorkerMidJobRate: 0.01, duplicateMessageRate: 0.3, s3ErrorRate: 0.03, seed: 20240607 } as const;
+// Rates per object-store call (kills, S3 errors), per handler invocation (kills) and per
+// delivered message (duplicates). A verify makes ~10 store calls and a compaction ~50, so at 1%
+// per call about one verify in ten and two compactions in five die at a random point and come
+// back after the visibility timeout; that alone left a run without a kill now and then, so 8%
+// of invocations also die at one of their first 60 calls. Deliveries before the DLQ are raised
+// to 10 so that a compaction killed on every attempt (0.45^10) is out of the question; the
+// faults' order depends on timing, the seed fixes the rest.
+const FAULTS = {
+  killWorkerMidJobRate: 0.01,
+  killInvocationRate: 0.08,
+  duplicateMessageRate: 0.3,
+  s3ErrorRate: 0.03,
+  seed: 20240607,
+} as const;
 
 beforeAll(async () => {
   assertPromtool();

@@ -268,11 +268,16 @@ export interface Leases {
   /** Every attempt record of the tenant (jobs that failed at least once and have not yet succeeded). */
   listAttempts(tenant: string): Promise<{ name: string; record: AttemptRecord }[]>;
   /**
-   * Note that the job called `name` is on the queue: true when it was not (or the note is older
-   * than `ttlMs`, so the message may be lost) and the caller should send it. Planning runs on
-   * every upload; without this each upload would enqueue every due plan of its group again.
+   * Whether the job called `name` was sent less than `ttlMs` ago and has not started since.
+   * Planning runs on every upload; without this each upload would enqueue every due plan of
+   * its group again. Past `ttlMs` the message may be lost, so it is sent again.
    */
-  markQueued(tenant: string, name: string, ttlMs: number): Promise<boolean>;
+  isQueued(tenant: string, name: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Note that the job called `name` is on the queue. Written only after the send succeeded: a
+   * note for a message that was never sent would hold the job back for the whole TTL.
+   */
+  noteQueued(tenant: string, name: string): Promise<void>;
   /** The job called `name` has started: a later planning may queue it again. */
   clearQueued(tenant: string, name: string): Promise<void>;
 }

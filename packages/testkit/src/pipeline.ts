@@ -365,11 +365,12 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
   readonly queued = new Map<string, number>();
   /** Lease renewals (heartbeats of running jobs). */
   renewals = 0;
-  async markQueued(tenant: string, name: string, ttlMs: number) {
+  async isQueued(tenant: string, name: string, ttlMs: number) {
     const at = this.queued.get(`${tenant}/${name}`);
-    if (at !== undefined && at + ttlMs > this.clock.now()) return false;
+    return at !== undefined && at + ttlMs > this.clock.now();
+  }
+  async noteQueued(tenant: string, name: string) {
     this.queued.set(`${tenant}/${name}`, this.clock.now());
-    return true;
   }
   async clearQueued(tenant: string, name: string) {
     this.queued.delete(`${tenant}/${name}`);

@@ -85,13 +85,15 @@ export class StoreLeases implements Leases {
     else await this.store.put(key, JSON.stringify(record) + "\n", { contentType: "application/json" });
   }
 
-  async markQueued(tenant: string, name: string, ttlMs: number): Promise<boolean> {
-    const key = this.layout.leaseKey(tenant, name + QUEUED_SUFFIX);
-    const r = await this.store.get(key);
+  async isQueued(tenant: string, name: string, ttlMs: number): Promise<boolean> {
+    const r = await this.store.get(this.layout.leaseKey(tenant, name + QUEUED_SUFFIX));
     const at = r ? Number((safeJson(r.body) as { queued_at?: unknown } | undefined)?.queued_at) : NaN;
-    if (Number.isFinite(at) && at + ttlMs > this.now()) return false;
+    return Number.isFinite(at) && at + ttlMs > this.now();
+  }
+
+  async noteQueued(tenant: string, name: string): Promise<void> {
+    const key = this.layout.leaseKey(tenant, name + QUEUED_SUFFIX);
     await this.store.put(key, JSON.stringify({ queued_at: this.now() }) + "\n", { contentType: "application/json" });
-    return true;
   }
 
   async clearQueued(tenant: string, name: string): Promise<void> {

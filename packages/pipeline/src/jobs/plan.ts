@@ -64,7 +64,9 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   );
   // Each upload re-plans its group; a plan already on the queue is not sent again (a note
   // beside its lease, cleared when the job starts, trusted for `queuedTtlMs` in case the
-  // message was lost).
+  // message was lost). The note is written after the send: a worker that dies between the
+  // two leaves a duplicate message (absorbed by the lease), never a note for a message that
+  // was not sent, which would hold the job back for the whole TTL.
   const { leases, config } = ctx.deps;
   const due = [
     ...outcome.compactions.map((c) => ({
@@ -77,8 +79,12 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
     })),
   ];
   const fresh = [];
-  for (const d of due) if (await leases.markQueued(tenant, d.lease, config.queuedTtlMs)) fresh.push(d.job);
-  const n = await enqueue(ctx, fresh);
+  for (const d of due) if (!(await leases.isQueued(tenant, d.lease, config.queuedTtlMs))) fresh.push(d);
+  const n = await enqueue(
+    ctx,
+    fresh.map((d) => d.job),
+  );
+  await Promise.all(fresh.map((d) => leases.noteQueued(tenant, d.lease)));
   ctx.log.info("planned", {
     groupKey,
     blocks: inGroup.length,
