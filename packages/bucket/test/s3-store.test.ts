@@ -101,4 +101,32 @@ describe("S3 store over the emulator", () => {
     await st.close();
     await root.close();
   });
+
+  it("signs checksummed bodies as UNSIGNED-PAYLOAD (S3 checks their CRC32) and stores them byte for byte", async () => {
+    const st = s3(e.endpoint);
+    const seen: { crc?: string; sha?: string }[] = [];
+    st.client.middlewareStack.add(
+      (next) => async (args) => {
+        const h = (args.request as { method?: string; headers: Record<string, string> }).headers;
+        if ((args.request as { method?: string }).method === "PUT")
+          seen.push({ crc: h["x-amz-checksum-crc32"], sha: h["x-amz-content-sha256"] });
+        return next(args);
+      },
+      { step: "finalizeRequest", priority: "low", name: "testPeekSigned" },
+    );
+    const body = new Uint8Array((5 << 20) + 12_345);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 2654435761) >>> 24;
+    const same = (a: Uint8Array | undefined, b: Uint8Array) => a !== undefined && Buffer.from(a).equals(b);
+    await st.put("unsigned/small", body.subarray(0, 1000));
+    const w = await st.createWriter("unsigned/multipart");
+    await w.write(body);
+    await w.close();
+    // One PutObject and two UploadParts (5 MiB parts), each with its CRC32 and an unsigned payload.
+    expect(seen.length).toBe(3);
+    for (const r of seen)
+      expect(r).toEqual({ crc: expect.stringMatching(/^[A-Za-z0-9+/]{6}==$/), sha: "UNSIGNED-PAYLOAD" });
+    expect(same((await st.get("unsigned/small"))?.body, body.subarray(0, 1000))).toBe(true);
+    expect(same((await st.get("unsigned/multipart"))?.body, body)).toBe(true);
+    await st.close();
+  });
 });
