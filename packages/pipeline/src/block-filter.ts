@@ -2,7 +2,8 @@
  * `strata ls`'s filters and orders over the rows of `list-blocks.ts`: pure functions, so the
  * CLI only parses flags into a `BlockFilter` and a `BlockSort`.
  */
-import { cmp, type BlockRow } from "./list-blocks.ts";
+import { compareStrings as cmp } from "@strata/tsdb";
+import type { BlockRow } from "./list-blocks.ts";
 
 export const MARK_FILTERS = ["deletion", "no-compact", "no-downsample", "quarantine", "any", "none"] as const;
 export type MarkFilter = (typeof MARK_FILTERS)[number];

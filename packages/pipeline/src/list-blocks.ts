@@ -19,6 +19,7 @@ import {
   parseMeta,
   type BlockMeta,
   type MarkerFile,
+  compareStrings,
 } from "@strata/tsdb";
 import { COMPACTOR_SHARD_ID_LABEL } from "@strata/compact";
 import {
@@ -161,7 +162,8 @@ export async function scanBlocks(
   const list = [...folders.entries()]
     .filter(([id, f]) => !tenantShaped.has(id) && (opts.only === undefined || opts.only.has(f.block)))
     .map(([, f]) => f)
-    .sort((a, b) => (a.tenant === b.tenant ? cmp(a.block, b.block) : cmp(a.tenant, b.tenant)));
+    // UTF-8 byte order, as everywhere else tenants are sorted (the bucket's own listing order).
+    .sort((a, b) => (a.tenant === b.tenant ? compareStrings(a.block, b.block) : compareStrings(a.tenant, b.tenant)));
   const tenants = [...new Set(list.map((f) => f.tenant))];
   const notes: string[] = [];
   const indexed = new Map<string, Set<string>>();
@@ -327,8 +329,4 @@ async function quarantineReason(
   const total = report.counts ? Object.values(report.counts).reduce((a, b) => a + b, 0) : report.problems.length;
   // The report's problems are the verifier's own (`Problem`), written by the pipeline.
   return { reason: formatProblem("", first as Problem).replace(/^:? ?/, ""), problems: Math.max(total, 1) };
-}
-
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -112,6 +112,21 @@ describe("listBucketBlocks", () => {
     expect(await listBucketBlocks(store, { tenant: "nobody" })).toEqual({ blocks: [], tenants: [], notes: [] });
   });
 
+  it("orders tenants by their UTF-8 bytes, as the bucket lists them (not by UTF-16 units)", async () => {
+    // U+FFFD is EF BF BD in UTF-8, U+10000 is F0 90 80 80: UTF-16 would put the astral one first.
+    const astral = "t-\u{10000}";
+    const bmp = "t-\uFFFD";
+    await store.put(`${astral}/${A}/meta.json`, "{}");
+    await store.put(`${bmp}/${A}/meta.json`, "{}");
+    try {
+      const tenants = (await listBucketBlocks(store)).tenants.filter((t) => t.startsWith("t-"));
+      expect(tenants).toEqual([bmp, astral]);
+    } finally {
+      await rm(join(dir, astral), { recursive: true, force: true });
+      await rm(join(dir, bmp), { recursive: true, force: true });
+    }
+  });
+
   it("reads an unreadable bucket index and unreadable or oversized markers as notes, never as a crash", async () => {
     const d = await mkdtemp(join(tmpdir(), "strata-ops-bad-"));
     const s = new FsStore(d);
