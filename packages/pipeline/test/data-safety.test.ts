@@ -308,4 +308,23 @@ describe("quarantine has a way back", () => {
     expect(h.bucket.get(b)!.deletion).toMatchObject({ details: expect.stringContaining(`repaired into ${fixed}`) });
     expect(h.bucket.get(b)!.noCompact?.reason).toBe(QUARANTINE_REASON);
   });
+
+  it("a repair that fails for a passing reason (a store outage) fails the job, and its redelivery repairs the block", async () => {
+    const h = harness();
+    const b = h.bucket.upload("t", twoHourBlock(0));
+    h.engines.repairable.set(
+      b.block,
+      "meta.json: MetaStatsMismatch: stats.numSamples differs from the block's content",
+    );
+    h.engines.repairFailures.push(new Error("SlowDown: please reduce your request rate (after every retry)"));
+    // Not acknowledged as "quarantined": nothing would ever verify the quarantined block again.
+    expect(await ok(h, verify("t", b.block))).toBe(false);
+    expect(h.bucket.get(b)!.noCompact?.reason).toBe(QUARANTINE_REASON);
+    expect(h.bucket.indexed("t")).toEqual([]);
+
+    expect(await ok(h, verify("t", b.block))).toBe(true); // SQS redelivers it
+    const fixed = repairedUlid(b.block);
+    expect(h.bucket.indexed("t")).toEqual([fixed]);
+    expect(h.bucket.get(b)!.deletion).toMatchObject({ details: expect.stringContaining(`repaired into ${fixed}`) });
+  });
 });

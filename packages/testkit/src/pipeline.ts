@@ -403,6 +403,8 @@ export class FakeEngines implements Engines {
   readonly repairable = new Map<string, string>();
   /** Blocks whose verification throws (an engine crash). */
   readonly crashing = new Set<string>();
+  /** Errors the next repairs throw, in order (a store outage, the job's time running out). */
+  readonly repairFailures: Error[] = [];
   /** What the next plan() returns (then reset), or a function of the blocks. */
   planner: (tenant: string, blocks: readonly LiveBlock[], groupKey?: string) => PlanOutcome = () => ({
     compactions: [],
@@ -524,6 +526,8 @@ export class FakeEngines implements Engines {
   }
   async repair(ref: BlockRef, ulid: string, { check }: WriteOptions = {}): Promise<BlockMeta> {
     this.calls.push(`repair ${ref.block} into ${ulid}`);
+    const failure = this.repairFailures.shift();
+    if (failure) throw failure;
     const src = this.bucket.get(ref)!.meta!;
     const out = meta({
       ...src,

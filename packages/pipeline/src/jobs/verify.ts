@@ -21,6 +21,7 @@
  */
 import { createHash } from "node:crypto";
 import { FormatError, newUlid, ulidTime, type BlockMeta } from "@strata/tsdb";
+import { NotRepairableError } from "@strata/verify";
 import type { VerifyJob } from "../messages.ts";
 import type { BlockRef } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
@@ -103,10 +104,15 @@ async function repair(ctx: JobContext, ref: BlockRef, meta: BlockMeta, reason: s
     try {
       repaired = await engines.repair(ref, target.block, { check: outputCheck(ctx), signal: stopSignal(ctx) });
     } catch (e) {
+      // Only a verdict on the block's bytes ends the repair. Anything else (a store outage, the
+      // job's time running out) fails the job: SQS brings it back and the quarantined branch
+      // above finishes the repair. Acknowledged, it would leave a repairable block quarantined
+      // for good, since nothing verifies a quarantined block again unless it is re-uploaded.
+      if (!(e instanceof OutputRejectedError || e instanceof NotRepairableError || e instanceof FormatError)) throw e;
       const why =
         e instanceof OutputRejectedError
           ? `the repaired block failed verification: ${e.reason}`
-          : `repair failed: ${(e as Error).message}`;
+          : `repair failed: ${e.message}`;
       ctx.log.warn("repair-failed", { block: ref.block, repaired: target.block, error: why });
       return { status: "quarantined", reason: `${reason}; ${why}` };
     }
