@@ -173,6 +173,8 @@ export interface Storage {
   markNoDownsample(ref: BlockRef, mark: NoDownsampleMark): Promise<void>;
   /** Remove the no-compact mark next to the block and its mirror (a quarantine lifted). */
   unmarkNoCompact(ref: BlockRef): Promise<void>;
+  /** Remove the deletion mark next to the block, then its mirror (an abandoned upload that completed after all). */
+  unmarkDeletion(ref: BlockRef): Promise<void>;
   /** Write (or overwrite) a report object next to the block. */
   putReport(ref: BlockRef, name: string, body: string): Promise<void>;
   /** A report object next to the block, with the store's time of writing; undefined when absent. */

@@ -272,6 +272,10 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
     const b = this.get(ref);
     if (b) b.noCompact = undefined;
   }
+  async unmarkDeletion(ref: BlockRef) {
+    const b = this.get(ref);
+    if (b) b.deletion = undefined;
+  }
   async putReport(ref: BlockRef, name: string, body: string) {
     this.dir(ref).reports.set(name, { body, lastModified: this.clock.now() });
   }

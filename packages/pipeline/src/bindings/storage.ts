@@ -143,6 +143,11 @@ export class StoreStorage implements Storage {
     await deleteMarker(this.store, this.layout, ref.tenant, ref.block, NO_COMPACT_MARK_FILE);
   }
 
+  async unmarkDeletion(ref: BlockRef): Promise<void> {
+    // The block's own mark first: cleanup deletes by it, so the block is safe from that moment.
+    await deleteMarker(this.store, this.layout, ref.tenant, ref.block, DELETION_MARK_FILE);
+  }
+
   async putReport(ref: BlockRef, name: string, body: string): Promise<void> {
     await this.store.put(this.layout.blockFile(ref.tenant, ref.block, name), body, { contentType: "application/json" });
   }
