@@ -6,12 +6,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FsStore } from "@strata/bucket";
 import { bindPipeline, encodeJob, jsonLogger, runJob } from "@strata/pipeline";
 import {
   MAX_OVERRIDES_BYTES,
   OVERRIDES_KEY,
+  OVERRIDES_TTL_MS,
   OverridesSource,
   baseSettings,
   parseOverrides,
@@ -245,6 +246,28 @@ describe("the real bindings", () => {
       overrides: false,
     });
     expect(off.tenantSettings).toBeUndefined();
+  });
+});
+
+describe("the bindings' overrides under a clock that stands still", () => {
+  it("re-reads a changed document once the refresh interval has passed on the wall clock", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      await store.put(OVERRIDES_KEY, '{"tenants":{"a":{"enabled":false}}}');
+      const deps = bindPipeline({
+        store,
+        queue: { send: async () => undefined },
+        log: jsonLogger(() => undefined),
+        clock: { now: () => Date.UTC(2023, 0, 1) }, // the pipeline's time: data in the past, standing still
+      });
+      expect((await deps.tenantSettings!("a")).enabled).toBe(false);
+      await store.put(OVERRIDES_KEY, '{"tenants":{"a":{"enabled":true}}}');
+      expect((await deps.tenantSettings!("a")).enabled).toBe(false); // within the interval: the copy
+      vi.setSystemTime(Date.now() + OVERRIDES_TTL_MS + 1);
+      expect((await deps.tenantSettings!("a")).enabled).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

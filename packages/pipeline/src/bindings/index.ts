@@ -54,7 +54,9 @@ export function bindPipeline(opts: BindOptions): WorkerDeps {
   if (opts.engine?.dedup === undefined) engine.dedup = defaultDedup(engine.replicaLabels);
   const config = { ...DEFAULT_CONFIG, ...opts.config };
   // One source per bound pipeline (a Lambda container's module state): a HEAD per TTL, a GET per change.
-  const source = opts.overrides === false ? undefined : new OverridesSource(opts.store, { log: opts.log, now });
+  // Its TTL runs on the wall clock, like leases: it is the freshness of a live process's copy, and a
+  // test that stops or moves the pipeline's clock must not freeze it (or make it re-read on every call).
+  const source = opts.overrides === false ? undefined : new OverridesSource(opts.store, { log: opts.log });
   const base = baseSettings(config, engine);
   const perTenant = source && (async (tenant: string) => tenantSettings(await source.current(), tenant, base));
   return {
