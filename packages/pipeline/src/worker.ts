@@ -18,6 +18,7 @@ import { runPlan } from "./jobs/plan.ts";
 import { runRetention } from "./jobs/retention.ts";
 import { runSchedulePage } from "./jobs/schedule-page.ts";
 import { runConvert } from "./jobs/convert.ts";
+import { compactLeaseName, downsampleLeaseName } from "./blocks.ts";
 import { runVerify } from "./jobs/verify.ts";
 
 /** Where a record came from, for log correlation and retry awareness. */
@@ -166,13 +167,19 @@ function dispatch(ctx: JobContext, job: Job): Promise<JobResult> {
 
 /**
  * A job of a tenant the overrides disable: acknowledged and skipped, with a log line; nothing
- * is written or deleted. Fan-out jobs (no tenant) still run, and their tenants' jobs skip here.
+ * of the tenant's blocks is written or deleted. Fan-out jobs (no tenant) still run, and their
+ * tenants' jobs skip here. A skipped compaction or downsampling clears planning's "queued"
+ * note, as a started job does: the message is gone, so once the tenant is enabled again its
+ * next planning sends the job at once instead of trusting the note for its whole TTL.
  */
 async function disabledTenant(ctx: JobContext, job: Job): Promise<JobResult | undefined> {
   const tenant = jobTenant(job);
   if (tenant === undefined || !ctx.deps.tenantSettings) return undefined;
   if ((await ctx.deps.tenantSettings(tenant)).enabled) return undefined;
   ctx.log.info("tenant-disabled", { reason: "enabled: false in strata-overrides.json" });
+  if (job.type === "compact") await ctx.deps.leases.clearQueued(tenant, compactLeaseName(job.plan.id));
+  if (job.type === "downsample")
+    await ctx.deps.leases.clearQueued(tenant, downsampleLeaseName(job.block, job.resolution));
   return { status: "skipped", reason: "tenant disabled by its overrides" };
 }
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FsStore } from "@strata/bucket";
-import { bindPipeline, encodeJob, jsonLogger, runJob } from "@strata/pipeline";
+import { bindPipeline, compactLeaseName, downsampleLeaseName, encodeJob, jsonLogger, runJob } from "@strata/pipeline";
 import {
   MAX_OVERRIDES_BYTES,
   OVERRIDES_KEY,
@@ -23,7 +23,7 @@ import {
   type OverridesDocument,
 } from "@strata/pipeline/operations";
 import { DEFAULT_CONFIG, DEFAULT_ENGINE_SETTINGS } from "@strata/pipeline/settings";
-import { harness, twoHourBlock } from "@strata/testkit/pipeline";
+import { compactJob, fakeGroupKey, harness, planFor, twoHourBlock } from "@strata/testkit/pipeline";
 import { writeStoreBlock } from "./store-blocks.ts";
 
 const DAY = 86_400_000;
@@ -192,6 +192,18 @@ describe("jobs honour a tenant's overrides", () => {
     expect(h.bucket.queryable("off")).toHaveLength(1);
     expect(h.lines.find((l) => l.event === "tenant-disabled")).toMatchObject({ tenant: "off" });
     expect(encodeJob({ version: 1, type: "retention" })).toBeTruthy();
+  });
+
+  it("a disabled tenant's skipped compaction and downsampling clear planning's queued notes, so re-enabling sends them again", async () => {
+    const h = await withOverrides({ tenants: { off: { enabled: false } } });
+    const ref = h.bucket.upload("off", twoHourBlock(0));
+    const plan = planFor("off", fakeGroupKey({}), [ref.block]);
+    const notes = [compactLeaseName(plan.id), downsampleLeaseName(ref.block, 300_000)];
+    for (const n of notes) await h.deps.leases.noteQueued("off", n);
+    expect((await runJob(compactJob(plan), "c", h.deps)).status).toBe("skipped");
+    const ds = { version: 1, type: "downsample", tenant: "off", block: ref.block, resolution: 300_000 } as const;
+    expect((await runJob(ds, "d", h.deps)).status).toBe("skipped");
+    for (const n of notes) expect(await h.deps.leases.isQueued("off", n, DAY), n).toBe(false);
   });
 });
 
