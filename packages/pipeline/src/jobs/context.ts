@@ -180,17 +180,15 @@ export async function withLease(
 }
 
 /**
- * Mark a block for deletion and record it in the index. Both steps are idempotent (the mark is
- * create-if-absent, so its time is the first attempt's), and the mark is written before the
- * index so the index never claims a mark the bucket lacks.
- */
-/**
  * Mark blocks for deletion with one index update, together with `add` (a compaction's
  * outputs: the index never shows inputs marked without the outputs that replace them). A
  * block's existing bucket mark keeps its time (read first), so the index and the bucket
  * agree; the bucket marks are written after the index (create-if-absent). A crash between
- * the two leaves index marks without bucket marks: nothing is deleted meanwhile (cleanup works
- * from the bucket's marks), and the retry, or the next planning, writes them.
+ * the two leaves index marks without bucket marks, and nothing is deleted meanwhile (cleanup
+ * works from the bucket's marks). A compaction's retry whose outputs exist writes them; where
+ * a retry skips blocks the index already marks (retention, a split whose shards were all
+ * empty), the hourly re-sync drops the index-only marks and the blocks are marked anew:
+ * deletion waits an hour or two, and nothing is lost.
  */
 export async function markDeleted(
   ctx: JobContext,
