@@ -66,6 +66,8 @@ export class LeaseManager {
         return { acquired: true, lease: lease(key, rec, created), takenOver: false };
       const cur = await this.read(key);
       if (!cur) continue; // released by deletion in between: try to create again
+      // Our own write, landed on a try whose answer was lost (a 5xx, then the client's retry got 412).
+      if (isOurs(cur.record, rec)) return { acquired: true, lease: lease(key, rec, cur.etag), takenOver: false };
       if (cur.record && !cur.record.released && cur.record.expires_at > this.now()) {
         return { acquired: false, holder: cur.record.owner, expiresAt: cur.record.expires_at };
       }
@@ -75,6 +77,9 @@ export class LeaseManager {
       });
       if (!(taken instanceof PreconditionFailedError))
         return { acquired: true, lease: lease(key, rec, taken), takenOver: true };
+      const after = await this.read(key);
+      if (after && isOurs(after.record, rec))
+        return { acquired: true, lease: lease(key, rec, after.etag), takenOver: true };
       // Someone else took it over first: look again.
     }
     const cur = await this.read(key);
@@ -92,7 +97,12 @@ export class LeaseManager {
       released: false,
     };
     const r = await this.store.put(l.key, JSON.stringify(rec), { ifMatch: l.etag, contentType: "application/json" });
-    if (r instanceof PreconditionFailedError) return new LeaseLostError(l.key, l.owner);
+    if (r instanceof PreconditionFailedError) {
+      // Lost, unless the store holds this very renewal (its answer lost, the client's retry refused).
+      const cur = await this.read(l.key);
+      if (cur && isOurs(cur.record, rec)) return lease(l.key, rec, cur.etag);
+      return new LeaseLostError(l.key, l.owner);
+    }
     return lease(l.key, rec, r);
   }
 
@@ -114,6 +124,17 @@ export class LeaseManager {
     const now = this.now();
     return { owner, token: randomBytes(8).toString("hex"), acquired_at: now, expires_at: now + ttlMs, released: false };
   }
+}
+
+/** The stored record is the one we wrote: tokens are random per acquisition, times per write. */
+function isOurs(stored: LeaseRecord | undefined, ours: LeaseRecord): boolean {
+  return (
+    stored !== undefined &&
+    stored.token === ours.token &&
+    stored.owner === ours.owner &&
+    stored.expires_at === ours.expires_at &&
+    stored.released === ours.released
+  );
 }
 
 function lease(key: string, rec: LeaseRecord, etag: string): Lease {

@@ -6,7 +6,9 @@ import { DELETION_MARK_FILE, NO_COMPACT_MARK_FILE, NO_DOWNSAMPLE_MARK_FILE } fro
 import {
   BucketLayout,
   FsStore,
+  LeaseLostError,
   LeaseManager,
+  PreconditionFailedError,
   RangeCache,
   deleteBlock,
   deleteMarker,
@@ -160,6 +162,31 @@ describe("small parts", () => {
     const again = await m.acquire("leases/garbage.json", "w2", 1000);
     expect(again.acquired && again.takenOver).toBe(true);
     await expect(m.acquire("x", "w", 0)).rejects.toThrow(RangeError);
+  });
+
+  it("a write that landed though its answer was lost (5xx, then the retry's 412) is still ours: acquire and renew", async () => {
+    // The store stores the body, then answers as S3 does to the client's retry of it.
+    let lose = 0;
+    const lossy: typeof store = Object.create(store);
+    lossy.put = async (key, body, opts) => {
+      const r = await store.put(key, body, opts);
+      if (lose > 0 && (opts?.ifNoneMatch || opts?.ifMatch)) {
+        lose--;
+        return new PreconditionFailedError(key, opts.ifNoneMatch ? "If-None-Match: *" : `If-Match: ${opts.ifMatch}`);
+      }
+      return r;
+    };
+    const m = new LeaseManager(lossy);
+    lose = 1;
+    const r = await m.acquire("leases/lossy.json", "w1", 60_000);
+    expect(r.acquired).toBe(true);
+    if (!r.acquired) return;
+    lose = 1;
+    const renewed = await m.renew(r.lease, 60_000);
+    expect(renewed).not.toBeInstanceOf(LeaseLostError);
+    // And the lease is really held: another worker is refused, the holder releases it.
+    expect((await m.acquire("leases/lossy.json", "w2", 60_000)).acquired).toBe(false);
+    expect(await m.release(renewed as Exclude<typeof renewed, LeaseLostError>)).toBeUndefined();
   });
 });
 
