@@ -23,6 +23,14 @@ import { ROOT_TENANT_NAME, isValidTenant, quoteName, tenantProblem } from "./key
 import { listAll, listPrefixes, uploadFrom, type ObjectStore } from "./store.ts";
 
 export const BUCKET_INDEX_FILE = "bucket-index.json.gz";
+
+/**
+ * Whether a path below a block folder is one of the block's own files (meta.json, the index, a
+ * chunk segment), as an upload writes them; marks, reports and Parquet files are not.
+ */
+export function isBlockDataFile(file: string): boolean {
+  return file === "meta.json" || file === "index" || /^chunks\/\d{6}$/.test(file);
+}
 /** Strata's copy of the indexed blocks' meta.json, one object per tenant: a cache, rebuilt from the blocks. */
 export const META_CACHE_FILE = "strata-meta-cache.json.gz";
 export const MARKERS_DIR = "markers";

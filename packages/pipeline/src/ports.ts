@@ -139,6 +139,13 @@ export interface BlockListing {
   deletionTime?: number;
 }
 
+/** A block file as listed: path below the block folder, bytes, milliseconds since the epoch. */
+export interface BlockDataFile {
+  file: string;
+  size: number;
+  lastModified: number;
+}
+
 export interface TenantPage {
   tenants: string[];
   /** The continuation token of the next page; absent on the last. */
@@ -158,6 +165,11 @@ export interface Storage {
    */
   readMetaStat(ref: BlockRef): Promise<{ meta: BlockMeta | FormatError; stat: MetaStat } | undefined>;
   readMarkers(ref: BlockRef): Promise<{ deletion?: DeletionMark; noCompact?: NoCompactMark }>;
+  /**
+   * The block's own files (meta.json, index, chunk segments; not marks or reports), from one
+   * listing: whether an upload is still adding to it, and when it last did.
+   */
+  listBlockData(ref: BlockRef): Promise<BlockDataFile[]>;
   listBlocks(tenant: string): Promise<BlockListing[]>;
   listTenants(): Promise<string[]>;
   /**

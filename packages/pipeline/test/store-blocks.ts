@@ -10,6 +10,7 @@ import {
   encodeXOR,
   newUlid,
   type BlockMeta,
+  type BlockWriterOptions,
   type Label,
 } from "@strata/tsdb";
 import { pipelineLayout } from "@strata/pipeline";
@@ -22,6 +23,7 @@ export async function writeStoreBlock(
   minT: number,
   seed: number,
   labels: Record<string, string> = { cluster: "a" },
+  writer: BlockWriterOptions = {},
 ): Promise<BlockMeta> {
   const ulid = newUlid(minT + 2 * HOUR, new Uint8Array(10).fill(seed));
   const sink = new StoreBlockSink(store, pipelineLayout().blockPrefix(tenant, ulid));
@@ -31,7 +33,7 @@ export async function writeStoreBlock(
       { name: "i", value: String(i) },
     ])
     .sort(compareLabels);
-  const w = new BlockWriter(sink);
+  const w = new BlockWriter(sink, writer);
   await w.addSymbols(["__name__", "i", "up", "0", "1", "2"].sort(compareStrings));
   const n = 480;
   const ts = new Float64Array(n);

@@ -236,6 +236,10 @@ export class FakeBucket implements Storage, BucketIndex, Leases {
     const b = this.get(ref);
     return { deletion: b?.deletion, noCompact: b?.noCompact };
   }
+  async listBlockData(ref: BlockRef) {
+    const b = this.get(ref);
+    return b?.meta ? [{ file: "meta.json", size: 1, lastModified: b.metaTime! }] : [];
+  }
   async listBlocks(tenant: string): Promise<BlockListing[]> {
     return [...this.dirs]
       .filter(([k]) => this.tenantOf(k) === tenant)

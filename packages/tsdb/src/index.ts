@@ -80,7 +80,7 @@ export { newUlid, isUlid, ulidTime, compareUlids } from "./meta/ulid.ts";
 export { parseDuration, tryParseDuration, formatDuration, DURATION_FORM } from "./time/duration.ts";
 
 export { BlockReader, readMeta, type BlockSeries, type SeriesOptions } from "./block/reader.ts";
-export { BlockWriter, type ChunkToWrite, type WrittenBlock } from "./block/writer.ts";
+export { BlockWriter, type BlockWriterOptions, type ChunkToWrite, type WrittenBlock } from "./block/writer.ts";
 export { rewriteBlock, type RewriteOptions } from "./block/rewrite.ts";
 export {
   copyToSchema,

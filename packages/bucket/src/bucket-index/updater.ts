@@ -21,7 +21,7 @@ import {
 } from "@strata/tsdb";
 import { BucketError } from "../errors.ts";
 import { z } from "zod";
-import { BucketLayout } from "../layout.ts";
+import { BucketLayout, isBlockDataFile } from "../layout.ts";
 import { PreconditionFailedError, listAll, type ObjectStore } from "../store.ts";
 import { IndexCodec } from "./codec.ts";
 import { addBlockEntry, addMarkEntry, applyEdit, mergeRebuilt, type IndexEdit } from "./edit.ts";
@@ -61,8 +61,10 @@ export interface ScanOutcome {
   index: BucketIndex;
   /** Block directories without a usable meta.json, with the reason (Mimir calls them partial). */
   partials: Map<string, string>;
-  /** Per file name asked for in `noteFiles`: the blocks whose directory holds it. */
-  noted: Map<string, Set<string>>;
+  /** Per file name asked for in `noteFiles`: the blocks whose directory holds it, with its time (ms). */
+  noted: Map<string, Map<string, number>>;
+  /** Per block directory: the time (ms) of its newest own file (meta.json, index, a chunk segment). */
+  dataModified: Map<string, number>;
   /** Every key under the tenant's markers/, as listed (its other marks, for a caller that reads them). */
   markerKeys: string[];
 }
@@ -301,7 +303,8 @@ export class BucketIndexUpdater {
     const prefix = this.layout.tenantPrefix(tenant);
     const markers = this.layout.markersPrefix(tenant);
     const dirs = new Map<string, Date | undefined>();
-    const noted = new Map<string, Set<string>>((opts.noteFiles ?? []).map((f) => [f, new Set<string>()]));
+    const noted = new Map<string, Map<string, number>>((opts.noteFiles ?? []).map((f) => [f, new Map()]));
+    const dataModified = new Map<string, number>();
     const markIds: string[] = [];
     const markerKeys: string[] = [];
     const parquetMarkers = this.layout.parquetMarkersPrefix(tenant);
@@ -325,7 +328,8 @@ export class BucketIndexUpdater {
       const file = rest.slice(27);
       if (!dirs.has(id)) dirs.set(id, undefined);
       if (file === META_FILE) dirs.set(id, o.lastModified);
-      noted.get(file)?.add(id);
+      noted.get(file)?.set(id, o.lastModified.getTime());
+      if (isBlockDataFile(file)) dataModified.set(id, Math.max(dataModified.get(id) ?? 0, o.lastModified.getTime()));
     }
     const known = new Map(opts.base?.blocks.map((b) => [b.block_id, b]));
     const partials = new Map<string, string>();
@@ -367,7 +371,7 @@ export class BucketIndexUpdater {
       (b) => this.withParquet(tenant, b, parquetIds.has(b.block_id)),
     );
     index.block_deletion_marks = marks.filter((m): m is IndexDeletionMark => !!m);
-    return { index: normalizeIndex(index), partials, noted, markerKeys };
+    return { index: normalizeIndex(index), partials, noted, dataModified, markerKeys };
   }
 
   /**

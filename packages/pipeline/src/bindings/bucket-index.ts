@@ -19,7 +19,7 @@ import {
 } from "@strata/tsdb";
 import { BucketIndexInvalidError, BucketIndexUpdater, listAll, type IndexBlock } from "@strata/bucket";
 import type { BucketLayout, ObjectStore } from "@strata/bucket";
-import { QUARANTINE_REASON, VERIFIED_FILE } from "../jobs/admit.ts";
+import { QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE } from "../jobs/admit.ts";
 import type { BucketIndex, IndexChanges, LiveBlock, RebuildResult } from "../ports.ts";
 import { MetaCache } from "./meta-cache.ts";
 
@@ -106,16 +106,23 @@ export class StoreBucketIndex implements BucketIndex {
   async rebuild(tenant: string): Promise<RebuildResult> {
     const base = await this.updater.readForRebuild(tenant);
     const before = new Set(base.index?.blocks.map((b) => b.block_id));
-    const { index, partials, noted, markerKeys } = await this.updater.scan(tenant, {
+    const { index, partials, noted, dataModified, markerKeys } = await this.updater.scan(tenant, {
       base: base.index,
-      noteFiles: [VERIFIED_FILE],
+      noteFiles: [VERIFIED_FILE, VERIFY_REPORT_FILE],
     });
     const verified = noted.get(VERIFIED_FILE)!;
+    const reported = noted.get(VERIFY_REPORT_FILE)!;
     // The scan listed markers/ already: its keys, not a second listing.
     const marks = await this.marks(tenant, markerKeys);
     const unverified: string[] = [];
     index.blocks = index.blocks.filter((b) => {
-      if (marks.get(b.block_id)?.noCompact?.reason === QUARANTINE_REASON) return false;
+      if (marks.get(b.block_id)?.noCompact?.reason === QUARANTINE_REASON) {
+        // Quarantined, but with files newer than its report (the rest of an upload that came
+        // after the verdict, a re-upload): verified again, never indexed from here.
+        const report = reported.get(b.block_id);
+        if (report !== undefined && (dataModified.get(b.block_id) ?? 0) > report) unverified.push(b.block_id);
+        return false;
+      }
       if (verified.has(b.block_id) || before.has(b.block_id)) return true;
       unverified.push(b.block_id);
       return false;

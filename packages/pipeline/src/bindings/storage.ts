@@ -25,10 +25,10 @@ import {
 } from "@strata/tsdb";
 import { StoreBlockSource } from "@strata/bucket";
 import { parseBlockKey } from "@strata/bucket";
-import { deleteBlock, deleteMarker, type BucketLayout } from "@strata/bucket";
+import { deleteBlock, deleteMarker, isBlockDataFile, type BucketLayout } from "@strata/bucket";
 import { PreconditionFailedError, listAll, type ObjectStore } from "@strata/bucket";
 import { converterMarkJson } from "@strata/parquet";
-import type { BlockListing, BlockRef, MetaStat, ParquetMark, Storage, TenantPage } from "../ports.ts";
+import type { BlockDataFile, BlockListing, BlockRef, MetaStat, ParquetMark, Storage, TenantPage } from "../ports.ts";
 
 export class StoreStorage implements Storage {
   readonly store: ObjectStore;
@@ -84,6 +84,16 @@ export class StoreStorage implements Storage {
       this.readMarker(ref, NO_COMPACT_MARK_FILE),
     ]);
     return { deletion, noCompact };
+  }
+
+  async listBlockData(ref: BlockRef): Promise<BlockDataFile[]> {
+    const prefix = this.layout.blockPrefix(ref.tenant, ref.block);
+    const out: BlockDataFile[] = [];
+    for await (const o of listAll(this.store, prefix)) {
+      const file = o.key.slice(prefix.length);
+      if (isBlockDataFile(file)) out.push({ file, size: o.size, lastModified: o.lastModified.getTime() });
+    }
+    return out;
   }
 
   async listBlocks(tenant: string): Promise<BlockListing[]> {

@@ -31,7 +31,8 @@ import {
 } from "@strata/tsdb";
 import { z } from "zod";
 import { PipelineError } from "../errors.ts";
-import type { BlockRef, LogFields, MetaStat, OutputCheck } from "../ports.ts";
+import type { BlockDataFile, BlockRef, LogFields, MetaStat, OutputCheck } from "../ports.ts";
+import { VerificationIncompleteError } from "../ports.ts";
 import type { JobContext } from "./context.ts";
 
 /** The no-compact reason Strata writes for a block that failed verification. */
@@ -103,8 +104,16 @@ export type Admission = { ok: true; meta: BlockMeta } | { ok: false; reason: str
 export async function verifyAndAdmit(ctx: JobContext, ref: BlockRef, stat?: MetaStat): Promise<Admission> {
   const { storage, engines } = ctx.deps;
   const st = stat ?? (await storage.statMeta(ref));
+  const files = fingerprint(await storage.listBlockData(ref));
   const outcome = await engines.verify(await storage.openBlock(ref), ref);
   if (!outcome.ok) {
+    // Files that came or changed while it was read (meta.json first, then the rest, as
+    // `aws s3 cp --recursive` may upload them): no verdict on a block still being written.
+    if (fingerprint(await storage.listBlockData(ref)) !== files)
+      throw new VerificationIncompleteError(
+        `${ref.tenant}/${ref.block}: its files changed while it was verified (upload still in progress?)`,
+        "upload-in-progress",
+      );
     await quarantine(ctx, ref, outcome.reason, outcome.report);
     return { ok: false, reason: outcome.reason, repairable: outcome.repairable };
   }
@@ -118,6 +127,14 @@ export async function verifyAndAdmit(ctx: JobContext, ref: BlockRef, stat?: Meta
   }
   await admit(ctx, ref.tenant, outcome.meta);
   return { ok: true, meta: outcome.meta };
+}
+
+/** The block's files as one string: names, sizes and times, sorted. */
+function fingerprint(files: readonly BlockDataFile[]): string {
+  return files
+    .map((f) => `${f.file}\t${f.size}\t${f.lastModified}`)
+    .sort()
+    .join("\n");
 }
 
 /** Index a verified block (its record is stored), with one log line. */

@@ -9,9 +9,11 @@
  * Idempotency, step by step (any step may be retried after a crash):
  *  - meta.json gone: the block was deleted (or this is a stale event); nothing to do.
  *  - deletion mark present: the block is already compacted away; nothing to do.
- *  - quarantined, and meta.json not newer than the report: only the mark's global mirror may
- *    be missing, so it is written again (create-if-absent), done. A newer meta.json is a
- *    re-upload of the block's files: verified again.
+ *  - quarantined, and no block file newer than the report: only the mark's global mirror may
+ *    be missing, so it is written again (create-if-absent), done. A newer file is a re-upload
+ *    of the block, or the rest of an upload that came after the verdict: verified again (the
+ *    index re-sync sends such blocks here, and files that change during a verification make
+ *    it "upload in progress", not a verdict).
  *  - a verification record for this very meta.json (same bytes, current verifier): verified
  *    already (the pipeline verifies its outputs before they become visible); only the index
  *    entry is ensured.
@@ -53,7 +55,10 @@ export async function runVerify(ctx: JobContext, job: VerifyJob): Promise<JobRes
   if (markers.deletion) return { status: "skipped", reason: "marked for deletion" };
   if (markers.noCompact?.reason === QUARANTINE_REASON) {
     const report = await storage.readReport(ref, VERIFY_REPORT_FILE);
-    if (report === undefined || stat.lastModified <= report.lastModified) {
+    // A block file newer than the report (a re-upload, or the rest of an upload that came after
+    // its verdict) is verified again; otherwise the verdict stands.
+    const newest = Math.max(stat.lastModified, ...(await storage.listBlockData(ref)).map((f) => f.lastModified));
+    if (report === undefined || newest <= report.lastModified) {
       // A crash between the block's mark and its global mirror leaves the mirror unwritten, and
       // index rebuilds read the mirrors: finish the (idempotent) marking before skipping.
       await storage.markNoCompact(ref, markers.noCompact);
