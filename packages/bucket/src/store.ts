@@ -161,6 +161,26 @@ export async function mustGet(store: ObjectStore, key: string, range?: ByteRange
   return r;
 }
 
+/**
+ * An object anyone may have written, read with a cap: its size from a HEAD, then at most
+ * `maxBytes` + 1 of its first bytes (a ranged GET), so a huge object costs a bounded buffer,
+ * never the whole object. `truncated`: the object is larger than `maxBytes` (`size` is its
+ * real size, `body` only its start). Undefined when absent.
+ */
+export async function getCapped(
+  store: ObjectStore,
+  key: string,
+  maxBytes: number,
+): Promise<(GetResult & { truncated: boolean }) | undefined> {
+  const h = await store.head(key, { etag: false });
+  if (!h) return undefined;
+  const length = Math.min(h.size, maxBytes + 1);
+  // An object replaced or shortened between the two calls answers a RangeError: a failed read, retried.
+  const r = await store.get(key, { offset: 0, length });
+  if (!r) return undefined;
+  return { ...r, truncated: r.size > maxBytes };
+}
+
 /** Upload a ByteSource (a local file, a buffer) through a streaming writer, `partSize` bytes at a time. */
 export async function uploadFrom(
   store: ObjectStore,

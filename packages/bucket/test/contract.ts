@@ -16,6 +16,7 @@ import {
   StoreBlockSink,
   StoreBlockSource,
   StoreByteSource,
+  getCapped,
   listAll,
   uploadBlock,
   uploadFrom,
@@ -142,6 +143,21 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>):
       expect(await store.delete(k)).toBeUndefined();
       expect(await store.get(k)).toBeUndefined();
       expect(await store.delete(k)).toBeUndefined(); // idempotent
+    });
+
+    it("getCapped reads at most the cap and one byte more, and says the object's real size", async () => {
+      const k = uniq("capped.bin");
+      expect(await getCapped(store, k, 10)).toBeUndefined();
+      const body = Uint8Array.from({ length: 100 }, (_, i) => i);
+      await store.put(k, body);
+      const big = (await getCapped(store, k, 10))!;
+      expect([big.truncated, big.size, [...big.body]]).toEqual([true, 100, [...body.subarray(0, 11)]]);
+      const whole = (await getCapped(store, k, 100))!;
+      expect([whole.truncated, whole.size, whole.body.length]).toEqual([false, 100, 100]);
+      const empty = uniq("capped-empty.bin");
+      await store.put(empty, new Uint8Array(0));
+      const e = (await getCapped(store, empty, 10))!;
+      expect([e.truncated, e.size, e.body.length]).toEqual([false, 0, 0]);
     });
 
     it("reads byte ranges and rejects ranges outside the object", async () => {

@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   DELETION_MARK_FILE,
+  MAX_MARKER_BYTES,
   MAX_META_BYTES,
   META_FILE,
   NO_COMPACT_MARK_FILE,
@@ -45,8 +46,6 @@ export interface BucketTree {
   show(path: string): string;
 }
 
-/** Markers are a few hundred bytes; anything past this is not one. */
-const MAX_MARKER_BYTES = 64 << 10;
 /** Blocks read at once (a listing and a GET or two each). */
 const CONCURRENCY = 16;
 

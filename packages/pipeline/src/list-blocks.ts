@@ -11,6 +11,7 @@ import {
   META_FILE,
   NO_COMPACT_MARK_FILE,
   NO_DOWNSAMPLE_MARK_FILE,
+  MAX_MARKER_BYTES,
   MAX_META_BYTES,
   blockResolution,
   isUlid,
@@ -36,7 +37,6 @@ import { pipelineLayout } from "./bindings/index.ts";
 import { QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE } from "./jobs/admit.ts";
 
 /** Marker files are a few hundred bytes; anything past this is not one. */
-const MAX_MARKER_BYTES = 64 << 10;
 /** The verify report keeps at most a few problems per code: a few MiB at worst. */
 const MAX_REPORT_BYTES = 8 << 20;
 /** Blocks read at once (each a few small GETs). */

@@ -13,6 +13,7 @@ import {
   DELETION_MARK_FILE,
   FormatError,
   MARKER_VERSION_1,
+  MAX_MARKER_BYTES,
   NO_COMPACT_MARK_FILE,
   NO_DOWNSAMPLE_MARK_FILE,
   NoCompactReason,
@@ -30,6 +31,7 @@ import {
   BucketIndexUpdater,
   GLOBAL_MARKERS,
   deleteMarker,
+  getCapped,
   tenantName,
   writeMarker,
   type ObjectStore,
@@ -239,8 +241,8 @@ export async function unmarkBlocks(
 }
 
 async function readNoCompact(store: ObjectStore, key: string): Promise<NoCompactMark | undefined> {
-  const r = await store.get(key);
-  if (!r || r.body.length > 64 << 10) return undefined;
+  const r = await getCapped(store, key, MAX_MARKER_BYTES);
+  if (!r || r.truncated) return undefined;
   try {
     return parseMarker(NO_COMPACT_MARK_FILE, r.body);
   } catch (e) {

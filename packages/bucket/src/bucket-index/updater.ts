@@ -12,8 +12,12 @@
 import {
   DELETION_MARK_FILE,
   FormatError,
+  MAX_MARKER_BYTES,
+  MAX_META_BYTES,
   META_FILE,
   isUlid,
+  markerTooLarge,
+  metaTooLarge,
   mapLimit,
   parseMarker,
   parseMeta,
@@ -22,7 +26,7 @@ import {
 import { BucketError } from "../errors.ts";
 import { z } from "zod";
 import { BucketLayout, isBlockDataFile } from "../layout.ts";
-import { PreconditionFailedError, listAll, type ObjectStore } from "../store.ts";
+import { PreconditionFailedError, getCapped, listAll, type ObjectStore } from "../store.ts";
 import { IndexCodec } from "./codec.ts";
 import { addBlockEntry, addMarkEntry, applyEdit, mergeRebuilt, type IndexEdit } from "./edit.ts";
 import {
@@ -196,11 +200,16 @@ export class BucketIndexUpdater {
   /** The index entry for a block: its meta.json, and meta.json's modification time as the upload time. */
   async blockEntry(tenant: string, id: string): Promise<IndexBlock> {
     const key = this.layout.metaKey(tenant, id);
-    const r = await this.store.get(key);
+    const max = this.maxMetaBytes ?? MAX_META_BYTES;
+    const r = await getCapped(this.store, key, max);
     if (!r) throw new BlockMetaError(`${this.store.url}/${key}`, "missing");
+    if (r.truncated) {
+      const e = metaTooLarge(`${this.store.url}/${key}`, `${r.size} bytes`, max);
+      throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", e.message, { cause: e });
+    }
     let meta;
     try {
-      meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes });
+      meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: max });
     } catch (e) {
       if (e instanceof FormatError)
         throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", e.message, { cause: e });
@@ -385,8 +394,8 @@ export class BucketIndexUpdater {
       return rest;
     }
     if (b.parquet) return b;
-    const r = await this.store.get(this.layout.parquetMarkerKey(tenant, b.block_id));
-    const mark = r && ParquetMarkSchema.safeParse(parseJsonOrUndefined(r.body));
+    const r = await getCapped(this.store, this.layout.parquetMarkerKey(tenant, b.block_id), MAX_MARKER_BYTES);
+    const mark = r && !r.truncated ? ParquetMarkSchema.safeParse(parseJsonOrUndefined(r.body)) : undefined;
     return mark?.success ? { ...b, parquet: mark.data } : b;
   }
 
@@ -394,7 +403,8 @@ export class BucketIndexUpdater {
     const keys = [this.layout.globalMarkerKey(tenant, id, DELETION_MARK_FILE)];
     if (!globalOnly) keys.push(this.layout.blockFile(tenant, id, DELETION_MARK_FILE));
     for (const k of keys) {
-      const r = await this.store.get(k);
+      const r = await getCapped(this.store, k, MAX_MARKER_BYTES);
+      if (r?.truncated) throw markerTooLarge(`${this.store.url}/${k}`, r.size);
       if (r) return parseMarker(DELETION_MARK_FILE, r.body);
     }
     return undefined;

@@ -8,10 +8,14 @@ import { createHash } from "node:crypto";
 import {
   DELETION_MARK_FILE,
   FormatError,
+  MAX_MARKER_BYTES,
+  MAX_META_BYTES,
   META_FILE,
   NO_COMPACT_MARK_FILE,
   NO_DOWNSAMPLE_MARK_FILE,
   isUlid,
+  markerTooLarge,
+  metaTooLarge,
   parseMarker,
   parseMeta,
   serializeMarker,
@@ -26,7 +30,7 @@ import {
 import { StoreBlockSource } from "@strata/bucket";
 import { parseBlockKey } from "@strata/bucket";
 import { deleteBlock, deleteMarker, isBlockDataFile, type BucketLayout } from "@strata/bucket";
-import { PreconditionFailedError, listAll, type ObjectStore } from "@strata/bucket";
+import { PreconditionFailedError, getCapped, listAll, type ObjectStore } from "@strata/bucket";
 import { converterMarkJson } from "@strata/parquet";
 import type { BlockDataFile, BlockListing, BlockRef, MetaStat, ParquetMark, Storage, TenantPage } from "../ports.ts";
 
@@ -59,11 +63,13 @@ export class StoreStorage implements Storage {
 
   async readMetaStat(ref: BlockRef): Promise<{ meta: BlockMeta | FormatError; stat: MetaStat } | undefined> {
     const key = this.layout.metaKey(ref.tenant, ref.block);
-    const r = await this.store.get(key);
+    const max = this.maxMetaBytes ?? MAX_META_BYTES;
+    const r = await getCapped(this.store, key, max);
     if (!r) return undefined;
     let meta: BlockMeta | FormatError;
     try {
-      meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes });
+      if (r.truncated) throw metaTooLarge(`${this.store.url}/${key}`, `${r.size} bytes`, max);
+      meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: max });
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
       meta = e;
@@ -163,7 +169,9 @@ export class StoreStorage implements Storage {
   }
 
   async readReport(ref: BlockRef, name: string): Promise<{ body: string; lastModified: number } | undefined> {
-    const r = await this.store.get(this.layout.blockFile(ref.tenant, ref.block, name));
+    // Reports are ours (a verifier report keeps a few problems per code); a larger object is not
+    // one: its start is kept, which no reader takes for a valid report.
+    const r = await getCapped(this.store, this.layout.blockFile(ref.tenant, ref.block, name), MAX_REPORT_BYTES);
     return r && { body: new TextDecoder().decode(r.body), lastModified: r.lastModified.getTime() };
   }
 
@@ -201,7 +209,12 @@ export class StoreStorage implements Storage {
   }
 
   private async readMarker<F extends MarkerFile>(ref: BlockRef, file: F): Promise<MarkerTypes[F] | undefined> {
-    const r = await this.store.get(this.layout.blockFile(ref.tenant, ref.block, file));
+    const key = this.layout.blockFile(ref.tenant, ref.block, file);
+    const r = await getCapped(this.store, key, MAX_MARKER_BYTES);
+    if (r?.truncated) throw markerTooLarge(`${this.store.url}/${key}`, r.size);
     return r ? parseMarker(file, r.body) : undefined;
   }
 }
+
+/** A report object next to a block is at most this large (one verifier report is tens of KiB). */
+const MAX_REPORT_BYTES = 16 << 20;

@@ -4,6 +4,7 @@
  * no newline) and rejects any version other than 1 on read.
  */
 import { z } from "zod";
+import { FormatError } from "../encoding/errors.ts";
 import { GoStruct, goMarshal } from "./go-json.ts";
 import { parseJsonText, validateJson } from "./meta.ts";
 import { isUlid } from "./ulid.ts";
@@ -87,6 +88,18 @@ const SCHEMAS = {
   [NO_COMPACT_MARK_FILE]: NoCompactMarkSchema,
   [NO_DOWNSAMPLE_MARK_FILE]: NoDownsampleMarkSchema,
 } as const;
+
+/** Markers are a few hundred bytes; anything past this is not one (and is never read whole). */
+export const MAX_MARKER_BYTES = 64 << 10;
+
+/** The error for a marker object over `MAX_MARKER_BYTES`, with its real size. */
+export function markerTooLarge(file: string, size: number): FormatError {
+  return new FormatError("invalid-size", "marker too large", {
+    file,
+    expected: `≤ ${MAX_MARKER_BYTES} bytes`,
+    found: `${size} bytes`,
+  });
+}
 
 /** Parse a marker file's text or bytes; FormatError (`invalid-value`, naming the field) when invalid. */
 export function parseMarker<F extends MarkerFile>(file: F, text: string | Uint8Array): MarkerTypes[F] {
