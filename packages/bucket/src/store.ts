@@ -107,6 +107,11 @@ export interface ObjectStore {
    * absent, a RangeError outside it. The page cache fills its pages with it (S3Store has it).
    */
   getInto?(key: string, range: ByteRange, into: readonly Uint8Array[]): Promise<boolean>;
+  /**
+   * Optional: `getCapped` in one request (S3Store: a ranged GET); without it the helper of the
+   * same name makes a HEAD and a GET.
+   */
+  getCapped?(key: string, maxBytes: number): Promise<(GetResult & { truncated: boolean }) | undefined>;
   /** Size, time and ETag; with `{ etag: false }` a store may skip computing the ETag (filesystem) and give "". */
   head(key: string, opts?: { etag?: boolean }): Promise<(ObjectInfo & { etag: string }) | undefined>;
   /** Small objects in one request. Resolves to the new ETag, or PreconditionFailedError. */
@@ -162,21 +167,23 @@ export async function mustGet(store: ObjectStore, key: string, range?: ByteRange
 }
 
 /**
- * An object anyone may have written, read with a cap: its size from a HEAD, then at most
- * `maxBytes` + 1 of its first bytes (a ranged GET), so a huge object costs a bounded buffer,
- * never the whole object. `truncated`: the object is larger than `maxBytes` (`size` is its
- * real size, `body` only its start). Undefined when absent.
+ * An object anyone may have written, read with a cap: its size from a HEAD, then the whole
+ * object (with its ETag, as `get`) when within `maxBytes`, or only its first `maxBytes` + 1
+ * bytes (a ranged GET) when larger, so a huge object costs a bounded buffer. `truncated`: the
+ * object is larger than `maxBytes` (`size` is its real size, `body` only its start).
+ * Undefined when absent.
  */
 export async function getCapped(
   store: ObjectStore,
   key: string,
   maxBytes: number,
 ): Promise<(GetResult & { truncated: boolean }) | undefined> {
+  if (store.getCapped) return store.getCapped(key, maxBytes);
   const h = await store.head(key, { etag: false });
   if (!h) return undefined;
-  const length = Math.min(h.size, maxBytes + 1);
-  // An object replaced or shortened between the two calls answers a RangeError: a failed read, retried.
-  const r = await store.get(key, { offset: 0, length });
+  // An object replaced between the two calls is read as it is then: a larger one only by a
+  // writer racing this very read, a shorter one a RangeError (a failed read, retried).
+  const r = h.size <= maxBytes ? await store.get(key) : await store.get(key, { offset: 0, length: maxBytes + 1 });
   if (!r) return undefined;
   return { ...r, truncated: r.size > maxBytes };
 }

@@ -330,8 +330,11 @@ function labelText(m: BlockMeta): string {
 
 /** The mirror carries the block's mark (the pipeline's rule: the copy next to the block wins). */
 async function ensureMirror(store: ObjectStore, [local, mirror]: string[]): Promise<string> {
-  const [a, b] = await Promise.all([store.get(local!), store.get(mirror!)]);
-  if (!a || (b && Buffer.compare(a.body, b.body) === 0)) return "";
+  const [a, b] = await Promise.all([
+    getCapped(store, local!, MAX_MARKER_BYTES),
+    getCapped(store, mirror!, MAX_MARKER_BYTES),
+  ]);
+  if (!a || a.truncated || (b && Buffer.compare(a.body, b.body) === 0)) return "";
   await store.put(mirror!, a.body, { contentType: "application/json" });
   return "; its copy under markers/ was missing or different and is restored";
 }

@@ -3,8 +3,8 @@
  * for deletion, the plans the planner would run now, quarantined blocks, and the age of the
  * bucket index. Read-only: nothing is enqueued or written.
  */
-import { NO_COMPACT_MARK_FILE, blockResolution, parseMarker } from "@strata/tsdb";
-import { listAll, type ObjectStore } from "@strata/bucket";
+import { MAX_MARKER_BYTES, NO_COMPACT_MARK_FILE, blockResolution, parseMarker } from "@strata/tsdb";
+import { getCapped, listAll, type ObjectStore } from "@strata/bucket";
 import { BucketIndexUpdater } from "@strata/bucket";
 import { bindPipeline, pipelineLayout } from "./bindings/index.ts";
 import type { EngineSettings } from "./config.ts";
@@ -60,8 +60,8 @@ export async function bucketStatus(
     for await (const o of listAll(store, layout.markersPrefix(tenant))) {
       const m = layout.parseGlobalMarker(o.key);
       if (m?.file !== NO_COMPACT_MARK_FILE) continue;
-      const r = await store.get(o.key);
-      if (!r) continue;
+      const r = await getCapped(store, o.key, MAX_MARKER_BYTES);
+      if (!r || r.truncated) continue;
       const mark = parseMarker(NO_COMPACT_MARK_FILE, r.body);
       if (mark.reason === QUARANTINE_REASON) quarantined.push({ block: m.id, details: mark.details ?? "" });
       else refused.push({ block: m.id, reason: mark.reason, details: mark.details ?? "" });

@@ -7,10 +7,12 @@
  */
 import { BucketError } from "../errors.ts";
 import { BucketLayout } from "../layout.ts";
-import type { ObjectStore } from "../store.ts";
+import { getCapped, type ObjectStore } from "../store.ts";
 import {
+  DEFAULT_INDEX_LIMITS,
   blockWithin,
   decodeIndex,
+  indexTooLarge,
   type BucketIndex,
   type IndexBlock,
   type IndexDeletionMark,
@@ -111,7 +113,12 @@ export class BucketIndexReader {
 
   private async load(tenant: string): Promise<BucketIndex | undefined> {
     const key = this.layout.indexKey(tenant);
-    const r = await this.store.get(key);
+    const r = await getCapped(
+      this.store,
+      key,
+      this.limits.maxCompressedBytes ?? DEFAULT_INDEX_LIMITS.maxCompressedBytes,
+    );
+    if (r?.truncated) throw indexTooLarge(`${this.store.url}/${key}`, r.size, this.limits);
     const index = r ? decodeIndex(r.body, `${this.store.url}/${key}`, this.limits) : undefined;
     this.cache.set(tenant, { index, loadedAt: this.now(), etag: r?.etag });
     return index;

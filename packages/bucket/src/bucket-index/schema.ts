@@ -271,15 +271,19 @@ const size = (n: number) => (n % MiB === 0 ? `${n / MiB} MiB` : `${n} bytes`);
  * unexpected. Nothing is allocated per entry before the entries are counted, and
  * validation stops at the first bad entry.
  */
+/** The error for an index object over `maxCompressedBytes`, with its size. */
+export function indexTooLarge(
+  where: string,
+  bytes: number,
+  limits: Partial<IndexLimits> = {},
+): BucketIndexInvalidError {
+  const max = limits.maxCompressedBytes ?? DEFAULT_INDEX_LIMITS.maxCompressedBytes;
+  return new BucketIndexInvalidError(where, `at most ${size(max)} of gzip (maxCompressedBytes)`, `${bytes} bytes`);
+}
+
 export function decodeIndex(bytes: Uint8Array, where: string, limits: Partial<IndexLimits> = {}): BucketIndex {
   const lim = { ...DEFAULT_INDEX_LIMITS, ...limits };
-  if (bytes.length > lim.maxCompressedBytes) {
-    throw new BucketIndexInvalidError(
-      where,
-      `at most ${size(lim.maxCompressedBytes)} of gzip (maxCompressedBytes)`,
-      `${bytes.length} bytes`,
-    );
-  }
+  if (bytes.length > lim.maxCompressedBytes) throw indexTooLarge(where, bytes.length, lim);
   let json: Buffer | undefined;
   try {
     // Inflating stops (and throws) as soon as the output passes the limit.

@@ -31,8 +31,10 @@ import { IndexCodec } from "./codec.ts";
 import { addBlockEntry, addMarkEntry, applyEdit, mergeRebuilt, type IndexEdit } from "./edit.ts";
 import {
   BucketIndexInvalidError,
+  DEFAULT_INDEX_LIMITS,
   blockFromMeta,
   emptyIndex,
+  indexTooLarge,
   normalizeIndex,
   type BucketIndex,
   type IndexBlock,
@@ -144,7 +146,12 @@ export class BucketIndexUpdater {
    */
   async read(tenant: string): Promise<{ index: BucketIndex; etag: string } | undefined> {
     const key = this.layout.indexKey(tenant);
-    const r = await this.store.get(key);
+    const r = await getCapped(
+      this.store,
+      key,
+      this.limits.maxCompressedBytes ?? DEFAULT_INDEX_LIMITS.maxCompressedBytes,
+    );
+    if (r?.truncated) throw indexTooLarge(`${this.store.url}/${key}`, r.size, this.limits);
     return r ? { index: this.codec.decode(r.body, `${this.store.url}/${key}`, tenant), etag: r.etag } : undefined;
   }
 

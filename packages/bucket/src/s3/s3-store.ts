@@ -144,6 +144,42 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /**
+   * One ranged GET of the first `maxBytes` + 1 bytes: S3 answers the whole object when it is
+   * shorter (206, or 416 for an empty one), and Content-Range tells its size either way. The
+   * body is never read past what was asked, whatever the server sends.
+   */
+  async getCapped(key: string, maxBytes: number): Promise<(GetResult & { truncated: boolean }) | undefined> {
+    let r;
+    try {
+      r = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.k(key), Range: `bytes=0-${maxBytes}` }),
+      );
+    } catch (e) {
+      if (isStatus(e, 404) || errName(e) === "NoSuchKey") return undefined;
+      if (!(isStatus(e, 416) || errName(e) === "InvalidRange")) throw e;
+      const h = await this.head(key); // an empty object has no byte 0
+      return h && { ...h, body: new Uint8Array(0), truncated: h.size > maxBytes };
+    }
+    const chunks: Uint8Array[] = [];
+    let got = 0;
+    for await (const chunk of r.Body as AsyncIterable<Uint8Array>) {
+      if (got + chunk.length > maxBytes + 1) {
+        (r.Body as { destroy?: () => void }).destroy?.();
+        chunks.push(chunk.subarray(0, maxBytes + 1 - got));
+        got = maxBytes + 1;
+        break;
+      }
+      chunks.push(chunk);
+      got += chunk.length;
+    }
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got);
+    // A server that ignored the range (200) gave the whole object's length.
+    const size = totalFromContentRange(r.ContentRange) ?? r.ContentLength ?? got;
+    const info = { key, size, lastModified: r.LastModified ?? new Date(0), etag: r.ETag ?? "" };
+    return { ...info, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), truncated: size > maxBytes };
+  }
+
   async getInto(key: string, range: ByteRange, into: readonly Uint8Array[]): Promise<boolean> {
     let room = 0;
     for (const b of into) room += b.length;

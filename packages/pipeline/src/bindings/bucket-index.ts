@@ -12,12 +12,14 @@ import {
   NO_COMPACT_MARK_FILE,
   NO_DOWNSAMPLE_MARK_FILE,
   isUlid,
+  markerTooLarge,
   parseMarker,
   MARKER_VERSION_1,
+  MAX_MARKER_BYTES,
   type BlockMeta,
   type NoCompactMark,
 } from "@strata/tsdb";
-import { BucketIndexInvalidError, BucketIndexUpdater, listAll, type IndexBlock } from "@strata/bucket";
+import { BucketIndexInvalidError, BucketIndexUpdater, getCapped, listAll, type IndexBlock } from "@strata/bucket";
 import type { BucketLayout, ObjectStore } from "@strata/bucket";
 import { QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE } from "../jobs/admit.ts";
 import type { BucketIndex, IndexChanges, LiveBlock, RebuildResult } from "../ports.ts";
@@ -174,9 +176,10 @@ export class StoreBucketIndex implements BucketIndex {
       const ck = `${tenant}/${id}`;
       let mark = this.noCompact.get(ck);
       if (!mark) {
-        const r = await this.store.get(key);
+        const r = await getCapped(this.store, key, MAX_MARKER_BYTES);
         if (!r) continue;
         try {
+          if (r.truncated) throw markerTooLarge(`${this.store.url}/${key}`, r.size);
           mark = parseMarker(NO_COMPACT_MARK_FILE, r.body);
         } catch (e) {
           if (!(e instanceof FormatError)) throw e;

@@ -4,12 +4,14 @@ import { randomBytes } from "node:crypto";
 import type { BucketLayout } from "@strata/bucket";
 import { LeaseLostError, LeaseManager } from "@strata/bucket";
 import type { ObjectStore } from "@strata/bucket";
-import { listAll } from "@strata/bucket";
+import { getCapped, listAll } from "@strata/bucket";
 import { z } from "zod";
 import type { AttemptRecord, Lease, Leases } from "../ports.ts";
 
 const ATTEMPTS_SUFFIX = ".attempts";
 const QUEUED_SUFFIX = ".queued";
+/** Attempt records and queued notes are a few hundred bytes; a larger object is not one of ours. */
+const MAX_RECORD_BYTES = 64 << 10;
 
 const AttemptRecordSchema = z.object({
   version: z.literal(1),
@@ -62,9 +64,9 @@ export class StoreLeases implements Leases {
   }
 
   async readAttempts(tenant: string, name: string): Promise<AttemptRecord | undefined> {
-    const r = await this.store.get(this.layout.leaseKey(tenant, name + ATTEMPTS_SUFFIX));
+    const r = await getCapped(this.store, this.layout.leaseKey(tenant, name + ATTEMPTS_SUFFIX), MAX_RECORD_BYTES);
     if (!r) return undefined;
-    const parsed = AttemptRecordSchema.safeParse(safeJson(r.body));
+    const parsed = r.truncated ? { success: false as const } : AttemptRecordSchema.safeParse(safeJson(r.body));
     // An unreadable record is treated as one failed attempt, not ignored: it must not reset the count.
     return parsed.success
       ? parsed.data
@@ -86,8 +88,8 @@ export class StoreLeases implements Leases {
   }
 
   async isQueued(tenant: string, name: string, ttlMs: number): Promise<boolean> {
-    const r = await this.store.get(this.layout.leaseKey(tenant, name + QUEUED_SUFFIX));
-    const at = r ? Number((safeJson(r.body) as { queued_at?: unknown } | undefined)?.queued_at) : NaN;
+    const r = await getCapped(this.store, this.layout.leaseKey(tenant, name + QUEUED_SUFFIX), MAX_RECORD_BYTES);
+    const at = r && !r.truncated ? Number((safeJson(r.body) as { queued_at?: unknown } | undefined)?.queued_at) : NaN;
     return Number.isFinite(at) && at + ttlMs > this.now();
   }
 

@@ -16,8 +16,8 @@
  */
 import { gunzipSync, gzipSync, constants } from "node:zlib";
 import { z } from "zod";
-import { FormatError, mapLimit, parseMeta, type BlockMeta } from "@strata/tsdb";
-import { TenantCaches, type BucketLayout, type ObjectStore } from "@strata/bucket";
+import { FormatError, MAX_META_BYTES, mapLimit, metaTooLarge, parseMeta, type BlockMeta } from "@strata/tsdb";
+import { TenantCaches, getCapped, type BucketLayout, type ObjectStore } from "@strata/bucket";
 
 /** Metas kept in memory across tenants (~1.8 KB each parsed). */
 export const MAX_CACHED_METAS = 100_000;
@@ -67,9 +67,11 @@ export class MetaCache {
         const texts = new Map<string, string>();
         await mapLimit(lacking, FETCH_CONCURRENCY, async (id) => {
           const key = this.layout.metaKey(tenant, id);
-          const r = await this.store.get(key);
+          const max = this.maxMetaBytes ?? MAX_META_BYTES;
+          const r = await getCapped(this.store, key, max);
           if (!r) return;
-          const meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: this.maxMetaBytes });
+          if (r.truncated) throw metaTooLarge(`${this.store.url}/${key}`, `${r.size} bytes`, max);
+          const meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: max });
           out.set(id, meta);
           texts.set(id, new TextDecoder().decode(r.body));
         });
@@ -106,8 +108,8 @@ export class MetaCache {
 
   /** The stored texts by ULID; empty when there is no cache object or it is unusable. */
   private async load(tenant: string): Promise<Map<string, string>> {
-    const r = await this.store.get(this.layout.metaCacheKey(tenant));
-    if (!r || r.body.length > MAX_COMPRESSED_BYTES) return new Map();
+    const r = await getCapped(this.store, this.layout.metaCacheKey(tenant), MAX_COMPRESSED_BYTES);
+    if (!r || r.truncated) return new Map();
     try {
       const json = gunzipSync(r.body, { maxOutputLength: MAX_JSON_BYTES });
       const parsed = CacheFileSchema.safeParse(JSON.parse(json.toString("utf8")));

@@ -198,8 +198,9 @@ export class StoreStorage implements Storage {
     let body = serializeMarker(file, mark);
     const r = await this.store.put(key, body, { ifNoneMatch: "*", contentType: "application/json" });
     if (r instanceof PreconditionFailedError) {
-      const existing = await this.store.get(key);
-      if (existing) body = new TextDecoder().decode(existing.body);
+      // The mark that won is mirrored as it is; one over a marker's size is mirrored as ours.
+      const existing = await getCapped(this.store, key, MAX_MARKER_BYTES);
+      if (existing && !existing.truncated) body = new TextDecoder().decode(existing.body);
     }
     // Mimir mirrors deletion and no-compact marks; Strata mirrors its no-downsample marks too,
     // so one listing of markers/ tells the index binding every mark of the tenant.
