@@ -95,10 +95,40 @@ async function startInMemory(): Promise<Upstream> {
  * `buildApp`); that listens on all interfaces, on a random port: clients still use the proxy.
  */
 async function startPersistent(dataDir: string): Promise<Upstream> {
+  await keepReadyMessagesOnDisk();
   const sqsDir = join(dataDir, "sqs");
   const s3Dir = join(dataDir, "s3");
   mkdirSync(sqsDir, { recursive: true });
   mkdirSync(s3Dir, { recursive: true });
   const server = await startFauxqs({ port: 0, logger: false, dataDir: sqsDir, s3StorageDir: s3Dir });
   return { endpoint: `http://127.0.0.1:${server.port}`, close: () => server.stop() };
+}
+
+/**
+ * fauxqs 2.4.1's persistence makes a message visible again (ChangeMessageVisibility 0, as
+ * `strata dlq list` does after a look) with a NULL receive count, which its NOT NULL column
+ * refuses: the message has already left the in-flight set by then and is lost. Its statement
+ * is replaced, once per process, by one that clears only the in-flight fields. The class is
+ * not among the package's exports, so it is reached beside the entry file.
+ */
+async function keepReadyMessagesOnDisk(): Promise<void> {
+  const mod = (await import(new URL("./persistence.js", import.meta.resolve("fauxqs")).href)) as {
+    PersistenceManager?: { prototype: Record<PropertyKey, unknown> };
+  };
+  const proto = mod.PersistenceManager?.prototype;
+  if (!proto || proto[PATCHED]) return;
+  proto[PATCHED] = true;
+  proto.updateMessageReady = function (this: FauxqsPersistence, messageId: string): void {
+    this[READY] ??= this.db.prepare(
+      "UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?",
+    );
+    this[READY].run(messageId);
+  };
+}
+
+const PATCHED = Symbol.for("strata.fauxqs.readyPatched");
+const READY = Symbol.for("strata.fauxqs.readyStatement");
+interface FauxqsPersistence {
+  db: { prepare(sql: string): { run(...args: unknown[]): unknown } };
+  [READY]?: { run(...args: unknown[]): unknown };
 }
