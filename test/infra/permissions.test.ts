@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   s3ToQueuePolicy,
@@ -42,6 +43,7 @@ describe("least privilege", () => {
       "s3:GetObject": [ARNS.objects],
       "s3:PutObject": [ARNS.objects],
       "s3:DeleteObject": [ARNS.objects],
+      "s3:AbortMultipartUpload": [ARNS.objects],
       "s3:ListBucket": [ARNS.bucket],
       "sqs:SendMessage": [ARNS.jobs],
     });
@@ -50,6 +52,28 @@ describe("least privilege", () => {
     // SST's subscribe grants the receive side; granting it again would only widen the scheduled function.
     const all = [...workerPermissions(ARNS), ...scheduledPermissions(ARNS)].flatMap((s) => s.actions);
     expect(all.filter((a) => /Receive|DeleteMessage|ChangeMessageVisibility/.test(a))).toEqual([]);
+  });
+
+  it("grants every S3 action the worker's store makes, read from the store's own source", () => {
+    // Each request S3Store sends (its SDK commands, and lib-storage's Upload) and the IAM
+    // action it needs; a command added to the store without a line here fails this test.
+    const needs: Record<string, string[]> = {
+      GetObjectCommand: ["s3:GetObject"],
+      HeadObjectCommand: ["s3:GetObject"],
+      PutObjectCommand: ["s3:PutObject"],
+      DeleteObjectCommand: ["s3:DeleteObject"],
+      ListObjectsV2Command: ["s3:ListBucket"],
+      // CreateMultipartUpload, UploadPart, CompleteMultipartUpload, and the abort on failure.
+      Upload: ["s3:PutObject", "s3:AbortMultipartUpload"],
+    };
+    const source = readFileSync(new URL("../../packages/bucket/src/s3/s3-store.ts", import.meta.url), "utf8");
+    const used = [...new Set([...source.matchAll(/new (\w+Command|Upload)\(/g)].map((m) => m[1]!))];
+    expect(used.length).toBeGreaterThan(4);
+    const granted = workerPermissions(ARNS).flatMap((s) => s.actions);
+    for (const c of used) {
+      expect(needs[c], `S3Store sends ${c}: say which IAM action it needs`).toBeDefined();
+      for (const a of needs[c]!) expect(granted, `${c} needs ${a}`).toContain(a);
+    }
   });
 
   it("only on an adopted bucket may the scheduled function read and write its notification configuration", () => {

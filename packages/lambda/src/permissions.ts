@@ -24,10 +24,17 @@ export interface StrataArns<A> {
   jobs: A;
 }
 
-/** The worker reads, writes and deletes blocks, lists the bucket and enqueues follow-up jobs. */
+/**
+ * The worker reads, writes and deletes blocks, lists the bucket and enqueues follow-up jobs.
+ * Multipart uploads (large outputs) are PutObject's; aborting one, when a job stops or fails
+ * mid-upload, is its own action, without which the parts would be left in the bucket.
+ */
 export function workerPermissions<A>(arns: StrataArns<A>): Statement<A>[] {
   return [
-    { actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [arns.objects] },
+    {
+      actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+      resources: [arns.objects],
+    },
     { actions: ["s3:ListBucket"], resources: [arns.bucket] },
     { actions: ["sqs:SendMessage"], resources: [arns.jobs] },
   ];
