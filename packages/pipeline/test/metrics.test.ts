@@ -112,6 +112,22 @@ describe("job metrics", () => {
     ]);
   });
 
+  it("an index re-sync reports the gauges before it rebuilds, so a rebuild that fails still reports the index's age", async () => {
+    const h = harness();
+    const m = recording();
+    h.deps.metrics = m;
+    h.deps.tenantGauges = async (tenant) => [
+      { name: "strata_bucket_index_age_seconds", labels: { tenant }, value: 4 * 3600 },
+    ];
+    h.deps.index.rebuild = async () => {
+      throw new Error("listing failed (S3 503 after every retry)");
+    };
+    await expect(handleRecord(encodeJob({ version: 1, type: "index-sync", tenant: "t" }), h.deps)).rejects.toThrow();
+    expect(m.calls.filter((c) => c[0] === "set")).toEqual([
+      ["set", "strata_bucket_index_age_seconds", 4 * 3600, { tenant: "t" }],
+    ]);
+  });
+
   it("every name reported is in the catalogue, with labels it declares", () => {
     for (const [name, def] of Object.entries(METRICS)) {
       expect(name).toMatch(/^strata_[a-z_]+$/);

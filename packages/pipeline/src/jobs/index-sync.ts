@@ -16,9 +16,12 @@ import type { JobContext, JobResult } from "./context.ts";
 import { enqueue } from "./context.ts";
 
 export async function runIndexSync(ctx: JobContext, job: IndexSyncJob): Promise<JobResult> {
+  // The gauges first: the index's age as this re-sync finds it is what the stale-index alarm
+  // watches. Measured after the rebuild it would always be ~0, and a re-sync that keeps
+  // failing would report nothing at all.
+  await reportGauges(ctx, job.tenant);
   const { unverified } = await ctx.deps.index.rebuild(job.tenant);
   if (unverified.length > 0) ctx.log.info("index-sync-unverified", { blocks: unverified });
-  await reportGauges(ctx, job.tenant);
   const enqueued = await enqueue(ctx, [
     ...unverified.map((block) => ({ type: "verify" as const, tenant: job.tenant, block })),
     { type: "plan" as const, tenant: job.tenant },
