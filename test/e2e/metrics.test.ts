@@ -69,6 +69,9 @@ describe("/metrics scraped by prometheus", () => {
     const written = value(await vector(`sum(strata_job_written_samples_total{type="compact"})`))[0]!;
     expect(written).toBeGreaterThan(0);
     expect(read).toBeGreaterThanOrEqual(written);
+    // Bytes too, for blocks whose meta.json lists no file sizes (promtool's).
+    for (const name of ["strata_job_read_bytes_total", "strata_job_written_bytes_total"])
+      expect(value(await vector(`sum(${name}{type="compact"})`))[0], name).toBeGreaterThan(0);
     expect(value(await vector(`sum(strata_job_duration_seconds_count{type="compact",outcome="done"})`))[0]).toBe(
       value(await vector(`sum(strata_jobs_total{type="compact",outcome="done"})`))[0],
     );

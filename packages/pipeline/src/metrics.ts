@@ -136,7 +136,7 @@ export interface GaugeSample {
   value: number;
 }
 
-/** What a compaction or downsampling read and wrote, from the blocks' meta.json. */
+/** What a compaction or downsampling read and wrote. */
 export interface JobIo {
   readBytes: number;
   writtenBytes: number;
@@ -144,9 +144,19 @@ export interface JobIo {
   writtenSamples: number;
 }
 
-export function jobIo(inputs: readonly BlockMeta[], outputs: readonly BlockMeta[]): JobIo {
-  const bytes = (ms: readonly BlockMeta[]) =>
-    ms.reduce((n, m) => n + (m.thanos?.files ?? []).reduce((s, f) => s + (f.size_bytes ?? 0), 0), 0);
+/**
+ * A job's IO from its blocks: samples from meta.json's stats, bytes from its `thanos.files`
+ * or, for a block without them (Prometheus' and promtool's own blocks), from `listed` (the
+ * block's files as listed, by ULID).
+ */
+export function jobIo(
+  inputs: readonly BlockMeta[],
+  outputs: readonly BlockMeta[],
+  listed: ReadonlyMap<string, number> = new Map(),
+): JobIo {
+  const size = (m: BlockMeta) =>
+    m.thanos?.files?.length ? m.thanos.files.reduce((s, f) => s + (f.size_bytes ?? 0), 0) : (listed.get(m.ulid) ?? 0);
+  const bytes = (ms: readonly BlockMeta[]) => ms.reduce((n, m) => n + size(m), 0);
   const samples = (ms: readonly BlockMeta[]) => ms.reduce((n, m) => n + Number(m.stats?.numSamples ?? 0n), 0);
   return {
     readBytes: bytes(inputs),

@@ -25,9 +25,9 @@ import { exactOutputLabels } from "@strata/compact";
 import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../blocks.ts";
 import type { BlockMeta } from "@strata/tsdb";
 import type { CompactJob } from "../messages.ts";
-import { jobIo, type JobIo } from "../metrics.ts";
+import type { JobIo } from "../metrics.ts";
 import type { JobContext, JobResult } from "./context.ts";
-import { enqueue, markDeleted, stopSignal, tenantReplicaLabels, withLease } from "./context.ts";
+import { enqueue, markDeleted, measureIo, stopSignal, tenantReplicaLabels, withLease } from "./context.ts";
 import {
   JOB_FAILED_REASON,
   OutputRejectedError,
@@ -118,7 +118,7 @@ async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobR
       inputs: plan.inputs.length,
     });
     outputs.push(...written);
-    io = jobIo(presentMetas, written);
+    io = await measureIo(ctx, tenant, presentMetas, written);
   }
 
   // The outputs (verified before their meta.json landed) are indexed and the inputs marked in

@@ -1,7 +1,7 @@
 /** What every job handler receives and returns, and the steps several of them share. */
 import { MARKER_VERSION_1, mapLimit, type BlockMeta, type DeletionMark } from "@strata/tsdb";
 import { PipelineError } from "../errors.ts";
-import type { JobIo } from "../metrics.ts";
+import { jobIo, type JobIo } from "../metrics.ts";
 import type { Job } from "../messages.ts";
 import { jobTenant, jobVersion } from "../messages.ts";
 import { sendJobs } from "../send-jobs.ts";
@@ -214,6 +214,29 @@ export async function markDeleted(
   });
   for (const [i, m] of marks.entries())
     ctx.log.info("marked-for-deletion", { block: m.block, details: stored[i]?.details ?? m.details });
+}
+
+/**
+ * A compaction's or downsampling's IO for its metrics (`jobIo`); the blocks whose meta.json
+ * lists no file sizes are measured by a listing of their files. Best effort: a failed
+ * listing counts 0 bytes, never fails the job.
+ */
+export async function measureIo(
+  ctx: JobContext,
+  tenant: string,
+  inputs: readonly BlockMeta[],
+  outputs: readonly BlockMeta[],
+): Promise<JobIo> {
+  const listed = new Map<string, number>();
+  const unsized = [...inputs, ...outputs].filter((m) => !m.thanos?.files?.length);
+  await mapLimit(unsized, MARK_CONCURRENCY, async (m) => {
+    const files = await ctx.deps.storage.listBlockData({ tenant, block: m.ulid }).catch(() => []);
+    listed.set(
+      m.ulid,
+      files.reduce((n, f) => n + f.size, 0),
+    );
+  });
+  return jobIo(inputs, outputs, listed);
 }
 
 /** Marker reads and writes in flight at once for a batch. */

@@ -10,9 +10,8 @@
 import { blockResolution, sourceResolution } from "@strata/tsdb";
 import { downsampleLeaseName, findDownsampled } from "../blocks.ts";
 import type { DownsampleJob } from "../messages.ts";
-import { jobIo } from "../metrics.ts";
 import type { JobContext, JobResult } from "./context.ts";
-import { stopSignal, withLease } from "./context.ts";
+import { measureIo, stopSignal, withLease } from "./context.ts";
 import {
   DOWNSAMPLE_FAILED_REASON,
   JOB_FAILED_REASON,
@@ -71,5 +70,5 @@ async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promis
   }
   ctx.log.info("downsampled", { output: written.ulid, resolution: job.resolution });
   await admit(ctx, job.tenant, written);
-  return { status: "done", io: jobIo([source.meta], [written]) };
+  return { status: "done", io: await measureIo(ctx, job.tenant, [source.meta], [written]) };
 }
