@@ -56,6 +56,7 @@ export function parseBucketUrl(url: string): BucketUrl {
       throw new BucketUrlError(url, "empty path segment in the prefix");
     return { kind: "s3", bucket, prefix };
   }
+  if (url.startsWith("s3://")) throw new BucketUrlError(url, "no bucket name after s3://");
   throw new BucketUrlError(url, "unknown scheme");
 }
 

@@ -27,17 +27,24 @@ export async function bucketProblem(e: unknown): Promise<string | undefined> {
   return undefined;
 }
 
-/** A command's `run` that reports bucket problems (`bucketProblem`) as `strata <name>: <line>`, exit 1. */
+/** Writes the one line for a bucket problem (`bucketProblem`) and returns the exit code; undefined when `e` is not one. */
+export async function reportBucketProblem(name: string, e: unknown): Promise<number | undefined> {
+  const line = await bucketProblem(e);
+  if (line === undefined) return undefined;
+  process.stderr.write(`strata ${name}: ${line}\n`);
+  // A malformed URL that reached here unconverted is still a usage error.
+  return (e as Error).name === "BucketUrlError" ? 2 : 1;
+}
+
+/** A command's `run` that reports bucket problems as `strata <name>: <line>`, exit 1 (main.ts does too, for every command). */
 export function withBadInput(name: string, run: Command["run"]): Command["run"] {
   return async (positionals, values) => {
     try {
       return await run(positionals, values);
     } catch (e) {
-      const line = await bucketProblem(e);
-      if (line === undefined) throw e;
-      process.stderr.write(`strata ${name}: ${line}\n`);
-      // A malformed URL that reached here unconverted is still a usage error.
-      return (e as Error).name === "BucketUrlError" ? 2 : 1;
+      const code = await reportBucketProblem(name, e);
+      if (code === undefined) throw e;
+      return code;
     }
   };
 }

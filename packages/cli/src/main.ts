@@ -192,6 +192,9 @@ async function reportError(name: string, e: unknown): Promise<number> {
     process.stderr.write(`strata ${name}: ${(e as Error).message}\n`);
     return 1;
   }
+  // A bucket's own errors and what S3 answered (no such bucket, access denied, unreachable).
+  const bucket = await (await import("./bad-input.ts")).reportBucketProblem(name, e);
+  if (bucket !== undefined) return bucket;
   process.stderr.write(`strata ${name}: internal error: ${(e as Error | null)?.stack ?? String(e)}\n`);
   return 70;
 }

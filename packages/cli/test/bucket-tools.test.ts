@@ -221,6 +221,22 @@ describe.each(["file", "s3"])("the bucket tools on %s", (name) => {
     const badKind = await strata("mark", "later", be().url);
     expect(badKind.code).toBe(2);
 
+    // A bucket that is not there: one line and exit 1 from every command, never a stack or an empty listing.
+    const gone = name === "s3" ? "s3://no-such-bucket-strata" : "file:///nonexistent-strata-bucket";
+    for (const args of [
+      ["ls", gone],
+      ["status", gone],
+      ["mark", "no-compact", gone, "--tenant", "team-a", "--block", missing],
+      ["unmark", "deletion", gone, "--tenant", "team-a", "--block", missing],
+    ]) {
+      const r = await strata(...args);
+      expect([r.code, r.stderr.split("\n").length, r.stderr], args.join(" ")).toEqual([
+        1,
+        2,
+        expect.stringMatching(name === "s3" ? /NoSuchBucket/ : /no such directory/),
+      ]);
+    }
+
     await be().store.put(`team-a/${missing}/meta.json`, "{");
     const broken = await strata("ls", be().url, "--tenant", "team-a");
     expect(broken.code).toBe(0);

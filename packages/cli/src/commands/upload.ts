@@ -45,7 +45,7 @@ export const uploadCommand: Command = {
       if (!isUlid(b)) throw new UsageError(`--block: expected a block ULID, got ${JSON.stringify(b)}`);
       return b.toUpperCase();
     });
-    const store = await openBucketArg(url);
+    const store = await openBucketArg(url, { create: true });
     try {
       const ops = await import("@strata/pipeline/operations");
       const found = await ops.findLocalBlocks(dir, only);
