@@ -8,6 +8,7 @@ import { BlockReader, FormatError, isUlid, type BlockSource } from "@strata/tsdb
 import { DirBlockSource } from "@strata/tsdb/node";
 import type { ObjectStore, RangeCache } from "@strata/bucket";
 import { UsageError } from "./command.ts";
+import { ReadProgress } from "./read-progress.ts";
 
 /** A block argument, opened. */
 export interface BlockArg {
@@ -34,9 +35,18 @@ export class BlockArgs {
   private readonly inputs: number | undefined;
   private readonly stores = new Map<string, Promise<ObjectStore>>();
   private cache: RangeCache | undefined;
+  private readonly progress: ReadProgress | undefined;
 
-  constructor(opts: { inputs?: number } = {}) {
+  /** `progress`: what the command does ("compacting"), for a status line on a terminal (ReadProgress). */
+  constructor(opts: { inputs?: number; progress?: string } = {}) {
     this.inputs = opts.inputs;
+    this.progress = opts.progress === undefined ? undefined : ReadProgress.forTerminal(opts.progress);
+  }
+
+  /** A block argument, opened, its reads counted for the status line when there is one. */
+  async open(arg: string | undefined): Promise<BlockArg> {
+    const b = await this.openArg(arg);
+    return this.progress ? { ...b, source: this.progress.wrap(b.source) } : b;
   }
 
   /**
@@ -44,7 +54,7 @@ export class BlockArgs {
    * a missing block or an unknown tenant, the bucket's error (one line, exit 1 through
    * `withBadInput`).
    */
-  async open(arg: string | undefined): Promise<BlockArg> {
+  private async openArg(arg: string | undefined): Promise<BlockArg> {
     if (!arg) throw new UsageError("a block directory or block URL is required");
     if (!isUrlArg(arg)) {
       const st = await stat(arg).catch(() => undefined);
@@ -80,7 +90,13 @@ export class BlockArgs {
     };
   }
 
+  /** The reading is over: the status line goes, before the command prints its results. */
+  endProgress(): void {
+    this.progress?.finish();
+  }
+
   async close(): Promise<void> {
+    this.progress?.finish();
     const stores = [...this.stores.values()];
     this.stores.clear();
     for (const s of await Promise.allSettled(stores)) if (s.status === "fulfilled") await s.value.close?.();

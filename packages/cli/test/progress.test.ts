@@ -1,6 +1,8 @@
 // The progress renderer: a self-rewriting status line on a terminal, plain lines elsewhere.
 import { describe, expect, it } from "vitest";
+import { MemoryBlock } from "@strata/tsdb";
 import { Progress, formatBytes, formatSeconds, type ProgressStream } from "../src/progress.ts";
+import { ReadProgress } from "../src/read-progress.ts";
 
 function stream(isTTY: boolean, columns?: number): ProgressStream & { text: string } {
   const s = {
@@ -70,5 +72,29 @@ describe("Progress", () => {
       "5.0 TiB",
     ]);
     expect([formatSeconds(0.4), formatSeconds(62), formatSeconds(7500)]).toEqual(["<1s", "62s", "2h5m"]);
+  });
+});
+
+describe("ReadProgress (compact, downsample, convert, verify)", () => {
+  it("on a terminal counts the reads of the block files opened and shows bytes, throughput and ETA; elsewhere nothing", async () => {
+    expect(ReadProgress.forTerminal("compacting", stream(false))).toBeUndefined();
+    let now = 0;
+    const status = stream(true);
+    const p = ReadProgress.forTerminal("compacting", status, () => now)!;
+    const block = new MemoryBlock("b");
+    block.files.set("index", new Uint8Array(3 << 20));
+    block.files.set("chunks/000001", new Uint8Array(1 << 20));
+    const src = p.wrap(block);
+    const index = await src.open("index");
+    const chunks = (await src.tryOpen("chunks/000001"))!;
+    now = 1000;
+    expect((await index.read(0, 1 << 20)).length).toBe(1 << 20);
+    expect(status.text).toBe("\rcompacting: 1.0 MiB/4.0 MiB read, 1.0 MiB/s, ETA 3s\x1b[K");
+    now = 2000;
+    await chunks.read(0, 1 << 20);
+    expect(status.text.endsWith("\rcompacting: 2.0 MiB/4.0 MiB read, 1.0 MiB/s, ETA 2s\x1b[K")).toBe(true);
+    expect(await src.listChunkFiles()).toEqual(await block.listChunkFiles());
+    p.finish();
+    expect(status.text.endsWith("\r\x1b[K")).toBe(true);
   });
 });

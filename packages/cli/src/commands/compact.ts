@@ -55,7 +55,7 @@ export const compactCommand: Command = {
         throw new UsageError(`--shards must be a positive integer, got ${JSON.stringify(values.shards)}`);
     }
     // One job: its inputs share one page cache (RangeCache.forJob), as the pipeline's compactions.
-    const args = new BlockArgs({ inputs: dirs.length });
+    const args = new BlockArgs({ inputs: dirs.length, progress: "compacting" });
     try {
       const inputs = [];
       for (const d of dirs) inputs.push(await args.open(d));
@@ -68,6 +68,7 @@ export const compactCommand: Command = {
           out.sink.bind(out),
           { dedup: dedup as DedupMode, replicaLabels, shards },
           values.json === true,
+          () => args.endProgress(),
         ).catch((e: unknown) => {
           throw only === undefined ? e : inBlock(only, e);
         });
@@ -86,6 +87,7 @@ async function compact(
   newSink: (ulid: string) => OutputSink,
   opts: Parameters<typeof compactBlocks>[2],
   json: boolean,
+  beforeOutput: () => void,
 ): Promise<number> {
   const pending = new Set<OutputSink>();
   const started = performance.now();
@@ -105,6 +107,7 @@ async function compact(
       written.push(await sink.commit());
       pending.delete(sink);
     }
+    beforeOutput();
     const seconds = (performance.now() - started) / 1000;
     if (json) {
       const report = {

@@ -122,12 +122,13 @@ export const convertCommand: Command = {
     const rowGroupSize = positiveInt(values["row-group-size"] as string | undefined, "--row-group-size", 1);
     const numRowGroups = positiveInt(values["num-row-groups"] as string | undefined, "--num-row-groups", 0);
     const maxColumns = positiveInt(values["max-columns"] as string | undefined, "--max-columns", 3);
-    const args = new BlockArgs({ inputs: 1 });
+    const args = new BlockArgs({ inputs: 1, progress: "converting" });
     try {
       const input = await args.open(dir);
       const sink = isUrlArg(out) ? await bucketSink(out) : dirSink(out);
       try {
         const r = await convertBlock(input.source, sink, { colDurationMs, rowGroupSize, numRowGroups, maxColumns });
+        args.endProgress();
         process.stdout.write(convertReport(r));
       } catch (e) {
         await sink.undo();

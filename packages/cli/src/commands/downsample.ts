@@ -42,7 +42,7 @@ export const downsampleCommand: Command = {
       );
     }
     // One job, one input: its page cache is RangeCache.forJob(1), as the pipeline's downsampling.
-    const args = new BlockArgs({ inputs: 1 });
+    const args = new BlockArgs({ inputs: 1, progress: "downsampling" });
     try {
       const input = await args.open(dir);
       const out = await openBlockOutput(outArg);
@@ -50,7 +50,9 @@ export const downsampleCommand: Command = {
         const sink = out.sink(newUlid());
         try {
           await downsampleBlock(input.source, sink, { resolution, ulid: sink.ulid, workers });
-          process.stdout.write((await sink.commit()) + "\n");
+          const dir = await sink.commit();
+          args.endProgress();
+          process.stdout.write(dir + "\n");
         } catch (e) {
           await sink.abort();
           throw inBlock(input.name, e);

@@ -49,13 +49,18 @@ export const verifyCommand: Command = {
     if (values.repair && !outArg) throw new UsageError("--repair needs --out <dir|bucket-url/tenant>");
     if (outArg && !values.repair) throw new UsageError("--out is only used with --repair");
     // Every argument is checked (and every URL's block found) before any is verified.
-    const args = new BlockArgs();
+    const args = new BlockArgs({ progress: "verifying" });
     let out: BlockOutput | undefined;
     try {
       const blocks: BlockArg[] = [];
       for (const d of dirs) blocks.push(await args.open(d));
       if (values.repair) out = await openBlockOutput(outArg);
-      return await verifyAll(blocks, { maxRangeMs, out, json: values.json === true });
+      return await verifyAll(blocks, {
+        maxRangeMs,
+        out,
+        json: values.json === true,
+        beforeOutput: () => args.endProgress(),
+      });
     } finally {
       await out?.close();
       await args.close();
@@ -65,7 +70,7 @@ export const verifyCommand: Command = {
 
 async function verifyAll(
   blocks: BlockArg[],
-  opts: { maxRangeMs?: number; out?: BlockOutput; json: boolean },
+  opts: { maxRangeMs?: number; out?: BlockOutput; json: boolean; beforeOutput: () => void },
 ): Promise<number> {
   const reports: VerifyReport[] = [];
   const repaired: string[] = [];
@@ -96,6 +101,7 @@ async function verifyAll(
     }
     release();
   }
+  opts.beforeOutput();
   if (opts.json) {
     process.stdout.write(
       JSON.stringify(opts.out ? { reports, repaired } : reports.length === 1 ? reports[0] : reports, null, 2) + "\n",
