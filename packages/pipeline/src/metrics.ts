@@ -38,13 +38,13 @@ export const METRICS = {
     type: "counter",
     unit: "Bytes",
     labels: ["type", "tenant"],
-    help: "Bytes of the input blocks of compactions and downsamplings (their meta.json file sizes).",
+    help: "Bytes of the input blocks of compactions and downsamplings (meta.json's file sizes, or the files as listed).",
   },
   strata_job_written_bytes_total: {
     type: "counter",
     unit: "Bytes",
     labels: ["type", "tenant"],
-    help: "Bytes of the blocks compactions and downsamplings wrote (their meta.json file sizes).",
+    help: "Bytes of the blocks compactions and downsamplings wrote (meta.json's file sizes, or the files as listed).",
   },
   strata_job_read_samples_total: {
     type: "counter",
