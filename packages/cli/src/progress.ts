@@ -25,17 +25,49 @@ export interface ProgressOptions {
   redrawMs?: number;
 }
 
+/** One line on a terminal, rewritten in place: redrawn at most every `redrawMs`, cut to the width. */
+export class StatusLine {
+  private drawnAt = Number.NEGATIVE_INFINITY;
+  /** Something is on the line now. */
+  shown = false;
+  private readonly stream: ProgressStream;
+  private readonly now: () => number;
+  private readonly redrawMs: number;
+
+  constructor(stream: ProgressStream, now: () => number, redrawMs = 100) {
+    this.stream = stream;
+    this.now = now;
+    this.redrawMs = redrawMs;
+  }
+
+  /** The last redraw is older than `redrawMs`. */
+  due(): boolean {
+    return this.now() - this.drawnAt >= this.redrawMs;
+  }
+
+  draw(text: string): void {
+    this.drawnAt = this.now();
+    this.shown = true;
+    const width = this.stream.columns ?? 0;
+    this.stream.write(`\r${width > 1 && text.length >= width ? text.slice(0, width - 1) : text}\x1b[K`);
+  }
+
+  clear(): void {
+    if (this.shown) this.stream.write("\r\x1b[K");
+    this.shown = false;
+  }
+}
+
 export class Progress {
   private items = 0;
   private bytes = 0;
-  private drawnAt = Number.NEGATIVE_INFINITY;
-  private shown = false;
   private readonly start: number;
   private readonly status: ProgressStream;
   private readonly out: ProgressStream;
   private readonly now: () => number;
   private readonly tty: boolean;
   private readonly opts: ProgressOptions;
+  private readonly line: StatusLine;
 
   constructor(opts: ProgressOptions) {
     this.opts = opts;
@@ -44,12 +76,13 @@ export class Progress {
     this.now = opts.now ?? Date.now;
     this.tty = this.status.isTTY === true;
     this.start = this.now();
+    this.line = new StatusLine(this.status, this.now, opts.redrawMs);
   }
 
   /** `n` more bytes done; redraws the status line on a terminal (at most every `redrawMs`). */
   addBytes(n: number): void {
     this.bytes += n;
-    if (this.tty && this.now() - this.drawnAt >= (this.opts.redrawMs ?? 100)) this.draw();
+    if (this.tty && this.line.due()) this.draw();
   }
 
   /** A line about the current item (e.g. "verifying …"): shown on the status line on a terminal only. */
@@ -78,7 +111,7 @@ export class Progress {
   log(line: string): void {
     if (this.tty) this.clear();
     this.out.write(`${line}\n`);
-    if (this.tty && this.shown) this.draw();
+    if (this.tty && this.line.shown) this.draw();
   }
 
   /** Remove the status line (call once at the end). */
@@ -100,17 +133,11 @@ export class Progress {
   }
 
   private draw(extra?: string): void {
-    this.drawnAt = this.now();
-    this.shown = true;
-    let s = extra ? `${this.text()}  ${extra}` : this.text();
-    const width = this.status.columns ?? 0;
-    if (width > 1 && s.length >= width) s = s.slice(0, width - 1);
-    this.status.write(`\r${s}\x1b[K`);
+    this.line.draw(extra ? `${this.text()}  ${extra}` : this.text());
   }
 
   private clear(): void {
-    if (this.shown) this.status.write("\r\x1b[K");
-    this.shown = false;
+    this.line.clear();
   }
 }
 

@@ -2,23 +2,21 @@
 // terminal, one status line rewritten in place — bytes read of the block files opened so far,
 // throughput, ETA; anywhere else nothing, so their output in pipes, logs and tests is unchanged.
 import type { BlockSource, ByteSource } from "@strata/tsdb";
-import { formatBytes, formatSeconds, type ProgressStream } from "./progress.ts";
+import { StatusLine, formatBytes, formatSeconds, type ProgressStream } from "./progress.ts";
 
 export class ReadProgress {
   private read = 0;
   private total = 0;
-  private drawnAt = Number.NEGATIVE_INFINITY;
-  private shown = false;
   private readonly start: number;
   private readonly label: string;
-  private readonly stream: ProgressStream;
   private readonly now: () => number;
+  private readonly line: StatusLine;
 
   private constructor(label: string, stream: ProgressStream, now: () => number) {
     this.label = label;
-    this.stream = stream;
     this.now = now;
     this.start = now();
+    this.line = new StatusLine(stream, now);
   }
 
   /** A progress line on `stream` when it is a terminal; undefined otherwise. */
@@ -73,18 +71,11 @@ export class ReadProgress {
 
   /** Remove the status line (the command is done). */
   finish(): void {
-    if (this.shown) this.stream.write("\r\x1b[K");
-    this.shown = false;
+    this.line.clear();
   }
 
   private add(n: number): void {
     this.read += n;
-    if (this.now() - this.drawnAt < 100) return;
-    this.drawnAt = this.now();
-    this.shown = true;
-    let s = this.text();
-    const width = this.stream.columns ?? 0;
-    if (width > 1 && s.length >= width) s = s.slice(0, width - 1);
-    this.stream.write(`\r${s}\x1b[K`);
+    if (this.line.due()) this.line.draw(this.text());
   }
 }
