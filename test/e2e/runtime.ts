@@ -51,15 +51,19 @@ export async function startE2eRuntime(extra: LocalRuntimeOptions = {}): Promise<
 export const IDLE = { timeoutMs: 45_000 } as const;
 
 /** Uploads the scenario's blocks in order and waits until the pipeline has settled: events only, no scheduled job. */
-export async function uploadAndSettle(rt: LocalRuntime, sc: Scenario): Promise<void> {
+export async function uploadAndSettle(
+  rt: LocalRuntime,
+  sc: Scenario,
+  idle: { timeoutMs: number } = IDLE,
+): Promise<void> {
   for (const b of sc.blocks) await rt.uploadBlockDir(b.tenant, b.dir);
-  await rt.waitForIdle(IDLE);
+  await rt.waitForIdle(idle);
 }
 
 /** One run of the scheduled job (retention, cleanup, index re-sync, re-plan), until settled. */
-export async function scheduleAndSettle(rt: LocalRuntime): Promise<void> {
+export async function scheduleAndSettle(rt: LocalRuntime, idle: { timeoutMs: number } = IDLE): Promise<void> {
   await rt.runScheduled();
-  await rt.waitForIdle(IDLE);
+  await rt.waitForIdle(idle);
 }
 
 /** The last lines of a runtime log, for a failure message. */
