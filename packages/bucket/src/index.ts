@@ -2,6 +2,7 @@
 // bucket layout, Mimir's bucket index and job leases. The S3 store is `@strata/bucket/s3`.
 export { BucketError } from "./errors.ts";
 export * from "./store.ts";
+export { readIndexObject, readMarkerObject, readMetaObject } from "./capped-reads.ts";
 export { FsStore, FS_RESERVED_DIR, type FsStoreOptions } from "./fs/fs-store.ts";
 export {
   parseBucketUrl,

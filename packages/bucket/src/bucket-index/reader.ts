@@ -7,12 +7,11 @@
  */
 import { BucketError } from "../errors.ts";
 import { BucketLayout } from "../layout.ts";
-import { getCapped, type ObjectStore } from "../store.ts";
+import type { ObjectStore } from "../store.ts";
+import { readIndexObject } from "../capped-reads.ts";
 import {
-  DEFAULT_INDEX_LIMITS,
   blockWithin,
   decodeIndex,
-  indexTooLarge,
   type BucketIndex,
   type IndexBlock,
   type IndexDeletionMark,
@@ -113,12 +112,7 @@ export class BucketIndexReader {
 
   private async load(tenant: string): Promise<BucketIndex | undefined> {
     const key = this.layout.indexKey(tenant);
-    const r = await getCapped(
-      this.store,
-      key,
-      this.limits.maxCompressedBytes ?? DEFAULT_INDEX_LIMITS.maxCompressedBytes,
-    );
-    if (r?.truncated) throw indexTooLarge(`${this.store.url}/${key}`, r.size, this.limits);
+    const r = await readIndexObject(this.store, key, this.limits);
     const index = r ? decodeIndex(r.body, `${this.store.url}/${key}`, this.limits) : undefined;
     this.cache.set(tenant, { index, loadedAt: this.now(), etag: r?.etag });
     return index;

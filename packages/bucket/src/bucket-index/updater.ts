@@ -13,28 +13,22 @@ import {
   DELETION_MARK_FILE,
   FormatError,
   MAX_MARKER_BYTES,
-  MAX_META_BYTES,
   META_FILE,
   isUlid,
-  markerTooLarge,
-  metaTooLarge,
   mapLimit,
-  parseMarker,
-  parseMeta,
   type DeletionMark,
 } from "@strata/tsdb";
 import { BucketError } from "../errors.ts";
 import { z } from "zod";
 import { BucketLayout, isBlockDataFile } from "../layout.ts";
 import { PreconditionFailedError, getCapped, listAll, type ObjectStore } from "../store.ts";
+import { readIndexObject, readMarkerObject, readMetaObject } from "../capped-reads.ts";
 import { IndexCodec } from "./codec.ts";
 import { addBlockEntry, addMarkEntry, applyEdit, mergeRebuilt, type IndexEdit } from "./edit.ts";
 import {
   BucketIndexInvalidError,
-  DEFAULT_INDEX_LIMITS,
   blockFromMeta,
   emptyIndex,
-  indexTooLarge,
   normalizeIndex,
   type BucketIndex,
   type IndexBlock,
@@ -146,12 +140,7 @@ export class BucketIndexUpdater {
    */
   async read(tenant: string): Promise<{ index: BucketIndex; etag: string } | undefined> {
     const key = this.layout.indexKey(tenant);
-    const r = await getCapped(
-      this.store,
-      key,
-      this.limits.maxCompressedBytes ?? DEFAULT_INDEX_LIMITS.maxCompressedBytes,
-    );
-    if (r?.truncated) throw indexTooLarge(`${this.store.url}/${key}`, r.size, this.limits);
+    const r = await readIndexObject(this.store, key, this.limits);
     return r ? { index: this.codec.decode(r.body, `${this.store.url}/${key}`, tenant), etag: r.etag } : undefined;
   }
 
@@ -207,28 +196,18 @@ export class BucketIndexUpdater {
   /** The index entry for a block: its meta.json, and meta.json's modification time as the upload time. */
   async blockEntry(tenant: string, id: string): Promise<IndexBlock> {
     const key = this.layout.metaKey(tenant, id);
-    const max = this.maxMetaBytes ?? MAX_META_BYTES;
-    const r = await getCapped(this.store, key, max);
+    const r = await readMetaObject(this.store, key, this.maxMetaBytes);
     if (!r) throw new BlockMetaError(`${this.store.url}/${key}`, "missing");
-    if (r.truncated) {
-      const e = metaTooLarge(`${this.store.url}/${key}`, `${r.size} bytes`, max);
-      throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", e.message, { cause: e });
-    }
-    let meta;
-    try {
-      meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: max });
-    } catch (e) {
-      if (e instanceof FormatError)
-        throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", e.message, { cause: e });
-      throw e;
-    }
+    const { meta } = r;
+    if (meta instanceof FormatError)
+      throw new BlockMetaError(`${this.store.url}/${key}`, "corrupted", meta.message, { cause: meta });
     if (meta.ulid !== id.toUpperCase())
       throw new BlockMetaError(
         `${this.store.url}/${key}`,
         "corrupted",
         `ulid ${meta.ulid} does not match the directory`,
       );
-    return blockFromMeta(meta, Math.floor(r.lastModified.getTime() / 1000));
+    return blockFromMeta(meta, Math.floor(r.object.lastModified.getTime() / 1000));
   }
 
   /**
@@ -410,9 +389,8 @@ export class BucketIndexUpdater {
     const keys = [this.layout.globalMarkerKey(tenant, id, DELETION_MARK_FILE)];
     if (!globalOnly) keys.push(this.layout.blockFile(tenant, id, DELETION_MARK_FILE));
     for (const k of keys) {
-      const r = await getCapped(this.store, k, MAX_MARKER_BYTES);
-      if (r?.truncated) throw markerTooLarge(`${this.store.url}/${k}`, r.size);
-      if (r) return parseMarker(DELETION_MARK_FILE, r.body);
+      const m = await readMarkerObject(this.store, k, DELETION_MARK_FILE);
+      if (m) return m;
     }
     return undefined;
   }

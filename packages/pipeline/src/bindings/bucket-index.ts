@@ -12,14 +12,17 @@ import {
   NO_COMPACT_MARK_FILE,
   NO_DOWNSAMPLE_MARK_FILE,
   isUlid,
-  markerTooLarge,
-  parseMarker,
   MARKER_VERSION_1,
-  MAX_MARKER_BYTES,
   type BlockMeta,
   type NoCompactMark,
 } from "@strata/tsdb";
-import { BucketIndexInvalidError, BucketIndexUpdater, getCapped, listAll, type IndexBlock } from "@strata/bucket";
+import {
+  BucketIndexInvalidError,
+  BucketIndexUpdater,
+  listAll,
+  readMarkerObject,
+  type IndexBlock,
+} from "@strata/bucket";
 import type { BucketLayout, ObjectStore } from "@strata/bucket";
 import { QUARANTINE_REASON, VERIFIED_FILE, VERIFY_REPORT_FILE } from "../jobs/admit.ts";
 import type { BucketIndex, IndexChanges, LiveBlock, RebuildResult } from "../ports.ts";
@@ -176,11 +179,9 @@ export class StoreBucketIndex implements BucketIndex {
       const ck = `${tenant}/${id}`;
       let mark = this.noCompact.get(ck);
       if (!mark) {
-        const r = await getCapped(this.store, key, MAX_MARKER_BYTES);
-        if (!r) continue;
         try {
-          if (r.truncated) throw markerTooLarge(`${this.store.url}/${key}`, r.size);
-          mark = parseMarker(NO_COMPACT_MARK_FILE, r.body);
+          mark = await readMarkerObject(this.store, key, NO_COMPACT_MARK_FILE);
+          if (!mark) continue;
         } catch (e) {
           if (!(e instanceof FormatError)) throw e;
           // An unreadable mark still keeps the block out of compaction (as Mimir does).

@@ -16,8 +16,8 @@
  */
 import { gunzipSync, gzipSync, constants } from "node:zlib";
 import { z } from "zod";
-import { FormatError, MAX_META_BYTES, mapLimit, metaTooLarge, parseMeta, type BlockMeta } from "@strata/tsdb";
-import { TenantCaches, getCapped, type BucketLayout, type ObjectStore } from "@strata/bucket";
+import { FormatError, mapLimit, parseMeta, type BlockMeta } from "@strata/tsdb";
+import { TenantCaches, getCapped, readMetaObject, type BucketLayout, type ObjectStore } from "@strata/bucket";
 
 /** Metas kept in memory across tenants (~1.8 KB each parsed). */
 export const MAX_CACHED_METAS = 100_000;
@@ -67,13 +67,11 @@ export class MetaCache {
         const texts = new Map<string, string>();
         await mapLimit(lacking, FETCH_CONCURRENCY, async (id) => {
           const key = this.layout.metaKey(tenant, id);
-          const max = this.maxMetaBytes ?? MAX_META_BYTES;
-          const r = await getCapped(this.store, key, max);
+          const r = await readMetaObject(this.store, key, this.maxMetaBytes);
           if (!r) return;
-          if (r.truncated) throw metaTooLarge(`${this.store.url}/${key}`, `${r.size} bytes`, max);
-          const meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: max });
-          out.set(id, meta);
-          texts.set(id, new TextDecoder().decode(r.body));
+          if (r.meta instanceof FormatError) throw r.meta;
+          out.set(id, r.meta);
+          texts.set(id, new TextDecoder().decode(r.object.body));
         });
         // Rewriting the object costs gzip over every indexed meta (~20 MB at 100k blocks): done
         // once enough metas are missing from it, not for each new block (a reader GETs those).

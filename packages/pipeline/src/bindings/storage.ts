@@ -9,15 +9,10 @@ import {
   DELETION_MARK_FILE,
   FormatError,
   MAX_MARKER_BYTES,
-  MAX_META_BYTES,
   META_FILE,
   NO_COMPACT_MARK_FILE,
   NO_DOWNSAMPLE_MARK_FILE,
   isUlid,
-  markerTooLarge,
-  metaTooLarge,
-  parseMarker,
-  parseMeta,
   serializeMarker,
   type BlockMeta,
   type BlockSource,
@@ -30,7 +25,14 @@ import {
 import { StoreBlockSource } from "@strata/bucket";
 import { parseBlockKey } from "@strata/bucket";
 import { deleteBlock, deleteMarker, isBlockDataFile, type BucketLayout } from "@strata/bucket";
-import { PreconditionFailedError, getCapped, listAll, type ObjectStore } from "@strata/bucket";
+import {
+  PreconditionFailedError,
+  getCapped,
+  listAll,
+  readMarkerObject,
+  readMetaObject,
+  type ObjectStore,
+} from "@strata/bucket";
 import { converterMarkJson } from "@strata/parquet";
 import type { BlockDataFile, BlockListing, BlockRef, MetaStat, ParquetMark, Storage, TenantPage } from "../ports.ts";
 
@@ -63,17 +65,9 @@ export class StoreStorage implements Storage {
 
   async readMetaStat(ref: BlockRef): Promise<{ meta: BlockMeta | FormatError; stat: MetaStat } | undefined> {
     const key = this.layout.metaKey(ref.tenant, ref.block);
-    const max = this.maxMetaBytes ?? MAX_META_BYTES;
-    const r = await getCapped(this.store, key, max);
-    if (!r) return undefined;
-    let meta: BlockMeta | FormatError;
-    try {
-      if (r.truncated) throw metaTooLarge(`${this.store.url}/${key}`, `${r.size} bytes`, max);
-      meta = parseMeta(r.body, `${this.store.url}/${key}`, { maxBytes: max });
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw e;
-      meta = e;
-    }
+    const got = await readMetaObject(this.store, key, this.maxMetaBytes);
+    if (!got) return undefined;
+    const { object: r, meta } = got;
     return {
       meta,
       stat: { sha256: createHash("sha256").update(r.body).digest("hex"), lastModified: r.lastModified.getTime() },
@@ -210,10 +204,7 @@ export class StoreStorage implements Storage {
   }
 
   private async readMarker<F extends MarkerFile>(ref: BlockRef, file: F): Promise<MarkerTypes[F] | undefined> {
-    const key = this.layout.blockFile(ref.tenant, ref.block, file);
-    const r = await getCapped(this.store, key, MAX_MARKER_BYTES);
-    if (r?.truncated) throw markerTooLarge(`${this.store.url}/${key}`, r.size);
-    return r ? parseMarker(file, r.body) : undefined;
+    return readMarkerObject(this.store, this.layout.blockFile(ref.tenant, ref.block, file), file);
   }
 }
 
