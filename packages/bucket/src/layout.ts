@@ -14,6 +14,7 @@ import {
   NO_COMPACT_MARK_FILE,
   NO_DOWNSAMPLE_MARK_FILE,
   isUlid,
+  parseSegmentFileName,
   serializeMarker,
   type BlockSource,
   type MarkerFile,
@@ -29,7 +30,9 @@ export const BUCKET_INDEX_FILE = "bucket-index.json.gz";
  * chunk segment), as an upload writes them; marks, reports and Parquet files are not.
  */
 export function isBlockDataFile(file: string): boolean {
-  return file === "meta.json" || file === "index" || /^chunks\/\d{6}$/.test(file);
+  if (file === META_FILE || file === "index") return true;
+  // A segment is what the format reads as one (tsdb's rule, Go's ParseUint on the name).
+  return file.startsWith("chunks/") && parseSegmentFileName(file.slice("chunks/".length)) !== undefined;
 }
 /** Strata's copy of the indexed blocks' meta.json, one object per tenant: a cache, rebuilt from the blocks. */
 export const META_CACHE_FILE = "strata-meta-cache.json.gz";
