@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { RESOLUTION_RAW, blockResolution, nextResolution, resolutionName, type BlockMeta } from "@strata/tsdb";
 import { COMPACTOR_SHARD_ID_LABEL, formatShardId } from "@strata/compact";
 import type { PipelineConfig } from "./config.ts";
+import type { CompactJob, DownsampleJob } from "./messages.ts";
 import type { LiveBlock } from "./ports.ts";
 
 /** The level-1 blocks whose data this block holds (a level-1 block is its own source). */
@@ -207,4 +208,11 @@ export function compactLeaseName(planId: string): string {
 
 export function downsampleLeaseName(block: string, resolution: number): string {
   return `downsample-${block}-${resolution}`;
+}
+
+/** The lease (and planning's queued note) a compaction or downsampling job takes. */
+export function jobLeaseName(
+  job: Pick<CompactJob, "type" | "plan"> | Pick<DownsampleJob, "type" | "block" | "resolution">,
+): string {
+  return job.type === "compact" ? compactLeaseName(job.plan.id) : downsampleLeaseName(job.block, job.resolution);
 }

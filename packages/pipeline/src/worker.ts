@@ -18,7 +18,7 @@ import { runPlan } from "./jobs/plan.ts";
 import { runRetention } from "./jobs/retention.ts";
 import { runSchedulePage } from "./jobs/schedule-page.ts";
 import { runConvert } from "./jobs/convert.ts";
-import { compactLeaseName, downsampleLeaseName } from "./blocks.ts";
+import { jobLeaseName } from "./blocks.ts";
 import { runVerify } from "./jobs/verify.ts";
 
 /** Where a record came from, for log correlation and retry awareness. */
@@ -177,9 +177,7 @@ async function disabledTenant(ctx: JobContext, job: Job): Promise<JobResult | un
   if (tenant === undefined || !ctx.deps.tenantSettings) return undefined;
   if ((await ctx.deps.tenantSettings(tenant)).enabled) return undefined;
   ctx.log.info("tenant-disabled", { reason: "enabled: false in strata-overrides.json" });
-  if (job.type === "compact") await ctx.deps.leases.clearQueued(tenant, compactLeaseName(job.plan.id));
-  if (job.type === "downsample")
-    await ctx.deps.leases.clearQueued(tenant, downsampleLeaseName(job.block, job.resolution));
+  if (job.type === "compact" || job.type === "downsample") await ctx.deps.leases.clearQueued(tenant, jobLeaseName(job));
   return { status: "skipped", reason: "tenant disabled by its overrides" };
 }
 

@@ -22,7 +22,7 @@
  *  - Marks are create-if-absent and index updates idempotent, so repeating them converges.
  */
 import { exactOutputLabels } from "@strata/compact";
-import { compactLeaseName, findCoveringBlock, shardOutputTarget } from "../blocks.ts";
+import { findCoveringBlock, jobLeaseName, shardOutputTarget } from "../blocks.ts";
 import type { BlockMeta } from "@strata/tsdb";
 import type { CompactJob } from "../messages.ts";
 import type { JobIo } from "../metrics.ts";
@@ -45,7 +45,7 @@ export async function runCompact(ctx: JobContext, job: CompactJob): Promise<JobR
     refuse: async (details: string) =>
       void (await refuseBlocks(ctx, plan.tenant, plan.inputs, JOB_FAILED_REASON, details)),
   };
-  return withLease(ctx, job, compactLeaseName(plan.id), leased, () => compactUnderLease(ctx, job));
+  return withLease(ctx, job, jobLeaseName(job), leased, () => compactUnderLease(ctx, job));
 }
 
 async function compactUnderLease(ctx: JobContext, job: CompactJob): Promise<JobResult> {

@@ -8,7 +8,7 @@
  * crash mid-upload leaves a partial directory for the cleanup job and the retry writes anew.
  */
 import { blockResolution, sourceResolution } from "@strata/tsdb";
-import { downsampleLeaseName, findDownsampled } from "../blocks.ts";
+import { findDownsampled, jobLeaseName } from "../blocks.ts";
 import type { DownsampleJob } from "../messages.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { measureIo, stopSignal, withLease } from "./context.ts";
@@ -28,9 +28,7 @@ export async function runDownsample(ctx: JobContext, job: DownsampleJob): Promis
     blocks: [job.block],
     refuse: (details: string) => refuseDownsample(ctx, ref, job.resolution, details, JOB_FAILED_REASON),
   };
-  return withLease(ctx, job, downsampleLeaseName(job.block, job.resolution), leased, () =>
-    downsampleUnderLease(ctx, job),
-  );
+  return withLease(ctx, job, jobLeaseName(job), leased, () => downsampleUnderLease(ctx, job));
 }
 
 async function downsampleUnderLease(ctx: JobContext, job: DownsampleJob): Promise<JobResult> {

@@ -24,7 +24,7 @@ import type { PlanJob } from "../messages.ts";
 import type { PlanOutcome } from "../ports.ts";
 import type { JobContext, JobResult } from "./context.ts";
 import { enqueue, markDeleted, tenantReplicaLabels } from "./context.ts";
-import { compactLeaseName, downsampleLeaseName, redundantBlocks } from "../blocks.ts";
+import { jobLeaseName, redundantBlocks } from "../blocks.ts";
 import { refuseBlocks } from "./admit.ts";
 
 export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?: string): Promise<number> {
@@ -69,22 +69,18 @@ export async function planAndEnqueue(ctx: JobContext, tenant: string, groupKey?:
   // was not sent, which would hold the job back for the whole TTL.
   const { leases, config } = ctx.deps;
   const due = [
-    ...outcome.compactions.map((c) => ({
-      lease: compactLeaseName(c.plan.id),
-      job: { type: "compact" as const, plan: planOf(tenant, c.plan) },
-    })),
+    ...outcome.compactions.map((c) => ({ type: "compact" as const, plan: planOf(tenant, c.plan) })),
     ...outcome.downsamples.map((d) => ({
-      lease: downsampleLeaseName(d.block, d.resolution),
-      job: { type: "downsample" as const, tenant, block: d.block, resolution: d.resolution },
+      type: "downsample" as const,
+      tenant,
+      block: d.block,
+      resolution: d.resolution,
     })),
   ];
   const fresh = [];
-  for (const d of due) if (!(await leases.isQueued(tenant, d.lease, config.queuedTtlMs))) fresh.push(d);
-  const n = await enqueue(
-    ctx,
-    fresh.map((d) => d.job),
-  );
-  await Promise.all(fresh.map((d) => leases.noteQueued(tenant, d.lease)));
+  for (const job of due) if (!(await leases.isQueued(tenant, jobLeaseName(job), config.queuedTtlMs))) fresh.push(job);
+  const n = await enqueue(ctx, fresh);
+  await Promise.all(fresh.map((job) => leases.noteQueued(tenant, jobLeaseName(job))));
   ctx.log.info("planned", {
     groupKey,
     blocks: inGroup.length,
