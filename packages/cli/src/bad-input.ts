@@ -1,7 +1,7 @@
 // Bad input met in a bucket is the operator's to fix, not a bug: one line and exit 1, as a
 // malformed block file is (main.ts reports FormatError so). Kept out of main.ts so the
 // dispatcher never loads @strata/bucket: it is imported here only once an error happened.
-import { UsageError, type Command } from "./command.ts";
+import { UsageError } from "./command.ts";
 
 const UNREACHABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH"]);
 
@@ -34,17 +34,4 @@ export async function reportBucketProblem(name: string, e: unknown): Promise<num
   process.stderr.write(`strata ${name}: ${line}\n`);
   // A malformed URL that reached here unconverted is still a usage error.
   return (e as Error).name === "BucketUrlError" ? 2 : 1;
-}
-
-/** A command's `run` that reports bucket problems as `strata <name>: <line>`, exit 1 (main.ts does too, for every command). */
-export function withBadInput(name: string, run: Command["run"]): Command["run"] {
-  return async (positionals, values) => {
-    try {
-      return await run(positionals, values);
-    } catch (e) {
-      const code = await reportBucketProblem(name, e);
-      if (code === undefined) throw e;
-      return code;
-    }
-  };
 }

@@ -52,7 +52,7 @@ export class BlockArgs {
   /**
    * A directory (not one: usage error, exit 2) or a block URL: malformed, a usage error;
    * a missing block or an unknown tenant, the bucket's error (one line, exit 1 through
-   * `withBadInput`).
+   * `reportBucketProblem`, from the dispatcher).
    */
   private async openArg(arg: string | undefined): Promise<BlockArg> {
     if (!arg) throw new UsageError("a block directory or block URL is required");

@@ -3,7 +3,6 @@ import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { BlockArgs, inBlock } from "../block-args.ts";
 import { openBlockOutput, type OutputSink } from "../block-out.ts";
-import { withBadInput } from "../bad-input.ts";
 
 const DEDUP_MODES: readonly DedupMode[] = ["none", "1:1", "penalty"];
 
@@ -38,7 +37,7 @@ export const compactCommand: Command = {
       "  strata compact s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 s3://metrics/team-a/01JB3YD1R0WQ4KX6S2N8C5T7V9 \\",
       "    --dedup penalty --replica-label replica --out s3://metrics/team-a",
     ].join("\n"),
-  run: withBadInput("compact", async (dirs, values) => {
+  run: async (dirs, values) => {
     const outArg = values.out as string | undefined;
     if (!outArg) throw new UsageError("--out <dir|bucket-url/tenant> is required");
     if (dirs.length === 0) throw new UsageError("at least one block directory or block URL is required");
@@ -78,7 +77,7 @@ export const compactCommand: Command = {
     } finally {
       await args.close();
     }
-  }),
+  },
 };
 
 /** Runs the compaction and prints its outputs; a failure removes the outputs not yet committed. */

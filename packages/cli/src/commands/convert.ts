@@ -6,7 +6,6 @@ import { FileSink } from "@strata/tsdb/node";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { BlockArgs, inBlock, isUrlArg } from "../block-args.ts";
-import { withBadInput } from "../bad-input.ts";
 
 function positiveInt(text: string | undefined, flag: string, min: number): number | undefined {
   if (text === undefined) return undefined;
@@ -106,7 +105,7 @@ export const convertCommand: Command = {
       "  strata convert s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --out ./pq --row-group-size 100000",
       "  strata convert s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --out s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3",
     ].join("\n"),
-  run: withBadInput("convert", async ([dir, ...extra], values) => {
+  run: async ([dir, ...extra], values) => {
     if (!dir) throw new UsageError("a block directory or block URL is required");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const out = values.out as string | undefined;
@@ -140,5 +139,5 @@ export const convertCommand: Command = {
       await args.close();
     }
     return 0;
-  }),
+  },
 };

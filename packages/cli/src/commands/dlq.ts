@@ -5,7 +5,6 @@ import { tenantName, type ObjectStore } from "@strata/bucket";
 import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
-import { withBadInput } from "../bad-input.ts";
 import { QUEUE_HELP, type Received, type Sqs, openSqs, peek, queueArg, redrive, sqsProblem } from "../sqs.ts";
 
 /** The most messages one look holds (each up to 256 KiB). */
@@ -49,7 +48,7 @@ export const dlqCommand: Command = {
       "  strata dlq redrive --id 6f0c7b1e-1b9c-4a55-9d2e-0d6f3b0f7c11",
       "  strata dlq redrive",
     ].join("\n"),
-  run: withBadInput("dlq", async ([action, ...rest], values) => {
+  run: async ([action, ...rest], values) => {
     if (action !== "list" && action !== "show" && action !== "redrive")
       throw new UsageError(`expected "list", "show" or "redrive", got ${JSON.stringify(action ?? "")}`);
     const id = action === "show" ? rest.shift() : undefined;
@@ -76,7 +75,7 @@ export const dlqCommand: Command = {
     } finally {
       await store?.close?.();
     }
-  }),
+  },
 };
 
 async function look(

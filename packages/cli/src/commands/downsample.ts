@@ -4,7 +4,6 @@ import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { BlockArgs, inBlock } from "../block-args.ts";
 import { openBlockOutput } from "../block-out.ts";
-import { withBadInput } from "../bad-input.ts";
 
 export const downsampleCommand: Command = {
   summary: "downsample a block to 5m or 1h resolution (Thanos aggregate chunks); prints the new block's directory",
@@ -25,7 +24,7 @@ export const downsampleCommand: Command = {
       "  strata downsample ./data/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --resolution 5m --out ./5m",
       "  strata downsample s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --resolution 5m --out s3://metrics/team-a",
     ].join("\n"),
-  run: withBadInput("downsample", async ([dir, ...extra], values) => {
+  run: async ([dir, ...extra], values) => {
     if (!dir) throw new UsageError("a block directory or block URL is required");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const resText = values.resolution as string | undefined;
@@ -64,5 +63,5 @@ export const downsampleCommand: Command = {
       await args.close();
     }
     return 0;
-  }),
+  },
 };

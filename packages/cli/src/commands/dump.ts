@@ -18,7 +18,6 @@ import {
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { inBlock, openBlockReader } from "../block-args.ts";
-import { withBadInput } from "../bad-input.ts";
 import { Output } from "../output.ts";
 
 const AGGREGATES = {
@@ -48,7 +47,7 @@ export const dumpCommand: Command = {
       "  strata dump ./data/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 | head",
       "  strata dump s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --aggregate max",
     ].join("\n"),
-  run: withBadInput("dump", async ([dir, ...extra], values) => {
+  run: async ([dir, ...extra], values) => {
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const aggName = values.aggregate as string | undefined;
     if (aggName !== undefined && !(aggName in AGGREGATES))
@@ -85,7 +84,7 @@ export const dumpCommand: Command = {
     }
     for (const [enc, n] of skipped) process.stderr.write(`strata dump: skipped ${n} chunk(s) with encoding ${enc}\n`);
     return 0;
-  }),
+  },
 };
 
 /** Decodes chunks into reusable buffers and prints their samples. */

@@ -1,7 +1,6 @@
 import { blockResolution, encodingName, chunkSamples, METRIC_NAME, type BlockMeta } from "@strata/tsdb";
 import { UsageError, type Command } from "../command.ts";
 import { inBlock, openBlockReader } from "../block-args.ts";
-import { withBadInput } from "../bad-input.ts";
 
 interface EncodingStats {
   chunks: number;
@@ -41,7 +40,7 @@ export const inspectCommand: Command = {
       "  strata inspect ./data/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --top 5",
       "  strata inspect s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --json",
     ].join("\n"),
-  run: withBadInput("inspect", async ([dir, ...extra], values) => {
+  run: async ([dir, ...extra], values) => {
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const top = values.top === undefined ? 20 : Number(values.top);
     if (!Number.isSafeInteger(top) || top < 0)
@@ -50,7 +49,7 @@ export const inspectCommand: Command = {
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
     else process.stdout.write(renderReport(report, top));
     return 0;
-  }),
+  },
 };
 
 /** Reads the whole block (a directory or a block URL) once: stats, encodings, cardinalities. */

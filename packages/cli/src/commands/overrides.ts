@@ -3,7 +3,6 @@
 import { tryParseDuration, DURATION_FORM } from "@strata/tsdb";
 import type { EditOutcome, OverridesView, TenantOverrides } from "@strata/pipeline/operations";
 import { openBucketArg } from "../bucket-args.ts";
-import { withBadInput } from "../bad-input.ts";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { tenantOption } from "./ls.ts";
@@ -71,7 +70,7 @@ export const overridesCommand: Command = {
       "  strata overrides set s3://strata-blocks --tenant legacy --enabled false",
       "  strata overrides unset s3://strata-blocks --tenant team-a",
     ].join("\n"),
-  run: withBadInput("overrides", runOverrides),
+  run: runOverrides,
 };
 
 async function runOverrides([action, url, ...extra]: string[], values: Record<string, unknown>): Promise<number> {

@@ -12,7 +12,6 @@ import { formatDuration } from "@strata/tsdb";
 import { FileSource } from "@strata/tsdb/node";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
-import { withBadInput } from "../bad-input.ts";
 
 const MAX_MARK_BYTES = 64 * 1024;
 
@@ -61,7 +60,7 @@ export const parquetCommand: Command = {
       "  strata parquet inspect ./parquet/01JB3Y8ZK6M0N4R2T5V7W9X1Y3",
       "  strata parquet inspect ./pq --json | jq '.files[\"0.labels.parquet\"].rowGroups | length'",
     ].join("\n"),
-  run: withBadInput("parquet", async ([sub, dir, ...extra], values) => {
+  run: async ([sub, dir, ...extra], values) => {
     if (sub !== "inspect") throw new UsageError(`unknown subcommand ${JSON.stringify(sub ?? "")}: expected inspect`);
     if (!dir) throw new UsageError("a directory is required");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
@@ -95,5 +94,5 @@ export const parquetCommand: Command = {
       mark === undefined ? "no converter mark\n" : `${CONVERTER_MARK_FILE}: ${JSON.stringify(mark)}\n`,
     );
     return 0;
-  }),
+  },
 };

@@ -15,7 +15,6 @@ import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { isUrlArg } from "../block-args.ts";
 import { openBucketArg } from "../bucket-args.ts";
-import { withBadInput } from "../bad-input.ts";
 import { dirTree, scanTree, storeTree, type ScannedBucket } from "../bucket-scan.ts";
 
 export type { ScannedBucket } from "../bucket-scan.ts";
@@ -66,7 +65,7 @@ export const planCommand: Command = {
       "  strata plan s3://metrics --tenant team-a --replica-label replica",
       "  strata plan file:///var/lib/strata/bucket --shards 4 --json",
     ].join("\n"),
-  run: withBadInput("plan", async ([dir, ...extra], values) => {
+  run: async ([dir, ...extra], values) => {
     if (!dir) throw new UsageError("a directory of blocks or a bucket URL is required");
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const tenant = tenantOption(values.tenant);
@@ -82,7 +81,7 @@ export const planCommand: Command = {
     if (values.json) process.stdout.write(JSON.stringify(toJson(scan, result), null, 2) + "\n");
     else process.stdout.write(render(scan, result));
     return 0;
-  }),
+  },
 };
 
 /** `--tenant`: a tenant's name, or __root__ (ROOT_TENANT); an invalid name is a usage error. */

@@ -6,7 +6,6 @@ import { tenantFromName, tenantName } from "@strata/bucket";
 import { openBucketArg } from "../bucket-args.ts";
 import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
-import { withBadInput } from "../bad-input.ts";
 import { QUEUE_HELP, openSqs, queueArg, sendBody, sqsProblem } from "../sqs.ts";
 
 /** Every job type of the worker's message contract (`JOB_TYPES` of @strata/pipeline), in its order. */
@@ -68,7 +67,7 @@ export const replayCommand: Command = {
       "  strata replay file:///data/bucket --job index-sync --queue http://127.0.0.1:4566/000000000000/strata-jobs",
       "  strata replay --from-dlq",
     ].join("\n"),
-  run: withBadInput("replay", async (positionals, values) => {
+  run: async (positionals, values) => {
     if (values["from-dlq"]) {
       if (positionals.length) throw new UsageError("--from-dlq takes no bucket URL");
       const [dlq, queue] = [queueArg(values, "dlq"), queueArg(values, "queue")];
@@ -143,7 +142,7 @@ export const replayCommand: Command = {
       sqs?.client.destroy();
       await store.close?.();
     }
-  }),
+  },
 };
 
 /** `--tenant`: the root tenant's name (`__root__`) stands for the root tenant itself (""). */

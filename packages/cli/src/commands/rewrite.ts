@@ -3,7 +3,6 @@ import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { inBlock, openBlockReader } from "../block-args.ts";
 import { openBlockOutput } from "../block-out.ts";
-import { withBadInput } from "../bad-input.ts";
 
 export const rewriteCommand: Command = {
   summary: "read a block and write it anew with Strata's writer; prints the new block's directory",
@@ -23,7 +22,7 @@ export const rewriteCommand: Command = {
       "  strata rewrite ./data/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --out ./rewritten --reencode",
       "  strata rewrite s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --out s3://metrics/team-a",
     ].join("\n"),
-  run: withBadInput("rewrite", async ([dir, ...extra], values) => {
+  run: async ([dir, ...extra], values) => {
     if (extra.length) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const outArg = values.out as string | undefined;
     if (!outArg) throw new UsageError("--out <dir|bucket-url/tenant> is required");
@@ -46,5 +45,5 @@ export const rewriteCommand: Command = {
       await close();
     }
     return 0;
-  }),
+  },
 };

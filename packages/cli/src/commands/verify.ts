@@ -4,7 +4,6 @@ import type { Command } from "../command.ts";
 import { UsageError } from "../command.ts";
 import { BlockArgs, type BlockArg } from "../block-args.ts";
 import { openBlockOutput, type BlockOutput } from "../block-out.ts";
-import { withBadInput } from "../bad-input.ts";
 
 export const verifyCommand: Command = {
   summary: "check blocks against every format invariant; --repair writes fixed copies",
@@ -34,7 +33,7 @@ export const verifyCommand: Command = {
       "  strata verify s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --json",
       "  strata verify s3://metrics/team-a/01JB3Y8ZK6M0N4R2T5V7W9X1Y3 --repair --out s3://metrics/team-a",
     ].join("\n"),
-  run: withBadInput("verify", async (dirs, values) => {
+  run: async (dirs, values) => {
     if (dirs.length === 0) throw new UsageError("at least one block directory or block URL is required");
     let maxRangeMs: number | undefined;
     if (values["max-range"] !== undefined) {
@@ -65,7 +64,7 @@ export const verifyCommand: Command = {
       await out?.close();
       await args.close();
     }
-  }),
+  },
 };
 
 async function verifyAll(
