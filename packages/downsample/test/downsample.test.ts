@@ -12,6 +12,7 @@ import {
   decodeXOR,
   encodeXOR,
   type BlockMeta,
+  type ChunkToWrite,
   type Labels,
 } from "@strata/tsdb";
 import { currentWindow, downsampleBlock, needsDownsampling, planDownsampling, targetChunkCount } from "../src/index.ts";
@@ -33,12 +34,23 @@ async function makeBlock(
   series: { labels: Labels; chunks: [number, number][][] }[],
   meta: Partial<BlockMeta> = {},
 ): Promise<MemoryBlock> {
+  return writeBlock(
+    series.map((s) => ({ labels: s.labels, chunks: s.chunks.map(xorChunk) })),
+    meta,
+  );
+}
+
+/** A level-2 raw block of these series, their chunks already encoded. */
+async function writeBlock(
+  series: { labels: Labels; chunks: ChunkToWrite[] }[],
+  meta: Partial<BlockMeta> = {},
+): Promise<MemoryBlock> {
   const b = new MemoryBlock("in");
   const w = new BlockWriter(b);
   const syms = new Set<string>();
   for (const s of series) for (const l of s.labels) syms.add(l.name).add(l.value);
   await w.addSymbols([...syms].sort(compareStrings));
-  for (const s of series) await w.addSeries(s.labels, s.chunks.map(xorChunk));
+  for (const s of series) await w.addSeries(s.labels, s.chunks);
   await w.finish({
     ulid: "01HZZZZZZZZZZZZZZZZZZZZZZZ",
     minTime: T0,
@@ -180,19 +192,10 @@ describe("downsampleBlock raw → 5m", () => {
       vs[0] = 1;
       vs[1] = stale ? STALE_NAN : Number.NaN;
       vs[2] = 5;
-      const b = new MemoryBlock("in");
-      const w = new BlockWriter(b);
-      await w.addSymbols(["a", "b"]);
       const chunk = { encoding: Encoding.XOR, data: encodeXOR(ts, vs, 0, 3) };
-      await w.addSeries([{ name: "a", value: "b" }], [{ minTime: T0, maxTime: T0 + 2 * MIN, chunk }]);
-      await w.finish({
-        ulid: "01HZZZZZZZZZZZZZZZZZZZZZZZ",
-        minTime: T0,
-        maxTime: T0 + 100 * MIN,
-        stats: {},
-        compaction: { level: 2, sources: ["01HAAAAAAAAAAAAAAAAAAAAAAA"] },
-        version: 1,
-      });
+      const b = await writeBlock([
+        { labels: [{ name: "a", value: "b" }], chunks: [{ minTime: T0, maxTime: T0 + 2 * MIN, chunk }] },
+      ]);
       const out = new MemoryBlock("out");
       await downsampleBlock(b, out, { resolution: RESOLUTION_5M, ulid: "01J00000000000000000000000" });
       const { series } = await readOut(out);
