@@ -198,6 +198,13 @@ describe("the layout field by field (PC schema/*.go, convert/*.go; PG config.go,
   const cb = out.files.get("0.chunks.parquet")!;
   const lm = meta(out, "0.labels.parquet");
   const cm = meta(out, "0.chunks.parquet");
+  /** Both files, with their bytes. */
+  const files = [
+    [lm, lb],
+    [cm, cb],
+  ] as const;
+  /** Every column chunk of both files, with its file's bytes. */
+  const columnChunks = files.flatMap(([m, bytes]) => m.row_groups.flatMap((g) => g.columns.map((c) => ({ c, bytes }))));
 
   it("file names: <shard>.labels.parquet, <shard>.chunks.parquet, parquet-converter-mark.json (Go json, version 2)", () => {
     expect([...out.files.keys()].sort()).toEqual([
@@ -249,29 +256,19 @@ describe("the layout field by field (PC schema/*.go, convert/*.go; PG config.go,
       s_col_indexes: "DELTA_BYTE_ARRAY",
       s_series_hash: "PLAIN",
     };
-    for (const [m, bytes] of [
-      [lm, lb],
-      [cm, cb],
-    ] as const) {
-      for (const g of m.row_groups) {
-        for (const c of g.columns) {
-          const md = c.meta_data!;
-          const name = md.path_in_schema[0]!;
-          expect(md.codec).toBe("ZSTD");
-          const valueEnc = name.startsWith("l_")
-            ? "RLE_DICTIONARY"
-            : name.startsWith("s_data_")
-              ? "DELTA_LENGTH_BYTE_ARRAY"
-              : want[name];
-          expect(md.encodings).toContain(valueEnc);
-          if (name.startsWith("l_")) expect(md.dictionary_page_offset).toBeDefined();
-          const header = deserializeTCompactProtocol(view(bytes, Number(md.data_page_offset))) as Record<
-            string,
-            unknown
-          >;
-          expect(header.field_1).toBe(3); // DATA_PAGE_V2
-        }
-      }
+    for (const { c, bytes } of columnChunks) {
+      const md = c.meta_data!;
+      const name = md.path_in_schema[0]!;
+      expect(md.codec).toBe("ZSTD");
+      const valueEnc = name.startsWith("l_")
+        ? "RLE_DICTIONARY"
+        : name.startsWith("s_data_")
+          ? "DELTA_LENGTH_BYTE_ARRAY"
+          : want[name];
+      expect(md.encodings).toContain(valueEnc);
+      if (name.startsWith("l_")) expect(md.dictionary_page_offset).toBeDefined();
+      const header = deserializeTCompactProtocol(view(bytes, Number(md.data_page_offset))) as Record<string, unknown>;
+      expect(header.field_1).toBe(3); // DATA_PAGE_V2
     }
   });
 
@@ -286,10 +283,7 @@ describe("the layout field by field (PC schema/*.go, convert/*.go; PG config.go,
   });
 
   it("file version 2 (PG writer.go parquetFileFormatVersion), a type-defined column order per column", () => {
-    for (const [m, bytes] of [
-      [lm, lb],
-      [cm, cb],
-    ] as const) {
+    for (const [m, bytes] of files) {
       expect(m.version).toBe(2);
       // hyparquet does not surface column_orders (field 7): read the footer's thrift directly.
       const len = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
@@ -319,17 +313,11 @@ describe("the layout field by field (PC schema/*.go, convert/*.go; PG config.go,
   });
 
   it("page index: every column chunk has an offset index whose first page is its data page", () => {
-    for (const [m, bytes] of [
-      [lm, lb],
-      [cm, cb],
-    ] as const) {
-      for (const g of m.row_groups) {
-        for (const c of g.columns) {
-          const oi = readOffsetIndex(view(bytes, Number(c.offset_index_offset)));
-          expect(oi.page_locations[0]!.offset).toBe(c.meta_data!.data_page_offset);
-          expect(Number(oi.page_locations[0]!.first_row_index)).toBe(0);
-        }
-      }
+    expect(columnChunks.length).toBeGreaterThan(0);
+    for (const { c, bytes } of columnChunks) {
+      const oi = readOffsetIndex(view(bytes, Number(c.offset_index_offset)));
+      expect(oi.page_locations[0]!.offset).toBe(c.meta_data!.data_page_offset);
+      expect(Number(oi.page_locations[0]!.first_row_index)).toBe(0);
     }
   });
 
